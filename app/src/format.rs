@@ -1,0 +1,63 @@
+//! Formatting helpers shared by the pages. Pure functions: the same output on the server
+//! and in the browser, so hydration never sees different text.
+
+use chrono::{DateTime, Utc};
+
+/// `$0.412/h` style price with three decimals.
+pub fn per_hour(usd: f64) -> String {
+    format!("${usd:.3}/h")
+}
+
+/// A UTC timestamp as `2026-03-05 14:03 UTC`.
+pub fn timestamp(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A duration in seconds as `45 s`, `3 min 05 s` or `2 h 07 min`.
+pub fn duration(secs: f64) -> String {
+    let total = secs.max(0.0).round() as u64;
+    match total {
+        0..=59 => format!("{total} s"),
+        60..=3599 => format!("{} min {:02} s", total / 60, total % 60),
+        _ => format!("{} h {:02} min", total / 3600, (total % 3600) / 60),
+    }
+}
+
+/// The first 8 characters of an id, for narrow tables.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// A provider's display name.
+pub fn provider_name(provider: &str) -> &str {
+    match provider {
+        "vastai" => "Vast.ai",
+        "tensordock" => "TensorDock",
+        "bluelobster" => "Blue Lobster",
+        other => other,
+    }
+}
+
+/// `RTX 4090 × 2`.
+pub fn gpu(gpu_type: &str, count: u32) -> String {
+    format!("{gpu_type} × {count}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(per_hour(0.4123), "$0.412/h");
+        assert_eq!(duration(4.4), "4 s");
+        assert_eq!(duration(185.0), "3 min 05 s");
+        assert_eq!(duration(7620.0), "2 h 07 min");
+        assert_eq!(short_id("3f0c1e9a-aaaa"), "3f0c1e9a");
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(provider_name("vastai"), "Vast.ai");
+        assert_eq!(gpu("RTX 4090", 2), "RTX 4090 × 2");
+        let t = chrono::DateTime::parse_from_rfc3339("2026-03-05T14:03:11.5Z").unwrap();
+        assert_eq!(timestamp(&t.with_timezone(&Utc)), "2026-03-05 14:03 UTC");
+    }
+}

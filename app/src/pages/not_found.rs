@@ -1,0 +1,18 @@
+use leptos::prelude::*;
+
+/// Unknown paths: says so (with a 404 status on the server) and links home.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p>
+                "There is nothing at this address. " <a href="/">"Back to the dashboard"</a>
+            </p>
+        </section>
+    }
+}

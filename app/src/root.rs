@@ -1,0 +1,66 @@
+//! The HTML document and the routed app.
+
+use crate::pages::{BenchmarksPage, DashboardPage, NotFoundPage, SessionsPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+
+/// The whole HTML document, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: header with the three tabs, and one page per route.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Browser-only: marks the page as hydrated (effects never run on the server), so
+    // tests and people can tell the interactive page from the server-rendered one.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gpu-deploy-llm.css"/>
+        <Title text="GPU Deploy LLM"/>
+        <Meta name="description" content="Deploy and benchmark LLMs on cheap cloud GPUs"/>
+        <Router>
+            <header class="top">
+                <a class="brand" href="/">
+                    "GPU Deploy LLM"
+                </a>
+                <nav class="tabs" aria-label="Sections">
+                    <A href="/" exact=true>
+                        "Dashboard"
+                    </A>
+                    <A href="/sessions">"Sessions"</A>
+                    <A href="/benchmarks">"Benchmarks"</A>
+                </nav>
+            </header>
+            <main class="page">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/benchmarks") view=BenchmarksPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

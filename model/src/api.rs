@@ -1,0 +1,227 @@
+//! The dashboard's own API types (`/api/*`, server functions, and later the live channel).
+
+use crate::shopper::{Session, SessionStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The one error shape everywhere a person or program reads an error.
+///
+/// `code` is a stable snake_case word (`shopper_unreachable`, `session_not_found`, ...);
+/// `hint` tells a person what to do next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a code and a message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            hint: None,
+            request_id: None,
+        }
+    }
+
+    /// Adds what a person should do next.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds the broker's (or our) request id.
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The broker as the dashboard sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokerState {
+    /// `/health` and `/ready` both answer OK.
+    Ready,
+    /// The broker answers but is not ready (starting or shutting down), or we have not
+    /// heard from it yet.
+    Starting,
+    /// The broker cannot be used: unreachable, timing out, or failing.
+    Offline,
+}
+
+impl BrokerState {
+    /// The word shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ready => "Ready",
+            Self::Starting => "Starting",
+            Self::Offline => "Offline",
+        }
+    }
+}
+
+/// Broker health with the reason and what to do when it is not ready.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BrokerStatus {
+    pub state: BrokerState,
+    /// Why the broker is not ready (absent when ready).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What a person can do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The stable error code behind `reason`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The broker URL in use.
+    pub url: String,
+    /// True when the broker is the embedded simulator, not a real cloud-gpu-shopper.
+    pub simulated: bool,
+    /// When the broker was last checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// Offers available from one provider.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProviderOffers {
+    pub provider: String,
+    pub offers: u32,
+    /// Cheapest offer's $/h, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cheapest_per_hour: Option<f64>,
+}
+
+/// `GET /api/status`: the broker and its inventory at a glance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// The dashboard's version.
+    pub version: String,
+    pub broker: BrokerStatus,
+    /// Offer counts per provider, both known providers always listed.
+    pub providers: Vec<ProviderOffers>,
+    /// Why the inventory is missing or partial, if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_error: Option<ApiError>,
+    /// When the inventory counts were taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_at: Option<DateTime<Utc>>,
+}
+
+impl StatusView {
+    /// Offers across all providers.
+    pub fn total_offers(&self) -> u32 {
+        self.providers.iter().map(|p| p.offers).sum()
+    }
+}
+
+/// One of our broker sessions as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub status: SessionStatus,
+    pub provider: String,
+    pub gpu_type: String,
+    pub gpu_count: u32,
+    pub price_per_hour: f64,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Seconds from creation until the dashboard first saw the session running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_running_secs: Option<f64>,
+    /// The broker's error text; set when the session ended badly, even once `stopped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The `consumer_id` (shows which version of the dashboard made it).
+    pub consumer_id: String,
+}
+
+impl SessionView {
+    /// Builds the view of a broker session.
+    pub fn from_session(session: &Session, time_to_running_secs: Option<f64>) -> Self {
+        Self {
+            id: session.id.clone(),
+            status: session.status,
+            provider: session.provider.clone(),
+            gpu_type: session.gpu_type.clone(),
+            gpu_count: session.gpu_count,
+            price_per_hour: session.price_per_hour,
+            created_at: session.created_at,
+            expires_at: session.expires_at,
+            time_to_running_secs,
+            error: session.error_text().map(str::to_owned),
+            consumer_id: session.consumer_id.clone(),
+        }
+    }
+
+    /// Whether the session ended badly (a non-empty error, whatever the status).
+    pub fn ended_badly(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+/// `GET /api/sessions`: our sessions, newest first, or why they could not be listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionsView {
+    pub sessions: Vec<SessionView>,
+    /// Set when the broker could not be asked; `sessions` then holds the last known list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_shape() {
+        let e = ApiError::new("shopper_unreachable", "connection refused")
+            .with_hint("start the broker")
+            .with_request_id(Some("r-1".into()));
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code":"shopper_unreachable","message":"connection refused",
+                "hint":"start the broker","request_id":"r-1"})
+        );
+        let bare = serde_json::to_value(ApiError::new("x", "y")).unwrap();
+        assert_eq!(bare, serde_json::json!({"code":"x","message":"y"}));
+    }
+
+    #[test]
+    fn session_view_keeps_error_of_stopped_session() {
+        let s: Session = serde_json::from_str(
+            r#"{"id":"a","status":"stopped","error":"SSH verification timeout",
+                "created_at":"2026-03-05T14:00:00Z","consumer_id":"gpu-deploy-llm/v0.0.9"}"#,
+        )
+        .unwrap();
+        let v = SessionView::from_session(&s, None);
+        assert!(v.ended_badly());
+        assert_eq!(v.error.as_deref(), Some("SSH verification timeout"));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["error"], "SSH verification timeout");
+        assert_eq!(json["status"], "stopped");
+    }
+}

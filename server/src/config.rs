@@ -1,0 +1,131 @@
+//! The command line: `serve` and `simulate`, each flag with an environment fallback.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Deploy LLMs on cheap cloud GPUs through cloud-gpu-shopper, and benchmark them.
+#[derive(Debug, Parser)]
+#[command(name = "gpu-deploy-llm", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the dashboard (web UI and REST API). Uses the embedded broker simulator unless
+    /// a broker URL is given.
+    Serve(ServeArgs),
+    /// Run only the broker simulator: the cloud-gpu-shopper HTTP API with simulated
+    /// providers, for any client to use.
+    Simulate(SimulateArgs),
+}
+
+/// Options of `gpu-deploy-llm serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address the dashboard listens on.
+    #[arg(long, env = "GDL_ADDR", default_value = "127.0.0.1:8081")]
+    pub addr: SocketAddr,
+
+    /// Base URL of a real cloud-gpu-shopper broker (e.g. http://127.0.0.1:8080). Unset:
+    /// the embedded simulator runs in this process and nothing is rented for real.
+    #[arg(long, env = "SHOPPER_URL")]
+    pub shopper_url: Option<String>,
+
+    /// Time scale of the embedded simulator (10 = ten times faster than real brokers).
+    /// Ignored with --shopper-url.
+    #[arg(long, env = "GDL_SIM_SPEED", default_value_t = 10.0, value_parser = positive_f64)]
+    pub sim_speed: f64,
+
+    /// Directory for the dashboard's data (SQLite database). Default:
+    /// $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
+    #[arg(long, env = "GDL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Directory holding the built site (`pkg/` with the wasm, JS and CSS). cargo-leptos
+    /// writes it to target/site; the default works when started from the repository root.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Seconds to wait for the broker to become ready before giving up on an operation
+    /// that needs it (one value, used everywhere).
+    #[arg(long, env = "GDL_READY_TIMEOUT", default_value_t = 120)]
+    pub ready_timeout: u64,
+
+    /// Seconds before an ordinary broker request times out.
+    #[arg(long, env = "GDL_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+}
+
+/// Options of `gpu-deploy-llm simulate`.
+#[derive(Clone, Debug, Args)]
+pub struct SimulateArgs {
+    /// Address the simulated broker listens on (the real broker's default port is 8080).
+    #[arg(long, env = "GDL_SIM_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Time scale: contract durations are divided by this (1 = realistic timings).
+    #[arg(long, env = "GDL_SIM_SPEED", default_value_t = 1.0, value_parser = positive_f64)]
+    pub speed: f64,
+
+    /// Seed for the random inventory and outcomes (repeatable runs).
+    #[arg(long, env = "GDL_SIM_SEED")]
+    pub seed: Option<u64>,
+
+    /// Share of provisionings that fail after the instance is created (0.0–1.0).
+    #[arg(long, default_value_t = 0.12)]
+    pub failure_rate: f64,
+}
+
+fn positive_f64(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err(format!("expected a positive number, got {text:?}")),
+    }
+}
+
+impl ServeArgs {
+    /// The data directory to use: the flag, else the XDG default.
+    pub fn resolved_data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("gpu-deploy-llm")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_defaults_and_flags() {
+        let cli = Cli::try_parse_from(["gpu-deploy-llm", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        assert_eq!(args.addr.to_string(), "127.0.0.1:8081");
+        assert_eq!(args.ready_timeout, 120);
+        let cli = Cli::try_parse_from([
+            "gpu-deploy-llm", "serve", "--addr", "127.0.0.1:9999", "--shopper-url", "http://127.0.0.1:8080",
+            "--data-dir", "/tmp/x", "--sim-speed", "50",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        assert_eq!(args.shopper_url.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(args.resolved_data_dir(), PathBuf::from("/tmp/x"));
+        assert_eq!(args.sim_speed, 50.0);
+    }
+
+    #[test]
+    fn bad_speed_is_refused() {
+        let err = Cli::try_parse_from(["gpu-deploy-llm", "simulate", "--speed", "0"]).unwrap_err();
+        assert!(err.to_string().contains("expected a positive number"));
+    }
+}

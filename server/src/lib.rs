@@ -1,0 +1,55 @@
+//! The gpu-deploy-llm server: dashboard (Leptos SSR), REST API, broker client and broker
+//! simulator. `main.rs` only parses the command line and calls into here, so tests drive
+//! everything through [`router`] and [`start`] without cargo-leptos.
+//!
+//! # Layout
+//! - [`config`]: the command line (`serve`, `simulate`) with environment fallbacks.
+//! - [`shopper`]: the cloud-gpu-shopper client and its typed errors.
+//! - [`simulator`]: the embedded broker simulator (in-process or standalone).
+//! - [`monitor`]: the one loop that reads the broker; pages answer from its view.
+//! - [`api`]: REST endpoints under `/api`.
+//! - `state`: [`AppState`], shared by handlers and (as the app's backend) server functions.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod monitor;
+pub mod shopper;
+pub mod simulator;
+mod state;
+
+pub use state::{start, AppState, Settings};
+
+use app::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// The whole HTTP surface: pages, server functions, REST, static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let backend = state.backend();
+    let options = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(api::routes())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(backend.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,291 @@
+//! The one loop that reads the broker: health, inventory counts and our sessions, on an
+//! adaptive interval. Pages and the REST API answer from its latest view at once, so a
+//! slow or offline broker never makes a page slow.
+
+use crate::shopper::{ShopperClient, ShopperError};
+use chrono::Utc;
+use gdl_model::api::{
+    ApiError, BrokerState, BrokerStatus, ProviderOffers, SessionView, SessionsView, StatusView,
+};
+use gdl_model::shopper::{InventoryQuery, Session, SessionStatus};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Providers always listed on the status, even with no offers.
+const SHOWN_PROVIDERS: [&str; 2] = ["vastai", "tensordock"];
+
+/// How often the broker is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PollIntervals {
+    /// When the broker is ready and nothing is changing.
+    pub idle: Duration,
+    /// When the broker is not ready, or a session is on its way somewhere.
+    pub busy: Duration,
+}
+
+impl Default for PollIntervals {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(5),
+            busy: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What the monitor last saw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BrokerView {
+    pub status: StatusView,
+    pub sessions: SessionsView,
+    /// Completed polls (0 until the first finishes).
+    pub polls: u64,
+}
+
+/// A cheap-to-clone handle to the broker monitor.
+#[derive(Clone)]
+pub struct Monitor {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    client: ShopperClient,
+    simulated: bool,
+    intervals: PollIntervals,
+    view: watch::Sender<BrokerView>,
+    wake: Notify,
+    /// Session id → status when first seen, and seconds from creation to running.
+    /// std Mutex: never held across an await.
+    seen: Mutex<HashMap<String, Seen>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    first_status: SessionStatus,
+    time_to_running: Option<f64>,
+}
+
+impl Monitor {
+    /// A monitor for `client`. Call [`Monitor::spawn`] to start polling.
+    pub fn new(client: ShopperClient, simulated: bool, intervals: PollIntervals) -> Self {
+        let status = StatusView {
+            version: gdl_model::VERSION.to_owned(),
+            broker: BrokerStatus {
+                state: BrokerState::Starting,
+                reason: Some("the broker has not been checked yet".into()),
+                hint: Some("The first check runs as the dashboard starts; wait a moment.".into()),
+                code: None,
+                url: client.base_url().to_owned(),
+                simulated,
+                checked_at: None,
+            },
+            providers: SHOWN_PROVIDERS
+                .iter()
+                .map(|p| ProviderOffers {
+                    provider: (*p).to_owned(),
+                    offers: 0,
+                    cheapest_per_hour: None,
+                })
+                .collect(),
+            inventory_error: None,
+            inventory_at: None,
+        };
+        let view = BrokerView {
+            status,
+            sessions: SessionsView {
+                sessions: Vec::new(),
+                error: None,
+                fetched_at: None,
+            },
+            polls: 0,
+        };
+        Self {
+            shared: Arc::new(Shared {
+                client,
+                simulated,
+                intervals,
+                view: watch::Sender::new(view),
+                wake: Notify::new(),
+                seen: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Starts the polling loop; it ends when every handle is dropped.
+    pub fn spawn(&self) {
+        let weak = Arc::downgrade(&self.shared);
+        tokio::spawn(async move {
+            loop {
+                let Some(shared) = weak.upgrade() else { return };
+                let monitor = Monitor { shared };
+                let pause = monitor.poll_once().await;
+                let wake = async {
+                    monitor.shared.wake.notified().await;
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = wake => {}
+                }
+            }
+        });
+    }
+
+    /// The client in use.
+    pub fn client(&self) -> &ShopperClient {
+        &self.shared.client
+    }
+
+    /// Whether the broker is the embedded simulator.
+    pub fn simulated(&self) -> bool {
+        self.shared.simulated
+    }
+
+    /// The latest view.
+    pub fn view(&self) -> BrokerView {
+        self.shared.view.borrow().clone()
+    }
+
+    /// Subscribes to every new view.
+    pub fn subscribe(&self) -> watch::Receiver<BrokerView> {
+        self.shared.view.subscribe()
+    }
+
+    /// The latest view once the broker has been checked at least once, waiting at most
+    /// `patience` for that first check.
+    pub async fn settled_view(&self, patience: Duration) -> BrokerView {
+        let mut rx = self.subscribe();
+        let _ = tokio::time::timeout(
+            patience,
+            rx.wait_for(|v| v.status.broker.checked_at.is_some()),
+        )
+        .await;
+        self.view()
+    }
+
+    /// Asks for a poll now and waits (at most `patience`) for it to finish.
+    pub async fn refresh(&self, patience: Duration) -> BrokerView {
+        let mut rx = self.subscribe();
+        let before = rx.borrow().polls;
+        self.shared.wake.notify_one();
+        let _ = tokio::time::timeout(patience, rx.wait_for(|v| v.polls > before)).await;
+        self.view()
+    }
+
+    /// One poll: health first (published at once), then inventory and sessions.
+    /// Returns how long to wait before the next one.
+    async fn poll_once(&self) -> Duration {
+        let client = &self.shared.client;
+        let broker = self.check_health().await;
+        let state = broker.state;
+        self.shared
+            .view
+            .send_modify(|v| v.status.broker = broker);
+        if state == BrokerState::Offline {
+            self.shared.view.send_modify(|v| v.polls += 1);
+            return self.shared.intervals.busy;
+        }
+        let inventory = client
+            .inventory_all(&InventoryQuery {
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await;
+        let sessions = client.our_sessions().await;
+        let busy = matches!(&sessions, Ok(list) if list.iter().any(|s| {
+            s.status.is_active() && s.status != SessionStatus::Running || s.status == SessionStatus::Stopping
+        }));
+        let sessions = sessions.map(|list| self.session_views(&list));
+        let now = Utc::now();
+        self.shared.view.send_modify(|v| {
+            match inventory {
+                Ok(offers) => {
+                    let mut counts: BTreeMap<String, (u32, Option<f64>)> = SHOWN_PROVIDERS
+                        .iter()
+                        .map(|p| ((*p).to_owned(), (0, None)))
+                        .collect();
+                    for o in &offers {
+                        let entry = counts.entry(o.provider.clone()).or_insert((0, None));
+                        entry.0 += 1;
+                        entry.1 = Some(entry.1.map_or(o.price_per_hour, |c: f64| c.min(o.price_per_hour)));
+                    }
+                    v.status.providers = counts
+                        .into_iter()
+                        .map(|(provider, (offers, cheapest))| ProviderOffers {
+                            provider,
+                            offers,
+                            cheapest_per_hour: cheapest,
+                        })
+                        .collect();
+                    v.status.inventory_error = None;
+                    v.status.inventory_at = Some(now);
+                }
+                Err(e) => v.status.inventory_error = Some(e.to_api_error()),
+            }
+            match sessions {
+                Ok(list) => {
+                    v.sessions = SessionsView {
+                        sessions: list,
+                        error: None,
+                        fetched_at: Some(now),
+                    }
+                }
+                Err(e) => v.sessions.error = Some(e.to_api_error()),
+            }
+            v.polls += 1;
+        });
+        if busy || state != BrokerState::Ready {
+            self.shared.intervals.busy
+        } else {
+            self.shared.intervals.idle
+        }
+    }
+
+    async fn check_health(&self) -> BrokerStatus {
+        let client = &self.shared.client;
+        let result = match client.health().await {
+            Ok(_) => client.ready().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let (state, error) = match result {
+            Ok(()) => (BrokerState::Ready, None),
+            Err(e @ ShopperError::NotReady { .. }) => (BrokerState::Starting, Some(e)),
+            Err(e) => (BrokerState::Offline, Some(e)),
+        };
+        let api: Option<ApiError> = error.as_ref().map(ShopperError::to_api_error);
+        BrokerStatus {
+            state,
+            reason: api.as_ref().map(|e| e.message.clone()),
+            hint: api.as_ref().and_then(|e| e.hint.clone()),
+            code: api.map(|e| e.code),
+            url: client.base_url().to_owned(),
+            simulated: self.shared.simulated,
+            checked_at: Some(Utc::now()),
+        }
+    }
+
+    /// Views of our sessions, with the time from creation to running where this process
+    /// saw the session before it was running (otherwise it is unknown, not guessed).
+    fn session_views(&self, sessions: &[Session]) -> Vec<SessionView> {
+        let now = Utc::now();
+        let mut seen = self.shared.seen.lock().unwrap_or_else(|p| p.into_inner());
+        sessions
+            .iter()
+            .map(|s| {
+                let entry = seen.entry(s.id.clone()).or_insert(Seen {
+                    first_status: s.status,
+                    time_to_running: None,
+                });
+                let saw_it_start = matches!(
+                    entry.first_status,
+                    SessionStatus::Pending | SessionStatus::Provisioning
+                );
+                if entry.time_to_running.is_none() && saw_it_start && s.status == SessionStatus::Running {
+                    let secs = (now - s.created_at).num_milliseconds() as f64 / 1000.0;
+                    entry.time_to_running = Some(secs.max(0.0));
+                }
+                SessionView::from_session(s, entry.time_to_running)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,242 @@
+//! Typed errors of the broker client, each with a stable code and a hint for people.
+
+use gdl_model::api::ApiError;
+use std::time::Duration;
+
+/// What went wrong talking to the broker.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ShopperError {
+    /// Nothing answered at the broker's address (refused, DNS, network down).
+    #[error("cannot reach the broker at {url}: {detail}")]
+    Unreachable { url: String, detail: String },
+    /// The broker did not answer in time.
+    #[error("the broker did not answer {operation} within {}", fmt_duration(*after))]
+    Timeout { operation: String, after: Duration },
+    /// The broker answers but says it is not ready (503 on /health or /ready).
+    #[error("the broker is not ready: {detail}")]
+    NotReady { detail: String },
+    /// A 404: unknown session, offer or route (JSON or Gin's plain-text body).
+    #[error("not found: {message}")]
+    NotFound {
+        message: String,
+        request_id: Option<String>,
+    },
+    /// 409 on create: this consumer already has an active session for that offer.
+    #[error("{message}")]
+    Duplicate {
+        message: String,
+        /// The existing session's id, when the broker's message names it.
+        existing_session_id: Option<String>,
+        request_id: Option<String>,
+    },
+    /// 409 on done/extend: the session is already stopping, stopped or failed.
+    #[error("{message}")]
+    TerminalState {
+        message: String,
+        request_id: Option<String>,
+    },
+    /// 503 with `error_type: stale_inventory`: the offer is gone at the provider.
+    #[error("{message}")]
+    StaleInventory {
+        message: String,
+        offer_id: Option<String>,
+        provider: Option<String>,
+        request_id: Option<String>,
+    },
+    /// 429, with the broker's `Retry-After` if it sent one.
+    #[error("the broker is rate limiting requests")]
+    RateLimited { retry_after: Option<Duration> },
+    /// 400: the broker refused the request's input.
+    #[error("the broker refused the request: {message}")]
+    BadRequest {
+        message: String,
+        error_type: Option<String>,
+        request_id: Option<String>,
+    },
+    /// 5xx (other than stale inventory / not ready).
+    #[error("the broker failed with HTTP {status}: {message}")]
+    Server {
+        status: u16,
+        message: String,
+        error_type: Option<String>,
+        request_id: Option<String>,
+    },
+    /// A reply that is not the JSON the contract promises.
+    #[error("undecodable broker reply (HTTP {status}): {detail}; body starts {snippet:?}")]
+    Decode {
+        status: u16,
+        detail: String,
+        snippet: String,
+    },
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+impl ShopperError {
+    /// The stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unreachable { .. } => "shopper_unreachable",
+            Self::Timeout { .. } => "shopper_timeout",
+            Self::NotReady { .. } => "shopper_not_ready",
+            Self::NotFound { .. } => "not_found",
+            Self::Duplicate { .. } => "session_duplicate",
+            Self::TerminalState { .. } => "session_terminal",
+            Self::StaleInventory { .. } => "offer_stale",
+            Self::RateLimited { .. } => "shopper_rate_limited",
+            Self::BadRequest { .. } => "shopper_rejected",
+            Self::Server { .. } => "shopper_error",
+            Self::Decode { .. } => "shopper_bad_response",
+        }
+    }
+
+    /// What a person should do next.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Unreachable { url, .. } => format!(
+                "Start cloud-gpu-shopper at {url}, fix --shopper-url / SHOPPER_URL, \
+                 or unset SHOPPER_URL to use the embedded simulator."
+            ),
+            Self::Timeout { .. } => "The broker is slow or hung; check its logs. A cold \
+                inventory can take several seconds, so try again shortly."
+                .into(),
+            Self::NotReady { .. } => "The broker is starting or shutting down; it becomes \
+                ready on its own. Wait a moment."
+                .into(),
+            Self::NotFound { .. } => "The session or offer no longer exists on the broker; \
+                refresh the list."
+                .into(),
+            Self::Duplicate { .. } => "A session for this offer is already active: use it, \
+                or destroy it before creating another."
+                .into(),
+            Self::TerminalState { .. } => "The session has already ended; nothing to do.".into(),
+            Self::StaleInventory { .. } => "That offer is gone at the provider; refresh the \
+                inventory and pick another offer."
+                .into(),
+            Self::RateLimited { retry_after } => match retry_after {
+                Some(d) => format!("Wait {} and try again.", fmt_duration(*d)),
+                None => "Wait a few seconds and try again.".into(),
+            },
+            Self::BadRequest { .. } => "Check the values sent; the broker's message says \
+                which one it refused."
+                .into(),
+            Self::Server { .. } => "The broker failed internally; check its logs (quote the \
+                request id) and try again."
+                .into(),
+            Self::Decode { .. } => "The broker answered something other than its API; check \
+                that SHOPPER_URL points at cloud-gpu-shopper and that versions match."
+                .into(),
+        }
+    }
+
+    /// The broker's request id, when it gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::NotFound { request_id, .. }
+            | Self::Duplicate { request_id, .. }
+            | Self::TerminalState { request_id, .. }
+            | Self::StaleInventory { request_id, .. }
+            | Self::BadRequest { request_id, .. }
+            | Self::Server { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same idempotent call again may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable { .. }
+                | Self::Timeout { .. }
+                | Self::NotReady { .. }
+                | Self::RateLimited { .. }
+                | Self::Server { .. }
+        )
+    }
+
+    /// The error in the dashboard's shape.
+    pub fn to_api_error(&self) -> ApiError {
+        ApiError::new(self.code(), self.to_string())
+            .with_hint(self.hint())
+            .with_request_id(self.request_id().map(str::to_owned))
+    }
+}
+
+impl From<ShopperError> for ApiError {
+    fn from(e: ShopperError) -> Self {
+        e.to_api_error()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_distinct_code_and_a_hint() {
+        let all = [
+            ShopperError::Unreachable {
+                url: "u".into(),
+                detail: "d".into(),
+            },
+            ShopperError::Timeout {
+                operation: "o".into(),
+                after: Duration::from_millis(1500),
+            },
+            ShopperError::NotReady { detail: "d".into() },
+            ShopperError::NotFound {
+                message: "m".into(),
+                request_id: None,
+            },
+            ShopperError::Duplicate {
+                message: "m".into(),
+                existing_session_id: None,
+                request_id: None,
+            },
+            ShopperError::TerminalState {
+                message: "m".into(),
+                request_id: None,
+            },
+            ShopperError::StaleInventory {
+                message: "m".into(),
+                offer_id: None,
+                provider: None,
+                request_id: None,
+            },
+            ShopperError::RateLimited { retry_after: None },
+            ShopperError::BadRequest {
+                message: "m".into(),
+                error_type: None,
+                request_id: None,
+            },
+            ShopperError::Server {
+                status: 500,
+                message: "m".into(),
+                error_type: None,
+                request_id: Some("r".into()),
+            },
+            ShopperError::Decode {
+                status: 200,
+                detail: "d".into(),
+                snippet: "s".into(),
+            },
+        ];
+        let mut codes: Vec<_> = all.iter().map(ShopperError::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+        for e in &all {
+            assert!(!e.hint().is_empty());
+            let api = e.to_api_error();
+            assert_eq!(api.code, e.code());
+        }
+        assert_eq!(all[9].to_api_error().request_id.as_deref(), Some("r"));
+        assert!(all[1].to_string().contains("1.5 s"));
+    }
+}

@@ -1,0 +1,215 @@
+//! An in-process implementation of the cloud-gpu-shopper broker's HTTP API, faithful to
+//! `shared/reference/shopper-api.md`: two providers with a slowly drifting inventory, a cold
+//! cache that takes seconds and a warm one that takes milliseconds, sessions that go
+//! pending → provisioning → running after several SSH-verification polls, provisioning
+//! failures that turn `failed` → `stopped` with the error kept, stale offers, reservation
+//! expiry, and the broker's status codes and error bodies.
+//!
+//! Every contract duration is divided by [`SimConfig::speed`], so tests run in seconds.
+//! [`Faults`] are flipped at run time to make it slow, failing, malformed or offline.
+//!
+//! # Layout
+//! - [`catalog`]: GPU types, offer generation, inventory drift.
+//! - [`faults`]: the fault knobs.
+//! - `inventory`: the provider cache and the listing filters.
+//! - `sessions`: the session state machine, provisioning and the lifecycle tick.
+//! - `routes`: the HTTP surface (axum).
+//! - `listener`: an accept loop that can go offline (refusing connections) and come back.
+
+pub mod catalog;
+pub mod faults;
+mod inventory;
+mod listener;
+mod routes;
+mod sessions;
+
+pub use faults::Faults;
+pub use listener::SimServer;
+
+use catalog::SimOffer;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use sessions::SimSession;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Providers the simulator serves.
+pub const SIM_PROVIDERS: [&str; 2] = ["vastai", "tensordock"];
+
+/// How the simulator behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Time scale: contract durations are divided by this (10 = ten times faster).
+    pub speed: f64,
+    /// Seed of the random generator; `None` picks one.
+    pub seed: Option<u64>,
+    /// Offers per provider, roughly (the inventory drifts around it).
+    pub offers_per_provider: usize,
+    /// Share of provisionings that fail after the instance was created (0.0–1.0).
+    pub provision_failure_rate: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            seed: None,
+            offers_per_provider: 32,
+            provision_failure_rate: 0.12,
+        }
+    }
+}
+
+/// A handle to one simulated broker. Cheap to clone; the background tasks it starts end
+/// when the last handle is dropped.
+#[derive(Clone)]
+pub struct Simulator {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: SimConfig,
+    state: Mutex<SimState>,
+    /// True while the listener refuses connections.
+    offline: tokio::sync::watch::Sender<bool>,
+}
+
+/// Everything the simulator knows. Guarded by a std `Mutex` that is never held across an
+/// `.await` (all waits happen outside it).
+struct SimState {
+    rng: StdRng,
+    providers: BTreeMap<&'static str, ProviderInventory>,
+    sessions: HashMap<String, SimSession>,
+    faults: Faults,
+}
+
+/// One provider's offers and the age of its cache entry.
+struct ProviderInventory {
+    offers: Vec<SimOffer>,
+    /// When the cache was last filled; `None` means cold.
+    fetched: Option<Instant>,
+    /// A background refresh is under way.
+    refreshing: bool,
+}
+
+impl Simulator {
+    /// A simulator with a fresh inventory and no sessions. Starts the lifecycle tick, so it
+    /// must be called inside a tokio runtime.
+    pub fn new(config: SimConfig) -> Self {
+        assert!(config.speed > 0.0, "simulator speed must be positive");
+        let mut rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_entropy(),
+        };
+        let now = chrono::Utc::now();
+        let providers = SIM_PROVIDERS
+            .iter()
+            .map(|&p| {
+                let offers = (0..config.offers_per_provider)
+                    .map(|_| catalog::make_offer(&mut rng, p, now))
+                    .collect();
+                let inventory = ProviderInventory {
+                    offers,
+                    fetched: None,
+                    refreshing: false,
+                };
+                (p, inventory)
+            })
+            .collect();
+        let sim = Self {
+            shared: Arc::new(Shared {
+                config,
+                state: Mutex::new(SimState {
+                    rng,
+                    providers,
+                    sessions: HashMap::new(),
+                    faults: Faults::default(),
+                }),
+                offline: tokio::sync::watch::Sender::new(false),
+            }),
+        };
+        sessions::start_lifecycle(&sim);
+        sim
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.config
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.state().faults.clone()
+    }
+
+    /// Replaces the faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.state().faults = faults;
+    }
+
+    /// Changes the faults in place.
+    pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
+        change(&mut self.state().faults);
+    }
+
+    /// The axum router serving the broker API (and `/_sim/*` control routes).
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.clone())
+    }
+
+    /// A contract duration (in seconds) on this simulator's time scale.
+    pub fn scaled(&self, contract_secs: f64) -> Duration {
+        Duration::from_secs_f64((contract_secs / self.shared.config.speed).max(0.0))
+    }
+
+    fn state(&self) -> MutexGuard<'_, SimState> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn downgrade(&self) -> std::sync::Weak<Shared> {
+        Arc::downgrade(&self.shared)
+    }
+
+    fn from_weak(weak: &std::sync::Weak<Shared>) -> Option<Self> {
+        weak.upgrade().map(|shared| Self { shared })
+    }
+}
+
+/// A broker error reply: status plus JSON body (the request id is added by the route).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SimError {
+    pub status: u16,
+    pub body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SimError {
+    /// The standard `{"error": message}` shape.
+    fn standard(status: u16, message: impl Into<String>) -> Self {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), message.into().into());
+        Self { status, body }
+    }
+
+    fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.body.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Cleans a user-supplied id before echoing it, as the broker's `sanitizeInput` does:
+/// at most 128 bytes, no control characters, no `<` or `>`.
+fn sanitize(input: &str) -> String {
+    let mut out: String = input
+        .chars()
+        .filter(|c| !c.is_control() && *c != '<' && *c != '>')
+        .collect();
+    while out.len() > 128 {
+        out.pop();
+    }
+    out
+}

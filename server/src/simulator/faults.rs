@@ -1,0 +1,72 @@
+//! Fault knobs that tests (and people) flip at run time, over HTTP (`/_sim/faults`) or
+//! through [`super::Simulator::set_faults`].
+
+use serde::{Deserialize, Serialize};
+
+/// What the simulator does wrong right now. Counters count down one per request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Extra latency added to every broker request, in milliseconds (not scaled).
+    pub slow_ms: u64,
+    /// The next N broker requests answer 500 with the standard error body.
+    pub error_burst: u32,
+    /// The next N broker requests answer 200 with a truncated JSON body.
+    pub malformed: u32,
+    /// The next N broker requests answer 429 with `Retry-After: 1`.
+    pub rate_limited: u32,
+    /// `/health` and `/ready` answer 503 (as during the broker's shutdown).
+    pub not_ready: bool,
+    /// The next N session creates fail with 503 `stale_inventory`.
+    pub stale_creates: u32,
+    /// Overrides the share of provisionings that fail (0.0–1.0).
+    pub provision_failure_rate: Option<f64>,
+    /// Overrides the SSH attempt at which provisioning succeeds (1 = first poll).
+    pub running_after_attempts: Option<u32>,
+}
+
+/// What the faults ask of one request, decided (and counted down) when it arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Injected {
+    None,
+    ServerError,
+    Malformed,
+    RateLimited,
+}
+
+impl Faults {
+    /// Takes the fault for the next broker request, decrementing its counter.
+    pub fn take(&mut self) -> Injected {
+        if self.error_burst > 0 {
+            self.error_burst -= 1;
+            Injected::ServerError
+        } else if self.malformed > 0 {
+            self.malformed -= 1;
+            Injected::Malformed
+        } else if self.rate_limited > 0 {
+            self.rate_limited -= 1;
+            Injected::RateLimited
+        } else {
+            Injected::None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_count_down_in_order() {
+        let mut f = Faults {
+            error_burst: 1,
+            malformed: 1,
+            rate_limited: 1,
+            ..Default::default()
+        };
+        assert_eq!(f.take(), Injected::ServerError);
+        assert_eq!(f.take(), Injected::Malformed);
+        assert_eq!(f.take(), Injected::RateLimited);
+        assert_eq!(f.take(), Injected::None);
+    }
+}

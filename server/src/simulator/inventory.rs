@@ -1,0 +1,284 @@
+//! The simulated inventory service: a per-provider cache with the broker's timings (cold
+//! fetch takes seconds, soft expiry refreshes in the background), the listing filters with
+//! the broker's validation messages, and its sort order.
+
+use super::{catalog, SimError, Simulator, SIM_PROVIDERS};
+use gdl_model::shopper::{InventoryPage, InventoryQuery, Offer};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Cache time-to-live in contract seconds.
+fn ttl_secs(provider: &str) -> f64 {
+    if provider == "tensordock" {
+        30.0
+    } else {
+        60.0
+    }
+}
+
+/// How long a cold provider fetch takes, in contract seconds.
+fn cold_fetch_secs(provider: &str) -> f64 {
+    if provider == "tensordock" {
+        1.8
+    } else {
+        2.6
+    }
+}
+
+impl Simulator {
+    /// `GET /api/v1/inventory`.
+    pub(crate) async fn list_inventory(&self, query: &InventoryQuery) -> Result<InventoryPage, SimError> {
+        let providers: Vec<&'static str> = match &query.provider {
+            Some(p) => match SIM_PROVIDERS.iter().find(|&&known| known == p) {
+                Some(&known) => vec![known],
+                None => {
+                    return Err(SimError::standard(
+                        400,
+                        format!("provider not found: {}", super::sanitize(p)),
+                    ))
+                }
+            },
+            None => SIM_PROVIDERS.to_vec(),
+        };
+        if let Some(template) = &query.template_hash_id {
+            return Err(SimError::standard(
+                404,
+                format!("template not found: {}", super::sanitize(template)),
+            ));
+        }
+        self.warm(&providers).await;
+        let state = self.state();
+        let mut offers: Vec<Offer> = providers
+            .iter()
+            .flat_map(|p| state.providers[p].offers.iter())
+            .map(|o| o.offer.clone())
+            .filter(|o| o.available && matches(o, query))
+            .collect();
+        offers.sort_by(|a, b| {
+            b.availability_confidence
+                .total_cmp(&a.availability_confidence)
+                .then(a.price_per_hour.total_cmp(&b.price_per_hour))
+        });
+        let total = offers.len() as u32;
+        let offset = query.offset.unwrap_or(0) as usize;
+        let page: Vec<Offer> = offers
+            .into_iter()
+            .skip(offset)
+            .take(query.limit.map(|l| l as usize).unwrap_or(usize::MAX))
+            .collect();
+        Ok(InventoryPage {
+            count: page.len() as u32,
+            total,
+            offers: page,
+        })
+    }
+
+    /// `GET /api/v1/inventory/:id`: searches every cached offer, ghosts included.
+    pub(crate) async fn get_offer(&self, id: &str) -> Result<Offer, SimError> {
+        self.find_offer(id)
+            .map(|o| o.offer)
+            .ok_or_else(|| SimError::standard(404, format!("offer not found: {}", super::sanitize(id))))
+    }
+
+    /// Finds an offer by id (Vast ids also match case-insensitively or as a bare number).
+    pub(crate) fn find_offer(&self, id: &str) -> Option<catalog::SimOffer> {
+        let wanted = normalise_offer_id(id);
+        let state = self.state();
+        state
+            .providers
+            .values()
+            .flat_map(|p| p.offers.iter())
+            .find(|o| o.offer.id == wanted)
+            .cloned()
+    }
+
+    /// Removes an offer from the listings (after a stale-inventory failure).
+    pub(crate) fn evict_offer(&self, id: &str) {
+        let mut state = self.state();
+        for inventory in state.providers.values_mut() {
+            inventory.offers.retain(|o| o.offer.id != id);
+        }
+    }
+
+    /// Makes the cache of `providers` usable: waits for a cold fetch where one has expired,
+    /// and starts one background refresh where one is past its soft expiry.
+    async fn warm(&self, providers: &[&'static str]) {
+        let mut cold = Vec::new();
+        let mut stale = Vec::new();
+        {
+            let mut state = self.state();
+            for &p in providers {
+                let ttl = self.scaled(ttl_secs(p));
+                let inventory = state.providers.get_mut(p).expect("known provider");
+                match inventory.fetched.map(|t| t.elapsed()) {
+                    None => cold.push(p),
+                    Some(age) if age >= ttl => cold.push(p),
+                    Some(age) if age >= ttl.mul_f64(0.75) && !inventory.refreshing => {
+                        inventory.refreshing = true;
+                        stale.push(p);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for p in stale {
+            let sim = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(sim.scaled(cold_fetch_secs(p))).await;
+                sim.refresh(p);
+            });
+        }
+        // Providers are fetched in parallel: the wait is the slowest one.
+        let wait = cold
+            .iter()
+            .map(|p| self.scaled(cold_fetch_secs(p)))
+            .max()
+            .unwrap_or(Duration::ZERO);
+        if !cold.is_empty() {
+            tokio::time::sleep(wait).await;
+            for p in cold {
+                self.refresh(p);
+            }
+        }
+    }
+
+    /// Fills one provider's cache now, drifting its offers.
+    fn refresh(&self, provider: &'static str) {
+        let target = self.config().offers_per_provider;
+        let ttl = self.scaled(ttl_secs(provider));
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let inventory = state.providers.get_mut(provider).expect("known provider");
+        inventory.refreshing = false;
+        // Two requests that waited on the same cold fetch refresh it once.
+        if inventory.fetched.is_some_and(|t| t.elapsed() < ttl.mul_f64(0.5)) {
+            return;
+        }
+        catalog::drift(&mut state.rng, &mut inventory.offers, provider, target, chrono::Utc::now());
+        inventory.fetched = Some(Instant::now());
+    }
+}
+
+/// Vast ids: the `vastai-` prefix is case-insensitive and a bare number is accepted.
+fn normalise_offer_id(id: &str) -> String {
+    let trimmed = id.trim();
+    if trimmed.chars().all(|c| c.is_ascii_digit()) && !trimmed.is_empty() {
+        return format!("vastai-{trimmed}");
+    }
+    match trimmed.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("vastai-") => format!("vastai-{}", &trimmed[7..]),
+        _ => trimmed.to_owned(),
+    }
+}
+
+fn matches(o: &Offer, q: &InventoryQuery) -> bool {
+    q.gpu_type.as_ref().is_none_or(|g| &o.gpu_type == g)
+        && q.location.as_ref().is_none_or(|l| o.location.contains(l.as_str()))
+        && q.min_vram.is_none_or(|v| o.vram_gb >= v)
+        && q.max_price.is_none_or(|p| p == 0.0 || o.price_per_hour <= p)
+        && q.min_gpu_count.is_none_or(|c| o.gpu_count >= c)
+        && q.min_reliability.is_none_or(|r| o.reliability >= r)
+        && q.min_availability_confidence
+            .is_none_or(|c| o.availability_confidence >= c)
+        && q.min_cuda
+            .is_none_or(|c| c == 0.0 || o.cuda_version.unwrap_or(0.0) >= c)
+}
+
+/// Parses the listing's query string with the broker's validation messages.
+pub(crate) fn parse_query(raw: &HashMap<String, String>) -> Result<InventoryQuery, SimError> {
+    fn int(raw: &HashMap<String, String>, key: &str) -> Result<Option<i64>, SimError> {
+        match raw.get(key).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if n < 0 => Err(SimError::standard(
+                    400,
+                    format!("invalid {key}: must be non-negative, got {n}"),
+                )),
+                Ok(n) => Ok(Some(n)),
+                Err(_) => Err(SimError::standard(
+                    400,
+                    format!("invalid {key}: must be a valid integer, got \"{}\"", super::sanitize(v)),
+                )),
+            },
+        }
+    }
+    fn float(raw: &HashMap<String, String>, key: &str, unit: bool) -> Result<Option<f64>, SimError> {
+        match raw.get(key).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => match v.parse::<f64>() {
+                Ok(x) if unit && !(0.0..=1.0).contains(&x) => Err(SimError::standard(
+                    400,
+                    format!("invalid {key}: must be between 0 and 1, got {x}"),
+                )),
+                Ok(x) if x < 0.0 => Err(SimError::standard(
+                    400,
+                    format!("invalid {key}: must be non-negative, got {x}"),
+                )),
+                Ok(x) => Ok(Some(x)),
+                Err(_) => Err(SimError::standard(
+                    400,
+                    format!("invalid {key}: must be a valid number, got \"{}\"", super::sanitize(v)),
+                )),
+            },
+        }
+    }
+    let text = |key: &str| raw.get(key).filter(|v| !v.is_empty()).cloned();
+    let limit = int(raw, "limit")?;
+    if limit == Some(0) {
+        return Err(SimError::standard(400, "invalid limit: must be positive, got 0"));
+    }
+    let min_gpu_count = int(raw, "min_gpu_count")?.or(int(raw, "gpu_count")?);
+    Ok(InventoryQuery {
+        provider: text("provider"),
+        gpu_type: text("gpu_type"),
+        location: text("location"),
+        min_vram: int(raw, "min_vram")?.map(|v| v as u32),
+        max_price: float(raw, "max_price", false)?,
+        min_gpu_count: min_gpu_count.map(|v| v as u32),
+        min_reliability: float(raw, "min_reliability", true)?,
+        min_availability_confidence: float(raw, "min_availability_confidence", true)?,
+        min_cuda: float(raw, "min_cuda", false)?,
+        template_hash_id: text("template_hash_id"),
+        limit: limit.map(|v| v as u32),
+        offset: int(raw, "offset")?.map(|v| v as u32),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<InventoryQuery, SimError> {
+        parse_query(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn validation_messages_match_the_broker() {
+        assert_eq!(
+            q(&[("min_vram", "x")]).unwrap_err().body["error"],
+            "invalid min_vram: must be a valid integer, got \"x\""
+        );
+        assert_eq!(
+            q(&[("min_vram", "-1")]).unwrap_err().body["error"],
+            "invalid min_vram: must be non-negative, got -1"
+        );
+        assert_eq!(
+            q(&[("min_reliability", "1.5")]).unwrap_err().body["error"],
+            "invalid min_reliability: must be between 0 and 1, got 1.5"
+        );
+        assert_eq!(
+            q(&[("limit", "0")]).unwrap_err().body["error"],
+            "invalid limit: must be positive, got 0"
+        );
+        let ok = q(&[("gpu_count", "2"), ("max_price", "0.5")]).unwrap();
+        assert_eq!(ok.min_gpu_count, Some(2));
+        assert_eq!(ok.max_price, Some(0.5));
+    }
+
+    #[test]
+    fn vast_ids_are_normalised() {
+        assert_eq!(normalise_offer_id("12345"), "vastai-12345");
+        assert_eq!(normalise_offer_id("VASTAI-12345"), "vastai-12345");
+        assert_eq!(normalise_offer_id("tensordock-x-y"), "tensordock-x-y");
+    }
+}

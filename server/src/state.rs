@@ -1,0 +1,136 @@
+//! [`AppState`]: what every handler and server function shares, and [`start`], which
+//! builds it (starting the embedded simulator when no broker URL is given).
+
+use crate::monitor::{Monitor, PollIntervals};
+use crate::shopper::{ShopperClient, Timeouts};
+use crate::simulator::{SimConfig, SimServer, Simulator};
+use app::backend::{Backend, SharedBackend};
+use axum::extract::FromRef;
+use futures::future::BoxFuture;
+use gdl_model::api::{SessionsView, StatusView};
+use leptos::config::LeptosOptions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the server needs to start, independent of the command line.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where the dashboard listens (recorded in the Leptos options).
+    pub addr: SocketAddr,
+    /// A real broker, or `None` for the embedded simulator.
+    pub shopper_url: Option<String>,
+    /// The embedded simulator's configuration.
+    pub sim: SimConfig,
+    /// The data directory (created if missing).
+    pub data_dir: PathBuf,
+    /// The built site (`pkg/` with wasm, JS, CSS).
+    pub site_root: PathBuf,
+    pub timeouts: Timeouts,
+    pub poll: PollIntervals,
+}
+
+/// Shared state: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub monitor: Monitor,
+    pub settings: Arc<Settings>,
+    /// The embedded simulator, kept alive as long as the state.
+    pub simulator: Option<Arc<SimServer>>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// Builds the state: data directory, broker (embedded simulator or the given URL) and the
+/// broker monitor, which starts polling at once.
+pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
+    use anyhow::Context;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {} (choose another with --data-dir or GDL_DATA_DIR)",
+            settings.data_dir.display()
+        )
+    })?;
+    let (url, simulator) = match &settings.shopper_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let sim = Simulator::new(settings.sim.clone());
+            let server = SimServer::start(sim, "127.0.0.1:0".parse().expect("literal address"))
+                .await
+                .context("cannot start the embedded broker simulator on a loopback port")?;
+            tracing::info!(url = %server.url(), speed = settings.sim.speed, "embedded broker simulator started");
+            (server.url(), Some(Arc::new(server)))
+        }
+    };
+    let client = ShopperClient::new(&url, settings.timeouts)
+        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?;
+    let monitor = Monitor::new(client, simulator.is_some(), settings.poll);
+    monitor.spawn();
+    let leptos = LeptosOptions::builder()
+        .output_name("gpu-deploy-llm")
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .build();
+    Ok(AppState {
+        leptos,
+        monitor,
+        settings: Arc::new(settings),
+        simulator,
+    })
+}
+
+impl AppState {
+    /// The broker status for pages and `/api/status`.
+    pub async fn status_view(&self, fresh: bool) -> StatusView {
+        self.view(fresh).await.status
+    }
+
+    /// Our sessions for pages and `/api/sessions`.
+    pub async fn sessions_view(&self, fresh: bool) -> SessionsView {
+        self.view(fresh).await.sessions
+    }
+
+    async fn view(&self, fresh: bool) -> crate::monitor::BrokerView {
+        if fresh {
+            self.monitor.refresh(crate::api::REFRESH_PATIENCE).await
+        } else {
+            self.monitor
+                .settled_view(crate::api::FIRST_CHECK_PATIENCE)
+                .await
+        }
+    }
+
+    /// The state as the app's backend (a context value for server functions).
+    pub fn backend(&self) -> SharedBackend {
+        Arc::new(self.clone())
+    }
+}
+
+impl Backend for AppState {
+    fn status(&self, fresh: bool) -> BoxFuture<'_, StatusView> {
+        Box::pin(self.status_view(fresh))
+    }
+
+    fn sessions(&self, fresh: bool) -> BoxFuture<'_, SessionsView> {
+        Box::pin(self.sessions_view(fresh))
+    }
+}
+
+/// Default poll intervals for a simulator running `speed` times faster than real time:
+/// never slower than the real-broker defaults, a little faster when time is compressed.
+pub fn poll_for_speed(speed: f64) -> PollIntervals {
+    let base = PollIntervals::default();
+    if speed <= 1.0 {
+        return base;
+    }
+    let idle = base.idle.div_f64(speed.sqrt()).max(Duration::from_millis(1000));
+    let busy = base.busy.div_f64(speed.sqrt()).max(Duration::from_millis(500));
+    PollIntervals { idle, busy }
+}
