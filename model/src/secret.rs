@@ -43,7 +43,9 @@ impl fmt::Display for SshPrivateKey {
 
 impl<'de> Deserialize<'de> for SshPrivateKey {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        Ok(Self::new(Option::<String>::deserialize(de)?.unwrap_or_default()))
+        Ok(Self::new(
+            Option::<String>::deserialize(de)?.unwrap_or_default(),
+        ))
     }
 }
 

@@ -118,7 +118,10 @@ impl InventoryQuery {
         push("min_vram", self.min_vram.map(|v| v.to_string()));
         push("max_price", self.max_price.map(|v| v.to_string()));
         push("min_gpu_count", self.min_gpu_count.map(|v| v.to_string()));
-        push("min_reliability", self.min_reliability.map(|v| v.to_string()));
+        push(
+            "min_reliability",
+            self.min_reliability.map(|v| v.to_string()),
+        );
         push(
             "min_availability_confidence",
             self.min_availability_confidence.map(|v| v.to_string()),
@@ -527,7 +530,8 @@ mod tests {
         let e: BrokerErrorBody = serde_json::from_str(json).unwrap();
         assert_eq!(e.error_type.as_deref(), Some("stale_inventory"));
         assert_eq!(e.offer_id.as_deref(), Some("vastai-1"));
-        let plain: BrokerErrorBody = serde_json::from_str(r#"{"error":"record not found"}"#).unwrap();
+        let plain: BrokerErrorBody =
+            serde_json::from_str(r#"{"error":"record not found"}"#).unwrap();
         assert!(plain.request_id.is_none());
     }
 

@@ -67,7 +67,11 @@ mod tests {
         ];
         for case in cases {
             let t = parse_lenient(case).unwrap_or_else(|| panic!("{case} should parse"));
-            assert_eq!(t.format("%Y-%m-%d %H").to_string(), "2026-03-05 14", "{case}");
+            assert_eq!(
+                t.format("%Y-%m-%d %H").to_string(),
+                "2026-03-05 14",
+                "{case}"
+            );
         }
         assert!(parse_lenient("yesterday").is_none());
     }

@@ -40,7 +40,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
-        .route("/api/{*rest}", get(unknown).post(unknown).put(unknown).delete(unknown))
+        .route(
+            "/api/{*rest}",
+            get(unknown).post(unknown).put(unknown).delete(unknown),
+        )
 }
 
 async fn status(State(state): State<AppState>, Query(q): Query<Freshness>) -> Json<StatusView> {

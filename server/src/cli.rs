@@ -42,12 +42,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ready_wait: Duration::from_secs(args.ready_timeout.max(1)),
             ..Timeouts::default()
         },
-        poll: crate::state::poll_for_speed(if args.shopper_url.is_some() { 1.0 } else { args.sim_speed }),
+        poll: crate::state::poll_for_speed(if args.shopper_url.is_some() {
+            1.0
+        } else {
+            args.sim_speed
+        }),
     };
     let state = crate::start(settings).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .with_context(|| format!("cannot listen on {} (is another dashboard running? choose another with --addr)", args.addr))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another dashboard running? choose another with --addr)",
+                args.addr
+            )
+        })?;
     let broker = match &args.shopper_url {
         Some(url) => format!("broker {url}"),
         None => format!("embedded simulator at speed {}", args.sim_speed),
@@ -66,10 +75,17 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         provision_failure_rate: args.failure_rate.clamp(0.0, 1.0),
         ..SimConfig::default()
     });
-    let server = SimServer::start(sim, args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {} (choose another with --addr)", args.addr))?;
-    tracing::info!("simulated cloud-gpu-shopper on {} (speed {})", server.url(), args.speed);
+    let server = SimServer::start(sim, args.addr).await.with_context(|| {
+        format!(
+            "cannot listen on {} (choose another with --addr)",
+            args.addr
+        )
+    })?;
+    tracing::info!(
+        "simulated cloud-gpu-shopper on {} (speed {})",
+        server.url(),
+        args.speed
+    );
     tokio::select! {
         _ = server.wait() => {}
         _ = shutdown_signal() => tracing::info!("simulator stopped"),

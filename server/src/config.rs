@@ -109,15 +109,27 @@ mod tests {
     #[test]
     fn serve_defaults_and_flags() {
         let cli = Cli::try_parse_from(["gpu-deploy-llm", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
         assert_eq!(args.addr.to_string(), "127.0.0.1:8081");
         assert_eq!(args.ready_timeout, 120);
         let cli = Cli::try_parse_from([
-            "gpu-deploy-llm", "serve", "--addr", "127.0.0.1:9999", "--shopper-url", "http://127.0.0.1:8080",
-            "--data-dir", "/tmp/x", "--sim-speed", "50",
+            "gpu-deploy-llm",
+            "serve",
+            "--addr",
+            "127.0.0.1:9999",
+            "--shopper-url",
+            "http://127.0.0.1:8080",
+            "--data-dir",
+            "/tmp/x",
+            "--sim-speed",
+            "50",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
         assert_eq!(args.shopper_url.as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(args.resolved_data_dir(), PathBuf::from("/tmp/x"));
         assert_eq!(args.sim_speed, 50.0);

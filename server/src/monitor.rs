@@ -9,6 +9,7 @@ use gdl_model::api::{
 };
 use gdl_model::shopper::{InventoryQuery, Session, SessionStatus};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -54,6 +55,8 @@ struct Shared {
     simulated: bool,
     intervals: PollIntervals,
     view: watch::Sender<BrokerView>,
+    /// Polls started; a refresh waits for one that starts after it asked.
+    started: AtomicU64,
     wake: Notify,
     /// Session id → status when first seen, and seconds from creation to running.
     /// std Mutex: never held across an await.
@@ -106,6 +109,7 @@ impl Monitor {
                 simulated,
                 intervals,
                 view: watch::Sender::new(view),
+                started: AtomicU64::new(0),
                 wake: Notify::new(),
                 seen: Mutex::new(HashMap::new()),
             }),
@@ -151,36 +155,32 @@ impl Monitor {
         self.shared.view.subscribe()
     }
 
-    /// The latest view once the broker has been checked at least once, waiting at most
-    /// `patience` for that first check.
+    /// The latest view once the first poll has finished, waiting at most `patience` for
+    /// it (then answering with what is known, so a hung broker never hangs a page).
     pub async fn settled_view(&self, patience: Duration) -> BrokerView {
         let mut rx = self.subscribe();
-        let _ = tokio::time::timeout(
-            patience,
-            rx.wait_for(|v| v.status.broker.checked_at.is_some()),
-        )
-        .await;
+        let _ = tokio::time::timeout(patience, rx.wait_for(|v| v.polls > 0)).await;
         self.view()
     }
 
-    /// Asks for a poll now and waits (at most `patience`) for it to finish.
+    /// Asks for a poll now and waits (at most `patience`) for a poll that started after
+    /// this call to finish.
     pub async fn refresh(&self, patience: Duration) -> BrokerView {
         let mut rx = self.subscribe();
-        let before = rx.borrow().polls;
+        let target = self.shared.started.load(Ordering::SeqCst) + 1;
         self.shared.wake.notify_one();
-        let _ = tokio::time::timeout(patience, rx.wait_for(|v| v.polls > before)).await;
+        let _ = tokio::time::timeout(patience, rx.wait_for(|v| v.polls >= target)).await;
         self.view()
     }
 
     /// One poll: health first (published at once), then inventory and sessions.
     /// Returns how long to wait before the next one.
     async fn poll_once(&self) -> Duration {
+        self.shared.started.fetch_add(1, Ordering::SeqCst);
         let client = &self.shared.client;
         let broker = self.check_health().await;
         let state = broker.state;
-        self.shared
-            .view
-            .send_modify(|v| v.status.broker = broker);
+        self.shared.view.send_modify(|v| v.status.broker = broker);
         if state == BrokerState::Offline {
             self.shared.view.send_modify(|v| v.polls += 1);
             return self.shared.intervals.busy;
@@ -207,7 +207,11 @@ impl Monitor {
                     for o in &offers {
                         let entry = counts.entry(o.provider.clone()).or_insert((0, None));
                         entry.0 += 1;
-                        entry.1 = Some(entry.1.map_or(o.price_per_hour, |c: f64| c.min(o.price_per_hour)));
+                        entry.1 = Some(
+                            entry
+                                .1
+                                .map_or(o.price_per_hour, |c: f64| c.min(o.price_per_hour)),
+                        );
                     }
                     v.status.providers = counts
                         .into_iter()
@@ -280,7 +284,10 @@ impl Monitor {
                     entry.first_status,
                     SessionStatus::Pending | SessionStatus::Provisioning
                 );
-                if entry.time_to_running.is_none() && saw_it_start && s.status == SessionStatus::Running {
+                if entry.time_to_running.is_none()
+                    && saw_it_start
+                    && s.status == SessionStatus::Running
+                {
                     let secs = (now - s.created_at).num_milliseconds() as f64 / 1000.0;
                     entry.time_to_running = Some(secs.max(0.0));
                 }

@@ -187,8 +187,11 @@ impl ShopperClient {
 
     /// `GET /api/v1/inventory/:id`.
     pub async fn offer(&self, offer_id: &str) -> Result<Offer, ShopperError> {
-        self.get("offer lookup", self.url(&["api", "v1", "inventory", offer_id]))
-            .await
+        self.get(
+            "offer lookup",
+            self.url(&["api", "v1", "inventory", offer_id]),
+        )
+        .await
     }
 
     /// `GET /api/v1/sessions` with the broker's exact-match filters.
@@ -326,7 +329,10 @@ impl ShopperClient {
     }
 
     /// `GET /api/v1/costs/summary` for this month.
-    pub async fn cost_summary(&self, consumer_id: Option<&str>) -> Result<CostSummary, ShopperError> {
+    pub async fn cost_summary(
+        &self,
+        consumer_id: Option<&str>,
+    ) -> Result<CostSummary, ShopperError> {
         let mut url = self.url(&["api", "v1", "costs", "summary"]);
         if let Some(c) = consumer_id {
             url.query_pairs_mut().append_pair("consumer_id", c);
@@ -424,7 +430,10 @@ impl ShopperClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| self.transport_error(call, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(call, &e))?;
         let status = response.status();
         let header_request_id = response
             .headers()
@@ -589,7 +598,13 @@ mod tests {
         }
         let terminal = br#"{"error":"session s is in terminal state: stopped"}"#;
         assert!(matches!(
-            error_from_reply(Conflict::Terminal, StatusCode::CONFLICT, terminal, None, None),
+            error_from_reply(
+                Conflict::Terminal,
+                StatusCode::CONFLICT,
+                terminal,
+                None,
+                None
+            ),
             ShopperError::TerminalState { .. }
         ));
     }
@@ -603,6 +618,9 @@ mod tests {
             "http://127.0.0.1:8080/api/v1/sessions/a%2Fb"
         );
         let prefixed = ShopperClient::new("http://h:1/shopper", Timeouts::default()).unwrap();
-        assert_eq!(prefixed.url(&["health"]).as_str(), "http://h:1/shopper/health");
+        assert_eq!(
+            prefixed.url(&["health"]).as_str(),
+            "http://h:1/shopper/health"
+        );
     }
 }

@@ -130,7 +130,13 @@ pub fn poll_for_speed(speed: f64) -> PollIntervals {
     if speed <= 1.0 {
         return base;
     }
-    let idle = base.idle.div_f64(speed.sqrt()).max(Duration::from_millis(1000));
-    let busy = base.busy.div_f64(speed.sqrt()).max(Duration::from_millis(500));
+    let idle = base
+        .idle
+        .div_f64(speed.sqrt())
+        .max(Duration::from_millis(1000));
+    let busy = base
+        .busy
+        .div_f64(speed.sqrt())
+        .max(Duration::from_millis(500));
     PollIntervals { idle, busy }
 }

@@ -51,11 +51,20 @@ pub fn BrokerCard(broker: BrokerStatus) -> impl IntoView {
 #[component]
 pub fn ProvidersCard(status: StatusView) -> impl IntoView {
     let total = status.total_offers();
+    let counted = status.inventory_at.is_some();
     let rows = status
         .providers
         .into_iter()
         .map(|p| {
-            let cheapest = p.cheapest_per_hour.map(format::per_hour).unwrap_or_else(|| "—".into());
+            let cheapest = p
+                .cheapest_per_hour
+                .map(format::per_hour)
+                .unwrap_or_else(|| "—".into());
+            let offers = if counted {
+                p.offers.to_string()
+            } else {
+                "—".into()
+            };
             let dot = if p.offers > 0 { "dot ok" } else { "dot off" };
             view! {
                 <tr data-provider=p.provider.clone()>
@@ -63,7 +72,7 @@ pub fn ProvidersCard(status: StatusView) -> impl IntoView {
                         <span class=dot aria-hidden="true"></span>
                         {format::provider_name(&p.provider).to_owned()}
                     </td>
-                    <td class="num offers">{p.offers}</td>
+                    <td class="num offers">{offers}</td>
                     <td class="num">{cheapest}</td>
                 </tr>
             }
@@ -82,7 +91,13 @@ pub fn ProvidersCard(status: StatusView) -> impl IntoView {
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
-            <p class="muted small">{format!("{total} offers in all")}</p>
+            <p class="muted small">
+                {if counted {
+                    format!("{total} offers in all")
+                } else {
+                    "Offers not counted yet: the broker has not answered.".to_owned()
+                }}
+            </p>
             {status
                 .inventory_error
                 .map(|e| {

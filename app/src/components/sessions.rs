@@ -57,5 +57,5 @@ pub fn SessionTable(sessions: Vec<SessionView>) -> impl IntoView {
             </table>
         </section>
     }
-        .into_any()
+    .into_any()
 }

@@ -18,33 +18,119 @@ struct Gpu {
 }
 
 const GPUS: &[Gpu] = &[
-    Gpu { name: "RTX 3060", vram_gb: 12, price: (0.05, 0.11), tensordock_name: None },
-    Gpu { name: "RTX 4060 Ti", vram_gb: 16, price: (0.09, 0.17), tensordock_name: None },
-    Gpu { name: "V100", vram_gb: 16, price: (0.14, 0.30), tensordock_name: Some("v100-sxm2-16gb") },
-    Gpu { name: "RTX 3090", vram_gb: 24, price: (0.14, 0.32), tensordock_name: Some("geforcertx3090-pcie-24gb") },
-    Gpu { name: "RTX 4090", vram_gb: 24, price: (0.29, 0.62), tensordock_name: Some("geforcertx4090-pcie-24gb") },
-    Gpu { name: "RTX A5000", vram_gb: 24, price: (0.18, 0.34), tensordock_name: Some("rtxa5000-pcie-24gb") },
-    Gpu { name: "L4", vram_gb: 24, price: (0.24, 0.45), tensordock_name: Some("l4-pcie-24gb") },
-    Gpu { name: "RTX A6000", vram_gb: 48, price: (0.39, 0.79), tensordock_name: Some("rtxa6000-pcie-48gb") },
-    Gpu { name: "A40", vram_gb: 48, price: (0.35, 0.60), tensordock_name: None },
-    Gpu { name: "L40S", vram_gb: 48, price: (0.69, 1.10), tensordock_name: Some("l40s-pcie-48gb") },
-    Gpu { name: "A100 PCIE", vram_gb: 40, price: (0.65, 1.10), tensordock_name: Some("a100-pcie-40gb") },
-    Gpu { name: "A100 SXM4", vram_gb: 80, price: (0.95, 1.80), tensordock_name: Some("a100-sxm4-80gb") },
-    Gpu { name: "H100 PCIE", vram_gb: 80, price: (1.75, 2.60), tensordock_name: None },
-    Gpu { name: "H100 SXM5", vram_gb: 80, price: (1.99, 3.20), tensordock_name: Some("h100-sxm5-80gb") },
+    Gpu {
+        name: "RTX 3060",
+        vram_gb: 12,
+        price: (0.05, 0.11),
+        tensordock_name: None,
+    },
+    Gpu {
+        name: "RTX 4060 Ti",
+        vram_gb: 16,
+        price: (0.09, 0.17),
+        tensordock_name: None,
+    },
+    Gpu {
+        name: "V100",
+        vram_gb: 16,
+        price: (0.14, 0.30),
+        tensordock_name: Some("v100-sxm2-16gb"),
+    },
+    Gpu {
+        name: "RTX 3090",
+        vram_gb: 24,
+        price: (0.14, 0.32),
+        tensordock_name: Some("geforcertx3090-pcie-24gb"),
+    },
+    Gpu {
+        name: "RTX 4090",
+        vram_gb: 24,
+        price: (0.29, 0.62),
+        tensordock_name: Some("geforcertx4090-pcie-24gb"),
+    },
+    Gpu {
+        name: "RTX A5000",
+        vram_gb: 24,
+        price: (0.18, 0.34),
+        tensordock_name: Some("rtxa5000-pcie-24gb"),
+    },
+    Gpu {
+        name: "L4",
+        vram_gb: 24,
+        price: (0.24, 0.45),
+        tensordock_name: Some("l4-pcie-24gb"),
+    },
+    Gpu {
+        name: "RTX A6000",
+        vram_gb: 48,
+        price: (0.39, 0.79),
+        tensordock_name: Some("rtxa6000-pcie-48gb"),
+    },
+    Gpu {
+        name: "A40",
+        vram_gb: 48,
+        price: (0.35, 0.60),
+        tensordock_name: None,
+    },
+    Gpu {
+        name: "L40S",
+        vram_gb: 48,
+        price: (0.69, 1.10),
+        tensordock_name: Some("l40s-pcie-48gb"),
+    },
+    Gpu {
+        name: "A100 PCIE",
+        vram_gb: 40,
+        price: (0.65, 1.10),
+        tensordock_name: Some("a100-pcie-40gb"),
+    },
+    Gpu {
+        name: "A100 SXM4",
+        vram_gb: 80,
+        price: (0.95, 1.80),
+        tensordock_name: Some("a100-sxm4-80gb"),
+    },
+    Gpu {
+        name: "H100 PCIE",
+        vram_gb: 80,
+        price: (1.75, 2.60),
+        tensordock_name: None,
+    },
+    Gpu {
+        name: "H100 SXM5",
+        vram_gb: 80,
+        price: (1.99, 3.20),
+        tensordock_name: Some("h100-sxm5-80gb"),
+    },
 ];
 
 const VAST_LOCATIONS: &[&str] = &[
-    "Texas, US", "California, US", "Quebec, CA", "Ontario, CA", "Sweden, SE", "Norway, NO",
-    "Germany, DE", "Poland, PL", "Czechia, CZ", "Japan, JP", "Taiwan, TW", "Australia, AU",
-    "Washington, US", "Virginia, US", "Netherlands, NL",
+    "Texas, US",
+    "California, US",
+    "Quebec, CA",
+    "Ontario, CA",
+    "Sweden, SE",
+    "Norway, NO",
+    "Germany, DE",
+    "Poland, PL",
+    "Czechia, CZ",
+    "Japan, JP",
+    "Taiwan, TW",
+    "Australia, AU",
+    "Washington, US",
+    "Virginia, US",
+    "Netherlands, NL",
 ];
 
 const TENSORDOCK_LOCATIONS: &[&str] = &[
-    "Chubbuck, Idaho, United States", "Dallas, Texas, United States",
-    "Orlando, Florida, United States", "Manassas, Virginia, United States",
-    "Winnipeg, Manitoba, Canada", "Amsterdam, North Holland, Netherlands",
-    "Frankfurt, Hesse, Germany", "London, England, United Kingdom",
+    "Chubbuck, Idaho, United States",
+    "Dallas, Texas, United States",
+    "Orlando, Florida, United States",
+    "Manassas, Virginia, United States",
+    "Winnipeg, Manitoba, Canada",
+    "Amsterdam, North Holland, Netherlands",
+    "Frankfurt, Hesse, Germany",
+    "London, England, United Kingdom",
 ];
 
 /// A simulated offer: what the broker lists, plus whether the provider still has it.
@@ -58,7 +144,10 @@ pub struct SimOffer {
 /// Makes one offer for `provider` at `now`.
 pub fn make_offer(rng: &mut StdRng, provider: &str, now: DateTime<Utc>) -> SimOffer {
     let candidates: Vec<&Gpu> = match provider {
-        "tensordock" => GPUS.iter().filter(|g| g.tensordock_name.is_some()).collect(),
+        "tensordock" => GPUS
+            .iter()
+            .filter(|g| g.tensordock_name.is_some())
+            .collect(),
         _ => GPUS.iter().collect(),
     };
     let gpu = candidates[rng.gen_range(0..candidates.len())];
@@ -126,7 +215,13 @@ pub fn make_offer(rng: &mut StdRng, provider: &str, now: DateTime<Utc>) -> SimOf
 
 /// Drifts a provider's offers as a refresh would see them: prices move a little, a few
 /// offers are rented away and new ones appear, keeping the count near `target`.
-pub fn drift(rng: &mut StdRng, offers: &mut Vec<SimOffer>, provider: &str, target: usize, now: DateTime<Utc>) {
+pub fn drift(
+    rng: &mut StdRng,
+    offers: &mut Vec<SimOffer>,
+    provider: &str,
+    target: usize,
+    now: DateTime<Utc>,
+) {
     offers.retain(|_| !rng.gen_bool(0.05));
     for o in offers.iter_mut() {
         let factor = 1.0 + rng.gen_range(-0.02..=0.02);
@@ -171,7 +266,9 @@ mod tests {
     fn drift_keeps_count_near_target() {
         let mut rng = StdRng::seed_from_u64(1);
         let now = Utc::now();
-        let mut offers: Vec<_> = (0..30).map(|_| make_offer(&mut rng, "vastai", now)).collect();
+        let mut offers: Vec<_> = (0..30)
+            .map(|_| make_offer(&mut rng, "vastai", now))
+            .collect();
         for _ in 0..20 {
             drift(&mut rng, &mut offers, "vastai", 30, now);
             assert!((28..=32).contains(&offers.len()), "{}", offers.len());

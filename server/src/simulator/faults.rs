@@ -23,6 +23,8 @@ pub struct Faults {
     pub provision_failure_rate: Option<f64>,
     /// Overrides the SSH attempt at which provisioning succeeds (1 = first poll).
     pub running_after_attempts: Option<u32>,
+    /// Every new provisioning fails at the first SSH poll with this error text.
+    pub fail_provisioning_with: Option<String>,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

@@ -27,7 +27,10 @@ fn cold_fetch_secs(provider: &str) -> f64 {
 
 impl Simulator {
     /// `GET /api/v1/inventory`.
-    pub(crate) async fn list_inventory(&self, query: &InventoryQuery) -> Result<InventoryPage, SimError> {
+    pub(crate) async fn list_inventory(
+        &self,
+        query: &InventoryQuery,
+    ) -> Result<InventoryPage, SimError> {
         let providers: Vec<&'static str> = match &query.provider {
             Some(p) => match SIM_PROVIDERS.iter().find(|&&known| known == p) {
                 Some(&known) => vec![known],
@@ -75,9 +78,9 @@ impl Simulator {
 
     /// `GET /api/v1/inventory/:id`: searches every cached offer, ghosts included.
     pub(crate) async fn get_offer(&self, id: &str) -> Result<Offer, SimError> {
-        self.find_offer(id)
-            .map(|o| o.offer)
-            .ok_or_else(|| SimError::standard(404, format!("offer not found: {}", super::sanitize(id))))
+        self.find_offer(id).map(|o| o.offer).ok_or_else(|| {
+            SimError::standard(404, format!("offer not found: {}", super::sanitize(id)))
+        })
     }
 
     /// Finds an offer by id (Vast ids also match case-insensitively or as a bare number).
@@ -90,6 +93,11 @@ impl Simulator {
             .flat_map(|p| p.offers.iter())
             .find(|o| o.offer.id == wanted)
             .cloned()
+    }
+
+    /// Whether the provider still has this offer (it is listed and not a ghost).
+    pub fn is_rentable(&self, id: &str) -> bool {
+        self.find_offer(id).is_some_and(|o| !o.ghost)
     }
 
     /// Removes an offer from the listings (after a stale-inventory failure).
@@ -151,10 +159,19 @@ impl Simulator {
         let inventory = state.providers.get_mut(provider).expect("known provider");
         inventory.refreshing = false;
         // Two requests that waited on the same cold fetch refresh it once.
-        if inventory.fetched.is_some_and(|t| t.elapsed() < ttl.mul_f64(0.5)) {
+        if inventory
+            .fetched
+            .is_some_and(|t| t.elapsed() < ttl.mul_f64(0.5))
+        {
             return;
         }
-        catalog::drift(&mut state.rng, &mut inventory.offers, provider, target, chrono::Utc::now());
+        catalog::drift(
+            &mut state.rng,
+            &mut inventory.offers,
+            provider,
+            target,
+            chrono::Utc::now(),
+        );
         inventory.fetched = Some(Instant::now());
     }
 }
@@ -166,16 +183,21 @@ fn normalise_offer_id(id: &str) -> String {
         return format!("vastai-{trimmed}");
     }
     match trimmed.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("vastai-") => format!("vastai-{}", &trimmed[7..]),
+        Some(prefix) if prefix.eq_ignore_ascii_case("vastai-") => {
+            format!("vastai-{}", &trimmed[7..])
+        }
         _ => trimmed.to_owned(),
     }
 }
 
 fn matches(o: &Offer, q: &InventoryQuery) -> bool {
     q.gpu_type.as_ref().is_none_or(|g| &o.gpu_type == g)
-        && q.location.as_ref().is_none_or(|l| o.location.contains(l.as_str()))
+        && q.location
+            .as_ref()
+            .is_none_or(|l| o.location.contains(l.as_str()))
         && q.min_vram.is_none_or(|v| o.vram_gb >= v)
-        && q.max_price.is_none_or(|p| p == 0.0 || o.price_per_hour <= p)
+        && q.max_price
+            .is_none_or(|p| p == 0.0 || o.price_per_hour <= p)
         && q.min_gpu_count.is_none_or(|c| o.gpu_count >= c)
         && q.min_reliability.is_none_or(|r| o.reliability >= r)
         && q.min_availability_confidence
@@ -197,12 +219,19 @@ pub(crate) fn parse_query(raw: &HashMap<String, String>) -> Result<InventoryQuer
                 Ok(n) => Ok(Some(n)),
                 Err(_) => Err(SimError::standard(
                     400,
-                    format!("invalid {key}: must be a valid integer, got \"{}\"", super::sanitize(v)),
+                    format!(
+                        "invalid {key}: must be a valid integer, got \"{}\"",
+                        super::sanitize(v)
+                    ),
                 )),
             },
         }
     }
-    fn float(raw: &HashMap<String, String>, key: &str, unit: bool) -> Result<Option<f64>, SimError> {
+    fn float(
+        raw: &HashMap<String, String>,
+        key: &str,
+        unit: bool,
+    ) -> Result<Option<f64>, SimError> {
         match raw.get(key).filter(|v| !v.is_empty()) {
             None => Ok(None),
             Some(v) => match v.parse::<f64>() {
@@ -217,7 +246,10 @@ pub(crate) fn parse_query(raw: &HashMap<String, String>) -> Result<InventoryQuer
                 Ok(x) => Ok(Some(x)),
                 Err(_) => Err(SimError::standard(
                     400,
-                    format!("invalid {key}: must be a valid number, got \"{}\"", super::sanitize(v)),
+                    format!(
+                        "invalid {key}: must be a valid number, got \"{}\"",
+                        super::sanitize(v)
+                    ),
                 )),
             },
         }
@@ -225,7 +257,10 @@ pub(crate) fn parse_query(raw: &HashMap<String, String>) -> Result<InventoryQuer
     let text = |key: &str| raw.get(key).filter(|v| !v.is_empty()).cloned();
     let limit = int(raw, "limit")?;
     if limit == Some(0) {
-        return Err(SimError::standard(400, "invalid limit: must be positive, got 0"));
+        return Err(SimError::standard(
+            400,
+            "invalid limit: must be positive, got 0",
+        ));
     }
     let min_gpu_count = int(raw, "min_gpu_count")?.or(int(raw, "gpu_count")?);
     Ok(InventoryQuery {
@@ -249,7 +284,12 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Result<InventoryQuery, SimError> {
-        parse_query(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        parse_query(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub(super) fn router(sim: Simulator) -> Router {
         .route("/api/v1/inventory", get(list_inventory))
         .route("/api/v1/inventory/{id}", get(get_offer))
         .route("/api/v1/sessions", get(list_sessions).post(create_session))
-        .route("/api/v1/sessions/{id}", get(get_session).delete(delete_session))
+        .route(
+            "/api/v1/sessions/{id}",
+            get(get_session).delete(delete_session),
+        )
         .route("/api/v1/sessions/{id}/diagnostics", get(diagnostics))
         .route("/api/v1/sessions/{id}/done", post(done_session))
         .route("/api/v1/sessions/{id}/extend", post(extend_session))
@@ -54,7 +57,8 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (1..=128).contains(&v.len())
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -82,7 +86,9 @@ async fn inject_faults(State(sim): State<Simulator>, request: Request, next: Nex
         .unwrap_or_default();
     match injected {
         Injected::None => next.run(request).await,
-        Injected::ServerError => error_reply(&rid, SimError::standard(500, "internal server error")),
+        Injected::ServerError => {
+            error_reply(&rid, SimError::standard(500, "internal server error"))
+        }
         Injected::RateLimited => {
             let mut response = error_reply(&rid, SimError::standard(429, "rate limit exceeded"));
             response
@@ -105,7 +111,11 @@ fn error_reply(rid: &str, mut error: SimError) -> Response {
     (status, Json(Value::Object(error.body))).into_response()
 }
 
-fn reply<T: serde::Serialize>(rid: &Rid, status: StatusCode, result: Result<T, SimError>) -> Response {
+fn reply<T: serde::Serialize>(
+    rid: &Rid,
+    status: StatusCode,
+    result: Result<T, SimError>,
+) -> Response {
     match result {
         Ok(body) => (status, Json(body)).into_response(),
         Err(e) => error_reply(&rid.0 .0, e),
@@ -129,14 +139,26 @@ async fn health(State(sim): State<Simulator>) -> Response {
         "timestamp": chrono::Utc::now(),
         "services": {"lifecycle": "running", "inventory": "ok", "ready": ready.to_string()},
     });
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
 async fn ready(State(sim): State<Simulator>) -> Response {
     let ready = !sim.state().faults.not_ready;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": ready, "timestamp": chrono::Utc::now()}))).into_response()
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"ready": ready, "timestamp": chrono::Utc::now()})),
+    )
+        .into_response()
 }
 
 async fn metrics(State(sim): State<Simulator>) -> Response {
@@ -144,12 +166,16 @@ async fn metrics(State(sim): State<Simulator>) -> Response {
     let mut text = String::from("# HELP gpu_sessions_active Sessions by provider and status.\n# TYPE gpu_sessions_active gauge\n");
     let mut counts: HashMap<(String, &'static str), u32> = HashMap::new();
     for s in state.sessions.values() {
-        *counts.entry((s.session.provider.clone(), s.session.status.as_str())).or_default() += 1;
+        *counts
+            .entry((s.session.provider.clone(), s.session.status.as_str()))
+            .or_default() += 1;
     }
     let mut rows: Vec<_> = counts.into_iter().collect();
     rows.sort();
     for ((provider, status), n) in rows {
-        text.push_str(&format!("gpu_sessions_active{{provider=\"{provider}\",status=\"{status}\"}} {n}\n"));
+        text.push_str(&format!(
+            "gpu_sessions_active{{provider=\"{provider}\",status=\"{status}\"}} {n}\n"
+        ));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -180,7 +206,10 @@ async fn list_sessions(
         Some(l) => match l.parse::<i64>() {
             Ok(n) => n,
             Err(_) => {
-                let msg = format!("strconv.ParseInt: parsing \"{}\": invalid syntax", super::sanitize(l));
+                let msg = format!(
+                    "strconv.ParseInt: parsing \"{}\": invalid syntax",
+                    super::sanitize(l)
+                );
                 return error_reply(&rid.0 .0, SimError::standard(400, msg));
             }
         },
@@ -188,13 +217,18 @@ async fn list_sessions(
     let get = |k: &str| raw.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let sessions = sim.list_sessions(get("consumer_id"), get("status"), get("provider"), limit);
     let count = sessions.len();
-    reply::<Value>(&rid, StatusCode::OK, Ok(json!({"sessions": sessions, "count": count})))
+    reply::<Value>(
+        &rid,
+        StatusCode::OK,
+        Ok(json!({"sessions": sessions, "count": count})),
+    )
 }
 
 async fn create_session(State(sim): State<Simulator>, rid: Rid, body: Bytes) -> Response {
-    let result = sim.create_session(&body).await.map(|(session, key)| {
-        json!({"session": session, "ssh_private_key": key})
-    });
+    let result = sim
+        .create_session(&body)
+        .await
+        .map(|(session, key)| json!({"session": session, "ssh_private_key": key}));
     reply(&rid, StatusCode::CREATED, result)
 }
 
@@ -202,7 +236,11 @@ async fn get_session(State(sim): State<Simulator>, rid: Rid, Path(id): Path<Stri
     reply(&rid, StatusCode::OK, sim.get_session(&id))
 }
 
-async fn delete_session(State(sim): State<Simulator>, rid: Rid, Path(id): Path<String>) -> Response {
+async fn delete_session(
+    State(sim): State<Simulator>,
+    rid: Rid,
+    Path(id): Path<String>,
+) -> Response {
     reply(&rid, StatusCode::OK, sim.delete_session(&id).await)
 }
 
@@ -234,12 +272,18 @@ async fn costs(
     for key in ["start_date", "end_date"] {
         if let Some(date) = raw.get(key).filter(|v| !v.is_empty()) {
             if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-                let msg = format!("invalid {key} format, expected YYYY-MM-DD: {}", super::sanitize(date));
+                let msg = format!(
+                    "invalid {key} format, expected YYYY-MM-DD: {}",
+                    super::sanitize(date)
+                );
                 return error_reply(&rid.0 .0, SimError::standard(400, msg));
             }
         }
     }
-    let consumer = raw.get("consumer_id").map(String::as_str).filter(|v| !v.is_empty());
+    let consumer = raw
+        .get("consumer_id")
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
     reply::<_>(&rid, StatusCode::OK, Ok(sim.cost_summary(consumer)))
 }
 
@@ -248,7 +292,10 @@ async fn cost_summary(
     rid: Rid,
     Query(raw): Query<HashMap<String, String>>,
 ) -> Response {
-    let consumer = raw.get("consumer_id").map(String::as_str).filter(|v| !v.is_empty());
+    let consumer = raw
+        .get("consumer_id")
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
     reply::<_>(&rid, StatusCode::OK, Ok(sim.cost_summary(consumer)))
 }
 

@@ -49,7 +49,10 @@ impl Simulator {
         let request = validate_create(body)?;
         let offer_id = request.offer_id.clone();
         let Some(offer) = self.find_offer(&offer_id) else {
-            return Err(SimError::standard(404, format!("offer not found: {}", sanitize(&offer_id))));
+            return Err(SimError::standard(
+                404,
+                format!("offer not found: {}", sanitize(&offer_id)),
+            ));
         };
         let offer_id = offer.offer.id.clone();
         let id = uuid::Uuid::new_v4().to_string();
@@ -83,7 +86,10 @@ impl Simulator {
                 .unwrap_or(self.config().provision_failure_rate)
                 .clamp(0.0, 1.0);
             let running_at = state.faults.running_after_attempts;
-            let plan = choose_plan(&mut state.rng, failure_rate, running_at);
+            let plan = match state.faults.fail_provisioning_with.clone() {
+                Some(error) => Plan::Fails { attempt: 1, error },
+                None => choose_plan(&mut state.rng, failure_rate, running_at),
+            };
             let keygen = state.rng.gen_range(0.4..1.6);
             let session = Session {
                 id: id.clone(),
@@ -95,7 +101,14 @@ impl Simulator {
                 error: None,
                 ssh_host: None,
                 ssh_port: Some(22),
-                ssh_user: Some(if offer.offer.provider == "tensordock" { "user" } else { "root" }.into()),
+                ssh_user: Some(
+                    if offer.offer.provider == "tensordock" {
+                        "user"
+                    } else {
+                        "root"
+                    }
+                    .into(),
+                ),
                 template_hash_id: None,
                 disk_gb: None,
                 workload_type: request.workload_type.clone(),
@@ -130,7 +143,11 @@ impl Simulator {
         tokio::time::sleep(self.scaled(0.8)).await;
         if stale {
             let provider = offer.offer.provider.clone();
-            let original = if provider == "tensordock" { "No available nodes" } else { "no_such_ask" };
+            let original = if provider == "tensordock" {
+                "No available nodes"
+            } else {
+                "no_such_ask"
+            };
             self.set_status(
                 &id,
                 SessionStatus::Failed,
@@ -183,7 +200,9 @@ impl Simulator {
             interval = (interval * 1.5).min(60.0);
             let mut state = self.state();
             let host = ssh_endpoint(&mut state.rng, &provider);
-            let Some(s) = state.sessions.get_mut(&id) else { return };
+            let Some(s) = state.sessions.get_mut(&id) else {
+                return;
+            };
             if s.session.status != SessionStatus::Provisioning {
                 return; // destroyed or failed meanwhile
             }
@@ -193,13 +212,18 @@ impl Simulator {
                 interval = 15.0; // the broker's backoff resets once SSH info is known
             }
             let outcome = match &plan {
-                Plan::Running { attempt: at } if attempt >= *at => Some((SessionStatus::Running, None)),
+                Plan::Running { attempt: at } if attempt >= *at => {
+                    Some((SessionStatus::Running, None))
+                }
                 Plan::Fails { attempt: at, error } if attempt >= *at => {
                     Some((SessionStatus::Failed, Some(error.clone())))
                 }
                 Plan::SshTimeout if started.elapsed() >= self.scaled(SSH_TIMEOUT_SECS) => {
                     s.instance = true; // destroyed, but the id is kept until the watchdog
-                    Some((SessionStatus::Failed, Some("SSH verification timeout".into())))
+                    Some((
+                        SessionStatus::Failed,
+                        Some("SSH verification timeout".into()),
+                    ))
                 }
                 _ => None,
             };
@@ -257,7 +281,10 @@ impl Simulator {
             match state.sessions.get(id) {
                 Some(s) => s.session.status,
                 None => {
-                    return Err(SimError::standard(404, format!("session not found: {}", sanitize(id))))
+                    return Err(SimError::standard(
+                        404,
+                        format!("session not found: {}", sanitize(id)),
+                    ))
                 }
             }
         };
@@ -290,7 +317,10 @@ impl Simulator {
 
     /// `POST /api/v1/sessions/:id/extend`: the body is validated before the id is looked up.
     pub(crate) fn extend_session(&self, id: &str, body: &[u8]) -> Result<Value, SimError> {
-        let hours = match serde_json::from_slice::<Value>(body).ok().and_then(|v| v.get("additional_hours").cloned()) {
+        let hours = match serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("additional_hours").cloned())
+        {
             Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
             _ => 0,
         };
@@ -298,7 +328,10 @@ impl Simulator {
             return Err(SimError::standard(400, "additional_hours is required"));
         }
         if hours > 12 {
-            return Err(SimError::standard(400, "additional_hours must be at most 12"));
+            return Err(SimError::standard(
+                400,
+                "additional_hours must be at most 12",
+            ));
         }
         let scaled_hour = self.scaled(3600.0);
         let mut state = self.state();
@@ -321,7 +354,10 @@ impl Simulator {
         }
         s.expires += scaled_hour * hours as u32;
         s.session.reservation_hours += hours as u32;
-        let new_expires = s.session.expires_at.map(|t| t + chrono::Duration::hours(hours));
+        let new_expires = s
+            .session
+            .expires_at
+            .map(|t| t + chrono::Duration::hours(hours));
         s.session.expires_at = new_expires;
         Ok(json!({"message": "session extended", "session_id": id, "new_expires_at": new_expires}))
     }
@@ -341,7 +377,12 @@ impl Simulator {
         }
         let hour = self.scaled(3600.0).as_secs_f64();
         let uptime_min = (s.created.elapsed().as_secs_f64() / hour * 60.0) as i64;
-        let left_min = (s.expires.saturating_duration_since(Instant::now()).as_secs_f64() / hour * 60.0) as i64;
+        let left_min = (s
+            .expires
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+            / hour
+            * 60.0) as i64;
         let session = &s.session;
         Ok(json!({
             "session_id": session.id, "status": session.status, "provider": session.provider,
@@ -358,10 +399,9 @@ impl Simulator {
     /// `GET /api/v1/costs?session_id=`.
     pub(crate) fn session_cost(&self, id: &str) -> Result<Value, SimError> {
         let state = self.state();
-        let s = state
-            .sessions
-            .get(id)
-            .ok_or_else(|| SimError::standard(404, format!("session not found: {}", sanitize(id))))?;
+        let s = state.sessions.get(id).ok_or_else(|| {
+            SimError::standard(404, format!("session not found: {}", sanitize(id)))
+        })?;
         let cost = self.cost_of(s);
         Ok(json!({"session_id": id, "total_cost": cost, "currency": "USD"}))
     }
@@ -462,7 +502,9 @@ impl Simulator {
             let mut destroy = Vec::new();
             for s in state.sessions.values_mut() {
                 match s.session.status {
-                    SessionStatus::Running if now >= s.expires || s.created.elapsed() > hard_max => {
+                    SessionStatus::Running
+                        if now >= s.expires || s.created.elapsed() > hard_max =>
+                    {
                         destroy.push(s.session.id.clone())
                     }
                     SessionStatus::Provisioning | SessionStatus::Stopping
@@ -503,7 +545,9 @@ pub(crate) fn start_lifecycle(sim: &Simulator) {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let Some(sim) = Simulator::from_weak(&weak) else { return };
+            let Some(sim) = Simulator::from_weak(&weak) else {
+                return;
+            };
             sim.tick().await;
         }
     });
@@ -553,7 +597,11 @@ fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
     };
     let auto_retry = matches!(map.get("auto_retry"), Some(Value::Bool(true)));
     let mut problems = Vec::new();
-    for (key, value) in [("consumer_id", &consumer_id), ("offer_id", &offer_id), ("workload_type", &workload_type)] {
+    for (key, value) in [
+        ("consumer_id", &consumer_id),
+        ("offer_id", &offer_id),
+        ("workload_type", &workload_type),
+    ] {
         if value.is_empty() {
             problems.push(format!("{key} is required"));
         }
@@ -570,10 +618,16 @@ fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
     if !WORKLOAD_TYPES.contains(&workload_type.as_str()) {
         return Err(SimError::standard(
             400,
-            format!("invalid workload_type: must be one of: {}", WORKLOAD_TYPES.join(", ")),
+            format!(
+                "invalid workload_type: must be one of: {}",
+                WORKLOAD_TYPES.join(", ")
+            ),
         ));
     }
-    if auto_retry && !retry_scope.is_empty() && !["same_gpu", "same_vram", "any"].contains(&retry_scope.as_str()) {
+    if auto_retry
+        && !retry_scope.is_empty()
+        && !["same_gpu", "same_vram", "any"].contains(&retry_scope.as_str())
+    {
         return Err(SimError::standard(
             400,
             "invalid retry_scope: must be one of: same_gpu, same_vram, any",
@@ -620,7 +674,10 @@ fn ssh_endpoint(rng: &mut impl Rng, provider: &str) -> (String, u16) {
         // Documentation range (RFC 5737): never a reachable address.
         (format!("203.0.113.{}", rng.gen_range(2..250)), 22)
     } else {
-        (format!("ssh{}.vast.ai", rng.gen_range(1..9)), rng.gen_range(20000..60000))
+        (
+            format!("ssh{}.vast.ai", rng.gen_range(1..9)),
+            rng.gen_range(20000..60000),
+        )
     }
 }
 
@@ -630,7 +687,11 @@ fn fake_private_key(session_id: &str) -> String {
         .map(|_| uuid::Uuid::new_v4().simple().to_string())
         .collect::<Vec<_>>()
         .join("");
-    format!("-----BEGIN RSA PRIVATE KEY-----\nSIMULATED{}{}\n-----END RSA PRIVATE KEY-----\n", &session_id[..8], body)
+    format!(
+        "-----BEGIN RSA PRIVATE KEY-----\nSIMULATED{}{}\n-----END RSA PRIVATE KEY-----\n",
+        &session_id[..8],
+        body
+    )
 }
 
 fn hours_minutes(minutes: i64) -> String {
@@ -659,22 +720,33 @@ mod tests {
 
     #[test]
     fn create_validation_follows_the_broker() {
-        let err = |body: &str| validate_create(body.as_bytes()).err().unwrap().body["error"].clone();
+        let err =
+            |body: &str| validate_create(body.as_bytes()).err().unwrap().body["error"].clone();
         assert_eq!(err(""), "EOF");
         assert_eq!(
             err("{}"),
             "consumer_id is required; offer_id is required; workload_type is required; reservation_hours is required"
         );
         assert_eq!(
-            err(r#"{"consumer_id":"c","offer_id":"o","workload_type":"llm","reservation_hours":13}"#),
+            err(
+                r#"{"consumer_id":"c","offer_id":"o","workload_type":"llm","reservation_hours":13}"#
+            ),
             "reservation_hours must be at most 12"
         );
-        assert!(err(r#"{"consumer_id":"c","offer_id":"o","workload_type":"x","reservation_hours":1}"#)
+        assert!(err(
+            r#"{"consumer_id":"c","offer_id":"o","workload_type":"x","reservation_hours":1}"#
+        )
+        .as_str()
+        .unwrap()
+        .starts_with("invalid workload_type"));
+        assert!(err(r#"{"reservation_hours":"2"}"#)
             .as_str()
             .unwrap()
-            .starts_with("invalid workload_type"));
-        assert!(err(r#"{"reservation_hours":"2"}"#).as_str().unwrap().contains("reservation_hours of type int"));
-        assert!(validate_create(br#"{"consumer_id":"c","offer_id":"o","workload_type":"llm","reservation_hours":2}"#).is_ok());
+            .contains("reservation_hours of type int"));
+        assert!(validate_create(
+            br#"{"consumer_id":"c","offer_id":"o","workload_type":"llm","reservation_hours":2}"#
+        )
+        .is_ok());
     }
 
     #[test]

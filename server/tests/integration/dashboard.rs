@@ -1,0 +1,240 @@
+//! The dashboard's HTTP surface (SSR pages and REST) on a port-0 listener, against the
+//! embedded simulator and against a broker that is not there.
+
+use crate::support::{eventually, request};
+use gdl_model::api::{BrokerState, SessionsView, StatusView};
+use gdl_model::shopper::InventoryQuery;
+use server::monitor::PollIntervals;
+use server::shopper::{ShopperClient, Timeouts};
+use server::simulator::SimConfig;
+use server::{AppState, Settings};
+use std::time::Duration;
+
+struct Dashboard {
+    url: String,
+    state: AppState,
+    http: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Dashboard {
+    async fn start(shopper_url: Option<&str>) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
+        let settings = Settings {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            shopper_url: shopper_url.map(str::to_owned),
+            sim: SimConfig {
+                speed: 200.0,
+                seed: Some(7),
+                provision_failure_rate: 0.0,
+                ..SimConfig::default()
+            },
+            data_dir: data_dir.clone(),
+            site_root: "target/site".into(),
+            timeouts: Timeouts::default(),
+            poll: PollIntervals {
+                idle: Duration::from_millis(200),
+                busy: Duration::from_millis(100),
+            },
+        };
+        let state = server::start(settings).await.unwrap();
+        assert!(data_dir.is_dir(), "the data directory is created");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = state.clone();
+        tokio::spawn(server::run(listener, served, async move {
+            let _ = rx.await;
+        }));
+        Self {
+            url,
+            state,
+            http: reqwest::Client::new(),
+            _shutdown: tx,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn broker(&self) -> ShopperClient {
+        self.state.monitor.client().clone()
+    }
+}
+
+#[tokio::test]
+async fn first_page_is_server_rendered_with_status_and_offer_counts() {
+    let d = Dashboard::start(None).await;
+    let status: StatusView = d.get("/api/status").await.json().await.unwrap();
+    assert_eq!(status.broker.state, BrokerState::Ready);
+    assert!(status.broker.simulated);
+    assert_eq!(status.providers.len(), 2);
+    assert!(
+        status.providers.iter().all(|p| p.offers > 0),
+        "{:?}",
+        status.providers
+    );
+    let html = d.get("/").await.text().await.unwrap();
+    assert!(
+        html.contains("data-state=\"Ready\""),
+        "status in the SSR HTML"
+    );
+    assert!(html.contains("simulated"));
+    for p in &status.providers {
+        let row = format!("data-provider=\"{}\"", p.provider);
+        assert!(html.contains(&row), "{row} in the SSR HTML");
+    }
+    assert!(html.contains("Vast.ai") && html.contains("TensorDock"));
+    assert!(
+        html.contains("/pkg/gpu-deploy-llm"),
+        "hydration scripts are linked"
+    );
+}
+
+#[tokio::test]
+async fn tabs_are_real_routes() {
+    let d = Dashboard::start(None).await;
+    for (path, text) in [
+        ("/sessions", "<h1>Sessions</h1>"),
+        ("/benchmarks", "No benchmarks recorded yet"),
+    ] {
+        let response = d.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(text), "{path}");
+        assert!(
+            html.contains("aria-current=\"page\""),
+            "{path} marks its tab"
+        );
+    }
+    let missing = d.get("/no-such-page").await;
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("Page not found"));
+    let api = d.get("/api/nope").await;
+    assert_eq!(api.status(), 404);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+    assert!(body["hint"].is_string());
+    assert_eq!(d.get("/healthz").await.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn sessions_show_error_and_time_to_running_across_versions() {
+    let d = Dashboard::start(None).await;
+    let broker = d.broker();
+    let sim = d.state.simulator.as_ref().unwrap().simulator().clone();
+    let offers = broker
+        .inventory_all(&InventoryQuery::default())
+        .await
+        .unwrap();
+    let mut rentable = offers.iter().filter(|o| sim.is_rentable(&o.id));
+    let good = broker
+        .create_session(&request(broker.consumer_id(), rentable.next().unwrap()))
+        .await
+        .unwrap();
+    sim.update_faults(|f| {
+        f.fail_provisioning_with = Some("instance_vanished: no longer exists on provider".into())
+    });
+    let bad = broker
+        .create_session(&request("gpu-deploy-llm/v0.0.1", rentable.next().unwrap()))
+        .await
+        .unwrap();
+    broker
+        .create_session(&request("not-ours", rentable.next().unwrap()))
+        .await
+        .unwrap();
+    let view: SessionsView = eventually(Duration::from_secs(10), || async {
+        let v: SessionsView = d.get("/api/sessions").await.json().await.unwrap();
+        let good_running = v
+            .sessions
+            .iter()
+            .any(|s| s.id == good.session.id && s.time_to_running_secs.is_some());
+        let bad_stopped = v
+            .sessions
+            .iter()
+            .any(|s| s.id == bad.session.id && s.status.is_terminal());
+        (good_running && bad_stopped).then_some(v)
+    })
+    .await;
+    assert_eq!(
+        view.sessions.len(),
+        2,
+        "sessions of other consumers are not ours"
+    );
+    let failed = view
+        .sessions
+        .iter()
+        .find(|s| s.id == bad.session.id)
+        .unwrap();
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("instance_vanished: no longer exists on provider")
+    );
+    assert_eq!(failed.consumer_id, "gpu-deploy-llm/v0.0.1");
+    let raw: serde_json::Value = d.get("/api/sessions").await.json().await.unwrap();
+    assert!(
+        raw["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["error"].is_string()),
+        "error is in the JSON"
+    );
+    let html = d.get("/sessions").await.text().await.unwrap();
+    assert!(html.contains(&good.session.id[..8]) && html.contains(&bad.session.id[..8]));
+    assert!(html.contains("instance_vanished: no longer exists on provider"));
+    assert!(html.contains("ended-badly"));
+}
+
+#[tokio::test]
+async fn offline_broker_is_reported_with_reason_and_hint() {
+    let d = Dashboard::start(Some("http://127.0.0.1:9")).await;
+    let status: StatusView = d.get("/api/status").await.json().await.unwrap();
+    assert_eq!(status.broker.state, BrokerState::Offline);
+    assert!(!status.broker.simulated);
+    assert_eq!(status.broker.code.as_deref(), Some("shopper_unreachable"));
+    assert!(status
+        .broker
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("127.0.0.1:9"));
+    assert!(status
+        .broker
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("SHOPPER_URL"));
+    let html = d.get("/").await.text().await.unwrap();
+    assert!(html.contains("data-state=\"Offline\""));
+    assert!(
+        html.contains("Start cloud-gpu-shopper"),
+        "the hint is on the page"
+    );
+    let sessions: SessionsView = d
+        .get("/api/sessions?fresh=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(sessions.sessions.is_empty());
+}
+
+#[tokio::test]
+async fn status_follows_the_broker_going_not_ready_and_back() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.as_ref().unwrap().simulator().clone();
+    sim.update_faults(|f| f.not_ready = true);
+    let status: StatusView = d.get("/api/status?fresh=true").await.json().await.unwrap();
+    assert_eq!(status.broker.state, BrokerState::Starting);
+    assert_eq!(status.broker.code.as_deref(), Some("shopper_not_ready"));
+    sim.update_faults(|f| f.not_ready = false);
+    let status: StatusView = d.get("/api/status?fresh=true").await.json().await.unwrap();
+    assert_eq!(status.broker.state, BrokerState::Ready);
+    assert!(status.broker.reason.is_none());
+}

@@ -1,0 +1,86 @@
+//! Helpers shared by the integration tests.
+
+use gdl_model::shopper::{CreateSessionRequest, CreateSessionResponse, InventoryQuery, Offer};
+use server::shopper::{ShopperClient, Timeouts};
+use server::simulator::{SimConfig, SimServer, Simulator};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// A simulator on a loopback port, fast and with no random provisioning failures.
+pub async fn sim(speed: f64) -> SimServer {
+    let sim = Simulator::new(SimConfig {
+        speed,
+        seed: Some(42),
+        provision_failure_rate: 0.0,
+        ..SimConfig::default()
+    });
+    SimServer::start(sim, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
+}
+
+/// A client with short timeouts and no retries, so each error surfaces as it is.
+pub fn client(url: &str) -> ShopperClient {
+    ShopperClient::new(
+        url,
+        Timeouts {
+            request: Duration::from_secs(5),
+            probe: Duration::from_secs(1),
+            ready_wait: Duration::from_secs(3),
+            provider_call: Duration::from_secs(10),
+        },
+    )
+    .unwrap()
+    .with_retries(0)
+}
+
+/// The cheapest offer that is not a ghost (one the provider still has).
+pub async fn rentable_offer(server: &SimServer, client: &ShopperClient) -> Offer {
+    let offers = client
+        .inventory_all(&InventoryQuery::default())
+        .await
+        .unwrap();
+    offers
+        .into_iter()
+        .find(|o| server.simulator().is_rentable(&o.id))
+        .expect("a rentable offer")
+}
+
+/// A create request for `offer` by `consumer`.
+pub fn request(consumer: &str, offer: &Offer) -> CreateSessionRequest {
+    CreateSessionRequest {
+        consumer_id: consumer.into(),
+        offer_id: offer.id.clone(),
+        workload_type: "llm".into(),
+        reservation_hours: 1,
+        ..Default::default()
+    }
+}
+
+/// Creates a session as this client's consumer on a rentable offer.
+pub async fn create(server: &SimServer, client: &ShopperClient) -> CreateSessionResponse {
+    let offer = rentable_offer(server, client).await;
+    client
+        .create_session(&request(client.consumer_id(), &offer))
+        .await
+        .expect("create succeeds")
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
