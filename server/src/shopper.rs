@@ -224,7 +224,7 @@ impl ShopperClient {
             .into_iter()
             .filter(|s| gdl_model::is_our_consumer(&s.consumer_id))
             .collect();
-        ours.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        ours.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(ours)
     }
 

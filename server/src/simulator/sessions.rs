@@ -258,7 +258,7 @@ impl Simulator {
             .filter(|s| provider.is_none_or(|p| s.provider == p))
             .cloned()
             .collect();
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         if limit > 0 {
             sessions.truncate(limit as usize);
         }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what the build (and, with --test, the tests) need, skipping what is already there.
+# Safe to run again and again. Needs: Debian, Rust via rustup, node/npm, and the package
+# registries (crates.io, npm, Debian). Nothing is downloaded from anywhere else.
+#
+#   scripts/setup.sh          wasm target, cargo-leptos, wasm-bindgen, wasm-opt
+#   scripts/setup.sh --test   the above, plus Chromium, OpenSSH server and test packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=false
+[[ "${1:-}" == "--test" ]] && want_test=true
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages first (node/npm are needed for wasm-opt below).
+apt_missing=()
+command -v node >/dev/null || apt_missing+=(nodejs)
+command -v npm >/dev/null || apt_missing+=(npm)
+if $want_test; then
+  [[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
+  [[ -x /usr/sbin/sshd ]] || apt_missing+=(openssh-server)
+fi
+if ((${#apt_missing[@]})); then
+  say "installing Debian packages: ${apt_missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-leptos 0.3.10 is the newest that builds with the stable rustc here (~15-20 min cold).
+if ! cargo leptos --version 2>/dev/null | grep -q ' 0\.3\.10'; then
+  say "installing cargo-leptos 0.3.10 (takes a while the first time)"
+  cargo install cargo-leptos --locked --version 0.3.10
+fi
+
+# cargo-leptos would download wasm-bindgen; give it the exact version of Cargo.lock instead.
+wbg=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+  say "installing wasm-bindgen-cli $wbg (the version in Cargo.lock)"
+  # Without --locked: its lock file names a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$wbg"
+fi
+
+# wasm-opt for release builds, from npm's binaryen (Debian's 108 miscompiles our wasm).
+if [[ ! -x tools/node_modules/.bin/wasm-opt ]]; then
+  say "installing wasm-opt (npm binaryen) into tools/"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if $want_test && [[ ! -d tests/e2e/node_modules/playwright-core ]]; then
+  say "installing the browser-test packages into tests/e2e/"
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,37 @@
+// Page objects: what a person looks at, by role and text where possible.
+
+export class Dashboard {
+  constructor(page, baseUrl) {
+    this.page = page;
+    this.baseUrl = baseUrl;
+  }
+
+  async open(path = '/') {
+    await this.page.goto(`${this.baseUrl}${path}`);
+  }
+
+  brokerCard() {
+    return this.page.locator('section.broker');
+  }
+
+  async brokerState() {
+    return this.brokerCard().getAttribute('data-state');
+  }
+
+  async offerCount(provider) {
+    const text = await this.page.locator(`tr[data-provider="${provider}"] td.offers`).innerText();
+    return Number(text);
+  }
+
+  tab(name) {
+    return this.page.getByRole('link', { name, exact: true });
+  }
+
+  heading() {
+    return this.page.locator('main h1');
+  }
+
+  sessionRow(sessionId) {
+    return this.page.locator(`tr[data-session="${sessionId}"]`);
+  }
+}
