@@ -2,15 +2,14 @@
 //! (`app` never depends on `server`; the server implements this).
 
 use futures::future::BoxFuture;
-use gdl_model::api::{SessionsView, StatusView};
+use gdl_model::live::LiveState;
 use std::sync::Arc;
 
 /// The server-side services the pages read.
 pub trait Backend: Send + Sync + 'static {
-    /// The broker's status and offer counts; `fresh` asks for a new poll first.
-    fn status(&self, fresh: bool) -> BoxFuture<'_, StatusView>;
-    /// Our sessions on the broker; `fresh` asks for a new poll first.
-    fn sessions(&self, fresh: bool) -> BoxFuture<'_, SessionsView>;
+    /// The live state (broker status, our sessions) that the first paint renders; the
+    /// live channel keeps it current afterwards.
+    fn live_state(&self) -> BoxFuture<'_, LiveState>;
 }
 
 /// The context value server functions look up.

@@ -1,19 +1,12 @@
 //! Server functions, grouped by domain. Bodies run on the server only.
 
 use crate::error::AppError;
-use gdl_model::api::{SessionsView, StatusView};
+use gdl_model::live::LiveState;
 use leptos::prelude::*;
 
-/// The broker's status and offer counts per provider.
+/// The live state for the first paint: broker status and our sessions.
 #[server(prefix = "/_fn")]
-pub async fn get_status(fresh: bool) -> Result<StatusView, AppError> {
+pub async fn get_live_state() -> Result<LiveState, AppError> {
     let backend = crate::backend::backend()?;
-    Ok(backend.status(fresh).await)
-}
-
-/// Our sessions on the broker (every version of this product), newest first.
-#[server(prefix = "/_fn")]
-pub async fn list_sessions(fresh: bool) -> Result<SessionsView, AppError> {
-    let backend = crate::backend::backend()?;
-    Ok(backend.sessions(fresh).await)
+    Ok(backend.live_state().await)
 }

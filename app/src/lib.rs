@@ -7,7 +7,9 @@
 //! - [`functions`]: server functions, grouped by domain; their bodies reach the server's
 //!   services through the [`backend::Backend`] context value (`ssr` only).
 //! - [`pages`]: one file per route (dashboard, sessions, benchmarks, not found).
-//! - [`components`]: the broker status card, provider counts and session table.
+//! - [`components`]: the broker status card, provider counts, session table and the
+//!   live-connection indicator.
+//! - [`live`]: the browser side of the live channel; pages render from its store.
 //! - [`format`]: plain formatting helpers, unit-tested without a browser.
 
 #[cfg(feature = "ssr")]
@@ -16,7 +18,8 @@ pub mod components;
 pub mod error;
 pub mod format;
 pub mod functions;
+pub mod live;
 pub mod pages;
 mod root;
 
-pub use root::{shell, App};
+pub use root::{shell, App, FirstPaint};

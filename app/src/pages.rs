@@ -2,6 +2,7 @@
 
 mod benchmarks;
 mod dashboard;
+mod live_page;
 mod not_found;
 mod sessions;
 

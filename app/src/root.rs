@@ -1,5 +1,8 @@
 //! The HTML document and the routed app.
 
+use crate::components::LiveStatus;
+use crate::functions::get_live_state;
+use crate::live::provide_live;
 use crate::pages::{BenchmarksPage, DashboardPage, NotFoundPage, SessionsPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -31,6 +34,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_live();
+    // The first paint's data, rendered on the server; the live channel takes over after.
+    provide_context(FirstPaint(Resource::new(|| (), |_| get_live_state())));
     // Browser-only: marks the page as hydrated (effects never run on the server), so
     // tests and people can tell the interactive page from the server-rendered one.
     Effect::new(move |_| {
@@ -54,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <A href="/sessions">"Sessions"</A>
                     <A href="/benchmarks">"Benchmarks"</A>
                 </nav>
+                <LiveStatus/>
             </header>
             <main class="page">
                 <Routes fallback=NotFoundPage>
@@ -65,3 +72,7 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+/// The server-rendered state of the first paint, shared by the pages.
+#[derive(Clone, Copy)]
+pub struct FirstPaint(pub Resource<Result<gdl_model::live::LiveState, crate::error::AppError>>);

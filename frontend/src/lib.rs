@@ -1,5 +1,8 @@
 //! The wasm entry point: hydrates the server-rendered page.
 
+// Leptos view types nest deeply; the release build needs more room than the default 128.
+#![recursion_limit = "256"]
+
 /// Called by the hydration script that the server puts in every page.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

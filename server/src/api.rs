@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use gdl_model::api::{ApiError, SessionsView, StatusView};
+use gdl_model::live::LiveStats;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
+        .route("/api/live/stats", get(live_stats))
         .route(
             "/api/{*rest}",
             get(unknown).post(unknown).put(unknown).delete(unknown),
@@ -54,10 +56,27 @@ async fn sessions(State(state): State<AppState>, Query(q): Query<Freshness>) -> 
     Json(state.sessions_view(q.fresh).await)
 }
 
+async fn live_stats(State(state): State<AppState>) -> Json<LiveStats> {
+    Json(state.hub.stats())
+}
+
+/// Test-only routes, mounted with `--test-hooks`: `POST /_test/live/raw` sends its body as
+/// a raw text frame to every live client (to prove malformed frames are shown).
+pub fn test_hooks() -> Router<AppState> {
+    Router::new().route(
+        "/_test/live/raw",
+        axum::routing::post(|State(state): State<AppState>, body: String| async move {
+            state.hub.broadcast_raw(&body);
+            StatusCode::NO_CONTENT
+        }),
+    )
+}
+
 async fn unknown() -> ApiFailure {
     ApiFailure(
         StatusCode::NOT_FOUND,
-        ApiError::new("not_found", "no such API endpoint")
-            .with_hint("See the README for the endpoints: /api/status, /api/sessions."),
+        ApiError::new("not_found", "no such API endpoint").with_hint(
+            "See the README for the endpoints: /api/status, /api/sessions, /api/live/stats.",
+        ),
     )
 }

@@ -47,6 +47,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             args.sim_speed
         }),
+        live: crate::live::HubConfig::default(),
+        test_hooks: args.test_hooks,
     };
     let state = crate::start(settings).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Seconds before an ordinary broker request times out.
     #[arg(long, env = "GDL_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+
+    /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
+    #[arg(long, env = "GDL_TEST_HOOKS")]
+    pub test_hooks: bool,
 }
 
 /// Options of `gpu-deploy-llm simulate`.

@@ -6,13 +6,16 @@
 //! - [`config`]: the command line (`serve`, `simulate`) with environment fallbacks.
 //! - [`shopper`]: the cloud-gpu-shopper client and its typed errors.
 //! - [`simulator`]: the embedded broker simulator (in-process or standalone).
-//! - [`monitor`]: the one loop that reads the broker; pages answer from its view.
+//! - [`monitor`]: the one loop that reads the broker; pages answer from its view and it
+//!   publishes every change to the live channel.
+//! - [`live`]: the live channel (`/ws`): event hub and connection loop.
 //! - [`api`]: REST endpoints under `/api`.
 //! - `state`: [`AppState`], shared by handlers and (as the app's backend) server functions.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod live;
 pub mod monitor;
 pub mod shopper;
 pub mod simulator;
@@ -30,9 +33,14 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let backend = state.backend();
     let options = state.leptos.clone();
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .merge(api::routes())
+        .route("/ws", get(live::upgrade))
+        .merge(api::routes());
+    if state.settings.test_hooks {
+        router = router.merge(api::test_hooks());
+    }
+    router
         .leptos_routes_with_context(
             &state,
             routes,
@@ -49,7 +57,16 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let hub = state.hub.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Live connections would keep graceful shutdown waiting: tell them to close.
+        hub.close_all("server shutting down");
+    };
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

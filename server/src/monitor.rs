@@ -2,11 +2,13 @@
 //! adaptive interval. Pages and the REST API answer from its latest view at once, so a
 //! slow or offline broker never makes a page slow.
 
+use crate::live::Hub;
 use crate::shopper::{ShopperClient, ShopperError};
 use chrono::Utc;
 use gdl_model::api::{
     ApiError, BrokerState, BrokerStatus, ProviderOffers, SessionView, SessionsView, StatusView,
 };
+use gdl_model::live::{LiveEvent, LiveState};
 use gdl_model::shopper::{InventoryQuery, Session, SessionStatus};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +54,8 @@ pub struct Monitor {
 
 struct Shared {
     client: ShopperClient,
+    /// Where changes are published for the live channel.
+    hub: Hub,
     simulated: bool,
     intervals: PollIntervals,
     view: watch::Sender<BrokerView>,
@@ -71,7 +75,7 @@ struct Seen {
 
 impl Monitor {
     /// A monitor for `client`. Call [`Monitor::spawn`] to start polling.
-    pub fn new(client: ShopperClient, simulated: bool, intervals: PollIntervals) -> Self {
+    pub fn new(client: ShopperClient, simulated: bool, intervals: PollIntervals, hub: Hub) -> Self {
         let status = StatusView {
             version: gdl_model::VERSION.to_owned(),
             broker: BrokerStatus {
@@ -106,6 +110,7 @@ impl Monitor {
         Self {
             shared: Arc::new(Shared {
                 client,
+                hub,
                 simulated,
                 intervals,
                 view: watch::Sender::new(view),
@@ -182,6 +187,8 @@ impl Monitor {
         let state = broker.state;
         self.shared.view.send_modify(|v| v.status.broker = broker);
         if state == BrokerState::Offline {
+            // Sessions stay as last seen: an unreachable broker removes nothing.
+            self.publish_changes(false);
             self.shared.view.send_modify(|v| v.polls += 1);
             return self.shared.intervals.busy;
         }
@@ -196,6 +203,7 @@ impl Monitor {
             s.status.is_active() && s.status != SessionStatus::Running || s.status == SessionStatus::Stopping
         }));
         let sessions = sessions.map(|list| self.session_views(&list));
+        let listed = sessions.is_ok();
         let now = Utc::now();
         self.shared.view.send_modify(|v| {
             match inventory {
@@ -236,12 +244,25 @@ impl Monitor {
                 }
                 Err(e) => v.sessions.error = Some(e.to_api_error()),
             }
-            v.polls += 1;
         });
+        self.publish_changes(listed);
+        self.shared.view.send_modify(|v| v.polls += 1);
         if busy || state != BrokerState::Ready {
             self.shared.intervals.busy
         } else {
             self.shared.intervals.idle
+        }
+    }
+
+    /// Publishes what changed since the hub's state: the status, and sessions upserted or
+    /// (only after a successful listing) removed.
+    fn publish_changes(&self, sessions_listed: bool) {
+        let view = self.view();
+        let old = self.shared.hub.state();
+        let sessions = sessions_listed.then_some(view.sessions.sessions.as_slice());
+        let events = changes(&old, &view.status, sessions);
+        if !events.is_empty() {
+            self.shared.hub.publish(events);
         }
     }
 
@@ -295,4 +316,42 @@ impl Monitor {
             })
             .collect()
     }
+}
+
+/// The events that turn `old` into the new status and session list. `sessions` is `None`
+/// when the broker could not be listed: then nothing is removed.
+pub fn changes(
+    old: &LiveState,
+    status: &StatusView,
+    sessions: Option<&[SessionView]>,
+) -> Vec<LiveEvent> {
+    let mut events = Vec::new();
+    let comparable = |s: &StatusView| {
+        let mut s = s.clone();
+        s.broker.checked_at = None;
+        s.inventory_at = None;
+        s
+    };
+    if old.status.as_ref().map(comparable) != Some(comparable(status)) {
+        events.push(LiveEvent::Status {
+            status: status.clone(),
+        });
+    }
+    if let Some(sessions) = sessions {
+        for session in sessions {
+            if old.sessions.get(&session.id) != Some(session) {
+                events.push(LiveEvent::SessionUpsert {
+                    session: session.clone(),
+                });
+            }
+        }
+        let listed: std::collections::HashSet<&str> =
+            sessions.iter().map(|s| s.id.as_str()).collect();
+        for id in old.sessions.keys() {
+            if !listed.contains(id.as_str()) {
+                events.push(LiveEvent::SessionRemoved { id: id.clone() });
+            }
+        }
+    }
+    events
 }

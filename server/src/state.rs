@@ -1,6 +1,7 @@
 //! [`AppState`]: what every handler and server function shares, and [`start`], which
 //! builds it (starting the embedded simulator when no broker URL is given).
 
+use crate::live::{Hub, HubConfig};
 use crate::monitor::{Monitor, PollIntervals};
 use crate::shopper::{ShopperClient, Timeouts};
 use crate::simulator::{SimConfig, SimServer, Simulator};
@@ -8,6 +9,7 @@ use app::backend::{Backend, SharedBackend};
 use axum::extract::FromRef;
 use futures::future::BoxFuture;
 use gdl_model::api::{SessionsView, StatusView};
+use gdl_model::live::LiveState;
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +31,10 @@ pub struct Settings {
     pub site_root: PathBuf,
     pub timeouts: Timeouts,
     pub poll: PollIntervals,
+    /// The live channel's sizes and deadlines.
+    pub live: HubConfig,
+    /// Enables test-only endpoints (`/_test/*`). Never in production.
+    pub test_hooks: bool,
 }
 
 /// Shared state: cheap to clone.
@@ -36,6 +42,7 @@ pub struct Settings {
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub monitor: Monitor,
+    pub hub: Hub,
     pub settings: Arc<Settings>,
     /// The embedded simulator, kept alive as long as the state.
     pub simulator: Option<Arc<SimServer>>,
@@ -44,6 +51,12 @@ pub struct AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for Hub {
+    fn from_ref(state: &AppState) -> Self {
+        state.hub.clone()
     }
 }
 
@@ -70,7 +83,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     };
     let client = ShopperClient::new(&url, settings.timeouts)
         .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?;
-    let monitor = Monitor::new(client, simulator.is_some(), settings.poll);
+    let hub = Hub::new(settings.live.clone());
+    let monitor = Monitor::new(client, simulator.is_some(), settings.poll, hub.clone());
     monitor.spawn();
     let leptos = LeptosOptions::builder()
         .output_name("gpu-deploy-llm")
@@ -81,6 +95,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     Ok(AppState {
         leptos,
         monitor,
+        hub,
         settings: Arc::new(settings),
         simulator,
     })
@@ -107,6 +122,15 @@ impl AppState {
         }
     }
 
+    /// The live state (what a snapshot carries) once the broker was checked, waiting at
+    /// most a moment for the first check.
+    pub async fn live_state(&self) -> LiveState {
+        self.monitor
+            .settled_view(crate::api::FIRST_CHECK_PATIENCE)
+            .await;
+        self.hub.state()
+    }
+
     /// The state as the app's backend (a context value for server functions).
     pub fn backend(&self) -> SharedBackend {
         Arc::new(self.clone())
@@ -114,12 +138,8 @@ impl AppState {
 }
 
 impl Backend for AppState {
-    fn status(&self, fresh: bool) -> BoxFuture<'_, StatusView> {
-        Box::pin(self.status_view(fresh))
-    }
-
-    fn sessions(&self, fresh: bool) -> BoxFuture<'_, SessionsView> {
-        Box::pin(self.sessions_view(fresh))
+    fn live_state(&self) -> BoxFuture<'_, LiveState> {
+        Box::pin(AppState::live_state(self))
     }
 }
 

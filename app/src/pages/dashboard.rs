@@ -1,41 +1,27 @@
-use crate::components::{BrokerCard, ErrorNote, ProvidersCard};
-use crate::functions::get_status;
+use super::live_page::{LiveContent, LiveToolbar};
+use crate::components::{BrokerCard, ProvidersCard};
+use crate::live::use_live;
 use leptos::prelude::*;
 
-/// The dashboard: broker status and offers per provider.
+/// The dashboard: broker status and offers per provider, kept live.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    // Bumped by the Refresh button; 0 is the server-rendered first load.
-    let refreshes = RwSignal::new(0u32);
-    let status = Resource::new(move || refreshes.get(), |n| get_status(n > 0));
     view! {
-        <div class="toolbar">
-            <h1>"Dashboard"</h1>
-            <button
-                class="secondary"
-                on:click=move |_| refreshes.update(|n| *n += 1)
-                title="Ask the broker again now"
-            >
-                "Refresh"
-            </button>
-        </div>
-        <Transition fallback=|| {
-            view! { <p class="muted">"Checking the broker…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match status.await {
-                    Ok(view) => {
-                        view! {
-                            <div class="grid">
-                                <BrokerCard broker=view.broker.clone()/>
-                                <ProvidersCard status=view/>
-                            </div>
-                        }
-                            .into_any()
-                    }
-                    Err(e) => view! { <ErrorNote error=e.0/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <LiveToolbar title="Dashboard"/>
+        <LiveContent loading="Checking the broker…" content=cards/>
+    }
+}
+
+fn cards() -> impl IntoView {
+    let store = use_live();
+    move || match store.status() {
+        Some(status) => view! {
+            <div class="grid">
+                <BrokerCard broker=status.broker.clone()/>
+                <ProvidersCard status=status/>
+            </div>
+        }
+        .into_any(),
+        None => view! { <p class="muted">"The broker has not been checked yet."</p> }.into_any(),
     }
 }

@@ -44,6 +44,7 @@ pub(super) fn router(sim: Simulator) -> Router {
     Router::new()
         .route("/_sim/faults", get(get_faults).post(set_faults))
         .route("/_sim/offline", post(go_offline))
+        .route("/_sim/sessions/{id}", axum::routing::delete(purge_session))
         .merge(broker)
         .layer(middleware::from_fn(request_id))
         .with_state(sim)
@@ -306,6 +307,16 @@ async fn get_faults(State(sim): State<Simulator>) -> Json<Faults> {
 async fn set_faults(State(sim): State<Simulator>, Json(faults): Json<Faults>) -> Json<Faults> {
     sim.set_faults(faults);
     Json(sim.faults())
+}
+
+/// Deletes a session record outright, as if the broker's database lost it: it is no longer
+/// listed at all (unlike DELETE on the API, which only stops it).
+async fn purge_session(State(sim): State<Simulator>, Path(id): Path<String>) -> StatusCode {
+    if sim.state().sessions.remove(&id).is_some() {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
 }
 
 #[derive(Deserialize)]

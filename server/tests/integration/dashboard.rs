@@ -36,6 +36,8 @@ impl Dashboard {
                 idle: Duration::from_millis(200),
                 busy: Duration::from_millis(100),
             },
+            live: server::live::HubConfig::default(),
+            test_hooks: false,
         };
         let state = server::start(settings).await.unwrap();
         assert!(data_dir.is_dir(), "the data directory is created");

@@ -1,0 +1,219 @@
+//! The live channel (WebSocket `/ws`) contract: every frame is JSON with a `type` tag.
+//!
+//! Data frames (`snapshot`, `event`) carry `seq` (strictly increasing per server boot) and
+//! `epoch` (the boot id). On connect the client sends [`ClientFrame::Hello`] with the last
+//! `seq` and `epoch` it applied; the server replays the missing events, or sends one
+//! [`ServerFrame::Snapshot`] when the gap is gone or the epoch differs, then live events.
+//! Events are idempotent upserts and removals keyed by id.
+
+use crate::api::{SessionView, StatusView};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The full state a client mirrors. A snapshot replaces the client's copy entirely.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// Broker status and offer counts; `None` before the first check.
+    pub status: Option<StatusView>,
+    /// Our sessions by id.
+    pub sessions: BTreeMap<String, SessionView>,
+}
+
+impl LiveState {
+    /// Applies one event. Applying the same event twice leaves the same state.
+    pub fn apply(&mut self, event: &LiveEvent) {
+        match event {
+            LiveEvent::Status { status } => self.status = Some(status.clone()),
+            LiveEvent::SessionUpsert { session } => {
+                self.sessions.insert(session.id.clone(), session.clone());
+            }
+            LiveEvent::SessionRemoved { id } => {
+                self.sessions.remove(id);
+            }
+        }
+    }
+
+    /// Sessions, newest first (then by id, for a stable order).
+    pub fn sessions_newest_first(&self) -> Vec<SessionView> {
+        let mut list: Vec<SessionView> = self.sessions.values().cloned().collect();
+        list.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        list
+    }
+}
+
+/// A change to the live state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// The broker status or offer counts changed.
+    Status { status: StatusView },
+    /// A session appeared or changed.
+    SessionUpsert { session: SessionView },
+    /// The broker no longer lists this session.
+    SessionRemoved { id: String },
+}
+
+/// Server → client frames.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The whole state as of `seq`; events after it follow.
+    Snapshot {
+        epoch: String,
+        seq: u64,
+        state: LiveState,
+    },
+    /// One change, numbered.
+    Event {
+        epoch: String,
+        seq: u64,
+        event: LiveEvent,
+    },
+    /// The answer to a client ping, sent at once.
+    Pong { nonce: u64, sent_at_ms: f64 },
+    /// Why the server is about to close the connection (also the close frame's reason).
+    Closing { reason: String },
+}
+
+/// Client → server frames.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// First frame on every connection: what the client already has.
+    Hello {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<String>,
+    },
+    /// Heartbeat; the server answers with a pong carrying the same nonce and time.
+    Ping { nonce: u64, sent_at_ms: f64 },
+    /// Asks for a fresh snapshot (the Refresh control).
+    Resync,
+}
+
+/// Counters of the live channel, for the health panel and `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveStats {
+    pub epoch: String,
+    /// Last event number published.
+    pub seq: u64,
+    pub connections_current: u64,
+    pub connections_total: u64,
+    pub messages_sent: u64,
+    /// Deepest any client's send queue has been.
+    pub queue_depth_max: u64,
+    /// Clients dropped because their send queue overflowed.
+    pub overflows: u64,
+    pub send_failures: u64,
+    /// Connections resumed by replaying missed events.
+    pub replays: u64,
+    /// Snapshots sent (new connections, lost gaps, old epochs, resync requests).
+    pub snapshots: u64,
+    pub pings: u64,
+    /// Client frames the server could not parse.
+    pub bad_client_frames: u64,
+    /// Connections closed for silence past the deadline.
+    pub silent_closes: u64,
+}
+
+/// What a client does with a data frame, given the `epoch` and `seq` it has applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sequencing {
+    /// The next event: apply it.
+    Apply,
+    /// Already applied (a duplicate or an event the last snapshot covered): ignore it.
+    Skip,
+    /// Events are missing or the server restarted: ask for a resync.
+    Gap,
+}
+
+/// Decides what to do with an event numbered `seq` of `epoch`.
+pub fn sequence(have_epoch: Option<&str>, have_seq: u64, epoch: &str, seq: u64) -> Sequencing {
+    if have_epoch != Some(epoch) {
+        Sequencing::Gap
+    } else if seq <= have_seq {
+        Sequencing::Skip
+    } else if seq == have_seq + 1 {
+        Sequencing::Apply
+    } else {
+        Sequencing::Gap
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shopper::SessionStatus;
+
+    fn session(id: &str, status: SessionStatus) -> SessionView {
+        SessionView {
+            id: id.into(),
+            status,
+            provider: "vastai".into(),
+            gpu_type: "RTX 4090".into(),
+            gpu_count: 1,
+            price_per_hour: 0.4,
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+            time_to_running_secs: None,
+            error: None,
+            consumer_id: "gpu-deploy-llm/v0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn events_are_idempotent_upserts_and_removals() {
+        let mut state = LiveState::default();
+        let up = LiveEvent::SessionUpsert {
+            session: session("a", SessionStatus::Pending),
+        };
+        state.apply(&up);
+        state.apply(&up);
+        assert_eq!(state.sessions.len(), 1);
+        state.apply(&LiveEvent::SessionUpsert {
+            session: session("a", SessionStatus::Running),
+        });
+        assert_eq!(state.sessions["a"].status, SessionStatus::Running);
+        let gone = LiveEvent::SessionRemoved { id: "a".into() };
+        state.apply(&gone);
+        state.apply(&gone);
+        assert!(state.sessions.is_empty());
+    }
+
+    #[test]
+    fn sequencing_rules() {
+        assert_eq!(sequence(Some("e"), 4, "e", 5), Sequencing::Apply);
+        assert_eq!(sequence(Some("e"), 4, "e", 4), Sequencing::Skip);
+        assert_eq!(sequence(Some("e"), 4, "e", 2), Sequencing::Skip);
+        assert_eq!(sequence(Some("e"), 4, "e", 6), Sequencing::Gap);
+        assert_eq!(sequence(Some("old"), 4, "e", 5), Sequencing::Gap);
+        assert_eq!(sequence(None, 0, "e", 1), Sequencing::Gap);
+    }
+
+    #[test]
+    fn frames_have_type_tags() {
+        let hello: ClientFrame = serde_json::from_str(r#"{"type":"hello"}"#).unwrap();
+        assert_eq!(
+            hello,
+            ClientFrame::Hello {
+                last_seq: None,
+                epoch: None
+            }
+        );
+        let json = serde_json::to_value(ServerFrame::Event {
+            epoch: "e".into(),
+            seq: 3,
+            event: LiveEvent::SessionRemoved { id: "x".into() },
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type":"event","epoch":"e","seq":3,"event":{"kind":"session_removed","id":"x"}})
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! The live channel: one WebSocket per browser that keeps it exactly in sync.
+//!
+//! - [`hub`]: numbers events (`seq`, per-boot `epoch`), keeps the current state and a ring
+//!   of recent events, fans frames out to bounded per-client queues, resumes clients by
+//!   replay or snapshot, and counts everything.
+//! - [`socket`]: one connection's loop (hello, replay/snapshot, live frames, heartbeat,
+//!   silence deadline, shutdown), generic over `Sink`/`Stream` so tests drive it directly.
+
+pub mod hub;
+pub mod socket;
+
+pub use hub::{Hub, HubConfig};
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::response::Response;
+use futures::StreamExt;
+use std::net::SocketAddr;
+
+/// `GET /ws`: upgrades and runs the connection loop.
+pub async fn upgrade(
+    State(hub): State<Hub>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.on_upgrade(move |socket| async move {
+        let (tx, rx) = socket.split();
+        socket::run(hub, tx, rx, peer.to_string()).await;
+    })
+}

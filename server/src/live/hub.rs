@@ -1,0 +1,423 @@
+//! The event hub. A cheap-to-clone handle around shared state guarded by a std `Mutex`
+//! (never held across an `.await`: publishing only `try_send`s into bounded queues).
+
+use gdl_model::live::{ClientFrame, LiveEvent, LiveState, LiveStats, ServerFrame};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// A serialised frame, shared by every client it goes to.
+pub type Frame = Arc<str>;
+
+/// Sizes and deadlines of the live channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HubConfig {
+    /// Recent events kept for resuming clients.
+    pub ring_capacity: usize,
+    /// Frames a client may have waiting before it is dropped as too slow.
+    pub client_queue: usize,
+    /// A connection that sends nothing (no ping) for this long is closed.
+    pub silence_deadline: Duration,
+    /// How long a new connection may take to say hello.
+    pub hello_timeout: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            ring_capacity: 4096,
+            client_queue: 1024,
+            silence_deadline: Duration::from_secs(30),
+            hello_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A handle to the hub.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    epoch: String,
+    config: HubConfig,
+    state: Mutex<State>,
+    counters: Counters,
+    /// `Some(reason)` once the server is shutting down.
+    closing: watch::Sender<Option<String>>,
+}
+
+struct State {
+    seq: u64,
+    ring: VecDeque<(u64, Frame)>,
+    live: LiveState,
+    clients: HashMap<u64, Slot>,
+    next_client: u64,
+}
+
+struct Slot {
+    tx: mpsc::Sender<Frame>,
+    kick: Option<oneshot::Sender<String>>,
+}
+
+#[derive(Default)]
+struct Counters {
+    connections_current: AtomicU64,
+    connections_total: AtomicU64,
+    messages_sent: AtomicU64,
+    queue_depth_max: AtomicU64,
+    overflows: AtomicU64,
+    send_failures: AtomicU64,
+    replays: AtomicU64,
+    snapshots: AtomicU64,
+    pings: AtomicU64,
+    bad_client_frames: AtomicU64,
+    silent_closes: AtomicU64,
+}
+
+/// One client's view of the hub: what to send first, then its queue.
+pub struct Subscription {
+    pub client_id: u64,
+    /// The replayed events, or one snapshot.
+    pub initial: Vec<Frame>,
+    /// Whether `initial` is a replay (true) or a snapshot (false).
+    pub resumed: bool,
+    pub rx: mpsc::Receiver<Frame>,
+    /// Fires with a reason when the hub drops this client (queue overflow).
+    pub kicked: oneshot::Receiver<String>,
+}
+
+/// Which counter to bump from the socket loop.
+#[derive(Clone, Copy, Debug)]
+pub enum Count {
+    Sent,
+    SendFailure,
+    Ping,
+    BadClientFrame,
+    SilentClose,
+    Snapshot,
+}
+
+impl Hub {
+    /// A hub with a fresh epoch (boot id).
+    pub fn new(config: HubConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                epoch: uuid::Uuid::new_v4().simple().to_string(),
+                config,
+                state: Mutex::new(State {
+                    seq: 0,
+                    ring: VecDeque::new(),
+                    live: LiveState::default(),
+                    clients: HashMap::new(),
+                    next_client: 1,
+                }),
+                counters: Counters::default(),
+                closing: watch::Sender::new(None),
+            }),
+        }
+    }
+
+    /// This boot's id.
+    pub fn epoch(&self) -> &str {
+        &self.inner.epoch
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// The last published `seq`.
+    pub fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    /// A copy of the current state.
+    pub fn state(&self) -> LiveState {
+        self.lock().live.clone()
+    }
+
+    /// Numbers, records and fans out `events`, in order. Returns the last `seq`.
+    pub fn publish(&self, events: impl IntoIterator<Item = LiveEvent>) -> u64 {
+        let mut state = self.lock();
+        for event in events {
+            state.seq += 1;
+            let seq = state.seq;
+            state.live.apply(&event);
+            let frame = encode(&ServerFrame::Event {
+                epoch: self.inner.epoch.clone(),
+                seq,
+                event,
+            });
+            state.ring.push_back((seq, frame.clone()));
+            while state.ring.len() > self.inner.config.ring_capacity {
+                state.ring.pop_front();
+            }
+            self.fan_out(&mut state, &frame);
+        }
+        state.seq
+    }
+
+    /// Sends a raw text frame to every client (test hook: malformed frames).
+    pub fn broadcast_raw(&self, text: &str) {
+        let mut state = self.lock();
+        self.fan_out(&mut state, &Frame::from(text));
+    }
+
+    /// Registers a client that said `hello`, choosing replay or snapshot under the same
+    /// lock as publishing, so no event falls between the two.
+    pub fn subscribe(&self, hello: &ClientFrame) -> Subscription {
+        let (last_seq, epoch) = match hello {
+            ClientFrame::Hello { last_seq, epoch } => (*last_seq, epoch.as_deref()),
+            _ => (None, None),
+        };
+        let mut state = self.lock();
+        let oldest_kept = state.ring.front().map_or(state.seq + 1, |(s, _)| *s);
+        let replay = match (epoch, last_seq) {
+            (Some(e), Some(last)) if e == self.inner.epoch => {
+                (last <= state.seq && last + 1 >= oldest_kept).then_some(last)
+            }
+            _ => None,
+        };
+        let initial = match replay {
+            Some(last) => {
+                self.inner.counters.replays.fetch_add(1, Relaxed);
+                state
+                    .ring
+                    .iter()
+                    .filter(|(s, _)| *s > last)
+                    .map(|(_, f)| f.clone())
+                    .collect()
+            }
+            None => {
+                self.inner.counters.snapshots.fetch_add(1, Relaxed);
+                vec![self.snapshot_locked(&state)]
+            }
+        };
+        let (tx, rx) = mpsc::channel(self.inner.config.client_queue.max(1));
+        let (kick_tx, kicked) = oneshot::channel();
+        let client_id = state.next_client;
+        state.next_client += 1;
+        state.clients.insert(
+            client_id,
+            Slot {
+                tx,
+                kick: Some(kick_tx),
+            },
+        );
+        let c = &self.inner.counters;
+        c.connections_current.fetch_add(1, Relaxed);
+        c.connections_total.fetch_add(1, Relaxed);
+        Subscription {
+            client_id,
+            initial,
+            resumed: replay.is_some(),
+            rx,
+            kicked,
+        }
+    }
+
+    /// Forgets a client whose connection ended.
+    pub fn unsubscribe(&self, client_id: u64) {
+        // The slot may already be gone (dropped for overflow); the connection still ends.
+        self.lock().clients.remove(&client_id);
+        self.inner
+            .counters
+            .connections_current
+            .fetch_sub(1, Relaxed);
+    }
+
+    /// A snapshot of the current state as a frame (for resync requests).
+    pub fn snapshot_frame(&self) -> Frame {
+        self.inner.counters.snapshots.fetch_add(1, Relaxed);
+        let state = self.lock();
+        self.snapshot_locked(&state)
+    }
+
+    /// Bumps a counter.
+    pub fn count(&self, what: Count) {
+        let c = &self.inner.counters;
+        let counter = match what {
+            Count::Sent => &c.messages_sent,
+            Count::SendFailure => &c.send_failures,
+            Count::Ping => &c.pings,
+            Count::BadClientFrame => &c.bad_client_frames,
+            Count::SilentClose => &c.silent_closes,
+            Count::Snapshot => &c.snapshots,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> LiveStats {
+        let c = &self.inner.counters;
+        LiveStats {
+            epoch: self.inner.epoch.clone(),
+            seq: self.seq(),
+            connections_current: c.connections_current.load(Relaxed),
+            connections_total: c.connections_total.load(Relaxed),
+            messages_sent: c.messages_sent.load(Relaxed),
+            queue_depth_max: c.queue_depth_max.load(Relaxed),
+            overflows: c.overflows.load(Relaxed),
+            send_failures: c.send_failures.load(Relaxed),
+            replays: c.replays.load(Relaxed),
+            snapshots: c.snapshots.load(Relaxed),
+            pings: c.pings.load(Relaxed),
+            bad_client_frames: c.bad_client_frames.load(Relaxed),
+            silent_closes: c.silent_closes.load(Relaxed),
+        }
+    }
+
+    /// Tells every connection to close with `reason` (server shutdown).
+    pub fn close_all(&self, reason: &str) {
+        self.inner.closing.send_replace(Some(reason.to_owned()));
+    }
+
+    /// Resolves with the reason once [`Hub::close_all`] was called.
+    pub fn closing(&self) -> watch::Receiver<Option<String>> {
+        self.inner.closing.subscribe()
+    }
+
+    fn snapshot_locked(&self, state: &State) -> Frame {
+        encode(&ServerFrame::Snapshot {
+            epoch: self.inner.epoch.clone(),
+            seq: state.seq,
+            state: state.live.clone(),
+        })
+    }
+
+    fn fan_out(&self, state: &mut State, frame: &Frame) {
+        let capacity = self.inner.config.client_queue.max(1);
+        let counters = &self.inner.counters;
+        state
+            .clients
+            .retain(|id, slot| match slot.tx.try_send(frame.clone()) {
+                Ok(()) => {
+                    let depth = (capacity - slot.tx.capacity()) as u64;
+                    counters.queue_depth_max.fetch_max(depth, Relaxed);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    counters.overflows.fetch_add(1, Relaxed);
+                    let reason = format!(
+                        "send queue overflow ({capacity} frames waiting): reconnect to resync"
+                    );
+                    tracing::warn!(client = id, %reason, "dropping slow live client");
+                    if let Some(kick) = slot.kick.take() {
+                        let _ = kick.send(reason);
+                    }
+                    false
+                }
+                // The connection task ended; it unsubscribes itself.
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Serialises a server frame (infallible for these types).
+pub fn encode(frame: &ServerFrame) -> Frame {
+    Frame::from(serde_json::to_string(frame).expect("server frames serialise"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello(last_seq: Option<u64>, epoch: Option<&str>) -> ClientFrame {
+        ClientFrame::Hello {
+            last_seq,
+            epoch: epoch.map(str::to_owned),
+        }
+    }
+
+    fn removed(i: u64) -> LiveEvent {
+        LiveEvent::SessionRemoved {
+            id: format!("s{i}"),
+        }
+    }
+
+    fn seq_of(frame: &Frame) -> (String, u64) {
+        match serde_json::from_str::<ServerFrame>(frame).unwrap() {
+            ServerFrame::Event { seq, .. } => ("event".into(), seq),
+            ServerFrame::Snapshot { seq, .. } => ("snapshot".into(), seq),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn resume_replays_exactly_the_missing_events() {
+        let hub = Hub::new(HubConfig::default());
+        hub.publish((1..=10).map(removed));
+        let sub = hub.subscribe(&hello(Some(7), Some(hub.epoch())));
+        assert!(sub.resumed);
+        let seqs: Vec<_> = sub.initial.iter().map(|f| seq_of(f).1).collect();
+        assert_eq!(seqs, vec![8, 9, 10]);
+        let none = hub.subscribe(&hello(Some(10), Some(hub.epoch())));
+        assert!(none.resumed && none.initial.is_empty());
+    }
+
+    #[test]
+    fn old_epoch_or_lost_gap_gets_a_snapshot() {
+        let hub = Hub::new(HubConfig {
+            ring_capacity: 4,
+            ..HubConfig::default()
+        });
+        hub.publish((1..=10).map(removed));
+        let old = hub.subscribe(&hello(Some(9), Some("another-boot")));
+        assert!(!old.resumed);
+        assert_eq!(seq_of(&old.initial[0]), ("snapshot".into(), 10));
+        let gap = hub.subscribe(&hello(Some(2), Some(hub.epoch())));
+        assert!(!gap.resumed, "events 3..6 are no longer in the ring");
+        let edge = hub.subscribe(&hello(Some(6), Some(hub.epoch())));
+        assert!(edge.resumed, "7..10 are all kept");
+        let future = hub.subscribe(&hello(Some(99), Some(hub.epoch())));
+        assert!(!future.resumed);
+        let stats = hub.stats();
+        assert_eq!((stats.replays, stats.snapshots), (1, 3));
+    }
+
+    #[test]
+    fn slow_client_is_dropped_with_a_reason() {
+        let hub = Hub::new(HubConfig {
+            client_queue: 3,
+            ..HubConfig::default()
+        });
+        let mut slow = hub.subscribe(&hello(None, None));
+        let mut fast = hub.subscribe(&hello(None, None));
+        for i in 1..=5 {
+            hub.publish([removed(i)]);
+            while fast.rx.try_recv().is_ok() {}
+        }
+        let reason = slow.kicked.try_recv().expect("kicked");
+        assert!(reason.contains("overflow"), "{reason}");
+        assert_eq!(hub.stats().overflows, 1);
+        assert!(fast.kicked.try_recv().is_err(), "the fast client stays");
+        assert_eq!(hub.stats().queue_depth_max, 3);
+    }
+
+    #[test]
+    fn snapshot_reflects_applied_events() {
+        let hub = Hub::new(HubConfig::default());
+        hub.publish([removed(1)]);
+        let frame = hub.snapshot_frame();
+        match serde_json::from_str::<ServerFrame>(&frame).unwrap() {
+            ServerFrame::Snapshot { seq, epoch, state } => {
+                assert_eq!(seq, 1);
+                assert_eq!(epoch, hub.epoch());
+                assert!(state.sessions.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

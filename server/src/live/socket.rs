@@ -1,0 +1,288 @@
+//! One live connection: hello → replay or snapshot → live frames, answering pings at once,
+//! closing on silence, overflow or shutdown with a reason. Generic over `Sink`/`Stream` of
+//! axum WebSocket messages, so tests can drive it with channels.
+
+use super::hub::{Count, Frame, Hub};
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use gdl_model::live::{ClientFrame, ServerFrame};
+use std::fmt::Display;
+use tokio::time::{sleep_until, timeout, Instant};
+
+/// Close codes: 1001 going away (shutdown), 1008 policy (silence), 4000 resync (overflow).
+const GOING_AWAY: u16 = 1001;
+const POLICY: u16 = 1008;
+const RESYNC: u16 = 4000;
+
+/// Runs one connection until it ends.
+pub async fn run<Tx, Rx, E>(hub: Hub, mut tx: Tx, mut rx: Rx, peer: String)
+where
+    Tx: Sink<Message> + Unpin,
+    Tx::Error: Display,
+    Rx: Stream<Item = Result<Message, E>> + Unpin,
+{
+    let config = hub.config().clone();
+    // The first frame should be hello; anything else counts as a hello without history.
+    let (hello, early) = match timeout(config.hello_timeout, next_frame(&hub, &mut rx)).await {
+        Ok(Some(Ok(frame @ ClientFrame::Hello { .. }))) => (frame, None),
+        Ok(Some(Ok(other))) => (no_history(), Some(other)),
+        Ok(Some(Err(()))) => (no_history(), None),
+        Ok(None) => return,
+        Err(_) => {
+            let _ = close(&mut tx, POLICY, "no hello within the deadline").await;
+            return;
+        }
+    };
+    let mut sub = hub.subscribe(&hello);
+    let id = sub.client_id;
+    tracing::debug!(client = id, %peer, resumed = sub.resumed, "live client connected");
+    let mut closing = hub.closing();
+    let outcome: Result<(), String> = async {
+        for frame in std::mem::take(&mut sub.initial) {
+            send(&hub, &mut tx, frame).await?;
+        }
+        if let Some(frame) = early {
+            answer(&hub, &mut tx, frame).await?;
+        }
+        let already = closing.borrow_and_update().clone();
+        if let Some(reason) = already {
+            return close(&mut tx, GOING_AWAY, &reason).await;
+        }
+        let mut deadline = Instant::now() + config.silence_deadline;
+        loop {
+            tokio::select! {
+                biased;
+                changed = closing.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    let reason = closing.borrow().clone();
+                    if let Some(reason) = reason {
+                        return close(&mut tx, GOING_AWAY, &reason).await;
+                    }
+                }
+                reason = &mut sub.kicked => {
+                    let reason = reason.unwrap_or_else(|_| "dropped".into());
+                    return close(&mut tx, RESYNC, &reason).await;
+                }
+                incoming = next_frame(&hub, &mut rx) => match incoming {
+                    None => return Ok(()),
+                    Some(Err(())) => deadline = Instant::now() + config.silence_deadline,
+                    Some(Ok(frame)) => {
+                        deadline = Instant::now() + config.silence_deadline;
+                        answer(&hub, &mut tx, frame).await?;
+                    }
+                },
+                frame = sub.rx.recv() => match frame {
+                    Some(frame) => send(&hub, &mut tx, frame).await?,
+                    None => return Ok(()),
+                },
+                _ = sleep_until(deadline) => {
+                    hub.count(Count::SilentClose);
+                    let reason = format!("no message for {} s", config.silence_deadline.as_secs());
+                    return close(&mut tx, POLICY, &reason).await;
+                }
+            }
+        }
+    }
+    .await;
+    if let Err(reason) = outcome {
+        hub.count(Count::SendFailure);
+        tracing::warn!(client = id, %peer, %reason, "live send failed; connection closed");
+    }
+    hub.unsubscribe(id);
+    tracing::debug!(client = id, %peer, "live client disconnected");
+}
+
+fn no_history() -> ClientFrame {
+    ClientFrame::Hello {
+        last_seq: None,
+        epoch: None,
+    }
+}
+
+/// The next client frame: `Some(Ok)` parsed, `Some(Err)` for a frame that is not ours
+/// (counted; WebSocket-level pings are answered by axum), `None` when the connection ended.
+async fn next_frame<Rx, E>(hub: &Hub, rx: &mut Rx) -> Option<Result<ClientFrame, ()>>
+where
+    Rx: Stream<Item = Result<Message, E>> + Unpin,
+{
+    match rx.next().await? {
+        Err(_) | Ok(Message::Close(_)) => None,
+        Ok(Message::Text(text)) => Some(serde_json::from_str(text.as_str()).map_err(|e| {
+            hub.count(Count::BadClientFrame);
+            tracing::debug!(error = %e, "unparseable client frame");
+        })),
+        Ok(Message::Binary(_)) => {
+            hub.count(Count::BadClientFrame);
+            Some(Err(()))
+        }
+        Ok(Message::Ping(_) | Message::Pong(_)) => Some(Err(())),
+    }
+}
+
+/// Answers a client frame: pong at once, snapshot on resync.
+async fn answer<Tx>(hub: &Hub, tx: &mut Tx, frame: ClientFrame) -> Result<(), String>
+where
+    Tx: Sink<Message> + Unpin,
+    Tx::Error: Display,
+{
+    match frame {
+        ClientFrame::Ping { nonce, sent_at_ms } => {
+            hub.count(Count::Ping);
+            let pong = super::hub::encode(&ServerFrame::Pong { nonce, sent_at_ms });
+            send(hub, tx, pong).await
+        }
+        // A second hello on a live connection is a request to resync.
+        ClientFrame::Resync | ClientFrame::Hello { .. } => {
+            send(hub, tx, hub.snapshot_frame()).await
+        }
+    }
+}
+
+async fn send<Tx>(hub: &Hub, tx: &mut Tx, frame: Frame) -> Result<(), String>
+where
+    Tx: Sink<Message> + Unpin,
+    Tx::Error: Display,
+{
+    tx.send(Message::Text(frame.as_ref().into()))
+        .await
+        .map_err(|e| e.to_string())?;
+    hub.count(Count::Sent);
+    Ok(())
+}
+
+/// Says why, then closes with that reason.
+async fn close<Tx>(tx: &mut Tx, code: u16, reason: &str) -> Result<(), String>
+where
+    Tx: Sink<Message> + Unpin,
+    Tx::Error: Display,
+{
+    let closing = super::hub::encode(&ServerFrame::Closing {
+        reason: reason.to_owned(),
+    });
+    let _ = tx.send(Message::Text(closing.as_ref().into())).await;
+    let mut short = reason.to_owned();
+    while short.len() > 120 {
+        short.pop();
+    }
+    tx.send(Message::Close(Some(CloseFrame {
+        code,
+        reason: short.into(),
+    })))
+    .await
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::HubConfig;
+    use futures::channel::mpsc;
+    use gdl_model::live::LiveEvent;
+    use std::time::Duration;
+
+    type In = mpsc::UnboundedSender<Result<Message, std::io::Error>>;
+    type Out = mpsc::UnboundedReceiver<Message>;
+
+    fn connect(hub: &Hub) -> (In, Out) {
+        let (in_tx, in_rx) = mpsc::unbounded();
+        let (out_tx, out_rx) = mpsc::unbounded();
+        let hub = hub.clone();
+        tokio::spawn(run(hub, out_tx, in_rx, "test".into()));
+        (in_tx, out_rx)
+    }
+
+    fn text(frame: &ClientFrame) -> Result<Message, std::io::Error> {
+        Ok(Message::Text(serde_json::to_string(frame).unwrap().into()))
+    }
+
+    async fn next(out: &mut Out) -> ServerFrame {
+        match tokio::time::timeout(Duration::from_secs(2), out.next()).await {
+            Ok(Some(Message::Text(t))) => serde_json::from_str(t.as_str()).unwrap(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn hello_snapshot_events_and_pong() {
+        let hub = Hub::new(HubConfig::default());
+        let (input, mut out) = connect(&hub);
+        input.unbounded_send(text(&no_history())).unwrap();
+        assert!(matches!(
+            next(&mut out).await,
+            ServerFrame::Snapshot { seq: 0, .. }
+        ));
+        hub.publish([LiveEvent::SessionRemoved { id: "a".into() }]);
+        assert!(matches!(
+            next(&mut out).await,
+            ServerFrame::Event { seq: 1, .. }
+        ));
+        input
+            .unbounded_send(text(&ClientFrame::Ping {
+                nonce: 7,
+                sent_at_ms: 1.5,
+            }))
+            .unwrap();
+        assert_eq!(
+            next(&mut out).await,
+            ServerFrame::Pong {
+                nonce: 7,
+                sent_at_ms: 1.5
+            }
+        );
+        input
+            .unbounded_send(Ok(Message::Text("not json".into())))
+            .unwrap();
+        input.unbounded_send(text(&ClientFrame::Resync)).unwrap();
+        assert!(matches!(
+            next(&mut out).await,
+            ServerFrame::Snapshot { seq: 1, .. }
+        ));
+        let stats = hub.stats();
+        assert_eq!(
+            (
+                stats.pings,
+                stats.bad_client_frames,
+                stats.connections_current
+            ),
+            (1, 1, 1)
+        );
+        drop(input);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(hub.stats().connections_current, 0);
+    }
+
+    #[tokio::test]
+    async fn silent_connection_is_closed_with_a_reason() {
+        let hub = Hub::new(HubConfig {
+            silence_deadline: Duration::from_millis(100),
+            ..HubConfig::default()
+        });
+        let (input, mut out) = connect(&hub);
+        input.unbounded_send(text(&no_history())).unwrap();
+        assert!(matches!(next(&mut out).await, ServerFrame::Snapshot { .. }));
+        match next(&mut out).await {
+            ServerFrame::Closing { reason } => assert!(reason.contains("no message"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(out.next().await, Some(Message::Close(Some(f))) if f.code == POLICY));
+        assert_eq!(hub.stats().silent_closes, 1);
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_with_going_away() {
+        let hub = Hub::new(HubConfig::default());
+        let (input, mut out) = connect(&hub);
+        input.unbounded_send(text(&no_history())).unwrap();
+        assert!(matches!(next(&mut out).await, ServerFrame::Snapshot { .. }));
+        hub.close_all("server shutting down");
+        assert_eq!(
+            next(&mut out).await,
+            ServerFrame::Closing {
+                reason: "server shutting down".into()
+            }
+        );
+        assert!(matches!(out.next().await, Some(Message::Close(Some(f))) if f.code == GOING_AWAY));
+    }
+}
