@@ -23,8 +23,12 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    ws.on_upgrade(move |socket| async move {
-        let (tx, rx) = socket.split();
-        socket::run(hub, tx, rx, peer.to_string()).await;
-    })
+    // Small buffers: most connections idle; tungstenite's defaults (128 KiB each way)
+    // would cost that much memory per browser.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            let (tx, rx) = socket.split();
+            socket::run(hub, tx, rx, peer.to_string()).await;
+        })
 }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// A serialised frame, shared by every client it goes to.
-pub type Frame = Arc<str>;
+/// A serialised frame. Cloning shares the bytes, so fan-out copies nothing per client.
+pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// Sizes and deadlines of the live channel.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,7 +165,7 @@ impl Hub {
     /// Sends a raw text frame to every client (test hook: malformed frames).
     pub fn broadcast_raw(&self, text: &str) {
         let mut state = self.lock();
-        self.fan_out(&mut state, &Frame::from(text));
+        self.fan_out(&mut state, &Frame::from(text.to_owned()));
     }
 
     /// Registers a client that said `hello`, choosing replay or snapshot under the same

@@ -145,7 +145,7 @@ where
     Tx: Sink<Message> + Unpin,
     Tx::Error: Display,
 {
-    tx.send(Message::Text(frame.as_ref().into()))
+    tx.send(Message::Text(frame))
         .await
         .map_err(|e| e.to_string())?;
     hub.count(Count::Sent);
@@ -161,7 +161,7 @@ where
     let closing = super::hub::encode(&ServerFrame::Closing {
         reason: reason.to_owned(),
     });
-    let _ = tx.send(Message::Text(closing.as_ref().into())).await;
+    let _ = tx.send(Message::Text(closing)).await;
     let mut short = reason.to_owned();
     while short.len() > 120 {
         short.pop();

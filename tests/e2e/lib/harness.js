@@ -29,15 +29,32 @@ export function freePort() {
  * Starts `gpu-deploy-llm serve` from the repository root (so target/site is found, as a
  * person would start it) with its own data directory. `env` adds environment variables.
  */
-export async function startDashboard({ env = {}, args = [], simSpeed = 100 } = {}) {
-  const port = await freePort();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gdl-e2e-'));
+export async function startDashboard({ env = {}, args = [], simSpeed = 100, port, dataDir } = {}) {
+  port ??= await freePort();
+  const ownDataDir = !dataDir;
+  dataDir ??= mkdtempSync(path.join(os.tmpdir(), 'gdl-e2e-'));
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     binary,
     ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sim-speed', String(simSpeed), ...args],
     { cwd: repoRoot, env: { ...process.env, RUST_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  return watchProcess(child, url, '/healthz', async () => {
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+  }, { port, dataDir });
+}
+
+/** Starts `gpu-deploy-llm simulate` (a standalone broker) on a free port. */
+export async function startSimulator({ speed = 100 } = {}) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(binary, ['simulate', '--addr', `127.0.0.1:${port}`, '--speed', String(speed), '--failure-rate', '0'], {
+    cwd: repoRoot, env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return watchProcess(child, url, '/health', async () => {}, { port });
+}
+
+async function watchProcess(child, url, probe, cleanup, extra) {
   let logs = '';
   child.stdout.on('data', (d) => { logs += d; });
   child.stderr.on('data', (d) => { logs += d; });
@@ -45,19 +62,27 @@ export async function startDashboard({ env = {}, args = [], simSpeed = 100 } = {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      const r = await fetch(`${url}/healthz`);
+      const r = await fetch(`${url}${probe}`);
       if (r.ok) break;
     } catch { /* not listening yet */ }
-    if (child.exitCode !== null) throw new Error(`dashboard exited early:\n${logs}`);
+    if (child.exitCode !== null) throw new Error(`process exited early:\n${logs}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`dashboard did not start within 30 s:\n${logs}`);
+      throw new Error(`process did not start within 30 s:\n${logs}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
+    ...extra,
     logs: () => logs,
+    /** Kills the process at once, as a crash would. */
+    async kill() {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -65,7 +90,7 @@ export async function startDashboard({ env = {}, args = [], simSpeed = 100 } = {
         await exited;
         clearTimeout(timer);
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }
@@ -97,13 +122,41 @@ export async function waitHydrated(page) {
 }
 
 /** Polls `check` until it returns a truthy value (bounded). */
-export async function eventually(check, { timeout = 20_000, interval = 100 } = {}) {
+export async function eventually(check, { timeout = 20_000, interval = 100, what = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
     last = await check();
     if (last) return last;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeout} ms`);
     await new Promise((r) => setTimeout(r, interval));
   }
+}
+
+/** JSON over loopback HTTP. */
+export async function api(url, { method = 'GET', body } = {}) {
+  const r = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Creates sessions on a (simulated) broker for `consumer`, on its first rentable offers. */
+export async function createSessions(brokerUrl, count, consumer = 'gpu-deploy-llm/v0.1.0') {
+  const inventory = (await api(`${brokerUrl}/api/v1/inventory?limit=200`)).body;
+  const created = [];
+  for (const offer of inventory.offers) {
+    if (created.length === count) break;
+    const r = await api(`${brokerUrl}/api/v1/sessions`, {
+      method: 'POST',
+      body: { consumer_id: consumer, offer_id: offer.id, workload_type: 'llm', reservation_hours: 1 },
+    });
+    if (r.status === 201) created.push(r.body.session);
+  }
+  if (created.length !== count) throw new Error(`created ${created.length} of ${count} sessions`);
+  return created;
 }

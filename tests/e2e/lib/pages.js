@@ -34,4 +34,23 @@ export class Dashboard {
   sessionRow(sessionId) {
     return this.page.locator(`tr[data-session="${sessionId}"]`);
   }
+
+  /** The session ids of the rows shown, in order. */
+  async sessionIds() {
+    return this.page.locator('tr[data-session]').evaluateAll((rows) => rows.map((r) => r.dataset.session));
+  }
+
+  /** connecting / connected / reconnecting / offline */
+  async connection() {
+    return this.page.locator('.live').getAttribute('data-conn');
+  }
+
+  async waitConnection(state, timeout = 30_000) {
+    await this.page.locator(`.live[data-conn="${state}"]`).waitFor({ timeout });
+  }
+
+  /** The event seqs this page applied, oldest first. */
+  async appliedSeqs() {
+    return this.page.evaluate(() => Array.from(window.__gdlLiveSeqs ?? []));
+  }
 }
