@@ -7,11 +7,13 @@
 //! - [`api`]: the dashboard's own API: status, session views and the error shape
 //!   `{code, message, hint, request_id}` used everywhere a person or program reads an error.
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
+//! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
 //! - [`secret`]: [`secret::SshPrivateKey`], a key that never prints or serialises itself.
 //! - [`time`]: lenient timestamp parsing shared by the types above.
 
 pub mod api;
 pub mod live;
+pub mod registry;
 pub mod secret;
 pub mod shopper;
 pub mod time;
