@@ -6,12 +6,14 @@
 //!   where the broker is inconsistent (RFC 3339 variants, missing fields, `[]` vs `null`).
 //! - [`api`]: the dashboard's own API: status, session views and the error shape
 //!   `{code, message, hint, request_id}` used everywhere a person or program reads an error.
+//! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
 //! - [`secret`]: [`secret::SshPrivateKey`], a key that never prints or serialises itself.
 //! - [`time`]: lenient timestamp parsing shared by the types above.
 
 pub mod api;
+pub mod benchmark;
 pub mod live;
 pub mod registry;
 pub mod secret;
