@@ -106,7 +106,12 @@ pub struct PhaseMetrics {
 }
 
 /// Computes a phase's metrics from its samples. `duration_s` is the phase's wall time.
-pub fn phase_metrics(samples: &[Sample], concurrency: u32, duration_s: f64, price_per_hour: Option<f64>) -> PhaseMetrics {
+pub fn phase_metrics(
+    samples: &[Sample],
+    concurrency: u32,
+    duration_s: f64,
+    price_per_hour: Option<f64>,
+) -> PhaseMetrics {
     let ok: Vec<&Sample> = samples.iter().filter(|s| s.ok()).collect();
     let ttft: Vec<f64> = ok.iter().filter_map(|s| s.ttft_ms).collect();
     let e2el: Vec<f64> = ok.iter().filter_map(|s| s.e2e_ms).collect();
@@ -121,7 +126,11 @@ pub fn phase_metrics(samples: &[Sample], concurrency: u32, duration_s: f64, pric
         .collect();
     let total_output_tokens: u64 = ok.iter().map(|s| s.output_tokens as u64).sum();
     let total_prompt_tokens: u64 = ok.iter().map(|s| s.prompt_tokens as u64).sum();
-    let output_tokens_per_s = if duration_s > 0.0 { total_output_tokens as f64 / duration_s } else { 0.0 };
+    let output_tokens_per_s = if duration_s > 0.0 {
+        total_output_tokens as f64 / duration_s
+    } else {
+        0.0
+    };
     PhaseMetrics {
         concurrency,
         completed: ok.len(),
@@ -134,8 +143,13 @@ pub fn phase_metrics(samples: &[Sample], concurrency: u32, duration_s: f64, pric
         total_prompt_tokens,
         total_output_tokens,
         output_tokens_per_s,
-        requests_per_s: if duration_s > 0.0 { ok.len() as f64 / duration_s } else { 0.0 },
-        usd_per_million_output_tokens: price_per_hour.and_then(|p| usd_per_million(p, output_tokens_per_s)),
+        requests_per_s: if duration_s > 0.0 {
+            ok.len() as f64 / duration_s
+        } else {
+            0.0
+        },
+        usd_per_million_output_tokens: price_per_hour
+            .and_then(|p| usd_per_million(p, output_tokens_per_s)),
     }
 }
 
@@ -185,7 +199,10 @@ mod tests {
             // A single-token reply: counts for TTFT and E2EL, not for TPOT.
             sample(50.0, &[50.0], 1),
             // A failed request: counted as failed, in no distribution.
-            Sample { error: Some("HTTP 500".into()), ..Default::default() },
+            Sample {
+                error: Some("HTTP 500".into()),
+                ..Default::default()
+            },
         ];
         let m = phase_metrics(&samples, 2, 2.0, Some(0.36));
         assert_eq!((m.completed, m.failed), (3, 1));
@@ -202,7 +219,10 @@ mod tests {
         // 9 output tokens in 2 s = 4.5 tok/s; $0.36/h → 0.36 / (4.5 × 3600) × 1e6 = $22.22.
         assert_eq!(m.total_output_tokens, 9);
         close(m.output_tokens_per_s, 4.5);
-        close(m.usd_per_million_output_tokens.unwrap(), 0.36 / (4.5 * 3600.0) * 1e6);
+        close(
+            m.usd_per_million_output_tokens.unwrap(),
+            0.36 / (4.5 * 3600.0) * 1e6,
+        );
         close(m.requests_per_s, 1.5);
     }
 

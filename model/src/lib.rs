@@ -9,6 +9,7 @@
 //! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
+//! - [`runs`]: deployment-test runs, their 11 steps, logs, host reports and benchmark records.
 //! - [`secret`]: [`secret::SshPrivateKey`], a key that never prints or serialises itself.
 //! - [`time`]: lenient timestamp parsing shared by the types above.
 
@@ -16,6 +17,7 @@ pub mod api;
 pub mod benchmark;
 pub mod live;
 pub mod registry;
+pub mod runs;
 pub mod secret;
 pub mod shopper;
 pub mod time;

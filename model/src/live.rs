@@ -7,6 +7,7 @@
 //! Events are idempotent upserts and removals keyed by id.
 
 use crate::api::{SessionView, StatusView};
+use crate::runs::{BenchmarkRecord, LogLine, Run};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,7 +18,19 @@ pub struct LiveState {
     pub status: Option<StatusView>,
     /// Our sessions by id.
     pub sessions: BTreeMap<String, SessionView>,
+    /// Recent deployment-test runs by id.
+    #[serde(default)]
+    pub runs: BTreeMap<String, Run>,
+    /// Log lines of recent runs, by run id, oldest first (bounded).
+    #[serde(default)]
+    pub logs: BTreeMap<String, Vec<LogLine>>,
+    /// Benchmark records by id (samples left out: they are fetched on demand).
+    #[serde(default)]
+    pub benchmarks: BTreeMap<String, BenchmarkRecord>,
 }
+
+/// Log lines kept per run in the live state; older ones stay in the database.
+pub const LOG_LINES_KEPT: usize = 2000;
 
 impl LiveState {
     /// Applies one event. Applying the same event twice leaves the same state.
@@ -30,7 +43,35 @@ impl LiveState {
             LiveEvent::SessionRemoved { id } => {
                 self.sessions.remove(id);
             }
+            LiveEvent::RunUpsert { run } => {
+                self.runs.insert(run.id.clone(), run.clone());
+            }
+            LiveEvent::RunLog { line } => {
+                let lines = self.logs.entry(line.run_id.clone()).or_default();
+                // Idempotent: a line already applied (same n) is not added twice.
+                if lines.last().is_none_or(|last| last.n < line.n) {
+                    lines.push(line.clone());
+                    if lines.len() > LOG_LINES_KEPT {
+                        lines.drain(..lines.len() - LOG_LINES_KEPT);
+                    }
+                }
+            }
+            LiveEvent::BenchmarkUpsert { benchmark } => {
+                self.benchmarks
+                    .insert(benchmark.id.clone(), benchmark.clone());
+            }
         }
+    }
+
+    /// Runs, newest first.
+    pub fn runs_newest_first(&self) -> Vec<Run> {
+        let mut list: Vec<Run> = self.runs.values().cloned().collect();
+        list.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        list
     }
 
     /// Sessions, newest first (then by id, for a stable order).
@@ -55,6 +96,12 @@ pub enum LiveEvent {
     SessionUpsert { session: SessionView },
     /// The broker no longer lists this session.
     SessionRemoved { id: String },
+    /// A run started or changed (steps, status, results).
+    RunUpsert { run: Run },
+    /// A run logged a line.
+    RunLog { line: LogLine },
+    /// A benchmark was recorded.
+    BenchmarkUpsert { benchmark: BenchmarkRecord },
 }
 
 /// Server → client frames.

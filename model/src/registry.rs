@@ -97,7 +97,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Qwen2.5 0.5B Instruct",
         params_b: 0.49,
         aliases: &["qwen2.5-0.5b"],
-        quantized: &[(Quantization::Awq, "Qwen/Qwen2.5-0.5B-Instruct-AWQ"), (Quantization::Gptq, "Qwen/Qwen2.5-0.5B-Instruct-GPTQ-Int4")],
+        quantized: &[
+            (Quantization::Awq, "Qwen/Qwen2.5-0.5B-Instruct-AWQ"),
+            (Quantization::Gptq, "Qwen/Qwen2.5-0.5B-Instruct-GPTQ-Int4"),
+        ],
         gated: false,
         description: "Tiny and fast: the quickest end-to-end check",
     },
@@ -106,7 +109,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Qwen2.5 1.5B Instruct",
         params_b: 1.54,
         aliases: &["qwen2.5-1.5b"],
-        quantized: &[(Quantization::Awq, "Qwen/Qwen2.5-1.5B-Instruct-AWQ"), (Quantization::Gptq, "Qwen/Qwen2.5-1.5B-Instruct-GPTQ-Int4")],
+        quantized: &[
+            (Quantization::Awq, "Qwen/Qwen2.5-1.5B-Instruct-AWQ"),
+            (Quantization::Gptq, "Qwen/Qwen2.5-1.5B-Instruct-GPTQ-Int4"),
+        ],
         gated: false,
         description: "Small, capable instruction model",
     },
@@ -115,7 +121,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Qwen2.5 7B Instruct",
         params_b: 7.62,
         aliases: &["qwen2.5-7b", "qwen"],
-        quantized: &[(Quantization::Awq, "Qwen/Qwen2.5-7B-Instruct-AWQ"), (Quantization::Gptq, "Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4")],
+        quantized: &[
+            (Quantization::Awq, "Qwen/Qwen2.5-7B-Instruct-AWQ"),
+            (Quantization::Gptq, "Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4"),
+        ],
         gated: false,
         description: "Strong 7B instruction model",
     },
@@ -124,7 +133,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Llama 3.2 1B Instruct",
         params_b: 1.24,
         aliases: &["llama3.2-1b", "llama-3.2-1b"],
-        quantized: &[(Quantization::Awq, "hugging-quants/Llama-3.2-1B-Instruct-AWQ-INT4")],
+        quantized: &[(
+            Quantization::Awq,
+            "hugging-quants/Llama-3.2-1B-Instruct-AWQ-INT4",
+        )],
         gated: true,
         description: "Meta's small Llama (needs an accepted licence on Hugging Face)",
     },
@@ -133,7 +145,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Llama 3.2 3B Instruct",
         params_b: 3.21,
         aliases: &["llama3.2-3b", "llama-3.2-3b"],
-        quantized: &[(Quantization::Awq, "hugging-quants/Llama-3.2-3B-Instruct-AWQ-INT4")],
+        quantized: &[(
+            Quantization::Awq,
+            "hugging-quants/Llama-3.2-3B-Instruct-AWQ-INT4",
+        )],
         gated: true,
         description: "Meta's 3B Llama (needs an accepted licence on Hugging Face)",
     },
@@ -142,7 +157,10 @@ pub const PRESETS: &[Preset] = &[
         name: "TinyLlama 1.1B",
         params_b: 1.1,
         aliases: &["tinyllama"],
-        quantized: &[(Quantization::Awq, "TheBloke/TinyLlama-1.1B-Chat-v1.0-AWQ"), (Quantization::Gptq, "TheBloke/TinyLlama-1.1B-Chat-v1.0-GPTQ")],
+        quantized: &[
+            (Quantization::Awq, "TheBloke/TinyLlama-1.1B-Chat-v1.0-AWQ"),
+            (Quantization::Gptq, "TheBloke/TinyLlama-1.1B-Chat-v1.0-GPTQ"),
+        ],
         gated: false,
         description: "Smallest of the original presets, great for testing",
     },
@@ -151,7 +169,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Phi-2",
         params_b: 2.78,
         aliases: &["phi-2"],
-        quantized: &[(Quantization::Awq, "TheBloke/phi-2-AWQ"), (Quantization::Gptq, "TheBloke/phi-2-GPTQ")],
+        quantized: &[
+            (Quantization::Awq, "TheBloke/phi-2-AWQ"),
+            (Quantization::Gptq, "TheBloke/phi-2-GPTQ"),
+        ],
         gated: false,
         description: "Microsoft's efficient 2.7B model",
     },
@@ -169,7 +190,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Mistral 7B Instruct v0.2",
         params_b: 7.24,
         aliases: &["mistral-7b", "mistral"],
-        quantized: &[(Quantization::Awq, "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"), (Quantization::Gptq, "TheBloke/Mistral-7B-Instruct-v0.2-GPTQ")],
+        quantized: &[
+            (Quantization::Awq, "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"),
+            (Quantization::Gptq, "TheBloke/Mistral-7B-Instruct-v0.2-GPTQ"),
+        ],
         gated: false,
         description: "High-quality 7B instruction model",
     },
@@ -178,7 +202,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Qwen2 7B Instruct",
         params_b: 7.62,
         aliases: &["qwen2-7b"],
-        quantized: &[(Quantization::Awq, "Qwen/Qwen2-7B-Instruct-AWQ"), (Quantization::Gptq, "Qwen/Qwen2-7B-Instruct-GPTQ-Int4")],
+        quantized: &[
+            (Quantization::Awq, "Qwen/Qwen2-7B-Instruct-AWQ"),
+            (Quantization::Gptq, "Qwen/Qwen2-7B-Instruct-GPTQ-Int4"),
+        ],
         gated: false,
         description: "Alibaba's Qwen2 7B model",
     },
@@ -187,7 +214,10 @@ pub const PRESETS: &[Preset] = &[
         name: "Qwen2 1.5B Instruct",
         params_b: 1.54,
         aliases: &["qwen2-1.5b"],
-        quantized: &[(Quantization::Awq, "Qwen/Qwen2-1.5B-Instruct-AWQ"), (Quantization::Gptq, "Qwen/Qwen2-1.5B-Instruct-GPTQ-Int4")],
+        quantized: &[
+            (Quantization::Awq, "Qwen/Qwen2-1.5B-Instruct-AWQ"),
+            (Quantization::Gptq, "Qwen/Qwen2-1.5B-Instruct-GPTQ-Int4"),
+        ],
         gated: false,
         description: "Alibaba's compact Qwen2 1.5B model",
     },
@@ -219,7 +249,11 @@ pub enum ModelError {
     /// Neither a preset nor an id whose parameter count can be read (`…-7B…`).
     Unknown(String),
     /// No pre-quantized checkpoint of this kind is known for the model.
-    NoCheckpoint { model: String, quantization: Quantization, available: Vec<Quantization> },
+    NoCheckpoint {
+        model: String,
+        quantization: Quantization,
+        available: Vec<Quantization>,
+    },
 }
 
 impl ModelError {
@@ -252,9 +286,20 @@ impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidId(id) => write!(f, "{id:?} is not a valid model id"),
-            Self::Unknown(id) => write!(f, "unknown model {id:?}: not a preset and its size cannot be read from the name"),
-            Self::NoCheckpoint { model, quantization, .. } => {
-                write!(f, "no pre-quantized {} checkpoint is known for {model}", quantization.label())
+            Self::Unknown(id) => write!(
+                f,
+                "unknown model {id:?}: not a preset and its size cannot be read from the name"
+            ),
+            Self::NoCheckpoint {
+                model,
+                quantization,
+                ..
+            } => {
+                write!(
+                    f,
+                    "no pre-quantized {} checkpoint is known for {model}",
+                    quantization.label()
+                )
             }
         }
     }
@@ -284,12 +329,15 @@ pub struct ResolvedModel {
 /// Whether `id` is a safe repository id: `owner/name` with `[A-Za-z0-9._-]`, 1–96 chars each,
 /// no `..`. Everything else (spaces, quotes, `;`, `$`, backticks, …) is refused.
 pub fn is_valid_repo_id(id: &str) -> bool {
-    let Some((owner, name)) = id.split_once('/') else { return false };
+    let Some((owner, name)) = id.split_once('/') else {
+        return false;
+    };
     let part_ok = |p: &str| {
         (1..=96).contains(&p.len())
             && !p.starts_with(['.', '-'])
             && !p.contains("..")
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     };
     part_ok(owner) && part_ok(name)
 }
@@ -298,7 +346,8 @@ pub fn is_valid_repo_id(id: &str) -> bool {
 pub fn find_preset(text: &str) -> Option<&'static Preset> {
     let wanted = text.trim();
     PRESETS.iter().find(|p| {
-        p.id.eq_ignore_ascii_case(wanted) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(wanted))
+        p.id.eq_ignore_ascii_case(wanted)
+            || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(wanted))
     })
 }
 
@@ -312,7 +361,11 @@ pub fn params_from_name(id: &str) -> Option<f64> {
         }
         let after_ok = bytes.get(i + 1).is_none_or(|n| !n.is_ascii_alphanumeric());
         let mut start = i;
-        while start > 0 && (bytes[start - 1].is_ascii_digit() || bytes[start - 1] == '.' || bytes[start - 1] == 'x') {
+        while start > 0
+            && (bytes[start - 1].is_ascii_digit()
+                || bytes[start - 1] == '.'
+                || bytes[start - 1] == 'x')
+        {
             start -= 1;
         }
         let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
@@ -352,11 +405,24 @@ pub fn resolve(model: &str, quantization: Quantization) -> Result<ResolvedModel,
     if preset.is_none() && !is_valid_repo_id(model) {
         return Err(ModelError::InvalidId(model.chars().take(120).collect()));
     }
-    let (id, name, params_b, gated, checkpoints): (String, String, f64, bool, &[(Quantization, &str)]) = match preset {
+    let (id, name, params_b, gated, checkpoints): (
+        String,
+        String,
+        f64,
+        bool,
+        &[(Quantization, &str)],
+    ) = match preset {
         Some(p) => (p.id.into(), p.name.into(), p.params_b, p.gated, p.quantized),
         None => {
-            let params = params_from_name(model).ok_or_else(|| ModelError::Unknown(model.into()))?;
-            (model.into(), model.rsplit('/').next().unwrap_or(model).into(), params, false, &[])
+            let params =
+                params_from_name(model).ok_or_else(|| ModelError::Unknown(model.into()))?;
+            (
+                model.into(),
+                model.rsplit('/').next().unwrap_or(model).into(),
+                params,
+                false,
+                &[],
+            )
         }
     };
     let served_repo = match quantization {
@@ -434,7 +500,10 @@ mod tests {
         assert!(err.hint().contains("none, fp8"));
         let llama = resolve("llama3.2-1b", Quantization::Gptq).unwrap_err();
         assert!(llama.hint().contains("awq"), "{}", llama.hint());
-        assert!(resolve("gemma-2b", Quantization::Fp8).is_ok(), "fp8 quantizes at load time");
+        assert!(
+            resolve("gemma-2b", Quantization::Fp8).is_ok(),
+            "fp8 quantizes at load time"
+        );
     }
 
     #[test]
@@ -451,7 +520,11 @@ mod tests {
             "a/b/c-7B",
             "org/model-7B\nnext",
         ] {
-            assert_eq!(resolve(bad, Quantization::None).unwrap_err().code(), "invalid_model_id", "{bad:?}");
+            assert_eq!(
+                resolve(bad, Quantization::None).unwrap_err().code(),
+                "invalid_model_id",
+                "{bad:?}"
+            );
         }
     }
 
@@ -459,10 +532,18 @@ mod tests {
     fn unknown_ids_need_a_readable_size() {
         let m = resolve("someorg/Cool-Model-13B-Chat", Quantization::None).unwrap();
         assert_eq!(m.params_b, 13.0);
-        assert_eq!(params_from_name("mistralai/Mixtral-8x7B-Instruct-v0.1"), Some(56.0));
+        assert_eq!(
+            params_from_name("mistralai/Mixtral-8x7B-Instruct-v0.1"),
+            Some(56.0)
+        );
         assert_eq!(params_from_name("x/Qwen2.5-0.5B-Instruct"), Some(0.5));
         assert_eq!(params_from_name("x/bert-base"), None);
-        assert_eq!(resolve("someorg/mystery", Quantization::None).unwrap_err().code(), "unknown_model");
+        assert_eq!(
+            resolve("someorg/mystery", Quantization::None)
+                .unwrap_err()
+                .code(),
+            "unknown_model"
+        );
         let awq = resolve("someorg/Thing-7B-AWQ", Quantization::Awq).unwrap();
         assert_eq!(awq.served_repo, "someorg/Thing-7B-AWQ");
     }

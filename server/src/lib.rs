@@ -17,9 +17,11 @@ pub mod cli;
 pub mod config;
 pub mod live;
 pub mod monitor;
+pub mod runner;
 pub mod shopper;
 pub mod simulator;
 mod state;
+pub mod store;
 
 pub use state::{start, AppState, Settings};
 

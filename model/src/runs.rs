@@ -1,0 +1,356 @@
+//! Deployment-test runs: the configuration a person submits, the 11 steps with their
+//! states, log lines, and the host report.
+
+use crate::benchmark::PhaseMetrics;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The pipeline's steps, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepName {
+    CalculateRequirements,
+    QueryInventory,
+    SelectOffer,
+    CreateSession,
+    WaitForRunning,
+    ConnectSsh,
+    DiagnoseHost,
+    InstallVllm,
+    VerifyDeployment,
+    Benchmark,
+    Cleanup,
+}
+
+impl StepName {
+    /// All eleven, in order.
+    pub const ALL: [StepName; 11] = [
+        Self::CalculateRequirements,
+        Self::QueryInventory,
+        Self::SelectOffer,
+        Self::CreateSession,
+        Self::WaitForRunning,
+        Self::ConnectSsh,
+        Self::DiagnoseHost,
+        Self::InstallVllm,
+        Self::VerifyDeployment,
+        Self::Benchmark,
+        Self::Cleanup,
+    ];
+
+    /// What people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CalculateRequirements => "Calculate requirements",
+            Self::QueryInventory => "Query inventory",
+            Self::SelectOffer => "Select offer",
+            Self::CreateSession => "Create session",
+            Self::WaitForRunning => "Wait for running",
+            Self::ConnectSsh => "Connect SSH",
+            Self::DiagnoseHost => "Diagnose host",
+            Self::InstallVllm => "Install & start vLLM",
+            Self::VerifyDeployment => "Verify deployment",
+            Self::Benchmark => "Benchmark",
+            Self::Cleanup => "Cleanup",
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CalculateRequirements => "calculate_requirements",
+            Self::QueryInventory => "query_inventory",
+            Self::SelectOffer => "select_offer",
+            Self::CreateSession => "create_session",
+            Self::WaitForRunning => "wait_for_running",
+            Self::ConnectSsh => "connect_ssh",
+            Self::DiagnoseHost => "diagnose_host",
+            Self::InstallVllm => "install_vllm",
+            Self::VerifyDeployment => "verify_deployment",
+            Self::Benchmark => "benchmark",
+            Self::Cleanup => "cleanup",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A step's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    Running,
+    Complete,
+    Failed,
+    Skipped,
+}
+
+/// One step of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: StepName,
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it failed or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A one-line result (e.g. the offer chosen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A run's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Passed,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    /// Whether the run has ended.
+    pub fn is_finished(self) -> bool {
+        self != Self::Running
+    }
+}
+
+/// How vLLM is installed on the host.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployMode {
+    /// The `vllm/vllm-openai` image.
+    #[default]
+    Docker,
+    /// `pip install vllm` into the host's Python.
+    Pip,
+}
+
+/// What a person asks to test (`POST /api/runs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestConfig {
+    /// A preset alias or Hugging Face id.
+    pub model: String,
+    /// Highest price accepted, USD per hour.
+    pub max_price: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// `none`, `awq`, `gptq` or `fp8`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<String>,
+    /// 1–12.
+    #[serde(default = "one")]
+    pub reservation_hours: u32,
+    /// Leave the instance running when the test fails (to look at it).
+    #[serde(default)]
+    pub keep_on_failure: bool,
+    #[serde(default)]
+    pub deploy_mode: DeployMode,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The offer a run booked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OfferChoice {
+    pub offer_id: String,
+    pub provider: String,
+    pub gpu_type: String,
+    pub gpu_count: u32,
+    pub vram_gb: u32,
+    pub price_per_hour: f64,
+}
+
+/// How cleanup ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CleanupOutcome {
+    /// The broker confirmed the session is stopped.
+    pub destroyed_confirmed: bool,
+    /// The person chose to keep the instance.
+    pub kept: bool,
+    pub message: String,
+}
+
+/// One GPU as the host reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    pub name: String,
+    pub memory_total_mib: u64,
+    pub memory_used_mib: u64,
+    pub driver: String,
+    pub temperature_c: Option<u32>,
+    pub utilization_pct: Option<u32>,
+}
+
+/// The host diagnostics, parsed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    pub hostname: String,
+    pub os: String,
+    pub kernel: String,
+    pub gpus: Vec<GpuInfo>,
+    pub cuda_version: Option<String>,
+    pub docker_version: Option<String>,
+    pub python_version: Option<String>,
+    pub disk_free_gb: Option<f64>,
+    pub ram_total_gb: Option<f64>,
+    pub internet: Option<bool>,
+    /// Problems noticed (no GPU, no docker, …) that did not stop the run.
+    pub warnings: Vec<String>,
+}
+
+/// A run as the API and the UI show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: String,
+    pub config: TestConfig,
+    pub status: RunStatus,
+    pub steps: Vec<Step>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark_id: Option<String>,
+    /// Why the run failed (the failed step's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<CleanupOutcome>,
+}
+
+impl Run {
+    /// A new run with every step pending.
+    pub fn new(id: String, config: TestConfig, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            config,
+            status: RunStatus::Running,
+            steps: StepName::ALL
+                .iter()
+                .map(|&name| Step {
+                    name,
+                    status: StepStatus::Pending,
+                    started_at: None,
+                    ended_at: None,
+                    reason: None,
+                    detail: None,
+                })
+                .collect(),
+            created_at: now,
+            ended_at: None,
+            session_id: None,
+            offer: None,
+            host: None,
+            benchmark_id: None,
+            error: None,
+            cleanup: None,
+        }
+    }
+
+    /// The step record for `name`.
+    pub fn step_mut(&mut self, name: StepName) -> &mut Step {
+        let index = StepName::ALL
+            .iter()
+            .position(|s| *s == name)
+            .expect("every step exists");
+        &mut self.steps[index]
+    }
+
+    /// The step currently running, if any.
+    pub fn current_step(&self) -> Option<StepName> {
+        self.steps
+            .iter()
+            .find(|s| s.status == StepStatus::Running)
+            .map(|s| s.name)
+    }
+}
+
+/// A log line of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub run_id: String,
+    /// Position within the run, from 1.
+    pub n: u64,
+    pub at: DateTime<Utc>,
+    /// `info`, `warn` or `error`.
+    pub level: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepName>,
+    pub message: String,
+}
+
+/// A stored benchmark: what was measured, on what, at what price.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkRecord {
+    pub id: String,
+    pub run_id: String,
+    pub created_at: DateTime<Utc>,
+    pub model: String,
+    pub served_repo: String,
+    pub quantization: String,
+    pub provider: String,
+    pub gpu_type: String,
+    pub gpu_count: u32,
+    pub price_per_hour: f64,
+    /// Quality prompts answered as expected, and how many had an expectation.
+    pub prompts_matching: u32,
+    pub prompts_with_expected: u32,
+    /// One entry per load phase (concurrency 1 first).
+    pub phases: Vec<PhaseMetrics>,
+}
+
+impl BenchmarkRecord {
+    /// The phase with the highest output throughput (the one $/1M tokens is quoted at).
+    pub fn best_phase(&self) -> Option<&PhaseMetrics> {
+        self.phases
+            .iter()
+            .max_by(|a, b| a.output_tokens_per_s.total_cmp(&b.output_tokens_per_s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_and_rejects_unknown_fields() {
+        let c: TestConfig =
+            serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":0.5}"#).unwrap();
+        assert_eq!(c.reservation_hours, 1);
+        assert!(!c.keep_on_failure);
+        assert_eq!(c.deploy_mode, DeployMode::Docker);
+        assert!(
+            serde_json::from_str::<TestConfig>(r#"{"model":"x","max_price":1,"surprise":1}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_new_run_has_eleven_pending_steps() {
+        let run = Run::new(
+            "r".into(),
+            serde_json::from_str(r#"{"model":"m/x-1B","max_price":1}"#).unwrap(),
+            Utc::now(),
+        );
+        assert_eq!(run.steps.len(), 11);
+        assert!(run.steps.iter().all(|s| s.status == StepStatus::Pending));
+        assert_eq!(StepName::parse("install_vllm"), Some(StepName::InstallVllm));
+    }
+}

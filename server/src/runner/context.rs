@@ -1,0 +1,123 @@
+//! One run's shared record: every change is saved and published, and every log line is
+//! numbered, stored and sent to the browsers.
+
+use crate::live::Hub;
+use crate::store::Store;
+use chrono::Utc;
+use gdl_model::live::LiveEvent;
+use gdl_model::runs::{LogLine, Run, StepName, StepStatus, TestConfig};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// A run in progress.
+pub struct RunContext {
+    run: Mutex<Run>,
+    hub: Hub,
+    store: Store,
+    cancel: CancellationToken,
+    lines: AtomicU64,
+    step: Mutex<Option<StepName>>,
+}
+
+impl RunContext {
+    pub fn new(run: Run, hub: Hub, store: Store, cancel: CancellationToken) -> Self {
+        Self {
+            run: Mutex::new(run),
+            hub,
+            store,
+            cancel,
+            lines: AtomicU64::new(0),
+            step: Mutex::new(None),
+        }
+    }
+
+    /// A copy of the run now.
+    pub fn snapshot(&self) -> Run {
+        self.run.lock().unwrap().clone()
+    }
+
+    pub fn config(&self) -> TestConfig {
+        self.run.lock().unwrap().config.clone()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Saves and publishes the run as it is.
+    pub async fn publish(&self) {
+        let run = self.snapshot();
+        if let Err(e) = self.store.save_run(&run).await {
+            tracing::error!(run = %run.id, error = %e, "could not save the run");
+        }
+        self.hub.publish([LiveEvent::RunUpsert { run }]);
+    }
+
+    /// Changes the run, then saves and publishes it.
+    pub async fn update(&self, change: impl FnOnce(&mut Run)) {
+        change(&mut self.run.lock().unwrap());
+        self.publish().await;
+    }
+
+    /// Marks a step running.
+    pub async fn step_started(&self, name: StepName) {
+        *self.step.lock().unwrap() = Some(name);
+        self.update(|run| {
+            let step = run.step_mut(name);
+            step.status = StepStatus::Running;
+            step.started_at = Some(Utc::now());
+        })
+        .await;
+        self.log("info", &format!("{}…", name.label()));
+    }
+
+    /// Ends a step.
+    pub async fn step_ended(&self, name: StepName, status: StepStatus, reason: Option<String>) {
+        self.update(|run| {
+            let step = run.step_mut(name);
+            step.status = status;
+            step.ended_at = Some(Utc::now());
+            step.reason = reason;
+        })
+        .await;
+    }
+
+    /// Sets a step's one-line result.
+    pub async fn detail(&self, name: StepName, detail: String) {
+        self.update(|run| run.step_mut(name).detail = Some(detail))
+            .await;
+    }
+
+    /// Logs a line: numbered, published at once, stored in the background.
+    pub fn log(&self, level: &str, message: &str) {
+        let line = LogLine {
+            run_id: self.run.lock().unwrap().id.clone(),
+            n: self.lines.fetch_add(1, Ordering::SeqCst) + 1,
+            at: Utc::now(),
+            level: level.to_owned(),
+            step: *self.step.lock().unwrap(),
+            message: message.to_owned(),
+        };
+        match level {
+            "error" => tracing::warn!(run = %line.run_id, "{message}"),
+            _ => tracing::debug!(run = %line.run_id, "{message}"),
+        }
+        let store = self.store.clone();
+        let stored = line.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.append_log(&stored).await {
+                tracing::error!(error = %e, "could not store a log line");
+            }
+        });
+        self.hub.publish([LiveEvent::RunLog { line }]);
+    }
+}

@@ -1,0 +1,302 @@
+//! The simulated host's vLLM: an OpenAI-compatible server on loopback that streams chat
+//! completions token by token. Its time to first token and token rate follow the GPU and
+//! the model size (and slow down a little under concurrency), so benchmarks of different
+//! offers differ the way real ones do.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How fast the simulated model answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlmProfile {
+    /// The served model name (what `/v1/models` lists).
+    pub model: String,
+    pub params_b: f64,
+    /// Time to first token for a short prompt, alone on the GPU.
+    pub ttft_ms: f64,
+    /// Decode time per token, alone on the GPU.
+    pub ms_per_token: f64,
+    /// The API key requests must carry.
+    pub api_key: String,
+}
+
+/// Relative decode speed of a GPU (RTX 3090 = 1).
+fn gpu_factor(gpu_type: &str) -> f64 {
+    let g = gpu_type.to_ascii_uppercase();
+    match () {
+        _ if g.contains("H100") => 3.0,
+        _ if g.contains("A100") => 2.0,
+        _ if g.contains("L40S") => 1.8,
+        _ if g.contains("4090") => 1.6,
+        _ if g.contains("A6000") || g.contains("A40") => 1.1,
+        _ if g.contains("3090") => 1.0,
+        _ if g.contains("A5000") => 0.8,
+        _ if g.contains("V100") => 0.7,
+        _ if g.contains("L4") => 0.6,
+        _ if g.contains("4060") => 0.5,
+        _ => 0.4,
+    }
+}
+
+impl LlmProfile {
+    /// The profile of `model` on `gpu_count` × `gpu_type`.
+    pub fn for_hardware(model: &str, gpu_type: &str, gpu_count: u32, api_key: String) -> Self {
+        let params_b = gdl_model::registry::find_preset(model)
+            .map(|p| p.params_b)
+            .or_else(|| gdl_model::registry::params_from_name(model))
+            .unwrap_or(1.0);
+        let factor = gpu_factor(gpu_type) * (gpu_count.max(1) as f64).powf(0.8);
+        let tokens_per_s = 450.0 * factor / (params_b + 0.5);
+        Self {
+            model: model.to_owned(),
+            params_b,
+            ttft_ms: 15.0 + 6.0 * params_b / factor,
+            ms_per_token: 1000.0 / tokens_per_s,
+            api_key,
+        }
+    }
+}
+
+struct Shared {
+    profile: LlmProfile,
+    active: AtomicUsize,
+}
+
+/// A running simulated vLLM. Dropping it stops the server.
+pub struct SimLlm {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimLlm {
+    /// Starts serving on a free loopback port.
+    pub async fn start(profile: LlmProfile) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            profile,
+            active: AtomicUsize::new(0),
+        });
+        let router = Router::new()
+            .route("/health", get(|| async { StatusCode::OK }))
+            .route("/v1/models", get(models))
+            .route("/v1/chat/completions", post(chat))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self { addr, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for SimLlm {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    let expected = format!("Bearer {}", shared.profile.api_key);
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "Unauthorized"})),
+    )
+        .into_response()
+}
+
+async fn models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorized(&shared, &headers) {
+        return unauthorized();
+    }
+    Json(json!({"object": "list", "data": [{"id": shared.profile.model, "object": "model", "owned_by": "vllm"}]}))
+        .into_response()
+}
+
+/// The answer to a prompt: right for the quality prompts, filler otherwise.
+fn answer(prompt: &str, max_tokens: usize) -> Vec<String> {
+    let p = prompt.to_ascii_lowercase();
+    let text = if p.contains("15 + 27") {
+        "42".to_owned()
+    } else if p.contains("capital of france") {
+        "Paris".to_owned()
+    } else if p.contains("primary colo") {
+        "Red, blue, yellow".to_owned()
+    } else if p.contains("square") {
+        "def square(x):\n    return x ** 2".to_owned()
+    } else {
+        let words = [
+            "Large", "language", "models", "predict", "the", "next", "token", "from", "context,",
+            "and",
+        ];
+        (0..max_tokens)
+            .map(|i| words[i % words.len()])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut tokens: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
+    tokens.truncate(max_tokens.max(1));
+    tokens
+}
+
+async fn chat(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorized(&shared, &headers) {
+        return unauthorized();
+    }
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    if model != shared.profile.model {
+        let message = format!("The model `{model}` does not exist.");
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"object": "error", "message": message})),
+        )
+            .into_response();
+    }
+    let prompt: String = body["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let max_tokens = body["max_tokens"].as_u64().unwrap_or(64).clamp(1, 4096) as usize;
+    let stream = body["stream"].as_bool().unwrap_or(false);
+    let tokens = answer(&prompt, max_tokens);
+    let prompt_tokens = prompt.split_whitespace().count().max(1) + 8;
+    let completion_tokens = tokens.len();
+    if !stream {
+        let shared2 = shared.clone();
+        let _busy = Busy::new(&shared2);
+        tokio::time::sleep(Duration::from_secs_f64(
+            (shared.profile.ttft_ms + shared.profile.ms_per_token * completion_tokens as f64)
+                / 1000.0,
+        ))
+        .await;
+        return Json(json!({
+            "object": "chat.completion", "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": tokens.concat()}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        }))
+        .into_response();
+    }
+    let include_usage = body["stream_options"]["include_usage"]
+        .as_bool()
+        .unwrap_or(false);
+    let (mut tx, rx) =
+        futures::channel::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(16);
+    tokio::spawn(async move {
+        use futures::SinkExt;
+        let busy = Busy::new(&shared);
+        let profile = &shared.profile;
+        let slowdown = |active: usize| 1.0 + 0.12 * (active.saturating_sub(1)) as f64;
+        let prefill = profile.ttft_ms + prompt_tokens as f64 * 0.02 * profile.params_b;
+        tokio::time::sleep(Duration::from_secs_f64(
+            prefill * slowdown(busy.active()) / 1000.0,
+        ))
+        .await;
+        let chunk = |delta: Value, finish: Value| {
+            let v = json!({"object": "chat.completion.chunk", "model": profile.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+            Ok(Bytes::from(format!("data: {v}\n\n")))
+        };
+        let _ = tx
+            .send(chunk(
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+            ))
+            .await;
+        let mut i = 0;
+        while i < tokens.len() {
+            // Now and then a chunk carries two tokens, as real servers' do.
+            let take = if i % 8 == 7 && i + 1 < tokens.len() {
+                2
+            } else {
+                1
+            };
+            let text: String = tokens[i..i + take].concat();
+            if i > 0 {
+                let wait = profile.ms_per_token * take as f64 * slowdown(busy.active());
+                tokio::time::sleep(Duration::from_secs_f64(wait / 1000.0)).await;
+            }
+            if tx
+                .send(chunk(json!({"content": text}), Value::Null))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            i += take;
+        }
+        let _ = tx.send(chunk(json!({}), json!("stop"))).await;
+        if include_usage {
+            let usage = json!({"object": "chat.completion.chunk", "model": profile.model, "choices": [],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                          "total_tokens": prompt_tokens + completion_tokens}});
+            let _ = tx.send(Ok(Bytes::from(format!("data: {usage}\n\n")))).await;
+        }
+        let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(rx))
+        .expect("a valid response")
+}
+
+/// Counts a request in flight for as long as it lives.
+struct Busy(Arc<Shared>);
+
+impl Busy {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        Self(shared.clone())
+    }
+
+    fn active(&self) -> usize {
+        self.0.active.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faster_gpus_and_smaller_models_are_faster() {
+        let small_fast = LlmProfile::for_hardware("qwen2.5-0.5b", "H100 SXM5", 1, "k".into());
+        let small_slow = LlmProfile::for_hardware("qwen2.5-0.5b", "RTX 3060", 1, "k".into());
+        let big_fast =
+            LlmProfile::for_hardware("Qwen/Qwen2.5-7B-Instruct", "H100 SXM5", 1, "k".into());
+        assert!(small_fast.ms_per_token < small_slow.ms_per_token);
+        assert!(small_fast.ms_per_token < big_fast.ms_per_token);
+        assert!(small_fast.ttft_ms < big_fast.ttft_ms);
+    }
+}

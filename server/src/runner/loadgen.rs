@@ -1,0 +1,247 @@
+//! The benchmark client: streaming chat completions through the tunnel, timed per chunk.
+//! Quality prompts first (expected answers → match rate), then load phases at fixed
+//! concurrency. Raw samples are kept; metrics follow `gdl_model::benchmark`.
+
+use gdl_model::benchmark::{phase_metrics, PhaseMetrics, Sample};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the model is served.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `http://127.0.0.1:<forwarded port>`.
+    pub base_url: String,
+    pub api_key: String,
+    /// The served model name (from `/v1/models`).
+    pub model: String,
+}
+
+/// A prompt with answers that count as right (any, case-insensitive).
+pub struct QualityPrompt {
+    pub id: &'static str,
+    pub prompt: &'static str,
+    pub expected: &'static [&'static str],
+    pub max_tokens: u32,
+}
+
+/// The quality prompts.
+pub const QUALITY_PROMPTS: &[QualityPrompt] = &[
+    QualityPrompt {
+        id: "math",
+        prompt: "What is 15 + 27? Answer with the number only.",
+        expected: &["42"],
+        max_tokens: 16,
+    },
+    QualityPrompt {
+        id: "knowledge",
+        prompt: "What is the capital of France? Answer in one word.",
+        expected: &["paris"],
+        max_tokens: 16,
+    },
+    QualityPrompt {
+        id: "instruction",
+        prompt: "Name the three primary colors, comma separated.",
+        expected: &["red", "blue", "yellow"],
+        max_tokens: 32,
+    },
+    QualityPrompt {
+        id: "code",
+        prompt: "Write a Python function that returns the square of x. Only the function.",
+        expected: &["def", "return"],
+        max_tokens: 64,
+    },
+];
+
+/// The load prompt: long enough to measure decoding.
+pub const LOAD_PROMPT: &str =
+    "Explain, in detail, how supervised, unsupervised and reinforcement learning differ.";
+
+/// One streamed request. `origin` is the phase start (for `start_ms`).
+pub async fn stream_one(
+    http: &reqwest::Client,
+    target: &Target,
+    prompt: &str,
+    max_tokens: u32,
+    origin: Instant,
+) -> (Sample, String) {
+    let started = Instant::now();
+    let mut sample = Sample {
+        start_ms: ms(started - origin),
+        ..Default::default()
+    };
+    let body = json!({
+        "model": target.model,
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    });
+    let response = http
+        .post(format!("{}/v1/chat/completions", target.base_url))
+        .bearer_auth(&target.api_key)
+        .json(&body)
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) if r.status().is_success() => r,
+        Ok(r) => {
+            sample.error = Some(format!("HTTP {}", r.status().as_u16()));
+            return (sample, String::new());
+        }
+        Err(e) => {
+            sample.error = Some(e.to_string());
+            return (sample, String::new());
+        }
+    };
+    let mut text = String::new();
+    let mut buffer = String::new();
+    let mut response = response;
+    let mut chunks_tokens = 0u32;
+    loop {
+        let piece = match response.chunk().await {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                sample.error = Some(format!("stream broke: {e}"));
+                break;
+            }
+        };
+        buffer.push_str(&String::from_utf8_lossy(&piece));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            for line in event.lines() {
+                let Some(data) = line.strip_prefix("data: ") else {
+                    continue;
+                };
+                if data.trim() == "[DONE]" {
+                    continue;
+                }
+                let Ok(value) = serde_json::from_str::<Value>(data) else {
+                    continue;
+                };
+                if let Some(content) = value["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .filter(|c| !c.is_empty())
+                {
+                    let at = ms(started.elapsed());
+                    if sample.ttft_ms.is_none() {
+                        sample.ttft_ms = Some(at);
+                    }
+                    sample.chunk_ms.push(at);
+                    sample.e2e_ms = Some(at);
+                    chunks_tokens += 1;
+                    text.push_str(content);
+                }
+                if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+                    sample.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0) as u32;
+                    sample.output_tokens = usage["completion_tokens"].as_u64().unwrap_or(0) as u32;
+                }
+            }
+        }
+    }
+    if sample.output_tokens == 0 {
+        sample.output_tokens = chunks_tokens;
+    }
+    if sample.error.is_none() && sample.ttft_ms.is_none() {
+        sample.error = Some("no tokens streamed".into());
+    }
+    (sample, text)
+}
+
+/// Runs the quality prompts one at a time; returns (matching, with expected, samples).
+pub async fn quality(
+    http: &reqwest::Client,
+    target: &Target,
+) -> (u32, u32, Vec<(String, bool, Sample)>) {
+    let origin = Instant::now();
+    let mut matching = 0;
+    let mut results = Vec::new();
+    for q in QUALITY_PROMPTS {
+        let (sample, text) = stream_one(http, target, q.prompt, q.max_tokens, origin).await;
+        let lower = text.to_ascii_lowercase();
+        let ok = sample.error.is_none() && q.expected.iter().any(|e| lower.contains(e));
+        matching += ok as u32;
+        results.push((q.id.to_owned(), ok, sample));
+    }
+    (matching, QUALITY_PROMPTS.len() as u32, results)
+}
+
+/// One load phase: `requests` streamed requests, `concurrency` in flight at a time.
+pub async fn phase(
+    http: &reqwest::Client,
+    target: &Target,
+    concurrency: u32,
+    requests: u32,
+    max_tokens: u32,
+    price_per_hour: f64,
+) -> (PhaseMetrics, Vec<Sample>) {
+    let origin = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let workers = (0..concurrency.max(1)).map(|_| {
+        let next = next.clone();
+        let http = http.clone();
+        let target = target.clone();
+        async move {
+            let mut mine = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < requests {
+                mine.push(
+                    stream_one(&http, &target, LOAD_PROMPT, max_tokens, origin)
+                        .await
+                        .0,
+                );
+            }
+            mine
+        }
+    });
+    let samples: Vec<Sample> = futures::future::join_all(workers)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let duration = origin.elapsed().as_secs_f64();
+    (
+        phase_metrics(&samples, concurrency, duration, Some(price_per_hour)),
+        samples,
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::llm::{LlmProfile, SimLlm};
+
+    #[tokio::test]
+    async fn streams_from_the_simulated_vllm_and_measures() {
+        let profile = LlmProfile::for_hardware("qwen2.5-0.5b", "H100 SXM5", 1, "secret".into());
+        let llm = SimLlm::start(profile).await.unwrap();
+        let http = reqwest::Client::new();
+        let target = Target {
+            base_url: format!("http://{}", llm.addr()),
+            api_key: "secret".into(),
+            model: "qwen2.5-0.5b".into(),
+        };
+        let (matching, total, _) = quality(&http, &target).await;
+        assert_eq!((matching, total), (4, 4));
+        let (metrics, samples) = phase(&http, &target, 2, 4, 24, 2.5).await;
+        assert_eq!(samples.len(), 4);
+        assert_eq!(metrics.completed, 4);
+        assert!(samples
+            .iter()
+            .all(|s| s.output_tokens == 24 && s.chunk_ms.len() >= 20));
+        assert!(metrics.ttft_ms.p50 > 0.0 && metrics.tpot_ms.p50 > 0.0 && metrics.itl_ms.count > 0);
+        assert!(metrics.usd_per_million_output_tokens.is_some());
+        let wrong_key = Target {
+            api_key: "nope".into(),
+            ..target
+        };
+        let (failed, _) = stream_one(&http, &wrong_key, "hi", 4, Instant::now()).await;
+        assert_eq!(failed.error.as_deref(), Some("HTTP 401"));
+    }
+}

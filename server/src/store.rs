@@ -1,0 +1,371 @@
+//! The SQLite store under the data directory: runs (with their steps), log lines, and
+//! benchmark records with their raw samples. Migrations are numbered and recorded in
+//! `PRAGMA user_version`. One connection behind a std `Mutex`; every call runs on the
+//! blocking pool.
+
+use gdl_model::benchmark::Sample;
+use gdl_model::runs::{BenchmarkRecord, LogLine, Run, RunStatus};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE logs (
+        run_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (run_id, n)
+    );
+    CREATE TABLE benchmarks (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE samples (
+        benchmark_id TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (benchmark_id, phase, idx)
+    );"];
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error in {path}: {source}")]
+    Sql {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("the database task failed: {0}")]
+    Task(String),
+}
+
+/// A cheap-to-clone handle to the database.
+#[derive(Clone)]
+pub struct Store {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating and migrating) `gpu-deploy-llm.db` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join("gpu-deploy-llm.db");
+        let sql = |source| StoreError::Sql {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql)?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(sql)?;
+            tx.execute_batch(migration).map_err(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(sql)?;
+            tx.commit().map_err(sql)?;
+        }
+        Ok(Self {
+            path,
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + Send + 'static {
+        let path = self.path.display().to_string();
+        move |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        }
+    }
+
+    /// Inserts or replaces a run.
+    pub async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
+        let body = serde_json::to_string(run)?;
+        let (id, created, status) = (
+            run.id.clone(),
+            run.created_at.to_rfc3339(),
+            format!("{:?}", run.status),
+        );
+        let sql = self.sql();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO runs (id, created_at, status, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
+                params![id, created, status, body],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Appends a log line.
+    pub async fn append_log(&self, line: &LogLine) -> Result<(), StoreError> {
+        let body = serde_json::to_string(line)?;
+        let (run_id, n) = (line.run_id.clone(), line.n as i64);
+        let sql = self.sql();
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO logs (run_id, n, body) VALUES (?1, ?2, ?3)",
+                params![run_id, n, body],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The newest `limit` runs, newest first.
+    pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
+        let sql = self.sql();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM runs ORDER BY created_at DESC LIMIT ?1")
+                .map_err(&sql)?;
+            let rows = stmt
+                .query_map([limit], |r| r.get::<_, String>(0))
+                .map_err(&sql)?;
+            let mut runs = Vec::new();
+            for row in rows {
+                runs.push(serde_json::from_str(&row.map_err(&sql)?)?);
+            }
+            Ok(runs)
+        })
+        .await
+    }
+
+    /// One run.
+    pub async fn run(&self, id: &str) -> Result<Option<Run>, StoreError> {
+        let (id, sql) = (id.to_owned(), self.sql());
+        self.with(move |c| {
+            let body: Option<String> = c
+                .query_row("SELECT body FROM runs WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(sql)?;
+            Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        })
+        .await
+    }
+
+    /// A run's log lines, oldest first (the last `limit`).
+    pub async fn logs(&self, run_id: &str, limit: u32) -> Result<Vec<LogLine>, StoreError> {
+        let (id, sql) = (run_id.to_owned(), self.sql());
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM (SELECT n, body FROM logs WHERE run_id = ?1 ORDER BY n DESC LIMIT ?2) ORDER BY n")
+                .map_err(&sql)?;
+            let rows = stmt.query_map(params![id, limit], |r| r.get::<_, String>(0)).map_err(&sql)?;
+            let mut lines = Vec::new();
+            for row in rows {
+                lines.push(serde_json::from_str(&row.map_err(&sql)?)?);
+            }
+            Ok(lines)
+        })
+        .await
+    }
+
+    /// Saves a benchmark and its raw samples (phase name → samples) in one transaction.
+    pub async fn save_benchmark(
+        &self,
+        record: &BenchmarkRecord,
+        samples: Vec<(String, Vec<Sample>)>,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(record)?;
+        let (id, run_id, created) = (
+            record.id.clone(),
+            record.run_id.clone(),
+            record.created_at.to_rfc3339(),
+        );
+        let mut rows = Vec::new();
+        for (phase, list) in samples {
+            for (i, s) in list.iter().enumerate() {
+                rows.push((phase.clone(), i as i64, serde_json::to_string(s)?));
+            }
+        }
+        let sql = self.sql();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(&sql)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO benchmarks (id, run_id, created_at, body) VALUES (?1, ?2, ?3, ?4)",
+                params![id, run_id, created, body],
+            )
+            .map_err(&sql)?;
+            for (phase, idx, body) in rows {
+                tx.execute(
+                    "INSERT OR REPLACE INTO samples (benchmark_id, phase, idx, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, phase, idx, body],
+                )
+                .map_err(&sql)?;
+            }
+            tx.commit().map_err(&sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Benchmarks, newest first.
+    pub async fn benchmarks(&self, limit: u32) -> Result<Vec<BenchmarkRecord>, StoreError> {
+        let sql = self.sql();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM benchmarks ORDER BY created_at DESC LIMIT ?1")
+                .map_err(&sql)?;
+            let rows = stmt
+                .query_map([limit], |r| r.get::<_, String>(0))
+                .map_err(&sql)?;
+            let mut list = Vec::new();
+            for row in rows {
+                list.push(serde_json::from_str(&row.map_err(&sql)?)?);
+            }
+            Ok(list)
+        })
+        .await
+    }
+
+    /// One benchmark with its raw samples by phase.
+    pub async fn benchmark(
+        &self,
+        id: &str,
+    ) -> Result<Option<(BenchmarkRecord, Vec<(String, Sample)>)>, StoreError> {
+        let (id, sql) = (id.to_owned(), self.sql());
+        self.with(move |c| {
+            let body: Option<String> = c
+                .query_row("SELECT body FROM benchmarks WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(&sql)?;
+            let Some(body) = body else { return Ok(None) };
+            let mut stmt = c
+                .prepare(
+                    "SELECT phase, body FROM samples WHERE benchmark_id = ?1 ORDER BY phase, idx",
+                )
+                .map_err(&sql)?;
+            let rows = stmt
+                .query_map([&id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(&sql)?;
+            let mut samples = Vec::new();
+            for row in rows {
+                let (phase, body) = row.map_err(&sql)?;
+                samples.push((phase, serde_json::from_str(&body)?));
+            }
+            Ok(Some((serde_json::from_str(&body)?, samples)))
+        })
+        .await
+    }
+
+    /// Runs left `running` by a previous process (it stopped mid-run).
+    pub async fn interrupted_runs(&self) -> Result<Vec<Run>, StoreError> {
+        Ok(self
+            .recent_runs(1000)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == RunStatus::Running)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[tokio::test]
+    async fn runs_logs_and_benchmarks_survive_a_reopen() {
+        let dir = std::env::temp_dir().join(format!("gdl-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir).unwrap();
+        let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
+        let mut run = Run::new("run-1".into(), config, Utc::now());
+        store.save_run(&run).await.unwrap();
+        run.status = RunStatus::Passed;
+        store.save_run(&run).await.unwrap();
+        for n in 1..=3 {
+            let line = LogLine {
+                run_id: "run-1".into(),
+                n,
+                at: Utc::now(),
+                level: "info".into(),
+                step: None,
+                message: format!("line {n}"),
+            };
+            store.append_log(&line).await.unwrap();
+            store.append_log(&line).await.unwrap();
+        }
+        let record = BenchmarkRecord {
+            id: "b-1".into(),
+            run_id: "run-1".into(),
+            created_at: Utc::now(),
+            model: "m".into(),
+            served_repo: "m".into(),
+            quantization: "none".into(),
+            provider: "vastai".into(),
+            gpu_type: "L4".into(),
+            gpu_count: 1,
+            price_per_hour: 0.3,
+            prompts_matching: 3,
+            prompts_with_expected: 4,
+            phases: vec![],
+        };
+        let samples = vec![(
+            "c1".to_string(),
+            vec![
+                Sample {
+                    output_tokens: 5,
+                    ..Default::default()
+                };
+                2
+            ],
+        )];
+        store.save_benchmark(&record, samples).await.unwrap();
+        drop(store);
+
+        let again = Store::open(&dir).unwrap();
+        let runs = again.recent_runs(10).await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, RunStatus::Passed);
+        let logs = again.logs("run-1", 2).await.unwrap();
+        assert_eq!(logs.iter().map(|l| l.n).collect::<Vec<_>>(), vec![2, 3]);
+        let (b, s) = again.benchmark("b-1").await.unwrap().unwrap();
+        assert_eq!(b.prompts_matching, 3);
+        assert_eq!(s.len(), 2);
+        assert!(again.benchmark("nope").await.unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
