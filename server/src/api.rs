@@ -2,13 +2,14 @@
 //! the one error shape.
 
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use gdl_model::api::{ApiError, SessionsView, StatusView};
 use gdl_model::live::LiveStats;
+use gdl_model::runs::{BenchmarkRecord, Run, StepName, TestConfig};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -42,6 +43,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
         .route("/api/live/stats", get(live_stats))
+        .route("/api/runs", get(list_runs).post(start_run))
+        .route("/api/runs/{id}", get(get_run))
+        .route("/api/runs/{id}/cancel", axum::routing::post(cancel_run))
+        .route("/api/benchmarks", get(list_benchmarks))
+        .route("/api/benchmarks/{id}", get(get_benchmark))
         .route(
             "/api/{*rest}",
             get(unknown).post(unknown).put(unknown).delete(unknown),
@@ -56,6 +62,65 @@ async fn sessions(State(state): State<AppState>, Query(q): Query<Freshness>) -> 
     Json(state.sessions_view(q.fresh).await)
 }
 
+fn failure((status, error): (u16, ApiError)) -> ApiFailure {
+    ApiFailure(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), error)
+}
+
+fn store_failure(e: crate::store::StoreError) -> ApiFailure {
+    tracing::error!(error = %e, "database error");
+    ApiFailure(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::new("storage_error", "the dashboard's database failed").with_hint("Check the server log and the data directory's disk space."),
+    )
+}
+
+/// `POST /api/runs` with a JSON [`TestConfig`]: `{"id": ...}` (201), 400 on bad input,
+/// 409 `run_in_progress` over the limit.
+async fn start_run(State(state): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<serde_json::Value>), ApiFailure> {
+    let config: TestConfig = serde_json::from_slice(&body).map_err(|e| {
+        ApiFailure(
+            StatusCode::BAD_REQUEST,
+            ApiError::new("invalid_input", format!("the test configuration is not valid JSON of the expected shape: {e}"))
+                .with_hint(r#"Send at least {"model": "qwen2.5-0.5b", "max_price": 0.5}; optional: provider, quantization, reservation_hours, keep_on_failure, deploy_mode."#),
+        )
+    })?;
+    let run = state.runner.start(config).await.map_err(failure)?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"id": run.id}))))
+}
+
+async fn list_runs(State(state): State<AppState>) -> Result<Json<Vec<Run>>, ApiFailure> {
+    state.runner.store().recent_runs(100).await.map(Json).map_err(store_failure)
+}
+
+async fn get_run(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Run>, ApiFailure> {
+    match state.runner.store().run(&id).await.map_err(store_failure)? {
+        Some(run) => Ok(Json(run)),
+        None => Err(ApiFailure(StatusCode::NOT_FOUND, ApiError::new("run_not_found", format!("no run {id}")).with_hint("List runs with GET /api/runs."))),
+    }
+}
+
+async fn cancel_run(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiFailure> {
+    state.runner.cancel(&id).await.map_err(failure)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn list_benchmarks(State(state): State<AppState>) -> Result<Json<Vec<BenchmarkRecord>>, ApiFailure> {
+    state.runner.store().benchmarks(200).await.map(Json).map_err(store_failure)
+}
+
+async fn get_benchmark(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiFailure> {
+    match state.runner.store().benchmark(&id).await.map_err(store_failure)? {
+        Some((record, samples)) => {
+            let samples: Vec<serde_json::Value> = samples
+                .into_iter()
+                .map(|(phase, s)| serde_json::json!({"phase": phase, "sample": s}))
+                .collect();
+            Ok(Json(serde_json::json!({"benchmark": record, "samples": samples})))
+        }
+        None => Err(ApiFailure(StatusCode::NOT_FOUND, ApiError::new("benchmark_not_found", format!("no benchmark {id}")).with_hint("List benchmarks with GET /api/benchmarks."))),
+    }
+}
+
 async fn live_stats(State(state): State<AppState>) -> Json<LiveStats> {
     Json(state.hub.stats())
 }
@@ -63,13 +128,26 @@ async fn live_stats(State(state): State<AppState>) -> Json<LiveStats> {
 /// Test-only routes, mounted with `--test-hooks`: `POST /_test/live/raw` sends its body as
 /// a raw text frame to every live client (to prove malformed frames are shown).
 pub fn test_hooks() -> Router<AppState> {
-    Router::new().route(
-        "/_test/live/raw",
-        axum::routing::post(|State(state): State<AppState>, body: String| async move {
-            state.hub.broadcast_raw(&body);
-            StatusCode::NO_CONTENT
-        }),
-    )
+    Router::new()
+        .route(
+            "/_test/live/raw",
+            axum::routing::post(|State(state): State<AppState>, body: String| async move {
+                state.hub.broadcast_raw(&body);
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_test/runs/fail_next",
+            axum::routing::post(|State(state): State<AppState>, body: String| async move {
+                match StepName::parse(body.trim()) {
+                    Some(step) => {
+                        state.runner.inject_failure(Some(step));
+                        StatusCode::NO_CONTENT
+                    }
+                    None => StatusCode::BAD_REQUEST,
+                }
+            }),
+        )
 }
 
 async fn unknown() -> ApiFailure {

@@ -49,6 +49,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         live: crate::live::HubConfig::default(),
         test_hooks: args.test_hooks,
+        max_runs: args.max_runs,
     };
     let state = crate::start(settings).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     #[arg(long, env = "GDL_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
 
+    /// Deployment-test runs allowed at the same time.
+    #[arg(long, env = "GDL_MAX_RUNS", default_value_t = 1)]
+    pub max_runs: usize,
+
     /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
     #[arg(long, env = "GDL_TEST_HOOKS")]
     pub test_hooks: bool,

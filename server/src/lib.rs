@@ -6,6 +6,8 @@
 //! - [`config`]: the command line (`serve`, `simulate`) with environment fallbacks.
 //! - [`shopper`]: the cloud-gpu-shopper client and its typed errors.
 //! - [`simulator`]: the embedded broker simulator (in-process or standalone).
+//! - [`runner`]: the deployment test (11 steps), hosts, benchmark client.
+//! - [`store`]: the SQLite database of runs, logs and benchmarks.
 //! - [`monitor`]: the one loop that reads the broker; pages answer from its view and it
 //!   publishes every change to the live channel.
 //! - [`live`]: the live channel (`/ws`): event hub and connection loop.
@@ -60,8 +62,14 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
+    let runner = state.runner.clone();
     let shutdown = async move {
         shutdown.await;
+        // No paid instance is left behind: cancel runs and let their cleanup finish.
+        if runner.active_count() > 0 {
+            tracing::info!("cancelling runs in progress and cleaning up their sessions");
+            runner.shutdown(std::time::Duration::from_secs(90)).await;
+        }
         // Live connections would keep graceful shutdown waiting: tell them to close.
         hub.close_all("server shutting down");
     };

@@ -3,6 +3,8 @@
 
 use crate::live::{Hub, HubConfig};
 use crate::monitor::{Monitor, PollIntervals};
+use crate::runner::{Runner, RunnerConfig};
+use crate::store::Store;
 use crate::shopper::{ShopperClient, Timeouts};
 use crate::simulator::{SimConfig, SimServer, Simulator};
 use app::backend::{Backend, SharedBackend};
@@ -35,6 +37,8 @@ pub struct Settings {
     pub live: HubConfig,
     /// Enables test-only endpoints (`/_test/*`). Never in production.
     pub test_hooks: bool,
+    /// Deployment-test runs allowed at once.
+    pub max_runs: usize,
 }
 
 /// Shared state: cheap to clone.
@@ -43,6 +47,7 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub monitor: Monitor,
     pub hub: Hub,
+    pub runner: Runner,
     pub settings: Arc<Settings>,
     /// The embedded simulator, kept alive as long as the state.
     pub simulator: Option<Arc<SimServer>>,
@@ -83,7 +88,22 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     };
     let client = ShopperClient::new(&url, settings.timeouts)
         .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?;
+    let store = Store::open(&settings.data_dir).with_context(|| {
+        format!("cannot open the database in {} (choose another with --data-dir)", settings.data_dir.display())
+    })?;
     let hub = Hub::new(settings.live.clone());
+    let runner = Runner::new(
+        RunnerConfig {
+            max_concurrent: settings.max_runs.max(1),
+            simulated: simulator.is_some(),
+            sim_speed: settings.sim.speed,
+            ..RunnerConfig::default()
+        },
+        client.clone(),
+        hub.clone(),
+        store,
+    );
+    runner.recover().await.context("cannot read the stored runs")?;
     let monitor = Monitor::new(client, simulator.is_some(), settings.poll, hub.clone());
     monitor.spawn();
     let leptos = LeptosOptions::builder()
@@ -96,6 +116,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         leptos,
         monitor,
         hub,
+        runner,
         settings: Arc::new(settings),
         simulator,
     })

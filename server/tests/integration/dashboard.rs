@@ -38,6 +38,7 @@ impl Dashboard {
             },
             live: server::live::HubConfig::default(),
             test_hooks: false,
+            max_runs: 1,
         };
         let state = server::start(settings).await.unwrap();
         assert!(data_dir.is_dir(), "the data directory is created");
