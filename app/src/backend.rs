@@ -2,7 +2,9 @@
 //! (`app` never depends on `server`; the server implements this).
 
 use futures::future::BoxFuture;
+use gdl_model::api::ApiError;
 use gdl_model::live::LiveState;
+use gdl_model::runs::TestConfig;
 use std::sync::Arc;
 
 /// The server-side services the pages read.
@@ -10,6 +12,12 @@ pub trait Backend: Send + Sync + 'static {
     /// The live state (broker status, our sessions) that the first paint renders; the
     /// live channel keeps it current afterwards.
     fn live_state(&self) -> BoxFuture<'_, LiveState>;
+    /// Starts a deployment test; returns the run id.
+    fn start_run(&self, config: TestConfig) -> BoxFuture<'_, Result<String, ApiError>>;
+    /// Cancels a run in progress.
+    fn cancel_run(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>>;
+    /// Destroys one of our sessions on the broker (clean up now).
+    fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>>;
 }
 
 /// The context value server functions look up.

@@ -1,11 +1,19 @@
 //! Components shared by the pages.
 
+mod benchmark_table;
 mod broker;
 mod error_note;
 mod live_status;
+mod log_panel;
+mod run_panel;
 mod sessions;
+mod test_form;
 
+pub use benchmark_table::BenchmarkTable;
 pub use broker::{BrokerCard, ProvidersCard};
 pub use error_note::ErrorNote;
 pub use live_status::LiveStatus;
+pub use log_panel::LogPanel;
+pub use run_panel::RunPanel;
 pub use sessions::SessionTable;
+pub use test_form::TestForm;

@@ -43,6 +43,26 @@ pub fn gpu(gpu_type: &str, count: u32) -> String {
     format!("{gpu_type} × {count}")
 }
 
+/// One line about a benchmark: TTFT and TPOT at concurrency 1, the best throughput and
+/// its $ per 1M output tokens.
+pub fn benchmark_headline(b: &gdl_model::runs::BenchmarkRecord) -> String {
+    let c1 = b.phases.first();
+    let best = b.best_phase();
+    match (c1, best) {
+        (Some(c1), Some(best)) => format!(
+            "TTFT {:.0} ms · TPOT {:.1} ms · {:.0} output tok/s at concurrency {} · {} per 1M output tokens · quality {}/{}",
+            c1.ttft_ms.p50,
+            c1.tpot_ms.p50,
+            best.output_tokens_per_s,
+            best.concurrency,
+            best.usd_per_million_output_tokens.map(|c| format!("${c:.3}")).unwrap_or_else(|| "—".into()),
+            b.prompts_matching,
+            b.prompts_with_expected
+        ),
+        _ => "no load phase completed".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,7 +66,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/benchmarks") view=BenchmarksPage/>
+                    <Route path=path!("/benchmarks") view=BenchmarksPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

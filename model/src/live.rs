@@ -63,6 +63,21 @@ impl LiveState {
         }
     }
 
+    /// The run to show as current: the newest one in progress, else the newest one.
+    /// Derived from server state only, so it never belongs to an old run by mistake.
+    pub fn current_run(&self) -> Option<&Run> {
+        let newest = |a: &&Run, b: &&Run| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        };
+        self.runs
+            .values()
+            .filter(|r| !r.status.is_finished())
+            .max_by(newest)
+            .or_else(|| self.runs.values().max_by(newest))
+    }
+
     /// Runs, newest first.
     pub fn runs_newest_first(&self) -> Vec<Run> {
         let mut list: Vec<Run> = self.runs.values().cloned().collect();

@@ -1,3 +1,6 @@
+// Leptos view types nest deeply; release builds need more room than the default 128.
+#![recursion_limit = "256"]
+
 //! The gpu-deploy-llm server: dashboard (Leptos SSR), REST API, broker client and broker
 //! simulator. `main.rs` only parses the command line and calls into here, so tests drive
 //! everything through [`router`] and [`start`] without cargo-leptos.

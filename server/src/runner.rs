@@ -147,7 +147,10 @@ impl Runner {
 
     /// Validates `config` and starts a run. Errors: 400 `invalid_input` (with what is
     /// wrong), 409 `run_in_progress` when the limit is reached.
-    pub async fn start(&self, config: TestConfig) -> Result<Run, (u16, ApiError)> {
+    pub async fn start(&self, mut config: TestConfig) -> Result<Run, (u16, ApiError)> {
+        // Forms send empty strings for "any" / "none".
+        config.provider = config.provider.filter(|p| !p.trim().is_empty());
+        config.quantization = config.quantization.filter(|q| !q.trim().is_empty());
         let plan = validate(&config).map_err(|e| (400, e))?;
         let id = format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let cancel = CancellationToken::new();
@@ -266,7 +269,11 @@ pub struct Plan {
 pub fn validate(config: &TestConfig) -> Result<Plan, ApiError> {
     let invalid =
         |message: String, hint: &str| ApiError::new("invalid_input", message).with_hint(hint);
-    let quantization = match &config.quantization {
+    let quantization = match config
+        .quantization
+        .as_deref()
+        .filter(|q| !q.trim().is_empty())
+    {
         None => Quantization::None,
         Some(q) => Quantization::parse(q).ok_or_else(|| {
             invalid(
@@ -295,8 +302,8 @@ pub fn validate(config: &TestConfig) -> Result<Plan, ApiError> {
             "The broker rents for 1 to 12 hours.",
         ));
     }
-    if let Some(p) = &config.provider {
-        if !gdl_model::shopper::PROVIDERS.contains(&p.as_str()) {
+    if let Some(p) = config.provider.as_deref().filter(|p| !p.trim().is_empty()) {
+        if !gdl_model::shopper::PROVIDERS.contains(&p) {
             return Err(invalid(
                 format!("unknown provider {p:?}"),
                 "Use vastai or tensordock, or leave it out for any.",

@@ -10,8 +10,10 @@ use crate::store::Store;
 use app::backend::{Backend, SharedBackend};
 use axum::extract::FromRef;
 use futures::future::BoxFuture;
+use gdl_model::api::ApiError;
 use gdl_model::api::{SessionsView, StatusView};
 use gdl_model::live::LiveState;
+use gdl_model::runs::TestConfig;
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -190,6 +192,36 @@ impl AppState {
 impl Backend for AppState {
     fn live_state(&self) -> BoxFuture<'_, LiveState> {
         Box::pin(AppState::live_state(self))
+    }
+
+    fn start_run(&self, config: TestConfig) -> BoxFuture<'_, Result<String, ApiError>> {
+        Box::pin(async move {
+            self.runner
+                .start(config)
+                .await
+                .map(|run| run.id)
+                .map_err(|(_, e)| e)
+        })
+    }
+
+    fn cancel_run(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move { self.runner.cancel(&id).await.map_err(|(_, e)| e) })
+    }
+
+    fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>> {
+        Box::pin(async move {
+            if !self.hub.state().sessions.contains_key(&id) {
+                return Err(ApiError::new("session_not_found", format!("{id} is not one of our sessions"))
+                    .with_hint("Refresh the Sessions tab; only sessions this dashboard created can be destroyed here."));
+            }
+            let client = self.monitor.client();
+            client
+                .delete_session(&id)
+                .await
+                .map_err(|e| e.to_api_error())?;
+            self.monitor.refresh(crate::api::REFRESH_PATIENCE).await;
+            Ok(format!("session {id} destroyed"))
+        })
     }
 }
 

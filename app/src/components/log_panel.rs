@@ -1,0 +1,61 @@
+use crate::live::use_live;
+use gdl_model::runs::LogLine;
+use leptos::prelude::*;
+
+/// Lines rendered at most; older ones stay in the database (GET /api/runs/{id}).
+const SHOWN: usize = 400;
+
+/// The current run's log, live. Only the last lines are rendered (keyed by number, so
+/// each new line is one DOM insert) and it follows the end unless the person scrolls up.
+#[component]
+pub fn LogPanel() -> AnyView {
+    let store = use_live();
+    let lines = move || {
+        store.client.with(|c| {
+            let Some(run) = c.live.current_run() else {
+                return Vec::new();
+            };
+            let all = c
+                .live
+                .logs
+                .get(&run.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            all[all.len().saturating_sub(SHOWN)..].to_vec()
+        })
+    };
+    let panel = NodeRef::<leptos::html::Div>::new();
+    let follow = RwSignal::new(true);
+    // Browser only: keep the newest line in view while following.
+    Effect::new(move |_| {
+        let _ = lines().len();
+        if follow.get_untracked() {
+            if let Some(el) = panel.get() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        }
+    });
+    view! {
+        <section class="card logs">
+            <h2>"Live log"</h2>
+            <div
+                class="log"
+                node_ref=panel
+                on:scroll=move |_| {
+                    if let Some(el) = panel.get() {
+                        follow.set(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
+                    }
+                }
+            >
+                <For each=lines key=|l: &LogLine| (l.run_id.clone(), l.n) let:line>
+                    <div class=format!("line {}", line.level)>
+                        <time>{line.at.format("%H:%M:%S").to_string()}</time>
+                        " "
+                        {line.message}
+                    </div>
+                </For>
+            </div>
+        </section>
+    }
+    .into_any()
+}

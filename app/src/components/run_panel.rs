@@ -1,0 +1,204 @@
+use crate::components::ErrorNote;
+use crate::format;
+use crate::functions::DestroySession;
+use crate::live::use_live;
+use gdl_model::runs::{Run, RunStatus, Step, StepStatus};
+use leptos::prelude::*;
+
+/// The current run (derived from server state): the eleven steps with icons and
+/// durations, the result banner, and the host report.
+#[component]
+pub fn RunPanel() -> impl IntoView {
+    let store = use_live();
+    let run = move || store.client.with(|c| c.live.current_run().cloned());
+    move || match run() {
+        None => view! {
+            <section class="card run">
+                <h2>"Progress"</h2>
+                <p class="empty">"No test has run yet. Choose a model and press Run test."</p>
+            </section>
+        }
+        .into_any(),
+        Some(run) => view! { <RunView run/> }.into_any(),
+    }
+}
+
+#[component]
+fn RunView(run: Run) -> impl IntoView {
+    let done = run
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.status,
+                StepStatus::Complete | StepStatus::Skipped | StepStatus::Failed
+            )
+        })
+        .count();
+    let progress = format!("width: {}%", done * 100 / run.steps.len().max(1));
+    let title = format!("{} · {}", run.config.model, run.id);
+    let steps = run
+        .steps
+        .clone()
+        .into_iter()
+        .map(|step| view! { <StepRow step/> })
+        .collect_view();
+    view! {
+        <section class="card run" data-run=run.id.clone() data-status=format!("{:?}", run.status).to_lowercase()>
+            <h2>"Progress"</h2>
+            <p class="muted small">{title}</p>
+            <div class="bar" aria-hidden="true">
+                <div style=progress></div>
+            </div>
+            <ol class="steps">{steps}</ol>
+            <Banner run=run.clone()/>
+            {run.host.clone().map(|host| view! { <HostCard host/> })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn StepRow(step: Step) -> impl IntoView {
+    let icon = match step.status {
+        StepStatus::Pending => "○",
+        StepStatus::Running => "◐",
+        StepStatus::Complete => "✓",
+        StepStatus::Failed => "✗",
+        StepStatus::Skipped => "–",
+    };
+    let status = format!("{:?}", step.status).to_lowercase();
+    let took = match (step.started_at, step.ended_at) {
+        (Some(a), Some(b)) => Some(format::duration((b - a).num_milliseconds() as f64 / 1000.0)),
+        _ => None,
+    };
+    view! {
+        <li class=format!("step {status}") data-step=step.name.as_str() data-status=status.clone()>
+            <span class="icon" aria-hidden="true">{icon}</span>
+            <span class="name">{step.name.label()}</span>
+            <span class="took">{took.unwrap_or_default()}</span>
+            {step.detail.map(|d| view! { <span class="detail">{d}</span> })}
+            {step.reason.map(|r| view! { <span class="reason">{r}</span> })}
+        </li>
+    }
+}
+
+/// The result: passed (with the benchmark's headline), failed or cancelled (with the
+/// reason), and what happened to the instance, with "clean up now" when it was kept.
+#[component]
+fn Banner(run: Run) -> impl IntoView {
+    let store = use_live();
+    let destroy = ServerAction::<DestroySession>::new();
+    let dismissed = RwSignal::new(false);
+    if run.status == RunStatus::Running {
+        return ().into_any();
+    }
+    let bench = run.benchmark_id.as_ref().and_then(|id| {
+        store
+            .client
+            .with_untracked(|c| c.live.benchmarks.get(id).cloned())
+    });
+    let (class, headline) = match run.status {
+        RunStatus::Passed => ("banner ok", "✓ Test passed".to_owned()),
+        RunStatus::Cancelled => ("banner warn", "Test cancelled".to_owned()),
+        _ => (
+            "banner bad",
+            format!("✗ Test failed: {}", run.error.clone().unwrap_or_default()),
+        ),
+    };
+    let cleanup = run.cleanup.clone();
+    let kept_session = cleanup
+        .as_ref()
+        .filter(|c| c.kept)
+        .and(run.session_id.clone());
+    view! {
+        <div class=class role="status" data-result=format!("{:?}", run.status).to_lowercase()>
+            <p class="headline">{headline}</p>
+            {bench.map(|b| view! { <p class="bench-summary">{format::benchmark_headline(&b)}</p> })}
+            {cleanup.map(|c| view! { <p class="cleanup">{c.message}</p> })}
+            {kept_session
+                .map(|id| {
+                    view! {
+                        <Show when=move || !dismissed.get() && destroy.value().get().is_none()>
+                            <p class="actions">
+                                "The instance is still running (and billing). "
+                                <button
+                                    class="danger"
+                                    on:click={
+                                        let id = id.clone();
+                                        move |_| {
+                                            destroy.dispatch(DestroySession { id: id.clone() });
+                                        }
+                                    }
+                                >
+                                    "Clean up now"
+                                </button>
+                                <button class="secondary" on:click=move |_| dismissed.set(true)>
+                                    "Leave running"
+                                </button>
+                            </p>
+                        </Show>
+                    }
+                })}
+            {move || match destroy.value().get() {
+                Some(Ok(message)) => Some(view! { <p class="cleanup">{message}</p> }.into_any()),
+                Some(Err(e)) => Some(view! { <ErrorNote error=e.0/> }.into_any()),
+                None => None,
+            }}
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn HostCard(host: gdl_model::runs::HostReport) -> impl IntoView {
+    let gpus = host
+        .gpus
+        .iter()
+        .map(|g| {
+            view! {
+                <li>
+                    {format!(
+                        "{} · {} GiB · driver {}{}",
+                        g.name,
+                        g.memory_total_mib / 1024,
+                        g.driver,
+                        g.temperature_c.map(|t| format!(" · {t} °C")).unwrap_or_default(),
+                    )}
+                </li>
+            }
+        })
+        .collect_view();
+    let warnings = host
+        .warnings
+        .iter()
+        .map(|w| view! { <li class="warn">{w.clone()}</li> })
+        .collect_view();
+    view! {
+        <div class="host">
+            <h3>"Host"</h3>
+            <dl class="facts">
+                <dt>"Host"</dt>
+                <dd>{format!("{} · {} · kernel {}", host.hostname, host.os, host.kernel)}</dd>
+                <dt>"CUDA"</dt>
+                <dd>{host.cuda_version.clone().unwrap_or_else(|| "unknown".into())}</dd>
+                <dt>"Docker"</dt>
+                <dd>{host.docker_version.clone().unwrap_or_else(|| "missing".into())}</dd>
+                <dt>"Python"</dt>
+                <dd>{host.python_version.clone().unwrap_or_else(|| "missing".into())}</dd>
+                <dt>"Disk free"</dt>
+                <dd>{host.disk_free_gb.map(|d| format!("{d:.0} GB")).unwrap_or_default()}</dd>
+                <dt>"RAM"</dt>
+                <dd>{host.ram_total_gb.map(|d| format!("{d:.0} GB")).unwrap_or_default()}</dd>
+                <dt>"Internet"</dt>
+                <dd>{match host.internet {
+                    Some(true) => "reaches huggingface.co",
+                    Some(false) => "cannot reach huggingface.co",
+                    None => "unknown",
+                }}</dd>
+            </dl>
+            <ul class="gpus">{gpus}</ul>
+            <ul class="warnings">{warnings}</ul>
+        </div>
+    }
+}

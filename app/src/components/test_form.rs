@@ -1,0 +1,106 @@
+use crate::components::ErrorNote;
+use crate::functions::{CancelRun, StartRun};
+use crate::live::use_live;
+use gdl_model::registry::{Quantization, PRESETS};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+/// The test configuration form: model, provider, quantization, max $/h, reservation
+/// hours, keep the instance on failure. Run starts a deployment test; Cancel stops the
+/// one in progress.
+#[component]
+pub fn TestForm() -> AnyView {
+    let store = use_live();
+    let start = ServerAction::<StartRun>::new();
+    let cancel = ServerAction::<CancelRun>::new();
+    let running = move || {
+        store.client.with(|c| {
+            c.live
+                .current_run()
+                .filter(|r| !r.status.is_finished())
+                .map(|r| r.id.clone())
+        })
+    };
+    let error = move || match start.value().get() {
+        Some(Err(e)) => Some(e.0),
+        _ => match cancel.value().get() {
+            Some(Err(e)) => Some(e.0),
+            _ => None,
+        },
+    };
+    view! {
+        <section class="card test-form">
+            <h2>"Deployment test"</h2>
+            <ActionForm action=start>
+                <div class="fields">
+                    <label>
+                        "Model"
+                        <select name="config[model]">
+                            {PRESETS
+                                .iter()
+                                .map(|p| {
+                                    view! {
+                                        <option value=p.id selected=p.id == "Qwen/Qwen2.5-0.5B-Instruct">
+                                            {format!("{} ({} B)", p.name, p.params_b)}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        "Provider"
+                        <select name="config[provider]">
+                            <option value="">"Any"</option>
+                            <option value="vastai">"Vast.ai"</option>
+                            <option value="tensordock">"TensorDock"</option>
+                        </select>
+                    </label>
+                    <label>
+                        "Quantization"
+                        <select name="config[quantization]">
+                            {Quantization::ALL
+                                .iter()
+                                .map(|q| view! { <option value=q.as_str()>{q.label()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        "Max $/h"
+                        <input type="number" name="config[max_price]" value="0.50" min="0.01" max="100" step="0.01" required/>
+                    </label>
+                    <label>
+                        "Reservation (h)"
+                        <input type="number" name="config[reservation_hours]" value="1" min="1" max="12" step="1" required/>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="config[keep_on_failure]" value="true"/>
+                        "Keep the instance if the test fails"
+                    </label>
+                </div>
+                <div class="actions">
+                    <button type="submit" disabled=move || running().is_some() || start.pending().get()>
+                        {move || if start.pending().get() { "Starting…" } else { "Run test ▶" }}
+                    </button>
+                    {move || {
+                        running()
+                            .map(|id| {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="danger"
+                                        on:click=move |_| {
+                                            cancel.dispatch(CancelRun { id: id.clone() });
+                                        }
+                                    >
+                                        "Cancel run"
+                                    </button>
+                                }
+                            })
+                    }}
+                </div>
+            </ActionForm>
+            {move || error().map(|e| view! { <ErrorNote error=e/> })}
+        </section>
+    }    .into_any()
+}
