@@ -1,0 +1,60 @@
+// A deployment test in the browser on the embedded simulator.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
+
+describe('deployment test', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startDashboard({ simSpeed: 40, args: ['--bench-requests', '6'] });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('runs all 11 steps, survives a reload mid-run, and shows the benchmark', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await waitHydrated(page);
+    await page.getByRole('button', { name: /Run test/ }).click();
+    // Mid-run: some steps done, a log on screen.
+    await page.locator('[data-step="wait_for_running"][data-status="complete"]').waitFor({ timeout: 60_000 });
+    const stepsBefore = await page.locator('[data-step][data-status="complete"]').count();
+    const linesBefore = await page.locator('.log .line').count();
+    assert.ok(stepsBefore >= 5 && linesBefore >= 5, `${stepsBefore} steps, ${linesBefore} lines before the reload`);
+
+    await page.reload();
+    await waitHydrated(page);
+    // The server-rendered page already has the steps and the log so far.
+    assert.ok(await page.locator('[data-step][data-status="complete"]').count() >= stepsBefore);
+    assert.ok(await page.locator('.log .line').count() >= linesBefore);
+
+    await page.locator('[data-result="passed"]').waitFor({ timeout: 120_000 });
+    const statuses = await page.locator('[data-step]').evaluateAll((els) => els.map((e) => e.dataset.status));
+    assert.equal(statuses.length, 11);
+    assert.deepEqual([...new Set(statuses)], ['complete']);
+    const banner = await page.locator('[data-result]').innerText();
+    assert.match(banner, /TTFT \d+ ms/);
+    assert.match(banner, /TPOT [\d.]+ ms/);
+    assert.match(banner, /output tok\/s/);
+    assert.match(banner, /\$[\d.]+ per 1M output tokens/);
+    assert.match(banner, /destroyed/);
+
+    await page.getByRole('link', { name: 'Benchmarks', exact: true }).click();
+    const row = page.locator('tr[data-benchmark]');
+    await row.first().waitFor();
+    assert.match(await row.first().locator('.ttft').innerText(), /\d+ ms/);
+    assert.match(await row.first().locator('.tpot').innerText(), /[\d.]+ ms/);
+    assert.match(await row.first().locator('.tps').innerText(), /\d+ @ c=\d/);
+    assert.match(await row.first().locator('.cost').innerText(), /\$[\d.]+/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
