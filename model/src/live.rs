@@ -102,6 +102,8 @@ impl LiveState {
 }
 
 /// A change to the live state.
+// Wire values: built once, serialised, dropped. Boxing the large variants buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LiveEvent {
@@ -120,6 +122,7 @@ pub enum LiveEvent {
 }
 
 /// Server → client frames.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {

@@ -10,7 +10,7 @@ pub fn BenchmarkTable() -> impl IntoView {
     let rows = move || {
         store.client.with(|c| {
             let mut list: Vec<BenchmarkRecord> = c.live.benchmarks.values().cloned().collect();
-            list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            list.sort_by_key(|b| std::cmp::Reverse(b.created_at));
             list
         })
     };
