@@ -28,7 +28,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
              and start from the repository root, or pass --site-root"
         );
     }
-    let settings = Settings {
+    let settings = settings_from(&args);
+    let state = crate::start(settings).await?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another dashboard running? choose another with --addr)",
+                args.addr
+            )
+        })?;
+    let broker = match &args.shopper_url {
+        Some(url) => format!("broker {url}"),
+        None => format!("embedded simulator at speed {}", args.sim_speed),
+    };
+    tracing::info!(data_dir = %state.settings.data_dir.display(), "dashboard on http://{} ({broker})", args.addr);
+    crate::run(listener, state, shutdown_signal()).await?;
+    tracing::info!("dashboard stopped");
+    Ok(())
+}
+
+/// The server settings a `serve`-style command line asks for.
+fn settings_from(args: &ServeArgs) -> Settings {
+    Settings {
         addr: args.addr,
         shopper_url: args.shopper_url.clone().filter(|u| !u.trim().is_empty()),
         sim: SimConfig {
@@ -60,24 +82,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .collect(),
             max_tokens: args.bench_max_tokens,
         },
-    };
-    let state = crate::start(settings).await?;
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another dashboard running? choose another with --addr)",
-                args.addr
-            )
-        })?;
-    let broker = match &args.shopper_url {
-        Some(url) => format!("broker {url}"),
-        None => format!("embedded simulator at speed {}", args.sim_speed),
-    };
-    tracing::info!(data_dir = %state.settings.data_dir.display(), "dashboard on http://{} ({broker})", args.addr);
-    crate::run(listener, state, shutdown_signal()).await?;
-    tracing::info!("dashboard stopped");
-    Ok(())
+    }
 }
 
 /// `gpu-deploy-llm simulate`.
@@ -125,5 +130,131 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+/// `gpu-deploy-llm test`: one run, headless. Returns the exit code: 0 passed, 1 failed,
+/// 130 cancelled (Ctrl-C cancels the run and waits for its cleanup).
+pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
+    use gdl_model::runs::{DeployMode, RunStatus, StepStatus, TestConfig};
+    let serve = ServeArgs {
+        addr: "127.0.0.1:0".parse().expect("literal address"),
+        shopper_url: args.shopper_url.clone(),
+        sim_speed: args.sim_speed,
+        data_dir: args.data_dir.clone(),
+        site_root: "target/site".into(),
+        ready_timeout: 120,
+        request_timeout: 30,
+        test_hooks: false,
+        max_runs: 1,
+        bench_requests: 12,
+        bench_concurrency: vec![1, 4],
+        bench_max_tokens: 96,
+    };
+    let deploy_mode = match args.deploy_mode.as_str() {
+        "docker" => DeployMode::Docker,
+        "pip" => DeployMode::Pip,
+        other => anyhow::bail!("--deploy-mode must be docker or pip, not {other:?}"),
+    };
+    let state = crate::start(settings_from(&serve)).await?;
+    let config = TestConfig {
+        model: args.model.clone(),
+        max_price: args.max_price,
+        provider: args.provider.clone(),
+        quantization: args.quantization.clone(),
+        reservation_hours: args.reservation_hours,
+        keep_on_failure: args.keep_on_failure,
+        deploy_mode,
+    };
+    let run = match state.runner.start(config).await {
+        Ok(run) => run,
+        Err((_, e)) => {
+            eprintln!("error [{}]: {}", e.code, e.message);
+            if let Some(hint) = e.hint {
+                eprintln!("hint: {hint}");
+            }
+            return Ok(2);
+        }
+    };
+    let id = run.id.clone();
+    eprintln!("run {id}: {} on {}", run.config.model, state.monitor.client().base_url());
+    let mut shown_lines = 0usize;
+    let mut shown_steps = std::collections::HashMap::new();
+    let mut cancelled = false;
+    let finished = loop {
+        let live = state.hub.state();
+        let current = live.runs.get(&id).cloned().expect("the run is published");
+        for line in live.logs.get(&id).map(Vec::as_slice).unwrap_or_default().iter().skip(shown_lines) {
+            eprintln!("    {} {}", line.at.format("%H:%M:%S"), line.message);
+            shown_lines += 1;
+        }
+        for (i, step) in current.steps.iter().enumerate() {
+            if shown_steps.get(&step.name) != Some(&step.status) && step.status != StepStatus::Pending {
+                shown_steps.insert(step.name, step.status);
+                let filled = i + usize::from(step.status != StepStatus::Running);
+                eprintln!(
+                    "[{}{}] {:>2}/11 {} {:?}{}",
+                    "#".repeat(filled),
+                    "-".repeat(11 - filled),
+                    i + 1,
+                    step.name.label(),
+                    step.status,
+                    step.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                );
+            }
+        }
+        if current.status.is_finished() {
+            break current;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = shutdown_signal(), if !cancelled => {
+                eprintln!("cancelling: the session will be destroyed first");
+                cancelled = true;
+                let _ = state.runner.cancel(&id).await;
+            }
+        }
+    };
+    let benchmark = finished
+        .benchmark_id
+        .as_ref()
+        .and_then(|b| state.hub.state().benchmarks.get(b).cloned());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"run": finished, "benchmark": benchmark}))?);
+    } else {
+        print_summary(&finished, benchmark.as_ref());
+    }
+    Ok(match finished.status {
+        RunStatus::Passed => 0,
+        RunStatus::Cancelled => 130,
+        _ => 1,
+    })
+}
+
+fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs::BenchmarkRecord>) {
+    println!("\nrun {}  {:?}{}", run.id, run.status, run.error.as_ref().map(|e| format!("  ({e})")).unwrap_or_default());
+    if let Some(o) = &run.offer {
+        println!("offer    {} × {} on {} at ${:.3}/h", o.gpu_type, o.gpu_count, o.provider, o.price_per_hour);
+    }
+    if let Some(c) = &run.cleanup {
+        println!("cleanup  {}", c.message);
+    }
+    if let Some(b) = benchmark {
+        println!("quality  {}/{} prompts answered as expected", b.prompts_matching, b.prompts_with_expected);
+        println!("{:>5} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10} {:>7}", "conc", "TTFT p50", "TTFT p99", "TPOT p50", "ITL p99", "out tok/s", "$/1M tok", "failed");
+        for p in &b.phases {
+            println!(
+                "{:>5} {:>8.0}ms {:>8.0}ms {:>8.1}ms {:>8.1}ms {:>12.0} {:>10} {:>7}",
+                p.concurrency,
+                p.ttft_ms.p50,
+                p.ttft_ms.p99,
+                p.tpot_ms.p50,
+                p.itl_ms.p99,
+                p.output_tokens_per_s,
+                p.usd_per_million_output_tokens.map(|c| format!("${c:.3}")).unwrap_or_else(|| "-".into()),
+                p.failed
+            );
+        }
+        println!("(vLLM conventions: TPOT decode-only per request; ITL per chunk gap)");
     }
 }

@@ -21,6 +21,57 @@ pub enum Command {
     /// Run only the broker simulator: the cloud-gpu-shopper HTTP API with simulated
     /// providers, for any client to use.
     Simulate(SimulateArgs),
+    /// Run one deployment test headless (the dashboard's 11 steps) and print the result.
+    /// Uses the embedded simulator unless a broker URL is given.
+    Test(TestArgs),
+}
+
+/// Options of `gpu-deploy-llm test`.
+#[derive(Clone, Debug, Args)]
+pub struct TestArgs {
+    /// Model: a preset alias (e.g. qwen2.5-0.5b) or a Hugging Face id.
+    #[arg(long)]
+    pub model: String,
+
+    /// Highest price accepted, USD per hour.
+    #[arg(long)]
+    pub max_price: f64,
+
+    /// Only this provider (vastai or tensordock).
+    #[arg(long)]
+    pub provider: Option<String>,
+
+    /// none, awq, gptq or fp8 (AWQ/GPTQ use a pre-quantized checkpoint).
+    #[arg(long)]
+    pub quantization: Option<String>,
+
+    /// Hours to reserve the instance for (1-12).
+    #[arg(long, default_value_t = 1)]
+    pub reservation_hours: u32,
+
+    /// Leave the instance running if the test fails.
+    #[arg(long)]
+    pub keep_on_failure: bool,
+
+    /// How vLLM is installed: docker or pip.
+    #[arg(long, default_value = "docker")]
+    pub deploy_mode: String,
+
+    /// Print the run and its benchmark as JSON on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Base URL of a real cloud-gpu-shopper; unset runs the embedded simulator.
+    #[arg(long, env = "SHOPPER_URL")]
+    pub shopper_url: Option<String>,
+
+    /// Time scale of the embedded simulator.
+    #[arg(long, env = "GDL_SIM_SPEED", default_value_t = 10.0, value_parser = positive_f64)]
+    pub sim_speed: f64,
+
+    /// Directory for the database (the run is recorded like the dashboard's).
+    #[arg(long, env = "GDL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Options of `gpu-deploy-llm serve`.

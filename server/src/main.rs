@@ -10,5 +10,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => server::cli::serve(args).await,
         Command::Simulate(args) => server::cli::simulate(args).await,
+        Command::Test(args) => {
+            let code = server::cli::test(args).await?;
+            std::process::exit(code);
+        }
     }
 }
