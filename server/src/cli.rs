@@ -177,19 +177,32 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         }
     };
     let id = run.id.clone();
-    eprintln!("run {id}: {} on {}", run.config.model, state.monitor.client().base_url());
+    eprintln!(
+        "run {id}: {} on {}",
+        run.config.model,
+        state.monitor.client().base_url()
+    );
     let mut shown_lines = 0usize;
     let mut shown_steps = std::collections::HashMap::new();
     let mut cancelled = false;
     let finished = loop {
         let live = state.hub.state();
         let current = live.runs.get(&id).cloned().expect("the run is published");
-        for line in live.logs.get(&id).map(Vec::as_slice).unwrap_or_default().iter().skip(shown_lines) {
+        for line in live
+            .logs
+            .get(&id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .skip(shown_lines)
+        {
             eprintln!("    {} {}", line.at.format("%H:%M:%S"), line.message);
             shown_lines += 1;
         }
         for (i, step) in current.steps.iter().enumerate() {
-            if shown_steps.get(&step.name) != Some(&step.status) && step.status != StepStatus::Pending {
+            if shown_steps.get(&step.name) != Some(&step.status)
+                && step.status != StepStatus::Pending
+            {
                 shown_steps.insert(step.name, step.status);
                 let filled = i + usize::from(step.status != StepStatus::Running);
                 eprintln!(
@@ -199,7 +212,10 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
                     i + 1,
                     step.name.label(),
                     step.status,
-                    step.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                    step.reason
+                        .as_ref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
                 );
             }
         }
@@ -220,7 +236,12 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         .as_ref()
         .and_then(|b| state.hub.state().benchmarks.get(b).cloned());
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"run": finished, "benchmark": benchmark}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"run": finished, "benchmark": benchmark})
+            )?
+        );
     } else {
         print_summary(&finished, benchmark.as_ref());
     }
@@ -232,16 +253,40 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
 }
 
 fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs::BenchmarkRecord>) {
-    println!("\nrun {}  {:?}{}", run.id, run.status, run.error.as_ref().map(|e| format!("  ({e})")).unwrap_or_default());
+    println!(
+        "\nrun {}  {:?}{}",
+        run.id,
+        run.status,
+        run.error
+            .as_ref()
+            .map(|e| format!("  ({e})"))
+            .unwrap_or_default()
+    );
     if let Some(o) = &run.offer {
-        println!("offer    {} × {} on {} at ${:.3}/h", o.gpu_type, o.gpu_count, o.provider, o.price_per_hour);
+        println!(
+            "offer    {} × {} on {} at ${:.3}/h",
+            o.gpu_type, o.gpu_count, o.provider, o.price_per_hour
+        );
     }
     if let Some(c) = &run.cleanup {
         println!("cleanup  {}", c.message);
     }
     if let Some(b) = benchmark {
-        println!("quality  {}/{} prompts answered as expected", b.prompts_matching, b.prompts_with_expected);
-        println!("{:>5} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10} {:>7}", "conc", "TTFT p50", "TTFT p99", "TPOT p50", "ITL p99", "out tok/s", "$/1M tok", "failed");
+        println!(
+            "quality  {}/{} prompts answered as expected",
+            b.prompts_matching, b.prompts_with_expected
+        );
+        println!(
+            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10} {:>7}",
+            "conc",
+            "TTFT p50",
+            "TTFT p99",
+            "TPOT p50",
+            "ITL p99",
+            "out tok/s",
+            "$/1M tok",
+            "failed"
+        );
         for p in &b.phases {
             println!(
                 "{:>5} {:>8.0}ms {:>8.0}ms {:>8.1}ms {:>8.1}ms {:>12.0} {:>10} {:>7}",
@@ -251,7 +296,9 @@ fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs:
                 p.tpot_ms.p50,
                 p.itl_ms.p99,
                 p.output_tokens_per_s,
-                p.usd_per_million_output_tokens.map(|c| format!("${c:.3}")).unwrap_or_else(|| "-".into()),
+                p.usd_per_million_output_tokens
+                    .map(|c| format!("${c:.3}"))
+                    .unwrap_or_else(|| "-".into()),
                 p.failed
             );
         }

@@ -18,6 +18,7 @@ pub mod host;
 pub mod llm;
 pub mod loadgen;
 mod pipeline;
+pub mod ssh;
 
 use crate::live::Hub;
 use crate::shopper::ShopperClient;

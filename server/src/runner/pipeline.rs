@@ -4,6 +4,7 @@
 use super::context::RunContext;
 use super::host::{RemoteHost, SimHost};
 use super::loadgen::{self, Target};
+use super::ssh::SshHost;
 use super::{Plan, RunnerConfig};
 use crate::shopper::{ShopperClient, ShopperError};
 use chrono::Utc;
@@ -360,15 +361,54 @@ async fn steps(
             if !key.expose_pem().starts_with("-----BEGIN") {
                 return Err("the broker's private key is not a PEM key".into());
             }
-            if !config.simulated {
-                return Err("connecting to real hosts over SSH is not available in this build yet (ssh_unavailable)".into());
-            }
-            let host: Box<dyn RemoteHost> = Box::new(SimHost::new(&offer.gpu_type, offer.gpu_count, offer.vram_gb, config.sim_speed));
-            let hello = host.exec("echo connected", Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+            let host: Box<dyn RemoteHost> = if config.simulated {
+                Box::new(SimHost::new(
+                    &offer.gpu_type,
+                    offer.gpu_count,
+                    offer.vram_gb,
+                    config.sim_speed,
+                ))
+            } else {
+                let address = running
+                    .ssh_host
+                    .clone()
+                    .ok_or("the broker gave no SSH host")?;
+                let port = running.ssh_port.unwrap_or(22);
+                let user = running.ssh_user.clone().unwrap_or_else(|| "root".into());
+                // Hosts often accept SSH a little after the broker says running.
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match SshHost::connect(&address, port, &user, key, Duration::from_secs(30))
+                        .await
+                    {
+                        Ok(h) => break Box::new(h),
+                        Err(e) if attempt < 4 => {
+                            ctx.log(
+                                "warn",
+                                &format!("SSH attempt {attempt} failed: {e}; retrying"),
+                            );
+                            tokio::time::sleep(Duration::from_secs(5 * attempt)).await;
+                        }
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+            };
+            let hello = host
+                .exec("echo connected", Duration::from_secs(30))
+                .await
+                .map_err(|e| e.to_string())?;
             if hello.exit_code != 0 {
                 return Err(format!("the host's shell failed: {}", hello.stderr.trim()));
             }
-            ctx.log("info", "SSH connected (simulated host)");
+            ctx.log(
+                "info",
+                if config.simulated {
+                    "SSH connected (simulated host)"
+                } else {
+                    "SSH connected"
+                },
+            );
             Ok(host)
         })
         .await?,

@@ -7,4 +7,5 @@ mod client_sessions;
 mod dashboard;
 mod live;
 mod runs;
+mod ssh;
 mod support;

@@ -1,0 +1,291 @@
+//! The SSH host against a real OpenSSH server on loopback, started here with its own host
+//! key, a PKCS#1 client key (as the broker issues) and shims for nvidia-smi, docker and
+//! curl on its PATH: connect, exec, timeouts, streamed output, diagnostics parsing, port
+//! forwarding, and a benchmark through the tunnel against a local streaming server.
+
+use gdl_model::secret::SshPrivateKey;
+use server::runner::diagnose::diagnose;
+use server::runner::host::{HostError, RemoteHost};
+use server::runner::llm::{LlmProfile, SimLlm};
+use server::runner::loadgen::{self, Target};
+use server::runner::ssh::SshHost;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+struct Sshd {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    key: SshPrivateKey,
+    user: String,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn write_exec(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn keygen(args: &[&str]) {
+    let status = Command::new("ssh-keygen")
+        .args(args)
+        .status()
+        .expect("ssh-keygen runs (install openssh-client)");
+    assert!(status.success());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_sshd() -> Sshd {
+    let sshd = Path::new("/usr/sbin/sshd");
+    assert!(
+        sshd.exists(),
+        "OpenSSH server missing: run scripts/setup.sh --test (installs openssh-server)"
+    );
+    let dir = std::env::temp_dir().join(format!("gdl-sshd-{}", uuid::Uuid::new_v4()));
+    let shims = dir.join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    let d = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    keygen(&[
+        "-q",
+        "-t",
+        "rsa",
+        "-b",
+        "2048",
+        "-m",
+        "PEM",
+        "-N",
+        "",
+        "-f",
+        &d("client_key"),
+    ]);
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", &d("host_key")]);
+    std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+    write_exec(&shims.join("nvidia-smi"), "#!/bin/sh\ncase \"$*\" in\n  *--query-gpu*) printf 'NVIDIA GeForce RTX 4090, 24564, 1, 550.54.15, 41, 0\\nNVIDIA GeForce RTX 4090, 24564, 1, 550.54.15, 39, 3\\n' ;;\n  *) echo '| NVIDIA-SMI 550.54.15   Driver Version: 550.54.15   CUDA Version: 12.4     |' ;;\nesac\n");
+    write_exec(&shims.join("docker"), "#!/bin/sh\ncase \"$1\" in\n  --version) echo 'Docker version 24.0.7, build afdd53b' ;;\n  pull) for p in 10 50 100; do echo \"layer a1b2: ${p}%\"; sleep 0.05; done; echo 'Status: Downloaded newer image' ;;\n  *) echo \"docker shim: $*\" >&2; exit 1 ;;\nesac\n");
+    // Tests reach loopback only: the host's internet check answers "unreachable".
+    write_exec(&shims.join("curl"), "#!/bin/sh\nprintf 000\nexit 7\n");
+    let port = free_port();
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let config = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {auth}\nPidFile {pid}\nStrictModes no\nUsePAM no\n\
+         PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
+         AllowTcpForwarding yes\nSetEnv PATH={shims}:/usr/local/bin:/usr/bin:/bin\nLogLevel FATAL\n",
+        host = d("host_key"),
+        auth = d("authorized_keys"),
+        pid = d("sshd.pid"),
+        shims = shims.display(),
+    );
+    std::fs::write(dir.join("sshd_config"), config).unwrap();
+    let _ = std::fs::create_dir_all("/run/sshd");
+    let child = Command::new(sshd)
+        .args(["-D", "-e", "-f", &d("sshd_config")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("sshd starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let key = SshPrivateKey::new(std::fs::read_to_string(dir.join("client_key")).unwrap());
+    assert!(
+        key.expose_pem()
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+        "a PKCS#1 key, like the broker's"
+    );
+    Sshd {
+        child,
+        port,
+        dir,
+        key,
+        user,
+    }
+}
+
+async fn connect(sshd: &Sshd) -> SshHost {
+    SshHost::connect(
+        "127.0.0.1",
+        sshd.port,
+        &sshd.user,
+        &sshd.key,
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("logs in with the key")
+}
+
+#[tokio::test]
+async fn exec_with_exit_codes_stderr_and_timeouts() {
+    let sshd = start_sshd().await;
+    let host = connect(&sshd).await;
+    let out = host
+        .exec("echo hello; echo oops >&2; exit 3", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "hello\n");
+    assert_eq!(out.stderr, "oops\n");
+    assert_eq!(out.exit_code, 3);
+    let err = host
+        .exec("sleep 5", Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HostError::Timeout(..)), "{err}");
+    let lines = Mutex::new(Vec::new());
+    let on_line = |l: &str| lines.lock().unwrap().push(l.to_owned());
+    let pulled = host
+        .exec_streaming(
+            "docker pull vllm/vllm-openai:v0.6.4",
+            Duration::from_secs(10),
+            &on_line,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pulled.exit_code, 0);
+    assert_eq!(
+        lines.into_inner().unwrap(),
+        vec![
+            "layer a1b2: 10%",
+            "layer a1b2: 50%",
+            "layer a1b2: 100%",
+            "Status: Downloaded newer image"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_refused() {
+    let sshd = start_sshd().await;
+    let other = std::env::temp_dir().join(format!("gdl-other-{}", uuid::Uuid::new_v4()));
+    keygen(&[
+        "-q",
+        "-t",
+        "rsa",
+        "-b",
+        "2048",
+        "-m",
+        "PEM",
+        "-N",
+        "",
+        "-f",
+        &other.to_string_lossy(),
+    ]);
+    let wrong = SshPrivateKey::new(std::fs::read_to_string(&other).unwrap());
+    let _ = std::fs::remove_file(&other);
+    let _ = std::fs::remove_file(other.with_extension("pub"));
+    let err = SshHost::connect(
+        "127.0.0.1",
+        sshd.port,
+        &sshd.user,
+        &wrong,
+        Duration::from_secs(10),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("refused the key"), "{err}");
+    let garbage = SshPrivateKey::new(
+        "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n".into(),
+    );
+    let err = SshHost::connect(
+        "127.0.0.1",
+        sshd.port,
+        &sshd.user,
+        &garbage,
+        Duration::from_secs(10),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("cannot be read"), "{err}");
+}
+
+#[tokio::test]
+async fn diagnostics_parse_the_hosts_real_output() {
+    let sshd = start_sshd().await;
+    let host = connect(&sshd).await;
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_owned());
+    let report = diagnose(&host, &log).await.unwrap();
+    assert_eq!(report.gpus.len(), 2);
+    assert_eq!(report.gpus[0].name, "RTX 4090");
+    assert_eq!(report.gpus[1].temperature_c, Some(39));
+    assert_eq!(report.cuda_version.as_deref(), Some("12.4"));
+    assert_eq!(report.docker_version.as_deref(), Some("24.0.7"));
+    assert!(
+        report.python_version.as_deref().unwrap().starts_with('3'),
+        "the machine's real python3"
+    );
+    assert!(report.disk_free_gb.unwrap() > 0.0 && report.ram_total_gb.unwrap() > 0.0);
+    assert_eq!(
+        report.internet, None,
+        "the curl shim fails: unknown, not a crash"
+    );
+    assert!(!report.hostname.is_empty() && !report.kernel.is_empty());
+    assert!(lines
+        .into_inner()
+        .unwrap()
+        .iter()
+        .any(|l| l.starts_with("GPU RTX 4090")));
+}
+
+#[tokio::test]
+async fn benchmark_through_the_tunnel() {
+    let sshd = start_sshd().await;
+    let host = connect(&sshd).await;
+    let llm = SimLlm::start(LlmProfile::for_hardware(
+        "qwen2.5-0.5b",
+        "RTX 4090",
+        1,
+        "tunnel-key".into(),
+    ))
+    .await
+    .unwrap();
+    let local = host.forward(llm.addr().port()).await.unwrap();
+    assert_ne!(
+        local.port(),
+        llm.addr().port(),
+        "traffic goes through the SSH channel"
+    );
+    let http = reqwest::Client::new();
+    let target = Target {
+        base_url: format!("http://{local}"),
+        api_key: "tunnel-key".into(),
+        model: "qwen2.5-0.5b".into(),
+    };
+    let health = http
+        .get(format!("{}/health", target.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    let (matching, total, _) = loadgen::quality(&http, &target).await;
+    assert_eq!((matching, total), (4, 4));
+    let (metrics, samples) = loadgen::phase(&http, &target, 3, 6, 32, 0.4).await;
+    assert_eq!(metrics.completed, 6, "{samples:?}");
+    assert!(metrics.ttft_ms.p50 > 0.0 && metrics.tpot_ms.p50 > 0.0 && metrics.itl_ms.count > 100);
+}
