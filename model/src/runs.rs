@@ -150,6 +150,9 @@ pub struct TestConfig {
     /// 1–12.
     #[serde(default = "one")]
     pub reservation_hours: u32,
+    /// GPUs wanted (vLLM splits the model across them), 1–8.
+    #[serde(default = "one")]
+    pub gpu_count: u32,
     /// Leave the instance running when the test fails (to look at it).
     #[serde(default)]
     pub keep_on_failure: bool,

@@ -163,6 +163,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         provider: args.provider.clone(),
         quantization: args.quantization.clone(),
         reservation_hours: args.reservation_hours,
+        gpu_count: args.gpu_count,
         keep_on_failure: args.keep_on_failure,
         deploy_mode,
     };

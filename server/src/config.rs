@@ -49,6 +49,10 @@ pub struct TestArgs {
     #[arg(long, default_value_t = 1)]
     pub reservation_hours: u32,
 
+    /// GPUs wanted (1-8).
+    #[arg(long, default_value_t = 1)]
+    pub gpu_count: u32,
+
     /// Leave the instance running if the test fails.
     #[arg(long)]
     pub keep_on_failure: bool,

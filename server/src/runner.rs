@@ -303,6 +303,12 @@ pub fn validate(config: &TestConfig) -> Result<Plan, ApiError> {
             "The broker rents for 1 to 12 hours.",
         ));
     }
+    if !(1..=8).contains(&config.gpu_count) {
+        return Err(invalid(
+            format!("gpu_count must be 1 to 8, got {}", config.gpu_count),
+            "Most models here fit on one GPU.",
+        ));
+    }
     if let Some(p) = config.provider.as_deref().filter(|p| !p.trim().is_empty()) {
         if !gdl_model::shopper::PROVIDERS.contains(&p) {
             return Err(invalid(

@@ -73,6 +73,17 @@ pub fn TestForm() -> AnyView {
                         "Reservation (h)"
                         <input type="number" name="config[reservation_hours]" value="1" min="1" max="12" step="1" required/>
                     </label>
+                    <label>
+                        "GPUs"
+                        <input type="number" name="config[gpu_count]" value="1" min="1" max="8" step="1" required/>
+                    </label>
+                    <label>
+                        "Install vLLM with"
+                        <select name="config[deploy_mode]">
+                            <option value="docker">"Docker image"</option>
+                            <option value="pip">"pip"</option>
+                        </select>
+                    </label>
                     <label class="check">
                         <input type="checkbox" name="config[keep_on_failure]" value="true"/>
                         "Keep the instance if the test fails"

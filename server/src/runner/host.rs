@@ -146,12 +146,13 @@ impl SimHost {
         }
         if first.starts_with("docker inspect") || first.starts_with("pgrep") {
             let running = self.launched.lock().unwrap().is_some();
+            let stdout = match (running, first.starts_with("pgrep")) {
+                (true, true) => "4242\n",
+                (true, false) => "true 2026-01-01T00:00:00Z\n",
+                (false, _) => "false\n",
+            };
             return ExecOutput {
-                stdout: if running {
-                    "true\n".into()
-                } else {
-                    "false\n".into()
-                },
+                stdout: stdout.into(),
                 exit_code: if running { 0 } else { 1 },
                 ..Default::default()
             };
@@ -290,9 +291,10 @@ impl RemoteHost for SimHost {
     ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(5)).await;
-            if command.contains("docker run")
-                || command.contains("vllm.entrypoints.openai.api_server")
-            {
+            let launches = command.contains("docker run")
+                || (command.contains("nohup")
+                    && command.contains("vllm.entrypoints.openai.api_server"));
+            if launches {
                 return Ok(self.start_llm(command));
             }
             if command.starts_with("curl") && command.contains("localhost:8000/health") {

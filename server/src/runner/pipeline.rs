@@ -196,7 +196,7 @@ async fn steps(
         provider: test.provider.clone(),
         min_vram: Some(model.vram_gb),
         max_price: Some(test.max_price),
-        min_gpu_count: Some(1),
+        min_gpu_count: Some(test.gpu_count.max(1)),
         ..Default::default()
     };
     work.offers = step(ctx, StepName::QueryInventory, failure, async {
@@ -693,7 +693,7 @@ async fn install(
                 return Err(format!("docker run failed: {}", started.stderr.trim()));
             }
             (
-                "docker inspect -f '{{.State.Running}}' vllm-server",
+                "docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' vllm-server",
                 "docker logs --tail 30 vllm-server 2>&1",
             )
         }
@@ -725,19 +725,39 @@ async fn install(
                 return Err(format!("starting vLLM failed: {}", started.stderr.trim()));
             }
             (
-                "pgrep -f vllm.entrypoints.openai.api_server",
+                "pgrep -n -f vllm.entrypoints.openai.api_server",
                 "tail -n 30 /tmp/vllm.log",
             )
         }
     };
     let started = Instant::now();
     let mut last_line = String::new();
+    // The process id (pip) or start time (docker) first seen: a change means a restart.
+    let mut first_seen: Option<String> = None;
     loop {
         let alive = host
             .exec(running_check, t)
             .await
             .map_err(|e| e.to_string())?;
-        if alive.exit_code != 0 || alive.stdout.trim() == "false" {
+        let seen = alive.stdout.trim().to_owned();
+        if alive.exit_code == 0 && !seen.starts_with("false") {
+            match &first_seen {
+                None => first_seen = Some(seen.clone()),
+                Some(first) if *first != seen => {
+                    let tail = host
+                        .exec(logs_tail, t)
+                        .await
+                        .map(|o| o.stdout)
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "vLLM restarted while loading (a crash loop: often a dependency or memory problem); last log lines:\n{}",
+                        tail.trim()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if alive.exit_code != 0 || seen.starts_with("false") {
             let tail = host
                 .exec(logs_tail, t)
                 .await
@@ -884,6 +904,106 @@ async fn cleanup(client: &ShopperClient, ctx: &RunContext, work: &Work, keep: bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::host::{ExecOutput, HostError};
+    use futures::future::BoxFuture;
+    use std::sync::Mutex;
+
+    /// A host whose `docker inspect` answers come from a script.
+    struct Scripted {
+        inspect: Mutex<Vec<&'static str>>,
+    }
+
+    impl RemoteHost for Scripted {
+        fn exec<'a>(
+            &'a self,
+            command: &'a str,
+            _: Duration,
+        ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+            Box::pin(async move {
+                let stdout = if command.starts_with("docker inspect") {
+                    let mut script = self.inspect.lock().unwrap();
+                    if script.len() > 1 {
+                        script.remove(0)
+                    } else {
+                        script[0]
+                    }
+                    .to_owned()
+                } else if command.starts_with("docker logs") {
+                    "CUDA error: out of memory\n".to_owned()
+                } else if command.starts_with("curl") {
+                    "000".to_owned()
+                } else {
+                    String::new()
+                };
+                Ok(ExecOutput {
+                    stdout,
+                    ..Default::default()
+                })
+            })
+        }
+
+        fn exec_streaming<'a>(
+            &'a self,
+            c: &'a str,
+            t: Duration,
+            _: &'a (dyn Fn(&str) + Send + Sync),
+        ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+            self.exec(c, t)
+        }
+
+        fn forward<'a>(&'a self, _: u16) -> BoxFuture<'a, Result<std::net::SocketAddr, HostError>> {
+            Box::pin(async { Err(HostError::Channel("no".into())) })
+        }
+    }
+
+    async fn install_with(script: Vec<&'static str>) -> Result<(), String> {
+        let dir = std::env::temp_dir().join(format!("gdl-pipe-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = crate::store::Store::open(&dir).unwrap();
+        let config: gdl_model::runs::TestConfig =
+            serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
+        let run = gdl_model::runs::Run::new("r".into(), config.clone(), Utc::now());
+        let ctx = RunContext::new(
+            run,
+            crate::live::Hub::new(Default::default()),
+            store,
+            Default::default(),
+        );
+        let plan = super::super::validate(&config).unwrap();
+        let host = Scripted {
+            inspect: Mutex::new(script),
+        };
+        let key = Zeroizing::new("k".to_owned());
+        install(&host, &ctx, &plan, &DeployMode::Docker, &key, 1).await
+    }
+
+    #[tokio::test]
+    async fn a_crash_while_loading_fails_with_the_log_tail() {
+        let err = install_with(vec![
+            "true 2026-01-01T00:00:00Z",
+            "false 2026-01-01T00:00:00Z",
+        ])
+        .await
+        .unwrap_err();
+        assert!(
+            err.contains("exited while loading") && err.contains("out of memory"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restart_while_loading_fails_with_the_log_tail() {
+        let err = install_with(vec![
+            "true 2026-01-01T00:00:00Z",
+            "true 2026-01-01T00:00:09Z",
+        ])
+        .await
+        .unwrap_err();
+        assert!(
+            err.contains("restarted") && err.contains("out of memory"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn shell_quoting_neutralises_metacharacters() {

@@ -286,3 +286,48 @@ async fn completed_runs_and_benchmarks_survive_a_restart() {
         .benchmarks
         .contains_key(done.benchmark_id.as_ref().unwrap()));
 }
+
+#[tokio::test]
+async fn pip_mode_passes_too() {
+    let d = Dashboard::start(None).await;
+    let id = start(
+        &d,
+        json!({"model": "qwen2.5-0.5b", "max_price": 5, "deploy_mode": "pip"}),
+    )
+    .await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    let logs = d.state.hub.state().logs[&id].clone();
+    assert!(logs
+        .iter()
+        .any(|l| l.message.contains("pip install vllm==")));
+}
+
+#[tokio::test]
+async fn dashboard_shutdown_cleans_up_a_run_in_progress() {
+    let d = Dashboard::start(None).await;
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let session = eventually(Duration::from_secs(30), || async {
+        run(&d, &id).await.session_id
+    })
+    .await;
+    let broker = d.broker();
+    // Keep the embedded broker alive after the dashboard is gone, to ask it afterwards.
+    let _simulator = d.state.simulator.clone();
+    let runner = d.state.runner.clone();
+    let store = runner.store().clone();
+    drop(d); // stops the server: runs are cancelled and cleaned up before it exits
+    eventually(Duration::from_secs(30), || async {
+        (runner.active_count() == 0).then_some(())
+    })
+    .await;
+    let s = broker.get_session(&session).await.unwrap();
+    assert_eq!(
+        s.status,
+        SessionStatus::Stopped,
+        "no paid instance left behind"
+    );
+    let stored = store.run(&id).await.unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Cancelled);
+    assert!(stored.cleanup.unwrap().destroyed_confirmed);
+}
