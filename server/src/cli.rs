@@ -55,6 +55,7 @@ fn settings_from(args: &ServeArgs) -> Settings {
         shopper_url: args.shopper_url.clone().filter(|u| !u.trim().is_empty()),
         sim: SimConfig {
             speed: args.sim_speed,
+            provision_failure_rate: args.sim_failure_rate.clamp(0.0, 1.0),
             ..SimConfig::default()
         },
         data_dir: args.resolved_data_dir(),
@@ -141,6 +142,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         addr: "127.0.0.1:0".parse().expect("literal address"),
         shopper_url: args.shopper_url.clone(),
         sim_speed: args.sim_speed,
+        sim_failure_rate: args.sim_failure_rate,
         data_dir: args.data_dir.clone(),
         site_root: "target/site".into(),
         ready_timeout: 120,

@@ -73,6 +73,10 @@ pub struct TestArgs {
     #[arg(long, env = "GDL_SIM_SPEED", default_value_t = 10.0, value_parser = positive_f64)]
     pub sim_speed: f64,
 
+    /// Share of the embedded simulator's provisionings that fail (0.0-1.0).
+    #[arg(long, env = "GDL_SIM_FAILURE_RATE", default_value_t = 0.12)]
+    pub sim_failure_rate: f64,
+
     /// Directory for the database (the run is recorded like the dashboard's).
     #[arg(long, env = "GDL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -94,6 +98,11 @@ pub struct ServeArgs {
     /// Ignored with --shopper-url.
     #[arg(long, env = "GDL_SIM_SPEED", default_value_t = 10.0, value_parser = positive_f64)]
     pub sim_speed: f64,
+
+    /// Share of the embedded simulator's provisionings that fail after the instance is
+    /// created (0.0-1.0), as real clouds' sometimes do.
+    #[arg(long, env = "GDL_SIM_FAILURE_RATE", default_value_t = 0.12)]
+    pub sim_failure_rate: f64,
 
     /// Directory for the dashboard's data (SQLite database). Default:
     /// $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.

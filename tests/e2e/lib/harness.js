@@ -36,7 +36,9 @@ export async function startDashboard({ env = {}, args = [], simSpeed = 100, port
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     binary,
-    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sim-speed', String(simSpeed), ...args],
+    // No random provisioning failures: tests that want one ask the simulator for it.
+    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sim-speed', String(simSpeed),
+      '--sim-failure-rate', '0', ...args],
     { cwd: repoRoot, env: { ...process.env, RUST_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return watchProcess(child, url, '/healthz', async () => {
