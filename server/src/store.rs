@@ -112,6 +112,29 @@ impl Store {
         }
     }
 
+    /// The JSON `body` column of every row `query` selects, decoded.
+    async fn bodies<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        query: &'static str,
+        args: Vec<String>,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = self.sql();
+        self.with(move |c| {
+            let mut stmt = c.prepare(query).map_err(&sql)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(&sql)?;
+            let mut list = Vec::new();
+            for row in rows {
+                list.push(serde_json::from_str(&row.map_err(&sql)?)?);
+            }
+            Ok(list)
+        })
+        .await
+    }
+
     /// Inserts or replaces a run.
     pub async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let body = serde_json::to_string(run)?;
@@ -151,20 +174,10 @@ impl Store {
 
     /// The newest `limit` runs, newest first.
     pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
-        let sql = self.sql();
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare("SELECT body FROM runs ORDER BY created_at DESC LIMIT ?1")
-                .map_err(&sql)?;
-            let rows = stmt
-                .query_map([limit], |r| r.get::<_, String>(0))
-                .map_err(&sql)?;
-            let mut runs = Vec::new();
-            for row in rows {
-                runs.push(serde_json::from_str(&row.map_err(&sql)?)?);
-            }
-            Ok(runs)
-        })
+        self.bodies(
+            "SELECT body FROM runs ORDER BY created_at DESC LIMIT ?1",
+            vec![limit.to_string()],
+        )
         .await
     }
 
@@ -183,18 +196,10 @@ impl Store {
 
     /// A run's log lines, oldest first (the last `limit`).
     pub async fn logs(&self, run_id: &str, limit: u32) -> Result<Vec<LogLine>, StoreError> {
-        let (id, sql) = (run_id.to_owned(), self.sql());
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare("SELECT body FROM (SELECT n, body FROM logs WHERE run_id = ?1 ORDER BY n DESC LIMIT ?2) ORDER BY n")
-                .map_err(&sql)?;
-            let rows = stmt.query_map(params![id, limit], |r| r.get::<_, String>(0)).map_err(&sql)?;
-            let mut lines = Vec::new();
-            for row in rows {
-                lines.push(serde_json::from_str(&row.map_err(&sql)?)?);
-            }
-            Ok(lines)
-        })
+        self.bodies(
+            "SELECT body FROM (SELECT n, body FROM logs WHERE run_id = ?1 ORDER BY n DESC LIMIT ?2) ORDER BY n",
+            vec![run_id.to_owned(), limit.to_string()],
+        )
         .await
     }
 
@@ -239,20 +244,10 @@ impl Store {
 
     /// Benchmarks, newest first.
     pub async fn benchmarks(&self, limit: u32) -> Result<Vec<BenchmarkRecord>, StoreError> {
-        let sql = self.sql();
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare("SELECT body FROM benchmarks ORDER BY created_at DESC LIMIT ?1")
-                .map_err(&sql)?;
-            let rows = stmt
-                .query_map([limit], |r| r.get::<_, String>(0))
-                .map_err(&sql)?;
-            let mut list = Vec::new();
-            for row in rows {
-                list.push(serde_json::from_str(&row.map_err(&sql)?)?);
-            }
-            Ok(list)
-        })
+        self.bodies(
+            "SELECT body FROM benchmarks ORDER BY created_at DESC LIMIT ?1",
+            vec![limit.to_string()],
+        )
         .await
     }
 

@@ -664,72 +664,49 @@ async fn install(
     };
     // The key goes in through the environment; what is logged never shows it.
     let key_env = format!("VLLM_API_KEY={}", sh_quote(api_key));
-    let (running_check, logs_tail) = match mode {
+    // How each mode fetches vLLM, starts it, and is watched while the model loads.
+    let (fetch, start, running_check, logs_tail) = match mode {
         DeployMode::Docker => {
             host.exec("docker rm -f vllm-server >/dev/null 2>&1; true", t)
                 .await
                 .map_err(|e| e.to_string())?;
-            ctx.log("info", &format!("docker pull {VLLM_IMAGE}"));
-            let pull = host
-                .exec_streaming(
-                    &format!("docker pull {VLLM_IMAGE}"),
-                    Duration::from_secs(1800),
-                    &progress,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            if pull.exit_code != 0 {
-                return Err(format!("docker pull failed: {}", pull.stderr.trim()));
-            }
-            let run = format!(
-                "docker run -d --gpus all --ipc=host --name vllm-server -p 127.0.0.1:8000:8000 -e VLLM_API_KEY {VLLM_IMAGE} {args}"
-            );
-            ctx.log("info", &format!("VLLM_API_KEY=[redacted] {run}"));
-            let started = host
-                .exec(&format!("{key_env} {run}"), t)
-                .await
-                .map_err(|e| e.to_string())?;
-            if started.exit_code != 0 {
-                return Err(format!("docker run failed: {}", started.stderr.trim()));
-            }
             (
+                format!("docker pull {VLLM_IMAGE}"),
+                format!(
+                    "docker run -d --gpus all --ipc=host --name vllm-server -p 127.0.0.1:8000:8000 -e VLLM_API_KEY {VLLM_IMAGE} {args}"
+                ),
                 "docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' vllm-server",
                 "docker logs --tail 30 vllm-server 2>&1",
             )
         }
-        DeployMode::Pip => {
-            ctx.log("info", &format!("pip install {VLLM_PIP}"));
-            let pip = host
-                .exec_streaming(
-                    &format!(
-                        "python3 -m pip install --progress-bar off {}",
-                        sh_quote(VLLM_PIP)
-                    ),
-                    Duration::from_secs(1800),
-                    &progress,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            if pip.exit_code != 0 {
-                return Err(format!("pip install failed: {}", pip.stderr.trim()));
-            }
-            let serve = format!(
+        DeployMode::Pip => (
+            format!(
+                "python3 -m pip install --progress-bar off {}",
+                sh_quote(VLLM_PIP)
+            ),
+            format!(
                 "nohup python3 -m vllm.entrypoints.openai.api_server {args} > /tmp/vllm.log 2>&1 &"
-            );
-            ctx.log("info", &format!("VLLM_API_KEY=[redacted] {serve}"));
-            let started = host
-                .exec(&format!("{key_env} {serve}"), t)
-                .await
-                .map_err(|e| e.to_string())?;
-            if started.exit_code != 0 {
-                return Err(format!("starting vLLM failed: {}", started.stderr.trim()));
-            }
-            (
-                "pgrep -n -f vllm.entrypoints.openai.api_server",
-                "tail -n 30 /tmp/vllm.log",
-            )
-        }
+            ),
+            "pgrep -n -f vllm.entrypoints.openai.api_server",
+            "tail -n 30 /tmp/vllm.log",
+        ),
     };
+    ctx.log("info", &fetch);
+    let fetched = host
+        .exec_streaming(&fetch, Duration::from_secs(1800), &progress)
+        .await
+        .map_err(|e| e.to_string())?;
+    if fetched.exit_code != 0 {
+        return Err(format!("`{fetch}` failed: {}", fetched.stderr.trim()));
+    }
+    ctx.log("info", &format!("VLLM_API_KEY=[redacted] {start}"));
+    let launched = host
+        .exec(&format!("{key_env} {start}"), t)
+        .await
+        .map_err(|e| e.to_string())?;
+    if launched.exit_code != 0 {
+        return Err(format!("starting vLLM failed: {}", launched.stderr.trim()));
+    }
     let started = Instant::now();
     let mut last_line = String::new();
     // The process id (pip) or start time (docker) first seen: a change means a restart.

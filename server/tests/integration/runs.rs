@@ -300,7 +300,7 @@ async fn pip_mode_passes_too() {
     let logs = d.state.hub.state().logs[&id].clone();
     assert!(logs
         .iter()
-        .any(|l| l.message.contains("pip install vllm==")));
+        .any(|l| l.message.contains("pip install") && l.message.contains("vllm==")));
 }
 
 #[tokio::test]
