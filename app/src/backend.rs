@@ -20,6 +20,11 @@ pub trait Backend: Send + Sync + 'static {
     fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>>;
 }
 
+/// The page Content-Security-Policy, with `{nonce}` where the hydration scripts' nonce
+/// goes; the server provides it, the app sets the header with the request's nonce.
+#[derive(Clone, Debug)]
+pub struct CspTemplate(pub String);
+
 /// The context value server functions look up.
 pub type SharedBackend = Arc<dyn Backend>;
 

@@ -34,6 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    set_page_csp();
     provide_live();
     // The first paint's data, rendered on the server; the live channel takes over after.
     provide_context(FirstPaint(Resource::new(|| (), |_| get_live_state())));
@@ -76,3 +78,16 @@ pub fn App() -> impl IntoView {
 /// The server-rendered state of the first paint, shared by the pages.
 #[derive(Clone, Copy)]
 pub struct FirstPaint(pub Resource<Result<gdl_model::live::LiveState, crate::error::AppError>>);
+
+/// Sends the page's Content-Security-Policy with this response's script nonce.
+#[cfg(feature = "ssr")]
+fn set_page_csp() {
+    use leptos::nonce::use_nonce;
+    let template = use_context::<crate::backend::CspTemplate>();
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(nonce), Some(template), Some(response)) = (use_nonce(), template, response) {
+        if let Ok(value) = http::HeaderValue::from_str(&template.0.replace("{nonce}", &nonce)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}

@@ -28,6 +28,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
              and start from the repository root, or pass --site-root"
         );
     }
+    let access =
+        crate::security::Access::new(args.auth_token.clone(), args.allowed_origins.clone());
+    if let Err(message) = crate::security::check_exposure(args.addr, &access) {
+        anyhow::bail!(message);
+    }
     let settings = settings_from(&args);
     let state = crate::start(settings).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -73,6 +78,8 @@ fn settings_from(args: &ServeArgs) -> Settings {
         live: crate::live::HubConfig::default(),
         test_hooks: args.test_hooks,
         max_runs: args.max_runs,
+        auth_token: args.auth_token.clone(),
+        allowed_origins: args.allowed_origins.clone(),
         bench: crate::BenchSettings {
             requests: args.bench_requests,
             levels: args
@@ -148,6 +155,8 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         ready_timeout: 120,
         request_timeout: 30,
         test_hooks: false,
+        auth_token: None,
+        allowed_origins: vec![],
         max_runs: 1,
         bench_requests: 12,
         bench_concurrency: vec![1, 4],

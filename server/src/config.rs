@@ -123,6 +123,20 @@ pub struct ServeArgs {
     #[arg(long, env = "GDL_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
 
+    /// Access token. Required to listen on anything but loopback; then pages need a login
+    /// and programs `Authorization: Bearer <token>`.
+    #[arg(long, env = "GDL_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+
+    /// An origin (scheme://host[:port]) allowed to embed the dashboard and call it, besides
+    /// its own. Repeat, or comma-separate in the environment variable.
+    #[arg(
+        long = "allow-origin",
+        env = "GDL_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// Deployment-test runs allowed at the same time.
     #[arg(long, env = "GDL_MAX_RUNS", default_value_t = 1)]
     pub max_runs: usize,

@@ -11,6 +11,7 @@
 //! - [`simulator`]: the embedded broker simulator (in-process or standalone).
 //! - [`runner`]: the deployment test (11 steps), hosts, benchmark client.
 //! - [`store`]: the SQLite database of runs, logs and benchmarks.
+//! - [`security`]: access token, login, Origin checks, security headers.
 //! - [`monitor`]: the one loop that reads the broker; pages answer from its view and it
 //!   publishes every change to the live channel.
 //! - [`live`]: the live channel (`/ws`): event hub and connection loop.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod live;
 pub mod monitor;
 pub mod runner;
+pub mod security;
 pub mod shopper;
 pub mod simulator;
 mod state;
@@ -39,9 +41,11 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let backend = state.backend();
+    let csp = app::backend::CspTemplate(state.access.page_csp_template());
     let options = state.leptos.clone();
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/login", get(security::login_page).post(security::login))
         .route("/ws", get(live::upgrade))
         .merge(api::routes());
     if state.settings.test_hooks {
@@ -51,10 +55,18 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || leptos::prelude::provide_context(backend.clone()),
+            move || {
+                leptos::prelude::provide_context(backend.clone());
+                leptos::prelude::provide_context(csp.clone());
+            },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }
 

@@ -41,6 +41,10 @@ pub struct Settings {
     pub test_hooks: bool,
     /// Deployment-test runs allowed at once.
     pub max_runs: usize,
+    /// The access token; required to listen beyond loopback.
+    pub auth_token: Option<String>,
+    /// Extra origins allowed to embed and call the dashboard.
+    pub allowed_origins: Vec<String>,
     /// Benchmark load: requests per phase, concurrency levels, tokens per request.
     pub bench: BenchSettings,
 }
@@ -71,6 +75,7 @@ pub struct AppState {
     pub monitor: Monitor,
     pub hub: Hub,
     pub runner: Runner,
+    pub access: crate::security::Access,
     pub settings: Arc<Settings>,
     /// The embedded simulator, kept alive as long as the state.
     pub simulator: Option<Arc<SimServer>>,
@@ -148,6 +153,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         monitor,
         hub,
         runner,
+        access: crate::security::Access::new(
+            settings.auth_token.clone(),
+            settings.allowed_origins.clone(),
+        ),
         settings: Arc::new(settings),
         simulator,
     })

@@ -17,7 +17,9 @@ fn test_command_runs_the_pipeline_and_prints_json() {
             "--max-price",
             "5",
             "--sim-speed",
-            "200",
+            "60",
+            "--sim-failure-rate",
+            "0",
             "--json",
             "--data-dir",
         ])

@@ -29,7 +29,7 @@ impl Dashboard {
             addr: "127.0.0.1:0".parse().unwrap(),
             shopper_url: shopper_url.map(str::to_owned),
             sim: SimConfig {
-                speed: 200.0,
+                speed: 60.0,
                 seed: Some(7),
                 provision_failure_rate: 0.0,
                 ..SimConfig::default()
@@ -44,6 +44,8 @@ impl Dashboard {
             live: server::live::HubConfig::default(),
             test_hooks: false,
             max_runs: 1,
+            auth_token: None,
+            allowed_origins: vec![],
             bench: server::BenchSettings {
                 requests: 4,
                 levels: vec![1, 2],
