@@ -6,28 +6,28 @@ use gdl_model::runs::TestConfig;
 use leptos::prelude::*;
 
 /// The live state for the first paint: broker status and our sessions.
-#[server(prefix = "/_fn")]
+#[server(prefix = "/_fn", endpoint = "live_state")]
 pub async fn get_live_state() -> Result<LiveState, AppError> {
     let backend = crate::backend::backend()?;
     Ok(backend.live_state().await)
 }
 
 /// Starts a deployment test with `config`; returns the run id.
-#[server(prefix = "/_fn")]
+#[server(prefix = "/_fn", endpoint = "start_run")]
 pub async fn start_run(config: TestConfig) -> Result<String, AppError> {
     let backend = crate::backend::backend()?;
     backend.start_run(config).await.map_err(AppError)
 }
 
 /// Cancels a run in progress (its session is destroyed by cleanup).
-#[server(prefix = "/_fn")]
+#[server(prefix = "/_fn", endpoint = "cancel_run")]
 pub async fn cancel_run(id: String) -> Result<(), AppError> {
     let backend = crate::backend::backend()?;
     backend.cancel_run(id).await.map_err(AppError)
 }
 
 /// Destroys a session on the broker now.
-#[server(prefix = "/_fn")]
+#[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {
     let backend = crate::backend::backend()?;
     backend.destroy_session(id).await.map_err(AppError)

@@ -25,6 +25,15 @@ impl Dashboard {
     }
 
     pub async fn start_in(shopper_url: Option<&str>, data_dir: std::path::PathBuf) -> Self {
+        Self::start_with(shopper_url, data_dir, None).await
+    }
+
+    /// With an access token required.
+    pub async fn start_with(
+        shopper_url: Option<&str>,
+        data_dir: std::path::PathBuf,
+        auth_token: Option<&str>,
+    ) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             shopper_url: shopper_url.map(str::to_owned),
@@ -44,7 +53,7 @@ impl Dashboard {
             live: server::live::HubConfig::default(),
             test_hooks: false,
             max_runs: 1,
-            auth_token: None,
+            auth_token: auth_token.map(str::to_owned),
             allowed_origins: vec![],
             bench: server::BenchSettings {
                 requests: 4,

@@ -7,5 +7,6 @@ mod client_sessions;
 mod dashboard;
 mod live;
 mod runs;
+mod security;
 mod ssh;
 mod support;

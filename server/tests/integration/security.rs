@@ -1,0 +1,239 @@
+//! Access control and browser-side protections over real HTTP and WebSockets.
+
+use crate::dashboard::Dashboard;
+use futures::StreamExt;
+use std::process::Command;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+const TOKEN: &str = "correct-horse-battery-staple";
+
+async fn with_token() -> Dashboard {
+    let dir = std::env::temp_dir().join(format!("gdl-sec-{}", uuid::Uuid::new_v4()));
+    Dashboard::start_with(None, dir, Some(TOKEN)).await
+}
+
+#[test]
+fn listening_beyond_loopback_without_a_token_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gpu-deploy-llm"))
+        .args(["serve", "--addr", "0.0.0.0:18081", "--data-dir"])
+        .arg(std::env::temp_dir().join(format!("gdl-sec-{}", uuid::Uuid::new_v4())))
+        .env_remove("GDL_AUTH_TOKEN")
+        .env_remove("SHOPPER_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:18081") && stderr.contains("--auth-token"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn rest_server_functions_and_pages_need_the_token() {
+    let d = with_token().await;
+    let get = |path: &str| d.http.get(format!("{}{path}", d.url));
+    let denied = get("/api/status").send().await.unwrap();
+    assert_eq!(denied.status(), 401);
+    let body: serde_json::Value = denied.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    assert!(body["hint"].as_str().unwrap().contains("Bearer"));
+    assert_eq!(
+        get("/api/status")
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        get("/api/status")
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let server_fn = |auth: bool| {
+        let r = d
+            .http
+            .post(format!("{}/_fn/live_state", d.url))
+            .header("content-type", "application/x-www-form-urlencoded");
+        if auth {
+            r.bearer_auth(TOKEN)
+        } else {
+            r
+        }
+    };
+    assert_eq!(server_fn(false).send().await.unwrap().status(), 401);
+    assert_eq!(server_fn(true).send().await.unwrap().status(), 200);
+
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = no_redirect
+        .get(format!("{}/sessions", d.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/login?next=/sessions");
+    assert_eq!(
+        get("/healthz").send().await.unwrap().status(),
+        200,
+        "health stays open"
+    );
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_cookie_that_then_works() {
+    let d = with_token().await;
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = no_redirect
+        .get(format!("{}/login?next=/benchmarks", d.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("name=\"token\""));
+    let wrong = no_redirect
+        .post(format!("{}/login", d.url))
+        .form(&[("token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let ok = no_redirect
+        .post(format!("{}/login", d.url))
+        .form(&[("token", TOKEN), ("next", "/benchmarks")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], "/benchmarks");
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(
+        !cookie.contains(TOKEN),
+        "the cookie is a session id, not the token"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let page = d
+        .http
+        .get(format!("{}/benchmarks", d.url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<h1>Benchmarks</h1>"));
+}
+
+#[tokio::test]
+async fn the_websocket_needs_the_token_and_the_same_origin() {
+    let d = with_token().await;
+    let url = d.url.replace("http://", "ws://") + "/ws";
+    let err = tokio_tungstenite::connect_async(&url).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    let mut request = url.clone().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("authorized upgrade");
+    use futures::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            r#"{"type":"hello"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        socket.next().await,
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))
+    ));
+
+    let mut cross = url.into_client_request().unwrap();
+    cross.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
+    );
+    cross
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("http://evil.example"));
+    let err = tokio_tungstenite::connect_async(cross).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+}
+
+#[tokio::test]
+async fn cross_origin_posts_are_refused_and_same_origin_ones_pass() {
+    let d = Dashboard::start(None).await;
+    let post = |origin: &str| {
+        d.http
+            .post(format!("{}/api/runs", d.url))
+            .header("origin", origin)
+            .json(&serde_json::json!({"model": "qwen2.5-0.5b"}))
+    };
+    let evil = post("http://evil.example").send().await.unwrap();
+    assert_eq!(evil.status(), 403);
+    let body: serde_json::Value = evil.json().await.unwrap();
+    assert_eq!(body["code"], "origin_refused");
+    let own = post(&d.url).send().await.unwrap();
+    assert_eq!(own.status(), 400, "same origin gets through to validation");
+    let big = d
+        .http
+        .post(format!("{}/api/runs", d.url))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 200 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413, "request bodies are limited");
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_with_the_script_nonce() {
+    let d = Dashboard::start(None).await;
+    let page = d.get("/").await;
+    let headers = page.headers().clone();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let csp = headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self'") && csp.contains("object-src 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    let nonce = html
+        .split("nonce=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        csp.contains(&format!("'nonce-{nonce}'")),
+        "the hydration scripts' nonce is allowed: {csp}"
+    );
+    let api = d.get("/api/status").await;
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}
