@@ -77,6 +77,43 @@ struct Inner {
     active: Mutex<HashMap<String, Active>>,
     /// Test hook: the next run fails at this step.
     inject_failure: Mutex<Option<StepName>>,
+    /// Recent accepted starts, for the rate limit.
+    starts: Mutex<StartLimiter>,
+}
+
+/// At most `limit` run starts per rolling minute.
+#[derive(Debug)]
+pub struct StartLimiter {
+    limit: usize,
+    recent: std::collections::VecDeque<std::time::Instant>,
+}
+
+impl StartLimiter {
+    /// A limiter allowing `limit` starts a minute.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1),
+            recent: Default::default(),
+        }
+    }
+
+    /// Records a start at `now`, or says how long to wait.
+    pub fn try_start(&mut self, now: std::time::Instant) -> Result<(), Duration> {
+        let window = Duration::from_secs(60);
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= self.limit {
+            let oldest = *self.recent.front().expect("non-empty at the limit");
+            return Err(window - now.duration_since(oldest));
+        }
+        self.recent.push_back(now);
+        Ok(())
+    }
 }
 
 struct Active {
@@ -95,6 +132,7 @@ impl Runner {
                 store,
                 active: Mutex::new(HashMap::new()),
                 inject_failure: Mutex::new(None),
+                starts: Mutex::new(StartLimiter::new(12)),
             }),
         }
     }
@@ -171,6 +209,22 @@ impl Runner {
                         ),
                     )
                     .with_hint("Wait for it to finish or cancel it, or raise --max-runs."),
+                ));
+            }
+            if let Err(wait) = self
+                .inner
+                .starts
+                .lock()
+                .unwrap()
+                .try_start(std::time::Instant::now())
+            {
+                return Err((
+                    429,
+                    ApiError::new(
+                        "rate_limited",
+                        "too many runs started in the last minute (at most 12)",
+                    )
+                    .with_hint(format!("Try again in {} s.", wait.as_secs().max(1))),
                 ));
             }
             active.insert(
@@ -326,6 +380,21 @@ mod tests {
 
     fn config(json: &str) -> TestConfig {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn starts_are_rate_limited_per_minute() {
+        let mut limiter = StartLimiter::new(3);
+        let t0 = std::time::Instant::now();
+        for i in 0..3 {
+            assert!(limiter.try_start(t0 + Duration::from_secs(i)).is_ok());
+        }
+        let wait = limiter.try_start(t0 + Duration::from_secs(10)).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(50));
+        assert!(
+            limiter.try_start(t0 + Duration::from_secs(60)).is_ok(),
+            "the oldest start left the window"
+        );
     }
 
     #[test]

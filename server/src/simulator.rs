@@ -82,6 +82,8 @@ struct SimState {
     providers: BTreeMap<&'static str, ProviderInventory>,
     sessions: HashMap<String, SimSession>,
     faults: Faults,
+    /// Every private key handed out (the broker's side of the secret, for leak tests).
+    issued_keys: Vec<String>,
 }
 
 /// One provider's offers and the age of its cache entry.
@@ -125,6 +127,7 @@ impl Simulator {
                     providers,
                     sessions: HashMap::new(),
                     faults: Faults::default(),
+                    issued_keys: Vec::new(),
                 }),
                 offline: tokio::sync::watch::Sender::new(false),
             }),
@@ -151,6 +154,11 @@ impl Simulator {
     /// Changes the faults in place.
     pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
         change(&mut self.state().faults);
+    }
+
+    /// Every private key this simulator has handed out (tests look for leaks of them).
+    pub fn issued_keys(&self) -> Vec<String> {
+        self.state().issued_keys.clone()
     }
 
     /// The axum router serving the broker API (and `/_sim/*` control routes).

@@ -178,7 +178,9 @@ impl Simulator {
         let sim = self.clone();
         let provision_id = id.clone();
         tokio::spawn(async move { sim.provision(provision_id, plan).await });
-        Ok((session, fake_private_key(&id)))
+        let key = fake_private_key(&id);
+        self.state().issued_keys.push(key.clone());
+        Ok((session, key))
     }
 
     /// The broker's background SSH verification loop for one session.

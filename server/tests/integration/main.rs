@@ -7,6 +7,7 @@ mod client_sessions;
 mod dashboard;
 mod live;
 mod runs;
+mod secrets;
 mod security;
 mod ssh;
 mod support;
