@@ -142,11 +142,15 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if upgrade || changes_state {
-        let cross_site = headers
-            .get("sec-fetch-site")
-            .is_some_and(|v| v == "cross-site");
+        // Browsers say where a request comes from: Sec-Fetch-Site when they send it (a
+        // same-origin form may carry `Origin: null`), else the Origin header.
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        if cross_site || origin.is_some_and(|o| !access.origin_allowed(o, headers)) {
+        let same_origin = matches!(fetch_site, Some("same-origin" | "none"));
+        let refused = !same_origin
+            && (fetch_site == Some("cross-site")
+                || origin.is_some_and(|o| o == "null" || !access.origin_allowed(o, headers)));
+        if refused {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "origin_refused",
@@ -189,7 +193,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         // Pages set theirs (with the hydration nonce); everything else embeds nothing.
         h.insert(

@@ -193,6 +193,28 @@ async fn cross_origin_posts_are_refused_and_same_origin_ones_pass() {
     assert_eq!(body["code"], "origin_refused");
     let own = post(&d.url).send().await.unwrap();
     assert_eq!(own.status(), 400, "same origin gets through to validation");
+    let with = |origin: &str, site: &str| {
+        d.http
+            .post(format!("{}/api/runs", d.url))
+            .header("origin", origin)
+            .header("sec-fetch-site", site)
+            .json(&serde_json::json!({}))
+    };
+    assert_eq!(
+        with("null", "cross-site").send().await.unwrap().status(),
+        403,
+        "an opaque cross-site origin"
+    );
+    assert_eq!(
+        with("null", "same-origin").send().await.unwrap().status(),
+        400,
+        "the page's own form"
+    );
+    assert_eq!(
+        with(&d.url, "cross-site").send().await.unwrap().status(),
+        403,
+        "the browser says cross-site"
+    );
     let big = d
         .http
         .post(format!("{}/api/runs", d.url))
@@ -210,7 +232,7 @@ async fn pages_carry_security_headers_with_the_script_nonce() {
     let page = d.get("/").await;
     let headers = page.headers().clone();
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["referrer-policy"], "same-origin");
     let csp = headers["content-security-policy"]
         .to_str()
         .unwrap()
