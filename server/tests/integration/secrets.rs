@@ -16,7 +16,11 @@ fn captured() -> Arc<Mutex<Vec<u8>>> {
             let buffer = Arc::new(Mutex::new(Vec::new()));
             let sink = buffer.clone();
             let _ = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
+                // Everything at TRACE, but WebSocket frame hex dumps (their content is
+                // checked as the live state below; the hex would read as tokens).
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    "trace,tungstenite=debug,tokio_tungstenite=debug",
+                ))
                 .with_ansi(false)
                 .with_writer(move || Capture(sink.clone()))
                 .try_init();
@@ -55,10 +59,18 @@ fn leak(text: &str, keys: &[String]) -> Option<String> {
         }
     }
     let mut run = 0;
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
         run = if c.is_ascii_hexdigit() { run + 1 } else { 0 };
         if run >= 64 {
-            return Some("a 64-hex-digit token (the vLLM API key's shape)".into());
+            let start = text[..i]
+                .char_indices()
+                .rev()
+                .nth(120)
+                .map_or(0, |(j, _)| j);
+            let context: String = text[start..i].chars().take(100).collect();
+            return Some(format!(
+                "a 64-hex-digit token (the vLLM API key's shape) after {context:?}"
+            ));
         }
     }
     None
