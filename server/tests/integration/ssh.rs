@@ -44,6 +44,13 @@ fn keygen(args: &[&str]) {
     assert!(status.success());
 }
 
+/// A 2048-bit RSA key in PKCS#1 PEM (the broker's format) at `path`, no passphrase.
+fn rsa_pem_key(path: &str) {
+    keygen(&[
+        "-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f", path,
+    ]);
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -62,19 +69,7 @@ async fn start_sshd() -> Sshd {
     let shims = dir.join("shims");
     std::fs::create_dir_all(&shims).unwrap();
     let d = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    keygen(&[
-        "-q",
-        "-t",
-        "rsa",
-        "-b",
-        "2048",
-        "-m",
-        "PEM",
-        "-N",
-        "",
-        "-f",
-        &d("client_key"),
-    ]);
+    rsa_pem_key(&d("client_key"));
     keygen(&["-q", "-t", "ed25519", "-N", "", "-f", &d("host_key")]);
     std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
     write_exec(&shims.join("nvidia-smi"), "#!/bin/sh\ncase \"$*\" in\n  *--query-gpu*) printf 'NVIDIA GeForce RTX 4090, 24564, 1, 550.54.15, 41, 0\\nNVIDIA GeForce RTX 4090, 24564, 1, 550.54.15, 39, 3\\n' ;;\n  *) echo '| NVIDIA-SMI 550.54.15   Driver Version: 550.54.15   CUDA Version: 12.4     |' ;;\nesac\n");
@@ -181,19 +176,7 @@ async fn exec_with_exit_codes_stderr_and_timeouts() {
 async fn a_wrong_key_is_refused() {
     let sshd = start_sshd().await;
     let other = std::env::temp_dir().join(format!("gdl-other-{}", uuid::Uuid::new_v4()));
-    keygen(&[
-        "-q",
-        "-t",
-        "rsa",
-        "-b",
-        "2048",
-        "-m",
-        "PEM",
-        "-N",
-        "",
-        "-f",
-        &other.to_string_lossy(),
-    ]);
+    rsa_pem_key(&other.to_string_lossy());
     let wrong = SshPrivateKey::new(std::fs::read_to_string(&other).unwrap());
     let _ = std::fs::remove_file(&other);
     let _ = std::fs::remove_file(other.with_extension("pub"));
