@@ -5,6 +5,7 @@ use crate::shopper::Timeouts;
 use crate::simulator::{SimConfig, SimServer, Simulator};
 use crate::Settings;
 use anyhow::Context;
+use clap::Parser;
 use std::time::Duration;
 
 /// Logs to stderr; `RUST_LOG` overrides the default level (info).
@@ -43,9 +44,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.addr
             )
         })?;
-    let broker = match &args.shopper_url {
+    let broker = match &args.broker.shopper_url {
         Some(url) => format!("broker {url}"),
-        None => format!("embedded simulator at speed {}", args.sim_speed),
+        None => format!("embedded simulator at speed {}", args.broker.sim_speed),
     };
     tracing::info!(data_dir = %state.settings.data_dir.display(), "dashboard on http://{} ({broker})", args.addr);
     crate::run(listener, state, shutdown_signal()).await?;
@@ -57,23 +58,27 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn settings_from(args: &ServeArgs) -> Settings {
     Settings {
         addr: args.addr,
-        shopper_url: args.shopper_url.clone().filter(|u| !u.trim().is_empty()),
+        shopper_url: args
+            .broker
+            .shopper_url
+            .clone()
+            .filter(|u| !u.trim().is_empty()),
         sim: SimConfig {
-            speed: args.sim_speed,
-            provision_failure_rate: args.sim_failure_rate.clamp(0.0, 1.0),
+            speed: args.broker.sim_speed,
+            provision_failure_rate: args.broker.sim_failure_rate.clamp(0.0, 1.0),
             ..SimConfig::default()
         },
-        data_dir: args.resolved_data_dir(),
+        data_dir: args.broker.resolved_data_dir(),
         site_root: args.site_root.clone(),
         timeouts: Timeouts {
             request: Duration::from_secs(args.request_timeout.max(1)),
             ready_wait: Duration::from_secs(args.ready_timeout.max(1)),
             ..Timeouts::default()
         },
-        poll: crate::state::poll_for_speed(if args.shopper_url.is_some() {
+        poll: crate::state::poll_for_speed(if args.broker.shopper_url.is_some() {
             1.0
         } else {
-            args.sim_speed
+            args.broker.sim_speed
         }),
         live: crate::live::HubConfig::default(),
         test_hooks: args.test_hooks,
@@ -141,27 +146,21 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// `serve`'s options on their own, to reuse their defaults.
+#[derive(clap::Parser)]
+struct ServeCommand {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
 /// `gpu-deploy-llm test`: one run, headless. Returns the exit code: 0 passed, 1 failed,
 /// 130 cancelled (Ctrl-C cancels the run and waits for its cleanup).
 pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     use gdl_model::runs::{DeployMode, RunStatus, StepStatus, TestConfig};
-    let serve = ServeArgs {
-        addr: "127.0.0.1:0".parse().expect("literal address"),
-        shopper_url: args.shopper_url.clone(),
-        sim_speed: args.sim_speed,
-        sim_failure_rate: args.sim_failure_rate,
-        data_dir: args.data_dir.clone(),
-        site_root: "target/site".into(),
-        ready_timeout: 120,
-        request_timeout: 30,
-        test_hooks: false,
-        auth_token: None,
-        allowed_origins: vec![],
-        max_runs: 1,
-        bench_requests: 12,
-        bench_concurrency: vec![1, 4],
-        bench_max_tokens: 96,
-    };
+    // Every other server setting is what `serve` would use (flags' defaults and their
+    // environment variables), on the broker and data directory given here.
+    let mut serve = ServeCommand::parse_from(["gpu-deploy-llm", "--addr", "127.0.0.1:0"]).serve;
+    serve.broker = args.broker.clone();
     let deploy_mode = match args.deploy_mode.as_str() {
         "docker" => DeployMode::Docker,
         "pip" => DeployMode::Pip,

@@ -1,4 +1,5 @@
-//! The command line: `serve` and `simulate`, each flag with an environment fallback.
+//! The command line: `serve`, `simulate` and `test`, each flag with an environment
+//! fallback.
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -65,30 +66,13 @@ pub struct TestArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Base URL of a real cloud-gpu-shopper; unset runs the embedded simulator.
-    #[arg(long, env = "SHOPPER_URL")]
-    pub shopper_url: Option<String>,
-
-    /// Time scale of the embedded simulator.
-    #[arg(long, env = "GDL_SIM_SPEED", default_value_t = 10.0, value_parser = positive_f64)]
-    pub sim_speed: f64,
-
-    /// Share of the embedded simulator's provisionings that fail (0.0-1.0).
-    #[arg(long, env = "GDL_SIM_FAILURE_RATE", default_value_t = 0.12)]
-    pub sim_failure_rate: f64,
-
-    /// Directory for the database (the run is recorded like the dashboard's).
-    #[arg(long, env = "GDL_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 }
 
-/// Options of `gpu-deploy-llm serve`.
+/// Which broker to use and where to keep data: shared by `serve` and `test`.
 #[derive(Clone, Debug, Args)]
-pub struct ServeArgs {
-    /// Address the dashboard listens on.
-    #[arg(long, env = "GDL_ADDR", default_value = "127.0.0.1:8081")]
-    pub addr: SocketAddr,
-
+pub struct BrokerArgs {
     /// Base URL of a real cloud-gpu-shopper broker (e.g. http://127.0.0.1:8080). Unset:
     /// the embedded simulator runs in this process and nothing is rented for real.
     #[arg(long, env = "SHOPPER_URL")]
@@ -108,6 +92,17 @@ pub struct ServeArgs {
     /// $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
     #[arg(long, env = "GDL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Options of `gpu-deploy-llm serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address the dashboard listens on.
+    #[arg(long, env = "GDL_ADDR", default_value = "127.0.0.1:8081")]
+    pub addr: SocketAddr,
+
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 
     /// Directory holding the built site (`pkg/` with the wasm, JS and CSS). cargo-leptos
     /// writes it to target/site; the default works when started from the repository root.
@@ -190,7 +185,7 @@ fn positive_f64(text: &str) -> Result<f64, String> {
     }
 }
 
-impl ServeArgs {
+impl BrokerArgs {
     /// The data directory to use: the flag, else the XDG default.
     pub fn resolved_data_dir(&self) -> PathBuf {
         if let Some(dir) = &self.data_dir {
@@ -233,9 +228,12 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             panic!("serve")
         };
-        assert_eq!(args.shopper_url.as_deref(), Some("http://127.0.0.1:8080"));
-        assert_eq!(args.resolved_data_dir(), PathBuf::from("/tmp/x"));
-        assert_eq!(args.sim_speed, 50.0);
+        assert_eq!(
+            args.broker.shopper_url.as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(args.broker.resolved_data_dir(), PathBuf::from("/tmp/x"));
+        assert_eq!(args.broker.sim_speed, 50.0);
     }
 
     #[test]

@@ -120,13 +120,12 @@ async fn cancel_mid_run_destroys_the_session_and_says_so() {
             .then_some(())
     })
     .await;
-    let cancel = d
-        .http
-        .post(format!("{}/api/runs/{id}/cancel", d.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancel.status(), 202);
+    assert_eq!(
+        post(&d, &format!("/api/runs/{id}/cancel"), Value::Null)
+            .await
+            .0,
+        202
+    );
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Cancelled);
     let cleanup = done.cleanup.as_ref().unwrap();
@@ -139,20 +138,13 @@ async fn cancel_mid_run_destroys_the_session_and_says_so() {
         .await
         .unwrap();
     assert_eq!(session.status, SessionStatus::Stopped);
-    let again = d
-        .http
-        .post(format!("{}/api/runs/{id}/cancel", d.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 409);
-    let unknown = d
-        .http
-        .post(format!("{}/api/runs/nope/cancel", d.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        post(&d, &format!("/api/runs/{id}/cancel"), Value::Null)
+            .await
+            .0,
+        409
+    );
+    assert_eq!(post(&d, "/api/runs/nope/cancel", Value::Null).await.0, 404);
 }
 
 #[tokio::test]
