@@ -586,7 +586,7 @@ async fn steps(
             prompts_with_expected: with_expected,
             phases,
         };
-        ctx_store(ctx)
+        ctx.store()
             .save_benchmark(&record, samples)
             .await
             .map_err(|e| e.to_string())?;
@@ -597,16 +597,9 @@ async fn steps(
         .await;
     ctx.update(|run| run.benchmark_id = Some(benchmark.id.clone()))
         .await;
-    ctx_hub(ctx).publish([LiveEvent::BenchmarkUpsert { benchmark }]);
+    ctx.hub()
+        .publish([LiveEvent::BenchmarkUpsert { benchmark }]);
     Ok(())
-}
-
-fn ctx_store(ctx: &RunContext) -> crate::store::Store {
-    ctx.store().clone()
-}
-
-fn ctx_hub(ctx: &RunContext) -> crate::live::Hub {
-    ctx.hub().clone()
 }
 
 /// Offers best first: cheapest, then the most reliable.
