@@ -128,7 +128,7 @@ describe('live channel', () => {
       }, { what: `page reaching seq ${last}` })));
       const from = Math.max(seqs[0][0], seqs[1][0]);
       const [a, b] = seqs.map((s) => s.filter((n) => n >= from && n <= last));
-      assert.ok(a.length >= 8, `several events were delivered (${a.length})`);
+      assert.ok(a.length >= created.length, `at least one event per new session (${a.length})`);
       assert.deepEqual(a, b);
       assert.deepEqual(a, a.map((_, i) => from + i), 'contiguous, in order, no duplicates');
       await Promise.all(pages.map((p) => p.close()));
