@@ -32,7 +32,7 @@ pub type SharedBackend = Arc<dyn Backend>;
 pub fn backend() -> Result<SharedBackend, crate::error::AppError> {
     leptos::prelude::use_context::<SharedBackend>().ok_or_else(|| {
         crate::error::AppError(gdl_model::api::ApiError::new(
-            "dashboard_misconfigured",
+            gdl_model::code::ErrorCode::DashboardMisconfigured,
             "the server did not provide its backend to the app",
         ))
     })

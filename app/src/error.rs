@@ -2,6 +2,7 @@
 //! shape, also used for transport failures between browser and server.
 
 use gdl_model::api::ApiError;
+use gdl_model::code::ErrorCode;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -31,15 +32,15 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let (code, hint) = match &value {
             ServerFnErrorErr::Request(_) => (
-                "dashboard_unreachable",
+                ErrorCode::DashboardUnreachable,
                 "The dashboard server did not answer; check that it is running, then reload.",
             ),
             ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::Serialization(_) => (
-                "dashboard_protocol",
+                ErrorCode::DashboardProtocol,
                 "The page and the server disagree; reload the page to get the current version.",
             ),
             _ => (
-                "dashboard_error",
+                ErrorCode::DashboardError,
                 "Something failed on the dashboard server; its log has the details.",
             ),
         };

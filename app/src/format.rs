@@ -28,16 +28,6 @@ pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-/// A provider's display name.
-pub fn provider_name(provider: &str) -> &str {
-    match provider {
-        "vastai" => "Vast.ai",
-        "tensordock" => "TensorDock",
-        "bluelobster" => "Blue Lobster",
-        other => other,
-    }
-}
-
 /// `RTX 4090 × 2`.
 pub fn gpu(gpu_type: &str, count: u32) -> String {
     format!("{gpu_type} × {count}")
@@ -75,7 +65,6 @@ mod tests {
         assert_eq!(duration(7620.0), "2 h 07 min");
         assert_eq!(short_id("3f0c1e9a-aaaa"), "3f0c1e9a");
         assert_eq!(short_id("abc"), "abc");
-        assert_eq!(provider_name("vastai"), "Vast.ai");
         assert_eq!(gpu("RTX 4090", 2), "RTX 4090 × 2");
         let t = chrono::DateTime::parse_from_rfc3339("2026-03-05T14:03:11.5Z").unwrap();
         assert_eq!(timestamp(&t.with_timezone(&Utc)), "2026-03-05 14:03 UTC");

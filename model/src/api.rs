@@ -1,6 +1,7 @@
 //! The dashboard's own API types (`/api/*`, server functions, and later the live channel).
 
-use crate::shopper::{Session, SessionStatus};
+use crate::code::ErrorCode;
+use crate::shopper::{Provider, Session, SessionStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,7 +22,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with a code and a message.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code: code.into(),
             message: message.into(),
@@ -34,6 +35,11 @@ impl ApiError {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// The code as the enum ([`ErrorCode::Unknown`] for a code this version does not know).
+    pub fn error_code(&self) -> ErrorCode {
+        ErrorCode::parse(&self.code)
     }
 
     /// Adds the broker's (or our) request id.
@@ -104,7 +110,7 @@ pub struct BrokerStatus {
 /// Offers available from one provider.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProviderOffers {
-    pub provider: String,
+    pub provider: Provider,
     pub offers: u32,
     /// Cheapest offer's $/h, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,7 +123,7 @@ pub struct StatusView {
     /// The dashboard's version.
     pub version: String,
     pub broker: BrokerStatus,
-    /// Offer counts per provider, both known providers always listed.
+    /// Offer counts per provider, every known provider always listed.
     pub providers: Vec<ProviderOffers>,
     /// Why the inventory is missing or partial, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,7 +145,7 @@ impl StatusView {
 pub struct SessionView {
     pub id: String,
     pub status: SessionStatus,
-    pub provider: String,
+    pub provider: Provider,
     pub gpu_type: String,
     pub gpu_count: u32,
     pub price_per_hour: f64,
@@ -197,7 +203,7 @@ mod tests {
 
     #[test]
     fn api_error_shape() {
-        let e = ApiError::new("shopper_unreachable", "connection refused")
+        let e = ApiError::new(ErrorCode::ShopperUnreachable, "connection refused")
             .with_hint("start the broker")
             .with_request_id(Some("r-1".into()));
         let json = serde_json::to_value(&e).unwrap();
@@ -206,8 +212,8 @@ mod tests {
             serde_json::json!({"code":"shopper_unreachable","message":"connection refused",
                 "hint":"start the broker","request_id":"r-1"})
         );
-        let bare = serde_json::to_value(ApiError::new("x", "y")).unwrap();
-        assert_eq!(bare, serde_json::json!({"code":"x","message":"y"}));
+        let bare = serde_json::to_value(ApiError::new(ErrorCode::NotFound, "y")).unwrap();
+        assert_eq!(bare, serde_json::json!({"code":"not_found","message":"y"}));
     }
 
     #[test]

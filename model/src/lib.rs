@@ -6,6 +6,8 @@
 //!   where the broker is inconsistent (RFC 3339 variants, missing fields, `[]` vs `null`).
 //! - [`api`]: the dashboard's own API: status, session views and the error shape
 //!   `{code, message, hint, request_id}` used everywhere a person or program reads an error.
+//! - [`code`]: [`code::ErrorCode`], every error code the product shows, defined once.
+//! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
 //! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
@@ -15,7 +17,9 @@
 
 pub mod api;
 pub mod benchmark;
+pub mod code;
 pub mod live;
+pub mod provider;
 pub mod registry;
 pub mod runs;
 pub mod secret;

@@ -219,7 +219,7 @@ mod tests {
         SessionView {
             id: id.into(),
             status,
-            provider: "vastai".into(),
+            provider: crate::shopper::Provider::VastAi,
             gpu_type: "RTX 4090".into(),
             gpu_count: 1,
             price_per_hour: 0.4,

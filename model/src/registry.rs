@@ -258,11 +258,12 @@ pub enum ModelError {
 
 impl ModelError {
     /// The stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::code::ErrorCode {
+        use crate::code::ErrorCode;
         match self {
-            Self::InvalidId(_) => "invalid_model_id",
-            Self::Unknown(_) => "unknown_model",
-            Self::NoCheckpoint { .. } => "quantization_unavailable",
+            Self::InvalidId(_) => ErrorCode::InvalidModelId,
+            Self::Unknown(_) => ErrorCode::UnknownModel,
+            Self::NoCheckpoint { .. } => ErrorCode::QuantizationUnavailable,
         }
     }
 
@@ -496,7 +497,7 @@ mod tests {
     #[test]
     fn quantization_without_a_checkpoint_is_refused() {
         let err = resolve("gemma-2b", Quantization::Awq).unwrap_err();
-        assert_eq!(err.code(), "quantization_unavailable");
+        assert_eq!(err.code().as_str(), "quantization_unavailable");
         assert!(err.hint().contains("none, fp8"));
         let llama = resolve("llama3.2-1b", Quantization::Gptq).unwrap_err();
         assert!(llama.hint().contains("awq"), "{}", llama.hint());
@@ -521,7 +522,10 @@ mod tests {
             "org/model-7B\nnext",
         ] {
             assert_eq!(
-                resolve(bad, Quantization::None).unwrap_err().code(),
+                resolve(bad, Quantization::None)
+                    .unwrap_err()
+                    .code()
+                    .as_str(),
                 "invalid_model_id",
                 "{bad:?}"
             );
@@ -541,7 +545,8 @@ mod tests {
         assert_eq!(
             resolve("someorg/mystery", Quantization::None)
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "unknown_model"
         );
         let awq = resolve("someorg/Thing-7B-AWQ", Quantization::Awq).unwrap();

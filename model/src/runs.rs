@@ -2,6 +2,8 @@
 //! states, log lines, and the host report.
 
 use crate::benchmark::PhaseMetrics;
+use crate::code::ErrorCode;
+use crate::provider::{de_optional_provider, Provider};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +103,12 @@ pub struct Step {
     /// Why it failed or was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The stable code of a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
+    /// What a person can do about a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// A one-line result (e.g. the offer chosen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -142,8 +150,13 @@ pub struct TestConfig {
     pub model: String,
     /// Highest price accepted, USD per hour.
     pub max_price: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    /// Only this provider; absent (or `""` from a form) means any.
+    #[serde(
+        default,
+        deserialize_with = "de_optional_provider",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub provider: Option<Provider>,
     /// `none`, `awq`, `gptq` or `fp8`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<String>,
@@ -168,7 +181,7 @@ fn one() -> u32 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OfferChoice {
     pub offer_id: String,
-    pub provider: String,
+    pub provider: Provider,
     pub gpu_type: String,
     pub gpu_count: u32,
     pub vram_gb: u32,
@@ -234,6 +247,9 @@ pub struct Run {
     /// Why the run failed (the failed step's reason).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The stable code of that failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<ErrorCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<CleanupOutcome>,
 }
@@ -253,6 +269,8 @@ impl Run {
                     started_at: None,
                     ended_at: None,
                     reason: None,
+                    code: None,
+                    hint: None,
                     detail: None,
                 })
                 .collect(),
@@ -263,6 +281,7 @@ impl Run {
             host: None,
             benchmark_id: None,
             error: None,
+            error_code: None,
             cleanup: None,
         }
     }
@@ -285,6 +304,38 @@ impl Run {
     }
 }
 
+/// How much a log line matters.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// The wire spelling (`info`, `warn`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+
+    /// Reads a stored spelling; anything unknown is `info`.
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "warn" => Self::Warn,
+            "error" => Self::Error,
+            _ => Self::Info,
+        }
+    }
+}
+
 /// A log line of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogLine {
@@ -292,8 +343,7 @@ pub struct LogLine {
     /// Position within the run, from 1.
     pub n: u64,
     pub at: DateTime<Utc>,
-    /// `info`, `warn` or `error`.
-    pub level: String,
+    pub level: LogLevel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<StepName>,
     pub message: String,
@@ -308,7 +358,7 @@ pub struct BenchmarkRecord {
     pub model: String,
     pub served_repo: String,
     pub quantization: String,
-    pub provider: String,
+    pub provider: Provider,
     pub gpu_type: String,
     pub gpu_count: u32,
     pub price_per_hour: f64,

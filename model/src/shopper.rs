@@ -4,15 +4,13 @@
 //! `Option` or `#[serde(default)]`, lists that may be `null` deserialise as empty, and
 //! timestamps parse leniently (see [`crate::time`]).
 
+pub use crate::provider::Provider;
 use crate::secret::SshPrivateKey;
 use crate::time::{de_null_list, de_optional, de_required};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// Providers the broker knows. Unknown names are kept as text by [`Offer::provider`].
-pub const PROVIDERS: [&str; 3] = ["vastai", "tensordock", "bluelobster"];
 
 /// Workload types accepted by `POST /api/v1/sessions`.
 pub const WORKLOAD_TYPES: [&str; 9] = [
@@ -31,7 +29,7 @@ pub const WORKLOAD_TYPES: [&str; 9] = [
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Offer {
     pub id: String,
-    pub provider: String,
+    pub provider: Provider,
     #[serde(default)]
     pub provider_id: String,
     pub gpu_type: String,
@@ -86,7 +84,7 @@ pub struct InventoryPage {
 /// Filters and pagination of `GET /api/v1/inventory`. `None` leaves a filter off.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InventoryQuery {
-    pub provider: Option<String>,
+    pub provider: Option<Provider>,
     /// Exact, case-sensitive normalised name such as `RTX 4090`.
     pub gpu_type: Option<String>,
     /// Case-sensitive substring of the location.
@@ -112,7 +110,7 @@ impl InventoryQuery {
                 pairs.push((key, value));
             }
         };
-        push("provider", self.provider.clone());
+        push("provider", self.provider.as_ref().map(Provider::to_string));
         push("gpu_type", self.gpu_type.clone());
         push("location", self.location.clone());
         push("min_vram", self.min_vram.map(|v| v.to_string()));
@@ -196,7 +194,7 @@ pub struct Session {
     #[serde(default)]
     pub consumer_id: String,
     #[serde(default)]
-    pub provider: String,
+    pub provider: Provider,
     #[serde(default)]
     pub gpu_type: String,
     #[serde(default)]
@@ -261,7 +259,7 @@ pub struct SessionList {
 pub struct SessionQuery {
     pub consumer_id: Option<String>,
     pub status: Option<SessionStatus>,
-    pub provider: Option<String>,
+    pub provider: Option<Provider>,
     pub limit: Option<u32>,
 }
 
@@ -343,7 +341,7 @@ pub struct SessionDiagnostics {
     pub session_id: String,
     pub status: SessionStatus,
     #[serde(default)]
-    pub provider: String,
+    pub provider: Provider,
     #[serde(default)]
     pub gpu_type: String,
     #[serde(default)]
@@ -457,7 +455,7 @@ pub struct BrokerErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Provider>,
     /// A person-readable sentence (stale inventory only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -538,7 +536,7 @@ mod tests {
     #[test]
     fn inventory_query_pairs_skip_unset() {
         let q = InventoryQuery {
-            provider: Some("vastai".into()),
+            provider: Some(Provider::VastAi),
             min_vram: Some(24),
             limit: Some(10),
             ..Default::default()

@@ -80,7 +80,7 @@ async fn publish(State(hub): State<Hub>, Query(q): Query<HashMap<String, u64>>) 
             session: SessionView {
                 id: format!("bench-{i}"),
                 status: SessionStatus::Running,
-                provider: "vastai".into(),
+                provider: gdl_model::shopper::Provider::VastAi,
                 gpu_type: "RTX 4090".into(),
                 gpu_count: 1,
                 price_per_hour: 0.4,

@@ -1,13 +1,15 @@
 //! REST endpoints under `/api/*` for programs and scripts, with the shared wire types and
 //! the one error shape.
 
+use crate::error::AppError;
+use crate::runner::RunError;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use gdl_model::api::{ApiError, SessionsView, StatusView};
+use gdl_model::api::{SessionsView, StatusView};
+use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveStats;
 use gdl_model::runs::{BenchmarkRecord, Run, StepName, TestConfig};
 use serde::Deserialize;
@@ -19,16 +21,6 @@ pub const FIRST_CHECK_PATIENCE: Duration = Duration::from_millis(800);
 
 /// How long `?fresh=true` waits for a new poll.
 pub const REFRESH_PATIENCE: Duration = Duration::from_secs(5);
-
-/// An [`ApiError`] with its HTTP status.
-#[derive(Debug)]
-pub struct ApiFailure(pub StatusCode, pub ApiError);
-
-impl IntoResponse for ApiFailure {
-    fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
-    }
-}
 
 /// `?fresh=true` asks for a new poll of the broker before answering.
 #[derive(Debug, Default, Deserialize)]
@@ -62,94 +54,55 @@ async fn sessions(State(state): State<AppState>, Query(q): Query<Freshness>) -> 
     Json(state.sessions_view(q.fresh).await)
 }
 
-fn failure((status, error): (u16, ApiError)) -> ApiFailure {
-    ApiFailure(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        error,
-    )
-}
-
-fn store_failure(e: crate::store::StoreError) -> ApiFailure {
-    tracing::error!(error = %e, "database error");
-    ApiFailure(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        ApiError::new("storage_error", "the dashboard's database failed")
-            .with_hint("Check the server log and the data directory's disk space."),
-    )
-}
-
 /// `POST /api/runs` with a JSON [`TestConfig`]: `{"id": ...}` (201), 400 on bad input,
-/// 409 `run_in_progress` over the limit.
+/// 409 `run_in_progress` over the limit, 429 over the start rate.
 async fn start_run(
     State(state): State<AppState>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiFailure> {
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
     let config: TestConfig = serde_json::from_slice(&body).map_err(|e| {
-        ApiFailure(
-            StatusCode::BAD_REQUEST,
-            ApiError::new("invalid_input", format!("the test configuration is not valid JSON of the expected shape: {e}"))
-                .with_hint(r#"Send at least {"model": "qwen2.5-0.5b", "max_price": 0.5}; optional: provider, quantization, reservation_hours, keep_on_failure, deploy_mode."#),
+        RunError::invalid(
+            format!("the test configuration is not valid JSON of the expected shape: {e}"),
+            r#"Send at least {"model": "qwen2.5-0.5b", "max_price": 0.5}; optional: provider, quantization, reservation_hours, gpu_count, keep_on_failure, deploy_mode."#,
         )
     })?;
-    let run = state.runner.start(config).await.map_err(failure)?;
+    let run = state.runner.start(config).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"id": run.id}))))
 }
 
-async fn list_runs(State(state): State<AppState>) -> Result<Json<Vec<Run>>, ApiFailure> {
-    state
-        .runner
-        .store()
-        .recent_runs(100)
-        .await
-        .map(Json)
-        .map_err(store_failure)
+async fn list_runs(State(state): State<AppState>) -> Result<Json<Vec<Run>>, AppError> {
+    Ok(Json(state.runner.store().recent_runs(100).await?))
 }
 
 async fn get_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Run>, ApiFailure> {
-    match state.runner.store().run(&id).await.map_err(store_failure)? {
+) -> Result<Json<Run>, AppError> {
+    match state.runner.store().run(&id).await? {
         Some(run) => Ok(Json(run)),
-        None => Err(ApiFailure(
-            StatusCode::NOT_FOUND,
-            ApiError::new("run_not_found", format!("no run {id}"))
-                .with_hint("List runs with GET /api/runs."),
-        )),
+        None => Err(RunError::NotFound(id).into()),
     }
 }
 
 async fn cancel_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiFailure> {
-    state.runner.cancel(&id).await.map_err(failure)?;
+) -> Result<StatusCode, AppError> {
+    state.runner.cancel(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
 async fn list_benchmarks(
     State(state): State<AppState>,
-) -> Result<Json<Vec<BenchmarkRecord>>, ApiFailure> {
-    state
-        .runner
-        .store()
-        .benchmarks(200)
-        .await
-        .map(Json)
-        .map_err(store_failure)
+) -> Result<Json<Vec<BenchmarkRecord>>, AppError> {
+    Ok(Json(state.runner.store().benchmarks(200).await?))
 }
 
 async fn get_benchmark(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiFailure> {
-    match state
-        .runner
-        .store()
-        .benchmark(&id)
-        .await
-        .map_err(store_failure)?
-    {
+) -> Result<Json<serde_json::Value>, AppError> {
+    match state.runner.store().benchmark(&id).await? {
         Some((record, samples)) => {
             let samples: Vec<serde_json::Value> = samples
                 .into_iter()
@@ -159,10 +112,11 @@ async fn get_benchmark(
                 serde_json::json!({"benchmark": record, "samples": samples}),
             ))
         }
-        None => Err(ApiFailure(
+        None => Err(AppError::new(
             StatusCode::NOT_FOUND,
-            ApiError::new("benchmark_not_found", format!("no benchmark {id}"))
-                .with_hint("List benchmarks with GET /api/benchmarks."),
+            ErrorCode::BenchmarkNotFound,
+            format!("no benchmark {id}"),
+            "List benchmarks with GET /api/benchmarks.",
         )),
     }
 }
@@ -196,11 +150,11 @@ pub fn test_hooks() -> Router<AppState> {
         )
 }
 
-async fn unknown() -> ApiFailure {
-    ApiFailure(
+async fn unknown() -> AppError {
+    AppError::new(
         StatusCode::NOT_FOUND,
-        ApiError::new("not_found", "no such API endpoint").with_hint(
-            "See the README for the endpoints: /api/status, /api/sessions, /api/live/stats.",
-        ),
+        ErrorCode::NotFound,
+        "no such API endpoint",
+        "See the README for the endpoints: /api/status, /api/sessions, /api/runs, /api/benchmarks, /api/live/stats.",
     )
 }

@@ -1,5 +1,7 @@
 //! What each subcommand does, behind the tiny `main.rs`.
 
+mod follow;
+
 use crate::config::{ServeArgs, SimulateArgs};
 use crate::shopper::Timeouts;
 use crate::simulator::{SimConfig, SimServer, Simulator};
@@ -156,7 +158,7 @@ struct ServeCommand {
 /// `gpu-deploy-llm test`: one run, headless. Returns the exit code: 0 passed, 1 failed,
 /// 130 cancelled (Ctrl-C cancels the run and waits for its cleanup).
 pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
-    use gdl_model::runs::{DeployMode, RunStatus, StepStatus, TestConfig};
+    use gdl_model::runs::{DeployMode, RunStatus, TestConfig};
     // Every other server setting is what `serve` would use (flags' defaults and their
     // environment variables), on the broker and data directory given here.
     let mut serve = ServeCommand::parse_from(["gpu-deploy-llm", "--addr", "127.0.0.1:0"]).serve;
@@ -170,7 +172,11 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     let config = TestConfig {
         model: args.model.clone(),
         max_price: args.max_price,
-        provider: args.provider.clone(),
+        provider: args
+            .provider
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(gdl_model::shopper::Provider::from_wire),
         quantization: args.quantization.clone(),
         reservation_hours: args.reservation_hours,
         gpu_count: args.gpu_count,
@@ -179,7 +185,8 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     };
     let run = match state.runner.start(config).await {
         Ok(run) => run,
-        Err((_, e)) => {
+        Err(e) => {
+            let e = e.to_api_error();
             eprintln!("error [{}]: {}", e.code, e.message);
             if let Some(hint) = e.hint {
                 eprintln!("hint: {hint}");
@@ -193,48 +200,15 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         run.config.model,
         state.monitor.client().base_url()
     );
-    let mut shown_lines = 0usize;
-    let mut shown_steps = std::collections::HashMap::new();
+    let mut follower = follow::Follower::new(state.hub.clone(), id.clone());
     let mut cancelled = false;
     let finished = loop {
-        let live = state.hub.state();
-        let current = live.runs.get(&id).cloned().expect("the run is published");
-        for line in live
-            .logs
-            .get(&id)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .skip(shown_lines)
-        {
-            eprintln!("    {} {}", line.at.format("%H:%M:%S"), line.message);
-            shown_lines += 1;
-        }
-        for (i, step) in current.steps.iter().enumerate() {
-            if shown_steps.get(&step.name) != Some(&step.status)
-                && step.status != StepStatus::Pending
-            {
-                shown_steps.insert(step.name, step.status);
-                let filled = i + usize::from(step.status != StepStatus::Running);
-                eprintln!(
-                    "[{}{}] {:>2}/11 {} {:?}{}",
-                    "#".repeat(filled),
-                    "-".repeat(11 - filled),
-                    i + 1,
-                    step.name.label(),
-                    step.status,
-                    step.reason
-                        .as_ref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                );
-            }
-        }
-        if current.status.is_finished() {
-            break current;
-        }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            finished = follower.next() => {
+                if let Some(run) = finished {
+                    break run;
+                }
+            }
             _ = shutdown_signal(), if !cancelled => {
                 eprintln!("cancelling: the session will be destroyed first");
                 cancelled = true;
@@ -242,10 +216,11 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
             }
         }
     };
+    drop(follower);
     let benchmark = finished
         .benchmark_id
         .as_ref()
-        .and_then(|b| state.hub.state().benchmarks.get(b).cloned());
+        .and_then(|b| state.hub.with_state(|s| s.benchmarks.get(b).cloned()));
     if args.json {
         println!(
             "{}",

@@ -8,19 +8,21 @@
 //! # Layout
 //! - [`config`]: the command line (`serve`, `simulate`) with environment fallbacks.
 //! - [`shopper`]: the cloud-gpu-shopper client and its typed errors.
-//! - [`simulator`]: the embedded broker simulator (in-process or standalone).
-//! - [`runner`]: the deployment test (11 steps), hosts, benchmark client.
+//! - [`simulator`]: the fake cloud: the broker's API and, behind each rented session, a
+//!   simulated GPU host reached over real SSH (in-process or standalone).
+//! - [`runner`]: the deployment test (11 steps, one file each), SSH host, benchmark client.
 //! - [`store`]: the SQLite database of runs, logs and benchmarks.
 //! - [`security`]: access token, login, Origin checks, security headers.
 //! - [`monitor`]: the one loop that reads the broker; pages answer from its view and it
 //!   publishes every change to the live channel.
 //! - [`live`]: the live channel (`/ws`): event hub and connection loop.
-//! - [`api`]: REST endpoints under `/api`.
+//! - [`api`]: REST endpoints under `/api`; [`error`]: their error replies.
 //! - `state`: [`AppState`], shared by handlers and (as the app's backend) server functions.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod live;
 pub mod monitor;
 pub mod runner;

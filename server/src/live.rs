@@ -9,7 +9,7 @@
 pub mod hub;
 pub mod socket;
 
-pub use hub::{Hub, HubConfig};
+pub use hub::{Hub, HubConfig, Subscription};
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};

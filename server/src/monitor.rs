@@ -9,15 +9,12 @@ use gdl_model::api::{
     ApiError, BrokerState, BrokerStatus, ProviderOffers, SessionView, SessionsView, StatusView,
 };
 use gdl_model::live::{LiveEvent, LiveState};
-use gdl_model::shopper::{InventoryQuery, Session, SessionStatus};
+use gdl_model::shopper::{InventoryQuery, Provider, Session, SessionStatus};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
-
-/// Providers always listed on the status, even with no offers.
-const SHOWN_PROVIDERS: [&str; 2] = ["vastai", "tensordock"];
 
 /// How often the broker is read.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,10 +84,10 @@ impl Monitor {
                 simulated,
                 checked_at: None,
             },
-            providers: SHOWN_PROVIDERS
+            providers: Provider::KNOWN
                 .iter()
                 .map(|p| ProviderOffers {
-                    provider: (*p).to_owned(),
+                    provider: p.clone(),
                     offers: 0,
                     cheapest_per_hour: None,
                 })
@@ -208,9 +205,10 @@ impl Monitor {
         self.shared.view.send_modify(|v| {
             match inventory {
                 Ok(offers) => {
-                    let mut counts: BTreeMap<String, (u32, Option<f64>)> = SHOWN_PROVIDERS
+                    // Every known provider is listed, even with no offers.
+                    let mut counts: BTreeMap<Provider, (u32, Option<f64>)> = Provider::KNOWN
                         .iter()
-                        .map(|p| ((*p).to_owned(), (0, None)))
+                        .map(|p| (p.clone(), (0, None)))
                         .collect();
                     for o in &offers {
                         let entry = counts.entry(o.provider.clone()).or_insert((0, None));
@@ -258,9 +256,13 @@ impl Monitor {
     /// (only after a successful listing) removed.
     fn publish_changes(&self, sessions_listed: bool) {
         let view = self.view();
-        let old = self.shared.hub.state();
         let sessions = sessions_listed.then_some(view.sessions.sessions.as_slice());
-        let events = changes(&old, &view.status, sessions);
+        // Only this loop publishes status and sessions, so nothing changes them between
+        // the diff and the publish.
+        let events = self
+            .shared
+            .hub
+            .with_state(|old| changes(old, &view.status, sessions));
         if !events.is_empty() {
             self.shared.hub.publish(events);
         }
@@ -383,7 +385,7 @@ mod tests {
         SessionView {
             id: id.into(),
             status,
-            provider: "vastai".into(),
+            provider: Provider::VastAi,
             gpu_type: "L4".into(),
             gpu_count: 1,
             price_per_hour: 0.3,

@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use gdl_model::api::ApiError;
+use gdl_model::code::ErrorCode;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -121,7 +122,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn refuse(status: StatusCode, code: &str, message: &str, hint: &str) -> Response {
+fn refuse(status: StatusCode, code: ErrorCode, message: &str, hint: &str) -> Response {
     (status, Json(ApiError::new(code, message).with_hint(hint))).into_response()
 }
 
@@ -153,7 +154,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         if refused {
             return refuse(
                 StatusCode::FORBIDDEN,
-                "origin_refused",
+                ErrorCode::OriginRefused,
                 &format!(
                     "requests from {} are not allowed",
                     origin.unwrap_or("another site")
@@ -182,7 +183,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         }
         return refuse(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "an access token is required",
             "Log in at /login, or send Authorization: Bearer <token>.",
         );
@@ -264,7 +265,7 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
         tracing::warn!("a login with a wrong token was refused");
         return refuse(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "wrong access token",
             "Check GDL_AUTH_TOKEN on the server.",
         );

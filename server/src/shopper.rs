@@ -206,7 +206,7 @@ impl ShopperClient {
                 pairs.append_pair("status", s.as_str());
             }
             if let Some(p) = &query.provider {
-                pairs.append_pair("provider", p);
+                pairs.append_pair("provider", p.as_str());
             }
             if let Some(l) = query.limit {
                 pairs.append_pair("limit", &l.to_string());

@@ -1,9 +1,13 @@
-//! An in-process implementation of the cloud-gpu-shopper broker's HTTP API, faithful to
-//! `shared/reference/shopper-api.md`: two providers with a slowly drifting inventory, a cold
+//! A fake cloud: the cloud-gpu-shopper broker's HTTP API, faithful to
+//! `shared/reference/shopper-api.md`, and the machines it rents, reached over real SSH.
+//! Two providers with a slowly drifting inventory, a cold
 //! cache that takes seconds and a warm one that takes milliseconds, sessions that go
 //! pending → provisioning → running after several SSH-verification polls, provisioning
 //! failures that turn `failed` → `stopped` with the error kept, stale offers, reservation
-//! expiry, and the broker's status codes and error bodies.
+//! expiry, and the broker's status codes and error bodies. Every rented instance has its
+//! own loopback SSH port that accepts only the session's one-time key (a real RSA key in
+//! PKCS#1 PEM, as the broker issues), runs commands on a simulated GPU host and forwards
+//! ports to its vLLM, so clients use the same SSH code as with a real cloud.
 //!
 //! Every contract duration is divided by [`SimConfig::speed`], so tests run in seconds.
 //! [`Faults`] are flipped at run time to make it slow, failing, malformed or offline.
@@ -15,18 +19,29 @@
 //! - `sessions`: the session state machine, provisioning and the lifecycle tick.
 //! - `routes`: the HTTP surface (axum).
 //! - `listener`: an accept loop that can go offline (refusing connections) and come back.
+//! - [`ssh`]: the instances' SSH server (russh) and the per-session keys.
+//! - [`host`]: the simulated GPU host that exec channels run on.
+//! - `shell`: the little shell grammar the host understands.
+//! - [`vllm`]: a vLLM process on the host, from launch to serving (or dying).
+//! - [`llm`]: the OpenAI-compatible streaming server a loaded vLLM answers with.
 
 pub mod catalog;
 pub mod faults;
+pub mod host;
 mod inventory;
 mod listener;
+pub mod llm;
 mod routes;
 mod sessions;
+mod shell;
+pub mod ssh;
+pub mod vllm;
 
 pub use faults::Faults;
 pub use listener::SimServer;
 
 use catalog::SimOffer;
+use gdl_model::shopper::Provider;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sessions::SimSession;
@@ -35,7 +50,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Providers the simulator serves.
-pub const SIM_PROVIDERS: [&str; 2] = ["vastai", "tensordock"];
+pub const SIM_PROVIDERS: &[Provider] = &[Provider::VastAi, Provider::TensorDock];
 
 /// How the simulator behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,13 +88,15 @@ struct Shared {
     state: Mutex<SimState>,
     /// True while the listener refuses connections.
     offline: tokio::sync::watch::Sender<bool>,
+    /// The instances' SSH server.
+    ssh: ssh::SshServer,
 }
 
 /// Everything the simulator knows. Guarded by a std `Mutex` that is never held across an
 /// `.await` (all waits happen outside it).
 struct SimState {
     rng: StdRng,
-    providers: BTreeMap<&'static str, ProviderInventory>,
+    providers: BTreeMap<Provider, ProviderInventory>,
     sessions: HashMap<String, SimSession>,
     faults: Faults,
     /// Every private key handed out (the broker's side of the secret, for leak tests).
@@ -107,7 +124,7 @@ impl Simulator {
         let now = chrono::Utc::now();
         let providers = SIM_PROVIDERS
             .iter()
-            .map(|&p| {
+            .map(|p| {
                 let offers = (0..config.offers_per_provider)
                     .map(|_| catalog::make_offer(&mut rng, p, now))
                     .collect();
@@ -116,7 +133,7 @@ impl Simulator {
                     fetched: None,
                     refreshing: false,
                 };
-                (p, inventory)
+                (p.clone(), inventory)
             })
             .collect();
         let sim = Self {
@@ -130,6 +147,7 @@ impl Simulator {
                     issued_keys: Vec::new(),
                 }),
                 offline: tokio::sync::watch::Sender::new(false),
+                ssh: ssh::SshServer::new(),
             }),
         };
         sessions::start_lifecycle(&sim);
@@ -154,6 +172,16 @@ impl Simulator {
     /// Changes the faults in place.
     pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
         change(&mut self.state().faults);
+    }
+
+    /// What the instances' SSH server has seen.
+    pub fn ssh_stats(&self) -> ssh::SshStats {
+        self.shared.ssh.stats()
+    }
+
+    /// Takes every instance's SSH down (connections cut, new ones closed) or back up.
+    pub fn set_ssh_down(&self, down: bool) {
+        self.shared.ssh.set_down(down);
     }
 
     /// Every private key this simulator has handed out (tests look for leaks of them).

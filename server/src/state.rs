@@ -12,6 +12,7 @@ use axum::extract::FromRef;
 use futures::future::BoxFuture;
 use gdl_model::api::ApiError;
 use gdl_model::api::{SessionsView, StatusView};
+use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveState;
 use gdl_model::runs::TestConfig;
 use leptos::config::LeptosOptions;
@@ -126,8 +127,6 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     let runner = Runner::new(
         RunnerConfig {
             max_concurrent: settings.max_runs.max(1),
-            simulated: simulator.is_some(),
-            sim_speed: settings.sim.speed,
             load_requests: settings.bench.requests.max(1),
             load_levels: settings.bench.levels.clone(),
             load_max_tokens: settings.bench.max_tokens.max(2),
@@ -189,7 +188,7 @@ impl AppState {
         self.monitor
             .settled_view(crate::api::FIRST_CHECK_PATIENCE)
             .await;
-        self.hub.state()
+        self.hub.clone_state()
     }
 
     /// The state as the app's backend (a context value for server functions).
@@ -209,18 +208,18 @@ impl Backend for AppState {
                 .start(config)
                 .await
                 .map(|run| run.id)
-                .map_err(|(_, e)| e)
+                .map_err(|e| e.to_api_error())
         })
     }
 
     fn cancel_run(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>> {
-        Box::pin(async move { self.runner.cancel(&id).await.map_err(|(_, e)| e) })
+        Box::pin(async move { self.runner.cancel(&id).await.map_err(|e| e.to_api_error()) })
     }
 
     fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>> {
         Box::pin(async move {
-            if !self.hub.state().sessions.contains_key(&id) {
-                return Err(ApiError::new("session_not_found", format!("{id} is not one of our sessions"))
+            if !self.hub.has_session(&id) {
+                return Err(ApiError::new(ErrorCode::SessionNotFound, format!("{id} is not one of our sessions"))
                     .with_hint("Refresh the Sessions tab; only sessions this dashboard created can be destroyed here."));
             }
             let client = self.monitor.client();

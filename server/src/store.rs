@@ -316,7 +316,7 @@ mod tests {
                 run_id: "run-1".into(),
                 n,
                 at: Utc::now(),
-                level: "info".into(),
+                level: gdl_model::runs::LogLevel::Info,
                 step: None,
                 message: format!("line {n}"),
             };
@@ -330,7 +330,7 @@ mod tests {
             model: "m".into(),
             served_repo: "m".into(),
             quantization: "none".into(),
-            provider: "vastai".into(),
+            provider: gdl_model::shopper::Provider::VastAi,
             gpu_type: "L4".into(),
             gpu_count: 1,
             price_per_hour: 0.3,

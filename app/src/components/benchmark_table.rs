@@ -65,7 +65,7 @@ fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
             <td>{format::timestamp(&b.created_at)}</td>
             <td>{b.model.rsplit('/').next().unwrap_or_default().to_owned()}</td>
             <td>{format::gpu(&b.gpu_type, b.gpu_count)}</td>
-            <td>{format::provider_name(&b.provider).to_owned()}</td>
+            <td>{b.provider.label().to_owned()}</td>
             <td class="num">{format!("{:.3}", b.price_per_hour)}</td>
             <td class="num ttft">{format!("{:.0} ms", c1.ttft_ms.p50)}</td>
             <td class="num tpot">{format!("{:.1} ms", c1.tpot_ms.p50)}</td>

@@ -67,10 +67,10 @@ pub fn ProvidersCard(status: StatusView) -> impl IntoView {
             };
             let dot = if p.offers > 0 { "dot ok" } else { "dot off" };
             view! {
-                <tr data-provider=p.provider.clone()>
+                <tr data-provider=p.provider.to_string()>
                     <td>
                         <span class=dot aria-hidden="true"></span>
-                        {format::provider_name(&p.provider).to_owned()}
+                        {p.provider.label().to_owned()}
                     </td>
                     <td class="num offers">{offers}</td>
                     <td class="num">{cheapest}</td>

@@ -48,7 +48,7 @@ pub fn LogPanel() -> AnyView {
                 }
             >
                 <For each=lines key=|l: &LogLine| (l.run_id.clone(), l.n) let:line>
-                    <div class=format!("line {}", line.level)>
+                    <div class=format!("line {}", line.level.as_str())>
                         <time>{line.at.format("%H:%M:%S").to_string()}</time>
                         " "
                         {line.message}

@@ -79,6 +79,8 @@ fn StepRow(step: Step) -> impl IntoView {
             <span class="took">{took.unwrap_or_default()}</span>
             {step.detail.map(|d| view! { <span class="detail">{d}</span> })}
             {step.reason.map(|r| view! { <span class="reason">{r}</span> })}
+            {step.code.map(|c| view! { <code class="code" data-code=c.as_str()>{c.as_str()}</code> })}
+            {step.hint.map(|h| view! { <span class="step-hint">{h}</span> })}
         </li>
     }
 }

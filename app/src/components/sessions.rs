@@ -69,7 +69,7 @@ fn SessionRow(session: SessionView) -> AnyView {
             <td>
                 <span class=status_class>{s.status.as_str()}</span>
             </td>
-            <td>{format::provider_name(&s.provider).to_owned()}</td>
+            <td>{s.provider.label().to_owned()}</td>
             <td>{format::gpu(&s.gpu_type, s.gpu_count)}</td>
             <td class="num">{format::per_hour(s.price_per_hour)}</td>
             <td>{format::timestamp(&s.created_at)}</td>

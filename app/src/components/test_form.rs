@@ -2,6 +2,7 @@ use crate::components::ErrorNote;
 use crate::functions::{CancelRun, StartRun};
 use crate::live::use_live;
 use gdl_model::registry::{Quantization, PRESETS};
+use gdl_model::shopper::Provider;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -52,8 +53,12 @@ pub fn TestForm() -> AnyView {
                         "Provider"
                         <select name="config[provider]">
                             <option value="">"Any"</option>
-                            <option value="vastai">"Vast.ai"</option>
-                            <option value="tensordock">"TensorDock"</option>
+                            {Provider::KNOWN
+                                .iter()
+                                .map(|p| {
+                                    view! { <option value=p.as_str().to_owned()>{p.label().to_owned()}</option> }
+                                })
+                                .collect_view()}
                         </select>
                     </label>
                     <label>

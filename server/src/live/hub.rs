@@ -136,9 +136,21 @@ impl Hub {
         self.lock().seq
     }
 
-    /// A copy of the current state.
-    pub fn state(&self) -> LiveState {
-        self.lock().live.clone()
+    /// Reads the current state in place (under the hub's lock: keep `read` short and
+    /// free of `.await`s).
+    pub fn with_state<T>(&self, read: impl FnOnce(&LiveState) -> T) -> T {
+        read(&self.lock().live)
+    }
+
+    /// Whether the broker listing includes session `id`.
+    pub fn has_session(&self, id: &str) -> bool {
+        self.with_state(|s| s.sessions.contains_key(id))
+    }
+
+    /// A full copy of the current state (every run with its log): for a page's first
+    /// paint; use [`Hub::with_state`] to read a part.
+    pub fn clone_state(&self) -> LiveState {
+        self.with_state(LiveState::clone)
     }
 
     /// Numbers, records and fans out `events`, in order. Returns the last `seq`.

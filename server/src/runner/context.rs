@@ -1,16 +1,17 @@
 //! One run's shared record: every change is saved and published, and every log line is
 //! numbered, stored and sent to the browsers.
 
+use super::error::StepError;
 use crate::live::Hub;
 use crate::store::Store;
 use chrono::Utc;
 use gdl_model::live::LiveEvent;
-use gdl_model::runs::{LogLine, Run, StepName, StepStatus, TestConfig};
+use gdl_model::runs::{LogLevel, LogLine, Run, StepName, StepStatus, TestConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-/// A run in progress.
+/// A run in progress. Its std mutexes are never held across an `.await`.
 pub struct RunContext {
     run: Mutex<Run>,
     hub: Hub,
@@ -37,8 +38,17 @@ impl RunContext {
         self.run.lock().unwrap().clone()
     }
 
+    /// Reads one thing from the run without copying all of it.
+    pub fn read<T>(&self, f: impl FnOnce(&Run) -> T) -> T {
+        f(&self.run.lock().unwrap())
+    }
+
+    pub fn id(&self) -> String {
+        self.read(|run| run.id.clone())
+    }
+
     pub fn config(&self) -> TestConfig {
-        self.run.lock().unwrap().config.clone()
+        self.read(|run| run.config.clone())
     }
 
     pub fn store(&self) -> &Store {
@@ -77,16 +87,33 @@ impl RunContext {
             step.started_at = Some(Utc::now());
         })
         .await;
-        self.log("info", &format!("{}…", name.label()));
+        self.info(&format!("{}…", name.label()));
     }
 
-    /// Ends a step.
-    pub async fn step_ended(&self, name: StepName, status: StepStatus, reason: Option<String>) {
+    /// Ends a step: complete or skipped without an error, failed (or skipped) with one.
+    pub async fn step_ended(&self, name: StepName, status: StepStatus, error: Option<StepError>) {
         self.update(|run| {
             let step = run.step_mut(name);
             step.status = status;
             step.ended_at = Some(Utc::now());
-            step.reason = reason;
+            if let Some(e) = error {
+                step.reason = Some(e.message);
+                step.code = Some(e.code);
+                step.hint = e.hint;
+            }
+        })
+        .await;
+    }
+
+    /// Marks a step skipped, saying why.
+    pub async fn step_skipped(&self, name: StepName, reason: &str) {
+        self.update(|run| {
+            let step = run.step_mut(name);
+            step.status = StepStatus::Skipped;
+            if step.started_at.is_some() {
+                step.ended_at = Some(Utc::now());
+            }
+            step.reason = Some(reason.to_owned());
         })
         .await;
     }
@@ -97,18 +124,30 @@ impl RunContext {
             .await;
     }
 
+    pub fn info(&self, message: &str) {
+        self.log(LogLevel::Info, message)
+    }
+
+    pub fn warn(&self, message: &str) {
+        self.log(LogLevel::Warn, message)
+    }
+
+    pub fn error(&self, message: &str) {
+        self.log(LogLevel::Error, message)
+    }
+
     /// Logs a line: numbered, published at once, stored in the background.
-    pub fn log(&self, level: &str, message: &str) {
+    pub fn log(&self, level: LogLevel, message: &str) {
         let line = LogLine {
-            run_id: self.run.lock().unwrap().id.clone(),
+            run_id: self.id(),
             n: self.lines.fetch_add(1, Ordering::SeqCst) + 1,
             at: Utc::now(),
-            level: level.to_owned(),
+            level,
             step: *self.step.lock().unwrap(),
             message: message.to_owned(),
         };
         match level {
-            "error" => tracing::warn!(run = %line.run_id, "{message}"),
+            LogLevel::Error => tracing::warn!(run = %line.run_id, "{message}"),
             _ => tracing::debug!(run = %line.run_id, "{message}"),
         }
         let store = self.store.clone();

@@ -215,12 +215,12 @@ fn ms(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::llm::{LlmProfile, SimLlm};
+    use crate::simulator::llm::{LlmProfile, SimLlm};
 
     #[tokio::test]
     async fn streams_from_the_simulated_vllm_and_measures() {
         let profile = LlmProfile::for_hardware("qwen2.5-0.5b", "H100 SXM5", 1, "secret".into());
-        let llm = SimLlm::start(profile).await.unwrap();
+        let llm = SimLlm::start(profile).unwrap();
         let http = reqwest::Client::new();
         let target = Target {
             base_url: format!("http://{}", llm.addr()),

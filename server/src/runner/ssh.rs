@@ -1,6 +1,7 @@
-//! A real host over SSH (russh, pure Rust): public-key login with the broker's one-time
-//! key, exec with timeouts (output streamed line by line when asked), and local port
-//! forwarding through `direct-tcpip` channels (Vast.ai's SSH proxy exposes nothing else).
+//! The host over SSH (russh, pure Rust), for real clouds and the simulated one alike:
+//! public-key login with the broker's one-time key, exec with timeouts (output streamed line
+//! by line when asked), and local port forwarding through `direct-tcpip` channels (Vast.ai's
+//! SSH proxy exposes nothing else). Every failure is a typed [`HostError`].
 //!
 //! The key is parsed in memory and never written to disk; the parsed copy lives as long as
 //! the connection. Host keys are not pinned: the broker gives none to compare with.
@@ -14,7 +15,7 @@ use russh::ChannelMsg;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 /// Accepts the server's host key (the broker provides none to verify against).
@@ -37,52 +38,87 @@ pub struct SshHost {
     forwards: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
+/// Where to log in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshAddress {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+}
+
+impl std::fmt::Display for SshAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}:{}", self.user, self.host, self.port)
+    }
+}
+
 impl SshHost {
-    /// Connects and logs in with `key`, within `timeout`.
+    /// Connects and logs in with `key`, within `timeout` (TCP and handshake together).
     pub async fn connect(
-        host: &str,
-        port: u16,
-        user: &str,
+        address: &SshAddress,
         key: &SshPrivateKey,
         timeout: Duration,
     ) -> Result<Self, HostError> {
         let private = decode_secret_key(key.expose_pem(), None)
-            .map_err(|e| HostError::Connect(format!("the private key cannot be read: {e}")))?;
+            .map_err(|e| HostError::KeyInvalid(e.to_string()))?;
+        let target = format!("{}:{}", address.host, address.port);
         let config = Arc::new(client::Config {
             inactivity_timeout: Some(Duration::from_secs(600)),
             keepalive_interval: Some(Duration::from_secs(15)),
+            nodelay: true,
             ..Default::default()
         });
         let connect = async {
-            let mut handle = client::connect(config, (host, port), AcceptHostKey)
+            let socket = TcpStream::connect((address.host.as_str(), address.port))
                 .await
-                .map_err(|e| HostError::Connect(format!("{host}:{port}: {e}")))?;
+                .map_err(|e| classify_io(&target, e))?;
+            let _ = socket.set_nodelay(true);
+            let mut handle = client::connect_stream(config, socket, AcceptHostKey)
+                .await
+                .map_err(|e| handshake_error(&target, e))?;
             let hash = handle
                 .best_supported_rsa_hash()
                 .await
-                .map_err(|e| HostError::Connect(e.to_string()))?
+                .map_err(|e| handshake_error(&target, e))?
                 .flatten();
             let auth = handle
-                .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(private), hash))
+                .authenticate_publickey(
+                    &address.user,
+                    PrivateKeyWithHashAlg::new(Arc::new(private), hash),
+                )
                 .await
-                .map_err(|e| HostError::Connect(e.to_string()))?;
+                .map_err(|e| handshake_error(&target, e))?;
             if !auth.success() {
-                return Err(HostError::Connect(format!(
-                    "{user}@{host}:{port} refused the key"
-                )));
+                return Err(HostError::AuthRefused {
+                    user: address.user.clone(),
+                    address: target.clone(),
+                });
             }
             Ok(handle)
         };
         let handle = tokio::time::timeout(timeout, connect).await.map_err(|_| {
-            HostError::Connect(format!(
-                "{host}:{port} did not answer within {} s",
-                timeout.as_secs()
-            ))
+            HostError::ConnectTimeout {
+                address: target.clone(),
+                after: timeout,
+            }
         })??;
         Ok(Self {
             handle: Arc::new(handle),
             forwards: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    fn lost(&self, e: impl std::fmt::Display) -> HostError {
+        if self.is_closed() {
+            HostError::Disconnected(e.to_string())
+        } else {
+            HostError::Channel(e.to_string())
+        }
     }
 
     async fn run(
@@ -96,15 +132,13 @@ impl SshHost {
                 .handle
                 .channel_open_session()
                 .await
-                .map_err(|e| HostError::Channel(e.to_string()))?;
+                .map_err(|e| self.lost(e))?;
             channel
                 .exec(true, command)
                 .await
-                .map_err(|e| HostError::Channel(e.to_string()))?;
-            let mut out = ExecOutput {
-                exit_code: -1,
-                ..Default::default()
-            };
+                .map_err(|e| self.lost(e))?;
+            let mut out = ExecOutput::default();
+            let mut status = None;
             let mut pending = String::new();
             while let Some(message) = channel.wait().await {
                 match message {
@@ -124,19 +158,63 @@ impl SshHost {
                     ChannelMsg::ExtendedData { data, .. } => {
                         out.stderr.push_str(&String::from_utf8_lossy(&data))
                     }
-                    ChannelMsg::ExitStatus { exit_status } => out.exit_code = exit_status as i32,
+                    ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status as i32),
+                    ChannelMsg::ExitSignal { .. } => status = Some(-1),
                     _ => {}
                 }
             }
+            let Some(code) = status else {
+                // The channel ended without saying how the command ended: the host went away.
+                return Err(HostError::Disconnected(format!(
+                    "while running `{}`",
+                    shorten(command)
+                )));
+            };
+            out.exit_code = code;
             if let (Some(on_line), false) = (on_line, pending.trim().is_empty()) {
                 on_line(pending.trim_end());
             }
             Ok(out)
         };
-        let shown: String = command.chars().take(60).collect();
         tokio::time::timeout(timeout, work)
             .await
-            .map_err(|_| HostError::Timeout(timeout, shown))?
+            .map_err(|_| HostError::CommandTimeout(timeout, shorten(command)))?
+    }
+}
+
+fn shorten(command: &str) -> String {
+    command.chars().take(60).collect()
+}
+
+/// A TCP connect failure, by kind.
+fn classify_io(address: &str, e: std::io::Error) -> HostError {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::ConnectionRefused => HostError::ConnectionRefused {
+            address: address.into(),
+        },
+        ErrorKind::TimedOut => HostError::ConnectTimeout {
+            address: address.into(),
+            after: Duration::ZERO,
+        },
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof => {
+            HostError::Disconnected(e.to_string())
+        }
+        _ => HostError::Unreachable {
+            address: address.into(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// A failure after TCP connected: the host closed the connection, or spoke no SSH.
+fn handshake_error(address: &str, e: russh::Error) -> HostError {
+    match e {
+        russh::Error::IO(io) => classify_io(address, io),
+        russh::Error::Disconnect | russh::Error::HUP => {
+            HostError::Disconnected(format!("{address} closed the connection during login"))
+        }
+        other => HostError::Disconnected(format!("{address}: {other}")),
     }
 }
 
@@ -160,6 +238,9 @@ impl RemoteHost for SshHost {
 
     fn forward<'a>(&'a self, remote_port: u16) -> BoxFuture<'a, Result<SocketAddr, HostError>> {
         Box::pin(async move {
+            if self.is_closed() {
+                return Err(HostError::Disconnected("before forwarding a port".into()));
+            }
             let listener = TcpListener::bind("127.0.0.1:0")
                 .await
                 .map_err(|e| HostError::Channel(e.to_string()))?;
@@ -202,5 +283,58 @@ impl Drop for SshHost {
         for task in self.forwards.lock().unwrap().drain(..) {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connect_failures_are_typed() {
+        let key = SshPrivateKey::new(
+            "-----BEGIN RSA PRIVATE KEY-----\nnot base64!\n-----END RSA PRIVATE KEY-----\n".into(),
+        );
+        let address = SshAddress {
+            host: "127.0.0.1".into(),
+            port: 9,
+            user: "root".into(),
+        };
+        let err = SshHost::connect(&address, &key, Duration::from_secs(2))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, HostError::KeyInvalid(_)), "{err}");
+        // A port nothing listens on: refused.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let (pem, _) = crate::simulator::ssh::session_key().unwrap();
+        let key = SshPrivateKey::new(pem);
+        let err = SshHost::connect(
+            &SshAddress {
+                port,
+                ..address.clone()
+            },
+            &key,
+            Duration::from_secs(2),
+        )
+        .await
+        .err()
+        .unwrap();
+        assert!(matches!(err, HostError::ConnectionRefused { .. }), "{err}");
+        // A listener that accepts and never speaks: the handshake times out.
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let err = SshHost::connect(
+            &SshAddress { port, ..address },
+            &key,
+            Duration::from_millis(300),
+        )
+        .await
+        .err()
+        .unwrap();
+        assert!(matches!(err, HostError::ConnectTimeout { .. }), "{err}");
+        drop(silent);
     }
 }

@@ -1,6 +1,7 @@
 //! Typed errors of the broker client, each with a stable code and a hint for people.
 
 use gdl_model::api::ApiError;
+use gdl_model::code::ErrorCode;
 use std::time::Duration;
 
 /// What went wrong talking to the broker.
@@ -40,7 +41,7 @@ pub enum ShopperError {
     StaleInventory {
         message: String,
         offer_id: Option<String>,
-        provider: Option<String>,
+        provider: Option<gdl_model::shopper::Provider>,
         request_id: Option<String>,
     },
     /// 429, with the broker's `Retry-After` if it sent one.
@@ -80,19 +81,19 @@ fn fmt_duration(d: Duration) -> String {
 
 impl ShopperError {
     /// The stable snake_case code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unreachable { .. } => "shopper_unreachable",
-            Self::Timeout { .. } => "shopper_timeout",
-            Self::NotReady { .. } => "shopper_not_ready",
-            Self::NotFound { .. } => "not_found",
-            Self::Duplicate { .. } => "session_duplicate",
-            Self::TerminalState { .. } => "session_terminal",
-            Self::StaleInventory { .. } => "offer_stale",
-            Self::RateLimited { .. } => "shopper_rate_limited",
-            Self::BadRequest { .. } => "shopper_rejected",
-            Self::Server { .. } => "shopper_error",
-            Self::Decode { .. } => "shopper_bad_response",
+            Self::Unreachable { .. } => ErrorCode::ShopperUnreachable,
+            Self::Timeout { .. } => ErrorCode::ShopperTimeout,
+            Self::NotReady { .. } => ErrorCode::ShopperNotReady,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::Duplicate { .. } => ErrorCode::SessionDuplicate,
+            Self::TerminalState { .. } => ErrorCode::SessionTerminal,
+            Self::StaleInventory { .. } => ErrorCode::OfferStale,
+            Self::RateLimited { .. } => ErrorCode::ShopperRateLimited,
+            Self::BadRequest { .. } => ErrorCode::ShopperRejected,
+            Self::Server { .. } => ErrorCode::ShopperError,
+            Self::Decode { .. } => ErrorCode::ShopperBadResponse,
         }
     }
 
@@ -234,7 +235,7 @@ mod tests {
         for e in &all {
             assert!(!e.hint().is_empty());
             let api = e.to_api_error();
-            assert_eq!(api.code, e.code());
+            assert_eq!(api.code, e.code().as_str());
         }
         assert_eq!(all[9].to_api_error().request_id.as_deref(), Some("r"));
         assert!(all[1].to_string().contains("1.5 s"));

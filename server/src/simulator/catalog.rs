@@ -3,7 +3,7 @@
 //! applied at every provider refresh.
 
 use chrono::{DateTime, Utc};
-use gdl_model::shopper::Offer;
+use gdl_model::shopper::{Offer, Provider};
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -142,9 +142,9 @@ pub struct SimOffer {
 }
 
 /// Makes one offer for `provider` at `now`.
-pub fn make_offer(rng: &mut StdRng, provider: &str, now: DateTime<Utc>) -> SimOffer {
+pub fn make_offer(rng: &mut StdRng, provider: &Provider, now: DateTime<Utc>) -> SimOffer {
     let candidates: Vec<&Gpu> = match provider {
-        "tensordock" => GPUS
+        Provider::TensorDock => GPUS
             .iter()
             .filter(|g| g.tensordock_name.is_some())
             .collect(),
@@ -161,13 +161,13 @@ pub fn make_offer(rng: &mut StdRng, provider: &str, now: DateTime<Utc>) -> SimOf
     let price_per_hour = round3(per_gpu * gpu_count as f64);
     let ghost = rng.gen_bool(0.06);
     let offer = match provider {
-        "tensordock" => {
+        Provider::TensorDock => {
             let tier = rng.gen_range(1..=3);
             let location_uuid = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
             let v0 = gpu.tensordock_name.unwrap_or("unknown");
             Offer {
                 id: format!("tensordock-{location_uuid}-{v0}"),
-                provider: provider.into(),
+                provider: provider.clone(),
                 provider_id: location_uuid.to_string(),
                 gpu_type: gpu.name.into(),
                 gpu_count,
@@ -191,7 +191,7 @@ pub fn make_offer(rng: &mut StdRng, provider: &str, now: DateTime<Utc>) -> SimOf
             let cuda = [12.2, 12.4, 12.6, 12.8][rng.gen_range(0..4)];
             Offer {
                 id: format!("vastai-{bundle}"),
-                provider: provider.into(),
+                provider: provider.clone(),
                 provider_id: bundle.to_string(),
                 gpu_type: gpu.name.into(),
                 gpu_count,
@@ -218,7 +218,7 @@ pub fn make_offer(rng: &mut StdRng, provider: &str, now: DateTime<Utc>) -> SimOf
 pub fn drift(
     rng: &mut StdRng,
     offers: &mut Vec<SimOffer>,
-    provider: &str,
+    provider: &Provider,
     target: usize,
     now: DateTime<Utc>,
 ) {
@@ -252,10 +252,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let now = Utc::now();
         for _ in 0..50 {
-            let v = make_offer(&mut rng, "vastai", now).offer;
+            let v = make_offer(&mut rng, &Provider::VastAi, now).offer;
             assert!(v.id.starts_with("vastai-") && v.cuda_version.is_some());
             assert!((0.95..1.0).contains(&v.reliability));
-            let t = make_offer(&mut rng, "tensordock", now).offer;
+            let t = make_offer(&mut rng, &Provider::TensorDock, now).offer;
             assert!(t.id.starts_with("tensordock-") && t.cuda_version.is_none());
             assert!(t.availability_confidence <= 0.35);
             assert!(t.price_per_hour > 0.0 && t.vram_gb >= 16);
@@ -267,10 +267,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let now = Utc::now();
         let mut offers: Vec<_> = (0..30)
-            .map(|_| make_offer(&mut rng, "vastai", now))
+            .map(|_| make_offer(&mut rng, &Provider::VastAi, now))
             .collect();
         for _ in 0..20 {
-            drift(&mut rng, &mut offers, "vastai", 30, now);
+            drift(&mut rng, &mut offers, &Provider::VastAi, 30, now);
             assert!((28..=32).contains(&offers.len()), "{}", offers.len());
         }
     }

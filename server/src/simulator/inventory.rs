@@ -3,13 +3,13 @@
 //! the broker's validation messages, and its sort order.
 
 use super::{catalog, SimError, Simulator, SIM_PROVIDERS};
-use gdl_model::shopper::{InventoryPage, InventoryQuery, Offer};
+use gdl_model::shopper::{InventoryPage, InventoryQuery, Offer, Provider};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Cache time-to-live in contract seconds.
-fn ttl_secs(provider: &str) -> f64 {
-    if provider == "tensordock" {
+fn ttl_secs(provider: &Provider) -> f64 {
+    if *provider == Provider::TensorDock {
         30.0
     } else {
         60.0
@@ -17,8 +17,8 @@ fn ttl_secs(provider: &str) -> f64 {
 }
 
 /// How long a cold provider fetch takes, in contract seconds.
-fn cold_fetch_secs(provider: &str) -> f64 {
-    if provider == "tensordock" {
+fn cold_fetch_secs(provider: &Provider) -> f64 {
+    if *provider == Provider::TensorDock {
         1.8
     } else {
         2.6
@@ -31,16 +31,14 @@ impl Simulator {
         &self,
         query: &InventoryQuery,
     ) -> Result<InventoryPage, SimError> {
-        let providers: Vec<&'static str> = match &query.provider {
-            Some(p) => match SIM_PROVIDERS.iter().find(|&&known| known == p) {
-                Some(&known) => vec![known],
-                None => {
-                    return Err(SimError::standard(
-                        400,
-                        format!("provider not found: {}", super::sanitize(p)),
-                    ))
-                }
-            },
+        let providers: Vec<Provider> = match &query.provider {
+            Some(p) if SIM_PROVIDERS.contains(p) => vec![p.clone()],
+            Some(p) => {
+                return Err(SimError::standard(
+                    400,
+                    format!("provider not found: {}", super::sanitize(p.as_str())),
+                ))
+            }
             None => SIM_PROVIDERS.to_vec(),
         };
         if let Some(template) = &query.template_hash_id {
@@ -110,20 +108,20 @@ impl Simulator {
 
     /// Makes the cache of `providers` usable: waits for a cold fetch where one has expired,
     /// and starts one background refresh where one is past its soft expiry.
-    async fn warm(&self, providers: &[&'static str]) {
+    async fn warm(&self, providers: &[Provider]) {
         let mut cold = Vec::new();
         let mut stale = Vec::new();
         {
             let mut state = self.state();
-            for &p in providers {
+            for p in providers {
                 let ttl = self.scaled(ttl_secs(p));
                 let inventory = state.providers.get_mut(p).expect("known provider");
                 match inventory.fetched.map(|t| t.elapsed()) {
-                    None => cold.push(p),
-                    Some(age) if age >= ttl => cold.push(p),
+                    None => cold.push(p.clone()),
+                    Some(age) if age >= ttl => cold.push(p.clone()),
                     Some(age) if age >= ttl.mul_f64(0.75) && !inventory.refreshing => {
                         inventory.refreshing = true;
-                        stale.push(p);
+                        stale.push(p.clone());
                     }
                     Some(_) => {}
                 }
@@ -132,8 +130,8 @@ impl Simulator {
         for p in stale {
             let sim = self.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(sim.scaled(cold_fetch_secs(p))).await;
-                sim.refresh(p);
+                tokio::time::sleep(sim.scaled(cold_fetch_secs(&p))).await;
+                sim.refresh(&p);
             });
         }
         // Providers are fetched in parallel: the wait is the slowest one.
@@ -144,14 +142,14 @@ impl Simulator {
             .unwrap_or(Duration::ZERO);
         if !cold.is_empty() {
             tokio::time::sleep(wait).await;
-            for p in cold {
+            for p in &cold {
                 self.refresh(p);
             }
         }
     }
 
     /// Fills one provider's cache now, drifting its offers.
-    fn refresh(&self, provider: &'static str) {
+    fn refresh(&self, provider: &Provider) {
         let target = self.config().offers_per_provider;
         let ttl = self.scaled(ttl_secs(provider));
         let mut guard = self.state();
@@ -264,7 +262,7 @@ pub(crate) fn parse_query(raw: &HashMap<String, String>) -> Result<InventoryQuer
     }
     let min_gpu_count = int(raw, "min_gpu_count")?.or(int(raw, "gpu_count")?);
     Ok(InventoryQuery {
-        provider: text("provider"),
+        provider: text("provider").map(|p| Provider::from_wire(&p)),
         gpu_type: text("gpu_type"),
         location: text("location"),
         min_vram: int(raw, "min_vram")?.map(|v| v as u32),

@@ -44,6 +44,7 @@ pub(super) fn router(sim: Simulator) -> Router {
     Router::new()
         .route("/_sim/faults", get(get_faults).post(set_faults))
         .route("/_sim/offline", post(go_offline))
+        .route("/_sim/ssh", get(ssh_status).post(set_ssh))
         .route("/_sim/sessions/{id}", axum::routing::delete(purge_session))
         .merge(broker)
         .layer(middleware::from_fn(request_id))
@@ -168,7 +169,7 @@ async fn metrics(State(sim): State<Simulator>) -> Response {
     let mut counts: HashMap<(String, &'static str), u32> = HashMap::new();
     for s in state.sessions.values() {
         *counts
-            .entry((s.session.provider.clone(), s.session.status.as_str()))
+            .entry((s.session.provider.to_string(), s.session.status.as_str()))
             .or_default() += 1;
     }
     let mut rows: Vec<_> = counts.into_iter().collect();
@@ -317,6 +318,22 @@ async fn purge_session(State(sim): State<Simulator>, Path(id): Path<String>) -> 
     } else {
         StatusCode::NOT_FOUND
     }
+}
+
+/// `{"down": bool, "stats": {...}}`: whether the instances' SSH is down, and what it saw.
+async fn ssh_status(State(sim): State<Simulator>) -> Json<Value> {
+    Json(json!({"down": sim.shared.ssh.is_down(), "stats": sim.ssh_stats()}))
+}
+
+#[derive(Deserialize)]
+struct SshRequest {
+    /// Cut every instance's SSH connections and close new ones (true), or restore it.
+    down: bool,
+}
+
+async fn set_ssh(State(sim): State<Simulator>, Json(req): Json<SshRequest>) -> Json<Value> {
+    sim.set_ssh_down(req.down);
+    ssh_status(State(sim)).await
 }
 
 #[derive(Deserialize)]

@@ -1,14 +1,23 @@
 //! The simulated session lifecycle: create (with the broker's validation order, duplicate
-//! guard and stale-offer failures), background SSH verification with the broker's poll
-//! schedule, destroy with verification delay, extend, diagnostics, costs, and the
-//! lifecycle tick (expiry, hard max, stuck sessions, failed → stopped).
+//! guard and stale-offer failures, a real one-time key and the instance's SSH port),
+//! background SSH verification with the broker's poll schedule, destroy with verification
+//! delay, extend, diagnostics, costs, and the lifecycle tick (expiry, hard max, stuck
+//! sessions, failed → stopped). An instance's machine lives from a successful create until
+//! it is destroyed or fails.
 
+use super::host::SimHost;
+use super::ssh::{self, Access, Endpoint};
+use super::vllm::Gpus;
 use super::{sanitize, SimError, Simulator};
-use chrono::{DateTime, Utc};
-use gdl_model::shopper::{CostSummary, Session, SessionStatus, WORKLOAD_TYPES};
+use validate::validate_create;
+
+mod reservation;
+mod validate;
+use chrono::Utc;
+use gdl_model::shopper::{Provider, Session, SessionStatus};
 use rand::Rng;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Seconds (contract time) of the broker's SSH verification budget and stuck check.
@@ -30,7 +39,6 @@ pub(crate) enum Plan {
 }
 
 /// A simulated session: the wire view plus what the broker keeps to itself.
-#[derive(Clone, Debug)]
 pub(crate) struct SimSession {
     pub session: Session,
     pub offer_id: String,
@@ -41,6 +49,17 @@ pub(crate) struct SimSession {
     pub expires: Instant,
     pub running_since: Option<Instant>,
     pub ended: Option<Instant>,
+    /// The rented machine (its SSH port and host), while the instance exists.
+    pub machine: Option<Endpoint>,
+}
+
+impl SimSession {
+    /// The instance is destroyed at the provider: its machine goes away.
+    fn power_off(&mut self) {
+        if let Some(machine) = self.machine.take() {
+            machine.close();
+        }
+    }
 }
 
 impl Simulator {
@@ -55,6 +74,18 @@ impl Simulator {
             ));
         };
         let offer_id = offer.offer.id.clone();
+        // The key is generated for real (the broker's RSA keygen). It takes real CPU time,
+        // so it happens before the record exists: at high speeds that time would otherwise
+        // count as minutes of provisioning. The scaled wait below stands for it.
+        let (key, public) = tokio::task::spawn_blocking(ssh::session_key)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|generated| generated)
+            .map_err(|e| {
+                SimError::standard(500, format!("failed to generate SSH key: {e}"))
+                    .with("error_type", "provision_failed")
+                    .with("retry_suggested", true)
+            })?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = Utc::now();
         let hours = request.reservation_hours;
@@ -101,14 +132,7 @@ impl Simulator {
                 error: None,
                 ssh_host: None,
                 ssh_port: Some(22),
-                ssh_user: Some(
-                    if offer.offer.provider == "tensordock" {
-                        "user"
-                    } else {
-                        "root"
-                    }
-                    .into(),
-                ),
+                ssh_user: Some(ssh_user(&offer.offer.provider).into()),
                 template_hash_id: None,
                 disk_gb: None,
                 workload_type: request.workload_type.clone(),
@@ -133,6 +157,7 @@ impl Simulator {
                     expires: created + self.scaled(hours as f64 * 3600.0),
                     running_since: None,
                     ended: None,
+                    machine: None,
                 },
             );
             (stale, plan, keygen)
@@ -143,7 +168,7 @@ impl Simulator {
         tokio::time::sleep(self.scaled(0.8)).await;
         if stale {
             let provider = offer.offer.provider.clone();
-            let original = if provider == "tensordock" {
+            let original = if provider == Provider::TensorDock {
                 "No available nodes"
             } else {
                 "no_such_ask"
@@ -162,24 +187,47 @@ impl Simulator {
             )
             .with("error_type", "stale_inventory")
             .with("offer_id", offer_id.clone())
-            .with("provider", provider)
+            .with("provider", provider.as_str())
             .with("retry_suggested", true)
             .with(
                 "message",
                 "The selected offer is no longer available. Please refresh inventory and select a different offer.",
             ));
         }
+        let host = SimHost::new(
+            format!("sim-{}", &id[..8]),
+            Gpus {
+                gpu_type: offer.offer.gpu_type.clone(),
+                count: offer.offer.gpu_count,
+                vram_gb: offer.offer.vram_gb,
+            },
+            self.config().speed,
+        );
+        let machine = self
+            .shared
+            .ssh
+            .open(Access {
+                user: ssh_user(&offer.offer.provider).into(),
+                key: public,
+                host: Arc::new(host),
+            })
+            .map_err(|e| SimError::standard(500, format!("failed to create instance: {e}")))?;
         let session = {
             let mut state = self.state();
-            let s = state.sessions.get_mut(&id).expect("just inserted");
+            state.issued_keys.push(key.clone());
+            let Some(s) = state.sessions.get_mut(&id) else {
+                return Err(SimError::standard(
+                    500,
+                    "session record vanished during create",
+                ));
+            };
             s.instance = true;
+            s.machine = Some(machine);
             s.session.clone()
         };
         let sim = self.clone();
         let provision_id = id.clone();
         tokio::spawn(async move { sim.provision(provision_id, plan).await });
-        let key = fake_private_key(&id);
-        self.state().issued_keys.push(key.clone());
         Ok((session, key))
     }
 
@@ -189,7 +237,7 @@ impl Simulator {
             Some(s) => s.session.provider.clone(),
             None => return,
         };
-        if provider == "tensordock" {
+        if provider == Provider::TensorDock {
             // TensorDock's cloud-init wait before the first SSH poll.
             tokio::time::sleep(self.scaled(90.0)).await;
         }
@@ -201,7 +249,6 @@ impl Simulator {
             attempt += 1;
             interval = (interval * 1.5).min(60.0);
             let mut state = self.state();
-            let host = ssh_endpoint(&mut state.rng, &provider);
             let Some(s) = state.sessions.get_mut(&id) else {
                 return;
             };
@@ -209,8 +256,11 @@ impl Simulator {
                 return; // destroyed or failed meanwhile
             }
             if s.session.ssh_host.is_none() {
-                s.session.ssh_host = Some(host.0);
-                s.session.ssh_port = Some(host.1);
+                // The provider reports where SSH is: this instance's own loopback port.
+                if let Some(machine) = &s.machine {
+                    s.session.ssh_host = Some("127.0.0.1".into());
+                    s.session.ssh_port = Some(machine.port());
+                }
                 interval = 15.0; // the broker's backoff resets once SSH info is known
             }
             let outcome = match &plan {
@@ -221,7 +271,8 @@ impl Simulator {
                     Some((SessionStatus::Failed, Some(error.clone())))
                 }
                 Plan::SshTimeout if started.elapsed() >= self.scaled(SSH_TIMEOUT_SECS) => {
-                    s.instance = true; // destroyed, but the id is kept until the watchdog
+                    // Destroyed, but the id is kept until the watchdog.
+                    s.instance = true;
                     Some((
                         SessionStatus::Failed,
                         Some("SSH verification timeout".into()),
@@ -236,6 +287,7 @@ impl Simulator {
                     s.running_since = Some(Instant::now());
                 } else {
                     s.ended = Some(Instant::now());
+                    s.power_off();
                 }
                 return;
             }
@@ -257,7 +309,7 @@ impl Simulator {
             .map(|s| &s.session)
             .filter(|s| consumer_id.is_none_or(|c| s.consumer_id == c))
             .filter(|s| status.is_none_or(|st| s.status.as_str() == st))
-            .filter(|s| provider.is_none_or(|p| s.provider == p))
+            .filter(|s| provider.is_none_or(|p| s.provider.as_str() == p))
             .cloned()
             .collect();
         sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
@@ -297,6 +349,7 @@ impl Simulator {
                 let mut state = self.state();
                 if let Some(s) = state.sessions.get_mut(id).filter(|s| s.instance) {
                     s.instance = false;
+                    s.power_off();
                     s.session.status = SessionStatus::Stopped;
                 }
             }
@@ -317,148 +370,6 @@ impl Simulator {
         Ok(json!({"message": "session shutdown initiated", "session_id": id}))
     }
 
-    /// `POST /api/v1/sessions/:id/extend`: the body is validated before the id is looked up.
-    pub(crate) fn extend_session(&self, id: &str, body: &[u8]) -> Result<Value, SimError> {
-        let hours = match serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| v.get("additional_hours").cloned())
-        {
-            Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
-            _ => 0,
-        };
-        if hours <= 0 {
-            return Err(SimError::standard(400, "additional_hours is required"));
-        }
-        if hours > 12 {
-            return Err(SimError::standard(
-                400,
-                "additional_hours must be at most 12",
-            ));
-        }
-        let scaled_hour = self.scaled(3600.0);
-        let mut state = self.state();
-        let s = state
-            .sessions
-            .get_mut(id)
-            .ok_or_else(|| SimError::standard(404, "record not found"))?;
-        let status = s.session.status;
-        if status.is_terminal() || status == SessionStatus::Stopping {
-            return Err(terminal(id, status));
-        }
-        let elapsed_hours = s.created.elapsed().as_secs_f64() / scaled_hour.as_secs_f64();
-        if elapsed_hours + hours as f64 > 12.0 {
-            return Err(SimError::standard(
-                400,
-                format!(
-                    "extension would exceed 12-hour hard max: session {id} has been running for {elapsed_hours:.1} hours, requested {hours} more hours"
-                ),
-            ));
-        }
-        s.expires += scaled_hour * hours as u32;
-        s.session.reservation_hours += hours as u32;
-        let new_expires = s
-            .session
-            .expires_at
-            .map(|t| t + chrono::Duration::hours(hours));
-        s.session.expires_at = new_expires;
-        Ok(json!({"message": "session extended", "session_id": id, "new_expires_at": new_expires}))
-    }
-
-    /// `GET /api/v1/sessions/:id/diagnostics`.
-    pub(crate) fn diagnostics(&self, id: &str) -> Result<Value, SimError> {
-        let state = self.state();
-        let s = state
-            .sessions
-            .get(id)
-            .ok_or_else(|| SimError::standard(404, "record not found"))?;
-        if s.session.status != SessionStatus::Running {
-            return Err(SimError::standard(
-                400,
-                "session is not running; diagnostics only available for running sessions",
-            ));
-        }
-        let hour = self.scaled(3600.0).as_secs_f64();
-        let uptime_min = (s.created.elapsed().as_secs_f64() / hour * 60.0) as i64;
-        let left_min = (s
-            .expires
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64()
-            / hour
-            * 60.0) as i64;
-        let session = &s.session;
-        Ok(json!({
-            "session_id": session.id, "status": session.status, "provider": session.provider,
-            "gpu_type": session.gpu_type, "gpu_count": session.gpu_count,
-            "ssh_host": session.ssh_host, "ssh_port": session.ssh_port, "ssh_user": session.ssh_user,
-            "created_at": session.created_at, "expires_at": session.expires_at,
-            "uptime": hours_minutes(uptime_min),
-            "time_to_expiry": if left_min <= 0 { "expired".to_string() } else { hours_minutes(left_min) },
-            "ssh_available": session.ssh_host.is_some(),
-            "note": "Full SSH diagnostics (GPU status, health checks) require client-side SSH access. The private key is not stored server-side for security."
-        }))
-    }
-
-    /// `GET /api/v1/costs?session_id=`.
-    pub(crate) fn session_cost(&self, id: &str) -> Result<Value, SimError> {
-        let state = self.state();
-        let s = state.sessions.get(id).ok_or_else(|| {
-            SimError::standard(404, format!("session not found: {}", sanitize(id)))
-        })?;
-        let cost = self.cost_of(s);
-        Ok(json!({"session_id": id, "total_cost": cost, "currency": "USD"}))
-    }
-
-    /// The cost summary over every session (optionally one consumer's).
-    pub(crate) fn cost_summary(&self, consumer_id: Option<&str>) -> CostSummary {
-        let state = self.state();
-        let mut summary = CostSummary {
-            consumer_id: consumer_id.map(str::to_owned),
-            ..Default::default()
-        };
-        let mut by_provider = BTreeMap::new();
-        let mut by_gpu = BTreeMap::new();
-        for s in state.sessions.values() {
-            if consumer_id.is_some_and(|c| s.session.consumer_id != c) {
-                continue;
-            }
-            let hours = self.billed_hours(s);
-            if hours == 0 {
-                continue;
-            }
-            let cost = hours as f64 * s.session.price_per_hour;
-            summary.total_cost += cost;
-            summary.session_count += 1;
-            summary.hours_used += hours as f64;
-            *by_provider.entry(s.session.provider.clone()).or_insert(0.0) += cost;
-            *by_gpu.entry(s.session.gpu_type.clone()).or_insert(0.0) += cost;
-        }
-        summary.by_provider = by_provider;
-        summary.by_gpu_type = by_gpu;
-        let now = Utc::now();
-        summary.period_start = month_start(now, 0);
-        summary.period_end = month_start(now, 1);
-        summary
-    }
-
-    /// Hourly records: one per full (scaled) hour running, or per started hour for a
-    /// failed session, as the broker's tracker writes them.
-    fn billed_hours(&self, s: &SimSession) -> u32 {
-        let hour = self.scaled(3600.0).as_secs_f64();
-        let until = s.ended.unwrap_or_else(Instant::now);
-        if s.session.error.is_some() {
-            let lived = until.saturating_duration_since(s.created).as_secs_f64();
-            (lived / hour).ceil() as u32
-        } else {
-            s.running_since
-                .map(|r| (until.saturating_duration_since(r).as_secs_f64() / hour).floor() as u32)
-                .unwrap_or(0)
-        }
-    }
-
-    fn cost_of(&self, s: &SimSession) -> f64 {
-        self.billed_hours(s) as f64 * s.session.price_per_hour
-    }
-
     fn set_status(&self, id: &str, status: SessionStatus, error: Option<String>) {
         if let Some(s) = self.state().sessions.get_mut(id) {
             s.session.status = status;
@@ -467,6 +378,7 @@ impl Simulator {
             }
             if status.is_terminal() {
                 s.ended = Some(Instant::now());
+                s.power_off();
             }
         }
     }
@@ -474,6 +386,9 @@ impl Simulator {
     /// stopping → provider destroy → verification wait → stopped.
     async fn destroy(&self, id: &str) {
         self.set_status(id, SessionStatus::Stopping, None);
+        if let Some(s) = self.state().sessions.get_mut(id) {
+            s.power_off();
+        }
         tokio::time::sleep(self.scaled(5.0)).await;
         let mut state = self.state();
         if let Some(s) = state.sessions.get_mut(id) {
@@ -522,10 +437,12 @@ impl Simulator {
                         s.session.status = SessionStatus::Stopped;
                         s.instance = false;
                         s.ended = Some(now);
+                        s.power_off();
                     }
                     SessionStatus::Failed if s.instance => {
                         s.session.status = SessionStatus::Stopped;
                         s.instance = false;
+                        s.power_off();
                     }
                     _ => {}
                 }
@@ -559,98 +476,6 @@ fn terminal(id: &str, status: SessionStatus) -> SimError {
     SimError::standard(409, format!("session {id} is in terminal state: {status}"))
 }
 
-/// The fields of a create request the simulator reads.
-struct CreateRequest {
-    consumer_id: String,
-    offer_id: String,
-    workload_type: String,
-    reservation_hours: u32,
-    auto_retry: bool,
-}
-
-/// Binds and validates a create body with the broker's messages and order.
-fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(SimError::standard(400, "EOF"));
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| SimError::standard(400, format!("invalid character in request body: {e}")))?;
-    let Value::Object(map) = value else {
-        return Err(SimError::standard(
-            400,
-            "json: cannot unmarshal value into Go value of type api.CreateSessionRequest",
-        ));
-    };
-    let text = |key: &str| -> Result<String, SimError> {
-        match map.get(key) {
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(type_error(key, "string")),
-        }
-    };
-    let consumer_id = text("consumer_id")?;
-    let offer_id = text("offer_id")?;
-    let workload_type = text("workload_type")?;
-    let retry_scope = text("retry_scope")?;
-    let hours = match map.get("reservation_hours") {
-        None | Some(Value::Null) => 0,
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or(0),
-        Some(_) => return Err(type_error("reservation_hours", "int")),
-    };
-    let auto_retry = matches!(map.get("auto_retry"), Some(Value::Bool(true)));
-    let mut problems = Vec::new();
-    for (key, value) in [
-        ("consumer_id", &consumer_id),
-        ("offer_id", &offer_id),
-        ("workload_type", &workload_type),
-    ] {
-        if value.is_empty() {
-            problems.push(format!("{key} is required"));
-        }
-    }
-    match hours {
-        0 => problems.push("reservation_hours is required".into()),
-        h if h < 1 => problems.push("reservation_hours must be at least 1".into()),
-        h if h > 12 => problems.push("reservation_hours must be at most 12".into()),
-        _ => {}
-    }
-    if !problems.is_empty() {
-        return Err(SimError::standard(400, problems.join("; ")));
-    }
-    if !WORKLOAD_TYPES.contains(&workload_type.as_str()) {
-        return Err(SimError::standard(
-            400,
-            format!(
-                "invalid workload_type: must be one of: {}",
-                WORKLOAD_TYPES.join(", ")
-            ),
-        ));
-    }
-    if auto_retry
-        && !retry_scope.is_empty()
-        && !["same_gpu", "same_vram", "any"].contains(&retry_scope.as_str())
-    {
-        return Err(SimError::standard(
-            400,
-            "invalid retry_scope: must be one of: same_gpu, same_vram, any",
-        ));
-    }
-    Ok(CreateRequest {
-        consumer_id,
-        offer_id,
-        workload_type,
-        reservation_hours: hours as u32,
-        auto_retry,
-    })
-}
-
-fn type_error(field: &str, go_type: &str) -> SimError {
-    SimError::standard(
-        400,
-        format!("json: cannot unmarshal value into Go struct field CreateSessionRequest.{field} of type {go_type}"),
-    )
-}
-
 fn choose_plan(rng: &mut impl Rng, failure_rate: f64, running_at: Option<u32>) -> Plan {
     if rng.gen_bool(failure_rate) {
         return match rng.gen_range(0..3) {
@@ -670,90 +495,11 @@ fn choose_plan(rng: &mut impl Rng, failure_rate: f64, running_at: Option<u32>) -
     }
 }
 
-/// Where the provider says SSH is: Vast's proxy host and port, or a dedicated IP.
-fn ssh_endpoint(rng: &mut impl Rng, provider: &str) -> (String, u16) {
-    if provider == "tensordock" {
-        // Documentation range (RFC 5737): never a reachable address.
-        (format!("203.0.113.{}", rng.gen_range(2..250)), 22)
-    } else {
-        (
-            format!("ssh{}.vast.ai", rng.gen_range(1..9)),
-            rng.gen_range(20000..60000),
-        )
-    }
-}
-
-/// A stand-in for the broker's PKCS#1 PEM (the simulated host accepts it as is).
-fn fake_private_key(session_id: &str) -> String {
-    let body: String = (0..8)
-        .map(|_| uuid::Uuid::new_v4().simple().to_string())
-        .collect::<Vec<_>>()
-        .join("");
-    format!(
-        "-----BEGIN RSA PRIVATE KEY-----\nSIMULATED{}{}\n-----END RSA PRIVATE KEY-----\n",
-        &session_id[..8],
-        body
-    )
-}
-
-fn hours_minutes(minutes: i64) -> String {
-    if minutes >= 60 {
-        format!("{}h {}m", minutes / 60, minutes % 60)
-    } else {
-        format!("{minutes}m")
-    }
-}
-
-fn month_start(now: DateTime<Utc>, months_ahead: u32) -> Option<DateTime<Utc>> {
-    use chrono::Datelike;
-    let (mut year, mut month) = (now.year(), now.month() + months_ahead);
-    if month > 12 {
-        month -= 12;
-        year += 1;
-    }
-    chrono::NaiveDate::from_ymd_opt(year, month, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn create_validation_follows_the_broker() {
-        let err =
-            |body: &str| validate_create(body.as_bytes()).err().unwrap().body["error"].clone();
-        assert_eq!(err(""), "EOF");
-        assert_eq!(
-            err("{}"),
-            "consumer_id is required; offer_id is required; workload_type is required; reservation_hours is required"
-        );
-        assert_eq!(
-            err(
-                r#"{"consumer_id":"c","offer_id":"o","workload_type":"llm","reservation_hours":13}"#
-            ),
-            "reservation_hours must be at most 12"
-        );
-        assert!(err(
-            r#"{"consumer_id":"c","offer_id":"o","workload_type":"x","reservation_hours":1}"#
-        )
-        .as_str()
-        .unwrap()
-        .starts_with("invalid workload_type"));
-        assert!(err(r#"{"reservation_hours":"2"}"#)
-            .as_str()
-            .unwrap()
-            .contains("reservation_hours of type int"));
-        assert!(validate_create(
-            br#"{"consumer_id":"c","offer_id":"o","workload_type":"llm","reservation_hours":2}"#
-        )
-        .is_ok());
-    }
-
-    #[test]
-    fn durations_print_like_the_broker() {
-        assert_eq!(hours_minutes(12), "12m");
-        assert_eq!(hours_minutes(90), "1h 30m");
+/// The login the provider's images use.
+fn ssh_user(provider: &Provider) -> &'static str {
+    match provider {
+        Provider::TensorDock => "user",
+        Provider::BlueLobster => "ubuntu",
+        _ => "root",
     }
 }

@@ -88,3 +88,64 @@ fn every_command_explains_its_options() {
         );
     }
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn test_command_passes_against_a_standalone_simulator_over_ssh() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _simulator = Child(
+        binary()
+            .args(["simulate", "--addr", &format!("127.0.0.1:{port}")])
+            .args(["--speed", "60", "--failure-rate", "0", "--seed", "3"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the simulator listens"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let data = std::env::temp_dir().join(format!("gdl-cli-{}", uuid::Uuid::new_v4()));
+    let out = binary()
+        .args([
+            "test",
+            "--model",
+            "qwen2.5-0.5b",
+            "--max-price",
+            "5",
+            "--json",
+        ])
+        .args(["--shopper-url", &format!("http://127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["run"]["status"], "passed", "{stderr}");
+    assert!(
+        stderr.contains("SSH connected to root@127.0.0.1:")
+            || stderr.contains("SSH connected to user@127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("11/11 Cleanup Complete"), "{stderr}");
+}

@@ -11,7 +11,7 @@ async fn unreachable_when_nothing_listens() {
     let c = client("http://127.0.0.1:9");
     let err = c.health().await.unwrap_err();
     assert!(matches!(err, ShopperError::Unreachable { .. }), "{err:?}");
-    assert_eq!(err.code(), "shopper_unreachable");
+    assert_eq!(err.code().as_str(), "shopper_unreachable");
     assert!(err.hint().contains("SHOPPER_URL"));
 }
 
@@ -38,7 +38,7 @@ async fn timeout_when_the_broker_is_slow() {
     // The request timeout is 5 s; the probe timeout (1 s) is what trips here.
     let probe = c.ready().await.unwrap_err();
     assert!(matches!(probe, ShopperError::Timeout { .. }), "{probe:?}");
-    assert_eq!(probe.code(), "shopper_timeout");
+    assert_eq!(probe.code().as_str(), "shopper_timeout");
     assert!(
         err.is_ok(),
         "3 s is within the 5 s request timeout: {err:?}"
@@ -59,7 +59,7 @@ async fn not_ready_on_503_health_and_wait_for_ready_gives_up() {
         matches!(&err, ShopperError::NotReady { detail } if detail.contains("still not ready")),
         "{err:?}"
     );
-    assert_eq!(err.code(), "shopper_not_ready");
+    assert_eq!(err.code().as_str(), "shopper_not_ready");
 }
 
 #[tokio::test]
@@ -148,7 +148,7 @@ async fn terminal_state_on_done_and_extend_after_stop() {
         matches!(done, ShopperError::TerminalState { .. }),
         "{done:?}"
     );
-    assert_eq!(done.code(), "session_terminal");
+    assert_eq!(done.code().as_str(), "session_terminal");
     let extend = c.extend(&id, 1).await.unwrap_err();
     assert!(
         matches!(extend, ShopperError::TerminalState { .. }),
@@ -176,7 +176,7 @@ async fn stale_inventory_is_503_with_offer_and_leaves_a_failed_record() {
             ..
         } => {
             assert_eq!(offer_id.as_deref(), Some(offer.id.as_str()));
-            assert_eq!(provider.as_deref(), Some(offer.provider.as_str()));
+            assert_eq!(provider.as_ref(), Some(&offer.provider));
             assert!(message.contains("no longer available"));
         }
         other => panic!("{other:?}"),
@@ -254,12 +254,12 @@ async fn bad_request_carries_the_brokers_message() {
     let c = client(&server.url());
     let err = c
         .inventory(&InventoryQuery {
-            provider: Some("nope".into()),
+            provider: Some(gdl_model::shopper::Provider::from_wire("nope")),
             ..Default::default()
         })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "shopper_rejected");
+    assert_eq!(err.code().as_str(), "shopper_rejected");
     assert!(
         err.to_string().contains("provider not found: nope"),
         "{err}"

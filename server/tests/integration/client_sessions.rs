@@ -29,7 +29,7 @@ async fn inventory_filters_sort_and_pages() {
     }
     let vast = c
         .inventory(&InventoryQuery {
-            provider: Some("vastai".into()),
+            provider: Some(gdl_model::shopper::Provider::VastAi),
             min_vram: Some(24),
             max_price: Some(1.0),
             ..Default::default()
@@ -39,7 +39,9 @@ async fn inventory_filters_sort_and_pages() {
     assert!(vast
         .offers
         .iter()
-        .all(|o| o.provider == "vastai" && o.vram_gb >= 24 && o.price_per_hour <= 1.0));
+        .all(|o| o.provider == gdl_model::shopper::Provider::VastAi
+            && o.vram_gb >= 24
+            && o.price_per_hour <= 1.0));
     let page = c
         .inventory(&InventoryQuery {
             limit: Some(7),

@@ -9,5 +9,6 @@ mod live;
 mod runs;
 mod secrets;
 mod security;
+mod sim_ssh;
 mod ssh;
 mod support;

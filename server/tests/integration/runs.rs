@@ -103,7 +103,7 @@ async fn a_run_completes_all_eleven_steps_and_stores_a_benchmark() {
     let list: Vec<Value> = d.get("/api/benchmarks").await.json().await.unwrap();
     assert_eq!(list.len(), 1);
     // The log tells the story and never shows the vLLM API key.
-    let logs = d.state.hub.state().logs[&id].clone();
+    let logs = d.state.hub.clone_state().logs[&id].clone();
     assert!(logs
         .iter()
         .any(|l| l.message.contains("VLLM_API_KEY=[redacted]")));
@@ -250,7 +250,7 @@ async fn bad_input_and_the_run_limit_get_clear_errors() {
         assert!(reply["hint"].is_string());
     }
     assert!(
-        d.state.hub.state().runs.is_empty(),
+        d.state.hub.clone_state().runs.is_empty(),
         "refused input starts nothing"
     );
     let first = start(&d, serde_json::from_str(SMALL).unwrap()).await;
@@ -271,7 +271,7 @@ async fn completed_runs_and_benchmarks_survive_a_restart() {
     let back = run(&again, &id).await;
     assert_eq!(back.status, done.status);
     assert_eq!(back.benchmark_id, done.benchmark_id);
-    let state = again.state.hub.state();
+    let state = again.state.hub.clone_state();
     assert!(state.runs.contains_key(&id), "the live state is reloaded");
     assert!(!state.logs[&id].is_empty(), "with its log");
     assert!(state
@@ -289,7 +289,7 @@ async fn pip_mode_passes_too() {
     .await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
-    let logs = d.state.hub.state().logs[&id].clone();
+    let logs = d.state.hub.clone_state().logs[&id].clone();
     assert!(logs
         .iter()
         .any(|l| l.message.contains("pip install") && l.message.contains("vllm==")));

@@ -4,11 +4,11 @@
 //! forwarding, and a benchmark through the tunnel against a local streaming server.
 
 use gdl_model::secret::SshPrivateKey;
-use server::runner::diagnose::diagnose;
 use server::runner::host::{HostError, RemoteHost};
-use server::runner::llm::{LlmProfile, SimLlm};
 use server::runner::loadgen::{self, Target};
-use server::runner::ssh::SshHost;
+use server::runner::ssh::{SshAddress, SshHost};
+use server::runner::steps::diagnose::diagnose;
+use server::simulator::llm::{LlmProfile, SimLlm};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -122,16 +122,18 @@ async fn start_sshd() -> Sshd {
     }
 }
 
+fn address(sshd: &Sshd) -> SshAddress {
+    SshAddress {
+        host: "127.0.0.1".into(),
+        port: sshd.port,
+        user: sshd.user.clone(),
+    }
+}
+
 async fn connect(sshd: &Sshd) -> SshHost {
-    SshHost::connect(
-        "127.0.0.1",
-        sshd.port,
-        &sshd.user,
-        &sshd.key,
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("logs in with the key")
+    SshHost::connect(&address(sshd), &sshd.key, Duration::from_secs(10))
+        .await
+        .expect("logs in with the key")
 }
 
 #[tokio::test]
@@ -149,7 +151,7 @@ async fn exec_with_exit_codes_stderr_and_timeouts() {
         .exec("sleep 5", Duration::from_millis(300))
         .await
         .unwrap_err();
-    assert!(matches!(err, HostError::Timeout(..)), "{err}");
+    assert!(matches!(err, HostError::CommandTimeout(..)), "{err}");
     let lines = Mutex::new(Vec::new());
     let on_line = |l: &str| lines.lock().unwrap().push(l.to_owned());
     let pulled = host
@@ -180,31 +182,27 @@ async fn a_wrong_key_is_refused() {
     let wrong = SshPrivateKey::new(std::fs::read_to_string(&other).unwrap());
     let _ = std::fs::remove_file(&other);
     let _ = std::fs::remove_file(other.with_extension("pub"));
-    let err = SshHost::connect(
-        "127.0.0.1",
-        sshd.port,
-        &sshd.user,
-        &wrong,
-        Duration::from_secs(10),
-    )
-    .await
-    .err()
-    .unwrap();
-    assert!(err.to_string().contains("refused the key"), "{err}");
+    let err = SshHost::connect(&address(&sshd), &wrong, Duration::from_secs(10))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, HostError::AuthRefused { .. }), "{err}");
+    assert!(
+        err.to_string().contains("refused the session's key"),
+        "{err}"
+    );
     let garbage = SshPrivateKey::new(
         "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n".into(),
     );
-    let err = SshHost::connect(
-        "127.0.0.1",
-        sshd.port,
-        &sshd.user,
-        &garbage,
-        Duration::from_secs(10),
-    )
-    .await
-    .err()
-    .unwrap();
-    assert!(err.to_string().contains("cannot be read"), "{err}");
+    let err = SshHost::connect(&address(&sshd), &garbage, Duration::from_secs(10))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, HostError::KeyInvalid(_)), "{err}");
+    assert!(
+        err.to_string().contains("not a valid OpenSSH/PEM key"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -246,7 +244,6 @@ async fn benchmark_through_the_tunnel() {
         1,
         "tunnel-key".into(),
     ))
-    .await
     .unwrap();
     let local = host.forward(llm.addr().port()).await.unwrap();
     assert_ne!(

@@ -1,9 +1,27 @@
-//! Host diagnostics: the commands, and parsers that turn their output into a
-//! [`HostReport`]. The same parsers serve real SSH hosts and the simulated one.
+//! Step 7, Diagnose host: the commands, and parsers that turn their output into a
+//! [`HostReport`] (GPUs with VRAM, driver and temperature; CUDA; Docker; Python; disk; RAM;
+//! network). A missing tool is a warning, not a failure.
 
-use super::host::RemoteHost;
-use gdl_model::runs::{GpuInfo, HostReport};
+use super::{Connected, Deps};
+use crate::runner::error::StepError;
+use crate::runner::host::{HostError, RemoteHost};
+use gdl_model::runs::{GpuInfo, HostReport, StepName};
 use std::time::Duration;
+
+pub async fn run(d: &Deps<'_>, connected: &Connected) -> Result<HostReport, StepError> {
+    let log = |line: &str| d.ctx.info(line);
+    let report = diagnose(connected.host.as_ref(), &log).await?;
+    for w in &report.warnings {
+        d.ctx.warn(w);
+    }
+    let gpus = report.gpus.len();
+    let stored = report.clone();
+    d.ctx.update(|run| run.host = Some(stored)).await;
+    d.ctx
+        .detail(StepName::DiagnoseHost, format!("{gpus} GPU(s) seen"))
+        .await;
+    Ok(report)
+}
 
 /// The GPU query, one CSV line per GPU.
 pub const NVIDIA_QUERY: &str =
@@ -14,29 +32,32 @@ pub const NVIDIA_QUERY: &str =
 pub async fn diagnose(
     host: &dyn RemoteHost,
     log: &(dyn Fn(&str) + Send + Sync),
-) -> Result<HostReport, String> {
+) -> Result<HostReport, HostError> {
     let t = Duration::from_secs(20);
     let run = |cmd: &'static str| async move { host.exec(cmd, t).await };
-    let shell = run("echo shell_ok").await.map_err(|e| e.to_string())?;
+    let shell = run("echo shell_ok").await?;
     if !shell.stdout.contains("shell_ok") {
-        return Err(format!(
+        return Err(HostError::Channel(format!(
             "the host's shell does not answer (exit {}): {}",
             shell.exit_code,
             shell.stderr.trim()
-        ));
+        )));
     }
     let mut report = HostReport::default();
-    let text = |o: Result<super::host::ExecOutput, _>| {
-        o.ok().filter(|o| o.exit_code == 0).map(|o| o.stdout)
+    // A command that fails is a missing tool; a host that went away fails the step.
+    let text = |o: Result<crate::runner::host::ExecOutput, HostError>| match o {
+        Ok(o) => Ok((o.exit_code == 0).then_some(o.stdout)),
+        Err(e @ HostError::Disconnected(_)) => Err(e),
+        Err(_) => Ok(None),
     };
-    report.hostname = text(run("hostname").await)
+    report.hostname = text(run("hostname").await)?
         .unwrap_or_default()
         .trim()
         .to_owned();
-    report.os = text(run("cat /etc/os-release").await)
+    report.os = text(run("cat /etc/os-release").await)?
         .map(|s| parse_os_release(&s))
         .unwrap_or_default();
-    report.kernel = text(run("uname -r").await)
+    report.kernel = text(run("uname -r").await)?
         .unwrap_or_default()
         .trim()
         .to_owned();
@@ -44,13 +65,13 @@ pub async fn diagnose(
         "Host {} ({}, kernel {})",
         report.hostname, report.os, report.kernel
     ));
-    match text(run(NVIDIA_QUERY).await) {
+    match text(run(NVIDIA_QUERY).await)? {
         Some(csv) => report.gpus = parse_gpus(&csv),
         None => report
             .warnings
             .push("nvidia-smi is missing or failed: no NVIDIA GPU visible".into()),
     }
-    report.cuda_version = text(run("nvidia-smi").await).and_then(|s| parse_cuda(&s));
+    report.cuda_version = text(run("nvidia-smi").await)?.and_then(|s| parse_cuda(&s));
     for gpu in &report.gpus {
         log(&format!(
             "GPU {} · {} MiB · driver {} · {}",
@@ -65,17 +86,17 @@ pub async fn diagnose(
     if report.gpus.is_empty() {
         report.warnings.push("no GPU reported".into());
     }
-    report.docker_version = text(run("docker --version").await).and_then(|s| parse_docker(&s));
+    report.docker_version = text(run("docker --version").await)?.and_then(|s| parse_docker(&s));
     if report.docker_version.is_none() {
         report.warnings.push("docker is not available".into());
     }
-    report.python_version = text(run("python3 --version").await)
+    report.python_version = text(run("python3 --version").await)?
         .and_then(|s| s.trim().strip_prefix("Python ").map(str::to_owned));
-    report.disk_free_gb = text(run("df -B1 /").await).and_then(|s| parse_df_free_gb(&s));
-    report.ram_total_gb = text(run("free -b").await).and_then(|s| parse_free_total_gb(&s));
+    report.disk_free_gb = text(run("df -B1 /").await)?.and_then(|s| parse_df_free_gb(&s));
+    report.ram_total_gb = text(run("free -b").await)?.and_then(|s| parse_free_total_gb(&s));
     report.internet = text(
         run("curl -s -o /dev/null -w '%{http_code}' --max-time 5 https://huggingface.co").await,
-    )
+    )?
     .map(|code| code.trim().starts_with('2') || code.trim().starts_with('3'));
     if report.internet == Some(false) {
         report

@@ -1,4 +1,4 @@
-//! The simulated host's vLLM: an OpenAI-compatible server on loopback that streams chat
+//! The simulated host's vLLM server: an OpenAI-compatible server on loopback that streams chat
 //! completions token by token. Its time to first token and token rate follow the GPU and
 //! the model size (and slow down a little under concurrency), so benchmarks of different
 //! offers differ the way real ones do.
@@ -78,8 +78,8 @@ pub struct SimLlm {
 }
 
 impl SimLlm {
-    /// Starts serving on a free loopback port.
-    pub async fn start(profile: LlmProfile) -> std::io::Result<Self> {
+    /// Starts serving on a free loopback port (inside a tokio runtime).
+    pub fn start(profile: LlmProfile) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             profile,
             active: AtomicUsize::new(0),
@@ -89,7 +89,9 @@ impl SimLlm {
             .route("/v1/models", get(models))
             .route("/v1/chat/completions", post(chat))
             .with_state(shared);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

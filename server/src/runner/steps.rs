@@ -1,0 +1,105 @@
+//! The eleven steps, one file each. Each is a function from what the step before it
+//! produced to what it produces, failing with a typed [`StepError`]; none reads shared
+//! mutable state, so none needs to `expect` a value another step should have set.
+//!
+//! | # | step | file | takes | gives |
+//! |---|------|------|-------|-------|
+//! | 1 | Calculate requirements | [`requirements`] | the validated [`Plan`] | [`ResolvedModel`] |
+//! | 2 | Query inventory | [`inventory`] | [`ResolvedModel`] | [`Offers`] |
+//! | 3 | Select offer | [`select`] | [`Offers`] | [`Offer`] |
+//! | 4 | Create session | [`create`] | [`Offer`] | [`Booked`] (session + one-time key) |
+//! | 5 | Wait for running | [`wait`] | [`Booked`] | [`RunningSession`] |
+//! | 6 | Connect SSH | [`connect`] | [`RunningSession`] | [`Connected`] host |
+//! | 7 | Diagnose host | [`diagnose`] | [`Connected`] | [`HostReport`] |
+//! | 8 | Install & start vLLM | [`install`] | [`Connected`] | [`Served`] (its API key) |
+//! | 9 | Verify deployment | [`verify`] | [`Connected`] + [`Served`] | [`Target`] (tunnel) |
+//! | 10 | Benchmark | [`benchmark`] | [`Target`] | [`BenchmarkRecord`] (stored) |
+//! | 11 | Cleanup | [`cleanup`] | the session id, if one was created | [`CleanupOutcome`] |
+//!
+//! [`Plan`]: super::Plan
+//! [`HostReport`]: gdl_model::runs::HostReport
+//! [`BenchmarkRecord`]: gdl_model::runs::BenchmarkRecord
+//! [`CleanupOutcome`]: gdl_model::runs::CleanupOutcome
+//! [`StepError`]: super::error::StepError
+
+pub mod benchmark;
+pub mod cleanup;
+pub mod connect;
+pub mod create;
+pub mod diagnose;
+pub mod install;
+pub mod inventory;
+pub mod requirements;
+pub mod select;
+pub mod verify;
+pub mod wait;
+
+use super::context::RunContext;
+use super::host::RemoteHost;
+pub use super::loadgen::Target;
+use super::RunnerConfig;
+use crate::shopper::ShopperClient;
+pub use gdl_model::registry::ResolvedModel;
+use gdl_model::runs::OfferChoice;
+use gdl_model::secret::SshPrivateKey;
+pub use gdl_model::shopper::Offer;
+use gdl_model::shopper::{InventoryQuery, Session};
+use zeroize::Zeroizing;
+
+/// What every step may use: the broker, the runner's settings and the run's record.
+pub struct Deps<'a> {
+    pub client: &'a ShopperClient,
+    pub config: &'a RunnerConfig,
+    pub ctx: &'a RunContext,
+}
+
+/// The offers that fit, and the query that found them (asked again when an offer is gone).
+pub struct Offers {
+    pub query: InventoryQuery,
+    pub offers: Vec<Offer>,
+}
+
+/// A booked offer: the broker's session and the only copy of its SSH key.
+pub struct Booked {
+    pub session: Session,
+    pub key: SshPrivateKey,
+    pub offer: Offer,
+}
+
+/// A session the broker reports running.
+pub struct RunningSession {
+    pub session: Session,
+    pub key: SshPrivateKey,
+    pub offer: Offer,
+}
+
+/// A host logged in to over SSH (the key is no longer needed), on the booked offer.
+pub struct Connected {
+    pub host: Box<dyn RemoteHost>,
+    pub offer: Offer,
+}
+
+/// vLLM serving on the host, and the API key it requires.
+pub struct Served {
+    pub api_key: Zeroizing<String>,
+}
+
+/// `RTX 4090 × 1 (24 GB) on vastai at $0.350/h, offer vastai-123`.
+pub fn describe(o: &Offer) -> String {
+    format!(
+        "{} × {} ({} GB) on {} at ${:.3}/h, offer {}",
+        o.gpu_type, o.gpu_count, o.vram_gb, o.provider, o.price_per_hour, o.id
+    )
+}
+
+/// What the run records about the booked offer.
+pub fn choice(o: &Offer) -> OfferChoice {
+    OfferChoice {
+        offer_id: o.id.clone(),
+        provider: o.provider.clone(),
+        gpu_type: o.gpu_type.clone(),
+        gpu_count: o.gpu_count,
+        vram_gb: o.vram_gb,
+        price_per_hour: o.price_per_hour,
+    }
+}

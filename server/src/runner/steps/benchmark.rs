@@ -1,0 +1,95 @@
+//! Step 10, Benchmark: the quality prompts (expected answers), then the load phases at each
+//! concurrency, streamed through the tunnel and timed per chunk; the record and its raw
+//! samples are stored and published.
+
+use super::{Deps, Offer, ResolvedModel, Target};
+use crate::runner::error::StepError;
+use crate::runner::loadgen;
+use chrono::Utc;
+use gdl_model::live::LiveEvent;
+use gdl_model::runs::{BenchmarkRecord, LogLevel, StepName};
+
+pub async fn run(
+    d: &Deps<'_>,
+    target: &Target,
+    model: &ResolvedModel,
+    offer: &Offer,
+) -> Result<BenchmarkRecord, StepError> {
+    let http = reqwest::Client::new();
+    let (matching, with_expected, quality) = loadgen::quality(&http, target).await;
+    for (id, ok, s) in &quality {
+        d.ctx.log(
+            if *ok { LogLevel::Info } else { LogLevel::Warn },
+            &format!(
+                "Quality {id}: {} · TTFT {:.0} ms · {} tokens",
+                if *ok {
+                    "as expected"
+                } else {
+                    "unexpected answer"
+                },
+                s.ttft_ms.unwrap_or(0.0),
+                s.output_tokens
+            ),
+        );
+    }
+    let mut phases = Vec::new();
+    let mut samples = vec![(
+        "quality".to_owned(),
+        quality.into_iter().map(|(_, _, s)| s).collect(),
+    )];
+    let load = d.config;
+    for &level in &load.load_levels {
+        d.ctx.info(&format!(
+            "Load phase: {} requests at concurrency {level}",
+            load.load_requests
+        ));
+        let (metrics, raw) = loadgen::phase(
+            &http,
+            target,
+            level,
+            load.load_requests,
+            load.load_max_tokens,
+            offer.price_per_hour,
+        )
+        .await;
+        d.ctx.info(&format!(
+            "c={level}: TTFT p50 {:.0} ms · TPOT p50 {:.1} ms · {:.0} tok/s · {} failed{}",
+            metrics.ttft_ms.p50,
+            metrics.tpot_ms.p50,
+            metrics.output_tokens_per_s,
+            metrics.failed,
+            metrics
+                .usd_per_million_output_tokens
+                .map(|c| format!(" · ${c:.2}/1M tokens"))
+                .unwrap_or_default()
+        ));
+        samples.push((format!("c{level}"), raw));
+        phases.push(metrics);
+    }
+    let record = BenchmarkRecord {
+        id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        run_id: d.ctx.id(),
+        created_at: Utc::now(),
+        model: model.model.clone(),
+        served_repo: model.served_repo.clone(),
+        quantization: model.quantization.as_str().into(),
+        provider: offer.provider.clone(),
+        gpu_type: offer.gpu_type.clone(),
+        gpu_count: offer.gpu_count,
+        price_per_hour: offer.price_per_hour,
+        prompts_matching: matching,
+        prompts_with_expected: with_expected,
+        phases,
+    };
+    d.ctx.store().save_benchmark(&record, samples).await?;
+    d.ctx
+        .detail(StepName::Benchmark, format!("benchmark {}", record.id))
+        .await;
+    d.ctx
+        .update(|run| run.benchmark_id = Some(record.id.clone()))
+        .await;
+    d.ctx.hub().publish([LiveEvent::BenchmarkUpsert {
+        benchmark: record.clone(),
+    }]);
+    Ok(record)
+}

@@ -1,0 +1,273 @@
+//! Step 8, Install & start vLLM: fetches it (image pull or pip install, progress streamed),
+//! starts it with a fresh API key passed through the environment, then watches the model
+//! download and load until `/health` answers. A process that exits or restarts (a crash
+//! loop) fails the step with the last lines of its log.
+
+use super::{Connected, Deps, ResolvedModel, Served};
+use crate::runner::error::StepError;
+use crate::runner::host::RemoteHost;
+use crate::runner::vllm::{Launch, Liveness, HEALTH_CHECK};
+use gdl_model::code::ErrorCode;
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// How long the model may take to download and load.
+const MODEL_LOAD_LIMIT: Duration = Duration::from_secs(20 * 60);
+/// How long fetching vLLM may take.
+const FETCH_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// Ordinary commands.
+const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+
+pub async fn run(
+    d: &Deps<'_>,
+    connected: &Connected,
+    model: &ResolvedModel,
+) -> Result<Served, StepError> {
+    let launch = Launch::new(d.ctx.config().deploy_mode, model, connected.offer.gpu_count);
+    let api_key = Zeroizing::new(format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    start(d, connected.host.as_ref(), &launch, &api_key).await?;
+    Ok(Served { api_key })
+}
+
+/// Fetches and starts vLLM, then waits for the model to load.
+async fn start(
+    d: &Deps<'_>,
+    host: &dyn RemoteHost,
+    launch: &Launch,
+    api_key: &str,
+) -> Result<(), StepError> {
+    let throttle = std::sync::Mutex::new(Instant::now() - Duration::from_secs(10));
+    let progress = |line: &str| {
+        let mut last = throttle.lock().unwrap();
+        if last.elapsed() >= Duration::from_millis(800) || line.contains("complete") {
+            *last = Instant::now();
+            d.ctx.info(line.trim());
+        }
+    };
+    if let Some(prepare) = launch.prepare() {
+        host.exec(&prepare, COMMAND_LIMIT).await?;
+    }
+    let fetch = launch.fetch();
+    d.ctx.info(&fetch);
+    let fetched = host.exec_streaming(&fetch, FETCH_LIMIT, &progress).await?;
+    if fetched.exit_code != 0 {
+        return Err(StepError::new(
+            ErrorCode::VllmInstallFailed,
+            format!(
+                "`{fetch}` exited {}: {}",
+                fetched.exit_code,
+                fetched.stderr.trim()
+            ),
+        )
+        .hint("Check the host's disk space and network (keep the instance on failure to look)."));
+    }
+    d.ctx.info(&launch.start_logged());
+    let launched = host.exec(&launch.start(api_key), COMMAND_LIMIT).await?;
+    if launched.exit_code != 0 {
+        return Err(StepError::new(
+            ErrorCode::VllmStartFailed,
+            format!(
+                "starting vLLM exited {}: {}",
+                launched.exit_code,
+                launched.stderr.trim()
+            ),
+        )
+        .hint("The host's Docker or Python could not start vLLM; try the other deploy mode."));
+    }
+    wait_until_serving(d, host, launch).await
+}
+
+/// Watches the loading process until `/health` answers 200.
+async fn wait_until_serving(
+    d: &Deps<'_>,
+    host: &dyn RemoteHost,
+    launch: &Launch,
+) -> Result<(), StepError> {
+    let started = Instant::now();
+    let mut last_line = String::new();
+    // The container start time or process id first seen: a change means a restart.
+    let mut first_seen: Option<String> = None;
+    loop {
+        let alive = host.exec(launch.liveness_check(), COMMAND_LIMIT).await?;
+        match (launch.liveness(&alive), &first_seen) {
+            (Liveness::Stopped, _) => {
+                return Err(crashed(
+                    host,
+                    launch,
+                    ErrorCode::VllmExited,
+                    "vLLM exited while loading",
+                )
+                .await)
+            }
+            (Liveness::Running(seen), None) => first_seen = Some(seen),
+            (Liveness::Running(seen), Some(first)) if seen != *first => return Err(crashed(
+                host,
+                launch,
+                ErrorCode::VllmRestarted,
+                "vLLM restarted while loading (a crash loop: often a dependency or memory problem)",
+            )
+            .await),
+            (Liveness::Running(_), Some(_)) => {}
+        }
+        let code = host.exec(HEALTH_CHECK, COMMAND_LIMIT).await?;
+        if code.stdout.trim() == "200" {
+            d.ctx.info(&format!(
+                "vLLM is serving after {:.0} s",
+                started.elapsed().as_secs_f64()
+            ));
+            return Ok(());
+        }
+        let tail = host.exec(&launch.log_tail(1), COMMAND_LIMIT).await?;
+        let line = tail.stdout.trim().to_owned();
+        if !line.is_empty() && line != last_line {
+            d.ctx.info(&format!(
+                "[{:.0} s] {line}",
+                started.elapsed().as_secs_f64()
+            ));
+            last_line = line;
+        }
+        if started.elapsed() > MODEL_LOAD_LIMIT {
+            return Err(StepError::new(
+                ErrorCode::ModelLoadTimeout,
+                format!(
+                    "the model did not load within {} min",
+                    MODEL_LOAD_LIMIT.as_secs() / 60
+                ),
+            )
+            .hint("The download may be slow on this host; try another offer or a smaller model."));
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+}
+
+/// The failure of a process that died or restarted, with its last log lines.
+async fn crashed(host: &dyn RemoteHost, launch: &Launch, code: ErrorCode, what: &str) -> StepError {
+    let tail = host
+        .exec(&launch.log_tail(30), COMMAND_LIMIT)
+        .await
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    StepError::new(code, format!("{what}; last log lines:\n{}", tail.trim())).hint(
+        "Read the log lines: out of memory means a bigger GPU or a quantized model; a missing module means the install failed.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::context::RunContext;
+    use crate::runner::host::{ExecOutput, HostError};
+    use crate::runner::RunnerConfig;
+    use futures::future::BoxFuture;
+    use gdl_model::runs::DeployMode;
+    use std::sync::Mutex;
+
+    /// A host whose `docker inspect` answers come from a script.
+    struct Scripted {
+        inspect: Mutex<Vec<&'static str>>,
+    }
+
+    impl RemoteHost for Scripted {
+        fn exec<'a>(
+            &'a self,
+            command: &'a str,
+            _: Duration,
+        ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+            Box::pin(async move {
+                let stdout = if command.starts_with("docker inspect") {
+                    let mut script = self.inspect.lock().unwrap();
+                    if script.len() > 1 {
+                        script.remove(0)
+                    } else {
+                        script[0]
+                    }
+                    .to_owned()
+                } else if command.starts_with("docker logs") {
+                    "CUDA error: out of memory\n".to_owned()
+                } else if command.starts_with("curl") {
+                    "000".to_owned()
+                } else {
+                    String::new()
+                };
+                Ok(ExecOutput {
+                    stdout,
+                    ..Default::default()
+                })
+            })
+        }
+
+        fn exec_streaming<'a>(
+            &'a self,
+            c: &'a str,
+            t: Duration,
+            _: &'a (dyn Fn(&str) + Send + Sync),
+        ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+            self.exec(c, t)
+        }
+
+        fn forward<'a>(&'a self, _: u16) -> BoxFuture<'a, Result<std::net::SocketAddr, HostError>> {
+            Box::pin(async { Err(HostError::Channel("no".into())) })
+        }
+    }
+
+    async fn install_with(script: Vec<&'static str>) -> StepError {
+        let dir = std::env::temp_dir().join(format!("gdl-install-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = crate::store::Store::open(&dir).unwrap();
+        let config: gdl_model::runs::TestConfig =
+            serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
+        let run = gdl_model::runs::Run::new("r".into(), config.clone(), chrono::Utc::now());
+        let ctx = RunContext::new(
+            run,
+            crate::live::Hub::new(Default::default()),
+            store,
+            Default::default(),
+        );
+        let client =
+            crate::shopper::ShopperClient::new("http://127.0.0.1:9", Default::default()).unwrap();
+        let runner_config = RunnerConfig::default();
+        let d = Deps {
+            client: &client,
+            config: &runner_config,
+            ctx: &ctx,
+        };
+        let model = crate::runner::validate(&config).unwrap().model;
+        let host = Scripted {
+            inspect: Mutex::new(script),
+        };
+        let launch = Launch::new(DeployMode::Docker, &model, 1);
+        start(&d, &host, &launch, "k").await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_crash_while_loading_fails_with_the_log_tail() {
+        let err = install_with(vec![
+            "true 2026-01-01T00:00:00Z",
+            "false 2026-01-01T00:00:00Z",
+        ])
+        .await;
+        assert_eq!(err.code, ErrorCode::VllmExited);
+        assert!(
+            err.message.contains("exited while loading") && err.message.contains("out of memory"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restart_while_loading_fails_with_the_log_tail() {
+        let err = install_with(vec![
+            "true 2026-01-01T00:00:00Z",
+            "true 2026-01-01T00:00:09Z",
+        ])
+        .await;
+        assert_eq!(err.code, ErrorCode::VllmRestarted);
+        assert!(
+            err.message.contains("restarted") && err.message.contains("out of memory"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Checking a test configuration before anything is rented: the first problem is the
+//! error, with what to do about it.
+
+use super::error::RunError;
+use gdl_model::registry::{self, Quantization};
+use gdl_model::runs::TestConfig;
+use gdl_model::shopper::Provider;
+
+/// What validation resolved: the model to serve and its VRAM need.
+#[derive(Debug)]
+pub struct Plan {
+    pub model: registry::ResolvedModel,
+}
+
+/// Checks every field.
+pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
+    let quantization = match config
+        .quantization
+        .as_deref()
+        .filter(|q| !q.trim().is_empty())
+    {
+        None => Quantization::None,
+        Some(q) => Quantization::parse(q).ok_or_else(|| {
+            RunError::invalid(
+                format!("unknown quantization {q:?}"),
+                "Use none, awq, gptq or fp8.",
+            )
+        })?,
+    };
+    let model = registry::resolve(&config.model, quantization).map_err(|e| RunError::Invalid {
+        code: e.code(),
+        message: e.to_string(),
+        hint: e.hint(),
+    })?;
+    if !(config.max_price.is_finite() && config.max_price > 0.0 && config.max_price <= 100.0) {
+        return Err(RunError::invalid(
+            format!(
+                "max_price must be more than 0 and at most 100 $/h, got {}",
+                config.max_price
+            ),
+            "A small model runs on GPUs from about $0.10/h.",
+        ));
+    }
+    if !(1..=12).contains(&config.reservation_hours) {
+        return Err(RunError::invalid(
+            format!(
+                "reservation_hours must be 1 to 12, got {}",
+                config.reservation_hours
+            ),
+            "The broker rents for 1 to 12 hours.",
+        ));
+    }
+    if !(1..=8).contains(&config.gpu_count) {
+        return Err(RunError::invalid(
+            format!("gpu_count must be 1 to 8, got {}", config.gpu_count),
+            "Most models here fit on one GPU.",
+        ));
+    }
+    if let Some(p @ Provider::Other(_)) = &config.provider {
+        return Err(RunError::invalid(
+            format!("unknown provider {:?}", p.as_str()),
+            format!(
+                "Use one of {}, or leave it out for any.",
+                Provider::known_names()
+            ),
+        ));
+    }
+    Ok(Plan { model })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gdl_model::code::ErrorCode;
+
+    fn check(json: &str) -> Result<Plan, gdl_model::api::ApiError> {
+        validate(&serde_json::from_str(json).unwrap()).map_err(|e| e.to_api_error())
+    }
+
+    #[test]
+    fn validation_explains_each_problem() {
+        assert!(check(r#"{"model":"qwen2.5-0.5b","max_price":0.5}"#).is_ok());
+        assert!(check(r#"{"model":"qwen2.5-0.5b","max_price":0.5,"provider":""}"#).is_ok());
+        let e = check(r#"{"model":"qwen2.5-0.5b","max_price":0}"#).unwrap_err();
+        assert_eq!(e.error_code(), ErrorCode::InvalidInput);
+        assert!(e.message.contains("max_price"));
+        let e =
+            check(r#"{"model":"qwen2.5-0.5b","max_price":1,"reservation_hours":13}"#).unwrap_err();
+        assert!(e.message.contains("reservation_hours"));
+        let e = check(r#"{"model":"qwen2.5-0.5b","max_price":1,"provider":"aws"}"#).unwrap_err();
+        assert!(e.message.contains("aws"));
+        assert!(e.hint.unwrap().contains("bluelobster"));
+        let e = check(r#"{"model":"x/y; rm -rf /","max_price":1}"#).unwrap_err();
+        assert_eq!(e.code, "invalid_model_id");
+        let e = check(r#"{"model":"gemma-2b","max_price":1,"quantization":"awq"}"#).unwrap_err();
+        assert_eq!(e.code, "quantization_unavailable");
+    }
+}

@@ -1,0 +1,211 @@
+//! The vLLM command lines for both install modes: fetch (image pull or pip install), start
+//! (the API key through the environment, never on the logged line), the liveness check, the
+//! log tail and the health probe. Every value that is not a literal is shell-quoted.
+
+use super::host::ExecOutput;
+use super::shell::quote;
+use gdl_model::registry::{Quantization, ResolvedModel};
+use gdl_model::runs::DeployMode;
+use zeroize::Zeroizing;
+
+/// The vLLM image (docker mode).
+pub const IMAGE: &str = "vllm/vllm-openai:v0.6.4";
+/// The vLLM package (pip mode).
+pub const PIP_PACKAGE: &str = "vllm==0.6.4";
+/// The port vLLM serves on, on the host.
+pub const PORT: u16 = 8000;
+/// The docker container's name.
+const CONTAINER: &str = "vllm-server";
+/// The pip-mode log file.
+const LOG_FILE: &str = "/tmp/vllm.log";
+
+/// The health probe: prints the HTTP status (`000` while nothing listens).
+pub const HEALTH_CHECK: &str =
+    "curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://localhost:8000/health";
+
+/// How vLLM is installed, started and watched in one mode, for one model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Launch {
+    mode: DeployMode,
+    /// The server's arguments, quoted.
+    args: String,
+}
+
+/// What the liveness check saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// Running; the identity (container start time or process id) changes on a restart.
+    Running(String),
+    Stopped,
+}
+
+impl Launch {
+    /// The launch of `model` on `gpu_count` GPUs in `mode`.
+    pub fn new(mode: DeployMode, model: &ResolvedModel, gpu_count: u32) -> Self {
+        let mut args = format!(
+            "--model {} --served-model-name {} --host 0.0.0.0 --port {PORT} --gpu-memory-utilization 0.90",
+            quote(&model.served_repo),
+            quote(&model.model)
+        );
+        if model.quantization != Quantization::None {
+            args.push_str(&format!(
+                " --quantization {}",
+                quote(model.quantization.as_str())
+            ));
+        }
+        if gpu_count > 1 {
+            args.push_str(&format!(" --tensor-parallel-size {gpu_count}"));
+        }
+        Self { mode, args }
+    }
+
+    /// Clears what an earlier attempt may have left (docker mode), ignoring failures.
+    pub fn prepare(&self) -> Option<String> {
+        match self.mode {
+            DeployMode::Docker => Some(format!("docker rm -f {CONTAINER} >/dev/null 2>&1; true")),
+            DeployMode::Pip => None,
+        }
+    }
+
+    /// Downloads vLLM (long: run it streaming).
+    pub fn fetch(&self) -> String {
+        match self.mode {
+            DeployMode::Docker => format!("docker pull {IMAGE}"),
+            DeployMode::Pip => format!(
+                "python3 -m pip install --progress-bar off {}",
+                quote(PIP_PACKAGE)
+            ),
+        }
+    }
+
+    /// The start command without its key, as logged.
+    fn start_line(&self) -> String {
+        match self.mode {
+            DeployMode::Docker => format!(
+                "docker run -d --gpus all --ipc=host --name {CONTAINER} -p 127.0.0.1:{PORT}:{PORT} -e VLLM_API_KEY {IMAGE} {}",
+                self.args
+            ),
+            DeployMode::Pip => format!(
+                "nohup python3 -m vllm.entrypoints.openai.api_server {} > {LOG_FILE} 2>&1 &",
+                self.args
+            ),
+        }
+    }
+
+    /// The start command as run: the API key goes in through the environment.
+    pub fn start(&self, api_key: &str) -> Zeroizing<String> {
+        Zeroizing::new(format!(
+            "VLLM_API_KEY={} {}",
+            quote(api_key),
+            self.start_line()
+        ))
+    }
+
+    /// The start command as shown in the log, with the key redacted.
+    pub fn start_logged(&self) -> String {
+        format!("VLLM_API_KEY=[redacted] {}", self.start_line())
+    }
+
+    /// Asks whether vLLM still runs, and as what.
+    pub fn liveness_check(&self) -> &'static str {
+        match self.mode {
+            DeployMode::Docker => {
+                "docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' vllm-server"
+            }
+            DeployMode::Pip => "pgrep -n -f vllm.entrypoints.openai.api_server",
+        }
+    }
+
+    /// Reads the liveness check's answer.
+    pub fn liveness(&self, out: &ExecOutput) -> Liveness {
+        let seen = out.stdout.trim();
+        if out.exit_code != 0 || seen.is_empty() || seen.starts_with("false") {
+            Liveness::Stopped
+        } else {
+            Liveness::Running(seen.to_owned())
+        }
+    }
+
+    /// The last `lines` lines of vLLM's log.
+    pub fn log_tail(&self, lines: u32) -> String {
+        match self.mode {
+            DeployMode::Docker => format!("docker logs --tail {lines} {CONTAINER} 2>&1"),
+            DeployMode::Pip => format!("tail -n {lines} {LOG_FILE}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gdl_model::registry::resolve;
+
+    fn launch(mode: DeployMode, model: &str, q: Quantization, gpus: u32) -> Launch {
+        Launch::new(mode, &resolve(model, q).unwrap(), gpus)
+    }
+
+    #[test]
+    fn docker_mode_quotes_every_argument_and_keeps_the_key_off_the_log() {
+        let l = launch(DeployMode::Docker, "qwen2.5-7b", Quantization::Awq, 2);
+        let logged = l.start_logged();
+        assert!(logged.starts_with("VLLM_API_KEY=[redacted] docker run -d --gpus all"));
+        assert!(
+            logged.contains("--model 'Qwen/Qwen2.5-7B-Instruct-AWQ'"),
+            "{logged}"
+        );
+        assert!(logged.contains("--served-model-name 'Qwen/Qwen2.5-7B-Instruct'"));
+        assert!(logged.contains("--quantization 'awq'"));
+        assert!(logged.contains("--tensor-parallel-size 2"));
+        assert!(logged.contains("-p 127.0.0.1:8000:8000 -e VLLM_API_KEY vllm/vllm-openai:v0.6.4"));
+        let run = l.start("k'ey");
+        assert!(
+            run.starts_with(r"VLLM_API_KEY='k'\''ey' docker run"),
+            "{}",
+            *run
+        );
+        assert!(!logged.contains("k'ey"));
+        assert_eq!(l.fetch(), "docker pull vllm/vllm-openai:v0.6.4");
+        assert!(l.prepare().unwrap().starts_with("docker rm -f vllm-server"));
+        assert_eq!(l.log_tail(30), "docker logs --tail 30 vllm-server 2>&1");
+    }
+
+    #[test]
+    fn pip_mode_runs_in_the_background_and_logs_to_a_file() {
+        let l = launch(DeployMode::Pip, "qwen2.5-0.5b", Quantization::None, 1);
+        assert_eq!(l.prepare(), None);
+        assert_eq!(
+            l.fetch(),
+            "python3 -m pip install --progress-bar off 'vllm==0.6.4'"
+        );
+        let logged = l.start_logged();
+        assert!(logged.ends_with("> /tmp/vllm.log 2>&1 &"), "{logged}");
+        assert!(logged.contains("nohup python3 -m vllm.entrypoints.openai.api_server --model 'Qwen/Qwen2.5-0.5B-Instruct'"));
+        assert!(!logged.contains("--quantization") && !logged.contains("tensor-parallel"));
+        assert_eq!(l.log_tail(1), "tail -n 1 /tmp/vllm.log");
+    }
+
+    #[test]
+    fn liveness_reads_both_checks() {
+        let docker = launch(DeployMode::Docker, "qwen2.5-0.5b", Quantization::None, 1);
+        let out = |stdout: &str, exit_code| ExecOutput {
+            stdout: stdout.into(),
+            exit_code,
+            ..Default::default()
+        };
+        assert_eq!(
+            docker.liveness(&out("true 2026-01-01T00:00:00Z\n", 0)),
+            Liveness::Running("true 2026-01-01T00:00:00Z".into())
+        );
+        assert_eq!(
+            docker.liveness(&out("false 2026-01-01T00:00:00Z\n", 0)),
+            Liveness::Stopped
+        );
+        assert_eq!(docker.liveness(&out("", 1)), Liveness::Stopped);
+        let pip = launch(DeployMode::Pip, "qwen2.5-0.5b", Quantization::None, 1);
+        assert_eq!(
+            pip.liveness(&out("4243\n", 0)),
+            Liveness::Running("4243".into())
+        );
+        assert_eq!(pip.liveness(&out("", 1)), Liveness::Stopped);
+    }
+}

@@ -1,0 +1,475 @@
+//! The simulated GPU host behind a rented session: the machine its SSH exec channels run
+//! commands on. It answers `nvidia-smi`, `docker`, `pip`, `python3`, `curl`, `df`, `free`,
+//! `cat`, `tail`, `pgrep`/`pkill` and a few shell builtins as an Ubuntu 22.04 host with the
+//! session's GPUs would, streaming output as it comes (image pulls, installs) with real exit
+//! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process.
+
+use super::shell::{self, Connector, Target};
+use super::vllm::{Gpus, Kind, Phase, Vllm};
+
+mod curl;
+mod docker;
+mod packages;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Which output stream a chunk belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Where a command's output goes: chunks as they are written.
+pub type OutputTx = mpsc::Sender<(Stream, String)>;
+
+/// The image the runner's docker mode pulls (any image pulls the same way).
+const IMAGE_GB: f64 = 9.1;
+
+/// A simulated host. Cheap to share (`Arc`); its state sits behind a std `Mutex` never
+/// held across an `.await`.
+pub struct SimHost {
+    hostname: String,
+    gpus: Gpus,
+    /// Time scale of the host's waits (downloads, installs, model loading).
+    speed: f64,
+    state: Mutex<HostState>,
+}
+
+#[derive(Default)]
+struct HostState {
+    pulled: Vec<String>,
+    pip_vllm: bool,
+    /// Files written by redirection (`/tmp/x.log`).
+    files: HashMap<String, String>,
+    vllm: Option<Vllm>,
+    /// The file the vLLM process writes its log to (pip mode).
+    vllm_log: Option<String>,
+    next_pid: u32,
+    powered_off: bool,
+}
+
+/// Where descriptor 1 or 2 of a running command writes.
+#[derive(Clone, Debug, PartialEq)]
+enum Dest {
+    Out(Stream),
+    File(String),
+    Null,
+}
+
+/// A command's outputs.
+struct Io<'a> {
+    tx: &'a OutputTx,
+    fds: [Dest; 2],
+    host: &'a SimHost,
+}
+
+impl Io<'_> {
+    async fn write(&self, fd: usize, text: &str) {
+        match &self.fds[fd] {
+            Dest::Out(stream) => {
+                let _ = self.tx.send((*stream, text.to_owned())).await;
+            }
+            Dest::File(path) => self
+                .host
+                .lock()
+                .files
+                .entry(path.clone())
+                .or_default()
+                .push_str(text),
+            Dest::Null => {}
+        }
+    }
+
+    async fn out(&self, text: &str) {
+        self.write(0, text).await
+    }
+
+    async fn err(&self, text: &str) {
+        self.write(1, text).await
+    }
+}
+
+impl SimHost {
+    /// A host named `hostname` with `gpus`, whose waits run `speed` times faster.
+    pub fn new(hostname: String, gpus: Gpus, speed: f64) -> Self {
+        Self {
+            hostname,
+            gpus,
+            speed: speed.max(0.01),
+            state: Mutex::new(HostState {
+                next_pid: 4242,
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HostState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn scaled(&self, secs: f64) -> Duration {
+        Duration::from_secs_f64(secs / self.speed)
+    }
+
+    /// The instance is destroyed: vLLM stops and nothing runs any more.
+    pub fn power_off(&self) {
+        let mut state = self.lock();
+        state.powered_off = true;
+        if let Some(v) = state.vllm.as_mut() {
+            v.kill();
+        }
+    }
+
+    /// Where a connection to `port` on the host lands (for port forwarding), if something
+    /// listens there.
+    pub fn tcp_target(&self, port: u16) -> Option<SocketAddr> {
+        self.lock().vllm.as_mut()?.serving_addr(port)
+    }
+
+    /// Runs a command line, sending its output to `tx` as it is written; returns the exit
+    /// code.
+    pub fn exec<'a>(self: &'a Arc<Self>, line: &'a str, tx: &'a OutputTx) -> BoxFuture<'a, i32> {
+        Box::pin(async move {
+            let steps = match shell::parse(line) {
+                Ok(steps) => steps,
+                Err(e) => {
+                    let _ = tx
+                        .send((Stream::Stderr, format!("bash: sim-host: {e}\n")))
+                        .await;
+                    return 2;
+                }
+            };
+            let mut status = 0;
+            for step in steps {
+                let run = match step.connector {
+                    Connector::Always => true,
+                    Connector::IfOk => status == 0,
+                    Connector::IfFailed => status != 0,
+                };
+                if !run {
+                    continue;
+                }
+                if let Some(code) = step
+                    .command
+                    .words
+                    .first()
+                    .filter(|w| *w == "exit")
+                    .map(|_| step.command.words.get(1).and_then(|c| c.parse().ok()))
+                {
+                    return code.unwrap_or(status);
+                }
+                if step.background {
+                    let host = self.clone();
+                    let command = step.command.clone();
+                    let (sink, mut drain) = mpsc::channel(16);
+                    tokio::spawn(async move { while drain.recv().await.is_some() {} });
+                    let job = tokio::spawn(async move { host.run(&command, &sink).await });
+                    // A job that starts at once (a server launch) has started when the
+                    // shell returns, as after a fork; a long one goes on detached.
+                    let _ = tokio::time::timeout(Duration::from_millis(50), job).await;
+                    status = 0;
+                } else {
+                    status = self.run(&step.command, tx).await;
+                }
+            }
+            status
+        })
+    }
+
+    /// Runs one simple command with its redirections.
+    async fn run(&self, command: &shell::Command, tx: &OutputTx) -> i32 {
+        let mut fds = [Dest::Out(Stream::Stdout), Dest::Out(Stream::Stderr)];
+        for r in &command.redirects {
+            let fd = match r.fd {
+                1 => 0,
+                2 => 1,
+                _ => continue,
+            };
+            fds[fd] = match &r.target {
+                Target::Fd(1) => fds[0].clone(),
+                Target::Fd(2) => fds[1].clone(),
+                Target::Fd(_) => Dest::Null,
+                Target::File { path, .. } if path == "/dev/null" => Dest::Null,
+                Target::File { path, append } => {
+                    if !append {
+                        self.lock().files.insert(path.clone(), String::new());
+                    }
+                    Dest::File(path.clone())
+                }
+            };
+        }
+        let io = Io {
+            tx,
+            fds,
+            host: self,
+        };
+        if self.lock().powered_off {
+            return 255;
+        }
+        let mut words: &[String] = &command.words;
+        if words.first().is_some_and(|w| w == "nohup") {
+            words = &words[1..];
+        }
+        let env: HashMap<&str, &str> = command
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let log_to = match &io.fds[0] {
+            Dest::File(path) => Some(path.clone()),
+            _ => None,
+        };
+        self.builtin(words, &env, log_to, &io).await
+    }
+
+    async fn builtin(
+        &self,
+        words: &[String],
+        env: &HashMap<&str, &str>,
+        log_to: Option<String>,
+        io: &Io<'_>,
+    ) -> i32 {
+        let Some(program) = words.first().map(String::as_str) else {
+            return 0;
+        };
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        match program {
+            "true" => 0,
+            "false" => 1,
+            "echo" => {
+                let (newline, rest) = match args.first() {
+                    Some(&"-n") => ("", &args[1..]),
+                    _ => ("\n", &args[..]),
+                };
+                io.out(&format!("{}{newline}", rest.join(" "))).await;
+                0
+            }
+            "sleep" => {
+                let secs: f64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+                tokio::time::sleep(Duration::from_secs_f64(secs.clamp(0.0, 600.0))).await;
+                0
+            }
+            "hostname" => {
+                io.out(&format!("{}\n", self.hostname)).await;
+                0
+            }
+            "uname" => {
+                let text = match args.first() {
+                    Some(&"-r") => "5.15.0-105-generic\n".to_owned(),
+                    _ => format!(
+                        "Linux {} 5.15.0-105-generic x86_64 GNU/Linux\n",
+                        self.hostname
+                    ),
+                };
+                io.out(&text).await;
+                0
+            }
+            "cat" | "tail" => self.read_file(program, &args, io).await,
+            "nvidia-smi" => {
+                io.out(&self.nvidia_smi(&args)).await;
+                0
+            }
+            "python3" | "python" => self.python(&args, env, log_to, io).await,
+            "pip" | "pip3" => self.pip(&args, io).await,
+            "docker" => self.docker(&args, env, io).await,
+            "pgrep" | "pkill" => {
+                let pattern = args.iter().rev().find(|a| !a.starts_with('-'));
+                let found = {
+                    let mut state = self.lock();
+                    let matching = state
+                        .vllm
+                        .as_mut()
+                        .filter(|v| v.running() && pattern.is_some_and(|p| v.matches(p)));
+                    matching.map(|v| {
+                        if program == "pkill" {
+                            v.kill();
+                        }
+                        match v.kind {
+                            Kind::Process { pid } => pid,
+                            Kind::Container { .. } => 0,
+                        }
+                    })
+                };
+                match found {
+                    None => 1,
+                    Some(_) if program == "pkill" => 0,
+                    Some(pid) => {
+                        io.out(&format!("{pid}\n")).await;
+                        0
+                    }
+                }
+            }
+            "curl" => self.curl(&args, io).await,
+            "df" => {
+                let free =
+                    85_899_345_920u64 - (self.lock().pulled.len() as f64 * IMAGE_GB * 1e9) as u64;
+                io.out(&format!("Filesystem 1B-blocks Used Available Use% Mounted on\noverlay 107374182400 {} {free} 20% /\n", 107_374_182_400u64 - free)).await;
+                0
+            }
+            "free" => {
+                io.out("              total        used        free      shared  buff/cache   available\nMem:    67430023168  4294967296 60129542144     1048576  3005489152 62561947648\nSwap:             0           0           0\n").await;
+                0
+            }
+            other => {
+                io.err(&format!("bash: line 1: {other}: command not found\n"))
+                    .await;
+                127
+            }
+        }
+    }
+
+    async fn read_file(&self, program: &str, args: &[&str], io: &Io<'_>) -> i32 {
+        let Some(path) = args.iter().rev().find(|a| !a.starts_with('-')).copied() else {
+            return 0;
+        };
+        let lines: usize = match args.iter().position(|a| *a == "-n") {
+            Some(i) => args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(10),
+            None if program == "tail" => 10,
+            None => usize::MAX,
+        };
+        let text = {
+            let state = self.lock();
+            if path == "/etc/os-release" {
+                Some("NAME=\"Ubuntu\"\nVERSION=\"22.04.4 LTS (Jammy Jellyfish)\"\nID=ubuntu\nPRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\n".to_owned())
+            } else if state.vllm_log.as_deref() == Some(path) {
+                state.vllm.as_ref().map(|v| v.log().join("\n") + "\n")
+            } else {
+                state.files.get(path).cloned()
+            }
+        };
+        let Some(text) = text else {
+            io.err(&format!("{program}: {path}: No such file or directory\n"))
+                .await;
+            return 1;
+        };
+        let all: Vec<&str> = text.lines().collect();
+        let shown = &all[all.len().saturating_sub(lines)..];
+        if !shown.is_empty() {
+            io.out(&(shown.join("\n") + "\n")).await;
+        }
+        0
+    }
+
+    fn nvidia_smi(&self, args: &[&str]) -> String {
+        let loaded = self
+            .lock()
+            .vllm
+            .as_ref()
+            .is_some_and(|v| v.phase() == Phase::Serving);
+        let name = if self.gpus.gpu_type.starts_with("RTX") {
+            format!("NVIDIA GeForce {}", self.gpus.gpu_type)
+        } else {
+            format!("NVIDIA {}", self.gpus.gpu_type)
+        };
+        let total = self.gpus.vram_gb as u64 * 1024;
+        let used = if loaded { total * 9 / 10 } else { 3 };
+        let Some(query) = args.iter().find_map(|a| a.strip_prefix("--query-gpu=")) else {
+            return format!(
+                "+-----------------------------------------------------------------------------+\n\
+                 | NVIDIA-SMI 550.54.15    Driver Version: 550.54.15    CUDA Version: 12.4     |\n\
+                 |-------------------------------+----------------------+----------------------+\n\
+                 | {} GPU(s): {name}, {total} MiB\n",
+                self.gpus.count
+            );
+        };
+        (0..self.gpus.count)
+            .map(|i| {
+                let fields: Vec<String> = query
+                    .split(',')
+                    .map(|field| match field {
+                        "name" => name.clone(),
+                        "memory.total" => total.to_string(),
+                        "memory.used" => used.to_string(),
+                        "driver_version" => "550.54.15".into(),
+                        "temperature.gpu" => (38 + i).to_string(),
+                        "utilization.gpu" => if loaded { "87" } else { "0" }.into(),
+                        "index" => i.to_string(),
+                        _ => "[N/A]".into(),
+                    })
+                    .collect();
+                fields.join(", ") + "\n"
+            })
+            .collect()
+    }
+
+    /// Reports a download as it goes: `total_secs` (contract time) in ten steps.
+    async fn download(&self, io: &Io<'_>, what: &str, gb: f64, total_secs: f64) {
+        for i in 1..=10u32 {
+            tokio::time::sleep(self.scaled(total_secs / 10.0)).await;
+            io.out(&format!(
+                "{what}: {}% ({:.1} GB of {gb:.1} GB)\n",
+                i * 10,
+                gb * i as f64 / 10.0
+            ))
+            .await;
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(super) fn host() -> Arc<SimHost> {
+        Arc::new(SimHost::new(
+            "sim-test".into(),
+            Gpus {
+                gpu_type: "RTX 4090".into(),
+                count: 2,
+                vram_gb: 24,
+            },
+            1000.0,
+        ))
+    }
+
+    /// Runs `line`; returns (stdout, stderr, exit code).
+    pub(super) async fn run(host: &Arc<SimHost>, line: &str) -> (String, String, i32) {
+        let (tx, mut rx) = mpsc::channel(64);
+        let code = host.exec(line, &tx).await;
+        drop(tx);
+        let (mut out, mut err) = (String::new(), String::new());
+        while let Some((stream, text)) = rx.recv().await {
+            match stream {
+                Stream::Stdout => out.push_str(&text),
+                Stream::Stderr => err.push_str(&text),
+            }
+        }
+        (out, err, code)
+    }
+
+    #[tokio::test]
+    async fn builtins_redirections_and_exit_codes() {
+        let h = host();
+        assert_eq!(
+            run(&h, "echo hello; echo oops >&2; exit 3").await,
+            ("hello\n".into(), "oops\n".into(), 3)
+        );
+        assert_eq!(run(&h, "false && echo no || echo yes").await.0, "yes\n");
+        let (_, err, code) = run(&h, "rocm-smi").await;
+        assert_eq!(
+            (err.as_str(), code),
+            ("bash: line 1: rocm-smi: command not found\n", 127)
+        );
+        assert_eq!(run(&h, "echo kept > /tmp/a; cat /tmp/a").await.0, "kept\n");
+        assert_eq!(
+            run(&h, "cat /nope 2>/dev/null").await,
+            (String::new(), String::new(), 1)
+        );
+        let gpus = run(
+            &h,
+            "nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits",
+        )
+        .await
+        .0;
+        assert_eq!(
+            gpus,
+            "NVIDIA GeForce RTX 4090, 24576\nNVIDIA GeForce RTX 4090, 24576\n"
+        );
+        assert_eq!(run(&h, "echo $(id)").await.2, 2, "expansion is refused");
+    }
+}

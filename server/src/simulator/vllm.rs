@@ -1,0 +1,269 @@
+//! A vLLM process on the simulated host, from launch to serving: what its command line
+//! asks for, how long the download and load take on this hardware, what it logs on the
+//! way, and why it dies when it does (the model does not fit, more tensor-parallel ranks
+//! than GPUs, the package missing). Once loaded it serves through [`SimLlm`].
+
+use super::llm::{LlmProfile, SimLlm};
+use super::shell::arg_after;
+use chrono::{DateTime, Utc};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// The hardware a process runs on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gpus {
+    pub gpu_type: String,
+    pub count: u32,
+    /// Per GPU, GiB.
+    pub vram_gb: u32,
+}
+
+/// How the process was started.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    /// A container (`docker run --name NAME`).
+    Container { name: String },
+    /// A Python process (`python3 -m vllm.entrypoints.openai.api_server`).
+    Process { pid: u32 },
+}
+
+/// One vLLM process.
+pub struct Vllm {
+    pub kind: Kind,
+    pub profile: LlmProfile,
+    /// The host port it is reachable on, if any (docker needs `-p` or host networking).
+    pub port: Option<u16>,
+    pub started: Instant,
+    pub started_wall: DateTime<Utc>,
+    /// Download + load time on this hardware (already scaled).
+    load_time: Duration,
+    /// Why it dies during loading, if it will.
+    death: Option<String>,
+    /// Stopped by `docker rm -f` / `pkill`.
+    pub killed: bool,
+    server: Option<SimLlm>,
+}
+
+/// What [`Vllm::phase`] reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    /// Downloading or loading, with the share done (0–1).
+    Loading(f64),
+    Serving,
+    /// Exited during loading.
+    Dead,
+}
+
+impl Vllm {
+    /// A process started with `args` (the words after the image or the module) on `gpus`,
+    /// with `api_key` from its environment. `speed` scales the simulated waits.
+    pub fn launch(kind: Kind, args: &[String], api_key: String, gpus: &Gpus, speed: f64) -> Self {
+        let served = arg_after(args, "--served-model-name")
+            .or_else(|| arg_after(args, "--model"))
+            .unwrap_or("facebook/opt-125m")
+            .to_owned();
+        let repo = arg_after(args, "--model").unwrap_or(&served).to_owned();
+        let key = arg_after(args, "--api-key")
+            .map(str::to_owned)
+            .unwrap_or(api_key);
+        let profile = LlmProfile::for_hardware(&served, &gpus.gpu_type, gpus.count, key);
+        let tp: u32 = arg_after(args, "--tensor-parallel-size")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let bytes_per_param = match arg_after(args, "--quantization") {
+            Some("awq" | "gptq") => 0.55,
+            Some("fp8") => 1.0,
+            _ if repo.to_ascii_lowercase().contains("awq")
+                || repo.to_ascii_lowercase().contains("gptq") =>
+            {
+                0.55
+            }
+            _ => 2.0,
+        };
+        let need_gb = profile.params_b * bytes_per_param + 1.0;
+        let usable_gb = gpus.vram_gb as f64 * tp.min(gpus.count).max(1) as f64 * 0.9;
+        let death = if tp > gpus.count {
+            Some(format!("ValueError: The number of required GPUs exceeds the total number of available GPUs in the placement group. (tensor_parallel_size={tp}, GPUs={})", gpus.count))
+        } else if need_gb > usable_gb {
+            Some(format!("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate {:.2} GiB. GPU 0 has a total capacity of {} GiB", need_gb - usable_gb + 0.5, gpus.vram_gb))
+        } else {
+            None
+        };
+        let port = arg_after(args, "--port")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(8000);
+        Self {
+            kind,
+            load_time: Duration::from_secs_f64((20.0 + 4.0 * profile.params_b) / speed.max(0.01)),
+            profile,
+            port: Some(port),
+            started: Instant::now(),
+            started_wall: Utc::now(),
+            death,
+            killed: false,
+            server: None,
+        }
+    }
+
+    /// A process that cannot start at all: it logs `error` and exits at once.
+    pub fn broken(kind: Kind, error: &str, api_key: String, gpus: &Gpus) -> Self {
+        let mut vllm = Self::launch(kind, &[], api_key, gpus, 1.0);
+        vllm.death = Some(error.to_owned());
+        vllm.load_time = Duration::ZERO;
+        vllm
+    }
+
+    /// Where it is now.
+    pub fn phase(&self) -> Phase {
+        let done = self.started.elapsed().as_secs_f64() / self.load_time.as_secs_f64().max(1e-3);
+        match (&self.death, done) {
+            _ if self.killed => Phase::Dead,
+            (Some(_), d) if d >= 0.6 || self.load_time.is_zero() => Phase::Dead,
+            (None, d) if d >= 1.0 => Phase::Serving,
+            (_, d) => Phase::Loading(d.min(1.0)),
+        }
+    }
+
+    /// Whether the process is alive (loading or serving).
+    pub fn running(&self) -> bool {
+        self.phase() != Phase::Dead
+    }
+
+    /// Every log line so far, oldest first.
+    pub fn log(&self) -> Vec<String> {
+        let stamp = self.started_wall.format("%m-%d %H:%M:%S");
+        let mut lines = vec![
+            format!("INFO {stamp} api_server.py:585] vLLM API server version 0.6.4"),
+            format!(
+                "INFO {stamp} api_server.py:586] args: model='{}', served_model_name=['{}']",
+                self.profile.model, self.profile.model
+            ),
+        ];
+        let done = match self.phase() {
+            Phase::Loading(d) => d,
+            Phase::Serving => 1.0,
+            Phase::Dead if self.killed => return lines,
+            Phase::Dead => 0.6,
+        };
+        let download = (done * 2.0).min(1.0);
+        for tenth in 1..=(download * 10.0) as u32 {
+            lines.push(format!("Downloading model weights: {}%", tenth * 10));
+        }
+        if done > 0.5 {
+            let load = ((done - 0.5) * 2.0).min(1.0);
+            for quarter in 1..=(load * 4.0) as u32 {
+                lines.push(format!(
+                    "Loading model weights into GPU memory: {}%",
+                    quarter * 25
+                ));
+            }
+        }
+        match (self.phase(), &self.death) {
+            (Phase::Dead, Some(death)) => {
+                lines.push("ERROR Traceback (most recent call last):".into());
+                lines.push(death.clone());
+            }
+            (Phase::Serving, _) => lines.push(
+                "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)".into(),
+            ),
+            _ => {}
+        }
+        lines
+    }
+
+    /// The address of its HTTP server on `port`, starting the server the first time it is
+    /// asked once the model has loaded. `None` while loading, after death, or on another port.
+    pub fn serving_addr(&mut self, port: u16) -> Option<SocketAddr> {
+        if self.phase() != Phase::Serving || self.port != Some(port) {
+            self.server = None;
+            return None;
+        }
+        if self.server.is_none() {
+            self.server = SimLlm::start(self.profile.clone()).ok();
+        }
+        self.server.as_ref().map(SimLlm::addr)
+    }
+
+    /// Stops it (and its server).
+    pub fn kill(&mut self) {
+        self.killed = true;
+        self.server = None;
+    }
+
+    /// Whether the pattern of `pgrep -f` / `pkill -f` matches its command line.
+    pub fn matches(&self, pattern: &str) -> bool {
+        matches!(self.kind, Kind::Process { .. })
+            && "python3 -m vllm.entrypoints.openai.api_server".contains(pattern)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpus(vram_gb: u32, count: u32) -> Gpus {
+        Gpus {
+            gpu_type: "RTX 4090".into(),
+            count,
+            vram_gb,
+        }
+    }
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[tokio::test]
+    async fn loads_then_serves_with_a_log_that_grows() {
+        let mut v = Vllm::launch(
+            Kind::Process { pid: 7 },
+            &args("--model Qwen/Qwen2.5-0.5B-Instruct --served-model-name qwen --port 8000"),
+            "k".into(),
+            &gpus(24, 1),
+            1000.0,
+        );
+        assert!(matches!(v.phase(), Phase::Loading(_)));
+        assert_eq!(v.serving_addr(8000), None, "not while loading");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(v.phase(), Phase::Serving);
+        assert!(v.log().last().unwrap().contains("Uvicorn running"));
+        assert!(v
+            .log()
+            .iter()
+            .any(|l| l.contains("Downloading model weights: 100%")));
+        assert_eq!(v.serving_addr(9000), None, "only on its port");
+        assert!(v.serving_addr(8000).is_some());
+        assert!(v.matches("vllm.entrypoints.openai.api_server"));
+        v.kill();
+        assert_eq!(v.phase(), Phase::Dead);
+    }
+
+    #[tokio::test]
+    async fn a_model_too_big_for_the_gpus_dies_with_cuda_out_of_memory() {
+        let v = Vllm::launch(
+            Kind::Container {
+                name: "vllm-server".into(),
+            },
+            &args("--model Qwen/Qwen2.5-7B-Instruct"),
+            "k".into(),
+            &gpus(8, 1),
+            1000.0,
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(v.phase(), Phase::Dead);
+        assert!(v.log().last().unwrap().contains("CUDA out of memory"));
+        let split = Vllm::launch(
+            Kind::Process { pid: 1 },
+            &args("--model Qwen/Qwen2.5-0.5B-Instruct --tensor-parallel-size 2"),
+            "k".into(),
+            &gpus(24, 1),
+            1000.0,
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(split
+            .log()
+            .last()
+            .unwrap()
+            .contains("tensor_parallel_size=2"));
+    }
+}
