@@ -31,21 +31,18 @@ pub(super) async fn run(
         config,
         ctx: &ctx,
     };
-    let mut session: Option<String> = None;
-    let outcome = run_steps(&deps, plan, failure, &mut session).await;
+    let outcome = run_steps(&deps, plan, failure).await;
     skip_the_rest(&ctx, matches!(outcome, Err(Stop::Cancelled))).await;
     let keep = matches!(outcome, Err(Stop::Failed)) && ctx.config().keep_on_failure;
+    // The run's record names the session as soon as the broker returned it, even when a
+    // cancel interrupted the step that booked it.
+    let session = ctx.read(|run| run.session_id.clone());
     steps::cleanup::run(&deps, session.as_deref(), keep).await;
     finish(&ctx, outcome).await;
 }
 
-/// Steps 1–10. `session` is set as soon as one exists, so cleanup always knows it.
-async fn run_steps(
-    d: &Deps<'_>,
-    plan: Plan,
-    failure: Option<StepName>,
-    session: &mut Option<String>,
-) -> Result<(), Stop> {
+/// Steps 1–10.
+async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Result<(), Stop> {
     use steps::*;
     let s = Stepper {
         ctx: d.ctx,
@@ -66,7 +63,6 @@ async fn run_steps(
             create::run(d, &model, &offers, offer),
         )
         .await?;
-    *session = Some(booked.session.id.clone());
     let running = s
         .step(StepName::WaitForRunning, wait::run(d, booked))
         .await?;

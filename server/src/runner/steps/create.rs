@@ -42,6 +42,7 @@ pub async fn run(
         match d.client.create_session(&request).await {
             Ok(created) => {
                 let session = created.session;
+                // Recorded at once: cleanup reads it from the run, whatever happens next.
                 d.ctx
                     .update(|run| {
                         run.session_id = Some(session.id.clone());
