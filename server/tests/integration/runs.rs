@@ -4,6 +4,7 @@
 
 use crate::dashboard::Dashboard;
 use crate::support::eventually;
+use gdl_model::code::ErrorCode;
 use gdl_model::runs::{Run, RunStatus, StepName, StepStatus};
 use gdl_model::shopper::SessionStatus;
 use serde_json::{json, Value};
@@ -165,6 +166,8 @@ async fn a_failure_at_each_step_is_reported_and_cleanup_still_runs() {
             failed.reason.as_deref().unwrap().contains("injected"),
             "{name:?}"
         );
+        assert_eq!(failed.code, Some(ErrorCode::InjectedFailure), "{name:?}");
+        assert_eq!(done.error_code, Some(ErrorCode::InjectedFailure));
         assert!(done.error.as_deref().unwrap().contains(name.label()));
         let later: Vec<_> = done
             .steps
@@ -192,6 +195,12 @@ async fn a_failure_at_each_step_is_reported_and_cleanup_still_runs() {
             ),
         }
     }
+    // The page shows the failed step's code (server-rendered, before any script runs).
+    let html = d.get("/").await.text().await.unwrap();
+    assert!(
+        html.contains("data-code=\"injected_failure\""),
+        "the code on the page"
+    );
 }
 
 #[tokio::test]
