@@ -23,7 +23,7 @@ async fn post(d: &Dashboard, path: &str, body: Value) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn start(d: &Dashboard, body: Value) -> String {
+pub async fn start(d: &Dashboard, body: Value) -> String {
     let (status, reply) = post(d, "/api/runs", body).await;
     assert_eq!(status, 201, "{reply}");
     reply["id"].as_str().unwrap().to_owned()
@@ -37,7 +37,7 @@ async fn run(d: &Dashboard, id: &str) -> Run {
         .unwrap()
 }
 
-async fn finished(d: &Dashboard, id: &str) -> Run {
+pub async fn finished(d: &Dashboard, id: &str) -> Run {
     eventually(Duration::from_secs(60), || async {
         let r = run(d, id).await;
         r.status.is_finished().then_some(r)
@@ -49,7 +49,7 @@ fn step(run: &Run, name: StepName) -> &gdl_model::runs::Step {
     run.steps.iter().find(|s| s.name == name).unwrap()
 }
 
-const SMALL: &str = r#"{"model":"qwen2.5-0.5b","max_price":5}"#;
+pub const SMALL: &str = r#"{"model":"qwen2.5-0.5b","max_price":5}"#;
 
 #[tokio::test]
 async fn a_run_completes_all_eleven_steps_and_stores_a_benchmark() {
