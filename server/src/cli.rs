@@ -239,15 +239,16 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
 }
 
 fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs::BenchmarkRecord>) {
-    println!(
-        "\nrun {}  {:?}{}",
-        run.id,
-        run.status,
-        run.error
-            .as_ref()
-            .map(|e| format!("  ({e})"))
-            .unwrap_or_default()
-    );
+    let code = run
+        .error_code
+        .map(|c| format!("  [{c}]"))
+        .unwrap_or_default();
+    let error = run
+        .error
+        .as_ref()
+        .map(|e| format!("  ({e})"))
+        .unwrap_or_default();
+    println!("\nrun {}  {:?}{code}{error}", run.id, run.status);
     if let Some(o) = &run.offer {
         println!(
             "offer    {} × {} on {} at ${:.3}/h",
