@@ -38,7 +38,7 @@ pub struct TestArgs {
     #[arg(long)]
     pub max_price: f64,
 
-    /// Only this provider (vastai or tensordock).
+    /// Only this provider (vastai, tensordock or bluelobster); any when left out.
     #[arg(long)]
     pub provider: Option<String>,
 
