@@ -89,6 +89,15 @@ pub enum StepStatus {
     Complete,
     Failed,
     Skipped,
+    /// The dashboard stopped while this step ran.
+    Interrupted,
+}
+
+impl StepStatus {
+    /// Whether the step has ended (in any way).
+    pub fn is_done(self) -> bool {
+        !matches!(self, Self::Pending | Self::Running)
+    }
 }
 
 /// One step of a run.
@@ -122,6 +131,8 @@ pub enum RunStatus {
     Passed,
     Failed,
     Cancelled,
+    /// The dashboard stopped during the run; a restart closed it and cleaned up.
+    Interrupted,
 }
 
 impl RunStatus {

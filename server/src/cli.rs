@@ -233,7 +233,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     }
     Ok(match finished.status {
         RunStatus::Passed => 0,
-        RunStatus::Cancelled => 130,
+        RunStatus::Cancelled | RunStatus::Interrupted => 130,
         _ => 1,
     })
 }

@@ -8,6 +8,7 @@
 //! - [`error`]: [`StepError`] (why a step failed) and [`RunError`] (why a request was
 //!   refused, with its HTTP status).
 //! - `validate`, `limits`: checking a configuration; the start rate limit.
+//! - `recover`: closing runs a previous process left unfinished, after a restart.
 //! - `context`: one run's record, log and publication (live channel + database).
 //! - `pipeline`: the run loop (step wrapper, skipping, cleanup guarantee, outcome).
 //! - [`steps`]: one file per step, with typed inputs and outputs (a table is there).
@@ -21,6 +22,7 @@ pub mod host;
 mod limits;
 pub mod loadgen;
 mod pipeline;
+mod recover;
 pub mod shell;
 pub mod ssh;
 pub mod steps;
@@ -36,9 +38,8 @@ use crate::shopper::ShopperClient;
 use crate::store::Store;
 use chrono::Utc;
 use context::RunContext;
-use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveEvent;
-use gdl_model::runs::{CleanupOutcome, Run, RunStatus, StepName, TestConfig};
+use gdl_model::runs::{Run, StepName, TestConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,24 +111,7 @@ impl Runner {
     /// process left unfinished (destroying their sessions).
     pub async fn recover(&self) -> Result<(), crate::store::StoreError> {
         let store = &self.inner.store;
-        for mut run in store.interrupted_runs().await? {
-            run.status = RunStatus::Failed;
-            run.error = Some("the dashboard stopped during this run".into());
-            run.error_code = Some(ErrorCode::Interrupted);
-            run.ended_at = Some(Utc::now());
-            if let Some(id) = run.session_id.clone() {
-                let destroyed = steps::cleanup::destroy(&self.inner.client, &id).await;
-                run.cleanup = Some(CleanupOutcome {
-                    destroyed_confirmed: destroyed.is_ok(),
-                    kept: false,
-                    message: match destroyed {
-                        Ok(d) => format!("after a restart: {}", d.message(&id)),
-                        Err(e) => format!("after a restart: {}", e.message),
-                    },
-                });
-            }
-            store.save_run(&run).await?;
-        }
+        recover::close_interrupted(&self.inner.client, store).await?;
         let mut events = Vec::new();
         let mut runs = store.recent_runs(20).await?;
         runs.reverse();

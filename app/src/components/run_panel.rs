@@ -25,16 +25,7 @@ pub fn RunPanel() -> impl IntoView {
 
 #[component]
 fn RunView(run: Run) -> impl IntoView {
-    let done = run
-        .steps
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.status,
-                StepStatus::Complete | StepStatus::Skipped | StepStatus::Failed
-            )
-        })
-        .count();
+    let done = run.steps.iter().filter(|s| s.status.is_done()).count();
     let progress = format!("width: {}%", done * 100 / run.steps.len().max(1));
     let title = format!("{} · {}", run.config.model, run.id);
     let steps = run
@@ -66,6 +57,7 @@ fn StepRow(step: Step) -> impl IntoView {
         StepStatus::Complete => "✓",
         StepStatus::Failed => "✗",
         StepStatus::Skipped => "–",
+        StepStatus::Interrupted => "⏸",
     };
     let status = format!("{:?}", step.status).to_lowercase();
     let took = match (step.started_at, step.ended_at) {
@@ -103,6 +95,13 @@ fn Banner(run: Run) -> impl IntoView {
     let (class, headline) = match run.status {
         RunStatus::Passed => ("banner ok", "✓ Test passed".to_owned()),
         RunStatus::Cancelled => ("banner warn", "Test cancelled".to_owned()),
+        RunStatus::Interrupted => (
+            "banner warn",
+            format!(
+                "Test interrupted: {}",
+                run.error.clone().unwrap_or_default()
+            ),
+        ),
         _ => (
             "banner bad",
             format!("✗ Test failed: {}", run.error.clone().unwrap_or_default()),

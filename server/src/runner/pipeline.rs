@@ -57,8 +57,10 @@ async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Resul
     let offer = s
         .step(StepName::SelectOffer, select::run(d, &offers))
         .await?;
+    // A create in flight is never dropped: a session the broker makes after a cancel would
+    // run (and bill) unknown to us. The step waits for it; cleanup then destroys it.
     let booked = s
-        .step(
+        .step_to_the_end(
             StepName::CreateSession,
             create::run(d, &model, &offers, offer),
         )
@@ -93,10 +95,29 @@ struct Stepper<'a> {
 }
 
 impl Stepper<'_> {
+    /// A step a cancel interrupts at once.
     async fn step<T>(
         &self,
         name: StepName,
         work: impl Future<Output = Result<T, StepError>>,
+    ) -> Result<T, Stop> {
+        self.run(name, work, false).await
+    }
+
+    /// A step a cancel stops only once its work has finished.
+    async fn step_to_the_end<T>(
+        &self,
+        name: StepName,
+        work: impl Future<Output = Result<T, StepError>>,
+    ) -> Result<T, Stop> {
+        self.run(name, work, true).await
+    }
+
+    async fn run<T>(
+        &self,
+        name: StepName,
+        work: impl Future<Output = Result<T, StepError>>,
+        to_the_end: bool,
     ) -> Result<T, Stop> {
         let ctx = self.ctx;
         if ctx.cancel_token().is_cancelled() {
@@ -109,10 +130,15 @@ impl Stepper<'_> {
                 format!("injected failure at {} (test hook)", name.as_str()),
             ))
         } else {
+            tokio::pin!(work);
             tokio::select! {
-                result = work => result,
+                result = &mut work => result,
                 _ = ctx.cancel_token().cancelled() => {
                     ctx.warn(&format!("Cancelled during {}", name.label()));
+                    if to_the_end {
+                        ctx.info("Waiting for the broker to finish, so that nothing is left running");
+                        let _ = work.await;
+                    }
                     let cancelled = StepError::new(ErrorCode::Cancelled, "cancelled");
                     ctx.step_ended(name, StepStatus::Failed, Some(cancelled)).await;
                     return Err(Stop::Cancelled);

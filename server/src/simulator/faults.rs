@@ -25,6 +25,9 @@ pub struct Faults {
     pub running_after_attempts: Option<u32>,
     /// Every new provisioning fails at the first SSH poll with this error text.
     pub fail_provisioning_with: Option<String>,
+    /// Extra time (milliseconds, not scaled) a create takes after the session record
+    /// exists, as a slow provider call would.
+    pub create_delay_ms: u64,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

@@ -226,11 +226,15 @@ async fn list_sessions(
     )
 }
 
+/// Creates a session. Like the broker's Go handler, the create runs to the end even when
+/// the client goes away meanwhile (its session then exists, unknown to the client).
 async fn create_session(State(sim): State<Simulator>, rid: Rid, body: Bytes) -> Response {
-    let result = sim
-        .create_session(&body)
-        .await
-        .map(|(session, key)| json!({"session": session, "ssh_private_key": key}));
+    let create = tokio::spawn(async move { sim.create_session(&body).await });
+    let result = match create.await {
+        Ok(result) => result,
+        Err(e) => Err(SimError::standard(500, format!("create failed: {e}"))),
+    }
+    .map(|(session, key)| json!({"session": session, "ssh_private_key": key}));
     reply(&rid, StatusCode::CREATED, result)
 }
 

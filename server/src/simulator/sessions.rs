@@ -89,7 +89,7 @@ impl Simulator {
         let id = uuid::Uuid::new_v4().to_string();
         let now = Utc::now();
         let hours = request.reservation_hours;
-        let (stale, plan, keygen) = {
+        let (stale, plan, keygen, delay) = {
             let mut state = self.state();
             if let Some(existing) = state.sessions.values().find(|s| {
                 s.session.consumer_id == request.consumer_id
@@ -160,10 +160,10 @@ impl Simulator {
                     machine: None,
                 },
             );
-            (stale, plan, keygen)
+            (stale, plan, keygen, state.faults.create_delay_ms)
         };
         // RSA key generation, balance check and the provider's create call.
-        tokio::time::sleep(self.scaled(keygen)).await;
+        tokio::time::sleep(self.scaled(keygen) + Duration::from_millis(delay)).await;
         self.set_status(&id, SessionStatus::Provisioning, None);
         tokio::time::sleep(self.scaled(0.8)).await;
         if stale {

@@ -25,6 +25,14 @@ pub async fn run(
     let mut tried: Vec<String> = Vec::new();
     let mut candidate = selected;
     for attempt in 1..=ATTEMPTS {
+        if d.ctx.cancel_token().is_cancelled() {
+            return Err(StepError::new(ErrorCode::Cancelled, "cancelled"));
+        }
+        // The offer is recorded before the create, so a restart can find a session the
+        // broker made while this process was gone (its reply names no offer).
+        d.ctx
+            .update(|run| run.offer = Some(choice(&candidate)))
+            .await;
         let request = CreateSessionRequest {
             consumer_id: d.client.consumer_id().to_owned(),
             offer_id: candidate.id.clone(),
@@ -44,10 +52,7 @@ pub async fn run(
                 let session = created.session;
                 // Recorded at once: cleanup reads it from the run, whatever happens next.
                 d.ctx
-                    .update(|run| {
-                        run.session_id = Some(session.id.clone());
-                        run.offer = Some(choice(&candidate));
-                    })
+                    .update(|run| run.session_id = Some(session.id.clone()))
                     .await;
                 d.ctx
                     .detail(StepName::CreateSession, format!("session {}", session.id))

@@ -1,0 +1,199 @@
+//! No paid instance is left behind: a cancel at any step (the create in flight included),
+//! a client that goes away during a create, and a dashboard that stopped mid-create all end
+//! with nothing running at the broker.
+
+use crate::dashboard::Dashboard;
+use crate::runs::{finished, start, SMALL};
+use crate::support::{client, eventually, rentable_offer, request, sim};
+use gdl_model::code::ErrorCode;
+use gdl_model::runs::{OfferChoice, Run, RunStatus, StepName, StepStatus};
+use gdl_model::shopper::SessionStatus;
+use server::shopper::{ShopperClient, Timeouts};
+use std::time::Duration;
+
+async fn run(d: &Dashboard, id: &str) -> Run {
+    d.get(&format!("/api/runs/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Sessions of this consumer the broker still has active.
+async fn active(broker: &ShopperClient) -> Vec<String> {
+    broker
+        .our_sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.status.is_active())
+        .map(|s| s.id)
+        .collect()
+}
+
+async fn cancel(d: &Dashboard, id: &str) -> u16 {
+    d.http
+        .post(format!("{}/api/runs/{id}/cancel", d.url))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn cancel_during_create_waits_for_the_session_and_destroys_it() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator().update_faults(|f| f.create_delay_ms = 1500);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    eventually(Duration::from_secs(30), || async {
+        let r = run(&d, &id).await;
+        let create = r
+            .steps
+            .iter()
+            .find(|s| s.name == StepName::CreateSession)
+            .unwrap();
+        (create.status == StepStatus::Running).then_some(())
+    })
+    .await;
+    assert!(
+        run(&d, &id).await.session_id.is_none(),
+        "the POST is in flight"
+    );
+    assert_eq!(cancel(&d, &id).await, 202);
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Cancelled);
+    let session = done
+        .session_id
+        .clone()
+        .expect("the session the broker made is recorded");
+    let cleanup = done.cleanup.unwrap();
+    assert!(cleanup.destroyed_confirmed, "{}", cleanup.message);
+    assert_eq!(
+        d.broker().get_session(&session).await.unwrap().status,
+        SessionStatus::Stopped
+    );
+    assert!(active(&d.broker()).await.is_empty());
+}
+
+#[tokio::test]
+async fn cancel_at_every_step_leaves_nothing_running() {
+    let d = Dashboard::start(None).await;
+    for name in StepName::ALL
+        .into_iter()
+        .filter(|s| *s != StepName::Cleanup)
+    {
+        let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+        eventually(Duration::from_secs(60), || async {
+            let r = run(&d, &id).await;
+            let step = r.steps.iter().find(|s| s.name == name).unwrap();
+            (step.status != StepStatus::Pending || r.status.is_finished()).then_some(())
+        })
+        .await;
+        let answer = cancel(&d, &id).await;
+        let done = finished(&d, &id).await;
+        match answer {
+            202 => assert_eq!(done.status, RunStatus::Cancelled, "{name:?}"),
+            409 => assert_eq!(done.status, RunStatus::Passed, "{name:?}: finished first"),
+            other => panic!("{name:?}: cancel answered {other}"),
+        }
+        assert!(
+            active(&d.broker()).await.is_empty(),
+            "{name:?}: nothing left running"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_create_whose_client_went_away_still_completes() {
+    let server = sim(60.0).await;
+    server
+        .simulator()
+        .update_faults(|f| f.create_delay_ms = 800);
+    let patient = client(&server.url());
+    let hasty = ShopperClient::new(
+        &server.url(),
+        Timeouts {
+            provider_call: Duration::from_millis(200),
+            ..Timeouts::default()
+        },
+    )
+    .unwrap()
+    .with_retries(0);
+    let offer = rentable_offer(&server, &patient).await;
+    let err = hasty
+        .create_session(&request(hasty.consumer_id(), &offer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ShopperTimeout, "{err}");
+    // As with the broker (a Go server), the session exists anyway and starts running.
+    let session = eventually(Duration::from_secs(20), || async {
+        patient
+            .our_sessions()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.status == SessionStatus::Running)
+    })
+    .await;
+    assert_eq!(session.gpu_type, offer.gpu_type);
+}
+
+#[tokio::test]
+async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_gone() {
+    let server = sim(60.0).await;
+    let broker = client(&server.url());
+    let offer = rentable_offer(&server, &broker).await;
+    // The previous process: in Create session, the offer recorded, then gone before the
+    // broker's reply (which carried the session id) was saved.
+    let data_dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let mut interrupted = Run::new(
+        "run-interrupted".into(),
+        serde_json::from_str(SMALL).unwrap(),
+        chrono::Utc::now(),
+    );
+    for step in interrupted.steps.iter_mut().take(3) {
+        step.status = StepStatus::Complete;
+    }
+    let create = interrupted.step_mut(StepName::CreateSession);
+    create.status = StepStatus::Running;
+    create.started_at = Some(chrono::Utc::now());
+    interrupted.offer = Some(OfferChoice {
+        offer_id: offer.id.clone(),
+        provider: offer.provider.clone(),
+        gpu_type: offer.gpu_type.clone(),
+        gpu_count: offer.gpu_count,
+        vram_gb: offer.vram_gb,
+        price_per_hour: offer.price_per_hour,
+    });
+    server::store::Store::open(&data_dir)
+        .unwrap()
+        .save_run(&interrupted)
+        .await
+        .unwrap();
+    let orphan = broker
+        .create_session(&request(broker.consumer_id(), &offer))
+        .await
+        .unwrap()
+        .session
+        .id;
+
+    let d = Dashboard::start_in(Some(&server.url()), data_dir).await;
+    let back = run(&d, "run-interrupted").await;
+    assert_eq!(back.status, RunStatus::Interrupted);
+    assert_eq!(back.error_code, Some(ErrorCode::Interrupted));
+    let create = back
+        .steps
+        .iter()
+        .find(|s| s.name == StepName::CreateSession)
+        .unwrap();
+    assert_eq!(create.status, StepStatus::Interrupted);
+    assert_eq!(back.session_id.as_deref(), Some(orphan.as_str()));
+    assert!(back.cleanup.unwrap().destroyed_confirmed);
+    assert_eq!(
+        broker.get_session(&orphan).await.unwrap().status,
+        SessionStatus::Stopped
+    );
+}
