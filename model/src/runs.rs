@@ -199,6 +199,34 @@ pub struct OfferChoice {
     pub price_per_hour: f64,
 }
 
+/// One rental a run made: the offer, the broker's session, and how it ended. A run rents
+/// again on another offer when the provider fails to start a machine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rental {
+    /// 1 for the first rental of the run.
+    pub attempt: u32,
+    pub session_id: String,
+    pub offer: OfferChoice,
+    pub created_at: DateTime<Utc>,
+    /// Why it was given up (absent while in use, or when it worked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Price × time from its creation until it was given up (or ended), USD.
+    #[serde(default)]
+    pub cost_usd: f64,
+    /// Whether the broker confirmed it destroyed (absent until it is asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroyed: Option<bool>,
+}
+
+impl Rental {
+    /// What it has cost until `now` (price × hours since creation).
+    pub fn cost_until(&self, now: DateTime<Utc>) -> f64 {
+        let hours = (now - self.created_at).num_milliseconds().max(0) as f64 / 3_600_000.0;
+        self.offer.price_per_hour * hours
+    }
+}
+
 /// How cleanup ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CleanupOutcome {
@@ -251,6 +279,10 @@ pub struct Run {
     pub session_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer: Option<OfferChoice>,
+    /// Every session the run rented, in order (more than one when a machine failed to
+    /// start and another offer was tried).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rentals: Vec<Rental>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,6 +321,7 @@ impl Run {
             ended_at: None,
             session_id: None,
             offer: None,
+            rentals: Vec::new(),
             host: None,
             benchmark_id: None,
             error: None,

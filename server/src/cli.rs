@@ -85,6 +85,7 @@ fn settings_from(args: &ServeArgs) -> Settings {
         live: crate::live::HubConfig::default(),
         test_hooks: args.test_hooks,
         max_runs: args.max_runs,
+        max_rentals: args.max_rentals,
         auth_token: args.auth_token.clone(),
         allowed_origins: args.allowed_origins.clone(),
         bench: crate::BenchSettings {

@@ -136,6 +136,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GDL_MAX_RUNS", default_value_t = 1)]
     pub max_runs: usize,
 
+    /// Sessions one run may rent in all: when the provider fails to start a machine, the run
+    /// destroys it and rents the next-best offer, up to this many times.
+    #[arg(long, env = "GDL_MAX_RENTALS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_rentals: u32,
+
     /// Benchmark: streamed requests per load phase.
     #[arg(long, env = "GDL_BENCH_REQUESTS", default_value_t = 12)]
     pub bench_requests: u32,

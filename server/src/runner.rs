@@ -54,6 +54,8 @@ pub struct RunnerConfig {
     pub load_requests: u32,
     pub load_levels: Vec<u32>,
     pub load_max_tokens: u32,
+    /// Sessions a run may rent in all (a new one when a machine fails to start).
+    pub max_rentals: u32,
 }
 
 impl Default for RunnerConfig {
@@ -63,6 +65,7 @@ impl Default for RunnerConfig {
             load_requests: 12,
             load_levels: vec![1, 4],
             load_max_tokens: 96,
+            max_rentals: 3,
         }
     }
 }

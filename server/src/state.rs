@@ -42,6 +42,8 @@ pub struct Settings {
     pub test_hooks: bool,
     /// Deployment-test runs allowed at once.
     pub max_runs: usize,
+    /// Sessions one run may rent in all (a new one when a machine fails to start).
+    pub max_rentals: u32,
     /// The access token; required to listen beyond loopback.
     pub auth_token: Option<String>,
     /// Extra origins allowed to embed and call the dashboard.
@@ -127,6 +129,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     let runner = Runner::new(
         RunnerConfig {
             max_concurrent: settings.max_runs.max(1),
+            max_rentals: settings.max_rentals.max(1),
             load_requests: settings.bench.requests.max(1),
             load_levels: settings.bench.levels.clone(),
             load_max_tokens: settings.bench.max_tokens.max(2),

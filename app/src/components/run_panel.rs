@@ -2,7 +2,7 @@ use crate::components::ErrorNote;
 use crate::format;
 use crate::functions::DestroySession;
 use crate::live::use_live;
-use gdl_model::runs::{Run, RunStatus, Step, StepStatus};
+use gdl_model::runs::{Rental, Run, RunStatus, Step, StepStatus};
 use leptos::prelude::*;
 
 /// The current run (derived from server state): the eleven steps with icons and
@@ -43,6 +43,7 @@ fn RunView(run: Run) -> impl IntoView {
             </div>
             <ol class="steps">{steps}</ol>
             <Banner run=run.clone()/>
+            {(!run.rentals.is_empty()).then(|| view! { <Rentals rentals=run.rentals.clone()/> })}
             {run.host.clone().map(|host| view! { <HostCard host/> })}
         </section>
     }
@@ -200,6 +201,56 @@ fn HostCard(host: gdl_model::runs::HostReport) -> impl IntoView {
             </dl>
             <ul class="gpus">{gpus}</ul>
             <ul class="warnings">{warnings}</ul>
+        </div>
+    }
+}
+
+/// Every session the run rented: the offer, how it ended, what it cost and whether the
+/// broker confirmed it destroyed.
+#[component]
+fn Rentals(rentals: Vec<Rental>) -> impl IntoView {
+    let rows = rentals
+        .into_iter()
+        .map(|r| {
+            let outcome = match &r.failure {
+                Some(why) => format!("failed: {why}"),
+                None => "in use".to_owned(),
+            };
+            let destroyed = match r.destroyed {
+                Some(true) => "destroyed",
+                Some(false) => "NOT confirmed destroyed",
+                None => "running",
+            };
+            view! {
+                <tr data-rental=r.attempt data-failed=r.failure.is_some().to_string()>
+                    <td class="num">{r.attempt}</td>
+                    <td>{format!("{} × {} on {}", r.offer.gpu_type, r.offer.gpu_count, r.offer.provider.label())}</td>
+                    <td class="num">{format::per_hour(r.offer.price_per_hour)}</td>
+                    <td><code title=r.session_id.clone()>{format::short_id(&r.session_id).to_owned()}</code></td>
+                    <td>{outcome}</td>
+                    <td class="num">{format!("${:.4}", r.cost_usd)}</td>
+                    <td class=if r.destroyed == Some(false) { "bad" } else { "" }>{destroyed}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="rentals">
+            <h3>"Rentals"</h3>
+            <table>
+                <thead>
+                    <tr>
+                        <th>"#"</th>
+                        <th>"Offer"</th>
+                        <th>"Price"</th>
+                        <th>"Session"</th>
+                        <th>"Outcome"</th>
+                        <th>"Cost"</th>
+                        <th>"Instance"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
         </div>
     }
 }

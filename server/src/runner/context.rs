@@ -8,7 +8,8 @@ use chrono::Utc;
 use gdl_model::live::LiveEvent;
 use gdl_model::runs::{LogLevel, LogLine, Run, StepName, StepStatus, TestConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// A run in progress. Its std mutexes are never held across an `.await`.
@@ -19,6 +20,18 @@ pub struct RunContext {
     cancel: CancellationToken,
     lines: AtomicU64,
     step: Mutex<Option<StepName>>,
+    /// Session creates in flight at the broker (cleanup waits for them).
+    creates: tokio::sync::watch::Sender<u32>,
+}
+
+/// A create in flight; dropping it says the create has ended and its session (if any) is
+/// recorded on the run.
+pub struct CreateInFlight(Arc<RunContext>);
+
+impl Drop for CreateInFlight {
+    fn drop(&mut self) {
+        self.0.creates.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl RunContext {
@@ -30,7 +43,23 @@ impl RunContext {
             cancel,
             lines: AtomicU64::new(0),
             step: Mutex::new(None),
+            creates: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Counts a session create in flight until the returned guard is dropped.
+    pub fn create_in_flight(self: &Arc<Self>) -> CreateInFlight {
+        self.creates.send_modify(|n| *n += 1);
+        CreateInFlight(self.clone())
+    }
+
+    /// Waits (at most `patience`) until no create is in flight; false if one still is.
+    pub async fn creates_settled(&self, patience: Duration) -> bool {
+        let mut rx = self.creates.subscribe();
+        let settled = tokio::time::timeout(patience, rx.wait_for(|n| *n == 0))
+            .await
+            .is_ok();
+        settled
     }
 
     /// A copy of the run now.

@@ -11,6 +11,7 @@ use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::{RunStatus, StepName, StepStatus};
 use std::future::Future;
+use std::sync::Arc;
 
 /// Why the steps stopped early.
 enum Stop {
@@ -26,6 +27,7 @@ pub(super) async fn run(
     plan: Plan,
     failure: Option<StepName>,
 ) {
+    let ctx = Arc::new(ctx);
     let deps = Deps {
         client,
         config,
@@ -34,10 +36,7 @@ pub(super) async fn run(
     let outcome = run_steps(&deps, plan, failure).await;
     skip_the_rest(&ctx, matches!(outcome, Err(Stop::Cancelled))).await;
     let keep = matches!(outcome, Err(Stop::Failed)) && ctx.config().keep_on_failure;
-    // The run's record names the session as soon as the broker returned it, even when a
-    // cancel interrupted the step that booked it.
-    let session = ctx.read(|run| run.session_id.clone());
-    steps::cleanup::run(&deps, session.as_deref(), keep).await;
+    steps::cleanup::run(&deps, keep).await;
     finish(&ctx, outcome).await;
 }
 
@@ -57,16 +56,19 @@ async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Resul
     let offer = s
         .step(StepName::SelectOffer, select::run(d, &offers))
         .await?;
-    // A create in flight is never dropped: a session the broker makes after a cancel would
-    // run (and bill) unknown to us. The step waits for it; cleanup then destroys it.
+    // A create in flight is never dropped with this step: it records its session on the
+    // run, and cleanup waits for it (see `steps::create`).
     let booked = s
-        .step_to_the_end(
+        .step(
             StepName::CreateSession,
             create::run(d, &model, &offers, offer),
         )
         .await?;
     let running = s
-        .step(StepName::WaitForRunning, wait::run(d, booked))
+        .step(
+            StepName::WaitForRunning,
+            wait::run(d, booked, &model, &offers),
+        )
         .await?;
     let host = s
         .step(StepName::ConnectSsh, connect::run(d, running))
@@ -95,29 +97,10 @@ struct Stepper<'a> {
 }
 
 impl Stepper<'_> {
-    /// A step a cancel interrupts at once.
     async fn step<T>(
         &self,
         name: StepName,
         work: impl Future<Output = Result<T, StepError>>,
-    ) -> Result<T, Stop> {
-        self.run(name, work, false).await
-    }
-
-    /// A step a cancel stops only once its work has finished.
-    async fn step_to_the_end<T>(
-        &self,
-        name: StepName,
-        work: impl Future<Output = Result<T, StepError>>,
-    ) -> Result<T, Stop> {
-        self.run(name, work, true).await
-    }
-
-    async fn run<T>(
-        &self,
-        name: StepName,
-        work: impl Future<Output = Result<T, StepError>>,
-        to_the_end: bool,
     ) -> Result<T, Stop> {
         let ctx = self.ctx;
         if ctx.cancel_token().is_cancelled() {
@@ -130,15 +113,10 @@ impl Stepper<'_> {
                 format!("injected failure at {} (test hook)", name.as_str()),
             ))
         } else {
-            tokio::pin!(work);
             tokio::select! {
-                result = &mut work => result,
+                result = work => result,
                 _ = ctx.cancel_token().cancelled() => {
                     ctx.warn(&format!("Cancelled during {}", name.label()));
-                    if to_the_end {
-                        ctx.info("Waiting for the broker to finish, so that nothing is left running");
-                        let _ = work.await;
-                    }
                     let cancelled = StepError::new(ErrorCode::Cancelled, "cancelled");
                     ctx.step_ended(name, StepStatus::Failed, Some(cancelled)).await;
                     return Err(Stop::Cancelled);

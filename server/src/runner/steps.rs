@@ -44,13 +44,14 @@ use gdl_model::runs::OfferChoice;
 use gdl_model::secret::SshPrivateKey;
 pub use gdl_model::shopper::Offer;
 use gdl_model::shopper::{InventoryQuery, Session};
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// What every step may use: the broker, the runner's settings and the run's record.
 pub struct Deps<'a> {
     pub client: &'a ShopperClient,
     pub config: &'a RunnerConfig,
-    pub ctx: &'a RunContext,
+    pub ctx: &'a Arc<RunContext>,
 }
 
 /// The offers that fit, and the query that found them (asked again when an offer is gone).

@@ -25,6 +25,8 @@ pub struct Faults {
     pub running_after_attempts: Option<u32>,
     /// Every new provisioning fails at the first SSH poll with this error text.
     pub fail_provisioning_with: Option<String>,
+    /// The next N provisionings fail at the first SSH poll (the instance vanishes).
+    pub failing_provisionings: u32,
     /// Extra time (milliseconds, not scaled) a create takes after the session record
     /// exists, as a slow provider call would.
     pub create_delay_ms: u64,

@@ -117,8 +117,16 @@ impl Simulator {
                 .unwrap_or(self.config().provision_failure_rate)
                 .clamp(0.0, 1.0);
             let running_at = state.faults.running_after_attempts;
+            let fail_next = state.faults.failing_provisionings > 0;
+            if fail_next {
+                state.faults.failing_provisionings -= 1;
+            }
             let plan = match state.faults.fail_provisioning_with.clone() {
                 Some(error) => Plan::Fails { attempt: 1, error },
+                None if fail_next => Plan::Fails {
+                    attempt: 1,
+                    error: "instance_vanished: no longer exists on provider".into(),
+                },
                 None => choose_plan(&mut state.rng, failure_rate, running_at),
             };
             let keygen = state.rng.gen_range(0.4..1.6);

@@ -197,3 +197,63 @@ async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_
         SessionStatus::Stopped
     );
 }
+
+#[tokio::test]
+async fn a_machine_that_fails_to_start_is_replaced_by_the_next_offer() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator()
+        .update_faults(|f| f.failing_provisionings = 2);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert_eq!(done.rentals.len(), 3, "{:#?}", done.rentals);
+    for failed in &done.rentals[..2] {
+        assert!(failed
+            .failure
+            .as_deref()
+            .unwrap()
+            .contains("instance_vanished"));
+        assert_eq!(failed.destroyed, Some(true));
+        assert!(failed.cost_usd >= 0.0);
+    }
+    let used = &done.rentals[2];
+    assert!(used.failure.is_none() && used.destroyed == Some(true));
+    assert_eq!(done.session_id.as_deref(), Some(used.session_id.as_str()));
+    assert_ne!(
+        done.rentals[0].offer.offer_id,
+        done.rentals[1].offer.offer_id
+    );
+    let logs = d.state.hub.with_state(|s| s.logs[&id].clone());
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.message.contains("cost so far $"))
+            .count(),
+        2,
+        "each failed rental is logged with its cost"
+    );
+    assert!(active(&d.broker()).await.is_empty());
+    let html = d.get("/").await.text().await.unwrap();
+    assert_eq!(
+        html.matches("data-failed=\"true\"").count(),
+        2,
+        "the page lists each failed rental"
+    );
+    assert!(html.contains("data-rental=\"3\""));
+}
+
+#[tokio::test]
+async fn the_rentals_a_run_may_make_are_bounded() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator()
+        .update_faults(|f| f.failing_provisionings = 5);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    assert_eq!(done.error_code, Some(ErrorCode::ProvisioningFailed));
+    assert_eq!(done.rentals.len(), 3, "the default maximum");
+    assert!(done.rentals.iter().all(|r| r.destroyed == Some(true)));
+    assert!(done.error.unwrap().contains("3 rental(s)"));
+    assert!(active(&d.broker()).await.is_empty());
+}

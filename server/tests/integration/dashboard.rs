@@ -53,6 +53,7 @@ impl Dashboard {
             live: server::live::HubConfig::default(),
             test_hooks: false,
             max_runs: 1,
+            max_rentals: 3,
             auth_token: auth_token.map(str::to_owned),
             allowed_origins: vec![],
             bench: server::BenchSettings {

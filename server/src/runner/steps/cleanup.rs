@@ -1,12 +1,15 @@
 //! Step 11, Cleanup: destroys the session unless the person chose to keep it after a
 //! failure, then asks the broker again and records whether it confirmed the instance gone.
+//! A create still in flight is waited for first, so what it makes is destroyed too.
 
 use super::Deps;
 use crate::runner::error::StepError;
 use crate::shopper::{ShopperClient, ShopperError};
+use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::{CleanupOutcome, StepName, StepStatus};
 use gdl_model::shopper::SessionStatus;
+use std::time::Duration;
 
 /// How the broker confirmed a destroy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,12 +64,34 @@ pub async fn destroy(client: &ShopperClient, id: &str) -> Result<Destroyed, Step
     }
 }
 
-/// The cleanup step for the session `session` (if one was created); `keep` leaves it running.
-pub async fn run(d: &Deps<'_>, session: Option<&str>, keep: bool) {
+/// How long cleanup waits for a session create still in flight at the broker (creates
+/// block up to 5 minutes on some providers).
+const CREATE_PATIENCE: Duration = Duration::from_secs(330);
+
+/// The cleanup step: destroys what the run rented (the session in use unless `keep`, and
+/// any earlier rental whose destroy was not confirmed), after any create in flight ends.
+pub async fn run(d: &Deps<'_>, keep: bool) {
     let name = StepName::Cleanup;
     let ctx = d.ctx;
     ctx.step_started(name).await;
-    let Some(id) = session else {
+    if !ctx.creates_settled(Duration::ZERO).await {
+        ctx.info("Waiting for a session create in flight, to destroy what it makes");
+        if !ctx.creates_settled(CREATE_PATIENCE).await {
+            ctx.error("A session create did not finish in time: check the Sessions tab for a session this run made");
+        }
+    }
+    let unconfirmed: Vec<String> = ctx.read(|run| {
+        run.rentals
+            .iter()
+            .filter(|r| r.failure.is_some() && r.destroyed != Some(true))
+            .map(|r| r.session_id.clone())
+            .collect()
+    });
+    for id in unconfirmed {
+        let destroyed = destroy(d.client, &id).await;
+        record(d, &id, destroyed.is_ok()).await;
+    }
+    let Some(id) = ctx.read(|run| run.session_id.clone()) else {
         ctx.update(|run| run.cleanup = Some(outcome(true, false, "no session was created")))
             .await;
         ctx.step_skipped(name, "no session was created").await;
@@ -80,9 +105,11 @@ pub async fn run(d: &Deps<'_>, session: Option<&str>, keep: bool) {
         ctx.step_skipped(name, "kept at the person's request").await;
         return;
     }
-    match destroy(d.client, id).await {
+    let destroyed = destroy(d.client, &id).await;
+    record(d, &id, destroyed.is_ok()).await;
+    match destroyed {
         Ok(destroyed) => {
-            let message = destroyed.message(id);
+            let message = destroyed.message(&id);
             ctx.info(&message);
             ctx.update(|run| run.cleanup = Some(outcome(true, false, &message)))
                 .await;
@@ -95,6 +122,21 @@ pub async fn run(d: &Deps<'_>, session: Option<&str>, keep: bool) {
             ctx.step_ended(name, StepStatus::Failed, Some(e)).await;
         }
     }
+}
+
+/// Records on the rental whether its destroy was confirmed, and its cost until now.
+async fn record(d: &Deps<'_>, id: &str, confirmed: bool) {
+    let now = Utc::now();
+    d.ctx
+        .update(|run| {
+            if let Some(r) = run.rentals.iter_mut().find(|r| r.session_id == id) {
+                r.destroyed = Some(confirmed);
+                if r.failure.is_none() {
+                    r.cost_usd = r.cost_until(now);
+                }
+            }
+        })
+        .await;
 }
 
 fn outcome(destroyed_confirmed: bool, kept: bool, message: &str) -> CleanupOutcome {

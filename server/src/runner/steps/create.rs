@@ -2,15 +2,20 @@
 //! (stale inventory), the inventory is asked again and the next-best untried offer is
 //! booked, at most [`ATTEMPTS`] offers in all, each attempt logged. The one-time SSH key
 //! the broker returns stays in memory only.
+//!
+//! The broker's POST runs in a task of its own and records the session on the run itself:
+//! a cancel (or a shutdown) that drops this step never drops a create in flight, and
+//! cleanup waits for it, so a session the broker makes is always destroyed.
 
-use super::select::rank;
+use super::select::{rank, Exclusions};
 use super::{choice, describe, Booked, Deps, Offer, Offers, ResolvedModel};
 use crate::runner::error::StepError;
 use crate::shopper::ShopperError;
+use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::registry::Quantization;
-use gdl_model::runs::StepName;
-use gdl_model::shopper::CreateSessionRequest;
+use gdl_model::runs::{Rental, StepName};
+use gdl_model::shopper::{CreateSessionRequest, CreateSessionResponse};
 
 /// Offers tried when the first is gone at the provider.
 pub const ATTEMPTS: usize = 3;
@@ -21,7 +26,17 @@ pub async fn run(
     offers: &Offers,
     selected: Offer,
 ) -> Result<Booked, StepError> {
-    let test = d.ctx.config();
+    book(d, model, offers, selected, &Exclusions::default()).await
+}
+
+/// Books `selected`, or the next-best offer `exclusions` allow when it is gone.
+pub async fn book(
+    d: &Deps<'_>,
+    model: &ResolvedModel,
+    offers: &Offers,
+    selected: Offer,
+    exclusions: &Exclusions,
+) -> Result<Booked, StepError> {
     let mut tried: Vec<String> = Vec::new();
     let mut candidate = selected;
     for attempt in 1..=ATTEMPTS {
@@ -33,27 +48,13 @@ pub async fn run(
         d.ctx
             .update(|run| run.offer = Some(choice(&candidate)))
             .await;
-        let request = CreateSessionRequest {
-            consumer_id: d.client.consumer_id().to_owned(),
-            offer_id: candidate.id.clone(),
-            workload_type: "llm_vllm".into(),
-            reservation_hours: test.reservation_hours,
-            model_id: Some(model.served_repo.clone()),
-            quantization: (model.quantization != Quantization::None)
-                .then(|| model.quantization.as_str().to_owned()),
-            ..Default::default()
-        };
         d.ctx.info(&format!(
             "Creating a session on {} (attempt {attempt}/{ATTEMPTS})",
             candidate.id
         ));
-        match d.client.create_session(&request).await {
+        match create(d, model, &candidate).await {
             Ok(created) => {
                 let session = created.session;
-                // Recorded at once: cleanup reads it from the run, whatever happens next.
-                d.ctx
-                    .update(|run| run.session_id = Some(session.id.clone()))
-                    .await;
                 d.ctx
                     .detail(StepName::CreateSession, format!("session {}", session.id))
                     .await;
@@ -70,7 +71,10 @@ pub async fn run(
                 ));
                 tried.push(candidate.id.clone());
                 let fresh = d.client.inventory_all(&offers.query).await?;
-                let Some(next) = rank(&fresh).into_iter().find(|o| !tried.contains(&o.id)) else {
+                let Some(next) = rank(&fresh)
+                    .into_iter()
+                    .find(|o| !tried.contains(&o.id) && exclusions.allows(o))
+                else {
                     return Err(gone("every matching offer is gone at the provider"));
                 };
                 d.ctx.info(&format!("Next best: {}", describe(next)));
@@ -82,6 +86,59 @@ pub async fn run(
     Err(gone(&format!(
         "the provider refused {ATTEMPTS} offers in a row as no longer available"
     )))
+}
+
+/// The broker's POST, in its own task: the session it makes is recorded on the run (as
+/// the run's session and a new rental) whether or not this step is still waiting.
+async fn create(
+    d: &Deps<'_>,
+    model: &ResolvedModel,
+    offer: &Offer,
+) -> Result<CreateSessionResponse, ShopperError> {
+    let request = CreateSessionRequest {
+        consumer_id: d.client.consumer_id().to_owned(),
+        offer_id: offer.id.clone(),
+        workload_type: "llm_vllm".into(),
+        reservation_hours: d.ctx.config().reservation_hours,
+        model_id: Some(model.served_repo.clone()),
+        quantization: (model.quantization != Quantization::None)
+            .then(|| model.quantization.as_str().to_owned()),
+        ..Default::default()
+    };
+    let in_flight = d.ctx.create_in_flight();
+    let ctx = d.ctx.clone();
+    let client = d.client.clone();
+    let offer = choice(offer);
+    let task = tokio::spawn(async move {
+        let result = client.create_session(&request).await;
+        if let Ok(created) = &result {
+            let id = created.session.id.clone();
+            ctx.update(|run| {
+                run.session_id = Some(id.clone());
+                let attempt = run.rentals.len() as u32 + 1;
+                run.rentals.push(Rental {
+                    attempt,
+                    session_id: id,
+                    offer,
+                    created_at: Utc::now(),
+                    failure: None,
+                    cost_usd: 0.0,
+                    destroyed: None,
+                });
+            })
+            .await;
+        }
+        drop(in_flight);
+        result
+    });
+    task.await.unwrap_or_else(|e| {
+        Err(ShopperError::Server {
+            status: 0,
+            message: format!("the create task failed: {e}"),
+            error_type: None,
+            request_id: None,
+        })
+    })
 }
 
 fn gone(message: &str) -> StepError {

@@ -221,12 +221,12 @@ mod tests {
         let config: gdl_model::runs::TestConfig =
             serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
         let run = gdl_model::runs::Run::new("r".into(), config.clone(), chrono::Utc::now());
-        let ctx = RunContext::new(
+        let ctx = std::sync::Arc::new(RunContext::new(
             run,
             crate::live::Hub::new(Default::default()),
             store,
             Default::default(),
-        );
+        ));
         let client =
             crate::shopper::ShopperClient::new("http://127.0.0.1:9", Default::default()).unwrap();
         let runner_config = RunnerConfig::default();

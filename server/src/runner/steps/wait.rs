@@ -1,22 +1,118 @@
 //! Step 5, Wait for running: polls the session with backoff (gentler on TensorDock, whose
-//! cloud-init takes a while), logging each status the broker reports and when.
+//! cloud-init takes a while), logging each status the broker reports and when. When the
+//! provider fails to start the machine, the session is destroyed and the run rents again on
+//! the next-best offer it has not ruled out, at most `max_rentals` rentals in all, each
+//! logged with what it cost.
 
-use super::{Booked, Deps, RunningSession};
+use super::create;
+use super::select::{self, Exclusions};
+use super::{cleanup, describe, Booked, Deps, Offers, ResolvedModel, RunningSession};
 use crate::runner::error::StepError;
+use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::StepName;
-use gdl_model::shopper::{Provider, SessionStatus};
+use gdl_model::shopper::{Provider, Session, SessionStatus};
 use std::time::{Duration, Instant};
 
 /// How long a session may take to reach running (the broker gives up at about 11 min).
 const RUNNING_LIMIT: Duration = Duration::from_secs(12 * 60);
 
-pub async fn run(d: &Deps<'_>, booked: Booked) -> Result<RunningSession, StepError> {
-    let Booked {
-        session,
-        key,
-        offer,
-    } = booked;
+pub async fn run(
+    d: &Deps<'_>,
+    booked: Booked,
+    model: &ResolvedModel,
+    offers: &Offers,
+) -> Result<RunningSession, StepError> {
+    let mut exclusions = Exclusions::default();
+    let mut booked = booked;
+    loop {
+        let failure = match until_running(d, &booked.session).await {
+            Ok(running) => {
+                d.ctx
+                    .detail(
+                        StepName::WaitForRunning,
+                        format!(
+                            "{}:{} as {}",
+                            running.ssh_host.as_deref().unwrap_or("?"),
+                            running.ssh_port.unwrap_or(22),
+                            running.ssh_user.as_deref().unwrap_or("?")
+                        ),
+                    )
+                    .await;
+                return Ok(RunningSession {
+                    session: running,
+                    key: booked.key,
+                    offer: booked.offer,
+                });
+            }
+            Err(e) if is_provisioning(&e) => e,
+            Err(e) => return Err(e),
+        };
+        let rentals = d.ctx.read(|run| run.rentals.len()) as u32;
+        give_up(d, &booked, &failure).await;
+        exclusions.failed(&booked.offer);
+        let max = d.config.max_rentals.max(1);
+        if rentals >= max {
+            return Err(StepError {
+                message: format!(
+                    "{} ({rentals} rental(s), the most this run may make)",
+                    failure.message
+                ),
+                ..failure
+            });
+        }
+        d.ctx.info(&format!(
+            "Renting again on another offer (rental {} of at most {max})",
+            rentals + 1
+        ));
+        let next = select::next(d, offers, &exclusions).await?;
+        d.ctx.info(&format!("Next best: {}", describe(&next)));
+        booked = create::book(d, model, offers, next, &exclusions).await?;
+    }
+}
+
+/// Provisioning failures are the provider's; another machine may well start.
+fn is_provisioning(e: &StepError) -> bool {
+    matches!(
+        e.code,
+        ErrorCode::ProvisioningFailed | ErrorCode::ProvisioningTimeout
+    )
+}
+
+/// Records why a rental failed and what it cost, and destroys it.
+async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
+    let id = booked.session.id.clone();
+    let now = Utc::now();
+    let cost = d.ctx.read(|run| {
+        run.rentals
+            .iter()
+            .find(|r| r.session_id == id)
+            .map(|r| r.cost_until(now))
+            .unwrap_or_default()
+    });
+    d.ctx.warn(&format!(
+        "Rental of {} failed: {} (cost so far ${cost:.4})",
+        describe(&booked.offer),
+        failure.message
+    ));
+    let destroyed = cleanup::destroy(d.client, &id).await;
+    match &destroyed {
+        Ok(done) => d.ctx.info(&done.message(&id)),
+        Err(e) => d.ctx.error(&e.message),
+    }
+    d.ctx
+        .update(|run| {
+            if let Some(r) = run.rentals.iter_mut().find(|r| r.session_id == id) {
+                r.failure = Some(failure.message.clone());
+                r.cost_usd = cost;
+                r.destroyed = Some(destroyed.is_ok());
+            }
+        })
+        .await;
+}
+
+/// Polls until the session runs, or says why it will not.
+async fn until_running(d: &Deps<'_>, session: &Session) -> Result<Session, StepError> {
     let started = Instant::now();
     let cap = match session.provider {
         Provider::TensorDock => Duration::from_secs(20),
@@ -24,7 +120,7 @@ pub async fn run(d: &Deps<'_>, booked: Booked) -> Result<RunningSession, StepErr
     };
     let mut pause = Duration::from_millis(500);
     let mut last = None;
-    let running = loop {
+    loop {
         let s = d.client.get_session(&session.id).await?;
         if last != Some(s.status) {
             d.ctx.info(&format!(
@@ -35,7 +131,7 @@ pub async fn run(d: &Deps<'_>, booked: Booked) -> Result<RunningSession, StepErr
             last = Some(s.status);
         }
         match s.status {
-            SessionStatus::Running => break s,
+            SessionStatus::Running => return Ok(s),
             status if status.is_terminal() || status == SessionStatus::Stopping => {
                 return Err(StepError::new(
                     ErrorCode::ProvisioningFailed,
@@ -57,21 +153,5 @@ pub async fn run(d: &Deps<'_>, booked: Booked) -> Result<RunningSession, StepErr
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 3 / 2).min(cap);
-    };
-    d.ctx
-        .detail(
-            StepName::WaitForRunning,
-            format!(
-                "{}:{} as {}",
-                running.ssh_host.as_deref().unwrap_or("?"),
-                running.ssh_port.unwrap_or(22),
-                running.ssh_user.as_deref().unwrap_or("?")
-            ),
-        )
-        .await;
-    Ok(RunningSession {
-        session: running,
-        key,
-        offer,
-    })
+    }
 }
