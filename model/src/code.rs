@@ -40,8 +40,10 @@ codes! {
     ShopperTimeout => "shopper_timeout",
     /// The broker answers but is not ready.
     ShopperNotReady => "shopper_not_ready",
-    /// The broker said 404 (session, offer or route).
+    /// The broker (or this dashboard) has no such session, offer or API route.
     NotFound => "not_found",
+    /// A plain-text 404 from a server that is not the broker at that address.
+    ShopperNoSuchRoute => "shopper_no_such_route",
     /// A create for an offer this consumer already has an active session on.
     SessionDuplicate => "session_duplicate",
     /// done/extend on a session that has already ended.

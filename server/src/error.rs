@@ -56,6 +56,7 @@ impl From<ShopperError> for AppError {
     fn from(e: ShopperError) -> Self {
         let status = match &e {
             ShopperError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ShopperError::NoSuchRoute { .. } => StatusCode::BAD_GATEWAY,
             ShopperError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ShopperError::Duplicate { .. } | ShopperError::TerminalState { .. } => {
                 StatusCode::CONFLICT

@@ -514,10 +514,11 @@ fn error_from_reply(
         .unwrap_or_else(|| snippet(bytes).trim().to_owned());
     let error_type = parsed.as_ref().and_then(|b| b.error_type.clone());
     match status.as_u16() {
-        404 => ShopperError::NotFound {
+        404 if parsed.is_some() => ShopperError::NotFound {
             message,
             request_id,
         },
+        404 => ShopperError::NoSuchRoute { message },
         409 => match conflict {
             Conflict::Duplicate => ShopperError::Duplicate {
                 existing_session_id: existing_session_id(&message),
@@ -569,7 +570,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_text_404_is_not_found() {
+    fn plain_text_404_is_a_missing_route_not_a_missing_session() {
         let e = error_from_reply(
             Conflict::Terminal,
             StatusCode::NOT_FOUND,
@@ -579,9 +580,8 @@ mod tests {
         );
         assert_eq!(
             e,
-            ShopperError::NotFound {
+            ShopperError::NoSuchRoute {
                 message: "404 page not found".into(),
-                request_id: Some("rid".into())
             }
         );
     }

@@ -47,7 +47,8 @@ pub async fn close_interrupted(client: &ShopperClient, store: &Store) -> Result<
             }
         }
         if let Some(id) = run.session_id.clone() {
-            let destroyed = destroy(client, &id).await;
+            // Short: startup waits for this (the session stays listed if unconfirmed).
+            let destroyed = destroy(client, &id, std::time::Duration::from_secs(30)).await;
             run.cleanup = Some(CleanupOutcome {
                 destroyed_confirmed: destroyed.is_ok(),
                 kept: false,

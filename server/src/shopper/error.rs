@@ -22,6 +22,10 @@ pub enum ShopperError {
         message: String,
         request_id: Option<String>,
     },
+    /// A 404 whose body is not the broker's JSON (Gin's plain-text `404 page not found`):
+    /// the route does not exist, so the base URL is wrong; says nothing about the session.
+    #[error("the broker has no such route ({message}): is the URL right?")]
+    NoSuchRoute { message: String },
     /// 409 on create: this consumer already has an active session for that offer.
     #[error("{message}")]
     Duplicate {
@@ -87,6 +91,7 @@ impl ShopperError {
             Self::Timeout { .. } => ErrorCode::ShopperTimeout,
             Self::NotReady { .. } => ErrorCode::ShopperNotReady,
             Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::NoSuchRoute { .. } => ErrorCode::ShopperNoSuchRoute,
             Self::Duplicate { .. } => ErrorCode::SessionDuplicate,
             Self::TerminalState { .. } => ErrorCode::SessionTerminal,
             Self::StaleInventory { .. } => ErrorCode::OfferStale,
@@ -112,6 +117,9 @@ impl ShopperError {
                 .into(),
             Self::NotFound { .. } => "The session or offer no longer exists on the broker; \
                 refresh the list."
+                .into(),
+            Self::NoSuchRoute { .. } => "Set --shopper-url / SHOPPER_URL to the broker's base \
+                address (e.g. http://127.0.0.1:8080), without a path."
                 .into(),
             Self::Duplicate { .. } => "A session for this offer is already active: use it, \
                 or destroy it before creating another."
@@ -195,6 +203,9 @@ mod tests {
                 message: "m".into(),
                 request_id: None,
             },
+            ShopperError::NoSuchRoute {
+                message: "m".into(),
+            },
             ShopperError::Duplicate {
                 message: "m".into(),
                 existing_session_id: None,
@@ -237,7 +248,7 @@ mod tests {
             let api = e.to_api_error();
             assert_eq!(api.code, e.code().as_str());
         }
-        assert_eq!(all[9].to_api_error().request_id.as_deref(), Some("r"));
+        assert_eq!(all[10].to_api_error().request_id.as_deref(), Some("r"));
         assert!(all[1].to_string().contains("1.5 s"));
     }
 }

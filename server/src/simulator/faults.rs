@@ -30,6 +30,9 @@ pub struct Faults {
     /// Extra time (milliseconds, not scaled) a create takes after the session record
     /// exists, as a slow provider call would.
     pub create_delay_ms: u64,
+    /// Extra time (milliseconds, not scaled) the provider takes to confirm a destroy: the
+    /// session stays `stopping` that much longer.
+    pub destroy_delay_ms: u64,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

@@ -352,7 +352,8 @@ impl Simulator {
         };
         match status {
             s if s.is_active() => self.destroy(id).await,
-            SessionStatus::Stopping => self.wait_until_not_stopping(id).await,
+            // The broker answers at once for a destroy already under way.
+            SessionStatus::Stopping => {}
             SessionStatus::Failed => {
                 let mut state = self.state();
                 if let Some(s) = state.sessions.get_mut(id).filter(|s| s.instance) {
@@ -397,23 +398,13 @@ impl Simulator {
         if let Some(s) = self.state().sessions.get_mut(id) {
             s.power_off();
         }
-        tokio::time::sleep(self.scaled(5.0)).await;
+        let extra = Duration::from_millis(self.state().faults.destroy_delay_ms);
+        tokio::time::sleep(self.scaled(5.0) + extra).await;
         let mut state = self.state();
         if let Some(s) = state.sessions.get_mut(id) {
             s.session.status = SessionStatus::Stopped;
             s.instance = false;
             s.ended = Some(Instant::now());
-        }
-    }
-
-    async fn wait_until_not_stopping(&self, id: &str) {
-        while self
-            .state()
-            .sessions
-            .get(id)
-            .is_some_and(|s| s.session.status == SessionStatus::Stopping)
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -96,7 +96,7 @@ async fn not_found_json_and_plain_text() {
     // A broker mounted elsewhere: Gin's plain-text 404 for an unknown route.
     let wrong = client(&format!("{}/not-the-broker", server.url()));
     match wrong.get_session("x").await.unwrap_err() {
-        ShopperError::NotFound { message, .. } => assert_eq!(message, "404 page not found"),
+        ShopperError::NoSuchRoute { message } => assert_eq!(message, "404 page not found"),
         other => panic!("{other:?}"),
     }
 }

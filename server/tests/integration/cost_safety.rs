@@ -257,3 +257,81 @@ async fn the_rentals_a_run_may_make_are_bounded() {
     assert!(done.error.unwrap().contains("3 rental(s)"));
     assert!(active(&d.broker()).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_destroy_under_way_is_answered_at_once_and_followed_until_stopped() {
+    let server = sim(60.0).await;
+    let c = client(&server.url());
+    let id = crate::support::create(&server, &c).await.session.id;
+    server
+        .simulator()
+        .update_faults(|f| f.destroy_delay_ms = 1500);
+    let first = {
+        let c = c.clone();
+        let id = id.clone();
+        tokio::spawn(async move { c.delete_session(&id).await })
+    };
+    eventually(Duration::from_secs(5), || async {
+        (c.get_session(&id).await.unwrap().status == SessionStatus::Stopping).then_some(())
+    })
+    .await;
+    // The broker answers a second destroy at once while the first is under way.
+    let started = std::time::Instant::now();
+    c.delete_session(&id).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    // Cleanup's destroy keeps asking until the broker says stopped.
+    let destroyed = server::runner::steps::cleanup::destroy(&c, &id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        destroyed,
+        server::runner::steps::cleanup::Destroyed::Stopped
+    );
+    first.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_broker_is_asked_again_until_the_destroy_is_confirmed() {
+    use server::runner::steps::cleanup::destroy;
+    let server = sim(60.0).await;
+    let c = client(&server.url());
+    let id = crate::support::create(&server, &c).await.session.id;
+    server.simulator().update_faults(|f| f.error_burst = 3);
+    let destroyed = destroy(&c, &id, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(
+        destroyed,
+        server::runner::steps::cleanup::Destroyed::Stopped
+    );
+
+    // A broker that stays away: unconfirmed, with the code and a hint, within the patience.
+    let other = crate::support::create(&server, &c).await.session.id;
+    server.simulator().set_offline(true);
+    let started = std::time::Instant::now();
+    let err = destroy(&c, &other, Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    server.simulator().set_offline(false);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(err.code, ErrorCode::DestroyUnconfirmed);
+    assert!(err.hint.unwrap().contains("may still be billing"));
+    destroy(&c, &other, Duration::from_secs(20)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_base_path_is_not_taken_for_a_destroyed_session() {
+    use server::runner::steps::cleanup::destroy;
+    let server = sim(60.0).await;
+    let c = client(&server.url());
+    let id = crate::support::create(&server, &c).await.session.id;
+    let wrong = client(&format!("{}/not-the-broker", server.url()));
+    let err = destroy(&wrong, &id, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DestroyUnconfirmed, "{err}");
+    assert!(err.message.contains("no such route"), "{err}");
+    assert!(c.get_session(&id).await.unwrap().status.is_active());
+}

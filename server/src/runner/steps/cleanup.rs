@@ -33,34 +33,63 @@ impl Destroyed {
     }
 }
 
-/// Destroys a session and checks with the broker.
-pub async fn destroy(client: &ShopperClient, id: &str) -> Result<Destroyed, StepError> {
-    match client.delete_session(id).await {
-        Ok(_) | Err(ShopperError::NotFound { .. }) => {}
-        Err(e) => {
-            let e = StepError::from(e);
-            return Err(StepError {
-                message: format!("destroying session {id} failed: {}", e.message),
-                ..e
-            });
+/// How long a destroy keeps trying to get the broker to confirm.
+pub const DESTROY_PATIENCE: Duration = Duration::from_secs(600);
+
+/// Destroys a session and keeps asking (with backoff, for at most `patience`) until the
+/// broker confirms it stopped: a destroy under way (`stopping`) or a broker that fails or
+/// does not answer is tried again; an active session is destroyed again.
+pub async fn destroy(
+    client: &ShopperClient,
+    id: &str,
+    patience: Duration,
+) -> Result<Destroyed, StepError> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(250);
+    let mut delete = true;
+    let mut last;
+    loop {
+        if delete {
+            last = match client.delete_session(id).await {
+                Ok(_) | Err(ShopperError::NotFound { .. }) => None,
+                Err(e) => Some(format!("the destroy request failed: {e}")),
+            };
+        } else {
+            last = None;
         }
-    }
-    let unconfirmed = |what: String| {
-        StepError::new(ErrorCode::DestroyUnconfirmed, what).hint(format!(
-            "Check session {id} on the Sessions tab (or the provider's console) and destroy it there: it may still be billing."
-        ))
-    };
-    match client.get_session(id).await {
-        Ok(s) if s.status == SessionStatus::Stopped => Ok(Destroyed::Stopped),
-        Ok(s) if s.status == SessionStatus::Failed => Ok(Destroyed::HadFailed),
-        Ok(s) => Err(unconfirmed(format!(
-            "destroy of session {id} requested, but the broker reports it {}",
-            s.status
-        ))),
-        Err(ShopperError::NotFound { .. }) => Ok(Destroyed::Gone),
-        Err(e) => Err(unconfirmed(format!(
-            "destroy of session {id} requested, but it could not be confirmed: {e}"
-        ))),
+        match client.get_session(id).await {
+            Ok(s) if s.status == SessionStatus::Stopped => return Ok(Destroyed::Stopped),
+            Ok(s) if s.status == SessionStatus::Failed => return Ok(Destroyed::HadFailed),
+            // Under way: ask again without another destroy.
+            Ok(s) if s.status == SessionStatus::Stopping => {
+                delete = false;
+                last = last.or(Some("the broker still reports it stopping".into()));
+            }
+            Ok(s) => {
+                delete = true;
+                last = Some(format!("the broker still reports it {}", s.status));
+            }
+            Err(ShopperError::NotFound { .. }) => return Ok(Destroyed::Gone),
+            Err(e) => {
+                delete = true;
+                last = Some(format!("it could not be confirmed: {e}"));
+            }
+        }
+        if started.elapsed() + pause > patience {
+            let why = last.unwrap_or_default();
+            return Err(StepError::new(
+                ErrorCode::DestroyUnconfirmed,
+                format!(
+                    "destroy of session {id} not confirmed after {} s: {why}",
+                    started.elapsed().as_secs()
+                ),
+            )
+            .hint(format!(
+                "Check session {id} on the Sessions tab (or the provider's console) and destroy it there: it may still be billing."
+            )));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(30));
     }
 }
 
@@ -88,7 +117,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
             .collect()
     });
     for id in unconfirmed {
-        let destroyed = destroy(d.client, &id).await;
+        let destroyed = destroy(d.client, &id, DESTROY_PATIENCE).await;
         record(d, &id, destroyed.is_ok()).await;
     }
     let Some(id) = ctx.read(|run| run.session_id.clone()) else {
@@ -105,7 +134,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
         ctx.step_skipped(name, "kept at the person's request").await;
         return;
     }
-    let destroyed = destroy(d.client, &id).await;
+    let destroyed = destroy(d.client, &id, DESTROY_PATIENCE).await;
     record(d, &id, destroyed.is_ok()).await;
     match destroyed {
         Ok(destroyed) => {

@@ -95,7 +95,8 @@ async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
         describe(&booked.offer),
         failure.message
     ));
-    let destroyed = cleanup::destroy(d.client, &id).await;
+    // Not confirmed in a while: cleanup tries it again, with all its patience.
+    let destroyed = cleanup::destroy(d.client, &id, Duration::from_secs(120)).await;
     match &destroyed {
         Ok(done) => d.ctx.info(&done.message(&id)),
         Err(e) => d.ctx.error(&e.message),
