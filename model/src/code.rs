@@ -86,6 +86,10 @@ codes! {
     Unauthorized => "unauthorized",
     /// A request from an origin that is not allowed.
     OriginRefused => "origin_refused",
+    /// A request for a host name the dashboard does not answer to (DNS rebinding).
+    HostRefused => "host_refused",
+    /// Too many wrong tokens from this address (or from everywhere) lately.
+    LoginThrottled => "login_throttled",
     /// The browser could not reach the dashboard server.
     DashboardUnreachable => "dashboard_unreachable",
     /// Page and server disagree on a message's shape.

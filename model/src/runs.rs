@@ -208,6 +208,9 @@ pub struct Rental {
     pub session_id: String,
     pub offer: OfferChoice,
     pub created_at: DateTime<Utc>,
+    /// When the reservation ends (the broker stops the session then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
     /// Why it was given up (absent while in use, or when it worked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,

@@ -33,8 +33,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let access =
         crate::security::Access::new(args.auth_token.clone(), args.allowed_origins.clone());
-    if let Err(message) = crate::security::check_exposure(args.addr, &access) {
+    if let Err(message) = crate::security::check_token(args.auth_token.as_deref())
+        .and_then(|()| crate::security::check_exposure(args.addr, &access))
+    {
         anyhow::bail!(message);
+    }
+    if !args.addr.ip().is_loopback() && args.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "listening on {} but no --allow-host is set: browsers are answered only under loopback names. \
+             Add --allow-host <the name or address people use>",
+            args.addr
+        );
     }
     let settings = settings_from(&args);
     let state = crate::start(settings).await?;
@@ -88,6 +97,8 @@ fn settings_from(args: &ServeArgs) -> Settings {
         max_rentals: args.max_rentals,
         auth_token: args.auth_token.clone(),
         allowed_origins: args.allowed_origins.clone(),
+        allowed_hosts: args.allowed_hosts.clone(),
+        session_ttl: Duration::from_secs(args.session_hours.max(1) * 3600),
         bench: crate::BenchSettings {
             requests: args.bench_requests,
             levels: args
@@ -247,7 +258,7 @@ fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs:
     let error = run
         .error
         .as_ref()
-        .map(|e| format!("  ({e})"))
+        .map(|e| format!("  ({})", follow::printable(e)))
         .unwrap_or_default();
     println!("\nrun {}  {:?}{code}{error}", run.id, run.status);
     if let Some(o) = &run.offer {
@@ -257,7 +268,7 @@ fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs:
         );
     }
     if let Some(c) = &run.cleanup {
-        println!("cleanup  {}", c.message);
+        println!("cleanup  {}", follow::printable(&c.message));
     }
     if let Some(b) = benchmark {
         println!(

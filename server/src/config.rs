@@ -132,6 +132,16 @@ pub struct ServeArgs {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// A host name (or address) the dashboard answers to besides 127.0.0.1, localhost and
+    /// [::1], e.g. when it listens beyond loopback. Requests for any other name are refused
+    /// (421), which stops DNS-rebinding pages. Repeat or separate with commas.
+    #[arg(long = "allow-host", env = "GDL_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
+    /// Hours a login (with --auth-token) lasts before the token is asked again.
+    #[arg(long, env = "GDL_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+
     /// Deployment-test runs allowed at the same time.
     #[arg(long, env = "GDL_MAX_RUNS", default_value_t = 1)]
     pub max_runs: usize,

@@ -39,6 +39,9 @@ use axum::routing::get;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+/// The largest request body accepted anywhere, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 /// The whole HTTP surface: pages, server functions, REST, static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -48,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/login", get(security::login_page).post(security::login))
+        .route("/logout", axum::routing::post(security::logout))
         .route("/ws", get(live::upgrade))
         .merge(api::routes());
     if state.settings.test_hooks {
@@ -68,7 +72,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security::guard,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        // Every body, server functions' included (they read it themselves).
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 

@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
+/// The shortest time between two polls, even when refreshes are asked for.
+const MIN_POLL_GAP: Duration = Duration::from_secs(1);
+
 /// How often the broker is read.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PollIntervals {
@@ -125,9 +128,13 @@ impl Monitor {
             loop {
                 let Some(shared) = weak.upgrade() else { return };
                 let monitor = Monitor { shared };
+                let started = tokio::time::Instant::now();
                 let pause = monitor.poll_once().await;
+                // However many callers ask for a fresh view, the broker is read at most
+                // once a second.
                 let wake = async {
                     monitor.shared.wake.notified().await;
+                    tokio::time::sleep_until(started + MIN_POLL_GAP).await;
                 };
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}

@@ -1,22 +1,36 @@
-//! Safe by default: loopback unless an access token is set; with a token, a login page
-//! that sets a Secure, HttpOnly, SameSite=Strict cookie, `Authorization: Bearer` for
-//! programs, and 401 for everything else (pages, REST, server functions, the WebSocket);
-//! Origin checks on the WebSocket upgrade and on every state-changing request; security
-//! headers on every response.
+//! Safe by default: loopback unless an access token (20+ characters) is set; with a token,
+//! a login page that sets a Secure, HttpOnly, SameSite=Strict cookie that expires,
+//! `Authorization: Bearer` for programs, wrong tokens throttled, and 401 for everything
+//! else (pages, REST, server functions, the WebSocket); requests for a host name the
+//! dashboard does not answer to refused (DNS rebinding); Origin checks on the WebSocket
+//! upgrade and on every state-changing request; security headers on every response.
+//!
+//! # Layout
+//! - this file: [`Access`], the exposure and token checks, and the [`guard`] middleware.
+//! - [`login`]: the login page, login, logout, the `next` path.
+//! - `throttle`: counting wrong tokens per address and in all.
+
+pub mod login;
+mod throttle;
+
+pub use login::{login, login_page, logout};
 
 use crate::AppState;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Form, Json};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
 use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
-use serde::Deserialize;
-use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
+
+/// The shortest access token accepted.
+pub const MIN_TOKEN_LEN: usize = 20;
 
 /// The cookie that carries a login session.
 const COOKIE: &str = "gdl_session";
@@ -27,8 +41,14 @@ pub struct Access {
     token: Option<Arc<Zeroizing<String>>>,
     /// Extra origins allowed to embed the dashboard and to talk to it (CSRF allow-list).
     allowed_origins: Arc<Vec<String>>,
-    /// std Mutex: never held across an await.
-    sessions: Arc<Mutex<HashSet<String>>>,
+    /// Host names the dashboard answers to besides loopback ones (`--allow-host`).
+    allowed_hosts: Arc<Vec<String>>,
+    /// Login sessions and when they expire. std Mutex: never held across an await.
+    sessions: Arc<Mutex<HashMap<String, Instant>>>,
+    /// How long a login lasts.
+    session_ttl: Duration,
+    /// Recent wrong tokens.
+    failures: Arc<Mutex<throttle::Failures>>,
 }
 
 impl Access {
@@ -44,8 +64,86 @@ impl Access {
                     .map(|o| o.trim_end_matches('/').to_owned())
                     .collect(),
             ),
+            allowed_hosts: Arc::default(),
             sessions: Arc::default(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            failures: Arc::default(),
         }
+    }
+
+    /// Also answers to these host names (`name` or `name:port`; the port is not checked).
+    pub fn with_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.allowed_hosts = Arc::new(
+            hosts
+                .iter()
+                .map(|h| host_name(h.trim()).to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        );
+        self
+    }
+
+    /// Logins last `ttl`.
+    pub fn with_session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl.max(Duration::from_secs(60));
+        self
+    }
+
+    /// Whether a request for `host` (the Host header) may be answered: loopback names, or
+    /// an allowed host. A page served from another name that resolves here (DNS
+    /// rebinding) is refused.
+    fn host_allowed(&self, host: &str) -> bool {
+        let name = host_name(host).to_ascii_lowercase();
+        let bare = name.trim_start_matches('[').trim_end_matches(']');
+        name == "localhost"
+            || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            || self.allowed_hosts.iter().any(|h| *h == name)
+    }
+
+    /// A new login session, expiring after the configured time.
+    fn open_session(&self, now: Instant) -> String {
+        let session = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut sessions = self.sessions.lock().unwrap();
+        sessions.retain(|_, expires| *expires > now);
+        sessions.insert(session.clone(), now + self.session_ttl);
+        session
+    }
+
+    fn close_session(&self, session: &str) {
+        self.sessions.lock().unwrap().remove(session);
+    }
+
+    /// A 429 when `address` (or everyone) tried too many wrong tokens lately.
+    fn throttled(&self, address: Option<IpAddr>) -> Option<Response> {
+        let wait = self
+            .failures
+            .lock()
+            .unwrap()
+            .wait(address, Instant::now())?;
+        Some(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::LoginThrottled,
+            "too many wrong access tokens lately",
+            &format!(
+                "Wait {} s, then use the right token.",
+                wait.as_secs().max(1)
+            ),
+        ))
+    }
+
+    fn failed(&self, address: Option<IpAddr>) {
+        self.failures
+            .lock()
+            .unwrap()
+            .failed(address, Instant::now());
+    }
+
+    fn succeeded(&self, address: Option<IpAddr>) {
+        self.failures.lock().unwrap().succeeded(address);
     }
 
     /// Whether a token is required.
@@ -67,7 +165,9 @@ impl Access {
         )
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    /// Whether the request carries the token or a live login session. A wrong bearer
+    /// token counts as a failure for the throttle.
+    fn authorized(&self, headers: &HeaderMap, address: Option<IpAddr>) -> bool {
         let Some(token) = &self.token else {
             return true;
         };
@@ -75,11 +175,19 @@ impl Access {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if bearer.is_some_and(|b| constant_time_eq(b.trim().as_bytes(), token.as_bytes())) {
-            return true;
+        if let Some(b) = bearer {
+            if constant_time_eq(b.trim().as_bytes(), token.as_bytes()) {
+                return true;
+            }
+            self.failed(address);
         }
         match cookie(headers, COOKIE) {
-            Some(session) => self.sessions.lock().unwrap().contains(&session),
+            Some(session) => self
+                .sessions
+                .lock()
+                .unwrap()
+                .get(&session)
+                .is_some_and(|expires| *expires > Instant::now()),
             None => false,
         }
     }
@@ -94,6 +202,36 @@ impl Access {
         host_of(origin).is_some_and(|h| h.eq_ignore_ascii_case(own))
             || self.allowed_origins.iter().any(|a| a == origin)
     }
+}
+
+/// Refuses a token too short to resist guessing.
+pub fn check_token(token: Option<&str>) -> Result<(), String> {
+    match token {
+        Some(t) if !t.is_empty() && t.chars().count() < MIN_TOKEN_LEN => Err(format!(
+            "the access token is {} characters; use at least {MIN_TOKEN_LEN}. Generate one with: \
+             head -c 24 /dev/urandom | base64",
+            t.chars().count()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The host part of a Host header value (`[::1]:8081` → `[::1]`, `a.example:80` → `a.example`).
+fn host_name(host: &str) -> &str {
+    if let Some(end) = host.find(']').filter(|_| host.starts_with('[')) {
+        return &host[..=end];
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => {
+            name
+        }
+        _ => host,
+    }
+}
+
+/// The client's address, if the server knows it.
+fn client_address(peer: Option<SocketAddr>) -> Option<IpAddr> {
+    peer.map(|p| p.ip())
 }
 
 /// Refuses to expose the dashboard beyond loopback without a token.
@@ -126,15 +264,34 @@ fn refuse(status: StatusCode, code: ErrorCode, message: &str, hint: &str) -> Res
     (status, Json(ApiError::new(code, message).with_hint(hint))).into_response()
 }
 
-/// Paths open without a login: the login page itself, health, and the static site.
+/// Paths open without a login: the login page itself, logout, health, and the static site.
 fn public(path: &str) -> bool {
-    path == "/login" || path == "/healthz" || path.starts_with("/pkg/")
+    path == "/login" || path == "/logout" || path == "/healthz" || path.starts_with("/pkg/")
 }
 
-/// The middleware: Origin check, authentication, security headers.
+/// The middleware: Host check, Origin check, authentication, security headers.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let access = &state.access;
     let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if let Some(host) = host.filter(|h| !access.host_allowed(h)) {
+        tracing::warn!(
+            host,
+            "refused a request for a host name this dashboard does not answer to"
+        );
+        return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            ErrorCode::HostRefused,
+            &format!("this dashboard does not answer to the host name {host:?}"),
+            "Open it as http://127.0.0.1:<port> or http://localhost:<port>, or start it with --allow-host <name>.",
+        );
+    }
+    let address = client_address(
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0),
+    );
     let upgrade = headers
         .get(header::UPGRADE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
@@ -164,7 +321,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         }
     }
     let path = request.uri().path().to_owned();
-    if !public(&path) && !access.authorized(headers) {
+    if !public(&path) && access.enabled() {
+        if let Some(refused) = access.throttled(address) {
+            return refused;
+        }
+    }
+    if !public(&path) && !access.authorized(headers, address) {
         let wants_page = request.method() == Method::GET
             && !upgrade
             && !path.starts_with("/api/")
@@ -179,7 +341,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             } else {
                 "/".into()
             };
-            return Redirect::to(&format!("/login?next={}", urlencode(&next_path))).into_response();
+            return Redirect::to(&format!("/login?next={}", login::urlencode(&next_path)))
+                .into_response();
         }
         return refuse(
             StatusCode::UNAUTHORIZED,
@@ -205,109 +368,67 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-#[derive(Deserialize)]
-pub struct NextQuery {
-    #[serde(default)]
-    next: Option<String>,
-}
-
-/// `GET /login`: the token form (a plain page; no script needed).
-pub async fn login_page(
-    State(state): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<NextQuery>,
-) -> Response {
-    if !state.access.enabled() {
-        return Redirect::to("/").into_response();
-    }
-    let next = safe_next(q.next.as_deref());
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Log in · GPU Deploy LLM</title><link rel=\"stylesheet\" href=\"/pkg/gpu-deploy-llm.css\"></head>\
-         <body><main class=\"page\"><section class=\"card\" style=\"max-width:28rem;margin:3rem auto\"><h1>GPU Deploy LLM</h1>\
-         <p>This dashboard needs its access token.</p><form method=\"post\" action=\"/login\">\
-         <input type=\"hidden\" name=\"next\" value=\"{}\"><label>Access token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" required autofocus></label>\
-         <p><button type=\"submit\">Log in</button></p></form></section></main></body></html>",
-        html_escape(&next)
-    );
-    let mut response = Html(body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
-    );
-    response
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    token: String,
-    #[serde(default)]
-    next: Option<String>,
-}
-
-/// `POST /login`: checks the token, sets the session cookie, goes back where it was.
-pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
-    let token = Zeroizing::new(form.token);
-    let Some(expected) = &state.access.token else {
-        return Redirect::to("/").into_response();
-    };
-    if !constant_time_eq(token.trim().as_bytes(), expected.as_bytes()) {
-        tracing::warn!("a login with a wrong token was refused");
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthorized,
-            "wrong access token",
-            "Check GDL_AUTH_TOKEN on the server.",
-        );
-    }
-    let session = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    state
-        .access
-        .sessions
-        .lock()
-        .unwrap()
-        .insert(session.clone());
-    let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
-    let cookie =
-        format!("{COOKIE}={session}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response
-}
-
-/// Only same-site relative paths are followed after login.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".into(),
-    }
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_and_allowed_host_names_are_answered() {
+        let a = Access::new(None, vec![]).with_hosts(vec!["gpu.lan:8081".into()]);
+        for ok in [
+            "127.0.0.1:8081",
+            "localhost:9",
+            "LOCALHOST",
+            "[::1]:8081",
+            "127.0.0.2",
+            "gpu.lan",
+            "gpu.lan:1",
+        ] {
+            assert!(a.host_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8081",
+            "evil.example",
+            "localhost.evil.example",
+            "10.0.0.5:8081",
+            "[::2]:8081",
+        ] {
+            assert!(!a.host_allowed(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_tokens_are_refused_with_a_way_to_make_one() {
+        assert!(check_token(None).is_ok());
+        assert!(check_token(Some("correct-horse-battery-staple")).is_ok());
+        let err = check_token(Some("s3cret")).unwrap_err();
+        assert!(
+            err.contains("at least 20") && err.contains("/dev/urandom"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn login_sessions_expire() {
+        let a = Access::new(Some("correct-horse-battery-staple".into()), vec![])
+            .with_session_ttl(Duration::from_secs(3600));
+        let now = Instant::now();
+        let session = a.open_session(now - Duration::from_secs(7200));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{COOKIE}={session}")).unwrap(),
+        );
+        assert!(!a.authorized(&h, None), "expired");
+        let fresh = a.open_session(now);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{COOKIE}={fresh}")).unwrap(),
+        );
+        assert!(a.authorized(&h, None));
+        a.close_session(&fresh);
+        assert!(!a.authorized(&h, None), "logged out");
+    }
 
     #[test]
     fn exposure_needs_a_token_off_loopback() {
@@ -328,8 +449,6 @@ mod tests {
         assert!(a.origin_allowed("http://127.0.0.1:8081", &h));
         assert!(a.origin_allowed("https://wiki.example.org", &h));
         assert!(!a.origin_allowed("http://evil.example", &h));
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("/sessions")), "/sessions");
         assert!(a
             .page_csp_template()
             .contains("frame-ancestors 'self' https://wiki.example.org"));

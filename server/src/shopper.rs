@@ -59,13 +59,22 @@ struct Call<'a> {
 }
 
 /// A cheap-to-clone client for one broker.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ShopperClient {
     base: Url,
     http: reqwest::Client,
     consumer_id: String,
     timeouts: Timeouts,
     retries: u32,
+}
+
+impl std::fmt::Debug for ShopperClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopperClient")
+            .field("base", &self.base_url())
+            .field("consumer_id", &self.consumer_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ShopperClient {
@@ -100,8 +109,12 @@ impl ShopperClient {
     }
 
     /// The broker's base URL, without the trailing slash.
-    pub fn base_url(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+    pub fn base_url(&self) -> String {
+        // Shown to people and browsers: never with credentials embedded in the URL.
+        let mut shown = self.base.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        shown.as_str().trim_end_matches('/').to_owned()
     }
 
     /// The `consumer_id` this client creates sessions with.
@@ -613,6 +626,14 @@ mod tests {
     fn base_url_trailing_slash_and_segments() {
         let c = ShopperClient::new("http://127.0.0.1:8080/", Timeouts::default()).unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:8080");
+        let with_login =
+            ShopperClient::new("http://admin:hunter2@127.0.0.1:8080", Timeouts::default()).unwrap();
+        assert_eq!(
+            with_login.base_url(),
+            "http://127.0.0.1:8080",
+            "no credentials shown"
+        );
+        assert!(!format!("{with_login:?}").contains("hunter2"));
         assert_eq!(
             c.url(&["api", "v1", "sessions", "a/b"]).as_str(),
             "http://127.0.0.1:8080/api/v1/sessions/a%2Fb"

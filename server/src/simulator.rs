@@ -90,6 +90,8 @@ struct Shared {
     offline: tokio::sync::watch::Sender<bool>,
     /// The instances' SSH server.
     ssh: ssh::SshServer,
+    /// API keys the hosts were handed (for leak tests).
+    handed_secrets: host::SecretLog,
 }
 
 /// Everything the simulator knows. Guarded by a std `Mutex` that is never held across an
@@ -148,6 +150,7 @@ impl Simulator {
                 }),
                 offline: tokio::sync::watch::Sender::new(false),
                 ssh: ssh::SshServer::new(),
+                handed_secrets: Default::default(),
             }),
         };
         sessions::start_lifecycle(&sim);
@@ -182,6 +185,15 @@ impl Simulator {
     /// Takes every instance's SSH down (connections cut, new ones closed) or back up.
     pub fn set_ssh_down(&self, down: bool) {
         self.shared.ssh.set_down(down);
+    }
+
+    /// Every API key a client handed the simulated hosts (tests look for leaks of them).
+    pub fn handed_secrets(&self) -> Vec<String> {
+        self.shared
+            .handed_secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Every private key this simulator has handed out (tests look for leaks of them).

@@ -48,6 +48,10 @@ pub struct Settings {
     pub auth_token: Option<String>,
     /// Extra origins allowed to embed and call the dashboard.
     pub allowed_origins: Vec<String>,
+    /// Host names the dashboard answers to besides loopback ones.
+    pub allowed_hosts: Vec<String>,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
     /// Benchmark load: requests per phase, concurrency levels, tokens per request.
     pub bench: BenchSettings,
 }
@@ -100,7 +104,8 @@ impl FromRef<AppState> for Hub {
 /// broker monitor, which starts polling at once.
 pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     use anyhow::Context;
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+    crate::security::check_token(settings.auth_token.as_deref()).map_err(anyhow::Error::msg)?;
+    create_private_dir(&settings.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {} (choose another with --data-dir or GDL_DATA_DIR)",
             settings.data_dir.display()
@@ -158,7 +163,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         access: crate::security::Access::new(
             settings.auth_token.clone(),
             settings.allowed_origins.clone(),
-        ),
+        )
+        .with_hosts(settings.allowed_hosts.clone())
+        .with_session_ttl(settings.session_ttl),
         settings: Arc::new(settings),
         simulator,
     })
@@ -234,6 +241,17 @@ impl Backend for AppState {
             Ok(format!("session {id} destroyed"))
         })
     }
+}
+
+/// Creates the data directory readable by its owner only (it holds every run's record).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// Default poll intervals for a simulator running `speed` times faster than real time:

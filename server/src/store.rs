@@ -66,6 +66,14 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(&path).map_err(sql)?;
+        // Owner only; SQLite gives its -wal and -shm files the same permissions.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| StoreError::Task(format!("cannot restrict {}: {e}", path.display())),
+            )?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")

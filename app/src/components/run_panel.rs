@@ -229,6 +229,7 @@ fn Rentals(rentals: Vec<Rental>) -> impl IntoView {
                     <td><code title=r.session_id.clone()>{format::short_id(&r.session_id).to_owned()}</code></td>
                     <td>{outcome}</td>
                     <td class="num">{format!("${:.4}", r.cost_usd)}</td>
+                    <td>{r.expires_at.map(|t| format::timestamp(&t)).unwrap_or_default()}</td>
                     <td class=if r.destroyed == Some(false) { "bad" } else { "" }>{destroyed}</td>
                 </tr>
             }
@@ -246,6 +247,7 @@ fn Rentals(rentals: Vec<Rental>) -> impl IntoView {
                         <th>"Session"</th>
                         <th>"Outcome"</th>
                         <th>"Cost"</th>
+                        <th>"Reserved until"</th>
                         <th>"Instance"</th>
                     </tr>
                 </thead>

@@ -98,7 +98,11 @@ impl Follower {
     fn print_line(&mut self, line: &LogLine) {
         if line.n > self.shown_lines {
             self.shown_lines = line.n;
-            eprintln!("    {} {}", line.at.format("%H:%M:%S"), line.message);
+            eprintln!(
+                "    {} {}",
+                line.at.format("%H:%M:%S"),
+                printable(&line.message)
+            );
         }
     }
 
@@ -113,8 +117,8 @@ impl Follower {
             self.shown_steps.insert(step.name, step.status);
             let filled = i + usize::from(step.status != StepStatus::Running);
             let why = match (&step.code, &step.reason) {
-                (Some(code), Some(reason)) => format!(": [{code}] {reason}"),
-                (None, Some(reason)) => format!(": {reason}"),
+                (Some(code), Some(reason)) => format!(": [{code}] {}", printable(reason)),
+                (None, Some(reason)) => format!(": {}", printable(reason)),
                 _ => String::new(),
             };
             eprintln!(
@@ -132,8 +136,33 @@ impl Follower {
     }
 }
 
+/// Text from hosts and brokers as a terminal may show it: control characters (escape
+/// sequences that could rewrite the screen or the title) become `�`; newlines stay.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 impl Drop for Follower {
     fn drop(&mut self) {
         self.hub.unsubscribe(self.sub.client_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(
+            super::printable("ok\x1b]0;pwned\x07 done\r\nnext"),
+            "ok\u{fffd}]0;pwned\u{fffd} done\u{fffd}\nnext"
+        );
     }
 }

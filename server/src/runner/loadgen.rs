@@ -8,13 +8,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the model is served.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Target {
     /// `http://127.0.0.1:<forwarded port>`.
     pub base_url: String,
+    /// The server's API key (never printed: `Debug` shows `[redacted]`).
     pub api_key: String,
     /// The served model name (from `/v1/models`).
     pub model: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[redacted]")
+            .field("model", &self.model)
+            .finish()
+    }
 }
 
 /// A prompt with answers that count as right (any, case-insensitive).

@@ -182,8 +182,9 @@ impl SshHost {
     }
 }
 
+/// How a command is shown in an error: values that may be secrets redacted, shortened.
 fn shorten(command: &str) -> String {
-    command.chars().take(60).collect()
+    super::shell::redact(command, 80)
 }
 
 /// A TCP connect failure, by kind.

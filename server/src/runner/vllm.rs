@@ -42,8 +42,14 @@ pub enum Liveness {
 impl Launch {
     /// The launch of `model` on `gpu_count` GPUs in `mode`.
     pub fn new(mode: DeployMode, model: &ResolvedModel, gpu_count: u32) -> Self {
+        // Only the tunnel reaches it: loopback on the host; inside a container it listens
+        // on the container's interfaces and Docker publishes it on the host's loopback.
+        let bind = match mode {
+            DeployMode::Docker => "0.0.0.0",
+            DeployMode::Pip => "127.0.0.1",
+        };
         let mut args = format!(
-            "--model {} --served-model-name {} --host 0.0.0.0 --port {PORT} --gpu-memory-utilization 0.90",
+            "--model {} --served-model-name {} --host {bind} --port {PORT} --gpu-memory-utilization 0.90",
             quote(&model.served_repo),
             quote(&model.model)
         );
@@ -156,6 +162,7 @@ mod tests {
         assert!(logged.contains("--served-model-name 'Qwen/Qwen2.5-7B-Instruct'"));
         assert!(logged.contains("--quantization 'awq'"));
         assert!(logged.contains("--tensor-parallel-size 2"));
+        assert!(logged.contains("--host 0.0.0.0 "), "inside the container");
         assert!(logged.contains("-p 127.0.0.1:8000:8000 -e VLLM_API_KEY vllm/vllm-openai:v0.6.4"));
         let run = l.start("k'ey");
         assert!(
@@ -181,6 +188,10 @@ mod tests {
         assert!(logged.ends_with("> /tmp/vllm.log 2>&1 &"), "{logged}");
         assert!(logged.contains("nohup python3 -m vllm.entrypoints.openai.api_server --model 'Qwen/Qwen2.5-0.5B-Instruct'"));
         assert!(!logged.contains("--quantization") && !logged.contains("tensor-parallel"));
+        assert!(
+            logged.contains("--host 127.0.0.1 "),
+            "only the tunnel reaches it"
+        );
         assert_eq!(l.log_tail(1), "tail -n 1 /tmp/vllm.log");
     }
 

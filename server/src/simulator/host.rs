@@ -38,7 +38,12 @@ pub struct SimHost {
     /// Time scale of the host's waits (downloads, installs, model loading).
     speed: f64,
     state: Mutex<HostState>,
+    /// Where the secrets it is handed (vLLM API keys) are noted, for leak tests.
+    secrets: Option<SecretLog>,
 }
+
+/// Secrets a simulated cloud was handed, kept so tests can look for leaks of them.
+pub type SecretLog = Arc<Mutex<Vec<String>>>;
 
 #[derive(Default)]
 struct HostState {
@@ -105,6 +110,22 @@ impl SimHost {
                 next_pid: 4242,
                 ..Default::default()
             }),
+            secrets: None,
+        }
+    }
+
+    /// Notes every API key the host is handed in `log`.
+    pub fn with_secret_log(mut self, log: SecretLog) -> Self {
+        self.secrets = Some(log);
+        self
+    }
+
+    /// Notes a secret the host was handed.
+    fn handed(&self, secret: &str) {
+        if let (Some(log), false) = (&self.secrets, secret.is_empty()) {
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(secret.to_owned());
         }
     }
 

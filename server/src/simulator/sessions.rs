@@ -210,7 +210,8 @@ impl Simulator {
                 vram_gb: offer.offer.vram_gb,
             },
             self.config().speed,
-        );
+        )
+        .with_secret_log(self.shared.handed_secrets.clone());
         let machine = self
             .shared
             .ssh

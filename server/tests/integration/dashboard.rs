@@ -34,7 +34,19 @@ impl Dashboard {
         data_dir: std::path::PathBuf,
         auth_token: Option<&str>,
     ) -> Self {
-        let settings = Settings {
+        Self::start_custom(shopper_url, data_dir, |s| {
+            s.auth_token = auth_token.map(str::to_owned)
+        })
+        .await
+    }
+
+    /// With the test settings changed by `change`.
+    pub async fn start_custom(
+        shopper_url: Option<&str>,
+        data_dir: std::path::PathBuf,
+        change: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             shopper_url: shopper_url.map(str::to_owned),
             sim: SimConfig {
@@ -54,14 +66,17 @@ impl Dashboard {
             test_hooks: false,
             max_runs: 1,
             max_rentals: 3,
-            auth_token: auth_token.map(str::to_owned),
+            auth_token: None,
             allowed_origins: vec![],
+            allowed_hosts: vec![],
+            session_ttl: Duration::from_secs(3600),
             bench: server::BenchSettings {
                 requests: 4,
                 levels: vec![1, 2],
                 max_tokens: 16,
             },
         };
+        change(&mut settings);
         let state = server::start(settings).await.unwrap();
         assert!(data_dir.is_dir(), "the data directory is created");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -271,4 +286,38 @@ async fn status_follows_the_broker_going_not_ready_and_back() {
     let status: StatusView = d.get("/api/status?fresh=true").await.json().await.unwrap();
     assert_eq!(status.broker.state, BrokerState::Ready);
     assert!(status.broker.reason.is_none());
+}
+
+#[tokio::test]
+async fn fresh_views_read_the_broker_at_most_once_a_second() {
+    let dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
+    // Polls on their own only every minute: the ones seen here are the refreshes.
+    let d = Dashboard::start_custom(None, dir, |s| {
+        s.poll = PollIntervals {
+            idle: Duration::from_secs(60),
+            busy: Duration::from_secs(60),
+        }
+    })
+    .await;
+    d.get("/api/status?fresh=true").await;
+    let before = d.state.monitor.view().polls;
+    let started = std::time::Instant::now();
+    let asks = (0..30).map(|_| d.get("/api/status?fresh=true"));
+    futures::future::join_all(asks).await;
+    let polls = d.state.monitor.view().polls - before;
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        (polls as f64) <= seconds + 1.0,
+        "{polls} polls in {seconds:.1} s for 30 fresh requests"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_database_are_the_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Dashboard::start(None).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&d.data_dir), 0o700);
+    assert_eq!(mode(&d.data_dir.join("gpu-deploy-llm.db")), 0o600);
 }

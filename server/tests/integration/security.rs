@@ -224,6 +224,21 @@ async fn cross_origin_posts_are_refused_and_same_origin_ones_pass() {
         .await
         .unwrap();
     assert_eq!(big.status(), 413, "request bodies are limited");
+    // Server functions read their bodies themselves: limited all the same.
+    for (path, content_type) in [
+        ("/_fn/start_run", "application/x-www-form-urlencoded"),
+        ("/_fn/cancel_run", "application/json"),
+    ] {
+        let big = d
+            .http
+            .post(format!("{}{path}", d.url))
+            .header("content-type", content_type)
+            .body(vec![b'a'; 200 * 1024])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(big.status(), 413, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -258,4 +273,151 @@ async fn pages_carry_security_headers_with_the_script_nonce() {
         api.headers()["content-security-policy"],
         "default-src 'none'; frame-ancestors 'none'"
     );
+}
+
+#[test]
+fn a_short_token_is_refused_at_start_with_a_way_to_make_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gpu-deploy-llm"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--auth-token",
+            "s3cret",
+            "--data-dir",
+        ])
+        .arg(std::env::temp_dir().join(format!("gdl-sec-{}", uuid::Uuid::new_v4())))
+        .env_remove("SHOPPER_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("at least 20") && stderr.contains("/dev/urandom"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_dns_rebinding_host_is_refused_everywhere() {
+    let d = Dashboard::start(None).await;
+    let port = d.url.rsplit(':').next().unwrap().to_owned();
+    let evil = format!("evil.example:{port}");
+    let origin = format!("http://{evil}");
+    let send = |method: reqwest::Method, path: &str| {
+        d.http
+            .request(method, format!("{}{path}", d.url))
+            .header("host", &evil)
+            .header("origin", &origin)
+            .header("sec-fetch-site", "same-origin")
+    };
+    let start = send(reqwest::Method::POST, "/api/runs")
+        .json(&serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 421);
+    let body: serde_json::Value = start.json().await.unwrap();
+    assert_eq!(body["code"], "host_refused");
+    assert!(body["hint"].as_str().unwrap().contains("--allow-host"));
+    assert!(
+        d.state.hub.with_state(|s| s.runs.is_empty()),
+        "no paid run was started"
+    );
+    for (method, path) in [
+        (reqwest::Method::GET, "/"),
+        (reqwest::Method::GET, "/api/status"),
+        (reqwest::Method::POST, "/_fn/cancel_run"),
+    ] {
+        let r = send(method, path).send().await.unwrap();
+        assert_eq!(r.status(), 421, "{path}");
+    }
+    let ws = send(reqwest::Method::GET, "/ws")
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ws.status(), 421, "/ws");
+    // The dashboard's own names still work.
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let r = d
+            .http
+            .get(format!("{}/api/status", d.url))
+            .header("host", host.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_tokens_are_throttled_and_logins_can_end() {
+    let d = with_token().await;
+    let status = |token: &'static str| {
+        let r = d
+            .http
+            .get(format!("{}/api/status", d.url))
+            .bearer_auth(token)
+            .send();
+        async move { r.await.unwrap().status().as_u16() }
+    };
+    for _ in 0..5 {
+        assert_eq!(status("wrong-token-wrong-token").await, 401);
+    }
+    let throttled = d
+        .http
+        .get(format!("{}/api/status", d.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(throttled.status(), 429, "even the right token waits now");
+    let body: serde_json::Value = throttled.json().await.unwrap();
+    assert_eq!(body["code"], "login_throttled");
+
+    // Another dashboard: log in, then log out; the cookie no longer works.
+    let d = with_token().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}/login", d.url))
+        .form(&[("token", TOKEN), ("next", "/\t/evil.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login.headers()["location"],
+        "/",
+        "an off-site next is not followed"
+    );
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Max-Age=3600"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let get = |session: String| {
+        let r = http
+            .get(format!("{}/api/status", d.url))
+            .header("cookie", session)
+            .send();
+        async move { r.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(session.clone()).await, 200);
+    let out = http
+        .post(format!("{}/logout", d.url))
+        .header("cookie", session.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.headers()["location"], "/login");
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(get(session).await, 401, "logged out");
 }

@@ -113,6 +113,7 @@ async fn create(
         let result = client.create_session(&request).await;
         if let Ok(created) = &result {
             let id = created.session.id.clone();
+            let expires_at = created.session.expires_at;
             ctx.update(|run| {
                 run.session_id = Some(id.clone());
                 let attempt = run.rentals.len() as u32 + 1;
@@ -121,6 +122,7 @@ async fn create(
                     session_id: id,
                     offer,
                     created_at: Utc::now(),
+                    expires_at,
                     failure: None,
                     cost_usd: 0.0,
                     destroyed: None,

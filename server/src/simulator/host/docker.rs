@@ -176,6 +176,7 @@ impl SimHost {
             .await;
             self.lock().pulled.push(image.to_string());
         }
+        self.handed(&key);
         let mut vllm = Vllm::launch(Kind::Container { name }, &rest, key, &self.gpus, self.speed);
         vllm.port = match (host_network, port_map, vllm.port) {
             (true, _, port) => port,

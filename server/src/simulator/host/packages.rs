@@ -46,6 +46,7 @@ impl SimHost {
             ["-m", "vllm.entrypoints.openai.api_server", rest @ ..] => {
                 let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
                 let key = env.get("VLLM_API_KEY").unwrap_or(&"").to_string();
+                self.handed(&key);
                 let mut state = self.lock();
                 state.next_pid += 1;
                 let kind = Kind::Process {

@@ -1,0 +1,98 @@
+//! Wrong tokens are throttled: a client address that failed too often lately, or too many
+//! failures from everywhere (a spread-out guessing attempt), has to wait.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Failures counted over this window.
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failures one address may make in the window.
+const PER_ADDRESS: usize = 5;
+/// Failures all addresses together may make in the window.
+const GLOBAL: usize = 50;
+
+/// Recent failures, per address and in all.
+#[derive(Debug, Default)]
+pub struct Failures {
+    by_address: HashMap<IpAddr, VecDeque<Instant>>,
+    all: VecDeque<Instant>,
+}
+
+impl Failures {
+    /// How long `address` must wait before trying again, if it must.
+    pub fn wait(&mut self, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        self.forget_old(now);
+        let full = |list: &VecDeque<Instant>, limit: usize| {
+            (list.len() >= limit)
+                .then(|| list.front().map(|t| WINDOW.saturating_sub(now - *t)))
+                .flatten()
+        };
+        let own = address
+            .and_then(|a| self.by_address.get(&a))
+            .and_then(|l| full(l, PER_ADDRESS));
+        own.or_else(|| full(&self.all, GLOBAL))
+    }
+
+    /// Counts a wrong token from `address`.
+    pub fn failed(&mut self, address: Option<IpAddr>, now: Instant) {
+        self.forget_old(now);
+        if let Some(a) = address {
+            self.by_address.entry(a).or_default().push_back(now);
+        }
+        self.all.push_back(now);
+    }
+
+    /// A right token: the address starts afresh.
+    pub fn succeeded(&mut self, address: Option<IpAddr>) {
+        if let Some(a) = address {
+            self.by_address.remove(&a);
+        }
+    }
+
+    fn forget_old(&mut self, now: Instant) {
+        let old = |list: &mut VecDeque<Instant>| {
+            while list.front().is_some_and(|t| now - *t >= WINDOW) {
+                list.pop_front();
+            }
+        };
+        old(&mut self.all);
+        self.by_address.retain(|_, list| {
+            old(list);
+            !list.is_empty()
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_waits_after_five_failures_and_everyone_after_fifty() {
+        let mut f = Failures::default();
+        let t0 = Instant::now();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        for i in 0..5 {
+            assert_eq!(f.wait(Some(a), t0), None, "attempt {i}");
+            f.failed(Some(a), t0);
+        }
+        let wait = f.wait(Some(a), t0 + Duration::from_secs(60)).unwrap();
+        assert_eq!(wait, WINDOW - Duration::from_secs(60));
+        assert_eq!(
+            f.wait(Some("10.0.0.2".parse().unwrap()), t0),
+            None,
+            "others may try"
+        );
+        assert_eq!(f.wait(Some(a), t0 + WINDOW), None, "the window passed");
+        let mut f = Failures::default();
+        for i in 0..50u8 {
+            f.failed(Some(IpAddr::from([10, 0, 1, i])), t0);
+        }
+        assert!(
+            f.wait(Some("10.9.9.9".parse().unwrap()), t0).is_some(),
+            "too many in all"
+        );
+        f.succeeded(Some(a));
+    }
+}
