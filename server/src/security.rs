@@ -97,7 +97,7 @@ impl Access {
         let bare = name.trim_start_matches('[').trim_end_matches(']');
         name == "localhost"
             || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-            || self.allowed_hosts.iter().any(|h| *h == name)
+            || self.allowed_hosts.contains(&name)
     }
 
     /// A new login session, expiring after the configured time.
