@@ -120,6 +120,10 @@ codes! {
     SshUnreachable => "ssh_unreachable",
     /// The host closed the SSH connection.
     SshDisconnected => "ssh_disconnected",
+    /// The host presented another key than the one first seen for the session.
+    HostKeyChanged => "host_key_changed",
+    /// The broker's SSH address is loopback, private or link-local.
+    SshHostPrivate => "ssh_host_private",
     /// A command on the host did not finish in time.
     HostCommandTimeout => "host_command_timeout",
     /// The host's shell does not run commands.

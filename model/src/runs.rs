@@ -288,6 +288,9 @@ pub struct Run {
     pub rentals: Vec<Rental>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,
+    /// The SHA-256 fingerprint of the host key trusted on first use for the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benchmark_id: Option<String>,
     /// Why the run failed (the failed step's reason).
@@ -326,6 +329,7 @@ impl Run {
             offer: None,
             rentals: Vec::new(),
             host: None,
+            host_key: None,
             benchmark_id: None,
             error: None,
             error_code: None,

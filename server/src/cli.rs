@@ -95,6 +95,7 @@ fn settings_from(args: &ServeArgs) -> Settings {
         test_hooks: args.test_hooks,
         max_runs: args.max_runs,
         max_rentals: args.max_rentals,
+        allow_private_hosts: args.broker.allow_private_hosts,
         auth_token: args.auth_token.clone(),
         allowed_origins: args.allowed_origins.clone(),
         allowed_hosts: args.allowed_hosts.clone(),

@@ -88,6 +88,12 @@ pub struct BrokerArgs {
     #[arg(long, env = "GDL_SIM_FAILURE_RATE", default_value_t = 0.12)]
     pub sim_failure_rate: f64,
 
+    /// Accept SSH addresses on loopback or private networks from the broker. Needed for a
+    /// simulator on this machine (`gpu-deploy-llm simulate`); never for a real cloud, whose
+    /// hosts are public. The embedded simulator needs no flag.
+    #[arg(long, env = "GDL_ALLOW_PRIVATE_HOSTS")]
+    pub allow_private_hosts: bool,
+
     /// Directory for the dashboard's data (SQLite database). Default:
     /// $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
     #[arg(long, env = "GDL_DATA_DIR")]

@@ -56,6 +56,8 @@ pub struct RunnerConfig {
     pub load_max_tokens: u32,
     /// Sessions a run may rent in all (a new one when a machine fails to start).
     pub max_rentals: u32,
+    /// SSH addresses on loopback or private networks are allowed (a local simulator).
+    pub allow_private_hosts: bool,
 }
 
 impl Default for RunnerConfig {
@@ -66,6 +68,7 @@ impl Default for RunnerConfig {
             load_levels: vec![1, 4],
             load_max_tokens: 96,
             max_rentals: 3,
+            allow_private_hosts: false,
         }
     }
 }

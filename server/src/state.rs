@@ -44,6 +44,9 @@ pub struct Settings {
     pub max_runs: usize,
     /// Sessions one run may rent in all (a new one when a machine fails to start).
     pub max_rentals: u32,
+    /// Allow SSH addresses on loopback or private networks (a simulator on this machine);
+    /// always on for the embedded simulator.
+    pub allow_private_hosts: bool,
     /// The access token; required to listen beyond loopback.
     pub auth_token: Option<String>,
     /// Extra origins allowed to embed and call the dashboard.
@@ -135,6 +138,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         RunnerConfig {
             max_concurrent: settings.max_runs.max(1),
             max_rentals: settings.max_rentals.max(1),
+            allow_private_hosts: settings.allow_private_hosts || simulator.is_some(),
             load_requests: settings.bench.requests.max(1),
             load_levels: settings.bench.levels.clone(),
             load_max_tokens: settings.bench.max_tokens.max(2),

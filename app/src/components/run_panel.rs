@@ -44,7 +44,7 @@ fn RunView(run: Run) -> impl IntoView {
             <ol class="steps">{steps}</ol>
             <Banner run=run.clone()/>
             {(!run.rentals.is_empty()).then(|| view! { <Rentals rentals=run.rentals.clone()/> })}
-            {run.host.clone().map(|host| view! { <HostCard host/> })}
+            {run.host.clone().map(|host| view! { <HostCard host host_key=run.host_key.clone()/> })}
         </section>
     }
     .into_any()
@@ -153,7 +153,7 @@ fn Banner(run: Run) -> impl IntoView {
 }
 
 #[component]
-fn HostCard(host: gdl_model::runs::HostReport) -> impl IntoView {
+fn HostCard(host: gdl_model::runs::HostReport, host_key: Option<String>) -> impl IntoView {
     let gpus = host
         .gpus
         .iter()
@@ -182,6 +182,8 @@ fn HostCard(host: gdl_model::runs::HostReport) -> impl IntoView {
             <dl class="facts">
                 <dt>"Host"</dt>
                 <dd>{format!("{} · {} · kernel {}", host.hostname, host.os, host.kernel)}</dd>
+                <dt>"Host key"</dt>
+                <dd><code>{host_key.unwrap_or_else(|| "unknown".into())}</code></dd>
                 <dt>"CUDA"</dt>
                 <dd>{host.cuda_version.clone().unwrap_or_else(|| "unknown".into())}</dd>
                 <dt>"Docker"</dt>

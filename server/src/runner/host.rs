@@ -32,6 +32,16 @@ pub enum HostError {
     /// The address did not answer (TCP or the SSH handshake) in time.
     #[error("{address} did not answer within {} s", .after.as_secs())]
     ConnectTimeout { address: String, after: Duration },
+    /// The host presented another key than the one first seen for this session.
+    #[error("{address} presented host key {presented}, not {pinned} seen before for this session")]
+    HostKeyChanged {
+        address: String,
+        pinned: String,
+        presented: String,
+    },
+    /// The broker's SSH address is on this machine or a private network.
+    #[error("the broker gave the SSH address {address} ({ip}), a loopback, private or link-local address")]
+    PrivateAddress { address: String, ip: String },
     /// The address cannot be resolved or routed to.
     #[error("{address} is unreachable: {detail}")]
     Unreachable { address: String, detail: String },
@@ -55,6 +65,8 @@ impl HostError {
             Self::ConnectionRefused { .. } => ErrorCode::SshConnectionRefused,
             Self::ConnectTimeout { .. } => ErrorCode::SshTimeout,
             Self::Unreachable { .. } => ErrorCode::SshUnreachable,
+            Self::HostKeyChanged { .. } => ErrorCode::HostKeyChanged,
+            Self::PrivateAddress { .. } => ErrorCode::SshHostPrivate,
             Self::Disconnected(_) => ErrorCode::SshDisconnected,
             Self::CommandTimeout(..) => ErrorCode::HostCommandTimeout,
             Self::Channel(_) => ErrorCode::HostUnusable,
@@ -69,6 +81,8 @@ impl HostError {
             Self::ConnectionRefused { .. } => "Nothing listens for SSH at the address the broker gave: the instance is still booting, was destroyed, or its SSH port changed. Check the session on the Sessions tab.",
             Self::ConnectTimeout { .. } => "The host did not answer in time: it may still be booting or its network is down. Try again, or pick another offer.",
             Self::Unreachable { .. } => "The SSH address cannot be resolved or reached from this machine: check its network and DNS.",
+            Self::HostKeyChanged { .. } => "Another machine answered at the session's address (or the connection is being intercepted); nothing was sent to it. Destroy the session and run again.",
+            Self::PrivateAddress { .. } => "A rented host is never on this machine or its private network, so the broker's answer is refused. For a simulator on this machine, start with --allow-private-hosts.",
             Self::Disconnected(_) => "The host closed the connection: the instance may have been destroyed or lost its network. Check it on the Sessions tab.",
             Self::CommandTimeout(..) => "The host is slow or the command hangs; look at the host (keep the instance on failure to inspect it).",
             Self::Channel(_) => "The host accepted SSH but refused to run commands; keep the instance on failure to inspect it.",
@@ -133,6 +147,15 @@ mod tests {
                 detail: "d".into(),
             },
             HostError::Disconnected("d".into()),
+            HostError::HostKeyChanged {
+                address: "h:1".into(),
+                pinned: "SHA256:a".into(),
+                presented: "SHA256:b".into(),
+            },
+            HostError::PrivateAddress {
+                address: "h:1".into(),
+                ip: "10.0.0.1".into(),
+            },
             HostError::CommandTimeout(Duration::from_secs(1), "c".into()),
             HostError::Channel("c".into()),
         ];

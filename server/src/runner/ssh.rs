@@ -4,7 +4,9 @@
 //! SSH proxy exposes nothing else). Every failure is a typed [`HostError`].
 //!
 //! The key is parsed in memory and never written to disk; the parsed copy lives as long as
-//! the connection. Host keys are not pinned: the broker gives none to compare with.
+//! the connection. The broker gives no host key to compare with, so it is trusted on first
+//! use per session: a [`HostKeyPin`] remembers the first key seen, and a different one on a
+//! retry is refused (`host_key_changed`).
 
 use super::host::{ExecOutput, HostError, RemoteHost};
 use futures::future::BoxFuture;
@@ -18,23 +20,72 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// Accepts the server's host key (the broker provides none to verify against).
-struct AcceptHostKey;
+/// The host key of one session, trusted on first use: shared by every connection attempt.
+#[derive(Clone, Debug, Default)]
+pub struct HostKeyPin(Arc<std::sync::Mutex<PinState>>);
 
-impl client::Handler for AcceptHostKey {
+#[derive(Debug, Default)]
+struct PinState {
+    /// The SHA-256 fingerprint first seen.
+    pinned: Option<String>,
+    /// A different fingerprint presented later.
+    presented: Option<String>,
+}
+
+impl HostKeyPin {
+    /// The pinned key's fingerprint (`SHA256:…`), once a connection got that far.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.0.lock().unwrap().pinned.clone()
+    }
+
+    /// Pins a fingerprint as if it had been seen (a key known from elsewhere).
+    pub fn pinned(fingerprint: &str) -> Self {
+        let pin = Self::default();
+        pin.0.lock().unwrap().pinned = Some(fingerprint.to_owned());
+        pin
+    }
+
+    /// Accepts `fingerprint` if it is the first or the pinned one.
+    fn check(&self, fingerprint: String) -> bool {
+        let mut state = self.0.lock().unwrap();
+        match &state.pinned {
+            None => {
+                state.pinned = Some(fingerprint);
+                true
+            }
+            Some(pinned) if *pinned == fingerprint => true,
+            Some(_) => {
+                state.presented = Some(fingerprint);
+                false
+            }
+        }
+    }
+}
+
+/// Checks the server's host key against the session's pin.
+struct CheckHostKey(HostKeyPin);
+
+impl client::Handler for CheckHostKey {
     type Error = russh::Error;
 
     async fn check_server_key(
         &mut self,
-        _key: &russh::keys::PublicKeyOrCertificate,
+        key: &russh::keys::PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
-        Ok(true)
+        let key = match key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            russh::keys::PublicKeyOrCertificate::Certificate(c) => {
+                russh::keys::PublicKey::from(c.public_key().clone())
+            }
+        };
+        let fingerprint = key.fingerprint(russh::keys::HashAlg::Sha256).to_string();
+        Ok(self.0.check(fingerprint))
     }
 }
 
 /// A connected SSH host.
 pub struct SshHost {
-    handle: Arc<Handle<AcceptHostKey>>,
+    handle: Arc<Handle<CheckHostKey>>,
     forwards: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -53,11 +104,13 @@ impl std::fmt::Display for SshAddress {
 }
 
 impl SshHost {
-    /// Connects and logs in with `key`, within `timeout` (TCP and handshake together).
+    /// Connects and logs in with `key`, within `timeout` (TCP and handshake together),
+    /// checking the host key against `pin` (which remembers it if it is the first).
     pub async fn connect(
         address: &SshAddress,
         key: &SshPrivateKey,
         timeout: Duration,
+        pin: &HostKeyPin,
     ) -> Result<Self, HostError> {
         let private = decode_secret_key(key.expose_pem(), None)
             .map_err(|e| HostError::KeyInvalid(e.to_string()))?;
@@ -73,9 +126,19 @@ impl SshHost {
                 .await
                 .map_err(|e| classify_io(&target, e))?;
             let _ = socket.set_nodelay(true);
-            let mut handle = client::connect_stream(config, socket, AcceptHostKey)
+            let mut handle = client::connect_stream(config, socket, CheckHostKey(pin.clone()))
                 .await
-                .map_err(|e| handshake_error(&target, e))?;
+                .map_err(|e| match e {
+                    russh::Error::UnknownKey => {
+                        let state = pin.0.lock().unwrap();
+                        HostError::HostKeyChanged {
+                            address: target.clone(),
+                            pinned: state.pinned.clone().unwrap_or_default(),
+                            presented: state.presented.clone().unwrap_or_default(),
+                        }
+                    }
+                    other => handshake_error(&target, other),
+                })?;
             let hash = handle
                 .best_supported_rsa_hash()
                 .await
@@ -301,7 +364,7 @@ mod tests {
             port: 9,
             user: "root".into(),
         };
-        let err = SshHost::connect(&address, &key, Duration::from_secs(2))
+        let err = SshHost::connect(&address, &key, Duration::from_secs(2), &Default::default())
             .await
             .err()
             .unwrap();
@@ -319,6 +382,7 @@ mod tests {
             },
             &key,
             Duration::from_secs(2),
+            &Default::default(),
         )
         .await
         .err()
@@ -331,6 +395,7 @@ mod tests {
             &SshAddress { port, ..address },
             &key,
             Duration::from_millis(300),
+            &Default::default(),
         )
         .await
         .err()

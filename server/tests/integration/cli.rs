@@ -134,6 +134,7 @@ fn test_command_passes_against_a_standalone_simulator_over_ssh() {
             "--json",
         ])
         .args(["--shopper-url", &format!("http://127.0.0.1:{port}")])
+        .arg("--allow-private-hosts")
         .arg("--data-dir")
         .arg(&data)
         .output()

@@ -66,6 +66,7 @@ impl Dashboard {
             test_hooks: false,
             max_runs: 1,
             max_rentals: 3,
+            allow_private_hosts: false,
             auth_token: None,
             allowed_origins: vec![],
             allowed_hosts: vec![],

@@ -45,7 +45,7 @@ async fn echoes(host: &SshHost) -> bool {
 }
 
 async fn login(address: &SshAddress, key: &SshPrivateKey) -> Result<SshHost, HostError> {
-    SshHost::connect(address, key, Duration::from_secs(10)).await
+    SshHost::connect(address, key, Duration::from_secs(10), &Default::default()).await
 }
 
 #[tokio::test]
@@ -264,13 +264,73 @@ async fn the_embedded_default_runs_through_russh() {
 async fn a_standalone_simulator_behind_serve_passes_all_eleven_steps() {
     // `gpu-deploy-llm simulate` in one place, `serve --shopper-url` in another.
     let broker = sim(60.0).await;
-    let d = Dashboard::start(Some(&broker.url())).await;
+    let dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
+    let d =
+        Dashboard::start_custom(Some(&broker.url()), dir, |s| s.allow_private_hosts = true).await;
     assert!(d.state.simulator.is_none(), "no embedded simulator");
     let id = start_run(&d).await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
     assert!(done.steps.iter().all(|s| s.status == StepStatus::Complete));
     assert!(broker.simulator().ssh_stats().logins >= 1);
+    assert!(
+        done.host_key.unwrap().starts_with("SHA256:"),
+        "the host key is recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_brokers_private_ssh_address_is_refused_unless_allowed() {
+    let broker = sim(60.0).await;
+    let d = Dashboard::start(Some(&broker.url())).await;
+    let id = start_run(&d).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    let failed = done
+        .steps
+        .iter()
+        .find(|s| s.status == StepStatus::Failed)
+        .unwrap();
+    assert_eq!(failed.name, StepName::ConnectSsh);
+    assert_eq!(failed.code, Some(ErrorCode::SshHostPrivate), "{failed:?}");
+    assert!(failed
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("--allow-private-hosts"));
+    assert_eq!(
+        broker.simulator().ssh_stats().connections,
+        0,
+        "nothing was sent there"
+    );
+    assert!(done.cleanup.unwrap().destroyed_confirmed);
+}
+
+#[tokio::test]
+async fn the_host_key_is_trusted_on_first_use_and_a_change_refused() {
+    let server = sim(200.0).await;
+    let c = client(&server.url());
+    let (address, key, _) = running(&server, &c).await;
+    let pin = server::runner::ssh::HostKeyPin::default();
+    SshHost::connect(&address, &key, Duration::from_secs(10), &pin)
+        .await
+        .unwrap();
+    let first = pin.fingerprint().expect("pinned on first use");
+    SshHost::connect(&address, &key, Duration::from_secs(10), &pin)
+        .await
+        .expect("the same key again");
+    let other = server::runner::ssh::HostKeyPin::pinned("SHA256:someone-else");
+    let err = SshHost::connect(&address, &key, Duration::from_secs(10), &other)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), ErrorCode::HostKeyChanged, "{err}");
+    assert!(err.to_string().contains(&first), "{err}");
+    assert_eq!(
+        server.simulator().ssh_stats().logins,
+        2,
+        "no login to a changed host"
+    );
 }
 
 #[tokio::test]

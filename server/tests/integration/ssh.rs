@@ -131,9 +131,14 @@ fn address(sshd: &Sshd) -> SshAddress {
 }
 
 async fn connect(sshd: &Sshd) -> SshHost {
-    SshHost::connect(&address(sshd), &sshd.key, Duration::from_secs(10))
-        .await
-        .expect("logs in with the key")
+    SshHost::connect(
+        &address(sshd),
+        &sshd.key,
+        Duration::from_secs(10),
+        &Default::default(),
+    )
+    .await
+    .expect("logs in with the key")
 }
 
 #[tokio::test]
@@ -182,10 +187,15 @@ async fn a_wrong_key_is_refused() {
     let wrong = SshPrivateKey::new(std::fs::read_to_string(&other).unwrap());
     let _ = std::fs::remove_file(&other);
     let _ = std::fs::remove_file(other.with_extension("pub"));
-    let err = SshHost::connect(&address(&sshd), &wrong, Duration::from_secs(10))
-        .await
-        .err()
-        .unwrap();
+    let err = SshHost::connect(
+        &address(&sshd),
+        &wrong,
+        Duration::from_secs(10),
+        &Default::default(),
+    )
+    .await
+    .err()
+    .unwrap();
     assert!(matches!(err, HostError::AuthRefused { .. }), "{err}");
     assert!(
         err.to_string().contains("refused the session's key"),
@@ -194,10 +204,15 @@ async fn a_wrong_key_is_refused() {
     let garbage = SshPrivateKey::new(
         "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n".into(),
     );
-    let err = SshHost::connect(&address(&sshd), &garbage, Duration::from_secs(10))
-        .await
-        .err()
-        .unwrap();
+    let err = SshHost::connect(
+        &address(&sshd),
+        &garbage,
+        Duration::from_secs(10),
+        &Default::default(),
+    )
+    .await
+    .err()
+    .unwrap();
     assert!(matches!(err, HostError::KeyInvalid(_)), "{err}");
     assert!(
         err.to_string().contains("not a valid OpenSSH/PEM key"),
