@@ -15,7 +15,9 @@
 //! - [`host`], [`ssh`]: the remote host and its one implementation, SSH (russh).
 //! - [`shell`], [`vllm`]: shell quoting, and vLLM's command lines in both install modes.
 //! - [`loadgen`]: the streaming benchmark client.
+//! - `bounded`: what a stranger's host can make us keep (output tails, line length, bodies).
 
+mod bounded;
 mod context;
 pub mod error;
 pub mod host;

@@ -92,6 +92,8 @@ struct Shared {
     ssh: ssh::SshServer,
     /// API keys the hosts were handed (for leak tests).
     handed_secrets: host::SecretLog,
+    /// Lines the hosts flood their output with (mirrors `Faults::host_flood_lines`).
+    host_flood: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Everything the simulator knows. Guarded by a std `Mutex` that is never held across an
@@ -151,6 +153,7 @@ impl Simulator {
                 offline: tokio::sync::watch::Sender::new(false),
                 ssh: ssh::SshServer::new(),
                 handed_secrets: Default::default(),
+                host_flood: Default::default(),
             }),
         };
         sessions::start_lifecycle(&sim);
@@ -169,12 +172,17 @@ impl Simulator {
 
     /// Replaces the faults.
     pub fn set_faults(&self, faults: Faults) {
-        self.state().faults = faults;
+        self.update_faults(|f| *f = faults);
     }
 
     /// Changes the faults in place.
     pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
-        change(&mut self.state().faults);
+        let mut state = self.state();
+        change(&mut state.faults);
+        self.shared.host_flood.store(
+            state.faults.host_flood_lines,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// What the instances' SSH server has seen.

@@ -1,7 +1,13 @@
 //! One run's shared record: every change is saved and published, and every log line is
 //! numbered, stored and sent to the browsers.
 
+use super::bounded::{truncate, MAX_LINE};
 use super::error::StepError;
+
+/// Info lines a run keeps (published and stored).
+pub const MAX_RUN_LINES: u64 = 5_000;
+/// The longest step reason kept, in bytes (a log tail included).
+const MAX_REASON: usize = 8 * 1024;
 use crate::live::Hub;
 use crate::store::Store;
 use chrono::Utc;
@@ -19,6 +25,8 @@ pub struct RunContext {
     store: Store,
     cancel: CancellationToken,
     lines: AtomicU64,
+    /// Info lines left out since the last note (over the limit).
+    omitted: AtomicU64,
     step: Mutex<Option<StepName>>,
     /// Session creates in flight at the broker (cleanup waits for them).
     creates: tokio::sync::watch::Sender<u32>,
@@ -42,6 +50,7 @@ impl RunContext {
             store,
             cancel,
             lines: AtomicU64::new(0),
+            omitted: AtomicU64::new(0),
             step: Mutex::new(None),
             creates: tokio::sync::watch::Sender::new(0),
         }
@@ -107,8 +116,19 @@ impl RunContext {
         self.publish().await;
     }
 
+    /// Says how many lines were left out since the last such note, if any.
+    pub fn note_omitted(&self) {
+        let omitted = self.omitted.swap(0, Ordering::SeqCst);
+        if omitted > 0 {
+            self.warn(&format!(
+                "{omitted} lines omitted (a run keeps at most {MAX_RUN_LINES} info lines)"
+            ));
+        }
+    }
+
     /// Marks a step running.
     pub async fn step_started(&self, name: StepName) {
+        self.note_omitted();
         *self.step.lock().unwrap() = Some(name);
         self.update(|run| {
             let step = run.step_mut(name);
@@ -126,7 +146,7 @@ impl RunContext {
             step.status = status;
             step.ended_at = Some(Utc::now());
             if let Some(e) = error {
-                step.reason = Some(e.message);
+                step.reason = Some(truncate(&e.message, MAX_REASON).into_owned());
                 step.code = Some(e.code);
                 step.hint = e.hint;
             }
@@ -165,19 +185,27 @@ impl RunContext {
         self.log(LogLevel::Error, message)
     }
 
-    /// Logs a line: numbered, published at once, stored in the background.
+    /// Logs a line: numbered, published at once, stored in the background. A run keeps at
+    /// most [`MAX_RUN_LINES`] info lines (warnings and errors always); the rest are counted
+    /// and summarised as "N lines omitted" at the next step.
     pub fn log(&self, level: LogLevel, message: &str) {
+        let kept = self.lines.load(Ordering::SeqCst);
+        if level == LogLevel::Info && kept >= MAX_RUN_LINES {
+            self.omitted.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        let message = truncate(message, MAX_LINE);
         let line = LogLine {
             run_id: self.id(),
             n: self.lines.fetch_add(1, Ordering::SeqCst) + 1,
             at: Utc::now(),
             level,
             step: *self.step.lock().unwrap(),
-            message: message.to_owned(),
+            message: message.into_owned(),
         };
         match level {
-            LogLevel::Error => tracing::warn!(run = %line.run_id, "{message}"),
-            _ => tracing::debug!(run = %line.run_id, "{message}"),
+            LogLevel::Error => tracing::warn!(run = %line.run_id, "{}", line.message),
+            _ => tracing::debug!(run = %line.run_id, "{}", line.message),
         }
         let store = self.store.clone();
         let stored = line.clone();

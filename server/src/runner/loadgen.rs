@@ -7,6 +7,13 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The largest server-sent event accepted, in bytes (a stranger's server streams to us).
+const MAX_EVENT_BYTES: usize = 1024 * 1024;
+/// The most chunks kept per reply (far more than any `max_tokens` asked for).
+const MAX_CHUNKS: usize = 16 * 1024;
+/// The most reply text kept (only the quality checks read it).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
 /// Where the model is served.
 #[derive(Clone)]
 pub struct Target {
@@ -121,6 +128,16 @@ pub async fn stream_one(
             }
         };
         buffer.push_str(&String::from_utf8_lossy(&piece));
+        if buffer.len() > MAX_EVENT_BYTES {
+            sample.error = Some(format!(
+                "a stream event is larger than {MAX_EVENT_BYTES} bytes"
+            ));
+            break;
+        }
+        if sample.chunk_ms.len() >= MAX_CHUNKS {
+            sample.error = Some(format!("more than {MAX_CHUNKS} chunks in one reply"));
+            break;
+        }
         while let Some(end) = buffer.find("\n\n") {
             let event: String = buffer.drain(..end + 2).collect();
             for line in event.lines() {
@@ -144,7 +161,9 @@ pub async fn stream_one(
                     sample.chunk_ms.push(at);
                     sample.e2e_ms = Some(at);
                     chunks_tokens += 1;
-                    text.push_str(content);
+                    if text.len() < MAX_TEXT_BYTES {
+                        text.push_str(content);
+                    }
                 }
                 if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
                     sample.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0) as u32;

@@ -35,6 +35,7 @@ pub(super) async fn run(
     };
     let outcome = run_steps(&deps, plan, failure).await;
     skip_the_rest(&ctx, matches!(outcome, Err(Stop::Cancelled))).await;
+    ctx.note_omitted();
     let keep = matches!(outcome, Err(Stop::Failed)) && ctx.config().keep_on_failure;
     steps::cleanup::run(&deps, keep).await;
     finish(&ctx, outcome).await;

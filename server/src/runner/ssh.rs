@@ -8,6 +8,12 @@
 //! use per session: a [`HostKeyPin`] remembers the first key seen, and a different one on a
 //! retry is refused (`host_key_changed`).
 
+mod host_key;
+
+use host_key::CheckHostKey;
+pub use host_key::HostKeyPin;
+
+use super::bounded::{Lines, Tail, EXEC_TAIL};
 use super::host::{ExecOutput, HostError, RemoteHost};
 use futures::future::BoxFuture;
 use gdl_model::secret::SshPrivateKey;
@@ -19,69 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-
-/// The host key of one session, trusted on first use: shared by every connection attempt.
-#[derive(Clone, Debug, Default)]
-pub struct HostKeyPin(Arc<std::sync::Mutex<PinState>>);
-
-#[derive(Debug, Default)]
-struct PinState {
-    /// The SHA-256 fingerprint first seen.
-    pinned: Option<String>,
-    /// A different fingerprint presented later.
-    presented: Option<String>,
-}
-
-impl HostKeyPin {
-    /// The pinned key's fingerprint (`SHA256:…`), once a connection got that far.
-    pub fn fingerprint(&self) -> Option<String> {
-        self.0.lock().unwrap().pinned.clone()
-    }
-
-    /// Pins a fingerprint as if it had been seen (a key known from elsewhere).
-    pub fn pinned(fingerprint: &str) -> Self {
-        let pin = Self::default();
-        pin.0.lock().unwrap().pinned = Some(fingerprint.to_owned());
-        pin
-    }
-
-    /// Accepts `fingerprint` if it is the first or the pinned one.
-    fn check(&self, fingerprint: String) -> bool {
-        let mut state = self.0.lock().unwrap();
-        match &state.pinned {
-            None => {
-                state.pinned = Some(fingerprint);
-                true
-            }
-            Some(pinned) if *pinned == fingerprint => true,
-            Some(_) => {
-                state.presented = Some(fingerprint);
-                false
-            }
-        }
-    }
-}
-
-/// Checks the server's host key against the session's pin.
-struct CheckHostKey(HostKeyPin);
-
-impl client::Handler for CheckHostKey {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let key = match key {
-            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
-            russh::keys::PublicKeyOrCertificate::Certificate(c) => {
-                russh::keys::PublicKey::from(c.public_key().clone())
-            }
-        };
-        let fingerprint = key.fingerprint(russh::keys::HashAlg::Sha256).to_string();
-        Ok(self.0.check(fingerprint))
-    }
-}
 
 /// A connected SSH host.
 pub struct SshHost {
@@ -130,11 +73,11 @@ impl SshHost {
                 .await
                 .map_err(|e| match e {
                     russh::Error::UnknownKey => {
-                        let state = pin.0.lock().unwrap();
+                        let (pinned, presented) = pin.mismatch();
                         HostError::HostKeyChanged {
                             address: target.clone(),
-                            pinned: state.pinned.clone().unwrap_or_default(),
-                            presented: state.presented.clone().unwrap_or_default(),
+                            pinned,
+                            presented,
                         }
                     }
                     other => handshake_error(&target, other),
@@ -200,26 +143,27 @@ impl SshHost {
                 .exec(true, command)
                 .await
                 .map_err(|e| self.lost(e))?;
-            let mut out = ExecOutput::default();
+            // Bounded whatever the host prints: the tail of each stream, lines cut short.
+            let mut stdout = Tail::new(EXEC_TAIL);
+            let mut stderr = Tail::new(EXEC_TAIL);
+            let mut lines = Lines::default();
+            let mut each = |line: &str| {
+                if let Some(on_line) = on_line {
+                    on_line(line)
+                }
+            };
             let mut status = None;
-            let mut pending = String::new();
             while let Some(message) = channel.wait().await {
                 match message {
                     ChannelMsg::Data { data } => {
                         let text = String::from_utf8_lossy(&data);
-                        out.stdout.push_str(&text);
-                        if let Some(on_line) = on_line {
-                            pending.push_str(&text);
-                            while let Some(end) = pending.find(['\n', '\r']) {
-                                let line: String = pending.drain(..=end).collect();
-                                if !line.trim().is_empty() {
-                                    on_line(line.trim_end());
-                                }
-                            }
+                        stdout.push(&text);
+                        if on_line.is_some() {
+                            lines.feed(&text, &mut each);
                         }
                     }
                     ChannelMsg::ExtendedData { data, .. } => {
-                        out.stderr.push_str(&String::from_utf8_lossy(&data))
+                        stderr.push(&String::from_utf8_lossy(&data))
                     }
                     ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status as i32),
                     ChannelMsg::ExitSignal { .. } => status = Some(-1),
@@ -233,11 +177,12 @@ impl SshHost {
                     shorten(command)
                 )));
             };
-            out.exit_code = code;
-            if let (Some(on_line), false) = (on_line, pending.trim().is_empty()) {
-                on_line(pending.trim_end());
-            }
-            Ok(out)
+            lines.finish(&mut each);
+            Ok(ExecOutput {
+                stdout: stdout.finish(),
+                stderr: stderr.finish(),
+                exit_code: code,
+            })
         };
         tokio::time::timeout(timeout, work)
             .await

@@ -33,6 +33,9 @@ pub struct Faults {
     /// Extra time (milliseconds, not scaled) the provider takes to confirm a destroy: the
     /// session stays `stopping` that much longer.
     pub destroy_delay_ms: u64,
+    /// Hosts' image pulls and pip installs print this many extra lines (as fast as SSH
+    /// takes them), then one line of 10 MB without an end: a host flooding its output.
+    pub host_flood_lines: u64,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

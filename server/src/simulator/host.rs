@@ -40,6 +40,8 @@ pub struct SimHost {
     state: Mutex<HostState>,
     /// Where the secrets it is handed (vLLM API keys) are noted, for leak tests.
     secrets: Option<SecretLog>,
+    /// Lines to flood long commands' output with (a fault).
+    flood: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Secrets a simulated cloud was handed, kept so tests can look for leaks of them.
@@ -111,7 +113,35 @@ impl SimHost {
                 ..Default::default()
             }),
             secrets: None,
+            flood: Default::default(),
         }
+    }
+
+    /// Floods long commands' output with as many lines as `lines` says at the time.
+    pub fn with_flood(mut self, lines: Arc<std::sync::atomic::AtomicU64>) -> Self {
+        self.flood = lines;
+        self
+    }
+
+    /// The flood fault: many lines as fast as the channel takes them, then one line of
+    /// 10 MB without an end.
+    async fn flood(&self, io: &Io<'_>) {
+        let lines = self.flood.load(std::sync::atomic::Ordering::Relaxed);
+        if lines == 0 {
+            return;
+        }
+        let line = "layer 5f70bf18a086: extracting sha256:0123456789abcdef 47.2MB/120MB\n";
+        let per_chunk = 1000u64;
+        let chunk = line.repeat(per_chunk as usize);
+        for _ in 0..lines / per_chunk {
+            io.out(&chunk).await;
+        }
+        io.out(&line.repeat((lines % per_chunk) as usize)).await;
+        let long = "x".repeat(1024 * 1024);
+        for _ in 0..10 {
+            io.out(&long).await;
+        }
+        io.out("\n").await;
     }
 
     /// Notes every API key the host is handed in `log`.

@@ -211,7 +211,8 @@ impl Simulator {
             },
             self.config().speed,
         )
-        .with_secret_log(self.shared.handed_secrets.clone());
+        .with_secret_log(self.shared.handed_secrets.clone())
+        .with_flood(self.shared.host_flood.clone());
         let machine = self
             .shared
             .ssh

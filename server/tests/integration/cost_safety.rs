@@ -335,3 +335,25 @@ async fn a_wrong_base_path_is_not_taken_for_a_destroyed_session() {
     assert!(err.message.contains("no such route"), "{err}");
     assert!(c.get_session(&id).await.unwrap().status.is_active());
 }
+
+#[tokio::test]
+async fn a_host_flooding_its_output_leaves_the_dashboard_small() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    // About 75 MB of output, then a 10 MB line without an end, during the image pull.
+    sim.simulator()
+        .update_faults(|f| f.host_flood_lines = 1_000_000);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    let logs = d.state.hub.with_state(|s| s.logs[&id].clone());
+    assert!(logs.len() < 1000, "{} lines kept", logs.len());
+    assert!(logs.iter().all(|l| l.message.len() <= 2 * 1024 + 64));
+    let stored = d.state.runner.store().logs(&id, 100_000).await.unwrap();
+    assert!(stored.len() < 1000, "{} lines stored", stored.len());
+    let db: u64 = std::fs::read_dir(&d.data_dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(db < 4 * 1024 * 1024, "the database holds {db} bytes");
+}

@@ -406,3 +406,44 @@ async fn ssh_goes_down_and_comes_back_over_the_control_route() {
     let back = login(&address, &key).await.expect("SSH is back");
     assert!(echoes(&back).await);
 }
+
+#[tokio::test]
+async fn a_flood_of_output_is_kept_to_its_tail_with_lines_cut_short() {
+    let server = sim(500.0).await;
+    let c = client(&server.url());
+    let (address, key, _) = running(&server, &c).await;
+    let host = login(&address, &key).await.unwrap();
+    server
+        .simulator()
+        .update_faults(|f| f.host_flood_lines = 200_000);
+    let longest = Mutex::new(0usize);
+    let count = Mutex::new(0usize);
+    let on_line = |line: &str| {
+        *count.lock().unwrap() += 1;
+        let mut l = longest.lock().unwrap();
+        *l = (*l).max(line.len());
+    };
+    let out = host
+        .exec_streaming(
+            "docker pull vllm/vllm-openai:v0.6.4",
+            Duration::from_secs(60),
+            &on_line,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert!(
+        out.stdout.len() < 200 * 1024,
+        "{} bytes kept",
+        out.stdout.len()
+    );
+    assert!(out.stdout.contains("earlier bytes omitted"));
+    assert!(out
+        .stdout
+        .ends_with("Status: Downloaded newer image for vllm/vllm-openai:v0.6.4\n"));
+    assert!(*count.lock().unwrap() > 200_000, "every line was seen");
+    assert!(
+        *longest.lock().unwrap() <= 2 * 1024 + 64,
+        "the 10 MB line was cut"
+    );
+}

@@ -2,6 +2,7 @@
 //! `/health`, that `/v1/models` serves a model, and that one real completion streams.
 
 use super::{Connected, Deps, Served, Target};
+use crate::runner::bounded::read_limited;
 use crate::runner::error::StepError;
 use crate::runner::loadgen;
 use crate::runner::vllm::PORT;
@@ -29,14 +30,17 @@ pub async fn run(d: &Deps<'_>, connected: &Connected, served: Served) -> Result<
     if !health.status().is_success() {
         return Err(failed(format!("/health answered {}", health.status())));
     }
-    let models: serde_json::Value = http
+    let response = http
         .get(format!("{base_url}/v1/models"))
         .bearer_auth(served.api_key.as_str())
         .send()
         .await
-        .map_err(|e| failed(format!("/v1/models: {e}")))?
-        .json()
+        .map_err(|e| failed(format!("/v1/models: {e}")))?;
+    // A stranger's server: its answer is read up to a limit.
+    let body = read_limited(response, 64 * 1024)
         .await
+        .map_err(|e| failed(format!("/v1/models: {e}")))?;
+    let models: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| failed(format!("/v1/models is not JSON: {e}")))?;
     let model = models["data"][0]["id"]
         .as_str()

@@ -32,6 +32,7 @@ impl SimHost {
                     image.rsplit(':').next().unwrap_or("latest")
                 ))
                 .await;
+                self.flood(io).await;
                 self.download(io, "Downloading", IMAGE_GB, 120.0).await;
                 io.out(&format!("Status: Downloaded newer image for {image}\n"))
                     .await;

@@ -18,6 +18,7 @@ impl SimHost {
             .collect();
         io.out(&format!("Collecting {}\n", packages.join(" ")))
             .await;
+        self.flood(io).await;
         self.download(io, "Downloading wheels", 4.2, 120.0).await;
         io.out(&format!(
             "Successfully installed {}\n",
