@@ -28,6 +28,15 @@ pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
+/// A small amount of dollars: `$0.0123`, `< $0.0001`, `$0`.
+pub fn small_usd(amount: f64) -> String {
+    match amount {
+        a if a <= 0.0 => "$0".into(),
+        a if a < 0.0001 => "< $0.0001".into(),
+        a => format!("${a:.4}"),
+    }
+}
+
 /// `RTX 4090 × 2`.
 pub fn gpu(gpu_type: &str, count: u32) -> String {
     format!("{gpu_type} × {count}")
@@ -66,6 +75,9 @@ mod tests {
         assert_eq!(short_id("3f0c1e9a-aaaa"), "3f0c1e9a");
         assert_eq!(short_id("abc"), "abc");
         assert_eq!(gpu("RTX 4090", 2), "RTX 4090 × 2");
+        assert_eq!(small_usd(0.0), "$0");
+        assert_eq!(small_usd(0.00002), "< $0.0001");
+        assert_eq!(small_usd(0.01234), "$0.0123");
         let t = chrono::DateTime::parse_from_rfc3339("2026-03-05T14:03:11.5Z").unwrap();
         assert_eq!(timestamp(&t.with_timezone(&Utc)), "2026-03-05 14:03 UTC");
     }

@@ -96,6 +96,7 @@ fn settings_from(args: &ServeArgs) -> Settings {
         max_runs: args.max_runs,
         max_rentals: args.max_rentals,
         allow_private_hosts: args.broker.allow_private_hosts,
+        destroy_patience: Duration::from_secs(args.destroy_patience.max(1)),
         auth_token: args.auth_token.clone(),
         allowed_origins: args.allowed_origins.clone(),
         allowed_hosts: args.allowed_hosts.clone(),

@@ -152,6 +152,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GDL_MAX_RUNS", default_value_t = 1)]
     pub max_runs: usize,
 
+    /// Seconds cleanup keeps asking the broker to confirm a destroy (retrying with backoff)
+    /// before it reports the session as not confirmed destroyed.
+    #[arg(long, env = "GDL_DESTROY_PATIENCE", default_value_t = 600)]
+    pub destroy_patience: u64,
+
     /// Sessions one run may rent in all: when the provider fails to start a machine, the run
     /// destroys it and rents the next-best offer, up to this many times.
     #[arg(long, env = "GDL_MAX_RENTALS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]

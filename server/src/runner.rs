@@ -60,6 +60,8 @@ pub struct RunnerConfig {
     pub max_rentals: u32,
     /// SSH addresses on loopback or private networks are allowed (a local simulator).
     pub allow_private_hosts: bool,
+    /// How long cleanup keeps asking the broker to confirm a destroy.
+    pub destroy_patience: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -71,6 +73,7 @@ impl Default for RunnerConfig {
             load_max_tokens: 96,
             max_rentals: 3,
             allow_private_hosts: false,
+            destroy_patience: steps::cleanup::DESTROY_PATIENCE,
         }
     }
 }

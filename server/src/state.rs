@@ -47,6 +47,8 @@ pub struct Settings {
     /// Allow SSH addresses on loopback or private networks (a simulator on this machine);
     /// always on for the embedded simulator.
     pub allow_private_hosts: bool,
+    /// How long cleanup keeps asking the broker to confirm a destroy.
+    pub destroy_patience: Duration,
     /// The access token; required to listen beyond loopback.
     pub auth_token: Option<String>,
     /// Extra origins allowed to embed and call the dashboard.
@@ -139,6 +141,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
             max_concurrent: settings.max_runs.max(1),
             max_rentals: settings.max_rentals.max(1),
             allow_private_hosts: settings.allow_private_hosts || simulator.is_some(),
+            destroy_patience: settings.destroy_patience,
             load_requests: settings.bench.requests.max(1),
             load_levels: settings.bench.levels.clone(),
             load_max_tokens: settings.bench.max_tokens.max(2),

@@ -117,7 +117,21 @@ fn Banner(run: Run) -> impl IntoView {
         <div class=class role="status" data-result=format!("{:?}", run.status).to_lowercase()>
             <p class="headline">{headline}</p>
             {bench.map(|b| view! { <p class="bench-summary">{format::benchmark_headline(&b)}</p> })}
-            {cleanup.map(|c| view! { <p class="cleanup">{c.message}</p> })}
+            {cleanup
+                .map(|c| {
+                    if c.destroyed_confirmed || c.kept {
+                        view! { <p class="cleanup">{c.message}</p> }.into_any()
+                    } else {
+                        view! {
+                            <p class="cleanup bad" data-cleanup="unconfirmed">
+                                "⚠ The broker did not confirm the instance destroyed: it may still be running and billing. "
+                                {c.message}
+                                " Check the Sessions tab."
+                            </p>
+                        }
+                            .into_any()
+                    }
+                })}
             {kept_session
                 .map(|id| {
                     view! {
@@ -230,7 +244,7 @@ fn Rentals(rentals: Vec<Rental>) -> impl IntoView {
                     <td class="num">{format::per_hour(r.offer.price_per_hour)}</td>
                     <td><code title=r.session_id.clone()>{format::short_id(&r.session_id).to_owned()}</code></td>
                     <td>{outcome}</td>
-                    <td class="num">{format!("${:.4}", r.cost_usd)}</td>
+                    <td class="num">{format::small_usd(r.cost_usd)}</td>
                     <td>{r.expires_at.map(|t| format::timestamp(&t)).unwrap_or_default()}</td>
                     <td class=if r.destroyed == Some(false) { "bad" } else { "" }>{destroyed}</td>
                 </tr>

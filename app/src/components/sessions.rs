@@ -38,8 +38,22 @@ pub fn SessionTable() -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        <For each=move || store.sessions() key=row_key let:session>
-                            <SessionRow session/>
+                        <For
+                            each=move || {
+                                let unconfirmed = unconfirmed_destroys(&store);
+                                store
+                                    .sessions()
+                                    .into_iter()
+                                    .map(|s| {
+                                        let flagged = unconfirmed.contains(&s.id);
+                                        (s, flagged)
+                                    })
+                                    .collect::<Vec<_>>()
+                            }
+                            key=|(s, flagged)| format!("{}|{flagged}", row_key(s))
+                            let:row
+                        >
+                            <SessionRow session=row.0 unconfirmed=row.1/>
                         </For>
                     </tbody>
                 </table>
@@ -56,8 +70,31 @@ fn row_key(s: &SessionView) -> String {
     )
 }
 
+/// Sessions a run asked the broker to destroy without the broker confirming it.
+fn unconfirmed_destroys(store: &crate::live::LiveStore) -> std::collections::HashSet<String> {
+    store.client.with(|c| {
+        c.live
+            .runs
+            .values()
+            .flat_map(|r| {
+                let rentals = r
+                    .rentals
+                    .iter()
+                    .filter(|x| x.destroyed == Some(false))
+                    .map(|x| x.session_id.clone());
+                let cleanup = r
+                    .cleanup
+                    .as_ref()
+                    .filter(|c| !c.destroyed_confirmed && !c.kept)
+                    .and(r.session_id.clone());
+                rentals.chain(cleanup).collect::<Vec<_>>()
+            })
+            .collect()
+    })
+}
+
 #[component]
-fn SessionRow(session: SessionView) -> AnyView {
+fn SessionRow(session: SessionView, unconfirmed: bool) -> AnyView {
     let s = session;
     let status_class = format!("badge status-{}", s.status.as_str());
     let row_class = if s.ended_badly() { "ended-badly" } else { "" };
@@ -68,6 +105,18 @@ fn SessionRow(session: SessionView) -> AnyView {
             </td>
             <td>
                 <span class=status_class>{s.status.as_str()}</span>
+                {unconfirmed
+                    .then(|| {
+                        view! {
+                            <span
+                                class="badge unconfirmed"
+                                data-unconfirmed="true"
+                                title="A run asked the broker to destroy it; the broker did not confirm. It may still be billing."
+                            >
+                                "destroy not confirmed"
+                            </span>
+                        }
+                    })}
             </td>
             <td>{s.provider.label().to_owned()}</td>
             <td>{format::gpu(&s.gpu_type, s.gpu_count)}</td>

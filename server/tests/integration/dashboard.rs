@@ -67,6 +67,7 @@ impl Dashboard {
             max_runs: 1,
             max_rentals: 3,
             allow_private_hosts: false,
+            destroy_patience: Duration::from_secs(60),
             auth_token: None,
             allowed_origins: vec![],
             allowed_hosts: vec![],

@@ -33,7 +33,7 @@ impl Destroyed {
     }
 }
 
-/// How long a destroy keeps trying to get the broker to confirm.
+/// How long a destroy keeps trying to get the broker to confirm, by default.
 pub const DESTROY_PATIENCE: Duration = Duration::from_secs(600);
 
 /// Destroys a session and keeps asking (with backoff, for at most `patience`) until the
@@ -48,16 +48,30 @@ pub async fn destroy(
     let mut pause = Duration::from_millis(250);
     let mut delete = true;
     let mut last;
+    // No single call may outlast the patience (a broker's destroy can block for minutes).
+    let left = || {
+        patience
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_secs(1))
+    };
     loop {
         if delete {
-            last = match client.delete_session(id).await {
-                Ok(_) | Err(ShopperError::NotFound { .. }) => None,
-                Err(e) => Some(format!("the destroy request failed: {e}")),
+            last = match tokio::time::timeout(left(), client.delete_session(id)).await {
+                Ok(Ok(_) | Err(ShopperError::NotFound { .. })) => None,
+                Ok(Err(e)) => Some(format!("the destroy request failed: {e}")),
+                Err(_) => Some("the destroy request did not return in time".into()),
             };
         } else {
             last = None;
         }
-        match client.get_session(id).await {
+        let status = match tokio::time::timeout(left(), client.get_session(id)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ShopperError::Timeout {
+                operation: "session lookup".into(),
+                after: left(),
+            }),
+        };
+        match status {
             Ok(s) if s.status == SessionStatus::Stopped => return Ok(Destroyed::Stopped),
             Ok(s) if s.status == SessionStatus::Failed => return Ok(Destroyed::HadFailed),
             // Under way: ask again without another destroy.
@@ -117,7 +131,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
             .collect()
     });
     for id in unconfirmed {
-        let destroyed = destroy(d.client, &id, DESTROY_PATIENCE).await;
+        let destroyed = destroy(d.client, &id, d.config.destroy_patience).await;
         record(d, &id, destroyed.is_ok()).await;
     }
     let Some(id) = ctx.read(|run| run.session_id.clone()) else {
@@ -134,7 +148,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
         ctx.step_skipped(name, "kept at the person's request").await;
         return;
     }
-    let destroyed = destroy(d.client, &id, DESTROY_PATIENCE).await;
+    let destroyed = destroy(d.client, &id, d.config.destroy_patience).await;
     record(d, &id, destroyed.is_ok()).await;
     match destroyed {
         Ok(destroyed) => {

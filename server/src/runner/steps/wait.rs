@@ -96,7 +96,8 @@ async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
         failure.message
     ));
     // Not confirmed in a while: cleanup tries it again, with all its patience.
-    let destroyed = cleanup::destroy(d.client, &id, Duration::from_secs(120)).await;
+    let patience = d.config.destroy_patience.min(Duration::from_secs(120));
+    let destroyed = cleanup::destroy(d.client, &id, patience).await;
     match &destroyed {
         Ok(done) => d.ctx.info(&done.message(&id)),
         Err(e) => d.ctx.error(&e.message),
