@@ -72,6 +72,9 @@ async fn five_hundred_clients_receive_ten_thousand_events_once_in_order() {
     let hub = Hub::new(HubConfig {
         client_queue: EVENTS as usize + 16,
         ring_capacity: 16,
+        // These clients never ping: on a loaded machine the run can outlast the default
+        // silence deadline, and this test is about delivery, not keepalive.
+        silence_deadline: Duration::from_secs(600),
         ..HubConfig::default()
     });
     let url = serve(hub.clone()).await;
