@@ -18,6 +18,8 @@ pub trait Backend: Send + Sync + 'static {
     fn cancel_run(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>>;
     /// Destroys one of our sessions on the broker (clean up now).
     fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>>;
+    /// Whether pages need a login (an access token is set), so the header offers a logout.
+    fn login_required(&self) -> bool;
 }
 
 /// The page Content-Security-Policy, with `{nonce}` where the hydration scripts' nonce

@@ -12,6 +12,12 @@ pub async fn get_live_state() -> Result<LiveState, AppError> {
     Ok(backend.live_state().await)
 }
 
+/// Whether this dashboard asks for a login (the header then offers "Log out").
+#[server(prefix = "/_fn", endpoint = "login_required")]
+pub async fn login_required() -> Result<bool, AppError> {
+    Ok(crate::backend::backend()?.login_required())
+}
+
 /// Starts a deployment test with `config`; returns the run id.
 #[server(prefix = "/_fn", endpoint = "start_run")]
 pub async fn start_run(config: TestConfig) -> Result<String, AppError> {

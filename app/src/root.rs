@@ -1,7 +1,7 @@
 //! The HTML document and the routed app.
 
 use crate::components::LiveStatus;
-use crate::functions::get_live_state;
+use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
 use crate::pages::{BenchmarksPage, DashboardPage, NotFoundPage, SessionsPage};
 use leptos::prelude::*;
@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <A href="/benchmarks">"Benchmarks"</A>
                 </nav>
                 <LiveStatus/>
+                <Logout/>
             </header>
             <main class="page">
                 <Routes fallback=NotFoundPage>
@@ -72,6 +73,27 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// "Log out" in the header when the dashboard asks for a login: a plain form, so it works
+/// before (or without) hydration.
+#[component]
+fn Logout() -> impl IntoView {
+    let required = Resource::new(|| (), |_| login_required());
+    view! {
+        <Suspense>
+            {move || {
+                matches!(required.get(), Some(Ok(true)))
+                    .then(|| {
+                        view! {
+                            <form class="logout" method="post" action="/logout">
+                                <button type="submit">"Log out"</button>
+                            </form>
+                        }
+                    })
+            }}
+        </Suspense>
     }
 }
 

@@ -248,6 +248,10 @@ impl Backend for AppState {
             Ok(format!("session {id} destroyed"))
         })
     }
+
+    fn login_required(&self) -> bool {
+        self.access.enabled()
+    }
 }
 
 /// Creates the data directory readable by its owner only (it holds every run's record).

@@ -257,6 +257,10 @@ async fn pages_carry_security_headers_with_the_script_nonce() {
         "{csp}"
     );
     let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("action=\"/logout\""),
+        "no logout without a login"
+    );
     let nonce = html
         .split("nonce=\"")
         .nth(1)
@@ -407,6 +411,19 @@ async fn wrong_tokens_are_throttled_and_logins_can_end() {
         async move { r.await.unwrap().status().as_u16() }
     };
     assert_eq!(get(session.clone()).await, 200);
+    let page = http
+        .get(format!("{}/", d.url))
+        .header("cookie", session.as_str())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("action=\"/logout\"") && page.contains(">Log out</button>"),
+        "the header offers a logout"
+    );
     let out = http
         .post(format!("{}/logout", d.url))
         .header("cookie", session.as_str())
