@@ -43,8 +43,8 @@ describe('security in the browser', () => {
     }
   });
 
-  it('asks for the token, then works hydrated and live', async () => {
-    const token = 'e2e-token-123';
+  it('asks for the token, works hydrated and live, and logs out', async () => {
+    const token = 'e2e-token-0123456789abcdef';
     const dash = await startDashboard({ env: { GDL_AUTH_TOKEN: token } });
     try {
       // Browsers keep Secure cookies over plain HTTP only for localhost (a secure context).
@@ -59,6 +59,10 @@ describe('security in the browser', () => {
       await waitHydrated(page);
       await new Dashboard(page, base).waitConnection('connected');
       assert.deepEqual(errors, [], 'hydration and the WebSocket work under the CSP and the login');
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.waitForURL(`${base}/login`);
+      await page.goto(`${base}/sessions`);
+      assert.match(page.url(), /\/login\?next=\/sessions$/, 'the login ended');
       await page.close();
     } finally {
       await dash.stop();
