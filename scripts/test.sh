@@ -23,6 +23,9 @@ cargo test -p gdl-model
 cargo test -p app --features ssr
 cargo test -p server
 
+step "live-channel load driver, small level (so it cannot rot)"
+cargo test -p server --bench fanout -- 50
+
 step "release build (cargo-leptos)"
 cargo leptos build --release
 

@@ -179,7 +179,11 @@ pub struct LiveStats {
     pub replays: u64,
     /// Snapshots sent (new connections, lost gaps, old epochs, resync requests).
     pub snapshots: u64,
+    /// Pings from clients (answered with a pong at once).
     pub pings: u64,
+    /// WebSocket pings the server sent (clients answer them by themselves).
+    #[serde(default)]
+    pub server_pings: u64,
     /// Client frames the server could not parse.
     pub bad_client_frames: u64,
     /// Connections closed for silence past the deadline.

@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p server --bench fanout [-- 100 1000]` (levels optional). The server runs in
 //! a child process (this same binary), so its memory is measured apart from the clients';
-//! everything is on 127.0.0.1 and stops by itself.
+//! everything is on 127.0.0.1 and stops by itself. Every client checks that it got every
+//! event once and in order; a client that did not, or was dropped, is counted, and the
+//! driver then exits 1 (`scripts/test.sh` runs it at 50 clients so it cannot rot).
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
@@ -43,11 +45,23 @@ fn main() {
     };
     println!("live channel fan-out: {EVENTS} events per level, {SPACING_MS} ms apart, publish -> receipt");
     println!(
-        "{:>8} {:>9} {:>9} {:>9} {:>10} {:>22}",
-        "clients", "p50 ms", "p99 ms", "max ms", "frames", "server KiB/idle conn"
+        "{:>8} {:>9} {:>9} {:>9} {:>10} {:>8} {:>10} {:>22}",
+        "clients",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "frames",
+        "dropped",
+        "disordered",
+        "server KiB/idle conn"
     );
+    let mut whole = true;
     for clients in levels {
-        runtime.block_on(level(clients));
+        whole &= runtime.block_on(level(clients));
+    }
+    if !whole {
+        eprintln!("some clients missed events, got them out of order, or were dropped");
+        std::process::exit(1);
     }
 }
 
@@ -111,10 +125,16 @@ fn start_server() -> ServerProcess {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn the server process");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server prints its port within 30 s");
     let port = line.trim().parse().expect("the server prints its port");
     ServerProcess(child, port)
 }
@@ -128,90 +148,133 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn level(clients: usize) {
+/// What one client saw.
+#[derive(Default)]
+struct Seen {
+    latencies_ms: Vec<f64>,
+    /// Events that arrived out of order or twice.
+    disordered: u64,
+    /// The connection failed or ended before every event arrived.
+    dropped: bool,
+}
+
+/// Reads one client's frames until every event arrived, the connection ends or `limit`.
+async fn read_client(url: String, hello: String, ready: tokio::sync::mpsc::Sender<bool>) -> Seen {
+    let mut seen = Seen::default();
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(&url).await else {
+        seen.dropped = true;
+        let _ = ready.send(false).await;
+        return seen;
+    };
+    if socket.send(Message::Text(hello.into())).await.is_err() {
+        seen.dropped = true;
+        let _ = ready.send(false).await;
+        return seen;
+    }
+    let mut last_seq = None;
+    let reading = async {
+        // Reading also answers the server's pings (tungstenite does so by itself).
+        while let Some(Ok(message)) = socket.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            match serde_json::from_str::<ServerFrame>(text.as_str()) {
+                Ok(ServerFrame::Snapshot { seq, .. }) => {
+                    last_seq = Some(seq);
+                    let _ = ready.send(true).await;
+                }
+                Ok(ServerFrame::Event {
+                    seq,
+                    event: LiveEvent::SessionUpsert { session },
+                    ..
+                }) => {
+                    if last_seq.is_some_and(|last| seq != last + 1) {
+                        seen.disordered += 1;
+                    }
+                    last_seq = Some(seq);
+                    let received = Utc::now();
+                    seen.latencies_ms.push(
+                        (received - session.created_at)
+                            .num_microseconds()
+                            .unwrap_or(0) as f64
+                            / 1000.0,
+                    );
+                    if seen.latencies_ms.len() as u64 == EVENTS {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    };
+    let complete = tokio::time::timeout(Duration::from_secs(300), reading)
+        .await
+        .unwrap_or(false);
+    seen.dropped = !complete;
+    seen
+}
+
+/// The `p` quantile of sorted `values`, or `None` when there are none.
+fn quantile(values: &[f64], p: f64) -> Option<f64> {
+    let last = values.len().checked_sub(1)?;
+    Some(values[(last as f64 * p).round() as usize])
+}
+
+/// Runs one level; returns whether every client got every event once, in order.
+async fn level(clients: usize) -> bool {
     let server = start_server();
     let url = format!("ws://127.0.0.1:{}/ws", server.1);
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let before = rss_kib(server.0.id());
     let hello = serde_json::to_string(&ClientFrame::Hello {
         last_seq: None,
         epoch: None,
     })
     .unwrap();
-    let mut sockets = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let (mut socket, _) = tokio_tungstenite::connect_async(&url)
-            .await
-            .expect("connect");
-        socket
-            .send(Message::Text(hello.clone().into()))
-            .await
-            .unwrap();
-        sockets.push(socket);
-    }
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<bool>(clients);
     let mut readers = Vec::with_capacity(clients);
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients);
-    for mut socket in sockets {
-        let ready = ready_tx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(EVENTS as usize);
-            while let Some(Ok(message)) = socket.next().await {
-                let Message::Text(text) = message else {
-                    continue;
-                };
-                match serde_json::from_str::<ServerFrame>(text.as_str()) {
-                    Ok(ServerFrame::Snapshot { .. }) => ready.send(()).await.unwrap(),
-                    Ok(ServerFrame::Event {
-                        event: LiveEvent::SessionUpsert { session },
-                        ..
-                    }) => {
-                        let received = Utc::now();
-                        latencies.push(
-                            (received - session.created_at)
-                                .num_microseconds()
-                                .unwrap_or(0) as f64
-                                / 1000.0,
-                        );
-                        if latencies.len() as u64 == EVENTS {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            latencies
-        }));
-    }
     for _ in 0..clients {
-        ready_rx.recv().await.unwrap();
+        readers.push(tokio::spawn(read_client(
+            url.clone(),
+            hello.clone(),
+            ready_tx.clone(),
+        )));
+        // Connect one at a time, as browsers arriving would (and within the listen backlog).
+        let _ = ready_rx.recv().await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_kib(server.0.id());
     let per_conn = (idle.saturating_sub(before)) as f64 / clients as f64;
-    let http = reqwest::Client::new();
-    http.post(format!(
-        "http://127.0.0.1:{}/publish?n={EVENTS}&ms={SPACING_MS}",
-        server.1
-    ))
-    .send()
-    .await
-    .unwrap();
+    let published = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/publish?n={EVENTS}&ms={SPACING_MS}",
+            server.1
+        ))
+        .send()
+        .await;
+    if let Err(e) = published {
+        println!("{clients:>8} publishing failed: {e}");
+        return false;
+    }
     let mut all = Vec::with_capacity(clients * EVENTS as usize);
+    let (mut dropped, mut disordered) = (0, 0);
     for reader in readers {
-        all.extend(
-            tokio::time::timeout(Duration::from_secs(120), reader)
-                .await
-                .unwrap()
-                .unwrap(),
-        );
+        let seen = reader.await.unwrap_or_else(|_| Seen {
+            dropped: true,
+            ..Seen::default()
+        });
+        dropped += u64::from(seen.dropped);
+        disordered += seen.disordered;
+        all.extend(seen.latencies_ms);
     }
     all.sort_by(f64::total_cmp);
-    let pct = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize];
+    let show = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
     println!(
-        "{clients:>8} {:>9.2} {:>9.2} {:>9.2} {:>10} {per_conn:>22.1}",
-        pct(0.50),
-        pct(0.99),
-        all.last().copied().unwrap_or(0.0),
-        all.len()
+        "{clients:>8} {:>9} {:>9} {:>9} {:>10} {dropped:>8} {disordered:>10} {per_conn:>22.1}",
+        show(quantile(&all, 0.50)),
+        show(quantile(&all, 0.99)),
+        show(all.last().copied()),
+        all.len(),
     );
+    dropped == 0 && disordered == 0 && all.len() == clients * EVENTS as usize
 }

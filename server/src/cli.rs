@@ -59,7 +59,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => format!("broker {url}"),
         None => format!("embedded simulator at speed {}", args.broker.sim_speed),
     };
-    tracing::info!(data_dir = %state.settings.data_dir.display(), "dashboard on http://{} ({broker})", args.addr);
+    let bound = listener.local_addr().unwrap_or(args.addr);
+    tracing::info!(data_dir = %state.settings.data_dir.display(), "dashboard on http://{bound} ({broker})");
     crate::run(listener, state, shutdown_signal()).await?;
     tracing::info!("dashboard stopped");
     Ok(())

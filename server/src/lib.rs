@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         // Every body, server functions' included (they read it themselves).
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(security::headers))
         .with_state(state)
 }
 

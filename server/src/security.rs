@@ -269,7 +269,7 @@ fn public(path: &str) -> bool {
     path == "/login" || path == "/logout" || path == "/healthz" || path.starts_with("/pkg/")
 }
 
-/// The middleware: Host check, Origin check, authentication, security headers.
+/// The middleware: Host check, Origin check, authentication.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let access = &state.access;
     let headers = request.headers();
@@ -351,7 +351,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             "Log in at /login, or send Authorization: Bearer <token>.",
         );
     }
-    let mut response = next.run(request).await;
+    next.run(request).await
+}
+
+/// The security headers, on every response: refusals (421, 403, 413, 429, 401, the login
+/// redirect) included, so this is the router's outermost layer.
+pub async fn headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
         "x-content-type-options",

@@ -18,8 +18,12 @@ pub struct HubConfig {
     pub ring_capacity: usize,
     /// Frames a client may have waiting before it is dropped as too slow.
     pub client_queue: usize,
-    /// A connection that sends nothing (no ping) for this long is closed.
+    /// A connection that sends nothing (no ping, no pong) for this long is closed.
     pub silence_deadline: Duration,
+    /// How often the server pings each connection (a WebSocket ping, which browsers and
+    /// WebSocket libraries answer by themselves), so a quiet client that still reads stays
+    /// connected and one that stopped reading is found.
+    pub ping_every: Duration,
     /// How long a new connection may take to say hello.
     pub hello_timeout: Duration,
 }
@@ -30,6 +34,7 @@ impl Default for HubConfig {
             ring_capacity: 4096,
             client_queue: 1024,
             silence_deadline: Duration::from_secs(30),
+            ping_every: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(10),
         }
     }
@@ -74,6 +79,7 @@ struct Counters {
     replays: AtomicU64,
     snapshots: AtomicU64,
     pings: AtomicU64,
+    server_pings: AtomicU64,
     bad_client_frames: AtomicU64,
     silent_closes: AtomicU64,
 }
@@ -96,6 +102,7 @@ pub enum Count {
     Sent,
     SendFailure,
     Ping,
+    ServerPing,
     BadClientFrame,
     SilentClose,
     Snapshot,
@@ -257,6 +264,7 @@ impl Hub {
             Count::Sent => &c.messages_sent,
             Count::SendFailure => &c.send_failures,
             Count::Ping => &c.pings,
+            Count::ServerPing => &c.server_pings,
             Count::BadClientFrame => &c.bad_client_frames,
             Count::SilentClose => &c.silent_closes,
             Count::Snapshot => &c.snapshots,
@@ -279,6 +287,7 @@ impl Hub {
             replays: c.replays.load(Relaxed),
             snapshots: c.snapshots.load(Relaxed),
             pings: c.pings.load(Relaxed),
+            server_pings: c.server_pings.load(Relaxed),
             bad_client_frames: c.bad_client_frames.load(Relaxed),
             silent_closes: c.silent_closes.load(Relaxed),
         }

@@ -1,5 +1,6 @@
 //! One live connection: hello → replay or snapshot → live frames, answering pings at once,
-//! closing on silence, overflow or shutdown with a reason. Generic over `Sink`/`Stream` of
+//! pinging the client every `ping_every`, closing on silence, overflow or shutdown with a
+//! reason. Generic over `Sink`/`Stream` of
 //! axum WebSocket messages, so tests can drive it with channels.
 
 use super::hub::{Count, Frame, Hub};
@@ -49,6 +50,9 @@ where
             return close(&mut tx, GOING_AWAY, &reason).await;
         }
         let mut deadline = Instant::now() + config.silence_deadline;
+        let mut ping =
+            tokio::time::interval_at(Instant::now() + config.ping_every, config.ping_every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -77,6 +81,12 @@ where
                     Some(frame) => send(&hub, &mut tx, frame).await?,
                     None => return Ok(()),
                 },
+                _ = ping.tick() => {
+                    tx.send(Message::Ping(Default::default()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    hub.count(Count::ServerPing);
+                }
                 _ = sleep_until(deadline) => {
                     hub.count(Count::SilentClose);
                     let reason = format!("no message for {} s", config.silence_deadline.as_secs());
@@ -197,10 +207,23 @@ mod tests {
         Ok(Message::Text(serde_json::to_string(frame).unwrap().into()))
     }
 
+    /// The next text frame (the server's own pings are skipped).
     async fn next(out: &mut Out) -> ServerFrame {
-        match tokio::time::timeout(Duration::from_secs(2), out.next()).await {
-            Ok(Some(Message::Text(t))) => serde_json::from_str(t.as_str()).unwrap(),
-            other => panic!("expected a text frame, got {other:?}"),
+        loop {
+            match tokio::time::timeout(Duration::from_secs(2), out.next()).await {
+                Ok(Some(Message::Text(t))) => return serde_json::from_str(t.as_str()).unwrap(),
+                Ok(Some(Message::Ping(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Waits (at most 2 s) until `done` holds.
+    async fn until(done: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !done() {
+            assert!(tokio::time::Instant::now() < deadline, "not within 2 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
@@ -249,8 +272,40 @@ mod tests {
             (1, 1, 1)
         );
         drop(input);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(hub.stats().connections_current, 0);
+        until(|| hub.stats().connections_current == 0).await;
+    }
+
+    #[tokio::test]
+    async fn the_server_pings_and_a_client_that_answers_stays() {
+        let hub = Hub::new(HubConfig {
+            silence_deadline: Duration::from_millis(300),
+            ping_every: Duration::from_millis(50),
+            ..HubConfig::default()
+        });
+        let (input, mut out) = connect(&hub);
+        input.unbounded_send(text(&no_history())).unwrap();
+        assert!(matches!(next(&mut out).await, ServerFrame::Snapshot { .. }));
+        // A client that never sends a frame of its own but answers pings, as browsers do,
+        // for well past the silence deadline.
+        let mut pings = 0;
+        while pings < 20 {
+            match tokio::time::timeout(Duration::from_secs(2), out.next()).await {
+                Ok(Some(Message::Ping(payload))) => {
+                    pings += 1;
+                    input.unbounded_send(Ok(Message::Pong(payload))).unwrap();
+                }
+                other => panic!("expected a ping, got {other:?}"),
+            }
+        }
+        let stats = hub.stats();
+        assert_eq!((stats.silent_closes, stats.connections_current), (0, 1));
+        assert!(stats.server_pings >= 20);
+        // One that stops answering is closed for silence.
+        match next(&mut out).await {
+            ServerFrame::Closing { reason } => assert!(reason.contains("no message"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(hub.stats().silent_closes, 1);
     }
 
     #[tokio::test]

@@ -34,6 +34,11 @@ impl Simulator {
         *self.offline_switch().borrow()
     }
 
+    /// Follows the offline switch (a change is seen even when it was brief).
+    pub fn watch_offline(&self) -> watch::Receiver<bool> {
+        self.offline_switch().subscribe()
+    }
+
     fn offline_switch(&self) -> &watch::Sender<bool> {
         &self.shared.offline
     }

@@ -1,35 +1,28 @@
-//! The binary's command line: `test` runs the pipeline headless, `--help` explains options.
+//! The binary's command line, as a user runs it: `test` runs the pipeline headless and says
+//! how it ended in its exit code, `serve` cleans up on SIGTERM and after a crash, `--help`
+//! explains every flag the README lists. Every child is bounded in time.
 
-use std::process::Command;
+use crate::process::{binary, data_dir, live_sessions, output_within, serve, simulate, Child};
+use std::time::Duration;
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gpu-deploy-llm"))
+const RUN: Duration = Duration::from_secs(180);
+
+fn test_command(max_price: &str, data: &std::path::Path) -> std::process::Command {
+    let mut command = binary();
+    command
+        .args(["test", "--model", "qwen2.5-0.5b", "--max-price", max_price])
+        .args(["--sim-speed", "60", "--sim-failure-rate", "0", "--json"])
+        .arg("--data-dir")
+        .arg(data);
+    command
 }
 
 #[test]
 fn test_command_runs_the_pipeline_and_prints_json() {
-    let data = std::env::temp_dir().join(format!("gdl-cli-{}", uuid::Uuid::new_v4()));
-    let out = binary()
-        .args([
-            "test",
-            "--model",
-            "qwen2.5-0.5b",
-            "--max-price",
-            "5",
-            "--sim-speed",
-            "60",
-            "--sim-failure-rate",
-            "0",
-            "--json",
-            "--data-dir",
-        ])
-        .arg(&data)
-        .env_remove("SHOPPER_URL")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let data = data_dir();
+    let out = output_within(&mut test_command("5", &data), RUN);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
     assert_eq!(result["run"]["status"], "passed");
     assert_eq!(result["run"]["steps"].as_array().unwrap().len(), 11);
     assert!(
@@ -39,8 +32,9 @@ fn test_command_runs_the_pipeline_and_prints_json() {
             > 0.0
     );
     assert!(
-        stderr.contains("11/11 Cleanup Complete"),
-        "progress on stderr: {stderr}"
+        out.stderr.contains("11/11 Cleanup Complete"),
+        "progress on stderr: {}",
+        out.stderr
     );
     assert!(
         data.join("gpu-deploy-llm.db").exists(),
@@ -49,104 +43,283 @@ fn test_command_runs_the_pipeline_and_prints_json() {
 }
 
 #[test]
-fn test_command_refuses_bad_input_with_a_hint() {
-    let out = binary()
-        .args([
-            "test",
-            "--model",
-            "org/model; reboot",
-            "--max-price",
-            "1",
-            "--sim-speed",
-            "200",
-        ])
-        .env_remove("SHOPPER_URL")
-        .env(
-            "GDL_DATA_DIR",
-            std::env::temp_dir().join(format!("gdl-cli-{}", uuid::Uuid::new_v4())),
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+fn a_failed_test_exits_1_with_the_code_and_a_hint() {
+    let out = output_within(&mut test_command("0.01", &data_dir()), RUN);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(result["run"]["status"], "failed");
+    assert_eq!(result["run"]["error_code"], "no_offers");
     assert!(
-        stderr.contains("invalid_model_id") && stderr.contains("hint:"),
-        "{stderr}"
+        out.stderr.contains("[no_offers]") && out.stderr.contains("hint:"),
+        "{}",
+        out.stderr
     );
 }
 
 #[test]
-fn every_command_explains_its_options() {
-    for command in ["serve", "simulate", "test"] {
-        let out = binary().args([command, "--help"]).output().unwrap();
-        let help = String::from_utf8_lossy(&out.stdout);
+fn test_command_refuses_bad_input_with_a_hint() {
+    let out = output_within(
+        binary()
+            .args(["test", "--model", "org/model; reboot", "--max-price", "1"])
+            .args(["--sim-speed", "200", "--data-dir"])
+            .arg(data_dir()),
+        RUN,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stderr.contains("invalid_model_id") && out.stderr.contains("hint:"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The flags in the README table that starts after `after` (up to the next blank line).
+fn readme_flags(after: &str) -> Vec<String> {
+    let readme = include_str!("../../../README.md");
+    let table = readme
+        .split(after)
+        .nth(1)
+        .expect("the README has that table");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.strip_prefix("| `--"))
+        .map(|l| format!("--{}", l.split([' ', '`']).next().unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_flag_the_readme_lists_is_in_the_help() {
+    let serve_flags = readme_flags("## Configuration");
+    let simulate_flags = readme_flags("`gpu-deploy-llm simulate` runs only the broker simulator");
+    assert!(serve_flags.len() >= 20, "{serve_flags:?}");
+    assert!(simulate_flags.len() >= 4, "{simulate_flags:?}");
+    for (command, flags) in [("serve", &serve_flags), ("simulate", &simulate_flags)] {
+        let out = output_within(binary().args([command, "--help"]), Duration::from_secs(30));
         assert!(out.status.success());
-        assert!(help.contains("Usage: gpu-deploy-llm"), "{command}");
+        assert!(out.stdout.contains("Usage: gpu-deploy-llm"), "{command}");
+        for flag in flags {
+            assert!(
+                out.stdout.contains(&format!("{flag} "))
+                    || out.stdout.contains(&format!("{flag}\n")),
+                "`{command} --help` does not explain {flag}"
+            );
+        }
+    }
+    let test = output_within(binary().args(["test", "--help"]), Duration::from_secs(30));
+    for flag in [
+        "--model",
+        "--max-price",
+        "--provider",
+        "--json",
+        "--keep-on-failure",
+        "--shopper-url",
+    ] {
         assert!(
-            help.matches("\n  -").count() + help.matches("\n      --").count() >= 2,
-            "{command}: {help}"
+            test.stdout.contains(flag),
+            "`test --help` does not explain {flag}"
         );
     }
 }
 
-/// A child process killed when the test ends, however it ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+#[test]
+fn listening_beyond_loopback_without_a_token_is_refused() {
+    // 192.0.2.1 (TEST-NET-1) is nobody's address here: were the refusal gone, binding it
+    // would fail too, with another message, so this test can never listen beyond loopback.
+    let out = output_within(
+        binary()
+            .args(["serve", "--addr", "192.0.2.1:9", "--data-dir"])
+            .arg(data_dir()),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    assert!(
+        out.stderr.contains("refusing to listen on 192.0.2.1:9")
+            && out.stderr.contains("--auth-token"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn test_command_passes_against_a_standalone_simulator_over_ssh() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _simulator = Child(
+    let (_simulator, broker) = simulate(&[]);
+    let out = output_within(
         binary()
-            .args(["simulate", "--addr", &format!("127.0.0.1:{port}")])
-            .args(["--speed", "60", "--failure-rate", "0", "--seed", "3"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
+            .args([
+                "test",
+                "--model",
+                "qwen2.5-0.5b",
+                "--max-price",
+                "5",
+                "--json",
+            ])
+            .args([
+                "--shopper-url",
+                &broker,
+                "--allow-private-hosts",
+                "--data-dir",
+            ])
+            .arg(data_dir()),
+        RUN,
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(result["run"]["status"], "passed", "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SSH connected to root@127.0.0.1:")
+            || out.stderr.contains("SSH connected to user@127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("11/11 Cleanup Complete"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_cleans_up_and_exits_130() {
+    let (_simulator, broker) = simulate(&[]);
+    let mut test = Child::spawn(
+        binary()
+            .args([
+                "test",
+                "--model",
+                "qwen2.5-0.5b",
+                "--max-price",
+                "5",
+                "--json",
+            ])
+            .args([
+                "--shopper-url",
+                &broker,
+                "--allow-private-hosts",
+                "--data-dir",
+            ])
+            .arg(data_dir()),
+    );
+    test.wait_for_line("Wait for running Running", RUN);
+    assert_eq!(live_sessions(&broker).await.len(), 1, "a session is rented");
+    test.signal("INT");
+    let status = test.wait_within(RUN);
+    assert_eq!(status.code(), Some(130), "{}", test.stderr());
+    assert!(test.stderr().contains("cancelling"), "{}", test.stderr());
+    let result: serde_json::Value = serde_json::from_str(&test.stdout()).unwrap();
+    assert_eq!(result["run"]["status"], "cancelled");
+    assert_eq!(result["run"]["cleanup"]["destroyed_confirmed"], true);
+    assert_eq!(
+        live_sessions(&broker).await,
+        Vec::<serde_json::Value>::new()
+    );
+}
+
+/// Starts a run on a `serve` child and waits until it has rented a session.
+async fn start_run_until_rented(url: &str) -> String {
+    let http = reqwest::Client::new();
+    let started: serde_json::Value = http
+        .post(format!("{url}/api/runs"))
+        .json(&serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = started["id"].as_str().expect("a run id").to_owned();
+    let deadline = std::time::Instant::now() + RUN;
+    loop {
+        let run: serde_json::Value = http
+            .get(format!("{url}/api/runs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if run["session_id"].is_string() {
+            return id;
+        }
+        assert_eq!(run["status"], "running", "{run}");
+        assert!(std::time::Instant::now() < deadline, "no session rented");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_to_the_dashboard_destroys_the_session_of_a_run_in_progress() {
+    let (_simulator, broker) = simulate(&[]);
+    let data = data_dir();
+    let (mut dashboard, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    let id = start_run_until_rented(&url).await;
+    assert_eq!(live_sessions(&broker).await.len(), 1);
+    dashboard.signal("TERM");
+    let status = dashboard.wait_within(RUN);
+    assert!(status.success(), "{status}: {}", dashboard.stderr());
+    let log = dashboard.stderr();
+    assert!(log.contains("cancelling runs in progress"), "{log}");
+    assert!(log.contains("dashboard stopped"), "{log}");
+    assert_eq!(
+        live_sessions(&broker).await,
+        Vec::<serde_json::Value>::new()
+    );
+    // What it recorded says so after a restart.
+    let (_again, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    let run: serde_json::Value = reqwest::get(format!("{url}/api/runs/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["status"], "cancelled", "{run}");
+    assert_eq!(run["cleanup"]["destroyed_confirmed"], true, "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() {
+    let (_simulator, broker) = simulate(&[]);
+    let data = data_dir();
+    let (mut dashboard, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    let id = start_run_until_rented(&url).await;
+    dashboard.signal("KILL");
+    dashboard.wait_within(Duration::from_secs(30));
+    assert_eq!(
+        live_sessions(&broker).await.len(),
+        1,
+        "left behind by the crash"
+    );
+
+    let (_again, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    let deadline = std::time::Instant::now() + RUN;
+    while !live_sessions(&broker).await.is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
-            "the simulator listens"
+            "the session is destroyed"
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let data = std::env::temp_dir().join(format!("gdl-cli-{}", uuid::Uuid::new_v4()));
-    let out = binary()
-        .args([
-            "test",
-            "--model",
-            "qwen2.5-0.5b",
-            "--max-price",
-            "5",
-            "--json",
-        ])
-        .args(["--shopper-url", &format!("http://127.0.0.1:{port}")])
-        .arg("--allow-private-hosts")
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
+    let run: serde_json::Value = reqwest::get(format!("{url}/api/runs/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(result["run"]["status"], "passed", "{stderr}");
+    assert_eq!(run["status"], "interrupted", "{run}");
+    let interrupted: Vec<_> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "interrupted")
+        .collect();
+    assert_eq!(interrupted.len(), 1, "the step it had reached: {run}");
     assert!(
-        stderr.contains("SSH connected to root@127.0.0.1:")
-            || stderr.contains("SSH connected to user@127.0.0.1:"),
-        "{stderr}"
+        run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] != "running"),
+        "{run}"
     );
-    assert!(stderr.contains("11/11 Cleanup Complete"), "{stderr}");
 }

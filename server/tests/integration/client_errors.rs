@@ -2,7 +2,7 @@
 
 use crate::support::{client, create, eventually, rentable_offer, request, sim};
 use gdl_model::shopper::{InventoryQuery, SessionStatus};
-use server::shopper::ShopperError;
+use server::shopper::{ShopperClient, ShopperError, Timeouts};
 use server::simulator::Faults;
 use std::time::Duration;
 
@@ -66,13 +66,26 @@ async fn not_ready_on_503_health_and_wait_for_ready_gives_up() {
 async fn wait_for_ready_returns_once_ready() {
     let server = sim(200.0).await;
     server.simulator().update_faults(|f| f.not_ready = true);
-    let c = client(&server.url());
+    // Patient enough that a loaded machine cannot make the flip below come too late.
+    let c = ShopperClient::new(
+        &server.url(),
+        Timeouts {
+            ready_wait: Duration::from_secs(60),
+            ..Timeouts::default()
+        },
+    )
+    .unwrap();
     let sim = server.simulator().clone();
-    tokio::spawn(async move {
+    let flip = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(400)).await;
         sim.update_faults(|f| f.not_ready = false);
+        tokio::time::Instant::now()
     });
     assert!(c.wait_for_ready().await.unwrap().ready);
+    assert!(
+        flip.is_finished(),
+        "ready only after the broker became ready"
+    );
 }
 
 #[tokio::test]
@@ -293,12 +306,17 @@ async fn faults_can_be_flipped_over_http() {
         c.ready().await,
         Err(ShopperError::NotReady { .. })
     ));
+    let mut offline = server.simulator().watch_offline();
     http.post(format!("{}/_sim/offline", server.url()))
         .json(&serde_json::json!({"ms": 300}))
         .send()
         .await
         .unwrap();
-    assert!(server.simulator().is_offline());
+    // Seen even if the window is already over (a loaded machine may be that slow).
+    tokio::time::timeout(Duration::from_secs(3), offline.changed())
+        .await
+        .expect("it went offline")
+        .unwrap();
     eventually(Duration::from_secs(3), || async {
         (!server.simulator().is_offline()).then_some(())
     })

@@ -36,6 +36,7 @@ async fn inventory_filters_sort_and_pages() {
         })
         .await
         .unwrap();
+    assert!(!vast.offers.is_empty());
     assert!(vast
         .offers
         .iter()
@@ -149,7 +150,10 @@ async fn our_sessions_include_every_version_but_not_others() {
     c.create_session(&request(c.consumer_id(), rentable[0]))
         .await
         .unwrap();
-    c.create_session(&request("gpu-deploy-llm/v0.0.1", rentable[1]))
+    // A clock tick apart, so "newest first" has an order to get right.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let newer = c
+        .create_session(&request("gpu-deploy-llm/v0.0.1", rentable[1]))
         .await
         .unwrap();
     c.create_session(&request("bench-123-1", rentable[2]))
@@ -159,7 +163,8 @@ async fn our_sessions_include_every_version_but_not_others() {
     let consumers: Vec<_> = ours.iter().map(|s| s.consumer_id.as_str()).collect();
     assert_eq!(ours.len(), 2, "{consumers:?}");
     assert!(consumers.contains(&"gpu-deploy-llm/v0.0.1"));
-    assert!(ours[0].created_at >= ours[1].created_at, "newest first");
+    assert!(ours[0].created_at > ours[1].created_at, "newest first");
+    assert_eq!(ours[0].id, newer.session.id, "newest first");
     let exact = c
         .list_sessions(&SessionQuery {
             consumer_id: Some(c.consumer_id().into()),
@@ -192,10 +197,10 @@ async fn costs_summarise_sessions() {
     let server = sim(3600.0).await;
     let c = client(&server.url());
     let offer = rentable_offer(&server, &c).await;
-    let created = c
-        .create_session(&request(c.consumer_id(), &offer))
-        .await
-        .unwrap();
+    // Two (scaled) hours reserved: it runs past one full hour, which is billed.
+    let mut two_hours = request(c.consumer_id(), &offer);
+    two_hours.reservation_hours = 2;
+    let created = c.create_session(&two_hours).await.unwrap();
     let id = created.session.id;
     eventually(Duration::from_secs(10), || async {
         let s = c.get_session(&id).await.unwrap();
@@ -211,7 +216,9 @@ async fn costs_summarise_sessions() {
         })
         .await
         .unwrap();
+    assert!(cost.total_cost > 0.0, "an hour was billed: {cost:?}");
     assert!((summary.total_cost - cost.total_cost).abs() < 1e-9);
+    assert_eq!(summary.session_count, 1);
     assert!(summary.period_start.is_some() && summary.period_end.is_some());
     let bad = c
         .costs(&CostQuery {

@@ -121,12 +121,14 @@ async fn first_page_is_server_rendered_with_status_and_offer_counts() {
         gdl_model::shopper::Provider::KNOWN.len(),
         "every known provider is listed"
     );
+    let simulated: Vec<_> = status
+        .providers
+        .iter()
+        .filter(|p| server::simulator::SIM_PROVIDERS.contains(&p.provider))
+        .collect();
+    assert_eq!(simulated.len(), server::simulator::SIM_PROVIDERS.len());
     assert!(
-        status
-            .providers
-            .iter()
-            .filter(|p| server::simulator::SIM_PROVIDERS.contains(&p.provider))
-            .all(|p| p.offers > 0),
+        simulated.iter().all(|p| p.offers > 0),
         "{:?}",
         status.providers
     );
@@ -322,4 +324,36 @@ async fn the_data_directory_and_database_are_the_owners_only() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&d.data_dir), 0o700);
     assert_eq!(mode(&d.data_dir.join("gpu-deploy-llm.db")), 0o600);
+}
+
+#[tokio::test]
+async fn an_unreachable_broker_removes_no_session() {
+    let d = Dashboard::start(None).await;
+    let server = d.state.simulator.as_ref().unwrap();
+    let id = crate::support::create(server, &d.broker()).await.session.id;
+    let listed = |view: &SessionsView| view.sessions.iter().any(|s| s.id == id);
+    eventually(Duration::from_secs(10), || async {
+        let view: SessionsView = d
+            .get("/api/sessions?fresh=true")
+            .await
+            .json()
+            .await
+            .unwrap();
+        listed(&view).then_some(())
+    })
+    .await;
+    server.simulator().set_offline(true);
+    eventually(Duration::from_secs(10), || async {
+        let status: StatusView = d.get("/api/status?fresh=true").await.json().await.unwrap();
+        (status.broker.state == BrokerState::Offline).then_some(())
+    })
+    .await;
+    let view: SessionsView = d
+        .get("/api/sessions?fresh=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed(&view), "kept while the broker cannot be reached");
+    server.simulator().set_offline(false);
 }

@@ -66,15 +66,13 @@ fn event(i: u64) -> LiveEvent {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_hundred_clients_receive_ten_thousand_events_once_in_order() {
-    const CLIENTS: usize = 500;
-    const EVENTS: u64 = 10_000;
+async fn fifty_clients_receive_two_thousand_events_once_in_order() {
+    // Correctness only; load (5,000 clients, latency, memory) is the fan-out driver's job.
+    const CLIENTS: usize = 50;
+    const EVENTS: u64 = 2_000;
     let hub = Hub::new(HubConfig {
         client_queue: EVENTS as usize + 16,
         ring_capacity: 16,
-        // These clients never ping: on a loaded machine the run can outlast the default
-        // silence deadline, and this test is about delivery, not keepalive.
-        silence_deadline: Duration::from_secs(600),
         ..HubConfig::default()
     });
     let url = serve(hub.clone()).await;

@@ -7,6 +7,7 @@ mod client_sessions;
 mod cost_safety;
 mod dashboard;
 mod live;
+mod process;
 mod runs;
 mod secrets;
 mod security;

@@ -2,7 +2,6 @@
 
 use crate::dashboard::Dashboard;
 use futures::StreamExt;
-use std::process::Command;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -11,23 +10,6 @@ const TOKEN: &str = "correct-horse-battery-staple";
 async fn with_token() -> Dashboard {
     let dir = std::env::temp_dir().join(format!("gdl-sec-{}", uuid::Uuid::new_v4()));
     Dashboard::start_with(None, dir, Some(TOKEN)).await
-}
-
-#[test]
-fn listening_beyond_loopback_without_a_token_is_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gpu-deploy-llm"))
-        .args(["serve", "--addr", "0.0.0.0:18081", "--data-dir"])
-        .arg(std::env::temp_dir().join(format!("gdl-sec-{}", uuid::Uuid::new_v4())))
-        .env_remove("GDL_AUTH_TOKEN")
-        .env_remove("SHOPPER_URL")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("refusing to listen on 0.0.0.0:18081") && stderr.contains("--auth-token"),
-        "{stderr}"
-    );
 }
 
 #[tokio::test]
@@ -281,21 +263,15 @@ async fn pages_carry_security_headers_with_the_script_nonce() {
 
 #[test]
 fn a_short_token_is_refused_at_start_with_a_way_to_make_one() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gpu-deploy-llm"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--auth-token",
-            "s3cret",
-            "--data-dir",
-        ])
-        .arg(std::env::temp_dir().join(format!("gdl-sec-{}", uuid::Uuid::new_v4())))
-        .env_remove("SHOPPER_URL")
-        .output()
-        .unwrap();
+    let out = crate::process::output_within(
+        crate::process::binary()
+            .args(["serve", "--addr", "127.0.0.1:0", "--auth-token", "s3cret"])
+            .arg("--data-dir")
+            .arg(crate::process::data_dir()),
+        std::time::Duration::from_secs(30),
+    );
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("at least 20") && stderr.contains("/dev/urandom"),
         "{stderr}"
@@ -437,4 +413,151 @@ async fn wrong_tokens_are_throttled_and_logins_can_end() {
         .unwrap()
         .contains("Max-Age=0"));
     assert_eq!(get(session).await, 401, "logged out");
+}
+
+/// The three headers every response carries, refusals included.
+fn assert_security_headers(response: &reqwest::Response, what: &str) {
+    let h = response.headers();
+    assert_eq!(
+        h.get("x-content-type-options").map(|v| v.as_bytes()),
+        Some(&b"nosniff"[..]),
+        "{what}"
+    );
+    assert_eq!(
+        h.get("referrer-policy").map(|v| v.as_bytes()),
+        Some(&b"same-origin"[..]),
+        "{what}"
+    );
+    assert!(h.contains_key("content-security-policy"), "{what}");
+}
+
+#[tokio::test]
+async fn every_kind_of_response_carries_the_security_headers() {
+    let d = with_token().await;
+    let port = d.url.rsplit(':').next().unwrap().to_owned();
+    let bearer = format!("Bearer {TOKEN}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str| http.get(format!("{}{path}", d.url));
+    let post = |path: &str| http.post(format!("{}{path}", d.url));
+    let cases: Vec<(&str, u16, reqwest::RequestBuilder)> = vec![
+        ("a page", 200, get("/").header("authorization", &bearer)),
+        ("the login page", 200, get("/login")),
+        ("health", 200, get("/healthz")),
+        (
+            "REST",
+            200,
+            get("/api/status").header("authorization", &bearer),
+        ),
+        (
+            "an unknown run",
+            404,
+            get("/api/runs/nope").header("authorization", &bearer),
+        ),
+        (
+            "a page without login",
+            303,
+            get("/sessions").header("accept", "text/html"),
+        ),
+        ("REST without login", 401, get("/api/runs")),
+        (
+            "a foreign host",
+            421,
+            get("/api/status").header("host", format!("evil.example:{port}")),
+        ),
+        (
+            "another origin",
+            403,
+            post("/api/runs")
+                .header("authorization", &bearer)
+                .header("origin", "http://evil.example"),
+        ),
+        (
+            "a body too large",
+            413,
+            post("/api/runs")
+                .header("authorization", &bearer)
+                .header("content-type", "application/json")
+                .body(vec![b' '; 200 * 1024]),
+        ),
+        (
+            "bad input",
+            400,
+            post("/api/runs")
+                .header("authorization", &bearer)
+                .json(&serde_json::json!({})),
+        ),
+    ];
+    for (what, status, request) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        assert_security_headers(&response, what);
+    }
+    // Throttled: the sixth wrong token from one address.
+    let mut last = None;
+    for _ in 0..6 {
+        last = Some(
+            get("/api/status")
+                .header("authorization", "Bearer wrong-wrong-wrong-wrong")
+                .send()
+                .await
+                .unwrap(),
+        );
+    }
+    let throttled = last.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert_security_headers(&throttled, "throttled");
+}
+
+#[tokio::test]
+async fn every_state_changing_route_refuses_other_origins() {
+    let d = Dashboard::start(None).await;
+    let routes = [
+        "/api/runs",
+        "/api/runs/some-run/cancel",
+        "/_fn/start_run",
+        "/_fn/cancel_run",
+        "/_fn/destroy_session",
+        "/login",
+        "/logout",
+    ];
+    for path in routes {
+        for (origin, site) in [
+            ("http://evil.example", None),
+            ("http://evil.example", Some("cross-site")),
+            ("null", Some("cross-site")),
+        ] {
+            let mut request = d
+                .http
+                .post(format!("{}{path}", d.url))
+                .header("origin", origin)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("id=x&token=y");
+            if let Some(site) = site {
+                request = request.header("sec-fetch-site", site);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 403, "{path} from {origin} {site:?}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "origin_refused", "{path}");
+        }
+        // The dashboard's own page gets past the check (to whatever the route answers).
+        let own = d
+            .http
+            .post(format!("{}{path}", d.url))
+            .header("origin", &d.url)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("id=x&token=y")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(own.status(), 403, "{path} from its own page");
+    }
+    assert!(
+        d.state.hub.with_state(|s| s.runs.is_empty()),
+        "nothing was started"
+    );
 }

@@ -37,11 +37,11 @@ fn write_exec(path: &Path, body: &str) {
 }
 
 fn keygen(args: &[&str]) {
-    let status = Command::new("ssh-keygen")
-        .args(args)
-        .status()
-        .expect("ssh-keygen runs (install openssh-client)");
-    assert!(status.success());
+    let out = crate::process::output_within(
+        Command::new("ssh-keygen").args(args),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "ssh-keygen: {}", out.stderr);
 }
 
 /// A 2048-bit RSA key in PKCS#1 PEM (the broker's format) at `path`, no passphrase.
@@ -59,7 +59,31 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whether `child` (sshd) came to answer on `port` with OpenSSH's banner within 30 s.
+async fn openssh_listens(child: &mut Child, port: u16) -> bool {
+    use tokio::io::AsyncReadExt;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            let mut banner = [0u8; 64];
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut banner)).await;
+            let n = read.ok().and_then(Result::ok).unwrap_or(0);
+            return String::from_utf8_lossy(&banner[..n]).contains("OpenSSH");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 async fn start_sshd() -> Sshd {
+    start_sshd_with(true).await
+}
+
+/// An sshd that allows port forwarding or not.
+async fn start_sshd_with(forwarding: bool) -> Sshd {
     let sshd = Path::new("/usr/sbin/sshd");
     assert!(
         sshd.exists(),
@@ -76,37 +100,42 @@ async fn start_sshd() -> Sshd {
     write_exec(&shims.join("docker"), "#!/bin/sh\ncase \"$1\" in\n  --version) echo 'Docker version 24.0.7, build afdd53b' ;;\n  pull) for p in 10 50 100; do echo \"layer a1b2: ${p}%\"; sleep 0.05; done; echo 'Status: Downloaded newer image' ;;\n  *) echo \"docker shim: $*\" >&2; exit 1 ;;\nesac\n");
     // Tests reach loopback only: the host's internet check answers "unreachable".
     write_exec(&shims.join("curl"), "#!/bin/sh\nprintf 000\nexit 7\n");
-    let port = free_port();
-    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
-    let config = format!(
-        "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {auth}\nPidFile {pid}\nStrictModes no\nUsePAM no\n\
-         PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
-         AllowTcpForwarding yes\nSetEnv PATH={shims}:/usr/local/bin:/usr/bin:/bin\nLogLevel FATAL\n",
-        host = d("host_key"),
-        auth = d("authorized_keys"),
-        pid = d("sshd.pid"),
-        shims = shims.display(),
-    );
-    std::fs::write(dir.join("sshd_config"), config).unwrap();
+    let user =
+        crate::process::output_within(Command::new("id").arg("-un"), Duration::from_secs(10))
+            .stdout
+            .trim()
+            .to_owned();
     let _ = std::fs::create_dir_all("/run/sshd");
-    let child = Command::new(sshd)
-        .args(["-D", "-e", "-f", &d("sshd_config")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sshd starts");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
+    // A port picked now may be taken before sshd binds it: then sshd exits, or another
+    // server answers; either way, try another port.
+    let mut launched = None;
+    for _ in 0..5 {
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {auth}\nPidFile {pid}\nStrictModes no\nUsePAM no\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
+             AllowTcpForwarding {forwarding}\nSetEnv PATH={shims}:/usr/local/bin:/usr/bin:/bin\nLogLevel FATAL\n",
+            host = d("host_key"),
+            auth = d("authorized_keys"),
+            pid = d("sshd.pid"),
+            shims = shims.display(),
+            forwarding = if forwarding { "yes" } else { "no" },
+        );
+        std::fs::write(dir.join("sshd_config"), config).unwrap();
+        let mut child = Command::new(sshd)
+            .args(["-D", "-e", "-f", &d("sshd_config")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sshd starts");
+        if openssh_listens(&mut child, port).await {
+            launched = Some((child, port));
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = child.kill();
+        let _ = child.wait();
     }
+    let (child, port) = launched.expect("sshd listens on a free loopback port");
     let key = SshPrivateKey::new(std::fs::read_to_string(dir.join("client_key")).unwrap());
     assert!(
         key.expose_pem()
@@ -261,11 +290,6 @@ async fn benchmark_through_the_tunnel() {
     ))
     .unwrap();
     let local = host.forward(llm.addr().port()).await.unwrap();
-    assert_ne!(
-        local.port(),
-        llm.addr().port(),
-        "traffic goes through the SSH channel"
-    );
     let http = reqwest::Client::new();
     let target = Target {
         base_url: format!("http://{local}"),
@@ -283,4 +307,32 @@ async fn benchmark_through_the_tunnel() {
     let (metrics, samples) = loadgen::phase(&http, &target, 3, 6, 32, 0.4).await;
     assert_eq!(metrics.completed, 6, "{samples:?}");
     assert!(metrics.ttft_ms.p50 > 0.0 && metrics.tpot_ms.p50 > 0.0 && metrics.itl_ms.count > 100);
+}
+
+#[tokio::test]
+async fn the_tunnel_is_sshds_forwarding() {
+    // The same forward against an sshd that refuses forwarding carries nothing: the
+    // benchmark above went through the SSH channel, not around it.
+    let sshd = start_sshd_with(false).await;
+    let host = connect(&sshd).await;
+    let llm = SimLlm::start(LlmProfile::for_hardware(
+        "qwen2.5-0.5b",
+        "RTX 4090",
+        1,
+        "tunnel-key".into(),
+    ))
+    .unwrap();
+    let reached = match host.forward(llm.addr().port()).await {
+        Err(_) => false,
+        Ok(local) => reqwest::Client::new()
+            .get(format!("http://{local}/health"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success()),
+    };
+    assert!(
+        !reached,
+        "nothing reaches the model server without sshd forwarding"
+    );
 }
