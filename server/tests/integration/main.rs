@@ -8,6 +8,7 @@ mod cost_safety;
 mod dashboard;
 mod live;
 mod process;
+mod recovery;
 mod runs;
 mod secrets;
 mod security;

@@ -276,18 +276,80 @@ async fn completed_runs_and_benchmarks_survive_a_restart() {
     let d = Dashboard::start(None).await;
     let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
     let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    let bench_id = done.benchmark_id.clone().unwrap();
+    let bench_url = format!("/api/benchmarks/{bench_id}");
+    let bench_before: Value = d.get(&bench_url).await.json().await.unwrap();
+    let log_before = d.state.hub.with_state(|s| s.logs[&id].clone());
     let data_dir = d.data_dir.clone();
     drop(d);
     let again = Dashboard::start_in(None, data_dir).await;
     let back = run(&again, &id).await;
-    assert_eq!(back.status, done.status);
-    assert_eq!(back.benchmark_id, done.benchmark_id);
-    let state = again.state.hub.clone_state();
-    assert!(state.runs.contains_key(&id), "the live state is reloaded");
-    assert!(!state.logs[&id].is_empty(), "with its log");
-    assert!(state
-        .benchmarks
-        .contains_key(done.benchmark_id.as_ref().unwrap()));
+    assert_eq!(
+        serde_json::to_value(&back).unwrap(),
+        serde_json::to_value(&done).unwrap(),
+        "the run comes back as it was: steps, rentals, cleanup, host"
+    );
+    let bench_after: Value = again.get(&bench_url).await.json().await.unwrap();
+    assert!(
+        !bench_before["samples"].as_array().unwrap().is_empty(),
+        "{bench_before}"
+    );
+    assert_eq!(bench_after, bench_before, "phases and raw samples");
+    let log_after = again.state.hub.with_state(|s| s.logs[&id].clone());
+    assert!(log_before.len() > 20, "{} lines", log_before.len());
+    assert_eq!(log_after, log_before, "every log line");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_starts_at_the_same_moment_make_one_run() {
+    let d = Dashboard::start(None).await;
+    let body: Value = serde_json::from_str(SMALL).unwrap();
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            post(&d, "/api/runs", body.clone()),
+            post(&d, "/api/runs", body.clone())
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "{} {}", a.1, b.1);
+        let id = if a.0 == 201 { &a.1["id"] } else { &b.1["id"] };
+        let id = id.as_str().unwrap();
+        let (status, _) = post(&d, &format!("/api/runs/{id}/cancel"), json!({})).await;
+        assert!(status == 202 || status == 409, "{status}");
+        finished(&d, id).await;
+    }
+    assert_eq!(d.state.hub.with_state(|s| s.runs.len()), 3);
+}
+
+#[tokio::test]
+async fn max_runs_allows_that_many_and_starts_are_limited_to_twelve_a_minute() {
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| s.max_runs = 2).await;
+    let a = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let b = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let (status, reply) = post(&d, "/api/runs", serde_json::from_str(SMALL).unwrap()).await;
+    assert_eq!(
+        (status, reply["code"].as_str()),
+        (409, Some("run_in_progress"))
+    );
+    for id in [&a, &b] {
+        post(&d, &format!("/api/runs/{id}/cancel"), json!({})).await;
+        finished(&d, id).await;
+    }
+    // Runs that end at once (nothing is that cheap), up to the minute's limit.
+    let cheap = json!({"model": "qwen2.5-0.5b", "max_price": 0.001});
+    for n in 3..=12 {
+        let id = start(&d, cheap.clone()).await;
+        assert_eq!(
+            finished(&d, &id).await.error_code,
+            Some(ErrorCode::NoOffers),
+            "{n}"
+        );
+    }
+    let (status, reply) = post(&d, "/api/runs", cheap).await;
+    assert_eq!(status, 429, "{reply}");
+    assert_eq!(reply["code"], "rate_limited");
+    assert!(reply["hint"].is_string());
 }
 
 #[tokio::test]

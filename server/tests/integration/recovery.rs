@@ -1,0 +1,177 @@
+//! Failures inside a step's work, not before it: an offer gone at the provider, SSH that is
+//! not up yet, the broker going away mid-wait, provisionings failing at the simulator's
+//! realistic rates. Each run ends the way it should, and nothing is left running.
+
+use crate::dashboard::Dashboard;
+use crate::runs::{finished, start, SMALL};
+use crate::support::eventually;
+use gdl_model::code::ErrorCode;
+use gdl_model::runs::{Run, RunStatus, StepName, StepStatus};
+use std::time::Duration;
+
+async fn run(d: &Dashboard, id: &str) -> Run {
+    d.get(&format!("/api/runs/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
+    d.state.hub.with_state(|s| {
+        s.logs
+            .get(id)
+            .is_some_and(|l| l.iter().any(|l| l.message.contains(text)))
+    })
+}
+
+/// Nothing of ours is left active at the broker.
+async fn nothing_running(d: &Dashboard) {
+    let active: Vec<_> = d
+        .broker()
+        .our_sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.status.is_active())
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(active, Vec::<String>::new(), "left running");
+}
+
+async fn step_running(d: &Dashboard, id: &str, name: StepName) {
+    eventually(Duration::from_secs(60), || async {
+        let r = run(d, id).await;
+        let step = r.steps.iter().find(|s| s.name == name).unwrap();
+        assert!(!r.status.is_finished(), "finished before {name:?}: {r:?}");
+        (step.status == StepStatus::Running).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_offer_gone_at_the_provider_is_replaced_by_the_next_best() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator().update_faults(|f| f.stale_creates = 1);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(log_has(&d, &id, "is gone at the provider"));
+    assert!(log_has(&d, &id, "Next best:"));
+    assert!(log_has(&d, &id, "(attempt 2/"));
+    assert_eq!(done.rentals.len(), 1, "the gone offer rented nothing");
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn ssh_is_retried_while_the_host_comes_up() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator().set_ssh_down(true);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    eventually(Duration::from_secs(60), || async {
+        log_has(&d, &id, "SSH attempt 1 to").then_some(())
+    })
+    .await;
+    sim.simulator().set_ssh_down(false);
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(log_has(&d, &id, "SSH connected to"));
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn a_broker_outage_during_wait_for_running_fails_the_step_and_cleanup_waits_it_out() {
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        // The session takes many polls to come up, so the outage lands inside the wait.
+        s.sim.speed = 5.0;
+    })
+    .await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator()
+        .update_faults(|f| f.running_after_attempts = Some(50));
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    step_running(&d, &id, StepName::WaitForRunning).await;
+    sim.simulator().set_offline(true);
+    eventually(Duration::from_secs(60), || async {
+        let r = run(&d, &id).await;
+        let wait = r
+            .steps
+            .iter()
+            .find(|s| s.name == StepName::WaitForRunning)
+            .unwrap()
+            .clone();
+        (wait.status == StepStatus::Failed).then_some(())
+    })
+    .await;
+    // The broker comes back while cleanup is still trying to destroy.
+    sim.simulator().set_offline(false);
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    let wait = done
+        .steps
+        .iter()
+        .find(|s| s.name == StepName::WaitForRunning)
+        .unwrap();
+    assert!(
+        matches!(
+            wait.code,
+            Some(ErrorCode::ShopperUnreachable | ErrorCode::ShopperTimeout)
+        ),
+        "{wait:?}"
+    );
+    assert!(wait.hint.is_some(), "{wait:?}");
+    let cleanup = done.cleanup.unwrap();
+    assert!(cleanup.destroyed_confirmed, "{}", cleanup.message);
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        s.sim.provision_failure_rate = 0.5;
+        s.sim.seed = Some(11);
+    })
+    .await;
+    let (mut passed, mut failed) = (0, 0);
+    for n in 0..4 {
+        let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+        let done = finished(&d, &id).await;
+        assert!(!done.rentals.is_empty(), "{n}");
+        assert!(done.rentals.len() <= 3, "at most --max-rentals: {n}");
+        assert!(
+            done.rentals.iter().all(|r| r.destroyed == Some(true)),
+            "{n}: every rental destroyed: {:?}",
+            done.rentals
+        );
+        let (last, earlier) = done.rentals.split_last().unwrap();
+        assert!(
+            earlier.iter().all(|r| r.failure.is_some()),
+            "{n}: a machine is replaced only when it failed"
+        );
+        match done.status {
+            RunStatus::Passed => {
+                passed += 1;
+                assert_eq!(last.failure, None, "{n}");
+                assert_eq!(done.session_id.as_ref(), Some(&last.session_id), "{n}");
+            }
+            RunStatus::Failed => {
+                failed += 1;
+                assert_eq!(done.rentals.len(), 3, "{n}: gave up only after three");
+                assert!(last.failure.is_some(), "{n}");
+                assert_eq!(done.error_code, Some(ErrorCode::ProvisioningFailed), "{n}");
+            }
+            other => panic!("{n}: {other:?}"),
+        }
+        nothing_running(&d).await;
+    }
+    assert_eq!(passed + failed, 4);
+    assert!(
+        d.state
+            .hub
+            .with_state(|s| s.runs.values().map(|r| r.rentals.len()).sum::<usize>())
+            > 4,
+        "failures happened and were retried"
+    );
+}
