@@ -11,6 +11,13 @@ use leptos::prelude::*;
 pub fn RunPanel() -> impl IntoView {
     let store = use_live();
     let run = move || store.client.with(|c| c.live.current_run().cloned());
+    // Owned here, not by the banner: the run view is drawn again on every change of the
+    // live state, and what the person did ("Clean up now", "Leave running") must outlive
+    // that.
+    let actions = KeptActions {
+        destroy: ServerAction::<DestroySession>::new(),
+        dismissed: RwSignal::new(None),
+    };
     move || match run() {
         None => view! {
             <section class="card run">
@@ -19,12 +26,20 @@ pub fn RunPanel() -> impl IntoView {
             </section>
         }
         .into_any(),
-        Some(run) => view! { <RunView run/> }.into_any(),
+        Some(run) => view! { <RunView run actions/> }.into_any(),
     }
 }
 
+/// What the banner offers for a kept instance, and what the person chose.
+#[derive(Clone, Copy)]
+struct KeptActions {
+    destroy: ServerAction<DestroySession>,
+    /// The run whose offer was dismissed with "Leave running".
+    dismissed: RwSignal<Option<String>>,
+}
+
 #[component]
-fn RunView(run: Run) -> impl IntoView {
+fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
     let done = run.steps.iter().filter(|s| s.status.is_done()).count();
     let progress = format!("width: {}%", done * 100 / run.steps.len().max(1));
     let title = format!("{} · {}", run.config.model, run.id);
@@ -42,7 +57,7 @@ fn RunView(run: Run) -> impl IntoView {
                 <div style=progress></div>
             </div>
             <ol class="steps">{steps}</ol>
-            <Banner run=run.clone()/>
+            <Banner run=run.clone() actions/>
             {(!run.rentals.is_empty()).then(|| view! { <Rentals rentals=run.rentals.clone()/> })}
             {run.host.clone().map(|host| view! { <HostCard host host_key=run.host_key.clone()/> })}
         </section>
@@ -81,10 +96,9 @@ fn StepRow(step: Step) -> impl IntoView {
 /// The result: passed (with the benchmark's headline), failed or cancelled (with the
 /// reason), and what happened to the instance, with "clean up now" when it was kept.
 #[component]
-fn Banner(run: Run) -> impl IntoView {
+fn Banner(run: Run, actions: KeptActions) -> impl IntoView {
     let store = use_live();
-    let destroy = ServerAction::<DestroySession>::new();
-    let dismissed = RwSignal::new(false);
+    let KeptActions { destroy, dismissed } = actions;
     if run.status == RunStatus::Running {
         return ().into_any();
     }
@@ -109,10 +123,18 @@ fn Banner(run: Run) -> impl IntoView {
         ),
     };
     let cleanup = run.cleanup.clone();
+    // Offered while the kept instance is still up at the broker.
     let kept_session = cleanup
         .as_ref()
         .filter(|c| c.kept)
-        .and(run.session_id.clone());
+        .and(run.session_id.clone())
+        .filter(|id| {
+            store
+                .client
+                .with_untracked(|c| c.live.sessions.get(id).is_none_or(|s| s.status.is_active()))
+        });
+    let run_id = run.id.clone();
+    let this_session = run.session_id.clone();
     view! {
         <div class=class role="status" data-result=format!("{:?}", run.status).to_lowercase()>
             <p class="headline">{headline}</p>
@@ -135,7 +157,13 @@ fn Banner(run: Run) -> impl IntoView {
             {kept_session
                 .map(|id| {
                     view! {
-                        <Show when=move || !dismissed.get() && destroy.value().get().is_none()>
+                        <Show when={
+                            let run_id = run_id.clone();
+                            move || {
+                                dismissed.get().as_deref() != Some(run_id.as_str())
+                                    && !matches!(destroy.value().get(), Some(Ok(_)))
+                            }
+                        }>
                             <p class="actions">
                                 "The instance is still running (and billing). "
                                 <button
@@ -149,7 +177,13 @@ fn Banner(run: Run) -> impl IntoView {
                                 >
                                     "Clean up now"
                                 </button>
-                                <button class="secondary" on:click=move |_| dismissed.set(true)>
+                                <button
+                                    class="secondary"
+                                    on:click={
+                                        let run_id = run_id.clone();
+                                        move |_| dismissed.set(Some(run_id.clone()))
+                                    }
+                                >
                                     "Leave running"
                                 </button>
                             </p>
@@ -157,7 +191,12 @@ fn Banner(run: Run) -> impl IntoView {
                     }
                 })}
             {move || match destroy.value().get() {
-                Some(Ok(message)) => Some(view! { <p class="cleanup">{message}</p> }.into_any()),
+                Some(Ok(message))
+                    if this_session.as_ref().is_some_and(|s| message.contains(s.as_str())) =>
+                {
+                    Some(view! { <p class="cleanup">{message}</p> }.into_any())
+                }
+                Some(Ok(_)) => None,
                 Some(Err(e)) => Some(view! { <ErrorNote error=e.0/> }.into_any()),
                 None => None,
             }}

@@ -19,6 +19,9 @@ pub struct Faults {
     pub not_ready: bool,
     /// The next N session creates fail with 503 `stale_inventory`.
     pub stale_creates: u32,
+    /// The next N session creates find their offer gone from the listing (404 `offer not
+    /// found`), as when the broker's inventory cache was refreshed after the client read it.
+    pub vanishing_offers: u32,
     /// Overrides the share of provisionings that fail (0.0–1.0).
     pub provision_failure_rate: Option<f64>,
     /// Overrides the SSH attempt at which provisioning succeeds (1 = first poll).

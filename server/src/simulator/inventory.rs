@@ -175,7 +175,7 @@ impl Simulator {
 }
 
 /// Vast ids: the `vastai-` prefix is case-insensitive and a bare number is accepted.
-fn normalise_offer_id(id: &str) -> String {
+pub(crate) fn normalise_offer_id(id: &str) -> String {
     let trimmed = id.trim();
     if trimmed.chars().all(|c| c.is_ascii_digit()) && !trimmed.is_empty() {
         return format!("vastai-{trimmed}");

@@ -67,6 +67,17 @@ impl Simulator {
     pub(crate) async fn create_session(&self, body: &[u8]) -> Result<(Session, String), SimError> {
         let request = validate_create(body)?;
         let offer_id = request.offer_id.clone();
+        let vanished = {
+            let mut state = self.state();
+            let take = state.faults.vanishing_offers > 0;
+            if take {
+                state.faults.vanishing_offers -= 1;
+            }
+            take
+        };
+        if vanished {
+            self.evict_offer(&super::inventory::normalise_offer_id(&offer_id));
+        }
         let Some(offer) = self.find_offer(&offer_id) else {
             return Err(SimError::standard(
                 404,

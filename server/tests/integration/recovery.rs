@@ -65,6 +65,22 @@ async fn an_offer_gone_at_the_provider_is_replaced_by_the_next_best() {
 }
 
 #[tokio::test]
+async fn an_offer_gone_from_the_listing_since_it_was_read_is_replaced_too() {
+    // The broker refreshed its inventory cache between our read and our create: 404
+    // `offer not found`, nothing created. (Found by the browser suite at speed 40.)
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator().update_faults(|f| f.vanishing_offers = 1);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(log_has(&d, &id, "offer not found"));
+    assert!(log_has(&d, &id, "Next best:"));
+    assert_eq!(done.rentals.len(), 1);
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
 async fn ssh_is_retried_while_the_host_comes_up() {
     let d = Dashboard::start(None).await;
     let sim = d.state.simulator.clone().unwrap();

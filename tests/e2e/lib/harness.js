@@ -85,10 +85,16 @@ async function watchProcess(child, url, probe, cleanup, extra) {
         await exited;
       }
     },
+    /** Sends a signal (SIGSTOP freezes it, SIGCONT thaws it). */
+    signal(name) {
+      child.kill(name);
+    },
+    /** SIGTERM, then as long as the server's own cleanup allowance (90 s) plus a margin. */
     async stop() {
       if (child.exitCode === null) {
+        child.kill('SIGCONT');
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
         await exited;
         clearTimeout(timer);
       }

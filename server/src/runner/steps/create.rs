@@ -52,7 +52,7 @@ pub async fn book(
             "Creating a session on {} (attempt {attempt}/{ATTEMPTS})",
             candidate.id
         ));
-        match create(d, model, &candidate).await {
+        let message = match create(d, model, &candidate).await {
             Ok(created) => {
                 let session = created.session;
                 d.ctx
@@ -64,24 +64,31 @@ pub async fn book(
                     offer: candidate,
                 });
             }
-            Err(ShopperError::StaleInventory { message, .. }) => {
-                d.ctx.warn(&format!(
-                    "Offer {} is gone at the provider: {message}",
-                    candidate.id
-                ));
-                tried.push(candidate.id.clone());
-                let fresh = d.client.inventory_all(&offers.query).await?;
-                let Some(next) = rank(&fresh)
-                    .into_iter()
-                    .find(|o| !tried.contains(&o.id) && exclusions.allows(o))
-                else {
-                    return Err(gone("every matching offer is gone at the provider"));
-                };
-                d.ctx.info(&format!("Next best: {}", describe(next)));
-                candidate = next.clone();
+            // Gone at the provider (503 stale inventory), or gone from the broker's
+            // listing since we read it (404 `offer not found`: its inventory cache was
+            // refreshed in between). Either way nothing was created; try the next best.
+            Err(ShopperError::StaleInventory { message, .. }) => message,
+            Err(ShopperError::NotFound { message, .. })
+                if message.starts_with("offer not found") =>
+            {
+                message
             }
             Err(e) => return Err(e.into()),
-        }
+        };
+        d.ctx.warn(&format!(
+            "Offer {} is gone at the provider: {message}",
+            candidate.id
+        ));
+        tried.push(candidate.id.clone());
+        let fresh = d.client.inventory_all(&offers.query).await?;
+        let Some(next) = rank(&fresh)
+            .into_iter()
+            .find(|o| !tried.contains(&o.id) && exclusions.allows(o))
+        else {
+            return Err(gone("every matching offer is gone at the provider"));
+        };
+        d.ctx.info(&format!("Next best: {}", describe(next)));
+        candidate = next.clone();
     }
     Err(gone(&format!(
         "the provider refused {ATTEMPTS} offers in a row as no longer available"
