@@ -142,28 +142,32 @@ fn listening_beyond_loopback_without_a_token_is_refused() {
     );
 }
 
+/// `test` against a standalone simulator at `broker`.
+fn test_against(broker: &str) -> std::process::Command {
+    let mut command = binary();
+    command
+        .args([
+            "test",
+            "--model",
+            "qwen2.5-0.5b",
+            "--max-price",
+            "5",
+            "--json",
+        ])
+        .args([
+            "--shopper-url",
+            broker,
+            "--allow-private-hosts",
+            "--data-dir",
+        ])
+        .arg(data_dir());
+    command
+}
+
 #[test]
 fn test_command_passes_against_a_standalone_simulator_over_ssh() {
     let (_simulator, broker) = simulate(&[]);
-    let out = output_within(
-        binary()
-            .args([
-                "test",
-                "--model",
-                "qwen2.5-0.5b",
-                "--max-price",
-                "5",
-                "--json",
-            ])
-            .args([
-                "--shopper-url",
-                &broker,
-                "--allow-private-hosts",
-                "--data-dir",
-            ])
-            .arg(data_dir()),
-        RUN,
-    );
+    let out = output_within(&mut test_against(&broker), RUN);
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(result["run"]["status"], "passed", "{}", out.stderr);
@@ -183,24 +187,7 @@ fn test_command_passes_against_a_standalone_simulator_over_ssh() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_cancels_cleans_up_and_exits_130() {
     let (_simulator, broker) = simulate(&[]);
-    let mut test = Child::spawn(
-        binary()
-            .args([
-                "test",
-                "--model",
-                "qwen2.5-0.5b",
-                "--max-price",
-                "5",
-                "--json",
-            ])
-            .args([
-                "--shopper-url",
-                &broker,
-                "--allow-private-hosts",
-                "--data-dir",
-            ])
-            .arg(data_dir()),
-    );
+    let mut test = Child::spawn(&mut test_against(&broker));
     test.wait_for_line("Wait for running Running", RUN);
     assert_eq!(live_sessions(&broker).await.len(), 1, "a session is rented");
     test.signal("INT");

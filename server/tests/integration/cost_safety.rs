@@ -3,33 +3,13 @@
 //! with nothing running at the broker.
 
 use crate::dashboard::Dashboard;
-use crate::runs::{finished, start, SMALL};
-use crate::support::{client, eventually, rentable_offer, request, sim};
+use crate::runs::{finished, run, start, SMALL};
+use crate::support::{active_sessions as active, client, eventually, rentable_offer, request, sim};
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::{OfferChoice, Run, RunStatus, StepName, StepStatus};
 use gdl_model::shopper::SessionStatus;
 use server::shopper::{ShopperClient, Timeouts};
 use std::time::Duration;
-
-async fn run(d: &Dashboard, id: &str) -> Run {
-    d.get(&format!("/api/runs/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Sessions of this consumer the broker still has active.
-async fn active(broker: &ShopperClient) -> Vec<String> {
-    broker
-        .our_sessions()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.status.is_active())
-        .map(|s| s.id)
-        .collect()
-}
 
 async fn cancel(d: &Dashboard, id: &str) -> u16 {
     d.http

@@ -3,19 +3,11 @@
 //! realistic rates. Each run ends the way it should, and nothing is left running.
 
 use crate::dashboard::Dashboard;
-use crate::runs::{finished, start, SMALL};
+use crate::runs::{finished, run, start, SMALL};
 use crate::support::eventually;
 use gdl_model::code::ErrorCode;
-use gdl_model::runs::{Run, RunStatus, StepName, StepStatus};
+use gdl_model::runs::{RunStatus, StepName, StepStatus};
 use std::time::Duration;
-
-async fn run(d: &Dashboard, id: &str) -> Run {
-    d.get(&format!("/api/runs/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
 
 fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
     d.state.hub.with_state(|s| {
@@ -27,15 +19,7 @@ fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
 
 /// Nothing of ours is left active at the broker.
 async fn nothing_running(d: &Dashboard) {
-    let active: Vec<_> = d
-        .broker()
-        .our_sessions()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.status.is_active())
-        .map(|s| s.id)
-        .collect();
+    let active = crate::support::active_sessions(&d.broker()).await;
     assert_eq!(active, Vec::<String>::new(), "left running");
 }
 

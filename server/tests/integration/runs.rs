@@ -29,7 +29,7 @@ pub async fn start(d: &Dashboard, body: Value) -> String {
     reply["id"].as_str().unwrap().to_owned()
 }
 
-async fn run(d: &Dashboard, id: &str) -> Run {
+pub async fn run(d: &Dashboard, id: &str) -> Run {
     d.get(&format!("/api/runs/{id}"))
         .await
         .json()

@@ -84,3 +84,15 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// Ids of this client's consumer's sessions the broker still has active (billing).
+pub async fn active_sessions(broker: &ShopperClient) -> Vec<String> {
+    broker
+        .our_sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.status.is_active())
+        .map(|s| s.id)
+        .collect()
+}

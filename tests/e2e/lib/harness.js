@@ -3,7 +3,6 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,61 +11,62 @@ import { chromium } from 'playwright-core';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const binary = process.env.GDL_BIN ?? path.join(repoRoot, 'target/release/gpu-deploy-llm');
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Starts `gpu-deploy-llm serve` from the repository root (so target/site is found, as a
  * person would start it) with its own data directory. `env` adds environment variables.
+ * The server picks its own port (no port is chosen here and released before it binds),
+ * unless `port` asks for one again (a restart under an open page): then a port still held
+ * by the process that just left is retried for a while.
  */
 export async function startDashboard({ env = {}, args = [], simSpeed = 100, port, dataDir } = {}) {
-  port ??= await freePort();
   const ownDataDir = !dataDir;
   dataDir ??= mkdtempSync(path.join(os.tmpdir(), 'gdl-e2e-'));
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
+  const cleanup = async () => {
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const spawnServe = () => spawn(
     binary,
     // No random provisioning failures: tests that want one ask the simulator for it.
-    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sim-speed', String(simSpeed),
+    ['serve', '--addr', `127.0.0.1:${port ?? 0}`, '--data-dir', dataDir, '--sim-speed', String(simSpeed),
       '--sim-failure-rate', '0', ...args],
-    { cwd: repoRoot, env: { ...process.env, RUST_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, env: { ...process.env, ...QUIET, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  return watchProcess(child, url, '/healthz', async () => {
-    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
-  }, { port, dataDir });
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await watchProcess(spawnServe(), 'dashboard on ', '/healthz', cleanup, { dataDir });
+    } catch (e) {
+      if (port === undefined || attempt === 20 || !/cannot listen/.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
-/** Starts `gpu-deploy-llm simulate` (a standalone broker) on a free port. */
+/** Starts `gpu-deploy-llm simulate` (a standalone broker) on a port of its choosing. */
 export async function startSimulator({ speed = 100 } = {}) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(binary, ['simulate', '--addr', `127.0.0.1:${port}`, '--speed', String(speed), '--failure-rate', '0'], {
-    cwd: repoRoot, env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(binary, ['simulate', '--addr', '127.0.0.1:0', '--speed', String(speed), '--failure-rate', '0'], {
+    cwd: repoRoot, env: { ...process.env, ...QUIET }, stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return watchProcess(child, url, '/health', async () => {}, { port });
+  return watchProcess(child, 'simulated cloud-gpu-shopper on ', '/health', async () => {}, {});
 }
 
-async function watchProcess(child, url, probe, cleanup, extra) {
+/** Warnings only, but the line that says where it listens. */
+const QUIET = { RUST_LOG: 'warn,server::cli=info' };
+
+async function watchProcess(child, announcement, probe, cleanup, extra) {
   let logs = '';
   child.stdout.on('data', (d) => { logs += d; });
   child.stderr.on('data', (d) => { logs += d; });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + 30_000;
+  let url;
   for (;;) {
-    try {
-      const r = await fetch(`${url}${probe}`);
-      if (r.ok) break;
-    } catch { /* not listening yet */ }
+    url ??= logs.match(new RegExp(`${announcement}(http://127\\.0\\.0\\.1:\\d+)`))?.[1];
+    if (url) {
+      try {
+        const r = await fetch(`${url}${probe}`);
+        if (r.ok) break;
+      } catch { /* not answering yet */ }
+    }
     if (child.exitCode !== null) throw new Error(`process exited early:\n${logs}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -76,6 +76,7 @@ async function watchProcess(child, url, probe, cleanup, extra) {
   }
   return {
     url,
+    port: Number(new URL(url).port),
     ...extra,
     logs: () => logs,
     /** Kills the process at once, as a crash would. */

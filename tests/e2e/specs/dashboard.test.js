@@ -50,7 +50,11 @@ describe('dashboard on the embedded simulator', () => {
 
     await ui.tab('Dashboard').click();
     await page.waitForURL(`${server.url}/`);
+    // Refresh asks the server for a snapshot over the live channel (not an HTTP poll).
+    const snapshots = async () => (await (await fetch(`${server.url}/api/live/stats`)).json()).snapshots;
+    const before = await snapshots();
     await page.getByRole('button', { name: 'Refresh' }).click();
+    await eventually(async () => (await snapshots()) === before + 1, { what: 'one snapshot sent for Refresh' });
     assert.equal(await ui.brokerState(), 'Ready');
 
     // A tab is linkable: loading /sessions directly renders that tab.
