@@ -48,7 +48,10 @@ pub async fn close_interrupted(client: &ShopperClient, store: &Store) -> Result<
         }
         if let Some(id) = run.session_id.clone() {
             // Short: startup waits for this (the session stays listed if unconfirmed).
-            let destroyed = destroy(client, &id, std::time::Duration::from_secs(30)).await;
+            let destroyed = destroy(client, &id, std::time::Duration::from_secs(30), &|m| {
+                tracing::warn!("{m}")
+            })
+            .await;
             run.cleanup = Some(CleanupOutcome {
                 destroyed_confirmed: destroyed.is_ok(),
                 kept: false,

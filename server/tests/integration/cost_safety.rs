@@ -264,9 +264,10 @@ async fn a_destroy_under_way_is_answered_at_once_and_followed_until_stopped() {
         started.elapsed()
     );
     // Cleanup's destroy keeps asking until the broker says stopped.
-    let destroyed = server::runner::steps::cleanup::destroy(&c, &id, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let destroyed =
+        server::runner::steps::cleanup::destroy(&c, &id, Duration::from_secs(20), &|_| {})
+            .await
+            .unwrap();
     assert_eq!(
         destroyed,
         server::runner::steps::cleanup::Destroyed::Stopped
@@ -281,7 +282,9 @@ async fn a_failing_broker_is_asked_again_until_the_destroy_is_confirmed() {
     let c = client(&server.url());
     let id = crate::support::create(&server, &c).await.session.id;
     server.simulator().update_faults(|f| f.error_burst = 3);
-    let destroyed = destroy(&c, &id, Duration::from_secs(20)).await.unwrap();
+    let destroyed = destroy(&c, &id, Duration::from_secs(20), &|_| {})
+        .await
+        .unwrap();
     assert_eq!(
         destroyed,
         server::runner::steps::cleanup::Destroyed::Stopped
@@ -291,14 +294,16 @@ async fn a_failing_broker_is_asked_again_until_the_destroy_is_confirmed() {
     let other = crate::support::create(&server, &c).await.session.id;
     server.simulator().set_offline(true);
     let started = std::time::Instant::now();
-    let err = destroy(&c, &other, Duration::from_secs(2))
+    let err = destroy(&c, &other, Duration::from_secs(2), &|_| {})
         .await
         .unwrap_err();
     server.simulator().set_offline(false);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(err.code, ErrorCode::DestroyUnconfirmed);
     assert!(err.hint.unwrap().contains("may still be billing"));
-    destroy(&c, &other, Duration::from_secs(20)).await.unwrap();
+    destroy(&c, &other, Duration::from_secs(20), &|_| {})
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -308,7 +313,7 @@ async fn a_wrong_base_path_is_not_taken_for_a_destroyed_session() {
     let c = client(&server.url());
     let id = crate::support::create(&server, &c).await.session.id;
     let wrong = client(&format!("{}/not-the-broker", server.url()));
-    let err = destroy(&wrong, &id, Duration::from_secs(1))
+    let err = destroy(&wrong, &id, Duration::from_secs(1), &|_| {})
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::DestroyUnconfirmed, "{err}");

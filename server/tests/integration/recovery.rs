@@ -175,3 +175,34 @@ async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
         "failures happened and were retried"
     );
 }
+
+#[tokio::test]
+async fn a_destroy_the_broker_fails_during_cleanup_is_retried_until_confirmed() {
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        // The dashboard's own poller stays quiet, so the broker's errors land on cleanup.
+        s.poll = server::monitor::PollIntervals {
+            idle: Duration::from_secs(3600),
+            busy: Duration::from_secs(3600),
+        };
+    })
+    .await;
+    let sim = d.state.simulator.clone().unwrap();
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    step_running(&d, &id, StepName::Benchmark).await;
+    // More than the client's own retries absorb: the destroy loop itself must ask again.
+    sim.simulator().update_faults(|f| f.error_burst = 6);
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert_eq!(
+        sim.simulator().faults().error_burst,
+        0,
+        "the broker's 500s were met"
+    );
+    let cleanup = done.cleanup.unwrap();
+    assert!(cleanup.destroyed_confirmed, "{}", cleanup.message);
+    assert!(
+        log_has(&d, &id, "asking again in"),
+        "the failed destroy was retried"
+    );
+    nothing_running(&d).await;
+}

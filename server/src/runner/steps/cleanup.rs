@@ -43,6 +43,7 @@ pub async fn destroy(
     client: &ShopperClient,
     id: &str,
     patience: Duration,
+    retrying: &(dyn Fn(&str) + Sync),
 ) -> Result<Destroyed, StepError> {
     let started = std::time::Instant::now();
     let mut pause = Duration::from_millis(250);
@@ -102,6 +103,12 @@ pub async fn destroy(
                 "Check session {id} on the Sessions tab (or the provider's console) and destroy it there: it may still be billing."
             )));
         }
+        if let Some(why) = &last {
+            retrying(&format!(
+                "Destroy of session {id} not confirmed yet: {why}; asking again in {:.1} s",
+                pause.as_secs_f64()
+            ));
+        }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(30));
     }
@@ -131,7 +138,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
             .collect()
     });
     for id in unconfirmed {
-        let destroyed = destroy(d.client, &id, d.config.destroy_patience).await;
+        let destroyed = destroy(d.client, &id, d.config.destroy_patience, &|m| d.ctx.warn(m)).await;
         record(d, &id, destroyed.is_ok()).await;
     }
     let Some(id) = ctx.read(|run| run.session_id.clone()) else {
@@ -148,7 +155,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
         ctx.step_skipped(name, "kept at the person's request").await;
         return;
     }
-    let destroyed = destroy(d.client, &id, d.config.destroy_patience).await;
+    let destroyed = destroy(d.client, &id, d.config.destroy_patience, &|m| d.ctx.warn(m)).await;
     record(d, &id, destroyed.is_ok()).await;
     match destroyed {
         Ok(destroyed) => {

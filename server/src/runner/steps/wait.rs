@@ -97,7 +97,7 @@ async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
     ));
     // Not confirmed in a while: cleanup tries it again, with all its patience.
     let patience = d.config.destroy_patience.min(Duration::from_secs(120));
-    let destroyed = cleanup::destroy(d.client, &id, patience).await;
+    let destroyed = cleanup::destroy(d.client, &id, patience, &|m| d.ctx.warn(m)).await;
     match &destroyed {
         Ok(done) => d.ctx.info(&done.message(&id)),
         Err(e) => d.ctx.error(&e.message),
