@@ -95,6 +95,29 @@ describe('run controls', () => {
     await page.close();
   });
 
+  it('two browsers watching one run see the same steps, log and result', async () => {
+    const [a, b] = [await browser.newPage(), await browser.newPage()];
+    for (const page of [a, b]) {
+      await page.goto(`${server.url}/`);
+      await waitHydrated(page);
+    }
+    await a.getByRole('button', { name: /Run test/ }).click();
+    // The other page follows the run it did not start, live.
+    await b.locator('[data-step="connect_ssh"][data-status="complete"]').waitFor({ timeout: 60_000 });
+    for (const page of [a, b]) await page.locator('[data-result="passed"]').waitFor({ timeout: 120_000 });
+    const view = (page) => page.evaluate(() => ({
+      steps: [...document.querySelectorAll('[data-step]')].map((e) => `${e.dataset.step}:${e.dataset.status}`),
+      log: [...document.querySelectorAll('.log .line')].map((e) => e.textContent),
+      result: document.querySelector('[data-result]').textContent,
+    }));
+    const [seenA, seenB] = [await view(a), await view(b)];
+    assert.equal(seenA.steps.length, 11);
+    assert.ok(seenA.log.length > 10, `${seenA.log.length} log lines`);
+    assert.deepEqual(seenB, seenA);
+    await a.close();
+    await b.close();
+  });
+
   it('a frozen server is noticed by missed pongs and the page reconnects when it thaws', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/`);
