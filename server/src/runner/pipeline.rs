@@ -116,12 +116,7 @@ impl Stepper<'_> {
         } else {
             tokio::select! {
                 result = work => result,
-                _ = ctx.cancel_token().cancelled() => {
-                    ctx.warn(&format!("Cancelled during {}", name.label()));
-                    let cancelled = StepError::new(ErrorCode::Cancelled, "cancelled");
-                    ctx.step_ended(name, StepStatus::Failed, Some(cancelled)).await;
-                    return Err(Stop::Cancelled);
-                }
+                _ = ctx.cancel_token().cancelled() => return Err(cancelled(ctx, name).await),
             }
         };
         match result {
@@ -129,6 +124,10 @@ impl Stepper<'_> {
                 ctx.step_ended(name, StepStatus::Complete, None).await;
                 Ok(value)
             }
+            // A step that ended because of the cancel (it saw the token itself, or its
+            // work failed as the cancel cut it short) was cancelled, not failed: the work
+            // and the token can be ready at the same moment.
+            Err(_) if ctx.cancel_token().is_cancelled() => Err(cancelled(ctx, name).await),
             Err(e) => {
                 ctx.error(&format!("{} failed: {e}", name.label()));
                 if let Some(hint) = &e.hint {
@@ -139,6 +138,15 @@ impl Stepper<'_> {
             }
         }
     }
+}
+
+/// Ends step `name` as cancelled.
+async fn cancelled(ctx: &RunContext, name: StepName) -> Stop {
+    ctx.warn(&format!("Cancelled during {}", name.label()));
+    let cancelled = StepError::new(ErrorCode::Cancelled, "cancelled");
+    ctx.step_ended(name, StepStatus::Failed, Some(cancelled))
+        .await;
+    Stop::Cancelled
 }
 
 /// Marks every step still pending (but cleanup) skipped, saying why.
