@@ -159,8 +159,16 @@ impl Runner {
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         {
             let mut active = self.inner.active.lock().unwrap();
-            if active.len() >= self.inner.config.max_concurrent {
-                let mut running: Vec<String> = active.keys().cloned().collect();
+            // A run whose outcome is published no longer counts, though its task may still
+            // be writing its last line: whoever saw it finish may start the next at once.
+            let mut running: Vec<String> = self.inner.hub.with_state(|s| {
+                active
+                    .keys()
+                    .filter(|id| s.runs.get(*id).is_none_or(|r| !r.status.is_finished()))
+                    .cloned()
+                    .collect()
+            });
+            if running.len() >= self.inner.config.max_concurrent {
                 running.sort();
                 return Err(RunError::Busy {
                     running,

@@ -101,13 +101,15 @@ impl RunContext {
         &self.cancel
     }
 
-    /// Saves and publishes the run as it is.
+    /// Publishes the run as it is, then saves it: whoever reads a finished run over REST
+    /// (from the store) finds the runner already counting it finished (from the hub).
     pub async fn publish(&self) {
         let run = self.snapshot();
+        self.hub
+            .publish([LiveEvent::RunUpsert { run: run.clone() }]);
         if let Err(e) = self.store.save_run(&run).await {
             tracing::error!(run = %run.id, error = %e, "could not save the run");
         }
-        self.hub.publish([LiveEvent::RunUpsert { run }]);
     }
 
     /// Changes the run, then saves and publishes it.
