@@ -92,8 +92,8 @@ struct Shared {
     ssh: ssh::SshServer,
     /// API keys the hosts were handed (for leak tests).
     handed_secrets: host::SecretLog,
-    /// Lines the hosts flood their output with (mirrors `Faults::host_flood_lines`).
-    host_flood: Arc<std::sync::atomic::AtomicU64>,
+    /// The faults the hosts show (mirrors of some of `Faults`).
+    host_faults: Arc<host::HostFaults>,
 }
 
 /// Everything the simulator knows. Guarded by a std `Mutex` that is never held across an
@@ -153,7 +153,7 @@ impl Simulator {
                 offline: tokio::sync::watch::Sender::new(false),
                 ssh: ssh::SshServer::new(),
                 handed_secrets: Default::default(),
-                host_flood: Default::default(),
+                host_faults: Default::default(),
             }),
         };
         sessions::start_lifecycle(&sim);
@@ -179,10 +179,14 @@ impl Simulator {
     pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
         let mut state = self.state();
         change(&mut state.faults);
-        self.shared.host_flood.store(
-            state.faults.host_flood_lines,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        let hosts = &self.shared.host_faults;
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        hosts
+            .flood_lines
+            .store(state.faults.host_flood_lines, relaxed);
+        hosts
+            .vllm_crash_after
+            .store(state.faults.vllm_crash_after_requests, relaxed);
     }
 
     /// What the instances' SSH server has seen.

@@ -250,7 +250,7 @@ mod tests {
     #[tokio::test]
     async fn streams_from_the_simulated_vllm_and_measures() {
         let profile = LlmProfile::for_hardware("qwen2.5-0.5b", "H100 SXM5", 1, "secret".into());
-        let llm = SimLlm::start(profile).unwrap();
+        let llm = SimLlm::start(profile, 0).unwrap();
         let http = reqwest::Client::new();
         let target = Target {
             base_url: format!("http://{}", llm.addr()),

@@ -80,11 +80,11 @@ async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Resul
         .step(StepName::InstallVllm, install::run(d, &host, &model))
         .await?;
     let target = s
-        .step(StepName::VerifyDeployment, verify::run(d, &host, served))
+        .step(StepName::VerifyDeployment, verify::run(d, &host, &served))
         .await?;
     s.step(
         StepName::Benchmark,
-        benchmark::run(d, &target, &model, &host.offer),
+        benchmark::run(d, &host, &served, &target, &model),
     )
     .await?;
     Ok(())

@@ -80,9 +80,10 @@ pub struct Connected {
     pub offer: Offer,
 }
 
-/// vLLM serving on the host, and the API key it requires.
+/// vLLM serving on the host, the API key it requires and how it was launched (to watch it).
 pub struct Served {
     pub api_key: Zeroizing<String>,
+    pub launch: crate::runner::vllm::Launch,
 }
 
 /// `RTX 4090 × 1 (24 GB) on vastai at $0.350/h, offer vastai-123`.

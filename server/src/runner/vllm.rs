@@ -2,8 +2,10 @@
 //! (the API key through the environment, never on the logged line), the liveness check, the
 //! log tail and the health probe. Every value that is not a literal is shell-quoted.
 
-use super::host::ExecOutput;
+use super::error::StepError;
+use super::host::{ExecOutput, RemoteHost};
 use super::shell::quote;
+use gdl_model::code::ErrorCode;
 use gdl_model::registry::{Quantization, ResolvedModel};
 use gdl_model::runs::DeployMode;
 use zeroize::Zeroizing;
@@ -12,6 +14,8 @@ use zeroize::Zeroizing;
 pub const IMAGE: &str = "vllm/vllm-openai:v0.6.4";
 /// The vLLM package (pip mode).
 pub const PIP_PACKAGE: &str = "vllm==0.6.4";
+/// How long a liveness check or log read may take.
+const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// The port vLLM serves on, on the host.
 pub const PORT: u16 = 8000;
 /// The docker container's name.
@@ -130,6 +134,24 @@ impl Launch {
         } else {
             Liveness::Running(seen.to_owned())
         }
+    }
+
+    /// Whether vLLM still runs on `host`.
+    pub async fn alive(&self, host: &dyn RemoteHost) -> Result<Liveness, StepError> {
+        let out = host.exec(self.liveness_check(), COMMAND_LIMIT).await?;
+        Ok(self.liveness(&out))
+    }
+
+    /// The failure of a process that died or restarted (`what`), with its last log lines.
+    pub async fn failure(&self, host: &dyn RemoteHost, code: ErrorCode, what: &str) -> StepError {
+        let tail = host
+            .exec(&self.log_tail(30), COMMAND_LIMIT)
+            .await
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        StepError::new(code, format!("{what}; last log lines:\n{}", tail.trim())).hint(
+            "Read the log lines: out of memory means a bigger GPU or a quantized model; a CUDA error while serving is the host's GPU or driver (try another offer); a missing module means the install failed.",
+        )
     }
 
     /// The last `lines` lines of vLLM's log.

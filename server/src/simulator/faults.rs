@@ -39,6 +39,10 @@ pub struct Faults {
     /// Hosts' image pulls and pip installs print this many extra lines (as fast as SSH
     /// takes them), then one line of 10 MB without an end: a host flooding its output.
     pub host_flood_lines: u64,
+    /// Every vLLM that starts serving crashes (a CUDA error) partway through its Nth chat
+    /// completion: open streams break, the port closes and the log ends in the error.
+    /// 0 = never.
+    pub vllm_crash_after_requests: u32,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

@@ -13,9 +13,20 @@ mod packages;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// Faults the simulator sets on its hosts while they run (mirrors of fields of
+/// [`super::faults::Faults`], read by the hosts when they need them).
+#[derive(Debug, Default)]
+pub struct HostFaults {
+    /// `Faults::host_flood_lines`.
+    pub flood_lines: AtomicU64,
+    /// `Faults::vllm_crash_after_requests`.
+    pub vllm_crash_after: AtomicU32,
+}
 
 /// Which output stream a chunk belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +51,8 @@ pub struct SimHost {
     state: Mutex<HostState>,
     /// Where the secrets it is handed (vLLM API keys) are noted, for leak tests.
     secrets: Option<SecretLog>,
-    /// Lines to flood long commands' output with (a fault).
-    flood: Arc<std::sync::atomic::AtomicU64>,
+    /// The faults it shows (flooded output, vLLM crashing).
+    faults: Arc<HostFaults>,
 }
 
 /// Secrets a simulated cloud was handed, kept so tests can look for leaks of them.
@@ -113,20 +124,20 @@ impl SimHost {
                 ..Default::default()
             }),
             secrets: None,
-            flood: Default::default(),
+            faults: Default::default(),
         }
     }
 
-    /// Floods long commands' output with as many lines as `lines` says at the time.
-    pub fn with_flood(mut self, lines: Arc<std::sync::atomic::AtomicU64>) -> Self {
-        self.flood = lines;
+    /// Shows the faults `faults` asks for at the time.
+    pub fn with_faults(mut self, faults: Arc<HostFaults>) -> Self {
+        self.faults = faults;
         self
     }
 
     /// The flood fault: many lines as fast as the channel takes them, then one line of
     /// 10 MB without an end.
     async fn flood(&self, io: &Io<'_>) {
-        let lines = self.flood.load(std::sync::atomic::Ordering::Relaxed);
+        let lines = self.faults.flood_lines.load(Relaxed);
         if lines == 0 {
             return;
         }
@@ -179,7 +190,8 @@ impl SimHost {
     /// Where a connection to `port` on the host lands (for port forwarding), if something
     /// listens there.
     pub fn tcp_target(&self, port: u16) -> Option<SocketAddr> {
-        self.lock().vllm.as_mut()?.serving_addr(port)
+        let crash_after = self.faults.vllm_crash_after.load(Relaxed);
+        self.lock().vllm.as_mut()?.serving_addr(port, crash_after)
     }
 
     /// Runs a command line, sending its output to `tx` as it is written; returns the exit

@@ -118,31 +118,44 @@ async fn serve(sim: Simulator, first: TcpListener, addr: SocketAddr) {
                 None => return,
             },
         };
-        let mut connections = JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = current.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let service = TowerToHyperService::new(router.clone());
-                    connections.spawn(async move {
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-                changed = offline.wait_for(|off| *off) => {
-                    if changed.is_err() { return; }
-                    break;
-                }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
-        }
+        let went_offline = serve_until(&current, router.clone(), async {
+            offline.wait_for(|off| *off).await.is_ok()
+        })
+        .await;
         drop(current);
-        connections.abort_all();
-        if offline.wait_for(|off| !*off).await.is_err() {
+        if !went_offline || offline.wait_for(|off| !*off).await.is_err() {
             return;
         }
     }
+}
+
+/// Serves `router` on `listener` until `stop` is ready, then cuts every open connection
+/// (mid-response too, as a process that dies does) and returns what `stop` gave.
+pub(super) async fn serve_until<T>(
+    listener: &TcpListener,
+    router: axum::Router,
+    stop: impl std::future::Future<Output = T>,
+) -> T {
+    let mut connections = JoinSet::new();
+    tokio::pin!(stop);
+    let out = loop {
+        tokio::select! {
+            biased;
+            out = &mut stop => break out,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let service = TowerToHyperService::new(router.clone());
+                connections.spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    };
+    connections.abort_all();
+    out
 }
 
 async fn bind_retrying(addr: SocketAddr) -> Option<TcpListener> {

@@ -1,7 +1,8 @@
 //! The simulated host's vLLM server: an OpenAI-compatible server on loopback that streams chat
 //! completions token by token. Its time to first token and token rate follow the GPU and
 //! the model size (and slow down a little under concurrency), so benchmarks of different
-//! offers differ the way real ones do.
+//! offers differ the way real ones do. It can be made to crash mid-stream (a fault): the
+//! open streams break, the port closes, as when the real process dies.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -14,6 +15,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
+
+use super::listener::serve_until;
 
 /// How fast the simulated model answers.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,20 +73,32 @@ impl LlmProfile {
 struct Shared {
     profile: LlmProfile,
     active: AtomicUsize,
+    /// Chat completions begun.
+    begun: AtomicUsize,
+    /// The chat completion that crashes the server (1 = the first), if any.
+    crash_at: Option<usize>,
+    /// Set once it crashed: the server stops and cuts its connections.
+    crashed: watch::Sender<bool>,
 }
 
 /// A running simulated vLLM. Dropping it stops the server.
 pub struct SimLlm {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    crashed: watch::Receiver<bool>,
 }
 
 impl SimLlm {
-    /// Starts serving on a free loopback port (inside a tokio runtime).
-    pub fn start(profile: LlmProfile) -> std::io::Result<Self> {
+    /// Starts serving on a free loopback port (inside a tokio runtime). With
+    /// `crash_after` > 0 it crashes partway through that chat completion.
+    pub fn start(profile: LlmProfile, crash_after: u32) -> std::io::Result<Self> {
+        let (crash, crashed) = watch::channel(false);
         let shared = Arc::new(Shared {
             profile,
             active: AtomicUsize::new(0),
+            begun: AtomicUsize::new(0),
+            crash_at: (crash_after > 0).then_some(crash_after as usize),
+            crashed: crash,
         });
         let router = Router::new()
             .route("/health", get(|| async { StatusCode::OK }))
@@ -93,10 +109,23 @@ impl SimLlm {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
+        let mut died = crashed.clone();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            serve_until(&listener, router, async move {
+                let _ = died.wait_for(|crashed| *crashed).await;
+            })
+            .await;
         });
-        Ok(Self { addr, task })
+        Ok(Self {
+            addr,
+            task,
+            crashed,
+        })
+    }
+
+    /// Whether it crashed (the process is gone).
+    pub fn crashed(&self) -> bool {
+        *self.crashed.borrow()
     }
 
     /// Where it listens.
@@ -189,6 +218,16 @@ async fn chat(
     let tokens = answer(&prompt, max_tokens);
     let prompt_tokens = prompt.split_whitespace().count().max(1) + 8;
     let completion_tokens = tokens.len();
+    let crashes = shared.crash_at == Some(shared.begun.fetch_add(1, Ordering::SeqCst) + 1);
+    if *shared.crashed.borrow() {
+        // Gone: the connection this came on is being cut.
+        return std::future::pending().await;
+    }
+    if crashes && !stream {
+        // Dies before answering: the connection is cut with this request in it.
+        shared.crashed.send_replace(true);
+        return std::future::pending().await;
+    }
     if !stream {
         let shared2 = shared.clone();
         let _busy = Busy::new(&shared2);
@@ -207,8 +246,7 @@ async fn chat(
     let include_usage = body["stream_options"]["include_usage"]
         .as_bool()
         .unwrap_or(false);
-    let (mut tx, rx) =
-        futures::channel::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(16);
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
         use futures::SinkExt;
         let busy = Busy::new(&shared);
@@ -238,6 +276,12 @@ async fn chat(
             } else {
                 1
             };
+            if crashes && i >= tokens.len() / 2 {
+                // The stream breaks without its end (no `[DONE]`, no final chunk).
+                shared.crashed.send_replace(true);
+                let _ = tx.send(Err(std::io::Error::other("CUDA error"))).await;
+                return;
+            }
             let text: String = tokens[i..i + take].concat();
             if i > 0 {
                 let wait = profile.ms_per_token * take as f64 * slowdown(busy.active());
@@ -300,5 +344,45 @@ mod tests {
         assert!(small_fast.ms_per_token < small_slow.ms_per_token);
         assert!(small_fast.ms_per_token < big_fast.ms_per_token);
         assert!(small_fast.ttft_ms < big_fast.ttft_ms);
+    }
+
+    #[tokio::test]
+    async fn a_crash_breaks_the_stream_in_flight_and_closes_the_port() {
+        let llm = SimLlm::start(
+            LlmProfile::for_hardware("qwen2.5-0.5b", "H100 SXM5", 1, "k".into()),
+            2,
+        )
+        .unwrap();
+        let url = format!("http://{}/v1/chat/completions", llm.addr());
+        let http = reqwest::Client::new();
+        let ask = || {
+            http.post(&url).bearer_auth("k").json(&json!({
+                "model": "qwen2.5-0.5b", "stream": true, "max_tokens": 40,
+                "messages": [{"role": "user", "content": "Tell me about GPUs"}]
+            }))
+        };
+        let first = ask().send().await.unwrap().text().await.unwrap();
+        assert!(first.ends_with("data: [DONE]\n\n"), "{first}");
+        assert!(!llm.crashed());
+        let mut second = ask().send().await.unwrap();
+        let mut received = String::new();
+        let broke = loop {
+            match second.chunk().await {
+                Ok(Some(piece)) => received.push_str(&String::from_utf8_lossy(&piece)),
+                Ok(None) => break false,
+                Err(_) => break true,
+            }
+        };
+        assert!(
+            broke,
+            "the stream ends in an error, not cleanly: {received}"
+        );
+        assert!(
+            received.contains("\"content\""),
+            "it broke partway: {received}"
+        );
+        assert!(!received.contains("[DONE]"));
+        assert!(llm.crashed());
+        assert!(ask().send().await.is_err(), "nothing listens any more");
     }
 }

@@ -223,7 +223,7 @@ impl Simulator {
             self.config().speed,
         )
         .with_secret_log(self.shared.handed_secrets.clone())
-        .with_flood(self.shared.host_flood.clone());
+        .with_faults(self.shared.host_faults.clone());
         let machine = self
             .shared
             .ssh

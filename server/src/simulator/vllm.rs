@@ -42,6 +42,8 @@ pub struct Vllm {
     /// Stopped by `docker rm -f` / `pkill`.
     pub killed: bool,
     server: Option<SimLlm>,
+    /// Crashed while serving (a fault): stays dead once its server is gone.
+    crashed: bool,
 }
 
 /// What [`Vllm::phase`] reports.
@@ -102,6 +104,7 @@ impl Vllm {
             death,
             killed: false,
             server: None,
+            crashed: false,
         }
     }
 
@@ -113,11 +116,16 @@ impl Vllm {
         vllm
     }
 
+    /// Whether it crashed while serving.
+    fn crashed(&self) -> bool {
+        self.crashed || self.server.as_ref().is_some_and(SimLlm::crashed)
+    }
+
     /// Where it is now.
     pub fn phase(&self) -> Phase {
         let done = self.started.elapsed().as_secs_f64() / self.load_time.as_secs_f64().max(1e-3);
         match (&self.death, done) {
-            _ if self.killed => Phase::Dead,
+            _ if self.killed || self.crashed() => Phase::Dead,
             (Some(_), d) if d >= 0.6 || self.load_time.is_zero() => Phase::Dead,
             (None, d) if d >= 1.0 => Phase::Serving,
             (_, d) => Phase::Loading(d.min(1.0)),
@@ -143,6 +151,7 @@ impl Vllm {
             Phase::Loading(d) => d,
             Phase::Serving => 1.0,
             Phase::Dead if self.killed => return lines,
+            Phase::Dead if self.crashed() => 1.0,
             Phase::Dead => 0.6,
         };
         let download = (done * 2.0).min(1.0);
@@ -158,28 +167,35 @@ impl Vllm {
                 ));
             }
         }
+        let serving = "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)";
         match (self.phase(), &self.death) {
+            (Phase::Dead, _) if self.crashed() => lines.extend([
+                serving.into(),
+                format!("ERROR {stamp} engine.py:135] RuntimeError: CUDA error: an illegal memory access was encountered"),
+                format!("ERROR {stamp} engine.py:135] Engine background loop has errored; shutting down"),
+                "INFO:     Shutting down".into(),
+            ]),
             (Phase::Dead, Some(death)) => {
                 lines.push("ERROR Traceback (most recent call last):".into());
                 lines.push(death.clone());
             }
-            (Phase::Serving, _) => lines.push(
-                "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)".into(),
-            ),
+            (Phase::Serving, _) => lines.push(serving.into()),
             _ => {}
         }
         lines
     }
 
     /// The address of its HTTP server on `port`, starting the server the first time it is
-    /// asked once the model has loaded. `None` while loading, after death, or on another port.
-    pub fn serving_addr(&mut self, port: u16) -> Option<SocketAddr> {
+    /// asked once the model has loaded (crashing in its `crash_after`th chat completion if
+    /// that is not 0). `None` while loading, after death, or on another port.
+    pub fn serving_addr(&mut self, port: u16, crash_after: u32) -> Option<SocketAddr> {
+        self.crashed = self.crashed();
         if self.phase() != Phase::Serving || self.port != Some(port) {
             self.server = None;
             return None;
         }
         if self.server.is_none() {
-            self.server = SimLlm::start(self.profile.clone()).ok();
+            self.server = SimLlm::start(self.profile.clone(), crash_after).ok();
         }
         self.server.as_ref().map(SimLlm::addr)
     }
@@ -223,7 +239,7 @@ mod tests {
             1000.0,
         );
         assert!(matches!(v.phase(), Phase::Loading(_)));
-        assert_eq!(v.serving_addr(8000), None, "not while loading");
+        assert_eq!(v.serving_addr(8000, 0), None, "not while loading");
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(v.phase(), Phase::Serving);
         assert!(v.log().last().unwrap().contains("Uvicorn running"));
@@ -231,8 +247,8 @@ mod tests {
             .log()
             .iter()
             .any(|l| l.contains("Downloading model weights: 100%")));
-        assert_eq!(v.serving_addr(9000), None, "only on its port");
-        assert!(v.serving_addr(8000).is_some());
+        assert_eq!(v.serving_addr(9000, 0), None, "only on its port");
+        assert!(v.serving_addr(8000, 0).is_some());
         assert!(v.matches("vllm.entrypoints.openai.api_server"));
         v.kill();
         assert_eq!(v.phase(), Phase::Dead);

@@ -206,3 +206,57 @@ async fn a_destroy_the_broker_fails_during_cleanup_is_retried_until_confirmed() 
     );
     nothing_running(&d).await;
 }
+
+#[tokio::test]
+async fn vllm_crashing_mid_benchmark_fails_the_step_with_its_log_and_cleanup_destroys() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    // Verify's completion (1) and the quality prompts (4) pass; the third request of the
+    // first load phase dies mid-stream.
+    sim.simulator()
+        .update_faults(|f| f.vllm_crash_after_requests = 8);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed, "{:?}", done.error);
+    let failed = done
+        .steps
+        .iter()
+        .find(|s| s.status == StepStatus::Failed)
+        .unwrap();
+    assert_eq!(failed.name, StepName::Benchmark, "{failed:?}");
+    assert_eq!(failed.code, Some(ErrorCode::VllmExited), "{failed:?}");
+    let message = failed.reason.clone().unwrap_or_default();
+    assert!(
+        message.contains("vLLM exited during the benchmark")
+            && message.contains("concurrency 1")
+            && message.contains("stream broke"),
+        "the stage and the broken stream are named: {message}"
+    );
+    assert!(
+        message.contains("CUDA error: an illegal memory access"),
+        "the log tail is in the error: {message}"
+    );
+    assert!(failed.hint.is_some());
+    assert!(log_has(&d, &id, "Quality math: as expected"));
+    assert_eq!(
+        done.benchmark_id, None,
+        "a benchmark of a dead server is not stored"
+    );
+    assert!(done.cleanup.unwrap().destroyed_confirmed);
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn vllm_crashing_after_the_benchmark_leaves_a_passed_run() {
+    // The control for the test above: the same fault set past the benchmark's last
+    // request changes nothing, so it is the crash that fails that run.
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator()
+        .update_faults(|f| f.vllm_crash_after_requests = 1000);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(done.benchmark_id.is_some());
+    nothing_running(&d).await;
+}

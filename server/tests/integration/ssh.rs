@@ -282,12 +282,10 @@ async fn diagnostics_parse_the_hosts_real_output() {
 async fn benchmark_through_the_tunnel() {
     let sshd = start_sshd().await;
     let host = connect(&sshd).await;
-    let llm = SimLlm::start(LlmProfile::for_hardware(
-        "qwen2.5-0.5b",
-        "RTX 4090",
-        1,
-        "tunnel-key".into(),
-    ))
+    let llm = SimLlm::start(
+        LlmProfile::for_hardware("qwen2.5-0.5b", "RTX 4090", 1, "tunnel-key".into()),
+        0,
+    )
     .unwrap();
     let local = host.forward(llm.addr().port()).await.unwrap();
     let http = reqwest::Client::new();
@@ -315,12 +313,10 @@ async fn the_tunnel_is_sshds_forwarding() {
     // benchmark above went through the SSH channel, not around it.
     let sshd = start_sshd_with(false).await;
     let host = connect(&sshd).await;
-    let llm = SimLlm::start(LlmProfile::for_hardware(
-        "qwen2.5-0.5b",
-        "RTX 4090",
-        1,
-        "tunnel-key".into(),
-    ))
+    let llm = SimLlm::start(
+        LlmProfile::for_hardware("qwen2.5-0.5b", "RTX 4090", 1, "tunnel-key".into()),
+        0,
+    )
     .unwrap();
     let reached = match host.forward(llm.addr().port()).await {
         Err(_) => false,

@@ -1,22 +1,31 @@
 //! Step 10, Benchmark: the quality prompts (expected answers), then the load phases at each
 //! concurrency, streamed through the tunnel and timed per chunk; the record and its raw
-//! samples are stored and published.
+//! samples are stored and published. Requests that fail make it look at vLLM: a process that
+//! died fails the step with its log, and a stage where every request failed fails it too
+//! (a benchmark of errors measures nothing).
 
-use super::{Deps, Offer, ResolvedModel, Target};
+use super::{Connected, Deps, ResolvedModel, Served, Target};
 use crate::runner::error::StepError;
 use crate::runner::loadgen;
+use crate::runner::vllm::Liveness;
 use chrono::Utc;
+use gdl_model::benchmark::Sample;
+use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveEvent;
 use gdl_model::runs::{BenchmarkRecord, LogLevel, StepName};
 
 pub async fn run(
     d: &Deps<'_>,
+    connected: &Connected,
+    served: &Served,
     target: &Target,
     model: &ResolvedModel,
-    offer: &Offer,
 ) -> Result<BenchmarkRecord, StepError> {
+    let offer = &connected.offer;
     let http = reqwest::Client::new();
     let (matching, with_expected, quality) = loadgen::quality(&http, target).await;
+    let answers: Vec<Sample> = quality.iter().map(|(_, _, s)| s.clone()).collect();
+    still_serving(connected, served, "the quality prompts", &answers).await?;
     for (id, ok, s) in &quality {
         d.ctx.log(
             if *ok { LogLevel::Info } else { LogLevel::Warn },
@@ -33,10 +42,7 @@ pub async fn run(
         );
     }
     let mut phases = Vec::new();
-    let mut samples = vec![(
-        "quality".to_owned(),
-        quality.into_iter().map(|(_, _, s)| s).collect(),
-    )];
+    let mut samples = vec![("quality".to_owned(), answers)];
     let load = d.config;
     for &level in &load.load_levels {
         d.ctx.info(&format!(
@@ -63,6 +69,7 @@ pub async fn run(
                 .map(|c| format!(" · ${c:.2}/1M tokens"))
                 .unwrap_or_default()
         ));
+        still_serving(connected, served, &format!("concurrency {level}"), &raw).await?;
         samples.push((format!("c{level}"), raw));
         phases.push(metrics);
     }
@@ -92,4 +99,37 @@ pub async fn run(
         benchmark: record.clone(),
     }]);
     Ok(record)
+}
+
+/// After a stage (`what`) with failed requests: fails the step if vLLM is gone (with its
+/// last log lines) or if no request of the stage succeeded.
+async fn still_serving(
+    connected: &Connected,
+    served: &Served,
+    what: &str,
+    samples: &[Sample],
+) -> Result<(), StepError> {
+    let errors: Vec<&str> = samples.iter().filter_map(|s| s.error.as_deref()).collect();
+    let Some(first) = errors.first() else {
+        return Ok(());
+    };
+    let failed = format!(
+        "{} of {} requests of {what} failed, the first with: {first}",
+        errors.len(),
+        samples.len()
+    );
+    let host = connected.host.as_ref();
+    if served.launch.alive(host).await? == Liveness::Stopped {
+        let what = format!("vLLM exited during the benchmark ({failed})");
+        return Err(served
+            .launch
+            .failure(host, ErrorCode::VllmExited, &what)
+            .await);
+    }
+    if errors.len() == samples.len() {
+        return Err(StepError::new(ErrorCode::BenchmarkFailed, failed).hint(
+            "vLLM runs but answered none of these requests: keep the instance on failure and read its log.",
+        ));
+    }
+    Ok(())
 }

@@ -30,7 +30,7 @@ pub async fn run(
         uuid::Uuid::new_v4().simple()
     ));
     start(d, connected.host.as_ref(), &launch, &api_key).await?;
-    Ok(Served { api_key })
+    Ok(Served { api_key, launch })
 }
 
 /// Fetches and starts vLLM, then waits for the model to load.
@@ -93,21 +93,15 @@ async fn wait_until_serving(
     // The container start time or process id first seen: a change means a restart.
     let mut first_seen: Option<String> = None;
     loop {
-        let alive = host.exec(launch.liveness_check(), COMMAND_LIMIT).await?;
-        match (launch.liveness(&alive), &first_seen) {
+        match (launch.alive(host).await?, &first_seen) {
             (Liveness::Stopped, _) => {
-                return Err(crashed(
-                    host,
-                    launch,
-                    ErrorCode::VllmExited,
-                    "vLLM exited while loading",
-                )
-                .await)
+                return Err(launch
+                    .failure(host, ErrorCode::VllmExited, "vLLM exited while loading")
+                    .await)
             }
             (Liveness::Running(seen), None) => first_seen = Some(seen),
-            (Liveness::Running(seen), Some(first)) if seen != *first => return Err(crashed(
+            (Liveness::Running(seen), Some(first)) if seen != *first => return Err(launch.failure(
                 host,
-                launch,
                 ErrorCode::VllmRestarted,
                 "vLLM restarted while loading (a crash loop: often a dependency or memory problem)",
             )
@@ -143,18 +137,6 @@ async fn wait_until_serving(
         }
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
-}
-
-/// The failure of a process that died or restarted, with its last log lines.
-async fn crashed(host: &dyn RemoteHost, launch: &Launch, code: ErrorCode, what: &str) -> StepError {
-    let tail = host
-        .exec(&launch.log_tail(30), COMMAND_LIMIT)
-        .await
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    StepError::new(code, format!("{what}; last log lines:\n{}", tail.trim())).hint(
-        "Read the log lines: out of memory means a bigger GPU or a quantized model; a missing module means the install failed.",
-    )
 }
 
 #[cfg(test)]

@@ -9,7 +9,11 @@ use crate::runner::vllm::PORT;
 use gdl_model::code::ErrorCode;
 use std::time::{Duration, Instant};
 
-pub async fn run(d: &Deps<'_>, connected: &Connected, served: Served) -> Result<Target, StepError> {
+pub async fn run(
+    d: &Deps<'_>,
+    connected: &Connected,
+    served: &Served,
+) -> Result<Target, StepError> {
     let local = connected
         .host
         .forward(PORT)
