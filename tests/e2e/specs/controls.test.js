@@ -118,6 +118,24 @@ describe('run controls', () => {
     await b.close();
   });
 
+  it('a double-click on Run starts one run and shows no error', async () => {
+    const before = (await runs()).length;
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await waitHydrated(page);
+    await page.getByRole('button', { name: /Run test/ }).dblclick();
+    await eventually(async () => {
+      const all = await runs();
+      return all.length > before && all.every((r) => ['passed', 'failed', 'cancelled', 'interrupted'].includes(r.status));
+    }, { timeout: 120_000, what: 'the run finished' });
+    assert.equal((await runs()).length, before + 1, 'one run, not two');
+    await page.locator('[data-result="passed"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.test-form [role="alert"]').count(), 0, 'no "a run is in progress" error either');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('a frozen server is noticed by missed pongs and the page reconnects when it thaws', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/`);
