@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+mod errors;
+pub use errors::{BrokerErrorBody, DiskBreakdown};
+
 /// Workload types accepted by `POST /api/v1/sessions`.
 pub const WORKLOAD_TYPES: [&str; 9] = [
     "llm",
@@ -60,6 +63,24 @@ pub struct Offer {
     pub interruptible: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_bid: Option<f64>,
+    /// Templates known to run on this offer (Vast.ai only; the broker's `GPUOffer` has
+    /// the field but lists them only at `/inventory/{id}/compatible-templates`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_null_list"
+    )]
+    pub compatible_templates: Vec<TemplateRef>,
+}
+
+/// A Vast.ai template an offer can run (`{hash_id, name, image?}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    pub hash_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 fn yes() -> bool {
@@ -208,8 +229,20 @@ pub struct Session {
     pub ssh_port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_user: Option<String>,
+    /// `ssh` or `entrypoint` (the broker starts the workload itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_mode: Option<String>,
+    /// Where a broker-launched workload answers (`http://host:port`), once verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_hash_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_gb: Option<u32>,
     #[serde(default)]
@@ -437,34 +470,6 @@ pub struct CostQuery {
     pub end_date: Option<String>,
     /// `daily` or `monthly`.
     pub period: Option<String>,
-}
-
-/// A JSON error body from the broker: the standard `{error, request_id}` shape, plus the
-/// extra keys of structured create-session errors (`error_type`, `retry_suggested`, ...).
-/// Gin's plain-text `404 page not found` is the third shape; the client handles it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct BrokerErrorBody {
-    pub error: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    /// `stale_inventory`, `insufficient_disk`, `ssh_timeout`, `provision_failed`, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_suggested: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offer_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<Provider>,
-    /// A person-readable sentence (stale inventory only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requested_gb: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_gb: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recommended_gb: Option<u32>,
 }
 
 #[cfg(test)]

@@ -50,7 +50,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Providers the simulator serves.
-pub const SIM_PROVIDERS: &[Provider] = &[Provider::VastAi, Provider::TensorDock];
+pub const SIM_PROVIDERS: &[Provider] = &[
+    Provider::VastAi,
+    Provider::TensorDock,
+    Provider::BlueLobster,
+];
 
 /// How the simulator behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,9 +133,10 @@ impl Simulator {
         let providers = SIM_PROVIDERS
             .iter()
             .map(|p| {
-                let offers = (0..config.offers_per_provider)
+                let mut offers = (0..config.offers_per_provider)
                     .map(|_| catalog::make_offer(&mut rng, p, now))
                     .collect();
+                catalog::dedupe(&mut offers);
                 let inventory = ProviderInventory {
                     offers,
                     fetched: None,

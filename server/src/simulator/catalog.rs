@@ -133,6 +133,23 @@ const TENSORDOCK_LOCATIONS: &[&str] = &[
     "London, England, United Kingdom",
 ];
 
+/// Blue Lobster's GPU instance types: (GPU, VRAM from the broker's table, USD per GPU-hour,
+/// the instance type's name stem).
+const BLUE_LOBSTER_GPUS: &[(&str, u32, (f64, f64), &str)] = &[
+    ("RTX 2080 Ti", 11, (0.10, 0.16), "rtx2080ti"),
+    ("RTX A4000", 16, (0.15, 0.22), "a4000"),
+    ("RTX A5000", 24, (0.25, 0.38), "a5000"),
+    ("RTX 5090", 32, (0.55, 0.85), "rtx5090"),
+    ("RTX A6000", 48, (0.45, 0.70), "a6000"),
+];
+
+/// Blue Lobster's regions: (region name, location as the broker writes it).
+const BLUE_LOBSTER_REGIONS: &[(&str, &str)] = &[
+    ("us-east-1", "Ashburn, Virginia, US"),
+    ("us-central-1", "Kansas City, Missouri, US"),
+    ("us-west-1", "San Jose, California, US"),
+];
+
 /// A simulated offer: what the broker lists, plus whether the provider still has it.
 #[derive(Clone, Debug)]
 pub struct SimOffer {
@@ -157,6 +174,9 @@ pub fn make_offer(rng: &mut StdRng, provider: &Provider, now: DateTime<Utc>) -> 
         90..=96 => 4,
         _ => 8,
     };
+    if *provider == Provider::BlueLobster {
+        return blue_lobster_offer(rng, gpu_count.min(4), now);
+    }
     let per_gpu = rng.gen_range(gpu.price.0..=gpu.price.1);
     let price_per_hour = round3(per_gpu * gpu_count as f64);
     let ghost = rng.gen_bool(0.06);
@@ -183,6 +203,7 @@ pub fn make_offer(rng: &mut StdRng, provider: &Provider, now: DateTime<Utc>) -> 
                 machine_id: None,
                 interruptible: false,
                 min_bid: None,
+                compatible_templates: Vec::new(),
             }
         }
         _ => {
@@ -207,10 +228,53 @@ pub fn make_offer(rng: &mut StdRng, provider: &Provider, now: DateTime<Utc>) -> 
                 machine_id: Some(format!("vastai-machine-{}", rng.gen_range(1000..60000))),
                 interruptible: false,
                 min_bid: None,
+                compatible_templates: Vec::new(),
             }
         }
     };
     SimOffer { offer, ghost }
+}
+
+/// A Blue Lobster offer: one per instance type and region, reliability 0 and availability
+/// confidence 1.0 as the broker reports them, no CUDA version.
+fn blue_lobster_offer(rng: &mut StdRng, gpu_count: u32, now: DateTime<Utc>) -> SimOffer {
+    let (gpu, vram_gb, price, stem) = BLUE_LOBSTER_GPUS[rng.gen_range(0..BLUE_LOBSTER_GPUS.len())];
+    let (region, location) = BLUE_LOBSTER_REGIONS[rng.gen_range(0..BLUE_LOBSTER_REGIONS.len())];
+    let instance_type = format!("gpu_{gpu_count}x_{stem}");
+    let per_gpu = rng.gen_range(price.0..=price.1);
+    let offer = Offer {
+        id: format!("bluelobster:{instance_type}:{region}"),
+        provider: Provider::BlueLobster,
+        provider_id: uuid::Builder::from_random_bytes(rng.gen())
+            .into_uuid()
+            .to_string(),
+        gpu_type: gpu.into(),
+        gpu_count,
+        vram_gb,
+        price_per_hour: round3(per_gpu * gpu_count as f64),
+        location: location.into(),
+        reliability: 0.0,
+        available: true,
+        max_duration_hours: 0,
+        fetched_at: Some(now),
+        availability_confidence: 1.0,
+        cuda_version: None,
+        machine_id: None,
+        interruptible: false,
+        min_bid: None,
+        compatible_templates: Vec::new(),
+    };
+    SimOffer {
+        offer,
+        ghost: rng.gen_bool(0.06),
+    }
+}
+
+/// Keeps the first offer of each id (Blue Lobster's ids repeat when the same instance type
+/// and region come up twice).
+pub fn dedupe(offers: &mut Vec<SimOffer>) {
+    let mut seen = std::collections::HashSet::new();
+    offers.retain(|o| seen.insert(o.offer.id.clone()));
 }
 
 /// Drifts a provider's offers as a refresh would see them: prices move a little, a few
@@ -229,8 +293,12 @@ pub fn drift(
         o.offer.fetched_at = Some(now);
     }
     let wanted = target as i64 + rng.gen_range(-2..=2);
-    while (offers.len() as i64) < wanted {
+    for _ in 0..wanted.max(0) * 4 {
+        if offers.len() as i64 >= wanted {
+            break;
+        }
         offers.push(make_offer(rng, provider, now));
+        dedupe(offers);
     }
 }
 

@@ -43,6 +43,16 @@ pub struct Faults {
     /// completion: open streams break, the port closes and the log ends in the error.
     /// 0 = never.
     pub vllm_crash_after_requests: u32,
+    /// The next N destroys of a live instance are never confirmed by the provider: after
+    /// the broker's ten verification attempts (275 s, scaled) the DELETE answers 500
+    /// `failed to verify destruction of session …` and the session stays `stopping`.
+    pub unverified_destroys: u32,
+    /// The next N Blue Lobster creates time out polling the provider's launch task (after
+    /// 5 minutes, scaled): 500 with `error_type` `ssh_timeout`, the session failed.
+    pub blue_lobster_task_timeouts: u32,
+    /// Every new provisioning's SSH never verifies: it fails when the session's SSH
+    /// timeout runs out (or the stuck check ends it first).
+    pub ssh_never_verifies: bool,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

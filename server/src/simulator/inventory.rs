@@ -210,6 +210,11 @@ pub(crate) fn parse_query(raw: &HashMap<String, String>) -> Result<InventoryQuer
         match raw.get(key).filter(|v| !v.is_empty()) {
             None => Ok(None),
             Some(v) => match v.parse::<i64>() {
+                // A page size must be positive; every other count only non-negative.
+                Ok(n) if key == "limit" && n <= 0 => Err(SimError::standard(
+                    400,
+                    format!("invalid limit: must be positive, got {n}"),
+                )),
                 Ok(n) if n < 0 => Err(SimError::standard(
                     400,
                     format!("invalid {key}: must be non-negative, got {n}"),
@@ -253,27 +258,30 @@ pub(crate) fn parse_query(raw: &HashMap<String, String>) -> Result<InventoryQuer
         }
     }
     let text = |key: &str| raw.get(key).filter(|v| !v.is_empty()).cloned();
+    // In the broker's order (`handleListInventory`): the first bad parameter is reported.
+    let min_vram = int(raw, "min_vram")?;
+    let max_price = float(raw, "max_price", false)?;
+    let gpu_count = int(raw, "gpu_count")?;
+    let min_gpu_count = int(raw, "min_gpu_count")?.or(gpu_count);
+    let min_reliability = float(raw, "min_reliability", true)?;
+    let min_availability_confidence = float(raw, "min_availability_confidence", true)?;
+    let min_cuda = float(raw, "min_cuda", false)?;
+    let template_hash_id = text("template_hash_id");
     let limit = int(raw, "limit")?;
-    if limit == Some(0) {
-        return Err(SimError::standard(
-            400,
-            "invalid limit: must be positive, got 0",
-        ));
-    }
-    let min_gpu_count = int(raw, "min_gpu_count")?.or(int(raw, "gpu_count")?);
+    let offset = int(raw, "offset")?;
     Ok(InventoryQuery {
         provider: text("provider").map(|p| Provider::from_wire(&p)),
         gpu_type: text("gpu_type"),
         location: text("location"),
-        min_vram: int(raw, "min_vram")?.map(|v| v as u32),
-        max_price: float(raw, "max_price", false)?,
+        min_vram: min_vram.map(|v| v as u32),
+        max_price,
         min_gpu_count: min_gpu_count.map(|v| v as u32),
-        min_reliability: float(raw, "min_reliability", true)?,
-        min_availability_confidence: float(raw, "min_availability_confidence", true)?,
-        min_cuda: float(raw, "min_cuda", false)?,
-        template_hash_id: text("template_hash_id"),
+        min_reliability,
+        min_availability_confidence,
+        min_cuda,
+        template_hash_id,
         limit: limit.map(|v| v as u32),
-        offset: int(raw, "offset")?.map(|v| v as u32),
+        offset: offset.map(|v| v as u32),
     })
 }
 

@@ -2,6 +2,7 @@
 //! request ids and Gin's plain-text 404, plus `/_sim/*` control routes for the fault knobs.
 
 use super::faults::Injected;
+use super::sessions::cost_range;
 use super::{inventory, Faults, SimError, Simulator};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -46,6 +47,7 @@ pub(super) fn router(sim: Simulator) -> Router {
         .route("/_sim/offline", post(go_offline))
         .route("/_sim/ssh", get(ssh_status).post(set_ssh))
         .route("/_sim/sessions/{id}", axum::routing::delete(purge_session))
+        .route("/_sim/sessions/{id}/vanish", post(vanish_instance))
         .merge(broker)
         .layer(middleware::from_fn(request_id))
         .with_state(sim)
@@ -275,22 +277,18 @@ async fn costs(
     if let Some(id) = raw.get("session_id").filter(|v| !v.is_empty()) {
         return reply(&rid, StatusCode::OK, sim.session_cost(id));
     }
-    for key in ["start_date", "end_date"] {
-        if let Some(date) = raw.get(key).filter(|v| !v.is_empty()) {
-            if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-                let msg = format!(
-                    "invalid {key} format, expected YYYY-MM-DD: {}",
-                    super::sanitize(date)
-                );
-                return error_reply(&rid.0 .0, SimError::standard(400, msg));
-            }
-        }
-    }
-    let consumer = raw
-        .get("consumer_id")
-        .map(String::as_str)
-        .filter(|v| !v.is_empty());
-    reply::<_>(&rid, StatusCode::OK, Ok(sim.cost_summary(consumer)))
+    let get = |key: &str| raw.get(key).map(String::as_str);
+    let range = match cost_range(
+        get("period"),
+        get("start_date"),
+        get("end_date"),
+        chrono::Utc::now(),
+    ) {
+        Ok(range) => range,
+        Err(e) => return error_reply(&rid.0 .0, e),
+    };
+    let consumer = get("consumer_id").filter(|v| !v.is_empty());
+    reply::<_>(&rid, StatusCode::OK, Ok(sim.cost_summary(consumer, range)))
 }
 
 async fn cost_summary(
@@ -302,7 +300,13 @@ async fn cost_summary(
         .get("consumer_id")
         .map(String::as_str)
         .filter(|v| !v.is_empty());
-    reply::<_>(&rid, StatusCode::OK, Ok(sim.cost_summary(consumer)))
+    // Always this month.
+    let month = cost_range(Some("monthly"), None, None, chrono::Utc::now());
+    reply::<_>(
+        &rid,
+        StatusCode::OK,
+        month.map(|range| sim.cost_summary(consumer, range)),
+    )
 }
 
 async fn get_faults(State(sim): State<Simulator>) -> Json<Faults> {
@@ -318,6 +322,15 @@ async fn set_faults(State(sim): State<Simulator>, Json(faults): Json<Faults>) ->
 /// listed at all (unlike DELETE on the API, which only stops it).
 async fn purge_session(State(sim): State<Simulator>, Path(id): Path<String>) -> StatusCode {
     if sim.state().sessions.remove(&id).is_some() {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+/// The provider loses the session's instance; the broker finds out by reconciliation.
+async fn vanish_instance(State(sim): State<Simulator>, Path(id): Path<String>) -> StatusCode {
+    if sim.vanish_instance(&id) {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::NOT_FOUND

@@ -1,42 +1,37 @@
-//! The simulated session lifecycle: create (with the broker's validation order, duplicate
-//! guard and stale-offer failures, a real one-time key and the instance's SSH port),
-//! background SSH verification with the broker's poll schedule, destroy with verification
-//! delay, extend, diagnostics, costs, and the lifecycle tick (expiry, hard max, stuck
-//! sessions, failed → stopped). An instance's machine lives from a successful create until
-//! it is destroyed or fails.
+//! The simulated session: create (`internal/api/handlers.go` `handleCreateSession` and
+//! `provisioner.CreateSession`: the broker's validation order, offer lookup, duplicate
+//! guard, the `pending` record, the disk check, stale offers, Blue Lobster's blocking
+//! create, a real one-time key and the instance's SSH port), list and get. Verification is
+//! in `provision`, how sessions end in `lifecycle`, extend/diagnostics/costs in
+//! `reservation`. An instance's machine lives from a successful create until it is
+//! destroyed, fails or vanishes at the provider.
 
 use super::host::SimHost;
 use super::ssh::{self, Access, Endpoint};
 use super::vllm::Gpus;
 use super::{sanitize, SimError, Simulator};
+use provision::{choose_plan, Plan, VANISHED};
 use validate::validate_create;
 
+mod disk;
+mod lifecycle;
+mod provision;
 mod reservation;
 mod validate;
 use chrono::Utc;
 use gdl_model::shopper::{Provider, Session, SessionStatus};
+pub(crate) use lifecycle::start_lifecycle;
 use rand::Rng;
-use serde_json::{json, Value};
+pub(crate) use reservation::cost_range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Seconds (contract time) of the broker's SSH verification budget and stuck check.
+/// Seconds (contract time) of the broker's default SSH verification budget and stuck check.
 const SSH_TIMEOUT_SECS: f64 = 600.0;
-/// Lifecycle tick interval (contract seconds).
-const TICK_SECS: f64 = 60.0;
 /// Hard maximum age of a running session (contract seconds).
 const HARD_MAX_SECS: f64 = 12.0 * 3600.0;
-
-/// How a session's provisioning will end, decided at creation.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Plan {
-    /// SSH verifies at this poll attempt.
-    Running { attempt: u32 },
-    /// The instance fails at this poll attempt with this error.
-    Fails { attempt: u32, error: String },
-    /// SSH never verifies: the broker gives up after its timeout.
-    SshTimeout,
-}
+/// Blue Lobster's create polls its provider task for at most this long (contract seconds).
+const BLUE_LOBSTER_TASK_LIMIT_SECS: f64 = 300.0;
 
 /// A simulated session: the wire view plus what the broker keeps to itself.
 pub(crate) struct SimSession {
@@ -51,6 +46,12 @@ pub(crate) struct SimSession {
     pub ended: Option<Instant>,
     /// The rented machine (its SSH port and host), while the instance exists.
     pub machine: Option<Endpoint>,
+    /// The provider's id for the instance (`provider_instance_id`, never on the wire).
+    pub instance_id: String,
+    /// The provider no longer has the instance, but the broker has not noticed.
+    pub gone: bool,
+    /// The SSH verification budget (contract seconds).
+    pub ssh_timeout_secs: f64,
 }
 
 impl SimSession {
@@ -100,7 +101,7 @@ impl Simulator {
         let id = uuid::Uuid::new_v4().to_string();
         let now = Utc::now();
         let hours = request.reservation_hours;
-        let (stale, plan, keygen, delay) = {
+        let (stale, plan, keygen, delay, blue_lobster_task) = {
             let mut state = self.state();
             if let Some(existing) = state.sessions.values().find(|s| {
                 s.session.consumer_id == request.consumer_id
@@ -133,13 +134,22 @@ impl Simulator {
                 state.faults.failing_provisionings -= 1;
             }
             let plan = match state.faults.fail_provisioning_with.clone() {
+                _ if request.launch_mode == "entrypoint" => Plan::ApiTimeout,
+                _ if state.faults.ssh_never_verifies => Plan::SshTimeout,
                 Some(error) => Plan::Fails { attempt: 1, error },
                 None if fail_next => Plan::Fails {
                     attempt: 1,
-                    error: "instance_vanished: no longer exists on provider".into(),
+                    error: VANISHED.into(),
                 },
                 None => choose_plan(&mut state.rng, failure_rate, running_at),
             };
+            let task_timeout = offer.offer.provider == Provider::BlueLobster
+                && state.faults.blue_lobster_task_timeouts > 0;
+            if task_timeout {
+                state.faults.blue_lobster_task_timeouts -= 1;
+            }
+            let task_secs = state.rng.gen_range(20.0..60.0);
+            let instance_id = instance_id(&mut state.rng, &offer.offer.provider);
             let keygen = state.rng.gen_range(0.4..1.6);
             let session = Session {
                 id: id.clone(),
@@ -152,8 +162,15 @@ impl Simulator {
                 ssh_host: None,
                 ssh_port: Some(22),
                 ssh_user: Some(ssh_user(&offer.offer.provider).into()),
-                template_hash_id: None,
-                disk_gb: None,
+                // Never set by the broker, whatever the request asked (see the contract).
+                launch_mode: None,
+                api_endpoint: None,
+                api_port: None,
+                model_id: None,
+                template_name: None,
+                // Kept in memory only: in the create reply, not in later reads.
+                template_hash_id: request.template_hash_id.clone(),
+                disk_gb: request.disk_gb,
                 workload_type: request.workload_type.clone(),
                 reservation_hours: hours,
                 price_per_hour: offer.offer.price_per_hour,
@@ -177,10 +194,34 @@ impl Simulator {
                     running_since: None,
                     ended: None,
                     machine: None,
+                    instance_id,
+                    gone: false,
+                    ssh_timeout_secs: request
+                        .ssh_timeout_minutes
+                        .map_or(SSH_TIMEOUT_SECS, |m| m as f64 * 60.0),
                 },
             );
-            (stale, plan, keygen, state.faults.create_delay_ms)
+            (
+                stale,
+                plan,
+                keygen,
+                state.faults.create_delay_ms,
+                (task_timeout, task_secs),
+            )
         };
+        // The disk check comes after the record exists, and nothing ever moves a refused
+        // create's `pending` record on: it blocks the same consumer and offer (409).
+        let template = request.template_hash_id.is_some();
+        if let Some(estimate) = disk::estimate(
+            request.model_id.as_deref(),
+            request.quantization.as_deref(),
+            template,
+        ) {
+            match request.disk_gb {
+                Some(requested) => disk::check(requested, &estimate)?,
+                None => self.update_session(&id, |s| s.disk_gb = Some(estimate.recommended_gb)),
+            }
+        }
         // RSA key generation, balance check and the provider's create call.
         tokio::time::sleep(self.scaled(keygen) + Duration::from_millis(delay)).await;
         self.set_status(&id, SessionStatus::Provisioning, None);
@@ -213,6 +254,9 @@ impl Simulator {
                 "The selected offer is no longer available. Please refresh inventory and select a different offer.",
             ));
         }
+        if offer.offer.provider == Provider::BlueLobster {
+            self.blue_lobster_task(&id, blue_lobster_task).await?;
+        }
         let host = SimHost::new(
             format!("sim-{}", &id[..8]),
             Gpus {
@@ -232,7 +276,11 @@ impl Simulator {
                 key: public,
                 host: Arc::new(host),
             })
-            .map_err(|e| SimError::standard(500, format!("failed to create instance: {e}")))?;
+            .map_err(|e| {
+                SimError::standard(500, format!("failed to create instance: {e}"))
+                    .with("error_type", "provision_failed")
+                    .with("retry_suggested", true)
+            })?;
         let session = {
             let mut state = self.state();
             state.issued_keys.push(key.clone());
@@ -243,6 +291,11 @@ impl Simulator {
                 ));
             };
             s.instance = true;
+            if s.session.provider == Provider::BlueLobster {
+                // Blue Lobster's create answers with the machine's address.
+                s.session.ssh_host = Some("127.0.0.1".into());
+                s.session.ssh_port = Some(machine.port());
+            }
             s.machine = Some(machine);
             s.session.clone()
         };
@@ -252,66 +305,50 @@ impl Simulator {
         Ok((session, key))
     }
 
-    /// The broker's background SSH verification loop for one session.
-    async fn provision(self, id: String, plan: Plan) {
-        let provider = match self.state().sessions.get(&id) {
-            Some(s) => s.session.provider.clone(),
-            None => return,
-        };
-        if provider == Provider::TensorDock {
-            // TensorDock's cloud-init wait before the first SSH poll.
-            tokio::time::sleep(self.scaled(90.0)).await;
-        }
-        let started = Instant::now();
-        let mut interval = 15.0_f64;
-        let mut attempt = 0;
-        loop {
-            tokio::time::sleep(self.scaled(interval)).await;
-            attempt += 1;
-            interval = (interval * 1.5).min(60.0);
-            let mut state = self.state();
-            let Some(s) = state.sessions.get_mut(&id) else {
-                return;
-            };
-            if s.session.status != SessionStatus::Provisioning {
-                return; // destroyed or failed meanwhile
-            }
-            if s.session.ssh_host.is_none() {
-                // The provider reports where SSH is: this instance's own loopback port.
-                if let Some(machine) = &s.machine {
-                    s.session.ssh_host = Some("127.0.0.1".into());
-                    s.session.ssh_port = Some(machine.port());
-                }
-                interval = 15.0; // the broker's backoff resets once SSH info is known
-            }
-            let outcome = match &plan {
-                Plan::Running { attempt: at } if attempt >= *at => {
-                    Some((SessionStatus::Running, None))
-                }
-                Plan::Fails { attempt: at, error } if attempt >= *at => {
-                    Some((SessionStatus::Failed, Some(error.clone())))
-                }
-                Plan::SshTimeout if started.elapsed() >= self.scaled(SSH_TIMEOUT_SECS) => {
-                    // Destroyed, but the id is kept until the watchdog.
-                    s.instance = true;
-                    Some((
-                        SessionStatus::Failed,
-                        Some("SSH verification timeout".into()),
-                    ))
-                }
-                _ => None,
-            };
-            if let Some((status, error)) = outcome {
-                s.session.status = status;
+    fn set_status(&self, id: &str, status: SessionStatus, error: Option<String>) {
+        if let Some(s) = self.state().sessions.get_mut(id) {
+            s.session.status = status;
+            if error.is_some() {
                 s.session.error = error;
-                if status == SessionStatus::Running {
-                    s.running_since = Some(Instant::now());
-                } else {
-                    s.ended = Some(Instant::now());
-                    s.power_off();
-                }
-                return;
             }
+            if status.is_terminal() {
+                s.ended = Some(Instant::now());
+                s.power_off();
+            }
+        }
+    }
+
+    /// Blue Lobster's create waits for the provider's launch task inside the request: done
+    /// after `secs`, or (`timeout`) failed after the client's 5-minute poll limit.
+    async fn blue_lobster_task(
+        &self,
+        id: &str,
+        (timeout, secs): (bool, f64),
+    ) -> Result<(), SimError> {
+        if !timeout {
+            tokio::time::sleep(self.scaled(secs)).await;
+            return Ok(());
+        }
+        tokio::time::sleep(self.scaled(BLUE_LOBSTER_TASK_LIMIT_SECS)).await;
+        let vm = uuid::Uuid::new_v4();
+        let error =
+            format!("bluelobster: CreateInstance: task poll timeout after 5m0s (vm_uuid={vm})");
+        self.set_status(
+            id,
+            SessionStatus::Failed,
+            Some(format!("provider create failed: {error}")),
+        );
+        // The broker's classifier reads "timeout" as an SSH timeout.
+        Err(
+            SimError::standard(500, format!("failed to create instance: {error}"))
+                .with("error_type", "ssh_timeout")
+                .with("retry_suggested", true),
+        )
+    }
+
+    fn update_session(&self, id: &str, change: impl FnOnce(&mut Session)) {
+        if let Some(s) = self.state().sessions.get_mut(id) {
+            change(&mut s.session);
         }
     }
 
@@ -348,162 +385,20 @@ impl Simulator {
             .map(|s| s.session.clone())
             .ok_or_else(|| SimError::standard(404, "record not found"))
     }
-
-    /// `DELETE /api/v1/sessions/:id`: force destroy, idempotent.
-    pub(crate) async fn delete_session(&self, id: &str) -> Result<Value, SimError> {
-        let status = {
-            let state = self.state();
-            match state.sessions.get(id) {
-                Some(s) => s.session.status,
-                None => {
-                    return Err(SimError::standard(
-                        404,
-                        format!("session not found: {}", sanitize(id)),
-                    ))
-                }
-            }
-        };
-        match status {
-            s if s.is_active() => self.destroy(id).await,
-            // The broker answers at once for a destroy already under way.
-            SessionStatus::Stopping => {}
-            SessionStatus::Failed => {
-                let mut state = self.state();
-                if let Some(s) = state.sessions.get_mut(id).filter(|s| s.instance) {
-                    s.instance = false;
-                    s.power_off();
-                    s.session.status = SessionStatus::Stopped;
-                }
-            }
-            _ => {}
-        }
-        Ok(json!({"message": "session destroyed", "session_id": id}))
-    }
-
-    /// `POST /api/v1/sessions/:id/done`.
-    pub(crate) async fn done_session(&self, id: &str) -> Result<Value, SimError> {
-        let status = self.get_session(id)?.status;
-        if status.is_terminal() {
-            return Err(terminal(id, status));
-        }
-        if status != SessionStatus::Stopping {
-            self.destroy(id).await;
-        }
-        Ok(json!({"message": "session shutdown initiated", "session_id": id}))
-    }
-
-    fn set_status(&self, id: &str, status: SessionStatus, error: Option<String>) {
-        if let Some(s) = self.state().sessions.get_mut(id) {
-            s.session.status = status;
-            if error.is_some() {
-                s.session.error = error;
-            }
-            if status.is_terminal() {
-                s.ended = Some(Instant::now());
-                s.power_off();
-            }
-        }
-    }
-
-    /// stopping → provider destroy → verification wait → stopped.
-    async fn destroy(&self, id: &str) {
-        self.set_status(id, SessionStatus::Stopping, None);
-        if let Some(s) = self.state().sessions.get_mut(id) {
-            s.power_off();
-        }
-        let extra = Duration::from_millis(self.state().faults.destroy_delay_ms);
-        tokio::time::sleep(self.scaled(5.0) + extra).await;
-        let mut state = self.state();
-        if let Some(s) = state.sessions.get_mut(id) {
-            s.session.status = SessionStatus::Stopped;
-            s.instance = false;
-            s.ended = Some(Instant::now());
-        }
-    }
-
-    /// One lifecycle tick: hard max, expiry, stuck sessions, failed-destroy watchdog.
-    async fn tick(&self) {
-        let to_destroy: Vec<String> = {
-            let mut state = self.state();
-            let now = Instant::now();
-            let stuck_after = self.scaled(SSH_TIMEOUT_SECS);
-            let hard_max = self.scaled(HARD_MAX_SECS);
-            let mut destroy = Vec::new();
-            for s in state.sessions.values_mut() {
-                match s.session.status {
-                    SessionStatus::Running
-                        if now >= s.expires || s.created.elapsed() > hard_max =>
-                    {
-                        destroy.push(s.session.id.clone())
-                    }
-                    SessionStatus::Provisioning | SessionStatus::Stopping
-                        if s.created.elapsed() > stuck_after =>
-                    {
-                        // Stuck check and watchdog in the same tick: straight to stopped.
-                        let what = if s.session.status == SessionStatus::Stopping {
-                            "Session stuck in stopping state - manual cleanup may be required"
-                        } else {
-                            "Session stuck in provisioning state - provisioning timeout"
-                        };
-                        s.session.error = Some(what.into());
-                        s.session.status = SessionStatus::Stopped;
-                        s.instance = false;
-                        s.ended = Some(now);
-                        s.power_off();
-                    }
-                    SessionStatus::Failed if s.instance => {
-                        s.session.status = SessionStatus::Stopped;
-                        s.instance = false;
-                        s.power_off();
-                    }
-                    _ => {}
-                }
-            }
-            destroy
-        };
-        for id in to_destroy {
-            self.destroy(&id).await;
-        }
-    }
 }
 
-/// Starts the lifecycle tick; it ends when the simulator is dropped.
-pub(crate) fn start_lifecycle(sim: &Simulator) {
-    let weak = sim.downgrade();
-    let every = sim.scaled(TICK_SECS).max(Duration::from_millis(20));
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let Some(sim) = Simulator::from_weak(&weak) else {
-                return;
-            };
-            sim.tick().await;
-        }
-    });
-}
-
+/// The broker's 409 for a session that has ended.
 fn terminal(id: &str, status: SessionStatus) -> SimError {
     SimError::standard(409, format!("session {id} is in terminal state: {status}"))
 }
 
-fn choose_plan(rng: &mut impl Rng, failure_rate: f64, running_at: Option<u32>) -> Plan {
-    if rng.gen_bool(failure_rate) {
-        return match rng.gen_range(0..3) {
-            0 => Plan::SshTimeout,
-            1 => Plan::Fails {
-                attempt: rng.gen_range(1..=3),
-                error: "instance stopped unexpectedly: exited (container exited with code 1) — likely cause: the image failed to start".into(),
-            },
-            _ => Plan::Fails {
-                attempt: rng.gen_range(1..=3),
-                error: "instance_vanished: no longer exists on provider".into(),
-            },
-        };
-    }
-    Plan::Running {
-        attempt: running_at.unwrap_or_else(|| rng.gen_range(2..=5)).max(1),
+/// A provider instance id shaped like each provider's.
+fn instance_id(rng: &mut impl Rng, provider: &Provider) -> String {
+    match provider {
+        Provider::VastAi => rng.gen_range(10_000_000u64..40_000_000).to_string(),
+        _ => uuid::Builder::from_random_bytes(rng.gen())
+            .into_uuid()
+            .to_string(),
     }
 }
 

@@ -8,14 +8,15 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn inventory_filters_sort_and_pages() {
-    let server = sim(200.0).await;
+    // At speed 1 the listing is not refreshed (its prices drifting) between the reads.
+    let server = sim(1.0).await;
     let c = client(&server.url());
     let all = c.inventory(&InventoryQuery::default()).await.unwrap();
     assert_eq!(all.count as usize, all.offers.len());
     assert_eq!(all.total, all.count);
     assert!(
-        all.total >= 40,
-        "two providers with a few dozen offers: {}",
+        all.total >= 60,
+        "three providers with a few dozen offers each: {}",
         all.total
     );
     for pair in all.offers.windows(2) {

@@ -4,6 +4,7 @@
 mod cli;
 mod client_errors;
 mod client_sessions;
+mod contract;
 mod cost_safety;
 mod dashboard;
 mod live;

@@ -34,12 +34,15 @@ pub fn client(url: &str) -> ShopperClient {
     .with_retries(0)
 }
 
-/// The cheapest offer that is not a ghost (one the provider still has).
+/// The first Vast.ai offer that is not a ghost (one the provider still has). Tests rent on
+/// Vast.ai unless they are about another provider (Blue Lobster's blocking create and boot
+/// wait are pinned in `contract.rs`).
 pub async fn rentable_offer(server: &SimServer, client: &ShopperClient) -> Offer {
-    let offers = client
-        .inventory_all(&InventoryQuery::default())
-        .await
-        .unwrap();
+    let query = InventoryQuery {
+        provider: Some(gdl_model::shopper::Provider::VastAi),
+        ..Default::default()
+    };
+    let offers = client.inventory_all(&query).await.unwrap();
     offers
         .into_iter()
         .find(|o| server.simulator().is_rentable(&o.id))

@@ -13,15 +13,15 @@ use std::time::Instant;
 impl Simulator {
     /// `POST /api/v1/sessions/:id/extend`: the body is validated before the id is looked up.
     pub(crate) fn extend_session(&self, id: &str, body: &[u8]) -> Result<Value, SimError> {
-        let hours = match serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| v.get("additional_hours").cloned())
-        {
-            Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
-            _ => 0,
-        };
-        if hours <= 0 {
+        let hours = extend_hours(body)?;
+        if hours == 0 {
             return Err(SimError::standard(400, "additional_hours is required"));
+        }
+        if hours < 0 {
+            return Err(SimError::standard(
+                400,
+                "additional_hours must be at least 1",
+            ));
         }
         if hours > 12 {
             return Err(SimError::standard(
@@ -102,8 +102,12 @@ impl Simulator {
         Ok(json!({"session_id": id, "total_cost": cost, "currency": "USD"}))
     }
 
-    /// The cost summary over every session (optionally one consumer's).
-    pub(crate) fn cost_summary(&self, consumer_id: Option<&str>) -> CostSummary {
+    /// The cost summary of the sessions created in `period` (optionally one consumer's).
+    pub(crate) fn cost_summary(
+        &self,
+        consumer_id: Option<&str>,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+    ) -> CostSummary {
         let state = self.state();
         let mut summary = CostSummary {
             consumer_id: consumer_id.map(str::to_owned),
@@ -112,7 +116,10 @@ impl Simulator {
         let mut by_provider = BTreeMap::new();
         let mut by_gpu = BTreeMap::new();
         for s in state.sessions.values() {
-            if consumer_id.is_some_and(|c| s.session.consumer_id != c) {
+            if consumer_id.is_some_and(|c| s.session.consumer_id != c)
+                || s.session.created_at < start
+                || s.session.created_at >= end
+            {
                 continue;
             }
             let hours = self.billed_hours(s);
@@ -130,9 +137,8 @@ impl Simulator {
         }
         summary.by_provider = by_provider;
         summary.by_gpu_type = by_gpu;
-        let now = Utc::now();
-        summary.period_start = month_start(now, 0);
-        summary.period_end = month_start(now, 1);
+        summary.period_start = Some(start);
+        summary.period_end = Some(end);
         summary
     }
 
@@ -164,16 +170,73 @@ fn hours_minutes(minutes: i64) -> String {
     }
 }
 
-fn month_start(now: DateTime<Utc>, months_ahead: u32) -> Option<DateTime<Utc>> {
-    use chrono::Datelike;
-    let (mut year, mut month) = (now.year(), now.month() + months_ahead);
-    if month > 12 {
-        month -= 12;
-        year += 1;
+/// `additional_hours` as the broker's binder reads it (0 when absent).
+fn extend_hours(body: &[u8]) -> Result<i64, SimError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(SimError::standard(400, "EOF"));
     }
-    chrono::NaiveDate::from_ymd_opt(year, month, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| SimError::standard(400, format!("invalid character in request body: {e}")))?;
+    match value.get("additional_hours") {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
+        Some(other) => {
+            let kind = match other {
+                Value::String(_) => "string".to_owned(),
+                Value::Number(n) => format!("number {n}"),
+                Value::Bool(_) => "bool".to_owned(),
+                _ => "object".to_owned(),
+            };
+            Err(SimError::standard(400, format!("json: cannot unmarshal {kind} into Go struct field ExtendSessionRequest.additional_hours of type int")))
+        }
+    }
+}
+
+/// The range `/costs` sums (`cost/tracker.go`): `period=daily` is today, `monthly` this
+/// month; otherwise `start_date`/`end_date` (`YYYY-MM-DD`, UTC midnight), where only an end
+/// starts at the 1st of its month, only a start ends at the 1st of the next, and neither is
+/// this month. Server-local time is UTC here.
+pub(crate) fn cost_range(
+    period: Option<&str>,
+    start: Option<&str>,
+    end: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), SimError> {
+    use chrono::{Datelike, NaiveDate};
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let first_of = |d: NaiveDate, ahead: u32| {
+        let (mut year, mut month) = (d.year(), d.month() + ahead);
+        if month > 12 {
+            month -= 12;
+            year += 1;
+        }
+        NaiveDate::from_ymd_opt(year, month, 1).and_then(midnight)
+    };
+    let parse = |key: &str, value: Option<&str>| -> Result<Option<NaiveDate>, SimError> {
+        match value.filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| {
+                    SimError::standard(
+                        400,
+                        format!("invalid {key} format, expected YYYY-MM-DD: {v}"),
+                    )
+                }),
+        }
+    };
+    let today = now.date_naive();
+    let range = match period {
+        Some("daily") => midnight(today).zip(today.succ_opt().and_then(midnight)),
+        Some("monthly") => first_of(today, 0).zip(first_of(today, 1)),
+        _ => match (parse("start_date", start)?, parse("end_date", end)?) {
+            (Some(s), Some(e)) => midnight(s).zip(midnight(e)),
+            (Some(s), None) => midnight(s).zip(first_of(s, 1)),
+            (None, Some(e)) => first_of(e, 0).zip(midnight(e)),
+            (None, None) => first_of(today, 0).zip(first_of(today, 1)),
+        },
+    };
+    range.ok_or_else(|| SimError::standard(500, "date out of range"))
 }
 
 #[cfg(test)]

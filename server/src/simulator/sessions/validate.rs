@@ -11,6 +11,15 @@ pub(super) struct CreateRequest {
     pub workload_type: String,
     pub reservation_hours: u32,
     pub auto_retry: bool,
+    /// `None` when absent or ≤ 0 (the broker treats those as unset).
+    pub disk_gb: Option<u32>,
+    pub model_id: Option<String>,
+    pub quantization: Option<String>,
+    pub template_hash_id: Option<String>,
+    /// `entrypoint`, or `ssh` for anything else.
+    pub launch_mode: String,
+    /// Clamped to 1–30 when given (> 0).
+    pub ssh_timeout_minutes: Option<u32>,
 }
 
 /// Binds and validates a create body with the broker's messages and order.
@@ -30,19 +39,37 @@ pub(super) fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
         match map.get(key) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(type_error(key, "string")),
+            Some(other) => Err(type_error(key, other, "string")),
+        }
+    };
+    let int = |key: &str| -> Result<i64, SimError> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(0),
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
+            Some(other) => Err(type_error(key, other, "int")),
         }
     };
     let consumer_id = text("consumer_id")?;
     let offer_id = text("offer_id")?;
     let workload_type = text("workload_type")?;
     let retry_scope = text("retry_scope")?;
-    let hours = match map.get("reservation_hours") {
-        None | Some(Value::Null) => 0,
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or(0),
-        Some(_) => return Err(type_error("reservation_hours", "int")),
+    let hours = int("reservation_hours")?;
+    let auto_retry = match map.get("auto_retry") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(type_error("auto_retry", other, "bool")),
     };
-    let auto_retry = matches!(map.get("auto_retry"), Some(Value::Bool(true)));
+    let model_id = Some(text("model_id")?).filter(|m| !m.is_empty());
+    let quantization = Some(text("quantization")?).filter(|q| !q.is_empty());
+    let template_hash_id = Some(text("template_hash_id")?).filter(|t| !t.is_empty());
+    let launch_mode = match text("launch_mode")?.as_str() {
+        "entrypoint" => "entrypoint".to_owned(),
+        _ => "ssh".to_owned(),
+    };
+    let disk_gb = u32::try_from(int("disk_gb")?).ok().filter(|d| *d > 0);
+    let ssh_timeout_minutes = Some(int("ssh_timeout_minutes")?)
+        .filter(|m| *m > 0)
+        .map(|m| m.clamp(1, 30) as u32);
     let mut problems = Vec::new();
     for (key, value) in [
         ("consumer_id", &consumer_id),
@@ -86,13 +113,27 @@ pub(super) fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
         workload_type,
         reservation_hours: hours as u32,
         auto_retry,
+        disk_gb,
+        model_id,
+        quantization,
+        template_hash_id,
+        launch_mode,
+        ssh_timeout_minutes,
     })
 }
 
-fn type_error(field: &str, go_type: &str) -> SimError {
+/// Go's decoder error for `value` in a field of type `go_type`.
+fn type_error(field: &str, value: &Value, go_type: &str) -> SimError {
+    let json_kind = match value {
+        Value::String(_) => "string".to_owned(),
+        Value::Number(n) => format!("number {n}"),
+        Value::Bool(_) => "bool".to_owned(),
+        Value::Array(_) => "array".to_owned(),
+        _ => "object".to_owned(),
+    };
     SimError::standard(
         400,
-        format!("json: cannot unmarshal value into Go struct field CreateSessionRequest.{field} of type {go_type}"),
+        format!("json: cannot unmarshal {json_kind} into Go struct field CreateSessionRequest.{field} of type {go_type}"),
     )
 }
 
