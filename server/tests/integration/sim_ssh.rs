@@ -5,7 +5,7 @@
 
 use crate::dashboard::Dashboard;
 use crate::runs::finished;
-use crate::support::{client, create, eventually, sim};
+use crate::support::{client, eventually, rentable_offer, request, sim};
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::{Run, RunStatus, StepName, StepStatus};
 use gdl_model::secret::SshPrivateKey;
@@ -19,12 +19,20 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Creates a session and waits until the broker reports it running; returns it with its key.
+/// It reserves the broker's maximum, 12 hours: at these speeds one hour lasts seconds, and
+/// a reservation that expires mid-test cuts its SSH (a flake seen on a loaded machine).
 async fn running(server: &SimServer, c: &ShopperClient) -> (SshAddress, SshPrivateKey, String) {
+    let offer = rentable_offer(server, c).await;
+    let mut twelve_hours = request(c.consumer_id(), &offer);
+    twelve_hours.reservation_hours = 12;
     let CreateSessionResponse {
         session,
         ssh_private_key,
         ..
-    } = create(server, c).await;
+    } = c
+        .create_session(&twelve_hours)
+        .await
+        .expect("create succeeds");
     let s = eventually(Duration::from_secs(20), || async {
         let s = c.get_session(&session.id).await.unwrap();
         (s.status == SessionStatus::Running).then_some(s)
