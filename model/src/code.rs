@@ -50,6 +50,8 @@ codes! {
     SessionTerminal => "session_terminal",
     /// The offer is gone at the provider.
     OfferStale => "offer_stale",
+    /// The broker estimates the model needs more disk than the request asked for.
+    InsufficientDisk => "insufficient_disk",
     /// The broker is rate limiting.
     ShopperRateLimited => "shopper_rate_limited",
     /// The broker refused the request's input (400).

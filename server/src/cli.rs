@@ -96,6 +96,8 @@ fn settings_from(args: &ServeArgs) -> Settings {
         test_hooks: args.test_hooks,
         max_runs: args.max_runs,
         max_rentals: args.max_rentals,
+        ssh_timeout_minutes: args.ssh_timeout_minutes,
+        max_disk_gb: args.max_disk_gb,
         allow_private_hosts: args.broker.allow_private_hosts,
         destroy_patience: Duration::from_secs(args.destroy_patience.max(1)),
         auth_token: args.auth_token.clone(),

@@ -162,6 +162,18 @@ pub struct ServeArgs {
     #[arg(long, env = "GDL_MAX_RENTALS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub max_rentals: u32,
 
+    /// Minutes the broker may take to verify a new machine's SSH before it gives up
+    /// (`ssh_timeout_minutes`, 1–30; the broker's own default is 10, and its stuck check
+    /// ends any session still provisioning 10 minutes after creation).
+    #[arg(long, env = "GDL_SSH_TIMEOUT_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub ssh_timeout_minutes: u32,
+
+    /// The most disk (GB) a run may ask for. Each rental asks for the model's weights, the
+    /// vLLM image and headroom; when the broker answers that more is needed, the run asks
+    /// again once at the broker's recommendation if it is within this limit.
+    #[arg(long, env = "GDL_MAX_DISK_GB", default_value_t = 500, value_parser = clap::value_parser!(u32).range(20..=10000))]
+    pub max_disk_gb: u32,
+
     /// Benchmark: streamed requests per load phase.
     #[arg(long, env = "GDL_BENCH_REQUESTS", default_value_t = 12)]
     pub bench_requests: u32,

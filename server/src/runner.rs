@@ -62,6 +62,10 @@ pub struct RunnerConfig {
     pub allow_private_hosts: bool,
     /// How long cleanup keeps asking the broker to confirm a destroy.
     pub destroy_patience: Duration,
+    /// The broker's SSH verification budget asked for on every create (1–30 minutes).
+    pub ssh_timeout_minutes: u32,
+    /// The most disk (GB) a rental may ask for.
+    pub max_disk_gb: u32,
 }
 
 impl Default for RunnerConfig {
@@ -74,6 +78,8 @@ impl Default for RunnerConfig {
             max_rentals: 3,
             allow_private_hosts: false,
             destroy_patience: steps::cleanup::DESTROY_PATIENCE,
+            ssh_timeout_minutes: 10,
+            max_disk_gb: 500,
         }
     }
 }

@@ -44,6 +44,10 @@ pub struct Settings {
     pub max_runs: usize,
     /// Sessions one run may rent in all (a new one when a machine fails to start).
     pub max_rentals: u32,
+    /// The broker's SSH verification budget asked for on every create (1–30 minutes).
+    pub ssh_timeout_minutes: u32,
+    /// The most disk (GB) a rental may ask for.
+    pub max_disk_gb: u32,
     /// Allow SSH addresses on loopback or private networks (a simulator on this machine);
     /// always on for the embedded simulator.
     pub allow_private_hosts: bool,
@@ -140,6 +144,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         RunnerConfig {
             max_concurrent: settings.max_runs.max(1),
             max_rentals: settings.max_rentals.max(1),
+            ssh_timeout_minutes: settings.ssh_timeout_minutes.clamp(1, 30),
+            max_disk_gb: settings.max_disk_gb,
             allow_private_hosts: settings.allow_private_hosts || simulator.is_some(),
             destroy_patience: settings.destroy_patience,
             load_requests: settings.bench.requests.max(1),

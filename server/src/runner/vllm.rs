@@ -16,6 +16,9 @@ pub const IMAGE: &str = "vllm/vllm-openai:v0.6.4";
 pub const PIP_PACKAGE: &str = "vllm==0.6.4";
 /// How long a liveness check or log read may take.
 const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The lowest CUDA version the image and package are built for: offers whose driver
+/// supports less cannot run them.
+pub const MIN_CUDA: f64 = 12.1;
 /// The port vLLM serves on, on the host.
 pub const PORT: u16 = 8000;
 /// The docker container's name.

@@ -58,12 +58,25 @@ pub enum ShopperError {
         error_type: Option<String>,
         request_id: Option<String>,
     },
+    /// 400 with `error_type: insufficient_disk`: the model needs more disk than asked for.
+    /// The broker's refused create leaves a `pending` record behind (see the contract).
+    #[error("{message}")]
+    InsufficientDisk {
+        message: String,
+        requested_gb: u32,
+        minimum_gb: u32,
+        recommended_gb: u32,
+        breakdown: Option<gdl_model::shopper::DiskBreakdown>,
+        request_id: Option<String>,
+    },
     /// 5xx (other than stale inventory / not ready).
     #[error("the broker failed with HTTP {status}: {message}")]
     Server {
         status: u16,
         message: String,
         error_type: Option<String>,
+        /// The broker's `retry_suggested` (create errors): another offer may work.
+        retry_suggested: bool,
         request_id: Option<String>,
     },
     /// A reply that is not the JSON the contract promises.
@@ -95,6 +108,7 @@ impl ShopperError {
             Self::Duplicate { .. } => ErrorCode::SessionDuplicate,
             Self::TerminalState { .. } => ErrorCode::SessionTerminal,
             Self::StaleInventory { .. } => ErrorCode::OfferStale,
+            Self::InsufficientDisk { .. } => ErrorCode::InsufficientDisk,
             Self::RateLimited { .. } => ErrorCode::ShopperRateLimited,
             Self::BadRequest { .. } => ErrorCode::ShopperRejected,
             Self::Server { .. } => ErrorCode::ShopperError,
@@ -132,6 +146,10 @@ impl ShopperError {
                 Some(d) => format!("Wait {} and try again.", fmt_duration(*d)),
                 None => "Wait a few seconds and try again.".into(),
             },
+            Self::InsufficientDisk { recommended_gb, .. } => format!(
+                "The broker recommends {recommended_gb} GB for this model; raise --max-disk-gb \
+                 to at least that, or choose a smaller or quantized model."
+            ),
             Self::BadRequest { .. } => "Check the values sent; the broker's message says \
                 which one it refused."
                 .into(),
@@ -227,10 +245,19 @@ mod tests {
                 error_type: None,
                 request_id: None,
             },
+            ShopperError::InsufficientDisk {
+                message: "m".into(),
+                requested_gb: 16,
+                minimum_gb: 17,
+                recommended_gb: 20,
+                breakdown: None,
+                request_id: None,
+            },
             ShopperError::Server {
                 status: 500,
                 message: "m".into(),
                 error_type: None,
+                retry_suggested: false,
                 request_id: Some("r".into()),
             },
             ShopperError::Decode {

@@ -56,6 +56,17 @@ pub(super) fn error_from_reply(
             },
         },
         429 => ShopperError::RateLimited { retry_after },
+        400 if error_type.as_deref() == Some("insufficient_disk") => {
+            let body = parsed.unwrap_or_default();
+            ShopperError::InsufficientDisk {
+                message,
+                requested_gb: body.requested_gb.unwrap_or(0),
+                minimum_gb: body.minimum_gb.unwrap_or(0),
+                recommended_gb: body.recommended_gb.unwrap_or(0),
+                breakdown: body.breakdown,
+                request_id,
+            }
+        }
         400 => ShopperError::BadRequest {
             message,
             error_type,
@@ -74,6 +85,7 @@ pub(super) fn error_from_reply(
             status: code,
             message,
             error_type,
+            retry_suggested: parsed.and_then(|b| b.retry_suggested).unwrap_or(false),
             request_id,
         },
         code => ShopperError::Decode {

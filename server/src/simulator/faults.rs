@@ -53,6 +53,9 @@ pub struct Faults {
     /// Every new provisioning's SSH never verifies: it fails when the session's SSH
     /// timeout runs out (or the stuck check ends it first).
     pub ssh_never_verifies: bool,
+    /// The broker's disk estimate is this many GB larger (as a template's floor or a newer
+    /// broker's formula would make it), so a request sized by the client can fall short.
+    pub extra_disk_gb: u32,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

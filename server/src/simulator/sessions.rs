@@ -101,7 +101,7 @@ impl Simulator {
         let id = uuid::Uuid::new_v4().to_string();
         let now = Utc::now();
         let hours = request.reservation_hours;
-        let (stale, plan, keygen, delay, blue_lobster_task) = {
+        let (stale, plan, keygen, delay, blue_lobster_task, extra_disk) = {
             let mut state = self.state();
             if let Some(existing) = state.sessions.values().find(|s| {
                 s.session.consumer_id == request.consumer_id
@@ -207,6 +207,7 @@ impl Simulator {
                 keygen,
                 state.faults.create_delay_ms,
                 (task_timeout, task_secs),
+                state.faults.extra_disk_gb,
             )
         };
         // The disk check comes after the record exists, and nothing ever moves a refused
@@ -216,6 +217,7 @@ impl Simulator {
             request.model_id.as_deref(),
             request.quantization.as_deref(),
             template,
+            extra_disk,
         ) {
             match request.disk_gb {
                 Some(requested) => disk::check(requested, &estimate)?,

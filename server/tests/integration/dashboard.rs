@@ -66,6 +66,8 @@ impl Dashboard {
             test_hooks: false,
             max_runs: 1,
             max_rentals: 3,
+            ssh_timeout_minutes: 10,
+            max_disk_gb: 500,
             allow_private_hosts: false,
             destroy_patience: Duration::from_secs(60),
             auth_token: None,

@@ -1,7 +1,11 @@
-//! Step 4, Create session: books the selected offer. When the provider no longer has it
-//! (stale inventory), the inventory is asked again and the next-best untried offer is
-//! booked, at most [`ATTEMPTS`] offers in all, each attempt logged. The one-time SSH key
-//! the broker returns stays in memory only.
+//! Step 4, Create session: books the selected offer, asking for the disk the model needs
+//! (weights, the vLLM image, headroom) and the configured SSH verification budget. When the
+//! provider no longer has the offer (stale inventory) or the broker suggests another after
+//! a failure (`retry_suggested`), the inventory is asked again and the next-best untried
+//! offer is booked, at most [`ATTEMPTS`] offers in all, each attempt logged. When the broker
+//! says the model needs more disk, the same offer is asked again once at its
+//! recommendation (within `--max-disk-gb`), after deleting the `pending` record the refused
+//! create leaves behind. The one-time SSH key the broker returns stays in memory only.
 //!
 //! The broker's POST runs in a task of its own and records the session on the run itself:
 //! a cancel (or a shutdown) that drops this step never drops a create in flight, and
@@ -14,7 +18,7 @@ use crate::shopper::ShopperError;
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::registry::Quantization;
-use gdl_model::runs::{Rental, StepName};
+use gdl_model::runs::{DeployMode, Rental, StepName};
 use gdl_model::shopper::{CreateSessionRequest, CreateSessionResponse};
 
 /// Offers tried when the first is gone at the provider.
@@ -39,6 +43,9 @@ pub async fn book(
 ) -> Result<Booked, StepError> {
     let mut tried: Vec<String> = Vec::new();
     let mut candidate = selected;
+    let max_disk = d.config.max_disk_gb;
+    let mut disk = disk_for(model, d.ctx.config().deploy_mode).min(max_disk);
+    let mut disk_raised = false;
     for attempt in 1..=ATTEMPTS {
         if d.ctx.cancel_token().is_cancelled() {
             return Err(StepError::new(ErrorCode::Cancelled, "cancelled"));
@@ -52,7 +59,7 @@ pub async fn book(
             "Creating a session on {} (attempt {attempt}/{ATTEMPTS})",
             candidate.id
         ));
-        let message = match create(d, model, &candidate).await {
+        let message = match create_clearing(d, model, &candidate, disk, disk_raised).await {
             Ok(created) => {
                 let session = created.session;
                 d.ctx
@@ -71,14 +78,28 @@ pub async fn book(
             Err(ShopperError::NotFound { message, .. })
                 if message.starts_with("offer not found") =>
             {
-                message
+                format!("gone at the provider: {message}")
+            }
+            // The broker's create failed and it suggests another offer.
+            Err(ShopperError::Server {
+                retry_suggested: true,
+                message,
+                ..
+            }) => format!("the broker suggests another offer: {message}"),
+            Err(ShopperError::InsufficientDisk {
+                recommended_gb,
+                message,
+                ..
+            }) if !disk_raised && recommended_gb > disk && recommended_gb <= max_disk => {
+                d.ctx
+                    .warn(&format!("{message}; asking again for {recommended_gb} GB"));
+                disk = recommended_gb;
+                disk_raised = true;
+                continue;
             }
             Err(e) => return Err(e.into()),
         };
-        d.ctx.warn(&format!(
-            "Offer {} is gone at the provider: {message}",
-            candidate.id
-        ));
+        d.ctx.warn(&format!("Offer {}: {message}", candidate.id));
         tried.push(candidate.id.clone());
         let fresh = d.client.inventory_all(&offers.query).await?;
         let Some(next) = rank(&fresh)
@@ -95,12 +116,56 @@ pub async fn book(
     )))
 }
 
+/// The disk (GB) a rental asks for: the weights half again (download and cache), the
+/// install (the vLLM image unpacked, or the pip environment) and headroom, in steps of 5.
+pub fn disk_for(model: &ResolvedModel, mode: DeployMode) -> u32 {
+    let install = match mode {
+        DeployMode::Docker => 20.0,
+        DeployMode::Pip => 12.0,
+    };
+    let gb = (model.weights_gb * 1.5 + install + 8.0).ceil() as u32;
+    gb.div_ceil(5) * 5
+}
+
+/// [`create`]; after a refused create (`stranded`), a 409 naming our own `pending` record
+/// for this offer is that refusal's leftover: it is deleted and the create asked again.
+async fn create_clearing(
+    d: &Deps<'_>,
+    model: &ResolvedModel,
+    offer: &Offer,
+    disk_gb: u32,
+    stranded: bool,
+) -> Result<CreateSessionResponse, ShopperError> {
+    match create(d, model, offer, disk_gb).await {
+        Err(ShopperError::Duplicate {
+            existing_session_id: Some(id),
+            ..
+        }) if stranded => {
+            let leftover = d.client.get_session(&id).await?;
+            if leftover.status != gdl_model::shopper::SessionStatus::Pending {
+                return Err(ShopperError::Duplicate {
+                    message: format!("session {id} holds this offer ({})", leftover.status),
+                    existing_session_id: Some(id),
+                    request_id: None,
+                });
+            }
+            d.ctx.info(&format!(
+                "Deleting the pending record {id} the refused create left behind"
+            ));
+            d.client.delete_session(&id).await?;
+            create(d, model, offer, disk_gb).await
+        }
+        other => other,
+    }
+}
+
 /// The broker's POST, in its own task: the session it makes is recorded on the run (as
 /// the run's session and a new rental) whether or not this step is still waiting.
 async fn create(
     d: &Deps<'_>,
     model: &ResolvedModel,
     offer: &Offer,
+    disk_gb: u32,
 ) -> Result<CreateSessionResponse, ShopperError> {
     let request = CreateSessionRequest {
         consumer_id: d.client.consumer_id().to_owned(),
@@ -110,6 +175,8 @@ async fn create(
         model_id: Some(model.served_repo.clone()),
         quantization: (model.quantization != Quantization::None)
             .then(|| model.quantization.as_str().to_owned()),
+        disk_gb: Some(disk_gb),
+        ssh_timeout_minutes: Some(d.config.ssh_timeout_minutes),
         ..Default::default()
     };
     let in_flight = d.ctx.create_in_flight();
@@ -145,6 +212,7 @@ async fn create(
             status: 0,
             message: format!("the create task failed: {e}"),
             error_type: None,
+            retry_suggested: false,
             request_id: None,
         })
     })

@@ -1,10 +1,14 @@
 //! Step 2, Query inventory: every offer with enough VRAM per GPU, enough GPUs, at or under
-//! the price, on the chosen provider.
+//! the price, on the chosen provider, whose driver can run the vLLM build ([`MIN_CUDA`]).
+//! The broker's `min_cuda` filter also drops offers that do not report a CUDA version (all
+//! but Vast.ai's), so it is asked for only on Vast.ai; elsewhere offers that report an older
+//! version are dropped here.
 
 use super::{Deps, Offers, ResolvedModel};
 use crate::runner::error::StepError;
+use crate::runner::vllm::MIN_CUDA;
 use gdl_model::code::ErrorCode;
-use gdl_model::shopper::InventoryQuery;
+use gdl_model::shopper::{InventoryQuery, Provider};
 
 pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepError> {
     let test = d.ctx.config();
@@ -13,9 +17,19 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
         min_vram: Some(model.vram_gb),
         max_price: Some(test.max_price),
         min_gpu_count: Some(test.gpu_count.max(1)),
+        min_cuda: (test.provider == Some(Provider::VastAi)).then_some(MIN_CUDA),
         ..Default::default()
     };
-    let offers = d.client.inventory_all(&query).await?;
+    let listed = d.client.inventory_all(&query).await?;
+    let (offers, old): (Vec<_>, Vec<_>) = listed
+        .into_iter()
+        .partition(|o| o.cuda_version.is_none_or(|v| v >= MIN_CUDA));
+    if !old.is_empty() {
+        d.ctx.info(&format!(
+            "Left out {} offers whose driver supports only CUDA below {MIN_CUDA} (vLLM needs it)",
+            old.len()
+        ));
+    }
     let on = test
         .provider
         .as_ref()

@@ -3,24 +3,27 @@
 
 use super::{describe, Deps, Offer, Offers};
 use crate::runner::error::StepError;
+use crate::runner::vllm::MIN_CUDA;
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::StepName;
 use gdl_model::shopper::Provider;
 use std::collections::{HashMap, HashSet};
 
 pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
-    let offer = rank(&offers.offers)
-        .first()
-        .map(|o| (*o).clone())
-        .ok_or_else(|| {
-            StepError::new(
-                ErrorCode::NoOffers,
-                "every matching offer is marked unavailable",
-            )
-            .hint("Try again in a minute, or raise the price.")
-        })?;
+    let ranked = rank(&offers.offers);
+    let offer = ranked.first().map(|o| (*o).clone()).ok_or_else(|| {
+        StepError::new(
+            ErrorCode::NoOffers,
+            "every matching offer is marked unavailable",
+        )
+        .hint("Try again in a minute, or raise the price.")
+    })?;
     d.ctx.detail(StepName::SelectOffer, describe(&offer)).await;
-    d.ctx.info(&format!("Selected {}", describe(&offer)));
+    d.ctx.info(&format!(
+        "Selected {}: {}",
+        describe(&offer),
+        reason(&offer, &ranked)
+    ));
     Ok(offer)
 }
 
@@ -74,15 +77,45 @@ pub async fn next(
         })
 }
 
-/// Offers best first: cheapest, then the most reliable.
+/// Offers best first: cheapest, then the likeliest to be there (the broker's availability
+/// confidence), then the most reliable. Offers marked unavailable, or whose driver cannot
+/// run the vLLM build, are left out.
 pub fn rank(offers: &[Offer]) -> Vec<&Offer> {
-    let mut ranked: Vec<&Offer> = offers.iter().filter(|o| o.available).collect();
+    let mut ranked: Vec<&Offer> = offers
+        .iter()
+        .filter(|o| o.available && o.cuda_version.is_none_or(|v| v >= MIN_CUDA))
+        .collect();
     ranked.sort_by(|a, b| {
         a.price_per_hour
             .total_cmp(&b.price_per_hour)
+            .then(
+                b.availability_confidence
+                    .total_cmp(&a.availability_confidence),
+            )
             .then(b.reliability.total_cmp(&a.reliability))
     });
     ranked
+}
+
+/// Why `chosen` leads `ranked`: its price, and what decided a tie.
+fn reason(chosen: &Offer, ranked: &[&Offer]) -> String {
+    let tied = ranked
+        .iter()
+        .filter(|o| o.price_per_hour == chosen.price_per_hour)
+        .count();
+    let tie = if tied > 1 {
+        format!(
+            "; {tied} at that price, this one the likeliest available ({:.2}) and most reliable ({:.2})",
+            chosen.availability_confidence, chosen.reliability
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "cheapest of {} offers at ${:.3}/h{tie}",
+        ranked.len(),
+        chosen.price_per_hour
+    )
 }
 
 #[cfg(test)]
@@ -96,6 +129,29 @@ mod tests {
             "available": available
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn ranking_is_price_then_confidence_then_reliability_and_skips_old_drivers() {
+        let with = |id: &str, price: f64, confidence: f64, cuda: Option<f64>| {
+            let mut o = offer(id, price, 0.9, true);
+            o.availability_confidence = confidence;
+            o.cuda_version = cuda;
+            o
+        };
+        let offers = vec![
+            with("old-driver", 0.10, 0.9, Some(11.8)),
+            with("unsure", 0.20, 0.3, None),
+            with("sure", 0.20, 0.9, Some(12.4)),
+            with("dear", 0.50, 1.0, Some(12.8)),
+        ];
+        let ids: Vec<&str> = rank(&offers).iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["sure", "unsure", "dear"]);
+        let why = reason(&offers[2], &rank(&offers));
+        assert!(
+            why.starts_with("cheapest of 3 offers at $0.200/h; 2 at that price"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub(super) fn estimate(
     model_id: Option<&str>,
     quantization: Option<&str>,
     template: bool,
+    extra_gb: u32,
 ) -> Option<DiskBreakdown> {
     let model = model_id.unwrap_or_default();
     let params = known_params(model).or_else(|| params_from_name(model))?;
@@ -21,7 +22,7 @@ pub(super) fn estimate(
     let weights = params * bytes_per_param(quantization.as_deref());
     let buffer = 0.5 * weights;
     let image = if template { 15.0 } else { 10.0 };
-    let overhead = 5.0;
+    let overhead = 5.0 + extra_gb as f64;
     let raw = weights + buffer + image + overhead;
     let recommended = round_up_to_5((raw * 1.2).ceil() as u32);
     Some(DiskBreakdown {
@@ -97,23 +98,23 @@ mod tests {
 
     #[test]
     fn estimates_match_the_brokers_worked_examples() {
-        let small = estimate(Some("Qwen/Qwen2.5-0.5B-Instruct"), None, false).unwrap();
+        let small = estimate(Some("Qwen/Qwen2.5-0.5B-Instruct"), None, false, 0).unwrap();
         assert_eq!((small.minimum_gb, small.recommended_gb), (17, 20));
         assert_eq!(
             small.describe(),
             "model weights: 1.0 GB, download buffer: 0.5 GB, docker image: 10 GB, system overhead: 5 GB"
         );
-        let big = estimate(Some("meta-llama/Llama-3.1-70B-Instruct"), None, false).unwrap();
+        let big = estimate(Some("meta-llama/Llama-3.1-70B-Instruct"), None, false, 0).unwrap();
         assert_eq!((big.minimum_gb, big.recommended_gb), (225, 270));
-        let awq = estimate(Some("Qwen/Qwen2.5-7B-Instruct-AWQ"), None, false).unwrap();
+        let awq = estimate(Some("Qwen/Qwen2.5-7B-Instruct-AWQ"), None, false, 0).unwrap();
         assert_eq!(awq.quantization.as_deref(), Some("awq"));
-        assert!(estimate(Some("some/model"), None, false).is_none());
-        assert!(estimate(None, None, false).is_none());
+        assert!(estimate(Some("some/model"), None, false, 0).is_none());
+        assert!(estimate(None, None, false, 0).is_none());
     }
 
     #[test]
     fn less_than_the_minimum_is_refused_with_the_breakdown() {
-        let e = estimate(Some("Qwen/Qwen2.5-0.5B-Instruct"), None, false).unwrap();
+        let e = estimate(Some("Qwen/Qwen2.5-0.5B-Instruct"), None, false, 0).unwrap();
         assert!(check(17, &e).is_ok());
         let err = check(16, &e).unwrap_err();
         assert_eq!(err.status, 400);

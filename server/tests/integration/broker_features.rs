@@ -1,0 +1,131 @@
+//! Runs that use what the broker offers: Blue Lobster, the disk the model needs (raised
+//! once when the broker asks for more), the SSH verification budget, and offers whose
+//! driver is too old for the vLLM build left out.
+
+use crate::dashboard::Dashboard;
+use crate::runs::{finished, start};
+use gdl_model::code::ErrorCode;
+use gdl_model::runs::{RunStatus, StepName};
+use gdl_model::shopper::{Provider, SessionQuery};
+
+fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
+    d.state.hub.with_state(|s| {
+        s.logs
+            .get(id)
+            .is_some_and(|l| l.iter().any(|l| l.message.contains(text)))
+    })
+}
+
+async fn nothing_running(d: &Dashboard) {
+    let active = crate::support::active_sessions(&d.broker()).await;
+    assert_eq!(active, Vec::<String>::new(), "left running");
+}
+
+#[tokio::test]
+async fn a_blue_lobster_run_passes_through_its_blocking_create_and_boot_wait() {
+    let d = Dashboard::start(None).await;
+    let id = start(
+        &d,
+        serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5, "provider": "bluelobster"}),
+    )
+    .await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    let offer = done.offer.clone().unwrap();
+    assert_eq!(offer.provider, Provider::BlueLobster);
+    assert!(
+        offer.offer_id.starts_with("bluelobster:"),
+        "{}",
+        offer.offer_id
+    );
+    assert!(done.benchmark_id.is_some());
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn a_disk_request_short_of_the_brokers_estimate_is_raised_once_and_the_leftover_cleared() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    // The broker wants 20 GB more than our estimate allows for.
+    sim.simulator().update_faults(|f| f.extra_disk_gb = 20);
+    let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(log_has(&d, &id, "insufficient disk space: 30 GB requested"));
+    assert!(log_has(&d, &id, "asking again for 45 GB"));
+    assert!(log_has(&d, &id, "Deleting the pending record"));
+    assert_eq!(done.rentals.len(), 1, "the refused create rented nothing");
+    let ours = d
+        .broker()
+        .list_sessions(&SessionQuery::default())
+        .await
+        .unwrap()
+        .sessions;
+    assert!(
+        ours.iter()
+            .all(|s| s.status != gdl_model::shopper::SessionStatus::Pending),
+        "no pending record left behind: {ours:?}"
+    );
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn a_disk_the_broker_wants_beyond_the_limit_fails_with_its_breakdown() {
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        s.max_disk_gb = 35;
+    })
+    .await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator().update_faults(|f| f.extra_disk_gb = 20);
+    let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    let create = done
+        .steps
+        .iter()
+        .find(|s| s.name == StepName::CreateSession)
+        .unwrap();
+    assert_eq!(create.code, Some(ErrorCode::InsufficientDisk), "{create:?}");
+    let reason = create.reason.clone().unwrap_or_default();
+    assert!(reason.contains("breakdown: model weights"), "{reason}");
+    assert!(create
+        .hint
+        .clone()
+        .unwrap_or_default()
+        .contains("--max-disk-gb"));
+}
+
+#[tokio::test]
+async fn the_ssh_verification_budget_asked_for_is_the_one_the_broker_applies() {
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        s.ssh_timeout_minutes = 1;
+        s.max_rentals = 1;
+    })
+    .await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator()
+        .update_faults(|f| f.ssh_never_verifies = true);
+    let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    let rental = &done.rentals[0];
+    let failure = rental.failure.clone().unwrap_or_default();
+    assert!(
+        failure.ends_with(": SSH verification timeout"),
+        "a 1-minute budget ends before the 10-minute stuck check: {rental:?}"
+    );
+    // At the dashboard tests' speed (60), the broker gave up within a few contract minutes
+    // of the create, not the ten it would take without the budget asked for.
+    let wait = done
+        .steps
+        .iter()
+        .find(|s| s.name == StepName::WaitForRunning)
+        .unwrap();
+    let took = (wait.ended_at.unwrap() - rental.created_at).num_milliseconds() as f64 / 1000.0;
+    assert!(
+        took * 60.0 < 300.0,
+        "gave up after {:.0} contract seconds",
+        took * 60.0
+    );
+    nothing_running(&d).await;
+}
