@@ -52,6 +52,8 @@ codes! {
     OfferStale => "offer_stale",
     /// The broker estimates the model needs more disk than the request asked for.
     InsufficientDisk => "insufficient_disk",
+    /// The broker stopped mid-run (it destroys every instance when it stops).
+    BrokerStopped => "broker_stopped",
     /// The broker is rate limiting.
     ShopperRateLimited => "shopper_rate_limited",
     /// The broker refused the request's input (400).

@@ -46,6 +46,7 @@ async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Resul
     use steps::*;
     let s = Stepper {
         ctx: d.ctx,
+        client: d.client,
         failure,
     };
     let model = s
@@ -93,6 +94,7 @@ async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Resul
 /// Runs one step at a time: running → complete, or failed with its error; stops on cancel.
 struct Stepper<'a> {
     ctx: &'a RunContext,
+    client: &'a ShopperClient,
     /// Test hook: the step that fails.
     failure: Option<StepName>,
 }
@@ -129,6 +131,7 @@ impl Stepper<'_> {
             // and the token can be ready at the same moment.
             Err(_) if ctx.cancel_token().is_cancelled() => Err(cancelled(ctx, name).await),
             Err(e) => {
+                let e = broker_stopped(self.client, e).await;
                 ctx.error(&format!("{} failed: {e}", name.label()));
                 if let Some(hint) = &e.hint {
                     ctx.info(&format!("Hint: {hint}"));
@@ -137,6 +140,38 @@ impl Stepper<'_> {
                 Err(Stop::Failed)
             }
         }
+    }
+}
+
+/// A host that went away may have been taken by the broker: it destroys every instance
+/// when it stops (and its sessions still read `running`). When the broker is not ready or
+/// not answering as the host fails, the failure says so.
+async fn broker_stopped(client: &ShopperClient, e: StepError) -> StepError {
+    use crate::shopper::ShopperError;
+    let host_failure = matches!(
+        e.code,
+        ErrorCode::SshDisconnected
+            | ErrorCode::SshConnectionRefused
+            | ErrorCode::SshTimeout
+            | ErrorCode::SshUnreachable
+            | ErrorCode::HostCommandTimeout
+            | ErrorCode::TunnelFailed
+            | ErrorCode::VerifyFailed
+            | ErrorCode::BenchmarkFailed
+            | ErrorCode::VllmExited
+    );
+    if !host_failure {
+        return e;
+    }
+    match client.ready().await {
+        Err(ShopperError::NotReady { .. } | ShopperError::Unreachable { .. } | ShopperError::Timeout { .. }) => {
+            StepError::new(
+                ErrorCode::BrokerStopped,
+                format!("the broker stopped during this step, and it destroys every instance when it stops ({e})"),
+            )
+            .hint("Run the test again once the broker is back; cleanup confirms the session is gone.")
+        }
+        _ => e,
     }
 }
 

@@ -48,6 +48,7 @@ pub(super) fn router(sim: Simulator) -> Router {
         .route("/_sim/ssh", get(ssh_status).post(set_ssh))
         .route("/_sim/sessions/{id}", axum::routing::delete(purge_session))
         .route("/_sim/sessions/{id}/vanish", post(vanish_instance))
+        .route("/_sim/restart", post(restart))
         .merge(broker)
         .layer(middleware::from_fn(request_id))
         .with_state(sim)
@@ -326,6 +327,19 @@ async fn purge_session(State(sim): State<Simulator>, Path(id): Path<String>) -> 
     } else {
         StatusCode::NOT_FOUND
     }
+}
+
+#[derive(Deserialize)]
+struct RestartRequest {
+    /// How long nothing listens, in milliseconds (not scaled).
+    #[serde(default)]
+    down_ms: u64,
+}
+
+/// The broker stops (destroying every instance) and starts again.
+async fn restart(State(sim): State<Simulator>, Json(req): Json<RestartRequest>) -> StatusCode {
+    sim.restart(Duration::from_millis(req.down_ms));
+    StatusCode::ACCEPTED
 }
 
 /// The provider loses the session's instance; the broker finds out by reconciliation.

@@ -129,3 +129,38 @@ async fn the_ssh_verification_budget_asked_for_is_the_one_the_broker_applies() {
     );
     nothing_running(&d).await;
 }
+
+#[tokio::test]
+async fn a_broker_restart_mid_run_ends_the_run_saying_so_and_leaves_nothing() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    crate::support::eventually(std::time::Duration::from_secs(60), || async {
+        let r = crate::runs::run(&d, &id).await;
+        let install = r
+            .steps
+            .iter()
+            .find(|s| s.name == StepName::InstallVllm)
+            .unwrap();
+        (install.status == gdl_model::runs::StepStatus::Running).then_some(())
+    })
+    .await;
+    // It destroys every instance as it stops, is gone for two seconds, then comes back.
+    sim.simulator().restart(std::time::Duration::from_secs(2));
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    assert_eq!(
+        done.error_code,
+        Some(ErrorCode::BrokerStopped),
+        "{:?}",
+        done.error
+    );
+    assert!(done
+        .error
+        .clone()
+        .unwrap()
+        .contains("destroys every instance"));
+    let cleanup = done.cleanup.clone().unwrap();
+    assert!(cleanup.destroyed_confirmed, "{}", cleanup.message);
+    nothing_running(&d).await;
+}

@@ -114,6 +114,51 @@ impl Simulator {
         true
     }
 
+    /// The broker stops (SIGTERM) and starts again after `down` (`cmd/server/main.go`,
+    /// `internal/service/lifecycle/startup.go`): `/health` and `/ready` answer 503 while it
+    /// destroys every active session's instance, leaving their records as they were (a
+    /// running session still reads running until reconciliation finds its instance gone);
+    /// then nothing listens for `down`; then its startup sweep stops the provisioning and
+    /// stopping sessions whose instances are gone, and it is ready again.
+    pub fn restart(&self, down: Duration) {
+        self.update_faults(|f| f.not_ready = true);
+        for s in self.state().sessions.values_mut() {
+            if s.session.status.is_active() && s.instance {
+                s.gone = true;
+                s.power_off();
+            }
+        }
+        let weak = self.downgrade();
+        let destroying = self.scaled(5.0);
+        tokio::spawn(async move {
+            tokio::time::sleep(destroying).await;
+            if let Some(sim) = Simulator::from_weak(&weak) {
+                sim.set_offline(true);
+            }
+            tokio::time::sleep(down).await;
+            if let Some(sim) = Simulator::from_weak(&weak) {
+                sim.startup_sweep();
+                sim.update_faults(|f| f.not_ready = false);
+                sim.set_offline(false);
+            }
+        });
+    }
+
+    /// The startup sweep's recovery: provisioning and stopping sessions whose instances are
+    /// gone become stopped.
+    fn startup_sweep(&self) {
+        let now = Instant::now();
+        for s in self.state().sessions.values_mut() {
+            let waiting = matches!(
+                s.session.status,
+                SessionStatus::Provisioning | SessionStatus::Stopping
+            );
+            if waiting && s.gone {
+                stop(s, None, now);
+            }
+        }
+    }
+
     /// One lifecycle tick: hard max, expiry, stuck sessions, failed-destroy watchdog.
     async fn tick(&self) {
         let to_destroy: Vec<String> = {
