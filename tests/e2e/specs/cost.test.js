@@ -42,6 +42,9 @@ describe('cost safety', () => {
     await page.locator('[data-result]').waitFor({ timeout: 120_000 });
 
     const rentals = page.locator('tr[data-rental]');
+    const [run] = (await api(`${server.url}/api/runs`)).body;
+    assert.equal(run.rentals.length, 2, `two rentals: ${JSON.stringify(run.rentals)}`);
+    await rentals.nth(1).waitFor({ timeout: 20_000 });
     assert.equal(await rentals.count(), 2, 'two rentals listed');
     const first = rentals.nth(0);
     assert.equal(await first.getAttribute('data-failed'), 'true');
