@@ -11,8 +11,11 @@ describe('cost safety', () => {
   let broker;
 
   before(async () => {
-    // Cleanup gives up asking after 2 s, so an unconfirmed destroy shows quickly.
-    server = await startDashboard({ simSpeed: 40, args: ['--bench-requests', '4', '--destroy-patience', '2'] });
+    // Cleanup gives up asking after 2 s, so an unconfirmed destroy shows quickly. The
+    // broker's stuck check stops a session left stopping 10 minutes (contract time) after
+    // its creation, which would then confirm it: at speed 20 that is 30 s, and the run
+    // below fails early (Diagnose host), so the page is read well before.
+    server = await startDashboard({ simSpeed: 20, args: ['--test-hooks', '--destroy-patience', '2'] });
     browser = await launchBrowser();
     broker = (await api(`${server.url}/api/status`)).body.broker.url;
   });
@@ -29,6 +32,8 @@ describe('cost safety', () => {
       method: 'POST',
       body: { failing_provisionings: 1, destroy_delay_ms: 600_000 },
     });
+    const fail = await fetch(`${server.url}/_test/runs/fail_next`, { method: 'POST', body: 'diagnose_host' });
+    assert.equal(fail.status, 204);
     const page = await browser.newPage();
     const errors = watchErrors(page);
     await page.goto(`${server.url}/`);
@@ -37,6 +42,9 @@ describe('cost safety', () => {
     await page.locator('[data-result]').waitFor({ timeout: 120_000 });
 
     const rentals = page.locator('tr[data-rental]');
+    const [run] = (await api(`${server.url}/api/runs`)).body;
+    assert.equal(run.rentals.length, 2, `two rentals: ${JSON.stringify(run.rentals)}`);
+    await rentals.nth(1).waitFor({ timeout: 20_000 });
     assert.equal(await rentals.count(), 2, 'two rentals listed');
     const first = rentals.nth(0);
     assert.equal(await first.getAttribute('data-failed'), 'true');
