@@ -170,6 +170,7 @@ impl ShopperError {
             | Self::TerminalState { request_id, .. }
             | Self::StaleInventory { request_id, .. }
             | Self::BadRequest { request_id, .. }
+            | Self::InsufficientDisk { request_id, .. }
             | Self::Server { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
@@ -275,7 +276,7 @@ mod tests {
             let api = e.to_api_error();
             assert_eq!(api.code, e.code().as_str());
         }
-        assert_eq!(all[10].to_api_error().request_id.as_deref(), Some("r"));
+        assert_eq!(all[11].to_api_error().request_id.as_deref(), Some("r"));
         assert!(all[1].to_string().contains("1.5 s"));
     }
 }

@@ -74,18 +74,20 @@ pub async fn book(
             // Gone at the provider (503 stale inventory), or gone from the broker's
             // listing since we read it (404 `offer not found`: its inventory cache was
             // refreshed in between). Either way nothing was created; try the next best.
-            Err(ShopperError::StaleInventory { message, .. }) => message,
+            Err(ShopperError::StaleInventory { message, .. }) => {
+                format!("is gone at the provider: {message}")
+            }
             Err(ShopperError::NotFound { message, .. })
                 if message.starts_with("offer not found") =>
             {
-                format!("gone at the provider: {message}")
+                format!("is gone from the broker's listing: {message}")
             }
             // The broker's create failed and it suggests another offer.
             Err(ShopperError::Server {
                 retry_suggested: true,
                 message,
                 ..
-            }) => format!("the broker suggests another offer: {message}"),
+            }) => format!("failed, and the broker suggests another offer: {message}"),
             Err(ShopperError::InsufficientDisk {
                 recommended_gb,
                 message,
@@ -99,7 +101,7 @@ pub async fn book(
             }
             Err(e) => return Err(e.into()),
         };
-        d.ctx.warn(&format!("Offer {}: {message}", candidate.id));
+        d.ctx.warn(&format!("Offer {} {message}", candidate.id));
         tried.push(candidate.id.clone());
         let fresh = d.client.inventory_all(&offers.query).await?;
         let Some(next) = rank(&fresh)
