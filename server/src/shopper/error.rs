@@ -66,7 +66,7 @@ pub enum ShopperError {
         requested_gb: u32,
         minimum_gb: u32,
         recommended_gb: u32,
-        breakdown: Option<gdl_model::shopper::DiskBreakdown>,
+        breakdown: Option<Box<gdl_model::shopper::DiskBreakdown>>,
         request_id: Option<String>,
     },
     /// 5xx (other than stale inventory / not ready).

@@ -63,7 +63,7 @@ pub(super) fn error_from_reply(
                 requested_gb: body.requested_gb.unwrap_or(0),
                 minimum_gb: body.minimum_gb.unwrap_or(0),
                 recommended_gb: body.recommended_gb.unwrap_or(0),
-                breakdown: body.breakdown,
+                breakdown: body.breakdown.map(Box::new),
                 request_id,
             }
         }
