@@ -3,23 +3,11 @@
 //! driver is too old for the vLLM build left out.
 
 use crate::dashboard::Dashboard;
+use crate::recovery::{log_has, nothing_running};
 use crate::runs::{finished, start};
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::{RunStatus, StepName};
 use gdl_model::shopper::{Provider, SessionQuery};
-
-fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
-    d.state.hub.with_state(|s| {
-        s.logs
-            .get(id)
-            .is_some_and(|l| l.iter().any(|l| l.message.contains(text)))
-    })
-}
-
-async fn nothing_running(d: &Dashboard) {
-    let active = crate::support::active_sessions(&d.broker()).await;
-    assert_eq!(active, Vec::<String>::new(), "left running");
-}
 
 #[tokio::test]
 async fn a_blue_lobster_run_passes_through_its_blocking_create_and_boot_wait() {

@@ -9,7 +9,7 @@ use gdl_model::code::ErrorCode;
 use gdl_model::runs::{RunStatus, StepName, StepStatus};
 use std::time::Duration;
 
-fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
+pub fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
     d.state.hub.with_state(|s| {
         s.logs
             .get(id)
@@ -18,7 +18,7 @@ fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
 }
 
 /// Nothing of ours is left active at the broker.
-async fn nothing_running(d: &Dashboard) {
+pub async fn nothing_running(d: &Dashboard) {
     let active = crate::support::active_sessions(&d.broker()).await;
     assert_eq!(active, Vec::<String>::new(), "left running");
 }

@@ -180,15 +180,11 @@ fn extend_hours(body: &[u8]) -> Result<i64, SimError> {
     match value.get("additional_hours") {
         None | Some(Value::Null) => Ok(0),
         Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
-        Some(other) => {
-            let kind = match other {
-                Value::String(_) => "string".to_owned(),
-                Value::Number(n) => format!("number {n}"),
-                Value::Bool(_) => "bool".to_owned(),
-                _ => "object".to_owned(),
-            };
-            Err(SimError::standard(400, format!("json: cannot unmarshal {kind} into Go struct field ExtendSessionRequest.additional_hours of type int")))
-        }
+        Some(other) => Err(super::validate::go_type_error(
+            "ExtendSessionRequest.additional_hours",
+            other,
+            "int",
+        )),
     }
 }
 

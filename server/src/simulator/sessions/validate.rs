@@ -122,8 +122,13 @@ pub(super) fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
     })
 }
 
-/// Go's decoder error for `value` in a field of type `go_type`.
+/// Go's decoder error for `value` in `CreateSessionRequest.field` of type `go_type`.
 fn type_error(field: &str, value: &Value, go_type: &str) -> SimError {
+    go_type_error(&format!("CreateSessionRequest.{field}"), value, go_type)
+}
+
+/// Go's decoder error for `value` in struct field `field` (`Type.name`) of type `go_type`.
+pub(super) fn go_type_error(field: &str, value: &Value, go_type: &str) -> SimError {
     let json_kind = match value {
         Value::String(_) => "string".to_owned(),
         Value::Number(n) => format!("number {n}"),
@@ -133,7 +138,9 @@ fn type_error(field: &str, value: &Value, go_type: &str) -> SimError {
     };
     SimError::standard(
         400,
-        format!("json: cannot unmarshal {json_kind} into Go struct field CreateSessionRequest.{field} of type {go_type}"),
+        format!(
+            "json: cannot unmarshal {json_kind} into Go struct field {field} of type {go_type}"
+        ),
     )
 }
 
