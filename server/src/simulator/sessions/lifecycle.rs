@@ -68,17 +68,18 @@ impl Simulator {
     /// the broker's ten attempts and leaves the session stopping.
     pub(super) async fn destroy(&self, id: &str) -> Result<(), SimError> {
         let (instance, unverified, extra) = {
-            let mut state = self.state();
-            let unverified = state.faults.unverified_destroys > 0;
+            let mut guard = self.state();
+            let state = &mut *guard;
             let extra = Duration::from_millis(state.faults.destroy_delay_ms);
             let Some(s) = state.sessions.get_mut(id) else {
                 return Ok(());
             };
             s.session.status = SessionStatus::Stopping;
             let instance = s.instance.then(|| s.instance_id.clone());
-            if instance.is_some() && unverified {
+            let unverified = instance.is_some() && state.faults.unverified_destroys > 0;
+            if unverified {
                 state.faults.unverified_destroys -= 1;
-            } else if let Some(s) = state.sessions.get_mut(id) {
+            } else {
                 s.power_off();
             }
             (instance, unverified, extra)

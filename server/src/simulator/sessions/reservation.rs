@@ -172,12 +172,7 @@ fn hours_minutes(minutes: i64) -> String {
 
 /// `additional_hours` as the broker's binder reads it (0 when absent).
 fn extend_hours(body: &[u8]) -> Result<i64, SimError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(SimError::standard(400, "EOF"));
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| SimError::standard(400, format!("invalid character in request body: {e}")))?;
-    match value.get("additional_hours") {
+    match super::validate::bind_json(body)?.get("additional_hours") {
         None | Some(Value::Null) => Ok(0),
         Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
         Some(other) => Err(super::validate::go_type_error(

@@ -24,12 +24,7 @@ pub(super) struct CreateRequest {
 
 /// Binds and validates a create body with the broker's messages and order.
 pub(super) fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(SimError::standard(400, "EOF"));
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| SimError::standard(400, format!("invalid character in request body: {e}")))?;
-    let Value::Object(map) = value else {
+    let Value::Object(map) = bind_json(body)? else {
         return Err(SimError::standard(
             400,
             "json: cannot unmarshal value into Go value of type api.CreateSessionRequest",
@@ -120,6 +115,16 @@ pub(super) fn validate_create(body: &[u8]) -> Result<CreateRequest, SimError> {
         launch_mode,
         ssh_timeout_minutes,
     })
+}
+
+/// A JSON body as the broker's binder reads it: `EOF` when empty, a decoder error when it
+/// is not JSON.
+pub(super) fn bind_json(body: &[u8]) -> Result<Value, SimError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(SimError::standard(400, "EOF"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| SimError::standard(400, format!("invalid character in request body: {e}")))
 }
 
 /// Go's decoder error for `value` in `CreateSessionRequest.field` of type `go_type`.
