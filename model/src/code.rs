@@ -54,6 +54,8 @@ codes! {
     InsufficientDisk => "insufficient_disk",
     /// The broker stopped mid-run (it destroys every instance when it stops).
     BrokerStopped => "broker_stopped",
+    /// The broker ended the session mid-run (a timeout, the expiry, or the instance gone).
+    SessionEndedByBroker => "session_ended_by_broker",
     /// The broker is rate limiting.
     ShopperRateLimited => "shopper_rate_limited",
     /// The broker refused the request's input (400).

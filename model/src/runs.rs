@@ -151,6 +151,33 @@ pub enum DeployMode {
     Docker,
     /// `pip install vllm` into the host's Python.
     Pip,
+    /// The broker starts the `vllm/vllm-openai` container itself (`launch_mode:
+    /// entrypoint`, Vast.ai only, one GPU): nothing is installed over SSH.
+    Entrypoint,
+}
+
+impl DeployMode {
+    /// Every mode, in the order a form lists them.
+    pub const ALL: [DeployMode; 3] = [Self::Docker, Self::Pip, Self::Entrypoint];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Docker => "docker",
+            Self::Pip => "pip",
+            Self::Entrypoint => "entrypoint",
+        }
+    }
+
+    /// The mode spelled `text` (`docker`, `pip` or `entrypoint`).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text.trim())
+    }
+
+    /// Whether the broker starts vLLM (no SSH install, no API key of ours).
+    pub fn broker_launched(self) -> bool {
+        self == Self::Entrypoint
+    }
 }
 
 /// What a person asks to test (`POST /api/runs`).
@@ -444,6 +471,17 @@ mod tests {
             serde_json::from_str::<TestConfig>(r#"{"model":"x","max_price":1,"surprise":1}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn deploy_modes_parse_as_they_serialise() {
+        for mode in DeployMode::ALL {
+            let json = serde_json::to_string(&mode).unwrap();
+            assert_eq!(json, format!("\"{}\"", mode.as_str()));
+            assert_eq!(DeployMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(DeployMode::parse("kubernetes"), None);
+        assert!(DeployMode::Entrypoint.broker_launched() && !DeployMode::Pip.broker_launched());
     }
 
     #[test]

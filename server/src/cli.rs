@@ -180,10 +180,11 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     // environment variables), on the broker and data directory given here.
     let mut serve = ServeCommand::parse_from(["gpu-deploy-llm", "--addr", "127.0.0.1:0"]).serve;
     serve.broker = args.broker.clone();
-    let deploy_mode = match args.deploy_mode.as_str() {
-        "docker" => DeployMode::Docker,
-        "pip" => DeployMode::Pip,
-        other => anyhow::bail!("--deploy-mode must be docker or pip, not {other:?}"),
+    let Some(deploy_mode) = DeployMode::parse(&args.deploy_mode) else {
+        anyhow::bail!(
+            "--deploy-mode must be docker, pip or entrypoint, not {:?}",
+            args.deploy_mode
+        );
     };
     let state = crate::start(settings_from(&serve)).await?;
     let config = TestConfig {

@@ -58,7 +58,8 @@ pub struct TestArgs {
     #[arg(long)]
     pub keep_on_failure: bool,
 
-    /// How vLLM is installed: docker or pip.
+    /// How vLLM is started: docker (our container over SSH), pip (installed over SSH) or
+    /// entrypoint (the broker starts the vLLM container; Vast.ai, one GPU).
     #[arg(long, default_value = "docker")]
     pub deploy_mode: String,
 

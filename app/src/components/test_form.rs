@@ -83,10 +83,11 @@ pub fn TestForm() -> AnyView {
                         <input type="number" name="config[gpu_count]" value="1" min="1" max="8" step="1" required/>
                     </label>
                     <label>
-                        "Install vLLM with"
+                        "Start vLLM with"
                         <select name="config[deploy_mode]">
                             <option value="docker">"Docker image"</option>
                             <option value="pip">"pip"</option>
+                            <option value="entrypoint">"the broker (entrypoint, Vast.ai)"</option>
                         </select>
                     </label>
                     <label class="check">

@@ -19,10 +19,20 @@ const MAX_TEXT_BYTES: usize = 64 * 1024;
 pub struct Target {
     /// `http://127.0.0.1:<forwarded port>`.
     pub base_url: String,
-    /// The server's API key (never printed: `Debug` shows `[redacted]`).
+    /// The server's API key (never printed: `Debug` shows `[redacted]`); empty when the
+    /// server asks for none (the broker-started vLLM).
     pub api_key: String,
     /// The served model name (from `/v1/models`).
     pub model: String,
+}
+
+/// `request` with the API key, when there is one.
+pub fn authorized(request: reqwest::RequestBuilder, api_key: &str) -> reqwest::RequestBuilder {
+    if api_key.is_empty() {
+        request
+    } else {
+        request.bearer_auth(api_key)
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -96,13 +106,14 @@ pub async fn stream_one(
         "stream": true,
         "stream_options": {"include_usage": true},
     });
-    let response = http
-        .post(format!("{}/v1/chat/completions", target.base_url))
-        .bearer_auth(&target.api_key)
-        .json(&body)
-        .timeout(Duration::from_secs(120))
-        .send()
-        .await;
+    let response = authorized(
+        http.post(format!("{}/v1/chat/completions", target.base_url)),
+        &target.api_key,
+    )
+    .json(&body)
+    .timeout(Duration::from_secs(120))
+    .send()
+    .await;
     let response = match response {
         Ok(r) if r.status().is_success() => r,
         Ok(r) => {

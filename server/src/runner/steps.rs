@@ -54,10 +54,12 @@ pub struct Deps<'a> {
     pub ctx: &'a Arc<RunContext>,
 }
 
-/// The offers that fit, and the query that found them (asked again when an offer is gone).
+/// The offers that fit, the query that found them (asked again when an offer is gone) and
+/// how our past rentals went (to rank them).
 pub struct Offers {
     pub query: InventoryQuery,
     pub offers: Vec<Offer>,
+    pub history: select::History,
 }
 
 /// A booked offer: the broker's session and the only copy of its SSH key.

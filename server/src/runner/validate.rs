@@ -65,6 +65,26 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
             ),
         ));
     }
+    if config.deploy_mode.broker_launched() {
+        if let Some(p) = config.provider.as_ref().filter(|p| **p != Provider::VastAi) {
+            return Err(RunError::invalid(
+                format!(
+                    "the entrypoint deploy mode works only on Vast.ai, not {}",
+                    p.label()
+                ),
+                "The broker starts vLLM itself only on Vast.ai: leave the provider empty (Vast.ai is then used) or use the docker mode.",
+            ));
+        }
+        if config.gpu_count != 1 {
+            return Err(RunError::invalid(
+                format!(
+                    "the entrypoint deploy mode runs vLLM on one GPU, got gpu_count {}",
+                    config.gpu_count
+                ),
+                "The broker passes no tensor-parallel size to the vLLM it starts: use gpu_count 1, or the docker mode to split a model across GPUs.",
+            ));
+        }
+    }
     Ok(Plan { model })
 }
 
@@ -94,5 +114,20 @@ mod tests {
         assert_eq!(e.code, "invalid_model_id");
         let e = check(r#"{"model":"gemma-2b","max_price":1,"quantization":"awq"}"#).unwrap_err();
         assert_eq!(e.code, "quantization_unavailable");
+    }
+
+    #[test]
+    fn the_entrypoint_mode_asks_for_vast_and_one_gpu() {
+        let ok = r#"{"model":"qwen2.5-0.5b","max_price":1,"deploy_mode":"entrypoint"}"#;
+        assert!(check(ok).is_ok());
+        let e = check(r#"{"model":"qwen2.5-0.5b","max_price":1,"deploy_mode":"entrypoint","provider":"tensordock"}"#)
+            .unwrap_err();
+        assert!(e.message.contains("only on Vast.ai"), "{}", e.message);
+        let e = check(
+            r#"{"model":"qwen2.5-0.5b","max_price":1,"deploy_mode":"entrypoint","gpu_count":2}"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("one GPU"), "{}", e.message);
+        assert!(e.hint.unwrap().contains("docker mode"));
     }
 }

@@ -1,6 +1,7 @@
-//! The vLLM command lines for both install modes: fetch (image pull or pip install), start
+//! The vLLM command lines for each deploy mode: fetch (image pull or pip install), start
 //! (the API key through the environment, never on the logged line), the liveness check, the
-//! log tail and the health probe. Every value that is not a literal is shell-quoted.
+//! log tail and the health probe. Every value that is not a literal is shell-quoted. In the
+//! entrypoint mode the broker fetches and starts vLLM: only the watching is ours.
 
 use super::error::StepError;
 use super::host::{ExecOutput, RemoteHost};
@@ -25,6 +26,11 @@ pub const PORT: u16 = 8000;
 const CONTAINER: &str = "vllm-server";
 /// The pip-mode log file.
 const LOG_FILE: &str = "/tmp/vllm.log";
+/// Where the container the broker starts (entrypoint mode) writes vLLM's output, as our
+/// simulator has it: the broker's source does not say.
+pub const ENTRYPOINT_LOG: &str = "/var/log/vllm.log";
+/// The image the broker starts in the entrypoint mode (`vastai/types.go`).
+pub const BROKER_IMAGE: &str = "vllm/vllm-openai:latest";
 
 /// The health probe: prints the HTTP status (`000` while nothing listens).
 pub const HEALTH_CHECK: &str =
@@ -52,7 +58,7 @@ impl Launch {
         // Only the tunnel reaches it: loopback on the host; inside a container it listens
         // on the container's interfaces and Docker publishes it on the host's loopback.
         let bind = match mode {
-            DeployMode::Docker => "0.0.0.0",
+            DeployMode::Docker | DeployMode::Entrypoint => "0.0.0.0",
             DeployMode::Pip => "127.0.0.1",
         };
         let mut args = format!(
@@ -72,51 +78,58 @@ impl Launch {
         Self { mode, args }
     }
 
+    /// Whether the broker starts vLLM (nothing to fetch or start over SSH).
+    pub fn broker_launched(&self) -> bool {
+        self.mode.broker_launched()
+    }
+
     /// Clears what an earlier attempt may have left (docker mode), ignoring failures.
     pub fn prepare(&self) -> Option<String> {
         match self.mode {
             DeployMode::Docker => Some(format!("docker rm -f {CONTAINER} >/dev/null 2>&1; true")),
-            DeployMode::Pip => None,
+            DeployMode::Pip | DeployMode::Entrypoint => None,
         }
     }
 
-    /// Downloads vLLM (long: run it streaming).
-    pub fn fetch(&self) -> String {
+    /// Downloads vLLM (long: run it streaming); nothing when the broker does.
+    pub fn fetch(&self) -> Option<String> {
         match self.mode {
-            DeployMode::Docker => format!("docker pull {IMAGE}"),
-            DeployMode::Pip => format!(
+            DeployMode::Docker => Some(format!("docker pull {IMAGE}")),
+            DeployMode::Pip => Some(format!(
                 "python3 -m pip install --progress-bar off {}",
                 quote(PIP_PACKAGE)
-            ),
+            )),
+            DeployMode::Entrypoint => None,
         }
     }
 
-    /// The start command without its key, as logged.
-    fn start_line(&self) -> String {
+    /// The start command without its key, as logged; nothing when the broker starts it.
+    fn start_line(&self) -> Option<String> {
         match self.mode {
-            DeployMode::Docker => format!(
+            DeployMode::Docker => Some(format!(
                 "docker run -d --gpus all --ipc=host --name {CONTAINER} -p 127.0.0.1:{PORT}:{PORT} -e VLLM_API_KEY {IMAGE} {}",
                 self.args
-            ),
-            DeployMode::Pip => format!(
+            )),
+            DeployMode::Pip => Some(format!(
                 "nohup python3 -m vllm.entrypoints.openai.api_server {} > {LOG_FILE} 2>&1 &",
                 self.args
-            ),
+            )),
+            DeployMode::Entrypoint => None,
         }
     }
 
     /// The start command as run: the API key goes in through the environment.
-    pub fn start(&self, api_key: &str) -> Zeroizing<String> {
-        Zeroizing::new(format!(
-            "VLLM_API_KEY={} {}",
-            quote(api_key),
-            self.start_line()
-        ))
+    pub fn start(&self, api_key: &str) -> Option<Zeroizing<String>> {
+        let line = self.start_line()?;
+        Some(Zeroizing::new(format!(
+            "VLLM_API_KEY={} {line}",
+            quote(api_key)
+        )))
     }
 
     /// The start command as shown in the log, with the key redacted.
-    pub fn start_logged(&self) -> String {
-        format!("VLLM_API_KEY=[redacted] {}", self.start_line())
+    pub fn start_logged(&self) -> Option<String> {
+        Some(format!("VLLM_API_KEY=[redacted] {}", self.start_line()?))
     }
 
     /// Asks whether vLLM still runs, and as what.
@@ -125,7 +138,9 @@ impl Launch {
             DeployMode::Docker => {
                 "docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' vllm-server"
             }
-            DeployMode::Pip => "pgrep -n -f vllm.entrypoints.openai.api_server",
+            DeployMode::Pip | DeployMode::Entrypoint => {
+                "pgrep -n -f vllm.entrypoints.openai.api_server"
+            }
         }
     }
 
@@ -162,6 +177,7 @@ impl Launch {
         match self.mode {
             DeployMode::Docker => format!("docker logs --tail {lines} {CONTAINER} 2>&1"),
             DeployMode::Pip => format!("tail -n {lines} {LOG_FILE}"),
+            DeployMode::Entrypoint => format!("tail -n {lines} {ENTRYPOINT_LOG}"),
         }
     }
 }
@@ -178,7 +194,7 @@ mod tests {
     #[test]
     fn docker_mode_quotes_every_argument_and_keeps_the_key_off_the_log() {
         let l = launch(DeployMode::Docker, "qwen2.5-7b", Quantization::Awq, 2);
-        let logged = l.start_logged();
+        let logged = l.start_logged().unwrap();
         assert!(logged.starts_with("VLLM_API_KEY=[redacted] docker run -d --gpus all"));
         assert!(
             logged.contains("--model 'Qwen/Qwen2.5-7B-Instruct-AWQ'"),
@@ -189,14 +205,14 @@ mod tests {
         assert!(logged.contains("--tensor-parallel-size 2"));
         assert!(logged.contains("--host 0.0.0.0 "), "inside the container");
         assert!(logged.contains("-p 127.0.0.1:8000:8000 -e VLLM_API_KEY vllm/vllm-openai:v0.6.4"));
-        let run = l.start("k'ey");
+        let run = l.start("k'ey").unwrap();
         assert!(
             run.starts_with(r"VLLM_API_KEY='k'\''ey' docker run"),
             "{}",
             *run
         );
         assert!(!logged.contains("k'ey"));
-        assert_eq!(l.fetch(), "docker pull vllm/vllm-openai:v0.6.4");
+        assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.6.4");
         assert!(l.prepare().unwrap().starts_with("docker rm -f vllm-server"));
         assert_eq!(l.log_tail(30), "docker logs --tail 30 vllm-server 2>&1");
     }
@@ -206,10 +222,10 @@ mod tests {
         let l = launch(DeployMode::Pip, "qwen2.5-0.5b", Quantization::None, 1);
         assert_eq!(l.prepare(), None);
         assert_eq!(
-            l.fetch(),
+            l.fetch().unwrap(),
             "python3 -m pip install --progress-bar off 'vllm==0.6.4'"
         );
-        let logged = l.start_logged();
+        let logged = l.start_logged().unwrap();
         assert!(logged.ends_with("> /tmp/vllm.log 2>&1 &"), "{logged}");
         assert!(logged.contains("nohup python3 -m vllm.entrypoints.openai.api_server --model 'Qwen/Qwen2.5-0.5B-Instruct'"));
         assert!(!logged.contains("--quantization") && !logged.contains("tensor-parallel"));
@@ -218,6 +234,27 @@ mod tests {
             "only the tunnel reaches it"
         );
         assert_eq!(l.log_tail(1), "tail -n 1 /tmp/vllm.log");
+    }
+
+    #[test]
+    fn entrypoint_mode_only_watches_what_the_broker_started() {
+        let l = launch(
+            DeployMode::Entrypoint,
+            "qwen2.5-0.5b",
+            Quantization::None,
+            1,
+        );
+        assert!(l.broker_launched());
+        assert_eq!(
+            (l.prepare(), l.fetch(), l.start_logged()),
+            (None, None, None)
+        );
+        assert!(l.start("k").is_none());
+        assert_eq!(
+            l.liveness_check(),
+            "pgrep -n -f vllm.entrypoints.openai.api_server"
+        );
+        assert_eq!(l.log_tail(5), "tail -n 5 /var/log/vllm.log");
     }
 
     #[test]

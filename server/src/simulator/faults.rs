@@ -56,6 +56,13 @@ pub struct Faults {
     /// The broker's disk estimate is this many GB larger (as a template's floor or a newer
     /// broker's formula would make it), so a request sized by the client can fall short.
     pub extra_disk_gb: u32,
+    /// The broker's stuck check ends provisioning and stopping sessions this many contract
+    /// seconds after their creation instead of 600 (0 = at the next tick), as a slower
+    /// day, a longer run or a bigger model would have the 10 minutes run out.
+    pub stuck_after_secs: Option<f64>,
+    /// Vast.ai offers priced under this ($/h) report CUDA 11.8, as hosts with an old
+    /// driver do (the `min_cuda` filter sees them so).
+    pub old_drivers_below: Option<f64>,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

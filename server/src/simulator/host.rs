@@ -9,6 +9,7 @@ use super::vllm::{Gpus, Kind, Phase, Vllm};
 
 mod curl;
 mod docker;
+mod entrypoint;
 mod packages;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
@@ -40,6 +41,8 @@ pub type OutputTx = mpsc::Sender<(Stream, String)>;
 
 /// The image the runner's docker mode pulls (any image pulls the same way).
 const IMAGE_GB: f64 = 9.1;
+/// How long pulling it takes (contract seconds).
+const PULL_SECS: f64 = 120.0;
 
 /// A simulated host. Cheap to share (`Arc`); its state sits behind a std `Mutex` never
 /// held across an `.await`.

@@ -49,10 +49,11 @@ impl Simulator {
         }
         self.warm(&providers).await;
         let state = self.state();
+        let old_below = state.faults.old_drivers_below;
         let mut offers: Vec<Offer> = providers
             .iter()
             .flat_map(|p| state.providers[p].offers.iter())
-            .map(|o| o.offer.clone())
+            .map(|o| as_listed(o.offer.clone(), old_below))
             .filter(|o| o.available && matches(o, query))
             .collect();
         offers.sort_by(|a, b| {
@@ -76,7 +77,9 @@ impl Simulator {
 
     /// `GET /api/v1/inventory/:id`: searches every cached offer, ghosts included.
     pub(crate) async fn get_offer(&self, id: &str) -> Result<Offer, SimError> {
-        self.find_offer(id).map(|o| o.offer).ok_or_else(|| {
+        let old_below = self.state().faults.old_drivers_below;
+        let found = self.find_offer(id);
+        found.map(|o| as_listed(o.offer, old_below)).ok_or_else(|| {
             SimError::standard(404, format!("offer not found: {}", super::sanitize(id)))
         })
     }
@@ -175,6 +178,14 @@ impl Simulator {
 }
 
 /// Vast ids: the `vastai-` prefix is case-insensitive and a bare number is accepted.
+/// `offer` as listed while Vast.ai offers under `old_below` $/h have an old driver.
+fn as_listed(mut offer: Offer, old_below: Option<f64>) -> Offer {
+    if offer.provider == Provider::VastAi && old_below.is_some_and(|p| offer.price_per_hour < p) {
+        offer.cuda_version = Some(11.8);
+    }
+    offer
+}
+
 pub(crate) fn normalise_offer_id(id: &str) -> String {
     let trimmed = id.trim();
     if trimmed.chars().all(|c| c.is_ascii_digit()) && !trimmed.is_empty() {

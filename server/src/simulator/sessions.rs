@@ -270,13 +270,17 @@ impl Simulator {
         )
         .with_secret_log(self.shared.handed_secrets.clone())
         .with_faults(self.shared.host_faults.clone());
+        let host = Arc::new(host);
+        if let Some(args) = request.provider_vllm(&offer.offer.provider) {
+            host.start_provider_vllm(args);
+        }
         let machine = self
             .shared
             .ssh
             .open(Access {
                 user: ssh_user(&offer.offer.provider).into(),
                 key: public,
-                host: Arc::new(host),
+                host,
             })
             .map_err(|e| {
                 SimError::standard(500, format!("failed to create instance: {e}"))

@@ -1,13 +1,14 @@
 //! Runs that use what the broker offers: Blue Lobster, the disk the model needs (raised
-//! once when the broker asks for more), the SSH verification budget, and offers whose
-//! driver is too old for the vLLM build left out.
+//! once when the broker asks for more), the SSH verification budget, offers whose driver
+//! is too old for the vLLM build left out, and our own history of failed rentals in the
+//! ranking.
 
 use crate::dashboard::Dashboard;
 use crate::recovery::{log_has, nothing_running};
 use crate::runs::{finished, start};
 use gdl_model::code::ErrorCode;
-use gdl_model::runs::{RunStatus, StepName};
-use gdl_model::shopper::{Provider, SessionQuery};
+use gdl_model::runs::{Rental, RunStatus, StepName};
+use gdl_model::shopper::{InventoryQuery, Provider, SessionQuery};
 
 #[tokio::test]
 async fn a_blue_lobster_run_passes_through_its_blocking_create_and_boot_wait() {
@@ -150,5 +151,97 @@ async fn a_broker_restart_mid_run_ends_the_run_saying_so_and_leaves_nothing() {
         .contains("destroys every instance"));
     let cleanup = done.cleanup.clone().unwrap();
     assert!(cleanup.destroyed_confirmed, "{}", cleanup.message);
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn offers_whose_driver_is_too_old_for_vllm_are_never_rented() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    let need =
+        gdl_model::registry::resolve("qwen2.5-0.5b", gdl_model::registry::Quantization::None)
+            .unwrap()
+            .vram_gb;
+    let fitting = InventoryQuery {
+        provider: Some(Provider::VastAi),
+        min_vram: Some(need),
+        max_price: Some(5.0),
+        ..Default::default()
+    };
+    let mut prices: Vec<f64> = d
+        .broker()
+        .inventory_all(&fitting)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.price_per_hour)
+        .collect();
+    prices.sort_by(f64::total_cmp);
+    // The cheaper half of Vast.ai's offers that fit report CUDA 11.8 from now on.
+    let threshold = prices[prices.len() / 2];
+    sim.simulator()
+        .update_faults(|f| f.old_drivers_below = Some(threshold));
+    // On Vast.ai the broker's `min_cuda` filter leaves them out ...
+    let on_vast =
+        serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5, "provider": "vastai"});
+    let id = start(&d, on_vast).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    let chosen = done.offer.unwrap();
+    assert!(
+        chosen.price_per_hour >= threshold,
+        "{chosen:?} under {threshold}"
+    );
+    // ... and with any provider the runner does, saying so.
+    let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(log_has(
+        &d,
+        &id,
+        "whose driver supports only CUDA below 12.1 (vLLM needs it)"
+    ));
+    let chosen = done.offer.unwrap();
+    assert!(
+        chosen.provider != Provider::VastAi || chosen.price_per_hour >= threshold,
+        "{chosen:?} under {threshold}"
+    );
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
+    let d = Dashboard::start(None).await;
+    let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    let first = finished(&d, &id).await;
+    assert_eq!(first.status, RunStatus::Passed, "{:?}", first.error);
+    let kind = first.offer.clone().unwrap();
+    // Our history gains three more rentals of that GPU there, two of which failed to
+    // start: 2 of 4 in all.
+    let mut past = first.clone();
+    past.id = "run-past".into();
+    past.rentals = (1..=3)
+        .map(|attempt| Rental {
+            attempt,
+            session_id: format!("past-{attempt}"),
+            failure: (attempt < 3).then(|| "SSH verification timeout".into()),
+            ..first.rentals[0].clone()
+        })
+        .collect();
+    d.state.runner.store().save_run(&past).await.unwrap();
+    let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    let chosen = done.offer.unwrap();
+    assert!(
+        (chosen.provider.clone(), chosen.gpu_type.clone())
+            != (kind.provider.clone(), kind.gpu_type.clone()),
+        "{chosen:?}"
+    );
+    let note = format!(
+        "put last from our history: {} on {} (2 of our 4 rentals failed to start)",
+        kind.gpu_type, kind.provider
+    );
+    assert!(log_has(&d, &id, &note), "{note}");
     nothing_running(&d).await;
 }

@@ -145,6 +145,10 @@ async fn first_page_is_server_rendered_with_status_and_offer_counts() {
         assert!(html.contains(&row), "{row} in the SSR HTML");
     }
     assert!(html.contains("Vast.ai") && html.contains("TensorDock"));
+    for mode in gdl_model::runs::DeployMode::ALL {
+        let option = format!("<option value=\"{}\"", mode.as_str());
+        assert!(html.contains(&option), "the form offers {option}");
+    }
     assert!(
         html.contains("/pkg/gpu-deploy-llm"),
         "hydration scripts are linked"

@@ -8,6 +8,7 @@ mod client_sessions;
 mod contract;
 mod cost_safety;
 mod dashboard;
+mod entrypoint;
 mod live;
 mod process;
 mod recovery;

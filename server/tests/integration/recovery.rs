@@ -23,7 +23,7 @@ pub async fn nothing_running(d: &Dashboard) {
     assert_eq!(active, Vec::<String>::new(), "left running");
 }
 
-async fn step_running(d: &Dashboard, id: &str, name: StepName) {
+pub async fn step_running(d: &Dashboard, id: &str, name: StepName) {
     eventually(Duration::from_secs(60), || async {
         let r = run(d, id).await;
         let step = r.steps.iter().find(|s| s.name == name).unwrap();

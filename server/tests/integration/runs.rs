@@ -10,7 +10,7 @@ use gdl_model::shopper::SessionStatus;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn post(d: &Dashboard, path: &str, body: Value) -> (u16, Value) {
+pub async fn post(d: &Dashboard, path: &str, body: Value) -> (u16, Value) {
     let r = d
         .http
         .post(format!("{}{path}", d.url))

@@ -30,8 +30,15 @@ pub async fn run(
     offers: &Offers,
     selected: Offer,
 ) -> Result<Booked, StepError> {
+    if d.ctx.config().deploy_mode.broker_launched() {
+        d.ctx.warn(ENTRYPOINT_CAVEATS);
+    }
     book(d, model, offers, selected, &Exclusions::default()).await
 }
+
+/// What the broker's entrypoint mode does that a person should know before paying for it
+/// (`internal/service/provisioner/service.go`, `waitForAPIVerifyAsync`).
+const ENTRYPOINT_CAVEATS: &str = "Entrypoint mode: the broker starts vLLM itself, without an API key, on a port the provider publishes; it never marks the session running and ends it about 10 minutes after its creation (its provisioning timeout), so the test must be done by then";
 
 /// Books `selected`, or the next-best offer `exclusions` allow when it is gone.
 pub async fn book(
@@ -104,7 +111,7 @@ pub async fn book(
         d.ctx.warn(&format!("Offer {} {message}", candidate.id));
         tried.push(candidate.id.clone());
         let fresh = d.client.inventory_all(&offers.query).await?;
-        let Some(next) = rank(&fresh)
+        let Some(next) = rank(&fresh, &offers.history)
             .into_iter()
             .find(|o| !tried.contains(&o.id) && exclusions.allows(o))
         else {
@@ -122,7 +129,7 @@ pub async fn book(
 /// install (the vLLM image unpacked, or the pip environment) and headroom, in steps of 5.
 pub fn disk_for(model: &ResolvedModel, mode: DeployMode) -> u32 {
     let install = match mode {
-        DeployMode::Docker => 20.0,
+        DeployMode::Docker | DeployMode::Entrypoint => 20.0,
         DeployMode::Pip => 12.0,
     };
     let gb = (model.weights_gb * 1.5 + install + 8.0).ceil() as u32;
@@ -179,6 +186,12 @@ async fn create(
             .then(|| model.quantization.as_str().to_owned()),
         disk_gb: Some(disk_gb),
         ssh_timeout_minutes: Some(d.config.ssh_timeout_minutes),
+        launch_mode: d
+            .ctx
+            .config()
+            .deploy_mode
+            .broker_launched()
+            .then(|| "entrypoint".to_owned()),
         ..Default::default()
     };
     let in_flight = d.ctx.create_in_flight();

@@ -1,12 +1,14 @@
 //! Step 8, Install & start vLLM: fetches it (image pull or pip install, progress streamed),
 //! starts it with a fresh API key passed through the environment, then watches the model
 //! download and load until `/health` answers. A process that exits or restarts (a crash
-//! loop) fails the step with the last lines of its log.
+//! loop) fails the step with the last lines of its log. In the entrypoint mode the broker
+//! has the provider pull and start vLLM: the step only waits for it (it may not have
+//! started yet), and the server has no API key.
 
 use super::{Connected, Deps, ResolvedModel, Served};
 use crate::runner::error::StepError;
 use crate::runner::host::RemoteHost;
-use crate::runner::vllm::{Launch, Liveness, HEALTH_CHECK};
+use crate::runner::vllm::{Launch, Liveness, BROKER_IMAGE, HEALTH_CHECK};
 use gdl_model::code::ErrorCode;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -24,11 +26,15 @@ pub async fn run(
     model: &ResolvedModel,
 ) -> Result<Served, StepError> {
     let launch = Launch::new(d.ctx.config().deploy_mode, model, connected.offer.gpu_count);
-    let api_key = Zeroizing::new(format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let api_key = if launch.broker_launched() {
+        Zeroizing::new(String::new())
+    } else {
+        Zeroizing::new(format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        ))
+    };
     start(d, connected.host.as_ref(), &launch, &api_key).await?;
     Ok(Served { api_key, launch })
 }
@@ -40,6 +46,37 @@ async fn start(
     launch: &Launch,
     api_key: &str,
 ) -> Result<(), StepError> {
+    if let Some(prepare) = launch.prepare() {
+        host.exec(&prepare, COMMAND_LIMIT).await?;
+    }
+    if let Some(fetch) = launch.fetch() {
+        fetch_vllm(d, host, &fetch).await?;
+    }
+    match (launch.start(api_key), launch.start_logged()) {
+        (Some(line), Some(logged)) => {
+            d.ctx.info(&logged);
+            let launched = host.exec(&line, COMMAND_LIMIT).await?;
+            if launched.exit_code != 0 {
+                return Err(StepError::new(
+                    ErrorCode::VllmStartFailed,
+                    format!(
+                        "starting vLLM exited {}: {}",
+                        launched.exit_code,
+                        launched.stderr.trim()
+                    ),
+                )
+                .hint("The host's Docker or Python could not start vLLM; try the other deploy mode."));
+            }
+        }
+        _ => d.ctx.info(&format!(
+            "The broker has the provider start {BROKER_IMAGE} with the model; waiting for it to serve"
+        )),
+    }
+    wait_until_serving(d, host, launch).await
+}
+
+/// Runs `fetch` (an image pull or a pip install), its progress shown a line a moment.
+async fn fetch_vllm(d: &Deps<'_>, host: &dyn RemoteHost, fetch: &str) -> Result<(), StepError> {
     let throttle = std::sync::Mutex::new(Instant::now() - Duration::from_secs(10));
     let progress = |line: &str| {
         let mut last = throttle.lock().unwrap();
@@ -49,12 +86,8 @@ async fn start(
             d.ctx.info(line.trim());
         }
     };
-    if let Some(prepare) = launch.prepare() {
-        host.exec(&prepare, COMMAND_LIMIT).await?;
-    }
-    let fetch = launch.fetch();
-    d.ctx.info(&fetch);
-    let fetched = host.exec_streaming(&fetch, FETCH_LIMIT, &progress).await?;
+    d.ctx.info(fetch);
+    let fetched = host.exec_streaming(fetch, FETCH_LIMIT, &progress).await?;
     if fetched.exit_code != 0 {
         return Err(StepError::new(
             ErrorCode::VllmInstallFailed,
@@ -66,20 +99,7 @@ async fn start(
         )
         .hint("Check the host's disk space and network (keep the instance on failure to look)."));
     }
-    d.ctx.info(&launch.start_logged());
-    let launched = host.exec(&launch.start(api_key), COMMAND_LIMIT).await?;
-    if launched.exit_code != 0 {
-        return Err(StepError::new(
-            ErrorCode::VllmStartFailed,
-            format!(
-                "starting vLLM exited {}: {}",
-                launched.exit_code,
-                launched.stderr.trim()
-            ),
-        )
-        .hint("The host's Docker or Python could not start vLLM; try the other deploy mode."));
-    }
-    wait_until_serving(d, host, launch).await
+    Ok(())
 }
 
 /// Watches the loading process until `/health` answers 200.
@@ -92,8 +112,16 @@ async fn wait_until_serving(
     let mut last_line = String::new();
     // The container start time or process id first seen: a change means a restart.
     let mut first_seen: Option<String> = None;
+    let mut announced = false;
     loop {
         match (launch.alive(host).await?, &first_seen) {
+            // The broker's provider may still be pulling the image.
+            (Liveness::Stopped, None) if launch.broker_launched() => {
+                if !announced {
+                    d.ctx.info("vLLM has not started yet (the provider pulls the image first)");
+                    announced = true;
+                }
+            }
             (Liveness::Stopped, _) => {
                 return Err(launch
                     .failure(host, ErrorCode::VllmExited, "vLLM exited while loading")

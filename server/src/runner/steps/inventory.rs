@@ -2,7 +2,8 @@
 //! the price, on the chosen provider, whose driver can run the vLLM build ([`MIN_CUDA`]).
 //! The broker's `min_cuda` filter also drops offers that do not report a CUDA version (all
 //! but Vast.ai's), so it is asked for only on Vast.ai; elsewhere offers that report an older
-//! version are dropped here.
+//! version are dropped here. The entrypoint mode asks Vast.ai only: the broker starts vLLM
+//! itself nowhere else.
 
 use super::{Deps, Offers, ResolvedModel};
 use crate::runner::error::StepError;
@@ -10,14 +11,22 @@ use crate::runner::vllm::MIN_CUDA;
 use gdl_model::code::ErrorCode;
 use gdl_model::shopper::{InventoryQuery, Provider};
 
+/// Past runs whose rentals inform the ranking.
+const HISTORY_RUNS: u32 = 500;
+
 pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepError> {
     let test = d.ctx.config();
+    let provider = if test.deploy_mode.broker_launched() {
+        Some(Provider::VastAi)
+    } else {
+        test.provider.clone()
+    };
     let query = InventoryQuery {
-        provider: test.provider.clone(),
+        provider: provider.clone(),
         min_vram: Some(model.vram_gb),
         max_price: Some(test.max_price),
         min_gpu_count: Some(test.gpu_count.max(1)),
-        min_cuda: (test.provider == Some(Provider::VastAi)).then_some(MIN_CUDA),
+        min_cuda: (provider == Some(Provider::VastAi)).then_some(MIN_CUDA),
         ..Default::default()
     };
     let listed = d.client.inventory_all(&query).await?;
@@ -30,8 +39,7 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
             old.len()
         ));
     }
-    let on = test
-        .provider
+    let on = provider
         .as_ref()
         .map(|p| format!(" on {}", p.label()))
         .unwrap_or_default();
@@ -53,5 +61,18 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
         model.vram_gb,
         test.max_price
     ));
-    Ok(Offers { query, offers })
+    // Kept from recent runs, a store that cannot be read ranks as if it had none.
+    let history = match d.ctx.store().recent_runs(HISTORY_RUNS).await {
+        Ok(runs) => super::select::History::from_runs(&runs),
+        Err(e) => {
+            d.ctx
+                .warn(&format!("Ranking without our rental history: {e}"));
+            Default::default()
+        }
+    };
+    Ok(Offers {
+        query,
+        offers,
+        history,
+    })
 }

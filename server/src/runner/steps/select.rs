@@ -1,5 +1,8 @@
-//! Step 3, Select offer: the cheapest available offer, the most reliable among equals. When
-//! a machine fails to start, [`next`] picks the next-best one the run has not ruled out.
+//! Step 3, Select offer: the cheapest available offer, the likeliest available and most
+//! reliable among equals, our own history last: a provider's GPU type whose machines failed
+//! to start in half or more of our past rentals of it (three at least) goes after every
+//! other offer, and the fewer failures the better among equals ([`History`]). When a machine
+//! fails to start, [`next`] picks the next-best one the run has not ruled out.
 
 use super::{describe, Deps, Offer, Offers};
 use crate::runner::error::StepError;
@@ -10,7 +13,7 @@ use gdl_model::shopper::Provider;
 use std::collections::{HashMap, HashSet};
 
 pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
-    let ranked = rank(&offers.offers);
+    let ranked = rank(&offers.offers, &offers.history);
     let offer = ranked.first().map(|o| (*o).clone()).ok_or_else(|| {
         StepError::new(
             ErrorCode::NoOffers,
@@ -22,9 +25,55 @@ pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
     d.ctx.info(&format!(
         "Selected {}: {}",
         describe(&offer),
-        reason(&offer, &ranked)
+        reason(&offer, &ranked, &offers.history)
     ));
     Ok(offer)
+}
+
+/// How our past rentals of each provider's GPU type went: (failed to start, rented).
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    rentals: HashMap<(Provider, String), (u32, u32)>,
+}
+
+impl History {
+    /// Rentals of a kind needed before its failure rate counts against it.
+    const MIN_RENTALS: u32 = 3;
+
+    /// The tally of every rental of `runs`.
+    pub fn from_runs(runs: &[gdl_model::runs::Run]) -> Self {
+        let mut rentals: HashMap<(Provider, String), (u32, u32)> = HashMap::new();
+        for rental in runs.iter().flat_map(|r| &r.rentals) {
+            let tally = rentals
+                .entry((rental.offer.provider.clone(), rental.offer.gpu_type.clone()))
+                .or_default();
+            tally.0 += u32::from(rental.failure.is_some());
+            tally.1 += 1;
+        }
+        Self { rentals }
+    }
+
+    /// (failed, rented) for `offer`'s provider and GPU type.
+    fn tally(&self, offer: &Offer) -> (u32, u32) {
+        self.rentals
+            .get(&(offer.provider.clone(), offer.gpu_type.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The share of `offer`'s kind that failed to start (0 with no history).
+    fn failure_rate(&self, offer: &Offer) -> f64 {
+        match self.tally(offer) {
+            (_, 0) => 0.0,
+            (failed, rented) => failed as f64 / rented as f64,
+        }
+    }
+
+    /// Whether `offer`'s kind failed often enough to go last.
+    fn demoted(&self, offer: &Offer) -> bool {
+        let (failed, rented) = self.tally(offer);
+        rented >= Self::MIN_RENTALS && failed * 2 >= rented
+    }
 }
 
 /// What a run has ruled out after machines failed to start: each failed machine, and a GPU
@@ -67,7 +116,7 @@ pub async fn next(
     exclusions: &Exclusions,
 ) -> Result<Offer, StepError> {
     let fresh = d.client.inventory_all(&offers.query).await?;
-    rank(&fresh)
+    rank(&fresh, &offers.history)
         .into_iter()
         .find(|o| exclusions.allows(o))
         .cloned()
@@ -77,28 +126,33 @@ pub async fn next(
         })
 }
 
-/// Offers best first: cheapest, then the likeliest to be there (the broker's availability
-/// confidence), then the most reliable. Offers marked unavailable, or whose driver cannot
-/// run the vLLM build, are left out.
-pub fn rank(offers: &[Offer]) -> Vec<&Offer> {
+/// Offers best first: kinds that often failed to start for us last, then cheapest, then the
+/// likeliest to be there (the broker's availability confidence), then the most reliable,
+/// then the fewest failures in our history. Offers marked unavailable, or whose driver
+/// cannot run the vLLM build, are left out.
+pub fn rank<'a>(offers: &'a [Offer], history: &History) -> Vec<&'a Offer> {
     let mut ranked: Vec<&Offer> = offers
         .iter()
         .filter(|o| o.available && o.cuda_version.is_none_or(|v| v >= MIN_CUDA))
         .collect();
     ranked.sort_by(|a, b| {
-        a.price_per_hour
-            .total_cmp(&b.price_per_hour)
+        history
+            .demoted(a)
+            .cmp(&history.demoted(b))
+            .then(a.price_per_hour.total_cmp(&b.price_per_hour))
             .then(
                 b.availability_confidence
                     .total_cmp(&a.availability_confidence),
             )
             .then(b.reliability.total_cmp(&a.reliability))
+            .then(history.failure_rate(a).total_cmp(&history.failure_rate(b)))
     });
     ranked
 }
 
-/// Why `chosen` leads `ranked`: its price, and what decided a tie.
-fn reason(chosen: &Offer, ranked: &[&Offer]) -> String {
+/// Why `chosen` leads `ranked`: its price, what decided a tie, and the kinds our history
+/// put last.
+fn reason(chosen: &Offer, ranked: &[&Offer], history: &History) -> String {
     let tied = ranked
         .iter()
         .filter(|o| o.price_per_hour == chosen.price_per_hour)
@@ -111,8 +165,37 @@ fn reason(chosen: &Offer, ranked: &[&Offer]) -> String {
     } else {
         String::new()
     };
+    let mut demoted: Vec<String> = ranked
+        .iter()
+        .filter(|o| history.demoted(o))
+        .map(|o| {
+            let (failed, rented) = history.tally(o);
+            format!(
+                "{} on {} ({failed} of our {rented} rentals failed to start)",
+                o.gpu_type, o.provider
+            )
+        })
+        .collect();
+    demoted.sort();
+    demoted.dedup();
+    let history_note = if demoted.is_empty() {
+        String::new()
+    } else {
+        format!("; put last from our history: {}", demoted.join(", "))
+    };
+    let (failed, rented) = history.tally(chosen);
+    let own = if rented > 0 {
+        format!("; {failed} of our {rented} past rentals of this GPU there failed to start")
+    } else {
+        String::new()
+    };
+    let what = if history.demoted(chosen) {
+        "best left (every offer's kind often failed for us)"
+    } else {
+        "cheapest"
+    };
     format!(
-        "cheapest of {} offers at ${:.3}/h{tie}",
+        "{what} of {} offers at ${:.3}/h{tie}{own}{history_note}",
         ranked.len(),
         chosen.price_per_hour
     )
@@ -145,9 +228,10 @@ mod tests {
             with("sure", 0.20, 0.9, Some(12.4)),
             with("dear", 0.50, 1.0, Some(12.8)),
         ];
-        let ids: Vec<&str> = rank(&offers).iter().map(|o| o.id.as_str()).collect();
+        let none = History::default();
+        let ids: Vec<&str> = rank(&offers, &none).iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids, ["sure", "unsure", "dear"]);
-        let why = reason(&offers[2], &rank(&offers));
+        let why = reason(&offers[2], &rank(&offers, &none), &none);
         assert!(
             why.starts_with("cheapest of 3 offers at $0.200/h; 2 at that price"),
             "{why}"
@@ -177,7 +261,72 @@ mod tests {
             offer("cheap-solid", 0.3, 0.99, true),
             offer("gone", 0.1, 1.0, false),
         ];
-        let ids: Vec<&str> = rank(&offers).iter().map(|o| o.id.as_str()).collect();
+        let ids: Vec<&str> = rank(&offers, &History::default())
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect();
         assert_eq!(ids, ["cheap-solid", "cheap-shaky", "dear"]);
+    }
+
+    /// A past run with one rental per `(gpu, failed)`.
+    fn past(rentals: &[(&str, bool)]) -> gdl_model::runs::Run {
+        let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
+        let mut run = gdl_model::runs::Run::new("r".into(), config, chrono::Utc::now());
+        for (i, (gpu, failed)) in rentals.iter().enumerate() {
+            let mut o = offer(&format!("o{i}"), 0.3, 0.9, true);
+            o.gpu_type = gpu.to_string();
+            run.rentals.push(gdl_model::runs::Rental {
+                attempt: i as u32 + 1,
+                session_id: format!("s{i}"),
+                offer: super::super::choice(&o),
+                created_at: chrono::Utc::now(),
+                expires_at: None,
+                failure: failed.then(|| "SSH verification timeout".to_owned()),
+                cost_usd: 0.0,
+                destroyed: Some(true),
+            });
+        }
+        run
+    }
+
+    #[test]
+    fn a_gpu_that_often_failed_to_start_for_us_goes_last_and_the_reason_says_so() {
+        let history = History::from_runs(&[
+            past(&[("RTX 3090", true), ("RTX 3090", true), ("L4", false)]),
+            past(&[
+                ("RTX 3090", false),
+                ("L4", true),
+                ("L4", false),
+                ("L4", false),
+            ]),
+        ]);
+        let gpu = |id: &str, gpu: &str, price: f64| {
+            let mut o = offer(id, price, 0.9, true);
+            o.gpu_type = gpu.into();
+            o
+        };
+        let offers = [
+            gpu("cheap-3090", "RTX 3090", 0.10),
+            gpu("l4", "L4", 0.20),
+            gpu("a4000", "RTX A4000", 0.20),
+        ];
+        let ranked = rank(&offers, &history);
+        let ids: Vec<&str> = ranked.iter().map(|o| o.id.as_str()).collect();
+        // 2 of 3 RTX 3090 rentals failed: last, cheap as it is. L4 (1 of 4) and the A4000
+        // (none yet) tie on price, confidence and reliability; fewer failures first.
+        assert_eq!(ids, ["a4000", "l4", "cheap-3090"]);
+        let why = reason(ranked[0], &ranked, &history);
+        assert!(
+            why.contains("put last from our history: RTX 3090 on vastai (2 of our 3 rentals failed to start)"),
+            "{why}"
+        );
+        let why = reason(ranked[1], &ranked, &history);
+        assert!(
+            why.contains("1 of our 4 past rentals of this GPU there failed to start"),
+            "{why}"
+        );
+        // Two rentals are not enough history to hold against a kind.
+        let young = History::from_runs(&[past(&[("RTX 3090", true), ("RTX 3090", true)])]);
+        assert_eq!(rank(&offers, &young)[0].id, "cheap-3090");
     }
 }

@@ -34,12 +34,13 @@ pub async fn run(
     if !health.status().is_success() {
         return Err(failed(format!("/health answered {}", health.status())));
     }
-    let response = http
-        .get(format!("{base_url}/v1/models"))
-        .bearer_auth(served.api_key.as_str())
-        .send()
-        .await
-        .map_err(|e| failed(format!("/v1/models: {e}")))?;
+    let response = loadgen::authorized(
+        http.get(format!("{base_url}/v1/models")),
+        served.api_key.as_str(),
+    )
+    .send()
+    .await
+    .map_err(|e| failed(format!("/v1/models: {e}")))?;
     // A stranger's server: its answer is read up to a limit.
     let body = read_limited(response, 64 * 1024)
         .await

@@ -2,7 +2,8 @@
 //! cloud-init takes a while), logging each status the broker reports and when. When the
 //! provider fails to start the machine, the session is destroyed and the run rents again on
 //! the next-best offer it has not ruled out, at most `max_rentals` rentals in all, each
-//! logged with what it cost.
+//! logged with what it cost. In the entrypoint mode the broker never marks the session
+//! running: the step ends once it reports the SSH address of the provisioning session.
 
 use super::create;
 use super::select::{self, Exclusions};
@@ -122,6 +123,7 @@ async fn until_running(d: &Deps<'_>, session: &Session) -> Result<Session, StepE
     };
     let mut pause = Duration::from_millis(500);
     let mut last = None;
+    let broker_launched = d.ctx.config().deploy_mode.broker_launched();
     loop {
         let s = d.client.get_session(&session.id).await?;
         if last != Some(s.status) {
@@ -134,6 +136,10 @@ async fn until_running(d: &Deps<'_>, session: &Session) -> Result<Session, StepE
         }
         match s.status {
             SessionStatus::Running => return Ok(s),
+            SessionStatus::Provisioning if broker_launched && s.ssh_host.is_some() => {
+                d.ctx.info("The broker reports the SSH address while it starts vLLM; going on (it never marks this mode running)");
+                return Ok(s);
+            }
             status if status.is_terminal() || status == SessionStatus::Stopping => {
                 return Err(StepError::new(
                     ErrorCode::ProvisioningFailed,

@@ -1,7 +1,7 @@
 //! `docker` on the simulated host: pull (with progress), run (vLLM in a container, its
 //! port published with `-p`), inspect, logs, rm.
 
-use super::{Dest, Io, SimHost, IMAGE_GB};
+use super::{Dest, Io, SimHost, IMAGE_GB, PULL_SECS};
 use crate::simulator::vllm::{Kind, Vllm};
 use std::collections::HashMap;
 
@@ -33,7 +33,7 @@ impl SimHost {
                 ))
                 .await;
                 self.flood(io).await;
-                self.download(io, "Downloading", IMAGE_GB, 120.0).await;
+                self.download(io, "Downloading", IMAGE_GB, PULL_SECS).await;
                 io.out(&format!("Status: Downloaded newer image for {image}\n"))
                     .await;
                 self.lock().pulled.push(image);
@@ -172,7 +172,7 @@ impl SimHost {
                 },
                 "Downloading",
                 IMAGE_GB,
-                120.0,
+                PULL_SECS,
             )
             .await;
             self.lock().pulled.push(image.to_string());

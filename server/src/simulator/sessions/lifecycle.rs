@@ -165,7 +165,8 @@ impl Simulator {
         let to_destroy: Vec<String> = {
             let mut state = self.state();
             let now = Instant::now();
-            let stuck_after = self.scaled(SSH_TIMEOUT_SECS);
+            let stuck_after =
+                self.scaled(state.faults.stuck_after_secs.unwrap_or(SSH_TIMEOUT_SECS));
             let hard_max = self.scaled(HARD_MAX_SECS);
             let mut destroy = Vec::new();
             for s in state.sessions.values_mut() {

@@ -1,7 +1,7 @@
 //! The create request as the broker binds and validates it: its messages, in its order.
 
 use crate::simulator::SimError;
-use gdl_model::shopper::WORKLOAD_TYPES;
+use gdl_model::shopper::{Provider, WORKLOAD_TYPES};
 use serde_json::Value;
 
 /// The fields of a create request the simulator reads.
@@ -20,6 +20,27 @@ pub(super) struct CreateRequest {
     pub launch_mode: String,
     /// Clamped to 1–30 when given (> 0).
     pub ssh_timeout_minutes: Option<u32>,
+}
+
+impl CreateRequest {
+    /// The arguments of the vLLM the provider starts for this request, if it starts one:
+    /// only Vast.ai acts on `launch_mode: entrypoint`, and it runs vLLM for the `llm_vllm`
+    /// workload with `VLLM_MODEL` and the `VLLM_ARGS` the broker builds (no tensor-parallel
+    /// size, no API key; `vastai/types.go` `BuildVLLMEnvVars`).
+    pub fn provider_vllm(&self, provider: &Provider) -> Option<Vec<String>> {
+        if self.launch_mode != "entrypoint"
+            || *provider != Provider::VastAi
+            || self.workload_type != "llm_vllm"
+        {
+            return None;
+        }
+        let mut args = vec!["--model".to_owned(), self.model_id.clone()?];
+        args.extend(["--gpu-memory-utilization".to_owned(), "0.90".to_owned()]);
+        if let Some(q) = &self.quantization {
+            args.extend(["--quantization".to_owned(), q.clone()]);
+        }
+        Some(args)
+    }
 }
 
 /// Binds and validates a create body with the broker's messages and order.
