@@ -247,6 +247,10 @@ pub struct Rental {
     /// Whether the broker confirmed it destroyed (absent until it is asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroyed: Option<bool>,
+    /// Seconds from its creation until the broker reported it running (its SSH verified);
+    /// absent until then, and in the entrypoint mode (never running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_after_secs: Option<f64>,
 }
 
 impl Rental {

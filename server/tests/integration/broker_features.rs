@@ -215,6 +215,11 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
     let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
     let first = finished(&d, &id).await;
     assert_eq!(first.status, RunStatus::Passed, "{:?}", first.error);
+    assert!(
+        first.rentals[0].running_after_secs.is_some(),
+        "how long SSH verification took is kept: {:?}",
+        first.rentals[0]
+    );
     let kind = first.offer.clone().unwrap();
     // Our history gains three more rentals of that GPU there, two of which failed to
     // start: 2 of 4 in all.

@@ -30,6 +30,7 @@ async fn an_entrypoint_run_benchmarks_the_vllm_the_broker_started() {
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
     assert_eq!(done.offer.as_ref().unwrap().provider, Provider::VastAi);
     assert!(done.benchmark_id.is_some());
+    assert_eq!(done.rentals[0].running_after_secs, None, "never running");
     assert!(log_has(
         &d,
         &id,

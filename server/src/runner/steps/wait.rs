@@ -29,6 +29,9 @@ pub async fn run(
     loop {
         let failure = match until_running(d, &booked.session).await {
             Ok(running) => {
+                if running.status == SessionStatus::Running {
+                    record_verified(d, &running.id).await;
+                }
                 d.ctx
                     .detail(
                         StepName::WaitForRunning,
@@ -70,6 +73,19 @@ pub async fn run(
         d.ctx.info(&format!("Next best: {}", describe(&next)));
         booked = create::book(d, model, offers, next, &exclusions).await?;
     }
+}
+
+/// Notes on the rental how long the broker took to report it running (its SSH verified).
+async fn record_verified(d: &Deps<'_>, id: &str) {
+    let now = Utc::now();
+    d.ctx
+        .update(|run| {
+            if let Some(r) = run.rentals.iter_mut().find(|r| r.session_id == id) {
+                let secs = (now - r.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+                r.running_after_secs = Some(secs);
+            }
+        })
+        .await;
 }
 
 /// Provisioning failures are the provider's; another machine may well start.
