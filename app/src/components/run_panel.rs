@@ -42,7 +42,12 @@ struct KeptActions {
 fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
     let done = run.steps.iter().filter(|s| s.status.is_done()).count();
     let progress = format!("width: {}%", done * 100 / run.steps.len().max(1));
-    let title = format!("{} · {}", run.config.model, run.id);
+    let title = format!(
+        "{} · {} mode · {}",
+        run.config.model,
+        run.config.deploy_mode.as_str(),
+        run.id
+    );
     let steps = run
         .steps
         .clone()
