@@ -20,9 +20,11 @@
 mod bounded;
 mod context;
 pub mod error;
+pub mod history;
 pub mod host;
 mod limits;
 pub mod loadgen;
+mod lost_host;
 mod pipeline;
 mod recover;
 pub mod shell;

@@ -132,7 +132,7 @@ impl Stepper<'_> {
             Err(_) if ctx.cancel_token().is_cancelled() => Err(cancelled(ctx, name).await),
             Err(e) => {
                 let session = ctx.read(|run| run.session_id.clone());
-                let e = broker_stopped(self.client, session.as_deref(), e).await;
+                let e = super::lost_host::explain(self.client, session.as_deref(), e).await;
                 ctx.error(&format!("{} failed: {e}", name.label()));
                 if let Some(hint) = &e.hint {
                     ctx.info(&format!("Hint: {hint}"));
@@ -141,58 +141,6 @@ impl Stepper<'_> {
                 Err(Stop::Failed)
             }
         }
-    }
-}
-
-/// A host that went away may have been taken by the broker: it destroys every instance
-/// when it stops (and its sessions still read `running`), and it ends sessions itself (a
-/// provisioning timeout, the expiry, an instance gone). When the broker is not ready or not
-/// answering as the host fails, or has ended the run's session, the failure says so.
-async fn broker_stopped(client: &ShopperClient, session: Option<&str>, e: StepError) -> StepError {
-    use crate::shopper::ShopperError;
-    let host_failure = matches!(
-        e.code,
-        ErrorCode::SshDisconnected
-            | ErrorCode::SshConnectionRefused
-            | ErrorCode::SshTimeout
-            | ErrorCode::SshUnreachable
-            | ErrorCode::HostCommandTimeout
-            | ErrorCode::TunnelFailed
-            | ErrorCode::VerifyFailed
-            | ErrorCode::BenchmarkFailed
-            | ErrorCode::VllmExited
-    );
-    if !host_failure {
-        return e;
-    }
-    match client.ready().await {
-        Err(ShopperError::NotReady { .. } | ShopperError::Unreachable { .. } | ShopperError::Timeout { .. }) => {
-            StepError::new(
-                ErrorCode::BrokerStopped,
-                format!("the broker stopped during this step, and it destroys every instance when it stops ({e})"),
-            )
-            .hint("Run the test again once the broker is back; cleanup confirms the session is gone.")
-        }
-        _ => ended_by_broker(client, session, e).await,
-    }
-}
-
-/// `e`, or that the broker has ended `session` (which explains `e`).
-async fn ended_by_broker(client: &ShopperClient, session: Option<&str>, e: StepError) -> StepError {
-    let Some(id) = session else { return e };
-    match client.get_session(id).await {
-        Ok(s) if s.status.is_terminal() || s.status == gdl_model::shopper::SessionStatus::Stopping => {
-            StepError::new(
-                ErrorCode::SessionEndedByBroker,
-                format!(
-                    "the broker ended the session ({}: {}), which cut this step short ({e})",
-                    s.status,
-                    s.error_text().unwrap_or("no reason given")
-                ),
-            )
-            .hint("In the entrypoint mode the broker ends a session about 10 minutes after creating it: use a smaller model or the docker mode. Otherwise the reservation may have expired.")
-        }
-        _ => e,
     }
 }
 

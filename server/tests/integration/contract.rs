@@ -487,3 +487,73 @@ async fn an_entrypoint_session_never_runs_at_the_broker() {
     );
     assert!(started.elapsed().as_secs_f64() * speed >= 540.0);
 }
+
+/// `cmd/server/main.go` (shutdown destroys every active session's instance),
+/// `internal/service/lifecycle/startup.go` (`RunStartupSweep`) and `reconciler.go`
+/// (`RecoverStuckSessions`): a stopping broker answers 503 on `/ready` while it destroys
+/// the instances, leaving the records as they were; nothing listens while it is down; once
+/// back, its startup sweep has stopped the provisioning session whose instance is gone, and
+/// the running one still reads running (reconciliation finds it later).
+#[tokio::test]
+async fn a_broker_restart_destroys_every_instance_and_sweeps_provisioning_sessions() {
+    let server = sim(50.0).await;
+    let c = client(&server.url());
+    let query = InventoryQuery {
+        provider: Some(Provider::VastAi),
+        ..Default::default()
+    };
+    let offers: Vec<Offer> = c
+        .inventory_all(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| server.simulator().is_rentable(&o.id))
+        .take(2)
+        .collect();
+    let running = c
+        .create_session(&request(c.consumer_id(), &offers[0]))
+        .await
+        .unwrap()
+        .session;
+    let running = session_until(&c, &running.id, |s| s.status == SessionStatus::Running).await;
+    let ssh = format!("127.0.0.1:{}", running.ssh_port.unwrap());
+    assert!(tokio::net::TcpStream::connect(&ssh).await.is_ok());
+    server
+        .simulator()
+        .update_faults(|f| f.ssh_never_verifies = true);
+    let provisioning = c
+        .create_session(&request(c.consumer_id(), &offers[1]))
+        .await
+        .unwrap()
+        .session;
+    let (status, _) = post(&server, "/_sim/restart", json!({"down_ms": 1500})).await;
+    assert_eq!(status, 202);
+    let (ready, _) = get(&server, "/ready").await;
+    assert_eq!(ready, 503, "not ready while it destroys the instances");
+    assert!(
+        tokio::net::TcpStream::connect(&ssh).await.is_err(),
+        "the running session's instance is gone"
+    );
+    let http = reqwest::Client::new();
+    let health = format!("{}/health", server.url());
+    eventually(Duration::from_secs(10), || async {
+        http.get(&health).send().await.is_err().then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        let r = http
+            .get(format!("{}/ready", server.url()))
+            .send()
+            .await
+            .ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    let swept = c.get_session(&provisioning.id).await.unwrap();
+    assert_eq!(swept.status, SessionStatus::Stopped, "{swept:?}");
+    assert_eq!(
+        c.get_session(&running.id).await.unwrap().status,
+        SessionStatus::Running,
+        "the record is as it was until reconciliation"
+    );
+}
