@@ -51,33 +51,13 @@ fn main() {
 /// One run in `mode`; the GPU it ran on and the real seconds to its first served token.
 async fn first_token(mode: DeployMode, speed: f64, seed: u64) -> Option<(String, f64)> {
     let data_dir = std::env::temp_dir().join(format!("gdl-modes-{}", uuid::Uuid::new_v4()));
-    let settings = Settings {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        shopper_url: None,
-        sim: SimConfig {
-            speed,
-            seed: Some(seed),
-            provision_failure_rate: 0.0,
-            ..SimConfig::default()
-        },
-        data_dir: data_dir.clone(),
-        site_root: "target/site".into(),
-        timeouts: Default::default(),
-        poll: Default::default(),
-        live: Default::default(),
-        test_hooks: false,
-        max_runs: 1,
-        max_rentals: 3,
-        ssh_timeout_minutes: 10,
-        max_disk_gb: 500,
-        allow_private_hosts: false,
-        destroy_patience: Duration::from_secs(60),
-        auth_token: None,
-        allowed_origins: vec![],
-        allowed_hosts: vec![],
-        session_ttl: Duration::from_secs(3600),
-        bench: Default::default(),
+    let sim = SimConfig {
+        speed,
+        seed: Some(seed),
+        provision_failure_rate: 0.0,
+        ..SimConfig::default()
     };
+    let settings = Settings::local(data_dir.clone(), sim);
     let state = server::start(settings).await.unwrap();
     let config = TestConfig {
         model: "qwen2.5-0.5b".into(),

@@ -65,6 +65,37 @@ pub struct Settings {
     pub bench: BenchSettings,
 }
 
+impl Settings {
+    /// A dashboard on a port-0 loopback listener with the embedded simulator `sim`, its
+    /// data in `data_dir`, everything else at the defaults of `serve` (for tests and
+    /// benchmarks that build the state themselves).
+    pub fn local(data_dir: PathBuf, sim: SimConfig) -> Self {
+        let runner = RunnerConfig::default();
+        Self {
+            addr: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+            shopper_url: None,
+            sim,
+            data_dir,
+            site_root: "target/site".into(),
+            timeouts: Timeouts::default(),
+            poll: PollIntervals::default(),
+            live: HubConfig::default(),
+            test_hooks: false,
+            max_runs: 1,
+            max_rentals: runner.max_rentals,
+            ssh_timeout_minutes: runner.ssh_timeout_minutes,
+            max_disk_gb: runner.max_disk_gb,
+            allow_private_hosts: false,
+            destroy_patience: runner.destroy_patience,
+            auth_token: None,
+            allowed_origins: vec![],
+            allowed_hosts: vec![],
+            session_ttl: Duration::from_secs(3600),
+            bench: BenchSettings::default(),
+        }
+    }
+}
+
 /// The benchmark's load phases.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BenchSettings {

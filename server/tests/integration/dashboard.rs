@@ -5,7 +5,7 @@ use crate::support::{eventually, request};
 use gdl_model::api::{BrokerState, SessionsView, StatusView};
 use gdl_model::shopper::InventoryQuery;
 use server::monitor::PollIntervals;
-use server::shopper::{ShopperClient, Timeouts};
+use server::shopper::ShopperClient;
 use server::simulator::SimConfig;
 use server::{AppState, Settings};
 use std::time::Duration;
@@ -46,39 +46,25 @@ impl Dashboard {
         data_dir: std::path::PathBuf,
         change: impl FnOnce(&mut Settings),
     ) -> Self {
+        let sim = SimConfig {
+            speed: 60.0,
+            seed: Some(7),
+            provision_failure_rate: 0.0,
+            ..SimConfig::default()
+        };
         let mut settings = Settings {
-            addr: "127.0.0.1:0".parse().unwrap(),
             shopper_url: shopper_url.map(str::to_owned),
-            sim: SimConfig {
-                speed: 60.0,
-                seed: Some(7),
-                provision_failure_rate: 0.0,
-                ..SimConfig::default()
-            },
-            data_dir: data_dir.clone(),
-            site_root: "target/site".into(),
-            timeouts: Timeouts::default(),
             poll: PollIntervals {
                 idle: Duration::from_millis(200),
                 busy: Duration::from_millis(100),
             },
-            live: server::live::HubConfig::default(),
-            test_hooks: false,
-            max_runs: 1,
-            max_rentals: 3,
-            ssh_timeout_minutes: 10,
-            max_disk_gb: 500,
-            allow_private_hosts: false,
             destroy_patience: Duration::from_secs(60),
-            auth_token: None,
-            allowed_origins: vec![],
-            allowed_hosts: vec![],
-            session_ttl: Duration::from_secs(3600),
             bench: server::BenchSettings {
                 requests: 4,
                 levels: vec![1, 2],
                 max_tokens: 16,
             },
+            ..Settings::local(data_dir.clone(), sim)
         };
         change(&mut settings);
         let state = server::start(settings).await.unwrap();
