@@ -1,10 +1,11 @@
 //! What server functions need from the server, as a trait object provided as context
 //! (`app` never depends on `server`; the server implements this).
 
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use gdl_model::api::ApiError;
 use gdl_model::live::LiveState;
-use gdl_model::runs::TestConfig;
+use gdl_model::runs::{BenchmarkRecord, TestConfig};
 use std::sync::Arc;
 
 /// The server-side services the pages read.
@@ -18,6 +19,13 @@ pub trait Backend: Send + Sync + 'static {
     fn cancel_run(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>>;
     /// Destroys one of our sessions on the broker (clean up now).
     fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>>;
+    /// The `limit` newest benchmark records created before `before`, newest first (older
+    /// ones than the live state keeps).
+    fn benchmarks_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<BenchmarkRecord>, ApiError>>;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
 }

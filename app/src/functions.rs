@@ -32,6 +32,20 @@ pub async fn cancel_run(id: String) -> Result<(), AppError> {
     backend.cancel_run(id).await.map_err(AppError)
 }
 
+/// The `limit` newest benchmark records created before `before` (older ones than the
+/// live state keeps), newest first.
+#[server(prefix = "/_fn", endpoint = "benchmarks_before")]
+pub async fn benchmarks_before(
+    before: chrono::DateTime<chrono::Utc>,
+    limit: u32,
+) -> Result<Vec<gdl_model::runs::BenchmarkRecord>, AppError> {
+    let backend = crate::backend::backend()?;
+    backend
+        .benchmarks_before(before, limit.clamp(1, 200))
+        .await
+        .map_err(AppError)
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

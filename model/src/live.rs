@@ -18,19 +18,32 @@ pub struct LiveState {
     pub status: Option<StatusView>,
     /// Our sessions by id.
     pub sessions: BTreeMap<String, SessionView>,
-    /// Recent deployment-test runs by id.
+    /// Runs in progress and the [`FINISHED_RUNS_KEPT`] newest finished ones, by id (older
+    /// runs: `GET /api/runs`).
     #[serde(default)]
     pub runs: BTreeMap<String, Run>,
-    /// Log lines of recent runs, by run id, oldest first (bounded).
+    /// The log of each run kept, oldest line first: the last [`LOG_LINES_KEPT`] lines of
+    /// runs in progress and of the newest run, the last [`FINISHED_LOG_TAIL`] of the other
+    /// finished runs (the whole log: `GET /api/runs/{id}/logs`).
     #[serde(default)]
     pub logs: BTreeMap<String, Vec<LogLine>>,
-    /// Benchmark records by id (samples left out: they are fetched on demand).
+    /// The [`BENCHMARKS_KEPT`] newest benchmark records by id, samples left out (older
+    /// records and samples: `GET /api/benchmarks`).
     #[serde(default)]
     pub benchmarks: BTreeMap<String, BenchmarkRecord>,
 }
 
-/// Log lines kept per run in the live state; older ones stay in the database.
+/// Log lines kept per run in progress in the live state; older ones stay in the database.
 pub const LOG_LINES_KEPT: usize = 2000;
+/// Finished runs kept in the live state, newest first. With the bounds below, the state a
+/// new browser receives does not grow with the history: the 1,000th run costs the page no
+/// more than the 10th.
+pub const FINISHED_RUNS_KEPT: usize = 5;
+/// Log lines kept per finished run in the live state, but for the newest run (shown as
+/// the current one, with its log as it was while it ran).
+pub const FINISHED_LOG_TAIL: usize = 20;
+/// Benchmark records kept in the live state.
+pub const BENCHMARKS_KEPT: usize = 10;
 
 impl LiveState {
     /// Applies one event. Applying the same event twice leaves the same state.
@@ -45,20 +58,75 @@ impl LiveState {
             }
             LiveEvent::RunUpsert { run } => {
                 self.runs.insert(run.id.clone(), run.clone());
+                self.prune_runs();
             }
             LiveEvent::RunLog { line } => {
+                let keep = self.log_lines_kept(&line.run_id);
                 let lines = self.logs.entry(line.run_id.clone()).or_default();
                 // Idempotent: a line already applied (same n) is not added twice.
                 if lines.last().is_none_or(|last| last.n < line.n) {
                     lines.push(line.clone());
-                    if lines.len() > LOG_LINES_KEPT {
-                        lines.drain(..lines.len() - LOG_LINES_KEPT);
+                    if lines.len() > keep {
+                        lines.drain(..lines.len() - keep);
                     }
                 }
             }
             LiveEvent::BenchmarkUpsert { benchmark } => {
                 self.benchmarks
                     .insert(benchmark.id.clone(), benchmark.clone());
+                if self.benchmarks.len() > BENCHMARKS_KEPT {
+                    let mut by_age: Vec<_> = self
+                        .benchmarks
+                        .values()
+                        .map(|b| (b.created_at, b.id.clone()))
+                        .collect();
+                    by_age.sort();
+                    for (_, id) in by_age.iter().take(by_age.len() - BENCHMARKS_KEPT) {
+                        self.benchmarks.remove(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many log lines run `id` keeps: all but the oldest past [`LOG_LINES_KEPT`] while
+    /// it runs or is the newest run (or is not known yet), [`FINISHED_LOG_TAIL`] otherwise.
+    fn log_lines_kept(&self, id: &str) -> usize {
+        let Some(run) = self.runs.get(id) else {
+            return LOG_LINES_KEPT;
+        };
+        let newest = self
+            .runs
+            .values()
+            .all(|r| (r.created_at, &r.id) <= (run.created_at, &run.id));
+        if !run.status.is_finished() || newest {
+            LOG_LINES_KEPT
+        } else {
+            FINISHED_LOG_TAIL
+        }
+    }
+
+    /// Keeps runs in progress and the newest finished ones, with the tail of their logs.
+    /// Deterministic, so the server's state and every browser's copy stay the same.
+    fn prune_runs(&mut self) {
+        let mut finished: Vec<_> = self
+            .runs
+            .values()
+            .filter(|r| r.status.is_finished())
+            .map(|r| (r.created_at, r.id.clone()))
+            .collect();
+        finished.sort();
+        let old = finished.len().saturating_sub(FINISHED_RUNS_KEPT);
+        for (_, id) in &finished[..old] {
+            self.runs.remove(id);
+            self.logs.remove(id);
+        }
+        for (_, id) in &finished[old..] {
+            let keep = self.log_lines_kept(id);
+            if let Some(lines) = self.logs.get_mut(id) {
+                if lines.len() > keep {
+                    lines.drain(..lines.len() - keep);
+                }
             }
         }
     }
@@ -252,6 +320,90 @@ mod tests {
         state.apply(&gone);
         state.apply(&gone);
         assert!(state.sessions.is_empty());
+    }
+
+    fn run(i: i64, finished: bool) -> Run {
+        let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
+        let at = chrono::DateTime::from_timestamp(1_700_000_000 + i * 60, 0).unwrap();
+        let mut run = Run::new(format!("run-{i:04}"), config, at);
+        if finished {
+            run.status = crate::runs::RunStatus::Passed;
+        }
+        run
+    }
+
+    fn log(run: &str, n: u64) -> LiveEvent {
+        LiveEvent::RunLog {
+            line: LogLine {
+                run_id: run.into(),
+                n,
+                at: chrono::Utc::now(),
+                level: crate::runs::LogLevel::Info,
+                step: None,
+                message: format!("line {n}"),
+            },
+        }
+    }
+
+    #[test]
+    fn history_does_not_grow_the_state() {
+        let mut state = LiveState::default();
+        let size = |s: &LiveState| serde_json::to_vec(s).unwrap().len();
+        let mut after_10 = 0;
+        for i in 0..1000 {
+            let id = format!("run-{i:04}");
+            state.apply(&LiveEvent::RunUpsert { run: run(i, false) });
+            for n in 1..=300 {
+                state.apply(&log(&id, n));
+            }
+            assert_eq!(
+                state.logs[&id].len(),
+                300,
+                "a run in progress keeps its lines"
+            );
+            state.apply(&LiveEvent::RunUpsert { run: run(i, true) });
+            state.apply(&log(&id, 301));
+            if i == 9 {
+                after_10 = size(&state);
+            }
+        }
+        assert_eq!(state.runs.len(), FINISHED_RUNS_KEPT);
+        assert!(state.runs.contains_key("run-0999") && !state.runs.contains_key("run-0994"));
+        assert_eq!(
+            state.logs.len(),
+            FINISHED_RUNS_KEPT,
+            "logs of dropped runs go too"
+        );
+        assert_eq!(
+            state.logs["run-0999"].len(),
+            301,
+            "the newest keeps its log"
+        );
+        assert_eq!(state.logs["run-0998"].len(), FINISHED_LOG_TAIL);
+        assert_eq!(
+            state.logs["run-0998"].last().unwrap().n,
+            301,
+            "the tail is kept"
+        );
+        assert!(
+            size(&state) <= after_10 + 64,
+            "{} vs {after_10}",
+            size(&state)
+        );
+    }
+
+    #[test]
+    fn a_run_in_progress_is_never_dropped_for_newer_finished_ones() {
+        let mut state = LiveState::default();
+        state.apply(&LiveEvent::RunUpsert { run: run(0, false) });
+        for i in 1..=20 {
+            state.apply(&LiveEvent::RunUpsert { run: run(i, true) });
+        }
+        assert!(state.runs.contains_key("run-0000"));
+        assert_eq!(state.runs.len(), FINISHED_RUNS_KEPT + 1);
+        let again = state.clone();
+        state.apply(&LiveEvent::RunUpsert { run: run(20, true) });
+        assert_eq!(state, again, "applying an event twice changes nothing");
     }
 
     #[test]

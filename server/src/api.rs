@@ -11,9 +11,11 @@ use axum::{Json, Router};
 use gdl_model::api::{SessionsView, StatusView};
 use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveStats;
-use gdl_model::runs::{BenchmarkRecord, Run, StepName, TestConfig};
+use gdl_model::runs::{Run, StepName, TestConfig};
 use serde::Deserialize;
 use std::time::Duration;
+
+pub mod history;
 
 /// How long a request waits for the broker's first check before answering with what is
 /// known. Keeps `/api/status` under a second even when the broker hangs.
@@ -35,10 +37,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
         .route("/api/live/stats", get(live_stats))
-        .route("/api/runs", get(list_runs).post(start_run))
+        .route("/api/runs", get(history::list_runs).post(start_run))
         .route("/api/runs/{id}", get(get_run))
+        .route("/api/runs/{id}/logs", get(history::run_logs))
         .route("/api/runs/{id}/cancel", axum::routing::post(cancel_run))
-        .route("/api/benchmarks", get(list_benchmarks))
+        .route("/api/benchmarks", get(history::list_benchmarks))
         .route("/api/benchmarks/{id}", get(get_benchmark))
         .route(
             "/api/{*rest}",
@@ -70,10 +73,6 @@ async fn start_run(
     Ok((StatusCode::CREATED, Json(serde_json::json!({"id": run.id}))))
 }
 
-async fn list_runs(State(state): State<AppState>) -> Result<Json<Vec<Run>>, AppError> {
-    Ok(Json(state.runner.store().recent_runs(100).await?))
-}
-
 async fn get_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -90,12 +89,6 @@ async fn cancel_run(
 ) -> Result<StatusCode, AppError> {
     state.runner.cancel(&id).await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-async fn list_benchmarks(
-    State(state): State<AppState>,
-) -> Result<Json<Vec<BenchmarkRecord>>, AppError> {
-    Ok(Json(state.runner.store().benchmarks(200).await?))
 }
 
 async fn get_benchmark(

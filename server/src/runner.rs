@@ -42,7 +42,9 @@ use crate::shopper::ShopperClient;
 use crate::store::Store;
 use chrono::Utc;
 use context::RunContext;
-use gdl_model::live::LiveEvent;
+use gdl_model::live::{
+    LiveEvent, BENCHMARKS_KEPT, FINISHED_LOG_TAIL, FINISHED_RUNS_KEPT, LOG_LINES_KEPT,
+};
 use gdl_model::runs::{Run, StepName, TestConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -132,15 +134,22 @@ impl Runner {
         let store = &self.inner.store;
         recover::close_interrupted(&self.inner.client, store).await?;
         let mut events = Vec::new();
-        let mut runs = store.recent_runs(20).await?;
+        // What the live state keeps of finished runs (the rest is fetched on demand).
+        let mut runs = store.recent_runs(FINISHED_RUNS_KEPT as u32).await?;
         runs.reverse();
+        let newest = runs.last().map(|r| r.id.clone());
         for run in runs {
-            for line in store.logs(&run.id, 300).await? {
+            let lines = if Some(&run.id) == newest.as_ref() {
+                LOG_LINES_KEPT
+            } else {
+                FINISHED_LOG_TAIL
+            };
+            for line in store.logs(&run.id, lines as u32).await? {
                 events.push(LiveEvent::RunLog { line });
             }
             events.push(LiveEvent::RunUpsert { run });
         }
-        for benchmark in store.benchmarks(100).await? {
+        for benchmark in store.benchmarks(BENCHMARKS_KEPT as u32).await? {
             events.push(LiveEvent::BenchmarkUpsert { benchmark });
         }
         self.inner.hub.publish(events);

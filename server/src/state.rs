@@ -270,6 +270,20 @@ impl Backend for AppState {
         Box::pin(async move { self.runner.cancel(&id).await.map_err(|e| e.to_api_error()) })
     }
 
+    fn benchmarks_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<gdl_model::runs::BenchmarkRecord>, ApiError>> {
+        Box::pin(async move {
+            self.runner
+                .store()
+                .benchmarks_before(before, limit)
+                .await
+                .map_err(|e| crate::error::AppError::from(e).error)
+        })
+    }
+
     fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>> {
         Box::pin(async move {
             if !self.hub.has_session(&id) {

@@ -166,15 +166,30 @@ impl Store {
 
     /// Appends a log line.
     pub async fn append_log(&self, line: &LogLine) -> Result<(), StoreError> {
-        let body = serde_json::to_string(line)?;
-        let (run_id, n) = (line.run_id.clone(), line.n as i64);
+        self.append_logs(std::slice::from_ref(line)).await
+    }
+
+    /// Appends log lines in one transaction (lines already stored are left as they are).
+    pub async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(lines.len());
+        for line in lines {
+            rows.push((
+                line.run_id.clone(),
+                line.n as i64,
+                serde_json::to_string(line)?,
+            ));
+        }
         let sql = self.sql();
         self.with(move |c| {
-            c.execute(
-                "INSERT OR IGNORE INTO logs (run_id, n, body) VALUES (?1, ?2, ?3)",
-                params![run_id, n, body],
-            )
-            .map_err(sql)?;
+            let tx = c.transaction().map_err(&sql)?;
+            for (run_id, n, body) in rows {
+                tx.execute(
+                    "INSERT OR IGNORE INTO logs (run_id, n, body) VALUES (?1, ?2, ?3)",
+                    params![run_id, n, body],
+                )
+                .map_err(&sql)?;
+            }
+            tx.commit().map_err(&sql)?;
             Ok(())
         })
         .await
@@ -182,9 +197,28 @@ impl Store {
 
     /// The newest `limit` runs, newest first.
     pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
+        self.runs_page(0, limit).await
+    }
+
+    /// `limit` runs after skipping the `offset` newest, newest first.
+    pub async fn runs_page(&self, offset: u32, limit: u32) -> Result<Vec<Run>, StoreError> {
         self.bodies(
-            "SELECT body FROM runs ORDER BY created_at DESC LIMIT ?1",
-            vec![limit.to_string()],
+            "SELECT body FROM runs ORDER BY created_at DESC, id LIMIT ?1 OFFSET ?2",
+            vec![limit.to_string(), offset.to_string()],
+        )
+        .await
+    }
+
+    /// Up to `limit` log lines of a run numbered after `after`, oldest first.
+    pub async fn logs_after(
+        &self,
+        run_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<LogLine>, StoreError> {
+        self.bodies(
+            "SELECT body FROM logs WHERE run_id = ?1 AND n > ?2 ORDER BY n LIMIT ?3",
+            vec![run_id.to_owned(), after.to_string(), limit.to_string()],
         )
         .await
     }
@@ -252,9 +286,31 @@ impl Store {
 
     /// Benchmarks, newest first.
     pub async fn benchmarks(&self, limit: u32) -> Result<Vec<BenchmarkRecord>, StoreError> {
+        self.benchmarks_page(0, limit).await
+    }
+
+    /// The `limit` newest benchmarks created before `before`, newest first.
+    pub async fn benchmarks_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<BenchmarkRecord>, StoreError> {
         self.bodies(
-            "SELECT body FROM benchmarks ORDER BY created_at DESC LIMIT ?1",
-            vec![limit.to_string()],
+            "SELECT body FROM benchmarks WHERE created_at < ?1 ORDER BY created_at DESC, id LIMIT ?2",
+            vec![before.to_rfc3339(), limit.to_string()],
+        )
+        .await
+    }
+
+    /// `limit` benchmarks after skipping the `offset` newest, newest first.
+    pub async fn benchmarks_page(
+        &self,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<BenchmarkRecord>, StoreError> {
+        self.bodies(
+            "SELECT body FROM benchmarks ORDER BY created_at DESC, id LIMIT ?1 OFFSET ?2",
+            vec![limit.to_string(), offset.to_string()],
         )
         .await
     }

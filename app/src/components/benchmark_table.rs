@@ -1,18 +1,42 @@
 use crate::format;
+use crate::functions::BenchmarksBefore;
 use crate::live::use_live;
 use gdl_model::runs::BenchmarkRecord;
 use leptos::prelude::*;
 
-/// Every benchmark, newest first, with its headline metrics (vLLM conventions).
+/// Older benchmarks fetched per click.
+const OLDER_PAGE: u32 = 50;
+
+/// Benchmarks, newest first, with their headline metrics (vLLM conventions): the newest
+/// from the live state, older ones fetched on demand ("Show older").
 #[component]
 pub fn BenchmarkTable() -> impl IntoView {
     let store = use_live();
+    let older = RwSignal::new(Vec::<BenchmarkRecord>::new());
+    let fetch = ServerAction::<BenchmarksBefore>::new();
+    // No more to fetch once a page comes back short.
+    let exhausted = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = fetch.value().get() {
+            exhausted.set(page.len() < OLDER_PAGE as usize);
+            older.update(|o| o.extend(page));
+        }
+    });
     let rows = move || {
-        store.client.with(|c| {
-            let mut list: Vec<BenchmarkRecord> = c.live.benchmarks.values().cloned().collect();
-            list.sort_by_key(|b| std::cmp::Reverse(b.created_at));
-            list
-        })
+        let mut list: Vec<BenchmarkRecord> =
+            store.client.with(|c| c.live.benchmarks.values().cloned().collect());
+        let newest: std::collections::HashSet<String> = list.iter().map(|b| b.id.clone()).collect();
+        older.with(|o| list.extend(o.iter().filter(|b| !newest.contains(&b.id)).cloned()));
+        list.sort_by_key(|b| std::cmp::Reverse(b.created_at));
+        list
+    };
+    let show_older = move |_| {
+        if let Some(oldest) = rows().last() {
+            fetch.dispatch(BenchmarksBefore {
+                before: oldest.created_at,
+                limit: OLDER_PAGE,
+            });
+        }
     };
     view! {
         <Show
@@ -47,6 +71,17 @@ pub fn BenchmarkTable() -> impl IntoView {
                         </For>
                     </tbody>
                 </table>
+                <p class="actions">
+                    <button type="button" class="secondary" data-action="older"
+                        disabled=move || exhausted.get() || fetch.pending().get()
+                        on:click=show_older>
+                        {move || if exhausted.get() { "No older benchmarks" } else { "Show older" }}
+                    </button>
+                    {move || match fetch.value().get() {
+                        Some(Err(e)) => Some(view! { <span class="error small">{e.to_string()}</span> }),
+                        _ => None,
+                    }}
+                </p>
                 <p class="muted small">
                     "vLLM conventions: TTFT = request to first token; TPOT = (end − TTFT) / (tokens − 1), decode only, per request; "
                     "throughput and $ per 1M output tokens at the phase with the highest output rate (its concurrency shown)."

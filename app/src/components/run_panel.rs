@@ -62,6 +62,12 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
                 <div style=progress></div>
             </div>
             <ol class="steps">{steps}</ol>
+            <p class="downloads small">
+                "Whole log: "
+                <a href=format!("/api/runs/{}/logs?format=text", run.id) download=format!("{}.log", run.id)>"text"</a>
+                " · "
+                <a href=format!("/api/runs/{}/logs?format=jsonl", run.id) download=format!("{}.jsonl", run.id)>"JSON lines"</a>
+            </p>
             <Banner run=run.clone() actions/>
             {(!run.rentals.is_empty()).then(|| view! { <Rentals rentals=run.rentals.clone()/> })}
             {run.host.clone().map(|host| view! { <HostCard host host_key=run.host_key.clone()/> })}

@@ -9,6 +9,7 @@ mod contract;
 mod cost_safety;
 mod dashboard;
 mod entrypoint;
+mod history;
 mod live;
 mod process;
 mod recovery;

@@ -1,0 +1,148 @@
+//! History fetched on demand, paged: older runs and benchmarks than the live state keeps,
+//! and a run's whole log as text or JSON lines (the run view's Download button).
+
+use crate::error::AppError;
+use crate::runner::RunError;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gdl_model::code::ErrorCode;
+use gdl_model::runs::{BenchmarkRecord, LogLine, Run};
+use std::collections::HashMap;
+
+/// Rows per page unless `limit` says otherwise, and the most one page may hold.
+const PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+/// Log lines per page unless `limit` says otherwise, and the most one page may hold.
+const LOG_PAGE: u32 = 10_000;
+const MAX_LOG_PAGE: u32 = 100_000;
+/// The header naming the `after` of the next page of a log, when there may be one.
+pub const NEXT_AFTER: &str = "x-next-after";
+
+/// A whole number query parameter `key` in `0..=max`, or `default` when absent.
+fn number(q: &HashMap<String, String>, key: &str, default: u64, max: u64) -> Result<u64, AppError> {
+    let Some(text) = q.get(key) else {
+        return Ok(default);
+    };
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidInput,
+                format!("{key} must be a whole number from 0 to {max}, got {text:?}"),
+                &format!("Leave {key} out for {default}."),
+            )
+        })
+}
+
+/// `limit` (1 to `max`, default `default`) and `offset`.
+fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32), AppError> {
+    let limit = number(q, "limit", default as u64, max as u64)?.max(1) as u32;
+    let offset = number(q, "offset", 0, u32::MAX as u64)? as u32;
+    Ok((limit, offset))
+}
+
+/// `GET /api/runs?limit=&offset=`: runs, newest first.
+pub async fn list_runs(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<Run>>, AppError> {
+    let (limit, offset) = page(&q, PAGE, MAX_PAGE)?;
+    Ok(Json(state.runner.store().runs_page(offset, limit).await?))
+}
+
+/// `GET /api/benchmarks?limit=&offset=`: benchmark records, newest first.
+pub async fn list_benchmarks(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<BenchmarkRecord>>, AppError> {
+    let (limit, offset) = page(&q, PAGE, MAX_PAGE)?;
+    Ok(Json(
+        state.runner.store().benchmarks_page(offset, limit).await?,
+    ))
+}
+
+/// How a log is written out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    JsonLines,
+}
+
+/// `GET /api/runs/{id}/logs?format=text|jsonl&after=N&limit=M`: the run's log lines
+/// numbered after `after`, oldest first, as a download. When the page is full, the
+/// `x-next-after` header names the `after` of the next one.
+pub async fn run_logs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let format = match q.get("format").map(|f| f.trim()) {
+        None | Some("text") => LogFormat::Text,
+        Some("jsonl") => LogFormat::JsonLines,
+        Some(other) => {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidInput,
+                format!("format must be text or jsonl, got {other:?}"),
+                "format=text for reading, format=jsonl for programs (one JSON log line each).",
+            ))
+        }
+    };
+    let after = number(&q, "after", 0, u64::MAX)?;
+    let limit = number(&q, "limit", LOG_PAGE as u64, MAX_LOG_PAGE as u64)?.max(1) as u32;
+    let store = state.runner.store();
+    if store.run(&id).await?.is_none() {
+        return Err(RunError::NotFound(id).into());
+    }
+    let lines = store.logs_after(&id, after, limit).await?;
+    let next = (lines.len() == limit as usize)
+        .then(|| lines.last().map(|l| l.n))
+        .flatten();
+    let (body, content_type, extension) = match format {
+        LogFormat::Text => (
+            lines.iter().map(text_line).collect::<String>(),
+            "text/plain; charset=utf-8",
+            "log",
+        ),
+        LogFormat::JsonLines => {
+            let mut body = String::new();
+            for line in &lines {
+                body.push_str(&serde_json::to_string(line).unwrap_or_default());
+                body.push('\n');
+            }
+            (body, "application/x-ndjson", "jsonl")
+        }
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(disposition) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{id}.{extension}\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    if let Some(n) = next {
+        headers.insert(NEXT_AFTER, HeaderValue::from(n));
+    }
+    Ok(response)
+}
+
+/// `2026-11-23T23:33:18.123Z INFO  [Create session] Creating a session on …`.
+pub fn text_line(line: &LogLine) -> String {
+    let step = line
+        .step
+        .map(|s| format!(" [{}]", s.label()))
+        .unwrap_or_default();
+    format!(
+        "{} {:<5}{step} {}\n",
+        line.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        format!("{:?}", line.level).to_uppercase(),
+        line.message
+    )
+}
