@@ -23,8 +23,9 @@ pub fn BenchmarkTable() -> impl IntoView {
         }
     });
     let rows = move || {
-        let mut list: Vec<BenchmarkRecord> =
-            store.client.with(|c| c.live.benchmarks.values().cloned().collect());
+        let mut list: Vec<BenchmarkRecord> = store
+            .client
+            .with(|c| c.live.benchmarks.values().cloned().collect());
         let newest: std::collections::HashSet<String> = list.iter().map(|b| b.id.clone()).collect();
         older.with(|o| list.extend(o.iter().filter(|b| !newest.contains(&b.id)).cloned()));
         list.sort_by_key(|b| std::cmp::Reverse(b.created_at));

@@ -130,6 +130,27 @@ async fn two_hundred_runs_weigh_no_more_than_ten() {
         d.get("/api/benchmarks?limit=3").await.json().await.unwrap();
     assert_eq!(benchmarks.len(), 3);
     assert_eq!(benchmarks[0]["id"], "bench-copy00198");
+    // What the Benchmarks tab's "Show older" asks for: those before the oldest it shows.
+    let oldest_live = state
+        .benchmarks
+        .values()
+        .map(|b| b.created_at)
+        .min()
+        .unwrap();
+    let older = app::backend::Backend::benchmarks_before(&d.state, oldest_live, 5)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = older.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "bench-copy00188",
+            "bench-copy00187",
+            "bench-copy00186",
+            "bench-copy00185",
+            "bench-copy00184"
+        ]
+    );
 }
 
 #[tokio::test]

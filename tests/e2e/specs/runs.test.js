@@ -1,6 +1,7 @@
 // A deployment test in the browser on the embedded simulator.
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
 
@@ -48,6 +49,20 @@ describe('deployment test', () => {
     assert.match(banner, /output tok\/s/);
     assert.match(banner, /\$[\d.]+ per 1M output tokens/);
     assert.match(banner, /destroyed/);
+
+    // The whole log downloads, and it is what the page showed, line for line.
+    await page.locator('.log .line', { hasText: 'Run Passed' }).waitFor();
+    const shown = await page.locator('.log .line').evaluateAll((els) =>
+      els.map((e) => e.innerText.replace(/^\d\d:\d\d:\d\d\s+/, '')));
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'text', exact: true }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^run-[0-9a-f]+\.log$/);
+    const text = await readFile(await download.path(), 'utf8');
+    const downloaded = text.trimEnd().split('\n');
+    assert.equal(downloaded.length, shown.length, 'as many lines as the page showed');
+    downloaded.forEach((line, i) => assert.ok(line.endsWith(` ${shown[i]}`), `line ${i + 1}: ${line} vs ${shown[i]}`));
 
     await page.getByRole('link', { name: 'Benchmarks', exact: true }).click();
     const row = page.locator('tr[data-benchmark]');
