@@ -186,6 +186,63 @@ impl SessionView {
     }
 }
 
+/// What a person can do to one of our sessions (`POST /api/sessions/{id}/{action}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionAction {
+    /// Force destroy, followed until the broker confirms.
+    Cleanup,
+    /// Tell the broker the work is done (a graceful shutdown).
+    Done,
+    /// Extend the reservation by some hours, within the broker's hard maximum.
+    Extend,
+}
+
+impl SessionAction {
+    /// The wire spelling (and the last path segment of its route).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cleanup => "cleanup",
+            Self::Done => "done",
+            Self::Extend => "extend",
+        }
+    }
+
+    /// The action spelled `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Cleanup, Self::Done, Self::Extend]
+            .into_iter()
+            .find(|a| a.as_str() == text)
+    }
+}
+
+/// How an action on a session ended, when the broker answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionOutcome {
+    /// The broker confirmed the session stopped (or no longer lists it).
+    Destroyed,
+    /// The broker was asked to destroy it and has not confirmed: it may still be billing.
+    Unconfirmed,
+    /// The broker accepted `done`.
+    Done,
+    /// The reservation was extended (`expires_at` is the new end).
+    Extended,
+}
+
+/// The result of a [`SessionAction`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionActionResult {
+    pub id: String,
+    pub action: SessionAction,
+    pub outcome: ActionOutcome,
+    /// What happened, in words.
+    pub message: String,
+    /// The reservation's end after an extend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// `GET /api/sessions`: our sessions, newest first, or why they could not be listed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionsView {

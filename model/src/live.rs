@@ -157,6 +157,47 @@ impl LiveState {
         list
     }
 
+    /// Our running or provisioning sessions that no run in progress owns (none has rented
+    /// it), newest first: they cost money and nothing uses them. A session created after a
+    /// run in progress started is not counted: that run's create may not have recorded it
+    /// yet.
+    pub fn orphans(&self) -> Vec<&SessionView> {
+        use crate::shopper::SessionStatus;
+        let live: Vec<&Run> = self
+            .runs
+            .values()
+            .filter(|r| !r.status.is_finished())
+            .collect();
+        let owned = |id: &str| {
+            live.iter().any(|r| {
+                r.session_id.as_deref() == Some(id) || r.rentals.iter().any(|x| x.session_id == id)
+            })
+        };
+        let mut list: Vec<&SessionView> = self
+            .sessions
+            .values()
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    SessionStatus::Running | SessionStatus::Provisioning
+                )
+            })
+            .filter(|s| !owned(&s.id))
+            .filter(|s| live.iter().all(|r| r.created_at > s.created_at))
+            .collect();
+        list.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        list
+    }
+
+    /// What [`LiveState::orphans`] cost an hour, USD.
+    pub fn orphan_burn_per_hour(&self) -> f64 {
+        self.orphans().iter().map(|s| s.price_per_hour).sum()
+    }
+
     /// Sessions, newest first (then by id, for a stable order).
     pub fn sessions_newest_first(&self) -> Vec<SessionView> {
         let mut list: Vec<SessionView> = self.sessions.values().cloned().collect();
@@ -404,6 +445,36 @@ mod tests {
         let again = state.clone();
         state.apply(&LiveEvent::RunUpsert { run: run(20, true) });
         assert_eq!(state, again, "applying an event twice changes nothing");
+    }
+
+    #[test]
+    fn orphans_are_active_sessions_no_run_in_progress_owns() {
+        let mut state = LiveState::default();
+        let mut at = |id: &str, status, minutes: i64| {
+            let mut s = session(id, status);
+            s.created_at =
+                chrono::DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap();
+            state.apply(&LiveEvent::SessionUpsert { session: s });
+        };
+        at("old-running", SessionStatus::Running, 0);
+        at("old-provisioning", SessionStatus::Provisioning, 1);
+        at("old-stopped", SessionStatus::Stopped, 2);
+        at("ours", SessionStatus::Running, 30);
+        at("too-new-to-tell", SessionStatus::Pending, 31);
+        // A run in progress (started at minute 20) that rented "ours".
+        let mut live = run(20, false);
+        live.rentals.push(
+            serde_json::from_value(serde_json::json!({
+                "attempt": 1, "session_id": "ours", "created_at": "2023-11-14T22:43:20Z",
+                "offer": {"offer_id": "o", "provider": "vastai", "gpu_type": "RTX 4090",
+                          "gpu_count": 1, "vram_gb": 24, "price_per_hour": 0.4}
+            }))
+            .unwrap(),
+        );
+        state.apply(&LiveEvent::RunUpsert { run: live });
+        let ids: Vec<&str> = state.orphans().iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["old-provisioning", "old-running"]);
+        assert!((state.orphan_burn_per_hour() - 0.8).abs() < 1e-9);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub mod history;
+pub mod sessions;
 
 /// How long a request waits for the broker's first check before answering with what is
 /// known. Keeps `/api/status` under a second even when the broker hangs.
@@ -36,6 +37,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
+        .route(
+            "/api/sessions/{id}/{action}",
+            axum::routing::post(sessions::act),
+        )
+        .route("/api/orphans", get(sessions::orphans))
+        .route(
+            "/api/orphans/cleanup",
+            axum::routing::post(sessions::clean_up_orphans),
+        )
         .route("/api/live/stats", get(live_stats))
         .route("/api/runs", get(history::list_runs).post(start_run))
         .route("/api/runs/{id}", get(get_run))

@@ -72,6 +72,33 @@ impl From<ShopperError> for AppError {
     }
 }
 
+impl From<gdl_model::api::ApiError> for AppError {
+    /// An error already in the wire shape, its HTTP status picked by its code.
+    fn from(error: gdl_model::api::ApiError) -> Self {
+        use gdl_model::code::ErrorCode as C;
+        let status = match error.error_code() {
+            C::SessionNotFound | C::NotFound | C::RunNotFound | C::BenchmarkNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            C::InvalidInput | C::ShopperRejected => StatusCode::BAD_REQUEST,
+            C::SessionTerminal | C::SessionDuplicate => StatusCode::CONFLICT,
+            C::ShopperTimeout => StatusCode::GATEWAY_TIMEOUT,
+            C::ShopperUnreachable
+            | C::ShopperNotReady
+            | C::ShopperNoSuchRoute
+            | C::ShopperRateLimited
+            | C::ShopperError
+            | C::ShopperBadResponse => StatusCode::BAD_GATEWAY,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self {
+            status,
+            error,
+            cause: None,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut error = self.error;

@@ -27,6 +27,7 @@ pub mod live;
 pub mod monitor;
 pub mod runner;
 pub mod security;
+pub mod sessions;
 pub mod shopper;
 pub mod simulator;
 mod state;

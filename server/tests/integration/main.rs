@@ -16,6 +16,7 @@ mod recovery;
 mod runs;
 mod secrets;
 mod security;
+mod session_actions;
 mod sim_ssh;
 mod ssh;
 mod support;
