@@ -21,8 +21,31 @@ const MAX_LOG_PAGE: u32 = 100_000;
 /// The header naming the `after` of the next page of a log, when there may be one.
 pub const NEXT_AFTER: &str = "x-next-after";
 
+/// A query parameter that is not a whole number in range.
+#[derive(Debug)]
+struct BadNumber {
+    message: String,
+    hint: String,
+}
+
+impl From<BadNumber> for AppError {
+    fn from(e: BadNumber) -> Self {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            e.message,
+            &e.hint,
+        )
+    }
+}
+
 /// A whole number query parameter `key` in `0..=max`, or `default` when absent.
-fn number(q: &HashMap<String, String>, key: &str, default: u64, max: u64) -> Result<u64, AppError> {
+fn number(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: u64,
+    max: u64,
+) -> Result<u64, BadNumber> {
     let Some(text) = q.get(key) else {
         return Ok(default);
     };
@@ -30,18 +53,14 @@ fn number(q: &HashMap<String, String>, key: &str, default: u64, max: u64) -> Res
         .parse::<u64>()
         .ok()
         .filter(|n| *n <= max)
-        .ok_or_else(|| {
-            AppError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidInput,
-                format!("{key} must be a whole number from 0 to {max}, got {text:?}"),
-                &format!("Leave {key} out for {default}."),
-            )
+        .ok_or_else(|| BadNumber {
+            message: format!("{key} must be a whole number from 0 to {max}, got {text:?}"),
+            hint: format!("Leave {key} out for {default}."),
         })
 }
 
 /// `limit` (1 to `max`, default `default`) and `offset`.
-fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32), AppError> {
+fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32), BadNumber> {
     let limit = number(q, "limit", default as u64, max as u64)?.max(1) as u32;
     let offset = number(q, "offset", 0, u32::MAX as u64)? as u32;
     Ok((limit, offset))
