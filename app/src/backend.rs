@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use gdl_model::api::ApiError;
+use gdl_model::api::{ApiError, SessionAction, SessionActionResult};
 use gdl_model::live::LiveState;
 use gdl_model::runs::{BenchmarkRecord, TestConfig};
 use std::sync::Arc;
@@ -26,6 +26,15 @@ pub trait Backend: Send + Sync + 'static {
         before: DateTime<Utc>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<BenchmarkRecord>, ApiError>>;
+    /// Cleans up, marks done or extends (`hours`) one of our sessions.
+    fn session_action(
+        &self,
+        id: String,
+        action: SessionAction,
+        hours: Option<u32>,
+    ) -> BoxFuture<'_, Result<SessionActionResult, ApiError>>;
+    /// Cleans up every orphan: what was cleaned, and why the others were not.
+    fn clean_up_orphans(&self) -> BoxFuture<'_, (Vec<SessionActionResult>, Vec<ApiError>)>;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
 }

@@ -46,6 +46,31 @@ pub async fn benchmarks_before(
         .map_err(AppError)
 }
 
+/// Cleans up, marks done or extends (`hours`) one of our sessions. A refusal (not found,
+/// already ended, bad hours, the broker's hard maximum) is an answer, not a failure of the
+/// call: it comes back as the inner `Err`.
+#[server(prefix = "/_fn", endpoint = "act_on_session")]
+pub async fn act_on_session(
+    id: String,
+    action: gdl_model::api::SessionAction,
+    hours: Option<u32>,
+) -> Result<Result<gdl_model::api::SessionActionResult, gdl_model::api::ApiError>, AppError> {
+    let backend = crate::backend::backend()?;
+    Ok(backend.session_action(id, action, hours).await)
+}
+
+/// Cleans up every orphan; returns what was cleaned and why the others were not.
+#[server(prefix = "/_fn", endpoint = "clean_up_orphans")]
+pub async fn clean_up_orphans() -> Result<
+    (
+        Vec<gdl_model::api::SessionActionResult>,
+        Vec<gdl_model::api::ApiError>,
+    ),
+    AppError,
+> {
+    Ok(crate::backend::backend()?.clean_up_orphans().await)
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

@@ -243,6 +243,18 @@ pub struct SessionActionResult {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+impl SessionActionResult {
+    /// The outcome's wire spelling.
+    pub fn outcome_str(&self) -> &'static str {
+        match self.outcome {
+            ActionOutcome::Destroyed => "destroyed",
+            ActionOutcome::Unconfirmed => "unconfirmed",
+            ActionOutcome::Done => "done",
+            ActionOutcome::Extended => "extended",
+        }
+    }
+}
+
 /// `GET /api/sessions`: our sessions, newest first, or why they could not be listed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionsView {

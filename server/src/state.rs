@@ -284,6 +284,31 @@ impl Backend for AppState {
         })
     }
 
+    fn session_action(
+        &self,
+        id: String,
+        action: gdl_model::api::SessionAction,
+        hours: Option<u32>,
+    ) -> BoxFuture<'_, Result<gdl_model::api::SessionActionResult, ApiError>> {
+        Box::pin(async move { crate::sessions::act(self, &id, action, hours).await })
+    }
+
+    fn clean_up_orphans(
+        &self,
+    ) -> BoxFuture<'_, (Vec<gdl_model::api::SessionActionResult>, Vec<ApiError>)> {
+        Box::pin(async move {
+            let mut cleaned = Vec::new();
+            let mut failed = Vec::new();
+            for result in crate::sessions::clean_up_orphans(self).await {
+                match result {
+                    Ok(r) => cleaned.push(r),
+                    Err(e) => failed.push(e),
+                }
+            }
+            (cleaned, failed)
+        })
+    }
+
     fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>> {
         Box::pin(async move {
             if !self.hub.has_session(&id) {

@@ -1,4 +1,4 @@
-use crate::components::ErrorNote;
+use crate::components::{ErrorNote, OrphanBanner};
 use crate::live::use_live;
 use crate::FirstPaint;
 use leptos::prelude::*;
@@ -20,7 +20,11 @@ pub fn LiveContent<V: IntoView + 'static>(
                 match first.await {
                     Ok(state) => {
                         store.seed(state);
-                        content().into_any()
+                        view! {
+                            <OrphanBanner/>
+                            {content()}
+                        }
+                        .into_any()
                     }
                     Err(e) => view! { <ErrorNote error=e.0/> }.into_any(),
                 }

@@ -82,15 +82,6 @@ pub struct OrphanCleanup {
 
 /// `POST /api/orphans/cleanup`.
 pub async fn clean_up_orphans(State(state): State<AppState>) -> Json<OrphanCleanup> {
-    let (cleaned, failed) = crate::sessions::clean_up_orphans(&state)
-        .await
-        .into_iter()
-        .fold((Vec::new(), Vec::new()), |(mut ok, mut bad), r| {
-            match r {
-                Ok(result) => ok.push(result),
-                Err(e) => bad.push(e),
-            }
-            (ok, bad)
-        });
+    let (cleaned, failed) = app::backend::Backend::clean_up_orphans(&state).await;
     Json(OrphanCleanup { cleaned, failed })
 }

@@ -154,9 +154,12 @@ export async function api(url, { method = 'GET', body } = {}) {
   return { status: r.status, body: text ? JSON.parse(text) : null };
 }
 
-/** Creates sessions on a (simulated) broker for `consumer`, on its first rentable offers. */
+/**
+ * Creates sessions on a (simulated) broker for `consumer`, on its first rentable Vast.ai
+ * offers (Blue Lobster's creates block for up to a minute of contract time).
+ */
 export async function createSessions(brokerUrl, count, consumer = 'gpu-deploy-llm/v0.1.0') {
-  const inventory = (await api(`${brokerUrl}/api/v1/inventory?limit=200`)).body;
+  const inventory = (await api(`${brokerUrl}/api/v1/inventory?limit=200&provider=vastai`)).body;
   const created = [];
   for (const offer of inventory.offers) {
     if (created.length === count) break;

@@ -1,0 +1,70 @@
+use crate::format;
+use crate::functions::CleanUpOrphans;
+use crate::live::use_live;
+use leptos::prelude::*;
+
+/// On every page while any of our sessions costs money with no test using it: how many,
+/// what they burn an hour, and Clean up all (after a confirmation).
+#[component]
+pub fn OrphanBanner() -> impl IntoView {
+    let store = use_live();
+    let clean = ServerAction::<CleanUpOrphans>::new();
+    let confirming = RwSignal::new(false);
+    let orphans = move || {
+        store
+            .client
+            .with(|c| (c.live.orphans().len(), c.live.orphan_burn_per_hour()))
+    };
+    let summary = move || {
+        let (n, burn) = orphans();
+        format!(
+            "{n} session{} burning {} that no test is using",
+            if n == 1 { "" } else { "s" },
+            format::per_hour(burn)
+        )
+    };
+    let outcome = move || match clean.value().get() {
+        Some(Ok((cleaned, failed))) => {
+            let mut text = format!("Cleaned up {}", cleaned.len());
+            for e in failed {
+                text.push_str(&format!("; {}", e.message));
+            }
+            Some(view! { <p class="small" data-orphan-outcome="">{text}</p> }.into_any())
+        }
+        Some(Err(e)) => Some(view! { <p class="small error">{e.to_string()}</p> }.into_any()),
+        None => None,
+    };
+    view! {
+        <Show when=move || { orphans().0 > 0 }>
+            <section class="banner warn orphans" role="alert" data-orphans=move || orphans().0>
+                <p class="headline">{summary}</p>
+                <div class="actions">
+                    <Show
+                        when=move || confirming.get()
+                        fallback=move || view! {
+                            <button type="button" class="danger" data-action="clean-up-all"
+                                disabled=move || clean.pending().get()
+                                on:click=move |_| confirming.set(true)>
+                                {move || if clean.pending().get() { "Cleaning up…" } else { "Clean up all" }}
+                            </button>
+                            <a href="/sessions">"See them"</a>
+                        }
+                    >
+                        <span>{move || format!("Destroy all {}?", orphans().0)}</span>
+                        <button type="button" class="danger" data-action="confirm"
+                            on:click=move |_| {
+                                confirming.set(false);
+                                clean.dispatch(CleanUpOrphans {});
+                            }>
+                            "Yes, clean up all"
+                        </button>
+                        <button type="button" class="secondary" on:click=move |_| confirming.set(false)>
+                            "No"
+                        </button>
+                    </Show>
+                </div>
+            </section>
+        </Show>
+        {outcome}
+    }
+}

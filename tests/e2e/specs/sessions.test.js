@@ -1,0 +1,96 @@
+// Sessions with actions in the browser: the orphan guard on every page (a session no test
+// uses, with its hourly burn, cleaned with one click), Extend moving the expiry, and Clean
+// up of a session the broker no longer knows.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  api, createSessions, eventually, launchBrowser, startDashboard, waitHydrated, watchErrors,
+} from '../lib/harness.js';
+
+describe('sessions', () => {
+  let server;
+  let browser;
+  let broker;
+
+  before(async () => {
+    // Slow enough that a 1-hour reservation lasts 12 minutes here.
+    server = await startDashboard({ simSpeed: 5 });
+    browser = await launchBrowser();
+    broker = (await api(`${server.url}/api/status`)).body.broker.url;
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('flags an orphan on every page with its burn, and cleans it with one click', async () => {
+    const [session] = await createSessions(broker, 1);
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/benchmarks`);
+    await waitHydrated(page);
+    const banner = page.locator('[data-orphans]');
+    await banner.waitFor({ timeout: 30_000 });
+    const burn = `$${session.price_per_hour.toFixed(3)}/h`;
+    assert.equal(await banner.locator('.headline').innerText(), `1 session burning ${burn} that no test is using`);
+    await banner.locator('[data-action="clean-up-all"]').click();
+    await banner.locator('[data-action="confirm"]').click();
+    await page.locator('[data-orphan-outcome]', { hasText: 'Cleaned up 1' }).waitFor({ timeout: 60_000 });
+    await banner.waitFor({ state: 'detached' });
+    const left = (await api(`${server.url}/api/orphans`)).body;
+    assert.deepEqual(left.sessions, []);
+    const atBroker = (await api(`${broker}/api/v1/sessions/${session.id}`)).body;
+    assert.ok(['stopped', 'stopping'].includes(atBroker.status), atBroker.status);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('extends a session and shows the new expiry', async () => {
+    const [session] = await createSessions(broker, 1);
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/sessions`);
+    await waitHydrated(page);
+    const row = page.locator(`tr[data-session="${session.id}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    const expiry = async () => Date.parse(await row.locator('[data-expires]').getAttribute('data-expires'));
+    const before = await expiry();
+    await row.locator('[data-action="extend"]').click();
+    assert.match(await row.locator('.confirm').innerText(), /Extend .+ by 1 h\?/);
+    await row.locator('[data-action="confirm"]').click();
+    await page.locator('[data-outcome="extended"]').waitFor({ timeout: 30_000 });
+    await eventually(async () => (await expiry()) === before + 3_600_000, { what: 'the expiry one hour later' });
+    await api(`${server.url}/api/sessions/${session.id}/cleanup`, { method: 'POST' });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('says "session not found" for a session the broker no longer knows, and drops its row', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/sessions`);
+    await waitHydrated(page);
+    // The broker forgets the session between the question and the answer. Its next poll
+    // would drop the row by itself; should it come first, try again with another session.
+    for (let attempt = 1; ; attempt += 1) {
+      const [session] = await createSessions(broker, 1);
+      const row = page.locator(`tr[data-session="${session.id}"]`);
+      await row.waitFor({ timeout: 30_000 });
+      await row.locator('[data-action="cleanup"]').click();
+      const purged = await fetch(`${broker}/_sim/sessions/${session.id}`, { method: 'DELETE' });
+      assert.ok(purged.ok);
+      const clicked = await row.locator('[data-action="confirm"]').click({ timeout: 1_000 }).then(() => true, () => false);
+      if (!clicked && attempt < 3) continue;
+      assert.ok(clicked, 'the row stayed long enough to confirm');
+      const note = page.locator('[data-outcome="error"]');
+      await note.waitFor({ timeout: 30_000 });
+      assert.match(await note.innerText(), /session not found/);
+      await row.waitFor({ state: 'detached', timeout: 30_000 });
+      break;
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
