@@ -1,5 +1,6 @@
 //! What each subcommand does, behind the tiny `main.rs`.
 
+pub mod broker;
 mod follow;
 
 use crate::config::{ServeArgs, SimulateArgs};

@@ -25,6 +25,110 @@ pub enum Command {
     /// Run one deployment test headless (the dashboard's 11 steps) and print the result.
     /// Uses the embedded simulator unless a broker URL is given.
     Test(TestArgs),
+    /// Whether the broker is ready, and if not why and what to do (exit 1 when not).
+    Status(Connect),
+    /// Offers from every provider, cheapest first, filtered.
+    Inventory(InventoryArgs),
+    /// Our sessions on the broker, active first.
+    Sessions(Connect),
+    /// One session: its status, cost so far and the broker's diagnostics.
+    Session(SessionArgs),
+    /// Destroy a session now, following it until the broker confirms.
+    Cleanup(SessionArgs),
+    /// Tell the broker a session's work is done (a graceful shutdown).
+    Done(SessionArgs),
+    /// Extend a session's reservation, within the broker's hard maximum.
+    Extend(ExtendArgs),
+    /// What our sessions cost, by provider and GPU (the broker's figures).
+    Costs(CostsArgs),
+    /// The model presets with their VRAM estimates, and whether they fit a GPU.
+    Models(ModelsArgs),
+}
+
+/// The broker the one-shot commands ask, and how they print.
+#[derive(Clone, Debug, Args)]
+pub struct Connect {
+    /// Base URL of the broker (a real one, or `gpu-deploy-llm simulate`). Unset: an
+    /// embedded simulator answers (fresh, with no sessions).
+    #[arg(long, env = "SHOPPER_URL")]
+    pub shopper_url: Option<String>,
+
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `gpu-deploy-llm inventory`.
+#[derive(Clone, Debug, Args)]
+pub struct InventoryArgs {
+    /// Only this provider (vastai, tensordock or bluelobster).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// At least this much VRAM per GPU, GB.
+    #[arg(long)]
+    pub min_vram: Option<u32>,
+    /// At most this price, USD per hour.
+    #[arg(long)]
+    pub max_price: Option<f64>,
+    /// GPU type (the broker matches part of the name).
+    #[arg(long)]
+    pub gpu_type: Option<String>,
+    /// Location (the broker matches part of it).
+    #[arg(long)]
+    pub location: Option<String>,
+    /// At least this reliability, 0 to 1.
+    #[arg(long)]
+    pub min_reliability: Option<f64>,
+    /// At most this many offers shown.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+/// A session id and the broker.
+#[derive(Clone, Debug, Args)]
+pub struct SessionArgs {
+    /// The session id.
+    pub id: String,
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+/// Options of `gpu-deploy-llm extend`.
+#[derive(Clone, Debug, Args)]
+pub struct ExtendArgs {
+    /// The session id.
+    pub id: String,
+    /// Hours to add (1 to 12).
+    #[arg(long, allow_negative_numbers = true)]
+    pub hours: i64,
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+/// Options of `gpu-deploy-llm costs`.
+#[derive(Clone, Debug, Args)]
+pub struct CostsArgs {
+    /// daily (today) or monthly (this month, the broker's default).
+    #[arg(long)]
+    pub period: Option<String>,
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+/// Options of `gpu-deploy-llm models`.
+#[derive(Clone, Debug, Args)]
+pub struct ModelsArgs {
+    /// Mark the presets that fit GPUs with this much VRAM each, GB (e.g. 24 for an RTX 4090).
+    #[arg(long)]
+    pub fits: Option<u32>,
+    /// Quantization for the estimate: none, awq, gptq or fp8.
+    #[arg(long, default_value = "none")]
+    pub quantization: String,
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `gpu-deploy-llm test`.

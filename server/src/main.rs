@@ -1,6 +1,7 @@
 //! `gpu-deploy-llm`: parses the command line and runs the chosen command.
 
 use clap::Parser;
+use server::cli::broker;
 use server::config::{Cli, Command};
 
 #[tokio::main]
@@ -10,9 +11,20 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => server::cli::serve(args).await,
         Command::Simulate(args) => server::cli::simulate(args).await,
-        Command::Test(args) => {
-            let code = server::cli::test(args).await?;
-            std::process::exit(code);
-        }
+        Command::Test(args) => exit(server::cli::test(args).await),
+        Command::Status(a) => exit(broker::status(a).await),
+        Command::Inventory(a) => exit(broker::inventory(a).await),
+        Command::Sessions(a) => exit(broker::sessions(a).await),
+        Command::Session(a) => exit(broker::session(a).await),
+        Command::Cleanup(a) => exit(broker::cleanup(a).await),
+        Command::Done(a) => exit(broker::done(a).await),
+        Command::Extend(a) => exit(broker::extend(a).await),
+        Command::Costs(a) => exit(broker::costs(a).await),
+        Command::Models(a) => exit(broker::models(a).await),
     }
+}
+
+/// Exits with the command's code; an error is printed by `main`'s caller as usual.
+fn exit(code: anyhow::Result<i32>) -> anyhow::Result<()> {
+    std::process::exit(code?)
 }

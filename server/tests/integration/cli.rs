@@ -124,6 +124,35 @@ fn every_flag_the_readme_lists_is_in_the_help() {
 }
 
 #[test]
+fn every_broker_command_the_readme_shows_explains_its_flags() {
+    let readme = include_str!("../../../README.md");
+    let block = readme
+        .split("gpu-deploy-llm status ")
+        .nth(1)
+        .expect("the README shows the broker commands");
+    let lines: Vec<&str> = std::iter::once("gpu-deploy-llm status ")
+        .chain(block.lines().skip(1))
+        .take_while(|l| !l.starts_with("```"))
+        .collect();
+    assert!(lines.len() >= 9, "{lines:?}");
+    for line in lines {
+        let mut words = line.split_whitespace().skip(1);
+        let command = words.next().unwrap();
+        let help = output_within(binary().args([command, "--help"]), Duration::from_secs(30));
+        assert!(help.status.success(), "{command}: {}", help.stderr);
+        for flag in line
+            .split(|c: char| c == ' ' || c == '[' || c == ']')
+            .filter(|w| w.starts_with("--"))
+        {
+            assert!(
+                help.stdout.contains(flag),
+                "`{command} --help` does not explain {flag}"
+            );
+        }
+    }
+}
+
+#[test]
 fn listening_beyond_loopback_without_a_token_is_refused() {
     // 192.0.2.1 (TEST-NET-1) is nobody's address here: were the refusal gone, binding it
     // would fail too, with another message, so this test can never listen beyond loopback.

@@ -3,6 +3,7 @@
 
 mod broker_features;
 mod cli;
+mod cli_broker;
 mod client_errors;
 mod client_sessions;
 mod contract;
