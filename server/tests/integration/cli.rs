@@ -140,10 +140,7 @@ fn every_broker_command_the_readme_shows_explains_its_flags() {
         let command = words.next().unwrap();
         let help = output_within(binary().args([command, "--help"]), Duration::from_secs(30));
         assert!(help.status.success(), "{command}: {}", help.stderr);
-        for flag in line
-            .split(|c: char| c == ' ' || c == '[' || c == ']')
-            .filter(|w| w.starts_with("--"))
-        {
+        for flag in line.split([' ', '[', ']']).filter(|w| w.starts_with("--")) {
             assert!(
                 help.stdout.contains(flag),
                 "`{command} --help` does not explain {flag}"
