@@ -26,6 +26,11 @@ pub trait Backend: Send + Sync + 'static {
         before: DateTime<Utc>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<BenchmarkRecord>, ApiError>>;
+    /// The broker's offers that pass `filters`, sorted as they ask.
+    fn inventory(
+        &self,
+        filters: gdl_model::api::InventoryFilters,
+    ) -> BoxFuture<'_, Result<gdl_model::api::InventoryView, ApiError>>;
     /// Cleans up, marks done or extends (`hours`) one of our sessions.
     fn session_action(
         &self,

@@ -71,6 +71,15 @@ pub async fn clean_up_orphans() -> Result<
     Ok(crate::backend::backend()?.clean_up_orphans().await)
 }
 
+/// The offers that pass `filters` (the Inventory tab). The broker's refusal or absence is
+/// an answer (the inner `Err`), shown on the page.
+#[server(prefix = "/_fn", endpoint = "inventory")]
+pub async fn get_inventory(
+    filters: gdl_model::api::InventoryFilters,
+) -> Result<Result<gdl_model::api::InventoryView, gdl_model::api::ApiError>, AppError> {
+    Ok(crate::backend::backend()?.inventory(filters).await)
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

@@ -2,11 +2,13 @@
 
 mod benchmarks;
 mod dashboard;
+mod inventory;
 mod live_page;
 mod not_found;
 mod sessions;
 
 pub use benchmarks::BenchmarksPage;
 pub use dashboard::DashboardPage;
+pub use inventory::InventoryPage;
 pub use not_found::NotFoundPage;
 pub use sessions::SessionsPage;

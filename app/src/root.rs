@@ -3,7 +3,7 @@
 use crate::components::LiveStatus;
 use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
-use crate::pages::{BenchmarksPage, DashboardPage, NotFoundPage, SessionsPage};
+use crate::pages::{BenchmarksPage, DashboardPage, InventoryPage, NotFoundPage, SessionsPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <A href="/" exact=true>
                         "Dashboard"
                     </A>
+                    <A href="/inventory">"Inventory"</A>
                     <A href="/sessions">"Sessions"</A>
                     <A href="/benchmarks">"Benchmarks"</A>
                 </nav>
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
             <main class="page">
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/inventory") view=InventoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/benchmarks") view=BenchmarksPage ssr=SsrMode::Async/>
                 </Routes>

@@ -186,6 +186,89 @@ impl SessionView {
     }
 }
 
+/// The Inventory tab's filters and sort, as its URL carries them (`/inventory?...`): every
+/// field optional, empty means unset.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InventoryFilters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_vram: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_reliability: Option<f64>,
+    /// `price` (default), `vram`, `reliability` or `confidence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+}
+
+impl InventoryFilters {
+    /// The filters in a query string's pairs; empty and unreadable values count as unset.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut f = Self::default();
+        for (key, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let text = || Some(value.to_owned());
+            match key {
+                "provider" => f.provider = text(),
+                "min_vram" => f.min_vram = value.parse().ok(),
+                "max_price" => f.max_price = value.parse().ok().filter(|p: &f64| p.is_finite()),
+                "gpu_type" => f.gpu_type = text(),
+                "location" => f.location = text(),
+                "min_reliability" => {
+                    f.min_reliability = value.parse().ok().filter(|r: &f64| r.is_finite())
+                }
+                "sort" => f.sort = text(),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The broker's inventory query for these filters.
+    pub fn query(&self) -> crate::shopper::InventoryQuery {
+        crate::shopper::InventoryQuery {
+            provider: self
+                .provider
+                .as_deref()
+                .map(crate::shopper::Provider::from_wire),
+            min_vram: self.min_vram,
+            max_price: self.max_price,
+            gpu_type: self.gpu_type.clone(),
+            location: self.location.clone(),
+            min_reliability: self.min_reliability,
+            ..Default::default()
+        }
+    }
+
+    /// Sorts `offers` as asked: cheapest first unless `sort` says otherwise.
+    pub fn sort(&self, offers: &mut [crate::shopper::Offer]) {
+        match self.sort.as_deref() {
+            Some("vram") => offers.sort_by(|a, b| b.vram_gb.cmp(&a.vram_gb).then(a.price_per_hour.total_cmp(&b.price_per_hour))),
+            Some("reliability") => offers.sort_by(|a, b| b.reliability.total_cmp(&a.reliability)),
+            Some("confidence") => offers.sort_by(|a, b| b.availability_confidence.total_cmp(&a.availability_confidence)),
+            _ => offers.sort_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour)),
+        }
+    }
+}
+
+/// `GET /api/inventory`: the offers that pass the filters, sorted, and how old the data is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InventoryView {
+    pub offers: Vec<crate::shopper::Offer>,
+    /// When the broker fetched its newest offer from the providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<DateTime<Utc>>,
+}
+
 /// What a person can do to one of our sessions (`POST /api/sessions/{id}/{action}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

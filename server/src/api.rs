@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(sessions::act),
         )
         .route("/api/orphans", get(sessions::orphans))
+        .route("/api/inventory", get(inventory))
         .route(
             "/api/orphans/cleanup",
             axum::routing::post(sessions::clean_up_orphans),
@@ -122,6 +123,17 @@ async fn get_benchmark(
             "List benchmarks with GET /api/benchmarks.",
         )),
     }
+}
+
+/// `GET /api/inventory?provider=&min_vram=&max_price=&gpu_type=&location=&min_reliability=&sort=`.
+async fn inventory(
+    State(state): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<gdl_model::api::InventoryView>, AppError> {
+    let filters = gdl_model::api::InventoryFilters::from_pairs(
+        q.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    Ok(Json(app::backend::Backend::inventory(&state, filters).await?))
 }
 
 async fn live_stats(State(state): State<AppState>) -> Json<LiveStats> {

@@ -284,6 +284,34 @@ impl Backend for AppState {
         })
     }
 
+    fn inventory(
+        &self,
+        filters: gdl_model::api::InventoryFilters,
+    ) -> BoxFuture<'_, Result<gdl_model::api::InventoryView, ApiError>> {
+        Box::pin(async move {
+            let query = filters.query();
+            if let Some(gdl_model::shopper::Provider::Other(p)) = &query.provider {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("unknown provider {p:?}"),
+                )
+                .with_hint(&format!(
+                    "Use one of {}, or leave it out for any.",
+                    gdl_model::shopper::Provider::known_names()
+                )));
+            }
+            let mut offers = self
+                .monitor
+                .client()
+                .inventory_all(&query)
+                .await
+                .map_err(|e| e.to_api_error())?;
+            filters.sort(&mut offers);
+            let fetched_at = offers.iter().filter_map(|o| o.fetched_at).max();
+            Ok(gdl_model::api::InventoryView { offers, fetched_at })
+        })
+    }
+
     fn session_action(
         &self,
         id: String,

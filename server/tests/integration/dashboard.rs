@@ -349,3 +349,40 @@ async fn an_unreachable_broker_removes_no_session() {
     assert!(listed(&view), "kept while the broker cannot be reached");
     server.simulator().set_offline(false);
 }
+
+#[tokio::test]
+async fn the_inventory_is_filtered_and_sorted_as_the_url_says() {
+    let d = Dashboard::start(None).await;
+    let view: gdl_model::api::InventoryView = d
+        .get("/api/inventory?provider=vastai&max_price=0.5&sort=vram")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!view.offers.is_empty());
+    assert!(view
+        .offers
+        .iter()
+        .all(|o| o.provider == gdl_model::shopper::Provider::VastAi && o.price_per_hour <= 0.5));
+    assert!(view.offers.windows(2).all(|w| w[0].vram_gb >= w[1].vram_gb), "most VRAM first");
+    assert!(view.fetched_at.is_some());
+    let refused = d.get("/api/inventory?provider=aws").await;
+    assert_eq!(refused.status(), 400);
+    let error: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error["code"], "invalid_input");
+    // The page is rendered with the same filters, before any script runs.
+    let html = d
+        .get("/inventory?provider=tensordock&min_vram=24")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows = html.matches("data-offer=").count();
+    assert!(rows > 0, "{html}");
+    assert_eq!(html.matches("data-provider=\"tensordock\"").count(), rows);
+    for vram in html.split("data-vram=\"").skip(1) {
+        let gb: u32 = vram.split('"').next().unwrap().parse().unwrap();
+        assert!(gb >= 24, "{gb} GB listed under min_vram=24");
+    }
+    assert!(html.contains("value=\"24\""), "the form keeps the filter");
+}
