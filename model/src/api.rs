@@ -252,9 +252,16 @@ impl InventoryFilters {
     /// Sorts `offers` as asked: cheapest first unless `sort` says otherwise.
     pub fn sort(&self, offers: &mut [crate::shopper::Offer]) {
         match self.sort.as_deref() {
-            Some("vram") => offers.sort_by(|a, b| b.vram_gb.cmp(&a.vram_gb).then(a.price_per_hour.total_cmp(&b.price_per_hour))),
+            Some("vram") => offers.sort_by(|a, b| {
+                b.vram_gb
+                    .cmp(&a.vram_gb)
+                    .then(a.price_per_hour.total_cmp(&b.price_per_hour))
+            }),
             Some("reliability") => offers.sort_by(|a, b| b.reliability.total_cmp(&a.reliability)),
-            Some("confidence") => offers.sort_by(|a, b| b.availability_confidence.total_cmp(&a.availability_confidence)),
+            Some("confidence") => offers.sort_by(|a, b| {
+                b.availability_confidence
+                    .total_cmp(&a.availability_confidence)
+            }),
             _ => offers.sort_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour)),
         }
     }

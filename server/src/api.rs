@@ -133,7 +133,9 @@ async fn inventory(
     let filters = gdl_model::api::InventoryFilters::from_pairs(
         q.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    Ok(Json(app::backend::Backend::inventory(&state, filters).await?))
+    Ok(Json(
+        app::backend::Backend::inventory(&state, filters).await?,
+    ))
 }
 
 async fn live_stats(State(state): State<AppState>) -> Json<LiveStats> {

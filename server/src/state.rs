@@ -295,7 +295,7 @@ impl Backend for AppState {
                     ErrorCode::InvalidInput,
                     format!("unknown provider {p:?}"),
                 )
-                .with_hint(&format!(
+                .with_hint(format!(
                     "Use one of {}, or leave it out for any.",
                     gdl_model::shopper::Provider::known_names()
                 )));

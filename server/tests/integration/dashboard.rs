@@ -364,7 +364,10 @@ async fn the_inventory_is_filtered_and_sorted_as_the_url_says() {
         .offers
         .iter()
         .all(|o| o.provider == gdl_model::shopper::Provider::VastAi && o.price_per_hour <= 0.5));
-    assert!(view.offers.windows(2).all(|w| w[0].vram_gb >= w[1].vram_gb), "most VRAM first");
+    assert!(
+        view.offers.windows(2).all(|w| w[0].vram_gb >= w[1].vram_gb),
+        "most VRAM first"
+    );
     assert!(view.fetched_at.is_some());
     let refused = d.get("/api/inventory?provider=aws").await;
     assert_eq!(refused.status(), 400);
