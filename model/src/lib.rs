@@ -19,6 +19,7 @@ pub mod api;
 pub mod benchmark;
 pub mod code;
 pub mod live;
+pub mod prices;
 pub mod provider;
 pub mod registry;
 pub mod runs;

@@ -36,7 +36,14 @@ pub fn InventoryPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Asking the broker for offers…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(view)) => view! { <OfferTable view/> }.into_any(),
+                    Ok(Ok(view)) => {
+                        let prices = gdl_model::prices::compare(&view.offers);
+                        view! {
+                            <PriceComparison prices/>
+                            <OfferTable view/>
+                        }
+                        .into_any()
+                    }
                     Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
                 }
             })}
@@ -91,6 +98,46 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
                 <a href="/inventory">"Clear"</a>
             </div>
         </form>
+    }
+}
+
+/// Each GPU type's cheapest and median $ per GPU-hour on each provider, among the offers
+/// shown.
+#[component]
+fn PriceComparison(prices: Vec<gdl_model::prices::GpuPrices>) -> impl IntoView {
+    let rows = prices
+        .into_iter()
+        .flat_map(|gpu| {
+            let name = gpu.gpu_type.clone();
+            gpu.providers.into_iter().enumerate().map(move |(i, p)| {
+                view! {
+                    <tr data-gpu-prices=name.clone() data-price-provider=p.provider.as_str().to_owned()>
+                        <td>{(i == 0).then(|| name.clone())}</td>
+                        <td>{p.provider.label().to_owned()}</td>
+                        <td class="num">{p.offers}</td>
+                        <td class="num">{format::per_hour(p.cheapest)}</td>
+                        <td class="num">{format::per_hour(p.median)}</td>
+                    </tr>
+                }
+            })
+        })
+        .collect_view();
+    view! {
+        <details class="card table-wrap prices" open>
+            <summary>"Price by GPU across providers ($ per GPU-hour)"</summary>
+            <table class="prices">
+                <thead>
+                    <tr>
+                        <th>"GPU"</th>
+                        <th>"Provider"</th>
+                        <th class="num">"Offers"</th>
+                        <th class="num">"Cheapest"</th>
+                        <th class="num">"Median"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </details>
     }
 }
 

@@ -388,4 +388,12 @@ async fn the_inventory_is_filtered_and_sorted_as_the_url_says() {
         assert!(gb >= 24, "{gb} GB listed under min_vram=24");
     }
     assert!(html.contains("value=\"24\""), "the form keeps the filter");
+    assert!(
+        html.contains("data-gpu-prices="),
+        "the price comparison is rendered"
+    );
+    assert!(
+        !html.contains("data-gpu-prices=\"RTX 3060\""),
+        "12 GB cards are filtered out"
+    );
 }

@@ -1,0 +1,109 @@
+//! Price comparison by GPU type across providers (the Inventory tab): for each GPU type,
+//! each provider's offer count, cheapest and median $/h.
+
+use crate::shopper::{Offer, Provider};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One provider's offers of one GPU type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProviderPrices {
+    pub provider: Provider,
+    pub offers: u32,
+    pub cheapest: f64,
+    pub median: f64,
+}
+
+/// One GPU type across providers, cheapest provider first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpuPrices {
+    pub gpu_type: String,
+    pub providers: Vec<ProviderPrices>,
+}
+
+/// The comparison for `offers`, GPU types by name; prices per GPU-hour of an offer ($/h
+/// divided by its GPU count), so a 2-GPU offer compares with single ones.
+pub fn compare(offers: &[Offer]) -> Vec<GpuPrices> {
+    let mut by_gpu: BTreeMap<&str, BTreeMap<String, (Provider, Vec<f64>)>> = BTreeMap::new();
+    for o in offers {
+        by_gpu
+            .entry(o.gpu_type.as_str())
+            .or_default()
+            .entry(o.provider.as_str().to_owned())
+            .or_insert_with(|| (o.provider.clone(), Vec::new()))
+            .1
+            .push(o.price_per_hour / o.gpu_count.max(1) as f64);
+    }
+    by_gpu
+        .into_iter()
+        .map(|(gpu, providers)| {
+            let mut providers: Vec<ProviderPrices> = providers
+                .into_values()
+                .map(|(provider, mut prices)| {
+                    prices.sort_by(f64::total_cmp);
+                    let n = prices.len();
+                    let median = if n % 2 == 1 {
+                        prices[n / 2]
+                    } else {
+                        (prices[n / 2 - 1] + prices[n / 2]) / 2.0
+                    };
+                    ProviderPrices {
+                        provider,
+                        offers: n as u32,
+                        cheapest: prices[0],
+                        median,
+                    }
+                })
+                .collect();
+            providers.sort_by(|a, b| a.cheapest.total_cmp(&b.cheapest));
+            GpuPrices {
+                gpu_type: gpu.to_owned(),
+                providers,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(provider: &str, gpu: &str, count: u32, price: f64) -> Offer {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("{provider}-{price}"), "provider": provider, "gpu_type": gpu,
+            "gpu_count": count, "vram_gb": 24, "price_per_hour": price
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn cheapest_and_median_per_gpu_hour_by_provider() {
+        let offers = [
+            offer("vastai", "RTX 4090", 1, 0.40),
+            offer("vastai", "RTX 4090", 1, 0.30),
+            offer("vastai", "RTX 4090", 2, 1.00),
+            offer("tensordock", "RTX 4090", 1, 0.35),
+            offer("tensordock", "RTX 4090", 1, 0.45),
+            offer("vastai", "L4", 1, 0.20),
+        ];
+        let table = compare(&offers);
+        assert_eq!(table.len(), 2);
+        assert_eq!(table[0].gpu_type, "L4");
+        let rtx = &table[1];
+        assert_eq!(
+            rtx.providers[0].provider,
+            Provider::VastAi,
+            "cheapest first"
+        );
+        assert_eq!(rtx.providers[0].offers, 3);
+        assert!((rtx.providers[0].cheapest - 0.30).abs() < 1e-9);
+        assert!(
+            (rtx.providers[0].median - 0.40).abs() < 1e-9,
+            "0.30, 0.40, 0.50 a GPU-hour"
+        );
+        assert!(
+            (rtx.providers[1].median - 0.40).abs() < 1e-9,
+            "the middle of two"
+        );
+    }
+}
