@@ -1,11 +1,13 @@
 //! What a person can do to our sessions from the dashboard, REST or the CLI: clean up
 //! (force destroy, followed until the broker confirms, for a while), done (graceful) and
-//! extend, one at a time or every orphan at once. Each answers with a structured result;
-//! a session the broker no longer knows is `session_not_found`, and the list is refreshed
+//! extend, one at a time or every orphan at once. Each answers with a structured result.
+//! The operations themselves ([`clean_up`], [`done`], [`extend`]) need only a broker
+//! client, so the CLI runs them too; [`act`] adds the dashboard's part: only our sessions,
+//! `session_not_found` for a session the broker no longer knows, and the list refreshed
 //! after every action so the pages show what the broker now says.
 
 use crate::runner::steps::cleanup;
-use crate::shopper::ShopperError;
+use crate::shopper::{ShopperClient, ShopperError};
 use crate::AppState;
 use gdl_model::api::{ActionOutcome, ApiError, SessionAction, SessionActionResult};
 use gdl_model::code::ErrorCode;
@@ -16,57 +18,82 @@ pub const CLEANUP_PATIENCE: Duration = Duration::from_secs(30);
 /// The most hours one extend asks for (the broker's reservations are 1 to 12 hours).
 pub const MAX_EXTEND_HOURS: u32 = 12;
 
+/// `hours` when it is an extend the broker may accept (1 to [`MAX_EXTEND_HOURS`]).
+pub fn extend_hours(hours: i64) -> Option<u32> {
+    u32::try_from(hours)
+        .ok()
+        .filter(|h| (1..=MAX_EXTEND_HOURS).contains(h))
+}
+
 /// Does `action` to session `id` (`hours` for an extend), then refreshes the list.
 pub async fn act(
     state: &AppState,
     id: &str,
     action: SessionAction,
-    hours: Option<u32>,
+    hours: Option<i64>,
 ) -> Result<SessionActionResult, ApiError> {
     if !state.hub.has_session(id) {
         return Err(not_found(id, "is not one of our sessions").with_hint(
             "Refresh the Sessions tab: only sessions this dashboard's broker lists for us can be acted on.",
         ));
     }
+    let client = state.monitor.client();
     let result = match action {
-        SessionAction::Cleanup => clean_up(state, id).await,
-        SessionAction::Done => done(state, id).await,
-        SessionAction::Extend => extend(state, id, hours).await,
-    };
+        SessionAction::Cleanup => clean_up(client, id, CLEANUP_PATIENCE, &|_| {}).await,
+        SessionAction::Done => done(client, id).await,
+        SessionAction::Extend => {
+            let Some(hours) = hours.and_then(extend_hours) else {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "hours must be a whole number from 1 to {MAX_EXTEND_HOURS}, got {}",
+                        hours.map_or("nothing".to_owned(), |h| h.to_string())
+                    ),
+                )
+                .with_hint("Send {\"hours\": 1}; the broker also caps a session's whole life at its hard maximum."));
+            };
+            extend(client, id, hours).await
+        }
+    }
+    .map_err(|e| broker_error(id, e));
     state.monitor.refresh(crate::api::REFRESH_PATIENCE).await;
     result
 }
 
-/// Cleans up every orphan (our running or provisioning sessions no run in progress owns).
-pub async fn clean_up_orphans(state: &AppState) -> Vec<Result<SessionActionResult, ApiError>> {
+/// Cleans up every orphan (our running or provisioning sessions no run in progress owns):
+/// the results of those cleaned, and why the others were not.
+pub async fn clean_up_orphans(state: &AppState) -> (Vec<SessionActionResult>, Vec<ApiError>) {
     let orphans: Vec<String> = state
         .hub
         .with_state(|s| s.orphans().iter().map(|o| o.id.clone()).collect());
-    let mut results = Vec::new();
+    let (mut cleaned, mut failed) = (Vec::new(), Vec::new());
     for id in orphans {
-        results.push(clean_up(state, &id).await);
+        match clean_up(state.monitor.client(), &id, CLEANUP_PATIENCE, &|_| {}).await {
+            Ok(result) => cleaned.push(result),
+            Err(e) => failed.push(broker_error(&id, e)),
+        }
     }
     state.monitor.refresh(crate::api::REFRESH_PATIENCE).await;
-    results
+    (cleaned, failed)
 }
 
-async fn clean_up(state: &AppState, id: &str) -> Result<SessionActionResult, ApiError> {
-    let client = state.monitor.client();
-    match client.get_session(id).await {
-        Err(ShopperError::NotFound { .. }) => {
-            return Err(not_found(id, "is no longer known to the broker"))
-        }
-        Err(e) => return Err(e.into()),
-        Ok(_) => {}
-    }
-    let (outcome, message) = match cleanup::destroy(client, id, CLEANUP_PATIENCE, &|_| {}).await
-    {
+/// Destroys session `id`, following it for at most `patience` (`retrying` hears why it
+/// asks again): `destroyed` once the broker confirms, `unconfirmed` if it does not. A
+/// session the broker does not know is its error.
+pub async fn clean_up(
+    client: &ShopperClient,
+    id: &str,
+    patience: Duration,
+    retrying: &(dyn Fn(&str) + Sync),
+) -> Result<SessionActionResult, ShopperError> {
+    client.get_session(id).await?;
+    let (outcome, message) = match cleanup::destroy(client, id, patience, retrying).await {
         Ok(done) => (ActionOutcome::Destroyed, done.message(id)),
         Err(e) => (
             ActionOutcome::Unconfirmed,
             format!(
                 "asked the broker to destroy session {id}, and it has not confirmed within {} s: it may still be billing ({})",
-                CLEANUP_PATIENCE.as_secs(),
+                patience.as_secs(),
                 e.message
             ),
         ),
@@ -80,13 +107,9 @@ async fn clean_up(state: &AppState, id: &str) -> Result<SessionActionResult, Api
     })
 }
 
-async fn done(state: &AppState, id: &str) -> Result<SessionActionResult, ApiError> {
-    let reply = state
-        .monitor
-        .client()
-        .done(id)
-        .await
-        .map_err(|e| broker_error(id, e))?;
+/// Tells the broker session `id` is done.
+pub async fn done(client: &ShopperClient, id: &str) -> Result<SessionActionResult, ShopperError> {
+    let reply = client.done(id).await?;
     Ok(SessionActionResult {
         id: id.to_owned(),
         action: SessionAction::Done,
@@ -96,29 +119,13 @@ async fn done(state: &AppState, id: &str) -> Result<SessionActionResult, ApiErro
     })
 }
 
-async fn extend(
-    state: &AppState,
+/// Extends session `id` by `hours` (checked by [`extend_hours`]).
+pub async fn extend(
+    client: &ShopperClient,
     id: &str,
-    hours: Option<u32>,
-) -> Result<SessionActionResult, ApiError> {
-    let hours = hours
-        .filter(|h| (1..=MAX_EXTEND_HOURS).contains(h))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidInput,
-                format!(
-                    "hours must be a whole number from 1 to {MAX_EXTEND_HOURS}, got {}",
-                    hours.map_or("nothing".to_owned(), |h| h.to_string())
-                ),
-            )
-            .with_hint("Send {\"hours\": 1}; the broker also caps a session's whole life at its hard maximum.")
-        })?;
-    let reply = state
-        .monitor
-        .client()
-        .extend(id, hours)
-        .await
-        .map_err(|e| broker_error(id, e))?;
+    hours: u32,
+) -> Result<SessionActionResult, ShopperError> {
+    let reply = client.extend(id, hours).await?;
     Ok(SessionActionResult {
         id: id.to_owned(),
         action: SessionAction::Extend,

@@ -318,23 +318,13 @@ impl Backend for AppState {
         action: gdl_model::api::SessionAction,
         hours: Option<u32>,
     ) -> BoxFuture<'_, Result<gdl_model::api::SessionActionResult, ApiError>> {
-        Box::pin(async move { crate::sessions::act(self, &id, action, hours).await })
+        Box::pin(async move { crate::sessions::act(self, &id, action, hours.map(i64::from)).await })
     }
 
     fn clean_up_orphans(
         &self,
     ) -> BoxFuture<'_, (Vec<gdl_model::api::SessionActionResult>, Vec<ApiError>)> {
-        Box::pin(async move {
-            let mut cleaned = Vec::new();
-            let mut failed = Vec::new();
-            for result in crate::sessions::clean_up_orphans(self).await {
-                match result {
-                    Ok(r) => cleaned.push(r),
-                    Err(e) => failed.push(e),
-                }
-            }
-            (cleaned, failed)
-        })
+        Box::pin(crate::sessions::clean_up_orphans(self))
     }
 
     fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>> {

@@ -5,17 +5,6 @@ use gdl_model::api::{InventoryFilters, InventoryView};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-/// The query parameters the page reads.
-const KEYS: [&str; 7] = [
-    "provider",
-    "min_vram",
-    "max_price",
-    "gpu_type",
-    "location",
-    "min_reliability",
-    "sort",
-];
-
 /// Every offer from every provider, filtered and sorted as the URL says (`/inventory?
 /// provider=vastai&max_price=0.5&sort=vram`): a link reproduces the view, and the form
 /// works before (or without) hydration.
@@ -23,9 +12,7 @@ const KEYS: [&str; 7] = [
 pub fn InventoryPage() -> impl IntoView {
     let query = use_query_map();
     let filters = move || {
-        query.with(|q| {
-            InventoryFilters::from_pairs(KEYS.iter().filter_map(|k| q.get_str(k).map(|v| (*k, v))))
-        })
+        query.with(|q| InventoryFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
     };
     let data = Resource::new(filters, get_inventory);
     view! {

@@ -39,18 +39,7 @@ pub async fn act(
                 "Send {\"hours\": 1} to extend; cleanup and done need no body.",
             )
         })?;
-        match parsed.and_then(|b| b.hours) {
-            Some(h) => Some(u32::try_from(h).map_err(|_| {
-                AppError::from(
-                    ApiError::new(
-                        ErrorCode::InvalidInput,
-                        format!("hours must be a whole number from 1 to 12, got {h}"),
-                    )
-                    .with_hint("Send {\"hours\": 1}."),
-                )
-            })?),
-            None => None,
-        }
+        parsed.and_then(|b| b.hours)
     };
     Ok(Json(
         crate::sessions::act(&state, &id, action, hours).await?,
@@ -82,6 +71,6 @@ pub struct OrphanCleanup {
 
 /// `POST /api/orphans/cleanup`.
 pub async fn clean_up_orphans(State(state): State<AppState>) -> Json<OrphanCleanup> {
-    let (cleaned, failed) = app::backend::Backend::clean_up_orphans(&state).await;
+    let (cleaned, failed) = crate::sessions::clean_up_orphans(&state).await;
     Json(OrphanCleanup { cleaned, failed })
 }

@@ -5,9 +5,10 @@
 //! or failed, 2 on bad input.
 
 use crate::config::{Connect, CostsArgs, ExtendArgs, InventoryArgs, ModelsArgs, SessionArgs};
-use crate::runner::steps::cleanup;
+use crate::sessions;
 use crate::shopper::{ShopperClient, ShopperError, Timeouts};
 use crate::simulator::{SimConfig, SimServer, Simulator};
+use gdl_model::api::{ActionOutcome, SessionActionResult};
 use gdl_model::registry::{Quantization, PRESETS};
 use gdl_model::shopper::{CostQuery, InventoryQuery, Provider, Session};
 use serde::Serialize;
@@ -268,105 +269,59 @@ pub async fn session(a: SessionArgs) -> anyhow::Result<i32> {
     Ok(OK)
 }
 
-/// A session action's result, as `--json` prints it.
-#[derive(Serialize)]
-struct Acted {
-    id: String,
-    action: &'static str,
-    outcome: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-fn acted(json: bool, result: Acted) -> i32 {
-    let code = if result.outcome == "unconfirmed" {
+/// Prints what a session action did; exit 1 when a destroy was not confirmed.
+fn acted(json: bool, result: Result<SessionActionResult, ShopperError>) -> i32 {
+    let result = match result {
+        Ok(result) => result,
+        Err(e) => return failed(&e),
+    };
+    print(json, &result, || format!("{}\n", result.message));
+    if result.outcome == ActionOutcome::Unconfirmed {
         FAILED
     } else {
         OK
-    };
-    print(json, &result, || format!("{}\n", result.message));
-    code
+    }
 }
 
 /// `gpu-deploy-llm cleanup ID`.
 pub async fn cleanup(a: SessionArgs) -> anyhow::Result<i32> {
     let broker = connect(&a.connect).await?;
-    if let Err(e) = broker.client.get_session(&a.id).await {
-        return Ok(failed(&e));
-    }
     let patience = Duration::from_secs(120);
-    let result = match cleanup::destroy(&broker.client, &a.id, patience, &|m| eprintln!("{m}")).await {
-        Ok(done) => Acted {
-            id: a.id.clone(),
-            action: "cleanup",
-            outcome: "destroyed",
-            message: done.message(&a.id),
-            expires_at: None,
-        },
-        Err(e) => Acted {
-            id: a.id.clone(),
-            action: "cleanup",
-            outcome: "unconfirmed",
-            message: format!(
-                "asked the broker to destroy session {}; not confirmed within {} s, it may still be billing: {}",
-                a.id,
-                patience.as_secs(),
-                e.message
-            ),
-            expires_at: None,
-        },
-    };
+    let result = sessions::clean_up(&broker.client, &a.id, patience, &|m| eprintln!("{m}")).await;
     Ok(acted(a.connect.json, result))
 }
 
 /// `gpu-deploy-llm done ID`.
 pub async fn done(a: SessionArgs) -> anyhow::Result<i32> {
     let broker = connect(&a.connect).await?;
-    match broker.client.done(&a.id).await {
-        Ok(reply) => Ok(acted(
-            a.connect.json,
-            Acted {
-                id: a.id,
-                action: "done",
-                outcome: "done",
-                message: reply.message,
-                expires_at: None,
-            },
-        )),
-        Err(e) => Ok(failed(&e)),
-    }
+    Ok(acted(
+        a.connect.json,
+        sessions::done(&broker.client, &a.id).await,
+    ))
 }
 
 /// `gpu-deploy-llm extend ID --hours N`.
 pub async fn extend(a: ExtendArgs) -> anyhow::Result<i32> {
-    let Some(hours) = u32::try_from(a.hours).ok().filter(|h| (1..=12).contains(h)) else {
+    let Some(hours) = sessions::extend_hours(a.hours) else {
         return Ok(bad_input(
             &format!("--hours must be 1 to 12, got {}", a.hours),
             "The broker extends by 1 to 12 hours at a time, within its 12-hour hard maximum.",
         ));
     };
     let broker = connect(&a.connect).await?;
-    match broker.client.extend(&a.id, hours).await {
-        Ok(reply) => Ok(acted(
-            a.connect.json,
-            Acted {
-                id: a.id,
-                action: "extend",
-                outcome: "extended",
-                message: match reply.new_expires_at {
-                    Some(t) => format!(
-                        "{}; it now ends {}",
-                        reply.message,
-                        t.format("%Y-%m-%d %H:%M UTC")
-                    ),
-                    None => reply.message,
-                },
-                expires_at: reply.new_expires_at,
-            },
-        )),
-        Err(e) => Ok(failed(&e)),
-    }
+    let result = sessions::extend(&broker.client, &a.id, hours)
+        .await
+        .map(|mut r| {
+            if let Some(t) = r.expires_at {
+                r.message = format!(
+                    "{}; it now ends {}",
+                    r.message,
+                    t.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+            r
+        });
+    Ok(acted(a.connect.json, result))
 }
 
 /// `gpu-deploy-llm costs`.

@@ -66,18 +66,13 @@ pub async fn book(
             "Creating a session on {} (attempt {attempt}/{ATTEMPTS})",
             candidate.id
         ));
-        let ssh_timeout_minutes = d.config.ssh_timeout_minutes;
         if let Some(warning) = offers
             .history
-            .slow_verification(&candidate, ssh_timeout_minutes)
+            .slow_verification(&candidate, d.config.ssh_timeout_minutes)
         {
             d.ctx.warn(&warning);
         }
-        let ask = Ask {
-            disk_gb: disk,
-            ssh_timeout_minutes,
-        };
-        let message = match create_clearing(d, model, &candidate, ask, disk_raised).await {
+        let message = match create_clearing(d, model, &candidate, disk, disk_raised).await {
             Ok(created) => {
                 let session = created.session;
                 d.ctx
@@ -147,23 +142,16 @@ pub fn disk_for(model: &ResolvedModel, mode: DeployMode) -> u32 {
     gb.div_ceil(5) * 5
 }
 
-/// What a create asks the broker for besides the offer.
-#[derive(Clone, Copy, Debug)]
-struct Ask {
-    disk_gb: u32,
-    ssh_timeout_minutes: u32,
-}
-
 /// [`create`]; after a refused create (`stranded`), a 409 naming our own `pending` record
 /// for this offer is that refusal's leftover: it is deleted and the create asked again.
 async fn create_clearing(
     d: &Deps<'_>,
     model: &ResolvedModel,
     offer: &Offer,
-    ask: Ask,
+    disk_gb: u32,
     stranded: bool,
 ) -> Result<CreateSessionResponse, ShopperError> {
-    match create(d, model, offer, ask).await {
+    match create(d, model, offer, disk_gb).await {
         Err(ShopperError::Duplicate {
             existing_session_id: Some(id),
             ..
@@ -180,7 +168,7 @@ async fn create_clearing(
                 "Deleting the pending record {id} the refused create left behind"
             ));
             d.client.delete_session(&id).await?;
-            create(d, model, offer, ask).await
+            create(d, model, offer, disk_gb).await
         }
         other => other,
     }
@@ -192,7 +180,7 @@ async fn create(
     d: &Deps<'_>,
     model: &ResolvedModel,
     offer: &Offer,
-    ask: Ask,
+    disk_gb: u32,
 ) -> Result<CreateSessionResponse, ShopperError> {
     let request = CreateSessionRequest {
         consumer_id: d.client.consumer_id().to_owned(),
@@ -202,8 +190,8 @@ async fn create(
         model_id: Some(model.served_repo.clone()),
         quantization: (model.quantization != Quantization::None)
             .then(|| model.quantization.as_str().to_owned()),
-        disk_gb: Some(ask.disk_gb),
-        ssh_timeout_minutes: Some(ask.ssh_timeout_minutes),
+        disk_gb: Some(disk_gb),
+        ssh_timeout_minutes: Some(d.config.ssh_timeout_minutes),
         launch_mode: d
             .ctx
             .config()
