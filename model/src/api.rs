@@ -205,6 +205,16 @@ pub struct InventoryFilters {
     /// `price` (default), `vram`, `reliability` or `confidence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Mark the offers that fit this model (a preset alias or Hugging Face id). Not a
+    /// broker filter: every offer is still listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The model's quantization (`none` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<String>,
+    /// GPUs the model is split across (1 when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<u32>,
 }
 
 impl InventoryFilters {
@@ -227,6 +237,9 @@ impl InventoryFilters {
                     f.min_reliability = value.parse().ok().filter(|r: &f64| r.is_finite())
                 }
                 "sort" => f.sort = text(),
+                "model" => f.model = text(),
+                "quantization" => f.quantization = text(),
+                "gpus" => f.gpus = value.parse().ok().filter(|n| (1..=8).contains(n)),
                 _ => {}
             }
         }
@@ -247,6 +260,30 @@ impl InventoryFilters {
             min_reliability: self.min_reliability,
             ..Default::default()
         }
+    }
+
+    /// The model to mark fitting offers for, resolved with its VRAM estimate; `None` when no
+    /// model is asked for, the model error (with its code and hint) when it cannot be served.
+    pub fn fit_model(&self) -> Option<Result<crate::registry::ResolvedModel, ApiError>> {
+        use crate::registry::{resolve, Quantization};
+        let model = self.model.as_deref()?;
+        let quantization = match self.quantization.as_deref() {
+            None => Quantization::None,
+            Some(q) => match Quantization::parse(q) {
+                Some(q) => q,
+                None => {
+                    return Some(Err(ApiError::new(
+                        ErrorCode::InvalidInput,
+                        format!("unknown quantization {q:?}"),
+                    )
+                    .with_hint("Use none, awq, gptq or fp8.")))
+                }
+            },
+        };
+        Some(
+            resolve(model, quantization)
+                .map_err(|e| ApiError::new(e.code(), e.to_string()).with_hint(e.hint())),
+        )
     }
 
     /// Sorts `offers` as asked: cheapest first unless `sort` says otherwise.
@@ -274,6 +311,42 @@ pub struct InventoryView {
     /// When the broker fetched its newest offer from the providers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched_at: Option<DateTime<Utc>>,
+    /// With `model=`: its VRAM estimate and which of the offers fit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<ModelFit>,
+}
+
+/// A model's VRAM estimate against the offers listed (the Inventory tab's "fits model M").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelFit {
+    pub model: crate::registry::ResolvedModel,
+    /// GPUs the model is split across.
+    pub gpus: u32,
+    /// The VRAM each of those GPUs needs, GB.
+    pub vram_per_gpu: u32,
+    /// The ids of the listed offers with enough GPUs of enough VRAM.
+    pub fitting: Vec<String>,
+}
+
+impl ModelFit {
+    /// Which of `offers` can serve `model` on `gpus` GPUs.
+    pub fn of(
+        model: crate::registry::ResolvedModel,
+        gpus: u32,
+        offers: &[crate::shopper::Offer],
+    ) -> Self {
+        let gpus = gpus.max(1);
+        Self {
+            vram_per_gpu: model.vram_per_gpu(gpus),
+            fitting: offers
+                .iter()
+                .filter(|o| model.fits(gpus, o.vram_gb, o.gpu_count))
+                .map(|o| o.id.clone())
+                .collect(),
+            model,
+            gpus,
+        }
+    }
 }
 
 /// What a person can do to one of our sessions (`POST /api/sessions/{id}/{action}`).

@@ -327,6 +327,29 @@ pub struct ResolvedModel {
     pub vram_gb: u32,
 }
 
+impl ResolvedModel {
+    /// The VRAM each of `gpus` GPUs needs when vLLM splits the model across them (tensor
+    /// parallel): the weights and KV cache divided, the CUDA context (1 GB) on every GPU.
+    /// One GPU needs [`ResolvedModel::vram_gb`].
+    pub fn vram_per_gpu(&self, gpus: u32) -> u32 {
+        let gpus = gpus.max(1);
+        if gpus == 1 {
+            return self.vram_gb;
+        }
+        let shared = self.weights_gb + self.overhead_gb - CUDA_CONTEXT_GB;
+        (shared / gpus as f64 + CUDA_CONTEXT_GB).ceil() as u32
+    }
+
+    /// Whether an offer of `gpu_count` GPUs with `vram_gb` each can serve this model on
+    /// `gpus` of them: the same test the deployment test's inventory step applies.
+    pub fn fits(&self, gpus: u32, offer_vram_gb: u32, offer_gpu_count: u32) -> bool {
+        offer_gpu_count >= gpus.max(1) && offer_vram_gb >= self.vram_per_gpu(gpus)
+    }
+}
+
+/// The CUDA context each GPU holds, GB.
+const CUDA_CONTEXT_GB: f64 = 1.0;
+
 /// Whether `id` is a safe repository id: `owner/name` with `[A-Za-z0-9._-]`, 1–96 chars each,
 /// no `..`. Everything else (spaces, quotes, `;`, `$`, backticks, …) is refused.
 pub fn is_valid_repo_id(id: &str) -> bool {
@@ -389,7 +412,7 @@ pub fn params_from_name(id: &str) -> Option<f64> {
 /// or 25 % of the weights for the KV cache and activations, plus 1 GB of CUDA context.
 pub fn estimate(params_b: f64, quantization: Quantization) -> (f64, f64, u32) {
     let weights = params_b * quantization.bytes_per_param();
-    let overhead = (weights * 0.25).max(1.5) + 1.0;
+    let overhead = (weights * 0.25).max(1.5) + CUDA_CONTEXT_GB;
     let total = (weights + overhead).ceil() as u32;
     (round1(weights), round1(overhead), total)
 }
@@ -467,6 +490,23 @@ fn is_prequantized_name(id: &str, q: Quantization) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_split_across_gpus_needs_its_share_on_each_plus_the_context() {
+        let m = resolve("qwen2.5-7b", Quantization::None).unwrap();
+        assert_eq!(m.vram_per_gpu(1), m.vram_gb);
+        let two = m.vram_per_gpu(2);
+        assert!(
+            two < m.vram_gb && two as f64 >= (m.weights_gb / 2.0),
+            "{two} of {}",
+            m.vram_gb
+        );
+        assert!(m.vram_per_gpu(4) < two);
+        assert!(m.fits(1, m.vram_gb, 1));
+        assert!(!m.fits(1, m.vram_gb - 1, 4));
+        assert!(m.fits(2, two, 2));
+        assert!(!m.fits(2, two, 1), "two GPUs asked, one offered");
+    }
 
     #[test]
     fn presets_resolve_by_id_and_alias() {

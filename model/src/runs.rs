@@ -209,6 +209,21 @@ pub struct TestConfig {
     pub keep_on_failure: bool,
     #[serde(default)]
     pub deploy_mode: DeployMode,
+    /// Rent this offer (the Inventory tab's "Test on this offer"). When it is no longer
+    /// listed, or no longer matches the model, price or provider, the next-best offer is
+    /// rented and the log says so. Absent (or `""` from a form) means the best offer.
+    #[serde(
+        default,
+        deserialize_with = "de_optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pin_offer: Option<String>,
+}
+
+/// An optional text field where a form's empty value means absent.
+fn de_optional_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
 }
 
 fn one() -> u32 {

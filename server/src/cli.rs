@@ -201,6 +201,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         gpu_count: args.gpu_count,
         keep_on_failure: args.keep_on_failure,
         deploy_mode,
+        pin_offer: args.offer.clone(),
     };
     let run = match state.runner.start(config).await {
         Ok(run) => run,

@@ -167,6 +167,10 @@ pub struct TestArgs {
     #[arg(long, default_value = "docker")]
     pub deploy_mode: String,
 
+    /// Rent this offer (an id from `inventory`); the next-best one when it is gone.
+    #[arg(long)]
+    pub offer: Option<String>,
+
     /// Print the run and its benchmark as JSON on stdout (progress goes to stderr).
     #[arg(long)]
     pub json: bool,

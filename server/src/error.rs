@@ -80,7 +80,11 @@ impl From<gdl_model::api::ApiError> for AppError {
             C::SessionNotFound | C::NotFound | C::RunNotFound | C::BenchmarkNotFound => {
                 StatusCode::NOT_FOUND
             }
-            C::InvalidInput | C::ShopperRejected => StatusCode::BAD_REQUEST,
+            C::InvalidInput
+            | C::ShopperRejected
+            | C::InvalidModelId
+            | C::UnknownModel
+            | C::QuantizationUnavailable => StatusCode::BAD_REQUEST,
             C::SessionTerminal | C::SessionDuplicate => StatusCode::CONFLICT,
             C::ShopperTimeout => StatusCode::GATEWAY_TIMEOUT,
             C::ShopperUnreachable

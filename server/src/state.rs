@@ -300,6 +300,7 @@ impl Backend for AppState {
                     gdl_model::shopper::Provider::known_names()
                 )));
             }
+            let model = filters.fit_model().transpose()?;
             let mut offers = self
                 .monitor
                 .client()
@@ -308,7 +309,13 @@ impl Backend for AppState {
                 .map_err(|e| e.to_api_error())?;
             filters.sort(&mut offers);
             let fetched_at = offers.iter().filter_map(|o| o.fetched_at).max();
-            Ok(gdl_model::api::InventoryView { offers, fetched_at })
+            let fit =
+                model.map(|m| gdl_model::api::ModelFit::of(m, filters.gpus.unwrap_or(1), &offers));
+            Ok(gdl_model::api::InventoryView {
+                offers,
+                fetched_at,
+                fit,
+            })
         })
     }
 

@@ -1,9 +1,11 @@
 use crate::components::ErrorNote;
 use crate::format;
-use crate::functions::get_inventory;
-use gdl_model::api::{InventoryFilters, InventoryView};
+use crate::functions::{get_inventory, StartRun};
+use gdl_model::api::{InventoryFilters, InventoryView, ModelFit};
+use gdl_model::registry::{Quantization, PRESETS};
+use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 /// Every offer from every provider, filtered and sorted as the URL says (`/inventory?
 /// provider=vastai&max_price=0.5&sort=vram`): a link reproduces the view, and the form
@@ -15,6 +17,18 @@ pub fn InventoryPage() -> impl IntoView {
         query.with(|q| InventoryFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
     };
     let data = Resource::new(filters, get_inventory);
+    // "Test on this offer": once the run starts, its progress is on the dashboard.
+    let start = ServerAction::<StartRun>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = start.value().get() {
+            navigate("/", Default::default());
+        }
+    });
+    let start_error = move || match start.value().get() {
+        Some(Err(e)) => Some(view! { <ErrorNote error=e.0/> }),
+        _ => None,
+    };
     view! {
         <div class="toolbar">
             <h1>"Inventory"</h1>
@@ -26,8 +40,10 @@ pub fn InventoryPage() -> impl IntoView {
                     Ok(Ok(view)) => {
                         let prices = gdl_model::prices::compare(&view.offers);
                         view! {
+                            {view.fit.clone().map(|fit| view! { <FitSummary fit offers=view.offers.len()/> })}
+                            {start_error}
                             <PriceComparison prices/>
-                            <OfferTable view/>
+                            <OfferTable view start/>
                         }
                         .into_any()
                     }
@@ -72,6 +88,29 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
             <label>"Min reliability"
                 <input type="number" name="min_reliability" min="0" max="1" step="0.01" value=num(f.min_reliability)/>
             </label>
+            <fieldset class="fit">
+                <legend>"Fits model"</legend>
+                <label>"Model"
+                    <input type="text" name="model" list="model-presets" placeholder="qwen2.5-7b or owner/name" value=f.model.clone().unwrap_or_default()/>
+                </label>
+                <datalist id="model-presets">
+                    {PRESETS.iter().map(|p| view! { <option value=p.id>{p.name}</option> }).collect_view()}
+                </datalist>
+                <label>"Quantization"
+                    <select name="quantization">
+                        {Quantization::ALL
+                            .iter()
+                            .map(|q| {
+                                let chosen = f.quantization.as_deref().and_then(Quantization::parse).unwrap_or(Quantization::None);
+                                view! { <option value=q.as_str() selected=chosen == *q>{q.label()}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>"GPUs"
+                    <input type="number" name="gpus" min="1" max="8" step="1" value=f.gpus.unwrap_or(1).to_string()/>
+                </label>
+            </fieldset>
             <label>"Sort by"
                 <select name="sort">
                     {option("price", "price", &sort)}
@@ -128,9 +167,68 @@ fn PriceComparison(prices: Vec<gdl_model::prices::GpuPrices>) -> impl IntoView {
     }
 }
 
+/// The model's VRAM estimate, its breakdown, and how many of the listed offers fit it.
 #[component]
-fn OfferTable(view: InventoryView) -> impl IntoView {
+fn FitSummary(fit: ModelFit, offers: usize) -> impl IntoView {
+    let m = &fit.model;
+    let split = (fit.gpus > 1).then(|| {
+        format!(
+            " Split across {} GPUs: {} GB on each (its share of the weights and KV cache, plus 1 GB of CUDA context).",
+            fit.gpus, fit.vram_per_gpu
+        )
+    });
+    let served = (m.served_repo != m.model).then(|| format!(" Serves {}.", m.served_repo));
+    view! {
+        <section class="card fit-summary" data-fit-vram=fit.vram_per_gpu data-fit-count=fit.fitting.len()>
+            <p>
+                <strong>{format!("{} ({})", m.name, m.quantization.label())}</strong>
+                {format!(
+                    " needs {} GB VRAM = {} GB weights ({} B parameters) + {} GB KV cache, activations and CUDA context.",
+                    m.vram_gb, m.weights_gb, m.params_b, m.overhead_gb
+                )}
+                {split}
+                {served}
+            </p>
+            <p class="muted small">
+                {format!("{} of the {offers} offers listed fit it (marked ✓).", fit.fitting.len())}
+                {m.gated.then_some(" This model is gated on Hugging Face: the host needs an accepted licence and a token.")}
+            </p>
+        </section>
+    }
+}
+
+/// Starts a deployment test pinned to one offer: this model on this provider, at this
+/// offer's price (rounded up to the cent), falling back to the next-best offer under that
+/// price if it is gone.
+#[component]
+fn TestOnOffer(
+    start: ServerAction<StartRun>,
+    fit: ModelFit,
+    offer: gdl_model::shopper::Offer,
+) -> impl IntoView {
+    let max_price = format!(
+        "{:.2}",
+        ((offer.price_per_hour * 100.0).ceil() / 100.0).max(0.01)
+    );
+    view! {
+        <ActionForm action=start attr:class="inline">
+            <input type="hidden" name="config[model]" value=fit.model.model.clone()/>
+            <input type="hidden" name="config[quantization]" value=fit.model.quantization.as_str()/>
+            <input type="hidden" name="config[gpu_count]" value=fit.gpus.to_string()/>
+            <input type="hidden" name="config[provider]" value=offer.provider.as_str().to_owned()/>
+            <input type="hidden" name="config[max_price]" value=max_price/>
+            <input type="hidden" name="config[pin_offer]" value=offer.id.clone()/>
+            <button type="submit" class="secondary small" disabled=move || start.pending().get() data-test-offer=offer.id.clone()>
+                "Test on this offer"
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoView {
     let count = view.offers.len();
+    let fit = view.fit.clone();
     let age = view.fetched_at.map(|t| {
         let secs = (chrono::Utc::now() - t).num_seconds().max(0) as f64;
         format!(" · the broker fetched them {} ago", format::duration(secs))
@@ -139,8 +237,20 @@ fn OfferTable(view: InventoryView) -> impl IntoView {
         .offers
         .into_iter()
         .map(|o| {
+            let fits = fit.as_ref().filter(|f| f.fitting.contains(&o.id)).cloned();
+            let marked = fit.as_ref().map(|_| if fits.is_some() { "yes" } else { "no" });
+            let fit_cell = fit.as_ref().map(|_| match fits.clone() {
+                Some(f) => view! {
+                    <td class="fits">
+                        <span aria-label="fits">"✓ "</span>
+                        <TestOnOffer start fit=f offer=o.clone()/>
+                    </td>
+                }
+                .into_any(),
+                None => view! { <td class="muted">"too small"</td> }.into_any(),
+            });
             view! {
-                <tr data-offer=o.id.clone() data-provider=o.provider.as_str().to_owned() data-vram=o.vram_gb data-price=o.price_per_hour>
+                <tr data-offer=o.id.clone() data-provider=o.provider.as_str().to_owned() data-vram=o.vram_gb data-price=o.price_per_hour data-fits=marked class:fits=fits.is_some()>
                     <td>{o.provider.label().to_owned()}</td>
                     <td>{format::gpu(&o.gpu_type, o.gpu_count)}</td>
                     <td class="num">{format!("{} GB", o.vram_gb)}</td>
@@ -150,6 +260,7 @@ fn OfferTable(view: InventoryView) -> impl IntoView {
                     <td class="num">{format!("{:.2}", o.availability_confidence)}</td>
                     <td class="num">{if o.max_duration_hours == 0 { "—".to_owned() } else { format!("{} h", o.max_duration_hours) }}</td>
                     <td><code>{o.id.clone()}</code></td>
+                    {fit_cell}
                 </tr>
             }
         })
@@ -169,6 +280,7 @@ fn OfferTable(view: InventoryView) -> impl IntoView {
                         <th class="num">"Availability"</th>
                         <th class="num">"Max"</th>
                         <th>"Offer"</th>
+                        {fit.is_some().then(|| view! { <th>"Fits"</th> })}
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

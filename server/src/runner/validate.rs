@@ -65,6 +65,14 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
             ),
         ));
     }
+    if let Some(offer) = &config.pin_offer {
+        if offer.len() > 200 || offer.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(RunError::invalid(
+                "pin_offer is not an offer id",
+                "Use an id from the Inventory tab or GET /api/inventory, or leave it out for the best offer.",
+            ));
+        }
+    }
     if config.deploy_mode.broker_launched() {
         if let Some(p) = config.provider.as_ref().filter(|p| **p != Provider::VastAi) {
             return Err(RunError::invalid(

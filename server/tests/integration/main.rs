@@ -11,6 +11,7 @@ mod cost_safety;
 mod dashboard;
 mod entrypoint;
 mod history;
+mod inventory_fit;
 mod live;
 mod process;
 mod recovery;

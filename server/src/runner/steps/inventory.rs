@@ -23,7 +23,7 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
     };
     let query = InventoryQuery {
         provider: provider.clone(),
-        min_vram: Some(model.vram_gb),
+        min_vram: Some(model.vram_per_gpu(test.gpu_count)),
         max_price: Some(test.max_price),
         min_gpu_count: Some(test.gpu_count.max(1)),
         min_cuda: (provider == Some(Provider::VastAi)).then_some(MIN_CUDA),
@@ -47,8 +47,8 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
         return Err(StepError::new(
             ErrorCode::NoOffers,
             format!(
-                "no offers with at least {} GB VRAM and {} GPU(s) at or under ${:.2}/h{on}",
-                model.vram_gb,
+                "no offers with at least {} GB VRAM per GPU and {} GPU(s) at or under ${:.2}/h{on}",
+                model.vram_per_gpu(test.gpu_count),
                 test.gpu_count.max(1),
                 test.max_price
             ),
@@ -56,9 +56,9 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
         .hint("Raise the price, pick another provider, or choose a smaller or quantized model."));
     }
     d.ctx.info(&format!(
-        "Found {} offers with ≥ {} GB VRAM under ${:.2}/h{on}",
+        "Found {} offers with ≥ {} GB VRAM per GPU under ${:.2}/h{on}",
         offers.len(),
-        model.vram_gb,
+        model.vram_per_gpu(test.gpu_count),
         test.max_price
     ));
     // Kept from recent runs, a store that cannot be read ranks as if it had none.

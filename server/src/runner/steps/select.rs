@@ -15,6 +15,23 @@ use std::collections::{HashMap, HashSet};
 
 pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
     let ranked = rank(&offers.offers, &offers.history);
+    if let Some(wanted) = d.ctx.config().pin_offer {
+        match ranked.iter().find(|o| o.id == wanted) {
+            Some(pinned) => {
+                let offer = (*pinned).clone();
+                d.ctx.detail(StepName::SelectOffer, describe(&offer)).await;
+                d.ctx.info(&format!(
+                    "Selected {}: the offer you chose, at ${:.3}/h",
+                    describe(&offer),
+                    offer.price_per_hour
+                ));
+                return Ok(offer);
+            }
+            None => d.ctx.warn(&format!(
+                "The offer you chose ({wanted}) is no longer listed or no longer matches this test; renting the next-best one"
+            )),
+        }
+    }
     let offer = ranked.first().map(|o| (*o).clone()).ok_or_else(|| {
         StepError::new(
             ErrorCode::NoOffers,

@@ -1,0 +1,137 @@
+//! "Fits model M" on the Inventory tab and over REST, and a deployment test pinned to one
+//! offer ("Test on this offer"), falling back to the next-best when the offer is gone.
+
+use crate::dashboard::Dashboard;
+use crate::runs::{finished, start};
+use gdl_model::api::InventoryView;
+use gdl_model::registry::{resolve, Quantization};
+use gdl_model::runs::RunStatus;
+use serde_json::json;
+
+#[tokio::test]
+async fn offers_that_fit_a_model_are_marked_with_its_estimate() {
+    let d = Dashboard::start(None).await;
+    let model = resolve("qwen2.5-7b", Quantization::None).unwrap();
+    let view: InventoryView = d
+        .get("/api/inventory?model=qwen2.5-7b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fit = view.fit.as_ref().expect("a model was asked for");
+    assert_eq!(fit.vram_per_gpu, model.vram_gb);
+    assert!(!fit.fitting.is_empty() && fit.fitting.len() < view.offers.len());
+    for o in &view.offers {
+        assert_eq!(
+            fit.fitting.contains(&o.id),
+            o.vram_gb >= model.vram_gb,
+            "{} with {} GB",
+            o.id,
+            o.vram_gb
+        );
+    }
+    // Split across two GPUs, each needs less, and only offers of two GPUs or more fit.
+    let two: InventoryView = d
+        .get("/api/inventory?model=qwen2.5-7b&gpus=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fit2 = two.fit.as_ref().unwrap();
+    assert!(fit2.vram_per_gpu < model.vram_gb);
+    for o in &two.offers {
+        assert_eq!(
+            fit2.fitting.contains(&o.id),
+            o.gpu_count >= 2 && o.vram_gb >= fit2.vram_per_gpu,
+            "{o:?}"
+        );
+    }
+    // The page marks the same rows, with the estimate's breakdown and a button on each.
+    let html = d
+        .get("/inventory?model=qwen2.5-7b&sort=vram")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        html.matches("data-fits=\"yes\"").count(),
+        fit.fitting.len(),
+        "{html}"
+    );
+    assert_eq!(html.matches("data-test-offer=").count(), fit.fitting.len());
+    assert!(html.contains(&format!("needs {} GB VRAM", model.vram_gb)));
+    assert!(html.contains(&format!("{} GB weights", model.weights_gb)));
+    assert!(
+        html.contains("value=\"qwen2.5-7b\""),
+        "the form keeps the model"
+    );
+    // A model that cannot be served is refused with its code and hint.
+    let bad = d.get("/api/inventory?model=not%20a%20model").await;
+    assert_eq!(bad.status(), 400);
+    let error: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(error["code"], "invalid_model_id");
+    assert!(error["hint"].as_str().unwrap().contains("Hugging Face"));
+    let page = d
+        .get("/inventory?model=owner/no-size-in-name")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("role=\"alert\""), "{page}");
+}
+
+#[tokio::test]
+async fn a_test_pinned_to_an_offer_rents_it_and_falls_back_when_it_is_gone() {
+    let d = Dashboard::start(None).await;
+    let view: InventoryView = d
+        .get("/api/inventory?provider=vastai&max_price=3&model=qwen2.5-0.5b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Not the cheapest: the runner would never pick it by itself.
+    let pinned = view
+        .offers
+        .iter()
+        .filter(|o| o.available && view.fit.as_ref().unwrap().fitting.contains(&o.id))
+        .max_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour))
+        .unwrap()
+        .clone();
+    assert!(pinned.price_per_hour > view.offers[0].price_per_hour);
+    let id = start(
+        &d,
+        json!({"model": "qwen2.5-0.5b", "provider": "vastai", "max_price": 3,
+               "pin_offer": pinned.id}),
+    )
+    .await;
+    let run = finished(&d, &id).await;
+    assert_eq!(run.rentals[0].offer.offer_id, pinned.id, "{run:#?}");
+
+    let id = start(
+        &d,
+        json!({"model": "qwen2.5-0.5b", "max_price": 3, "pin_offer": "vastai:gone-since-listed"}),
+    )
+    .await;
+    let run = finished(&d, &id).await;
+    assert_ne!(run.status, RunStatus::Failed, "{:?}", run.error);
+    assert!(!run.rentals.is_empty());
+    let log = d
+        .get(&format!("/api/runs/{id}/logs?format=text"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        log.contains("(vastai:gone-since-listed) is no longer listed"),
+        "{log}"
+    );
+
+    let (status, error) = crate::runs::post(
+        &d,
+        "/api/runs",
+        json!({"model": "qwen2.5-0.5b", "max_price": 3, "pin_offer": "two words"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["code"], "invalid_input");
+}
