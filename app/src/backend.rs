@@ -40,6 +40,11 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<SessionActionResult, ApiError>>;
     /// Cleans up every orphan: what was cleaned, and why the others were not.
     fn clean_up_orphans(&self) -> BoxFuture<'_, (Vec<SessionActionResult>, Vec<ApiError>)>;
+    /// What renting cost over a period: the broker's figures when it answers, ours always.
+    fn costs(
+        &self,
+        params: gdl_model::costs::CostParams,
+    ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>>;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
 }

@@ -80,6 +80,15 @@ pub async fn get_inventory(
     Ok(crate::backend::backend()?.inventory(filters).await)
 }
 
+/// What renting cost over a period (the Costs tab). A refusal (a bad range) is an answer,
+/// the inner `Err`.
+#[server(prefix = "/_fn", endpoint = "costs")]
+pub async fn get_costs(
+    params: gdl_model::costs::CostParams,
+) -> Result<Result<gdl_model::costs::CostReport, gdl_model::api::ApiError>, AppError> {
+    Ok(crate::backend::backend()?.costs(params).await)
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

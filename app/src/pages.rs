@@ -1,6 +1,7 @@
 //! One page per route.
 
 mod benchmarks;
+mod costs;
 mod dashboard;
 mod inventory;
 mod live_page;
@@ -8,6 +9,7 @@ mod not_found;
 mod sessions;
 
 pub use benchmarks::BenchmarksPage;
+pub use costs::CostsPage;
 pub use dashboard::DashboardPage;
 pub use inventory::InventoryPage;
 pub use not_found::NotFoundPage;

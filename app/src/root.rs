@@ -3,7 +3,9 @@
 use crate::components::LiveStatus;
 use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
-use crate::pages::{BenchmarksPage, DashboardPage, InventoryPage, NotFoundPage, SessionsPage};
+use crate::pages::{
+    BenchmarksPage, CostsPage, DashboardPage, InventoryPage, NotFoundPage, SessionsPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -62,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <A href="/inventory">"Inventory"</A>
                     <A href="/sessions">"Sessions"</A>
                     <A href="/benchmarks">"Benchmarks"</A>
+                    <A href="/costs">"Costs"</A>
                 </nav>
                 <LiveStatus/>
                 <Logout/>
@@ -72,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/inventory") view=InventoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/benchmarks") view=BenchmarksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/costs") view=CostsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

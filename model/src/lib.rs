@@ -6,6 +6,7 @@
 //!   where the broker is inconsistent (RFC 3339 variants, missing fields, `[]` vs `null`).
 //! - [`api`]: the dashboard's own API: status, session views and the error shape
 //!   `{code, message, hint, request_id}` used everywhere a person or program reads an error.
+//! - [`costs`]: cost reports (today, this month, a range) and each run's cost.
 //! - [`code`]: [`code::ErrorCode`], every error code the product shows, defined once.
 //! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
 //! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
@@ -18,6 +19,7 @@
 pub mod api;
 pub mod benchmark;
 pub mod code;
+pub mod costs;
 pub mod live;
 pub mod prices;
 pub mod provider;

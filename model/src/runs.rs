@@ -350,6 +350,21 @@ pub struct Run {
 }
 
 impl Run {
+    /// What `rental` cost as of `now`: its recorded cost once it failed or its destroy was
+    /// asked for, else (in use, kept, or left by an interrupted run) price × time until
+    /// `now`, never past its expiry.
+    pub fn rental_cost(&self, rental: &Rental, now: DateTime<Utc>) -> f64 {
+        if rental.failure.is_some() || rental.destroyed.is_some() {
+            return rental.cost_usd;
+        }
+        rental.cost_until(rental.expires_at.map_or(now, |end| end.min(now)))
+    }
+
+    /// The run's cost as of `now`: every rental attempt, provisioning included.
+    pub fn cost_usd(&self, now: DateTime<Utc>) -> f64 {
+        self.rentals.iter().map(|r| self.rental_cost(r, now)).sum()
+    }
+
     /// A new run with every step pending.
     pub fn new(id: String, config: TestConfig, now: DateTime<Utc>) -> Self {
         Self {
@@ -464,6 +479,11 @@ pub struct BenchmarkRecord {
     pub prompts_with_expected: u32,
     /// One entry per load phase (concurrency 1 first).
     pub phases: Vec<PhaseMetrics>,
+    /// What the whole test cost (every rental attempt's price × time, provisioning
+    /// included): until the benchmark ended when it is stored, settled once cleanup ends
+    /// the rental. Absent in records from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_cost_usd: Option<f64>,
 }
 
 impl BenchmarkRecord {

@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
             "/api/orphans/cleanup",
             axum::routing::post(sessions::clean_up_orphans),
         )
+        .route("/api/costs", get(costs))
         .route("/api/live/stats", get(live_stats))
         .route("/api/runs", get(history::list_runs).post(start_run))
         .route("/api/runs/{id}", get(get_run))
@@ -62,6 +63,17 @@ pub fn routes() -> Router<AppState> {
 
 async fn status(State(state): State<AppState>, Query(q): Query<Freshness>) -> Json<StatusView> {
     Json(state.status_view(q.fresh).await)
+}
+
+/// `GET /api/costs?period=today|month|range&from&to`: the broker's totals when it answers,
+/// ours always, and each run's cost.
+async fn costs(
+    State(state): State<AppState>,
+    Query(params): Query<gdl_model::costs::CostParams>,
+) -> Result<Json<gdl_model::costs::CostReport>, AppError> {
+    Ok(Json(
+        crate::costs::report(state.runner.store(), &state.monitor.client(), &params).await?,
+    ))
 }
 
 async fn sessions(State(state): State<AppState>, Query(q): Query<Freshness>) -> Json<SessionsView> {

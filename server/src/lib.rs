@@ -22,6 +22,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod costs;
 pub mod error;
 pub mod live;
 pub mod monitor;

@@ -284,6 +284,15 @@ impl Backend for AppState {
         })
     }
 
+    fn costs(
+        &self,
+        params: gdl_model::costs::CostParams,
+    ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>> {
+        Box::pin(async move {
+            crate::costs::report(self.runner.store(), &self.monitor.client(), &params).await
+        })
+    }
+
     fn inventory(
         &self,
         filters: gdl_model::api::InventoryFilters,

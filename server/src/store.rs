@@ -200,6 +200,22 @@ impl Store {
         self.runs_page(0, limit).await
     }
 
+    /// The runs created in `[start, end)`, newest first, at most `limit`.
+    pub async fn runs_created_between(
+        &self,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<Run>, StoreError> {
+        // Stored as RFC 3339 in UTC, so text order is time order.
+        self.bodies(
+            "SELECT body FROM runs WHERE created_at >= ?1 AND created_at < ?2
+             ORDER BY created_at DESC, id LIMIT ?3",
+            vec![start.to_rfc3339(), end.to_rfc3339(), limit.to_string()],
+        )
+        .await
+    }
+
     /// `limit` runs after skipping the `offset` newest, newest first.
     pub async fn runs_page(&self, offset: u32, limit: u32) -> Result<Vec<Run>, StoreError> {
         self.bodies(
@@ -280,6 +296,37 @@ impl Store {
             }
             tx.commit().map_err(&sql)?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Records the settled cost of the test behind benchmark `id`; the updated record, or
+    /// `None` when there is no such benchmark.
+    pub async fn set_benchmark_cost(
+        &self,
+        id: &str,
+        usd: f64,
+    ) -> Result<Option<BenchmarkRecord>, StoreError> {
+        let id = id.to_owned();
+        let sql = self.sql();
+        self.with(move |c| {
+            let body: Option<String> = c
+                .query_row(
+                    "SELECT body FROM benchmarks WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(&sql)?;
+            let Some(body) = body else { return Ok(None) };
+            let mut record: BenchmarkRecord = serde_json::from_str(&body)?;
+            record.test_cost_usd = Some(usd);
+            c.execute(
+                "UPDATE benchmarks SET body = ?2 WHERE id = ?1",
+                params![id, serde_json::to_string(&record)?],
+            )
+            .map_err(&sql)?;
+            Ok(Some(record))
         })
         .await
     }
@@ -401,6 +448,7 @@ mod tests {
             prompts_matching: 3,
             prompts_with_expected: 4,
             phases: vec![],
+            test_cost_usd: Some(0.01),
         };
         let samples = vec![(
             "c1".to_string(),
@@ -425,6 +473,19 @@ mod tests {
         assert_eq!(b.prompts_matching, 3);
         assert_eq!(s.len(), 2);
         assert!(again.benchmark("nope").await.unwrap().is_none());
+        let settled = again
+            .set_benchmark_cost("b-1", 0.25)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(settled.test_cost_usd, Some(0.25));
+        let (b, s) = again.benchmark("b-1").await.unwrap().unwrap();
+        assert_eq!((b.test_cost_usd, s.len()), (Some(0.25), 2));
+        assert!(again
+            .set_benchmark_cost("nope", 1.0)
+            .await
+            .unwrap()
+            .is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -64,10 +64,11 @@ pub fn BenchmarkTable() -> impl IntoView {
                             <th class="num">"Output tok/s"</th>
                             <th class="num">"$ / 1M tokens"</th>
                             <th class="num">"Quality"</th>
+                            <th class="num" title="What the whole test cost: every rental attempt's price × time, provisioning included">"Test cost"</th>
                         </tr>
                     </thead>
                     <tbody>
-                        <For each=rows key=|b| b.id.clone() let:b>
+                        <For each=rows key=|b| format!("{}|{:?}", b.id, b.test_cost_usd) let:b>
                             <BenchmarkRow b/>
                         </For>
                     </tbody>
@@ -110,6 +111,7 @@ fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
                 {best.usd_per_million_output_tokens.map(|c| format!("${c:.3}")).unwrap_or_else(|| "—".into())}
             </td>
             <td class="num">{format!("{}/{}", b.prompts_matching, b.prompts_with_expected)}</td>
+            <td class="num test-cost">{b.test_cost_usd.map(format::small_usd).unwrap_or_else(|| "—".into())}</td>
         </tr>
     }
 }

@@ -62,6 +62,20 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
                 <div style=progress></div>
             </div>
             <ol class="steps">{steps}</ol>
+            {(!run.rentals.is_empty()).then(|| {
+                let cost = run.cost_usd(chrono::Utc::now());
+                let still = if run.status.is_finished() { "" } else { " so far" };
+                view! {
+                    <p class="small run-cost" data-cost=cost>
+                        {format!(
+                            "Cost{still}: {} ({} rental{}, provisioning included)",
+                            format::small_usd(cost),
+                            run.rentals.len(),
+                            if run.rentals.len() == 1 { "" } else { "s" }
+                        )}
+                    </p>
+                }
+            })}
             <p class="downloads small">
                 "Whole log: "
                 <a href=format!("/api/runs/{}/logs?format=text", run.id) download=format!("{}.log", run.id)>"text"</a>

@@ -8,6 +8,7 @@ mod client_errors;
 mod client_sessions;
 mod contract;
 mod cost_safety;
+mod costs;
 mod dashboard;
 mod entrypoint;
 mod history;

@@ -87,6 +87,7 @@ pub async fn run(
         prompts_matching: matching,
         prompts_with_expected: with_expected,
         phases,
+        test_cost_usd: Some(d.ctx.read(|run| run.cost_usd(Utc::now()))),
     };
     d.ctx.store().save_benchmark(&record, samples).await?;
     d.ctx

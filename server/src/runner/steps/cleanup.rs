@@ -157,6 +157,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
     }
     let destroyed = destroy(d.client, &id, d.config.destroy_patience, &|m| d.ctx.warn(m)).await;
     record(d, &id, destroyed.is_ok()).await;
+    settle_benchmark_cost(d).await;
     match destroyed {
         Ok(destroyed) => {
             let message = destroyed.message(&id);
@@ -187,6 +188,25 @@ async fn record(d: &Deps<'_>, id: &str, confirmed: bool) {
             }
         })
         .await;
+}
+
+/// Gives the run's benchmark the test's final cost, now that its rental has ended.
+async fn settle_benchmark_cost(d: &Deps<'_>) {
+    let (benchmark, cost) = d
+        .ctx
+        .read(|run| (run.benchmark_id.clone(), run.cost_usd(Utc::now())));
+    let Some(benchmark) = benchmark else { return };
+    match d.ctx.store().set_benchmark_cost(&benchmark, cost).await {
+        Ok(Some(record)) => {
+            d.ctx
+                .hub()
+                .publish([gdl_model::live::LiveEvent::BenchmarkUpsert { benchmark: record }]);
+        }
+        Ok(None) => {}
+        Err(e) => d.ctx.warn(&format!(
+            "Could not record the test's cost on its benchmark: {e}"
+        )),
+    }
 }
 
 fn outcome(destroyed_confirmed: bool, kept: bool, message: &str) -> CleanupOutcome {

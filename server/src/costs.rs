@@ -1,0 +1,86 @@
+//! Cost reports: the broker's cost summary for our consumer id when it answers, our own
+//! records (each rental's price × time) always, and the runs that rented in the window.
+
+use crate::shopper::ShopperClient;
+use crate::store::Store;
+use chrono::{Duration, Utc};
+use gdl_model::api::ApiError;
+use gdl_model::costs::{self, CostParams, CostReport, CostSource, CostTotals, CostWindow};
+use gdl_model::shopper::CostQuery;
+
+/// Runs read for a report: a rental is created after its run, at most a reservation's
+/// length (12 h) later; a day's margin covers runs that started before the window.
+const RUN_MARGIN: Duration = Duration::days(1);
+
+/// Runs read at most for one report.
+const RUNS_READ: u32 = 20_000;
+
+/// How long a report waits for the broker's summary before showing our figures alone.
+const BROKER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The report for `params`, as of now.
+pub async fn report(
+    store: &Store,
+    client: &ShopperClient,
+    params: &CostParams,
+) -> Result<CostReport, ApiError> {
+    let now = Utc::now();
+    let window = CostWindow::parse(
+        params.period.as_deref(),
+        params.from.as_deref(),
+        params.to.as_deref(),
+        now.date_naive(),
+    )?;
+    let runs = store
+        .runs_created_between(window.start() - RUN_MARGIN, window.end(), RUNS_READ)
+        .await
+        .map_err(|e| crate::error::AppError::from(e).error)?;
+    let (ours, runs) = costs::from_runs(&runs, &window, now);
+    let (broker, broker_error) = match broker_totals(client, &window).await {
+        Ok(totals) => (Some(totals), None),
+        Err(e) => (None, Some(e)),
+    };
+    Ok(CostReport {
+        source: if broker.is_some() {
+            CostSource::Broker
+        } else {
+            CostSource::Ours
+        },
+        window,
+        broker,
+        broker_error,
+        ours,
+        runs,
+    })
+}
+
+/// The broker's totals for our consumer id over the window (its end date is exclusive).
+async fn broker_totals(
+    client: &ShopperClient,
+    window: &CostWindow,
+) -> Result<CostTotals, ApiError> {
+    let query = CostQuery {
+        consumer_id: Some(client.consumer_id().to_owned()),
+        start_date: Some(window.from.to_string()),
+        end_date: Some(window.end().date_naive().to_string()),
+        period: None,
+    };
+    let summary = tokio::time::timeout(BROKER_PATIENCE, client.costs(&query))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                gdl_model::code::ErrorCode::ShopperTimeout,
+                format!(
+                    "the broker did not send its cost summary within {} s",
+                    BROKER_PATIENCE.as_secs()
+                ),
+            )
+        })?
+        .map_err(|e| e.to_api_error())?;
+    Ok(CostTotals {
+        total_usd: summary.total_cost,
+        sessions: summary.session_count,
+        by_provider: summary.by_provider,
+        by_gpu: summary.by_gpu_type,
+    })
+}
