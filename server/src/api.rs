@@ -72,7 +72,7 @@ async fn costs(
     Query(params): Query<gdl_model::costs::CostParams>,
 ) -> Result<Json<gdl_model::costs::CostReport>, AppError> {
     Ok(Json(
-        crate::costs::report(state.runner.store(), &state.monitor.client(), &params).await?,
+        crate::costs::report(state.runner.store(), state.monitor.client(), &params).await?,
     ))
 }
 

@@ -289,7 +289,7 @@ impl Backend for AppState {
         params: gdl_model::costs::CostParams,
     ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>> {
         Box::pin(async move {
-            crate::costs::report(self.runner.store(), &self.monitor.client(), &params).await
+            crate::costs::report(self.runner.store(), self.monitor.client(), &params).await
         })
     }
 
