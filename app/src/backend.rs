@@ -45,6 +45,8 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         params: gdl_model::costs::CostParams,
     ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>>;
+    /// One run, live or stored.
+    fn run(&self, id: String) -> BoxFuture<'_, Result<gdl_model::runs::Run, ApiError>>;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
 }

@@ -9,6 +9,7 @@ mod orphans;
 mod run_panel;
 mod sessions;
 mod test_form;
+mod ttr_chart;
 
 pub use benchmark_table::BenchmarkTable;
 pub use broker::{BrokerCard, ProvidersCard};
@@ -16,6 +17,7 @@ pub use error_note::ErrorNote;
 pub use live_status::LiveStatus;
 pub use log_panel::LogPanel;
 pub use orphans::OrphanBanner;
-pub use run_panel::RunPanel;
+pub use run_panel::{RunCard, RunPanel};
 pub use sessions::SessionTable;
 pub use test_form::TestForm;
+pub use ttr_chart::TimeToRunningChart;

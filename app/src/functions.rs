@@ -89,6 +89,14 @@ pub async fn get_costs(
     Ok(crate::backend::backend()?.costs(params).await)
 }
 
+/// One run by id (the run page), from the store.
+#[server(prefix = "/_fn", endpoint = "run")]
+pub async fn get_run(
+    id: String,
+) -> Result<Result<gdl_model::runs::Run, gdl_model::api::ApiError>, AppError> {
+    Ok(crate::backend::backend()?.run(id).await)
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

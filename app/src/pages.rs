@@ -6,6 +6,7 @@ mod dashboard;
 mod inventory;
 mod live_page;
 mod not_found;
+mod run;
 mod sessions;
 
 pub use benchmarks::BenchmarksPage;
@@ -13,4 +14,5 @@ pub use costs::CostsPage;
 pub use dashboard::DashboardPage;
 pub use inventory::InventoryPage;
 pub use not_found::NotFoundPage;
+pub use run::RunPage;
 pub use sessions::SessionsPage;

@@ -160,6 +160,20 @@ pub struct SessionView {
     pub error: Option<String>,
     /// The `consumer_id` (shows which version of the dashboard made it).
     pub consumer_id: String,
+    /// The run that rented it (absent for sessions no run of ours knows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// What it has cost so far, USD, and whose figure that is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<SessionCostView>,
+}
+
+/// A session's cost to date: the broker's figure when it answered (it bills whole hours),
+/// else ours (price × time since creation, until it ended or expired).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionCostView {
+    pub usd: f64,
+    pub source: crate::costs::CostSource,
 }
 
 impl SessionView {
@@ -177,12 +191,131 @@ impl SessionView {
             time_to_running_secs,
             error: session.error_text().map(str::to_owned),
             consumer_id: session.consumer_id.clone(),
+            run_id: None,
+            cost: None,
         }
+    }
+
+    /// The cost to date as of `now`: the broker's figure or the stored one when known, else
+    /// for an active session ours, price × time since creation (never past its expiry).
+    pub fn cost_to_date(&self, now: DateTime<Utc>) -> Option<SessionCostView> {
+        if self.cost.is_some() || !self.status.is_active() {
+            return self.cost;
+        }
+        let until = self.expires_at.map_or(now, |end| end.min(now));
+        let hours = (until - self.created_at).num_milliseconds().max(0) as f64 / 3_600_000.0;
+        Some(SessionCostView {
+            usd: self.price_per_hour * hours,
+            source: crate::costs::CostSource::Ours,
+        })
     }
 
     /// Whether the session ended badly (a non-empty error, whatever the status).
     pub fn ended_badly(&self) -> bool {
         self.error.is_some()
+    }
+}
+
+/// Ended sessions shown per page of the Sessions tab (active ones are on every page).
+pub const SESSIONS_PAGE: usize = 25;
+
+/// The Sessions tab's filters and page, as its URL carries them (`/sessions?status=active
+/// &provider=vastai&page=2`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionFilters {
+    /// `active`, `ended`, or one status (`running`, `stopped`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// From 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<usize>,
+}
+
+/// One page of the Sessions tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionPage {
+    /// The active sessions that pass the filters (all of them), then this page's ended ones.
+    pub rows: Vec<SessionView>,
+    pub page: usize,
+    pub pages: usize,
+    /// Sessions that pass the filters.
+    pub matching: usize,
+}
+
+impl SessionFilters {
+    /// The filters in a query string's pairs; empty and unreadable values count as unset.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut f = Self::default();
+        for (key, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match key {
+                "status" => f.status = Some(value.to_owned()),
+                "provider" => f.provider = Some(value.to_owned()),
+                "page" => f.page = value.parse().ok().filter(|p| *p >= 1),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The query string of these filters at `page` (`status=...&provider=...&page=N`).
+    pub fn query_at(&self, page: usize) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.status {
+            parts.push(format!("status={s}"));
+        }
+        if let Some(p) = &self.provider {
+            parts.push(format!("provider={p}"));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        parts.join("&")
+    }
+
+    fn passes(&self, s: &SessionView) -> bool {
+        let status = match self.status.as_deref() {
+            None => true,
+            Some("active") => s.status.is_active(),
+            Some("ended") => !s.status.is_active(),
+            Some(one) => s.status.as_str() == one,
+        };
+        status
+            && self
+                .provider
+                .as_deref()
+                .is_none_or(|p| s.provider.as_str() == p)
+    }
+
+    /// The page asked for, of `sessions` (newest first): every active session that passes
+    /// the filters, whatever the page, then [`SESSIONS_PAGE`] ended ones. Paging never hides
+    /// a session that costs money.
+    pub fn page_of(&self, sessions: Vec<SessionView>) -> SessionPage {
+        let (active, ended): (Vec<_>, Vec<_>) = sessions
+            .into_iter()
+            .filter(|s| self.passes(s))
+            .partition(|s| s.status.is_active());
+        let matching = active.len() + ended.len();
+        let pages = ended.len().div_ceil(SESSIONS_PAGE).max(1);
+        let page = self.page.unwrap_or(1).clamp(1, pages);
+        let mut rows = active;
+        rows.extend(
+            ended
+                .into_iter()
+                .skip((page - 1) * SESSIONS_PAGE)
+                .take(SESSIONS_PAGE),
+        );
+        SessionPage {
+            rows,
+            page,
+            pages,
+            matching,
+        }
     }
 }
 
@@ -461,5 +594,60 @@ mod tests {
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["error"], "SSH verification timeout");
         assert_eq!(json["status"], "stopped");
+    }
+
+    fn view(id: usize, status: &str, provider: &str) -> SessionView {
+        let s: Session = serde_json::from_value(serde_json::json!({
+            "id": format!("s{id}"), "status": status, "provider": provider,
+            "created_at": "2026-03-05T14:00:00Z", "consumer_id": "gpu-deploy-llm/v0.1.0",
+            "price_per_hour": 0.2
+        }))
+        .unwrap();
+        SessionView::from_session(&s, None)
+    }
+
+    #[test]
+    fn paging_never_hides_a_session_that_costs_money() {
+        let mut all: Vec<SessionView> = (0..60).map(|i| view(i, "stopped", "vastai")).collect();
+        all.insert(30, view(100, "running", "tensordock"));
+        all.insert(50, view(101, "provisioning", "vastai"));
+        let f = SessionFilters::default();
+        let mut seen = std::collections::HashSet::new();
+        let pages = f.page_of(all.clone()).pages;
+        assert_eq!(pages, 3);
+        for page in 1..=pages {
+            let p = SessionFilters {
+                page: Some(page),
+                ..f.clone()
+            }
+            .page_of(all.clone());
+            assert!(p.rows.iter().any(|s| s.id == "s100") && p.rows.iter().any(|s| s.id == "s101"));
+            assert!(
+                p.rows[..2].iter().all(|s| s.status.is_active()),
+                "active first"
+            );
+            assert!(p.rows.len() <= SESSIONS_PAGE + 2);
+            seen.extend(p.rows.into_iter().map(|s| s.id));
+        }
+        assert_eq!(seen.len(), 62, "every session is on some page");
+        let far = SessionFilters {
+            page: Some(99),
+            ..f
+        }
+        .page_of(all.clone());
+        assert_eq!(far.page, 3, "a page past the end shows the last");
+        let q = SessionFilters::from_pairs([
+            ("status", "active"),
+            ("provider", "vastai"),
+            ("page", "x"),
+        ]);
+        let p = q.page_of(all.clone());
+        assert_eq!(
+            p.rows.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["s101"]
+        );
+        assert_eq!(q.query_at(2), "status=active&provider=vastai&page=2");
+        let stopped = SessionFilters::from_pairs([("status", "stopped")]).page_of(all);
+        assert_eq!(stopped.matching, 60);
     }
 }

@@ -341,6 +341,8 @@ mod tests {
             time_to_running_secs: None,
             error: None,
             consumer_id: "gpu-deploy-llm/v0.1.0".into(),
+            run_id: None,
+            cost: None,
         }
     }
 

@@ -103,6 +103,8 @@ async fn publish(State(hub): State<Hub>, Query(q): Query<HashMap<String, u64>>) 
                 time_to_running_secs: None,
                 error: None,
                 consumer_id: "bench".into(),
+                run_id: None,
+                cost: None,
             },
         }]);
         tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -2,6 +2,8 @@
 //! adaptive interval. Pages and the REST API answer from its latest view at once, so a
 //! slow or offline broker never makes a page slow.
 
+mod ledger;
+
 use crate::live::Hub;
 use crate::shopper::{ShopperClient, ShopperError};
 use chrono::Utc;
@@ -65,6 +67,7 @@ struct Shared {
     /// Session id → status when first seen, and seconds from creation to running.
     /// std Mutex: never held across an await.
     seen: Mutex<HashMap<String, Seen>>,
+    ledger: ledger::Ledger,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -76,6 +79,18 @@ struct Seen {
 impl Monitor {
     /// A monitor for `client`. Call [`Monitor::spawn`] to start polling.
     pub fn new(client: ShopperClient, simulated: bool, intervals: PollIntervals, hub: Hub) -> Self {
+        Self::with_store(client, simulated, intervals, hub, None)
+    }
+
+    /// A monitor that also reads from `store` which run rented each session and how long it
+    /// took to run.
+    pub fn with_store(
+        client: ShopperClient,
+        simulated: bool,
+        intervals: PollIntervals,
+        hub: Hub,
+        store: Option<crate::store::Store>,
+    ) -> Self {
         let status = StatusView {
             version: gdl_model::VERSION.to_owned(),
             broker: BrokerStatus {
@@ -117,6 +132,7 @@ impl Monitor {
                 started: AtomicU64::new(0),
                 wake: Notify::new(),
                 seen: Mutex::new(HashMap::new()),
+                ledger: ledger::Ledger::new(store),
             }),
         }
     }
@@ -206,7 +222,14 @@ impl Monitor {
         let busy = matches!(&sessions, Ok(list) if list.iter().any(|s| {
             s.status.is_active() && s.status != SessionStatus::Running || s.status == SessionStatus::Stopping
         }));
-        let sessions = sessions.map(|list| self.session_views(&list));
+        let sessions = match sessions {
+            Ok(list) => {
+                let mut views = self.session_views(&list);
+                self.shared.ledger.enrich(client, &mut views).await;
+                Ok(views)
+            }
+            Err(e) => Err(e),
+        };
         let listed = sessions.is_ok();
         let now = Utc::now();
         self.shared.view.send_modify(|v| {
@@ -401,6 +424,8 @@ mod tests {
             time_to_running_secs: None,
             error: None,
             consumer_id: "gpu-deploy-llm/v0.1.0".into(),
+            run_id: None,
+            cost: None,
         }
     }
 

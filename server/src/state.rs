@@ -191,7 +191,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         .recover()
         .await
         .context("cannot read the stored runs")?;
-    let monitor = Monitor::new(client, simulator.is_some(), settings.poll, hub.clone());
+    let monitor = Monitor::with_store(
+        client,
+        simulator.is_some(),
+        settings.poll,
+        hub.clone(),
+        Some(runner.store().clone()),
+    );
     monitor.spawn();
     let leptos = LeptosOptions::builder()
         .output_name("gpu-deploy-llm")
@@ -281,6 +287,16 @@ impl Backend for AppState {
                 .benchmarks_before(before, limit)
                 .await
                 .map_err(|e| crate::error::AppError::from(e).error)
+        })
+    }
+
+    fn run(&self, id: String) -> BoxFuture<'_, Result<gdl_model::runs::Run, ApiError>> {
+        Box::pin(async move {
+            match self.runner.store().run(&id).await {
+                Ok(Some(run)) => Ok(run),
+                Ok(None) => Err(crate::runner::RunError::NotFound(id).to_api_error()),
+                Err(e) => Err(crate::error::AppError::from(e).error),
+            }
         })
     }
 

@@ -6,11 +6,13 @@
 use gdl_model::benchmark::Sample;
 use gdl_model::runs::{BenchmarkRecord, LogLine, Run, RunStatus};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE runs (
         id TEXT PRIMARY KEY,
         created_at TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -34,7 +36,30 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
         idx INTEGER NOT NULL,
         body TEXT NOT NULL,
         PRIMARY KEY (benchmark_id, phase, idx)
-    );"];
+    );",
+    // Every session a run rented, by session id: which run owns it, and how long the
+    // broker took to report it running (kept across restarts for the Sessions tab).
+    "CREATE TABLE rentals (
+        session_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        running_after_secs REAL,
+        cost_usd REAL NOT NULL DEFAULT 0
+    );
+    INSERT OR REPLACE INTO rentals (session_id, run_id, running_after_secs, cost_usd)
+        SELECT json_extract(r.value, '$.session_id'), runs.id,
+               json_extract(r.value, '$.running_after_secs'),
+               coalesce(json_extract(r.value, '$.cost_usd'), 0)
+        FROM runs, json_each(runs.body, '$.rentals') AS r;",
+];
+
+/// What the store knows of a session one of our runs rented.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RentalFacts {
+    pub run_id: String,
+    pub running_after_secs: Option<f64>,
+    /// Price × time as the run recorded it (0 while the rental is in use).
+    pub cost_usd: f64,
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -151,14 +176,29 @@ impl Store {
             run.created_at.to_rfc3339(),
             format!("{:?}", run.status),
         );
+        let rentals: Vec<(String, Option<f64>, f64)> = run
+            .rentals
+            .iter()
+            .map(|r| (r.session_id.clone(), r.running_after_secs, r.cost_usd))
+            .collect();
         let sql = self.sql();
         self.with(move |c| {
-            c.execute(
+            let tx = c.transaction().map_err(&sql)?;
+            tx.execute(
                 "INSERT INTO runs (id, created_at, status, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
                 params![id, created, status, body],
             )
-            .map_err(sql)?;
+            .map_err(&sql)?;
+            for (session, running_after, cost) in rentals {
+                tx.execute(
+                    "INSERT OR REPLACE INTO rentals (session_id, run_id, running_after_secs, cost_usd)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![session, id, running_after, cost],
+                )
+                .map_err(&sql)?;
+            }
+            tx.commit().map_err(&sql)?;
             Ok(())
         })
         .await
@@ -191,6 +231,39 @@ impl Store {
             }
             tx.commit().map_err(&sql)?;
             Ok(())
+        })
+        .await
+    }
+
+    /// What the store knows of each of `sessions` that one of our runs rented.
+    pub async fn rental_facts(
+        &self,
+        sessions: Vec<String>,
+    ) -> Result<HashMap<String, RentalFacts>, StoreError> {
+        let sql = self.sql();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT run_id, running_after_secs, cost_usd FROM rentals WHERE session_id = ?1",
+                )
+                .map_err(&sql)?;
+            let mut facts = HashMap::new();
+            for id in sessions {
+                let row = stmt
+                    .query_row(params![id], |r| {
+                        Ok(RentalFacts {
+                            run_id: r.get(0)?,
+                            running_after_secs: r.get(1)?,
+                            cost_usd: r.get(2)?,
+                        })
+                    })
+                    .optional()
+                    .map_err(&sql)?;
+                if let Some(row) = row {
+                    facts.insert(id, row);
+                }
+            }
+            Ok(facts)
         })
         .await
     }
@@ -411,6 +484,45 @@ impl Store {
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    #[tokio::test]
+    async fn rentals_are_indexed_by_session_and_backfilled_from_older_databases() {
+        let dir = std::env::temp_dir().join(format!("gdl-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir).unwrap();
+        let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
+        let mut run = Run::new("run-1".into(), config, Utc::now());
+        run.rentals = serde_json::from_value(serde_json::json!([{
+            "attempt": 1, "session_id": "sess-a", "created_at": "2026-11-24T01:00:00Z",
+            "cost_usd": 0.05, "running_after_secs": 42.5,
+            "offer": {"offer_id": "o", "provider": "vastai", "gpu_type": "L4", "gpu_count": 1,
+                      "vram_gb": 24, "price_per_hour": 0.3}
+        }]))
+        .unwrap();
+        store.save_run(&run).await.unwrap();
+        let want = RentalFacts {
+            run_id: "run-1".into(),
+            running_after_secs: Some(42.5),
+            cost_usd: 0.05,
+        };
+        let facts = store
+            .rental_facts(vec!["sess-a".into(), "sess-b".into()])
+            .await
+            .unwrap();
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts["sess-a"], want);
+        // A database from before the index: reopening builds it from the stored runs.
+        {
+            let conn = store.conn.lock().unwrap();
+            conn.execute_batch("DROP TABLE rentals; PRAGMA user_version = 1;")
+                .unwrap();
+        }
+        drop(store);
+        let again = Store::open(&dir).unwrap();
+        let facts = again.rental_facts(vec!["sess-a".into()]).await.unwrap();
+        assert_eq!(facts["sess-a"], want);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[tokio::test]
     async fn runs_logs_and_benchmarks_survive_a_reopen() {

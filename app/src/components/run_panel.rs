@@ -30,6 +30,16 @@ pub fn RunPanel() -> impl IntoView {
     }
 }
 
+/// One run (the run page): its steps, result, rentals, cost and host report.
+#[component]
+pub fn RunCard(run: Run) -> impl IntoView {
+    let actions = KeptActions {
+        destroy: ServerAction::<DestroySession>::new(),
+        dismissed: RwSignal::new(None),
+    };
+    view! { <RunView run actions/> }
+}
+
 /// What the banner offers for a kept instance, and what the person chose.
 #[derive(Clone, Copy)]
 struct KeptActions {

@@ -1,9 +1,11 @@
 use crate::format;
 use crate::functions::ActOnSession;
 use crate::live::use_live;
-use gdl_model::api::{SessionAction, SessionView};
-use gdl_model::shopper::SessionStatus;
+use gdl_model::api::{SessionAction, SessionFilters, SessionView};
+use gdl_model::costs::CostSource;
+use gdl_model::shopper::{Provider, SessionStatus};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// An action a person asked for and has to confirm: which session, what, how many hours.
 type Pending = Option<(String, SessionAction, Option<u32>)>;
@@ -13,18 +15,27 @@ type Pending = Option<(String, SessionAction, Option<u32>)>;
 struct Actions {
     act: ServerAction<ActOnSession>,
     confirming: RwSignal<Pending>,
+    /// The hours an Extend being confirmed asks for.
+    hours: RwSignal<u32>,
 }
 
 /// Our sessions from the live store: id, status, provider, GPU × count, $/h, created, time
-/// to running, error. Rows are keyed by id and content, so a changed session re-renders
-/// and a session can never appear twice.
+/// to running, expiry, cost to date, error, the run that rented it. Filtered and paged as
+/// the URL says (active sessions are on every page). Rows are keyed by id and content, so a
+/// changed session re-renders and a session can never appear twice.
 #[component]
 pub fn SessionTable() -> impl IntoView {
     let store = use_live();
+    let query = use_query_map();
+    let filters = move || {
+        query.with(|q| SessionFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
+    };
+    let page = Memo::new(move |_| filters().page_of(store.sessions()));
     let empty = move || store.client.with(|c| c.live.sessions.is_empty());
     let actions = Actions {
         act: ServerAction::<ActOnSession>::new(),
         confirming: RwSignal::new(None),
+        hours: RwSignal::new(1),
     };
     let outcome = move || match actions.act.value().get() {
         Some(Ok(Ok(r))) => {
@@ -58,8 +69,12 @@ pub fn SessionTable() -> impl IntoView {
                 }
             }
         >
+            {move || view! { <FilterForm f=filters()/> }}
             <section class="card table-wrap">
                 {outcome}
+                <p class="muted small" data-matching=move || page.with(|p| p.matching)>
+                    {move || page.with(|p| format!("{} sessions match · active ones are listed first, on every page", p.matching))}
+                </p>
                 <table class="sessions">
                     <thead>
                         <tr>
@@ -71,6 +86,8 @@ pub fn SessionTable() -> impl IntoView {
                             <th>"Created"</th>
                             <th class="num">"To running"</th>
                             <th>"Expires"</th>
+                            <th class="num" title="The broker's figure when it answers (it bills whole hours), else ours: price × time">"Cost"</th>
+                            <th>"Run"</th>
                             <th>"Error"</th>
                             <th>"Actions"</th>
                         </tr>
@@ -79,10 +96,8 @@ pub fn SessionTable() -> impl IntoView {
                         <For
                             each=move || {
                                 let unconfirmed = unconfirmed_destroys(&store);
-                                let mut sessions = store.sessions();
-                                // Active sessions first (they cost money), newest first within.
-                                sessions.sort_by_key(|s| !s.status.is_active());
-                                sessions
+                                page.get()
+                                    .rows
                                     .into_iter()
                                     .map(|s| {
                                         let flagged = unconfirmed.contains(&s.id);
@@ -97,22 +112,67 @@ pub fn SessionTable() -> impl IntoView {
                         </For>
                     </tbody>
                 </table>
+                {move || {
+                    let (at, pages) = page.with(|p| (p.page, p.pages));
+                    let f = filters();
+                    (pages > 1).then(|| view! {
+                        <nav class="pager small" aria-label="Pages of ended sessions" data-page=at data-pages=pages>
+                            {(at > 1).then(|| view! { <a href=format!("/sessions?{}", f.query_at(at - 1)) rel="prev">"← Newer"</a> })}
+                            <span>{format!(" page {at} of {pages} ")}</span>
+                            {(at < pages).then(|| view! { <a href=format!("/sessions?{}", f.query_at(at + 1)) rel="next">"Older →"</a> })}
+                        </nav>
+                    })
+                }}
             </section>
         </Show>
+    }
+}
+
+/// The status and provider filters, as a plain GET form (`/sessions?status=...`).
+#[component]
+fn FilterForm(f: SessionFilters) -> impl IntoView {
+    let status = f.status.clone().unwrap_or_default();
+    let provider = f.provider.clone().unwrap_or_default();
+    let statuses = [
+        ("", "any"),
+        ("active", "active (costing money)"),
+        ("ended", "ended"),
+    ]
+    .into_iter()
+    .chain(SessionStatus::ALL.iter().map(|s| (s.as_str(), s.as_str())))
+    .map(|(value, label)| view! { <option value=value selected=status == value>{label}</option> })
+    .collect_view();
+    let providers = std::iter::once(("", "any"))
+        .chain(Provider::KNOWN.iter().map(|p| (p.as_str(), p.label())))
+        .map(|(value, label)| {
+            view! { <option value=value.to_owned() selected=provider == value>{label.to_owned()}</option> }
+        })
+        .collect_view();
+    view! {
+        <form class="card filters" method="get" action="/sessions" data-session-filters="">
+            <label>"Status" <select name="status">{statuses}</select></label>
+            <label>"Provider" <select name="provider">{providers}</select></label>
+            <div class="actions">
+                <button type="submit">"Apply"</button>
+                <a href="/sessions">"Clear"</a>
+            </div>
+        </form>
     }
 }
 
 /// Changes whenever anything shown in the row changes.
 fn row_key(s: &SessionView) -> String {
     format!(
-        "{}|{}|{:?}|{:?}|{}|{}|{:?}",
+        "{}|{}|{:?}|{:?}|{}|{}|{:?}|{:?}|{:?}",
         s.id,
         s.status,
         s.error,
         s.time_to_running_secs,
         s.price_per_hour,
         s.gpu_count,
-        s.expires_at
+        s.expires_at,
+        s.run_id,
+        s.cost
     )
 }
 
@@ -174,6 +234,12 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
             <td data-expires=s.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default()>
                 {s.expires_at.map(|t| format::timestamp(&t)).unwrap_or_else(|| "—".into())}
             </td>
+            <CostCell session=s.clone()/>
+            <td>
+                {s.run_id.clone().map(|run| view! {
+                    <a href=format!("/runs/{run}") data-run-link=run.clone()><code>{format::short_id(&run).to_owned()}</code></a>
+                })}
+            </td>
             <td class="error-text">{s.error.clone().unwrap_or_default()}</td>
             <td class="actions">
                 <RowActions id=s.id.clone() status=s.status actions/>
@@ -183,10 +249,38 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
     .into_any()
 }
 
+/// A session's cost to date, saying whose figure it is.
+#[component]
+fn CostCell(session: SessionView) -> impl IntoView {
+    match session.cost_to_date(chrono::Utc::now()) {
+        Some(cost) => {
+            let (source, title) = match cost.source {
+                CostSource::Broker => ("broker", "The broker's figure (it bills whole hours)"),
+                CostSource::Ours => (
+                    "ours",
+                    "Ours: price × time since creation (the broker did not give a figure)",
+                ),
+            };
+            view! {
+                <td class="num" data-cost-source=source title=title>
+                    {format::small_usd(cost.usd)}
+                    <span class="muted small">{format!(" {source}")}</span>
+                </td>
+            }
+            .into_any()
+        }
+        None => view! { <td class="num muted">"—"</td> }.into_any(),
+    }
+}
+
 /// Clean up, Done and Extend for one session, each asking "are you sure?" first.
 #[component]
 fn RowActions(id: String, status: SessionStatus, actions: Actions) -> impl IntoView {
-    let Actions { act, confirming } = actions;
+    let Actions {
+        act,
+        confirming,
+        hours: extend_by,
+    } = actions;
     let active = status.is_active();
     let cleanable = active || status == SessionStatus::Stopping;
     let mine = {
@@ -207,13 +301,28 @@ fn RowActions(id: String, status: SessionStatus, actions: Actions) -> impl IntoV
                 let question = match action {
                     SessionAction::Cleanup => format!("Destroy {short} now?"),
                     SessionAction::Done => format!("Tell the broker {short} is done?"),
-                    SessionAction::Extend => format!("Extend {short} by {} h?", hours.unwrap_or(1)),
+                    SessionAction::Extend => format!("Extend {short} by"),
                 };
+                let hours_input = (action == SessionAction::Extend).then(|| {
+                    extend_by.set(hours.unwrap_or(1));
+                    view! {
+                        <input type="number" class="hours" min="1" max="12" step="1" aria-label="hours"
+                            prop:value=extend_by.get_untracked().to_string()
+                            on:input=move |ev| {
+                                if let Ok(h) = event_target_value(&ev).parse() {
+                                    extend_by.set(h);
+                                }
+                            }/>
+                        <span class="confirm">" h?"</span>
+                    }
+                });
                 view! {
                     <span class="confirm">{question}</span>
+                    {hours_input}
                     <button type="button" class="danger" data-action="confirm"
                         on:click=move |_| {
                             confirming.set(None);
+                            let hours = (action == SessionAction::Extend).then(|| extend_by.get_untracked());
                             act.dispatch(ActOnSession { id: id.clone(), action, hours });
                         }>
                         "Yes"
@@ -236,7 +345,7 @@ fn RowActions(id: String, status: SessionStatus, actions: Actions) -> impl IntoV
                         on:click=ask(SessionAction::Done, None)>"Done"</button>
                     <button type="button" class="secondary" data-action="extend"
                         disabled=move || act.pending().get()
-                        on:click=ask(SessionAction::Extend, Some(1))>"+1 h"</button>
+                        on:click=ask(SessionAction::Extend, Some(1))>"Extend…"</button>
                 })}
             }
             .into_any(),

@@ -145,7 +145,7 @@ fn RunCosts(report: CostReport) -> impl IntoView {
         .map(|r| {
             view! {
                 <tr data-run-cost=r.run_id.clone() data-usd=r.cost_usd>
-                    <td><code>{r.run_id.clone()}</code></td>
+                    <td><a href=format!("/runs/{}", r.run_id)><code>{r.run_id.clone()}</code></a></td>
                     <td>{format::timestamp(&r.created_at)}</td>
                     <td>{r.model}</td>
                     <td>{r.hardware}</td>

@@ -1,5 +1,5 @@
 use super::live_page::{LiveContent, LiveToolbar};
-use crate::components::SessionTable;
+use crate::components::{SessionTable, TimeToRunningChart};
 use leptos::prelude::*;
 
 /// Our sessions on the broker, from every version of this product, kept live.
@@ -7,6 +7,12 @@ use leptos::prelude::*;
 pub fn SessionsPage() -> impl IntoView {
     view! {
         <LiveToolbar title="Sessions"/>
-        <LiveContent loading="Loading sessions…" content=|| view! { <SessionTable/> }/>
+        <LiveContent
+            loading="Loading sessions…"
+            content=|| view! {
+                <TimeToRunningChart/>
+                <SessionTable/>
+            }
+        />
     }
 }

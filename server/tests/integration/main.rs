@@ -20,6 +20,7 @@ mod runs;
 mod secrets;
 mod security;
 mod session_actions;
+mod sessions_tab;
 mod sim_ssh;
 mod ssh;
 mod support;

@@ -1,0 +1,134 @@
+use crate::format;
+use crate::live::use_live;
+use gdl_model::api::SessionView;
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+/// Series drawn at most (the GPUs with the most points); the rest are counted below.
+const SERIES: usize = 6;
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 180.0;
+const LEFT: f64 = 44.0;
+const BOTTOM: f64 = 22.0;
+const TOP: f64 = 8.0;
+const RIGHT: f64 = 8.0;
+
+/// A point of the chart: when the session was created, and seconds until it ran.
+type Point = (chrono::DateTime<chrono::Utc>, f64);
+
+/// How long the broker took to get our sessions running (SSH verified), per GPU on each
+/// provider, over time: a slow-down through the day shows as a rising line. An SVG drawn
+/// on the server too, titled for screen readers, in the page's colours (light and dark).
+#[component]
+pub fn TimeToRunningChart() -> impl IntoView {
+    let store = use_live();
+    move || {
+        let series = series(&store.sessions());
+        let points: usize = series.iter().map(|(_, p)| p.len()).sum();
+        if points < 2 {
+            return None;
+        }
+        Some(view! { <Chart series points/> })
+    }
+}
+
+/// Points per "GPU on provider", the largest series first.
+fn series(sessions: &[SessionView]) -> Vec<(String, Vec<Point>)> {
+    let mut by: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for s in sessions {
+        if let Some(secs) = s.time_to_running_secs {
+            by.entry(format!("{} on {}", s.gpu_type, s.provider.label()))
+                .or_default()
+                .push((s.created_at, secs));
+        }
+    }
+    let mut list: Vec<(String, Vec<Point>)> = by.into_iter().collect();
+    for (_, points) in list.iter_mut() {
+        points.sort_by_key(|p| p.0);
+    }
+    list.sort_by_key(|(_, p)| std::cmp::Reverse(p.len()));
+    list
+}
+
+#[component]
+fn Chart(series: Vec<(String, Vec<Point>)>, points: usize) -> impl IntoView {
+    let shown: Vec<_> = series.iter().take(SERIES).cloned().collect();
+    let left_out = series.len().saturating_sub(SERIES);
+    let all = shown.iter().flat_map(|(_, p)| p.iter());
+    let (t0, t1) = all.clone().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
+        (lo.min(t.timestamp()), hi.max(t.timestamp()))
+    });
+    let max_secs = all.fold(0.0_f64, |m, (_, s)| m.max(*s)).max(1.0);
+    let span = (t1 - t0).max(1) as f64;
+    let x = move |t: &chrono::DateTime<chrono::Utc>| {
+        LEFT + (t.timestamp() - t0) as f64 / span * (WIDTH - LEFT - RIGHT)
+    };
+    let y = move |secs: f64| TOP + (1.0 - secs / max_secs) * (HEIGHT - TOP - BOTTOM);
+    let lines = shown
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pts))| {
+            let path = pts
+                .iter()
+                .map(|(t, s)| format!("{:.1},{:.1}", x(t), y(*s)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let dots = pts
+                .iter()
+                .map(|(t, s)| {
+                    view! {
+                        <circle cx=format!("{:.1}", x(t)) cy=format!("{:.1}", y(*s)) r="3">
+                            <title>{format!("{name}: {} at {}", format::duration(*s), format::timestamp(t))}</title>
+                        </circle>
+                    }
+                })
+                .collect_view();
+            view! {
+                <g class=format!("series s{i}") data-series=name.clone()>
+                    <polyline points=path fill="none"/>
+                    {dots}
+                </g>
+            }
+        })
+        .collect_view();
+    let legend = shown
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pts))| {
+            let median = {
+                let mut v: Vec<f64> = pts.iter().map(|p| p.1).collect();
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            view! {
+                <li class=format!("s{i}")>
+                    <span class="swatch" aria-hidden="true"></span>
+                    {format!("{name}: {} sessions, median {}", pts.len(), format::duration(median))}
+                </li>
+            }
+        })
+        .collect_view();
+    let summary = format!(
+        "Time from creation to running for {points} sessions, by GPU and provider; the slowest took {}.",
+        format::duration(max_secs)
+    );
+    view! {
+        <section class="card ttr-chart">
+            <h2>"Time to running"</h2>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby="ttr-title ttr-desc" data-points=points>
+                <title id="ttr-title">"Time to running, per GPU and provider"</title>
+                <desc id="ttr-desc">{summary.clone()}</desc>
+                <line class="axis" x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH - RIGHT y2=HEIGHT - BOTTOM/>
+                <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=HEIGHT - BOTTOM/>
+                <text class="tick" x=LEFT - 4.0 y=TOP + 8.0 text-anchor="end">{format::duration(max_secs)}</text>
+                <text class="tick" x=LEFT - 4.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
+                <text class="tick" x=LEFT y=HEIGHT - 6.0>{chrono::DateTime::from_timestamp(t0, 0).map(|t| format::timestamp(&t)).unwrap_or_default()}</text>
+                <text class="tick" x=WIDTH - RIGHT y=HEIGHT - 6.0 text-anchor="end">{chrono::DateTime::from_timestamp(t1, 0).map(|t| format::timestamp(&t)).unwrap_or_default()}</text>
+                {lines}
+            </svg>
+            <ul class="legend small">{legend}</ul>
+            {(left_out > 0).then(|| view! { <p class="muted small">{format!("{left_out} more GPU kinds not drawn.")}</p> })}
+        </section>
+    }
+}
