@@ -2,6 +2,7 @@
 
 pub mod broker;
 mod follow;
+mod progress;
 
 use crate::config::{ServeArgs, SimulateArgs};
 use crate::shopper::Timeouts;
@@ -17,7 +18,7 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::AboveTheBar)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
@@ -220,7 +221,8 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         run.config.model,
         state.monitor.client().base_url()
     );
-    let mut follower = follow::Follower::new(state.hub.clone(), id.clone());
+    let progress = progress::Progress::stderr(run.steps.len() as u64);
+    let mut follower = follow::Follower::new(state.hub.clone(), id.clone(), &progress);
     let mut cancelled = false;
     let finished = loop {
         tokio::select! {
@@ -230,13 +232,14 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
                 }
             }
             _ = shutdown_signal(), if !cancelled => {
-                eprintln!("cancelling: the session will be destroyed first");
+                progress.line("cancelling: the session will be destroyed first");
                 cancelled = true;
                 let _ = state.runner.cancel(&id).await;
             }
         }
     };
     drop(follower);
+    drop(progress);
     let benchmark = finished
         .benchmark_id
         .as_ref()
@@ -277,6 +280,13 @@ fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs:
     }
     if let Some(c) = &run.cleanup {
         println!("cleanup  {}", follow::printable(&c.message));
+    }
+    if !run.rentals.is_empty() {
+        println!(
+            "cost     ${:.4} for {} rental(s), provisioning included",
+            run.cost_usd(chrono::Utc::now()),
+            run.rentals.len()
+        );
     }
     if let Some(b) = benchmark {
         println!(

@@ -8,7 +8,8 @@ use gdl_model::runs::{LogLine, Run, StepName, StepStatus};
 use std::collections::{HashMap, VecDeque};
 
 /// A run being followed.
-pub struct Follower {
+pub struct Follower<'p> {
+    progress: &'p super::progress::Progress,
     hub: Hub,
     run_id: String,
     sub: Subscription,
@@ -18,15 +19,16 @@ pub struct Follower {
     shown_steps: HashMap<StepName, StepStatus>,
 }
 
-impl Follower {
-    /// Starts following `run_id`.
-    pub fn new(hub: Hub, run_id: String) -> Self {
+impl<'p> Follower<'p> {
+    /// Starts following `run_id`, showing it on `progress`.
+    pub fn new(hub: Hub, run_id: String, progress: &'p super::progress::Progress) -> Self {
         let sub = hub.subscribe(&ClientFrame::Hello {
             last_seq: None,
             epoch: None,
         });
         let pending = sub.initial.iter().cloned().collect();
         Self {
+            progress,
             hub,
             run_id,
             sub,
@@ -98,11 +100,11 @@ impl Follower {
     fn print_line(&mut self, line: &LogLine) {
         if line.n > self.shown_lines {
             self.shown_lines = line.n;
-            eprintln!(
+            self.progress.line(&format!(
                 "    {} {}",
                 line.at.format("%H:%M:%S"),
                 printable(&line.message)
-            );
+            ));
         }
     }
 
@@ -121,18 +123,26 @@ impl Follower {
                 (None, Some(reason)) => format!(": {}", printable(reason)),
                 _ => String::new(),
             };
-            eprintln!(
+            self.progress.line(&format!(
                 "[{}{}] {:>2}/{total} {} {:?}{why}",
                 "#".repeat(filled),
                 "-".repeat(total - filled),
                 i + 1,
                 step.name.label(),
                 step.status,
-            );
+            ));
             if let (StepStatus::Failed, Some(hint)) = (step.status, &step.hint) {
-                eprintln!("         hint: {hint}");
+                self.progress.line(&format!("         hint: {hint}"));
             }
         }
+        let done = run.steps.iter().filter(|s| s.status.is_done()).count() as u64;
+        let current = run
+            .steps
+            .iter()
+            .find(|s| s.status == StepStatus::Running)
+            .map(|s| s.name.label())
+            .unwrap_or_default();
+        self.progress.step(done, current);
     }
 }
 
@@ -150,7 +160,7 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-impl Drop for Follower {
+impl Drop for Follower<'_> {
     fn drop(&mut self) {
         self.hub.unsubscribe(self.sub.client_id);
     }
