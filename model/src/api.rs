@@ -11,6 +11,7 @@ use std::fmt;
 /// `code` is a stable snake_case word (`shopper_unreachable`, `session_not_found`, ...);
 /// `hint` tells a person what to do next.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: String,
     pub message: String,
@@ -63,6 +64,7 @@ impl std::error::Error for ApiError {}
 
 /// The broker as the dashboard sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BrokerState {
     /// `/health` and `/ready` both answer OK.
@@ -87,6 +89,7 @@ impl BrokerState {
 
 /// Broker health with the reason and what to do when it is not ready.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokerStatus {
     pub state: BrokerState,
     /// Why the broker is not ready (absent when ready).
@@ -109,6 +112,7 @@ pub struct BrokerStatus {
 
 /// Offers available from one provider.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderOffers {
     pub provider: Provider,
     pub offers: u32,
@@ -119,6 +123,7 @@ pub struct ProviderOffers {
 
 /// `GET /api/status`: the broker and its inventory at a glance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusView {
     /// The dashboard's version.
     pub version: String,
@@ -142,6 +147,7 @@ impl StatusView {
 
 /// One of our broker sessions as the dashboard shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: String,
     pub status: SessionStatus,
@@ -171,6 +177,7 @@ pub struct SessionView {
 /// A session's cost to date: the broker's figure when it answered (it bills whole hours),
 /// else ours (price × time since creation, until it ended or expired).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionCostView {
     pub usd: f64,
     pub source: crate::costs::CostSource,
@@ -222,6 +229,7 @@ pub const SESSIONS_PAGE: usize = 25;
 /// The Sessions tab's filters and page, as its URL carries them (`/sessions?status=active
 /// &provider=vastai&page=2`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionFilters {
     /// `active`, `ended`, or one status (`running`, `stopped`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -322,6 +330,7 @@ impl SessionFilters {
 /// The Inventory tab's filters and sort, as its URL carries them (`/inventory?...`): every
 /// field optional, empty means unset.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryFilters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
@@ -439,6 +448,7 @@ impl InventoryFilters {
 
 /// `GET /api/inventory`: the offers that pass the filters, sorted, and how old the data is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryView {
     pub offers: Vec<crate::shopper::Offer>,
     /// When the broker fetched its newest offer from the providers.
@@ -451,6 +461,7 @@ pub struct InventoryView {
 
 /// A model's VRAM estimate against the offers listed (the Inventory tab's "fits model M").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelFit {
     pub model: crate::registry::ResolvedModel,
     /// GPUs the model is split across.
@@ -484,6 +495,7 @@ impl ModelFit {
 
 /// What a person can do to one of our sessions (`POST /api/sessions/{id}/{action}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionAction {
     /// Force destroy, followed until the broker confirms.
@@ -514,6 +526,7 @@ impl SessionAction {
 
 /// How an action on a session ended, when the broker answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActionOutcome {
     /// The broker confirmed the session stopped (or no longer lists it).
@@ -528,6 +541,7 @@ pub enum ActionOutcome {
 
 /// The result of a [`SessionAction`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionActionResult {
     pub id: String,
     pub action: SessionAction,
@@ -553,6 +567,7 @@ impl SessionActionResult {
 
 /// `GET /api/sessions`: our sessions, newest first, or why they could not be listed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionsView {
     pub sessions: Vec<SessionView>,
     /// Set when the broker could not be asked; `sessions` then holds the last known list.

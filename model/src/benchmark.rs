@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// One request as measured by the client. Times are milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sample {
     /// When the request was sent, from the start of its phase.
     pub start_ms: f64,
@@ -41,6 +42,7 @@ impl Sample {
 
 /// A distribution summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dist {
     pub count: usize,
     pub mean: f64,
@@ -87,6 +89,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// The metrics of one load phase (a fixed number of requests at a fixed concurrency).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhaseMetrics {
     pub concurrency: u32,
     pub completed: usize,

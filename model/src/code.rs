@@ -196,6 +196,33 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            "A stable error code (every code the product shows).",
+            ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()),
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
+/// A string schema listing the values it usually takes as examples.
+#[cfg(feature = "openapi")]
+pub(crate) fn string_schema(
+    description: &str,
+    values: impl Iterator<Item = String>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .examples(values)
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub const RUNS_LISTED: usize = 200;
 /// The query of `GET /api/costs` and the Costs tab: `period=today|month|range`, with
 /// `from` and `to` (`YYYY-MM-DD`) for a range.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<String>,
@@ -46,6 +47,7 @@ impl CostParams {
 
 /// The days a cost report covers, both ends included, in UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostWindow {
     /// `today`, `month` or `range`.
     pub period: String,
@@ -140,6 +142,7 @@ fn invalid(message: String, hint: &str) -> ApiError {
 
 /// Totals over a window.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostTotals {
     pub total_usd: f64,
     /// Sessions (rentals) counted.
@@ -152,6 +155,7 @@ pub struct CostTotals {
 
 /// Where a report's headline figures come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CostSource {
     /// The broker's cost summary (what it bills by the hour).
@@ -162,6 +166,7 @@ pub enum CostSource {
 
 /// One run's cost: every rental attempt's price × time, provisioning included.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCost {
     pub run_id: String,
     pub created_at: DateTime<Utc>,
@@ -178,6 +183,7 @@ pub struct RunCost {
 /// `GET /api/costs`: a window's totals, from the broker when it answers, with ours beside
 /// them, and the runs that rented in the window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostReport {
     pub window: CostWindow,
     /// Which of `broker` and `ours` the headline is.

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 /// The full state a client mirrors. A snapshot replaces the client's copy entirely.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveState {
     /// Broker status and offer counts; `None` before the first check.
     pub status: Option<StatusView>,
@@ -214,6 +215,7 @@ impl LiveState {
 // Wire values: built once, serialised, dropped. Boxing the large variants buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// The broker status or offer counts changed.
@@ -233,6 +235,7 @@ pub enum LiveEvent {
 /// Server → client frames.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The whole state as of `seq`; events after it follow.
@@ -255,6 +258,7 @@ pub enum ServerFrame {
 
 /// Client → server frames.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// First frame on every connection: what the client already has.
@@ -272,6 +276,7 @@ pub enum ClientFrame {
 
 /// Counters of the live channel, for the health panel and `/metrics`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveStats {
     pub epoch: String,
     /// Last event number published.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// One provider's offers of one GPU type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderPrices {
     pub provider: Provider,
     pub offers: u32,
@@ -16,6 +17,7 @@ pub struct ProviderPrices {
 
 /// One GPU type across providers, cheapest provider first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GpuPrices {
     pub gpu_type: String,
     pub providers: Vec<ProviderPrices>,

@@ -99,6 +99,19 @@ pub fn de_optional_provider<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pr
         .map(|t| Provider::from_wire(t.trim())))
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Provider {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::code::string_schema(
+            "A GPU cloud the broker rents from; names it does not know are passed on as they are.",
+            Provider::KNOWN.iter().map(|p| p.as_str().to_owned()),
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Provider {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

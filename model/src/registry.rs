@@ -10,6 +10,7 @@ use std::fmt;
 
 /// How the weights are stored when served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Quantization {
     /// 16-bit weights (FP16/BF16) as published.
@@ -310,6 +311,7 @@ impl std::error::Error for ModelError {}
 
 /// A model request resolved to what will be served, with its VRAM need.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolvedModel {
     /// The id the person asked for (after alias lookup: the base repository).
     pub model: String,

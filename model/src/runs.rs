@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The pipeline's steps, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepName {
     CalculateRequirements,
@@ -82,6 +83,7 @@ impl StepName {
 
 /// A step's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Pending,
@@ -102,6 +104,7 @@ impl StepStatus {
 
 /// One step of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     pub name: StepName,
     pub status: StepStatus,
@@ -125,6 +128,7 @@ pub struct Step {
 
 /// A run's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
@@ -144,6 +148,7 @@ impl RunStatus {
 
 /// How vLLM is installed on the host.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeployMode {
     /// The `vllm/vllm-openai` image.
@@ -182,6 +187,7 @@ impl DeployMode {
 
 /// What a person asks to test (`POST /api/runs`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TestConfig {
     /// A preset alias or Hugging Face id.
@@ -232,6 +238,7 @@ fn one() -> u32 {
 
 /// The offer a run booked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferChoice {
     pub offer_id: String,
     pub provider: Provider,
@@ -244,6 +251,7 @@ pub struct OfferChoice {
 /// One rental a run made: the offer, the broker's session, and how it ended. A run rents
 /// again on another offer when the provider fails to start a machine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rental {
     /// 1 for the first rental of the run.
     pub attempt: u32,
@@ -278,6 +286,7 @@ impl Rental {
 
 /// How cleanup ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CleanupOutcome {
     /// The broker confirmed the session is stopped.
     pub destroyed_confirmed: bool,
@@ -288,6 +297,7 @@ pub struct CleanupOutcome {
 
 /// One GPU as the host reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GpuInfo {
     pub name: String,
     pub memory_total_mib: u64,
@@ -299,6 +309,7 @@ pub struct GpuInfo {
 
 /// The host diagnostics, parsed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostReport {
     pub hostname: String,
     pub os: String,
@@ -316,6 +327,7 @@ pub struct HostReport {
 
 /// A run as the API and the UI show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Run {
     pub id: String,
     pub config: TestConfig,
@@ -420,6 +432,7 @@ impl Run {
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     #[default]
@@ -450,6 +463,7 @@ impl LogLevel {
 
 /// A log line of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLine {
     pub run_id: String,
     /// Position within the run, from 1.
@@ -463,6 +477,7 @@ pub struct LogLine {
 
 /// A stored benchmark: what was measured, on what, at what price.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BenchmarkRecord {
     pub id: String,
     pub run_id: String,

@@ -30,6 +30,7 @@ pub const WORKLOAD_TYPES: [&str; 9] = [
 
 /// A rentable GPU offer (`GPUOffer`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Offer {
     pub id: String,
     pub provider: Provider,
@@ -75,6 +76,7 @@ pub struct Offer {
 
 /// A Vast.ai template an offer can run (`{hash_id, name, image?}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TemplateRef {
     pub hash_id: String,
     #[serde(default)]
@@ -93,6 +95,7 @@ fn is_false(b: &bool) -> bool {
 
 /// `GET /api/v1/inventory` response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryPage {
     #[serde(default, deserialize_with = "de_null_list")]
     pub offers: Vec<Offer>,
@@ -104,6 +107,7 @@ pub struct InventoryPage {
 
 /// Filters and pagination of `GET /api/v1/inventory`. `None` leaves a filter off.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryQuery {
     pub provider: Option<Provider>,
     /// Exact, case-sensitive normalised name such as `RTX 4090`.
@@ -155,6 +159,7 @@ impl InventoryQuery {
 
 /// A session's status. Active: pending, provisioning, running. Terminal: stopped, failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
     Pending,
@@ -210,6 +215,7 @@ impl fmt::Display for SessionStatus {
 /// "Ended badly" is a non-empty [`Session::error`], not `status == failed`: the broker turns
 /// most failed sessions into stopped ones within a minute and keeps the error.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: String,
     #[serde(default)]
@@ -280,6 +286,7 @@ impl Session {
 
 /// `GET /api/v1/sessions` response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
     #[serde(default, deserialize_with = "de_null_list")]
     pub sessions: Vec<Session>,
@@ -289,6 +296,7 @@ pub struct SessionList {
 
 /// Filters of `GET /api/v1/sessions` (exact matches on the broker).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionQuery {
     pub consumer_id: Option<String>,
     pub status: Option<SessionStatus>,
@@ -298,6 +306,7 @@ pub struct SessionQuery {
 
 /// `POST /api/v1/sessions` body. Unset optional fields are left out of the JSON.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSessionRequest {
     pub consumer_id: String,
     pub offer_id: String,
@@ -347,6 +356,7 @@ pub struct CreateSessionResponse {
 
 /// `POST /api/v1/sessions/:id/extend` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtendRequest {
     /// 1..=12.
     pub additional_hours: u32,
@@ -354,6 +364,7 @@ pub struct ExtendRequest {
 
 /// `POST /api/v1/sessions/:id/extend` reply.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtendResponse {
     pub message: String,
     pub session_id: String,
@@ -363,6 +374,7 @@ pub struct ExtendResponse {
 
 /// Reply of `/done` and `DELETE`: `{"message", "session_id"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionMessage {
     pub message: String,
     pub session_id: String,
@@ -370,6 +382,7 @@ pub struct SessionMessage {
 
 /// `GET /api/v1/sessions/:id/diagnostics` reply.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionDiagnostics {
     pub session_id: String,
     pub status: SessionStatus,
@@ -401,6 +414,7 @@ pub struct SessionDiagnostics {
 
 /// `GET /health` body (200 when ready, 503 when not, same shape).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok` or `unavailable`.
     pub status: String,
@@ -412,6 +426,7 @@ pub struct Health {
 
 /// The `services` object of [`Health`]; `ready` is the string `"true"`/`"false"`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthServices {
     #[serde(default)]
     pub lifecycle: String,
@@ -423,6 +438,7 @@ pub struct HealthServices {
 
 /// `GET /ready` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ready {
     pub ready: bool,
     #[serde(default, deserialize_with = "de_optional")]
@@ -431,6 +447,7 @@ pub struct Ready {
 
 /// `GET /api/v1/costs?session_id=` reply.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionCost {
     pub session_id: String,
     pub total_cost: f64,
@@ -440,6 +457,7 @@ pub struct SessionCost {
 
 /// `GET /api/v1/costs` (without `session_id`) and `/api/v1/costs/summary` reply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer_id: Option<String>,
@@ -462,6 +480,7 @@ pub struct CostSummary {
 
 /// Filters of `GET /api/v1/costs`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostQuery {
     pub consumer_id: Option<String>,
     /// `YYYY-MM-DD`.

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub mod history;
+pub mod openapi;
 pub mod sessions;
 
 /// How long a request waits for the broker's first check before answering with what is
@@ -26,8 +27,10 @@ pub const FIRST_CHECK_PATIENCE: Duration = Duration::from_millis(800);
 pub const REFRESH_PATIENCE: Duration = Duration::from_secs(5);
 
 /// `?fresh=true` asks for a new poll of the broker before answering.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Freshness {
+    /// Poll the broker before answering (at most once a second, waiting up to 5 s).
     #[serde(default)]
     pub fresh: bool,
 }
@@ -48,6 +51,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(sessions::clean_up_orphans),
         )
         .route("/api/costs", get(costs))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/api/live/stats", get(live_stats))
         .route("/api/runs", get(history::list_runs).post(start_run))
         .route("/api/runs/{id}", get(get_run))
@@ -61,12 +65,25 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// Broker readiness (with reason and hint), offers per provider, the version.
+#[utoipa::path(get, path = "/api/status", tag = "broker", params(Freshness),
+    responses((status = 200, body = StatusView)))]
 async fn status(State(state): State<AppState>, Query(q): Query<Freshness>) -> Json<StatusView> {
     Json(state.status_view(q.fresh).await)
 }
 
 /// `GET /api/costs?period=today|month|range&from&to`: the broker's totals when it answers,
 /// ours always, and each run's cost.
+#[utoipa::path(get, path = "/api/costs", tag = "costs",
+    params(
+        ("period" = Option<String>, Query, description = "today, month (default) or range"),
+        ("from" = Option<String>, Query, description = "First day of a range, YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "Last day of a range (included), YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, body = gdl_model::costs::CostReport),
+        (status = 400, description = "A bad period or range", body = gdl_model::api::ApiError),
+    ))]
 async fn costs(
     State(state): State<AppState>,
     Query(params): Query<gdl_model::costs::CostParams>,
@@ -76,12 +93,22 @@ async fn costs(
     ))
 }
 
+/// Our sessions on the broker (every version of this product), with owning run and cost.
+#[utoipa::path(get, path = "/api/sessions", tag = "sessions", params(Freshness),
+    responses((status = 200, body = SessionsView)))]
 async fn sessions(State(state): State<AppState>, Query(q): Query<Freshness>) -> Json<SessionsView> {
     Json(state.sessions_view(q.fresh).await)
 }
 
 /// `POST /api/runs` with a JSON [`TestConfig`]: `{"id": ...}` (201), 400 on bad input,
 /// 409 `run_in_progress` over the limit, 429 over the start rate.
+#[utoipa::path(post, path = "/api/runs", tag = "runs", request_body = TestConfig,
+    responses(
+        (status = 201, description = "Started: `{\"id\": \"run-…\"}`", body = serde_json::Value),
+        (status = 400, description = "Bad input", body = gdl_model::api::ApiError),
+        (status = 409, description = "A run is already in progress", body = gdl_model::api::ApiError),
+        (status = 429, description = "Too many starts", body = gdl_model::api::ApiError),
+    ))]
 async fn start_run(
     State(state): State<AppState>,
     body: axum::body::Bytes,
@@ -96,6 +123,9 @@ async fn start_run(
     Ok((StatusCode::CREATED, Json(serde_json::json!({"id": run.id}))))
 }
 
+/// One run: its steps, rentals, host report, cleanup and error.
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", params(("id" = String, Path)),
+    responses((status = 200, body = Run), (status = 404, body = gdl_model::api::ApiError)))]
 async fn get_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -106,6 +136,9 @@ async fn get_run(
     }
 }
 
+/// Cancels a run in progress; its cleanup destroys what it rented.
+#[utoipa::path(post, path = "/api/runs/{id}/cancel", tag = "runs", params(("id" = String, Path)),
+    responses((status = 202, description = "Cancelling"), (status = 404, body = gdl_model::api::ApiError)))]
 async fn cancel_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -114,6 +147,9 @@ async fn cancel_run(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// One benchmark record with its raw samples (`{benchmark, samples: [{phase, sample}]}`).
+#[utoipa::path(get, path = "/api/benchmarks/{id}", tag = "benchmarks", params(("id" = String, Path)),
+    responses((status = 200, body = serde_json::Value), (status = 404, body = gdl_model::api::ApiError)))]
 async fn get_benchmark(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -137,7 +173,22 @@ async fn get_benchmark(
     }
 }
 
-/// `GET /api/inventory?provider=&min_vram=&max_price=&gpu_type=&location=&min_reliability=&sort=`.
+/// `GET /api/inventory?provider=&min_vram=&max_price=&gpu_type=&location=&min_reliability=&sort=`
+/// (and `model=&quantization=&gpus=` to mark the offers that fit a model).
+#[utoipa::path(get, path = "/api/inventory", tag = "broker",
+    params(
+        ("provider" = Option<String>, Query), ("min_vram" = Option<u32>, Query),
+        ("max_price" = Option<f64>, Query), ("gpu_type" = Option<String>, Query),
+        ("location" = Option<String>, Query), ("min_reliability" = Option<f64>, Query),
+        ("sort" = Option<String>, Query, description = "price (default), vram, reliability or confidence"),
+        ("model" = Option<String>, Query, description = "Mark the offers that fit this model"),
+        ("quantization" = Option<String>, Query), ("gpus" = Option<u32>, Query),
+    ),
+    responses(
+        (status = 200, body = gdl_model::api::InventoryView),
+        (status = 400, body = gdl_model::api::ApiError),
+        (status = 502, description = "The broker failed", body = gdl_model::api::ApiError),
+    ))]
 async fn inventory(
     State(state): State<AppState>,
     Query(q): Query<std::collections::HashMap<String, String>>,
@@ -150,6 +201,8 @@ async fn inventory(
     ))
 }
 
+/// Counters of the live channel.
+#[utoipa::path(get, path = "/api/live/stats", tag = "live", responses((status = 200, body = LiveStats)))]
 async fn live_stats(State(state): State<AppState>) -> Json<LiveStats> {
     Json(state.hub.stats())
 }
@@ -184,6 +237,6 @@ async fn unknown() -> AppError {
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
         "no such API endpoint",
-        "See the README for the endpoints: /api/status, /api/sessions, /api/runs, /api/benchmarks, /api/live/stats.",
+        "Every endpoint is described in /api/openapi.json (and the README).",
     )
 }

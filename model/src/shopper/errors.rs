@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A JSON error body from the broker (`internal/api/handlers.go`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokerErrorBody {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +40,7 @@ pub struct BrokerErrorBody {
 /// The broker's disk estimate for a model (`DiskEstimation`,
 /// `internal/service/provisioner/disk.go`), in GB.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiskBreakdown {
     #[serde(default)]
     pub model_weight_gb: f64,

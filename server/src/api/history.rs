@@ -67,6 +67,9 @@ fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32
 }
 
 /// `GET /api/runs?limit=&offset=`: runs, newest first.
+#[utoipa::path(get, path = "/api/runs", tag = "runs",
+    params(("limit" = Option<u32>, Query, description = "1 to 500, default 50"), ("offset" = Option<u32>, Query)),
+    responses((status = 200, body = Vec<Run>), (status = 400, body = gdl_model::api::ApiError)))]
 pub async fn list_runs(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -76,6 +79,9 @@ pub async fn list_runs(
 }
 
 /// `GET /api/benchmarks?limit=&offset=`: benchmark records, newest first.
+#[utoipa::path(get, path = "/api/benchmarks", tag = "benchmarks",
+    params(("limit" = Option<u32>, Query, description = "1 to 500, default 50"), ("offset" = Option<u32>, Query)),
+    responses((status = 200, body = Vec<BenchmarkRecord>), (status = 400, body = gdl_model::api::ApiError)))]
 pub async fn list_benchmarks(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -96,6 +102,17 @@ enum LogFormat {
 /// `GET /api/runs/{id}/logs?format=text|jsonl&after=N&limit=M`: the run's log lines
 /// numbered after `after`, oldest first, as a download. When the page is full, the
 /// `x-next-after` header names the `after` of the next one.
+#[utoipa::path(get, path = "/api/runs/{id}/logs", tag = "runs",
+    params(
+        ("id" = String, Path),
+        ("format" = Option<String>, Query, description = "text (default) or jsonl"),
+        ("after" = Option<u64>, Query, description = "Lines numbered after this one"),
+        ("limit" = Option<u32>, Query, description = "Lines in this page, 1 to 100000 (default 10000)"),
+    ),
+    responses(
+        (status = 200, description = "The lines as text or JSON lines (one LogLine each)", content_type = "text/plain"),
+        (status = 404, body = gdl_model::api::ApiError),
+    ))]
 pub async fn run_logs(
     State(state): State<AppState>,
     Path(id): Path<String>,

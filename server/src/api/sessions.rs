@@ -11,6 +11,15 @@ use gdl_model::code::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/sessions/{id}/{action}`, with `{"hours": N}` for an extend.
+#[utoipa::path(post, path = "/api/sessions/{id}/{action}", tag = "sessions",
+    params(("id" = String, Path), ("action" = String, Path, description = "cleanup, done or extend")),
+    request_body(content = Option<serde_json::Value>, description = "`{\"hours\": N}` for extend (1 to 12)"),
+    responses(
+        (status = 200, body = SessionActionResult),
+        (status = 400, description = "Bad hours, or the broker's hard maximum", body = ApiError),
+        (status = 404, description = "Unknown session or action", body = ApiError),
+        (status = 409, description = "The session has ended", body = ApiError),
+    ))]
 pub async fn act(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
@@ -47,7 +56,7 @@ pub async fn act(
 }
 
 /// Our sessions that cost money and that no run in progress uses.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Orphans {
     pub sessions: Vec<SessionView>,
     /// What they cost together, USD per hour.
@@ -55,6 +64,7 @@ pub struct Orphans {
 }
 
 /// `GET /api/orphans`.
+#[utoipa::path(get, path = "/api/orphans", tag = "sessions", responses((status = 200, body = Orphans)))]
 pub async fn orphans(State(state): State<AppState>) -> Json<Orphans> {
     Json(state.hub.with_state(|s| Orphans {
         sessions: s.orphans().into_iter().cloned().collect(),
@@ -63,13 +73,14 @@ pub async fn orphans(State(state): State<AppState>) -> Json<Orphans> {
 }
 
 /// What cleaning up every orphan did: a result per session cleaned, an error per one not.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrphanCleanup {
     pub cleaned: Vec<SessionActionResult>,
     pub failed: Vec<ApiError>,
 }
 
 /// `POST /api/orphans/cleanup`.
+#[utoipa::path(post, path = "/api/orphans/cleanup", tag = "sessions", responses((status = 200, body = OrphanCleanup)))]
 pub async fn clean_up_orphans(State(state): State<AppState>) -> Json<OrphanCleanup> {
     let (cleaned, failed) = crate::sessions::clean_up_orphans(&state).await;
     Json(OrphanCleanup { cleaned, failed })

@@ -14,6 +14,7 @@ mod entrypoint;
 mod history;
 mod inventory_fit;
 mod live;
+mod openapi;
 mod process;
 mod recovery;
 mod runs;
