@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
+import { api, eventually, launchBrowser, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
 
 describe('inventory', () => {
   let server;
@@ -43,6 +43,46 @@ describe('inventory', () => {
     assert.equal(await rows.count(), narrowed.length, 'the same view after a reload');
     assert.equal(await page.locator('select[name="provider"]').inputValue(), 'vastai');
     assert.equal(await page.locator('input[name="min_vram"]').inputValue(), '16');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('marks only the offers with enough VRAM for a model, and tests on the one chosen', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/inventory`);
+    await waitHydrated(page);
+    await page.locator('input[name="model"]').fill('qwen2.5-7b');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/model=qwen2.5-7b/);
+    const summary = page.locator('[data-fit-vram]');
+    await summary.waitFor();
+    const need = Number(await summary.getAttribute('data-fit-vram'));
+    assert.match(await summary.innerText(), new RegExp(`needs ${need} GB VRAM = .+ GB weights`));
+    const rows = await page.locator('tr[data-offer]').evaluateAll((els) => els.map((e) => ({
+      id: e.dataset.offer, provider: e.dataset.provider, vram: Number(e.dataset.vram), fits: e.dataset.fits,
+    })));
+    const fitting = rows.filter((r) => r.fits === 'yes');
+    assert.ok(fitting.length > 0 && fitting.length < rows.length, `${fitting.length} of ${rows.length}`);
+    for (const r of rows) assert.equal(r.fits, r.vram >= need ? 'yes' : 'no', JSON.stringify(r));
+    assert.equal(Number(await summary.getAttribute('data-fit-count')), fitting.length);
+    // "Test on this offer" starts a run pinned to it, shown on the dashboard.
+    // One the runner can rent: available, on Vast.ai, with a driver new enough for vLLM.
+    const listed = (await api(`${server.url}/api/inventory?model=qwen2.5-7b&provider=vastai`)).body;
+    const usable = listed.offers.find((o) => listed.fit.fitting.includes(o.id) && o.available
+      && (o.cuda_version ?? 99) >= 12.1 && fitting.some((r) => r.id === o.id));
+    const chosen = fitting.find((r) => r.id === usable.id);
+    await page.locator(`[data-test-offer="${chosen.id}"]`).click();
+    await page.waitForURL((url) => url.pathname === '/');
+    await page.locator('[data-run]').waitFor({ timeout: 30_000 });
+    const runs = (await api(`${server.url}/api/runs?limit=1`)).body;
+    assert.equal(runs[0].config.pin_offer, chosen.id);
+    assert.equal(runs[0].config.model, 'Qwen/Qwen2.5-7B-Instruct');
+    await eventually(async () => {
+      const log = await (await fetch(`${server.url}/api/runs/${runs[0].id}/logs?format=text`)).text();
+      return log.includes(`offer ${chosen.id}: the offer you chose`);
+    }, { what: 'the pinned offer selected', timeout: 30_000 });
+    await api(`${server.url}/api/runs/${runs[0].id}/cancel`, { method: 'POST' });
     assert.deepEqual(errors, []);
     await page.close();
   });
