@@ -223,6 +223,17 @@ impl SessionView {
     }
 }
 
+/// A query string's pairs with their values trimmed, empty ones left out (a form sends
+/// every field, set or not).
+pub fn set_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k, v.trim()))
+        .filter(|(_, v)| !v.is_empty())
+}
+
 /// Ended sessions shown per page of the Sessions tab (active ones are on every page).
 pub const SESSIONS_PAGE: usize = 25;
 
@@ -256,11 +267,7 @@ impl SessionFilters {
     /// The filters in a query string's pairs; empty and unreadable values count as unset.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut f = Self::default();
-        for (key, value) in pairs {
-            let value = value.trim();
-            if value.is_empty() {
-                continue;
-            }
+        for (key, value) in set_pairs(pairs) {
             match key {
                 "status" => f.status = Some(value.to_owned()),
                 "provider" => f.provider = Some(value.to_owned()),
@@ -363,11 +370,7 @@ impl InventoryFilters {
     /// The filters in a query string's pairs; empty and unreadable values count as unset.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut f = Self::default();
-        for (key, value) in pairs {
-            let value = value.trim();
-            if value.is_empty() {
-                continue;
-            }
+        for (key, value) in set_pairs(pairs) {
             let text = || Some(value.to_owned());
             match key {
                 "provider" => f.provider = text(),

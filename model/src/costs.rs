@@ -32,8 +32,8 @@ impl CostParams {
     /// The parameters in a query string's pairs; empty values count as unset.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut p = Self::default();
-        for (key, value) in pairs {
-            let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        for (key, value) in crate::api::set_pairs(pairs) {
+            let value = Some(value.to_owned());
             match key {
                 "period" => p.period = value,
                 "from" => p.from = value,
