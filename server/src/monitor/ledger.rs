@@ -26,6 +26,8 @@ struct Asked {
     at: Instant,
     /// Asked after the session ended: the figure will not change.
     settled: bool,
+    /// Asked while the session was active (its end calls for one more ask).
+    while_active: bool,
 }
 
 /// Remembers the broker's cost figures between polls.
@@ -81,8 +83,9 @@ impl Ledger {
         }
     }
 
-    /// Asks the broker for the costs that are due: never asked, active and older than
-    /// [`COST_EVERY`], or ended since last asked; at most [`COSTS_PER_POLL`] a poll.
+    /// Asks the broker for the costs that are due: never asked, ended since last asked, or
+    /// asked [`COST_EVERY`] ago (active, or ended without an answer yet); at most
+    /// [`COSTS_PER_POLL`] a poll.
     async fn ask_broker(&self, client: &ShopperClient, views: &[SessionView]) {
         let due: Vec<(String, bool)> = {
             let asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
@@ -91,7 +94,9 @@ impl Ledger {
                 .filter(|v| match asked.get(&v.id) {
                     None => true,
                     Some(a) if a.settled => false,
-                    Some(a) => !v.status.is_active() || a.at.elapsed() >= COST_EVERY,
+                    Some(a) => {
+                        (a.while_active && !v.status.is_active()) || a.at.elapsed() >= COST_EVERY
+                    }
                 })
                 .take(COSTS_PER_POLL)
                 .map(|v| (v.id.clone(), !v.status.is_active()))
@@ -110,6 +115,7 @@ impl Ledger {
                     usd: usd.or(last),
                     at: Instant::now(),
                     settled: ended && usd.is_some(),
+                    while_active: !ended,
                 },
             );
         }
