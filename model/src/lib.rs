@@ -10,6 +10,7 @@
 //! - [`code`]: [`code::ErrorCode`], every error code the product shows, defined once.
 //! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
 //! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
+//! - [`inventory`]: the Inventory tab's filters, the offers they select, which fit a model.
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
 //! - [`runs`]: deployment-test runs, their 11 steps, logs, host reports and benchmark records.
@@ -20,6 +21,7 @@ pub mod api;
 pub mod benchmark;
 pub mod code;
 pub mod costs;
+pub mod inventory;
 pub mod live;
 pub mod prices;
 pub mod provider;

@@ -1,0 +1,169 @@
+//! The Inventory tab's wire types: its filters and sort as the URL carries them, the offers
+//! they select, and which of those fit a model.
+
+use crate::api::{set_pairs, ApiError};
+use crate::code::ErrorCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The Inventory tab's filters and sort, as its URL carries them (`/inventory?...`): every
+/// field optional, empty means unset.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InventoryFilters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_vram: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_reliability: Option<f64>,
+    /// `price` (default), `vram`, `reliability` or `confidence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Mark the offers that fit this model (a preset alias or Hugging Face id). Not a
+    /// broker filter: every offer is still listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The model's quantization (`none` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<String>,
+    /// GPUs the model is split across (1 when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<u32>,
+}
+
+impl InventoryFilters {
+    /// The filters in a query string's pairs; empty and unreadable values count as unset.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut f = Self::default();
+        for (key, value) in set_pairs(pairs) {
+            let text = || Some(value.to_owned());
+            match key {
+                "provider" => f.provider = text(),
+                "min_vram" => f.min_vram = value.parse().ok(),
+                "max_price" => f.max_price = value.parse().ok().filter(|p: &f64| p.is_finite()),
+                "gpu_type" => f.gpu_type = text(),
+                "location" => f.location = text(),
+                "min_reliability" => {
+                    f.min_reliability = value.parse().ok().filter(|r: &f64| r.is_finite())
+                }
+                "sort" => f.sort = text(),
+                "model" => f.model = text(),
+                "quantization" => f.quantization = text(),
+                "gpus" => f.gpus = value.parse().ok().filter(|n| (1..=8).contains(n)),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The broker's inventory query for these filters.
+    pub fn query(&self) -> crate::shopper::InventoryQuery {
+        crate::shopper::InventoryQuery {
+            provider: self
+                .provider
+                .as_deref()
+                .map(crate::shopper::Provider::from_wire),
+            min_vram: self.min_vram,
+            max_price: self.max_price,
+            gpu_type: self.gpu_type.clone(),
+            location: self.location.clone(),
+            min_reliability: self.min_reliability,
+            ..Default::default()
+        }
+    }
+
+    /// The model to mark fitting offers for, resolved with its VRAM estimate; `None` when no
+    /// model is asked for, the model error (with its code and hint) when it cannot be served.
+    pub fn fit_model(&self) -> Option<Result<crate::registry::ResolvedModel, ApiError>> {
+        use crate::registry::{resolve, Quantization};
+        let model = self.model.as_deref()?;
+        let quantization = match self.quantization.as_deref() {
+            None => Quantization::None,
+            Some(q) => match Quantization::parse(q) {
+                Some(q) => q,
+                None => {
+                    return Some(Err(ApiError::new(
+                        ErrorCode::InvalidInput,
+                        format!("unknown quantization {q:?}"),
+                    )
+                    .with_hint("Use none, awq, gptq or fp8.")))
+                }
+            },
+        };
+        Some(
+            resolve(model, quantization)
+                .map_err(|e| ApiError::new(e.code(), e.to_string()).with_hint(e.hint())),
+        )
+    }
+
+    /// Sorts `offers` as asked: cheapest first unless `sort` says otherwise.
+    pub fn sort(&self, offers: &mut [crate::shopper::Offer]) {
+        match self.sort.as_deref() {
+            Some("vram") => offers.sort_by(|a, b| {
+                b.vram_gb
+                    .cmp(&a.vram_gb)
+                    .then(a.price_per_hour.total_cmp(&b.price_per_hour))
+            }),
+            Some("reliability") => offers.sort_by(|a, b| b.reliability.total_cmp(&a.reliability)),
+            Some("confidence") => offers.sort_by(|a, b| {
+                b.availability_confidence
+                    .total_cmp(&a.availability_confidence)
+            }),
+            _ => offers.sort_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour)),
+        }
+    }
+}
+
+/// `GET /api/inventory`: the offers that pass the filters, sorted, and how old the data is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InventoryView {
+    pub offers: Vec<crate::shopper::Offer>,
+    /// When the broker fetched its newest offer from the providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// With `model=`: its VRAM estimate and which of the offers fit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<ModelFit>,
+}
+
+/// A model's VRAM estimate against the offers listed (the Inventory tab's "fits model M").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelFit {
+    pub model: crate::registry::ResolvedModel,
+    /// GPUs the model is split across.
+    pub gpus: u32,
+    /// The VRAM each of those GPUs needs, GB.
+    pub vram_per_gpu: u32,
+    /// The ids of the listed offers with enough GPUs of enough VRAM.
+    pub fitting: Vec<String>,
+}
+
+impl ModelFit {
+    /// Which of `offers` can serve `model` on `gpus` GPUs.
+    pub fn of(
+        model: crate::registry::ResolvedModel,
+        gpus: u32,
+        offers: &[crate::shopper::Offer],
+    ) -> Self {
+        let gpus = gpus.max(1);
+        Self {
+            vram_per_gpu: model.vram_per_gpu(gpus),
+            fitting: offers
+                .iter()
+                .filter(|o| model.fits(gpus, o.vram_gb, o.gpu_count))
+                .map(|o| o.id.clone())
+                .collect(),
+            model,
+            gpus,
+        }
+    }
+}
