@@ -1,6 +1,8 @@
 //! Benchmark records and their math, following vLLM's `bench serve` definitions:
 //!
-//! - **TTFT**: request sent → first content token received.
+//! - **TTFT**: request sent → first content token received (a first chunk with no content,
+//!   such as vLLM's role-only chunk, does not count; it is kept apart as "first chunk").
+//! - **Goodput**: requests that met the per-request SLOs (TTFT and TPOT) per second.
 //! - **TPOT** (decode only, per request): `(E2E − TTFT) / (output_tokens − 1)`; requests
 //!   with a single output token are skipped.
 //! - **ITL** (per chunk gap): every gap between consecutive streamed chunks, pooled over all
@@ -28,9 +30,20 @@ pub struct Sample {
     pub e2e_ms: Option<f64>,
     pub prompt_tokens: u32,
     pub output_tokens: u32,
+    /// Request sent → the first chunk of the stream, content or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_chunk_ms: Option<f64>,
+    /// Whether the server reported token counts (`usage`); without them, output tokens are
+    /// the content chunks counted.
+    #[serde(default = "yes")]
+    pub usage_reported: bool,
     /// Why the request failed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Sample {
@@ -48,6 +61,8 @@ pub struct Dist {
     pub mean: f64,
     pub p50: f64,
     pub p90: f64,
+    #[serde(default)]
+    pub p95: f64,
     pub p99: f64,
     pub min: f64,
     pub max: f64,
@@ -66,6 +81,7 @@ impl Dist {
             mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
             p50: percentile(&sorted, 50.0),
             p90: percentile(&sorted, 90.0),
+            p95: percentile(&sorted, 95.0),
             p99: percentile(&sorted, 99.0),
             min: sorted[0],
             max: sorted[sorted.len() - 1],
@@ -106,6 +122,78 @@ pub struct PhaseMetrics {
     /// `$ per 1M output tokens` at this concurrency, when a price is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_million_output_tokens: Option<f64>,
+    /// Request sent → first chunk of any kind (TTFT counts content only).
+    #[serde(default)]
+    pub first_chunk_ms: Dist,
+    /// Completed requests whose server reported no token counts (`usage`).
+    #[serde(default)]
+    pub usage_missing: usize,
+    /// Output tokens per content chunk (above 1, chunks carry several tokens and ITL is
+    /// per chunk, not per token).
+    #[serde(default)]
+    pub tokens_per_chunk: f64,
+    /// Requests per second that met the per-request SLOs, when SLOs were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput_rps: Option<f64>,
+    /// Whether the level met the SLOs (p95 TTFT, p95 TPOT, success rate), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meets_slo: Option<bool>,
+}
+
+/// Service-level objectives a load level must meet.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Slo {
+    pub ttft_p95_ms: f64,
+    pub tpot_p95_ms: f64,
+    /// Share of requests that must succeed, 0–1.
+    pub min_success: f64,
+}
+
+impl Default for Slo {
+    /// p95 TTFT ≤ 1,000 ms, p95 TPOT ≤ 100 ms, ≥ 99 % success.
+    fn default() -> Self {
+        Self {
+            ttft_p95_ms: 1000.0,
+            tpot_p95_ms: 100.0,
+            min_success: 0.99,
+        }
+    }
+}
+
+impl Slo {
+    /// Whether one request met the per-request objectives.
+    pub fn request_meets(&self, s: &Sample) -> bool {
+        s.ok()
+            && s.ttft_ms.is_some_and(|t| t <= self.ttft_p95_ms)
+            && tpot(s).is_none_or(|t| t <= self.tpot_p95_ms)
+    }
+
+    /// Whether a level met the objectives.
+    pub fn level_meets(&self, m: &PhaseMetrics) -> bool {
+        let total = m.completed + m.failed;
+        total > 0
+            && m.completed as f64 / total as f64 >= self.min_success
+            && m.ttft_ms.p95 <= self.ttft_p95_ms
+            && m.tpot_ms.p95 <= self.tpot_p95_ms
+    }
+
+    /// Adds goodput and the verdict to `m`, measured from `samples`.
+    pub fn judge(&self, m: &mut PhaseMetrics, samples: &[Sample]) {
+        let good = samples.iter().filter(|s| self.request_meets(s)).count();
+        m.goodput_rps = Some(if m.duration_s > 0.0 {
+            good as f64 / m.duration_s
+        } else {
+            0.0
+        });
+        m.meets_slo = Some(self.level_meets(m));
+    }
+}
+
+/// A request's time per output token after the first, when it has two tokens or more.
+pub fn tpot(s: &Sample) -> Option<f64> {
+    (s.output_tokens > 1).then_some(())?;
+    Some((s.e2e_ms? - s.ttft_ms?) / (s.output_tokens - 1) as f64)
 }
 
 /// Computes a phase's metrics from its samples. `duration_s` is the phase's wall time.
@@ -118,11 +206,12 @@ pub fn phase_metrics(
     let ok: Vec<&Sample> = samples.iter().filter(|s| s.ok()).collect();
     let ttft: Vec<f64> = ok.iter().filter_map(|s| s.ttft_ms).collect();
     let e2el: Vec<f64> = ok.iter().filter_map(|s| s.e2e_ms).collect();
-    let tpot: Vec<f64> = ok
+    let tpot: Vec<f64> = ok.iter().filter_map(|s| tpot(s)).collect();
+    let first_chunk: Vec<f64> = ok
         .iter()
-        .filter(|s| s.output_tokens > 1)
-        .filter_map(|s| Some((s.e2e_ms? - s.ttft_ms?) / (s.output_tokens - 1) as f64))
+        .filter_map(|s| s.first_chunk_ms.or(s.ttft_ms))
         .collect();
+    let chunks: usize = ok.iter().map(|s| s.chunk_ms.len()).sum();
     let itl: Vec<f64> = ok
         .iter()
         .flat_map(|s| s.chunk_ms.windows(2).map(|w| w[1] - w[0]))
@@ -153,6 +242,15 @@ pub fn phase_metrics(
         },
         usd_per_million_output_tokens: price_per_hour
             .and_then(|p| usd_per_million(p, output_tokens_per_s)),
+        first_chunk_ms: Dist::of(&first_chunk),
+        usage_missing: ok.iter().filter(|s| !s.usage_reported).count(),
+        tokens_per_chunk: if chunks > 0 {
+            total_output_tokens as f64 / chunks as f64
+        } else {
+            0.0
+        },
+        goodput_rps: None,
+        meets_slo: None,
     }
 }
 
@@ -174,6 +272,8 @@ mod tests {
             e2e_ms: chunks.last().copied(),
             prompt_tokens: 10,
             output_tokens: tokens,
+            first_chunk_ms: Some(ttft - 5.0),
+            usage_reported: true,
             error: None,
         }
     }
@@ -227,6 +327,29 @@ mod tests {
             0.36 / (4.5 * 3600.0) * 1e6,
         );
         close(m.requests_per_s, 1.5);
+    }
+
+    #[test]
+    fn slos_judge_levels_and_count_goodput() {
+        let fast = sample(100.0, &[100.0, 120.0, 140.0], 3);
+        let slow_start = sample(1500.0, &[1500.0, 1510.0], 2);
+        let failed = Sample {
+            error: Some("HTTP 500".into()),
+            ..Default::default()
+        };
+        let samples = vec![fast.clone(), fast.clone(), slow_start, failed];
+        let mut m = phase_metrics(&samples, 4, 2.0, None);
+        assert_eq!(m.first_chunk_ms.min, 95.0, "the first chunk is kept apart from TTFT");
+        close(m.tokens_per_chunk, 7.0 / 7.0);
+        let slo = Slo::default();
+        slo.judge(&mut m, &samples);
+        close(m.goodput_rps.unwrap(), 1.0);
+        assert_eq!(m.meets_slo, Some(false), "a failure and a slow start break it");
+        let mut good = phase_metrics(&[fast.clone(), fast], 1, 1.0, None);
+        slo.judge(&mut good, &[]);
+        assert_eq!(good.meets_slo, Some(true));
+        let old: Sample = serde_json::from_str(r#"{"start_ms":0,"ttft_ms":1,"chunk_ms":[1],"e2e_ms":1,"prompt_tokens":1,"output_tokens":1}"#).unwrap();
+        assert!(old.usage_reported, "records from before say nothing: usage was read");
     }
 
     #[test]

@@ -93,19 +93,55 @@ pub async fn stream_one(
     max_tokens: u32,
     origin: Instant,
 ) -> (Sample, String) {
+    let request = ChatRequest::prompt(prompt, max_tokens);
+    stream_request(http, target, &request, origin).await
+}
+
+/// What one chat completion asks for: the messages, the output length, and any fields the
+/// server understands beyond OpenAI's (vLLM's `ignore_eos` and `min_tokens` for exact
+/// output lengths).
+#[derive(Clone, Debug)]
+pub struct ChatRequest {
+    pub messages: Value,
+    pub max_tokens: u32,
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl ChatRequest {
+    /// One user message.
+    pub fn prompt(prompt: &str, max_tokens: u32) -> Self {
+        Self {
+            messages: json!([{"role": "user", "content": prompt}]),
+            max_tokens,
+            extra: Default::default(),
+        }
+    }
+}
+
+/// One streamed request as `request` says.
+pub async fn stream_request(
+    http: &reqwest::Client,
+    target: &Target,
+    request: &ChatRequest,
+    origin: Instant,
+) -> (Sample, String) {
     let started = Instant::now();
     let mut sample = Sample {
         start_ms: ms(started - origin),
         ..Default::default()
     };
-    let body = json!({
+    let mut body = json!({
         "model": target.model,
-        "messages": [{"role": "user", "content": prompt}],
-        "max_tokens": max_tokens,
+        "messages": request.messages,
+        "max_tokens": request.max_tokens,
         "temperature": 0,
         "stream": true,
         "stream_options": {"include_usage": true},
     });
+    if let Some(fields) = body.as_object_mut() {
+        fields.extend(request.extra.clone());
+    }
+    sample.usage_reported = false;
     let response = authorized(
         http.post(format!("{}/v1/chat/completions", target.base_url)),
         &target.api_key,
@@ -161,6 +197,9 @@ pub async fn stream_one(
                 let Ok(value) = serde_json::from_str::<Value>(data) else {
                     continue;
                 };
+                if sample.first_chunk_ms.is_none() {
+                    sample.first_chunk_ms = Some(ms(started.elapsed()));
+                }
                 if let Some(content) = value["choices"][0]["delta"]["content"]
                     .as_str()
                     .filter(|c| !c.is_empty())
@@ -179,6 +218,7 @@ pub async fn stream_one(
                 if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
                     sample.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0) as u32;
                     sample.output_tokens = usage["completion_tokens"].as_u64().unwrap_or(0) as u32;
+                    sample.usage_reported = true;
                 }
             }
         }
