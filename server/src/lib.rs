@@ -20,6 +20,7 @@
 //! - `state`: [`AppState`], shared by handlers and (as the app's backend) server functions.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod costs;

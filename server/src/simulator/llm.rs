@@ -257,10 +257,11 @@ async fn chat(
         let profile = &shared.profile;
         let slowdown = |active: usize| 1.0 + 0.12 * (active.saturating_sub(1)) as f64;
         let prefill = profile.ttft_ms + prompt_tokens as f64 * 0.02 * profile.params_b;
-        tokio::time::sleep(Duration::from_secs_f64(
-            prefill * slowdown(busy.active()) / 1000.0,
-        ))
-        .await;
+        // Each token is due at a point in time from the request's arrival, so the timer's
+        // overshoot (up to a millisecond a sleep) does not add up over a reply.
+        let mut due = tokio::time::Instant::now()
+            + Duration::from_secs_f64(prefill * slowdown(busy.active()) / 1000.0);
+        tokio::time::sleep_until(due).await;
         let chunk = |delta: Value, finish: Value| {
             let v = json!({"object": "chat.completion.chunk", "model": profile.model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
@@ -289,7 +290,8 @@ async fn chat(
             let text: String = tokens[i..i + take].concat();
             if i > 0 {
                 let wait = profile.ms_per_token * take as f64 * slowdown(busy.active());
-                tokio::time::sleep(Duration::from_secs_f64(wait / 1000.0)).await;
+                due += Duration::from_secs_f64(wait / 1000.0);
+                tokio::time::sleep_until(due).await;
             }
             if tx
                 .send(chunk(json!({"content": text}), Value::Null))
