@@ -339,17 +339,27 @@ mod tests {
         };
         let samples = vec![fast.clone(), fast.clone(), slow_start, failed];
         let mut m = phase_metrics(&samples, 4, 2.0, None);
-        assert_eq!(m.first_chunk_ms.min, 95.0, "the first chunk is kept apart from TTFT");
+        assert_eq!(
+            m.first_chunk_ms.min, 95.0,
+            "the first chunk is kept apart from TTFT"
+        );
         close(m.tokens_per_chunk, 7.0 / 7.0);
         let slo = Slo::default();
         slo.judge(&mut m, &samples);
         close(m.goodput_rps.unwrap(), 1.0);
-        assert_eq!(m.meets_slo, Some(false), "a failure and a slow start break it");
+        assert_eq!(
+            m.meets_slo,
+            Some(false),
+            "a failure and a slow start break it"
+        );
         let mut good = phase_metrics(&[fast.clone(), fast], 1, 1.0, None);
         slo.judge(&mut good, &[]);
         assert_eq!(good.meets_slo, Some(true));
         let old: Sample = serde_json::from_str(r#"{"start_ms":0,"ttft_ms":1,"chunk_ms":[1],"e2e_ms":1,"prompt_tokens":1,"output_tokens":1}"#).unwrap();
-        assert!(old.usage_reported, "records from before say nothing: usage was read");
+        assert!(
+            old.usage_reported,
+            "records from before say nothing: usage was read"
+        );
     }
 
     #[test]

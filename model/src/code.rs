@@ -150,6 +150,8 @@ codes! {
     VerifyFailed => "verify_failed",
     /// The benchmark could not complete.
     BenchmarkFailed => "benchmark_failed",
+    /// The server to benchmark did not list its models in time (`bench`).
+    BenchmarkUnreachable => "benchmark_unreachable",
     /// The person (or a shutdown) cancelled the run.
     Cancelled => "cancelled",
     /// A test hook made the step fail.

@@ -499,6 +499,18 @@ pub struct BenchmarkRecord {
     /// the rental. Absent in records from before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_cost_usd: Option<f64>,
+    /// Measured by `bench` against a server we did not deploy (no run, no rental).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    /// The SLOs the levels were judged against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::benchmark::Slo>,
+    /// The highest concurrency that met the SLOs, when the capacity search ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// What was asked: `synthetic 128 in / 128 out`, or the prompt file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
 }
 
 impl BenchmarkRecord {

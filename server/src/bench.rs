@@ -145,11 +145,24 @@ mod tests {
         let ttft = p.ttft_ms + prompt_tokens * 0.02 * p.params_b;
         // Loopback HTTP in a debug build adds a few milliseconds to the server's own TTFT
         // (the 1 ms of the issue is for the release build: see the load driver).
-        assert!((m.ttft_ms.p50 - ttft).abs() < 5.0, "TTFT p50 {} vs {ttft}", m.ttft_ms.p50);
-        assert!((m.tpot_ms.p50 - p.ms_per_token).abs() < 1.0, "TPOT p50 {}", m.tpot_ms.p50);
-        assert!(samples.iter().all(|s| s.output_tokens == 24 && s.usage_reported));
+        assert!(
+            (m.ttft_ms.p50 - ttft).abs() < 5.0,
+            "TTFT p50 {} vs {ttft}",
+            m.ttft_ms.p50
+        );
+        assert!(
+            (m.tpot_ms.p50 - p.ms_per_token).abs() < 1.0,
+            "TPOT p50 {}",
+            m.tpot_ms.p50
+        );
+        assert!(samples
+            .iter()
+            .all(|s| s.output_tokens == 24 && s.usage_reported));
         assert!(m.first_chunk_ms.p50 <= m.ttft_ms.p50);
-        assert!(m.tokens_per_chunk > 1.0, "the simulator sends two tokens in some chunks");
+        assert!(
+            m.tokens_per_chunk > 1.0,
+            "the simulator sends two tokens in some chunks"
+        );
         assert_eq!(m.meets_slo, Some(true));
     }
 }

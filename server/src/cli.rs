@@ -1,5 +1,6 @@
 //! What each subcommand does, behind the tiny `main.rs`.
 
+mod bench;
 pub mod broker;
 mod follow;
 mod progress;
@@ -22,6 +23,8 @@ pub fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
+
+pub use bench::bench;
 
 /// `gpu-deploy-llm serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -43,6 +43,78 @@ pub enum Command {
     Costs(CostsArgs),
     /// The model presets with their VRAM estimates, and whether they fit a GPU.
     Models(ModelsArgs),
+    /// Benchmark any OpenAI-compatible streaming server (vLLM, llama.cpp's server, SGLang,
+    /// TGI) and store the result like a test's, marked external.
+    Bench(BenchArgs),
+}
+
+/// Options of `gpu-deploy-llm bench`.
+#[derive(Clone, Debug, Args)]
+pub struct BenchArgs {
+    /// The server's base URL, e.g. http://127.0.0.1:8000 (without /v1).
+    #[arg(long)]
+    pub base_url: String,
+    /// The served model name (as its /v1/models lists it).
+    #[arg(long)]
+    pub model: String,
+    /// The environment variable holding the server's API key (never a flag: flags show up
+    /// in process lists).
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+    /// What the server costs, USD per hour ($ per 1M tokens, and the search's $ budget).
+    #[arg(long)]
+    pub price_per_hour: Option<f64>,
+    /// What it runs on, e.g. "RTX 4090 x1" (recorded as GPU type and count).
+    #[arg(long, default_value = "unknown x1")]
+    pub gpu: String,
+    /// Prompt length of the synthetic workload, in tokens (about one word each).
+    #[arg(long, default_value_t = 128)]
+    pub input_tokens: u32,
+    /// Output length asked for, in tokens.
+    #[arg(long, default_value_t = 128)]
+    pub output_tokens: u32,
+    /// Do not send vLLM's ignore_eos/min_tokens (for servers that refuse unknown fields).
+    #[arg(long)]
+    pub no_exact_output: bool,
+    /// A JSON lines file of {"prompt" | "messages", "max_tokens"} instead of synthetic prompts.
+    #[arg(long)]
+    pub prompt_file: Option<PathBuf>,
+    /// Concurrency levels, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    pub concurrency: Vec<u32>,
+    /// Requests at each level.
+    #[arg(long, default_value_t = 16)]
+    pub requests: u32,
+    /// Warm-up requests before measuring (left out of the metrics).
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u32,
+    /// Search the highest concurrency that meets the SLOs instead of fixed levels.
+    #[arg(long)]
+    pub search: bool,
+    /// The search's highest concurrency.
+    #[arg(long, default_value_t = 64)]
+    pub max_concurrency: u32,
+    /// The search's time budget, seconds.
+    #[arg(long, default_value_t = 300)]
+    pub time_budget_secs: u64,
+    /// The search's $ budget (price × time), with --price-per-hour.
+    #[arg(long)]
+    pub usd_budget: Option<f64>,
+    /// SLO: p95 time to first token, ms.
+    #[arg(long, default_value_t = 1000.0)]
+    pub slo_ttft_p95_ms: f64,
+    /// SLO: p95 time per output token, ms.
+    #[arg(long, default_value_t = 100.0)]
+    pub slo_tpot_p95_ms: f64,
+    /// SLO: share of requests that succeed, 0-1.
+    #[arg(long, default_value_t = 0.99)]
+    pub slo_success: f64,
+    /// Print the stored record as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Where the result is stored (the dashboard's data directory).
+    #[arg(long, env = "GDL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The broker the one-shot commands ask, and how they print.
@@ -335,16 +407,21 @@ fn positive_f64(text: &str) -> Result<f64, String> {
 impl BrokerArgs {
     /// The data directory to use: the flag, else the XDG default.
     pub fn resolved_data_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.data_dir {
-            return dir.clone();
-        }
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from("."));
-        base.join("gpu-deploy-llm")
+        data_dir_or_default(self.data_dir.as_ref())
     }
+}
+
+/// `dir`, else $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
+pub fn data_dir_or_default(dir: Option<&PathBuf>) -> PathBuf {
+    if let Some(dir) = dir {
+        return dir.clone();
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("gpu-deploy-llm")
 }
 
 #[cfg(test)]

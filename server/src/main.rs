@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Extend(a) => exit(broker::extend(a).await),
         Command::Costs(a) => exit(broker::costs(a).await),
         Command::Models(a) => exit(broker::models(a).await),
+        Command::Bench(a) => exit(server::cli::bench(a).await),
     }
 }
 

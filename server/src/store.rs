@@ -561,6 +561,10 @@ mod tests {
             prompts_with_expected: 4,
             phases: vec![],
             test_cost_usd: Some(0.01),
+            external: false,
+            slo: None,
+            capacity: None,
+            workload: None,
         };
         let samples = vec![(
             "c1".to_string(),

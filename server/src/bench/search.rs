@@ -165,7 +165,16 @@ mod tests {
             requests_per_slot: 2,
         };
         let found = search(&engine, &limits).await;
-        assert_eq!(found.stop, Stop::Found, "{:?}", found.points.iter().map(|(m, _)| (m.concurrency, m.tpot_ms.p95)).collect::<Vec<_>>());
+        assert_eq!(
+            found.stop,
+            Stop::Found,
+            "{:?}",
+            found
+                .points
+                .iter()
+                .map(|(m, _)| (m.concurrency, m.tpot_ms.p95))
+                .collect::<Vec<_>>()
+        );
         assert_eq!(found.concurrency, Some(6));
         let tried: Vec<u32> = found.points.iter().map(|(m, _)| m.concurrency).collect();
         assert_eq!(&tried[..4], &[1, 2, 4, 8], "doubling brackets it");

@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 
 /// Words of the synthetic prompts: common English words, about one token each.
 const WORDS: &[&str] = &[
-    "the", "river", "city", "light", "model", "paper", "green", "stone", "water", "house",
-    "table", "night", "music", "window", "garden", "winter", "market", "road", "cloud", "bread",
-    "story", "friend", "school", "mountain", "letter", "summer", "forest", "engine", "bridge",
-    "island", "silver", "morning",
+    "the", "river", "city", "light", "model", "paper", "green", "stone", "water", "house", "table",
+    "night", "music", "window", "garden", "winter", "market", "road", "cloud", "bread", "story",
+    "friend", "school", "mountain", "letter", "summer", "forest", "engine", "bridge", "island",
+    "silver", "morning",
 ];
 
 /// The requests of a benchmark.
@@ -67,7 +67,11 @@ impl Workload {
     /// are skipped; any other line is an error naming its number.
     pub fn from_jsonl(text: &str, default_max_tokens: u32) -> Result<Self, String> {
         let mut list = Vec::new();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let at = n + 1;
             let value: Value =
                 serde_json::from_str(line).map_err(|e| format!("line {at}: not JSON: {e}"))?;

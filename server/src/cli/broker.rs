@@ -42,7 +42,7 @@ async fn connect(c: &Connect) -> anyhow::Result<Broker> {
 }
 
 /// Prints `value` as JSON, or `table` for people.
-fn print<T: Serialize>(json: bool, value: &T, table: impl FnOnce() -> String) {
+pub(super) fn print<T: Serialize>(json: bool, value: &T, table: impl FnOnce() -> String) {
     if json {
         println!(
             "{}",
@@ -63,14 +63,14 @@ fn failed(e: &ShopperError) -> i32 {
     FAILED
 }
 
-fn bad_input(message: &str, hint: &str) -> i32 {
+pub(super) fn bad_input(message: &str, hint: &str) -> i32 {
     eprintln!("error [invalid_input]: {message}");
     eprintln!("hint: {hint}");
     BAD_INPUT
 }
 
 /// Rows under a header, each column as wide as its widest cell.
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(super) fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -88,6 +88,10 @@ pub async fn run(
         prompts_with_expected: with_expected,
         phases,
         test_cost_usd: Some(d.ctx.read(|run| run.cost_usd(Utc::now()))),
+        external: false,
+        slo: None,
+        capacity: None,
+        workload: None,
     };
     d.ctx.store().save_benchmark(&record, samples).await?;
     d.ctx
