@@ -1,10 +1,9 @@
 //! The benchmark client: streaming chat completions through the tunnel, timed per chunk.
-//! Quality prompts first (expected answers → match rate), then load phases at fixed
-//! concurrency. Raw samples are kept; metrics follow `gdl_model::benchmark`.
+//! The quality prompts (expected answers → match rate) are here; load levels are the
+//! benchmark engine's ([`crate::bench`]). Metrics follow `gdl_model::benchmark`.
 
-use gdl_model::benchmark::{phase_metrics, PhaseMetrics, Sample};
+use gdl_model::benchmark::Sample;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The largest server-sent event accepted, in bytes (a stranger's server streams to us).
@@ -80,10 +79,6 @@ pub const QUALITY_PROMPTS: &[QualityPrompt] = &[
         max_tokens: 64,
     },
 ];
-
-/// The load prompt: long enough to measure decoding.
-pub const LOAD_PROMPT: &str =
-    "Explain, in detail, how supervised, unsupervised and reinforcement learning differ.";
 
 /// One streamed request. `origin` is the phase start (for `start_ms`).
 pub async fn stream_one(
@@ -250,45 +245,6 @@ pub async fn quality(
     (matching, QUALITY_PROMPTS.len() as u32, results)
 }
 
-/// One load phase: `requests` streamed requests, `concurrency` in flight at a time.
-pub async fn phase(
-    http: &reqwest::Client,
-    target: &Target,
-    concurrency: u32,
-    requests: u32,
-    max_tokens: u32,
-    price_per_hour: f64,
-) -> (PhaseMetrics, Vec<Sample>) {
-    let origin = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let workers = (0..concurrency.max(1)).map(|_| {
-        let next = next.clone();
-        let http = http.clone();
-        let target = target.clone();
-        async move {
-            let mut mine = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < requests {
-                mine.push(
-                    stream_one(&http, &target, LOAD_PROMPT, max_tokens, origin)
-                        .await
-                        .0,
-                );
-            }
-            mine
-        }
-    });
-    let samples: Vec<Sample> = futures::future::join_all(workers)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-    let duration = origin.elapsed().as_secs_f64();
-    (
-        phase_metrics(&samples, concurrency, duration, Some(price_per_hour)),
-        samples,
-    )
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -310,14 +266,12 @@ mod tests {
         };
         let (matching, total, _) = quality(&http, &target).await;
         assert_eq!((matching, total), (4, 4));
-        let (metrics, samples) = phase(&http, &target, 2, 4, 24, 2.5).await;
-        assert_eq!(samples.len(), 4);
-        assert_eq!(metrics.completed, 4);
-        assert!(samples
-            .iter()
-            .all(|s| s.output_tokens == 24 && s.chunk_ms.len() >= 20));
-        assert!(metrics.ttft_ms.p50 > 0.0 && metrics.tpot_ms.p50 > 0.0 && metrics.itl_ms.count > 0);
-        assert!(metrics.usd_per_million_output_tokens.is_some());
+        let (sample, text) =
+            stream_one(&http, &target, "Tell me a story.", 24, Instant::now()).await;
+        assert!(sample.ok() && sample.usage_reported, "{sample:?}");
+        assert_eq!(sample.output_tokens, 24);
+        assert!(sample.chunk_ms.len() >= 20 && !text.is_empty());
+        assert!(sample.first_chunk_ms.unwrap() <= sample.ttft_ms.unwrap());
         let wrong_key = Target {
             api_key: "nope".into(),
             ..target

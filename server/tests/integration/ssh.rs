@@ -302,7 +302,14 @@ async fn benchmark_through_the_tunnel() {
     assert!(health.status().is_success());
     let (matching, total, _) = loadgen::quality(&http, &target).await;
     assert_eq!((matching, total), (4, 4));
-    let (metrics, samples) = loadgen::phase(&http, &target, 3, 6, 32, 0.4).await;
+    let engine = server::bench::Engine {
+        http,
+        target,
+        workload: server::bench::Workload::synthetic(32, 32),
+        slo: Default::default(),
+        price_per_hour: Some(0.4),
+    };
+    let (metrics, samples) = engine.level(3, 6).await;
     assert_eq!(metrics.completed, 6, "{samples:?}");
     assert!(metrics.ttft_ms.p50 > 0.0 && metrics.tpot_ms.p50 > 0.0 && metrics.itl_ms.count > 100);
 }

@@ -5,11 +5,18 @@
 //! (a benchmark of errors measures nothing).
 
 use super::{Connected, Deps, ResolvedModel, Served, Target};
+use crate::bench::{Engine, Workload};
 use crate::runner::error::StepError;
 use crate::runner::loadgen;
 use crate::runner::vllm::Liveness;
 use chrono::Utc;
-use gdl_model::benchmark::Sample;
+use gdl_model::benchmark::{Sample, Slo};
+
+/// Warm-up requests before the load phases.
+const WARM_UP: u32 = 2;
+
+/// Prompt length of the load phases, tokens.
+const LOAD_INPUT_TOKENS: u32 = 64;
 use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveEvent;
 use gdl_model::runs::{BenchmarkRecord, LogLevel, StepName};
@@ -44,20 +51,24 @@ pub async fn run(
     let mut phases = Vec::new();
     let mut samples = vec![("quality".to_owned(), answers)];
     let load = d.config;
+    // The same engine as `gpu-deploy-llm bench`, through the tunnel.
+    let engine = Engine {
+        http,
+        target: target.clone(),
+        workload: Workload::synthetic(LOAD_INPUT_TOKENS, load.load_max_tokens),
+        slo: Slo::default(),
+        price_per_hour: Some(offer.price_per_hour),
+    };
+    let warm_failed = engine.warm_up(WARM_UP).await;
+    d.ctx.info(&format!(
+        "Warm-up: {WARM_UP} requests, left out of the metrics ({warm_failed} failed)"
+    ));
     for &level in &load.load_levels {
         d.ctx.info(&format!(
-            "Load phase: {} requests at concurrency {level}",
-            load.load_requests
+            "Load phase: {} requests at concurrency {level}, {LOAD_INPUT_TOKENS} tokens in, {} out",
+            load.load_requests, load.load_max_tokens
         ));
-        let (metrics, raw) = loadgen::phase(
-            &http,
-            target,
-            level,
-            load.load_requests,
-            load.load_max_tokens,
-            offer.price_per_hour,
-        )
-        .await;
+        let (metrics, raw) = engine.level(level, load.load_requests).await;
         d.ctx.info(&format!(
             "c={level}: TTFT p50 {:.0} ms · TPOT p50 {:.1} ms · {:.0} tok/s · {} failed{}",
             metrics.ttft_ms.p50,
@@ -86,12 +97,15 @@ pub async fn run(
         price_per_hour: offer.price_per_hour,
         prompts_matching: matching,
         prompts_with_expected: with_expected,
+        slo: Some(engine.slo),
+        workload: Some(format!(
+            "synthetic {LOAD_INPUT_TOKENS} in / {} out",
+            load.load_max_tokens
+        )),
         phases,
         test_cost_usd: Some(d.ctx.read(|run| run.cost_usd(Utc::now()))),
         external: false,
-        slo: None,
         capacity: None,
-        workload: None,
     };
     d.ctx.store().save_benchmark(&record, samples).await?;
     d.ctx
