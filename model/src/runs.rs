@@ -514,6 +514,19 @@ pub struct BenchmarkRecord {
 }
 
 impl BenchmarkRecord {
+    /// The level the SLOs allow the most load at: the capacity found by the search, else
+    /// the highest-throughput level that met them. `None` when no level was judged or none
+    /// met them.
+    pub fn at_slo(&self) -> Option<&PhaseMetrics> {
+        if let Some(c) = self.capacity {
+            return self.phases.iter().find(|p| p.concurrency == c);
+        }
+        self.phases
+            .iter()
+            .filter(|p| p.meets_slo == Some(true))
+            .max_by(|a, b| a.output_tokens_per_s.total_cmp(&b.output_tokens_per_s))
+    }
+
     /// The phase with the highest output throughput (the one $/1M tokens is quoted at).
     pub fn best_phase(&self) -> Option<&PhaseMetrics> {
         self.phases

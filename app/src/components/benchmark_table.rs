@@ -56,13 +56,16 @@ pub fn BenchmarkTable() -> impl IntoView {
                         <tr>
                             <th>"When"</th>
                             <th>"Model"</th>
+                            <th>"Quant"</th>
                             <th>"GPU"</th>
                             <th>"Provider"</th>
                             <th class="num">"$/h"</th>
                             <th class="num">"TTFT p50"</th>
                             <th class="num">"TPOT p50"</th>
                             <th class="num">"Output tok/s"</th>
-                            <th class="num">"$ / 1M tokens"</th>
+                            <th class="num" title="The highest load that met the SLOs (p95 TTFT, p95 TPOT, success)">"At SLO"</th>
+                            <th class="num" title="$ per 1M output tokens at the SLO capacity: the headline figure">"$ / 1M at SLO"</th>
+                            <th class="num" title="$ per 1M output tokens at the fastest level">"$ / 1M best"</th>
                             <th class="num">"Quality"</th>
                             <th class="num" title="What the whole test cost: every rental attempt's price × time, provisioning included">"Test cost"</th>
                         </tr>
@@ -84,7 +87,14 @@ pub fn BenchmarkTable() -> impl IntoView {
                         _ => None,
                     }}
                 </p>
+                <p class="downloads small">
+                    "Export every benchmark: "
+                    <a href="/api/benchmarks/export?format=csv" download="" data-export="csv">"CSV"</a>
+                    " · "
+                    <a href="/api/benchmarks/export?format=json" download="" data-export="json">"JSON"</a>
+                </p>
                 <p class="muted small">
+                    "At SLO: the highest load whose p95 TTFT ≤ 1 s, p95 TPOT ≤ 100 ms and ≥ 99 % success (unless the record says otherwise), and its $ per 1M output tokens. "
                     "vLLM conventions: TTFT = request to first token; TPOT = (end − TTFT) / (tokens − 1), decode only, per request; "
                     "throughput and $ per 1M output tokens at the phase with the highest output rate (its concurrency shown)."
                 </p>
@@ -97,16 +107,27 @@ pub fn BenchmarkTable() -> impl IntoView {
 fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
     let best = b.best_phase().cloned().unwrap_or_default();
     let c1 = b.phases.first().cloned().unwrap_or_default();
+    let at_slo = b.at_slo().cloned();
     view! {
         <tr data-benchmark=b.id.clone()>
             <td>{format::timestamp(&b.created_at)}</td>
-            <td>{b.model.rsplit('/').next().unwrap_or_default().to_owned()}</td>
+            <td title=b.model.clone()>
+                {b.model.rsplit('/').next().unwrap_or_default().to_owned()}
+                {b.external.then(|| view! { <span class="badge" title="Measured with gpu-deploy-llm bench on a server we did not deploy">"external"</span> })}
+            </td>
+            <td>{b.quantization.clone()}</td>
             <td>{format::gpu(&b.gpu_type, b.gpu_count)}</td>
             <td>{b.provider.label().to_owned()}</td>
             <td class="num">{format!("{:.3}", b.price_per_hour)}</td>
             <td class="num ttft">{format!("{:.0} ms", c1.ttft_ms.p50)}</td>
             <td class="num tpot">{format!("{:.1} ms", c1.tpot_ms.p50)}</td>
             <td class="num tps">{format!("{:.0} @ c={}", best.output_tokens_per_s, best.concurrency)}</td>
+            <td class="num capacity">
+                {at_slo.as_ref().map(|p| format!("c={}{}", p.concurrency, if b.capacity.is_some() { " (search)" } else { "" })).unwrap_or_else(|| "—".into())}
+            </td>
+            <td class="num slo-cost">
+                {at_slo.and_then(|p| p.usd_per_million_output_tokens).map(|c| format!("${c:.3}")).unwrap_or_else(|| "—".into())}
+            </td>
             <td class="num cost">
                 {best.usd_per_million_output_tokens.map(|c| format!("${c:.3}")).unwrap_or_else(|| "—".into())}
             </td>

@@ -92,6 +92,69 @@ pub async fn list_benchmarks(
     ))
 }
 
+/// Benchmarks in one export at most.
+const EXPORT_LIMIT: u32 = 100_000;
+
+/// `GET /api/benchmarks/export?format=csv|json`: every stored benchmark, newest first, as a
+/// download: CSV with the Benchmarks tab's columns, or the records as a JSON array.
+#[utoipa::path(get, path = "/api/benchmarks/export", tag = "benchmarks",
+    params(("format" = Option<String>, Query, description = "csv (default) or json")),
+    responses(
+        (status = 200, description = "text/csv, or a JSON array of BenchmarkRecord", content_type = "text/csv"),
+        (status = 400, body = gdl_model::api::ApiError),
+    ))]
+pub async fn export_benchmarks(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let csv = match q.get("format").map(String::as_str) {
+        None | Some("csv") => true,
+        Some("json") => false,
+        Some(other) => {
+            return Err(BadNumber {
+                message: format!("format must be csv or json, got {other:?}"),
+                hint: "GET /api/benchmarks/export?format=csv or ?format=json".into(),
+            }
+            .into())
+        }
+    };
+    let records = state.runner.store().benchmarks(EXPORT_LIMIT).await?;
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let (body, kind, ext) = if csv {
+        (
+            gdl_model::export::benchmarks_csv(&records),
+            "text/csv; charset=utf-8",
+            "csv",
+        )
+    } else {
+        (
+            serde_json::to_string_pretty(&records).map_err(|e| {
+                AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::DashboardError,
+                    format!("cannot write the records as JSON: {e}"),
+                    "Report this with the request id.",
+                )
+            })?,
+            "application/json",
+            "json",
+        )
+    };
+    let disposition = format!("attachment; filename=\"benchmarks-{stamp}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// How a log is written out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LogFormat {

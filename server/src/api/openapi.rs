@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         super::get_benchmark,
         super::history::list_runs,
         super::history::list_benchmarks,
+        super::history::export_benchmarks,
         super::history::run_logs,
         super::sessions::act,
         super::sessions::orphans,

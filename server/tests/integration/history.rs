@@ -216,3 +216,33 @@ async fn a_runs_whole_log_downloads_as_text_and_json_lines_in_pages() {
         assert!(error["hint"].is_string(), "{path}: {error}");
     }
 }
+
+#[tokio::test]
+async fn benchmarks_export_as_csv_rows_matching_the_records_and_as_json() {
+    let d = crate::dashboard::Dashboard::start(None).await;
+    let id = crate::runs::start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
+    let run = crate::runs::finished(&d, &id).await;
+    let bench_id = run.benchmark_id.expect("a passed run stores a benchmark");
+    let csv = d.get("/api/benchmarks/export?format=csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"benchmarks-"));
+    let text = csv.text().await.unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], gdl_model::export::CSV_COLUMNS.join(","));
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[1].starts_with(&format!("{bench_id},")));
+    let json: Vec<gdl_model::runs::BenchmarkRecord> = d
+        .get("/api/benchmarks/export?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json.len(), 1);
+    assert_eq!(json[0].id, bench_id);
+    assert_eq!(gdl_model::export::benchmarks_csv(&json), text);
+    let bad = d.get("/api/benchmarks/export?format=xml").await;
+    assert_eq!(bad.status(), 400);
+}

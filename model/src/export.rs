@@ -1,0 +1,98 @@
+//! Benchmark records as a CSV table (one row per benchmark, the Benchmarks tab's columns)
+//! for spreadsheets; the JSON export is the records themselves.
+
+use crate::runs::BenchmarkRecord;
+
+/// The CSV header.
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "created_at",
+    "model",
+    "quantization",
+    "gpu_type",
+    "gpu_count",
+    "provider",
+    "price_per_hour",
+    "ttft_p50_ms",
+    "tpot_p50_ms",
+    "best_output_tokens_per_s",
+    "best_concurrency",
+    "slo_concurrency",
+    "usd_per_million_at_slo",
+    "usd_per_million_best",
+    "prompts_matching",
+    "prompts_with_expected",
+    "test_cost_usd",
+    "external",
+    "workload",
+];
+
+/// `records` as CSV (RFC 4180: fields with commas, quotes or line breaks are quoted).
+pub fn benchmarks_csv(records: &[BenchmarkRecord]) -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    for r in records {
+        let c1 = r.phases.first();
+        let best = r.best_phase();
+        let slo = r.at_slo();
+        let num = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
+        let row = [
+            r.id.clone(),
+            r.created_at.to_rfc3339(),
+            r.model.clone(),
+            r.quantization.clone(),
+            r.gpu_type.clone(),
+            r.gpu_count.to_string(),
+            r.provider.as_str().to_owned(),
+            format!("{:.4}", r.price_per_hour),
+            num(c1.map(|p| p.ttft_ms.p50)),
+            num(c1.map(|p| p.tpot_ms.p50)),
+            num(best.map(|p| p.output_tokens_per_s)),
+            best.map(|p| p.concurrency.to_string()).unwrap_or_default(),
+            slo.map(|p| p.concurrency.to_string()).unwrap_or_default(),
+            num(slo.and_then(|p| p.usd_per_million_output_tokens)),
+            num(best.and_then(|p| p.usd_per_million_output_tokens)),
+            r.prompts_matching.to_string(),
+            r.prompts_with_expected.to_string(),
+            num(r.test_cost_usd),
+            r.external.to_string(),
+            r.workload.clone().unwrap_or_default(),
+        ];
+        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_record_quoted_where_needed() {
+        let record: BenchmarkRecord = serde_json::from_value(serde_json::json!({
+            "id": "b-1", "run_id": "r", "created_at": "2026-11-24T01:00:00Z",
+            "model": "org/model, \"v2\"", "served_repo": "org/model", "quantization": "awq",
+            "provider": "vastai", "gpu_type": "RTX 4090", "gpu_count": 1, "price_per_hour": 0.4,
+            "prompts_matching": 3, "prompts_with_expected": 4, "phases": [],
+            "test_cost_usd": 0.02
+        }))
+        .unwrap();
+        let csv = benchmarks_csv(&[record]);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0].split(',').count(), CSV_COLUMNS.len());
+        assert!(
+            lines[1].starts_with("b-1,2026-11-24T01:00:00+00:00,\"org/model, \"\"v2\"\"\",awq,")
+        );
+        assert!(lines[1].contains(",0.0200,false,"));
+        assert_eq!(lines.len(), 3, "header, one row, and the final line break");
+    }
+}
