@@ -47,6 +47,12 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>>;
     /// One run, live or stored.
     fn run(&self, id: String) -> BoxFuture<'_, Result<gdl_model::runs::Run, ApiError>>;
+    /// `model` across GPUs and providers (every model benchmarked when `model` is empty:
+    /// then only `models` is filled).
+    fn compare(
+        &self,
+        model: String,
+    ) -> BoxFuture<'_, Result<(Vec<String>, gdl_model::compare::Comparison), ApiError>>;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
 }

@@ -97,6 +97,15 @@ pub async fn get_run(
     Ok(crate::backend::backend()?.run(id).await)
 }
 
+/// The models benchmarked, and `model` across GPUs and providers (the Compare page).
+#[server(prefix = "/_fn", endpoint = "compare")]
+pub async fn get_comparison(
+    model: String,
+) -> Result<Result<(Vec<String>, gdl_model::compare::Comparison), gdl_model::api::ApiError>, AppError>
+{
+    Ok(crate::backend::backend()?.compare(model).await)
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

@@ -1,6 +1,7 @@
 //! One page per route.
 
 mod benchmarks;
+mod compare;
 mod costs;
 mod dashboard;
 mod inventory;
@@ -10,6 +11,7 @@ mod run;
 mod sessions;
 
 pub use benchmarks::BenchmarksPage;
+pub use compare::ComparePage;
 pub use costs::CostsPage;
 pub use dashboard::DashboardPage;
 pub use inventory::InventoryPage;

@@ -8,6 +8,7 @@
 //!   `{code, message, hint, request_id}` used everywhere a person or program reads an error.
 //! - [`costs`]: cost reports (today, this month, a range) and each run's cost.
 //! - [`export`]: benchmark records as CSV.
+//! - [`compare`]: one model across GPUs and providers: the price-performance frontier.
 //! - [`code`]: [`code::ErrorCode`], every error code the product shows, defined once.
 //! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
 //! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod benchmark;
 pub mod code;
+pub mod compare;
 pub mod costs;
 pub mod export;
 pub mod inventory;

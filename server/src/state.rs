@@ -300,6 +300,17 @@ impl Backend for AppState {
         })
     }
 
+    fn compare(
+        &self,
+        model: String,
+    ) -> BoxFuture<'_, Result<(Vec<String>, gdl_model::compare::Comparison), ApiError>> {
+        Box::pin(async move {
+            crate::api::history::comparison(self.runner.store(), &model)
+                .await
+                .map_err(|e| e.error)
+        })
+    }
+
     fn costs(
         &self,
         params: gdl_model::costs::CostParams,

@@ -112,7 +112,9 @@ fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
         <tr data-benchmark=b.id.clone()>
             <td>{format::timestamp(&b.created_at)}</td>
             <td title=b.model.clone()>
-                {b.model.rsplit('/').next().unwrap_or_default().to_owned()}
+                <a href=format!("/compare?model={}", b.model) title="Compare this model across GPUs and providers">
+                    {b.model.rsplit('/').next().unwrap_or_default().to_owned()}
+                </a>
                 {b.external.then(|| view! { <span class="badge" title="Measured with gpu-deploy-llm bench on a server we did not deploy">"external"</span> })}
             </td>
             <td>{b.quantization.clone()}</td>

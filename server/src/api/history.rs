@@ -92,6 +92,44 @@ pub async fn list_benchmarks(
     ))
 }
 
+/// The models benchmarked (most benchmarks first), and `model` across GPUs and providers.
+pub async fn comparison(
+    store: &crate::store::Store,
+    model: &str,
+) -> Result<(Vec<String>, gdl_model::compare::Comparison), AppError> {
+    let records = store.benchmarks(EXPORT_LIMIT).await?;
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for r in &records {
+        *counts.entry(r.model.as_str()).or_default() += 1;
+    }
+    let mut models: Vec<(&str, usize)> = counts.into_iter().collect();
+    models.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let models = models.into_iter().map(|(m, _)| m.to_owned()).collect();
+    Ok((models, gdl_model::compare::compare(model.trim(), &records)))
+}
+
+/// `GET /api/compare?model=`: one model across GPUs and providers: the price-performance
+/// frontier and the recommendations (ids with "/" work as a query value).
+#[utoipa::path(get, path = "/api/compare", tag = "benchmarks",
+    params(("model" = String, Query, description = "The model id, e.g. Qwen/Qwen2.5-0.5B-Instruct")),
+    responses(
+        (status = 200, body = gdl_model::compare::Comparison),
+        (status = 400, description = "No model given", body = gdl_model::api::ApiError),
+    ))]
+pub async fn compare(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<gdl_model::compare::Comparison>, AppError> {
+    let Some(model) = q.get("model").map(|m| m.trim()).filter(|m| !m.is_empty()) else {
+        return Err(BadNumber {
+            message: "model is required".into(),
+            hint: "GET /api/compare?model=Qwen/Qwen2.5-0.5B-Instruct".into(),
+        }
+        .into());
+    };
+    Ok(Json(comparison(state.runner.store(), model).await?.1))
+}
+
 /// Benchmarks in one export at most.
 const EXPORT_LIMIT: u32 = 100_000;
 

@@ -7,6 +7,7 @@ mod cli;
 mod cli_broker;
 mod client_errors;
 mod client_sessions;
+mod compare;
 mod contract;
 mod cost_safety;
 mod costs;

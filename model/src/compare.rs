@@ -1,0 +1,258 @@
+//! One model across GPUs and providers: the price-performance frontier ($ per 1M output
+//! tokens at the SLO capacity against per-user speed, 1000 / TPOT p50 at that load) and a
+//! recommendation by cost, speed or balance that names the benchmarks it rests on.
+
+use crate::benchmark::Dist;
+use crate::runs::BenchmarkRecord;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One GPU on one provider, over every benchmark of the model there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FrontierPoint {
+    pub gpu_type: String,
+    pub gpu_count: u32,
+    pub provider: String,
+    /// Median over its benchmarks of $ per 1M output tokens at the SLO capacity.
+    pub usd_per_million: f64,
+    /// Median per-user decode speed at that load, tokens per second (1000 / TPOT p50).
+    pub tokens_per_s_per_user: f64,
+    /// The benchmarks it rests on, newest first.
+    pub benchmarks: Vec<String>,
+    /// No other point is at least as cheap and as fast, and better in one.
+    pub pareto: bool,
+}
+
+/// What to optimise a recommendation for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    /// The lowest $ per 1M tokens at the SLOs.
+    Cost,
+    /// The fastest per-user decode.
+    Speed,
+    /// On the frontier, the best speed per dollar relative to the best of each.
+    Balanced,
+}
+
+impl Goal {
+    pub const ALL: [Goal; 3] = [Goal::Cost, Goal::Speed, Goal::Balanced];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cost => "cost",
+            Self::Speed => "speed",
+            Self::Balanced => "balanced",
+        }
+    }
+}
+
+/// A recommendation: which point, and what it rests on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recommendation {
+    pub goal: Goal,
+    /// Index into [`Comparison::points`].
+    pub point: usize,
+    /// "RTX 4090 ×1 on vastai: $0.052 per 1M tokens at 96 tok/s per user, from 2 benchmarks".
+    pub text: String,
+}
+
+/// `GET /api/compare?model=`: the model's frontier and recommendations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Comparison {
+    pub model: String,
+    pub points: Vec<FrontierPoint>,
+    pub recommendations: Vec<Recommendation>,
+    /// Benchmarks of the model where no level met the SLOs (not on the chart).
+    pub without_slo: Vec<String>,
+}
+
+/// GPU type, GPU count and provider.
+type Hardware = (String, u32, String);
+
+/// A benchmark with its $ per 1M tokens and per-user speed at the SLO capacity.
+type Measured<'a> = (&'a BenchmarkRecord, f64, f64);
+
+/// Compares `model`'s benchmarks among `records` (any order).
+pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
+    let mut groups: BTreeMap<Hardware, Vec<Measured>> = BTreeMap::new();
+    let mut without_slo = Vec::new();
+    let mut mine: Vec<&BenchmarkRecord> = records.iter().filter(|r| r.model == model).collect();
+    mine.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    for r in mine {
+        let at = r.at_slo();
+        let figures = at.and_then(|p| {
+            let usd = p.usd_per_million_output_tokens?;
+            (p.tpot_ms.p50 > 0.0).then_some((usd, 1000.0 / p.tpot_ms.p50))
+        });
+        match figures {
+            Some((usd, speed)) => groups
+                .entry((
+                    r.gpu_type.clone(),
+                    r.gpu_count,
+                    r.provider.as_str().to_owned(),
+                ))
+                .or_default()
+                .push((r, usd, speed)),
+            None => without_slo.push(r.id.clone()),
+        }
+    }
+    let mut points: Vec<FrontierPoint> = groups
+        .into_iter()
+        .map(|((gpu_type, gpu_count, provider), list)| {
+            let usd: Vec<f64> = list.iter().map(|x| x.1).collect();
+            let speed: Vec<f64> = list.iter().map(|x| x.2).collect();
+            FrontierPoint {
+                gpu_type,
+                gpu_count,
+                provider,
+                usd_per_million: Dist::of(&usd).p50,
+                tokens_per_s_per_user: Dist::of(&speed).p50,
+                benchmarks: list.iter().map(|x| x.0.id.clone()).collect(),
+                pareto: false,
+            }
+        })
+        .collect();
+    let dominated = |i: usize, points: &[FrontierPoint]| {
+        let p = &points[i];
+        points.iter().enumerate().any(|(j, q)| {
+            j != i
+                && q.usd_per_million <= p.usd_per_million
+                && q.tokens_per_s_per_user >= p.tokens_per_s_per_user
+                && (q.usd_per_million < p.usd_per_million
+                    || q.tokens_per_s_per_user > p.tokens_per_s_per_user)
+        })
+    };
+    let flags: Vec<bool> = (0..points.len()).map(|i| !dominated(i, &points)).collect();
+    for (p, pareto) in points.iter_mut().zip(flags) {
+        p.pareto = pareto;
+    }
+    points.sort_by(|a, b| a.usd_per_million.total_cmp(&b.usd_per_million));
+    let recommendations = recommend(&points);
+    Comparison {
+        model: model.to_owned(),
+        points,
+        recommendations,
+        without_slo,
+    }
+}
+
+fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
+    if points.is_empty() {
+        return Vec::new();
+    }
+    let cheapest = points
+        .iter()
+        .map(|p| p.usd_per_million)
+        .fold(f64::INFINITY, f64::min);
+    let fastest = points
+        .iter()
+        .map(|p| p.tokens_per_s_per_user)
+        .fold(0.0, f64::max);
+    Goal::ALL
+        .iter()
+        .filter_map(|&goal| {
+            let candidates = points.iter().enumerate().filter(|(_, p)| p.pareto);
+            let chosen = match goal {
+                Goal::Cost => candidates.min_by(|a, b| {
+                    a.1.usd_per_million
+                        .total_cmp(&b.1.usd_per_million)
+                        .then(b.1.tokens_per_s_per_user.total_cmp(&a.1.tokens_per_s_per_user))
+                }),
+                Goal::Speed => candidates.max_by(|a, b| {
+                    a.1.tokens_per_s_per_user
+                        .total_cmp(&b.1.tokens_per_s_per_user)
+                        .then(b.1.usd_per_million.total_cmp(&a.1.usd_per_million))
+                }),
+                // The best product of "how close to the cheapest" and "how close to the
+                // fastest", each 0–1.
+                Goal::Balanced => candidates.max_by(|a, b| {
+                    let score = |p: &FrontierPoint| {
+                        (cheapest / p.usd_per_million) * (p.tokens_per_s_per_user / fastest)
+                    };
+                    score(a.1).total_cmp(&score(b.1))
+                }),
+            }?;
+            let (i, p) = chosen;
+            let n = p.benchmarks.len();
+            Some(Recommendation {
+                goal,
+                point: i,
+                text: format!(
+                    "{} ×{} on {}: ${:.3} per 1M output tokens at {:.0} tok/s per user, from {n} benchmark{} ({})",
+                    p.gpu_type,
+                    p.gpu_count,
+                    p.provider,
+                    p.usd_per_million,
+                    p.tokens_per_s_per_user,
+                    if n == 1 { "" } else { "s" },
+                    p.benchmarks.join(", ")
+                ),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::benchmark::PhaseMetrics;
+
+    fn record(id: &str, gpu: &str, provider: &str, usd: f64, tpot: f64) -> BenchmarkRecord {
+        let mut r: BenchmarkRecord = serde_json::from_value(serde_json::json!({
+            "id": id, "run_id": "r", "created_at": "2026-11-24T01:00:00Z",
+            "model": "Qwen/Qwen2.5-0.5B-Instruct", "served_repo": "x", "quantization": "none",
+            "provider": provider, "gpu_type": gpu, "gpu_count": 1, "price_per_hour": 0.3,
+            "prompts_matching": 4, "prompts_with_expected": 4, "phases": []
+        }))
+        .unwrap();
+        let mut p = PhaseMetrics {
+            concurrency: 4,
+            usd_per_million_output_tokens: Some(usd),
+            meets_slo: Some(true),
+            output_tokens_per_s: 100.0,
+            ..Default::default()
+        };
+        p.tpot_ms.p50 = tpot;
+        r.phases = vec![p];
+        r
+    }
+
+    #[test]
+    fn the_frontier_keeps_what_nothing_beats_and_recommendations_name_their_benchmarks() {
+        let records = vec![
+            record("a", "RTX 3090", "vastai", 0.10, 20.0), // cheap, 50 tok/s
+            record("b", "H100", "vastai", 0.30, 5.0),      // dear, 200 tok/s
+            record("c", "A100", "tensordock", 0.35, 10.0), // dearer and slower than b
+            record("d", "RTX 4090", "vastai", 0.12, 8.0),  // 125 tok/s
+            record("e", "RTX 4090", "vastai", 0.14, 8.0),  // the same GPU again
+        ];
+        let c = compare("Qwen/Qwen2.5-0.5B-Instruct", &records);
+        assert_eq!(c.points.len(), 4);
+        let by = |gpu: &str| c.points.iter().find(|p| p.gpu_type == gpu).unwrap();
+        assert!(by("RTX 3090").pareto && by("H100").pareto && by("RTX 4090").pareto);
+        assert!(!by("A100").pareto, "the H100 is cheaper and faster");
+        assert_eq!(by("RTX 4090").benchmarks.len(), 2);
+        assert!(
+            (by("RTX 4090").usd_per_million - 0.13).abs() < 1e-9,
+            "the median"
+        );
+        let rec = |g: Goal| c.recommendations.iter().find(|r| r.goal == g).unwrap();
+        assert_eq!(c.points[rec(Goal::Cost).point].gpu_type, "RTX 3090");
+        assert_eq!(c.points[rec(Goal::Speed).point].gpu_type, "H100");
+        assert_eq!(c.points[rec(Goal::Balanced).point].gpu_type, "RTX 4090");
+        assert!(
+            rec(Goal::Balanced)
+                .text
+                .contains("from 2 benchmarks (d, e)")
+                || rec(Goal::Balanced)
+                    .text
+                    .contains("from 2 benchmarks (e, d)")
+        );
+        assert!(compare("other/model", &records).points.is_empty());
+    }
+}

@@ -1,0 +1,76 @@
+//! One model across GPUs: two tests pinned to offers of different GPUs give two points on
+//! the price-performance frontier, over REST and on the server-rendered Compare page.
+
+use crate::dashboard::Dashboard;
+use crate::runs::{finished, start};
+use gdl_model::api::InventoryView;
+use gdl_model::compare::{Comparison, Goal};
+use gdl_model::runs::RunStatus;
+use serde_json::json;
+
+#[tokio::test]
+async fn two_gpus_give_two_points_on_the_frontier_with_recommendations() {
+    let d = Dashboard::start(None).await;
+    let view: InventoryView = d
+        .get("/api/inventory?provider=vastai&max_price=3&model=qwen2.5-0.5b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fit = view.fit.unwrap();
+    let usable: Vec<_> = view
+        .offers
+        .iter()
+        .filter(|o| {
+            o.available && fit.fitting.contains(&o.id) && o.cuda_version.is_none_or(|v| v >= 12.1)
+        })
+        .collect();
+    let first = usable[0];
+    let second = usable
+        .iter()
+        .find(|o| o.gpu_type != first.gpu_type)
+        .expect("two GPU types on offer");
+    let mut ids = Vec::new();
+    for offer in [first, *second] {
+        let id = start(
+            &d,
+            json!({"model": "qwen2.5-0.5b", "provider": "vastai", "max_price": 3, "pin_offer": offer.id}),
+        )
+        .await;
+        let run = finished(&d, &id).await;
+        assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
+        ids.push(run.benchmark_id.unwrap());
+    }
+    let c: Comparison = d
+        .get("/api/compare?model=Qwen/Qwen2.5-0.5B-Instruct")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c.points.len(), 2, "{c:?}");
+    let gpus: Vec<&str> = c.points.iter().map(|p| p.gpu_type.as_str()).collect();
+    assert!(gpus.contains(&first.gpu_type.as_str()) && gpus.contains(&second.gpu_type.as_str()));
+    assert!(c.points.iter().any(|p| p.pareto));
+    assert_eq!(c.recommendations.len(), 3);
+    let cost = c
+        .recommendations
+        .iter()
+        .find(|r| r.goal == Goal::Cost)
+        .unwrap();
+    assert!(
+        ids.iter().any(|id| cost.text.contains(id.as_str())),
+        "{}",
+        cost.text
+    );
+    let page = d
+        .get("/compare?model=Qwen/Qwen2.5-0.5B-Instruct")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-points=\"2\""), "{page}");
+    assert!(page.contains("<title id=\"frontier-title\">"));
+    assert!(page.contains("data-goal=\"balanced\""));
+    let missing = d.get("/api/compare").await;
+    assert_eq!(missing.status(), 400);
+}
