@@ -53,9 +53,14 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         model: String,
     ) -> BoxFuture<'_, Result<(Vec<String>, gdl_model::compare::Comparison), ApiError>>;
+    /// One benchmark with its raw samples (phase, sample).
+    fn benchmark(&self, id: String) -> BoxFuture<'_, Result<StoredBenchmark, ApiError>>;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
 }
+
+/// A benchmark record with its raw samples (phase, sample).
+pub type StoredBenchmark = (BenchmarkRecord, Vec<(String, gdl_model::benchmark::Sample)>);
 
 /// The page Content-Security-Policy, with `{nonce}` where the hydration scripts' nonce
 /// goes; the server provides it, the app sets the header with the request's nonce.

@@ -106,6 +106,44 @@ pub async fn get_comparison(
     Ok(crate::backend::backend()?.compare(model).await)
 }
 
+/// A benchmark's distributions: its record, and its samples' TTFT and ITL values (ms).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct BenchmarkDetail {
+    pub record: gdl_model::runs::BenchmarkRecord,
+    /// TTFT of every successful load request (the quality prompts left out).
+    pub ttft_ms: Vec<f64>,
+    /// Every gap between chunks of the load requests.
+    pub itl_ms: Vec<f64>,
+}
+
+/// One benchmark for its detail page.
+#[server(prefix = "/_fn", endpoint = "benchmark")]
+pub async fn get_benchmark(
+    id: String,
+) -> Result<Result<BenchmarkDetail, gdl_model::api::ApiError>, AppError> {
+    let backend = crate::backend::backend()?;
+    Ok(backend.benchmark(id).await.map(|(record, samples)| {
+        let load: Vec<_> = samples
+            .into_iter()
+            .filter(|(phase, s)| phase != "quality" && s.ok())
+            .map(|(_, s)| s)
+            .collect();
+        BenchmarkDetail {
+            record,
+            ttft_ms: load.iter().filter_map(|s| s.ttft_ms).collect(),
+            itl_ms: load
+                .iter()
+                .flat_map(|s| {
+                    s.chunk_ms
+                        .windows(2)
+                        .map(|w| w[1] - w[0])
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        }
+    }))
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

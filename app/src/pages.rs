@@ -1,5 +1,6 @@
 //! One page per route.
 
+mod benchmark;
 mod benchmarks;
 mod compare;
 mod costs;
@@ -10,6 +11,7 @@ mod not_found;
 mod run;
 mod sessions;
 
+pub use benchmark::BenchmarkPage;
 pub use benchmarks::BenchmarksPage;
 pub use compare::ComparePage;
 pub use costs::CostsPage;

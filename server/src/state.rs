@@ -311,6 +311,23 @@ impl Backend for AppState {
         })
     }
 
+    fn benchmark(
+        &self,
+        id: String,
+    ) -> BoxFuture<'_, Result<app::backend::StoredBenchmark, ApiError>> {
+        Box::pin(async move {
+            match self.runner.store().benchmark(&id).await {
+                Ok(Some(found)) => Ok(found),
+                Ok(None) => Err(ApiError::new(
+                    ErrorCode::BenchmarkNotFound,
+                    format!("no benchmark {id}"),
+                )
+                .with_hint("See the Benchmarks tab for the ones stored.")),
+                Err(e) => Err(crate::error::AppError::from(e).error),
+            }
+        })
+    }
+
     fn costs(
         &self,
         params: gdl_model::costs::CostParams,

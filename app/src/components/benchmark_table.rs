@@ -110,7 +110,7 @@ fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
     let at_slo = b.at_slo().cloned();
     view! {
         <tr data-benchmark=b.id.clone()>
-            <td>{format::timestamp(&b.created_at)}</td>
+            <td><a href=format!("/benchmarks/{}", b.id) title="Charts and configuration">{format::timestamp(&b.created_at)}</a></td>
             <td title=b.model.clone()>
                 <a href=format!("/compare?model={}", b.model) title="Compare this model across GPUs and providers">
                     {b.model.rsplit('/').next().unwrap_or_default().to_owned()}

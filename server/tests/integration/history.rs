@@ -245,4 +245,35 @@ async fn benchmarks_export_as_csv_rows_matching_the_records_and_as_json() {
     assert_eq!(gdl_model::export::benchmarks_csv(&json), text);
     let bad = d.get("/api/benchmarks/export?format=xml").await;
     assert_eq!(bad.status(), 400);
+    // Its page: the facts, the operating curve and the distributions, drawn on the server.
+    let page = d
+        .get(&format!("/benchmarks/{bench_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let levels = json[0].phases.len();
+    assert!(
+        page.contains(&format!("data-levels=\"{levels}\"")),
+        "{page}"
+    );
+    assert!(page.contains("<title id=\"curve-title\">"));
+    assert!(
+        page.contains("<title id=\"ttft-title\">") && page.contains("<title id=\"itl-title\">")
+    );
+    assert!(
+        page.contains("p95 TTFT ≤ 1000 ms"),
+        "the SLOs are in its configuration"
+    );
+    assert!(
+        page.contains(&format!("href=\"/api/benchmarks/{bench_id}\"")),
+        "raw samples"
+    );
+    let missing = d
+        .get("/benchmarks/bench-missing")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(missing.contains("benchmark_not_found"), "{missing}");
 }
