@@ -13,6 +13,7 @@
 //! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
 //! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
 //! - [`inventory`]: the Inventory tab's filters, the offers they select, which fit a model.
+//! - [`legacy`]: benchmark files of the Python dashboard, read into our record.
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
 //! - [`runs`]: deployment-test runs, their 11 steps, logs, host reports and benchmark records.
@@ -26,6 +27,7 @@ pub mod compare;
 pub mod costs;
 pub mod export;
 pub mod inventory;
+pub mod legacy;
 pub mod live;
 pub mod prices;
 pub mod provider;

@@ -24,7 +24,7 @@ pub fn init_logging() {
         .try_init();
 }
 
-pub use bench::bench;
+pub use bench::{bench, benchmarks};
 
 /// `gpu-deploy-llm serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {

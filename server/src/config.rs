@@ -46,6 +46,47 @@ pub enum Command {
     /// Benchmark any OpenAI-compatible streaming server (vLLM, llama.cpp's server, SGLang,
     /// TGI) and store the result like a test's, marked external.
     Bench(BenchArgs),
+    /// Stored benchmarks: list, show one, compare a model across GPUs, export, import the
+    /// old Python dashboard's files.
+    Benchmarks(BenchmarksArgs),
+}
+
+/// Options of `gpu-deploy-llm benchmarks`.
+#[derive(Clone, Debug, Args)]
+pub struct BenchmarksArgs {
+    #[command(subcommand)]
+    pub action: BenchmarksAction,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The dashboard's data directory (where benchmarks are stored).
+    #[arg(long, global = true, env = "GDL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What `benchmarks` does.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum BenchmarksAction {
+    /// The newest benchmarks.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One benchmark, whole.
+    Show { id: String },
+    /// A model across GPUs and providers: the frontier and the recommendations.
+    Compare {
+        #[arg(long)]
+        model: String,
+    },
+    /// Every benchmark as CSV (default) or JSON, on stdout.
+    Export {
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
+    /// Import the old Python dashboard's benchmark files (a directory such as
+    /// ~/.gpu-deploy-llm/benchmarks, its <id>.json files).
+    Import { dir: PathBuf },
 }
 
 /// Options of `gpu-deploy-llm bench`.

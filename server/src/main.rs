@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Costs(a) => exit(broker::costs(a).await),
         Command::Models(a) => exit(broker::models(a).await),
         Command::Bench(a) => exit(server::cli::bench(a).await),
+        Command::Benchmarks(a) => exit(server::cli::benchmarks(a).await),
     }
 }
 

@@ -160,3 +160,88 @@ async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk()
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stderr.contains("hint:"), "{}", bad.stderr);
 }
+
+/// `gpu-deploy-llm benchmarks …` with the given data directory; (exit code, stdout, stderr).
+fn benchmarks(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut command = binary();
+    command
+        .arg("benchmarks")
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir);
+    let out = output_within(&mut command, Duration::from_secs(60));
+    (out.status.code(), out.stdout, out.stderr)
+}
+
+#[test]
+fn the_old_dashboards_files_import_with_their_numbers_and_export_again() {
+    let old = data_dir();
+    std::fs::create_dir_all(&old).unwrap();
+    let record = |id: &str, gpu: &str, tps: f64, ttft: f64, usd: f64| {
+        json!({"id": id, "session_id": "s-1", "timestamp": "2026-01-10T12:00:00.5Z",
+            "model_id": "Qwen/Qwen2.5-0.5B-Instruct", "quantization": "none", "provider": "vastai",
+            "gpu_type": gpu, "gpu_count": 1, "gpu_vram_mb": 0, "price_per_hour": 0.2,
+            "avg_tokens_per_second": tps, "avg_time_to_first_token_ms": ttft,
+            "throughput_tokens_per_second": tps, "total_tokens_generated": 600, "prompts_tested": 6,
+            "prompts_passed": 6, "match_rate": 1.0, "prompt_results": [],
+            "tokens_per_dollar": 1.0, "cost_per_million_tokens": usd})
+    };
+    std::fs::write(
+        old.join("bench-aaaa0001.json"),
+        record("bench-aaaa0001", "RTX 3090", 85.5, 140.0, 0.65).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        old.join("bench-aaaa0002.json"),
+        record("bench-aaaa0002", "RTX 4090", 120.0, 90.0, 0.46).to_string(),
+    )
+    .unwrap();
+    std::fs::write(old.join("index.json"), "[]").unwrap();
+    std::fs::write(old.join("broken.json"), "{\"id\": 1}").unwrap();
+    let data = data_dir();
+    let old_dir = old.to_string_lossy().into_owned();
+    let (code, out, err) = benchmarks(&data, &["import", &old_dir, "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let result: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(result["imported"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        result["skipped"].as_array().unwrap().len(),
+        1,
+        "broken.json; index.json is not a record"
+    );
+    let (code, out, _) = benchmarks(&data, &["show", "bench-aaaa0001", "--json"]);
+    assert_eq!(code, Some(0));
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["phases"][0]["ttft_ms"]["p50"], 140.0);
+    assert_eq!(shown["phases"][0]["output_tokens_per_s"], 85.5);
+    let (_, csv, _) = benchmarks(&data, &["export"]);
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("bench-aaaa0002,"))
+        .unwrap();
+    assert!(
+        row.contains(",90.0000,") && row.contains(",0.4600,"),
+        "{row}"
+    );
+    let (_, listed, _) = benchmarks(&data, &["list"]);
+    assert!(
+        listed.contains("bench-aaaa0001") && listed.contains("RTX 4090 x1"),
+        "{listed}"
+    );
+    let (code, compared, _) = benchmarks(
+        &data,
+        &["compare", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--json"],
+    );
+    assert_eq!(code, Some(0));
+    let c: Value = serde_json::from_str(&compared).unwrap();
+    assert_eq!(
+        c["without_slo"].as_array().unwrap().len(),
+        2,
+        "no SLO was judged then"
+    );
+    let (code, _, err) = benchmarks(&data, &["show", "bench-none"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("benchmark_not_found"), "{err}");
+    let (code, _, _) = benchmarks(&data, &["export", "--format", "xml"]);
+    assert_eq!(code, Some(2));
+}
