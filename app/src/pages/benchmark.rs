@@ -123,6 +123,7 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
         <section class="card">
             <h2>"Operating curve"</h2>
             <OperatingCurve r=r.clone() slo/>
+            <Levels r=r.clone()/>
         </section>
         <div class="grid">
             <section class="card">
@@ -230,6 +231,50 @@ fn OperatingCurve(r: BenchmarkRecord, slo: Slo) -> impl IntoView {
             {points}
             {capacity}
         </svg>
+    }
+}
+
+/// Each level's figures.
+#[component]
+fn Levels(r: BenchmarkRecord) -> impl IntoView {
+    let rows = r
+        .phases
+        .iter()
+        .map(|p| {
+            view! {
+                <tr data-level=p.concurrency>
+                    <td class="num">{p.concurrency}</td>
+                    <td class="num">{format!("{}/{}", p.completed, p.completed + p.failed)}</td>
+                    <td class="num ttft">{format!("{:.1}", p.ttft_ms.p50)}</td>
+                    <td class="num">{format!("{:.1}", p.ttft_ms.p95)}</td>
+                    <td class="num">{format!("{:.1}", p.tpot_ms.p50)}</td>
+                    <td class="num tps">{format!("{:.1}", p.output_tokens_per_s)}</td>
+                    <td class="num">{p.goodput_rps.map(|g| format!("{g:.2}")).unwrap_or_else(|| "—".into())}</td>
+                    <td class="num cost">{p.usd_per_million_output_tokens.map(|u| format!("${u:.3}")).unwrap_or_else(|| "—".into())}</td>
+                    <td>{match p.meets_slo { Some(true) => "met", Some(false) => "broken", None => "—" }}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="levels">
+                <thead>
+                    <tr>
+                        <th class="num">"Concurrency"</th>
+                        <th class="num">"OK"</th>
+                        <th class="num">"TTFT p50 ms"</th>
+                        <th class="num">"TTFT p95 ms"</th>
+                        <th class="num">"TPOT p50 ms"</th>
+                        <th class="num">"Output tok/s"</th>
+                        <th class="num">"Goodput req/s"</th>
+                        <th class="num">"$ / 1M"</th>
+                        <th>"SLOs"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }
 
