@@ -68,7 +68,7 @@ describe('benchmarks', () => {
     assert.ok(Number(await curve.getAttribute('data-levels')) >= 2);
     assert.ok(await page.locator('svg.curve polyline.tps').count() === 1);
     assert.ok(Number(await page.locator('svg.histogram').first().getAttribute('data-count')) > 0);
-    assert.equal(await page.locator('svg.curve title').first().innerText(), 'Output tokens per second and p95 time to first token against concurrency');
+    assert.equal(await page.locator('svg.curve title').first().textContent(), 'Output tokens per second and p95 time to first token against concurrency');
     await context.close();
   });
 
