@@ -127,7 +127,27 @@ mod tests {
             ttft_ms,
             ms_per_token,
             api_key: "k".into(),
+            fail_every: 0,
+            max_seqs: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn failed_requests_are_counted_apart_and_kept_out_of_the_latencies() {
+        let p = LlmProfile {
+            fail_every: 4,
+            ..profile(20.0, 2.0)
+        };
+        let llm = SimLlm::start(p.clone(), 0).unwrap();
+        let engine = engine_on(&llm, &p, Workload::synthetic(8, 6));
+        let (m, samples) = engine.level(1, 8).await;
+        assert_eq!((m.completed, m.failed), (6, 2));
+        assert_eq!(m.ttft_ms.count, 6, "only the successful requests are timed");
+        assert!(samples
+            .iter()
+            .filter(|s| !s.ok())
+            .all(|s| s.error.as_deref() == Some("HTTP 500")));
+        assert_eq!(m.meets_slo, Some(false), "75 % success is under 99 %");
     }
 
     #[tokio::test]

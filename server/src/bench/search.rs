@@ -100,7 +100,7 @@ pub async fn search(engine: &Engine, limits: &Limits) -> Capacity {
         }
         if let Some((_, before)) = good {
             if throughput < before * (1.0 + SATURATION_GAIN) {
-                good = Some((c, throughput));
+                // More load only added waiting: the level before is the capacity.
                 break Stop::Saturated;
             }
         }
@@ -189,5 +189,39 @@ mod tests {
         )
         .await;
         assert_eq!((broke.stop, broke.points.len()), (Stop::TimeBudget, 0));
+    }
+
+    #[tokio::test]
+    async fn stops_where_more_load_only_adds_waiting() {
+        // Four decoding slots: past four streams, requests queue and throughput stays put.
+        let p = crate::simulator::llm::LlmProfile {
+            max_seqs: 4,
+            ..profile(10.0, 10.0)
+        };
+        let llm = SimLlm::start(p.clone(), 0).unwrap();
+        let mut engine = engine_on(&llm, &p, Workload::synthetic(8, 16));
+        engine.slo.ttft_p95_ms = 60_000.0;
+        engine.slo.tpot_p95_ms = 1_000.0;
+        let found = search(
+            &engine,
+            &Limits {
+                max_concurrency: 64,
+                time_budget: Duration::from_secs(60),
+                usd_budget: None,
+                requests_per_slot: 2,
+            },
+        )
+        .await;
+        assert_eq!(
+            found.stop,
+            Stop::Saturated,
+            "{:?}",
+            found
+                .points
+                .iter()
+                .map(|(m, _)| (m.concurrency, m.output_tokens_per_s))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(found.concurrency, Some(4));
     }
 }

@@ -31,6 +31,12 @@ pub struct LlmProfile {
     pub ms_per_token: f64,
     /// The API key requests must carry.
     pub api_key: String,
+    /// Every Nth chat completion is refused with a 500, as an overloaded server's are
+    /// (0: none).
+    pub fail_every: u32,
+    /// Streams decoded at once (vLLM's `max_num_seqs`); more wait in its queue, so past it
+    /// throughput stops growing (0: no limit).
+    pub max_seqs: u32,
 }
 
 /// Relative decode speed of a GPU (RTX 3090 = 1).
@@ -66,6 +72,8 @@ impl LlmProfile {
             ttft_ms: 15.0 + 6.0 * params_b / factor,
             ms_per_token: 1000.0 / tokens_per_s,
             api_key,
+            fail_every: 0,
+            max_seqs: 0,
         }
     }
 }
@@ -79,6 +87,8 @@ struct Shared {
     crash_at: Option<usize>,
     /// Set once it crashed: the server stops and cuts its connections.
     crashed: watch::Sender<bool>,
+    /// Decoding slots ([`LlmProfile::max_seqs`]).
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// A running simulated vLLM. Dropping it stops the server.
@@ -93,12 +103,17 @@ impl SimLlm {
     /// `crash_after` > 0 it crashes partway through that chat completion.
     pub fn start(profile: LlmProfile, crash_after: u32) -> std::io::Result<Self> {
         let (crash, crashed) = watch::channel(false);
+        let profile_slots = profile.max_seqs;
         let shared = Arc::new(Shared {
             profile,
             active: AtomicUsize::new(0),
             begun: AtomicUsize::new(0),
             crash_at: (crash_after > 0).then_some(crash_after as usize),
             crashed: crash,
+            slots: Arc::new(tokio::sync::Semaphore::new(match profile_slots {
+                0 => tokio::sync::Semaphore::MAX_PERMITS,
+                n => n as usize,
+            })),
         });
         let router = Router::new()
             .route("/health", get(|| async { StatusCode::OK }))
@@ -222,7 +237,16 @@ async fn chat(
     let tokens = answer(&prompt, max_tokens);
     let prompt_tokens = prompt.split_whitespace().count().max(1) + 8;
     let completion_tokens = tokens.len();
-    let crashes = shared.crash_at == Some(shared.begun.fetch_add(1, Ordering::SeqCst) + 1);
+    let number = shared.begun.fetch_add(1, Ordering::SeqCst) + 1;
+    let crashes = shared.crash_at == Some(number);
+    let every = shared.profile.fail_every as usize;
+    if every > 0 && number % every == 0 {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"object": "error", "message": "the engine is overloaded", "type": "InternalServerError"})),
+        )
+            .into_response();
+    }
     if *shared.crashed.borrow() {
         // Gone: the connection this came on is being cut.
         return std::future::pending().await;
@@ -253,6 +277,10 @@ async fn chat(
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
         use futures::SinkExt;
+        // Queued until a decoding slot is free.
+        let Ok(_slot) = shared.slots.clone().acquire_owned().await else {
+            return;
+        };
         let busy = Busy::new(&shared);
         let profile = &shared.profile;
         let slowdown = |active: usize| 1.0 + 0.12 * (active.saturating_sub(1)) as f64;
