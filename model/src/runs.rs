@@ -224,6 +224,10 @@ pub struct TestConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub pin_offer: Option<String>,
+    /// Benchmark with the SLO capacity search (the highest concurrency that meets the
+    /// default SLOs, within 64 and 5 minutes) instead of the fixed levels.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capacity_search: bool,
 }
 
 /// An optional text field where a form's empty value means absent.

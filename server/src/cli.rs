@@ -206,6 +206,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         keep_on_failure: args.keep_on_failure,
         deploy_mode,
         pin_offer: args.offer.clone(),
+        capacity_search: args.search,
     };
     let run = match state.runner.start(config).await {
         Ok(run) => run,

@@ -284,6 +284,11 @@ pub struct TestArgs {
     #[arg(long)]
     pub offer: Option<String>,
 
+    /// Benchmark with the SLO capacity search (the highest concurrency within the default
+    /// SLOs, at most 64 and 5 minutes) instead of the fixed levels.
+    #[arg(long)]
+    pub search: bool,
+
     /// Print the run and its benchmark as JSON on stdout (progress goes to stderr).
     #[arg(long)]
     pub json: bool,

@@ -94,6 +94,10 @@ pub fn TestForm() -> AnyView {
                         <input type="checkbox" name="config[keep_on_failure]" value="true"/>
                         "Keep the instance if the test fails"
                     </label>
+                    <label class="check" title="The highest concurrency within p95 TTFT ≤ 1 s, p95 TPOT ≤ 100 ms and ≥ 99 % success, at most 64 and 5 minutes: the $ per 1M tokens there is the headline figure">
+                        <input type="checkbox" name="config[capacity_search]" value="true"/>
+                        "Find the capacity at the SLOs (longer)"
+                    </label>
                 </div>
                 <div class="actions">
                     <button type="submit" disabled=move || running().is_some() || start.pending().get()>

@@ -74,3 +74,38 @@ async fn two_gpus_give_two_points_on_the_frontier_with_recommendations() {
     let missing = d.get("/api/compare").await;
     assert_eq!(missing.status(), 400);
 }
+
+#[tokio::test]
+async fn a_test_asked_to_find_the_capacity_records_it_with_every_level_tried() {
+    let d = Dashboard::start(None).await;
+    let id = start(
+        &d,
+        json!({"model": "qwen2.5-0.5b", "max_price": 3, "capacity_search": true}),
+    )
+    .await;
+    let run = finished(&d, &id).await;
+    assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
+    let b: serde_json::Value = d
+        .get(&format!("/api/benchmarks/{}", run.benchmark_id.unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let record: gdl_model::runs::BenchmarkRecord =
+        serde_json::from_value(b["benchmark"].clone()).unwrap();
+    let capacity = record.capacity.expect("a capacity was found");
+    assert!(
+        record.phases.len() >= 3,
+        "doubling from 1: {:?}",
+        record.phases.len()
+    );
+    assert!(record.phases.iter().all(|p| p.meets_slo.is_some()));
+    assert_eq!(record.at_slo().unwrap().concurrency, capacity);
+    let log = d
+        .get(&format!("/api/runs/{id}/logs?format=text"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("Capacity search ended"), "{log}");
+}

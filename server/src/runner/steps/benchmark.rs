@@ -17,6 +17,14 @@ const WARM_UP: u32 = 2;
 
 /// Prompt length of the load phases, tokens.
 const LOAD_INPUT_TOKENS: u32 = 64;
+
+/// How far the dashboard's capacity search may go.
+const SEARCH: crate::bench::search::Limits = crate::bench::search::Limits {
+    max_concurrency: 64,
+    time_budget: std::time::Duration::from_secs(300),
+    usd_budget: None,
+    requests_per_slot: 2,
+};
 use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveEvent;
 use gdl_model::runs::{BenchmarkRecord, LogLevel, StepName};
@@ -63,7 +71,43 @@ pub async fn run(
     d.ctx.info(&format!(
         "Warm-up: {WARM_UP} requests, left out of the metrics ({warm_failed} failed)"
     ));
-    for &level in &load.load_levels {
+    let mut capacity = None;
+    if d.ctx.config().capacity_search {
+        d.ctx.info(&format!(
+            "Capacity search: the highest concurrency within the SLOs (p95 TTFT ≤ {:.0} ms, p95 TPOT ≤ {:.0} ms), at most {} and {} s",
+            engine.slo.ttft_p95_ms,
+            engine.slo.tpot_p95_ms,
+            SEARCH.max_concurrency,
+            SEARCH.time_budget.as_secs()
+        ));
+        let found = crate::bench::search::search(&engine, &SEARCH).await;
+        capacity = found.concurrency;
+        d.ctx.info(&format!(
+            "Capacity search ended ({:?}) after {:.0} s: {}",
+            found.stop,
+            found.elapsed.as_secs_f64(),
+            capacity
+                .map(|c| format!("concurrency {c} meets the SLOs"))
+                .unwrap_or_else(|| "no level met the SLOs".into())
+        ));
+        for (metrics, raw) in found.points {
+            still_serving(
+                connected,
+                served,
+                &format!("concurrency {}", metrics.concurrency),
+                &raw,
+            )
+            .await?;
+            samples.push((format!("c{}", metrics.concurrency), raw));
+            phases.push(metrics);
+        }
+    }
+    let levels: &[u32] = if d.ctx.config().capacity_search {
+        &[]
+    } else {
+        &load.load_levels
+    };
+    for &level in levels {
         d.ctx.info(&format!(
             "Load phase: {} requests at concurrency {level}, {LOAD_INPUT_TOKENS} tokens in, {} out",
             load.load_requests, load.load_max_tokens
@@ -105,7 +149,7 @@ pub async fn run(
         phases,
         test_cost_usd: Some(d.ctx.read(|run| run.cost_usd(Utc::now()))),
         external: false,
-        capacity: None,
+        capacity,
     };
     d.ctx.store().save_benchmark(&record, samples).await?;
     d.ctx
