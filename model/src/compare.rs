@@ -7,6 +7,81 @@ use crate::runs::BenchmarkRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The Benchmarks tab's filters and sort, as its URL carries them
+/// (`/benchmarks?model=Qwen&provider=vastai&sort=slo_cost`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkFilters {
+    /// A part of the model id (case-insensitive).
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    /// A part of the GPU type (case-insensitive).
+    pub gpu: Option<String>,
+    /// `newest` (default), `ttft`, `tpot`, `tps` (fastest first) or `slo_cost` (cheapest at
+    /// the SLOs first; records without one last).
+    pub sort: Option<String>,
+}
+
+impl BenchmarkFilters {
+    /// The filters in a query string's pairs.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut f = Self::default();
+        for (key, value) in crate::api::set_pairs(pairs) {
+            let value = Some(value.to_owned());
+            match key {
+                "model" => f.model = value,
+                "provider" => f.provider = value,
+                "gpu" => f.gpu = value,
+                "sort" => f.sort = value,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// Whether `r` passes.
+    pub fn passes(&self, r: &BenchmarkRecord) -> bool {
+        let has = |text: &str, part: &Option<String>| {
+            part.as_ref()
+                .is_none_or(|p| text.to_lowercase().contains(&p.to_lowercase()))
+        };
+        has(&r.model, &self.model)
+            && has(&r.gpu_type, &self.gpu)
+            && self
+                .provider
+                .as_deref()
+                .is_none_or(|p| r.provider.as_str() == p)
+    }
+
+    /// Sorts as asked.
+    pub fn sort(&self, list: &mut [BenchmarkRecord]) {
+        let first = |r: &BenchmarkRecord, f: fn(&crate::benchmark::PhaseMetrics) -> f64| {
+            r.phases.first().map(f).unwrap_or(f64::INFINITY)
+        };
+        match self.sort.as_deref() {
+            Some("ttft") => list.sort_by(|a, b| {
+                first(a, |p| p.ttft_ms.p50).total_cmp(&first(b, |p| p.ttft_ms.p50))
+            }),
+            Some("tpot") => list.sort_by(|a, b| {
+                first(a, |p| p.tpot_ms.p50).total_cmp(&first(b, |p| p.tpot_ms.p50))
+            }),
+            Some("tps") => {
+                let best =
+                    |r: &BenchmarkRecord| r.best_phase().map_or(0.0, |p| p.output_tokens_per_s);
+                list.sort_by(|a, b| best(b).total_cmp(&best(a)))
+            }
+            Some("slo_cost") => {
+                let cost = |r: &BenchmarkRecord| {
+                    r.at_slo()
+                        .and_then(|p| p.usd_per_million_output_tokens)
+                        .unwrap_or(f64::INFINITY)
+                };
+                list.sort_by(|a, b| cost(a).total_cmp(&cost(b)))
+            }
+            _ => list.sort_by_key(|r| std::cmp::Reverse(r.created_at)),
+        }
+    }
+}
+
 /// One GPU on one provider, over every benchmark of the model there.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -254,5 +329,33 @@ mod tests {
                     .contains("from 2 benchmarks (e, d)")
         );
         assert!(compare("other/model", &records).points.is_empty());
+    }
+
+    #[test]
+    fn the_tabs_filters_pass_parts_of_names_and_sort_as_asked() {
+        let mut list = vec![
+            record("a", "RTX 3090", "vastai", 0.10, 20.0),
+            record("b", "H100", "tensordock", 0.30, 5.0),
+            record("c", "RTX 4090", "vastai", 0.12, 8.0),
+        ];
+        let f = BenchmarkFilters::from_pairs([
+            ("gpu", "rtx"),
+            ("provider", "vastai"),
+            ("sort", "slo_cost"),
+        ]);
+        list.retain(|r| f.passes(r));
+        f.sort(&mut list);
+        assert_eq!(
+            list.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["a", "c"]
+        );
+        let tpot = BenchmarkFilters::from_pairs([("sort", "tpot"), ("model", "qwen2.5")]);
+        let mut all = vec![
+            record("a", "x", "vastai", 0.1, 20.0),
+            record("b", "y", "vastai", 0.2, 5.0),
+        ];
+        assert!(all.iter().all(|r| tpot.passes(r)));
+        tpot.sort(&mut all);
+        assert_eq!(all[0].id, "b");
     }
 }

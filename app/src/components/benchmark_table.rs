@@ -1,6 +1,7 @@
 use crate::format;
 use crate::functions::BenchmarksBefore;
 use crate::live::use_live;
+use gdl_model::compare::BenchmarkFilters;
 use gdl_model::runs::BenchmarkRecord;
 use leptos::prelude::*;
 
@@ -22,7 +23,12 @@ pub fn BenchmarkTable() -> impl IntoView {
             older.update(|o| o.extend(page));
         }
     });
-    let rows = move || {
+    let query = leptos_router::hooks::use_query_map();
+    let filters = move || {
+        query.with(|q| BenchmarkFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
+    };
+    // Every benchmark known here, newest first (what "Show older" continues from).
+    let all = move || {
         let mut list: Vec<BenchmarkRecord> = store
             .client
             .with(|c| c.live.benchmarks.values().cloned().collect());
@@ -31,8 +37,15 @@ pub fn BenchmarkTable() -> impl IntoView {
         list.sort_by_key(|b| std::cmp::Reverse(b.created_at));
         list
     };
+    // The ones shown: filtered and sorted as the URL says.
+    let rows = move || {
+        let f = filters();
+        let mut list: Vec<BenchmarkRecord> = all().into_iter().filter(|b| f.passes(b)).collect();
+        f.sort(&mut list);
+        list
+    };
     let show_older = move |_| {
-        if let Some(oldest) = rows().last() {
+        if let Some(oldest) = all().last() {
             fetch.dispatch(BenchmarksBefore {
                 before: oldest.created_at,
                 limit: OLDER_PAGE,
@@ -40,8 +53,9 @@ pub fn BenchmarkTable() -> impl IntoView {
         }
     };
     view! {
+        {move || view! { <FilterForm f=filters()/> }}
         <Show
-            when=move || !rows().is_empty()
+            when=move || !all().is_empty()
             fallback=|| view! {
                 <section class="card">
                     <p class="empty">
@@ -100,6 +114,45 @@ pub fn BenchmarkTable() -> impl IntoView {
                 </p>
             </section>
         </Show>
+    }
+}
+
+/// The filters and sort, as a plain GET form (`/benchmarks?...`).
+#[component]
+fn FilterForm(f: BenchmarkFilters) -> impl IntoView {
+    let sort = f.sort.clone().unwrap_or_else(|| "newest".into());
+    let provider = f.provider.clone().unwrap_or_default();
+    let option = move |value: &'static str, label: &'static str, chosen: &str| {
+        view! { <option value=value selected=chosen == value>{label}</option> }
+    };
+    view! {
+        <form class="card filters" method="get" action="/benchmarks" data-benchmark-filters="">
+            <label>"Model" <input type="text" name="model" placeholder="Qwen2.5" value=f.model.clone().unwrap_or_default()/></label>
+            <label>"Provider"
+                <select name="provider">
+                    {option("", "any", &provider)}
+                    {option("vastai", "Vast.ai", &provider)}
+                    {option("tensordock", "TensorDock", &provider)}
+                    {option("bluelobster", "Blue Lobster", &provider)}
+                    {option("external", "external", &provider)}
+                </select>
+            </label>
+            <label>"GPU" <input type="text" name="gpu" placeholder="4090" value=f.gpu.clone().unwrap_or_default()/></label>
+            <label>"Sort by"
+                <select name="sort">
+                    {option("newest", "newest", &sort)}
+                    {option("slo_cost", "$ / 1M at SLO", &sort)}
+                    {option("ttft", "TTFT", &sort)}
+                    {option("tpot", "TPOT", &sort)}
+                    {option("tps", "throughput", &sort)}
+                </select>
+            </label>
+            <div class="actions">
+                <button type="submit">"Apply"</button>
+                <a href="/benchmarks">"Clear"</a>
+                <a href="/compare">"Compare a model across GPUs"</a>
+            </div>
+        </form>
     }
 }
 

@@ -276,4 +276,15 @@ async fn benchmarks_export_as_csv_rows_matching_the_records_and_as_json() {
         .await
         .unwrap();
     assert!(missing.contains("benchmark_not_found"), "{missing}");
+    // The tab's filters and sort, in the URL and rendered on the server.
+    let none = d.get("/benchmarks?model=llama").await.text().await.unwrap();
+    assert_eq!(none.matches("<tr data-benchmark=\"").count(), 0, "{none}");
+    let one = d
+        .get("/benchmarks?model=QWEN&sort=slo_cost")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(one.matches("<tr data-benchmark=\"").count(), 1);
+    assert!(one.contains("value=\"QWEN\"") && one.contains("<option value=\"slo_cost\" selected"));
 }
