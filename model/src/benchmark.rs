@@ -138,6 +138,10 @@ pub struct PhaseMetrics {
     /// Whether the level met the SLOs (p95 TTFT, p95 TPOT, success rate), when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meets_slo: Option<bool>,
+    /// Requests per second sent, for a level at a fixed request rate (`concurrency` is then
+    /// its cap on requests in flight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_rate: Option<f64>,
 }
 
 /// Service-level objectives a load level must meet.
@@ -251,6 +255,7 @@ pub fn phase_metrics(
         },
         goodput_rps: None,
         meets_slo: None,
+        request_rate: None,
     }
 }
 

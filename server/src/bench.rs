@@ -100,6 +100,92 @@ impl Engine {
     }
 }
 
+/// How requests arrive at a fixed rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrivals {
+    /// Evenly spaced.
+    Constant,
+    /// A Poisson process (exponential gaps), as independent users make; seeded, so a
+    /// level can be run again the same way.
+    Poisson { seed: u64 },
+}
+
+impl Engine {
+    /// One level at a fixed request rate: `requests` requests sent `rate` a second on
+    /// average, at most `cap` in flight (a request due while the cap is reached waits for a
+    /// slot, and its latency counts from when it was due).
+    pub async fn rate_level(
+        &self,
+        rate: f64,
+        requests: u32,
+        arrivals: Arrivals,
+        cap: u32,
+    ) -> (PhaseMetrics, Vec<Sample>) {
+        use rand::{Rng, SeedableRng};
+        let rate = rate.max(1e-3);
+        let mut rng = match arrivals {
+            Arrivals::Poisson { seed } => Some(rand::rngs::StdRng::seed_from_u64(seed)),
+            Arrivals::Constant => None,
+        };
+        let mut at = 0.0_f64;
+        let schedule: Vec<f64> = (0..requests)
+            .map(|_| {
+                let due = at;
+                at += match rng.as_mut() {
+                    // Inverse transform: −ln(U) / λ, with U in (0, 1].
+                    Some(r) => -(1.0 - r.gen::<f64>()).ln() / rate,
+                    None => 1.0 / rate,
+                };
+                due
+            })
+            .collect();
+        let slots = Arc::new(tokio::sync::Semaphore::new(cap.max(1) as usize));
+        let origin = Instant::now();
+        let tasks = schedule.into_iter().enumerate().map(|(i, due)| {
+            let engine = self.clone();
+            let slots = slots.clone();
+            async move {
+                tokio::time::sleep_until(
+                    tokio::time::Instant::from_std(origin) + Duration::from_secs_f64(due),
+                )
+                .await;
+                let _slot = slots.acquire_owned().await.ok()?;
+                let waited = origin.elapsed().as_secs_f64() - due;
+                let request = engine.workload.request(i);
+                let (mut sample, _) =
+                    stream_request(&engine.http, &engine.target, &request, origin).await;
+                // Latency counts from when the request was due, queueing included.
+                let late = waited.max(0.0) * 1000.0;
+                sample.start_ms -= late;
+                for t in [
+                    &mut sample.ttft_ms,
+                    &mut sample.e2e_ms,
+                    &mut sample.first_chunk_ms,
+                ] {
+                    if let Some(t) = t.as_mut() {
+                        *t += late;
+                    }
+                }
+                for c in sample.chunk_ms.iter_mut() {
+                    *c += late;
+                }
+                Some(sample)
+            }
+        });
+        let mut samples: Vec<Sample> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        samples.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+        let duration = origin.elapsed().as_secs_f64();
+        let mut metrics = phase_metrics(&samples, cap, duration, self.price_per_hour);
+        metrics.request_rate = Some(rate);
+        self.slo.judge(&mut metrics, &samples);
+        (metrics, samples)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +216,33 @@ mod tests {
             fail_every: 0,
             max_seqs: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn requests_arrive_at_the_rate_asked_evenly_or_as_a_poisson_process() {
+        let p = profile(5.0, 1.0);
+        let llm = SimLlm::start(p.clone(), 0).unwrap();
+        let engine = engine_on(&llm, &p, Workload::synthetic(8, 4));
+        let (m, samples) = engine.rate_level(40.0, 20, Arrivals::Constant, 8).await;
+        assert_eq!((m.completed, m.request_rate), (20, Some(40.0)));
+        let gaps: Vec<f64> = samples
+            .windows(2)
+            .map(|w| w[1].start_ms - w[0].start_ms)
+            .collect();
+        assert!(gaps.iter().all(|g| (g - 25.0).abs() < 5.0), "{gaps:?}");
+        let (poisson, samples) = engine
+            .rate_level(40.0, 40, Arrivals::Poisson { seed: 7 }, 8)
+            .await;
+        assert_eq!(poisson.completed, 40);
+        let gaps: Vec<f64> = samples
+            .windows(2)
+            .map(|w| w[1].start_ms - w[0].start_ms)
+            .collect();
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        assert!((10.0..50.0).contains(&mean), "mean gap {mean} ms for 25 ms");
+        let spread = gaps.iter().cloned().fold(0.0, f64::max)
+            - gaps.iter().cloned().fold(f64::MAX, f64::min);
+        assert!(spread > 20.0, "exponential gaps vary: {gaps:?}");
     }
 
     #[tokio::test]

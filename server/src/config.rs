@@ -126,6 +126,16 @@ pub struct BenchArgs {
     /// Requests at each level.
     #[arg(long, default_value_t = 16)]
     pub requests: u32,
+    /// Fixed request rates instead of concurrency levels, requests per second, comma
+    /// separated.
+    #[arg(long, value_delimiter = ',')]
+    pub rate: Vec<f64>,
+    /// How requests arrive at a fixed rate: poisson (independent users) or constant.
+    #[arg(long, default_value = "poisson")]
+    pub arrivals: String,
+    /// At a fixed rate, the most requests in flight (later ones wait, and their wait counts).
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: u32,
     /// Warm-up requests before measuring (left out of the metrics).
     #[arg(long, default_value_t = 2)]
     pub warmup: u32,

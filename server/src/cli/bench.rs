@@ -3,7 +3,7 @@
 
 use super::broker::{bad_input, print, table};
 use crate::bench::search::{search, Limits};
-use crate::bench::{Engine, Workload};
+use crate::bench::{Arrivals, Engine, Workload};
 use crate::config::BenchArgs;
 use crate::runner::loadgen::{quality, Target};
 use gdl_model::benchmark::{PhaseMetrics, Sample, Slo};
@@ -128,6 +128,34 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         capacity = found.concurrency;
         for (m, s) in found.points {
             samples.push((format!("c{}", m.concurrency), s));
+            phases.push(m);
+        }
+    } else if !a.rate.is_empty() {
+        let arrivals = match a.arrivals.as_str() {
+            "poisson" => Arrivals::Poisson { seed: 1 },
+            "constant" => Arrivals::Constant,
+            other => {
+                return Ok(bad_input(
+                    &format!("--arrivals must be poisson or constant, got {other:?}"),
+                    "poisson for independent users, constant for evenly spaced requests.",
+                ))
+            }
+        };
+        for &rate in &a.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Ok(bad_input(
+                    &format!("--rate must be positive, got {rate}"),
+                    "Requests per second, e.g. --rate 1,2,4.",
+                ));
+            }
+            eprintln!(
+                "{rate} requests/s ({}): {} requests",
+                a.arrivals, a.requests
+            );
+            let (m, s) = engine
+                .rate_level(rate, a.requests.max(1), arrivals, a.max_in_flight)
+                .await;
+            samples.push((format!("r{rate}"), s));
             phases.push(m);
         }
     } else {
@@ -360,7 +388,9 @@ fn summary(r: &BenchmarkRecord) -> String {
         .iter()
         .map(|p| {
             vec![
-                p.concurrency.to_string(),
+                p.request_rate
+                    .map(|r| format!("{r}/s ≤{}", p.concurrency))
+                    .unwrap_or_else(|| p.concurrency.to_string()),
                 format!("{}/{}", p.completed, p.completed + p.failed),
                 format!("{:.0}", p.ttft_ms.p50),
                 format!("{:.0}", p.ttft_ms.p95),
@@ -387,7 +417,7 @@ fn summary(r: &BenchmarkRecord) -> String {
     );
     out += &table(
         &[
-            "CONC",
+            "LOAD",
             "OK",
             "TTFT P50",
             "TTFT P95",

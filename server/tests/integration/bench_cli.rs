@@ -145,10 +145,41 @@ async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk()
         out.stdout
     );
     assert!(!out.stdout.contains("sent no usage"), "{}", out.stdout);
-    // Both stored, where the dashboard reads its benchmarks.
+    // At a fixed request rate instead.
+    let mut command = binary();
+    command
+        .args([
+            "bench",
+            "--base-url",
+            &url,
+            "--model",
+            "plain",
+            "--rate",
+            "20",
+        ])
+        .args([
+            "--arrivals",
+            "constant",
+            "--requests",
+            "5",
+            "--warmup",
+            "0",
+            "--json",
+        ])
+        .arg("--data-dir")
+        .arg(&dir);
+    let out =
+        tokio::task::spawn_blocking(move || output_within(&mut command, Duration::from_secs(120)))
+            .await
+            .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let rated: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rated["phases"][0]["request_rate"], 20.0);
+    assert_eq!(rated["phases"][0]["completed"], 5);
+    // All stored, where the dashboard reads its benchmarks.
     let store = server::store::Store::open(&dir).unwrap();
     let stored = store.benchmarks(10).await.unwrap();
-    assert_eq!(stored.len(), 2);
+    assert_eq!(stored.len(), 3);
     assert!(stored.iter().all(|b| b.external && b.run_id.is_empty()));
     // Bad input and an absent server.
     let mut command = binary();
