@@ -3,6 +3,7 @@
 mod benchmark_table;
 mod broker;
 mod error_note;
+mod filters;
 mod live_status;
 mod log_panel;
 mod orphans;
@@ -14,6 +15,7 @@ mod ttr_chart;
 pub use benchmark_table::BenchmarkTable;
 pub use broker::{BrokerCard, ProvidersCard};
 pub use error_note::ErrorNote;
+pub use filters::provider_options;
 pub use live_status::LiveStatus;
 pub use log_panel::LogPanel;
 pub use orphans::OrphanBanner;

@@ -87,14 +87,26 @@ impl Engine {
                 mine
             }
         });
-        let mut samples: Vec<Sample> = futures::future::join_all(workers)
+        let samples = futures::future::join_all(workers)
             .await
             .into_iter()
             .flatten()
             .collect();
+        self.measured(samples, concurrency, origin, None)
+    }
+
+    /// A level's metrics from its samples (in the order sent), judged against the SLOs.
+    fn measured(
+        &self,
+        mut samples: Vec<Sample>,
+        concurrency: u32,
+        origin: Instant,
+        request_rate: Option<f64>,
+    ) -> (PhaseMetrics, Vec<Sample>) {
         samples.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
         let duration = origin.elapsed().as_secs_f64();
         let mut metrics = phase_metrics(&samples, concurrency, duration, self.price_per_hour);
+        metrics.request_rate = request_rate;
         self.slo.judge(&mut metrics, &samples);
         (metrics, samples)
     }
@@ -172,17 +184,12 @@ impl Engine {
                 Some(sample)
             }
         });
-        let mut samples: Vec<Sample> = futures::future::join_all(tasks)
+        let samples = futures::future::join_all(tasks)
             .await
             .into_iter()
             .flatten()
             .collect();
-        samples.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
-        let duration = origin.elapsed().as_secs_f64();
-        let mut metrics = phase_metrics(&samples, cap, duration, self.price_per_hour);
-        metrics.request_rate = Some(rate);
-        self.slo.judge(&mut metrics, &samples);
-        (metrics, samples)
+        self.measured(samples, cap, origin, Some(rate))
     }
 }
 

@@ -129,13 +129,7 @@ fn FilterForm(f: BenchmarkFilters) -> impl IntoView {
         <form class="card filters" method="get" action="/benchmarks" data-benchmark-filters="">
             <label>"Model" <input type="text" name="model" placeholder="Qwen2.5" value=f.model.clone().unwrap_or_default()/></label>
             <label>"Provider"
-                <select name="provider">
-                    {option("", "any", &provider)}
-                    {option("vastai", "Vast.ai", &provider)}
-                    {option("tensordock", "TensorDock", &provider)}
-                    {option("bluelobster", "Blue Lobster", &provider)}
-                    {option("external", "external", &provider)}
-                </select>
+                <select name="provider">{super::provider_options(&provider, &[("external", "external (bench)")])}</select>
             </label>
             <label>"GPU" <input type="text" name="gpu" placeholder="4090" value=f.gpu.clone().unwrap_or_default()/></label>
             <label>"Sort by"

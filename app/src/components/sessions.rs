@@ -3,7 +3,7 @@ use crate::functions::ActOnSession;
 use crate::live::use_live;
 use gdl_model::api::{SessionAction, SessionFilters, SessionView};
 use gdl_model::costs::CostSource;
-use gdl_model::shopper::{Provider, SessionStatus};
+use gdl_model::shopper::SessionStatus;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -142,12 +142,7 @@ fn FilterForm(f: SessionFilters) -> impl IntoView {
     .chain(SessionStatus::ALL.iter().map(|s| (s.as_str(), s.as_str())))
     .map(|(value, label)| view! { <option value=value selected=status == value>{label}</option> })
     .collect_view();
-    let providers = std::iter::once(("", "any"))
-        .chain(Provider::KNOWN.iter().map(|p| (p.as_str(), p.label())))
-        .map(|(value, label)| {
-            view! { <option value=value.to_owned() selected=provider == value>{label.to_owned()}</option> }
-        })
-        .collect_view();
+    let providers = super::provider_options(&provider, &[]);
     view! {
         <form class="card filters" method="get" action="/sessions" data-session-filters="">
             <label>"Status" <select name="status">{statuses}</select></label>

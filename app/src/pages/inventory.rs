@@ -1,4 +1,4 @@
-use crate::components::ErrorNote;
+use crate::components::{provider_options, ErrorNote};
 use crate::format;
 use crate::functions::{get_inventory, StartRun};
 use gdl_model::api::{InventoryFilters, InventoryView, ModelFit};
@@ -66,12 +66,7 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
     view! {
         <form class="card filters" method="get" action="/inventory" data-filters="">
             <label>"Provider"
-                <select name="provider">
-                    {option("", "any", &provider)}
-                    {option("vastai", "Vast.ai", &provider)}
-                    {option("tensordock", "TensorDock", &provider)}
-                    {option("bluelobster", "Blue Lobster", &provider)}
-                </select>
+                <select name="provider">{provider_options(&provider, &[])}</select>
             </label>
             <label>"Min VRAM (GB)"
                 <input type="number" name="min_vram" min="0" step="1" value=f.min_vram.map(|v| v.to_string()).unwrap_or_default()/>

@@ -58,42 +58,43 @@ async fn plain_server() -> String {
     url
 }
 
+/// `gpu-deploy-llm bench ARGS --data-dir DIR`, off the test's runtime (whose server it
+/// measures).
+async fn bench(dir: &std::path::Path, args: &[&str]) -> crate::process::Output {
+    let mut command = binary();
+    command.arg("bench").args(args).arg("--data-dir").arg(dir);
+    tokio::task::spawn_blocking(move || output_within(&mut command, Duration::from_secs(120)))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk() {
     let url = plain_server().await;
     let dir = data_dir();
-    let mut command = binary();
-    command
-        .args([
-            "bench",
+    let out = bench(
+        &dir,
+        &[
             "--base-url",
             &url,
             "--model",
             "plain",
             "--gpu",
             "RTX 4090 x2",
-        ])
-        .args([
             "--price-per-hour",
             "0.8",
             "--output-tokens",
             "12",
             "--requests",
             "6",
-        ])
-        .args([
             "--concurrency",
             "1,3",
             "--warmup",
             "1",
             "--json",
-            "--data-dir",
-        ])
-        .arg(&dir);
-    let out =
-        tokio::task::spawn_blocking(move || output_within(&mut command, Duration::from_secs(120)))
-            .await
-            .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     let record: Value = serde_json::from_str(&out.stdout).expect("the record as JSON");
     assert_eq!(record["external"], true);
@@ -106,36 +107,28 @@ async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk()
     for p in phases {
         assert_eq!(p["completed"], 6);
         assert_eq!(p["usage_missing"], 6, "no usage from this server: {p}");
-        // 12 tokens counted in 4 chunks: counted by chunk, the server's tokens are unknown.
         assert!(p["ttft_ms"]["p50"].as_f64().unwrap() >= 20.0);
         assert!(p["usd_per_million_output_tokens"].as_f64().is_some());
     }
     // In a table, saying what it could not measure: with usage, 3 tokens a chunk.
-    let mut command = binary();
-    command
-        .args([
-            "bench",
+    let out = bench(
+        &dir,
+        &[
             "--base-url",
             &url,
             "--model",
             "chunky",
             "--output-tokens",
             "9",
-        ])
-        .args([
             "--requests",
             "3",
             "--concurrency",
             "1",
             "--warmup",
             "0",
-            "--data-dir",
-        ])
-        .arg(&dir);
-    let out =
-        tokio::task::spawn_blocking(move || output_within(&mut command, Duration::from_secs(120)))
-            .await
-            .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     assert!(out.stdout.contains("TTFT P50"), "{}", out.stdout);
     assert!(
@@ -146,18 +139,15 @@ async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk()
     );
     assert!(!out.stdout.contains("sent no usage"), "{}", out.stdout);
     // At a fixed request rate instead.
-    let mut command = binary();
-    command
-        .args([
-            "bench",
+    let out = bench(
+        &dir,
+        &[
             "--base-url",
             &url,
             "--model",
             "plain",
             "--rate",
             "20",
-        ])
-        .args([
             "--arrivals",
             "constant",
             "--requests",
@@ -165,13 +155,9 @@ async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk()
             "--warmup",
             "0",
             "--json",
-        ])
-        .arg("--data-dir")
-        .arg(&dir);
-    let out =
-        tokio::task::spawn_blocking(move || output_within(&mut command, Duration::from_secs(120)))
-            .await
-            .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     let rated: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(rated["phases"][0]["request_rate"], 20.0);
@@ -181,13 +167,8 @@ async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk()
     let stored = store.benchmarks(10).await.unwrap();
     assert_eq!(stored.len(), 3);
     assert!(stored.iter().all(|b| b.external && b.run_id.is_empty()));
-    // Bad input and an absent server.
-    let mut command = binary();
-    command.args(["bench", "--base-url", "localhost:8000", "--model", "m"]);
-    let bad =
-        tokio::task::spawn_blocking(move || output_within(&mut command, Duration::from_secs(30)))
-            .await
-            .unwrap();
+    // Bad input.
+    let bad = bench(&dir, &["--base-url", "localhost:8000", "--model", "m"]).await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stderr.contains("hint:"), "{}", bad.stderr);
 }

@@ -80,24 +80,31 @@ async fn offers_that_fit_a_model_are_marked_with_its_estimate() {
     assert!(page.contains("role=\"alert\""), "{page}");
 }
 
-#[tokio::test]
-async fn a_test_pinned_to_an_offer_rents_it_and_falls_back_when_it_is_gone() {
-    let d = Dashboard::start(None).await;
+/// The Vast.ai offers under $3/h a test of qwen2.5-0.5b can rent (available, fitting, with
+/// a driver new enough for vLLM), cheapest first.
+pub async fn rentable(d: &Dashboard) -> Vec<gdl_model::shopper::Offer> {
     let view: InventoryView = d
         .get("/api/inventory?provider=vastai&max_price=3&model=qwen2.5-0.5b")
         .await
         .json()
         .await
         .unwrap();
+    let fit = view.fit.expect("a model was asked for");
+    view.offers
+        .into_iter()
+        .filter(|o| {
+            o.available && fit.fitting.contains(&o.id) && o.cuda_version.is_none_or(|v| v >= 12.1)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_test_pinned_to_an_offer_rents_it_and_falls_back_when_it_is_gone() {
+    let d = Dashboard::start(None).await;
+    let usable = rentable(&d).await;
     // Not the cheapest: the runner would never pick it by itself.
-    let pinned = view
-        .offers
-        .iter()
-        .filter(|o| o.available && view.fit.as_ref().unwrap().fitting.contains(&o.id))
-        .max_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour))
-        .unwrap()
-        .clone();
-    assert!(pinned.price_per_hour > view.offers[0].price_per_hour);
+    let pinned = usable.last().unwrap().clone();
+    assert!(pinned.price_per_hour > usable[0].price_per_hour);
     let id = start(
         &d,
         json!({"model": "qwen2.5-0.5b", "provider": "vastai", "max_price": 3,

@@ -1,0 +1,17 @@
+use gdl_model::shopper::Provider;
+use leptos::prelude::*;
+
+/// The options of a filter form's provider select: any, every known provider, then
+/// `extra` (value, label) pairs; `chosen` is selected.
+pub fn provider_options(
+    chosen: &str,
+    extra: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    std::iter::once(("", "any"))
+        .chain(Provider::KNOWN.iter().map(|p| (p.as_str(), p.label())))
+        .chain(extra.iter().copied())
+        .map(|(value, label)| {
+            view! { <option value=value.to_owned() selected=chosen == value>{label.to_owned()}</option> }
+        })
+        .collect_view()
+}
