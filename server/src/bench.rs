@@ -213,6 +213,9 @@ mod tests {
         }
     }
 
+    /// Timing tests take turns: one test's load would slow another's measurements.
+    pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     pub(crate) fn profile(ttft_ms: f64, ms_per_token: f64) -> LlmProfile {
         LlmProfile {
             model: "test-model".into(),
@@ -227,6 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_arrive_at_the_rate_asked_evenly_or_as_a_poisson_process() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         let p = profile(5.0, 1.0);
         let llm = SimLlm::start(p.clone(), 0).unwrap();
         let engine = engine_on(&llm, &p, Workload::synthetic(8, 4));
@@ -254,6 +258,7 @@ mod tests {
 
     #[tokio::test]
     async fn failed_requests_are_counted_apart_and_kept_out_of_the_latencies() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         let p = LlmProfile {
             fail_every: 4,
             ..profile(20.0, 2.0)
@@ -272,6 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn ttft_and_tpot_at_concurrency_1_are_the_servers() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         let p = profile(80.0, 12.0);
         let llm = SimLlm::start(p.clone(), 0).unwrap();
         let workload = Workload::synthetic(32, 24);

@@ -145,13 +145,14 @@ pub async fn search(engine: &Engine, limits: &Limits) -> Capacity {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{engine_on, profile};
+    use super::super::tests::{engine_on, profile, ONE_AT_A_TIME};
     use super::*;
     use crate::bench::Workload;
     use crate::simulator::llm::SimLlm;
 
     #[tokio::test]
     async fn finds_the_highest_concurrency_within_the_slo() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         // The simulated server slows every stream by 12 % per other stream in flight, so
         // TPOT at concurrency c is 20 × (1 + 0.12 (c − 1)) ms: 32 ms at 6, 34.4 ms at 7.
         let p = profile(30.0, 20.0);
@@ -193,6 +194,7 @@ mod tests {
 
     #[tokio::test]
     async fn stops_where_more_load_only_adds_waiting() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         // Four decoding slots: past four streams, requests queue and throughput stays put.
         let p = crate::simulator::llm::LlmProfile {
             max_seqs: 4,
