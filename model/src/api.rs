@@ -210,9 +210,8 @@ impl SessionView {
             return self.cost;
         }
         let until = self.expires_at.map_or(now, |end| end.min(now));
-        let hours = (until - self.created_at).num_milliseconds().max(0) as f64 / 3_600_000.0;
         Some(SessionCostView {
-            usd: self.price_per_hour * hours,
+            usd: crate::costs::rent_usd(self.price_per_hour, self.created_at, until),
             source: crate::costs::CostSource::Ours,
         })
     }

@@ -132,6 +132,12 @@ impl CostWindow {
     }
 }
 
+/// What renting at `price_per_hour` cost from `from` to `until` (nothing if `until` is
+/// not later).
+pub fn rent_usd(price_per_hour: f64, from: DateTime<Utc>, until: DateTime<Utc>) -> f64 {
+    price_per_hour * (until - from).num_milliseconds().max(0) as f64 / 3_600_000.0
+}
+
 fn midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }

@@ -283,8 +283,7 @@ pub struct Rental {
 impl Rental {
     /// What it has cost until `now` (price × hours since creation).
     pub fn cost_until(&self, now: DateTime<Utc>) -> f64 {
-        let hours = (now - self.created_at).num_milliseconds().max(0) as f64 / 3_600_000.0;
-        self.offer.price_per_hour * hours
+        crate::costs::rent_usd(self.offer.price_per_hour, self.created_at, now)
     }
 }
 

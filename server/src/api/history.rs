@@ -21,15 +21,15 @@ const MAX_LOG_PAGE: u32 = 100_000;
 /// The header naming the `after` of the next page of a log, when there may be one.
 pub const NEXT_AFTER: &str = "x-next-after";
 
-/// A query parameter that is not a whole number in range.
+/// A query parameter that is missing, not a number in range, or not one of its values.
 #[derive(Debug)]
-struct BadNumber {
+struct BadQuery {
     message: String,
     hint: String,
 }
 
-impl From<BadNumber> for AppError {
-    fn from(e: BadNumber) -> Self {
+impl From<BadQuery> for AppError {
+    fn from(e: BadQuery) -> Self {
         AppError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::InvalidInput,
@@ -40,12 +40,7 @@ impl From<BadNumber> for AppError {
 }
 
 /// A whole number query parameter `key` in `0..=max`, or `default` when absent.
-fn number(
-    q: &HashMap<String, String>,
-    key: &str,
-    default: u64,
-    max: u64,
-) -> Result<u64, BadNumber> {
+fn number(q: &HashMap<String, String>, key: &str, default: u64, max: u64) -> Result<u64, BadQuery> {
     let Some(text) = q.get(key) else {
         return Ok(default);
     };
@@ -53,14 +48,14 @@ fn number(
         .parse::<u64>()
         .ok()
         .filter(|n| *n <= max)
-        .ok_or_else(|| BadNumber {
+        .ok_or_else(|| BadQuery {
             message: format!("{key} must be a whole number from 0 to {max}, got {text:?}"),
             hint: format!("Leave {key} out for {default}."),
         })
 }
 
 /// `limit` (1 to `max`, default `default`) and `offset`.
-fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32), BadNumber> {
+fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32), BadQuery> {
     let limit = number(q, "limit", default as u64, max as u64)?.max(1) as u32;
     let offset = number(q, "offset", 0, u32::MAX as u64)? as u32;
     Ok((limit, offset))
@@ -121,7 +116,7 @@ pub async fn compare(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<gdl_model::compare::Comparison>, AppError> {
     let Some(model) = q.get("model").map(|m| m.trim()).filter(|m| !m.is_empty()) else {
-        return Err(BadNumber {
+        return Err(BadQuery {
             message: "model is required".into(),
             hint: "GET /api/compare?model=Qwen/Qwen2.5-0.5B-Instruct".into(),
         }
@@ -149,7 +144,7 @@ pub async fn export_benchmarks(
         None | Some("csv") => true,
         Some("json") => false,
         Some(other) => {
-            return Err(BadNumber {
+            return Err(BadQuery {
                 message: format!("format must be csv or json, got {other:?}"),
                 hint: "GET /api/benchmarks/export?format=csv or ?format=json".into(),
             }

@@ -266,8 +266,9 @@ pub async fn benchmarks(a: crate::config::BenchmarksArgs) -> anyhow::Result<i32>
             }
         },
         A::Compare { model } => {
-            let records = store.benchmarks(100_000).await?;
-            let c = gdl_model::compare::compare(model.trim(), &records);
+            let (_, c) = crate::api::history::comparison(&store, &model)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.error.message))?;
             print(a.json, &c, || {
                 let rows = c
                     .points
