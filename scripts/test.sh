@@ -29,5 +29,8 @@ cargo test -p server --bench fanout -- 50
 step "release build (cargo-leptos)"
 cargo leptos build --release
 
+step "benchmark engine accuracy against the simulated model server (release build)"
+cargo bench -p server --bench bench_client -- accuracy
+
 step "browser tests (headless Chromium)"
 (cd tests/e2e && npm test)

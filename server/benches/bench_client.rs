@@ -4,7 +4,12 @@
 //! how many requests a second it can drive.
 //!
 //! `cargo bench -p server --bench bench_client [-- REQUESTS]` (default 2000 per level), at
-//! concurrency 1, 64 and 256. Everything stays on 127.0.0.1 and stops by itself.
+//! concurrency 1, 64 and 256.
+//!
+//! Then its accuracy: against the simulated model server (a known time to first token and
+//! time per output token), the p50s it measures at concurrency 1 and how far they are from
+//! the configured values. It exits with an error when either is a millisecond or more off.
+//! `-- accuracy` runs only that part. Everything stays on 127.0.0.1 and stops by itself.
 
 use axum::body::{Body, Bytes};
 use axum::routing::{get, post};
@@ -13,6 +18,7 @@ use gdl_model::benchmark::Slo;
 use serde_json::json;
 use server::bench::{Engine, Workload};
 use server::runner::loadgen::Target;
+use server::simulator::llm::{LlmProfile, SimLlm};
 
 /// Answers at once: a content chunk, the usage, the end, in one write.
 async fn instant() -> axum::response::Response {
@@ -26,12 +32,77 @@ async fn instant() -> axum::response::Response {
 }
 
 fn main() {
-    let requests: u32 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(2000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let requests: u32 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(2000);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
+    if !args.iter().any(|a| a == "accuracy") {
+        runtime.block_on(overhead(requests));
+    }
+    let off_ms = runtime.block_on(accuracy());
+    if off_ms >= 1.0 {
+        eprintln!("the engine is {off_ms:.3} ms off the simulated server's timing (1 ms allowed)");
+        std::process::exit(1);
+    }
+}
+
+fn engine(base_url: String, model: &str, api_key: &str, workload: Workload) -> Engine {
+    Engine {
+        http: reqwest::Client::new(),
+        target: Target {
+            base_url,
+            api_key: api_key.into(),
+            model: model.into(),
+        },
+        workload,
+        slo: Slo::default(),
+        price_per_hour: None,
+    }
+}
+
+/// Measures the simulated model server at concurrency 1 and prints how far the p50s are
+/// from its configured timing; returns the larger difference, in milliseconds.
+async fn accuracy() -> f64 {
+    let profile = LlmProfile {
+        model: "sim".into(),
+        // No parameters: the prompt adds nothing to the configured time to first token.
+        params_b: 0.0,
+        ttft_ms: 80.0,
+        ms_per_token: 12.0,
+        api_key: "k".into(),
+        fail_every: 0,
+        max_seqs: 0,
+    };
+    let llm = SimLlm::start(profile.clone(), 0).unwrap();
+    let engine = engine(
+        format!("http://{}", llm.addr()),
+        &profile.model,
+        &profile.api_key,
+        Workload::synthetic(32, 24),
+    );
+    engine.warm_up(2).await;
+    let (m, _) = engine.level(1, 20).await;
+    assert_eq!((m.completed, m.failed), (20, 0));
+    let ttft_off = m.ttft_ms.p50 - profile.ttft_ms;
+    let tpot_off = m.tpot_ms.p50 - profile.ms_per_token;
+    println!("\nthe engine against the simulated model server, concurrency 1, 20 requests");
+    println!(
+        "{:>10} {:>12} {:>12} {:>10}",
+        "", "configured", "measured", "off"
+    );
+    println!(
+        "{:>10} {:>12.3} {:>12.3} {:>+10.3}",
+        "TTFT p50", profile.ttft_ms, m.ttft_ms.p50, ttft_off
+    );
+    println!(
+        "{:>10} {:>12.3} {:>12.3} {:>+10.3}",
+        "TPOT p50", profile.ms_per_token, m.tpot_ms.p50, tpot_off
+    );
+    ttft_off.abs().max(tpot_off.abs())
+}
+
+/// The client's own cost against a server that answers at once.
+async fn overhead(requests: u32) {
+    {
         let app = Router::new()
             .route(
                 "/v1/models",
@@ -41,17 +112,7 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let engine = Engine {
-            http: reqwest::Client::new(),
-            target: Target {
-                base_url: url,
-                api_key: String::new(),
-                model: "m".into(),
-            },
-            workload: Workload::synthetic(16, 1),
-            slo: Slo::default(),
-            price_per_hour: None,
-        };
+        let engine = engine(url, "m", "", Workload::synthetic(16, 1));
         engine
             .wait_ready(std::time::Duration::from_secs(5))
             .await
@@ -69,5 +130,5 @@ fn main() {
                 m.requests_per_s, m.ttft_ms.p50, m.ttft_ms.p99, m.e2el_ms.p50, m.failed
             );
         }
-    });
+    }
 }

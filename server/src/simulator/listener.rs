@@ -144,6 +144,8 @@ pub(super) async fn serve_until<T>(
             out = &mut stop => break out,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Small writes (a stream's chunks) go out at once, as a real server's do.
+                let _ = stream.set_nodelay(true);
                 let service = TowerToHyperService::new(router.clone());
                 connections.spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
