@@ -45,6 +45,12 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         params: gdl_model::costs::CostParams,
     ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>>;
+    /// Imports the old Python dashboard's benchmark files: what was imported, why the rest
+    /// was skipped.
+    fn import_benchmarks(
+        &self,
+        files: Vec<gdl_model::legacy::OldFile>,
+    ) -> BoxFuture<'_, Result<gdl_model::legacy::ImportReport, ApiError>>;
     /// One run, live or stored.
     fn run(&self, id: String) -> BoxFuture<'_, Result<gdl_model::runs::Run, ApiError>>;
     /// `model` across GPUs and providers (every model benchmarked when `model` is empty:

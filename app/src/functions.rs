@@ -144,6 +144,16 @@ pub async fn get_benchmark(
     }))
 }
 
+/// Imports the old Python dashboard's benchmark files (JSON-encoded: file texts go as they
+/// are): what was imported, and why the rest was skipped. A store failure is the inner
+/// `Err`.
+#[server(prefix = "/_fn", endpoint = "import_benchmarks", input = leptos::server_fn::codec::Json)]
+pub async fn import_benchmarks(
+    files: Vec<gdl_model::legacy::OldFile>,
+) -> Result<Result<gdl_model::legacy::ImportReport, gdl_model::api::ApiError>, AppError> {
+    Ok(crate::backend::backend()?.import_benchmarks(files).await)
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

@@ -5,7 +5,7 @@
 use crate::benchmark::{Dist, PhaseMetrics};
 use crate::provider::Provider;
 use crate::runs::BenchmarkRecord;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What the old tool did not record, for every imported benchmark.
 pub const MISSING: &[&str] = &[
@@ -16,6 +16,43 @@ pub const MISSING: &[&str] = &[
     "raw samples",
     "cost of the test",
 ];
+
+/// How an imported record's `workload` begins: what marks it as imported.
+const IMPORTED: &str = "imported from the Python dashboard";
+
+/// One old file to import: its name (for messages) and its text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OldFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// What an import did: the ids imported, and why the others were skipped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    pub imported: Vec<String>,
+    /// One line per file not imported: its name and why.
+    pub skipped: Vec<String>,
+}
+
+impl ImportReport {
+    /// Adds another report's outcome to this one.
+    pub fn extend(&mut self, other: ImportReport) {
+        self.imported.extend(other.imported);
+        self.skipped.extend(other.skipped);
+    }
+}
+
+/// Whether `record` was imported from the old tool (so importing it again may replace it;
+/// a benchmark of ours never is).
+pub fn is_imported(record: &BenchmarkRecord) -> bool {
+    record.external
+        && record
+            .workload
+            .as_deref()
+            .is_some_and(|w| w.starts_with(IMPORTED))
+}
 
 /// The old tool's full record (`<id>.json`); fields it sometimes left out are optional.
 #[derive(Debug, Deserialize)]
@@ -97,7 +134,7 @@ pub fn import(text: &str, from: &str) -> Result<BenchmarkRecord, String> {
         slo: None,
         capacity: None,
         workload: Some(format!(
-            "imported from the Python dashboard ({from}, session {}); missing: {}",
+            "{IMPORTED} ({from}, session {}); missing: {}",
             if old.session_id.is_empty() {
                 "unknown"
             } else {
@@ -134,6 +171,11 @@ mod tests {
                     .unwrap()
                     .contains("missing: percentiles")
         );
+        assert!(is_imported(&r));
+        assert!(!is_imported(&BenchmarkRecord {
+            workload: None,
+            ..r.clone()
+        }));
         assert!(import("{}", "x.json").unwrap_err().starts_with("x.json:"));
     }
 }

@@ -59,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/runs/{id}/cancel", axum::routing::post(cancel_run))
         .route("/api/benchmarks", get(history::list_benchmarks))
         .route("/api/benchmarks/export", get(history::export_benchmarks))
+        .route(
+            "/api/benchmarks/import",
+            axum::routing::post(history::import_benchmarks),
+        )
         .route("/api/compare", get(history::compare))
         .route("/api/benchmarks/{id}", get(get_benchmark))
         .route(

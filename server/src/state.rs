@@ -251,6 +251,26 @@ impl AppState {
         self.hub.clone_state()
     }
 
+    /// Imports the old dashboard's benchmark files (REST, and the Benchmarks tab) and sends
+    /// the records imported to every open page.
+    pub async fn import_benchmarks(
+        &self,
+        files: Vec<gdl_model::legacy::OldFile>,
+    ) -> Result<gdl_model::legacy::ImportReport, ApiError> {
+        let (report, saved) = self
+            .runner
+            .store()
+            .import_legacy(files)
+            .await
+            .map_err(|e| crate::error::AppError::from(e).error)?;
+        self.hub.publish(
+            saved
+                .into_iter()
+                .map(|benchmark| gdl_model::live::LiveEvent::BenchmarkUpsert { benchmark }),
+        );
+        Ok(report)
+    }
+
     /// The state as the app's backend (a context value for server functions).
     pub fn backend(&self) -> SharedBackend {
         Arc::new(self.clone())
@@ -288,6 +308,13 @@ impl Backend for AppState {
                 .await
                 .map_err(|e| crate::error::AppError::from(e).error)
         })
+    }
+
+    fn import_benchmarks(
+        &self,
+        files: Vec<gdl_model::legacy::OldFile>,
+    ) -> BoxFuture<'_, Result<gdl_model::legacy::ImportReport, ApiError>> {
+        Box::pin(AppState::import_benchmarks(self, files))
     }
 
     fn run(&self, id: String) -> BoxFuture<'_, Result<gdl_model::runs::Run, ApiError>> {

@@ -1,5 +1,5 @@
 use super::live_page::{LiveContent, LiveToolbar};
-use crate::components::BenchmarkTable;
+use crate::components::{BenchmarkTable, ImportOld};
 use leptos::prelude::*;
 
 /// Benchmark history, kept live.
@@ -8,5 +8,6 @@ pub fn BenchmarksPage() -> impl IntoView {
     view! {
         <LiveToolbar title="Benchmarks"/>
         <LiveContent loading="Loading benchmarks…" content=|| view! { <BenchmarkTable/> }/>
+        <ImportOld/>
     }
 }

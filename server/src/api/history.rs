@@ -21,15 +21,16 @@ const MAX_LOG_PAGE: u32 = 100_000;
 /// The header naming the `after` of the next page of a log, when there may be one.
 pub const NEXT_AFTER: &str = "x-next-after";
 
-/// A query parameter that is missing, not a number in range, or not one of its values.
+/// A query parameter that is missing, not a number in range, or not one of its values; a
+/// body that is not what the route takes.
 #[derive(Debug)]
-struct BadQuery {
+struct BadInput {
     message: String,
     hint: String,
 }
 
-impl From<BadQuery> for AppError {
-    fn from(e: BadQuery) -> Self {
+impl From<BadInput> for AppError {
+    fn from(e: BadInput) -> Self {
         AppError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::InvalidInput,
@@ -40,7 +41,7 @@ impl From<BadQuery> for AppError {
 }
 
 /// A whole number query parameter `key` in `0..=max`, or `default` when absent.
-fn number(q: &HashMap<String, String>, key: &str, default: u64, max: u64) -> Result<u64, BadQuery> {
+fn number(q: &HashMap<String, String>, key: &str, default: u64, max: u64) -> Result<u64, BadInput> {
     let Some(text) = q.get(key) else {
         return Ok(default);
     };
@@ -48,14 +49,14 @@ fn number(q: &HashMap<String, String>, key: &str, default: u64, max: u64) -> Res
         .parse::<u64>()
         .ok()
         .filter(|n| *n <= max)
-        .ok_or_else(|| BadQuery {
+        .ok_or_else(|| BadInput {
             message: format!("{key} must be a whole number from 0 to {max}, got {text:?}"),
             hint: format!("Leave {key} out for {default}."),
         })
 }
 
 /// `limit` (1 to `max`, default `default`) and `offset`.
-fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32), BadQuery> {
+fn page(q: &HashMap<String, String>, default: u32, max: u32) -> Result<(u32, u32), BadInput> {
     let limit = number(q, "limit", default as u64, max as u64)?.max(1) as u32;
     let offset = number(q, "offset", 0, u32::MAX as u64)? as u32;
     Ok((limit, offset))
@@ -116,7 +117,7 @@ pub async fn compare(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<gdl_model::compare::Comparison>, AppError> {
     let Some(model) = q.get("model").map(|m| m.trim()).filter(|m| !m.is_empty()) else {
-        return Err(BadQuery {
+        return Err(BadInput {
             message: "model is required".into(),
             hint: "GET /api/compare?model=Qwen/Qwen2.5-0.5B-Instruct".into(),
         }
@@ -144,7 +145,7 @@ pub async fn export_benchmarks(
         None | Some("csv") => true,
         Some("json") => false,
         Some(other) => {
-            return Err(BadQuery {
+            return Err(BadInput {
                 message: format!("format must be csv or json, got {other:?}"),
                 hint: "GET /api/benchmarks/export?format=csv or ?format=json".into(),
             }
@@ -186,6 +187,52 @@ pub async fn export_benchmarks(
         body,
     )
         .into_response())
+}
+
+/// `POST /api/benchmarks/import`: the old Python dashboard's benchmark files (the JSON of
+/// one `<id>.json`, or an array of them) imported as external benchmarks. What was imported
+/// and why the rest was skipped; 400 when nothing could be.
+#[utoipa::path(post, path = "/api/benchmarks/import", tag = "benchmarks",
+    request_body(content = serde_json::Value, description = "One old record, or an array of them"),
+    responses(
+        (status = 200, body = gdl_model::legacy::ImportReport),
+        (status = 400, description = "Not JSON, or nothing importable", body = gdl_model::api::ApiError),
+    ))]
+pub async fn import_benchmarks(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<gdl_model::legacy::ImportReport>, AppError> {
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| BadInput {
+        message: format!("the body is not JSON: {e}"),
+        hint: "POST the text of an old <id>.json file, or a JSON array of them.".into(),
+    })?;
+    let records = match value {
+        serde_json::Value::Array(records) => records,
+        record => vec![record],
+    };
+    let files = records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| gdl_model::legacy::OldFile {
+            name: match record["id"].as_str() {
+                Some(id) => format!("record {id}"),
+                None => format!("record {}", i + 1),
+            },
+            text: record.to_string(),
+        })
+        .collect();
+    let report = state.import_benchmarks(files).await?;
+    if report.imported.is_empty() {
+        return Err(BadInput {
+            message: match report.skipped.as_slice() {
+                [] => "no benchmark records given".to_owned(),
+                skipped => format!("nothing imported: {}", skipped.join("; ")),
+            },
+            hint: "Send the old dashboard's ~/.gpu-deploy-llm/benchmarks/<id>.json files (not index.json).".into(),
+        }
+        .into());
+    }
+    Ok(Json(report))
 }
 
 /// How a log is written out.

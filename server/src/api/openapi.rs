@@ -24,6 +24,7 @@ use utoipa::OpenApi;
         super::history::list_runs,
         super::history::list_benchmarks,
         super::history::export_benchmarks,
+        super::history::import_benchmarks,
         super::history::compare,
         super::history::run_logs,
         super::sessions::act,

@@ -338,34 +338,31 @@ pub async fn benchmarks(a: crate::config::BenchmarksArgs) -> anyhow::Result<i32>
                 })
                 .collect();
             files.sort();
-            let (mut imported, mut refused) = (Vec::new(), Vec::new());
+            let (mut readable, mut unreadable) = (Vec::new(), Vec::new());
             for path in files {
                 let name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                match gdl_model::legacy::import(&text, &name) {
-                    Ok(record) => {
-                        store.save_benchmark(&record, Vec::new()).await?;
-                        imported.push(record.id);
-                    }
-                    Err(e) => refused.push(e),
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => readable.push(gdl_model::legacy::OldFile { name, text }),
+                    Err(e) => unreadable.push(format!("{name}: cannot be read: {e}")),
                 }
             }
-            for why in &refused {
+            let (mut report, _) = store.import_legacy(readable).await?;
+            report.skipped.extend(unreadable);
+            for why in &report.skipped {
                 eprintln!("skipped {why}");
             }
-            let result = serde_json::json!({"imported": imported, "skipped": refused});
-            print(a.json, &result, || {
+            print(a.json, &report, || {
                 format!(
                     "imported {} benchmarks, skipped {} (missing from each: {})\n",
-                    imported.len(),
-                    refused.len(),
+                    report.imported.len(),
+                    report.skipped.len(),
                     gdl_model::legacy::MISSING.join("; ")
                 )
             });
-            Ok(if imported.is_empty() { 1 } else { 0 })
+            Ok(if report.imported.is_empty() { 1 } else { 0 })
         }
     }
 }

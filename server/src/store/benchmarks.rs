@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError};
 use gdl_model::benchmark::Sample;
+use gdl_model::legacy::{self, ImportReport, OldFile};
 use gdl_model::runs::BenchmarkRecord;
 use rusqlite::{params, OptionalExtension};
 
@@ -107,6 +108,39 @@ impl Store {
         .await
     }
 
+    /// Imports the old Python dashboard's benchmark files: each one read as our record and
+    /// saved, unless it cannot be read or its id is one of our own benchmarks' (never
+    /// overwritten; a file imported before is imported again). Returns what was done and
+    /// the records saved.
+    pub async fn import_legacy(
+        &self,
+        files: Vec<OldFile>,
+    ) -> Result<(ImportReport, Vec<BenchmarkRecord>), StoreError> {
+        let (mut report, mut saved) = (ImportReport::default(), Vec::new());
+        for file in files {
+            let record = match legacy::import(&file.text, &file.name) {
+                Ok(record) => record,
+                Err(why) => {
+                    report.skipped.push(why);
+                    continue;
+                }
+            };
+            if let Some((ours, _)) = self.benchmark(&record.id).await? {
+                if !legacy::is_imported(&ours) {
+                    report.skipped.push(format!(
+                        "{}: {} is the id of a benchmark of ours, which is kept",
+                        file.name, record.id
+                    ));
+                    continue;
+                }
+            }
+            self.save_benchmark(&record, Vec::new()).await?;
+            report.imported.push(record.id.clone());
+            saved.push(record);
+        }
+        Ok((report, saved))
+    }
+
     /// One benchmark with its raw samples by phase.
     pub async fn benchmark(
         &self,
@@ -139,5 +173,61 @@ impl Store {
             Ok(Some((serde_json::from_str(&body)?, samples)))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn old(id: &str, ttft: f64) -> OldFile {
+        OldFile {
+            name: format!("{id}.json"),
+            text: serde_json::json!({"id": id, "timestamp": "2026-01-10T12:00:00Z",
+                "model_id": "m", "provider": "vastai", "gpu_type": "RTX 3090",
+                "avg_time_to_first_token_ms": ttft, "prompts_tested": 3})
+            .to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_import_replaces_an_earlier_import_but_never_a_benchmark_of_ours() {
+        let dir = std::env::temp_dir().join(format!("gdl-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir).unwrap();
+        let (report, saved) = store
+            .import_legacy(vec![old("bench-1", 100.0), old("bench-2", 200.0)])
+            .await
+            .unwrap();
+        assert_eq!(report.imported, ["bench-1", "bench-2"]);
+        assert_eq!(saved.len(), 2);
+        // Ours, with the id an old file also has.
+        let ours = BenchmarkRecord {
+            external: false,
+            workload: None,
+            ..saved[1].clone()
+        };
+        store.save_benchmark(&ours, Vec::new()).await.unwrap();
+        let (report, _) = store
+            .import_legacy(vec![
+                old("bench-1", 150.0),
+                old("bench-2", 250.0),
+                OldFile {
+                    name: "broken.json".into(),
+                    text: "{".into(),
+                },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(report.imported, ["bench-1"], "{report:?}");
+        assert_eq!(report.skipped.len(), 2);
+        assert!(report.skipped[0].contains("bench-2 is the id of a benchmark of ours"));
+        assert!(report.skipped[1].starts_with("broken.json:"));
+        let ttft = |r: &BenchmarkRecord| r.phases[0].ttft_ms.p50;
+        let (again, _) = store.benchmark("bench-1").await.unwrap().unwrap();
+        assert_eq!(ttft(&again), 150.0, "imported again");
+        let (kept, _) = store.benchmark("bench-2").await.unwrap().unwrap();
+        assert!(!kept.external && ttft(&kept) == 200.0, "ours is kept");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -288,3 +288,83 @@ async fn benchmarks_export_as_csv_rows_matching_the_records_and_as_json() {
     assert_eq!(one.matches("<tr data-benchmark=\"").count(), 1);
     assert!(one.contains("value=\"QWEN\"") && one.contains("<option value=\"slo_cost\" selected"));
 }
+
+#[tokio::test]
+async fn the_old_dashboards_records_import_over_rest() {
+    let d = crate::dashboard::Dashboard::start(None).await;
+    let record = |id: &str, ttft: f64| {
+        serde_json::json!({"id": id, "session_id": "s-1", "timestamp": "2026-01-10T12:00:00Z",
+            "model_id": "Qwen/Qwen2.5-0.5B-Instruct", "provider": "tensordock",
+            "gpu_type": "RTX 4090", "price_per_hour": 0.4, "avg_tokens_per_second": 120.0,
+            "avg_time_to_first_token_ms": ttft, "prompts_tested": 6, "prompts_passed": 6,
+            "cost_per_million_tokens": 0.93})
+    };
+    let (status, body) =
+        crate::runs::post(&d, "/api/benchmarks/import", record("bench-old1", 90.0)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"imported": ["bench-old1"], "skipped": []})
+    );
+    let stored: serde_json::Value = d
+        .get("/api/benchmarks/bench-old1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let level = &stored["benchmark"]["phases"][0];
+    assert_eq!(
+        (
+            level["ttft_ms"]["p50"].as_f64(),
+            level["output_tokens_per_s"].as_f64()
+        ),
+        (Some(90.0), Some(120.0)),
+        "{stored}"
+    );
+    assert_eq!(level["usd_per_million_output_tokens"], 0.93);
+    // An array: what can be imported is, the rest is named with why.
+    let batch = serde_json::json!([record("bench-old2", 80.0), {"id": "bench-bad"}]);
+    let (status, body) = crate::runs::post(&d, "/api/benchmarks/import", batch).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"], serde_json::json!(["bench-old2"]));
+    assert!(
+        body["skipped"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("record bench-bad: not an old benchmark record"),
+        "{body}"
+    );
+    // Nothing importable, or not JSON: 400 with the error shape.
+    for bad in [serde_json::json!({"id": "x"}), serde_json::json!([])] {
+        let (status, body) = crate::runs::post(&d, "/api/benchmarks/import", bad).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_input")),
+            "{body}"
+        );
+        assert!(body["hint"]
+            .as_str()
+            .unwrap()
+            .contains(".gpu-deploy-llm/benchmarks"));
+    }
+    let garbage = d
+        .http
+        .post(format!("{}/api/benchmarks/import", d.url))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+    // The tab lists them, rendered on the server.
+    let tab = d
+        .get("/benchmarks?provider=tensordock")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        tab.matches("<tr data-benchmark=\"bench-old").count(),
+        2,
+        "{tab}"
+    );
+}

@@ -1,17 +1,16 @@
 // Benchmarks in the browser: two tests on different GPUs put two points on the Compare
 // view's frontier; a benchmark's charts render with JavaScript off; the CSV export's rows
-// are the table's; the old Python dashboard's files, imported, show their numbers.
+// are the table's; the old Python dashboard's directory, imported from the Benchmarks tab,
+// shows its numbers.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { api, eventually, launchBrowser, repoRoot, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
+import { api, eventually, launchBrowser, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
 
 const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
-const binary = process.env.GDL_BIN ?? path.join(repoRoot, 'target/release/gpu-deploy-llm');
 
 describe('benchmarks', () => {
   let server;
@@ -103,8 +102,10 @@ describe('benchmarks', () => {
     await context.close();
   });
 
-  it('imports the old dashboard\'s files and shows their numbers', async () => {
+  it('imports the old dashboard\'s directory from the page and shows its numbers', async () => {
     const old = mkdtempSync(path.join(os.tmpdir(), 'gdl-old-'));
+    writeFileSync(path.join(old, 'index.json'), '[]');
+    writeFileSync(path.join(old, 'broken.json'), '{"id": 1}');
     writeFileSync(path.join(old, 'bench-0ld00001.json'), JSON.stringify({
       id: 'bench-0ld00001', session_id: 's-1', timestamp: '2026-01-10T12:00:00.5Z', model_id: MODEL,
       quantization: 'none', provider: 'vastai', gpu_type: 'RTX 3090', gpu_count: 1, gpu_vram_mb: 0,
@@ -112,15 +113,31 @@ describe('benchmarks', () => {
       throughput_tokens_per_second: 85.5, total_tokens_generated: 600, prompts_tested: 6,
       prompts_passed: 5, match_rate: 0.83, prompt_results: [], tokens_per_dollar: 1, cost_per_million_tokens: 0.65,
     }));
-    execFileSync(binary, ['benchmarks', 'import', old, '--data-dir', server.dataDir], { timeout: 30_000 });
     const page = await browser.newPage();
-    await page.goto(`${server.url}/benchmarks/bench-0ld00001`);
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/benchmarks`);
+    await waitHydrated(page);
+    // Every file of the directory, as a person selects them all in the file picker.
+    const files = readdirSync(old).sort().map((name) => path.join(old, name));
+    await page.locator('input[data-action="import"]').setInputFiles(files);
+    const report = page.locator('.import-report');
+    await report.waitFor();
+    assert.equal(await report.getAttribute('data-imported'), '1');
+    assert.equal(await report.getAttribute('data-skipped'), '1', 'broken.json; index.json is left out');
+    assert.match(await report.locator('.skipped li').innerText(), /^broken\.json: not an old benchmark record/);
+    // The live channel brings it to the table, with its numbers.
+    const row = page.locator('tr[data-benchmark="bench-0ld00001"]');
+    await row.waitFor();
+    assert.equal(await row.locator('.ttft').innerText(), '140 ms');
+    await report.locator('a[href="/benchmarks/bench-0ld00001"]').click();
+    await page.waitForURL(/\/benchmarks\/bench-0ld00001$/);
     const level = page.locator('tr[data-level="1"]');
     await level.waitFor();
     assert.equal(await level.locator('.ttft').innerText(), '140.0');
     assert.equal(await level.locator('.tps').innerText(), '85.5');
     assert.equal(await level.locator('.cost').innerText(), '$0.650');
     assert.match(await page.locator('.benchmark-facts').innerText(), /imported from the Python dashboard/);
+    assert.deepEqual(errors, []);
     await page.close();
   });
 });
