@@ -26,11 +26,13 @@ cargo test -p server
 step "live-channel load driver, small level (so it cannot rot)"
 cargo test -p server --bench fanout -- 50
 
-step "release build (cargo-leptos)"
-cargo leptos build --release
-
+# Before the cargo-leptos build: a bench build also rebuilds the binary, without the
+# site's settings that cargo-leptos passes, and the browser tests need cargo-leptos's.
 step "benchmark engine accuracy against the simulated model server (release build)"
 cargo bench -p server --bench bench_client -- accuracy
+
+step "release build (cargo-leptos)"
+cargo leptos build --release
 
 step "browser tests (headless Chromium)"
 (cd tests/e2e && npm test)
