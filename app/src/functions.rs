@@ -154,6 +154,12 @@ pub async fn import_benchmarks(
     Ok(crate::backend::backend()?.import_benchmarks(files).await)
 }
 
+/// How the dashboard is doing (the Health tab).
+#[server(prefix = "/_fn", endpoint = "health")]
+pub async fn get_health() -> Result<gdl_model::health::HealthView, AppError> {
+    Ok(crate::backend::backend()?.health())
+}
+
 /// Destroys a session on the broker now.
 #[server(prefix = "/_fn", endpoint = "destroy_session")]
 pub async fn destroy_session(id: String) -> Result<String, AppError> {

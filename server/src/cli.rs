@@ -119,6 +119,12 @@ fn settings_from(args: &ServeArgs) -> Settings {
                 .collect(),
             max_tokens: args.bench_max_tokens,
         },
+        broker_patience: Duration::from_millis(args.broker_patience_ms.max(1)),
+        breaker: crate::shopper::BreakerConfig {
+            threshold: args.breaker_failures,
+            open_for: Duration::from_secs_f64(args.breaker_open_secs.max(0.1)),
+            probes: args.breaker_probes.max(1),
+        },
     }
 }
 

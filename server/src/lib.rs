@@ -23,6 +23,7 @@ pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod costs;
 pub mod error;
 pub mod live;

@@ -1,7 +1,8 @@
-//! The one loop that reads the broker: health, inventory counts and our sessions, on an
-//! adaptive interval. Pages and the REST API answer from its latest view at once, so a
-//! slow or offline broker never makes a page slow.
+//! The loops that read the broker: health and our sessions on an adaptive interval, and
+//! apart from them the inventory (see [`inventory`]). Pages and the REST API answer from
+//! their latest view at once, so a slow or offline broker never makes a page slow.
 
+pub mod inventory;
 mod ledger;
 
 use crate::live::Hub;
@@ -68,6 +69,12 @@ struct Shared {
     /// std Mutex: never held across an await.
     seen: Mutex<HashMap<String, Seen>>,
     ledger: ledger::Ledger,
+    /// The offers as last read, and the nudge for a read now.
+    offers: watch::Sender<inventory::Offers>,
+    inventory_wake: Notify,
+    /// Held while the changes since the hub's state are worked out and published: two
+    /// loops publish the status.
+    publishing: Mutex<()>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -101,6 +108,7 @@ impl Monitor {
                 url: client.base_url().to_owned(),
                 simulated,
                 checked_at: None,
+                breaker: client.breaker().view(),
             },
             providers: Provider::KNOWN
                 .iter()
@@ -133,12 +141,16 @@ impl Monitor {
                 wake: Notify::new(),
                 seen: Mutex::new(HashMap::new()),
                 ledger: ledger::Ledger::new(store),
+                offers: watch::Sender::new(inventory::Offers::default()),
+                inventory_wake: Notify::new(),
+                publishing: Mutex::new(()),
             }),
         }
     }
 
-    /// Starts the polling loop; it ends when every handle is dropped.
+    /// Starts the polling loops; they end when every handle is dropped.
     pub fn spawn(&self) {
+        self.spawn_inventory();
         let weak = Arc::downgrade(&self.shared);
         tokio::spawn(async move {
             loop {
@@ -198,8 +210,8 @@ impl Monitor {
         self.view()
     }
 
-    /// One poll: health first (published at once), then inventory and sessions.
-    /// Returns how long to wait before the next one.
+    /// One poll: health first (published at once), then our sessions. Returns how long to
+    /// wait before the next one.
     async fn poll_once(&self) -> Duration {
         self.shared.started.fetch_add(1, Ordering::SeqCst);
         let client = &self.shared.client;
@@ -212,12 +224,6 @@ impl Monitor {
             self.shared.view.send_modify(|v| v.polls += 1);
             return self.shared.intervals.busy;
         }
-        let inventory = client
-            .inventory_all(&InventoryQuery {
-                limit: Some(500),
-                ..Default::default()
-            })
-            .await;
         let sessions = client.our_sessions().await;
         let busy = matches!(&sessions, Ok(list) if list.iter().any(|s| {
             s.status.is_active() && s.status != SessionStatus::Running || s.status == SessionStatus::Stopping
@@ -233,35 +239,6 @@ impl Monitor {
         let listed = sessions.is_ok();
         let now = Utc::now();
         self.shared.view.send_modify(|v| {
-            match inventory {
-                Ok(offers) => {
-                    // Every known provider is listed, even with no offers.
-                    let mut counts: BTreeMap<Provider, (u32, Option<f64>)> = Provider::KNOWN
-                        .iter()
-                        .map(|p| (p.clone(), (0, None)))
-                        .collect();
-                    for o in &offers {
-                        let entry = counts.entry(o.provider.clone()).or_insert((0, None));
-                        entry.0 += 1;
-                        entry.1 = Some(
-                            entry
-                                .1
-                                .map_or(o.price_per_hour, |c: f64| c.min(o.price_per_hour)),
-                        );
-                    }
-                    v.status.providers = counts
-                        .into_iter()
-                        .map(|(provider, (offers, cheapest))| ProviderOffers {
-                            provider,
-                            offers,
-                            cheapest_per_hour: cheapest,
-                        })
-                        .collect();
-                    v.status.inventory_error = None;
-                    v.status.inventory_at = Some(now);
-                }
-                Err(e) => v.status.inventory_error = Some(e.to_api_error()),
-            }
             match sessions {
                 Ok(list) => {
                     v.sessions = SessionsView {
@@ -285,10 +262,15 @@ impl Monitor {
     /// Publishes what changed since the hub's state: the status, and sessions upserted or
     /// (only after a successful listing) removed.
     fn publish_changes(&self, sessions_listed: bool) {
+        let _one_at_a_time = self
+            .shared
+            .publishing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let view = self.view();
         let sessions = sessions_listed.then_some(view.sessions.sessions.as_slice());
-        // Only this loop publishes status and sessions, so nothing changes them between
-        // the diff and the publish.
+        // Publishing is one at a time, so nothing changes the hub between the diff and the
+        // publish.
         let events = self
             .shared
             .hub
@@ -318,6 +300,7 @@ impl Monitor {
             url: client.base_url().to_owned(),
             simulated: self.shared.simulated,
             checked_at: Some(Utc::now()),
+            breaker: client.breaker().view(),
         }
     }
 
@@ -404,6 +387,7 @@ mod tests {
                 url: "u".into(),
                 simulated: true,
                 checked_at: Some(Utc::now()),
+                breaker: Default::default(),
             },
             providers: vec![],
             inventory_error: None,

@@ -129,10 +129,10 @@ impl Runner {
     }
 
     /// Loads recent runs and benchmarks into the live state, and closes runs a previous
-    /// process left unfinished (destroying their sessions).
+    /// process left unfinished; their sessions are destroyed in the background.
     pub async fn recover(&self) -> Result<(), crate::store::StoreError> {
         let store = &self.inner.store;
-        recover::close_interrupted(&self.inner.client, store).await?;
+        let pending = recover::mark_interrupted(store).await?;
         let mut events = Vec::new();
         // What the live state keeps of finished runs (the rest is fetched on demand).
         let mut runs = store.recent_runs(FINISHED_RUNS_KEPT as u32).await?;
@@ -153,6 +153,19 @@ impl Runner {
             events.push(LiveEvent::BenchmarkUpsert { benchmark });
         }
         self.inner.hub.publish(events);
+        if !pending.is_empty() {
+            tracing::warn!(
+                runs = pending.len(),
+                "destroying the sessions of interrupted runs, in the background"
+            );
+            tokio::spawn(recover::destroy_rentals(
+                self.inner.client.clone(),
+                store.clone(),
+                self.inner.hub.clone(),
+                pending,
+                self.inner.config.destroy_patience,
+            ));
+        }
         Ok(())
     }
 

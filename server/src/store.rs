@@ -334,16 +334,6 @@ impl Store {
         )
         .await
     }
-
-    /// Runs left `running` by a previous process (it stopped mid-run).
-    pub async fn interrupted_runs(&self) -> Result<Vec<Run>, StoreError> {
-        Ok(self
-            .recent_runs(1000)
-            .await?
-            .into_iter()
-            .filter(|r| r.status == RunStatus::Running)
-            .collect())
-    }
 }
 
 #[cfg(test)]

@@ -224,10 +224,16 @@ fn TestOnOffer(
 fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoView {
     let count = view.offers.len();
     let fit = view.fit.clone();
-    let age = view.fetched_at.map(|t| {
-        let secs = (chrono::Utc::now() - t).num_seconds().max(0) as f64;
-        format!(" · the broker fetched them {} ago", format::duration(secs))
-    });
+    let ago = |t: chrono::DateTime<chrono::Utc>| {
+        format::duration((chrono::Utc::now() - t).num_seconds().max(0) as f64)
+    };
+    let age = view
+        .fetched_at
+        .map(|t| format!(" · the broker fetched them {} ago", ago(t)));
+    let listed = view
+        .listed_at
+        .map(|t| format!(" · listed here {} ago", ago(t)));
+    let stale = view.stale.clone();
     let rows = view
         .offers
         .into_iter()
@@ -262,7 +268,12 @@ fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoVi
         .collect_view();
     view! {
         <section class="card table-wrap">
-            <p class="muted small" data-count=count>{format!("{count} offers")}{age}</p>
+            <p class="muted small" data-count=count>{format!("{count} offers")}{age}{listed}</p>
+            {stale.map(|e| view! {
+                <p class="note warn" data-stale=e.code.to_string()>
+                    {e.message} {e.hint.map(|h| view! { <span class="hint">" " {h}</span> })}
+                </p>
+            })}
             <table class="inventory">
                 <thead>
                     <tr>

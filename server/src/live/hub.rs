@@ -24,8 +24,9 @@ pub struct HubConfig {
     /// WebSocket libraries answer by themselves), so a quiet client that still reads stays
     /// connected and one that stopped reading is found.
     pub ping_every: Duration,
-    /// How long a new connection may take to say hello.
-    pub hello_timeout: Duration,
+    /// How long a new connection without a resume point in its URL is given to say hello
+    /// before it gets a snapshot.
+    pub hello_grace: Duration,
 }
 
 impl Default for HubConfig {
@@ -35,7 +36,7 @@ impl Default for HubConfig {
             client_queue: 1024,
             silence_deadline: Duration::from_secs(30),
             ping_every: Duration::from_secs(10),
-            hello_timeout: Duration::from_secs(10),
+            hello_grace: Duration::from_millis(100),
         }
     }
 }

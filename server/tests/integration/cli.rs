@@ -290,11 +290,37 @@ async fn sigterm_to_the_dashboard_destroys_the_session_of_a_run_in_progress() {
     assert_eq!(run["cleanup"]["destroyed_confirmed"], true, "{run}");
 }
 
+/// A run from start to its end; returns it as the API shows it.
+async fn run_to_the_end(url: &str) -> serde_json::Value {
+    let id = start_run_until_rented(url).await;
+    let deadline = std::time::Instant::now() + RUN;
+    loop {
+        let run: serde_json::Value = reqwest::get(format!("{url}/api/runs/{id}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if run["status"] != "running" {
+            return run;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run ends");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn get_json(url: String) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() {
     let (_simulator, broker) = simulate(&[]);
     let data = data_dir();
     let (mut dashboard, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    let passed = run_to_the_end(&url).await;
+    assert_eq!(passed["status"], "passed", "{passed}");
+    let benchmark = passed["benchmark_id"].as_str().unwrap().to_owned();
     let id = start_run_until_rented(&url).await;
     dashboard.signal("KILL");
     dashboard.wait_within(Duration::from_secs(30));
@@ -303,8 +329,22 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
         1,
         "left behind by the crash"
     );
+    // A slow broker: each destroy takes 5 s (the real one's take from 5 s to minutes).
+    let faults = reqwest::Client::new()
+        .post(format!("{broker}/_sim/faults"))
+        .json(&serde_json::json!({"destroy_delay_ms": 5000}))
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
 
     let (_again, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    // The listener answers at once: the run is already interrupted and the session is
+    // still being destroyed, in the background.
+    let run = get_json(format!("{url}/api/runs/{id}")).await;
+    assert_eq!(run["status"], "interrupted", "{run}");
+    assert!(run["cleanup"].is_null(), "its cleanup is under way: {run}");
+    assert_eq!(live_sessions(&broker).await.len(), 1, "not destroyed yet");
     let deadline = std::time::Instant::now() + RUN;
     while !live_sessions(&broker).await.is_empty() {
         assert!(
@@ -313,13 +353,19 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let run: serde_json::Value = reqwest::get(format!("{url}/api/runs/{id}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(run["status"], "interrupted", "{run}");
+    let run = loop {
+        let run = get_json(format!("{url}/api/runs/{id}")).await;
+        if !run["cleanup"].is_null() {
+            break run;
+        }
+        assert!(std::time::Instant::now() < deadline, "the cleanup is recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(run["cleanup"]["destroyed_confirmed"], true, "{run}");
+    // The benchmark completed before the crash is all there.
+    let stored = get_json(format!("{url}/api/benchmarks/{benchmark}")).await;
+    assert_eq!(stored["benchmark"]["id"], benchmark.as_str(), "{stored}");
+    assert!(!stored["samples"].as_array().unwrap().is_empty(), "with its samples");
     // Complete steps, then the one it had reached marked interrupted (none when the kill
     // fell between two steps), then the rest skipped: nothing left running.
     let statuses: Vec<&str> = run["steps"]
