@@ -4,8 +4,8 @@ use crate::components::LiveStatus;
 use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
 use crate::pages::{
-    BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, HealthPage, InventoryPage,
-    NotFoundPage, RunPage, SessionsPage,
+    BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, HealthPage,
+    InventoryPage, NotFoundPage, RunPage, SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};

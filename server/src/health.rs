@@ -106,7 +106,11 @@ impl AppState {
             cleanups_unconfirmed: live
                 .runs
                 .values()
-                .filter(|r| r.cleanup.as_ref().is_some_and(|c| !c.destroyed_confirmed && !c.kept))
+                .filter(|r| {
+                    r.cleanup
+                        .as_ref()
+                        .is_some_and(|c| !c.destroyed_confirmed && !c.kept)
+                })
                 .count() as u32,
         });
         let view = HealthView {
@@ -132,8 +136,10 @@ fn store_health(db: &std::path::Path) -> StoreHealth {
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
     let files = [db.to_path_buf(), std::path::PathBuf::from(wal)];
-    let metadata: Vec<std::fs::Metadata> =
-        files.iter().filter_map(|f| std::fs::metadata(f).ok()).collect();
+    let metadata: Vec<std::fs::Metadata> = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .collect();
     StoreHealth {
         size_bytes: metadata.iter().map(|m| m.len()).sum(),
         last_write_at: metadata

@@ -12,8 +12,8 @@ use gdl_model::api::{
     ApiError, BrokerState, BrokerStatus, ProviderOffers, SessionView, SessionsView, StatusView,
 };
 use gdl_model::live::{LiveEvent, LiveState};
-use gdl_model::shopper::{InventoryQuery, Provider, Session, SessionStatus};
-use std::collections::{BTreeMap, HashMap};
+use gdl_model::shopper::{Provider, Session, SessionStatus};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -192,11 +192,15 @@ impl Monitor {
         self.shared.view.subscribe()
     }
 
-    /// The latest view once the first poll has finished, waiting at most `patience` for
-    /// it (then answering with what is known, so a hung broker never hangs a page).
+    /// The latest view once the first poll and the first inventory read have finished,
+    /// waiting at most `patience` for them (then answering with what is known, so a hung
+    /// broker never hangs a page).
     pub async fn settled_view(&self, patience: Duration) -> BrokerView {
+        let deadline = tokio::time::Instant::now() + patience;
         let mut rx = self.subscribe();
-        let _ = tokio::time::timeout(patience, rx.wait_for(|v| v.polls > 0)).await;
+        let _ = tokio::time::timeout_at(deadline, rx.wait_for(|v| v.polls > 0)).await;
+        let mut offers = self.shared.offers.subscribe();
+        let _ = tokio::time::timeout_at(deadline, offers.wait_for(|o| o.reads > 0)).await;
         self.view()
     }
 
@@ -238,17 +242,15 @@ impl Monitor {
         };
         let listed = sessions.is_ok();
         let now = Utc::now();
-        self.shared.view.send_modify(|v| {
-            match sessions {
-                Ok(list) => {
-                    v.sessions = SessionsView {
-                        sessions: list,
-                        error: None,
-                        fetched_at: Some(now),
-                    }
+        self.shared.view.send_modify(|v| match sessions {
+            Ok(list) => {
+                v.sessions = SessionsView {
+                    sessions: list,
+                    error: None,
+                    fetched_at: Some(now),
                 }
-                Err(e) => v.sessions.error = Some(e.to_api_error()),
             }
+            Err(e) => v.sessions.error = Some(e.to_api_error()),
         });
         self.publish_changes(listed);
         self.shared.view.send_modify(|v| v.polls += 1);

@@ -463,8 +463,8 @@ impl ShopperClient {
                 return Err(err);
             }
             // Exponential, with jitter (0.5 to 1.5 times) so that clients do not retry in step.
-            let backoff = Duration::from_millis(200 * 2u64.pow(attempt))
-                .mul_f64(0.5 + rand::random::<f64>());
+            let backoff =
+                Duration::from_millis(200 * 2u64.pow(attempt)).mul_f64(0.5 + rand::random::<f64>());
             let pause = match &err {
                 ShopperError::RateLimited {
                     retry_after: Some(after),
@@ -485,14 +485,16 @@ impl ShopperClient {
         body: Option<&B>,
     ) -> Result<T, ShopperError> {
         let permit = match call.guarded {
-            true => Some(self.breaker.admit().map_err(|refusal| {
-                ShopperError::CircuitOpen {
-                    failures: refusal.failures,
-                    last_error: refusal.last.message,
-                    last_hint: refusal.last.hint,
-                    probe_in: refusal.probe_in,
-                }
-            })?),
+            true => Some(
+                self.breaker
+                    .admit()
+                    .map_err(|refusal| ShopperError::CircuitOpen {
+                        failures: refusal.failures,
+                        last_error: refusal.last.message,
+                        last_hint: refusal.last.hint,
+                        probe_in: refusal.probe_in,
+                    })?,
+            ),
             false => None,
         };
         let started = Instant::now();

@@ -64,12 +64,16 @@ fn breaker_note(b: &BreakerView) -> Option<String> {
             "Circuit breaker open: after {} failures in a row, broker calls fail at once{}.",
             b.failures,
             b.probe_at
-                .map(|t| format!("; it tries the broker again at {}", t.format("%H:%M:%S UTC")))
+                .map(|t| format!(
+                    "; it tries the broker again at {}",
+                    t.format("%H:%M:%S UTC")
+                ))
                 .unwrap_or_default()
         )),
-        BreakerPhase::HalfOpen => {
-            Some("Circuit breaker half-open: a probe call is checking whether the broker is back.".into())
-        }
+        BreakerPhase::HalfOpen => Some(
+            "Circuit breaker half-open: a probe call is checking whether the broker is back."
+                .into(),
+        ),
     }
 }
 

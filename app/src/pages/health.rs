@@ -45,7 +45,8 @@ pub fn HealthPage() -> impl IntoView {
 }
 
 fn ms(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "—".into())
+    v.map(|v| format!("{v:.0} ms"))
+        .unwrap_or_else(|| "—".into())
 }
 
 fn ago(view: &HealthView, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -197,7 +198,13 @@ fn Sparkline(
     let points: Vec<String> = values
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 / n * W, H - v / top * (H - 4.0) - 2.0))
+        .map(|(i, v)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 / n * W,
+                H - v / top * (H - 4.0) - 2.0
+            )
+        })
         .collect();
     let last = values.last().copied().unwrap_or(0.0);
     let desc = format!(
@@ -206,10 +213,11 @@ fn Sparkline(
     );
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
+    let labelled_by = format!("{title_id} {desc_id}");
     view! {
         <figure class="sparkline">
             <svg class=format!("spark {id}") viewBox=format!("0 0 {W} {H}") role="img"
-                aria-labelledby=format!("{title_id} {desc_id}") data-samples=values.len()
+                aria-labelledby=labelled_by data-samples=values.len()
                 preserveAspectRatio="none">
                 <title id=title_id>{title}</title>
                 <desc id=desc_id>{desc.clone()}</desc>
@@ -237,7 +245,10 @@ fn BreakerStrip(samples: Vec<HealthSample>) -> impl IntoView {
             view! { <rect class=class x=format!("{:.1}", i as f64 * width) y="0" width=format!("{width:.1}") height="12"/> }
         })
         .collect_view();
-    let desc = format!("{opened} of {} samples with the breaker not closed", samples.len());
+    let desc = format!(
+        "{opened} of {} samples with the breaker not closed",
+        samples.len()
+    );
     view! {
         <figure class="sparkline">
             <svg class="spark breaker" viewBox="0 0 600 12" role="img" aria-labelledby="breaker-title breaker-desc"

@@ -88,33 +88,68 @@ fn flag(on: bool) -> f64 {
 pub fn render(view: &HealthView, sessions: &[SessionView]) -> String {
     let mut t = Text::default();
     let b = &view.broker;
-    t.family("gdl_broker_state", "gauge", "The broker's state: 1 for the current one.");
-    for state in [BrokerState::Ready, BrokerState::Starting, BrokerState::Offline] {
+    t.family(
+        "gdl_broker_state",
+        "gauge",
+        "The broker's state: 1 for the current one.",
+    );
+    for state in [
+        BrokerState::Ready,
+        BrokerState::Starting,
+        BrokerState::Offline,
+    ] {
         let name = state.label().to_ascii_lowercase();
-        t.sample("gdl_broker_state", &[("state", &name)], flag(b.state == state));
+        t.sample(
+            "gdl_broker_state",
+            &[("state", &name)],
+            flag(b.state == state),
+        );
     }
     t.family(
         "gdl_breaker_state",
         "gauge",
         "The circuit breaker around broker calls: 1 for the current phase.",
     );
-    for phase in [BreakerPhase::Closed, BreakerPhase::Open, BreakerPhase::HalfOpen] {
+    for phase in [
+        BreakerPhase::Closed,
+        BreakerPhase::Open,
+        BreakerPhase::HalfOpen,
+    ] {
         let name = match phase {
             BreakerPhase::Closed => "closed",
             BreakerPhase::Open => "open",
             BreakerPhase::HalfOpen => "half_open",
         };
-        t.sample("gdl_breaker_state", &[("phase", name)], flag(b.breaker.phase == phase));
+        t.sample(
+            "gdl_breaker_state",
+            &[("phase", name)],
+            flag(b.breaker.phase == phase),
+        );
     }
-    t.one("gdl_breaker_failures", "gauge", "Broker failures in a row.", b.breaker.failures as f64);
-    let opened = b.breaker.transitions.iter().filter(|x| x.to == BreakerPhase::Open).count();
+    t.one(
+        "gdl_breaker_failures",
+        "gauge",
+        "Broker failures in a row.",
+        b.breaker.failures as f64,
+    );
+    let opened = b
+        .breaker
+        .transitions
+        .iter()
+        .filter(|x| x.to == BreakerPhase::Open)
+        .count();
     t.one(
         "gdl_breaker_recent_openings",
         "gauge",
         "Times the breaker opened among its latest transitions (at most 20 kept).",
         opened as f64,
     );
-    t.one("gdl_broker_calls_total", "counter", "Broker calls made.", b.calls_total as f64);
+    t.one(
+        "gdl_broker_calls_total",
+        "counter",
+        "Broker calls made.",
+        b.calls_total as f64,
+    );
     t.one(
         "gdl_broker_call_failures_total",
         "counter",
@@ -128,7 +163,11 @@ pub fn render(view: &HealthView, sessions: &[SessionView]) -> String {
     );
     for (q, v) in [("0.5", b.latency_p50_ms), ("0.99", b.latency_p99_ms)] {
         if let Some(v) = v {
-            t.sample("gdl_broker_call_latency_milliseconds", &[("quantile", q)], v);
+            t.sample(
+                "gdl_broker_call_latency_milliseconds",
+                &[("quantile", q)],
+                v,
+            );
         }
     }
     t.sample(
@@ -136,7 +175,12 @@ pub fn render(view: &HealthView, sessions: &[SessionView]) -> String {
         &[],
         b.calls_last_hour as f64,
     );
-    t.one("gdl_broker_retried_calls_total", "counter", "Broker calls that needed a retry.", b.retried as f64);
+    t.one(
+        "gdl_broker_retried_calls_total",
+        "counter",
+        "Broker calls that needed a retry.",
+        b.retried as f64,
+    );
     if let Some(rate) = b.retry_success_rate {
         t.one(
             "gdl_broker_retry_success_ratio",
@@ -147,28 +191,93 @@ pub fn render(view: &HealthView, sessions: &[SessionView]) -> String {
     }
     if let Some(at) = b.inventory_at {
         let age = (view.at - at).num_milliseconds().max(0) as f64 / 1000.0;
-        t.one("gdl_inventory_age_seconds", "gauge", "Age of the offers last read from the broker.", age);
+        t.one(
+            "gdl_inventory_age_seconds",
+            "gauge",
+            "Age of the offers last read from the broker.",
+            age,
+        );
     }
     let l = &view.live;
-    t.one("gdl_live_connections", "gauge", "Live-channel connections open.", l.connections_current as f64);
-    t.one("gdl_live_connections_total", "counter", "Live-channel connections since start.", l.connections_total as f64);
-    t.one("gdl_live_messages_sent_total", "counter", "Frames sent on the live channel.", l.messages_sent as f64);
-    t.one("gdl_live_queue_depth_max", "gauge", "Deepest client queue seen.", l.queue_depth_max as f64);
-    t.one("gdl_live_overflows_total", "counter", "Clients dropped for falling too far behind.", l.overflows as f64);
-    t.one("gdl_live_send_failures_total", "counter", "Sends that failed.", l.send_failures as f64);
-    t.one("gdl_live_replays_total", "counter", "Reconnections resumed by replay.", l.replays as f64);
-    t.one("gdl_live_snapshots_total", "counter", "Snapshots sent.", l.snapshots as f64);
-    t.one("gdl_live_seq", "gauge", "The last event number published.", l.seq as f64);
+    t.one(
+        "gdl_live_connections",
+        "gauge",
+        "Live-channel connections open.",
+        l.connections_current as f64,
+    );
+    t.one(
+        "gdl_live_connections_total",
+        "counter",
+        "Live-channel connections since start.",
+        l.connections_total as f64,
+    );
+    t.one(
+        "gdl_live_messages_sent_total",
+        "counter",
+        "Frames sent on the live channel.",
+        l.messages_sent as f64,
+    );
+    t.one(
+        "gdl_live_queue_depth_max",
+        "gauge",
+        "Deepest client queue seen.",
+        l.queue_depth_max as f64,
+    );
+    t.one(
+        "gdl_live_overflows_total",
+        "counter",
+        "Clients dropped for falling too far behind.",
+        l.overflows as f64,
+    );
+    t.one(
+        "gdl_live_send_failures_total",
+        "counter",
+        "Sends that failed.",
+        l.send_failures as f64,
+    );
+    t.one(
+        "gdl_live_replays_total",
+        "counter",
+        "Reconnections resumed by replay.",
+        l.replays as f64,
+    );
+    t.one(
+        "gdl_live_snapshots_total",
+        "counter",
+        "Snapshots sent.",
+        l.snapshots as f64,
+    );
+    t.one(
+        "gdl_live_seq",
+        "gauge",
+        "The last event number published.",
+        l.seq as f64,
+    );
     let r = &view.runner;
-    t.one("gdl_runs_active", "gauge", "Deployment tests in progress.", r.active_runs as f64);
-    t.one("gdl_runs_max", "gauge", "Deployment tests allowed at once.", r.max_runs as f64);
+    t.one(
+        "gdl_runs_active",
+        "gauge",
+        "Deployment tests in progress.",
+        r.active_runs as f64,
+    );
+    t.one(
+        "gdl_runs_max",
+        "gauge",
+        "Deployment tests allowed at once.",
+        r.max_runs as f64,
+    );
     t.one(
         "gdl_cleanups_unconfirmed",
         "gauge",
         "Recent runs whose session the broker did not confirm destroyed.",
         r.cleanups_unconfirmed as f64,
     );
-    t.one("gdl_store_bytes", "gauge", "The database and its write-ahead log.", view.store.size_bytes as f64);
+    t.one(
+        "gdl_store_bytes",
+        "gauge",
+        "The database and its write-ahead log.",
+        view.store.size_bytes as f64,
+    );
     if let Some(at) = view.store.last_write_at {
         t.one(
             "gdl_store_last_write_timestamp_seconds",

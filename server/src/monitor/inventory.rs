@@ -68,7 +68,11 @@ pub(super) async fn read(client: &ShopperClient, before: &Offers) -> Offers {
     });
     Offers {
         offers: Arc::new(by_provider.into_values().flatten().collect()),
-        at: if all_failed { before.at } else { Some(Utc::now()) },
+        at: if all_failed {
+            before.at
+        } else {
+            Some(Utc::now())
+        },
         error,
         reads: before.reads + 1,
     }
@@ -102,8 +106,9 @@ impl Monitor {
                 let started = tokio::time::Instant::now();
                 let before = monitor.shared.offers.borrow().clone();
                 let after = read(&monitor.shared.client, &before).await;
+                // The status first: whoever waits for this read then finds its counts.
+                monitor.publish_offer_counts(&after);
                 monitor.shared.offers.send_replace(after);
-                monitor.publish_offer_counts();
                 let every = monitor.shared.intervals.idle;
                 let wake = async {
                     monitor.shared.inventory_wake.notified().await;
@@ -118,8 +123,7 @@ impl Monitor {
     }
 
     /// Puts the offer counts per provider on the status card.
-    fn publish_offer_counts(&self) {
-        let offers = self.shared.offers.borrow().clone();
+    fn publish_offer_counts(&self, offers: &Offers) {
         self.shared.view.send_modify(|v| {
             let mut counts: BTreeMap<Provider, (u32, Option<f64>)> = Provider::KNOWN
                 .iter()
@@ -137,11 +141,13 @@ impl Monitor {
             if offers.at.is_some() {
                 v.status.providers = counts
                     .into_iter()
-                    .map(|(provider, (offers, cheapest))| gdl_model::api::ProviderOffers {
-                        provider,
-                        offers,
-                        cheapest_per_hour: cheapest,
-                    })
+                    .map(
+                        |(provider, (offers, cheapest))| gdl_model::api::ProviderOffers {
+                            provider,
+                            offers,
+                            cheapest_per_hour: cheapest,
+                        },
+                    )
                     .collect();
             }
             v.status.inventory_error = offers.error.clone();

@@ -129,12 +129,14 @@ impl Breaker {
                     probing: true,
                     successes: 0,
                 };
-                transition(&mut inner, BreakerPhase::HalfOpen, "open time over: probing");
+                transition(
+                    &mut inner,
+                    BreakerPhase::HalfOpen,
+                    "open time over: probing",
+                );
                 true
             }
-            Phase::HalfOpen { probing: true, .. } => {
-                return Err(refusal(&inner, Duration::ZERO))
-            }
+            Phase::HalfOpen { probing: true, .. } => return Err(refusal(&inner, Duration::ZERO)),
             Phase::HalfOpen {
                 probing: false,
                 successes,
@@ -201,7 +203,10 @@ impl Breaker {
         let reason = format!(
             "{why} ({} failures; last: {})",
             inner.failures,
-            inner.last.as_ref().map_or("unknown", |f| f.message.as_str())
+            inner
+                .last
+                .as_ref()
+                .map_or("unknown", |f| f.message.as_str())
         );
         transition(inner, BreakerPhase::Open, &reason);
     }
@@ -334,7 +339,11 @@ mod tests {
         let phases: Vec<_> = b.view().transitions.iter().map(|t| t.to).collect();
         assert_eq!(
             phases,
-            [BreakerPhase::Open, BreakerPhase::HalfOpen, BreakerPhase::Closed]
+            [
+                BreakerPhase::Open,
+                BreakerPhase::HalfOpen,
+                BreakerPhase::Closed
+            ]
         );
     }
 

@@ -53,7 +53,9 @@ impl CallLog {
     pub fn call(&self, took: Duration, answered: bool) {
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.calls.push_back((now, took.as_secs_f64() * 1000.0, answered));
+        inner
+            .calls
+            .push_back((now, took.as_secs_f64() * 1000.0, answered));
         inner.total += 1;
         if !answered {
             inner.failed += 1;

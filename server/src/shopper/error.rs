@@ -80,7 +80,9 @@ pub enum ShopperError {
         request_id: Option<String>,
     },
     /// The circuit breaker is open: the call was not made.
-    #[error("calls to the broker are paused after {failures} failures in a row (last: {last_error})")]
+    #[error(
+        "calls to the broker are paused after {failures} failures in a row (last: {last_error})"
+    )]
     CircuitOpen {
         failures: u32,
         last_error: String,

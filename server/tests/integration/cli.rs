@@ -358,14 +358,20 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
         if !run["cleanup"].is_null() {
             break run;
         }
-        assert!(std::time::Instant::now() < deadline, "the cleanup is recorded");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cleanup is recorded"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(run["cleanup"]["destroyed_confirmed"], true, "{run}");
     // The benchmark completed before the crash is all there.
     let stored = get_json(format!("{url}/api/benchmarks/{benchmark}")).await;
     assert_eq!(stored["benchmark"]["id"], benchmark.as_str(), "{stored}");
-    assert!(!stored["samples"].as_array().unwrap().is_empty(), "with its samples");
+    assert!(
+        !stored["samples"].as_array().unwrap().is_empty(),
+        "with its samples"
+    );
     // Complete steps, then the one it had reached marked interrupted (none when the kill
     // fell between two steps), then the rest skipped: nothing left running.
     let statuses: Vec<&str> = run["steps"]

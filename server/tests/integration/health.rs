@@ -29,9 +29,7 @@ async fn scrape(d: &Dashboard) -> Scrape {
 fn gauge(s: &Scrape, name: &str, label: Option<(&str, &str)>) -> Option<f64> {
     s.samples
         .iter()
-        .find(|m| {
-            m.metric == name && label.is_none_or(|(k, v)| m.labels.get(k) == Some(v))
-        })
+        .find(|m| m.metric == name && label.is_none_or(|(k, v)| m.labels.get(k) == Some(v)))
         .and_then(|m| match m.value {
             Value::Gauge(v) | Value::Counter(v) | Value::Untyped(v) => Some(v),
             _ => None,
@@ -63,10 +61,19 @@ async fn metrics_carry_the_breaker_the_live_channel_and_time_to_running() {
         "{:?} (session {id})",
         ttr.value
     );
-    assert_eq!(gauge(&s, "gdl_breaker_state", Some(("phase", "closed"))), Some(1.0));
-    assert_eq!(gauge(&s, "gdl_broker_state", Some(("state", "ready"))), Some(1.0));
+    assert_eq!(
+        gauge(&s, "gdl_breaker_state", Some(("phase", "closed"))),
+        Some(1.0)
+    );
+    assert_eq!(
+        gauge(&s, "gdl_broker_state", Some(("state", "ready"))),
+        Some(1.0)
+    );
     let live = d.state.hub.stats();
-    assert_eq!(gauge(&s, "gdl_live_connections", None), Some(live.connections_current as f64));
+    assert_eq!(
+        gauge(&s, "gdl_live_connections", None),
+        Some(live.connections_current as f64)
+    );
     assert!(gauge(&s, "gdl_broker_calls_total", None).unwrap() > 0.0);
     assert!(gauge(&s, "gdl_store_bytes", None).unwrap() > 0.0);
 
@@ -77,12 +84,20 @@ async fn metrics_carry_the_breaker_the_live_channel_and_time_to_running() {
         (gauge(&s, "gdl_breaker_state", Some(("phase", "open"))) == Some(1.0)).then_some(s)
     })
     .await;
-    assert_eq!(gauge(&s, "gdl_broker_state", Some(("state", "offline"))), Some(1.0));
+    assert_eq!(
+        gauge(&s, "gdl_broker_state", Some(("state", "offline"))),
+        Some(1.0)
+    );
     assert!(gauge(&s, "gdl_breaker_failures", None).unwrap() >= 5.0);
     let health: HealthView = d.get("/api/health").await.json().await.unwrap();
     assert_eq!(health.broker.breaker.phase, BreakerPhase::Open);
     assert!(health.broker.calls_failed >= 5);
     assert!(!health.history.is_empty());
-    assert!(health.broker.breaker.last_error.unwrap().contains("cannot reach the broker"));
+    assert!(health
+        .broker
+        .breaker
+        .last_error
+        .unwrap()
+        .contains("cannot reach the broker"));
     server.simulator().set_offline(false);
 }

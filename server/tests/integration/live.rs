@@ -67,7 +67,7 @@ async fn a_plain_client_gets_a_snapshot_at_once_and_a_hello_frame_still_resumes(
     let (mut framed, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let hello = ClientFrame::Hello {
         last_seq: Some(1),
-        epoch: Some(patient.epoch()),
+        epoch: Some(patient.epoch().to_owned()),
     };
     framed
         .send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
