@@ -17,13 +17,14 @@ pub fn HealthPage() -> impl IntoView {
     let data = Resource::new(move || tick.get(), |_| get_health());
     #[cfg(feature = "hydrate")]
     {
-        let alive = std::rc::Rc::new(std::cell::Cell::new(true));
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let alive = std::sync::Arc::new(AtomicBool::new(true));
         let flag = alive.clone();
-        on_cleanup(move || flag.set(false));
+        on_cleanup(move || flag.store(false, Ordering::Relaxed));
         leptos::task::spawn_local(async move {
-            while alive.get() {
+            while alive.load(Ordering::Relaxed) {
                 gloo_timers::future::TimeoutFuture::new(REFRESH_MS).await;
-                if alive.get() {
+                if alive.load(Ordering::Relaxed) {
                     tick.update(|t| *t += 1);
                 }
             }
