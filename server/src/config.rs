@@ -11,6 +11,11 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log lines on stderr as `text` (for people) or `json` (one object a line, with the
+    /// request's id and route, for log shippers).
+    #[arg(long, global = true, env = "GDL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 /// The subcommands.

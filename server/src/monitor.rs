@@ -150,18 +150,30 @@ impl Monitor {
 
     /// Starts the polling loops; they end when every handle is dropped.
     pub fn spawn(&self) {
-        self.spawn_inventory();
+        self.repeat(
+            |s| &s.inventory_wake,
+            |m| async move { m.read_inventory().await },
+        );
+        self.repeat(|s| &s.wake, |m| async move { m.poll_once().await });
+    }
+
+    /// Runs `step` again and again while a handle lives: after the pause it returns, or
+    /// sooner when `nudge` is notified, but never twice within a second however many
+    /// callers ask for fresh figures.
+    fn repeat<F, Fut>(&self, nudge: fn(&Shared) -> &Notify, step: F)
+    where
+        F: Fn(Monitor) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Duration> + Send,
+    {
         let weak = Arc::downgrade(&self.shared);
         tokio::spawn(async move {
             loop {
                 let Some(shared) = weak.upgrade() else { return };
                 let monitor = Monitor { shared };
                 let started = tokio::time::Instant::now();
-                let pause = monitor.poll_once().await;
-                // However many callers ask for a fresh view, the broker is read at most
-                // once a second.
+                let pause = step(monitor.clone()).await;
                 let wake = async {
-                    monitor.shared.wake.notified().await;
+                    nudge(&monitor.shared).notified().await;
                     tokio::time::sleep_until(started + MIN_POLL_GAP).await;
                 };
                 tokio::select! {

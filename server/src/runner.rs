@@ -258,8 +258,9 @@ impl Runner {
         }
     }
 
-    /// Cancels every run and waits (at most `patience`) for their cleanup.
-    pub async fn shutdown(&self, patience: Duration) {
+    /// Cancels every run and waits (at most `patience`) for their cleanup; returns how many
+    /// runs finished their cleanup in time and how many did not.
+    pub async fn shutdown(&self, patience: Duration) -> (usize, usize) {
         let waits: Vec<_> = {
             let active = self.inner.active.lock().unwrap();
             active
@@ -270,12 +271,21 @@ impl Runner {
                 })
                 .collect()
         };
-        let all = futures::future::join_all(waits.into_iter().map(|mut rx| async move {
-            let _ = rx.wait_for(|done| *done).await;
+        let total = waits.len();
+        let finished = std::sync::atomic::AtomicUsize::new(0);
+        let all = futures::future::join_all(waits.into_iter().map(|mut rx| {
+            let finished = &finished;
+            async move {
+                if rx.wait_for(|done| *done).await.is_ok() {
+                    finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
         }));
         if tokio::time::timeout(patience, all).await.is_err() {
             tracing::error!("runs did not finish their cleanup before shutdown; check the broker for running sessions");
         }
+        let finished = finished.load(std::sync::atomic::Ordering::SeqCst);
+        (finished, total - finished)
     }
 
     /// Runs in progress.

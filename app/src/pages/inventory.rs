@@ -16,7 +16,21 @@ pub fn InventoryPage() -> impl IntoView {
     let filters = move || {
         query.with(|q| InventoryFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
     };
-    let data = Resource::new(filters, get_inventory);
+    // Asked again once the dashboard has read the broker's offers for the first time (a
+    // cold broker takes seconds; the first answer then says they are on their way).
+    let store = crate::live::use_live();
+    let offers_read = move || {
+        store.client.with(|c| {
+            c.live
+                .status
+                .as_ref()
+                .is_some_and(|s| s.inventory_at.is_some())
+        })
+    };
+    let data = Resource::new(
+        move || (filters(), offers_read()),
+        |(filters, _)| get_inventory(filters),
+    );
     // "Test on this offer": once the run starts, its progress is on the dashboard.
     let start = ServerAction::<StartRun>::new();
     let navigate = use_navigate();

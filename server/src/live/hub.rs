@@ -299,6 +299,15 @@ impl Hub {
         self.inner.closing.send_replace(Some(reason.to_owned()));
     }
 
+    /// Frames waiting in clients' queues (what closing them now leaves unsent).
+    pub fn queued_frames(&self) -> usize {
+        self.lock()
+            .clients
+            .values()
+            .map(|c| c.tx.max_capacity() - c.tx.capacity())
+            .sum()
+    }
+
     /// Resolves with the reason once [`Hub::close_all`] was called.
     pub fn closing(&self) -> watch::Receiver<Option<String>> {
         self.inner.closing.subscribe()

@@ -96,30 +96,14 @@ impl Monitor {
         offers
     }
 
-    /// Reads the inventory now and on every interval until the monitor is dropped.
-    pub(super) fn spawn_inventory(&self) {
-        let weak = Arc::downgrade(&self.shared);
-        tokio::spawn(async move {
-            loop {
-                let Some(shared) = weak.upgrade() else { return };
-                let monitor = Monitor { shared };
-                let started = tokio::time::Instant::now();
-                let before = monitor.shared.offers.borrow().clone();
-                let after = read(&monitor.shared.client, &before).await;
-                // The status first: whoever waits for this read then finds its counts.
-                monitor.publish_offer_counts(&after);
-                monitor.shared.offers.send_replace(after);
-                let every = monitor.shared.intervals.idle;
-                let wake = async {
-                    monitor.shared.inventory_wake.notified().await;
-                    tokio::time::sleep_until(started + super::MIN_POLL_GAP).await;
-                };
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = wake => {}
-                }
-            }
-        });
+    /// One read of the inventory; returns how long to wait before the next.
+    pub(super) async fn read_inventory(&self) -> Duration {
+        let before = self.shared.offers.borrow().clone();
+        let after = read(&self.shared.client, &before).await;
+        // The status first: whoever waits for this read then finds its counts.
+        self.publish_offer_counts(&after);
+        self.shared.offers.send_replace(after);
+        self.shared.intervals.idle
     }
 
     /// Puts the offer counts per provider on the status card.

@@ -101,3 +101,33 @@ async fn metrics_carry_the_breaker_the_live_channel_and_time_to_running() {
         .contains("cannot reach the broker"));
     server.simulator().set_offline(false);
 }
+
+#[tokio::test]
+async fn every_reply_carries_the_request_id_and_errors_quote_it() {
+    let d = Dashboard::start(None).await;
+    let asked = d
+        .http
+        .get(format!("{}/api/runs/run-nope", d.url))
+        .header("x-request-id", "trace-me.42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 404);
+    assert_eq!(asked.headers()["x-request-id"], "trace-me.42");
+    let body: serde_json::Value = asked.json().await.unwrap();
+    assert_eq!(body["request_id"], "trace-me.42", "{body}");
+    // None given, or not a sane one: a new id, the same in the header and the body.
+    for given in [None, Some("evil id\twith spaces")] {
+        let mut request = d.http.get(format!("{}/api/runs/run-nope", d.url));
+        if let Some(id) = given {
+            request = request.header("x-request-id", id);
+        }
+        let r = request.send().await.unwrap();
+        let header = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(header.len(), 12, "{header}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["request_id"], header.as_str());
+    }
+    let page = d.get("/").await;
+    assert!(page.headers().contains_key("x-request-id"), "pages too");
+}
