@@ -63,11 +63,6 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Benchmark load: requests per phase, concurrency levels, tokens per request.
     pub bench: BenchSettings,
-    /// When the circuit breaker around broker calls opens, and for how long.
-    pub breaker: crate::shopper::BreakerConfig,
-    /// The longest a page or REST answer waits on the broker before answering with what
-    /// is known.
-    pub broker_patience: Duration,
 }
 
 impl Settings {
@@ -97,8 +92,6 @@ impl Settings {
             allowed_hosts: vec![],
             session_ttl: Duration::from_secs(3600),
             bench: BenchSettings::default(),
-            breaker: crate::shopper::BreakerConfig::default(),
-            broker_patience: crate::api::FIRST_CHECK_PATIENCE,
         }
     }
 }
@@ -133,8 +126,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The embedded simulator, kept alive as long as the state.
     pub simulator: Option<Arc<SimServer>>,
-    /// Samples of the Health tab's figures over the last hour.
-    pub health: crate::health::History,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -172,8 +163,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         }
     };
     let client = ShopperClient::new(&url, settings.timeouts)
-        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?
-        .with_breaker(settings.breaker);
+        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?;
     let store = Store::open(&settings.data_dir).with_context(|| {
         format!(
             "cannot open the database in {} (choose another with --data-dir)",
@@ -215,7 +205,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(settings.addr)
         .build();
-    let state = AppState {
+    Ok(AppState {
         leptos,
         monitor,
         hub,
@@ -228,10 +218,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         .with_session_ttl(settings.session_ttl),
         settings: Arc::new(settings),
         simulator,
-        health: crate::health::History::default(),
-    };
-    crate::health::spawn_sampler(&state);
-    Ok(state)
+    })
 }
 
 impl AppState {
@@ -250,7 +237,7 @@ impl AppState {
             self.monitor.refresh(crate::api::REFRESH_PATIENCE).await
         } else {
             self.monitor
-                .settled_view(self.settings.broker_patience)
+                .settled_view(crate::api::FIRST_CHECK_PATIENCE)
                 .await
         }
     }
@@ -259,7 +246,7 @@ impl AppState {
     /// most a moment for the first check.
     pub async fn live_state(&self) -> LiveState {
         self.monitor
-            .settled_view(self.settings.broker_patience)
+            .settled_view(crate::api::FIRST_CHECK_PATIENCE)
             .await;
         self.hub.clone_state()
     }
@@ -323,10 +310,6 @@ impl Backend for AppState {
         })
     }
 
-    fn health(&self) -> gdl_model::health::HealthView {
-        self.health_now(true)
-    }
-
     fn import_benchmarks(
         &self,
         files: Vec<gdl_model::legacy::OldFile>,
@@ -377,13 +360,7 @@ impl Backend for AppState {
         params: gdl_model::costs::CostParams,
     ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>> {
         Box::pin(async move {
-            crate::costs::report(
-                self.runner.store(),
-                self.monitor.client(),
-                &params,
-                self.settings.broker_patience,
-            )
-            .await
+            crate::costs::report(self.runner.store(), self.monitor.client(), &params).await
         })
     }
 
@@ -404,25 +381,12 @@ impl Backend for AppState {
                 )));
             }
             let model = filters.fit_model().transpose()?;
-            let listed = self
+            let mut offers = self
                 .monitor
-                .offers(false, self.settings.broker_patience)
-                .await;
-            if listed.at.is_none() {
-                return Err(listed.error.unwrap_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::ShopperTimeout,
-                        "the broker has not listed its offers yet",
-                    )
-                    .with_hint("A cold inventory takes the broker several seconds; reload in a moment (the dashboard keeps reading it in the background).")
-                }));
-            }
-            let mut offers: Vec<gdl_model::shopper::Offer> = listed
-                .offers
-                .iter()
-                .filter(|o| query.admits(o))
-                .cloned()
-                .collect();
+                .client()
+                .inventory_all(&query)
+                .await
+                .map_err(|e| e.to_api_error())?;
             filters.sort(&mut offers);
             let fetched_at = offers.iter().filter_map(|o| o.fetched_at).max();
             let fit =
@@ -431,8 +395,6 @@ impl Backend for AppState {
                 offers,
                 fetched_at,
                 fit,
-                listed_at: listed.at,
-                stale: listed.error,
             })
         })
     }

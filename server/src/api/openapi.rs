@@ -17,7 +17,6 @@ use utoipa::OpenApi;
         super::inventory,
         super::costs,
         super::live_stats,
-        super::health,
         super::start_run,
         super::get_run,
         super::cancel_run,

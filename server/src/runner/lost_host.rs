@@ -31,12 +31,7 @@ pub(super) async fn explain(
         return e;
     }
     match client.ready().await {
-        Err(
-            ShopperError::NotReady { .. }
-            | ShopperError::Unreachable { .. }
-            | ShopperError::Timeout { .. }
-            | ShopperError::CircuitOpen { .. },
-        ) => {
+        Err(ShopperError::NotReady { .. } | ShopperError::Unreachable { .. } | ShopperError::Timeout { .. }) => {
             StepError::new(
                 ErrorCode::BrokerStopped,
                 format!("the broker stopped during this step, and it destroys every instance when it stops ({e})"),
