@@ -61,6 +61,8 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<(Vec<String>, gdl_model::compare::Comparison), ApiError>>;
     /// One benchmark with its raw samples (phase, sample).
     fn benchmark(&self, id: String) -> BoxFuture<'_, Result<StoredBenchmark, ApiError>>;
+    /// How the dashboard is doing, with the last hour's samples.
+    fn health(&self) -> gdl_model::health::HealthView;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
 }

@@ -72,8 +72,9 @@ pub async fn clean_up_orphans() -> Result<
 }
 
 /// The offers that pass `filters` (the Inventory tab). The broker's refusal or absence is
-/// an answer (the inner `Err`), shown on the page.
-#[server(prefix = "/_fn", endpoint = "inventory")]
+/// an answer (the inner `Err`), shown on the page. JSON-encoded: URL encoding writes
+/// nothing at all for filters that are all unset, which then do not read back.
+#[server(prefix = "/_fn", endpoint = "inventory", input = leptos::server_fn::codec::Json)]
 pub async fn get_inventory(
     filters: gdl_model::api::InventoryFilters,
 ) -> Result<Result<gdl_model::api::InventoryView, gdl_model::api::ApiError>, AppError> {
@@ -81,8 +82,8 @@ pub async fn get_inventory(
 }
 
 /// What renting cost over a period (the Costs tab). A refusal (a bad range) is an answer,
-/// the inner `Err`.
-#[server(prefix = "/_fn", endpoint = "costs")]
+/// the inner `Err`. JSON-encoded, as `get_inventory`.
+#[server(prefix = "/_fn", endpoint = "costs", input = leptos::server_fn::codec::Json)]
 pub async fn get_costs(
     params: gdl_model::costs::CostParams,
 ) -> Result<Result<gdl_model::costs::CostReport, gdl_model::api::ApiError>, AppError> {
@@ -152,6 +153,12 @@ pub async fn import_benchmarks(
     files: Vec<gdl_model::legacy::OldFile>,
 ) -> Result<Result<gdl_model::legacy::ImportReport, gdl_model::api::ApiError>, AppError> {
     Ok(crate::backend::backend()?.import_benchmarks(files).await)
+}
+
+/// How the dashboard is doing (the Health tab).
+#[server(prefix = "/_fn", endpoint = "health")]
+pub async fn get_health() -> Result<gdl_model::health::HealthView, AppError> {
+    Ok(crate::backend::backend()?.health())
 }
 
 /// Destroys a session on the broker now.

@@ -4,8 +4,8 @@ use crate::components::LiveStatus;
 use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
 use crate::pages::{
-    BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, InventoryPage,
-    NotFoundPage, RunPage, SessionsPage,
+    BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, HealthPage,
+    InventoryPage, NotFoundPage, RunPage, SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <A href="/sessions">"Sessions"</A>
                     <A href="/benchmarks">"Benchmarks"</A>
                     <A href="/costs">"Costs"</A>
+                    <A href="/health">"Health"</A>
                 </nav>
                 <LiveStatus/>
                 <Logout/>
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/benchmarks") view=BenchmarksPage ssr=SsrMode::Async/>
                     <Route path=path!("/costs") view=CostsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/health") view=HealthPage ssr=SsrMode::Async/>
                     <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("/benchmarks/:id") view=BenchmarkPage ssr=SsrMode::Async/>
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async/>

@@ -108,6 +108,9 @@ pub struct BrokerStatus {
     /// When the broker was last checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<DateTime<Utc>>,
+    /// The circuit breaker around broker calls.
+    #[serde(default)]
+    pub breaker: crate::health::BreakerView,
 }
 
 /// Offers available from one provider.

@@ -121,6 +121,31 @@ impl InventoryFilters {
     }
 }
 
+impl crate::shopper::InventoryQuery {
+    /// Whether the broker lists `o` for this query: its filters as the broker applies them
+    /// (exact GPU type, location substring, 0 meaning no price or CUDA limit).
+    pub fn admits(&self, o: &crate::shopper::Offer) -> bool {
+        self.provider.as_ref().is_none_or(|p| &o.provider == p)
+            && self.gpu_type.as_ref().is_none_or(|g| &o.gpu_type == g)
+            && self
+                .location
+                .as_ref()
+                .is_none_or(|l| o.location.contains(l.as_str()))
+            && self.min_vram.is_none_or(|v| o.vram_gb >= v)
+            && self
+                .max_price
+                .is_none_or(|p| p == 0.0 || o.price_per_hour <= p)
+            && self.min_gpu_count.is_none_or(|c| o.gpu_count >= c)
+            && self.min_reliability.is_none_or(|r| o.reliability >= r)
+            && self
+                .min_availability_confidence
+                .is_none_or(|c| o.availability_confidence >= c)
+            && self
+                .min_cuda
+                .is_none_or(|c| c == 0.0 || o.cuda_version.unwrap_or(0.0) >= c)
+    }
+}
+
 /// `GET /api/inventory`: the offers that pass the filters, sorted, and how old the data is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -132,6 +157,13 @@ pub struct InventoryView {
     /// With `model=`: its VRAM estimate and which of the offers fit it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<ModelFit>,
+    /// When the dashboard last read the broker's inventory (it reads it in the background,
+    /// and answers with the last list while a read runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed_at: Option<DateTime<Utc>>,
+    /// Why the last read failed, for some providers or all (their earlier offers are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<ApiError>,
 }
 
 /// A model's VRAM estimate against the offers listed (the Inventory tab's "fits model M").

@@ -8,6 +8,7 @@
 //!   `{code, message, hint, request_id}` used everywhere a person or program reads an error.
 //! - [`costs`]: cost reports (today, this month, a range) and each run's cost.
 //! - [`export`]: benchmark records as CSV.
+//! - [`health`]: how the dashboard is doing: the broker circuit breaker and more.
 //! - [`compare`]: one model across GPUs and providers: the price-performance frontier.
 //! - [`code`]: [`code::ErrorCode`], every error code the product shows, defined once.
 //! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
@@ -26,6 +27,7 @@ pub mod code;
 pub mod compare;
 pub mod costs;
 pub mod export;
+pub mod health;
 pub mod inventory;
 pub mod legacy;
 pub mod live;

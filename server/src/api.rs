@@ -16,6 +16,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub mod history;
+pub mod metrics;
 pub mod openapi;
 pub mod sessions;
 
@@ -53,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/costs", get(costs))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/live/stats", get(live_stats))
+        .route("/api/health", get(health))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/runs", get(history::list_runs).post(start_run))
         .route("/api/runs/{id}", get(get_run))
         .route("/api/runs/{id}/logs", get(history::run_logs))
@@ -95,7 +98,13 @@ async fn costs(
     Query(params): Query<gdl_model::costs::CostParams>,
 ) -> Result<Json<gdl_model::costs::CostReport>, AppError> {
     Ok(Json(
-        crate::costs::report(state.runner.store(), state.monitor.client(), &params).await?,
+        crate::costs::report(
+            state.runner.store(),
+            state.monitor.client(),
+            &params,
+            state.settings.broker_patience,
+        )
+        .await?,
     ))
 }
 
@@ -211,6 +220,14 @@ async fn inventory(
 #[utoipa::path(get, path = "/api/live/stats", tag = "live", responses((status = 200, body = LiveStats)))]
 async fn live_stats(State(state): State<AppState>) -> Json<LiveStats> {
     Json(state.hub.stats())
+}
+
+/// How the dashboard is doing: the broker (state, circuit breaker, call latency, retries,
+/// inventory age), the live channel, the runner and the store, with the last hour's samples.
+#[utoipa::path(get, path = "/api/health", tag = "live",
+    responses((status = 200, body = gdl_model::health::HealthView)))]
+async fn health(State(state): State<AppState>) -> Json<gdl_model::health::HealthView> {
+    Json(state.health_now(true))
 }
 
 /// Test-only routes, mounted with `--test-hooks`: `POST /_test/live/raw` sends its body as

@@ -13,15 +13,25 @@ use anyhow::Context;
 use clap::Parser;
 use std::time::Duration;
 
-/// Logs to stderr; `RUST_LOG` overrides the default level (info).
-pub fn init_logging() {
+/// Logs to stderr, as text or (`json`) one JSON object a line with the current span (a
+/// request's id, method and path); `RUST_LOG` overrides the default level (info).
+pub fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(progress::AboveTheBar)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(progress::AboveTheBar);
+    let _ = if format == "json" {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
 }
 
 pub use bench::{bench, benchmarks};
@@ -118,6 +128,12 @@ fn settings_from(args: &ServeArgs) -> Settings {
                 .filter(|c| *c > 0)
                 .collect(),
             max_tokens: args.bench_max_tokens,
+        },
+        broker_patience: Duration::from_millis(args.broker_patience_ms.max(1)),
+        breaker: crate::shopper::BreakerConfig {
+            threshold: args.breaker_failures,
+            open_for: Duration::from_secs_f64(args.breaker_open_secs.max(0.1)),
+            probes: args.breaker_probes.max(1),
         },
     }
 }

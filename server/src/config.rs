@@ -11,6 +11,11 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log lines on stderr as `text` (for people) or `json` (one object a line, with the
+    /// request's id and route, for log shippers).
+    #[arg(long, global = true, env = "GDL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 /// The subcommands.
@@ -360,6 +365,25 @@ pub struct ServeArgs {
     /// Seconds before an ordinary broker request times out.
     #[arg(long, env = "GDL_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+
+    /// The longest (ms) a page or REST answer waits on the broker; then it answers with what
+    /// is known (the last status, sessions and offers, with their age).
+    #[arg(long, env = "GDL_BROKER_PATIENCE_MS", default_value_t = 800)]
+    pub broker_patience_ms: u64,
+
+    /// Broker failures in a row (nothing answered, a timeout, a 5xx, a reply that is not
+    /// the API) that open the circuit breaker: calls then fail at once with
+    /// `shopper_unreachable` until a probe (0: never open).
+    #[arg(long, env = "GDL_BREAKER_FAILURES", default_value_t = 5)]
+    pub breaker_failures: u32,
+
+    /// Seconds the circuit breaker stays open before it lets a probe call through.
+    #[arg(long, env = "GDL_BREAKER_OPEN_SECS", default_value_t = 10.0)]
+    pub breaker_open_secs: f64,
+
+    /// Successful probe calls in a row that close the circuit breaker again.
+    #[arg(long, env = "GDL_BREAKER_PROBES", default_value_t = 1)]
+    pub breaker_probes: u32,
 
     /// Access token. Required to listen on anything but loopback; then pages need a login
     /// and programs `Authorization: Bearer <token>`.

@@ -15,14 +15,13 @@ const RUN_MARGIN: Duration = Duration::days(1);
 /// Runs read at most for one report.
 const RUNS_READ: u32 = 20_000;
 
-/// How long a report waits for the broker's summary before showing our figures alone.
-const BROKER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The report for `params`, as of now.
+/// The report for `params`, as of now. The broker's summary is waited for at most
+/// `patience`; then our figures stand alone, saying why.
 pub async fn report(
     store: &Store,
     client: &ShopperClient,
     params: &CostParams,
+    patience: std::time::Duration,
 ) -> Result<CostReport, ApiError> {
     let now = Utc::now();
     let window = CostWindow::parse(
@@ -36,7 +35,7 @@ pub async fn report(
         .await
         .map_err(|e| crate::error::AppError::from(e).error)?;
     let (ours, runs) = costs::from_runs(&runs, &window, now);
-    let (broker, broker_error) = match broker_totals(client, &window).await {
+    let (broker, broker_error) = match broker_totals(client, &window, patience).await {
         Ok(totals) => (Some(totals), None),
         Err(e) => (None, Some(e)),
     };
@@ -58,6 +57,7 @@ pub async fn report(
 async fn broker_totals(
     client: &ShopperClient,
     window: &CostWindow,
+    patience: std::time::Duration,
 ) -> Result<CostTotals, ApiError> {
     let query = CostQuery {
         consumer_id: Some(client.consumer_id().to_owned()),
@@ -65,14 +65,14 @@ async fn broker_totals(
         end_date: Some(window.end().date_naive().to_string()),
         period: None,
     };
-    let summary = tokio::time::timeout(BROKER_PATIENCE, client.costs(&query))
+    let summary = tokio::time::timeout(patience, client.costs(&query))
         .await
         .map_err(|_| {
             ApiError::new(
                 gdl_model::code::ErrorCode::ShopperTimeout,
                 format!(
-                    "the broker did not send its cost summary within {} s",
-                    BROKER_PATIENCE.as_secs()
+                    "the broker did not send its cost summary within {:.1} s",
+                    patience.as_secs_f64()
                 ),
             )
         })?

@@ -106,14 +106,24 @@ impl From<gdl_model::api::ApiError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut error = self.error;
-        let request_id = error
-            .request_id
-            .clone()
+        // The request's own id (in the reply's header and its log lines); the broker's id
+        // for the same failure, if it gave one, goes to the log and the hint.
+        let broker_request_id = error.request_id.take();
+        let request_id = crate::request_id::current()
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
+        let broker_id = broker_request_id.as_deref().unwrap_or("");
         if self.status.is_server_error() {
-            tracing::error!(request_id, code = %error.code, cause = self.cause.as_deref().unwrap_or(""), "{}", error.message);
+            tracing::error!(request_id, broker_request_id = broker_id, code = %error.code, cause = self.cause.as_deref().unwrap_or(""), "{}", error.message);
         } else {
-            tracing::debug!(request_id, code = %error.code, "{}", error.message);
+            tracing::debug!(request_id, broker_request_id = broker_id, code = %error.code, "{}", error.message);
+        }
+        if let Some(id) = broker_request_id {
+            let hint = error.hint.take().unwrap_or_default();
+            error.hint = Some(
+                format!("{hint} (The broker's request id: {id}.)")
+                    .trim_start()
+                    .to_owned(),
+            );
         }
         error.request_id = Some(request_id);
         (self.status, Json(error)).into_response()

@@ -25,8 +25,10 @@ pub mod cli;
 pub mod config;
 pub mod costs;
 pub mod error;
+pub mod health;
 pub mod live;
 pub mod monitor;
+pub mod request_id;
 pub mod runner;
 pub mod security;
 pub mod sessions;
@@ -79,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(security::headers))
+        // Outermost: every request, refused ones too, has its id in its logs and reply.
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
@@ -90,20 +94,63 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
     let runner = state.runner.clone();
+    let (began_tx, began_rx) = tokio::sync::oneshot::channel();
     let shutdown = async move {
         shutdown.await;
+        let began = std::time::Instant::now();
+        let sent_before = hub.stats().messages_sent;
         // No paid instance is left behind: cancel runs and let their cleanup finish.
-        if runner.active_count() > 0 {
+        let runs = runner.active_count();
+        let (finished, pending) = if runs > 0 {
             tracing::info!("cancelling runs in progress and cleaning up their sessions");
-            runner.shutdown(std::time::Duration::from_secs(90)).await;
-        }
+            runner.shutdown(std::time::Duration::from_secs(90)).await
+        } else {
+            (0, 0)
+        };
         // Live connections would keep graceful shutdown waiting: tell them to close.
+        let stats = hub.stats();
+        let dropped = hub.queued_frames();
         hub.close_all("server shutting down");
+        let _ = began_tx.send(Shutdown {
+            began,
+            sent_before,
+            connections: stats.connections_current,
+            dropped,
+            runs,
+            finished,
+            pending,
+            hub: hub.clone(),
+        });
     };
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await?;
+    if let Ok(s) = began_rx.await {
+        tracing::info!(
+            connections_closed = s.connections,
+            frames_sent = s.hub.stats().messages_sent - s.sent_before,
+            frames_dropped = s.dropped,
+            runs_interrupted = s.runs,
+            cleanups_finished = s.finished,
+            cleanups_pending = s.pending,
+            duration_ms = s.began.elapsed().as_millis() as u64,
+            "shutdown statistics"
+        );
+    }
+    Ok(())
+}
+
+/// What a graceful shutdown did, logged when it ends.
+struct Shutdown {
+    began: std::time::Instant,
+    sent_before: u64,
+    connections: u64,
+    dropped: usize,
+    runs: usize,
+    finished: usize,
+    pending: usize,
+    hub: live::Hub,
 }

@@ -12,23 +12,45 @@ pub mod socket;
 pub use hub::{Hub, HubConfig, Subscription};
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
 use futures::StreamExt;
 use std::net::SocketAddr;
 
-/// `GET /ws`: upgrades and runs the connection loop.
+/// The resume point in the URL: `/ws?last_seq=N&epoch=E` (like SSE's `Last-Event-ID`), or
+/// `/ws?new` for a client with nothing yet.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Resume {
+    last_seq: Option<u64>,
+    epoch: Option<String>,
+    new: Option<String>,
+}
+
+impl Resume {
+    /// The hello this URL stands for, if it gives one.
+    fn hello(self) -> Option<gdl_model::live::ClientFrame> {
+        let given = self.last_seq.is_some() || self.epoch.is_some() || self.new.is_some();
+        given.then_some(gdl_model::live::ClientFrame::Hello {
+            last_seq: self.last_seq,
+            epoch: self.epoch.filter(|e| !e.is_empty()),
+        })
+    }
+}
+
+/// `GET /ws[?last_seq=N&epoch=E | ?new]`: upgrades and runs the connection loop.
 pub async fn upgrade(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(resume): Query<Resume>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let resume = resume.hello();
     // Small buffers: most connections idle; tungstenite's defaults (128 KiB each way)
     // would cost that much memory per browser.
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let (tx, rx) = socket.split();
-            socket::run(hub, tx, rx, peer.to_string()).await;
+            socket::run(hub, tx, rx, peer.to_string(), resume).await;
         })
 }

@@ -7,7 +7,7 @@ use server::config::{Cli, Command};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    server::cli::init_logging();
+    server::cli::init_logging(&cli.log_format);
     match cli.command {
         Command::Serve(args) => server::cli::serve(args).await,
         Command::Simulate(args) => server::cli::simulate(args).await,

@@ -1,7 +1,8 @@
-//! The one loop that reads the broker: health, inventory counts and our sessions, on an
-//! adaptive interval. Pages and the REST API answer from its latest view at once, so a
-//! slow or offline broker never makes a page slow.
+//! The loops that read the broker: health and our sessions on an adaptive interval, and
+//! apart from them the inventory (see [`inventory`]). Pages and the REST API answer from
+//! their latest view at once, so a slow or offline broker never makes a page slow.
 
+pub mod inventory;
 mod ledger;
 
 use crate::live::Hub;
@@ -11,8 +12,8 @@ use gdl_model::api::{
     ApiError, BrokerState, BrokerStatus, ProviderOffers, SessionView, SessionsView, StatusView,
 };
 use gdl_model::live::{LiveEvent, LiveState};
-use gdl_model::shopper::{InventoryQuery, Provider, Session, SessionStatus};
-use std::collections::{BTreeMap, HashMap};
+use gdl_model::shopper::{Provider, Session, SessionStatus};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -68,6 +69,12 @@ struct Shared {
     /// std Mutex: never held across an await.
     seen: Mutex<HashMap<String, Seen>>,
     ledger: ledger::Ledger,
+    /// The offers as last read, and the nudge for a read now.
+    offers: watch::Sender<inventory::Offers>,
+    inventory_wake: Notify,
+    /// Held while the changes since the hub's state are worked out and published: two
+    /// loops publish the status.
+    publishing: Mutex<()>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -101,6 +108,7 @@ impl Monitor {
                 url: client.base_url().to_owned(),
                 simulated,
                 checked_at: None,
+                breaker: client.breaker().view(),
             },
             providers: Provider::KNOWN
                 .iter()
@@ -133,23 +141,39 @@ impl Monitor {
                 wake: Notify::new(),
                 seen: Mutex::new(HashMap::new()),
                 ledger: ledger::Ledger::new(store),
+                offers: watch::Sender::new(inventory::Offers::default()),
+                inventory_wake: Notify::new(),
+                publishing: Mutex::new(()),
             }),
         }
     }
 
-    /// Starts the polling loop; it ends when every handle is dropped.
+    /// Starts the polling loops; they end when every handle is dropped.
     pub fn spawn(&self) {
+        self.repeat(
+            |s| &s.inventory_wake,
+            |m| async move { m.read_inventory().await },
+        );
+        self.repeat(|s| &s.wake, |m| async move { m.poll_once().await });
+    }
+
+    /// Runs `step` again and again while a handle lives: after the pause it returns, or
+    /// sooner when `nudge` is notified, but never twice within a second however many
+    /// callers ask for fresh figures.
+    fn repeat<F, Fut>(&self, nudge: fn(&Shared) -> &Notify, step: F)
+    where
+        F: Fn(Monitor) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Duration> + Send,
+    {
         let weak = Arc::downgrade(&self.shared);
         tokio::spawn(async move {
             loop {
                 let Some(shared) = weak.upgrade() else { return };
                 let monitor = Monitor { shared };
                 let started = tokio::time::Instant::now();
-                let pause = monitor.poll_once().await;
-                // However many callers ask for a fresh view, the broker is read at most
-                // once a second.
+                let pause = step(monitor.clone()).await;
                 let wake = async {
-                    monitor.shared.wake.notified().await;
+                    nudge(&monitor.shared).notified().await;
                     tokio::time::sleep_until(started + MIN_POLL_GAP).await;
                 };
                 tokio::select! {
@@ -180,11 +204,15 @@ impl Monitor {
         self.shared.view.subscribe()
     }
 
-    /// The latest view once the first poll has finished, waiting at most `patience` for
-    /// it (then answering with what is known, so a hung broker never hangs a page).
+    /// The latest view once the first poll and the first inventory read have finished,
+    /// waiting at most `patience` for them (then answering with what is known, so a hung
+    /// broker never hangs a page).
     pub async fn settled_view(&self, patience: Duration) -> BrokerView {
+        let deadline = tokio::time::Instant::now() + patience;
         let mut rx = self.subscribe();
-        let _ = tokio::time::timeout(patience, rx.wait_for(|v| v.polls > 0)).await;
+        let _ = tokio::time::timeout_at(deadline, rx.wait_for(|v| v.polls > 0)).await;
+        let mut offers = self.shared.offers.subscribe();
+        let _ = tokio::time::timeout_at(deadline, offers.wait_for(|o| o.reads > 0)).await;
         self.view()
     }
 
@@ -198,8 +226,8 @@ impl Monitor {
         self.view()
     }
 
-    /// One poll: health first (published at once), then inventory and sessions.
-    /// Returns how long to wait before the next one.
+    /// One poll: health first (published at once), then our sessions. Returns how long to
+    /// wait before the next one.
     async fn poll_once(&self) -> Duration {
         self.shared.started.fetch_add(1, Ordering::SeqCst);
         let client = &self.shared.client;
@@ -212,12 +240,6 @@ impl Monitor {
             self.shared.view.send_modify(|v| v.polls += 1);
             return self.shared.intervals.busy;
         }
-        let inventory = client
-            .inventory_all(&InventoryQuery {
-                limit: Some(500),
-                ..Default::default()
-            })
-            .await;
         let sessions = client.our_sessions().await;
         let busy = matches!(&sessions, Ok(list) if list.iter().any(|s| {
             s.status.is_active() && s.status != SessionStatus::Running || s.status == SessionStatus::Stopping
@@ -232,46 +254,15 @@ impl Monitor {
         };
         let listed = sessions.is_ok();
         let now = Utc::now();
-        self.shared.view.send_modify(|v| {
-            match inventory {
-                Ok(offers) => {
-                    // Every known provider is listed, even with no offers.
-                    let mut counts: BTreeMap<Provider, (u32, Option<f64>)> = Provider::KNOWN
-                        .iter()
-                        .map(|p| (p.clone(), (0, None)))
-                        .collect();
-                    for o in &offers {
-                        let entry = counts.entry(o.provider.clone()).or_insert((0, None));
-                        entry.0 += 1;
-                        entry.1 = Some(
-                            entry
-                                .1
-                                .map_or(o.price_per_hour, |c: f64| c.min(o.price_per_hour)),
-                        );
-                    }
-                    v.status.providers = counts
-                        .into_iter()
-                        .map(|(provider, (offers, cheapest))| ProviderOffers {
-                            provider,
-                            offers,
-                            cheapest_per_hour: cheapest,
-                        })
-                        .collect();
-                    v.status.inventory_error = None;
-                    v.status.inventory_at = Some(now);
+        self.shared.view.send_modify(|v| match sessions {
+            Ok(list) => {
+                v.sessions = SessionsView {
+                    sessions: list,
+                    error: None,
+                    fetched_at: Some(now),
                 }
-                Err(e) => v.status.inventory_error = Some(e.to_api_error()),
             }
-            match sessions {
-                Ok(list) => {
-                    v.sessions = SessionsView {
-                        sessions: list,
-                        error: None,
-                        fetched_at: Some(now),
-                    }
-                }
-                Err(e) => v.sessions.error = Some(e.to_api_error()),
-            }
+            Err(e) => v.sessions.error = Some(e.to_api_error()),
         });
         self.publish_changes(listed);
         self.shared.view.send_modify(|v| v.polls += 1);
@@ -285,10 +276,15 @@ impl Monitor {
     /// Publishes what changed since the hub's state: the status, and sessions upserted or
     /// (only after a successful listing) removed.
     fn publish_changes(&self, sessions_listed: bool) {
+        let _one_at_a_time = self
+            .shared
+            .publishing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let view = self.view();
         let sessions = sessions_listed.then_some(view.sessions.sessions.as_slice());
-        // Only this loop publishes status and sessions, so nothing changes them between
-        // the diff and the publish.
+        // Publishing is one at a time, so nothing changes the hub between the diff and the
+        // publish.
         let events = self
             .shared
             .hub
@@ -318,6 +314,7 @@ impl Monitor {
             url: client.base_url().to_owned(),
             simulated: self.shared.simulated,
             checked_at: Some(Utc::now()),
+            breaker: client.breaker().view(),
         }
     }
 
@@ -404,6 +401,7 @@ mod tests {
                 url: "u".into(),
                 simulated: true,
                 checked_at: Some(Utc::now()),
+                breaker: Default::default(),
             },
             providers: vec![],
             inventory_error: None,

@@ -129,10 +129,10 @@ impl Runner {
     }
 
     /// Loads recent runs and benchmarks into the live state, and closes runs a previous
-    /// process left unfinished (destroying their sessions).
+    /// process left unfinished; their sessions are destroyed in the background.
     pub async fn recover(&self) -> Result<(), crate::store::StoreError> {
         let store = &self.inner.store;
-        recover::close_interrupted(&self.inner.client, store).await?;
+        let pending = recover::mark_interrupted(store).await?;
         let mut events = Vec::new();
         // What the live state keeps of finished runs (the rest is fetched on demand).
         let mut runs = store.recent_runs(FINISHED_RUNS_KEPT as u32).await?;
@@ -153,6 +153,19 @@ impl Runner {
             events.push(LiveEvent::BenchmarkUpsert { benchmark });
         }
         self.inner.hub.publish(events);
+        if !pending.is_empty() {
+            tracing::warn!(
+                runs = pending.len(),
+                "destroying the sessions of interrupted runs, in the background"
+            );
+            tokio::spawn(recover::destroy_rentals(
+                self.inner.client.clone(),
+                store.clone(),
+                self.inner.hub.clone(),
+                pending,
+                self.inner.config.destroy_patience,
+            ));
+        }
         Ok(())
     }
 
@@ -245,8 +258,9 @@ impl Runner {
         }
     }
 
-    /// Cancels every run and waits (at most `patience`) for their cleanup.
-    pub async fn shutdown(&self, patience: Duration) {
+    /// Cancels every run and waits (at most `patience`) for their cleanup; returns how many
+    /// runs finished their cleanup in time and how many did not.
+    pub async fn shutdown(&self, patience: Duration) -> (usize, usize) {
         let waits: Vec<_> = {
             let active = self.inner.active.lock().unwrap();
             active
@@ -257,12 +271,21 @@ impl Runner {
                 })
                 .collect()
         };
-        let all = futures::future::join_all(waits.into_iter().map(|mut rx| async move {
-            let _ = rx.wait_for(|done| *done).await;
+        let total = waits.len();
+        let finished = std::sync::atomic::AtomicUsize::new(0);
+        let all = futures::future::join_all(waits.into_iter().map(|mut rx| {
+            let finished = &finished;
+            async move {
+                if rx.wait_for(|done| *done).await.is_ok() {
+                    finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
         }));
         if tokio::time::timeout(patience, all).await.is_err() {
             tracing::error!("runs did not finish their cleanup before shutdown; check the broker for running sessions");
         }
+        let finished = finished.load(std::sync::atomic::Ordering::SeqCst);
+        (finished, total - finished)
     }
 
     /// Runs in progress.

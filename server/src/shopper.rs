@@ -2,9 +2,12 @@
 //! typed errors ([`ShopperError`]), one set of timeouts ([`Timeouts`]) and retry with
 //! backoff for idempotent calls.
 
+pub mod breaker;
+pub mod calls;
 mod error;
 mod reply;
 
+pub use breaker::{Breaker, BreakerConfig};
 pub use error::ShopperError;
 use reply::{error_from_reply, root_cause, snippet};
 
@@ -58,6 +61,10 @@ struct Call<'a> {
     conflict: Conflict,
     timeout: Duration,
     idempotent: bool,
+    /// Asks the circuit breaker first (fails at once while it is open). Cleanup calls
+    /// (done, destroy) never do: a paid instance must be stopped whenever the broker can be
+    /// reached.
+    guarded: bool,
 }
 
 /// A cheap-to-clone client for one broker.
@@ -68,6 +75,10 @@ pub struct ShopperClient {
     consumer_id: String,
     timeouts: Timeouts,
     retries: u32,
+    /// Shared by every clone: one broker, one breaker.
+    breaker: Breaker,
+    /// Latency and outcome of the calls made, shared by every clone.
+    calls: calls::CallLog,
 }
 
 impl std::fmt::Debug for ShopperClient {
@@ -101,7 +112,25 @@ impl ShopperClient {
             consumer_id: gdl_model::consumer_id(),
             timeouts,
             retries: 2,
+            breaker: Breaker::new(BreakerConfig::default()),
+            calls: calls::CallLog::default(),
         })
+    }
+
+    /// Sets when the circuit breaker opens and for how long (a new breaker).
+    pub fn with_breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = Breaker::new(config);
+        self
+    }
+
+    /// The circuit breaker around this client's calls.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// What the calls made so far took and how they ended.
+    pub fn calls(&self) -> &calls::CallLog {
+        &self.calls
     }
 
     /// Sets how many times an idempotent call is retried after a transient error.
@@ -262,6 +291,7 @@ impl ShopperClient {
             conflict: Conflict::Duplicate,
             timeout: self.timeouts.provider_call,
             idempotent: false,
+            guarded: true,
         };
         self.run(&call, Some(request)).await
     }
@@ -275,6 +305,7 @@ impl ShopperClient {
             conflict: Conflict::Terminal,
             timeout: self.timeouts.provider_call,
             idempotent: false,
+            guarded: false,
         };
         self.run::<_, ()>(&call, None).await
     }
@@ -288,6 +319,7 @@ impl ShopperClient {
             conflict: Conflict::Terminal,
             timeout: self.timeouts.request,
             idempotent: false,
+            guarded: true,
         };
         let body = ExtendRequest {
             additional_hours: hours,
@@ -304,6 +336,7 @@ impl ShopperClient {
             conflict: Conflict::Terminal,
             timeout: self.timeouts.provider_call,
             idempotent: true,
+            guarded: false,
         };
         self.run::<_, ()>(&call, None).await
     }
@@ -375,6 +408,7 @@ impl ShopperClient {
             conflict: Conflict::Terminal,
             timeout: self.timeouts.request,
             idempotent: true,
+            guarded: true,
         };
         self.run::<T, ()>(&call, None).await
     }
@@ -391,6 +425,7 @@ impl ShopperClient {
             conflict: Conflict::Terminal,
             timeout: self.timeouts.probe,
             idempotent: false,
+            guarded: true,
         };
         match self.once::<T, ()>(&call, None).await {
             Err(ShopperError::Server {
@@ -413,13 +448,23 @@ impl ShopperClient {
         let mut attempt = 0;
         loop {
             let err = match self.once(call, body).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    if attempt > 0 {
+                        self.calls.retried(true);
+                    }
+                    return Ok(value);
+                }
                 Err(e) => e,
             };
             if !call.idempotent || !err.is_transient() || attempt >= self.retries {
+                if attempt > 0 {
+                    self.calls.retried(false);
+                }
                 return Err(err);
             }
-            let backoff = Duration::from_millis(200 * 2u64.pow(attempt));
+            // Exponential, with jitter (0.5 to 1.5 times) so that clients do not retry in step.
+            let backoff =
+                Duration::from_millis(200 * 2u64.pow(attempt)).mul_f64(0.5 + rand::random::<f64>());
             let pause = match &err {
                 ShopperError::RateLimited {
                     retry_after: Some(after),
@@ -432,7 +477,42 @@ impl ShopperClient {
         }
     }
 
+    /// One call through the circuit breaker: refused at once while it is open (guarded
+    /// calls), and its outcome counted either way.
     async fn once<T: DeserializeOwned, B: Serialize>(
+        &self,
+        call: &Call<'_>,
+        body: Option<&B>,
+    ) -> Result<T, ShopperError> {
+        let permit = match call.guarded {
+            true => Some(
+                self.breaker
+                    .admit()
+                    .map_err(|refusal| ShopperError::CircuitOpen {
+                        failures: refusal.failures,
+                        last_error: refusal.last.message,
+                        last_hint: refusal.last.hint,
+                        probe_in: refusal.probe_in,
+                    })?,
+            ),
+            false => None,
+        };
+        let started = Instant::now();
+        let result = self.exchange(call, body).await;
+        let failed = matches!(&result, Err(e) if e.is_broker_failure());
+        self.calls.call(started.elapsed(), !failed);
+        let outcome = match &result {
+            Err(e) if e.is_broker_failure() => breaker::Outcome::failed(e.to_string(), e.hint()),
+            _ => breaker::Outcome::Answered,
+        };
+        match permit {
+            Some(permit) => permit.record(outcome),
+            None => self.breaker.observe(outcome),
+        }
+        result
+    }
+
+    async fn exchange<T: DeserializeOwned, B: Serialize>(
         &self,
         call: &Call<'_>,
         body: Option<&B>,

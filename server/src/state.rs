@@ -63,6 +63,11 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Benchmark load: requests per phase, concurrency levels, tokens per request.
     pub bench: BenchSettings,
+    /// When the circuit breaker around broker calls opens, and for how long.
+    pub breaker: crate::shopper::BreakerConfig,
+    /// The longest a page or REST answer waits on the broker before answering with what
+    /// is known.
+    pub broker_patience: Duration,
 }
 
 impl Settings {
@@ -92,6 +97,8 @@ impl Settings {
             allowed_hosts: vec![],
             session_ttl: Duration::from_secs(3600),
             bench: BenchSettings::default(),
+            breaker: crate::shopper::BreakerConfig::default(),
+            broker_patience: crate::api::FIRST_CHECK_PATIENCE,
         }
     }
 }
@@ -126,6 +133,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The embedded simulator, kept alive as long as the state.
     pub simulator: Option<Arc<SimServer>>,
+    /// Samples of the Health tab's figures over the last hour.
+    pub health: crate::health::History,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -163,7 +172,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         }
     };
     let client = ShopperClient::new(&url, settings.timeouts)
-        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?;
+        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?
+        .with_breaker(settings.breaker);
     let store = Store::open(&settings.data_dir).with_context(|| {
         format!(
             "cannot open the database in {} (choose another with --data-dir)",
@@ -205,7 +215,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(settings.addr)
         .build();
-    Ok(AppState {
+    let state = AppState {
         leptos,
         monitor,
         hub,
@@ -218,7 +228,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         .with_session_ttl(settings.session_ttl),
         settings: Arc::new(settings),
         simulator,
-    })
+        health: crate::health::History::default(),
+    };
+    crate::health::spawn_sampler(&state);
+    Ok(state)
 }
 
 impl AppState {
@@ -237,7 +250,7 @@ impl AppState {
             self.monitor.refresh(crate::api::REFRESH_PATIENCE).await
         } else {
             self.monitor
-                .settled_view(crate::api::FIRST_CHECK_PATIENCE)
+                .settled_view(self.settings.broker_patience)
                 .await
         }
     }
@@ -246,7 +259,7 @@ impl AppState {
     /// most a moment for the first check.
     pub async fn live_state(&self) -> LiveState {
         self.monitor
-            .settled_view(crate::api::FIRST_CHECK_PATIENCE)
+            .settled_view(self.settings.broker_patience)
             .await;
         self.hub.clone_state()
     }
@@ -310,6 +323,10 @@ impl Backend for AppState {
         })
     }
 
+    fn health(&self) -> gdl_model::health::HealthView {
+        self.health_now(true)
+    }
+
     fn import_benchmarks(
         &self,
         files: Vec<gdl_model::legacy::OldFile>,
@@ -360,7 +377,13 @@ impl Backend for AppState {
         params: gdl_model::costs::CostParams,
     ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>> {
         Box::pin(async move {
-            crate::costs::report(self.runner.store(), self.monitor.client(), &params).await
+            crate::costs::report(
+                self.runner.store(),
+                self.monitor.client(),
+                &params,
+                self.settings.broker_patience,
+            )
+            .await
         })
     }
 
@@ -381,12 +404,25 @@ impl Backend for AppState {
                 )));
             }
             let model = filters.fit_model().transpose()?;
-            let mut offers = self
+            let listed = self
                 .monitor
-                .client()
-                .inventory_all(&query)
-                .await
-                .map_err(|e| e.to_api_error())?;
+                .offers(false, self.settings.broker_patience)
+                .await;
+            if listed.at.is_none() {
+                return Err(listed.error.unwrap_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::ShopperTimeout,
+                        "the broker has not listed its offers yet",
+                    )
+                    .with_hint("A cold inventory takes the broker several seconds; reload in a moment (the dashboard keeps reading it in the background).")
+                }));
+            }
+            let mut offers: Vec<gdl_model::shopper::Offer> = listed
+                .offers
+                .iter()
+                .filter(|o| query.admits(o))
+                .cloned()
+                .collect();
             filters.sort(&mut offers);
             let fetched_at = offers.iter().filter_map(|o| o.fetched_at).max();
             let fit =
@@ -395,6 +431,8 @@ impl Backend for AppState {
                 offers,
                 fetched_at,
                 fit,
+                listed_at: listed.at,
+                stale: listed.error,
             })
         })
     }

@@ -3,7 +3,7 @@
 //! `PRAGMA user_version`. One connection behind a std `Mutex`; every call runs on the
 //! blocking pool.
 
-use gdl_model::runs::{LogLine, Run, RunStatus};
+use gdl_model::runs::{LogLine, Run};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -334,16 +334,6 @@ impl Store {
         )
         .await
     }
-
-    /// Runs left `running` by a previous process (it stopped mid-run).
-    pub async fn interrupted_runs(&self) -> Result<Vec<Run>, StoreError> {
-        Ok(self
-            .recent_runs(1000)
-            .await?
-            .into_iter()
-            .filter(|r| r.status == RunStatus::Running)
-            .collect())
-    }
 }
 
 #[cfg(test)]
@@ -351,7 +341,7 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use gdl_model::benchmark::Sample;
-    use gdl_model::runs::BenchmarkRecord;
+    use gdl_model::runs::{BenchmarkRecord, RunStatus};
 
     #[tokio::test]
     async fn rentals_are_indexed_by_session_and_backfilled_from_older_databases() {

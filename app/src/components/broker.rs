@@ -1,5 +1,6 @@
 use crate::format;
 use gdl_model::api::{BrokerState, BrokerStatus, StatusView};
+use gdl_model::health::{BreakerPhase, BreakerView};
 use leptos::prelude::*;
 
 /// Broker state (Ready / Starting / Offline) with the reason and what to do.
@@ -11,6 +12,9 @@ pub fn BrokerCard(broker: BrokerStatus) -> impl IntoView {
         BrokerState::Offline => "dot bad",
     };
     let checked = broker.checked_at.map(|t| format::timestamp(&t));
+    let breaker = broker.breaker;
+    let phase = breaker.phase.label();
+    let breaker_note = breaker_note(&breaker);
     view! {
         <section class="card broker" data-state=broker.state.label()>
             <h2>"Broker"</h2>
@@ -23,6 +27,9 @@ pub fn BrokerCard(broker: BrokerStatus) -> impl IntoView {
             </p>
             {broker.reason.map(|r| view! { <p class="reason">{r}</p> })}
             {broker.hint.map(|h| view! { <p class="hint">{h}</p> })}
+            {breaker_note.map(|note| view! {
+                <p class="note warn breaker" data-breaker=phase>{note}</p>
+            })}
             <dl class="facts">
                 <dt>"URL"</dt>
                 <dd>
@@ -32,6 +39,8 @@ pub fn BrokerCard(broker: BrokerStatus) -> impl IntoView {
                     <dt>"Checked"</dt>
                     <dd>{c}</dd>
                 })}
+                <dt>"Circuit breaker"</dt>
+                <dd class="breaker-phase" data-breaker=phase>{phase}</dd>
             </dl>
             {broker
                 .simulated
@@ -44,6 +53,27 @@ pub fn BrokerCard(broker: BrokerStatus) -> impl IntoView {
                     }
                 })}
         </section>
+    }
+}
+
+/// What the circuit breaker is doing, when it is not simply letting calls through.
+fn breaker_note(b: &BreakerView) -> Option<String> {
+    match b.phase {
+        BreakerPhase::Closed => None,
+        BreakerPhase::Open => Some(format!(
+            "Circuit breaker open: after {} failures in a row, broker calls fail at once{}.",
+            b.failures,
+            b.probe_at
+                .map(|t| format!(
+                    "; it tries the broker again at {}",
+                    t.format("%H:%M:%S UTC")
+                ))
+                .unwrap_or_default()
+        )),
+        BreakerPhase::HalfOpen => Some(
+            "Circuit breaker half-open: a probe call is checking whether the broker is back."
+                .into(),
+        ),
     }
 }
 

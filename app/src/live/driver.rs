@@ -31,20 +31,33 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-fn socket_url() -> Option<String> {
+/// The live channel's URL with the resume point (`?last_seq=N&epoch=E`, or `?new`), so the
+/// server answers at once without waiting for a hello frame.
+fn socket_url(hello: &ClientFrame) -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
     } else {
         "ws"
     };
-    Some(format!("{scheme}://{}/ws", location.host().ok()?))
+    let resume = match hello {
+        ClientFrame::Hello {
+            last_seq: Some(seq),
+            epoch: Some(epoch),
+        } => format!(
+            "?last_seq={seq}&epoch={}",
+            String::from(js_sys::encode_uri_component(epoch))
+        ),
+        _ => "?new".to_owned(),
+    };
+    Some(format!("{scheme}://{}/ws{resume}", location.host().ok()?))
 }
 
 async fn run(store: LiveStore, mut wake: mpsc::UnboundedReceiver<()>) {
     let mut failures: u32 = 0;
     loop {
-        let connected = match socket_url().map(|url| WebSocket::open(&url)) {
+        let hello = store.client.with_untracked(|c| c.hello());
+        let connected = match socket_url(&hello).map(|url| WebSocket::open(&url)) {
             Some(Ok(ws)) => session(store, ws, &mut wake).await,
             _ => false,
         };
@@ -60,21 +73,16 @@ async fn run(store: LiveStore, mut wake: mpsc::UnboundedReceiver<()>) {
 /// One connection. Returns whether it got as far as connected (which resets the backoff).
 async fn session(store: LiveStore, ws: WebSocket, wake: &mut mpsc::UnboundedReceiver<()>) -> bool {
     let (mut sink, mut stream) = ws.split();
-    let hello = store.client.with_untracked(|c| c.hello());
-    if send(&mut sink, &hello).await.is_err() {
-        return false;
-    }
-    store.conn.update(|c| {
-        c.state = ConnState::Connected;
-        c.missed_pongs = 0;
-    });
+    // Open once the first frame goes out (sending waits for the socket to open); the URL
+    // carried the resume point, so the server is already answering.
+    let mut opened = false;
     let mut nonce: u64 = 0;
     let mut awaiting: Option<u64> = None;
     let mut next_ping = 0.0;
     loop {
         for frame in store.take_outbox() {
             if send(&mut sink, &frame).await.is_err() {
-                return true;
+                return opened;
             }
         }
         let now = now_ms();
@@ -83,7 +91,7 @@ async fn session(store: LiveStore, ws: WebSocket, wake: &mut mpsc::UnboundedRece
                 let missed = store.conn.with_untracked(|c| c.missed_pongs) + 1;
                 store.conn.update(|c| c.missed_pongs = missed);
                 if missed >= MISSED_PONGS_LIMIT {
-                    return true; // dead link: reconnect
+                    return opened; // dead link: reconnect
                 }
             }
             nonce += 1;
@@ -93,7 +101,14 @@ async fn session(store: LiveStore, ws: WebSocket, wake: &mut mpsc::UnboundedRece
                 sent_at_ms: now,
             };
             if send(&mut sink, &ping).await.is_err() {
-                return true;
+                return opened;
+            }
+            if !opened {
+                opened = true;
+                store.conn.update(|c| {
+                    c.state = ConnState::Connected;
+                    c.missed_pongs = 0;
+                });
             }
             next_ping = now + PING_EVERY_MS;
         }
@@ -115,9 +130,9 @@ async fn session(store: LiveStore, ws: WebSocket, wake: &mut mpsc::UnboundedRece
                     if !close.reason.is_empty() {
                         store.conn.update(|c| c.last_close_reason = Some(close.reason.clone()));
                     }
-                    return true;
+                    return opened;
                 }
-                Some(Err(_)) | None => return true,
+                Some(Err(_)) | None => return opened,
             },
             _ = wake.next().fuse() => {}
             _ = TimeoutFuture::new(wait).fuse() => {}

@@ -16,7 +16,21 @@ pub fn InventoryPage() -> impl IntoView {
     let filters = move || {
         query.with(|q| InventoryFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
     };
-    let data = Resource::new(filters, get_inventory);
+    // Asked again once the dashboard has read the broker's offers for the first time (a
+    // cold broker takes seconds; the first answer then says they are on their way).
+    let store = crate::live::use_live();
+    let offers_read = move || {
+        store.client.with(|c| {
+            c.live
+                .status
+                .as_ref()
+                .is_some_and(|s| s.inventory_at.is_some())
+        })
+    };
+    let data = Resource::new(
+        move || (filters(), offers_read()),
+        |(filters, _)| get_inventory(filters),
+    );
     // "Test on this offer": once the run starts, its progress is on the dashboard.
     let start = ServerAction::<StartRun>::new();
     let navigate = use_navigate();
@@ -224,10 +238,16 @@ fn TestOnOffer(
 fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoView {
     let count = view.offers.len();
     let fit = view.fit.clone();
-    let age = view.fetched_at.map(|t| {
-        let secs = (chrono::Utc::now() - t).num_seconds().max(0) as f64;
-        format!(" · the broker fetched them {} ago", format::duration(secs))
-    });
+    let ago = |t: chrono::DateTime<chrono::Utc>| {
+        format::duration((chrono::Utc::now() - t).num_seconds().max(0) as f64)
+    };
+    let age = view
+        .fetched_at
+        .map(|t| format!(" · the broker fetched them {} ago", ago(t)));
+    let listed = view
+        .listed_at
+        .map(|t| format!(" · listed here {} ago", ago(t)));
+    let stale = view.stale.clone();
     let rows = view
         .offers
         .into_iter()
@@ -262,7 +282,12 @@ fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoVi
         .collect_view();
     view! {
         <section class="card table-wrap">
-            <p class="muted small" data-count=count>{format!("{count} offers")}{age}</p>
+            <p class="muted small" data-count=count>{format!("{count} offers")}{age}{listed}</p>
+            {stale.map(|e| view! {
+                <p class="note warn" data-stale=e.code.to_string()>
+                    {e.message} {e.hint.map(|h| view! { <span class="hint">" " {h}</span> })}
+                </p>
+            })}
             <table class="inventory">
                 <thead>
                     <tr>

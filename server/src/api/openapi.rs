@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         super::inventory,
         super::costs,
         super::live_stats,
+        super::health,
         super::start_run,
         super::get_run,
         super::cancel_run,

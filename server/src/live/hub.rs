@@ -24,8 +24,9 @@ pub struct HubConfig {
     /// WebSocket libraries answer by themselves), so a quiet client that still reads stays
     /// connected and one that stopped reading is found.
     pub ping_every: Duration,
-    /// How long a new connection may take to say hello.
-    pub hello_timeout: Duration,
+    /// How long a new connection without a resume point in its URL is given to say hello
+    /// before it gets a snapshot.
+    pub hello_grace: Duration,
 }
 
 impl Default for HubConfig {
@@ -35,7 +36,7 @@ impl Default for HubConfig {
             client_queue: 1024,
             silence_deadline: Duration::from_secs(30),
             ping_every: Duration::from_secs(10),
-            hello_timeout: Duration::from_secs(10),
+            hello_grace: Duration::from_millis(100),
         }
     }
 }
@@ -61,6 +62,8 @@ struct State {
     live: LiveState,
     clients: HashMap<u64, Slot>,
     next_client: u64,
+    /// The snapshot as of a seq, encoded once and shared by every client that needs it.
+    snapshot: Option<(u64, Frame)>,
 }
 
 struct Slot {
@@ -121,6 +124,7 @@ impl Hub {
                     live: LiveState::default(),
                     clients: HashMap::new(),
                     next_client: 1,
+                    snapshot: None,
                 }),
                 counters: Counters::default(),
                 closing: watch::Sender::new(None),
@@ -214,7 +218,7 @@ impl Hub {
             }
             None => {
                 self.inner.counters.snapshots.fetch_add(1, Relaxed);
-                vec![self.snapshot_locked(&state)]
+                vec![self.snapshot_locked(&mut state)]
             }
         };
         let (tx, rx) = mpsc::channel(self.inner.config.client_queue.max(1));
@@ -253,8 +257,8 @@ impl Hub {
     /// A snapshot of the current state as a frame (for resync requests).
     pub fn snapshot_frame(&self) -> Frame {
         self.inner.counters.snapshots.fetch_add(1, Relaxed);
-        let state = self.lock();
-        self.snapshot_locked(&state)
+        let mut state = self.lock();
+        self.snapshot_locked(&mut state)
     }
 
     /// Bumps a counter.
@@ -298,17 +302,47 @@ impl Hub {
         self.inner.closing.send_replace(Some(reason.to_owned()));
     }
 
+    /// Frames waiting in clients' queues (what closing them now leaves unsent).
+    pub fn queued_frames(&self) -> usize {
+        self.lock()
+            .clients
+            .values()
+            .map(|c| c.tx.max_capacity() - c.tx.capacity())
+            .sum()
+    }
+
     /// Resolves with the reason once [`Hub::close_all`] was called.
     pub fn closing(&self) -> watch::Receiver<Option<String>> {
         self.inner.closing.subscribe()
     }
 
-    fn snapshot_locked(&self, state: &State) -> Frame {
-        encode(&ServerFrame::Snapshot {
-            epoch: self.inner.epoch.clone(),
-            seq: state.seq,
-            state: state.live.clone(),
-        })
+    /// The snapshot as of the current seq: encoded (from references, nothing cloned) the
+    /// first time it is asked for, then shared until the next event.
+    fn snapshot_locked(&self, state: &mut State) -> Frame {
+        if let Some((seq, frame)) = &state.snapshot {
+            if *seq == state.seq {
+                return frame.clone();
+            }
+        }
+        #[derive(serde::Serialize)]
+        struct Snapshot<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            epoch: &'a str,
+            seq: u64,
+            state: &'a LiveState,
+        }
+        let frame = Frame::from(
+            serde_json::to_string(&Snapshot {
+                kind: "snapshot",
+                epoch: &self.inner.epoch,
+                seq: state.seq,
+                state: &state.live,
+            })
+            .expect("the live state serialises"),
+        );
+        state.snapshot = Some((state.seq, frame.clone()));
+        frame
     }
 
     fn fan_out(&self, state: &mut State, frame: &Frame) {
@@ -440,5 +474,30 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_snapshot_is_encoded_once_per_seq_and_reads_as_the_owned_frame() {
+        let hub = Hub::new(HubConfig::default());
+        hub.publish([removed(1)]);
+        let first = hub.snapshot_frame();
+        let again = hub.subscribe(&hello(None, None)).initial.remove(0);
+        assert_eq!(
+            first.as_str().as_ptr(),
+            again.as_str().as_ptr(),
+            "the same bytes, shared"
+        );
+        let owned = encode(&ServerFrame::Snapshot {
+            epoch: hub.epoch().to_owned(),
+            seq: 1,
+            state: hub.clone_state(),
+        });
+        assert_eq!(
+            serde_json::from_str::<ServerFrame>(&first).unwrap(),
+            serde_json::from_str::<ServerFrame>(&owned).unwrap()
+        );
+        hub.publish([removed(2)]);
+        let newer = hub.snapshot_frame();
+        assert!(newer.contains("\"seq\":2"), "{newer}");
     }
 }

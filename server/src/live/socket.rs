@@ -1,4 +1,5 @@
-//! One live connection: hello → replay or snapshot → live frames, answering pings at once,
+//! One live connection: resume point (from the URL, or a hello frame within a moment, else
+//! none) → replay or snapshot → live frames, answering pings at once,
 //! pinging the client every `ping_every`, closing on silence, overflow or shutdown with a
 //! reason. Generic over `Sink`/`Stream` of
 //! axum WebSocket messages, so tests can drive it with channels.
@@ -15,24 +16,31 @@ const GOING_AWAY: u16 = 1001;
 const POLICY: u16 = 1008;
 const RESYNC: u16 = 4000;
 
-/// Runs one connection until it ends.
-pub async fn run<Tx, Rx, E>(hub: Hub, mut tx: Tx, mut rx: Rx, peer: String)
-where
+/// Runs one connection until it ends. `resume` is the resume point the URL gave
+/// (`/ws?last_seq=N&epoch=E`, or `/ws?new` for none); without it a hello frame is waited
+/// for at most `hello_grace`, then the client gets a snapshot, as a plain WebSocket client
+/// (`wscat -c ws://…/ws`) expects its first frame at once.
+pub async fn run<Tx, Rx, E>(
+    hub: Hub,
+    mut tx: Tx,
+    mut rx: Rx,
+    peer: String,
+    resume: Option<ClientFrame>,
+) where
     Tx: Sink<Message> + Unpin,
     Tx::Error: Display,
     Rx: Stream<Item = Result<Message, E>> + Unpin,
 {
     let config = hub.config().clone();
-    // The first frame should be hello; anything else counts as a hello without history.
-    let (hello, early) = match timeout(config.hello_timeout, next_frame(&hub, &mut rx)).await {
-        Ok(Some(Ok(frame @ ClientFrame::Hello { .. }))) => (frame, None),
-        Ok(Some(Ok(other))) => (no_history(), Some(other)),
-        Ok(Some(Err(()))) => (no_history(), None),
-        Ok(None) => return,
-        Err(_) => {
-            let _ = close(&mut tx, POLICY, "no hello within the deadline").await;
-            return;
-        }
+    let (hello, early) = match resume {
+        Some(hello) => (hello, None),
+        // The first frame should be hello; anything else counts as a hello without history.
+        None => match timeout(config.hello_grace, next_frame(&hub, &mut rx)).await {
+            Ok(Some(Ok(frame @ ClientFrame::Hello { .. }))) => (frame, None),
+            Ok(Some(Ok(other))) => (no_history(), Some(other)),
+            Ok(Some(Err(()))) | Err(_) => (no_history(), None),
+            Ok(None) => return,
+        },
     };
     let mut sub = hub.subscribe(&hello);
     let id = sub.client_id;
@@ -199,7 +207,7 @@ mod tests {
         let (in_tx, in_rx) = mpsc::unbounded();
         let (out_tx, out_rx) = mpsc::unbounded();
         let hub = hub.clone();
-        tokio::spawn(run(hub, out_tx, in_rx, "test".into()));
+        tokio::spawn(run(hub, out_tx, in_rx, "test".into(), None));
         (in_tx, out_rx)
     }
 

@@ -31,7 +31,12 @@ pub(super) async fn explain(
         return e;
     }
     match client.ready().await {
-        Err(ShopperError::NotReady { .. } | ShopperError::Unreachable { .. } | ShopperError::Timeout { .. }) => {
+        Err(
+            ShopperError::NotReady { .. }
+            | ShopperError::Unreachable { .. }
+            | ShopperError::Timeout { .. }
+            | ShopperError::CircuitOpen { .. },
+        ) => {
             StepError::new(
                 ErrorCode::BrokerStopped,
                 format!("the broker stopped during this step, and it destroys every instance when it stops ({e})"),

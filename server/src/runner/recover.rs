@@ -1,34 +1,59 @@
-//! After a restart: runs a previous process left unfinished end as `interrupted`, with the
-//! step they had reached marked so, and their sessions are destroyed. That includes a
+//! After a restart: runs a previous process left unfinished end as `interrupted` at once,
+//! with the step they had reached marked so, and their sessions are destroyed in the
+//! background, after the listener is bound. That includes a
 //! session the broker created while the process was gone, which no run names: it is found
 //! by this version's consumer id, the offer's provider and GPU, and the time of the create.
 
 use super::steps::cleanup::destroy;
+use crate::live::Hub;
 use crate::shopper::ShopperClient;
 use crate::store::{Store, StoreError};
 use chrono::{Duration, Utc};
 use gdl_model::code::ErrorCode;
+use gdl_model::live::LiveEvent;
 use gdl_model::runs::{CleanupOutcome, Run, RunStatus, StepName, StepStatus};
 use gdl_model::shopper::Session;
 use std::collections::HashSet;
 
-/// Closes every run left running, destroying what it rented.
-pub async fn close_interrupted(client: &ShopperClient, store: &Store) -> Result<(), StoreError> {
-    let interrupted = store.interrupted_runs().await?;
-    if interrupted.is_empty() {
-        return Ok(());
+/// Marks every run a previous process left running as interrupted (store writes only, so
+/// the listener binds at once), and returns the interrupted runs whose sessions still need
+/// destroying: this start's, and any an earlier start did not get to finish.
+pub async fn mark_interrupted(store: &Store) -> Result<Vec<Run>, StoreError> {
+    let mut pending = Vec::new();
+    for mut run in store.recent_runs(1000).await? {
+        if run.status == RunStatus::Running {
+            close(&mut run);
+            store.save_run(&run).await?;
+        }
+        let rented = run.session_id.is_some() || create_started(&run).is_some();
+        if run.status == RunStatus::Interrupted && run.cleanup.is_none() && rented {
+            pending.push(run);
+        }
     }
-    let mut claimed: HashSet<String> = store
-        .recent_runs(1000)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.session_id)
-        .collect();
+    Ok(pending)
+}
+
+/// Destroys what interrupted runs rented, in the background (a slow broker's destroys take
+/// minutes), waiting at most `patience` for each; every run is saved and published as its
+/// cleanup ends. A process stopped before that leaves the run to the next start.
+pub async fn destroy_rentals(
+    client: ShopperClient,
+    store: Store,
+    hub: Hub,
+    runs: Vec<Run>,
+    patience: std::time::Duration,
+) {
+    let mut claimed: HashSet<String> = match store.recent_runs(1000).await {
+        Ok(recent) => recent.into_iter().filter_map(|r| r.session_id).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the stored runs to clean up after a restart");
+            return;
+        }
+    };
     // Only needed for runs cut off during Create session; asked once.
     let mut ours: Option<Vec<Session>> = None;
-    for mut run in interrupted {
-        close(&mut run);
-        if run.session_id.is_none() && create_started(&run).is_some() {
+    for mut run in runs {
+        if run.session_id.is_none() {
             if ours.is_none() {
                 ours = Some(client.our_sessions().await.unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "cannot list sessions to find ones created during a restart");
@@ -46,24 +71,29 @@ pub async fn close_interrupted(client: &ShopperClient, store: &Store) -> Result<
                 tracing::warn!(run = %run.id, session = %id, "found a session created while the dashboard was stopped");
             }
         }
-        if let Some(id) = run.session_id.clone() {
-            // Short: startup waits for this (the session stays listed if unconfirmed).
-            let destroyed = destroy(client, &id, std::time::Duration::from_secs(30), &|m| {
-                tracing::warn!("{m}")
-            })
-            .await;
-            run.cleanup = Some(CleanupOutcome {
-                destroyed_confirmed: destroyed.is_ok(),
+        run.cleanup = Some(match run.session_id.clone() {
+            Some(id) => {
+                let destroyed = destroy(&client, &id, patience, &|m| tracing::warn!("{m}")).await;
+                CleanupOutcome {
+                    destroyed_confirmed: destroyed.is_ok(),
+                    kept: false,
+                    message: match destroyed {
+                        Ok(d) => format!("after a restart: {}", d.message(&id)),
+                        Err(e) => format!("after a restart: {}", e.message),
+                    },
+                }
+            }
+            None => CleanupOutcome {
+                destroyed_confirmed: true,
                 kept: false,
-                message: match destroyed {
-                    Ok(d) => format!("after a restart: {}", d.message(&id)),
-                    Err(e) => format!("after a restart: {}", e.message),
-                },
-            });
+                message: "after a restart: the broker lists no session this run made".into(),
+            },
+        });
+        if let Err(e) = store.save_run(&run).await {
+            tracing::error!(run = %run.id, error = %e, "cannot save a run's cleanup after a restart");
         }
-        store.save_run(&run).await?;
+        hub.publish([LiveEvent::RunUpsert { run }]);
     }
-    Ok(())
 }
 
 /// Marks the run and the step it had reached interrupted, and the rest skipped.

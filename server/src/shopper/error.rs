@@ -79,6 +79,17 @@ pub enum ShopperError {
         retry_suggested: bool,
         request_id: Option<String>,
     },
+    /// The circuit breaker is open: the call was not made.
+    #[error(
+        "calls to the broker are paused after {failures} failures in a row (last: {last_error})"
+    )]
+    CircuitOpen {
+        failures: u32,
+        last_error: String,
+        /// The hint of the failure that opened it (what to do about the broker).
+        last_hint: String,
+        probe_in: Duration,
+    },
     /// A reply that is not the JSON the contract promises.
     #[error("undecodable broker reply (HTTP {status}): {detail}; body starts {snippet:?}")]
     Decode {
@@ -100,7 +111,7 @@ impl ShopperError {
     /// The stable snake_case code.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unreachable { .. } => ErrorCode::ShopperUnreachable,
+            Self::Unreachable { .. } | Self::CircuitOpen { .. } => ErrorCode::ShopperUnreachable,
             Self::Timeout { .. } => ErrorCode::ShopperTimeout,
             Self::NotReady { .. } => ErrorCode::ShopperNotReady,
             Self::NotFound { .. } => ErrorCode::NotFound,
@@ -123,6 +134,17 @@ impl ShopperError {
                 "Start cloud-gpu-shopper at {url}, fix --shopper-url / SHOPPER_URL, \
                  or unset SHOPPER_URL to use the embedded simulator."
             ),
+            Self::CircuitOpen {
+                probe_in,
+                last_hint,
+                ..
+            } => format!(
+                "{last_hint} Until then calls fail at once: the circuit breaker tries the \
+                 broker again in {}.",
+                fmt_duration(*probe_in)
+            )
+            .trim_start()
+            .to_owned(),
             Self::Timeout { .. } => "The broker is slow or hung; check its logs. A cold \
                 inventory can take several seconds, so try again shortly."
                 .into(),
@@ -174,6 +196,18 @@ impl ShopperError {
             | Self::Server { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether this says the broker is down or failing (what the circuit breaker counts),
+    /// not that it answered no.
+    pub fn is_broker_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable { .. }
+                | Self::Timeout { .. }
+                | Self::Server { .. }
+                | Self::Decode { .. }
+        )
     }
 
     /// Whether trying the same idempotent call again may succeed.

@@ -63,6 +63,9 @@ pub struct Faults {
     /// Vast.ai offers priced under this ($/h) report CUDA 11.8, as hosts with an old
     /// driver do (the `min_cuda` filter sees them so).
     pub old_drivers_below: Option<f64>,
+    /// Every inventory listing takes this many milliseconds longer (not scaled), as the
+    /// broker's does while its inventory cache is cold (5–7 s observed); other calls do not.
+    pub cold_inventory_ms: u64,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

@@ -31,6 +31,10 @@ impl Simulator {
         &self,
         query: &InventoryQuery,
     ) -> Result<InventoryPage, SimError> {
+        let cold = self.state().faults.cold_inventory_ms;
+        if cold > 0 {
+            tokio::time::sleep(Duration::from_millis(cold)).await;
+        }
         let providers: Vec<Provider> = match &query.provider {
             Some(p) if SIM_PROVIDERS.contains(p) => vec![p.clone()],
             Some(p) => {
@@ -54,7 +58,7 @@ impl Simulator {
             .iter()
             .flat_map(|p| state.providers[p].offers.iter())
             .map(|o| as_listed(o.offer.clone(), old_below))
-            .filter(|o| o.available && matches(o, query))
+            .filter(|o| o.available && query.admits(o))
             .collect();
         offers.sort_by(|a, b| {
             b.availability_confidence
@@ -197,22 +201,6 @@ pub(crate) fn normalise_offer_id(id: &str) -> String {
         }
         _ => trimmed.to_owned(),
     }
-}
-
-fn matches(o: &Offer, q: &InventoryQuery) -> bool {
-    q.gpu_type.as_ref().is_none_or(|g| &o.gpu_type == g)
-        && q.location
-            .as_ref()
-            .is_none_or(|l| o.location.contains(l.as_str()))
-        && q.min_vram.is_none_or(|v| o.vram_gb >= v)
-        && q.max_price
-            .is_none_or(|p| p == 0.0 || o.price_per_hour <= p)
-        && q.min_gpu_count.is_none_or(|c| o.gpu_count >= c)
-        && q.min_reliability.is_none_or(|r| o.reliability >= r)
-        && q.min_availability_confidence
-            .is_none_or(|c| o.availability_confidence >= c)
-        && q.min_cuda
-            .is_none_or(|c| c == 0.0 || o.cuda_version.unwrap_or(0.0) >= c)
 }
 
 /// Parses the listing's query string with the broker's validation messages.

@@ -274,20 +274,46 @@ async fn sigterm_to_the_dashboard_destroys_the_session_of_a_run_in_progress() {
     let log = dashboard.stderr();
     assert!(log.contains("cancelling runs in progress"), "{log}");
     assert!(log.contains("dashboard stopped"), "{log}");
+    // What the shutdown did, in one line.
+    let stats = log
+        .lines()
+        .find(|l| l.contains("shutdown statistics"))
+        .unwrap_or_else(|| panic!("{log}"));
+    for field in [
+        "runs_interrupted=1",
+        "cleanups_finished=1",
+        "cleanups_pending=0",
+    ] {
+        assert!(stats.contains(field), "{stats}");
+    }
+    assert!(stats.contains("connections_closed=") && stats.contains("duration_ms="));
     assert_eq!(
         live_sessions(&broker).await,
         Vec::<serde_json::Value>::new()
     );
     // What it recorded says so after a restart.
     let (_again, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
-    let run: serde_json::Value = reqwest::get(format!("{url}/api/runs/{id}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run = get_json(format!("{url}/api/runs/{id}")).await;
     assert_eq!(run["status"], "cancelled", "{run}");
     assert_eq!(run["cleanup"]["destroyed_confirmed"], true, "{run}");
+}
+
+/// A run from start to its end; returns it as the API shows it.
+async fn run_to_the_end(url: &str) -> serde_json::Value {
+    let id = start_run_until_rented(url).await;
+    let deadline = std::time::Instant::now() + RUN;
+    loop {
+        let run = get_json(format!("{url}/api/runs/{id}")).await;
+        if run["status"] != "running" {
+            return run;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run ends");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn get_json(url: String) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,6 +321,9 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
     let (_simulator, broker) = simulate(&[]);
     let data = data_dir();
     let (mut dashboard, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    let passed = run_to_the_end(&url).await;
+    assert_eq!(passed["status"], "passed", "{passed}");
+    let benchmark = passed["benchmark_id"].as_str().unwrap().to_owned();
     let id = start_run_until_rented(&url).await;
     dashboard.signal("KILL");
     dashboard.wait_within(Duration::from_secs(30));
@@ -303,8 +332,22 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
         1,
         "left behind by the crash"
     );
+    // A slow broker: each destroy takes 5 s (the real one's take from 5 s to minutes).
+    let faults = reqwest::Client::new()
+        .post(format!("{broker}/_sim/faults"))
+        .json(&serde_json::json!({"destroy_delay_ms": 5000}))
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
 
     let (_again, url) = serve(&["--shopper-url", &broker, "--allow-private-hosts"], &data);
+    // The listener answers at once: the run is already interrupted and the session is
+    // still being destroyed, in the background.
+    let run = get_json(format!("{url}/api/runs/{id}")).await;
+    assert_eq!(run["status"], "interrupted", "{run}");
+    assert!(run["cleanup"].is_null(), "its cleanup is under way: {run}");
+    assert_eq!(live_sessions(&broker).await.len(), 1, "not destroyed yet");
     let deadline = std::time::Instant::now() + RUN;
     while !live_sessions(&broker).await.is_empty() {
         assert!(
@@ -313,13 +356,25 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let run: serde_json::Value = reqwest::get(format!("{url}/api/runs/{id}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(run["status"], "interrupted", "{run}");
+    let run = loop {
+        let run = get_json(format!("{url}/api/runs/{id}")).await;
+        if !run["cleanup"].is_null() {
+            break run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cleanup is recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(run["cleanup"]["destroyed_confirmed"], true, "{run}");
+    // The benchmark completed before the crash is all there.
+    let stored = get_json(format!("{url}/api/benchmarks/{benchmark}")).await;
+    assert_eq!(stored["benchmark"]["id"], benchmark.as_str(), "{stored}");
+    assert!(
+        !stored["samples"].as_array().unwrap().is_empty(),
+        "with its samples"
+    );
     // Complete steps, then the one it had reached marked interrupted (none when the kill
     // fell between two steps), then the rest skipped: nothing left running.
     let statuses: Vec<&str> = run["steps"]
@@ -336,4 +391,48 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
         rest[skipped_from..].iter().all(|s| *s == "skipped"),
         "the step it had reached, then skipped ones: {run}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_format_json_writes_one_object_a_line_with_the_request_id() {
+    let data = data_dir();
+    let mut child = Child::spawn(
+        binary()
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .env("RUST_LOG", "info,server=debug"),
+    );
+    let line = child.wait_for_line("dashboard on http://", Duration::from_secs(60));
+    let announced: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    let message = announced["fields"]["message"].as_str().unwrap().to_owned();
+    assert_eq!(announced["level"], "INFO", "{line}");
+    let start = message.find("http://").unwrap();
+    let url: String = message[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ')')
+        .collect();
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/runs/run-nope", url.trim_end_matches('/')))
+        .header("x-request-id", "json-log-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let logged = child.wait_for_line("json-log-1", Duration::from_secs(10));
+    let entry: serde_json::Value = serde_json::from_str(&logged).expect("a JSON line");
+    assert_eq!(entry["span"]["request_id"], "json-log-1", "{logged}");
+    assert_eq!(entry["span"]["path"], "/api/runs/run-nope", "{logged}");
+    child.signal("TERM");
+    child.wait_within(Duration::from_secs(60));
+    for line in child.stderr().lines().filter(|l| !l.trim().is_empty()) {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
 }

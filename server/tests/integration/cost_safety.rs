@@ -161,8 +161,16 @@ async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_
         .id;
 
     let d = Dashboard::start_in(Some(&server.url()), data_dir).await;
-    let back = run(&d, "run-interrupted").await;
-    assert_eq!(back.status, RunStatus::Interrupted);
+    // Interrupted before the dashboard listens; its session destroyed in the background.
+    assert_eq!(
+        run(&d, "run-interrupted").await.status,
+        RunStatus::Interrupted
+    );
+    let back = crate::support::eventually(std::time::Duration::from_secs(30), || async {
+        let r = run(&d, "run-interrupted").await;
+        r.cleanup.is_some().then_some(r)
+    })
+    .await;
     assert_eq!(back.error_code, Some(ErrorCode::Interrupted));
     let create = back
         .steps

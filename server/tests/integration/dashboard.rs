@@ -59,6 +59,12 @@ impl Dashboard {
                 busy: Duration::from_millis(100),
             },
             destroy_patience: Duration::from_secs(60),
+            // The breaker at the tests' pace (polls every 100 ms): open for a second.
+            breaker: server::shopper::BreakerConfig {
+                threshold: 5,
+                open_for: Duration::from_secs(1),
+                probes: 1,
+            },
             bench: server::BenchSettings {
                 requests: 4,
                 levels: vec![1, 2],

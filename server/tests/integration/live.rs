@@ -1,5 +1,6 @@
-//! The live channel over real WebSockets on loopback: many clients, resume by replay,
-//! snapshot for an old epoch.
+//! The live channel over real WebSockets on loopback: many clients, resume by replay (the
+//! resume point in the URL, or in a hello frame), snapshot for an old epoch, and a plain
+//! client that says nothing gets its first frame at once.
 
 use futures::{SinkExt, StreamExt};
 use gdl_model::live::{ClientFrame, LiveEvent, ServerFrame};
@@ -29,15 +30,55 @@ async fn serve(hub: Hub) -> String {
     format!("ws://{addr}/ws")
 }
 
+/// Connects with the resume point `hello` in the URL, as browsers do.
 async fn connect(url: &str, hello: &ClientFrame) -> Socket {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+    let query = match hello {
+        ClientFrame::Hello {
+            last_seq: Some(seq),
+            epoch: Some(epoch),
+        } => format!("?last_seq={seq}&epoch={epoch}"),
+        _ => "?new".to_owned(),
+    };
+    let (socket, _) = tokio_tungstenite::connect_async(format!("{url}{query}"))
         .await
         .expect("connects");
     socket
-        .send(Message::Text(serde_json::to_string(hello).unwrap().into()))
+}
+
+#[tokio::test]
+async fn a_plain_client_gets_a_snapshot_at_once_and_a_hello_frame_still_resumes() {
+    let hub = Hub::new(HubConfig::default());
+    let url = serve(hub.clone()).await;
+    hub.publish((1..=3).map(event));
+    // As `wscat -c ws://…/ws`: connects and says nothing.
+    let (mut plain, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert!(
+        matches!(next(&mut plain).await, ServerFrame::Snapshot { seq: 3, .. }),
+        "a snapshot first"
+    );
+    // The older way: a hello frame right after connecting (given plenty of time here, so a
+    // busy machine cannot turn it into a snapshot).
+    let patient = Hub::new(HubConfig {
+        hello_grace: Duration::from_secs(10),
+        ..HubConfig::default()
+    });
+    let url = serve(patient.clone()).await;
+    patient.publish((1..=3).map(event));
+    let (mut framed, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let hello = ClientFrame::Hello {
+        last_seq: Some(1),
+        epoch: Some(patient.epoch().to_owned()),
+    };
+    framed
+        .send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
         .await
         .unwrap();
-    socket
+    for want in 2..=3 {
+        assert!(
+            matches!(next(&mut framed).await, ServerFrame::Event { seq, .. } if seq == want),
+            "replayed from 2"
+        );
+    }
 }
 
 async fn next(socket: &mut Socket) -> ServerFrame {

@@ -143,7 +143,7 @@ async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
     for n in 0..4 {
         let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
         let done = finished(&d, &id).await;
-        assert!(!done.rentals.is_empty(), "{n}");
+        assert!(!done.rentals.is_empty(), "{n}: {:?} {:?}", done.error, done.error_code);
         assert!(done.rentals.len() <= 3, "at most --max-rentals: {n}");
         assert!(
             done.rentals.iter().all(|r| r.destroyed == Some(true)),

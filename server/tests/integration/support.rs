@@ -31,6 +31,12 @@ pub fn client(url: &str) -> ShopperClient {
         },
     )
     .unwrap()
+    // The breaker at the tests' pace: open for half a second.
+    .with_breaker(server::shopper::BreakerConfig {
+        threshold: 5,
+        open_for: Duration::from_millis(500),
+        probes: 1,
+    })
     .with_retries(0)
 }
 

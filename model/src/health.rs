@@ -1,0 +1,152 @@
+//! How the dashboard itself is doing: the circuit breaker around broker calls, and (on the
+//! Health tab) the live channel, the runner and the store.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where the circuit breaker around broker calls stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerPhase {
+    /// Calls go through; failures in a row are counted.
+    #[default]
+    Closed,
+    /// Too many failures in a row: calls fail at once until the probe time.
+    Open,
+    /// The open time is over: a probe call is let through to see whether the broker is back.
+    HalfOpen,
+}
+
+impl BreakerPhase {
+    /// How the phase reads on the page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half-open",
+        }
+    }
+}
+
+/// One change of the breaker's phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BreakerTransition {
+    pub at: DateTime<Utc>,
+    pub to: BreakerPhase,
+    pub reason: String,
+}
+
+/// The circuit breaker as the status card and the Health tab show it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BreakerView {
+    pub phase: BreakerPhase,
+    /// Failures in a row so far (while closed), or the ones that opened it.
+    pub failures: u32,
+    /// Failures in a row that open it.
+    pub threshold: u32,
+    /// How long it stays open before a probe.
+    pub open_secs: f64,
+    /// When the next probe is let through (while open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_at: Option<DateTime<Utc>>,
+    /// The last failure seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The latest phase changes, oldest first.
+    #[serde(default)]
+    pub transitions: Vec<BreakerTransition>,
+}
+
+/// The Health tab and `GET /api/health`: how the dashboard and what it depends on are doing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthView {
+    pub at: DateTime<Utc>,
+    pub broker: BrokerHealth,
+    pub live: crate::live::LiveStats,
+    pub runner: RunnerHealth,
+    pub store: StoreHealth,
+    /// One sample a while over the last hour, oldest first, for the small charts.
+    #[serde(default)]
+    pub history: Vec<HealthSample>,
+}
+
+/// The broker as the dashboard sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BrokerHealth {
+    pub state: crate::api::BrokerState,
+    pub url: String,
+    pub simulated: bool,
+    pub breaker: BreakerView,
+    /// Why it is not ready, if it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Calls made in the last hour and their latency.
+    pub calls_last_hour: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p50_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p99_ms: Option<f64>,
+    /// Calls since start, and how many failed.
+    pub calls_total: u64,
+    pub calls_failed: u64,
+    /// Calls that needed a retry since start, and the share that then succeeded.
+    pub retried: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_success_rate: Option<f64>,
+    /// When the offers were last read, and why the last read failed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_error: Option<String>,
+}
+
+/// Deployment tests in progress and cleanups not confirmed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunnerHealth {
+    pub active_runs: u32,
+    pub max_runs: u32,
+    /// Each run in progress and the step it is on.
+    #[serde(default)]
+    pub in_flight: Vec<RunInFlight>,
+    /// Recent runs whose session the broker did not confirm destroyed.
+    pub cleanups_unconfirmed: u32,
+}
+
+/// A run in progress and its step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunInFlight {
+    pub run_id: String,
+    /// The step's label, or none between steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+}
+
+/// The SQLite database.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoreHealth {
+    /// The database and its write-ahead log, in bytes.
+    pub size_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_write_at: Option<DateTime<Utc>>,
+}
+
+/// A few figures at one moment, for the charts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthSample {
+    pub at: DateTime<Utc>,
+    /// Broker call latency p50 over the last hour (ms), when there were calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_p50_ms: Option<f64>,
+    pub breaker: BreakerPhase,
+    pub live_clients: u64,
+    pub active_runs: u32,
+}

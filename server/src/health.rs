@@ -1,0 +1,151 @@
+//! How the dashboard is doing, for the Health tab, `GET /api/health` and `/metrics`: the
+//! broker (state, circuit breaker, call latency, retries, inventory age), the live channel,
+//! the runner and the store. A sample is kept every minute for the tab's small charts.
+
+use crate::AppState;
+use chrono::{DateTime, Utc};
+use gdl_model::health::{
+    BrokerHealth, HealthSample, HealthView, RunInFlight, RunnerHealth, StoreHealth,
+};
+use gdl_model::runs::RunStatus;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How often a sample is kept, and how many (an hour's worth).
+const SAMPLE_EVERY: Duration = Duration::from_secs(60);
+const SAMPLES_KEPT: usize = 60;
+
+/// The samples kept for the charts, shared by every clone of the state.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// std Mutex: never held across an await.
+    samples: Arc<Mutex<VecDeque<HealthSample>>>,
+}
+
+impl History {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<HealthSample>> {
+        self.samples.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, sample: HealthSample) {
+        let mut samples = self.lock();
+        samples.push_back(sample);
+        while samples.len() > SAMPLES_KEPT {
+            samples.pop_front();
+        }
+    }
+
+    fn all(&self) -> Vec<HealthSample> {
+        self.lock().iter().cloned().collect()
+    }
+}
+
+/// Keeps a sample now and every [`SAMPLE_EVERY`] while the state lives.
+pub fn spawn_sampler(state: &AppState) {
+    let weak_history = Arc::downgrade(&state.health.samples);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SAMPLE_EVERY);
+        loop {
+            every.tick().await;
+            if weak_history.strong_count() <= 1 {
+                // Only this task holds the state: the dashboard is gone.
+                return;
+            }
+            let view = state.health_now(false);
+            state.health.push(sample(&view));
+        }
+    });
+}
+
+fn sample(view: &HealthView) -> HealthSample {
+    HealthSample {
+        at: view.at,
+        broker_p50_ms: view.broker.latency_p50_ms,
+        breaker: view.broker.breaker.phase,
+        live_clients: view.live.connections_current,
+        active_runs: view.runner.active_runs,
+    }
+}
+
+impl AppState {
+    /// The figures now, with the samples kept (`with_history`).
+    pub fn health_now(&self, with_history: bool) -> HealthView {
+        let status = self.monitor.view().status;
+        let client = self.monitor.client();
+        let calls = client.calls().figures();
+        let broker = BrokerHealth {
+            state: status.broker.state,
+            url: status.broker.url,
+            simulated: status.broker.simulated,
+            breaker: client.breaker().view(),
+            reason: status.broker.reason,
+            calls_last_hour: calls.calls_last_hour,
+            latency_p50_ms: calls.p50_ms,
+            latency_p99_ms: calls.p99_ms,
+            calls_total: calls.total,
+            calls_failed: calls.failed,
+            retried: calls.retried,
+            retry_success_rate: calls.retry_success_rate,
+            inventory_at: status.inventory_at,
+            inventory_error: status.inventory_error.map(|e| e.message),
+        };
+        let runner = self.hub.with_state(|live| RunnerHealth {
+            active_runs: self.runner.active_count() as u32,
+            max_runs: self.settings.max_runs as u32,
+            in_flight: live
+                .runs
+                .values()
+                .filter(|r| r.status == RunStatus::Running)
+                .map(|r| RunInFlight {
+                    run_id: r.id.clone(),
+                    step: r.current_step().map(|s| s.label().to_owned()),
+                })
+                .collect(),
+            cleanups_unconfirmed: live
+                .runs
+                .values()
+                .filter(|r| {
+                    r.cleanup
+                        .as_ref()
+                        .is_some_and(|c| !c.destroyed_confirmed && !c.kept)
+                })
+                .count() as u32,
+        });
+        let view = HealthView {
+            at: Utc::now(),
+            broker,
+            live: self.hub.stats(),
+            runner,
+            store: store_health(self.runner.store().path()),
+            history: Vec::new(),
+        };
+        if with_history {
+            let mut history = self.health.all();
+            history.push(sample(&view));
+            HealthView { history, ..view }
+        } else {
+            view
+        }
+    }
+}
+
+/// The database's size (with its write-ahead log) and when it was last written.
+fn store_health(db: &std::path::Path) -> StoreHealth {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let files = [db.to_path_buf(), std::path::PathBuf::from(wal)];
+    let metadata: Vec<std::fs::Metadata> = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .collect();
+    StoreHealth {
+        size_bytes: metadata.iter().map(|m| m.len()).sum(),
+        last_write_at: metadata
+            .iter()
+            .filter_map(|m| m.modified().ok())
+            .max()
+            .map(DateTime::<Utc>::from),
+    }
+}
