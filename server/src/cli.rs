@@ -62,14 +62,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let settings = settings_from(&args);
     let state = crate::start(settings).await?;
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another dashboard running? choose another with --addr)",
-                args.addr
-            )
-        })?;
+    let listener = crate::listen(args.addr).with_context(|| {
+        format!(
+            "cannot listen on {} (is another dashboard running? choose another with --addr)",
+            args.addr
+        )
+    })?;
     let broker = match &args.broker.shopper_url {
         Some(url) => format!("broker {url}"),
         None => format!("embedded simulator at speed {}", args.broker.sim_speed),

@@ -41,6 +41,7 @@ pub use state::{start, AppState, BenchSettings, Settings};
 
 use app::{shell, App};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -86,6 +87,29 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Connections waiting to be accepted, at most (the kernel caps it at `somaxconn`). The
+/// standard library's 128 overflows when a thousand browsers reconnect at once after a
+/// restart, and each one past it waits a second for its SYN to be sent again.
+const BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with room for a crowd connecting at once.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// Sends small writes at once: a live frame must not wait for the client's delayed ACK of
+/// the one before it (Nagle's algorithm).
+pub fn no_delay(stream: &mut tokio::net::TcpStream) {
+    let _ = stream.set_nodelay(true);
+}
+
 /// Serves `router(state)` on `listener` until `shutdown` resolves.
 pub async fn run(
     listener: tokio::net::TcpListener,
@@ -123,7 +147,7 @@ pub async fn run(
         });
     };
     axum::serve(
-        listener,
+        listener.tap_io(no_delay),
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)

@@ -37,6 +37,15 @@ impl Resume {
     }
 }
 
+/// Bytes read from a connection at a time. Client frames are small, and tungstenite zeroes
+/// this much on every poll of the reading side (each frame sent polls it): a larger buffer
+/// costs every connection a memset per event, and its memory stays resident.
+const READ_BUFFER: usize = 512;
+/// Frames are buffered up to this many bytes before a write, and written at the flush
+/// that ends each batch. The buffer keeps its largest size, so this bounds what a batch
+/// leaves behind per connection.
+const WRITE_BUFFER: usize = 4 * 1024;
+
 /// `GET /ws[?last_seq=N&epoch=E | ?new]`: upgrades and runs the connection loop.
 pub async fn upgrade(
     State(hub): State<Hub>,
@@ -46,9 +55,10 @@ pub async fn upgrade(
 ) -> Response {
     let resume = resume.hello();
     // Small buffers: most connections idle; tungstenite's defaults (128 KiB each way)
-    // would cost that much memory per browser.
-    ws.read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+    // would cost that much memory per browser. The write buffer lets a batch of queued
+    // frames go out in one write (see `socket::send_together`).
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             let (tx, rx) = socket.split();
             socket::run(hub, tx, rx, peer.to_string(), resume).await;

@@ -102,7 +102,6 @@ pub struct Subscription {
 /// Which counter to bump from the socket loop.
 #[derive(Clone, Copy, Debug)]
 pub enum Count {
-    Sent,
     SendFailure,
     Ping,
     ServerPing,
@@ -265,7 +264,6 @@ impl Hub {
     pub fn count(&self, what: Count) {
         let c = &self.inner.counters;
         let counter = match what {
-            Count::Sent => &c.messages_sent,
             Count::SendFailure => &c.send_failures,
             Count::Ping => &c.pings,
             Count::ServerPing => &c.server_pings,
@@ -274,6 +272,11 @@ impl Hub {
             Count::Snapshot => &c.snapshots,
         };
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// Counts `n` frames sent.
+    pub fn add_sent(&self, n: u64) {
+        self.inner.counters.messages_sent.fetch_add(n, Relaxed);
     }
 
     /// The counters now.

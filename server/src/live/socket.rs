@@ -16,6 +16,9 @@ const GOING_AWAY: u16 = 1001;
 const POLICY: u16 = 1008;
 const RESYNC: u16 = 4000;
 
+/// Frames taken from the queue for one write, at most.
+const BATCH: usize = 64;
+
 /// Runs one connection until it ends. `resume` is the resume point the URL gave
 /// (`/ws?last_seq=N&epoch=E`, or `/ws?new` for none); without it a hello frame is waited
 /// for at most `hello_grace`, then the client gets a snapshot, as a plain WebSocket client
@@ -47,9 +50,7 @@ pub async fn run<Tx, Rx, E>(
     tracing::debug!(client = id, %peer, resumed = sub.resumed, "live client connected");
     let mut closing = hub.closing();
     let outcome: Result<(), String> = async {
-        for frame in std::mem::take(&mut sub.initial) {
-            send(&hub, &mut tx, frame).await?;
-        }
+        send_together(&hub, &mut tx, std::mem::take(&mut sub.initial)).await?;
         if let Some(frame) = early {
             answer(&hub, &mut tx, frame).await?;
         }
@@ -57,36 +58,56 @@ pub async fn run<Tx, Rx, E>(
         if let Some(reason) = already {
             return close(&mut tx, GOING_AWAY, &reason).await;
         }
-        let mut deadline = Instant::now() + config.silence_deadline;
+        // The futures that outlive one frame are made once: remaking them per frame (a
+        // timer entry, a place in the shutdown signal's waiter list) costs every
+        // connection a lock or two on each event.
+        let shutdown = async move {
+            loop {
+                closing.changed().await.ok()?;
+                if let Some(reason) = closing.borrow().clone() {
+                    return Some(reason);
+                }
+            }
+        };
+        tokio::pin!(shutdown);
+        // Pushed back only when it fires early: a frame just moves `heard`.
+        let mut heard = Instant::now();
+        let silence = sleep_until(heard + config.silence_deadline);
+        tokio::pin!(silence);
         let mut ping =
             tokio::time::interval_at(Instant::now() + config.ping_every, config.ping_every);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
-                changed = closing.changed() => {
-                    if changed.is_err() {
-                        return Ok(());
-                    }
-                    let reason = closing.borrow().clone();
-                    if let Some(reason) = reason {
-                        return close(&mut tx, GOING_AWAY, &reason).await;
-                    }
-                }
+                reason = &mut shutdown => match reason {
+                    Some(reason) => return close(&mut tx, GOING_AWAY, &reason).await,
+                    None => return Ok(()),
+                },
                 reason = &mut sub.kicked => {
                     let reason = reason.unwrap_or_else(|_| "dropped".into());
                     return close(&mut tx, RESYNC, &reason).await;
                 }
                 incoming = next_frame(&hub, &mut rx) => match incoming {
                     None => return Ok(()),
-                    Some(Err(())) => deadline = Instant::now() + config.silence_deadline,
+                    Some(Err(())) => heard = Instant::now(),
                     Some(Ok(frame)) => {
-                        deadline = Instant::now() + config.silence_deadline;
+                        heard = Instant::now();
                         answer(&hub, &mut tx, frame).await?;
                     }
                 },
                 frame = sub.rx.recv() => match frame {
-                    Some(frame) => send(&hub, &mut tx, frame).await?,
+                    Some(frame) => {
+                        // Whatever else is already queued goes out with it, in one write.
+                        let mut batch = vec![frame];
+                        while batch.len() < BATCH {
+                            match sub.rx.try_recv() {
+                                Ok(frame) => batch.push(frame),
+                                Err(_) => break,
+                            }
+                        }
+                        send_together(&hub, &mut tx, batch).await?;
+                    }
                     None => return Ok(()),
                 },
                 _ = ping.tick() => {
@@ -95,7 +116,12 @@ pub async fn run<Tx, Rx, E>(
                         .map_err(|e| e.to_string())?;
                     hub.count(Count::ServerPing);
                 }
-                _ = sleep_until(deadline) => {
+                () = &mut silence => {
+                    let due = heard + config.silence_deadline;
+                    if due > Instant::now() {
+                        silence.as_mut().reset(due);
+                        continue;
+                    }
                     hub.count(Count::SilentClose);
                     let reason = format!("no message for {} s", config.silence_deadline.as_secs());
                     return close(&mut tx, POLICY, &reason).await;
@@ -163,10 +189,28 @@ where
     Tx: Sink<Message> + Unpin,
     Tx::Error: Display,
 {
-    tx.send(Message::Text(frame))
-        .await
-        .map_err(|e| e.to_string())?;
-    hub.count(Count::Sent);
+    send_together(hub, tx, vec![frame]).await
+}
+
+/// Sends `frames` in order with one flush: the WebSocket buffers them (up to its write
+/// buffer) and writes them together, so a client that fell behind costs a few writes, not
+/// one per frame.
+async fn send_together<Tx>(hub: &Hub, tx: &mut Tx, frames: Vec<Frame>) -> Result<(), String>
+where
+    Tx: Sink<Message> + Unpin,
+    Tx::Error: Display,
+{
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let count = frames.len() as u64;
+    for frame in frames {
+        tx.feed(Message::Text(frame))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tx.flush().await.map_err(|e| e.to_string())?;
+    hub.add_sent(count);
     Ok(())
 }
 
@@ -314,6 +358,67 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(hub.stats().silent_closes, 1);
+    }
+
+    /// A sink that keeps what it is sent and counts its flushes (each one a write).
+    #[derive(Clone, Default)]
+    struct Counting(std::sync::Arc<std::sync::Mutex<(Vec<Message>, usize)>>);
+
+    impl Sink<Message> for Counting {
+        type Error = std::io::Error;
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn start_send(self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+            self.0.lock().unwrap().0.push(item);
+            Ok(())
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            self.0.lock().unwrap().1 += 1;
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_behind_gets_its_queued_frames_in_one_write() {
+        let hub = Hub::new(HubConfig::default());
+        let sink = Counting::default();
+        let (input, rx) = mpsc::unbounded::<Result<Message, std::io::Error>>();
+        let resume = Some(no_history());
+        tokio::spawn(run(hub.clone(), sink.clone(), rx, "test".into(), resume));
+        until(|| hub.stats().connections_current == 1).await;
+        until(|| sink.0.lock().unwrap().0.len() == 1).await;
+        // Forty events queue up before the connection's task runs again (this test's
+        // runtime has one thread), as they do for a client that fell behind.
+        hub.publish((0..40).map(|i| LiveEvent::SessionRemoved { id: i.to_string() }));
+        until(|| sink.0.lock().unwrap().0.len() == 41).await;
+        let (frames, flushes) = std::mem::take(&mut *sink.0.lock().unwrap());
+        assert_eq!(flushes, 2, "the snapshot, then the forty together");
+        let seqs: Vec<u64> = frames[1..]
+            .iter()
+            .map(|m| match m {
+                Message::Text(t) => match serde_json::from_str(t.as_str()).unwrap() {
+                    ServerFrame::Event { seq, .. } => seq,
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(seqs, (1..=40).collect::<Vec<_>>(), "in order, none lost");
+        assert_eq!(hub.stats().messages_sent, 41);
+        drop(input);
     }
 
     #[tokio::test]

@@ -258,3 +258,22 @@ async fn shutdown_sends_the_reason_and_a_close_frame() {
         other => panic!("expected a close frame, got {other:?}"),
     }
 }
+
+/// A crowd connecting at once (every browser after a restart) is queued by the kernel, not
+/// turned away: the dashboard's listener has room for thousands of connections waiting
+/// to be accepted, where the usual 128 makes the rest wait a second for a SYN retry.
+#[tokio::test]
+async fn the_listener_takes_a_crowd_connecting_at_once() {
+    let listener = server::listen(([127, 0, 0, 1], 0).into()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Nothing accepts: every connection waits in the kernel's queue.
+    let crowd = 600;
+    let connects = (0..crowd).map(|_| async move {
+        let connected = tokio::time::timeout(Duration::from_millis(900), TcpStream::connect(addr));
+        connected.await.ok().and_then(Result::ok)
+    });
+    let held: Vec<_> = futures::future::join_all(connects).await;
+    let waiting = held.iter().filter(|s| s.is_some()).count();
+    assert_eq!(waiting, crowd, "every connection is queued at once");
+    drop(listener);
+}

@@ -139,11 +139,31 @@ async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
     let sim = d.state.simulator.clone().unwrap();
     sim.simulator()
         .update_faults(|f| f.failing_provisionings = 2);
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut stale) = (0, 0, 0);
     for n in 0..4 {
         let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
         let done = finished(&d, &id).await;
-        assert!(!done.rentals.is_empty(), "{n}: {:?} {:?}", done.error, done.error_code);
+        if done.rentals.is_empty() {
+            // The simulator lists a few offers the provider no longer has (as the real
+            // one does); three of them in a row end a run before it rents anything, with
+            // its own code. Rare, and right; anything else before renting is not.
+            let log = d
+                .get(&format!("/api/runs/{id}/logs"))
+                .await
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(
+                (done.status, done.error_code),
+                (RunStatus::Failed, Some(ErrorCode::OfferStale)),
+                "{n}: a run ended without renting: {:?}\n{log}",
+                done.error
+            );
+            eprintln!("{n}: three stale offers in a row:\n{log}");
+            stale += 1;
+            nothing_running(&d).await;
+            continue;
+        }
         assert!(done.rentals.len() <= 3, "at most --max-rentals: {n}");
         assert!(
             done.rentals.iter().all(|r| r.destroyed == Some(true)),
@@ -171,7 +191,8 @@ async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
         }
         nothing_running(&d).await;
     }
-    assert_eq!(passed + failed, 4);
+    assert_eq!(passed + failed + stale, 4);
+    assert!(stale < 4, "some runs rented");
     assert!(
         d.state
             .hub
