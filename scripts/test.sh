@@ -13,7 +13,7 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "clippy: server side (ssr)"
-cargo clippy -p gdl-model -p server --all-targets -- -D warnings
+cargo clippy -p gdl-model -p server -p gdl-examples --all-targets -- -D warnings
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 step "clippy: browser side (hydrate, wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
@@ -21,7 +21,7 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "unit and integration tests"
 cargo test -p gdl-model
 cargo test -p app --features ssr
-cargo test -p server
+cargo test -p server -p gdl-examples
 
 step "live-channel load driver, small level (so it cannot rot)"
 cargo test -p server --bench fanout -- 50

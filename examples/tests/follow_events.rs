@@ -3,54 +3,12 @@
 //! snapshot on, with no event lost or repeated (checked by seq), and exits cleanly on
 //! Ctrl-C (SIGINT).
 
-use server::monitor::PollIntervals;
-use server::simulator::SimConfig;
-use server::Settings;
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{dashboard, data_dir};
+use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
-
-/// A dashboard on `port` (0: any) over `data_dir`; dropping the sender stops it.
-async fn dashboard(
-    data_dir: &Path,
-    port: u16,
-) -> (
-    u16,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let sim = SimConfig {
-        speed: 60.0,
-        seed: Some(7),
-        provision_failure_rate: 0.0,
-        ..SimConfig::default()
-    };
-    let settings = Settings {
-        poll: PollIntervals {
-            idle: Duration::from_millis(200),
-            busy: Duration::from_millis(100),
-        },
-        bench: server::BenchSettings {
-            requests: 4,
-            levels: vec![1],
-            max_tokens: 16,
-        },
-        ..Settings::local(data_dir.to_path_buf(), sim)
-    };
-    let state = server::start(settings).await.unwrap();
-    let listener = server::listen(([127, 0, 0, 1], port).into()).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(async move {
-        server::run(listener, state, async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    (port, tx, served)
-}
 
 /// Starts a small deployment test and waits (at most 60 s) until it ends.
 async fn one_run(base: &str) {
@@ -114,29 +72,33 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key} in {line}"))
 }
 
+/// The example's process, killed if the test ends before it does.
+struct Follower(std::process::Child);
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follows_events_across_a_dashboard_restart_without_losing_or_repeating_one() {
-    let data_dir: PathBuf = std::env::temp_dir().join(format!(
-        "gdl-follow-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
+    let data_dir = data_dir("follow");
     let (port, stop, served) = dashboard(&data_dir, 0).await;
     let base = format!("http://127.0.0.1:{port}");
-    let mut follower = tokio::process::Command::new(env!("CARGO_BIN_EXE_follow-events"))
-        .arg(&base)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut follower = Follower(
+        std::process::Command::new(env!("CARGO_BIN_EXE_follow-events"))
+            .arg(&base)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let mut reader = tokio::io::BufReader::new(follower.stdout.take().unwrap()).lines();
+    let reader = std::io::BufReader::new(follower.0.stdout.take().unwrap());
     let kept = lines.clone();
-    let reading = tokio::spawn(async move {
-        while let Ok(Some(line)) = reader.next_line().await {
+    let reading = std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
             kept.lock().unwrap().push(line);
         }
     });
@@ -150,18 +112,28 @@ async fn follows_events_across_a_dashboard_restart_without_losing_or_repeating_o
     snapshots(&lines, 2).await;
     one_run(&base).await;
 
-    let pid = follower.id().unwrap().to_string();
+    let pid = follower.0.id().to_string();
     let signalled = std::process::Command::new("kill")
         .args(["-INT", &pid])
         .status();
     assert!(signalled.unwrap().success());
-    let status = tokio::time::timeout(Duration::from_secs(10), follower.wait()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = follower.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "it exits within 10 s of Ctrl-C"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
-        status.unwrap().unwrap().code(),
+        status.code(),
         Some(0),
         "a clean exit on Ctrl-C, no gap seen"
     );
-    reading.await.unwrap();
+    reading.join().unwrap();
     drop(stop);
     let _ = served.await;
 
