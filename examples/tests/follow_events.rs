@@ -6,36 +6,27 @@
 mod common;
 
 use common::{dashboard, data_dir};
+use gdl_model::runs::Run;
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The JSON answer to `request`.
+async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// Starts a small deployment test and waits (at most 60 s) until it ends.
 async fn one_run(base: &str) {
     let http = reqwest::Client::new();
-    let started: serde_json::Value = http
-        .post(format!("{base}/api/runs"))
-        .json(&serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5});
+    let started: serde_json::Value =
+        json(http.post(format!("{base}/api/runs")).json(&config)).await;
     let id = started["id"].as_str().unwrap().to_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let run: serde_json::Value = http
-            .get(format!("{base}/api/runs/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ["passed", "failed", "cancelled", "interrupted"]
-            .contains(&run["status"].as_str().unwrap_or(""))
-        {
+        let run: Run = json(http.get(format!("{base}/api/runs/{id}"))).await;
+        if run.status.is_finished() {
             return;
         }
         assert!(

@@ -412,13 +412,10 @@ async fn events(clients: usize, isolated: bool, burst: bool) -> bool {
     let disordered: u64 = seen.iter().map(|s| s.disordered).sum();
     let mut whole = published && dropped == 0 && disordered == 0;
     let phases = [
-        ("isolated", ISOLATED, isolated_cost),
-        ("burst", BURST, burst_cost),
+        (isolated, "isolated", ISOLATED, isolated_cost),
+        (burst, "burst", BURST, burst_cost),
     ];
-    for (tag, n, cost) in phases {
-        if (tag == "isolated" && !isolated) || (tag == "burst" && !burst) {
-            continue;
-        }
+    for (_, tag, n, cost) in phases.into_iter().filter(|(ran, ..)| *ran) {
         let ms: Vec<f64> = seen
             .iter_mut()
             .flat_map(|s| s.latencies_ms.remove(tag).unwrap_or_default())

@@ -1,6 +1,7 @@
 //! What the broker client has seen over the last hour: each call's latency and outcome, and
 //! how retried calls ended. For the Health tab and `/metrics`.
 
+use gdl_model::benchmark::percentile;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,16 +91,12 @@ impl CallLog {
             .map(|(_, ms, _)| *ms)
             .collect();
         latencies.sort_by(f64::total_cmp);
-        let pick = |q: f64| {
-            (!latencies.is_empty()).then(|| {
-                let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-                latencies[i.min(latencies.len() - 1)]
-            })
-        };
+        // The benchmarks' percentile (interpolated), so both tabs mean the same by p99.
+        let pick = |p: f64| (!latencies.is_empty()).then(|| percentile(&latencies, p));
         CallFigures {
             calls_last_hour: latencies.len() as u64,
-            p50_ms: pick(0.5),
-            p99_ms: pick(0.99),
+            p50_ms: pick(50.0),
+            p99_ms: pick(99.0),
             total: inner.total,
             failed: inner.failed,
             retried: inner.retried,
