@@ -25,3 +25,13 @@ pub use run_panel::{RunCard, RunPanel};
 pub use sessions::SessionTable;
 pub use test_form::TestForm;
 pub use ttr_chart::TimeToRunningChart;
+
+/// Set by an embedded panel (`/embed/...`): components leave out what changes anything
+/// (actions, forms, links into the full dashboard's flows).
+#[derive(Clone, Copy, Debug)]
+pub struct ReadOnly;
+
+/// Whether this view is a read-only embedded panel.
+pub fn read_only() -> bool {
+    leptos::prelude::use_context::<ReadOnly>().is_some()
+}

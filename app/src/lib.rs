@@ -1,3 +1,6 @@
+// Leptos view types nest deeply (the embedded panels wrap whole pages).
+#![recursion_limit = "256"]
+
 //! The Leptos app shared by the server (SSR, feature `ssr`) and the browser (feature
 //! `hydrate`). Never build both features at once.
 //!

@@ -5,6 +5,7 @@ mod benchmarks;
 mod compare;
 mod costs;
 mod dashboard;
+mod embed;
 mod health;
 mod inventory;
 mod live_page;
@@ -17,6 +18,9 @@ pub use benchmarks::BenchmarksPage;
 pub use compare::ComparePage;
 pub use costs::CostsPage;
 pub use dashboard::DashboardPage;
+pub use embed::{
+    EmbedBenchmarksPage, EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage,
+};
 pub use health::HealthPage;
 pub use inventory::InventoryPage;
 pub use not_found::NotFoundPage;

@@ -4,8 +4,9 @@ use crate::components::LiveStatus;
 use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
 use crate::pages::{
-    BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, HealthPage,
-    InventoryPage, NotFoundPage, RunPage, SessionsPage,
+    BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, EmbedBenchmarksPage,
+    EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage, InventoryPage,
+    NotFoundPage, RunPage, SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -54,6 +55,19 @@ pub fn App() -> impl IntoView {
         <Title text="GPU Deploy LLM"/>
         <Meta name="description" content="Deploy and benchmark LLMs on cheap cloud GPUs"/>
         <Router>
+            <Chrome/>
+        </Router>
+    }
+}
+
+/// Inside the router: the header and the page, or (for `/embed/...`) the panel alone.
+#[component]
+fn Chrome() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    // A Memo: the header is redrawn only when a navigation crosses into or out of a panel.
+    let embedded = Memo::new(move |_| location.pathname.with(|p| p.starts_with("/embed/")));
+    view! {
+            <Show when=move || !embedded.get()>
             <header class="top">
                 <a class="brand" href="/">
                     "GPU Deploy LLM"
@@ -71,7 +85,8 @@ pub fn App() -> impl IntoView {
                 <LiveStatus/>
                 <Logout/>
             </header>
-            <main class="page">
+            </Show>
+            <main class=move || if embedded.get() { "embedded" } else { "page" }>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/inventory") view=InventoryPage ssr=SsrMode::Async/>
@@ -82,9 +97,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("/benchmarks/:id") view=BenchmarkPage ssr=SsrMode::Async/>
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/status") view=EmbedStatusPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/sessions") view=EmbedSessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/orphans") view=EmbedOrphansPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/run/:id") view=EmbedRunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/benchmarks") view=EmbedBenchmarksPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
-        </Router>
     }
 }
 

@@ -1,4 +1,24 @@
 //! The dashboard's own API types (`/api/*`, server functions, and later the live channel).
+//!
+//! Every error a client reads, whatever the route, is an [`ApiError`]: match on its code
+//! ([`ApiError::error_code`]), show its message and hint.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::api::ApiError;
+//! use gdl_model::code::ErrorCode;
+//!
+//! let body = r#"{"code":"run_in_progress","message":"2 runs are in progress",
+//!                "hint":"Wait for one to finish.","request_id":"r-42"}"#;
+//! let error: ApiError = serde_json::from_str(body)?;
+//! assert_eq!(error.error_code(), ErrorCode::RunInProgress);
+//! assert_eq!(
+//!     error.to_string(),
+//!     "run_in_progress: 2 runs are in progress (Wait for one to finish.)"
+//! );
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use crate::code::ErrorCode;
 use crate::shopper::{Provider, Session, SessionStatus};
@@ -10,13 +30,40 @@ use std::fmt;
 ///
 /// `code` is a stable snake_case word (`shopper_unreachable`, `session_not_found`, ...);
 /// `hint` tells a person what to do next.
+///
+/// # Examples
+///
+/// Build one and check its wire shape (unset `hint` and `request_id` are left out):
+///
+/// ```
+/// use gdl_model::api::ApiError;
+/// use gdl_model::code::ErrorCode;
+///
+/// let e = ApiError::new(ErrorCode::SessionNotFound, "no session s-1 of ours")
+///     .with_hint("Refresh the Sessions tab.");
+/// assert_eq!(
+///     serde_json::to_value(&e)?,
+///     serde_json::json!({"code": "session_not_found", "message": "no session s-1 of ours",
+///                        "hint": "Refresh the Sessions tab."})
+/// );
+/// // A code this version does not know still reads.
+/// let newer: ApiError = serde_json::from_str(r#"{"code":"gpu_on_fire","message":"hot"}"#)?;
+/// assert_eq!(newer.error_code(), ErrorCode::Unknown);
+/// assert_eq!(newer.code, "gpu_on_fire");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
+    /// The stable snake_case code, an [`ErrorCode`]'s wire spelling (kept as text so a
+    /// code from a newer server survives a round trip).
     pub code: String,
+    /// What went wrong, in a sentence.
     pub message: String,
+    /// What a person can do next; `None` when there is nothing to suggest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The broker's (or the dashboard's) request id, for matching logs; `None` when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
@@ -91,6 +138,7 @@ impl BrokerState {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokerStatus {
+    /// Ready, starting or offline.
     pub state: BrokerState,
     /// Why the broker is not ready (absent when ready).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,7 +165,9 @@ pub struct BrokerStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderOffers {
+    /// The provider counted.
     pub provider: Provider,
+    /// How many offers the broker lists for it (0 when none or unknown).
     pub offers: u32,
     /// Cheapest offer's $/h, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,6 +180,7 @@ pub struct ProviderOffers {
 pub struct StatusView {
     /// The dashboard's version.
     pub version: String,
+    /// The broker's health, the reason when it is not ready, and the circuit breaker.
     pub broker: BrokerStatus,
     /// Offer counts per provider, every known provider always listed.
     pub providers: Vec<ProviderOffers>,
@@ -143,6 +194,20 @@ pub struct StatusView {
 
 impl StatusView {
     /// Offers across all providers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::api::StatusView;
+    ///
+    /// let status: StatusView = serde_json::from_str(r#"{"version":"0.1.0",
+    ///     "broker":{"state":"ready","url":"http://localhost:8080","simulated":true},
+    ///     "providers":[{"provider":"vastai","offers":12,"cheapest_per_hour":0.18},
+    ///                  {"provider":"tensordock","offers":3}]}"#)?;
+    /// assert_eq!(status.total_offers(), 15);
+    /// assert_eq!(status.broker.state.label(), "Ready");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn total_offers(&self) -> u32 {
         self.providers.iter().map(|p| p.offers).sum()
     }
@@ -152,13 +217,22 @@ impl StatusView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
+    /// The broker's session id.
     pub id: String,
+    /// Where the session is in its lifecycle.
     pub status: SessionStatus,
+    /// The provider the instance is rented from.
     pub provider: Provider,
+    /// The GPU model, such as `RTX 4090`.
     pub gpu_type: String,
+    /// GPUs in the instance.
     pub gpu_count: u32,
+    /// What the whole instance costs, USD per hour.
     pub price_per_hour: f64,
+    /// When the broker created the session.
     pub created_at: DateTime<Utc>,
+    /// When the reservation ends (the broker stops the session then); `None` when the
+    /// broker gave no expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Seconds from creation until the dashboard first saw the session running.
@@ -182,7 +256,9 @@ pub struct SessionView {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionCostView {
+    /// The cost to date, USD.
     pub usd: f64,
+    /// Whose figure it is: the broker's or ours.
     pub source: crate::costs::CostSource,
 }
 
@@ -247,6 +323,7 @@ pub struct SessionFilters {
     /// `active`, `ended`, or one status (`running`, `stopped`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// A provider's wire name (`vastai`, ...): only its sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// From 1.
@@ -259,7 +336,9 @@ pub struct SessionFilters {
 pub struct SessionPage {
     /// The active sessions that pass the filters (all of them), then this page's ended ones.
     pub rows: Vec<SessionView>,
+    /// The page shown, from 1 (a page past the end shows the last).
     pub page: usize,
+    /// Pages of ended sessions, at least 1.
     pub pages: usize,
     /// Sessions that pass the filters.
     pub matching: usize,
@@ -267,6 +346,17 @@ pub struct SessionPage {
 
 impl SessionFilters {
     /// The filters in a query string's pairs; empty and unreadable values count as unset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::api::SessionFilters;
+    ///
+    /// let f = SessionFilters::from_pairs([("status", "active"), ("provider", ""), ("page", "x")]);
+    /// assert_eq!(f.status.as_deref(), Some("active"));
+    /// assert_eq!((f.provider.as_deref(), f.page), (None, None));
+    /// assert_eq!(f.query_at(2), "status=active&page=2");
+    /// ```
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut f = Self::default();
         for (key, value) in set_pairs(pairs) {
@@ -362,6 +452,15 @@ impl SessionAction {
     }
 
     /// The action spelled `text`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::api::SessionAction;
+    /// assert_eq!(SessionAction::parse("extend"), Some(SessionAction::Extend));
+    /// assert_eq!(SessionAction::Cleanup.as_str(), "cleanup");
+    /// assert_eq!(SessionAction::parse("reboot"), None);
+    /// ```
     pub fn parse(text: &str) -> Option<Self> {
         [Self::Cleanup, Self::Done, Self::Extend]
             .into_iter()
@@ -388,8 +487,11 @@ pub enum ActionOutcome {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionActionResult {
+    /// The session acted on.
     pub id: String,
+    /// What was asked.
     pub action: SessionAction,
+    /// How it ended.
     pub outcome: ActionOutcome,
     /// What happened, in words.
     pub message: String,
@@ -414,100 +516,15 @@ impl SessionActionResult {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionsView {
+    /// Our sessions, newest first.
     pub sessions: Vec<SessionView>,
     /// Set when the broker could not be asked; `sessions` then holds the last known list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiError>,
+    /// When the broker last listed them; `None` before the first list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_error_shape() {
-        let e = ApiError::new(ErrorCode::ShopperUnreachable, "connection refused")
-            .with_hint("start the broker")
-            .with_request_id(Some("r-1".into()));
-        let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"code":"shopper_unreachable","message":"connection refused",
-                "hint":"start the broker","request_id":"r-1"})
-        );
-        let bare = serde_json::to_value(ApiError::new(ErrorCode::NotFound, "y")).unwrap();
-        assert_eq!(bare, serde_json::json!({"code":"not_found","message":"y"}));
-    }
-
-    #[test]
-    fn session_view_keeps_error_of_stopped_session() {
-        let s: Session = serde_json::from_str(
-            r#"{"id":"a","status":"stopped","error":"SSH verification timeout",
-                "created_at":"2026-03-05T14:00:00Z","consumer_id":"gpu-deploy-llm/v0.0.9"}"#,
-        )
-        .unwrap();
-        let v = SessionView::from_session(&s, None);
-        assert!(v.ended_badly());
-        assert_eq!(v.error.as_deref(), Some("SSH verification timeout"));
-        let json = serde_json::to_value(&v).unwrap();
-        assert_eq!(json["error"], "SSH verification timeout");
-        assert_eq!(json["status"], "stopped");
-    }
-
-    fn view(id: usize, status: &str, provider: &str) -> SessionView {
-        let s: Session = serde_json::from_value(serde_json::json!({
-            "id": format!("s{id}"), "status": status, "provider": provider,
-            "created_at": "2026-03-05T14:00:00Z", "consumer_id": "gpu-deploy-llm/v0.1.0",
-            "price_per_hour": 0.2
-        }))
-        .unwrap();
-        SessionView::from_session(&s, None)
-    }
-
-    #[test]
-    fn paging_never_hides_a_session_that_costs_money() {
-        let mut all: Vec<SessionView> = (0..60).map(|i| view(i, "stopped", "vastai")).collect();
-        all.insert(30, view(100, "running", "tensordock"));
-        all.insert(50, view(101, "provisioning", "vastai"));
-        let f = SessionFilters::default();
-        let mut seen = std::collections::HashSet::new();
-        let pages = f.page_of(all.clone()).pages;
-        assert_eq!(pages, 3);
-        for page in 1..=pages {
-            let p = SessionFilters {
-                page: Some(page),
-                ..f.clone()
-            }
-            .page_of(all.clone());
-            assert!(p.rows.iter().any(|s| s.id == "s100") && p.rows.iter().any(|s| s.id == "s101"));
-            assert!(
-                p.rows[..2].iter().all(|s| s.status.is_active()),
-                "active first"
-            );
-            assert!(p.rows.len() <= SESSIONS_PAGE + 2);
-            seen.extend(p.rows.into_iter().map(|s| s.id));
-        }
-        assert_eq!(seen.len(), 62, "every session is on some page");
-        let far = SessionFilters {
-            page: Some(99),
-            ..f
-        }
-        .page_of(all.clone());
-        assert_eq!(far.page, 3, "a page past the end shows the last");
-        let q = SessionFilters::from_pairs([
-            ("status", "active"),
-            ("provider", "vastai"),
-            ("page", "x"),
-        ]);
-        let p = q.page_of(all.clone());
-        assert_eq!(
-            p.rows.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-            ["s101"]
-        );
-        assert_eq!(q.query_at(2), "status=active&provider=vastai&page=2");
-        let stopped = SessionFilters::from_pairs([("status", "stopped")]).page_of(all);
-        assert_eq!(stopped.matching, 60);
-    }
-}
+mod tests;

@@ -13,6 +13,36 @@
 //!   phase's concurrency.
 //!
 //! Percentiles interpolate linearly between closest ranks (numpy's default, as vLLM).
+//!
+//! # Examples
+//!
+//! Two requests of one load phase, measured by a client, into the phase's metrics:
+//!
+//! ```
+//! use gdl_model::benchmark::{phase_metrics, Sample};
+//!
+//! let sample = |ttft: f64, chunks: &[f64], tokens: u32| Sample {
+//!     ttft_ms: Some(ttft),
+//!     chunk_ms: chunks.to_vec(),
+//!     e2e_ms: chunks.last().copied(),
+//!     output_tokens: tokens,
+//!     usage_reported: true,
+//!     ..Default::default()
+//! };
+//! let samples = [
+//!     sample(100.0, &[100.0, 120.0, 140.0], 3), // TPOT (140 - 100) / 2 = 20 ms
+//!     sample(200.0, &[200.0, 260.0], 2),        // TPOT (260 - 200) / 1 = 60 ms
+//! ];
+//! // 5 output tokens in 2 s at $0.36 an hour.
+//! let m = phase_metrics(&samples, 2, 2.0, Some(0.36));
+//! assert_eq!((m.completed, m.failed), (2, 0));
+//! assert_eq!(m.ttft_ms.p50, 150.0);
+//! assert_eq!(m.tpot_ms.mean, 40.0);
+//! assert_eq!(m.itl_ms.count, 3, "gaps of 20, 20 and 60 ms");
+//! assert_eq!(m.output_tokens_per_s, 2.5);
+//! let usd = m.usd_per_million_output_tokens.unwrap();
+//! assert!((usd - 40.0).abs() < 1e-9, "0.36 / (2.5 × 3600) × 1e6");
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +58,9 @@ pub struct Sample {
     pub chunk_ms: Vec<f64>,
     /// Request sent → last chunk (end of the stream).
     pub e2e_ms: Option<f64>,
+    /// Tokens in the prompt, as the server reported them.
     pub prompt_tokens: u32,
+    /// Tokens generated: the server's count, or the content chunks counted without one.
     pub output_tokens: u32,
     /// Request sent → the first chunk of the stream, content or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,18 +85,38 @@ impl Sample {
     }
 }
 
-/// A distribution summary.
+/// A distribution summary, in the unit of the values summarised (milliseconds for the
+/// latencies of [`PhaseMetrics`]).
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::benchmark::Dist;
+///
+/// let d = Dist::of(&[4.0, 1.0, 3.0, 2.0]);
+/// assert_eq!((d.count, d.min, d.max, d.mean), (4, 1.0, 4.0, 2.5));
+/// assert_eq!(d.p50, 2.5);
+/// assert_eq!(Dist::of(&[]), Dist::default());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dist {
+    /// Values summarised (0 when there were none, and every figure is then 0).
     pub count: usize,
+    /// The arithmetic mean.
     pub mean: f64,
+    /// The median.
     pub p50: f64,
+    /// The 90th percentile.
     pub p90: f64,
+    /// The 95th percentile (0 in records from before it was kept).
     #[serde(default)]
     pub p95: f64,
+    /// The 99th percentile.
     pub p99: f64,
+    /// The smallest value.
     pub min: f64,
+    /// The largest value.
     pub max: f64,
 }
 
@@ -90,6 +142,20 @@ impl Dist {
 }
 
 /// The `p`th percentile (0–100) of sorted values, interpolating linearly between ranks.
+///
+/// `sorted` must be in ascending order; an empty slice gives 0 and `p` is clamped to 0–100.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::benchmark::percentile;
+///
+/// let v = [1.0, 2.0, 3.0, 4.0];
+/// assert_eq!(percentile(&v, 50.0), 2.5); // halfway between 2 and 3
+/// assert!((percentile(&v, 90.0) - 3.7).abs() < 1e-9); // as numpy.percentile
+/// assert_eq!(percentile(&v, 100.0), 4.0);
+/// assert_eq!(percentile(&[], 50.0), 0.0);
+/// ```
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     match sorted.len() {
         0 => 0.0,
@@ -107,17 +173,29 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhaseMetrics {
+    /// Requests kept in flight at once (the cap, at a fixed request rate).
     pub concurrency: u32,
+    /// Requests that completed without error.
     pub completed: usize,
+    /// Requests that failed or never produced a token.
     pub failed: usize,
+    /// The phase's wall-clock time, seconds.
     pub duration_s: f64,
+    /// Time to first content token over the completed requests, ms.
     pub ttft_ms: Dist,
+    /// Time per output token after the first, ms (requests with one token left out).
     pub tpot_ms: Dist,
+    /// Gaps between consecutive streamed chunks, pooled over requests, ms.
     pub itl_ms: Dist,
+    /// End-to-end latency, request sent to last chunk, ms.
     pub e2el_ms: Dist,
+    /// Prompt tokens of the completed requests.
     pub total_prompt_tokens: u64,
+    /// Output tokens of the completed requests.
     pub total_output_tokens: u64,
+    /// Output tokens per second over the phase's wall-clock time.
     pub output_tokens_per_s: f64,
+    /// Completed requests per second over the phase's wall-clock time.
     pub requests_per_s: f64,
     /// `$ per 1M output tokens` at this concurrency, when a price is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,10 +223,36 @@ pub struct PhaseMetrics {
 }
 
 /// Service-level objectives a load level must meet.
+///
+/// A request meets them when its TTFT and TPOT are within the bounds; a level when its
+/// p95 TTFT and p95 TPOT are and enough of its requests succeeded.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::benchmark::{phase_metrics, Sample, Slo};
+///
+/// let fast = Sample {
+///     ttft_ms: Some(100.0),
+///     chunk_ms: vec![100.0, 120.0, 140.0],
+///     e2e_ms: Some(140.0),
+///     output_tokens: 3,
+///     ..Default::default()
+/// };
+/// let slo = Slo::default(); // p95 TTFT ≤ 1 s, p95 TPOT ≤ 100 ms, ≥ 99 % success
+/// assert!(slo.request_meets(&fast));
+/// let samples = [fast.clone(), fast];
+/// let mut m = phase_metrics(&samples, 2, 1.0, None);
+/// slo.judge(&mut m, &samples);
+/// assert_eq!(m.meets_slo, Some(true));
+/// assert_eq!(m.goodput_rps, Some(2.0));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Slo {
+    /// The most time to first token allowed: per request, and for a level's p95, ms.
     pub ttft_p95_ms: f64,
+    /// The most time per output token allowed: per request, and for a level's p95, ms.
     pub tpot_p95_ms: f64,
     /// Share of requests that must succeed, 0–1.
     pub min_success: f64,
@@ -195,6 +299,19 @@ impl Slo {
 }
 
 /// A request's time per output token after the first, when it has two tokens or more.
+///
+/// In ms: `(e2e_ms − ttft_ms) / (output_tokens − 1)`; `None` with fewer than two tokens or
+/// a missing time.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::benchmark::{tpot, Sample};
+///
+/// let s = Sample { ttft_ms: Some(100.0), e2e_ms: Some(180.0), output_tokens: 5, ..Default::default() };
+/// assert_eq!(tpot(&s), Some(20.0));
+/// assert_eq!(tpot(&Sample { output_tokens: 1, ..s }), None);
+/// ```
 pub fn tpot(s: &Sample) -> Option<f64> {
     (s.output_tokens > 1).then_some(())?;
     Some((s.e2e_ms? - s.ttft_ms?) / (s.output_tokens - 1) as f64)
@@ -260,6 +377,17 @@ pub fn phase_metrics(
 }
 
 /// `$ per 1M output tokens` for a price per hour and a throughput; `None` if either is 0.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::benchmark::usd_per_million;
+///
+/// // $3.60 an hour at 1,000 tokens a second: 3.6 million tokens an hour, $1 per million.
+/// let usd = usd_per_million(3.6, 1000.0).unwrap();
+/// assert!((usd - 1.0).abs() < 1e-9);
+/// assert_eq!(usd_per_million(3.6, 0.0), None);
+/// ```
 pub fn usd_per_million(price_per_hour: f64, output_tokens_per_s: f64) -> Option<f64> {
     (price_per_hour > 0.0 && output_tokens_per_s > 0.0)
         .then(|| price_per_hour / (output_tokens_per_s * 3600.0) * 1_000_000.0)

@@ -3,6 +3,17 @@
 //! A code is a stable snake_case word that programs can match on; people read the message
 //! and hint that come with it ([`crate::api::ApiError`], a run step's `code`). Codes never
 //! change spelling: a new failure gets a new code.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::code::ErrorCode;
+//!
+//! assert_eq!(ErrorCode::parse("run_not_found"), ErrorCode::RunNotFound);
+//! assert_eq!(ErrorCode::RunNotFound.to_string(), "run_not_found");
+//! // A code from a newer server still reads, as `Unknown`.
+//! assert_eq!(ErrorCode::parse("from_the_future"), ErrorCode::Unknown);
+//! ```
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -10,6 +21,24 @@ use std::fmt;
 macro_rules! codes {
     ($($(#[$doc:meta])* $variant:ident => $wire:literal,)*) => {
         /// A stable error code.
+        ///
+        /// It serialises as its snake_case wire spelling ([`ErrorCode::as_str`]) and reads
+        /// any string: one this version does not know becomes [`ErrorCode::Unknown`].
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use gdl_model::code::ErrorCode;
+        ///
+        /// let json = serde_json::to_string(&ErrorCode::ShopperUnreachable)?;
+        /// assert_eq!(json, r#""shopper_unreachable""#);
+        /// let back: ErrorCode = serde_json::from_str(&json)?;
+        /// assert_eq!(back, ErrorCode::ShopperUnreachable);
+        /// assert!(ErrorCode::ALL.contains(&back));
+        /// let newer: ErrorCode = serde_json::from_str(r#""gpu_on_fire""#)?;
+        /// assert_eq!(newer, ErrorCode::Unknown);
+        /// # Ok::<(), serde_json::Error>(())
+        /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum ErrorCode {
             $($(#[$doc])* $variant,)*
@@ -92,6 +121,11 @@ codes! {
     Unauthorized => "unauthorized",
     /// A request from an origin that is not allowed.
     OriginRefused => "origin_refused",
+    /// An embed token asked to change something (start, cancel, clean up, extend): it
+    /// can only read.
+    EmbedReadOnly => "embed_read_only",
+    /// No embed token with that id.
+    EmbedTokenNotFound => "embed_token_not_found",
     /// A request for a host name the dashboard does not answer to (DNS rebinding).
     HostRefused => "host_refused",
     /// Too many wrong tokens from this address (or from everywhere) lately.
@@ -164,6 +198,14 @@ codes! {
 
 impl ErrorCode {
     /// The code spelled `text`, or [`ErrorCode::Unknown`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::code::ErrorCode;
+    /// assert_eq!(ErrorCode::parse("no_offers"), ErrorCode::NoOffers);
+    /// assert_eq!(ErrorCode::parse("No Offers"), ErrorCode::Unknown);
+    /// ```
     pub fn parse(text: &str) -> Self {
         Self::ALL
             .iter()

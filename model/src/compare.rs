@@ -1,6 +1,48 @@
 //! One model across GPUs and providers: the price-performance frontier ($ per 1M output
 //! tokens at the SLO capacity against per-user speed, 1000 / TPOT p50 at that load) and a
 //! recommendation by cost, speed or balance that names the benchmarks it rests on.
+//!
+//! # Examples
+//!
+//! Three benchmarks of one model; the A100 is dearer and slower than the H100, so it is
+//! off the frontier:
+//!
+//! ```
+//! use gdl_model::benchmark::{Dist, PhaseMetrics};
+//! use gdl_model::compare::{compare, Goal};
+//! use gdl_model::runs::BenchmarkRecord;
+//!
+//! // A record whose one level met the SLOs at `usd` per 1M tokens and `tpot` ms per token.
+//! let record = |id: &str, gpu: &str, usd: f64, tpot: f64| -> BenchmarkRecord {
+//!     let mut r: BenchmarkRecord = serde_json::from_value(serde_json::json!({
+//!         "id": id, "run_id": "r", "created_at": "2026-11-24T01:00:00Z",
+//!         "model": "Qwen/Qwen2.5-0.5B-Instruct", "served_repo": "Qwen/Qwen2.5-0.5B-Instruct",
+//!         "quantization": "none", "provider": "vastai", "gpu_type": gpu, "gpu_count": 1,
+//!         "price_per_hour": 0.3, "prompts_matching": 4, "prompts_with_expected": 4,
+//!         "phases": []
+//!     }))
+//!     .unwrap();
+//!     r.phases.push(PhaseMetrics {
+//!         concurrency: 4,
+//!         meets_slo: Some(true),
+//!         usd_per_million_output_tokens: Some(usd),
+//!         tpot_ms: Dist { p50: tpot, ..Default::default() },
+//!         ..Default::default()
+//!     });
+//!     r
+//! };
+//! let records = [
+//!     record("a", "RTX 3090", 0.10, 20.0), // cheapest, 50 tok/s per user
+//!     record("b", "H100", 0.30, 5.0),      // fastest, 200 tok/s per user
+//!     record("c", "A100", 0.35, 10.0),     // dearer and slower than the H100
+//! ];
+//! let c = compare("Qwen/Qwen2.5-0.5B-Instruct", &records);
+//! let a100 = c.points.iter().find(|p| p.gpu_type == "A100").unwrap();
+//! assert!(!a100.pareto);
+//! let cost = c.recommendations.iter().find(|r| r.goal == Goal::Cost).unwrap();
+//! assert_eq!(c.points[cost.point].gpu_type, "RTX 3090");
+//! assert!(cost.text.contains("from 1 benchmark (a)"), "{}", cost.text);
+//! ```
 
 use crate::benchmark::Dist;
 use crate::runs::BenchmarkRecord;
@@ -13,6 +55,7 @@ use std::collections::BTreeMap;
 pub struct BenchmarkFilters {
     /// A part of the model id (case-insensitive).
     pub model: Option<String>,
+    /// A provider's wire name (`vastai`, ...), matched exactly.
     pub provider: Option<String>,
     /// A part of the GPU type (case-insensitive).
     pub gpu: Option<String>,
@@ -23,6 +66,17 @@ pub struct BenchmarkFilters {
 
 impl BenchmarkFilters {
     /// The filters in a query string's pairs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::compare::BenchmarkFilters;
+    ///
+    /// let f = BenchmarkFilters::from_pairs([("model", "qwen"), ("gpu", " "), ("sort", "tps")]);
+    /// assert_eq!(f.model.as_deref(), Some("qwen"));
+    /// assert_eq!(f.gpu, None, "an empty value is unset");
+    /// assert_eq!(f.sort.as_deref(), Some("tps"));
+    /// ```
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut f = Self::default();
         for (key, value) in crate::api::set_pairs(pairs) {
@@ -86,8 +140,11 @@ impl BenchmarkFilters {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FrontierPoint {
+    /// The GPU model, such as `RTX 4090`.
     pub gpu_type: String,
+    /// GPUs per instance.
     pub gpu_count: u32,
+    /// The provider's wire name (`vastai`, ...).
     pub provider: String,
     /// Median over its benchmarks of $ per 1M output tokens at the SLO capacity.
     pub usd_per_million: f64,
@@ -113,8 +170,10 @@ pub enum Goal {
 }
 
 impl Goal {
+    /// Every goal, in the order recommendations are listed.
     pub const ALL: [Goal; 3] = [Goal::Cost, Goal::Speed, Goal::Balanced];
 
+    /// The wire spelling (`cost`, `speed`, `balanced`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cost => "cost",
@@ -128,6 +187,7 @@ impl Goal {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recommendation {
+    /// What it optimises for.
     pub goal: Goal,
     /// Index into [`Comparison::points`].
     pub point: usize,
@@ -139,8 +199,12 @@ pub struct Recommendation {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Comparison {
+    /// The model id compared.
     pub model: String,
+    /// One point per GPU type, count and provider with a level that met the SLOs,
+    /// cheapest first.
     pub points: Vec<FrontierPoint>,
+    /// One per [`Goal`], chosen among the frontier (pareto) points; empty without points.
     pub recommendations: Vec<Recommendation>,
     /// Benchmarks of the model where no level met the SLOs (not on the chart).
     pub without_slo: Vec<String>,
@@ -153,6 +217,10 @@ type Hardware = (String, u32, String);
 type Measured<'a> = (&'a BenchmarkRecord, f64, f64);
 
 /// Compares `model`'s benchmarks among `records` (any order).
+///
+/// Records of other models are ignored; those where no level met the SLOs (or the level
+/// has no $ per 1M tokens figure) go to [`Comparison::without_slo`]. See the
+/// [module example](self).
 pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
     let mut groups: BTreeMap<Hardware, Vec<Measured>> = BTreeMap::new();
     let mut without_slo = Vec::new();

@@ -1,6 +1,28 @@
 //! What renting cost: a period (today, this month, a range of days), totals by provider and
 //! GPU from the broker's cost summary or from our own records, and each run's cost (every
 //! rental attempt's price × time, provisioning included).
+//!
+//! # Examples
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use gdl_model::costs::{CostParams, CostWindow};
+//!
+//! let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+//! let p = CostParams::from_pairs([("period", "range"), ("from", "2026-11-01"), ("to", "2026-11-15")]);
+//! let window = CostWindow::parse(p.period.as_deref(), p.from.as_deref(), p.to.as_deref(), today)?;
+//! assert_eq!(window.label(), "2026-11-01 to 2026-11-15");
+//! assert_eq!(window.end().to_rfc3339(), "2026-11-16T00:00:00+00:00", "both ends included");
+//!
+//! // No period means this month so far.
+//! let month = CostWindow::parse(None, None, None, today)?;
+//! assert_eq!(month.label(), "this month (2026-11-01 to 2026-11-24)");
+//!
+//! // A wrong query is an `invalid_input` error with a hint.
+//! let e = CostWindow::parse(Some("weekly"), None, None, today).unwrap_err();
+//! assert_eq!(e.code, "invalid_input");
+//! # Ok::<(), gdl_model::api::ApiError>(())
+//! ```
 
 use crate::api::ApiError;
 use crate::code::ErrorCode;
@@ -20,10 +42,13 @@ pub const RUNS_LISTED: usize = 200;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostParams {
+    /// `today`, `month` or `range`; `None` means `month`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<String>,
+    /// The first day of a range, `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// The last day of a range (included), `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
 }
@@ -51,6 +76,7 @@ impl CostParams {
 pub struct CostWindow {
     /// `today`, `month` or `range`.
     pub period: String,
+    /// The first day counted.
     pub from: NaiveDate,
     /// The last day counted.
     pub to: NaiveDate,
@@ -134,6 +160,20 @@ impl CostWindow {
 
 /// What renting at `price_per_hour` cost from `from` to `until` (nothing if `until` is
 /// not later).
+///
+/// USD, prorated to the millisecond (the broker bills whole hours; this is our figure).
+///
+/// # Examples
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use gdl_model::costs::rent_usd;
+///
+/// let start = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+/// let later = Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap();
+/// assert_eq!(rent_usd(0.40, start, later), 0.20);
+/// assert_eq!(rent_usd(0.40, later, start), 0.0);
+/// ```
 pub fn rent_usd(price_per_hour: f64, from: DateTime<Utc>, until: DateTime<Utc>) -> f64 {
     price_per_hour * (until - from).num_milliseconds().max(0) as f64 / 3_600_000.0
 }
@@ -150,6 +190,7 @@ fn invalid(message: String, hint: &str) -> ApiError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostTotals {
+    /// Everything counted, USD.
     pub total_usd: f64,
     /// Sessions (rentals) counted.
     pub sessions: u32,
@@ -174,14 +215,21 @@ pub enum CostSource {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCost {
+    /// The run's id.
     pub run_id: String,
+    /// When the run started.
     pub created_at: DateTime<Utc>,
+    /// The model the run tested, as asked for.
     pub model: String,
+    /// How the run stands or ended.
     pub status: RunStatus,
     /// GPU × count on provider, of the last rental.
     pub hardware: String,
+    /// The run's rentals created in the window.
     pub rentals: u32,
+    /// What those rentals cost, USD.
     pub cost_usd: f64,
+    /// The benchmark the run recorded; `None` when it recorded none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benchmark_id: Option<String>,
 }
@@ -191,6 +239,7 @@ pub struct RunCost {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostReport {
+    /// The days covered.
     pub window: CostWindow,
     /// Which of `broker` and `ours` the headline is.
     pub source: CostSource,
@@ -200,6 +249,7 @@ pub struct CostReport {
     /// Why the broker's figure is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker_error: Option<ApiError>,
+    /// Our own records over the window (always there).
     pub ours: CostTotals,
     /// Runs with a rental created in the window, newest first (at most [`RUNS_LISTED`]).
     pub runs: Vec<RunCost>,
@@ -217,6 +267,19 @@ impl CostReport {
 
 impl CostTotals {
     /// Adds `usd` spent on one session of `gpu` at `provider`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::costs::CostTotals;
+    ///
+    /// let mut t = CostTotals::default();
+    /// t.add("vastai", "RTX 4090", 0.25);
+    /// t.add("vastai", "H100", 1.5);
+    /// assert_eq!((t.sessions, t.total_usd), (2, 1.75));
+    /// assert_eq!(t.by_provider["vastai"], 1.75);
+    /// assert_eq!(t.by_gpu["H100"], 1.5);
+    /// ```
     pub fn add(&mut self, provider: &str, gpu: &str, usd: f64) {
         self.total_usd += usd;
         self.sessions += 1;

@@ -1,9 +1,29 @@
 //! Benchmark records as a CSV table (one row per benchmark, the Benchmarks tab's columns)
 //! for spreadsheets; the JSON export is the records themselves.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::export::{benchmarks_csv, CSV_COLUMNS};
+//! use gdl_model::runs::BenchmarkRecord;
+//!
+//! let record: BenchmarkRecord = serde_json::from_str(r#"{"id":"b-1","run_id":"run-1",
+//!     "created_at":"2026-11-24T01:00:00Z","model":"Qwen/Qwen2.5-0.5B-Instruct",
+//!     "served_repo":"Qwen/Qwen2.5-0.5B-Instruct","quantization":"none","provider":"vastai",
+//!     "gpu_type":"RTX 4090","gpu_count":1,"price_per_hour":0.4,"prompts_matching":3,
+//!     "prompts_with_expected":4,"phases":[],"workload":"synthetic 128 in / 128 out, chat"}"#)?;
+//! let csv = benchmarks_csv(&[record]);
+//! let lines: Vec<&str> = csv.split("\r\n").collect();
+//! assert_eq!(lines[0], CSV_COLUMNS.join(","));
+//! assert!(lines[1].starts_with("b-1,2026-11-24T01:00:00+00:00,Qwen/Qwen2.5-0.5B-Instruct,"));
+//! // A field with a comma is quoted (RFC 4180).
+//! assert!(lines[1].ends_with(",false,\"synthetic 128 in / 128 out, chat\""));
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use crate::runs::BenchmarkRecord;
 
-/// The CSV header.
+/// The CSV header: the column names, in order.
 pub const CSV_COLUMNS: &[&str] = &[
     "id",
     "created_at",
@@ -28,6 +48,10 @@ pub const CSV_COLUMNS: &[&str] = &[
 ];
 
 /// `records` as CSV (RFC 4180: fields with commas, quotes or line breaks are quoted).
+///
+/// A header line of [`CSV_COLUMNS`], then one row per record, every line ending in `\r\n`.
+/// Figures a record lacks (no phase, no SLO level) are empty fields; see the
+/// [module example](self).
 pub fn benchmarks_csv(records: &[BenchmarkRecord]) -> String {
     let mut out = CSV_COLUMNS.join(",");
     out.push_str("\r\n");

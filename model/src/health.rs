@@ -1,5 +1,18 @@
 //! How the dashboard itself is doing: the circuit breaker around broker calls, and (on the
 //! Health tab) the live channel, the runner and the store.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::health::{BreakerPhase, BreakerView};
+//!
+//! let breaker: BreakerView = serde_json::from_str(r#"{"phase":"half_open","failures":5,
+//!     "threshold":5,"open_secs":30.0,"last_error":"connection refused"}"#)?;
+//! assert_eq!(breaker.phase, BreakerPhase::HalfOpen);
+//! assert_eq!(breaker.phase.label(), "half-open");
+//! assert!(breaker.transitions.is_empty(), "left out means none");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -33,8 +46,11 @@ impl BreakerPhase {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BreakerTransition {
+    /// When the phase changed.
     pub at: DateTime<Utc>,
+    /// The phase it changed to.
     pub to: BreakerPhase,
+    /// Why, in words (the failure that opened it, the probe that closed it).
     pub reason: String,
 }
 
@@ -42,12 +58,13 @@ pub struct BreakerTransition {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BreakerView {
+    /// Where it stands now.
     pub phase: BreakerPhase,
     /// Failures in a row so far (while closed), or the ones that opened it.
     pub failures: u32,
     /// Failures in a row that open it.
     pub threshold: u32,
-    /// How long it stays open before a probe.
+    /// How long it stays open before a probe, seconds.
     pub open_secs: f64,
     /// When the next probe is let through (while open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,10 +81,15 @@ pub struct BreakerView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthView {
+    /// When the figures were taken.
     pub at: DateTime<Utc>,
+    /// The broker and the calls made to it.
     pub broker: BrokerHealth,
+    /// The live channel's counters.
     pub live: crate::live::LiveStats,
+    /// Runs in progress and cleanups not confirmed.
     pub runner: RunnerHealth,
+    /// The database.
     pub store: StoreHealth,
     /// One sample a while over the last hour, oldest first, for the small charts.
     #[serde(default)]
@@ -78,29 +100,38 @@ pub struct HealthView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokerHealth {
+    /// Ready, starting or offline.
     pub state: crate::api::BrokerState,
+    /// The broker URL in use.
     pub url: String,
+    /// True when the broker is the embedded simulator.
     pub simulated: bool,
+    /// The circuit breaker around broker calls.
     pub breaker: BreakerView,
     /// Why it is not ready, if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Calls made in the last hour and their latency.
+    /// Calls made in the last hour.
     pub calls_last_hour: u64,
+    /// Median latency of the last hour's calls, ms; `None` without calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_p50_ms: Option<f64>,
+    /// 99th-percentile latency of the last hour's calls, ms; `None` without calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_p99_ms: Option<f64>,
-    /// Calls since start, and how many failed.
+    /// Calls since start.
     pub calls_total: u64,
+    /// Calls since start that failed.
     pub calls_failed: u64,
-    /// Calls that needed a retry since start, and the share that then succeeded.
+    /// Calls that needed a retry since start.
     pub retried: u64,
+    /// The share of retried calls that then succeeded, 0–1; `None` before any retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_success_rate: Option<f64>,
-    /// When the offers were last read, and why the last read failed, if it did.
+    /// When the offers were last read; `None` before the first read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory_at: Option<DateTime<Utc>>,
+    /// Why the last read of the offers failed; `None` when it did not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory_error: Option<String>,
 }
@@ -109,7 +140,9 @@ pub struct BrokerHealth {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunnerHealth {
+    /// Runs in progress.
     pub active_runs: u32,
+    /// The concurrent-run limit.
     pub max_runs: u32,
     /// Each run in progress and the step it is on.
     #[serde(default)]
@@ -122,6 +155,7 @@ pub struct RunnerHealth {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunInFlight {
+    /// The run's id.
     pub run_id: String,
     /// The step's label, or none between steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +168,7 @@ pub struct RunInFlight {
 pub struct StoreHealth {
     /// The database and its write-ahead log, in bytes.
     pub size_bytes: u64,
+    /// When either file was last modified; `None` when neither could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_write_at: Option<DateTime<Utc>>,
 }
@@ -142,11 +177,15 @@ pub struct StoreHealth {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthSample {
+    /// When the sample was taken.
     pub at: DateTime<Utc>,
     /// Broker call latency p50 over the last hour (ms), when there were calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker_p50_ms: Option<f64>,
+    /// The circuit breaker's phase.
     pub breaker: BreakerPhase,
+    /// Live-channel connections open.
     pub live_clients: u64,
+    /// Runs in progress.
     pub active_runs: u32,
 }

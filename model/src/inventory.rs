@@ -1,5 +1,28 @@
 //! The Inventory tab's wire types: its filters and sort as the URL carries them, the offers
 //! they select, and which of those fit a model.
+//!
+//! # Examples
+//!
+//! The tab's URL into the broker's query, and which offers it admits:
+//!
+//! ```
+//! use gdl_model::inventory::InventoryFilters;
+//! use gdl_model::shopper::{Offer, Provider};
+//!
+//! let f = InventoryFilters::from_pairs([
+//!     ("provider", "vastai"), ("min_vram", "24"), ("max_price", "0.5"), ("gpu_type", ""),
+//! ]);
+//! let q = f.query();
+//! assert_eq!(q.provider, Some(Provider::VastAi));
+//! assert_eq!(q.gpu_type, None, "empty means unset");
+//!
+//! let offer: Offer = serde_json::from_str(r#"{"id":"vastai-1","provider":"vastai",
+//!     "gpu_type":"RTX 4090","gpu_count":1,"vram_gb":24,"price_per_hour":0.41}"#)?;
+//! assert!(q.admits(&offer));
+//! let dear = Offer { price_per_hour: 0.9, ..offer };
+//! assert!(!q.admits(&dear));
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use crate::api::{set_pairs, ApiError};
 use crate::code::ErrorCode;
@@ -11,16 +34,22 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryFilters {
+    /// A provider's wire name (`vastai`, ...): only its offers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The least VRAM per GPU, GB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_vram: Option<u32>,
+    /// The highest price of a whole offer, USD per hour (0 means no limit on the broker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_price: Option<f64>,
+    /// The exact GPU type, such as `RTX 4090`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_type: Option<String>,
+    /// A case-sensitive part of the location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// The least reliability, 0–1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_reliability: Option<f64>,
     /// `price` (default), `vram`, `reliability` or `confidence`.
@@ -81,6 +110,22 @@ impl InventoryFilters {
 
     /// The model to mark fitting offers for, resolved with its VRAM estimate; `None` when no
     /// model is asked for, the model error (with its code and hint) when it cannot be served.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::code::ErrorCode;
+    /// use gdl_model::inventory::InventoryFilters;
+    ///
+    /// let f = InventoryFilters::from_pairs([("model", "qwen2.5-7b"), ("quantization", "awq")]);
+    /// let model = f.fit_model().unwrap().unwrap();
+    /// assert_eq!(model.served_repo, "Qwen/Qwen2.5-7B-Instruct-AWQ");
+    ///
+    /// let bad = InventoryFilters::from_pairs([("model", "gemma-2b"), ("quantization", "awq")]);
+    /// let e = bad.fit_model().unwrap().unwrap_err();
+    /// assert_eq!(e.error_code(), ErrorCode::QuantizationUnavailable);
+    /// assert!(InventoryFilters::default().fit_model().is_none());
+    /// ```
     pub fn fit_model(&self) -> Option<Result<crate::registry::ResolvedModel, ApiError>> {
         use crate::registry::{resolve, Quantization};
         let model = self.model.as_deref()?;
@@ -150,6 +195,7 @@ impl crate::shopper::InventoryQuery {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryView {
+    /// The offers that pass the filters, in the order asked for.
     pub offers: Vec<crate::shopper::Offer>,
     /// When the broker fetched its newest offer from the providers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,6 +216,7 @@ pub struct InventoryView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelFit {
+    /// The model, resolved, with its VRAM estimate on one GPU.
     pub model: crate::registry::ResolvedModel,
     /// GPUs the model is split across.
     pub gpus: u32,
@@ -181,6 +228,25 @@ pub struct ModelFit {
 
 impl ModelFit {
     /// Which of `offers` can serve `model` on `gpus` GPUs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::inventory::ModelFit;
+    /// use gdl_model::registry::{resolve, Quantization};
+    /// use gdl_model::shopper::Offer;
+    ///
+    /// let offer = |id: &str, vram: u32| -> Offer {
+    ///     serde_json::from_value(serde_json::json!({"id": id, "provider": "vastai",
+    ///         "gpu_type": "GPU", "gpu_count": 1, "vram_gb": vram, "price_per_hour": 0.3}))
+    ///     .unwrap()
+    /// };
+    /// let model = resolve("qwen2.5-7b", Quantization::None)?; // needs 21 GB on one GPU
+    /// let fit = ModelFit::of(model, 1, &[offer("small", 16), offer("big", 24)]);
+    /// assert_eq!(fit.vram_per_gpu, 21);
+    /// assert_eq!(fit.fitting, ["big"]);
+    /// # Ok::<(), gdl_model::registry::ModelError>(())
+    /// ```
     pub fn of(
         model: crate::registry::ResolvedModel,
         gpus: u32,

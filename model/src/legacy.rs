@@ -1,6 +1,24 @@
 //! Benchmark files of the Python dashboard this product replaces
 //! (`~/.gpu-deploy-llm/benchmarks/<id>.json`), read into our record. It measured one
 //! request at a time and kept averages only: what it lacks is listed in `missing`.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::legacy::{import, is_imported};
+//!
+//! let old = r#"{"id":"bench-1a2b","session_id":"s-9","timestamp":"2026-01-10T12:00:00Z",
+//!     "model_id":"Qwen/Qwen2.5-0.5B-Instruct","provider":"vastai","gpu_type":"RTX 3090",
+//!     "price_per_hour":0.2,"avg_tokens_per_second":85.5,"avg_time_to_first_token_ms":140.0,
+//!     "prompts_tested":6,"prompts_passed":5}"#;
+//! let record = import(old, "bench-1a2b.json")?;
+//! assert_eq!(record.phases[0].ttft_ms.p50, 140.0, "the average stands in for p50");
+//! assert_eq!(record.phases[0].output_tokens_per_s, 85.5);
+//! assert_eq!((record.prompts_matching, record.prompts_with_expected), (5, 6));
+//! assert!(is_imported(&record));
+//! assert!(import("{}", "x.json").unwrap_err().starts_with("x.json: "));
+//! # Ok::<(), String>(())
+//! ```
 
 use crate::benchmark::{Dist, PhaseMetrics};
 use crate::provider::Provider;
@@ -23,7 +41,9 @@ const IMPORTED: &str = "imported from the Python dashboard";
 /// One old file to import: its name (for messages) and its text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OldFile {
+    /// The file's name, such as `bench-1a2b3c4d.json`.
     pub name: String,
+    /// The file's JSON text.
     pub text: String,
 }
 
@@ -31,6 +51,7 @@ pub struct OldFile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
+    /// The ids of the benchmarks imported.
     pub imported: Vec<String>,
     /// One line per file not imported: its name and why.
     pub skipped: Vec<String>,
@@ -87,6 +108,9 @@ struct OldRecord {
 }
 
 /// Reads one old record (the text of `<id>.json`) as ours, named `from` (the file).
+///
+/// The error is a sentence that starts with `from`. The record is marked external, with
+/// one concurrency-1 phase of averages and a `workload` that lists [`MISSING`].
 pub fn import(text: &str, from: &str) -> Result<BenchmarkRecord, String> {
     let old: OldRecord = serde_json::from_str(text)
         .map_err(|e| format!("{from}: not an old benchmark record: {e}"))?;

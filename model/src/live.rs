@@ -5,6 +5,34 @@
 //! `seq` and `epoch` it applied; the server replays the missing events, or sends one
 //! [`ServerFrame::Snapshot`] when the gap is gone or the epoch differs, then live events.
 //! Events are idempotent upserts and removals keyed by id.
+//!
+//! # Examples
+//!
+//! A client that last applied event 41 of boot `e1` resumes; the server replays event 42:
+//!
+//! ```
+//! use gdl_model::live::{sequence, ClientFrame, LiveEvent, LiveState, Sequencing, ServerFrame};
+//!
+//! let hello = ClientFrame::Hello { last_seq: Some(41), epoch: Some("e1".into()) };
+//! assert_eq!(
+//!     serde_json::to_string(&hello)?,
+//!     r#"{"type":"hello","last_seq":41,"epoch":"e1"}"#
+//! );
+//!
+//! let mut state = LiveState::default();
+//! let text = r#"{"type":"event","epoch":"e1","seq":42,
+//!                "event":{"kind":"session_removed","id":"s-7"}}"#;
+//! let ServerFrame::Event { epoch, seq, event } = serde_json::from_str(text)? else {
+//!     unreachable!()
+//! };
+//! assert_eq!(sequence(Some("e1"), 41, &epoch, seq), Sequencing::Apply);
+//! assert_eq!(event, LiveEvent::SessionRemoved { id: "s-7".into() });
+//! state.apply(&event);
+//! // After a restart the epoch differs: the client asks for a snapshot.
+//! assert_eq!(sequence(Some("e1"), 42, "e2", 1), Sequencing::Gap);
+//! assert_eq!(serde_json::to_string(&ClientFrame::Resync)?, r#"{"type":"resync"}"#);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use crate::api::{SessionView, StatusView};
 use crate::runs::{BenchmarkRecord, LogLine, Run};
@@ -48,6 +76,23 @@ pub const BENCHMARKS_KEPT: usize = 10;
 
 impl LiveState {
     /// Applies one event. Applying the same event twice leaves the same state.
+    ///
+    /// Run upserts also drop the oldest finished runs (and their logs) past
+    /// [`FINISHED_RUNS_KEPT`]; log lines and benchmarks are bounded the same way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::live::{LiveEvent, LiveState};
+    ///
+    /// let line: LiveEvent = serde_json::from_str(r#"{"kind":"run_log","line":{"run_id":"run-1",
+    ///     "n":1,"at":"2026-11-24T01:00:00Z","level":"warn","message":"retrying"}}"#)?;
+    /// let mut state = LiveState::default();
+    /// state.apply(&line);
+    /// state.apply(&line); // a duplicate (same n) is not added twice
+    /// assert_eq!(state.logs["run-1"].len(), 1);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn apply(&mut self, event: &LiveEvent) {
         match event {
             LiveEvent::Status { status } => self.status = Some(status.clone()),
@@ -134,6 +179,27 @@ impl LiveState {
 
     /// The run to show as current: the newest one in progress, else the newest one.
     /// Derived from server state only, so it never belongs to an old run by mistake.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use gdl_model::live::{LiveEvent, LiveState};
+    /// use gdl_model::runs::{Run, RunStatus};
+    ///
+    /// let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":0.5}"#)?;
+    /// let at = |minute| Utc.with_ymd_and_hms(2026, 11, 24, 10, minute, 0).unwrap();
+    /// let running = Run::new("run-1".into(), config, at(0));
+    /// let mut finished = Run::new("run-2".into(), running.config.clone(), at(5));
+    /// finished.status = RunStatus::Passed;
+    ///
+    /// let mut state = LiveState::default();
+    /// state.apply(&LiveEvent::RunUpsert { run: running });
+    /// state.apply(&LiveEvent::RunUpsert { run: finished });
+    /// assert_eq!(state.current_run().unwrap().id, "run-1", "in progress wins");
+    /// assert_eq!(state.runs_newest_first()[0].id, "run-2");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn current_run(&self) -> Option<&Run> {
         let newest = |a: &&Run, b: &&Run| {
             a.created_at
@@ -212,6 +278,21 @@ impl LiveState {
 }
 
 /// A change to the live state.
+///
+/// Tagged by `kind` (snake_case), inside a [`ServerFrame::Event`].
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::live::LiveEvent;
+///
+/// let gone = LiveEvent::SessionRemoved { id: "s-1".into() };
+/// assert_eq!(
+///     serde_json::to_value(&gone)?,
+///     serde_json::json!({"kind": "session_removed", "id": "s-1"})
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 // Wire values: built once, serialised, dropped. Boxing the large variants buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -219,20 +300,57 @@ impl LiveState {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// The broker status or offer counts changed.
-    Status { status: StatusView },
+    Status {
+        /// The new status, replacing the old one.
+        status: StatusView,
+    },
     /// A session appeared or changed.
-    SessionUpsert { session: SessionView },
+    SessionUpsert {
+        /// The session as it is now, replacing any copy with its id.
+        session: SessionView,
+    },
     /// The broker no longer lists this session.
-    SessionRemoved { id: String },
+    SessionRemoved {
+        /// The session's id.
+        id: String,
+    },
     /// A run started or changed (steps, status, results).
-    RunUpsert { run: Run },
+    RunUpsert {
+        /// The run as it is now, replacing any copy with its id.
+        run: Run,
+    },
     /// A run logged a line.
-    RunLog { line: LogLine },
+    RunLog {
+        /// The line; its `n` orders it within the run.
+        line: LogLine,
+    },
     /// A benchmark was recorded.
-    BenchmarkUpsert { benchmark: BenchmarkRecord },
+    BenchmarkUpsert {
+        /// The record, without raw samples.
+        benchmark: BenchmarkRecord,
+    },
 }
 
 /// Server → client frames.
+///
+/// Tagged by `type` (snake_case). Data frames carry the server's boot id (`epoch`) and
+/// their number (`seq`): check them with [`sequence`] before applying an event.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::live::ServerFrame;
+///
+/// let frame: ServerFrame =
+///     serde_json::from_str(r#"{"type":"pong","nonce":3,"sent_at_ms":1700000000000.0}"#)?;
+/// assert_eq!(frame, ServerFrame::Pong { nonce: 3, sent_at_ms: 1_700_000_000_000.0 });
+/// let closing = ServerFrame::Closing { reason: "server shutting down".into() };
+/// assert_eq!(
+///     serde_json::to_string(&closing)?,
+///     r#"{"type":"closing","reason":"server shutting down"}"#
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -240,36 +358,72 @@ pub enum LiveEvent {
 pub enum ServerFrame {
     /// The whole state as of `seq`; events after it follow.
     Snapshot {
+        /// The server's boot id.
         epoch: String,
+        /// The last event the state includes.
         seq: u64,
+        /// The whole state, replacing the client's copy.
         state: LiveState,
     },
     /// One change, numbered.
     Event {
+        /// The server's boot id.
         epoch: String,
+        /// The event's number: one more than the previous event of this epoch.
         seq: u64,
+        /// The change to apply.
         event: LiveEvent,
     },
     /// The answer to a client ping, sent at once.
-    Pong { nonce: u64, sent_at_ms: f64 },
+    Pong {
+        /// The ping's nonce, echoed.
+        nonce: u64,
+        /// The ping's `sent_at_ms`, echoed, so the client can measure the round trip.
+        sent_at_ms: f64,
+    },
     /// Why the server is about to close the connection (also the close frame's reason).
-    Closing { reason: String },
+    Closing {
+        /// The reason, in words.
+        reason: String,
+    },
 }
 
 /// Client → server frames.
+///
+/// Tagged by `type` (snake_case), like [`ServerFrame`].
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::live::ClientFrame;
+///
+/// // A new client has nothing yet: both fields are left out.
+/// let hello = ClientFrame::Hello { last_seq: None, epoch: None };
+/// assert_eq!(serde_json::to_string(&hello)?, r#"{"type":"hello"}"#);
+/// let ping: ClientFrame = serde_json::from_str(r#"{"type":"ping","nonce":1,"sent_at_ms":5.0}"#)?;
+/// assert_eq!(ping, ClientFrame::Ping { nonce: 1, sent_at_ms: 5.0 });
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// First frame on every connection: what the client already has.
     Hello {
+        /// The last event applied; `None` for a client with no state.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_seq: Option<u64>,
+        /// The epoch of that event; `None` for a client with no state.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         epoch: Option<String>,
     },
     /// Heartbeat; the server answers with a pong carrying the same nonce and time.
-    Ping { nonce: u64, sent_at_ms: f64 },
+    Ping {
+        /// A number the client picks to match the pong to this ping.
+        nonce: u64,
+        /// The client's clock when it sent the ping, ms.
+        sent_at_ms: f64,
+    },
     /// Asks for a fresh snapshot (the Refresh control).
     Resync,
 }
@@ -278,16 +432,21 @@ pub enum ClientFrame {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveStats {
+    /// The server's boot id.
     pub epoch: String,
     /// Last event number published.
     pub seq: u64,
+    /// Connections open now.
     pub connections_current: u64,
+    /// Connections accepted since start.
     pub connections_total: u64,
+    /// Frames sent since start, over every connection.
     pub messages_sent: u64,
     /// Deepest any client's send queue has been.
     pub queue_depth_max: u64,
     /// Clients dropped because their send queue overflowed.
     pub overflows: u64,
+    /// Connections closed because a send to them failed.
     pub send_failures: u64,
     /// Connections resumed by replaying missed events.
     pub replays: u64,
@@ -316,6 +475,21 @@ pub enum Sequencing {
 }
 
 /// Decides what to do with an event numbered `seq` of `epoch`.
+///
+/// `have_epoch` and `have_seq` are what the client last applied (`None` and 0 before its
+/// first snapshot).
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::live::{sequence, Sequencing};
+///
+/// assert_eq!(sequence(Some("e"), 4, "e", 5), Sequencing::Apply);
+/// assert_eq!(sequence(Some("e"), 4, "e", 4), Sequencing::Skip, "a duplicate");
+/// assert_eq!(sequence(Some("e"), 4, "e", 7), Sequencing::Gap, "5 and 6 are missing");
+/// assert_eq!(sequence(Some("old"), 4, "e", 5), Sequencing::Gap, "the server restarted");
+/// assert_eq!(sequence(None, 0, "e", 1), Sequencing::Gap, "no snapshot yet");
+/// ```
 pub fn sequence(have_epoch: Option<&str>, have_seq: u64, epoch: &str, seq: u64) -> Sequencing {
     if have_epoch != Some(epoch) {
         Sequencing::Gap
@@ -329,190 +503,4 @@ pub fn sequence(have_epoch: Option<&str>, have_seq: u64, epoch: &str, seq: u64) 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::shopper::SessionStatus;
-
-    fn session(id: &str, status: SessionStatus) -> SessionView {
-        SessionView {
-            id: id.into(),
-            status,
-            provider: crate::shopper::Provider::VastAi,
-            gpu_type: "RTX 4090".into(),
-            gpu_count: 1,
-            price_per_hour: 0.4,
-            created_at: chrono::Utc::now(),
-            expires_at: None,
-            time_to_running_secs: None,
-            error: None,
-            consumer_id: "gpu-deploy-llm/v0.1.0".into(),
-            run_id: None,
-            cost: None,
-        }
-    }
-
-    #[test]
-    fn events_are_idempotent_upserts_and_removals() {
-        let mut state = LiveState::default();
-        let up = LiveEvent::SessionUpsert {
-            session: session("a", SessionStatus::Pending),
-        };
-        state.apply(&up);
-        state.apply(&up);
-        assert_eq!(state.sessions.len(), 1);
-        state.apply(&LiveEvent::SessionUpsert {
-            session: session("a", SessionStatus::Running),
-        });
-        assert_eq!(state.sessions["a"].status, SessionStatus::Running);
-        let gone = LiveEvent::SessionRemoved { id: "a".into() };
-        state.apply(&gone);
-        state.apply(&gone);
-        assert!(state.sessions.is_empty());
-    }
-
-    fn run(i: i64, finished: bool) -> Run {
-        let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
-        let at = chrono::DateTime::from_timestamp(1_700_000_000 + i * 60, 0).unwrap();
-        let mut run = Run::new(format!("run-{i:04}"), config, at);
-        if finished {
-            run.status = crate::runs::RunStatus::Passed;
-        }
-        run
-    }
-
-    fn log(run: &str, n: u64) -> LiveEvent {
-        LiveEvent::RunLog {
-            line: LogLine {
-                run_id: run.into(),
-                n,
-                at: chrono::Utc::now(),
-                level: crate::runs::LogLevel::Info,
-                step: None,
-                message: format!("line {n}"),
-            },
-        }
-    }
-
-    #[test]
-    fn history_does_not_grow_the_state() {
-        let mut state = LiveState::default();
-        let size = |s: &LiveState| serde_json::to_vec(s).unwrap().len();
-        let mut after_10 = 0;
-        for i in 0..1000 {
-            let id = format!("run-{i:04}");
-            state.apply(&LiveEvent::RunUpsert { run: run(i, false) });
-            for n in 1..=300 {
-                state.apply(&log(&id, n));
-            }
-            assert_eq!(
-                state.logs[&id].len(),
-                300,
-                "a run in progress keeps its lines"
-            );
-            state.apply(&LiveEvent::RunUpsert { run: run(i, true) });
-            state.apply(&log(&id, 301));
-            if i == 9 {
-                after_10 = size(&state);
-            }
-        }
-        assert_eq!(state.runs.len(), FINISHED_RUNS_KEPT);
-        assert!(state.runs.contains_key("run-0999") && !state.runs.contains_key("run-0994"));
-        assert_eq!(
-            state.logs.len(),
-            FINISHED_RUNS_KEPT,
-            "logs of dropped runs go too"
-        );
-        assert_eq!(
-            state.logs["run-0999"].len(),
-            301,
-            "the newest keeps its log"
-        );
-        assert_eq!(state.logs["run-0998"].len(), FINISHED_LOG_TAIL);
-        assert_eq!(
-            state.logs["run-0998"].last().unwrap().n,
-            301,
-            "the tail is kept"
-        );
-        assert!(
-            size(&state) <= after_10 + 64,
-            "{} vs {after_10}",
-            size(&state)
-        );
-    }
-
-    #[test]
-    fn a_run_in_progress_is_never_dropped_for_newer_finished_ones() {
-        let mut state = LiveState::default();
-        state.apply(&LiveEvent::RunUpsert { run: run(0, false) });
-        for i in 1..=20 {
-            state.apply(&LiveEvent::RunUpsert { run: run(i, true) });
-        }
-        assert!(state.runs.contains_key("run-0000"));
-        assert_eq!(state.runs.len(), FINISHED_RUNS_KEPT + 1);
-        let again = state.clone();
-        state.apply(&LiveEvent::RunUpsert { run: run(20, true) });
-        assert_eq!(state, again, "applying an event twice changes nothing");
-    }
-
-    #[test]
-    fn orphans_are_active_sessions_no_run_in_progress_owns() {
-        let mut state = LiveState::default();
-        let mut at = |id: &str, status, minutes: i64| {
-            let mut s = session(id, status);
-            s.created_at =
-                chrono::DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap();
-            state.apply(&LiveEvent::SessionUpsert { session: s });
-        };
-        at("old-running", SessionStatus::Running, 0);
-        at("old-provisioning", SessionStatus::Provisioning, 1);
-        at("old-stopped", SessionStatus::Stopped, 2);
-        at("ours", SessionStatus::Running, 30);
-        at("too-new-to-tell", SessionStatus::Pending, 31);
-        // A run in progress (started at minute 20) that rented "ours".
-        let mut live = run(20, false);
-        live.rentals.push(
-            serde_json::from_value(serde_json::json!({
-                "attempt": 1, "session_id": "ours", "created_at": "2023-11-14T22:43:20Z",
-                "offer": {"offer_id": "o", "provider": "vastai", "gpu_type": "RTX 4090",
-                          "gpu_count": 1, "vram_gb": 24, "price_per_hour": 0.4}
-            }))
-            .unwrap(),
-        );
-        state.apply(&LiveEvent::RunUpsert { run: live });
-        let ids: Vec<&str> = state.orphans().iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids, ["old-provisioning", "old-running"]);
-        assert!((state.orphan_burn_per_hour() - 0.8).abs() < 1e-9);
-    }
-
-    #[test]
-    fn sequencing_rules() {
-        assert_eq!(sequence(Some("e"), 4, "e", 5), Sequencing::Apply);
-        assert_eq!(sequence(Some("e"), 4, "e", 4), Sequencing::Skip);
-        assert_eq!(sequence(Some("e"), 4, "e", 2), Sequencing::Skip);
-        assert_eq!(sequence(Some("e"), 4, "e", 6), Sequencing::Gap);
-        assert_eq!(sequence(Some("old"), 4, "e", 5), Sequencing::Gap);
-        assert_eq!(sequence(None, 0, "e", 1), Sequencing::Gap);
-    }
-
-    #[test]
-    fn frames_have_type_tags() {
-        let hello: ClientFrame = serde_json::from_str(r#"{"type":"hello"}"#).unwrap();
-        assert_eq!(
-            hello,
-            ClientFrame::Hello {
-                last_seq: None,
-                epoch: None
-            }
-        );
-        let json = serde_json::to_value(ServerFrame::Event {
-            epoch: "e".into(),
-            seq: 3,
-            event: LiveEvent::SessionRemoved { id: "x".into() },
-        })
-        .unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"type":"event","epoch":"e","seq":3,"event":{"kind":"session_removed","id":"x"}})
-        );
-    }
-}
+mod tests;

@@ -1,5 +1,25 @@
 //! Price comparison by GPU type across providers (the Inventory tab): for each GPU type,
 //! each provider's offer count, cheapest and median $/h.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::prices::compare;
+//! use gdl_model::shopper::{Offer, Provider};
+//!
+//! let offers: Vec<Offer> = serde_json::from_str(r#"[
+//!     {"id":"v1","provider":"vastai","gpu_type":"RTX 4090","gpu_count":1,"vram_gb":24,"price_per_hour":0.30},
+//!     {"id":"v2","provider":"vastai","gpu_type":"RTX 4090","gpu_count":2,"vram_gb":24,"price_per_hour":1.00},
+//!     {"id":"t1","provider":"tensordock","gpu_type":"RTX 4090","gpu_count":1,"vram_gb":24,"price_per_hour":0.35}
+//! ]"#)?;
+//! let table = compare(&offers);
+//! assert_eq!(table[0].gpu_type, "RTX 4090");
+//! let vast = &table[0].providers[0]; // cheapest provider first
+//! assert_eq!((vast.provider.clone(), vast.offers), (Provider::VastAi, 2));
+//! assert_eq!(vast.cheapest, 0.30);
+//! assert!((vast.median - 0.40).abs() < 1e-9, "per GPU-hour: 0.30 and 0.50");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use crate::shopper::{Offer, Provider};
 use serde::{Deserialize, Serialize};
@@ -9,9 +29,13 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderPrices {
+    /// The provider.
     pub provider: Provider,
+    /// Its offers of the GPU type.
     pub offers: u32,
+    /// The lowest price, USD per GPU-hour.
     pub cheapest: f64,
+    /// The median price, USD per GPU-hour (the mean of the middle two for an even count).
     pub median: f64,
 }
 
@@ -19,7 +43,9 @@ pub struct ProviderPrices {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GpuPrices {
+    /// The GPU model, such as `RTX 4090`.
     pub gpu_type: String,
+    /// Each provider that offers it, cheapest first.
     pub providers: Vec<ProviderPrices>,
 }
 

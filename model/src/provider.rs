@@ -2,17 +2,32 @@
 //!
 //! One line in the `providers!` table below adds a provider everywhere: the broker types,
 //! validation, the dashboard's lists and the simulator's catalogue all read [`Provider`].
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::provider::Provider;
+//!
+//! let p: Provider = serde_json::from_str(r#""tensordock""#)?;
+//! assert_eq!(p, Provider::TensorDock);
+//! assert_eq!(p.label(), "TensorDock");
+//! // A provider the broker adds later is kept by name, not refused.
+//! let new: Provider = serde_json::from_str(r#""runpod""#)?;
+//! assert_eq!(new, Provider::Other("runpod".into()));
+//! assert_eq!(serde_json::to_string(&new)?, r#""runpod""#);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 macro_rules! providers {
-    ($($variant:ident => $wire:literal, $label:literal;)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $wire:literal, $label:literal;)*) => {
         /// A provider the broker rents from. A name the broker may add later is kept as
         /// [`Provider::Other`], so a new provider never breaks reading the inventory.
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Provider {
-            $($variant,)*
+            $($(#[$doc])* $variant,)*
             /// A provider this version does not know, by its wire name.
             Other(String),
         }
@@ -41,13 +56,25 @@ macro_rules! providers {
 }
 
 providers! {
+    /// Vast.ai (`vastai`).
     VastAi => "vastai", "Vast.ai";
+    /// TensorDock (`tensordock`).
     TensorDock => "tensordock", "TensorDock";
+    /// Blue Lobster (`bluelobster`).
     BlueLobster => "bluelobster", "Blue Lobster";
 }
 
 impl Provider {
     /// The provider the broker calls `name` (known or not).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::provider::Provider;
+    /// assert_eq!(Provider::from_wire("vastai"), Provider::VastAi);
+    /// assert_eq!(Provider::from_wire("runpod").as_str(), "runpod");
+    /// assert_eq!(Provider::known("runpod"), None);
+    /// ```
     pub fn from_wire(name: &str) -> Self {
         Self::known(name).unwrap_or_else(|| Self::Other(name.to_owned()))
     }
@@ -92,6 +119,25 @@ impl<'de> Deserialize<'de> for Provider {
 }
 
 /// Reads an optional provider where an empty string means "any" (forms send `""`).
+///
+/// For `#[serde(deserialize_with = "...")]` on an `Option<Provider>` field.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::provider::{de_optional_provider, Provider};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Form {
+///     #[serde(default, deserialize_with = "de_optional_provider")]
+///     provider: Option<Provider>,
+/// }
+/// let any: Form = serde_json::from_str(r#"{"provider":""}"#)?;
+/// assert_eq!(any.provider, None);
+/// let vast: Form = serde_json::from_str(r#"{"provider":"vastai"}"#)?;
+/// assert_eq!(vast.provider, Some(Provider::VastAi));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 pub fn de_optional_provider<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Provider>, D::Error> {
     let text = Option::<String>::deserialize(d)?;
     Ok(text

@@ -4,9 +4,33 @@
 //!
 //! Model ids are validated before anything else, so a shell metacharacter can never reach
 //! the remote host's shell.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::registry::{resolve, Quantization};
+//!
+//! // A preset by alias, served from its pre-quantized AWQ checkpoint.
+//! let m = resolve("qwen2.5-7b", Quantization::Awq)?;
+//! assert_eq!(m.model, "Qwen/Qwen2.5-7B-Instruct");
+//! assert_eq!(m.served_repo, "Qwen/Qwen2.5-7B-Instruct-AWQ");
+//! assert_eq!(m.vram_gb, 7);
+//!
+//! // Any Hugging Face id whose name gives its size.
+//! let other = resolve("someorg/Cool-Model-13B-Chat", Quantization::None)?;
+//! assert_eq!(other.params_b, 13.0);
+//!
+//! // Refused before anything else: not a safe repository id.
+//! let e = resolve("Qwen/Qwen2.5-1.5B; rm -rf /", Quantization::None).unwrap_err();
+//! assert_eq!(e.code().as_str(), "invalid_model_id");
+//! # Ok::<(), gdl_model::registry::ModelError>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+mod presets;
+pub use presets::PRESETS;
 
 /// How the weights are stored when served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,6 +81,17 @@ impl Quantization {
     }
 
     /// Parses a wire name (case-insensitive; `fp16`/`bf16` mean none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::registry::Quantization;
+    ///
+    /// assert_eq!(Quantization::parse("AWQ"), Some(Quantization::Awq));
+    /// assert_eq!(Quantization::parse("bf16"), Some(Quantization::None));
+    /// assert_eq!(Quantization::parse("int3"), None);
+    /// assert_eq!(serde_json::to_string(&Quantization::Fp8).unwrap(), r#""fp8""#);
+    /// ```
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
             "" | "none" | "fp16" | "bf16" => Some(Self::None),
@@ -79,6 +114,7 @@ impl fmt::Display for Quantization {
 pub struct Preset {
     /// The Hugging Face repository id.
     pub id: &'static str,
+    /// The name people read, such as `Qwen2.5 7B Instruct`.
     pub name: &'static str,
     /// Parameters, in billions.
     pub params_b: f64,
@@ -88,161 +124,26 @@ pub struct Preset {
     pub quantized: &'static [(Quantization, &'static str)],
     /// The repository needs an accepted licence and a Hugging Face token.
     pub gated: bool,
+    /// One line on what the model is good for.
     pub description: &'static str,
 }
 
-/// The presets: the original dashboard's eight and current small open models.
-pub const PRESETS: &[Preset] = &[
-    Preset {
-        id: "Qwen/Qwen2.5-0.5B-Instruct",
-        name: "Qwen2.5 0.5B Instruct",
-        params_b: 0.49,
-        aliases: &["qwen2.5-0.5b"],
-        quantized: &[
-            (Quantization::Awq, "Qwen/Qwen2.5-0.5B-Instruct-AWQ"),
-            (Quantization::Gptq, "Qwen/Qwen2.5-0.5B-Instruct-GPTQ-Int4"),
-        ],
-        gated: false,
-        description: "Tiny and fast: the quickest end-to-end check",
-    },
-    Preset {
-        id: "Qwen/Qwen2.5-1.5B-Instruct",
-        name: "Qwen2.5 1.5B Instruct",
-        params_b: 1.54,
-        aliases: &["qwen2.5-1.5b"],
-        quantized: &[
-            (Quantization::Awq, "Qwen/Qwen2.5-1.5B-Instruct-AWQ"),
-            (Quantization::Gptq, "Qwen/Qwen2.5-1.5B-Instruct-GPTQ-Int4"),
-        ],
-        gated: false,
-        description: "Small, capable instruction model",
-    },
-    Preset {
-        id: "Qwen/Qwen2.5-7B-Instruct",
-        name: "Qwen2.5 7B Instruct",
-        params_b: 7.62,
-        aliases: &["qwen2.5-7b", "qwen"],
-        quantized: &[
-            (Quantization::Awq, "Qwen/Qwen2.5-7B-Instruct-AWQ"),
-            (Quantization::Gptq, "Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4"),
-        ],
-        gated: false,
-        description: "Strong 7B instruction model",
-    },
-    Preset {
-        id: "meta-llama/Llama-3.2-1B-Instruct",
-        name: "Llama 3.2 1B Instruct",
-        params_b: 1.24,
-        aliases: &["llama3.2-1b", "llama-3.2-1b"],
-        quantized: &[(
-            Quantization::Awq,
-            "hugging-quants/Llama-3.2-1B-Instruct-AWQ-INT4",
-        )],
-        gated: true,
-        description: "Meta's small Llama (needs an accepted licence on Hugging Face)",
-    },
-    Preset {
-        id: "meta-llama/Llama-3.2-3B-Instruct",
-        name: "Llama 3.2 3B Instruct",
-        params_b: 3.21,
-        aliases: &["llama3.2-3b", "llama-3.2-3b"],
-        quantized: &[(
-            Quantization::Awq,
-            "hugging-quants/Llama-3.2-3B-Instruct-AWQ-INT4",
-        )],
-        gated: true,
-        description: "Meta's 3B Llama (needs an accepted licence on Hugging Face)",
-    },
-    Preset {
-        id: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-        name: "TinyLlama 1.1B",
-        params_b: 1.1,
-        aliases: &["tinyllama"],
-        quantized: &[
-            (Quantization::Awq, "TheBloke/TinyLlama-1.1B-Chat-v1.0-AWQ"),
-            (Quantization::Gptq, "TheBloke/TinyLlama-1.1B-Chat-v1.0-GPTQ"),
-        ],
-        gated: false,
-        description: "Smallest of the original presets, great for testing",
-    },
-    Preset {
-        id: "microsoft/phi-2",
-        name: "Phi-2",
-        params_b: 2.78,
-        aliases: &["phi-2"],
-        quantized: &[
-            (Quantization::Awq, "TheBloke/phi-2-AWQ"),
-            (Quantization::Gptq, "TheBloke/phi-2-GPTQ"),
-        ],
-        gated: false,
-        description: "Microsoft's efficient 2.7B model",
-    },
-    Preset {
-        id: "microsoft/phi-1_5",
-        name: "Phi-1.5",
-        params_b: 1.42,
-        aliases: &["phi-1.5"],
-        quantized: &[],
-        gated: false,
-        description: "Microsoft's compact 1.3B model",
-    },
-    Preset {
-        id: "mistralai/Mistral-7B-Instruct-v0.2",
-        name: "Mistral 7B Instruct v0.2",
-        params_b: 7.24,
-        aliases: &["mistral-7b", "mistral"],
-        quantized: &[
-            (Quantization::Awq, "TheBloke/Mistral-7B-Instruct-v0.2-AWQ"),
-            (Quantization::Gptq, "TheBloke/Mistral-7B-Instruct-v0.2-GPTQ"),
-        ],
-        gated: false,
-        description: "High-quality 7B instruction model",
-    },
-    Preset {
-        id: "Qwen/Qwen2-7B-Instruct",
-        name: "Qwen2 7B Instruct",
-        params_b: 7.62,
-        aliases: &["qwen2-7b"],
-        quantized: &[
-            (Quantization::Awq, "Qwen/Qwen2-7B-Instruct-AWQ"),
-            (Quantization::Gptq, "Qwen/Qwen2-7B-Instruct-GPTQ-Int4"),
-        ],
-        gated: false,
-        description: "Alibaba's Qwen2 7B model",
-    },
-    Preset {
-        id: "Qwen/Qwen2-1.5B-Instruct",
-        name: "Qwen2 1.5B Instruct",
-        params_b: 1.54,
-        aliases: &["qwen2-1.5b"],
-        quantized: &[
-            (Quantization::Awq, "Qwen/Qwen2-1.5B-Instruct-AWQ"),
-            (Quantization::Gptq, "Qwen/Qwen2-1.5B-Instruct-GPTQ-Int4"),
-        ],
-        gated: false,
-        description: "Alibaba's compact Qwen2 1.5B model",
-    },
-    Preset {
-        id: "google/gemma-7b-it",
-        name: "Gemma 7B IT",
-        params_b: 8.54,
-        aliases: &["gemma-7b", "gemma"],
-        quantized: &[],
-        gated: true,
-        description: "Google's Gemma 7B (needs an accepted licence on Hugging Face)",
-    },
-    Preset {
-        id: "google/gemma-2b-it",
-        name: "Gemma 2B IT",
-        params_b: 2.51,
-        aliases: &["gemma-2b"],
-        quantized: &[],
-        gated: true,
-        description: "Google's Gemma 2B (needs an accepted licence on Hugging Face)",
-    },
-];
-
 /// Why a model request was refused.
+///
+/// Each kind has a stable [`code`](ModelError::code) and a [`hint`](ModelError::hint).
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::code::ErrorCode;
+/// use gdl_model::registry::{resolve, ModelError, Quantization};
+///
+/// let e = resolve("gemma-2b", Quantization::Awq).unwrap_err();
+/// assert!(matches!(e, ModelError::NoCheckpoint { .. }));
+/// assert_eq!(e.code(), ErrorCode::QuantizationUnavailable);
+/// assert_eq!(e.hint(), "Choose one of: none, fp8.");
+/// assert_eq!(e.to_string(), "no pre-quantized AWQ 4-bit checkpoint is known for google/gemma-2b-it");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelError {
     /// Not a Hugging Face repository id (`owner/name`, letters, digits, `.`, `_`, `-`).
@@ -251,8 +152,11 @@ pub enum ModelError {
     Unknown(String),
     /// No pre-quantized checkpoint of this kind is known for the model.
     NoCheckpoint {
+        /// The model's repository id.
         model: String,
+        /// The quantization asked for.
         quantization: Quantization,
+        /// The quantizations it has a checkpoint for (possibly none).
         available: Vec<Quantization>,
     },
 }
@@ -315,11 +219,16 @@ impl std::error::Error for ModelError {}
 pub struct ResolvedModel {
     /// The id the person asked for (after alias lookup: the base repository).
     pub model: String,
+    /// The preset's name, or the last part of the id for another model.
     pub name: String,
     /// The repository vLLM loads (a pre-quantized one for AWQ/GPTQ).
     pub served_repo: String,
+    /// How the weights are served.
     pub quantization: Quantization,
+    /// Parameters, in billions (read from the name for a model that is no preset).
     pub params_b: f64,
+    /// The repository needs an accepted licence and a Hugging Face token (presets only;
+    /// false for other ids).
     pub gated: bool,
     /// Weights, GB.
     pub weights_gb: f64,
@@ -333,6 +242,19 @@ impl ResolvedModel {
     /// The VRAM each of `gpus` GPUs needs when vLLM splits the model across them (tensor
     /// parallel): the weights and KV cache divided, the CUDA context (1 GB) on every GPU.
     /// One GPU needs [`ResolvedModel::vram_gb`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::registry::{resolve, Quantization};
+    ///
+    /// let m = resolve("qwen2.5-7b", Quantization::None)?; // 15.2 GB weights + 4.8 GB
+    /// assert_eq!(m.vram_per_gpu(1), 21);
+    /// assert_eq!(m.vram_per_gpu(2), 11); // (20.0 - 1) / 2 + 1, rounded up
+    /// assert!(m.fits(2, 12, 2));
+    /// assert!(!m.fits(2, 12, 1), "two GPUs asked, one offered");
+    /// # Ok::<(), gdl_model::registry::ModelError>(())
+    /// ```
     pub fn vram_per_gpu(&self, gpus: u32) -> u32 {
         let gpus = gpus.max(1);
         if gpus == 1 {
@@ -354,6 +276,17 @@ const CUDA_CONTEXT_GB: f64 = 1.0;
 
 /// Whether `id` is a safe repository id: `owner/name` with `[A-Za-z0-9._-]`, 1–96 chars each,
 /// no `..`. Everything else (spaces, quotes, `;`, `$`, backticks, …) is refused.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::registry::is_valid_repo_id;
+///
+/// assert!(is_valid_repo_id("Qwen/Qwen2.5-0.5B-Instruct"));
+/// assert!(!is_valid_repo_id("Qwen/$(reboot)"));
+/// assert!(!is_valid_repo_id("../../etc/passwd"));
+/// assert!(!is_valid_repo_id("justname"));
+/// ```
 pub fn is_valid_repo_id(id: &str) -> bool {
     let Some((owner, name)) = id.split_once('/') else {
         return false;
@@ -369,6 +302,17 @@ pub fn is_valid_repo_id(id: &str) -> bool {
 }
 
 /// Finds a preset by id or alias (case-insensitive).
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::registry::find_preset;
+///
+/// let p = find_preset("MISTRAL").unwrap();
+/// assert_eq!(p.id, "mistralai/Mistral-7B-Instruct-v0.2");
+/// assert_eq!(find_preset("qwen/qwen2.5-7b-instruct").unwrap().name, "Qwen2.5 7B Instruct");
+/// assert!(find_preset("gpt-5").is_none());
+/// ```
 pub fn find_preset(text: &str) -> Option<&'static Preset> {
     let wanted = text.trim();
     PRESETS.iter().find(|p| {
@@ -378,6 +322,18 @@ pub fn find_preset(text: &str) -> Option<&'static Preset> {
 }
 
 /// Reads a parameter count from a repository name: `-7B`, `_1.5b`, `-0.5B-`, `8x7B` (→ 56).
+///
+/// In billions; `None` when the name gives no size.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::registry::params_from_name;
+///
+/// assert_eq!(params_from_name("Qwen/Qwen2.5-0.5B-Instruct"), Some(0.5));
+/// assert_eq!(params_from_name("mistralai/Mixtral-8x7B-Instruct-v0.1"), Some(56.0));
+/// assert_eq!(params_from_name("google-bert/bert-base-uncased"), None);
+/// ```
 pub fn params_from_name(id: &str) -> Option<f64> {
     let name = id.rsplit('/').next()?.to_ascii_lowercase();
     let bytes: Vec<char> = name.chars().collect();
@@ -412,6 +368,19 @@ pub fn params_from_name(id: &str) -> Option<f64> {
 
 /// The VRAM estimate: weights (parameters × bytes per parameter) plus the larger of 1.5 GB
 /// or 25 % of the weights for the KV cache and activations, plus 1 GB of CUDA context.
+///
+/// Returns (weights GB, overhead GB, both rounded to 0.1; total VRAM rounded up to a whole
+/// GB).
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::registry::{estimate, Quantization};
+///
+/// // 7.62 B in FP16: 15.2 GB of weights, max(1.5, 3.8) + 1.0 GB overhead, 21 GB in all.
+/// assert_eq!(estimate(7.62, Quantization::None), (15.2, 4.8, 21));
+/// assert_eq!(estimate(7.62, Quantization::Awq).2, 7);
+/// ```
 pub fn estimate(params_b: f64, quantization: Quantization) -> (f64, f64, u32) {
     let weights = params_b * quantization.bytes_per_param();
     let overhead = (weights * 0.25).max(1.5) + CUDA_CONTEXT_GB;
@@ -425,6 +394,10 @@ fn round1(x: f64) -> f64 {
 
 /// Resolves a request: validates the id, finds the preset (or reads the size from the
 /// name), maps the quantization to a real checkpoint, and estimates the VRAM.
+///
+/// FP8 is served from the base repository (vLLM quantizes at load time); AWQ and GPTQ
+/// need a known checkpoint, or an id that is itself one (`…-AWQ`). See the
+/// [module example](self).
 pub fn resolve(model: &str, quantization: Quantization) -> Result<ResolvedModel, ModelError> {
     let model = model.trim();
     let preset = find_preset(model);
@@ -490,108 +463,4 @@ fn is_prequantized_name(id: &str, q: Quantization) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_model_split_across_gpus_needs_its_share_on_each_plus_the_context() {
-        let m = resolve("qwen2.5-7b", Quantization::None).unwrap();
-        assert_eq!(m.vram_per_gpu(1), m.vram_gb);
-        let two = m.vram_per_gpu(2);
-        assert!(
-            two < m.vram_gb && two as f64 >= (m.weights_gb / 2.0),
-            "{two} of {}",
-            m.vram_gb
-        );
-        assert!(m.vram_per_gpu(4) < two);
-        assert!(m.fits(1, m.vram_gb, 1));
-        assert!(!m.fits(1, m.vram_gb - 1, 4));
-        assert!(m.fits(2, two, 2));
-        assert!(!m.fits(2, two, 1), "two GPUs asked, one offered");
-    }
-
-    #[test]
-    fn presets_resolve_by_id_and_alias() {
-        let by_alias = resolve("QWEN2.5-1.5B", Quantization::None).unwrap();
-        assert_eq!(by_alias.model, "Qwen/Qwen2.5-1.5B-Instruct");
-        assert_eq!(by_alias.served_repo, "Qwen/Qwen2.5-1.5B-Instruct");
-        let awq = resolve("qwen2.5-7b", Quantization::Awq).unwrap();
-        assert_eq!(awq.served_repo, "Qwen/Qwen2.5-7B-Instruct-AWQ");
-        assert!(awq.vram_gb < resolve("qwen2.5-7b", Quantization::None).unwrap().vram_gb);
-        for p in PRESETS {
-            assert!(is_valid_repo_id(p.id), "{}", p.id);
-            for (_, repo) in p.quantized {
-                assert!(is_valid_repo_id(repo), "{repo}");
-            }
-        }
-    }
-
-    #[test]
-    fn vram_estimate_from_params_and_dtype() {
-        // 7.62 B in FP16: 15.2 GB weights + max(1.5, 3.8) + 1.0 = 20.1 → 21 GB.
-        assert_eq!(estimate(7.62, Quantization::None), (15.2, 4.8, 21));
-        // 0.49 B: 1.0 GB weights + 1.5 + 1.0 → 4 GB.
-        assert_eq!(estimate(0.49, Quantization::None), (1.0, 2.5, 4));
-        // AWQ: 4.3 GB weights + 1.5 + 1.0 = 6.8 → 7 GB.
-        assert_eq!(estimate(7.62, Quantization::Awq).2, 7);
-    }
-
-    #[test]
-    fn quantization_without_a_checkpoint_is_refused() {
-        let err = resolve("gemma-2b", Quantization::Awq).unwrap_err();
-        assert_eq!(err.code().as_str(), "quantization_unavailable");
-        assert!(err.hint().contains("none, fp8"));
-        let llama = resolve("llama3.2-1b", Quantization::Gptq).unwrap_err();
-        assert!(llama.hint().contains("awq"), "{}", llama.hint());
-        assert!(
-            resolve("gemma-2b", Quantization::Fp8).is_ok(),
-            "fp8 quantizes at load time"
-        );
-    }
-
-    #[test]
-    fn shell_metacharacters_are_refused_before_anything_else() {
-        for bad in [
-            "Qwen/Qwen2.5-1.5B; rm -rf /",
-            "Qwen/$(reboot)-7B",
-            "Qwen/Qwen`id`-7B",
-            "a/b c-7B",
-            "Qwen/Qwen2.5-7B'\"",
-            "../../etc/passwd",
-            "owner/..-7B",
-            "justname-7B",
-            "a/b/c-7B",
-            "org/model-7B\nnext",
-        ] {
-            assert_eq!(
-                resolve(bad, Quantization::None)
-                    .unwrap_err()
-                    .code()
-                    .as_str(),
-                "invalid_model_id",
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_ids_need_a_readable_size() {
-        let m = resolve("someorg/Cool-Model-13B-Chat", Quantization::None).unwrap();
-        assert_eq!(m.params_b, 13.0);
-        assert_eq!(
-            params_from_name("mistralai/Mixtral-8x7B-Instruct-v0.1"),
-            Some(56.0)
-        );
-        assert_eq!(params_from_name("x/Qwen2.5-0.5B-Instruct"), Some(0.5));
-        assert_eq!(params_from_name("x/bert-base"), None);
-        assert_eq!(
-            resolve("someorg/mystery", Quantization::None)
-                .unwrap_err()
-                .code()
-                .as_str(),
-            "unknown_model"
-        );
-        let awq = resolve("someorg/Thing-7B-AWQ", Quantization::Awq).unwrap();
-        assert_eq!(awq.served_repo, "someorg/Thing-7B-AWQ");
-    }
-}
+mod tests;

@@ -1,139 +1,57 @@
 //! Deployment-test runs: the configuration a person submits, the 11 steps with their
 //! states, log lines, and the host report.
+//!
+//! # Examples
+//!
+//! What `POST /api/runs` takes, and the run it starts:
+//!
+//! ```
+//! use chrono::Utc;
+//! use gdl_model::runs::{DeployMode, Run, RunStatus, StepName, StepStatus, TestConfig};
+//!
+//! let config: TestConfig =
+//!     serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":0.5,"provider":""}"#)?;
+//! assert_eq!(config.provider, None, "an empty provider means any");
+//! assert_eq!((config.reservation_hours, config.gpu_count), (1, 1));
+//! assert_eq!(config.deploy_mode, DeployMode::Docker);
+//! // Unknown fields are refused, so a typo never goes unnoticed.
+//! assert!(serde_json::from_str::<TestConfig>(r#"{"model":"x","max_price":1,"gpu":2}"#).is_err());
+//!
+//! let mut run = Run::new("run-1".into(), config, Utc::now());
+//! assert_eq!(run.status, RunStatus::Running);
+//! run.step_mut(StepName::CalculateRequirements).status = StepStatus::Running;
+//! assert_eq!(run.current_step(), Some(StepName::CalculateRequirements));
+//! let json = serde_json::to_value(&run)?;
+//! assert_eq!(json["steps"].as_array().unwrap().len(), 11);
+//! assert_eq!(json["steps"][0]["status"], "running");
+//! assert_eq!(json["steps"][1]["name"], "query_inventory");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
-use crate::benchmark::PhaseMetrics;
 use crate::code::ErrorCode;
 use crate::provider::{de_optional_provider, Provider};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The pipeline's steps, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum StepName {
-    CalculateRequirements,
-    QueryInventory,
-    SelectOffer,
-    CreateSession,
-    WaitForRunning,
-    ConnectSsh,
-    DiagnoseHost,
-    InstallVllm,
-    VerifyDeployment,
-    Benchmark,
-    Cleanup,
-}
-
-impl StepName {
-    /// All eleven, in order.
-    pub const ALL: [StepName; 11] = [
-        Self::CalculateRequirements,
-        Self::QueryInventory,
-        Self::SelectOffer,
-        Self::CreateSession,
-        Self::WaitForRunning,
-        Self::ConnectSsh,
-        Self::DiagnoseHost,
-        Self::InstallVllm,
-        Self::VerifyDeployment,
-        Self::Benchmark,
-        Self::Cleanup,
-    ];
-
-    /// What people read.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::CalculateRequirements => "Calculate requirements",
-            Self::QueryInventory => "Query inventory",
-            Self::SelectOffer => "Select offer",
-            Self::CreateSession => "Create session",
-            Self::WaitForRunning => "Wait for running",
-            Self::ConnectSsh => "Connect SSH",
-            Self::DiagnoseHost => "Diagnose host",
-            Self::InstallVllm => "Install & start vLLM",
-            Self::VerifyDeployment => "Verify deployment",
-            Self::Benchmark => "Benchmark",
-            Self::Cleanup => "Cleanup",
-        }
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CalculateRequirements => "calculate_requirements",
-            Self::QueryInventory => "query_inventory",
-            Self::SelectOffer => "select_offer",
-            Self::CreateSession => "create_session",
-            Self::WaitForRunning => "wait_for_running",
-            Self::ConnectSsh => "connect_ssh",
-            Self::DiagnoseHost => "diagnose_host",
-            Self::InstallVllm => "install_vllm",
-            Self::VerifyDeployment => "verify_deployment",
-            Self::Benchmark => "benchmark",
-            Self::Cleanup => "cleanup",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
-
-/// A step's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatus {
-    Pending,
-    Running,
-    Complete,
-    Failed,
-    Skipped,
-    /// The dashboard stopped while this step ran.
-    Interrupted,
-}
-
-impl StepStatus {
-    /// Whether the step has ended (in any way).
-    pub fn is_done(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running)
-    }
-}
-
-/// One step of a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Step {
-    pub name: StepName,
-    pub status: StepStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<DateTime<Utc>>,
-    /// Why it failed or was skipped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The stable code of a failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<ErrorCode>,
-    /// What a person can do about a failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-    /// A one-line result (e.g. the offer chosen).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
+mod benchmarks;
+mod logs;
+mod steps;
+pub use benchmarks::BenchmarkRecord;
+pub use logs::{LogLevel, LogLine};
+pub use steps::{Step, StepName, StepStatus};
 
 /// A run's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// In progress.
     Running,
+    /// The deployment test went through.
     Passed,
+    /// A step failed.
     Failed,
+    /// The person (or a shutdown) cancelled it.
     Cancelled,
     /// The dashboard stopped during the run; a restart closed it and cleaned up.
     Interrupted,
@@ -175,6 +93,16 @@ impl DeployMode {
     }
 
     /// The mode spelled `text` (`docker`, `pip` or `entrypoint`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::runs::DeployMode;
+    ///
+    /// assert_eq!(DeployMode::parse(" pip "), Some(DeployMode::Pip));
+    /// assert_eq!(DeployMode::parse("kubernetes"), None);
+    /// assert!(DeployMode::Entrypoint.broker_launched());
+    /// ```
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == text.trim())
     }
@@ -213,6 +141,7 @@ pub struct TestConfig {
     /// Leave the instance running when the test fails (to look at it).
     #[serde(default)]
     pub keep_on_failure: bool,
+    /// How vLLM is installed (`docker` when absent).
     #[serde(default)]
     pub deploy_mode: DeployMode,
     /// Rent this offer (the Inventory tab's "Test on this offer"). When it is no longer
@@ -244,11 +173,17 @@ fn one() -> u32 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferChoice {
+    /// The broker's offer id.
     pub offer_id: String,
+    /// The provider it is on.
     pub provider: Provider,
+    /// The GPU model, such as `RTX 4090`.
     pub gpu_type: String,
+    /// GPUs in the offer.
     pub gpu_count: u32,
+    /// VRAM per GPU, in GiB.
     pub vram_gb: u32,
+    /// USD per hour for the whole offer.
     pub price_per_hour: f64,
 }
 
@@ -259,8 +194,11 @@ pub struct OfferChoice {
 pub struct Rental {
     /// 1 for the first rental of the run.
     pub attempt: u32,
+    /// The broker's session id.
     pub session_id: String,
+    /// The offer rented.
     pub offer: OfferChoice,
+    /// When the broker created the session (as the dashboard recorded it).
     pub created_at: DateTime<Utc>,
     /// When the reservation ends (the broker stops the session then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,6 +233,7 @@ pub struct CleanupOutcome {
     pub destroyed_confirmed: bool,
     /// The person chose to keep the instance.
     pub kept: bool,
+    /// What happened, in words.
     pub message: String,
 }
 
@@ -302,11 +241,17 @@ pub struct CleanupOutcome {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GpuInfo {
+    /// The name nvidia-smi gives, without its `NVIDIA ` and `GeForce ` prefixes.
     pub name: String,
+    /// Total memory, MiB.
     pub memory_total_mib: u64,
+    /// Memory in use, MiB.
     pub memory_used_mib: u64,
+    /// The NVIDIA driver version.
     pub driver: String,
+    /// Temperature, °C; `None` when nvidia-smi reports none.
     pub temperature_c: Option<u32>,
+    /// GPU utilisation, percent; `None` when nvidia-smi reports none.
     pub utilization_pct: Option<u32>,
 }
 
@@ -314,44 +259,88 @@ pub struct GpuInfo {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostReport {
+    /// The host's name (empty when unknown).
     pub hostname: String,
+    /// The OS name and version from `/etc/os-release` (empty when unknown).
     pub os: String,
+    /// The kernel release, `uname -r` (empty when unknown).
     pub kernel: String,
+    /// The GPUs nvidia-smi lists (empty without nvidia-smi).
     pub gpus: Vec<GpuInfo>,
+    /// The CUDA version nvidia-smi reports, such as `12.4`; `None` when it reports none.
     pub cuda_version: Option<String>,
+    /// The docker version, such as `24.0.7`; `None` when docker is missing.
     pub docker_version: Option<String>,
+    /// The `python3` version, such as `3.10.12`; `None` when it is missing.
     pub python_version: Option<String>,
+    /// Free disk on `/`, GB (10⁹ bytes); `None` when unknown.
     pub disk_free_gb: Option<f64>,
+    /// Total memory, GB (10⁹ bytes); `None` when unknown.
     pub ram_total_gb: Option<f64>,
+    /// Whether huggingface.co answered from the host; `None` when it could not be asked.
     pub internet: Option<bool>,
     /// Problems noticed (no GPU, no docker, …) that did not stop the run.
     pub warnings: Vec<String>,
 }
 
 /// A run as the API and the UI show it.
+///
+/// # Examples
+///
+/// A run read from `GET /api/runs/{id}`, whose inventory step found nothing:
+///
+/// ```
+/// use chrono::Utc;
+/// use gdl_model::code::ErrorCode;
+/// use gdl_model::runs::{Run, StepStatus};
+///
+/// let run: Run = serde_json::from_str(r#"{"id":"run-7",
+///     "config":{"model":"qwen2.5-7b","max_price":0.1},"status":"failed",
+///     "created_at":"2026-11-24T01:00:00Z","ended_at":"2026-11-24T01:00:04Z",
+///     "steps":[{"name":"calculate_requirements","status":"complete"},
+///              {"name":"query_inventory","status":"failed","reason":"no offer under $0.10/h",
+///               "code":"no_offers","hint":"Raise the price."}],
+///     "error":"no offer under $0.10/h","error_code":"no_offers"}"#)?;
+/// assert!(run.status.is_finished());
+/// assert_eq!(run.error_code, Some(ErrorCode::NoOffers));
+/// let failed = run.steps.iter().find(|s| s.status == StepStatus::Failed).unwrap();
+/// assert_eq!(failed.name.label(), "Query inventory");
+/// assert_eq!(run.cost_usd(Utc::now()), 0.0, "it rented nothing");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Run {
+    /// The run's id.
     pub id: String,
+    /// What was asked.
     pub config: TestConfig,
+    /// Where the run stands.
     pub status: RunStatus,
+    /// The eleven steps, in order.
     pub steps: Vec<Step>,
+    /// When the run started.
     pub created_at: DateTime<Utc>,
+    /// When it ended; `None` while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<DateTime<Utc>>,
+    /// The broker session rented last; `None` before the first rental.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The offer chosen last; `None` before one is chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer: Option<OfferChoice>,
     /// Every session the run rented, in order (more than one when a machine failed to
     /// start and another offer was tried).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rentals: Vec<Rental>,
+    /// The host diagnostics; `None` until the host was diagnosed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,
     /// The SHA-256 fingerprint of the host key trusted on first use for the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_key: Option<String>,
+    /// The benchmark record the run stored; `None` until it stores one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benchmark_id: Option<String>,
     /// Why the run failed (the failed step's reason).
@@ -360,6 +349,7 @@ pub struct Run {
     /// The stable code of that failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<ErrorCode>,
+    /// How cleanup ended; `None` until it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<CleanupOutcome>,
 }
@@ -376,6 +366,34 @@ impl Run {
     }
 
     /// The run's cost as of `now`: every rental attempt, provisioning included.
+    ///
+    /// USD. A rental given up (or whose destroy was asked for) counts its recorded cost;
+    /// one still in use counts price × time so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use gdl_model::runs::Run;
+    ///
+    /// let at = |minute| Utc.with_ymd_and_hms(2026, 11, 24, 10, minute, 0).unwrap();
+    /// let offer = serde_json::json!({"offer_id": "o", "provider": "vastai",
+    ///     "gpu_type": "RTX 4090", "gpu_count": 1, "vram_gb": 24, "price_per_hour": 0.6});
+    /// let mut run = Run::new(
+    ///     "run-1".into(),
+    ///     serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#)?,
+    ///     at(0),
+    /// );
+    /// run.rentals = serde_json::from_value(serde_json::json!([
+    ///     // The first machine failed to start: its cost was settled then.
+    ///     {"attempt": 1, "session_id": "s-1", "offer": offer, "created_at": at(0),
+    ///      "failure": "the provider failed to start it", "cost_usd": 0.05},
+    ///     // The second is in use: $0.60 an hour for 30 minutes so far.
+    ///     {"attempt": 2, "session_id": "s-2", "offer": offer, "created_at": at(10)},
+    /// ]))?;
+    /// assert!((run.cost_usd(at(40)) - 0.35).abs() < 1e-9);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn cost_usd(&self, now: DateTime<Utc>) -> f64 {
         self.rentals.iter().map(|r| self.rental_cost(r, now)).sum()
     }
@@ -431,150 +449,5 @@ impl Run {
     }
 }
 
-/// How much a log line matters.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    #[default]
-    Info,
-    Warn,
-    Error,
-}
-
-impl LogLevel {
-    /// The wire spelling (`info`, `warn`, `error`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warn => "warn",
-            Self::Error => "error",
-        }
-    }
-
-    /// Reads a stored spelling; anything unknown is `info`.
-    pub fn parse(text: &str) -> Self {
-        match text {
-            "warn" => Self::Warn,
-            "error" => Self::Error,
-            _ => Self::Info,
-        }
-    }
-}
-
-/// A log line of a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LogLine {
-    pub run_id: String,
-    /// Position within the run, from 1.
-    pub n: u64,
-    pub at: DateTime<Utc>,
-    pub level: LogLevel,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<StepName>,
-    pub message: String,
-}
-
-/// A stored benchmark: what was measured, on what, at what price.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BenchmarkRecord {
-    pub id: String,
-    pub run_id: String,
-    pub created_at: DateTime<Utc>,
-    pub model: String,
-    pub served_repo: String,
-    pub quantization: String,
-    pub provider: Provider,
-    pub gpu_type: String,
-    pub gpu_count: u32,
-    pub price_per_hour: f64,
-    /// Quality prompts answered as expected, and how many had an expectation.
-    pub prompts_matching: u32,
-    pub prompts_with_expected: u32,
-    /// One entry per load phase (concurrency 1 first).
-    pub phases: Vec<PhaseMetrics>,
-    /// What the whole test cost (every rental attempt's price × time, provisioning
-    /// included): until the benchmark ended when it is stored, settled once cleanup ends
-    /// the rental. Absent in records from before it was kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_cost_usd: Option<f64>,
-    /// Measured by `bench` against a server we did not deploy (no run, no rental).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub external: bool,
-    /// The SLOs the levels were judged against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slo: Option<crate::benchmark::Slo>,
-    /// The highest concurrency that met the SLOs, when the capacity search ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<u32>,
-    /// What was asked: `synthetic 128 in / 128 out`, or the prompt file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workload: Option<String>,
-}
-
-impl BenchmarkRecord {
-    /// The level the SLOs allow the most load at: the capacity found by the search, else
-    /// the highest-throughput level that met them. `None` when no level was judged or none
-    /// met them.
-    pub fn at_slo(&self) -> Option<&PhaseMetrics> {
-        if let Some(c) = self.capacity {
-            return self.phases.iter().find(|p| p.concurrency == c);
-        }
-        self.phases
-            .iter()
-            .filter(|p| p.meets_slo == Some(true))
-            .max_by(|a, b| a.output_tokens_per_s.total_cmp(&b.output_tokens_per_s))
-    }
-
-    /// The phase with the highest output throughput (the one $/1M tokens is quoted at).
-    pub fn best_phase(&self) -> Option<&PhaseMetrics> {
-        self.phases
-            .iter()
-            .max_by(|a, b| a.output_tokens_per_s.total_cmp(&b.output_tokens_per_s))
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_defaults_and_rejects_unknown_fields() {
-        let c: TestConfig =
-            serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":0.5}"#).unwrap();
-        assert_eq!(c.reservation_hours, 1);
-        assert!(!c.keep_on_failure);
-        assert_eq!(c.deploy_mode, DeployMode::Docker);
-        assert!(
-            serde_json::from_str::<TestConfig>(r#"{"model":"x","max_price":1,"surprise":1}"#)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn deploy_modes_parse_as_they_serialise() {
-        for mode in DeployMode::ALL {
-            let json = serde_json::to_string(&mode).unwrap();
-            assert_eq!(json, format!("\"{}\"", mode.as_str()));
-            assert_eq!(DeployMode::parse(mode.as_str()), Some(mode));
-        }
-        assert_eq!(DeployMode::parse("kubernetes"), None);
-        assert!(DeployMode::Entrypoint.broker_launched() && !DeployMode::Pip.broker_launched());
-    }
-
-    #[test]
-    fn a_new_run_has_eleven_pending_steps() {
-        let run = Run::new(
-            "r".into(),
-            serde_json::from_str(r#"{"model":"m/x-1B","max_price":1}"#).unwrap(),
-            Utc::now(),
-        );
-        assert_eq!(run.steps.len(), 11);
-        assert!(run.steps.iter().all(|s| s.status == StepStatus::Pending));
-        assert_eq!(StepName::parse("install_vllm"), Some(StepName::InstallVllm));
-    }
-}
+mod tests;

@@ -1,4 +1,19 @@
 //! Secrets that must not leak: they never print, never serialise, and are wiped on drop.
+//!
+//! # Examples
+//!
+//! ```
+//! use gdl_model::secret::SshPrivateKey;
+//!
+//! let key: SshPrivateKey = serde_json::from_str(r#""-----BEGIN OPENSSH PRIVATE KEY-----\nabc""#)?;
+//! assert!(key.expose_pem().starts_with("-----BEGIN"));
+//! assert_eq!(key.to_string(), "[redacted]");
+//! assert_eq!(format!("{key:?}"), "SshPrivateKey([redacted])");
+//! // The broker may send `null`: an empty key.
+//! let none: SshPrivateKey = serde_json::from_str("null")?;
+//! assert!(none.is_empty());
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use serde::{Deserialize, Deserializer};
 use std::fmt;

@@ -1,5 +1,26 @@
 //! Lenient timestamps: the broker emits RFC 3339 with 0–9 fractional digits and any UTC
 //! offset, Go's zero time for "unset", and sometimes `null` or nothing at all.
+//!
+//! # Examples
+//!
+//! ```
+//! use chrono::{DateTime, Utc};
+//! use gdl_model::time::{de_optional, parse_lenient};
+//!
+//! let t = parse_lenient("2026-03-05T09:03:11.123456789-05:00").unwrap();
+//! assert_eq!(t.to_rfc3339(), "2026-03-05T14:03:11.123456789+00:00");
+//! assert_eq!(parse_lenient("2026-03-05 14:03:11"), parse_lenient("2026-03-05T14:03:11Z"));
+//! assert_eq!(parse_lenient("yesterday"), None);
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Reply {
+//!     #[serde(default, deserialize_with = "de_optional")]
+//!     expires_at: Option<DateTime<Utc>>,
+//! }
+//! let unset: Reply = serde_json::from_str(r#"{"expires_at":"0001-01-01T00:00:00Z"}"#)?;
+//! assert_eq!(unset.expires_at, None, "Go's zero time means unset");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer};

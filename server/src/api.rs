@@ -15,6 +15,7 @@ use gdl_model::runs::{Run, StepName, TestConfig};
 use serde::Deserialize;
 use std::time::Duration;
 
+pub mod embed_tokens;
 pub mod history;
 pub mod metrics;
 pub mod openapi;
@@ -53,6 +54,17 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/costs", get(costs))
         .route("/api/openapi.json", get(openapi::document))
+        .route("/api/docs", get(openapi::browser))
+        .route("/api/docs/docs.js", get(openapi::script))
+        .route("/api/docs/docs.css", get(openapi::style))
+        .route(
+            "/api/embed-tokens",
+            get(embed_tokens::list).post(embed_tokens::create),
+        )
+        .route(
+            "/api/embed-tokens/{id}",
+            axum::routing::delete(embed_tokens::revoke),
+        )
         .route("/api/live/stats", get(live_stats))
         .route("/api/health", get(health))
         .route("/metrics", get(metrics::metrics))

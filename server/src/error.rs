@@ -77,15 +77,19 @@ impl From<gdl_model::api::ApiError> for AppError {
     fn from(error: gdl_model::api::ApiError) -> Self {
         use gdl_model::code::ErrorCode as C;
         let status = match error.error_code() {
-            C::SessionNotFound | C::NotFound | C::RunNotFound | C::BenchmarkNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            C::SessionNotFound
+            | C::NotFound
+            | C::RunNotFound
+            | C::BenchmarkNotFound
+            | C::EmbedTokenNotFound => StatusCode::NOT_FOUND,
             C::InvalidInput
             | C::ShopperRejected
             | C::InvalidModelId
             | C::UnknownModel
             | C::QuantizationUnavailable => StatusCode::BAD_REQUEST,
             C::SessionTerminal | C::SessionDuplicate => StatusCode::CONFLICT,
+            C::Unauthorized => StatusCode::UNAUTHORIZED,
+            C::EmbedReadOnly => StatusCode::FORBIDDEN,
             C::ShopperTimeout => StatusCode::GATEWAY_TIMEOUT,
             C::ShopperUnreachable
             | C::ShopperNotReady

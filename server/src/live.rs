@@ -11,9 +11,11 @@ pub mod socket;
 
 pub use hub::{Hub, HubConfig, Subscription};
 
+use crate::security::embed::EmbedIdentity;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
+use axum::Extension;
 use futures::StreamExt;
 use std::net::SocketAddr;
 
@@ -50,10 +52,14 @@ const WRITE_BUFFER: usize = 4 * 1024;
 pub async fn upgrade(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    identity: Option<Extension<EmbedIdentity>>,
     Query(resume): Query<Resume>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let resume = resume.hello();
+    // A connection opened with an embed token ends when the token is revoked: its reading
+    // side ends, so the loop leaves the hub as for any client that went away.
+    let revoked = identity.map(|Extension(who)| who.revoked());
     // Small buffers: most connections idle; tungstenite's defaults (128 KiB each way)
     // would cost that much memory per browser. The write buffer lets a batch of queued
     // frames go out in one write (see `socket::send_together`).
@@ -61,6 +67,12 @@ pub async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             let (tx, rx) = socket.split();
-            socket::run(hub, tx, rx, peer.to_string(), resume).await;
+            match revoked {
+                Some(revoked) => {
+                    let rx = rx.take_until(Box::pin(revoked));
+                    socket::run(hub, tx, rx, peer.to_string(), resume).await
+                }
+                None => socket::run(hub, tx, rx, peer.to_string(), resume).await,
+            }
         })
 }

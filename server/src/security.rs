@@ -9,7 +9,9 @@
 //! - this file: [`Access`], the exposure and token checks, and the [`guard`] middleware.
 //! - [`login`]: the login page, login, logout, the `next` path.
 //! - `throttle`: counting wrong tokens per address and in all.
+//! - [`embed`]: read-only embed tokens for the `/embed/...` panels.
 
+pub mod embed;
 pub mod login;
 mod throttle;
 
@@ -49,6 +51,8 @@ pub struct Access {
     session_ttl: Duration,
     /// Recent wrong tokens.
     failures: Arc<Mutex<throttle::Failures>>,
+    /// Read-only embed tokens.
+    embed: embed::EmbedTokens,
 }
 
 impl Access {
@@ -68,7 +72,19 @@ impl Access {
             sessions: Arc::default(),
             session_ttl: Duration::from_secs(12 * 3600),
             failures: Arc::default(),
+            embed: embed::EmbedTokens::default(),
         }
+    }
+
+    /// Embed tokens kept in this store.
+    pub fn with_embed_tokens(mut self, tokens: embed::EmbedTokens) -> Self {
+        self.embed = tokens;
+        self
+    }
+
+    /// The embed tokens.
+    pub fn embed_tokens(&self) -> &embed::EmbedTokens {
+        &self.embed
     }
 
     /// Also answers to these host names (`name` or `name:port`; the port is not checked).
@@ -321,6 +337,33 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         }
     }
     let path = request.uri().path().to_owned();
+    // An embed token reads, and only reads, whether or not an access token is set.
+    if let Some(secret) = embed::presented(request.method(), &path, request.uri().query(), headers)
+    {
+        if let Some(refused) = access.throttled(address) {
+            return refused;
+        }
+        let checked =
+            access.embed.check(&secret).await.and_then(|identity| {
+                match embed::forbidden(request.method(), &path) {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(identity),
+                }
+            });
+        return match checked {
+            Ok(identity) => {
+                let mut request = request;
+                request.extensions_mut().insert(identity);
+                next.run(request).await
+            }
+            Err(refusal) => {
+                if refusal.code == ErrorCode::Unauthorized.as_str() {
+                    access.failed(address);
+                }
+                (embed::status_of(&refusal), Json(refusal)).into_response()
+            }
+        };
+    }
     if !public(&path) && access.enabled() {
         if let Some(refused) = access.throttled(address) {
             return refused;

@@ -215,6 +215,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(settings.addr)
         .build();
+    let embed_tokens = crate::security::embed::EmbedTokens::new(runner.store().clone());
     let state = AppState {
         leptos,
         monitor,
@@ -225,7 +226,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
             settings.allowed_origins.clone(),
         )
         .with_hosts(settings.allowed_hosts.clone())
-        .with_session_ttl(settings.session_ttl),
+        .with_session_ttl(settings.session_ttl)
+        .with_embed_tokens(embed_tokens),
         settings: Arc::new(settings),
         simulator,
         health: crate::health::History::default(),

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 mod benchmarks;
+mod embed_tokens;
+
+pub use embed_tokens::hash as embed_token_hash;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
@@ -51,6 +54,14 @@ const MIGRATIONS: &[&str] = &[
                json_extract(r.value, '$.running_after_secs'),
                coalesce(json_extract(r.value, '$.cost_usd'), 0)
         FROM runs, json_each(runs.body, '$.rentals') AS r;",
+    // Read-only embed tokens: only their SHA-256 is kept.
+    "CREATE TABLE embed_tokens (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );",
 ];
 
 /// What the store knows of a session one of our runs rented.

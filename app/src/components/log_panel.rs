@@ -5,22 +5,26 @@ use leptos::prelude::*;
 /// Lines rendered at most; older ones stay in the database (GET /api/runs/{id}).
 const SHOWN: usize = 400;
 
-/// The current run's log, live. Only the last lines are rendered (keyed by number, so
-/// each new line is one DOM insert) and it follows the end unless the person scrolls up.
+/// The current run's log (or run `run`'s), live. Only the last lines are rendered (keyed
+/// by number, so each new line is one DOM insert) and it follows the end unless the person
+/// scrolls up.
 #[component]
-pub fn LogPanel() -> AnyView {
+pub fn LogPanel(
+    /// The run whose log to show; the current run when not given.
+    #[prop(optional, into)]
+    run: Option<String>,
+) -> AnyView {
     let store = use_live();
+    let run = StoredValue::new(run);
     let lines = move || {
         store.client.with(|c| {
-            let Some(run) = c.live.current_run() else {
+            let Some(id) = run
+                .get_value()
+                .or_else(|| c.live.current_run().map(|r| r.id.clone()))
+            else {
                 return Vec::new();
             };
-            let all = c
-                .live
-                .logs
-                .get(&run.id)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+            let all = c.live.logs.get(&id).map(Vec::as_slice).unwrap_or_default();
             all[all.len().saturating_sub(SHOWN)..].to_vec()
         })
     };

@@ -34,11 +34,12 @@ pub fn OrphanBanner() -> impl IntoView {
         Some(Err(e)) => Some(view! { <p class="small error">{e.to_string()}</p> }.into_any()),
         None => None,
     };
+    let read_only = crate::components::read_only();
     view! {
         <Show when=move || { orphans().0 > 0 }>
             <section class="banner warn orphans" role="alert" data-orphans=move || orphans().0>
                 <p class="headline">{summary}</p>
-                <div class="actions">
+                <div class="actions" hidden=read_only>
                     <Show
                         when=move || confirming.get()
                         fallback=move || view! {

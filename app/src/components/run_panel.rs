@@ -86,7 +86,7 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
                     </p>
                 }
             })}
-            <p class="downloads small">
+            <p class="downloads small" hidden=crate::components::read_only()>
                 "Whole log: "
                 <a href=format!("/api/runs/{}/logs?format=text", run.id) download=format!("{}.log", run.id)>"text"</a>
                 " · "
@@ -170,6 +170,7 @@ fn Banner(run: Run, actions: KeptActions) -> impl IntoView {
         });
     let run_id = run.id.clone();
     let this_session = run.session_id.clone();
+    let kept_session = kept_session.filter(|_| !crate::components::read_only());
     view! {
         <div class=class role="status" data-result=format!("{:?}", run.status).to_lowercase()>
             <p class="headline">{headline}</p>

@@ -56,6 +56,7 @@ pub fn SessionTable() -> impl IntoView {
         ),
         None => None,
     };
+    let read_only = crate::components::read_only();
     view! {
         <Show
             when=move || !empty()
@@ -69,7 +70,7 @@ pub fn SessionTable() -> impl IntoView {
                 }
             }
         >
-            {move || view! { <FilterForm f=filters()/> }}
+            {move || (!read_only).then(|| view! { <FilterForm f=filters()/> })}
             <section class="card table-wrap">
                 {outcome}
                 <p class="muted small" data-matching=move || page.with(|p| p.matching)>
@@ -89,7 +90,7 @@ pub fn SessionTable() -> impl IntoView {
                             <th class="num" title="The broker's figure when it answers (it bills whole hours), else ours: price × time">"Cost"</th>
                             <th>"Run"</th>
                             <th>"Error"</th>
-                            <th>"Actions"</th>
+                            {(!read_only).then(|| view! { <th>"Actions"</th> })}
                         </tr>
                     </thead>
                     <tbody>
@@ -115,7 +116,7 @@ pub fn SessionTable() -> impl IntoView {
                 {move || {
                     let (at, pages) = page.with(|p| (p.page, p.pages));
                     let f = filters();
-                    (pages > 1).then(|| view! {
+                    (pages > 1 && !read_only).then(|| view! {
                         <nav class="pager small" aria-label="Pages of ended sessions" data-page=at data-pages=pages>
                             {(at > 1).then(|| view! { <a href=format!("/sessions?{}", f.query_at(at - 1)) rel="prev">"← Newer"</a> })}
                             <span>{format!(" page {at} of {pages} ")}</span>
@@ -236,9 +237,11 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
                 })}
             </td>
             <td class="error-text">{s.error.clone().unwrap_or_default()}</td>
-            <td class="actions">
-                <RowActions id=s.id.clone() status=s.status actions/>
-            </td>
+            {(!crate::components::read_only()).then(|| view! {
+                <td class="actions">
+                    <RowActions id=s.id.clone() status=s.status actions/>
+                </td>
+            })}
         </tr>
     }
     .into_any()

@@ -63,7 +63,7 @@ fn ModelForm(models: Vec<String>, chosen: String) -> impl IntoView {
 }
 
 #[component]
-fn Frontier(c: Comparison) -> impl IntoView {
+pub(crate) fn Frontier(c: Comparison) -> impl IntoView {
     if c.points.is_empty() {
         return view! {
             <section class="card">

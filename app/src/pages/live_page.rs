@@ -11,6 +11,9 @@ pub fn LiveContent<V: IntoView + 'static>(
     #[prop(into)]
     loading: String,
     content: fn() -> V,
+    /// Leaves out the orphan banner (the embedded panels place it themselves).
+    #[prop(optional)]
+    bare: bool,
 ) -> impl IntoView {
     let store = use_live();
     let FirstPaint(first) = expect_context::<FirstPaint>();
@@ -21,7 +24,7 @@ pub fn LiveContent<V: IntoView + 'static>(
                     Ok(state) => {
                         store.seed(state);
                         view! {
-                            <OrphanBanner/>
+                            {(!bare).then(|| view! { <OrphanBanner/> })}
                             {content()}
                         }
                         .into_any()

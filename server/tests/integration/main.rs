@@ -12,6 +12,7 @@ mod contract;
 mod cost_safety;
 mod costs;
 mod dashboard;
+mod embed;
 mod entrypoint;
 mod health;
 mod history;

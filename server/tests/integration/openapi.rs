@@ -81,6 +81,7 @@ async fn every_route_is_in_the_openapi_document_and_every_operation_is_a_route()
         let request = match method.as_str() {
             "get" => d.http.get(&url),
             "post" => d.http.post(&url),
+            "delete" => d.http.delete(&url),
             other => panic!("unexpected method {other}"),
         };
         let reply = request.send().await.unwrap();
@@ -90,6 +91,28 @@ async fn every_route_is_in_the_openapi_document_and_every_operation_is_a_route()
             "{method} {path}: {text}"
         );
     }
+    // The browsable page and its assets are the dashboard's own.
+    let page = d.get("/api/docs").await;
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"src="/api/docs/docs.js""#), "{html}");
+    assert!(
+        !html.contains("https://") && !html.contains("http://"),
+        "nothing from the web"
+    );
+    let script = d.get("/api/docs/docs.js").await;
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(script.text().await.unwrap().contains("/api/openapi.json"));
     // Every schema referred to is defined.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     let text = doc.to_string();

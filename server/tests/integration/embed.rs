@@ -1,0 +1,321 @@
+//! Embed tokens and the embeddable panels over real HTTP and WebSockets: a token made with
+//! the access token reads panels, REST and the live channel; it can never start, cancel,
+//! clean up or extend (403 `embed_read_only`, the error shape); revoking it refuses it at
+//! once and closes the live connections it opened.
+
+use crate::dashboard::Dashboard;
+use futures::StreamExt;
+use gdl_model::embed::{CreatedEmbedToken, EmbedToken};
+use serde_json::Value;
+use std::time::Duration;
+
+const TOKEN: &str = "correct-horse-battery-staple";
+
+async fn with_token() -> Dashboard {
+    let dir = std::env::temp_dir().join(format!("gdl-embed-{}", uuid::Uuid::new_v4()));
+    Dashboard::start_custom(None, dir, |s| {
+        s.auth_token = Some(TOKEN.into());
+        s.allowed_origins = vec!["http://127.0.0.1:9".into()];
+    })
+    .await
+}
+
+async fn create(d: &Dashboard, label: &str) -> CreatedEmbedToken {
+    let reply = d
+        .http
+        .post(format!("{}/api/embed-tokens", d.url))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "label": label }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    reply.json().await.unwrap()
+}
+
+/// Asserts a refusal: its status and code, and the error shape with a hint.
+async fn refused(reply: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(reply.status(), status, "{}", reply.url());
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        !body["message"].as_str().unwrap_or_default().is_empty(),
+        "{body}"
+    );
+    assert!(
+        !body["hint"].as_str().unwrap_or_default().is_empty(),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
+    let d = with_token().await;
+    let created = create(&d, "lobby wall").await;
+    let secret = created.secret.clone();
+    assert!(secret.starts_with("gdle_"));
+
+    // Listed without its secret.
+    let listed: Vec<EmbedToken> = d
+        .http
+        .get(format!("{}/api/embed-tokens", d.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![created.token.clone()]);
+    let raw = d
+        .http
+        .get(format!("{}/api/embed-tokens", d.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!raw.contains(&secret[5..]), "the secret is never listed");
+
+    // A panel, server-rendered, read-only, embeddable by the allowed origin only.
+    let page = d
+        .get(&format!(
+            "/embed/sessions?token={secret}&theme=dark&compact=1"
+        ))
+        .await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self' http://127.0.0.1:9"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    for wanted in [
+        r#"class="embed""#,
+        r#"data-theme="dark""#,
+        r#"data-compact="true""#,
+        "embed-foot",
+    ] {
+        assert!(html.contains(wanted), "{wanted} in the panel");
+    }
+    for unwanted in [r#"class="top""#, "data-action", "Log out"] {
+        assert!(!html.contains(unwanted), "no {unwanted} in a panel");
+    }
+    // Without a token (and with a wrong one) the panel is not shown.
+    assert_eq!(d.get("/embed/sessions").await.status(), 401);
+    let wrong = format!("/embed/sessions?token=gdle_{}", "0".repeat(64));
+    refused(d.get(&wrong).await, 401, "unauthorized").await;
+
+    // Reads work with the embed token as a bearer too.
+    for path in ["/api/runs", "/api/sessions", "/api/status"] {
+        let r = d
+            .http
+            .get(format!("{}{path}", d.url))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    // The token in a URL is taken only by panels and the live channel.
+    assert_eq!(
+        d.get(&format!("/api/runs?token={secret}")).await.status(),
+        401
+    );
+
+    // Nothing that changes anything, through REST or server functions.
+    let post = |path: &str, body: Value| {
+        d.http
+            .post(format!("{}{path}", d.url))
+            .bearer_auth(&secret)
+            .json(&body)
+    };
+    let start = refused(
+        post(
+            "/api/runs",
+            serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 0.5}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        403,
+        "embed_read_only",
+    )
+    .await;
+    assert!(
+        start["message"].as_str().unwrap().contains("/api/runs"),
+        "{start}"
+    );
+    for path in [
+        "/api/runs/run-x/cancel",
+        "/api/sessions/s-1/cleanup",
+        "/api/sessions/s-1/extend",
+        "/api/sessions/s-1/done",
+        "/api/orphans/cleanup",
+        "/_fn/start_run",
+        "/_fn/cancel_run",
+        "/_fn/act_on_session",
+        "/_fn/destroy_session",
+        "/api/embed-tokens",
+    ] {
+        refused(
+            post(path, serde_json::json!({})).send().await.unwrap(),
+            403,
+            "embed_read_only",
+        )
+        .await;
+    }
+    assert!(d.state.runner.active_count() == 0, "no run was started");
+    let revoke_own = d
+        .http
+        .delete(format!("{}/api/embed-tokens/{}", d.url, created.token.id))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    refused(revoke_own, 403, "embed_read_only").await;
+    // A read-only server function is allowed.
+    let live = d
+        .http
+        .post(format!("{}/_fn/live_state", d.url))
+        .bearer_auth(&secret)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+}
+
+#[tokio::test]
+async fn revoking_refuses_the_token_and_closes_its_live_connections() {
+    let d = with_token().await;
+    let wall = create(&d, "wall").await;
+    let other = create(&d, "wiki").await;
+    let ws = d.url.replace("http://", "ws://");
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("{ws}/ws?new&token={}", wall.secret))
+            .await
+            .expect("the live channel takes an embed token");
+    let first = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a first frame")
+        .unwrap()
+        .unwrap();
+    assert!(first.to_text().unwrap().contains("snapshot"));
+    let (mut kept, _) =
+        tokio_tungstenite::connect_async(format!("{ws}/ws?new&token={}", other.secret))
+            .await
+            .unwrap();
+
+    let revoked = d
+        .http
+        .delete(format!("{}/api/embed-tokens/{}", d.url, wall.token.id))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let revoked: EmbedToken = revoked.json().await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+
+    // The connection ends (the frames still queued may come first).
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) => return,
+                Some(Ok(m)) if m.is_close() => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the revoked token's connection was closed");
+    // Requests with it are refused, saying it was revoked; reconnecting fails.
+    let body = refused(
+        d.get(&format!("/embed/sessions?token={}", wall.secret))
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("revoked"),
+        "{body}"
+    );
+    let again =
+        tokio_tungstenite::connect_async(format!("{ws}/ws?new&token={}", wall.secret)).await;
+    assert!(again.unwrap_err().to_string().contains("401"));
+    // The other token and its connection are untouched.
+    assert_eq!(
+        d.get(&format!("/embed/status?token={}", other.secret))
+            .await
+            .status(),
+        200
+    );
+    let frame = tokio::time::timeout(Duration::from_secs(10), kept.next()).await;
+    assert!(
+        matches!(frame, Ok(Some(Ok(_)))),
+        "the other connection still gets frames"
+    );
+    // Unknown ids are a 404 in the error shape.
+    let missing = d
+        .http
+        .delete(format!("{}/api/embed-tokens/nope", d.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    refused(missing, 404, "embed_token_not_found").await;
+}
+
+#[tokio::test]
+async fn without_an_access_token_an_embed_token_still_only_reads() {
+    let d = Dashboard::start(None).await;
+    let created: CreatedEmbedToken = d
+        .http
+        .post(format!("{}/api/embed-tokens", d.url))
+        .json(&serde_json::json!({ "label": "status wall" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let start = d
+        .http
+        .post(format!("{}/api/runs", d.url))
+        .bearer_auth(&created.secret)
+        .json(&serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 0.5}))
+        .send()
+        .await
+        .unwrap();
+    refused(start, 403, "embed_read_only").await;
+    // A label is required, with a hint.
+    let bad = d
+        .http
+        .post(format!("{}/api/embed-tokens", d.url))
+        .json(&serde_json::json!({ "label": " " }))
+        .send()
+        .await
+        .unwrap();
+    refused(bad, 400, "invalid_input").await;
+    // Every panel renders.
+    for path in [
+        "/embed/status",
+        "/embed/sessions",
+        "/embed/orphans",
+        "/embed/benchmarks?model=Qwen/Qwen2.5-0.5B-Instruct",
+        "/embed/run/run-none",
+    ] {
+        let r = d.get(path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("data-panel=\"/embed/"), "{path}");
+    }
+}
