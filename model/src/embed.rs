@@ -119,6 +119,10 @@ pub struct EmbedHeight {
     pub height: u32,
 }
 
+/// The live channel's close code when the embed token it was opened with is revoked. A
+/// panel that sees it stops reconnecting and says why.
+pub const CLOSE_REVOKED: u16 = 4001;
+
 /// The `type` of [`EmbedHeight`] messages.
 pub const EMBED_HEIGHT_MESSAGE: &str = "gdl-embed-height";
 

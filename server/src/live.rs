@@ -66,11 +66,28 @@ pub async fn upgrade(
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
-            let (tx, rx) = socket.split();
+            let (mut tx, rx) = socket.split();
             match revoked {
                 Some(revoked) => {
-                    let rx = rx.take_until(Box::pin(revoked));
-                    socket::run(hub, tx, rx, peer.to_string(), resume).await
+                    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    let flag = fired.clone();
+                    let revoked = Box::pin(async move {
+                        revoked.await;
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    });
+                    socket::run(
+                        hub,
+                        &mut tx,
+                        rx.take_until(revoked),
+                        peer.to_string(),
+                        resume,
+                    )
+                    .await;
+                    if fired.load(std::sync::atomic::Ordering::SeqCst) {
+                        let reason = "the embed token of this panel was revoked";
+                        let _ =
+                            socket::close(&mut tx, gdl_model::embed::CLOSE_REVOKED, reason).await;
+                    }
                 }
                 None => socket::run(hub, tx, rx, peer.to_string(), resume).await,
             }

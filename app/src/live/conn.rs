@@ -27,6 +27,10 @@ pub enum ConnState {
         attempt: u32,
         next_try_at_ms: f64,
     },
+    /// The server refused this page for good (its embed token was revoked): no retries.
+    Refused {
+        reason: String,
+    },
 }
 
 impl ConnState {
@@ -37,6 +41,7 @@ impl ConnState {
             Self::Connected => "connected",
             Self::Reconnecting { .. } => "reconnecting",
             Self::Offline { .. } => "offline",
+            Self::Refused { .. } => "refused",
         }
     }
 
@@ -74,6 +79,7 @@ impl ConnState {
                     wait(*next_try_at_ms)
                 )
             }
+            Self::Refused { reason } => format!("Disconnected: {reason}"),
         }
     }
 }
@@ -126,6 +132,8 @@ pub struct ConnInfo {
     pub last_event_at_ms: Option<f64>,
     /// Why the server last closed the connection, if it said.
     pub last_close_reason: Option<String>,
+    /// Why the server refused this page for good (a revoked embed token), if it did.
+    pub refused: Option<String>,
     /// Outgoing frames dropped because the outbox was full while disconnected.
     pub outbox_dropped: u64,
 }
@@ -133,6 +141,18 @@ pub struct ConnInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_panel_says_why() {
+        let refused = ConnState::Refused {
+            reason: "the embed token of this panel was revoked".into(),
+        };
+        assert_eq!(refused.key(), "refused");
+        assert_eq!(
+            refused.describe(0.0),
+            "Disconnected: the embed token of this panel was revoked"
+        );
+    }
 
     #[test]
     fn backoff_grows_caps_and_jitters() {

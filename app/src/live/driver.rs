@@ -82,6 +82,12 @@ async fn run(store: LiveStore, mut wake: mpsc::UnboundedReceiver<()>) {
             Some(Ok(ws)) => session(store, ws, &mut wake).await,
             _ => false,
         };
+        if let Some(reason) = store.conn.with_untracked(|c| c.refused.clone()) {
+            store
+                .conn
+                .update(|c| c.state = ConnState::Refused { reason });
+            return;
+        }
         failures = if connected { 1 } else { failures + 1 };
         let delay = backoff_ms(failures, js_sys::Math::random());
         store
@@ -150,6 +156,9 @@ async fn session(store: LiveStore, ws: WebSocket, wake: &mut mpsc::UnboundedRece
                 Some(Err(WebSocketError::ConnectionClose(close))) => {
                     if !close.reason.is_empty() {
                         store.conn.update(|c| c.last_close_reason = Some(close.reason.clone()));
+                    }
+                    if close.code == gdl_model::embed::CLOSE_REVOKED {
+                        store.conn.update(|c| c.refused = Some(close.reason.clone()));
                     }
                     return opened;
                 }

@@ -215,7 +215,7 @@ where
 }
 
 /// Says why, then closes with that reason.
-async fn close<Tx>(tx: &mut Tx, code: u16, reason: &str) -> Result<(), String>
+pub(crate) async fn close<Tx>(tx: &mut Tx, code: u16, reason: &str) -> Result<(), String>
 where
     Tx: Sink<Message> + Unpin,
     Tx::Error: Display,

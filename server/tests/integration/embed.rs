@@ -224,18 +224,22 @@ async fn revoking_refuses_the_token_and_closes_its_live_connections() {
     let revoked: EmbedToken = revoked.json().await.unwrap();
     assert!(revoked.revoked_at.is_some());
 
-    // The connection ends (the frames still queued may come first).
+    // The connection is closed with the revocation's code (frames still queued may come
+    // first), so the panel stops reconnecting and says why.
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match socket.next().await {
-                None | Some(Err(_)) => return,
-                Some(Ok(m)) if m.is_close() => return,
+                None | Some(Err(_)) => return None,
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => return frame,
                 Some(Ok(_)) => {}
             }
         }
     })
-    .await;
-    assert!(ended.is_ok(), "the revoked token's connection was closed");
+    .await
+    .expect("the revoked token's connection was closed")
+    .expect("with a close frame");
+    assert_eq!(u16::from(ended.code), gdl_model::embed::CLOSE_REVOKED);
+    assert!(ended.reason.contains("revoked"), "{}", ended.reason);
     // Requests with it are refused, saying it was revoked; reconnecting fails.
     let body = refused(
         d.get(&format!("/embed/sessions?token={}", wall.secret))
