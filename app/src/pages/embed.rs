@@ -6,12 +6,12 @@
 
 use super::compare::Frontier;
 use super::live_page::LiveContent;
+use super::run::run_content;
 use crate::components::{
-    BrokerCard, ErrorNote, LiveStatus, LogPanel, OrphanBanner, ProvidersCard, ReadOnly, RunCard,
-    SessionTable,
+    BrokerCard, ErrorNote, LiveStatus, OrphanBanner, ProvidersCard, ReadOnly, SessionTable,
 };
 use crate::format;
-use crate::functions::{get_comparison, get_run};
+use crate::functions::get_comparison;
 use crate::live::use_live;
 use gdl_model::embed::EmbedTheme;
 use leptos::prelude::*;
@@ -217,36 +217,9 @@ pub fn EmbedRunPage() -> impl IntoView {
     let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
     view! {
         <EmbedFrame full=format!("/runs/{id}")>
-            <LiveContent loading="Loading the run…" content=run bare=true/>
+            <LiveContent loading="Loading the run…" content=|| run_content(!compact()) bare=true/>
         </EmbedFrame>
     }
-}
-
-fn run() -> AnyView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let store = use_live();
-    let stored = Resource::new(id, get_run);
-    let live = move || store.client.with(|c| c.live.runs.get(&id()).cloned());
-    (move || match live() {
-        Some(run) => view! {
-            <RunCard run/>
-            {(!compact()).then(|| view! { <LogPanel run=id()/> })}
-        }
-        .into_any(),
-        None => view! {
-            <Transition fallback=|| view! { <p class="muted">"Reading the run…"</p> }>
-                {move || Suspend::new(async move {
-                    match stored.await {
-                        Ok(Ok(run)) => view! { <RunCard run/> }.into_any(),
-                        Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
-        }
-        .into_any(),
-    })
-    .into_any()
 }
 
 /// `/embed/benchmarks?model=...`: the comparison of one model across GPUs and providers.

@@ -1,5 +1,5 @@
 use super::live_page::{LiveContent, LiveToolbar};
-use crate::components::{ErrorNote, RunCard};
+use crate::components::{ErrorNote, LogPanel, RunCard};
 use crate::functions::get_run;
 use crate::live::use_live;
 use leptos::prelude::*;
@@ -10,17 +10,23 @@ use leptos_router::hooks::use_params_map;
 pub fn RunPage() -> impl IntoView {
     view! {
         <LiveToolbar title="Run"/>
-        <LiveContent loading="Loading the run…" content=content/>
+        <LiveContent loading="Loading the run…" content=|| run_content(false)/>
     }
 }
 
-fn content() -> AnyView {
+/// The run named in the URL: live (with its log when `with_log`) while the live state
+/// holds it, else as stored.
+pub(super) fn run_content(with_log: bool) -> AnyView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let store = use_live();
     let stored = Resource::new(id, get_run);
     (move || match store.client.with(|c| c.live.runs.get(&id()).cloned()) {
-        Some(run) => view! { <RunCard run/> }.into_any(),
+        Some(run) => view! {
+            <RunCard run/>
+            {with_log.then(|| view! { <LogPanel run=id()/> })}
+        }
+        .into_any(),
         None => view! {
             <Transition fallback=|| view! { <p class="muted">"Reading the run…"</p> }>
                 {move || Suspend::new(async move {

@@ -6,6 +6,7 @@
 use crate::dashboard::Dashboard;
 use futures::StreamExt;
 use gdl_model::embed::{CreatedEmbedToken, EmbedToken};
+use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -20,15 +21,34 @@ async fn with_token() -> Dashboard {
     .await
 }
 
+/// `method path` with `bearer` (if any) and a JSON `body` (if any).
+async fn call(
+    d: &Dashboard,
+    method: reqwest::Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = d.http.request(method, format!("{}{path}", d.url));
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
 async fn create(d: &Dashboard, label: &str) -> CreatedEmbedToken {
-    let reply = d
-        .http
-        .post(format!("{}/api/embed-tokens", d.url))
-        .bearer_auth(TOKEN)
-        .json(&serde_json::json!({ "label": label }))
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::json!({ "label": label });
+    let reply = call(
+        d,
+        Method::POST,
+        "/api/embed-tokens",
+        Some(TOKEN),
+        Some(body),
+    )
+    .await;
     assert_eq!(reply.status(), 201);
     reply.json().await.unwrap()
 }
@@ -57,27 +77,13 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
     assert!(secret.starts_with("gdle_"));
 
     // Listed without its secret.
-    let listed: Vec<EmbedToken> = d
-        .http
-        .get(format!("{}/api/embed-tokens", d.url))
-        .bearer_auth(TOKEN)
-        .send()
+    let raw = call(&d, Method::GET, "/api/embed-tokens", Some(TOKEN), None)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed, vec![created.token.clone()]);
-    let raw = d
-        .http
-        .get(format!("{}/api/embed-tokens", d.url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
         .text()
         .await
         .unwrap();
+    let listed: Vec<EmbedToken> = serde_json::from_str(&raw).unwrap();
+    assert_eq!(listed, vec![created.token.clone()]);
     assert!(!raw.contains(&secret[5..]), "the secret is never listed");
 
     // A panel, server-rendered, read-only, embeddable by the allowed origin only.
@@ -114,13 +120,7 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
 
     // Reads work with the embed token as a bearer too.
     for path in ["/api/runs", "/api/sessions", "/api/status"] {
-        let r = d
-            .http
-            .get(format!("{}{path}", d.url))
-            .bearer_auth(&secret)
-            .send()
-            .await
-            .unwrap();
+        let r = call(&d, Method::GET, path, Some(&secret), None).await;
         assert_eq!(r.status(), 200, "{path}");
     }
     // The token in a URL is taken only by panels and the live channel.
@@ -130,24 +130,9 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
     );
 
     // Nothing that changes anything, through REST or server functions.
-    let post = |path: &str, body: Value| {
-        d.http
-            .post(format!("{}{path}", d.url))
-            .bearer_auth(&secret)
-            .json(&body)
-    };
-    let start = refused(
-        post(
-            "/api/runs",
-            serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 0.5}),
-        )
-        .send()
-        .await
-        .unwrap(),
-        403,
-        "embed_read_only",
-    )
-    .await;
+    let run = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 0.5});
+    let start = call(&d, Method::POST, "/api/runs", Some(&secret), Some(run)).await;
+    let start = refused(start, 403, "embed_read_only").await;
     assert!(
         start["message"].as_str().unwrap().contains("/api/runs"),
         "{start}"
@@ -164,21 +149,12 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
         "/_fn/destroy_session",
         "/api/embed-tokens",
     ] {
-        refused(
-            post(path, serde_json::json!({})).send().await.unwrap(),
-            403,
-            "embed_read_only",
-        )
-        .await;
+        let reply = call(&d, Method::POST, path, Some(&secret), Some(Value::Null)).await;
+        refused(reply, 403, "embed_read_only").await;
     }
     assert!(d.state.runner.active_count() == 0, "no run was started");
-    let revoke_own = d
-        .http
-        .delete(format!("{}/api/embed-tokens/{}", d.url, created.token.id))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
+    let own = format!("/api/embed-tokens/{}", created.token.id);
+    let revoke_own = call(&d, Method::DELETE, &own, Some(&secret), None).await;
     refused(revoke_own, 403, "embed_read_only").await;
     // A read-only server function is allowed.
     let live = d
@@ -213,13 +189,8 @@ async fn revoking_refuses_the_token_and_closes_its_live_connections() {
             .await
             .unwrap();
 
-    let revoked = d
-        .http
-        .delete(format!("{}/api/embed-tokens/{}", d.url, wall.token.id))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/api/embed-tokens/{}", wall.token.id);
+    let revoked = call(&d, Method::DELETE, &path, Some(TOKEN), None).await;
     assert_eq!(revoked.status(), 200);
     let revoked: EmbedToken = revoked.json().await.unwrap();
     assert!(revoked.revoked_at.is_some());
@@ -268,46 +239,39 @@ async fn revoking_refuses_the_token_and_closes_its_live_connections() {
         "the other connection still gets frames"
     );
     // Unknown ids are a 404 in the error shape.
-    let missing = d
-        .http
-        .delete(format!("{}/api/embed-tokens/nope", d.url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let missing = call(
+        &d,
+        Method::DELETE,
+        "/api/embed-tokens/nope",
+        Some(TOKEN),
+        None,
+    )
+    .await;
     refused(missing, 404, "embed_token_not_found").await;
 }
 
 #[tokio::test]
 async fn without_an_access_token_an_embed_token_still_only_reads() {
     let d = Dashboard::start(None).await;
-    let created: CreatedEmbedToken = d
-        .http
-        .post(format!("{}/api/embed-tokens", d.url))
-        .json(&serde_json::json!({ "label": "status wall" }))
-        .send()
+    let label = serde_json::json!({ "label": "status wall" });
+    let created: CreatedEmbedToken = call(&d, Method::POST, "/api/embed-tokens", None, Some(label))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
-    let start = d
-        .http
-        .post(format!("{}/api/runs", d.url))
-        .bearer_auth(&created.secret)
-        .json(&serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 0.5}))
-        .send()
-        .await
-        .unwrap();
+    let run = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 0.5});
+    let start = call(
+        &d,
+        Method::POST,
+        "/api/runs",
+        Some(&created.secret),
+        Some(run),
+    )
+    .await;
     refused(start, 403, "embed_read_only").await;
     // A label is required, with a hint.
-    let bad = d
-        .http
-        .post(format!("{}/api/embed-tokens", d.url))
-        .json(&serde_json::json!({ "label": " " }))
-        .send()
-        .await
-        .unwrap();
+    let blank = serde_json::json!({ "label": " " });
+    let bad = call(&d, Method::POST, "/api/embed-tokens", None, Some(blank)).await;
     refused(bad, 400, "invalid_input").await;
     // Every panel renders.
     for path in [
