@@ -123,6 +123,21 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
         let r = call(&d, Method::GET, path, Some(&secret), None).await;
         assert_eq!(r.status(), 200, "{path}");
     }
+    // The live channel takes it as a bearer too (as follow-events sends GDL_TOKEN).
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut upgrade = format!("{}/ws?new", d.url.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    upgrade
+        .headers_mut()
+        .insert("authorization", format!("Bearer {secret}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(upgrade).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a first frame")
+        .unwrap()
+        .unwrap();
+    assert!(first.to_text().unwrap().contains("snapshot"));
     // The token in a URL is taken only by panels and the live channel.
     assert_eq!(
         d.get(&format!("/api/runs?token={secret}")).await.status(),
