@@ -65,6 +65,18 @@ pub trait Backend: Send + Sync + 'static {
     fn health(&self) -> gdl_model::health::HealthView;
     /// Whether pages need a login (an access token is set), so the header offers a logout.
     fn login_required(&self) -> bool;
+    /// The Share tab: embed tokens, the origins allowed to embed, whether a token is needed.
+    fn embed_setup(&self) -> BoxFuture<'_, Result<gdl_model::embed::EmbedSetup, ApiError>>;
+    /// Creates a read-only embed token labelled `label` (its secret is in the answer only).
+    fn create_embed_token(
+        &self,
+        label: String,
+    ) -> BoxFuture<'_, Result<gdl_model::embed::CreatedEmbedToken, ApiError>>;
+    /// Revokes an embed token.
+    fn revoke_embed_token(
+        &self,
+        id: String,
+    ) -> BoxFuture<'_, Result<gdl_model::embed::EmbedToken, ApiError>>;
 }
 
 /// A benchmark record with its raw samples (phase, sample).

@@ -62,9 +62,28 @@ pub fn benchmark_headline(b: &gdl_model::runs::BenchmarkRecord) -> String {
     }
 }
 
+/// `text` as a URL query value: what `encodeURIComponent` leaves alone stays, and `/`
+/// (model ids read better with it).
+pub fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values() {
+        assert_eq!(query_value("Qwen/Qwen2.5-0.5B"), "Qwen/Qwen2.5-0.5B");
+        assert_eq!(query_value("a b&c=d"), "a%20b%26c%3Dd");
+    }
 
     #[test]
     fn formats() {

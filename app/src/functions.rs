@@ -167,3 +167,28 @@ pub async fn destroy_session(id: String) -> Result<String, AppError> {
     let backend = crate::backend::backend()?;
     backend.destroy_session(id).await.map_err(AppError)
 }
+
+/// The Share tab: embed tokens (never their secrets), who may embed, whether a panel's URL
+/// needs a token. Refused to an embed token, as every function not known to only read.
+#[server(prefix = "/_fn", endpoint = "embed_setup")]
+pub async fn get_embed_setup(
+) -> Result<Result<gdl_model::embed::EmbedSetup, gdl_model::api::ApiError>, AppError> {
+    Ok(crate::backend::backend()?.embed_setup().await)
+}
+
+/// Creates a read-only embed token; its secret is in this answer only. A refusal (no label)
+/// is the inner `Err`.
+#[server(prefix = "/_fn", endpoint = "create_embed_token")]
+pub async fn create_embed_token(
+    label: String,
+) -> Result<Result<gdl_model::embed::CreatedEmbedToken, gdl_model::api::ApiError>, AppError> {
+    Ok(crate::backend::backend()?.create_embed_token(label).await)
+}
+
+/// Revokes an embed token: its panels go offline at once, saying why.
+#[server(prefix = "/_fn", endpoint = "revoke_embed_token")]
+pub async fn revoke_embed_token(
+    id: String,
+) -> Result<Result<gdl_model::embed::EmbedToken, gdl_model::api::ApiError>, AppError> {
+    Ok(crate::backend::backend()?.revoke_embed_token(id).await)
+}

@@ -12,6 +12,7 @@ mod live_page;
 mod not_found;
 mod run;
 mod sessions;
+mod share;
 
 pub use benchmark::BenchmarkPage;
 pub use benchmarks::BenchmarksPage;
@@ -26,3 +27,4 @@ pub use inventory::InventoryPage;
 pub use not_found::NotFoundPage;
 pub use run::RunPage;
 pub use sessions::SessionsPage;
+pub use share::SharePage;

@@ -6,7 +6,7 @@ use crate::live::provide_live;
 use crate::pages::{
     BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, EmbedBenchmarksPage,
     EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage, InventoryPage,
-    NotFoundPage, RunPage, SessionsPage,
+    NotFoundPage, RunPage, SessionsPage, SharePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -81,6 +81,7 @@ fn Chrome() -> impl IntoView {
                     <A href="/benchmarks">"Benchmarks"</A>
                     <A href="/costs">"Costs"</A>
                     <A href="/health">"Health"</A>
+                    <A href="/share">"Share"</A>
                 </nav>
                 <LiveStatus/>
                 <Logout/>
@@ -94,6 +95,7 @@ fn Chrome() -> impl IntoView {
                     <Route path=path!("/benchmarks") view=BenchmarksPage ssr=SsrMode::Async/>
                     <Route path=path!("/costs") view=CostsPage ssr=SsrMode::Async/>
                     <Route path=path!("/health") view=HealthPage ssr=SsrMode::Async/>
+                    <Route path=path!("/share") view=SharePage ssr=SsrMode::Async/>
                     <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("/benchmarks/:id") view=BenchmarkPage ssr=SsrMode::Async/>
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async/>

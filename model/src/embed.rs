@@ -74,6 +74,17 @@ pub struct CreatedEmbedToken {
     pub secret: String,
 }
 
+/// What the Share tab shows: the tokens, who may embed, and whether panels need a token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedSetup {
+    /// Every embed token, newest first, revoked ones included (never their secrets).
+    pub tokens: Vec<EmbedToken>,
+    /// Origins besides the dashboard's own that may frame panels (`--allow-origin`).
+    pub allowed_origins: Vec<String>,
+    /// Whether an access token is set, so a panel's URL needs an embed token.
+    pub token_required: bool,
+}
+
 /// A panel's colours (`?theme=`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EmbedTheme {

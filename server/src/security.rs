@@ -22,8 +22,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
-use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -85,6 +83,11 @@ impl Access {
     /// The embed tokens.
     pub fn embed_tokens(&self) -> &embed::EmbedTokens {
         &self.embed
+    }
+
+    /// The origins allowed besides the dashboard's own (`--allow-origin`).
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
     }
 
     /// Also answers to these host names (`name` or `name:port`; the port is not checked).
@@ -276,8 +279,9 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// A refusal in the error shape, with the request's id like every other error.
 fn refuse(status: StatusCode, code: ErrorCode, message: &str, hint: &str) -> Response {
-    (status, Json(ApiError::new(code, message).with_hint(hint))).into_response()
+    crate::error::AppError::new(status, code, message, hint).into_response()
 }
 
 /// Paths open without a login: the login page itself, logout, health, and the static site.
@@ -360,7 +364,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 if refusal.code == ErrorCode::Unauthorized.as_str() {
                     access.failed(address);
                 }
-                (embed::status_of(&refusal), Json(refusal)).into_response()
+                // 401 or 403, by its code.
+                crate::error::AppError::from(refusal).into_response()
             }
         };
     }

@@ -473,6 +473,30 @@ impl Backend for AppState {
     fn login_required(&self) -> bool {
         self.access.enabled()
     }
+
+    fn embed_setup(&self) -> BoxFuture<'_, Result<gdl_model::embed::EmbedSetup, ApiError>> {
+        Box::pin(async move {
+            Ok(gdl_model::embed::EmbedSetup {
+                tokens: self.access.embed_tokens().list().await?,
+                allowed_origins: self.access.allowed_origins().to_vec(),
+                token_required: self.access.enabled(),
+            })
+        })
+    }
+
+    fn create_embed_token(
+        &self,
+        label: String,
+    ) -> BoxFuture<'_, Result<gdl_model::embed::CreatedEmbedToken, ApiError>> {
+        Box::pin(async move { self.access.embed_tokens().create(&label).await })
+    }
+
+    fn revoke_embed_token(
+        &self,
+        id: String,
+    ) -> BoxFuture<'_, Result<gdl_model::embed::EmbedToken, ApiError>> {
+        Box::pin(async move { self.access.embed_tokens().revoke(&id).await })
+    }
 }
 
 /// Creates the data directory readable by its owner only (it holds every run's record).

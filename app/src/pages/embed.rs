@@ -228,7 +228,7 @@ pub fn EmbedRunPage() -> impl IntoView {
 pub fn EmbedBenchmarksPage() -> impl IntoView {
     let query = use_query_map();
     let model = query.with_untracked(|q| q.get("model").unwrap_or_default());
-    let full = format!("/compare?model={}", urlencode(&model));
+    let full = format!("/compare?model={}", format::query_value(&model));
     view! {
         <EmbedFrame full>
             <LiveContent loading="Reading the benchmarks…" content=benchmarks bare=true/>
@@ -275,16 +275,4 @@ fn reload_on_new_benchmark() {
         }
         now
     });
-}
-
-/// `text` for a URL's query (what `encodeURIComponent` leaves alone stays).
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -8,7 +8,7 @@
 //! the live connections opened with it.
 
 use crate::store::Store;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use chrono::Utc;
 use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
@@ -212,15 +212,6 @@ pub fn forbidden(method: &Method, path: &str) -> Option<ApiError> {
     )
 }
 
-/// The status a refusal of [`EmbedTokens::check`] or [`forbidden`] goes out with.
-pub fn status_of(error: &ApiError) -> StatusCode {
-    match error.code.as_str() {
-        "embed_read_only" => StatusCode::FORBIDDEN,
-        "unauthorized" => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +277,8 @@ mod tests {
         ] {
             let e = forbidden(&m, p).unwrap_or_else(|| panic!("{m} {p} allowed"));
             assert_eq!(e.code, "embed_read_only");
-            assert_eq!(status_of(&e), StatusCode::FORBIDDEN);
+            let reply = crate::error::AppError::from(e);
+            assert_eq!(reply.status, axum::http::StatusCode::FORBIDDEN);
         }
     }
 }

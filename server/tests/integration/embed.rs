@@ -66,6 +66,7 @@ async fn refused(reply: reqwest::Response, status: u16, code: &str) -> Value {
         !body["hint"].as_str().unwrap_or_default().is_empty(),
         "{body}"
     );
+    assert!(body["request_id"].is_string(), "{body}");
     body
 }
 

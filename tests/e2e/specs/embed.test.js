@@ -142,6 +142,40 @@ describe('embedded panels', () => {
     await page.close();
   });
 
+  it('builds a snippet with a new token on the Share tab, and revokes it there', async () => {
+    const context = await browser.newContext({ extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+    const page = await context.newPage();
+    await page.goto(`${dash.url}/share`);
+    await waitHydrated(page);
+    assert.match(await page.locator('ul.origins').innerText(), new RegExp(allowed.url.replace(/[.]/g, '\\.')));
+    await page.selectOption('select[name="panel"]', 'orphans');
+    await page.selectOption('select[name="theme"]', 'light');
+    await page.check('input[name="compact"]');
+    await page.fill('input[name="label"]', 'share tab wall');
+    await page.click('[data-action="create-token"]');
+    const created = await page.locator('[data-created]').getAttribute('data-created', { timeout: 15_000 });
+    const snippet = await page.locator('textarea[data-snippet]').inputValue();
+    const src = snippet.match(/src="([^"]+)"/)[1];
+    assert.match(src, new RegExp(`^${dash.url}/embed/orphans\\?theme=light&compact=1&token=gdle_[0-9a-f]{64}$`));
+    assert.match(snippet, new RegExp(`event.origin !== '${dash.url}'`));
+
+    // The URL works on its own, in a browser without the access token.
+    const wall = await browser.newPage();
+    await wall.goto(src);
+    await waitHydrated(wall);
+    await wall.locator('.embed[data-theme="light"][data-compact="true"] .live[data-conn="connected"]').waitFor({ timeout: 30_000 });
+    await wall.locator('[data-orphans]').first().waitFor();
+
+    // Revoked from the tab (after a confirmation): the wall says why it stopped.
+    const row = page.locator(`tr[data-token="${created}"]`);
+    await row.locator('[data-action="revoke"]').click();
+    await row.locator('[data-action="confirm"]').click();
+    await page.locator(`tr[data-token="${created}"][data-state="revoked"]`).waitFor({ timeout: 15_000 });
+    await wall.locator('.live[data-conn="refused"]').waitFor({ timeout: 30_000 });
+    await wall.close();
+    await context.close();
+  });
+
   it('browses the REST API at /api/docs from its own assets', async () => {
     const page = await browser.newPage();
     const errors = [];
