@@ -383,8 +383,10 @@ mod tests {
         // A database from before the index: reopening builds it from the stored runs.
         {
             let conn = store.conn.lock().unwrap();
-            conn.execute_batch("DROP TABLE rentals; PRAGMA user_version = 1;")
-                .unwrap();
+            conn.execute_batch(
+                "DROP TABLE rentals; DROP TABLE embed_tokens; PRAGMA user_version = 1;",
+            )
+            .unwrap();
         }
         drop(store);
         let again = Store::open(&dir).unwrap();
