@@ -70,6 +70,24 @@ async fn refused(reply: reqwest::Response, status: u16, code: &str) -> Value {
     body
 }
 
+/// The first frame a live connection gets, as text.
+async fn first_frame<S>(socket: &mut S) -> String
+where
+    S: futures::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a first frame")
+        .unwrap()
+        .unwrap();
+    frame.into_text().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
     let d = with_token().await;
@@ -133,12 +151,7 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
         .headers_mut()
         .insert("authorization", format!("Bearer {secret}").parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(upgrade).await.unwrap();
-    let first = tokio::time::timeout(Duration::from_secs(10), socket.next())
-        .await
-        .expect("a first frame")
-        .unwrap()
-        .unwrap();
-    assert!(first.to_text().unwrap().contains("snapshot"));
+    assert!(first_frame(&mut socket).await.contains("snapshot"));
     // The token in a URL is taken only by panels and the live channel.
     assert_eq!(
         d.get(&format!("/api/runs?token={secret}")).await.status(),
@@ -194,12 +207,7 @@ async fn revoking_refuses_the_token_and_closes_its_live_connections() {
         tokio_tungstenite::connect_async(format!("{ws}/ws?new&token={}", wall.secret))
             .await
             .expect("the live channel takes an embed token");
-    let first = tokio::time::timeout(Duration::from_secs(10), socket.next())
-        .await
-        .expect("a first frame")
-        .unwrap()
-        .unwrap();
-    assert!(first.to_text().unwrap().contains("snapshot"));
+    assert!(first_frame(&mut socket).await.contains("snapshot"));
     let (mut kept, _) =
         tokio_tungstenite::connect_async(format!("{ws}/ws?new&token={}", other.secret))
             .await
