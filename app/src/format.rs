@@ -62,12 +62,13 @@ pub fn benchmark_headline(b: &gdl_model::runs::BenchmarkRecord) -> String {
     }
 }
 
-/// `text` as a URL query value: what `encodeURIComponent` leaves alone stays, and `/`
-/// (model ids read better with it).
+/// `text` as a URL query value: letters, digits, `-`, `_`, `.` and `/` stay (paths and
+/// model ids read better with them), every other byte is percent-encoded. The server's
+/// login redirect uses it for its `next` path too.
 pub fn query_value(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
                 (b as char).to_string()
             }
             _ => format!("%{b:02X}"),

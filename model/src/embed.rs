@@ -39,6 +39,29 @@ pub fn looks_like_embed_token(token: &str) -> bool {
         .is_some_and(|rest| rest.len() >= 32 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// The embed token in a URL's query string (`theme=dark&token=gdle_…`, with or without the
+/// leading `?`), if it has one of the right shape: how a panel's page and its live channel
+/// carry the token, read the same way by the server and the panel.
+///
+/// # Examples
+/// ```
+/// use gdl_model::embed::token_in_query;
+///
+/// let token = format!("gdle_{}", "0".repeat(64));
+/// assert_eq!(token_in_query(&format!("?theme=dark&token={token}")), Some(token.as_str()));
+/// assert_eq!(token_in_query("theme=dark&token=guess"), None);
+/// assert_eq!(token_in_query("theme=dark"), None);
+/// ```
+pub fn token_in_query(query: &str) -> Option<&str> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "token")
+        .map(|(_, v)| v)
+        .filter(|t| looks_like_embed_token(t))
+}
+
 /// An embed token as listed: never its secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -59,7 +59,7 @@ pub async fn upgrade(
     let resume = resume.hello();
     // A connection opened with an embed token ends when the token is revoked: its reading
     // side ends, so the loop leaves the hub as for any client that went away.
-    let revoked = identity.map(|Extension(who)| who.revoked());
+    let identity = identity.map(|Extension(who)| who);
     // Small buffers: most connections idle; tungstenite's defaults (128 KiB each way)
     // would cost that much memory per browser. The write buffer lets a batch of queued
     // frames go out in one write (see `socket::send_together`).
@@ -67,14 +67,9 @@ pub async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             let (mut tx, rx) = socket.split();
-            match revoked {
-                Some(revoked) => {
-                    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                    let flag = fired.clone();
-                    let revoked = Box::pin(async move {
-                        revoked.await;
-                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                    });
+            match identity {
+                Some(who) => {
+                    let revoked = Box::pin(who.clone().revoked());
                     socket::run(
                         hub,
                         &mut tx,
@@ -83,7 +78,7 @@ pub async fn upgrade(
                         resume,
                     )
                     .await;
-                    if fired.load(std::sync::atomic::Ordering::SeqCst) {
+                    if who.is_revoked() {
                         let reason = "the embed token of this panel was revoked";
                         let _ =
                             socket::close(&mut tx, gdl_model::embed::CLOSE_REVOKED, reason).await;

@@ -389,8 +389,11 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             } else {
                 "/".into()
             };
-            return Redirect::to(&format!("/login?next={}", login::urlencode(&next_path)))
-                .into_response();
+            return Redirect::to(&format!(
+                "/login?next={}",
+                app::format::query_value(&next_path)
+            ))
+            .into_response();
         }
         return refuse(
             StatusCode::UNAUTHORIZED,

@@ -54,24 +54,14 @@ fn socket_url(hello: &ClientFrame) -> Option<String> {
     let token = location
         .search()
         .ok()
-        .and_then(|search| embed_token(&search))
+        .as_deref()
+        .and_then(gdl_model::embed::token_in_query)
         .map(|t| format!("&token={t}"))
         .unwrap_or_default();
     Some(format!(
         "{scheme}://{}/ws{resume}{token}",
         location.host().ok()?
     ))
-}
-
-/// The embed token in a page's query string, if it has one of the right shape.
-fn embed_token(search: &str) -> Option<String> {
-    search
-        .trim_start_matches('?')
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "token")
-        .map(|(_, v)| v.to_owned())
-        .filter(|t| gdl_model::embed::looks_like_embed_token(t))
 }
 
 async fn run(store: LiveStore, mut wake: mpsc::UnboundedReceiver<()>) {

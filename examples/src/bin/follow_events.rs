@@ -19,7 +19,7 @@
 //! the last is reported on stderr and makes the exit code 2.
 
 use futures::StreamExt;
-use gdl_model::live::ServerFrame;
+use gdl_model::live::{sequence, Sequencing, ServerFrame};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -60,10 +60,11 @@ impl Position {
                 self.last_seq = Some(seq);
             }
             ServerFrame::Event { epoch, seq, event } => {
-                let expected = self.last_seq.map(|s| s + 1);
-                if self.epoch.as_deref() != Some(epoch.as_str()) || expected != Some(seq) {
+                // The channel's own rule; a repeated event is as wrong here as a lost one.
+                let have = self.last_seq.unwrap_or(0);
+                if sequence(self.epoch.as_deref(), have, &epoch, seq) != Sequencing::Apply {
                     self.gaps += 1;
-                    eprintln!("event {seq} of epoch {epoch} does not follow {expected:?}");
+                    eprintln!("event {seq} of epoch {epoch} does not follow {have}");
                 }
                 let json = serde_json::to_string(&event).unwrap_or_default();
                 println!("event epoch={epoch} seq={seq} {json}");

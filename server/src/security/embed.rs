@@ -12,7 +12,9 @@ use axum::http::{header, HeaderMap, Method};
 use chrono::Utc;
 use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
-use gdl_model::embed::{looks_like_embed_token, CreatedEmbedToken, EmbedToken, MAX_LABEL_CHARS};
+use gdl_model::embed::{
+    looks_like_embed_token, token_in_query, CreatedEmbedToken, EmbedToken, MAX_LABEL_CHARS,
+};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -30,6 +32,11 @@ impl EmbedIdentity {
     pub async fn revoked(mut self) {
         let id = self.id;
         let _ = self.revoked.wait_for(|ids| ids.contains(&id)).await;
+    }
+
+    /// Whether this token has been revoked since start.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.borrow().contains(&self.id)
     }
 }
 
@@ -187,12 +194,7 @@ pub fn presented(
     if !(panel && matches!(*method, Method::GET | Method::HEAD)) {
         return None;
     }
-    query?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "token")
-        .map(|(_, v)| v.to_owned())
-        .filter(|t| looks_like_embed_token(t))
+    token_in_query(query?).map(str::to_owned)
 }
 
 /// Why an embed token may not make this request, if it may not: anything that changes

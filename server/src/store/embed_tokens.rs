@@ -15,12 +15,11 @@ pub fn hash(secret: &str) -> String {
         .collect()
 }
 
+/// The columns [`row`] reads, in its order.
+const COLUMNS: &str = "id, label, created_at, revoked_at";
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EmbedToken> {
-    let at = |s: String| {
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-    };
+    let at = |s: String| gdl_model::time::parse_lenient(&s).unwrap_or_default();
     Ok(EmbedToken {
         id: r.get(0)?,
         label: r.get(1)?,
@@ -59,10 +58,9 @@ impl Store {
         let sql = self.sql();
         self.with(move |c| {
             let mut stmt = c
-                .prepare(
-                    "SELECT id, label, created_at, revoked_at FROM embed_tokens \
-                     ORDER BY created_at DESC, id",
-                )
+                .prepare(&format!(
+                    "SELECT {COLUMNS} FROM embed_tokens ORDER BY created_at DESC, id"
+                ))
                 .map_err(&sql)?;
             let rows = stmt.query_map([], row).map_err(&sql)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(&sql)
@@ -78,7 +76,7 @@ impl Store {
         let sql = self.sql();
         self.with(move |c| {
             c.query_row(
-                "SELECT id, label, created_at, revoked_at FROM embed_tokens WHERE hash = ?1",
+                &format!("SELECT {COLUMNS} FROM embed_tokens WHERE hash = ?1"),
                 params![hash],
                 row,
             )
@@ -103,7 +101,7 @@ impl Store {
             )
             .map_err(&sql)?;
             c.query_row(
-                "SELECT id, label, created_at, revoked_at FROM embed_tokens WHERE id = ?1",
+                &format!("SELECT {COLUMNS} FROM embed_tokens WHERE id = ?1"),
                 params![id],
                 row,
             )
