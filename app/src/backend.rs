@@ -1,86 +1,79 @@
 //! What server functions need from the server, as a trait object provided as context
-//! (`app` never depends on `server`; the server implements this).
+//! (`app` never depends on `server`; the server implements this over its service layer,
+//! one line a method).
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use gdl_model::api::{ApiError, SessionAction, SessionActionResult};
+use gdl_model::compare::Comparison;
+use gdl_model::costs::{CostParams, CostReport};
+use gdl_model::embed::{CreatedEmbedToken, EmbedSetup, EmbedToken};
+use gdl_model::error::ApiError;
+use gdl_model::health::HealthView;
+use gdl_model::ids::{BenchmarkId, RunId, SessionId};
+use gdl_model::inventory::{InventoryFilters, InventoryView};
+use gdl_model::legacy::{ImportReport, OldFile};
 use gdl_model::live::LiveState;
-use gdl_model::runs::{BenchmarkRecord, TestConfig};
+use gdl_model::runs::{BenchmarkDetail, BenchmarkRecord, Run, RunFilters, TestConfig};
+use gdl_model::sessions::{OrphanCleanup, SessionAction, SessionActionResult};
 use std::sync::Arc;
 
-/// The server-side services the pages read.
+/// What an operation answers: its result, or the service's refusal.
+pub type Answer<'a, T> = BoxFuture<'a, Result<T, ApiError>>;
+
+/// The server-side operations the pages use.
 pub trait Backend: Send + Sync + 'static {
     /// The live state (broker status, our sessions) that the first paint renders; the
     /// live channel keeps it current afterwards.
     fn live_state(&self) -> BoxFuture<'_, LiveState>;
+    /// Whether pages need a login (an access token is set), so the header offers a logout.
+    fn login_required(&self) -> bool;
     /// Starts a deployment test; returns the run id.
-    fn start_run(&self, config: TestConfig) -> BoxFuture<'_, Result<String, ApiError>>;
+    fn start_run(&self, config: TestConfig) -> Answer<'_, RunId>;
     /// Cancels a run in progress.
-    fn cancel_run(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>>;
+    fn cancel_run(&self, id: RunId) -> Answer<'_, ()>;
+    /// Stored runs that pass `filters`, newest first, one page.
+    fn runs(&self, filters: RunFilters) -> Answer<'_, Vec<Run>>;
+    /// One run, as stored.
+    fn run(&self, id: RunId) -> Answer<'_, Run>;
     /// Destroys one of our sessions on the broker (clean up now).
-    fn destroy_session(&self, id: String) -> BoxFuture<'_, Result<String, ApiError>>;
+    fn destroy_session(&self, id: SessionId) -> Answer<'_, String>;
+    /// Cleans up, marks done or extends (`hours`) one of our sessions.
+    fn act_on_session(
+        &self,
+        id: SessionId,
+        action: SessionAction,
+        hours: Option<u32>,
+    ) -> Answer<'_, SessionActionResult>;
+    /// Cleans up every orphan: what was cleaned, and why the others were not.
+    fn clean_up_orphans(&self) -> BoxFuture<'_, OrphanCleanup>;
+    /// The broker's offers that pass `filters`, sorted as they ask.
+    fn inventory(&self, filters: InventoryFilters) -> Answer<'_, InventoryView>;
+    /// What renting cost over a period: the broker's figures when it answers, ours always.
+    fn costs(&self, params: CostParams) -> Answer<'_, CostReport>;
     /// The `limit` newest benchmark records created before `before`, newest first (older
     /// ones than the live state keeps).
     fn benchmarks_before(
         &self,
         before: DateTime<Utc>,
         limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<BenchmarkRecord>, ApiError>>;
-    /// The broker's offers that pass `filters`, sorted as they ask.
-    fn inventory(
-        &self,
-        filters: gdl_model::api::InventoryFilters,
-    ) -> BoxFuture<'_, Result<gdl_model::api::InventoryView, ApiError>>;
-    /// Cleans up, marks done or extends (`hours`) one of our sessions.
-    fn session_action(
-        &self,
-        id: String,
-        action: SessionAction,
-        hours: Option<u32>,
-    ) -> BoxFuture<'_, Result<SessionActionResult, ApiError>>;
-    /// Cleans up every orphan: what was cleaned, and why the others were not.
-    fn clean_up_orphans(&self) -> BoxFuture<'_, (Vec<SessionActionResult>, Vec<ApiError>)>;
-    /// What renting cost over a period: the broker's figures when it answers, ours always.
-    fn costs(
-        &self,
-        params: gdl_model::costs::CostParams,
-    ) -> BoxFuture<'_, Result<gdl_model::costs::CostReport, ApiError>>;
+    ) -> Answer<'_, Vec<BenchmarkRecord>>;
+    /// One benchmark with its raw samples.
+    fn benchmark(&self, id: BenchmarkId) -> Answer<'_, BenchmarkDetail>;
+    /// The models benchmarked, and `model` across GPUs and providers (only the models when
+    /// `model` is empty).
+    fn compare(&self, model: String) -> Answer<'_, (Vec<String>, Comparison)>;
     /// Imports the old Python dashboard's benchmark files: what was imported, why the rest
     /// was skipped.
-    fn import_benchmarks(
-        &self,
-        files: Vec<gdl_model::legacy::OldFile>,
-    ) -> BoxFuture<'_, Result<gdl_model::legacy::ImportReport, ApiError>>;
-    /// One run, live or stored.
-    fn run(&self, id: String) -> BoxFuture<'_, Result<gdl_model::runs::Run, ApiError>>;
-    /// `model` across GPUs and providers (every model benchmarked when `model` is empty:
-    /// then only `models` is filled).
-    fn compare(
-        &self,
-        model: String,
-    ) -> BoxFuture<'_, Result<(Vec<String>, gdl_model::compare::Comparison), ApiError>>;
-    /// One benchmark with its raw samples (phase, sample).
-    fn benchmark(&self, id: String) -> BoxFuture<'_, Result<StoredBenchmark, ApiError>>;
+    fn import_benchmarks(&self, files: Vec<OldFile>) -> Answer<'_, ImportReport>;
     /// How the dashboard is doing, with the last hour's samples.
-    fn health(&self) -> gdl_model::health::HealthView;
-    /// Whether pages need a login (an access token is set), so the header offers a logout.
-    fn login_required(&self) -> bool;
+    fn health(&self) -> HealthView;
     /// The Share tab: embed tokens, the origins allowed to embed, whether a token is needed.
-    fn embed_setup(&self) -> BoxFuture<'_, Result<gdl_model::embed::EmbedSetup, ApiError>>;
+    fn embed_setup(&self) -> Answer<'_, EmbedSetup>;
     /// Creates a read-only embed token labelled `label` (its secret is in the answer only).
-    fn create_embed_token(
-        &self,
-        label: String,
-    ) -> BoxFuture<'_, Result<gdl_model::embed::CreatedEmbedToken, ApiError>>;
+    fn create_embed_token(&self, label: String) -> Answer<'_, CreatedEmbedToken>;
     /// Revokes an embed token.
-    fn revoke_embed_token(
-        &self,
-        id: String,
-    ) -> BoxFuture<'_, Result<gdl_model::embed::EmbedToken, ApiError>>;
+    fn revoke_embed_token(&self, id: String) -> Answer<'_, EmbedToken>;
 }
-
-/// A benchmark record with its raw samples (phase, sample).
-pub type StoredBenchmark = (BenchmarkRecord, Vec<(String, gdl_model::benchmark::Sample)>);
 
 /// The page Content-Security-Policy, with `{nonce}` where the hydration scripts' nonce
 /// goes; the server provides it, the app sets the header with the request's nonce.
@@ -93,7 +86,7 @@ pub type SharedBackend = Arc<dyn Backend>;
 /// The backend from the Leptos context, or an error saying it is missing.
 pub fn backend() -> Result<SharedBackend, crate::error::AppError> {
     leptos::prelude::use_context::<SharedBackend>().ok_or_else(|| {
-        crate::error::AppError(gdl_model::api::ApiError::new(
+        crate::error::AppError(ApiError::new(
             gdl_model::code::ErrorCode::DashboardMisconfigured,
             "the server did not provide its backend to the app",
         ))

@@ -2,10 +2,12 @@
 
 mod benchmark_table;
 mod broker;
+pub mod chart;
 mod error_note;
 mod filters;
 mod import_old;
 mod live_status;
+mod loaded;
 mod log_panel;
 mod orphans;
 mod run_panel;
@@ -19,6 +21,7 @@ pub use error_note::ErrorNote;
 pub use filters::provider_options;
 pub use import_old::ImportOld;
 pub use live_status::LiveStatus;
+pub use loaded::Loaded;
 pub use log_panel::LogPanel;
 pub use orphans::OrphanBanner;
 pub use run_panel::{RunCard, RunPanel};

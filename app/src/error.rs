@@ -1,8 +1,8 @@
 //! The typed error of server functions: the dashboard's `{code, message, hint, request_id}`
 //! shape, also used for transport failures between browser and server.
 
-use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
+use gdl_model::error::ApiError;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};

@@ -6,13 +6,18 @@
 //!
 //! # Layout
 //! - `root`: [`shell`] (the HTML document) and [`App`] (router and header).
-//! - [`error`]: [`error::AppError`], the typed error of every server function.
-//! - [`functions`]: server functions, grouped by domain; their bodies reach the server's
-//!   services through the [`backend::Backend`] context value (`ssr` only).
-//! - [`pages`]: one file per route (dashboard, sessions, benchmarks, not found).
-//! - [`components`]: the broker status card, provider counts, session table and the
-//!   live-connection indicator.
+//! - [`error`]: [`error::AppError`], the typed error of every server function's call.
+//! - [`functions`]: server functions, grouped by domain, each answering a
+//!   [`functions::Reply`]; their bodies reach the server's service layer through the
+//!   [`backend::Backend`] context value (`ssr` only).
+//! - [`pages`]: one file per route (dashboard, inventory, sessions, runs, a run,
+//!   benchmarks, a benchmark, compare, costs, health, share, the embedded panels, not
+//!   found).
+//! - [`components`]: what pages share: the loading frame ([`components::Loaded`]), the
+//!   chart frame, the broker cards, the session and benchmark tables, the run panel, the
+//!   test form, the orphan banner, the live-connection indicator.
 //! - [`live`]: the browser side of the live channel; pages render from its store.
+//! - [`url`]: the page's query string as the model's filter structs.
 //! - [`format`]: plain formatting helpers, unit-tested without a browser.
 
 #[cfg(feature = "ssr")]
@@ -24,5 +29,6 @@ pub mod functions;
 pub mod live;
 pub mod pages;
 mod root;
+pub mod url;
 
 pub use root::{shell, App, FirstPaint};

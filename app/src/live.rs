@@ -13,4 +13,13 @@ pub mod conn;
 mod driver;
 mod store;
 
-pub use store::{provide_live, use_live, LiveStore};
+pub use store::{use_live, LiveStore};
+
+/// Creates the store, provides it as context and, in the browser, starts the connection.
+pub fn provide_live() -> LiveStore {
+    let store = LiveStore::new();
+    leptos::prelude::provide_context(store);
+    #[cfg(feature = "hydrate")]
+    driver::start(store);
+    store
+}

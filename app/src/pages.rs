@@ -11,6 +11,7 @@ mod inventory;
 mod live_page;
 mod not_found;
 mod run;
+mod runs;
 mod sessions;
 mod share;
 
@@ -26,5 +27,6 @@ pub use health::HealthPage;
 pub use inventory::InventoryPage;
 pub use not_found::NotFoundPage;
 pub use run::RunPage;
+pub use runs::RunsPage;
 pub use sessions::SessionsPage;
 pub use share::SharePage;

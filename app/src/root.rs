@@ -1,12 +1,12 @@
 //! The HTML document and the routed app.
 
-use crate::components::LiveStatus;
+use crate::components::{LiveStatus, OrphanBanner};
 use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
 use crate::pages::{
     BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, EmbedBenchmarksPage,
     EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage, InventoryPage,
-    NotFoundPage, RunPage, SessionsPage, SharePage,
+    NotFoundPage, RunPage, RunsPage, SessionsPage, SharePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -78,6 +78,7 @@ fn Chrome() -> impl IntoView {
                     </A>
                     <A href="/inventory">"Inventory"</A>
                     <A href="/sessions">"Sessions"</A>
+                    <A href="/runs">"Runs"</A>
                     <A href="/benchmarks">"Benchmarks"</A>
                     <A href="/costs">"Costs"</A>
                     <A href="/health">"Health"</A>
@@ -88,6 +89,9 @@ fn Chrome() -> impl IntoView {
             </header>
             </Show>
             <main class=move || if embedded.get() { "embedded" } else { "page" }>
+                <Show when=move || !embedded.get()>
+                    <PageOrphans/>
+                </Show>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/inventory") view=InventoryPage ssr=SsrMode::Async/>
@@ -98,6 +102,7 @@ fn Chrome() -> impl IntoView {
                     <Route path=path!("/share") view=SharePage ssr=SsrMode::Async/>
                     <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("/benchmarks/:id") view=BenchmarkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async/>
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/status") view=EmbedStatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/sessions") view=EmbedSessionsPage ssr=SsrMode::Async/>
@@ -109,6 +114,25 @@ fn Chrome() -> impl IntoView {
     }
 }
 
+/// The orphan banner above every page, from the first paint's state (rendered on the
+/// server) and then live: a session that bills with no run using it shows wherever a
+/// person is.
+#[component]
+fn PageOrphans() -> impl IntoView {
+    let store = crate::live::use_live();
+    let FirstPaint(first) = expect_context::<FirstPaint>();
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                if let Ok(Ok(state)) = first.await {
+                    store.seed(state);
+                }
+                view! { <OrphanBanner/> }
+            })}
+        </Suspense>
+    }
+}
+
 /// "Log out" in the header when the dashboard asks for a login: a plain form, so it works
 /// before (or without) hydration.
 #[component]
@@ -117,7 +141,7 @@ fn Logout() -> impl IntoView {
     view! {
         <Suspense>
             {move || {
-                matches!(required.get(), Some(Ok(true)))
+                matches!(required.get(), Some(Ok(Ok(true))))
                     .then(|| {
                         view! {
                             <form class="logout" method="post" action="/logout">
@@ -132,7 +156,7 @@ fn Logout() -> impl IntoView {
 
 /// The server-rendered state of the first paint, shared by the pages.
 #[derive(Clone, Copy)]
-pub struct FirstPaint(pub Resource<Result<gdl_model::live::LiveState, crate::error::AppError>>);
+pub struct FirstPaint(pub Resource<crate::functions::Reply<gdl_model::live::LiveState>>);
 
 /// Sends the page's Content-Security-Policy with this response's script nonce.
 #[cfg(feature = "ssr")]

@@ -1,7 +1,7 @@
 //! Every error code the product shows, defined once.
 //!
 //! A code is a stable snake_case word that programs can match on; people read the message
-//! and hint that come with it ([`crate::api::ApiError`], a run step's `code`). Codes never
+//! and hint that come with it ([`crate::error::ApiError`], a run step's `code`). Codes never
 //! change spelling: a new failure gets a new code.
 //!
 //! # Examples

@@ -45,95 +45,25 @@
 //! ```
 
 use crate::benchmark::Dist;
+use crate::ids::BenchmarkId;
+use crate::provider::Provider;
+use crate::query::blank_as_none;
 use crate::runs::BenchmarkRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The Benchmarks tab's filters and sort, as its URL carries them
-/// (`/benchmarks?model=Qwen&provider=vastai&sort=slo_cost`).
+/// `GET /api/compare?model=` and the Compare page: the model to compare across GPUs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct BenchmarkFilters {
-    /// A part of the model id (case-insensitive).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct CompareQuery {
+    /// The model id, e.g. Qwen/Qwen2.5-0.5B-Instruct (empty: the models benchmarked only).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub model: Option<String>,
-    /// A provider's wire name (`vastai`, ...), matched exactly.
-    pub provider: Option<String>,
-    /// A part of the GPU type (case-insensitive).
-    pub gpu: Option<String>,
-    /// `newest` (default), `ttft`, `tpot`, `tps` (fastest first) or `slo_cost` (cheapest at
-    /// the SLOs first; records without one last).
-    pub sort: Option<String>,
-}
-
-impl BenchmarkFilters {
-    /// The filters in a query string's pairs.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use gdl_model::compare::BenchmarkFilters;
-    ///
-    /// let f = BenchmarkFilters::from_pairs([("model", "qwen"), ("gpu", " "), ("sort", "tps")]);
-    /// assert_eq!(f.model.as_deref(), Some("qwen"));
-    /// assert_eq!(f.gpu, None, "an empty value is unset");
-    /// assert_eq!(f.sort.as_deref(), Some("tps"));
-    /// ```
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut f = Self::default();
-        for (key, value) in crate::api::set_pairs(pairs) {
-            let value = Some(value.to_owned());
-            match key {
-                "model" => f.model = value,
-                "provider" => f.provider = value,
-                "gpu" => f.gpu = value,
-                "sort" => f.sort = value,
-                _ => {}
-            }
-        }
-        f
-    }
-
-    /// Whether `r` passes.
-    pub fn passes(&self, r: &BenchmarkRecord) -> bool {
-        let has = |text: &str, part: &Option<String>| {
-            part.as_ref()
-                .is_none_or(|p| text.to_lowercase().contains(&p.to_lowercase()))
-        };
-        has(&r.model, &self.model)
-            && has(&r.gpu_type, &self.gpu)
-            && self
-                .provider
-                .as_deref()
-                .is_none_or(|p| r.provider.as_str() == p)
-    }
-
-    /// Sorts as asked.
-    pub fn sort(&self, list: &mut [BenchmarkRecord]) {
-        let first = |r: &BenchmarkRecord, f: fn(&crate::benchmark::PhaseMetrics) -> f64| {
-            r.phases.first().map(f).unwrap_or(f64::INFINITY)
-        };
-        match self.sort.as_deref() {
-            Some("ttft") => list.sort_by(|a, b| {
-                first(a, |p| p.ttft_ms.p50).total_cmp(&first(b, |p| p.ttft_ms.p50))
-            }),
-            Some("tpot") => list.sort_by(|a, b| {
-                first(a, |p| p.tpot_ms.p50).total_cmp(&first(b, |p| p.tpot_ms.p50))
-            }),
-            Some("tps") => {
-                let best =
-                    |r: &BenchmarkRecord| r.best_phase().map_or(0.0, |p| p.output_tokens_per_s);
-                list.sort_by(|a, b| best(b).total_cmp(&best(a)))
-            }
-            Some("slo_cost") => {
-                let cost = |r: &BenchmarkRecord| {
-                    r.at_slo()
-                        .and_then(|p| p.usd_per_million_output_tokens)
-                        .unwrap_or(f64::INFINITY)
-                };
-                list.sort_by(|a, b| cost(a).total_cmp(&cost(b)))
-            }
-            _ => list.sort_by_key(|r| std::cmp::Reverse(r.created_at)),
-        }
-    }
 }
 
 /// One GPU on one provider, over every benchmark of the model there.
@@ -144,14 +74,14 @@ pub struct FrontierPoint {
     pub gpu_type: String,
     /// GPUs per instance.
     pub gpu_count: u32,
-    /// The provider's wire name (`vastai`, ...).
-    pub provider: String,
+    /// The provider.
+    pub provider: Provider,
     /// Median over its benchmarks of $ per 1M output tokens at the SLO capacity.
     pub usd_per_million: f64,
     /// Median per-user decode speed at that load, tokens per second (1000 / TPOT p50).
     pub tokens_per_s_per_user: f64,
     /// The benchmarks it rests on, newest first.
-    pub benchmarks: Vec<String>,
+    pub benchmarks: Vec<BenchmarkId>,
     /// No other point is at least as cheap and as fast, and better in one.
     pub pareto: bool,
 }
@@ -207,11 +137,11 @@ pub struct Comparison {
     /// One per [`Goal`], chosen among the frontier (pareto) points; empty without points.
     pub recommendations: Vec<Recommendation>,
     /// Benchmarks of the model where no level met the SLOs (not on the chart).
-    pub without_slo: Vec<String>,
+    pub without_slo: Vec<BenchmarkId>,
 }
 
 /// GPU type, GPU count and provider.
-type Hardware = (String, u32, String);
+type Hardware = (String, u32, Provider);
 
 /// A benchmark with its $ per 1M tokens and per-user speed at the SLO capacity.
 type Measured<'a> = (&'a BenchmarkRecord, f64, f64);
@@ -234,11 +164,7 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
         });
         match figures {
             Some((usd, speed)) => groups
-                .entry((
-                    r.gpu_type.clone(),
-                    r.gpu_count,
-                    r.provider.as_str().to_owned(),
-                ))
+                .entry((r.gpu_type.clone(), r.gpu_count, r.provider.clone()))
                 .or_default()
                 .push((r, usd, speed)),
             None => without_slo.push(r.id.clone()),
@@ -333,7 +259,11 @@ fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
                     p.usd_per_million,
                     p.tokens_per_s_per_user,
                     if n == 1 { "" } else { "s" },
-                    p.benchmarks.join(", ")
+                    p.benchmarks
+                        .iter()
+                        .map(BenchmarkId::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             })
         })
@@ -344,6 +274,7 @@ fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
 mod tests {
     use super::*;
     use crate::benchmark::PhaseMetrics;
+    use crate::runs::BenchmarkFilters;
 
     fn record(id: &str, gpu: &str, provider: &str, usd: f64, tpot: f64) -> BenchmarkRecord {
         let mut r: BenchmarkRecord = serde_json::from_value(serde_json::json!({
@@ -406,18 +337,15 @@ mod tests {
             record("b", "H100", "tensordock", 0.30, 5.0),
             record("c", "RTX 4090", "vastai", 0.12, 8.0),
         ];
-        let f = BenchmarkFilters::from_pairs([
-            ("gpu", "rtx"),
-            ("provider", "vastai"),
-            ("sort", "slo_cost"),
-        ]);
+        let f: BenchmarkFilters =
+            crate::query::decode("gpu=rtx&provider=vastai&sort=slo_cost").unwrap();
         list.retain(|r| f.passes(r));
         f.sort(&mut list);
         assert_eq!(
             list.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             ["a", "c"]
         );
-        let tpot = BenchmarkFilters::from_pairs([("sort", "tpot"), ("model", "qwen2.5")]);
+        let tpot: BenchmarkFilters = crate::query::decode("sort=tpot&model=qwen2.5").unwrap();
         let mut all = vec![
             record("a", "x", "vastai", 0.1, 20.0),
             record("b", "y", "vastai", 0.2, 5.0),

@@ -7,25 +7,27 @@
 //! ```
 //! use chrono::NaiveDate;
 //! use gdl_model::costs::{CostParams, CostWindow};
+//! use gdl_model::query::decode;
 //!
 //! let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-//! let p = CostParams::from_pairs([("period", "range"), ("from", "2026-11-01"), ("to", "2026-11-15")]);
-//! let window = CostWindow::parse(p.period.as_deref(), p.from.as_deref(), p.to.as_deref(), today)?;
+//! let p: CostParams = decode("period=range&from=2026-11-01&to=2026-11-15")?;
+//! let window = CostWindow::parse(&p, today)?;
 //! assert_eq!(window.label(), "2026-11-01 to 2026-11-15");
 //! assert_eq!(window.end().to_rfc3339(), "2026-11-16T00:00:00+00:00", "both ends included");
 //!
 //! // No period means this month so far.
-//! let month = CostWindow::parse(None, None, None, today)?;
+//! let month = CostWindow::parse(&CostParams::default(), today)?;
 //! assert_eq!(month.label(), "this month (2026-11-01 to 2026-11-24)");
 //!
 //! // A wrong query is an `invalid_input` error with a hint.
-//! let e = CostWindow::parse(Some("weekly"), None, None, today).unwrap_err();
+//! let e = decode::<CostParams>("period=weekly").unwrap_err();
 //! assert_eq!(e.code, "invalid_input");
-//! # Ok::<(), gdl_model::api::ApiError>(())
+//! # Ok::<(), gdl_model::error::ApiError>(())
 //! ```
 
-use crate::api::ApiError;
-use crate::code::ErrorCode;
+use crate::error::ApiError;
+use crate::ids::{BenchmarkId, RunId};
+use crate::query::{blank_as_none, word_enum};
 use crate::runs::{Run, RunStatus};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,45 +39,74 @@ pub const MAX_RANGE_DAYS: i64 = 366;
 /// Runs listed in a report, newest first.
 pub const RUNS_LISTED: usize = 200;
 
+/// Which days a cost report covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CostPeriod {
+    /// Today (UTC).
+    Today,
+    /// This month so far.
+    #[default]
+    Month,
+    /// The days from `from` to `to`, both included.
+    Range,
+}
+
+impl CostPeriod {
+    /// Every period, as the Costs tab lists them.
+    pub const ALL: [CostPeriod; 3] = [Self::Today, Self::Month, Self::Range];
+
+    /// The wire spelling (`today`, `month`, `range`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Today => "today",
+            Self::Month => "month",
+            Self::Range => "range",
+        }
+    }
+}
+
+word_enum!(CostPeriod, "today, month or range");
+
 /// The query of `GET /api/costs` and the Costs tab: `period=today|month|range`, with
 /// `from` and `to` (`YYYY-MM-DD`) for a range.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct CostParams {
-    /// `today`, `month` or `range`; `None` means `month`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub period: Option<String>,
+    /// `today`, `month` or `range`; `month` when unset.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub period: Option<CostPeriod>,
     /// The first day of a range, `YYYY-MM-DD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub from: Option<NaiveDate>,
     /// The last day of a range (included), `YYYY-MM-DD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-}
-
-impl CostParams {
-    /// The parameters in a query string's pairs; empty values count as unset.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut p = Self::default();
-        for (key, value) in crate::api::set_pairs(pairs) {
-            let value = Some(value.to_owned());
-            match key {
-                "period" => p.period = value,
-                "from" => p.from = value,
-                "to" => p.to = value,
-                _ => {}
-            }
-        }
-        p
-    }
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub to: Option<NaiveDate>,
 }
 
 /// The days a cost report covers, both ends included, in UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostWindow {
-    /// `today`, `month` or `range`.
-    pub period: String,
+    /// Today, this month, or a range.
+    pub period: CostPeriod,
     /// The first day counted.
     pub from: NaiveDate,
     /// The last day counted.
@@ -83,52 +114,35 @@ pub struct CostWindow {
 }
 
 impl CostWindow {
-    /// Reads `period` (`today`, `month`, the default, or `range` with `from` and `to` as
-    /// `YYYY-MM-DD`) as of `today`.
-    pub fn parse(
-        period: Option<&str>,
-        from: Option<&str>,
-        to: Option<&str>,
-        today: NaiveDate,
-    ) -> Result<Self, ApiError> {
-        let window = |period: &str, from, to| Self {
-            period: period.into(),
-            from,
-            to,
-        };
+    /// The window `params` ask for (`month`, the default, `today`, or a `range` with `from`
+    /// and `to`) as of `today`.
+    pub fn parse(params: &CostParams, today: NaiveDate) -> Result<Self, ApiError> {
+        let window = |period, from, to| Self { period, from, to };
         let first = today.with_day(1).unwrap_or(today);
-        match period.map(str::trim).filter(|p| !p.is_empty()) {
-            None | Some("month") => Ok(window("month", first, today)),
-            Some("today") => Ok(window("today", today, today)),
-            Some("range") => {
-                let day = |key: &str, value: Option<&str>| {
-                    let value = value.map(str::trim).unwrap_or_default();
-                    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-                        invalid(
-                            format!("{key} must be a date as YYYY-MM-DD, got {value:?}"),
-                            "A range needs both from and to, e.g. from=2026-11-01&to=2026-11-15.",
-                        )
-                    })
+        match params.period.unwrap_or_default() {
+            CostPeriod::Month => Ok(window(CostPeriod::Month, first, today)),
+            CostPeriod::Today => Ok(window(CostPeriod::Today, today, today)),
+            CostPeriod::Range => {
+                let (Some(from), Some(to)) = (params.from, params.to) else {
+                    return Err(ApiError::invalid(
+                        "a range needs both from and to, as YYYY-MM-DD",
+                        "For example from=2026-11-01&to=2026-11-15.",
+                    ));
                 };
-                let (from, to) = (day("from", from)?, day("to", to)?);
                 if to < from {
-                    return Err(invalid(
+                    return Err(ApiError::invalid(
                         format!("the range ends ({to}) before it starts ({from})"),
                         "Swap from and to.",
                     ));
                 }
                 if (to - from).num_days() >= MAX_RANGE_DAYS {
-                    return Err(invalid(
+                    return Err(ApiError::invalid(
                         format!("the range covers more than {MAX_RANGE_DAYS} days"),
                         "Ask for a year at most.",
                     ));
                 }
-                Ok(window("range", from, to))
+                Ok(window(CostPeriod::Range, from, to))
             }
-            Some(other) => Err(invalid(
-                format!("unknown period {other:?}"),
-                "Use today, month, or range with from and to.",
-            )),
         }
     }
 
@@ -149,41 +163,17 @@ impl CostWindow {
 
     /// How a person reads it: "today (2026-11-24)", "this month (2026-11-01 to 2026-11-24)".
     pub fn label(&self) -> String {
-        match self.period.as_str() {
-            "today" => format!("today ({})", self.from),
-            "month" => format!("this month ({} to {})", self.from, self.to),
-            _ if self.from == self.to => format!("{}", self.from),
-            _ => format!("{} to {}", self.from, self.to),
+        match self.period {
+            CostPeriod::Today => format!("today ({})", self.from),
+            CostPeriod::Month => format!("this month ({} to {})", self.from, self.to),
+            CostPeriod::Range if self.from == self.to => format!("{}", self.from),
+            CostPeriod::Range => format!("{} to {}", self.from, self.to),
         }
     }
 }
 
-/// What renting at `price_per_hour` cost from `from` to `until` (nothing if `until` is
-/// not later).
-///
-/// USD, prorated to the millisecond (the broker bills whole hours; this is our figure).
-///
-/// # Examples
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// use gdl_model::costs::rent_usd;
-///
-/// let start = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
-/// let later = Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap();
-/// assert_eq!(rent_usd(0.40, start, later), 0.20);
-/// assert_eq!(rent_usd(0.40, later, start), 0.0);
-/// ```
-pub fn rent_usd(price_per_hour: f64, from: DateTime<Utc>, until: DateTime<Utc>) -> f64 {
-    price_per_hour * (until - from).num_milliseconds().max(0) as f64 / 3_600_000.0
-}
-
 fn midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-}
-
-fn invalid(message: String, hint: &str) -> ApiError {
-    ApiError::new(ErrorCode::InvalidInput, message).with_hint(hint)
 }
 
 /// Totals over a window.
@@ -216,7 +206,7 @@ pub enum CostSource {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCost {
     /// The run's id.
-    pub run_id: String,
+    pub run_id: RunId,
     /// When the run started.
     pub created_at: DateTime<Utc>,
     /// The model the run tested, as asked for.
@@ -231,7 +221,7 @@ pub struct RunCost {
     pub cost_usd: f64,
     /// The benchmark the run recorded; `None` when it recorded none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub benchmark_id: Option<String>,
+    pub benchmark_id: Option<BenchmarkId>,
 }
 
 /// `GET /api/costs`: a window's totals, from the broker when it answers, with ours beside
@@ -339,24 +329,30 @@ mod tests {
     #[test]
     fn periods_are_today_this_month_or_a_range_of_whole_days() {
         let today = day("2026-11-24");
-        let month = CostWindow::parse(None, None, None, today).unwrap();
+        let params = |q: &str| crate::query::decode::<CostParams>(q);
+        let month = CostWindow::parse(&CostParams::default(), today).unwrap();
         assert_eq!((month.from, month.to), (day("2026-11-01"), today));
         assert_eq!(month.end(), midnight(day("2026-11-25")));
-        let one = CostWindow::parse(Some("today"), None, None, today).unwrap();
+        let one = CostWindow::parse(&params("period=today").unwrap(), today).unwrap();
         assert!(one.contains(midnight(today)));
         assert!(!one.contains(midnight(day("2026-11-25"))));
-        let range = CostWindow::parse(Some("range"), Some("2026-10-30"), Some("2026-11-02"), today)
-            .unwrap();
+        let range = CostWindow::parse(
+            &params("period=range&from=2026-10-30&to=2026-11-02").unwrap(),
+            today,
+        )
+        .unwrap();
         assert_eq!(range.label(), "2026-10-30 to 2026-11-02");
-        for (p, f, t) in [
-            (Some("range"), Some("2026-11-05"), Some("2026-11-01")),
-            (Some("range"), Some("yesterday"), Some("2026-11-01")),
-            (Some("range"), None, Some("2026-11-01")),
-            (Some("range"), Some("2020-01-01"), Some("2026-11-01")),
-            (Some("weekly"), None, None),
+        for query in [
+            "period=range&from=2026-11-05&to=2026-11-01",
+            "period=range&from=yesterday&to=2026-11-01",
+            "period=range&to=2026-11-01",
+            "period=range&from=2020-01-01&to=2026-11-01",
+            "period=weekly",
         ] {
-            let e = CostWindow::parse(p, f, t, today).unwrap_err();
-            assert_eq!(e.code, "invalid_input");
+            let e = params(query)
+                .and_then(|p| CostWindow::parse(&p, today))
+                .unwrap_err();
+            assert_eq!(e.code, "invalid_input", "{query}");
             assert!(e.hint.is_some());
         }
     }

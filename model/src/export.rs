@@ -61,7 +61,7 @@ pub fn benchmarks_csv(records: &[BenchmarkRecord]) -> String {
         let slo = r.at_slo();
         let num = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
         let row = [
-            r.id.clone(),
+            r.id.to_string(),
             r.created_at.to_rfc3339(),
             r.model.clone(),
             r.quantization.clone(),

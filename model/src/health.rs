@@ -1,81 +1,11 @@
-//! How the dashboard itself is doing: the circuit breaker around broker calls, and (on the
-//! Health tab) the live channel, the runner and the store.
-//!
-//! # Examples
-//!
-//! ```
-//! use gdl_model::health::{BreakerPhase, BreakerView};
-//!
-//! let breaker: BreakerView = serde_json::from_str(r#"{"phase":"half_open","failures":5,
-//!     "threshold":5,"open_secs":30.0,"last_error":"connection refused"}"#)?;
-//! assert_eq!(breaker.phase, BreakerPhase::HalfOpen);
-//! assert_eq!(breaker.phase.label(), "half-open");
-//! assert!(breaker.transitions.is_empty(), "left out means none");
-//! # Ok::<(), serde_json::Error>(())
-//! ```
+//! How the dashboard itself is doing (the Health tab, `GET /api/health`): the broker and
+//! the calls made to it, the live channel, the runner and the store, with samples of the
+//! last hour.
 
+use crate::breaker::{BreakerPhase, BreakerView};
+use crate::ids::RunId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-/// Where the circuit breaker around broker calls stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerPhase {
-    /// Calls go through; failures in a row are counted.
-    #[default]
-    Closed,
-    /// Too many failures in a row: calls fail at once until the probe time.
-    Open,
-    /// The open time is over: a probe call is let through to see whether the broker is back.
-    HalfOpen,
-}
-
-impl BreakerPhase {
-    /// How the phase reads on the page.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Closed => "closed",
-            Self::Open => "open",
-            Self::HalfOpen => "half-open",
-        }
-    }
-}
-
-/// One change of the breaker's phase.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BreakerTransition {
-    /// When the phase changed.
-    pub at: DateTime<Utc>,
-    /// The phase it changed to.
-    pub to: BreakerPhase,
-    /// Why, in words (the failure that opened it, the probe that closed it).
-    pub reason: String,
-}
-
-/// The circuit breaker as the status card and the Health tab show it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BreakerView {
-    /// Where it stands now.
-    pub phase: BreakerPhase,
-    /// Failures in a row so far (while closed), or the ones that opened it.
-    pub failures: u32,
-    /// Failures in a row that open it.
-    pub threshold: u32,
-    /// How long it stays open before a probe, seconds.
-    pub open_secs: f64,
-    /// When the next probe is let through (while open).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe_at: Option<DateTime<Utc>>,
-    /// The last failure seen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-    /// The latest phase changes, oldest first.
-    #[serde(default)]
-    pub transitions: Vec<BreakerTransition>,
-}
 
 /// The Health tab and `GET /api/health`: how the dashboard and what it depends on are doing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,7 +31,7 @@ pub struct HealthView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokerHealth {
     /// Ready, starting or offline.
-    pub state: crate::api::BrokerState,
+    pub state: crate::status::BrokerState,
     /// The broker URL in use.
     pub url: String,
     /// True when the broker is the embedded simulator.
@@ -156,7 +86,7 @@ pub struct RunnerHealth {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunInFlight {
     /// The run's id.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step's label, or none between steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,

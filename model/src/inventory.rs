@@ -7,11 +7,10 @@
 //!
 //! ```
 //! use gdl_model::inventory::InventoryFilters;
+//! use gdl_model::query::decode;
 //! use gdl_model::shopper::{Offer, Provider};
 //!
-//! let f = InventoryFilters::from_pairs([
-//!     ("provider", "vastai"), ("min_vram", "24"), ("max_price", "0.5"), ("gpu_type", ""),
-//! ]);
+//! let f: InventoryFilters = decode("provider=vastai&min_vram=24&max_price=0.5&gpu_type=")?;
 //! let q = f.query();
 //! assert_eq!(q.provider, Some(Provider::VastAi));
 //! assert_eq!(q.gpu_type, None, "empty means unset");
@@ -21,11 +20,14 @@
 //! assert!(q.admits(&offer));
 //! let dear = Offer { price_per_hour: 0.9, ..offer };
 //! assert!(!q.admits(&dear));
-//! # Ok::<(), serde_json::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::api::{set_pairs, ApiError};
 use crate::code::ErrorCode;
+use crate::error::ApiError;
+use crate::ids::OfferId;
+use crate::provider::Provider;
+use crate::query::{blank_as_none, word_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -34,71 +36,132 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryFilters {
-    /// A provider's wire name (`vastai`, ...): only its offers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    /// Only this provider's offers.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub provider: Option<Provider>,
     /// The least VRAM per GPU, GB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_vram: Option<u32>,
     /// The highest price of a whole offer, USD per hour (0 means no limit on the broker).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_price: Option<f64>,
     /// The exact GPU type, such as `RTX 4090`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gpu_type: Option<String>,
     /// A case-sensitive part of the location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub location: Option<String>,
     /// The least reliability, 0–1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_reliability: Option<f64>,
-    /// `price` (default), `vram`, `reliability` or `confidence`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
+    /// The order (cheapest first when unset).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sort: Option<InventorySort>,
     /// Mark the offers that fit this model (a preset alias or Hugging Face id). Not a
     /// broker filter: every offer is still listed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub model: Option<String>,
     /// The model's quantization (`none` when unset).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub quantization: Option<String>,
     /// GPUs the model is split across (1 when unset).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gpus: Option<u32>,
 }
 
 impl InventoryFilters {
-    /// The filters in a query string's pairs; empty and unreadable values count as unset.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut f = Self::default();
-        for (key, value) in set_pairs(pairs) {
-            let text = || Some(value.to_owned());
-            match key {
-                "provider" => f.provider = text(),
-                "min_vram" => f.min_vram = value.parse().ok(),
-                "max_price" => f.max_price = value.parse().ok().filter(|p: &f64| p.is_finite()),
-                "gpu_type" => f.gpu_type = text(),
-                "location" => f.location = text(),
-                "min_reliability" => {
-                    f.min_reliability = value.parse().ok().filter(|r: &f64| r.is_finite())
-                }
-                "sort" => f.sort = text(),
-                "model" => f.model = text(),
-                "quantization" => f.quantization = text(),
-                "gpus" => f.gpus = value.parse().ok().filter(|n| (1..=8).contains(n)),
-                _ => {}
-            }
+    /// Refuses filters no offer could pass for a reason a person should hear: a provider
+    /// this version does not know, a GPU count outside 1 to 8, a number that is not finite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::inventory::InventoryFilters;
+    /// use gdl_model::query::decode;
+    ///
+    /// assert!(decode::<InventoryFilters>("provider=vastai&gpus=2")?.check().is_ok());
+    /// let e = decode::<InventoryFilters>("provider=runpod")?.check().unwrap_err();
+    /// assert!(e.message.contains("runpod") && e.hint.unwrap().contains("vastai"));
+    /// assert!(decode::<InventoryFilters>("gpus=9")?.check().is_err());
+    /// # Ok::<(), gdl_model::error::ApiError>(())
+    /// ```
+    pub fn check(&self) -> Result<(), ApiError> {
+        if let Some(Provider::Other(p)) = &self.provider {
+            return Err(ApiError::invalid(
+                format!("unknown provider {p:?}"),
+                format!(
+                    "Use one of {}, or leave it out for any.",
+                    Provider::known_names()
+                ),
+            ));
         }
-        f
+        if let Some(n) = self.gpus.filter(|n| !(1..=8).contains(n)) {
+            return Err(ApiError::invalid(
+                format!("gpus must be 1 to 8, got {n}"),
+                "Leave gpus out for one GPU.",
+            ));
+        }
+        let numbers = [
+            ("max_price", self.max_price),
+            ("min_reliability", self.min_reliability),
+        ];
+        if let Some((name, _)) = numbers
+            .iter()
+            .find(|(_, v)| v.is_some_and(|v| !v.is_finite()))
+        {
+            return Err(ApiError::invalid(
+                format!("{name} must be a finite number"),
+                format!("Leave {name} out for no limit."),
+            ));
+        }
+        Ok(())
     }
 
     /// The broker's inventory query for these filters.
     pub fn query(&self) -> crate::shopper::InventoryQuery {
         crate::shopper::InventoryQuery {
-            provider: self
-                .provider
-                .as_deref()
-                .map(crate::shopper::Provider::from_wire),
+            provider: self.provider.clone(),
             min_vram: self.min_vram,
             max_price: self.max_price,
             gpu_type: self.gpu_type.clone(),
@@ -117,14 +180,15 @@ impl InventoryFilters {
     /// use gdl_model::code::ErrorCode;
     /// use gdl_model::inventory::InventoryFilters;
     ///
-    /// let f = InventoryFilters::from_pairs([("model", "qwen2.5-7b"), ("quantization", "awq")]);
+    /// let f: InventoryFilters = gdl_model::query::decode("model=qwen2.5-7b&quantization=awq")?;
     /// let model = f.fit_model().unwrap().unwrap();
     /// assert_eq!(model.served_repo, "Qwen/Qwen2.5-7B-Instruct-AWQ");
     ///
-    /// let bad = InventoryFilters::from_pairs([("model", "gemma-2b"), ("quantization", "awq")]);
+    /// let bad: InventoryFilters = gdl_model::query::decode("model=gemma-2b&quantization=awq")?;
     /// let e = bad.fit_model().unwrap().unwrap_err();
     /// assert_eq!(e.error_code(), ErrorCode::QuantizationUnavailable);
     /// assert!(InventoryFilters::default().fit_model().is_none());
+    /// # Ok::<(), gdl_model::error::ApiError>(())
     /// ```
     pub fn fit_model(&self) -> Option<Result<crate::registry::ResolvedModel, ApiError>> {
         use crate::registry::{resolve, Quantization};
@@ -150,21 +214,69 @@ impl InventoryFilters {
 
     /// Sorts `offers` as asked: cheapest first unless `sort` says otherwise.
     pub fn sort(&self, offers: &mut [crate::shopper::Offer]) {
-        match self.sort.as_deref() {
-            Some("vram") => offers.sort_by(|a, b| {
+        match self.sort.unwrap_or_default() {
+            InventorySort::Vram => offers.sort_by(|a, b| {
                 b.vram_gb
                     .cmp(&a.vram_gb)
                     .then(a.price_per_hour.total_cmp(&b.price_per_hour))
             }),
-            Some("reliability") => offers.sort_by(|a, b| b.reliability.total_cmp(&a.reliability)),
-            Some("confidence") => offers.sort_by(|a, b| {
+            InventorySort::Reliability => {
+                offers.sort_by(|a, b| b.reliability.total_cmp(&a.reliability))
+            }
+            InventorySort::Confidence => offers.sort_by(|a, b| {
                 b.availability_confidence
                     .total_cmp(&a.availability_confidence)
             }),
-            _ => offers.sort_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour)),
+            InventorySort::Price => {
+                offers.sort_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour))
+            }
         }
     }
 }
+
+/// How the Inventory tab sorts offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InventorySort {
+    /// The cheapest first.
+    #[default]
+    Price,
+    /// The most VRAM per GPU first (the cheapest first among equals).
+    Vram,
+    /// The most reliable first.
+    Reliability,
+    /// The most likely to be available first.
+    Confidence,
+}
+
+impl InventorySort {
+    /// Every order, as the tab's select lists them.
+    pub const ALL: [InventorySort; 4] =
+        [Self::Price, Self::Vram, Self::Reliability, Self::Confidence];
+
+    /// The wire spelling (`price`, `vram`, `reliability`, `confidence`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Price => "price",
+            Self::Vram => "vram",
+            Self::Reliability => "reliability",
+            Self::Confidence => "confidence",
+        }
+    }
+
+    /// The words people read in the select.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Price => "price",
+            Self::Vram => "VRAM",
+            Self::Reliability => "reliability",
+            Self::Confidence => "availability",
+        }
+    }
+}
+
+word_enum!(InventorySort, "price, vram, reliability or confidence");
 
 impl crate::shopper::InventoryQuery {
     /// Whether the broker lists `o` for this query: its filters as the broker applies them
@@ -223,7 +335,7 @@ pub struct ModelFit {
     /// The VRAM each of those GPUs needs, GB.
     pub vram_per_gpu: u32,
     /// The ids of the listed offers with enough GPUs of enough VRAM.
-    pub fitting: Vec<String>,
+    pub fitting: Vec<OfferId>,
 }
 
 impl ModelFit {

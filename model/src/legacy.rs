@@ -140,8 +140,8 @@ pub fn import(text: &str, from: &str) -> Result<BenchmarkRecord, String> {
         ..Default::default()
     };
     Ok(BenchmarkRecord {
-        id: old.id,
-        run_id: String::new(),
+        id: old.id.into(),
+        run_id: Default::default(),
         created_at,
         served_repo: old.model_id.clone(),
         model: old.model_id,

@@ -1,7 +1,7 @@
 //! Wire types of gpu-deploy-llm, usable without Leptos (serde only).
 //!
-//! The crate depends only on serde, serde_json, chrono and zeroize (plus utoipa behind the
-//! optional `openapi` feature): no Leptos, no axum, no async runtime. A client program, a
+//! The crate depends only on serde, serde_json, serde_urlencoded, chrono and zeroize (plus
+//! utoipa behind the optional `openapi` feature): no Leptos, no axum, no async runtime. A client program, a
 //! script's helper or a test can read what the dashboard and the broker send with the same
 //! types the server writes them with.
 //!
@@ -9,12 +9,17 @@
 //! - [`shopper`]: the cloud-gpu-shopper broker's HTTP contract: offers, sessions, the create
 //!   request and its one-time SSH key, health, costs and the broker's error bodies. Tolerant
 //!   where the broker is inconsistent (RFC 3339 variants, missing fields, `[]` vs `null`).
-//! - [`api`]: the dashboard's own API: status, session views and the error shape
-//!   `{code, message, hint, request_id}` used everywhere a person or program reads an error.
+//! - [`error`]: [`error::ApiError`], the one error shape `{code, message, hint, request_id}`
+//!   used everywhere a person or program reads an error.
+//! - [`status`]: the broker and its inventory at a glance (`GET /api/status`).
+//! - [`sessions`]: our sessions as the dashboard shows them, their actions, the orphans.
+//! - [`query`]: the filters and pages every door decodes with the same struct.
+//! - [`ids`]: typed ids (run, session, benchmark, offer), strings on the wire.
+//! - [`breaker`]: the circuit breaker around broker calls, as the pages show it.
 //! - [`costs`]: cost reports (today, this month, a range) and each run's cost.
 //! - [`embed`]: embed tokens (read-only, revocable) and the embeddable panels' settings.
 //! - [`export`]: benchmark records as CSV.
-//! - [`health`]: how the dashboard is doing: the broker circuit breaker and more.
+//! - [`health`]: how the dashboard is doing: the broker, the live channel, runner and store.
 //! - [`compare`]: one model across GPUs and providers: the price-performance frontier.
 //! - [`code`]: [`code::ErrorCode`], every error code the product shows, defined once.
 //! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
@@ -26,7 +31,7 @@
 //! - [`runs`]: deployment-test runs, their 11 steps, logs, host reports and benchmark records.
 //! - [`secret`]: [`secret::SshPrivateKey`], a key that never prints or serialises itself.
 //! - [`time`]: lenient timestamp parsing shared by the types above.
-//! - [`prices`]: price comparison by GPU type across providers.
+//! - [`prices`]: what renting cost over a time, and prices by GPU type across providers.
 //!
 //! # Examples
 //!
@@ -72,23 +77,28 @@
 
 #![deny(missing_docs)]
 
-pub mod api;
 pub mod benchmark;
+pub mod breaker;
 pub mod code;
 pub mod compare;
 pub mod costs;
 pub mod embed;
+pub mod error;
 pub mod export;
 pub mod health;
+pub mod ids;
 pub mod inventory;
 pub mod legacy;
 pub mod live;
 pub mod prices;
 pub mod provider;
+pub mod query;
 pub mod registry;
 pub mod runs;
 pub mod secret;
+pub mod sessions;
 pub mod shopper;
+pub mod status;
 pub mod time;
 
 /// The product version, as used in the broker `consumer_id`.

@@ -1,5 +1,6 @@
-//! Price comparison by GPU type across providers (the Inventory tab): for each GPU type,
-//! each provider's offer count, cheapest and median $/h.
+//! Prices: what renting cost over a time ([`rent_usd`]), and the comparison by GPU type
+//! across providers (the Inventory tab): for each GPU type, each provider's offer count,
+//! cheapest and median $/h.
 //!
 //! # Examples
 //!
@@ -22,8 +23,29 @@
 //! ```
 
 use crate::shopper::{Offer, Provider};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// What renting at `price_per_hour` cost from `from` to `until` (nothing if `until` is
+/// not later).
+///
+/// USD, prorated to the millisecond (the broker bills whole hours; this is our figure).
+///
+/// # Examples
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use gdl_model::prices::rent_usd;
+///
+/// let start = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+/// let later = Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap();
+/// assert_eq!(rent_usd(0.40, start, later), 0.20);
+/// assert_eq!(rent_usd(0.40, later, start), 0.0);
+/// ```
+pub fn rent_usd(price_per_hour: f64, from: DateTime<Utc>, until: DateTime<Utc>) -> f64 {
+    price_per_hour * (until - from).num_milliseconds().max(0) as f64 / 3_600_000.0
+}
 
 /// One provider's offers of one GPU type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

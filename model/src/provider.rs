@@ -94,6 +94,15 @@ impl Provider {
     }
 }
 
+impl std::str::FromStr for Provider {
+    type Err = std::convert::Infallible;
+
+    /// Never fails: a name this version does not know is [`Provider::Other`].
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_wire(name.trim()))
+    }
+}
+
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

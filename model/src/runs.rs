@@ -1,5 +1,6 @@
-//! Deployment-test runs: the configuration a person submits, the 11 steps with their
-//! states, log lines, and the host report.
+//! Deployment-test runs: the configuration a person submits ([`TestConfig`]), the 11 steps
+//! with their states, rentals, log lines, the host report, the stored benchmark record, and
+//! the history's filters.
 //!
 //! # Examples
 //!
@@ -29,15 +30,26 @@
 //! ```
 
 use crate::code::ErrorCode;
-use crate::provider::{de_optional_provider, Provider};
+use crate::ids::{BenchmarkId, RunId, SessionId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod benchmarks;
+mod config;
+mod filters;
+mod host;
 mod logs;
+mod rentals;
 mod steps;
-pub use benchmarks::BenchmarkRecord;
+pub use benchmarks::{
+    BenchmarkDetail, BenchmarkFilters, BenchmarkRecord, BenchmarkSort, ExportFormat, ExportQuery,
+    PhaseSample,
+};
+pub use config::{DeployMode, RunStarted, TestConfig};
+pub use filters::{LogFormat, LogQuery, RunFilters, LOG_PAGE, MAX_LOG_PAGE};
+pub use host::{GpuInfo, HostReport};
 pub use logs::{LogLevel, LogLine};
+pub use rentals::{CleanupOutcome, OfferChoice, Rental};
 pub use steps::{Step, StepName, StepStatus};
 
 /// A run's state.
@@ -58,229 +70,30 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Every state, in the order a filter lists them.
+    pub const ALL: [RunStatus; 5] = [
+        Self::Running,
+        Self::Passed,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Interrupted,
+    ];
+
+    /// The wire spelling (`running`, `passed`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
     /// Whether the run has ended.
     pub fn is_finished(self) -> bool {
         self != Self::Running
     }
-}
-
-/// How vLLM is installed on the host.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum DeployMode {
-    /// The `vllm/vllm-openai` image.
-    #[default]
-    Docker,
-    /// `pip install vllm` into the host's Python.
-    Pip,
-    /// The broker starts the `vllm/vllm-openai` container itself (`launch_mode:
-    /// entrypoint`, Vast.ai only, one GPU): nothing is installed over SSH.
-    Entrypoint,
-}
-
-impl DeployMode {
-    /// Every mode, in the order a form lists them.
-    pub const ALL: [DeployMode; 3] = [Self::Docker, Self::Pip, Self::Entrypoint];
-
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Docker => "docker",
-            Self::Pip => "pip",
-            Self::Entrypoint => "entrypoint",
-        }
-    }
-
-    /// The mode spelled `text` (`docker`, `pip` or `entrypoint`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use gdl_model::runs::DeployMode;
-    ///
-    /// assert_eq!(DeployMode::parse(" pip "), Some(DeployMode::Pip));
-    /// assert_eq!(DeployMode::parse("kubernetes"), None);
-    /// assert!(DeployMode::Entrypoint.broker_launched());
-    /// ```
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == text.trim())
-    }
-
-    /// Whether the broker starts vLLM (no SSH install, no API key of ours).
-    pub fn broker_launched(self) -> bool {
-        self == Self::Entrypoint
-    }
-}
-
-/// What a person asks to test (`POST /api/runs`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct TestConfig {
-    /// A preset alias or Hugging Face id.
-    pub model: String,
-    /// Highest price accepted, USD per hour.
-    pub max_price: f64,
-    /// Only this provider; absent (or `""` from a form) means any.
-    #[serde(
-        default,
-        deserialize_with = "de_optional_provider",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub provider: Option<Provider>,
-    /// `none`, `awq`, `gptq` or `fp8`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantization: Option<String>,
-    /// 1–12.
-    #[serde(default = "one")]
-    pub reservation_hours: u32,
-    /// GPUs wanted (vLLM splits the model across them), 1–8.
-    #[serde(default = "one")]
-    pub gpu_count: u32,
-    /// Leave the instance running when the test fails (to look at it).
-    #[serde(default)]
-    pub keep_on_failure: bool,
-    /// How vLLM is installed (`docker` when absent).
-    #[serde(default)]
-    pub deploy_mode: DeployMode,
-    /// Rent this offer (the Inventory tab's "Test on this offer"). When it is no longer
-    /// listed, or no longer matches the model, price or provider, the next-best offer is
-    /// rented and the log says so. Absent (or `""` from a form) means the best offer.
-    #[serde(
-        default,
-        deserialize_with = "de_optional_text",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub pin_offer: Option<String>,
-    /// Benchmark with the SLO capacity search (the highest concurrency that meets the
-    /// default SLOs, within 64 and 5 minutes) instead of the fixed levels.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub capacity_search: bool,
-}
-
-/// An optional text field where a form's empty value means absent.
-fn de_optional_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let text: Option<String> = Option::deserialize(d)?;
-    Ok(text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// The offer a run booked.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct OfferChoice {
-    /// The broker's offer id.
-    pub offer_id: String,
-    /// The provider it is on.
-    pub provider: Provider,
-    /// The GPU model, such as `RTX 4090`.
-    pub gpu_type: String,
-    /// GPUs in the offer.
-    pub gpu_count: u32,
-    /// VRAM per GPU, in GiB.
-    pub vram_gb: u32,
-    /// USD per hour for the whole offer.
-    pub price_per_hour: f64,
-}
-
-/// One rental a run made: the offer, the broker's session, and how it ended. A run rents
-/// again on another offer when the provider fails to start a machine.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Rental {
-    /// 1 for the first rental of the run.
-    pub attempt: u32,
-    /// The broker's session id.
-    pub session_id: String,
-    /// The offer rented.
-    pub offer: OfferChoice,
-    /// When the broker created the session (as the dashboard recorded it).
-    pub created_at: DateTime<Utc>,
-    /// When the reservation ends (the broker stops the session then).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Why it was given up (absent while in use, or when it worked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<String>,
-    /// Price × time from its creation until it was given up (or ended), USD.
-    #[serde(default)]
-    pub cost_usd: f64,
-    /// Whether the broker confirmed it destroyed (absent until it is asked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destroyed: Option<bool>,
-    /// Seconds from its creation until the broker reported it running (its SSH verified);
-    /// absent until then, and in the entrypoint mode (never running).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub running_after_secs: Option<f64>,
-}
-
-impl Rental {
-    /// What it has cost until `now` (price × hours since creation).
-    pub fn cost_until(&self, now: DateTime<Utc>) -> f64 {
-        crate::costs::rent_usd(self.offer.price_per_hour, self.created_at, now)
-    }
-}
-
-/// How cleanup ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CleanupOutcome {
-    /// The broker confirmed the session is stopped.
-    pub destroyed_confirmed: bool,
-    /// The person chose to keep the instance.
-    pub kept: bool,
-    /// What happened, in words.
-    pub message: String,
-}
-
-/// One GPU as the host reports it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct GpuInfo {
-    /// The name nvidia-smi gives, without its `NVIDIA ` and `GeForce ` prefixes.
-    pub name: String,
-    /// Total memory, MiB.
-    pub memory_total_mib: u64,
-    /// Memory in use, MiB.
-    pub memory_used_mib: u64,
-    /// The NVIDIA driver version.
-    pub driver: String,
-    /// Temperature, °C; `None` when nvidia-smi reports none.
-    pub temperature_c: Option<u32>,
-    /// GPU utilisation, percent; `None` when nvidia-smi reports none.
-    pub utilization_pct: Option<u32>,
-}
-
-/// The host diagnostics, parsed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct HostReport {
-    /// The host's name (empty when unknown).
-    pub hostname: String,
-    /// The OS name and version from `/etc/os-release` (empty when unknown).
-    pub os: String,
-    /// The kernel release, `uname -r` (empty when unknown).
-    pub kernel: String,
-    /// The GPUs nvidia-smi lists (empty without nvidia-smi).
-    pub gpus: Vec<GpuInfo>,
-    /// The CUDA version nvidia-smi reports, such as `12.4`; `None` when it reports none.
-    pub cuda_version: Option<String>,
-    /// The docker version, such as `24.0.7`; `None` when docker is missing.
-    pub docker_version: Option<String>,
-    /// The `python3` version, such as `3.10.12`; `None` when it is missing.
-    pub python_version: Option<String>,
-    /// Free disk on `/`, GB (10⁹ bytes); `None` when unknown.
-    pub disk_free_gb: Option<f64>,
-    /// Total memory, GB (10⁹ bytes); `None` when unknown.
-    pub ram_total_gb: Option<f64>,
-    /// Whether huggingface.co answered from the host; `None` when it could not be asked.
-    pub internet: Option<bool>,
-    /// Problems noticed (no GPU, no docker, …) that did not stop the run.
-    pub warnings: Vec<String>,
 }
 
 /// A run as the API and the UI show it.
@@ -312,7 +125,7 @@ pub struct HostReport {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Run {
     /// The run's id.
-    pub id: String,
+    pub id: RunId,
     /// What was asked.
     pub config: TestConfig,
     /// Where the run stands.
@@ -326,7 +139,7 @@ pub struct Run {
     pub ended_at: Option<DateTime<Utc>>,
     /// The broker session rented last; `None` before the first rental.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// The offer chosen last; `None` before one is chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer: Option<OfferChoice>,
@@ -342,7 +155,7 @@ pub struct Run {
     pub host_key: Option<String>,
     /// The benchmark record the run stored; `None` until it stores one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub benchmark_id: Option<String>,
+    pub benchmark_id: Option<BenchmarkId>,
     /// Why the run failed (the failed step's reason).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -399,7 +212,7 @@ impl Run {
     }
 
     /// A new run with every step pending.
-    pub fn new(id: String, config: TestConfig, now: DateTime<Utc>) -> Self {
+    pub fn new(id: RunId, config: TestConfig, now: DateTime<Utc>) -> Self {
         Self {
             id,
             config,

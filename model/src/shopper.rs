@@ -29,6 +29,7 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+use crate::ids::SessionId;
 pub use crate::provider::Provider;
 use crate::time::de_optional;
 use chrono::{DateTime, Utc};
@@ -124,7 +125,7 @@ pub struct Ready {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionCost {
     /// The session asked about.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// What it has cost so far, in `currency` (the broker bills whole hours).
     pub total_cost: f64,
     /// `USD`.

@@ -71,10 +71,13 @@ async fn first_token(mode: DeployMode, speed: f64, seed: u64) -> Option<(String,
         pin_offer: None,
         capacity_search: false,
     };
-    let id = state.runner.start(config).await.unwrap().id;
+    let id = state.dashboard.runner().start(config).await.unwrap().id;
     let done = tokio::time::timeout(Duration::from_secs(1800), async {
         loop {
-            let run: Option<Run> = state.hub.with_state(|s| s.runs.get(&id).cloned());
+            let run: Option<Run> = state
+                .dashboard
+                .hub()
+                .with_state(|s| s.runs.get(&id).cloned());
             match run {
                 Some(run) if run.status.is_finished() => return run,
                 _ => tokio::time::sleep(Duration::from_millis(200)).await,

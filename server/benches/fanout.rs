@@ -24,8 +24,8 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use chrono::Utc;
 use futures::StreamExt;
-use gdl_model::api::SessionView;
 use gdl_model::live::LiveEvent;
+use gdl_model::sessions::SessionView;
 use gdl_model::shopper::SessionStatus;
 use server::live::{Hub, HubConfig};
 use std::collections::HashMap;
@@ -133,7 +133,7 @@ async fn publish(State(hub): State<Hub>, Query(q): Query<HashMap<String, String>
     for i in 0..number("n") {
         hub.publish([LiveEvent::SessionUpsert {
             session: SessionView {
-                id: format!("{tag}-{i}"),
+                id: format!("{tag}-{i}").into(),
                 status: SessionStatus::Running,
                 provider: gdl_model::shopper::Provider::VastAi,
                 gpu_type: "RTX 4090".into(),

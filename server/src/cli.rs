@@ -1,17 +1,26 @@
-//! What each subcommand does, behind the tiny `main.rs`.
+//! The command line's doors, behind the tiny `main.rs`: each command decodes its flags,
+//! delegates to the service layer (or, for the broker commands, to the broker client), and
+//! prints what it got.
+//!
+//! # Layout
+//! - this file: `serve`, `simulate`, `test`, logging and the shutdown signal.
+//! - [`broker`]: the one-shot broker commands and `orphans`.
+//! - [`history`]: `runs`, `logs` and `benchmarks`, on the data directory's store.
+//! - `bench`: `bench`, the benchmark engine against any OpenAI-compatible server.
+//! - [`output`]: tables, JSON, errors with their hint, exit codes, printable text.
+//! - `follow`, `progress`: following a run as it goes, on a progress bar.
 
 mod bench;
 pub mod broker;
 mod follow;
+pub mod history;
+pub mod output;
 mod progress;
 
-use crate::config::{ServeArgs, SimulateArgs};
-use crate::shopper::Timeouts;
+use crate::config::SimulateArgs;
 use crate::simulator::{SimConfig, SimServer, Simulator};
 use crate::Settings;
 use anyhow::Context;
-use clap::Parser;
-use std::time::Duration;
 
 /// Logs to stderr, as text or (`json`) one JSON object a line with the current span (a
 /// request's id, method and path); `RUST_LOG` overrides the default level (info).
@@ -34,11 +43,12 @@ pub fn init_logging(format: &str) {
     };
 }
 
-pub use bench::{bench, benchmarks};
+pub use bench::bench;
+pub use history::{benchmarks, logs, runs};
 
 /// `gpu-deploy-llm serve`.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let site = args.site_root.join("pkg");
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let site = settings.site_root.join("pkg");
     if !site.join("gpu-deploy-llm.wasm").exists() && !site.join("gpu-deploy-llm_bg.wasm").exists() {
         tracing::warn!(
             site = %site.display(),
@@ -46,94 +56,38 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
              and start from the repository root, or pass --site-root"
         );
     }
-    let access =
-        crate::security::Access::new(args.auth_token.clone(), args.allowed_origins.clone());
-    if let Err(message) = crate::security::check_token(args.auth_token.as_deref())
-        .and_then(|()| crate::security::check_exposure(args.addr, &access))
+    let addr = settings.addr;
+    let access = crate::security::Access::new(
+        settings.access.auth_token.clone(),
+        settings.access.allowed_origins.clone(),
+    );
+    if let Err(message) = crate::security::check_token(settings.access.auth_token.as_deref())
+        .and_then(|()| crate::security::check_exposure(addr, &access))
     {
         anyhow::bail!(message);
     }
-    if !args.addr.ip().is_loopback() && args.allowed_hosts.is_empty() {
+    if !addr.ip().is_loopback() && settings.access.allowed_hosts.is_empty() {
         tracing::warn!(
-            "listening on {} but no --allow-host is set: browsers are answered only under loopback names. \
-             Add --allow-host <the name or address people use>",
-            args.addr
+            "listening on {addr} but no --allow-host is set: browsers are answered only under loopback names. \
+             Add --allow-host <the name or address people use>"
         );
     }
-    let settings = settings_from(&args);
+    let broker = match settings.shopper_url() {
+        Some(url) => format!("broker {url}"),
+        None => format!("embedded simulator at speed {}", settings.sim().speed),
+    };
+    let data_dir = settings.broker.resolved_data_dir();
     let state = crate::start(settings).await?;
-    let listener = crate::listen(args.addr).with_context(|| {
+    let listener = crate::listen(addr).with_context(|| {
         format!(
-            "cannot listen on {} (is another dashboard running? choose another with --addr)",
-            args.addr
+            "cannot listen on {addr} (is another dashboard running? choose another with --addr)"
         )
     })?;
-    let broker = match &args.broker.shopper_url {
-        Some(url) => format!("broker {url}"),
-        None => format!("embedded simulator at speed {}", args.broker.sim_speed),
-    };
-    let bound = listener.local_addr().unwrap_or(args.addr);
-    tracing::info!(data_dir = %state.settings.data_dir.display(), "dashboard on http://{bound} ({broker})");
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(data_dir = %data_dir.display(), "dashboard on http://{bound} ({broker})");
     crate::run(listener, state, shutdown_signal()).await?;
     tracing::info!("dashboard stopped");
     Ok(())
-}
-
-/// The server settings a `serve`-style command line asks for.
-fn settings_from(args: &ServeArgs) -> Settings {
-    Settings {
-        addr: args.addr,
-        shopper_url: args
-            .broker
-            .shopper_url
-            .clone()
-            .filter(|u| !u.trim().is_empty()),
-        sim: SimConfig {
-            speed: args.broker.sim_speed,
-            provision_failure_rate: args.broker.sim_failure_rate.clamp(0.0, 1.0),
-            ..SimConfig::default()
-        },
-        data_dir: args.broker.resolved_data_dir(),
-        site_root: args.site_root.clone(),
-        timeouts: Timeouts {
-            request: Duration::from_secs(args.request_timeout.max(1)),
-            ready_wait: Duration::from_secs(args.ready_timeout.max(1)),
-            ..Timeouts::default()
-        },
-        poll: crate::state::poll_for_speed(if args.broker.shopper_url.is_some() {
-            1.0
-        } else {
-            args.broker.sim_speed
-        }),
-        live: crate::live::HubConfig::default(),
-        test_hooks: args.test_hooks,
-        max_runs: args.max_runs,
-        max_rentals: args.max_rentals,
-        ssh_timeout_minutes: args.ssh_timeout_minutes,
-        max_disk_gb: args.max_disk_gb,
-        allow_private_hosts: args.broker.allow_private_hosts,
-        destroy_patience: Duration::from_secs(args.destroy_patience.max(1)),
-        auth_token: args.auth_token.clone(),
-        allowed_origins: args.allowed_origins.clone(),
-        allowed_hosts: args.allowed_hosts.clone(),
-        session_ttl: Duration::from_secs(args.session_hours.max(1) * 3600),
-        bench: crate::BenchSettings {
-            requests: args.bench_requests,
-            levels: args
-                .bench_concurrency
-                .iter()
-                .copied()
-                .filter(|c| *c > 0)
-                .collect(),
-            max_tokens: args.bench_max_tokens,
-        },
-        broker_patience: Duration::from_millis(args.broker_patience_ms.max(1)),
-        breaker: crate::shopper::BreakerConfig {
-            threshold: args.breaker_failures,
-            open_for: Duration::from_secs_f64(args.breaker_open_secs.max(0.1)),
-            probes: args.breaker_probes.max(1),
-        },
-    }
 }
 
 /// `gpu-deploy-llm simulate`.
@@ -184,28 +138,22 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `serve`'s options on their own, to reuse their defaults.
-#[derive(clap::Parser)]
-struct ServeCommand {
-    #[command(flatten)]
-    serve: ServeArgs,
-}
-
 /// `gpu-deploy-llm test`: one run, headless. Returns the exit code: 0 passed, 1 failed,
 /// 130 cancelled (Ctrl-C cancels the run and waits for its cleanup).
 pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     use gdl_model::runs::{DeployMode, RunStatus, TestConfig};
     // Every other server setting is what `serve` would use (flags' defaults and their
     // environment variables), on the broker and data directory given here.
-    let mut serve = ServeCommand::parse_from(["gpu-deploy-llm", "--addr", "127.0.0.1:0"]).serve;
-    serve.broker = args.broker.clone();
+    let mut settings = Settings::defaults("127.0.0.1:0");
+    settings.broker = args.broker.clone();
     let Some(deploy_mode) = DeployMode::parse(&args.deploy_mode) else {
         anyhow::bail!(
             "--deploy-mode must be docker, pip or entrypoint, not {:?}",
             args.deploy_mode
         );
     };
-    let state = crate::start(settings_from(&serve)).await?;
+    let state = crate::start(settings).await?;
+    let dashboard = state.dashboard.clone();
     let config = TestConfig {
         model: args.model.clone(),
         max_price: args.max_price,
@@ -222,25 +170,21 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         pin_offer: args.offer.clone(),
         capacity_search: args.search,
     };
-    let run = match state.runner.start(config).await {
+    let run = match dashboard.start_run(config).await {
         Ok(run) => run,
         Err(e) => {
-            let e = e.to_api_error();
-            eprintln!("error [{}]: {}", e.code, e.message);
-            if let Some(hint) = e.hint {
-                eprintln!("hint: {hint}");
-            }
-            return Ok(2);
+            output::failed(&e.error);
+            return Ok(output::BAD_INPUT);
         }
     };
     let id = run.id.clone();
     eprintln!(
         "run {id}: {} on {}",
         run.config.model,
-        state.monitor.client().base_url()
+        dashboard.monitor().client().base_url()
     );
     let progress = progress::Progress::stderr(run.steps.len() as u64);
-    let mut follower = follow::Follower::new(state.hub.clone(), id.clone(), &progress);
+    let mut follower = follow::Follower::new(dashboard.hub().clone(), id.clone(), &progress);
     let mut cancelled = false;
     let finished = loop {
         tokio::select! {
@@ -252,7 +196,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
             _ = shutdown_signal(), if !cancelled => {
                 progress.line("cancelling: the session will be destroyed first");
                 cancelled = true;
-                let _ = state.runner.cancel(&id).await;
+                let _ = dashboard.cancel_run(&id).await;
             }
         }
     };
@@ -261,7 +205,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     let benchmark = finished
         .benchmark_id
         .as_ref()
-        .and_then(|b| state.hub.with_state(|s| s.benchmarks.get(b).cloned()));
+        .and_then(|b| dashboard.hub().with_state(|s| s.benchmarks.get(b).cloned()));
     if args.json {
         println!(
             "{}",
@@ -270,7 +214,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
             )?
         );
     } else {
-        print_summary(&finished, benchmark.as_ref());
+        output::out(&summary(&finished, benchmark.as_ref()));
     }
     Ok(match finished.status {
         RunStatus::Passed => 0,
@@ -279,7 +223,14 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs::BenchmarkRecord>) {
+/// What a finished run did, as people read it (the caller prints it, control characters
+/// replaced).
+fn summary(
+    run: &gdl_model::runs::Run,
+    benchmark: Option<&gdl_model::runs::BenchmarkRecord>,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     let code = run
         .error_code
         .map(|c| format!("  [{c}]"))
@@ -287,31 +238,35 @@ fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs:
     let error = run
         .error
         .as_ref()
-        .map(|e| format!("  ({})", follow::printable(e)))
+        .map(|e| format!("  ({e})"))
         .unwrap_or_default();
-    println!("\nrun {}  {:?}{code}{error}", run.id, run.status);
+    let _ = writeln!(out, "\nrun {}  {:?}{code}{error}", run.id, run.status);
     if let Some(o) = &run.offer {
-        println!(
+        let _ = writeln!(
+            out,
             "offer    {} × {} on {} at ${:.3}/h",
             o.gpu_type, o.gpu_count, o.provider, o.price_per_hour
         );
     }
     if let Some(c) = &run.cleanup {
-        println!("cleanup  {}", follow::printable(&c.message));
+        let _ = writeln!(out, "cleanup  {}", c.message);
     }
     if !run.rentals.is_empty() {
-        println!(
+        let _ = writeln!(
+            out,
             "cost     ${:.4} for {} rental(s), provisioning included",
             run.cost_usd(chrono::Utc::now()),
             run.rentals.len()
         );
     }
     if let Some(b) = benchmark {
-        println!(
+        let _ = writeln!(
+            out,
             "quality  {}/{} prompts answered as expected",
             b.prompts_matching, b.prompts_with_expected
         );
-        println!(
+        let _ = writeln!(
+            out,
             "{:>5} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10} {:>7}",
             "conc",
             "TTFT p50",
@@ -323,7 +278,8 @@ fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs:
             "failed"
         );
         for p in &b.phases {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:>5} {:>8.0}ms {:>8.0}ms {:>8.1}ms {:>8.1}ms {:>12.0} {:>10} {:>7}",
                 p.concurrency,
                 p.ttft_ms.p50,
@@ -337,6 +293,10 @@ fn print_summary(run: &gdl_model::runs::Run, benchmark: Option<&gdl_model::runs:
                 p.failed
             );
         }
-        println!("(vLLM conventions: TPOT decode-only per request; ITL per chunk gap)");
+        let _ = writeln!(
+            out,
+            "(vLLM conventions: TPOT decode-only per request; ITL per chunk gap)"
+        );
     }
+    out
 }

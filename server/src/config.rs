@@ -1,7 +1,8 @@
-//! The command line: `serve`, `simulate` and `test`, each flag with an environment
-//! fallback.
+//! The command line: its commands and their flags, each with an environment fallback where
+//! it has one. `serve`'s flags are the dashboard's [`Settings`]; the rest are here.
 
-use clap::{Args, Parser, Subcommand};
+use crate::settings::{positive_f64, BrokerArgs, Settings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -23,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the dashboard (web UI and REST API). Uses the embedded broker simulator unless
     /// a broker URL is given.
-    Serve(ServeArgs),
+    Serve(Settings),
     /// Run only the broker simulator: the cloud-gpu-shopper HTTP API with simulated
     /// providers, for any client to use.
     Simulate(SimulateArgs),
@@ -54,6 +55,84 @@ pub enum Command {
     /// Stored benchmarks: list, show one, compare a model across GPUs, export, import the
     /// old Python dashboard's files.
     Benchmarks(BenchmarksArgs),
+    /// Stored runs, newest first, filtered by status and model.
+    Runs(RunsArgs),
+    /// A run's log; with --follow, new lines as they come until the run ends.
+    Logs(LogsArgs),
+    /// Our sessions that cost money and that no run in progress uses; --cleanup destroys
+    /// them, following each until the broker confirms.
+    Orphans(OrphansArgs),
+}
+
+/// Where the dashboard's data is, for the commands that read it without a dashboard.
+#[derive(Clone, Debug, Args)]
+pub struct DataDir {
+    /// The dashboard's data directory (where runs and benchmarks are stored). Default:
+    /// $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
+    #[arg(long, env = "GDL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Options of `gpu-deploy-llm runs`.
+#[derive(Clone, Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs in this state.
+    #[arg(long, value_enum)]
+    pub status: Option<RunState>,
+    /// Only runs of this model, as it was asked for (a preset alias or a Hugging Face id).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// At most this many runs (1 to 500).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub limit: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+/// A run's state, as `runs --status` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunState {
+    /// In progress.
+    Running,
+    /// The deployment test went through.
+    Passed,
+    /// A step failed.
+    Failed,
+    /// Cancelled by a person or a shutdown.
+    Cancelled,
+    /// The dashboard stopped during the run.
+    Interrupted,
+}
+
+/// Options of `gpu-deploy-llm logs`.
+#[derive(Clone, Debug, Args)]
+pub struct LogsArgs {
+    /// The run's id (`gpu-deploy-llm runs` lists them).
+    pub run: String,
+    /// Keep printing new lines as the run writes them, until it ends.
+    #[arg(long)]
+    pub follow: bool,
+    /// One JSON log line per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+/// Options of `gpu-deploy-llm orphans`.
+#[derive(Clone, Debug, Args)]
+pub struct OrphansArgs {
+    /// Destroy every orphan, following each until the broker confirms (exit 1 if one is
+    /// not confirmed).
+    #[arg(long)]
+    pub cleanup: bool,
+    #[command(flatten)]
+    pub connect: Connect,
+    #[command(flatten)]
+    pub data: DataDir,
 }
 
 /// Options of `gpu-deploy-llm benchmarks`.
@@ -86,12 +165,21 @@ pub enum BenchmarksAction {
     },
     /// Every benchmark as CSV (default) or JSON, on stdout.
     Export {
-        #[arg(long, default_value = "csv")]
-        format: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportAs,
     },
     /// Import the old Python dashboard's benchmark files (a directory such as
     /// ~/.gpu-deploy-llm/benchmarks, its <id>.json files).
     Import { dir: PathBuf },
+}
+
+/// How `benchmarks export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportAs {
+    /// The Benchmarks tab's columns.
+    Csv,
+    /// The records as a JSON array.
+    Json,
 }
 
 /// Options of `gpu-deploy-llm bench`.
@@ -239,10 +327,29 @@ pub struct ExtendArgs {
 #[derive(Clone, Debug, Args)]
 pub struct CostsArgs {
     /// daily (today) or monthly (this month, the broker's default).
-    #[arg(long)]
-    pub period: Option<String>,
+    #[arg(long, value_enum)]
+    pub period: Option<BrokerPeriod>,
     #[command(flatten)]
     pub connect: Connect,
+}
+
+/// The broker's cost periods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BrokerPeriod {
+    /// Today.
+    Daily,
+    /// This month.
+    Monthly,
+}
+
+impl BrokerPeriod {
+    /// The broker's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Daily => "daily",
+            Self::Monthly => "monthly",
+        }
+    }
 }
 
 /// Options of `gpu-deploy-llm models`.
@@ -312,151 +419,6 @@ pub struct TestArgs {
     pub broker: BrokerArgs,
 }
 
-/// Which broker to use and where to keep data: shared by `serve` and `test`.
-#[derive(Clone, Debug, Args)]
-pub struct BrokerArgs {
-    /// Base URL of a real cloud-gpu-shopper broker (e.g. http://127.0.0.1:8080). Unset:
-    /// the embedded simulator runs in this process and nothing is rented for real.
-    #[arg(long, env = "SHOPPER_URL")]
-    pub shopper_url: Option<String>,
-
-    /// Time scale of the embedded simulator (10 = ten times faster than real brokers).
-    /// Ignored with --shopper-url.
-    #[arg(long, env = "GDL_SIM_SPEED", default_value_t = 10.0, value_parser = positive_f64)]
-    pub sim_speed: f64,
-
-    /// Share of the embedded simulator's provisionings that fail after the instance is
-    /// created (0.0-1.0), as real clouds' sometimes do.
-    #[arg(long, env = "GDL_SIM_FAILURE_RATE", default_value_t = 0.12)]
-    pub sim_failure_rate: f64,
-
-    /// Accept SSH addresses on loopback or private networks from the broker. Needed for a
-    /// simulator on this machine (`gpu-deploy-llm simulate`); never for a real cloud, whose
-    /// hosts are public. The embedded simulator needs no flag.
-    #[arg(long, env = "GDL_ALLOW_PRIVATE_HOSTS")]
-    pub allow_private_hosts: bool,
-
-    /// Directory for the dashboard's data (SQLite database). Default:
-    /// $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
-    #[arg(long, env = "GDL_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-}
-
-/// Options of `gpu-deploy-llm serve`.
-#[derive(Clone, Debug, Args)]
-pub struct ServeArgs {
-    /// Address the dashboard listens on.
-    #[arg(long, env = "GDL_ADDR", default_value = "127.0.0.1:8081")]
-    pub addr: SocketAddr,
-
-    #[command(flatten)]
-    pub broker: BrokerArgs,
-
-    /// Directory holding the built site (`pkg/` with the wasm, JS and CSS). cargo-leptos
-    /// writes it to target/site; the default works when started from the repository root.
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
-
-    /// Seconds to wait for the broker to become ready before giving up on an operation
-    /// that needs it (one value, used everywhere).
-    #[arg(long, env = "GDL_READY_TIMEOUT", default_value_t = 120)]
-    pub ready_timeout: u64,
-
-    /// Seconds before an ordinary broker request times out.
-    #[arg(long, env = "GDL_REQUEST_TIMEOUT", default_value_t = 30)]
-    pub request_timeout: u64,
-
-    /// The longest (ms) a page or REST answer waits on the broker; then it answers with what
-    /// is known (the last status, sessions and offers, with their age).
-    #[arg(long, env = "GDL_BROKER_PATIENCE_MS", default_value_t = 800)]
-    pub broker_patience_ms: u64,
-
-    /// Broker failures in a row (nothing answered, a timeout, a 5xx, a reply that is not
-    /// the API) that open the circuit breaker: calls then fail at once with
-    /// `shopper_unreachable` until a probe (0: never open).
-    #[arg(long, env = "GDL_BREAKER_FAILURES", default_value_t = 5)]
-    pub breaker_failures: u32,
-
-    /// Seconds the circuit breaker stays open before it lets a probe call through.
-    #[arg(long, env = "GDL_BREAKER_OPEN_SECS", default_value_t = 10.0)]
-    pub breaker_open_secs: f64,
-
-    /// Successful probe calls in a row that close the circuit breaker again.
-    #[arg(long, env = "GDL_BREAKER_PROBES", default_value_t = 1)]
-    pub breaker_probes: u32,
-
-    /// Access token. Required to listen on anything but loopback; then pages need a login
-    /// and programs `Authorization: Bearer <token>`.
-    #[arg(long, env = "GDL_AUTH_TOKEN", hide_env_values = true)]
-    pub auth_token: Option<String>,
-
-    /// An origin (scheme://host[:port]) allowed to embed the dashboard and call it, besides
-    /// its own. Repeat, or comma-separate in the environment variable.
-    #[arg(
-        long = "allow-origin",
-        env = "GDL_ALLOWED_ORIGINS",
-        value_delimiter = ','
-    )]
-    pub allowed_origins: Vec<String>,
-
-    /// A host name (or address) the dashboard answers to besides 127.0.0.1, localhost and
-    /// [::1], e.g. when it listens beyond loopback. Requests for any other name are refused
-    /// (421), which stops DNS-rebinding pages. Repeat or separate with commas.
-    #[arg(long = "allow-host", env = "GDL_ALLOWED_HOSTS", value_delimiter = ',')]
-    pub allowed_hosts: Vec<String>,
-
-    /// Hours a login (with --auth-token) lasts before the token is asked again.
-    #[arg(long, env = "GDL_SESSION_HOURS", default_value_t = 12)]
-    pub session_hours: u64,
-
-    /// Deployment-test runs allowed at the same time.
-    #[arg(long, env = "GDL_MAX_RUNS", default_value_t = 1)]
-    pub max_runs: usize,
-
-    /// Seconds cleanup keeps asking the broker to confirm a destroy (retrying with backoff)
-    /// before it reports the session as not confirmed destroyed.
-    #[arg(long, env = "GDL_DESTROY_PATIENCE", default_value_t = 600)]
-    pub destroy_patience: u64,
-
-    /// Sessions one run may rent in all: when the provider fails to start a machine, the run
-    /// destroys it and rents the next-best offer, up to this many times.
-    #[arg(long, env = "GDL_MAX_RENTALS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub max_rentals: u32,
-
-    /// Minutes the broker may take to verify a new machine's SSH before it gives up
-    /// (`ssh_timeout_minutes`, 1–30; the broker's own default is 10, and its stuck check
-    /// ends any session still provisioning 10 minutes after creation).
-    #[arg(long, env = "GDL_SSH_TIMEOUT_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=30))]
-    pub ssh_timeout_minutes: u32,
-
-    /// The most disk (GB) a run may ask for. Each rental asks for the model's weights, the
-    /// vLLM image and headroom; when the broker answers that more is needed, the run asks
-    /// again once at the broker's recommendation if it is within this limit.
-    #[arg(long, env = "GDL_MAX_DISK_GB", default_value_t = 500, value_parser = clap::value_parser!(u32).range(20..=10000))]
-    pub max_disk_gb: u32,
-
-    /// Benchmark: streamed requests per load phase.
-    #[arg(long, env = "GDL_BENCH_REQUESTS", default_value_t = 12)]
-    pub bench_requests: u32,
-
-    /// Benchmark: concurrency of each load phase, comma separated (start with 1).
-    #[arg(
-        long,
-        env = "GDL_BENCH_CONCURRENCY",
-        default_value = "1,4",
-        value_delimiter = ','
-    )]
-    pub bench_concurrency: Vec<u32>,
-
-    /// Benchmark: output tokens per load request.
-    #[arg(long, env = "GDL_BENCH_MAX_TOKENS", default_value_t = 96)]
-    pub bench_max_tokens: u32,
-
-    /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
-    #[arg(long, env = "GDL_TEST_HOOKS")]
-    pub test_hooks: bool,
-}
-
 /// Options of `gpu-deploy-llm simulate`.
 #[derive(Clone, Debug, Args)]
 pub struct SimulateArgs {
@@ -477,72 +439,5 @@ pub struct SimulateArgs {
     pub failure_rate: f64,
 }
 
-fn positive_f64(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
-        _ => Err(format!("expected a positive number, got {text:?}")),
-    }
-}
-
-impl BrokerArgs {
-    /// The data directory to use: the flag, else the XDG default.
-    pub fn resolved_data_dir(&self) -> PathBuf {
-        data_dir_or_default(self.data_dir.as_ref())
-    }
-}
-
-/// `dir`, else $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
-pub fn data_dir_or_default(dir: Option<&PathBuf>) -> PathBuf {
-    if let Some(dir) = dir {
-        return dir.clone();
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("gpu-deploy-llm")
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serve_defaults_and_flags() {
-        let cli = Cli::try_parse_from(["gpu-deploy-llm", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command else {
-            panic!("serve")
-        };
-        assert_eq!(args.addr.to_string(), "127.0.0.1:8081");
-        assert_eq!(args.ready_timeout, 120);
-        let cli = Cli::try_parse_from([
-            "gpu-deploy-llm",
-            "serve",
-            "--addr",
-            "127.0.0.1:9999",
-            "--shopper-url",
-            "http://127.0.0.1:8080",
-            "--data-dir",
-            "/tmp/x",
-            "--sim-speed",
-            "50",
-        ])
-        .unwrap();
-        let Command::Serve(args) = cli.command else {
-            panic!("serve")
-        };
-        assert_eq!(
-            args.broker.shopper_url.as_deref(),
-            Some("http://127.0.0.1:8080")
-        );
-        assert_eq!(args.broker.resolved_data_dir(), PathBuf::from("/tmp/x"));
-        assert_eq!(args.broker.sim_speed, 50.0);
-    }
-
-    #[test]
-    fn bad_speed_is_refused() {
-        let err = Cli::try_parse_from(["gpu-deploy-llm", "simulate", "--speed", "0"]).unwrap_err();
-        assert!(err.to_string().contains("expected a positive number"));
-    }
-}
+mod tests;

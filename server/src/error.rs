@@ -1,114 +1,92 @@
-//! The REST layer's error: any error with an HTTP status becomes the one error shape
-//! `{code, message, hint, request_id}`. The cause is logged with the request id; the reply
-//! never shows internals.
+//! Errors over HTTP: [`status`] is the ONE place that decides the HTTP status of an error,
+//! by its code; a [`ServiceError`] becomes the reply `{code, message, hint, request_id}`
+//! with that status. The cause is logged with the request id; the reply never shows
+//! internals.
 
-use crate::runner::RunError;
-use crate::shopper::ShopperError;
-use crate::store::StoreError;
+use crate::service::ServiceError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
 
-/// An error on its way to a REST client.
-#[derive(Debug)]
-pub struct AppError {
-    pub status: StatusCode,
-    pub error: ApiError,
-    /// What the log says beyond the message (never sent).
-    pub cause: Option<String>,
-}
-
-impl AppError {
-    /// An error with a status, a code, a message and a hint.
-    pub fn new(
-        status: StatusCode,
-        code: ErrorCode,
-        message: impl Into<String>,
-        hint: &str,
-    ) -> Self {
-        Self {
-            status,
-            error: ApiError::new(code, message).with_hint(hint),
-            cause: None,
-        }
+/// The HTTP status that answers an error with `code`. Every code is listed: a new code does
+/// not compile until it is given its status here.
+pub fn status(code: ErrorCode) -> StatusCode {
+    use ErrorCode as C;
+    match code {
+        // The request names something that is not there.
+        C::NotFound
+        | C::SessionNotFound
+        | C::RunNotFound
+        | C::BenchmarkNotFound
+        | C::EmbedTokenNotFound => StatusCode::NOT_FOUND,
+        // The request is wrong; the person can put it right.
+        C::InvalidInput
+        | C::InvalidModelId
+        | C::UnknownModel
+        | C::QuantizationUnavailable
+        | C::ShopperRejected
+        | C::InsufficientDisk => StatusCode::BAD_REQUEST,
+        // The request clashes with how things stand.
+        C::RunInProgress
+        | C::RunFinished
+        | C::SessionDuplicate
+        | C::SessionTerminal
+        | C::OfferStale => StatusCode::CONFLICT,
+        C::RateLimited | C::LoginThrottled => StatusCode::TOO_MANY_REQUESTS,
+        C::Unauthorized => StatusCode::UNAUTHORIZED,
+        C::OriginRefused | C::EmbedReadOnly => StatusCode::FORBIDDEN,
+        C::HostRefused => StatusCode::MISDIRECTED_REQUEST,
+        // The broker failed us.
+        C::ShopperTimeout => StatusCode::GATEWAY_TIMEOUT,
+        C::ShopperUnreachable
+        | C::ShopperNotReady
+        | C::ShopperNoSuchRoute
+        | C::ShopperRateLimited
+        | C::ShopperError
+        | C::ShopperBadResponse
+        | C::BrokerStopped
+        | C::SessionEndedByBroker
+        | C::DashboardUnreachable => StatusCode::BAD_GATEWAY,
+        // Ours to fix; and the codes of a run's steps, which describe a run, never a reply.
+        C::StorageError
+        | C::DashboardProtocol
+        | C::DashboardError
+        | C::DashboardMisconfigured
+        | C::NoOffers
+        | C::ProvisioningFailed
+        | C::ProvisioningTimeout
+        | C::SshNoAddress
+        | C::SshKeyInvalid
+        | C::SshAuthRefused
+        | C::SshConnectionRefused
+        | C::SshTimeout
+        | C::SshUnreachable
+        | C::SshDisconnected
+        | C::HostKeyChanged
+        | C::SshHostPrivate
+        | C::HostCommandTimeout
+        | C::HostUnusable
+        | C::VllmInstallFailed
+        | C::VllmStartFailed
+        | C::VllmExited
+        | C::VllmRestarted
+        | C::ModelLoadTimeout
+        | C::TunnelFailed
+        | C::VerifyFailed
+        | C::BenchmarkFailed
+        | C::BenchmarkUnreachable
+        | C::Cancelled
+        | C::InjectedFailure
+        | C::DestroyUnconfirmed
+        | C::Interrupted
+        | C::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-impl From<RunError> for AppError {
-    fn from(e: RunError) -> Self {
-        Self {
-            status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            error: e.to_api_error(),
-            cause: e.cause(),
-        }
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        RunError::Storage(e).into()
-    }
-}
-
-impl From<ShopperError> for AppError {
-    fn from(e: ShopperError) -> Self {
-        let status = match &e {
-            ShopperError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ShopperError::NoSuchRoute { .. } => StatusCode::BAD_GATEWAY,
-            ShopperError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ShopperError::Duplicate { .. } | ShopperError::TerminalState { .. } => {
-                StatusCode::CONFLICT
-            }
-            ShopperError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        Self {
-            status,
-            error: e.to_api_error(),
-            cause: None,
-        }
-    }
-}
-
-impl From<gdl_model::api::ApiError> for AppError {
-    /// An error already in the wire shape, its HTTP status picked by its code.
-    fn from(error: gdl_model::api::ApiError) -> Self {
-        use gdl_model::code::ErrorCode as C;
-        let status = match error.error_code() {
-            C::SessionNotFound
-            | C::NotFound
-            | C::RunNotFound
-            | C::BenchmarkNotFound
-            | C::EmbedTokenNotFound => StatusCode::NOT_FOUND,
-            C::InvalidInput
-            | C::ShopperRejected
-            | C::InvalidModelId
-            | C::UnknownModel
-            | C::QuantizationUnavailable => StatusCode::BAD_REQUEST,
-            C::SessionTerminal | C::SessionDuplicate => StatusCode::CONFLICT,
-            C::Unauthorized => StatusCode::UNAUTHORIZED,
-            C::EmbedReadOnly => StatusCode::FORBIDDEN,
-            C::ShopperTimeout => StatusCode::GATEWAY_TIMEOUT,
-            C::ShopperUnreachable
-            | C::ShopperNotReady
-            | C::ShopperNoSuchRoute
-            | C::ShopperRateLimited
-            | C::ShopperError
-            | C::ShopperBadResponse => StatusCode::BAD_GATEWAY,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self {
-            status,
-            error,
-            cause: None,
-        }
-    }
-}
-
-impl IntoResponse for AppError {
+impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
+        let status = status(self.code());
         let mut error = self.error;
         // The request's own id (in the reply's header and its log lines); the broker's id
         // for the same failure, if it gave one, goes to the log and the hint.
@@ -116,7 +94,7 @@ impl IntoResponse for AppError {
         let request_id = crate::request_id::current()
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
         let broker_id = broker_request_id.as_deref().unwrap_or("");
-        if self.status.is_server_error() {
+        if status.is_server_error() {
             tracing::error!(request_id, broker_request_id = broker_id, code = %error.code, cause = self.cause.as_deref().unwrap_or(""), "{}", error.message);
         } else {
             tracing::debug!(request_id, broker_request_id = broker_id, code = %error.code, "{}", error.message);
@@ -130,17 +108,20 @@ impl IntoResponse for AppError {
             );
         }
         error.request_id = Some(request_id);
-        (self.status, Json(error)).into_response()
+        (status, Json(error)).into_response()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::RunError;
+    use crate::store::StoreError;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn errors_keep_their_status_and_shape_and_hide_causes() {
-        let response = AppError::from(RunError::Busy {
+        let response = ServiceError::from(RunError::Busy {
             running: vec!["run-1".into()],
             limit: 1,
         })
@@ -153,10 +134,10 @@ mod tests {
         assert_eq!(json["code"], "run_in_progress");
         assert!(json["hint"].is_string() && json["request_id"].is_string());
 
-        let storage = AppError::from(RunError::Storage(StoreError::Task(
+        let storage = ServiceError::from(RunError::Storage(StoreError::Task(
             "disk I/O error at /secret/path".into(),
         )));
-        assert_eq!(storage.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(status(storage.code()), StatusCode::INTERNAL_SERVER_ERROR);
         let response = storage.into_response();
         let body = axum::body::to_bytes(response.into_body(), 4096)
             .await
@@ -166,5 +147,53 @@ mod tests {
             text.contains("storage_error") && !text.contains("/secret/path"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn each_run_error_has_its_status_and_code() {
+        let cases = [
+            (RunError::invalid("m", "h"), 400, "invalid_input"),
+            (
+                RunError::Busy {
+                    running: vec!["run-1".into()],
+                    limit: 1,
+                },
+                409,
+                "run_in_progress",
+            ),
+            (
+                RunError::RateLimited {
+                    limit: 12,
+                    retry_after: Duration::from_secs(7),
+                },
+                429,
+                "rate_limited",
+            ),
+            (RunError::NotFound("x".into()), 404, "run_not_found"),
+            (RunError::Finished("x".into()), 409, "run_finished"),
+        ];
+        for (error, code_status, code) in cases {
+            let api = error.to_api_error();
+            assert_eq!(status(api.error_code()).as_u16(), code_status, "{code}");
+            assert_eq!(api.code, code);
+            assert!(!api.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_broker_errors_answer_as_a_gateway_would() {
+        for (code, expected) in [
+            (ErrorCode::NotFound, 404),
+            (ErrorCode::ShopperRejected, 400),
+            (ErrorCode::SessionDuplicate, 409),
+            (ErrorCode::SessionTerminal, 409),
+            (ErrorCode::ShopperTimeout, 504),
+            (ErrorCode::ShopperUnreachable, 502),
+            (ErrorCode::ShopperNoSuchRoute, 502),
+            (ErrorCode::HostRefused, 421),
+            (ErrorCode::Unknown, 500),
+        ] {
+            assert_eq!(status(code).as_u16(), expected, "{code}");
+        }
     }
 }

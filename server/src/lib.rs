@@ -1,43 +1,57 @@
 // Leptos view types nest deeply; release builds need more room than the default 128.
 #![recursion_limit = "256"]
 
-//! The gpu-deploy-llm server: dashboard (Leptos SSR), REST API, broker client and broker
-//! simulator. `main.rs` only parses the command line and calls into here, so tests drive
-//! everything through [`router`] and [`start`] without cargo-leptos.
+//! The gpu-deploy-llm server: dashboard (Leptos SSR), REST API, CLI, broker client and
+//! broker simulator. `main.rs` only parses the command line and calls into here, so tests
+//! drive everything through [`router`] and [`start`] without cargo-leptos.
 //!
 //! # Layout
-//! - [`config`]: the command line (`serve`, `simulate`) with environment fallbacks.
+//! The operations, and the doors that reach them:
+//! - [`service`]: the operations the product offers ([`service::Dashboard`], and
+//!   [`service::History`] for what the store holds). Every door delegates here.
+//! - [`api`]: REST under `/api`; [`error`]: the one table from error code to HTTP status.
+//! - `backend`: the pages' door: the app's server functions call the service through it.
+//! - [`cli`]: the command line's doors; [`config`]: its commands and their flags.
+//! - [`live`]: the live channel (`/ws`): event hub and connection loop.
+//!
+//! What a dashboard is made of:
+//! - [`settings`]: what `serve` takes, each flag declared once; [`startup`]: [`start`],
+//!   which builds a dashboard from them; `state`: [`AppState`], what the router shares.
+//! - [`security`]: access token, login, host and origin checks, security headers.
+//! - [`monitor`]: the one loop that reads the broker; pages answer from its view and it
+//!   publishes every change to the live channel.
+//! - [`runner`]: the deployment test (11 steps, one file each), SSH host, benchmark client.
+//! - [`bench`]: the benchmark engine (load, SLO capacity search) behind runs and `bench`.
+//! - [`sessions`]: what the broker does to a session when asked (clean up, done, extend).
+//! - [`store`]: the SQLite database of runs, logs, benchmarks and embed tokens.
 //! - [`shopper`]: the cloud-gpu-shopper client and its typed errors.
 //! - [`simulator`]: the fake cloud: the broker's API and, behind each rented session, a
 //!   simulated GPU host reached over real SSH (in-process or standalone).
-//! - [`runner`]: the deployment test (11 steps, one file each), SSH host, benchmark client.
-//! - [`store`]: the SQLite database of runs, logs and benchmarks.
-//! - [`security`]: access token, login, Origin checks, security headers.
-//! - [`monitor`]: the one loop that reads the broker; pages answer from its view and it
-//!   publishes every change to the live channel.
-//! - [`live`]: the live channel (`/ws`): event hub and connection loop.
-//! - [`api`]: REST endpoints under `/api`; [`error`]: their error replies.
-//! - `state`: [`AppState`], shared by handlers and (as the app's backend) server functions.
+//! - [`request_id`]: an id for every request, in its logs and its reply.
 
 pub mod api;
+mod backend;
 pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod costs;
 pub mod error;
-pub mod health;
 pub mod live;
 pub mod monitor;
 pub mod request_id;
 pub mod runner;
 pub mod security;
+pub mod service;
 pub mod sessions;
+pub mod settings;
 pub mod shopper;
 pub mod simulator;
+pub mod startup;
 mod state;
 pub mod store;
 
-pub use state::{start, AppState, BenchSettings, Settings};
+pub use settings::Settings;
+pub use startup::start;
+pub use state::{AppState, Shared};
 
 use app::{shell, App};
 use axum::routing::get;
@@ -51,7 +65,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The whole HTTP surface: pages, server functions, REST, static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let backend = state.backend();
+    let backend: app::backend::SharedBackend = std::sync::Arc::new(state.dashboard.clone());
     let csp = app::backend::CspTemplate(state.access.page_csp_template());
     let options = state.leptos.clone();
     let mut router = Router::new()
@@ -75,7 +89,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.access.clone(),
             security::guard,
         ))
         // Every body, server functions' included (they read it themselves).
@@ -116,8 +130,8 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let hub = state.hub.clone();
-    let runner = state.runner.clone();
+    let hub = state.dashboard.hub().clone();
+    let runner = state.dashboard.runner().clone();
     let (began_tx, began_rx) = tokio::sync::oneshot::channel();
     let shutdown = async move {
         shutdown.await;

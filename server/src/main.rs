@@ -23,6 +23,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Models(a) => exit(broker::models(a).await),
         Command::Bench(a) => exit(server::cli::bench(a).await),
         Command::Benchmarks(a) => exit(server::cli::benchmarks(a).await),
+        Command::Runs(a) => exit(server::cli::runs(a).await),
+        Command::Logs(a) => exit(server::cli::logs(a).await),
+        Command::Orphans(a) => exit(broker::orphans(a).await),
     }
 }
 

@@ -8,11 +8,12 @@ mod ledger;
 use crate::live::Hub;
 use crate::shopper::{ShopperClient, ShopperError};
 use chrono::Utc;
-use gdl_model::api::{
-    ApiError, BrokerState, BrokerStatus, ProviderOffers, SessionView, SessionsView, StatusView,
-};
+use gdl_model::error::ApiError;
+use gdl_model::ids::SessionId;
 use gdl_model::live::{LiveEvent, LiveState};
+use gdl_model::sessions::{SessionView, SessionsView};
 use gdl_model::shopper::{Provider, Session, SessionStatus};
+use gdl_model::status::{BrokerState, BrokerStatus, ProviderOffers, StatusView};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ use tokio::sync::{watch, Notify};
 /// The shortest time between two polls, even when refreshes are asked for.
 const MIN_POLL_GAP: Duration = Duration::from_secs(1);
 
+/// How long `?fresh=true` (and a refresh after a session action) waits for a new poll.
+pub const REFRESH_PATIENCE: Duration = Duration::from_secs(5);
+
 /// How often the broker is read.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PollIntervals {
@@ -29,6 +33,28 @@ pub struct PollIntervals {
     pub idle: Duration,
     /// When the broker is not ready, or a session is on its way somewhere.
     pub busy: Duration,
+}
+
+impl PollIntervals {
+    /// The intervals for a broker running `speed` times faster than real time (a
+    /// simulator): never slower than the real broker's, a little faster when time is
+    /// compressed.
+    pub fn for_speed(speed: f64) -> Self {
+        let base = Self::default();
+        if speed <= 1.0 {
+            return base;
+        }
+        Self {
+            idle: base
+                .idle
+                .div_f64(speed.sqrt())
+                .max(Duration::from_millis(1000)),
+            busy: base
+                .busy
+                .div_f64(speed.sqrt())
+                .max(Duration::from_millis(500)),
+        }
+    }
 }
 
 impl Default for PollIntervals {
@@ -67,7 +93,7 @@ struct Shared {
     wake: Notify,
     /// Session id → status when first seen, and seconds from creation to running.
     /// std Mutex: never held across an await.
-    seen: Mutex<HashMap<String, Seen>>,
+    seen: Mutex<HashMap<SessionId, Seen>>,
     ledger: ledger::Ledger,
     /// The offers as last read, and the nudge for a read now.
     offers: watch::Sender<inventory::Offers>,
@@ -310,7 +336,7 @@ impl Monitor {
             state,
             reason: api.as_ref().map(|e| e.message.clone()),
             hint: api.as_ref().and_then(|e| e.hint.clone()),
-            code: api.map(|e| e.code),
+            code: api.map(|e| e.error_code()),
             url: client.base_url().to_owned(),
             simulated: self.shared.simulated,
             checked_at: Some(Utc::now()),
@@ -386,73 +412,4 @@ pub fn changes(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use gdl_model::api::{BrokerState, BrokerStatus};
-
-    fn status(state: BrokerState) -> StatusView {
-        StatusView {
-            version: "0".into(),
-            broker: BrokerStatus {
-                state,
-                reason: None,
-                hint: None,
-                code: None,
-                url: "u".into(),
-                simulated: true,
-                checked_at: Some(Utc::now()),
-                breaker: Default::default(),
-            },
-            providers: vec![],
-            inventory_error: None,
-            inventory_at: Some(Utc::now()),
-        }
-    }
-
-    fn session(id: &str, status: SessionStatus) -> SessionView {
-        SessionView {
-            id: id.into(),
-            status,
-            provider: Provider::VastAi,
-            gpu_type: "L4".into(),
-            gpu_count: 1,
-            price_per_hour: 0.3,
-            created_at: Utc::now(),
-            expires_at: None,
-            time_to_running_secs: None,
-            error: None,
-            consumer_id: "gpu-deploy-llm/v0.1.0".into(),
-            run_id: None,
-            cost: None,
-        }
-    }
-
-    #[test]
-    fn only_changes_are_published() {
-        let mut old = LiveState::default();
-        let ready = status(BrokerState::Ready);
-        let first = changes(&old, &ready, Some(&[session("a", SessionStatus::Pending)]));
-        assert_eq!(first.len(), 2);
-        for e in &first {
-            old.apply(e);
-        }
-        // A new check time alone is no change.
-        let later = status(BrokerState::Ready);
-        assert!(changes(&old, &later, Some(&[session_like(&old, "a")])).is_empty());
-        let moved = changes(&old, &later, Some(&[session("a", SessionStatus::Running)]));
-        assert!(
-            matches!(&moved[..], [LiveEvent::SessionUpsert { session }] if session.status == SessionStatus::Running)
-        );
-        let offline = changes(&old, &status(BrokerState::Offline), None);
-        assert!(
-            matches!(&offline[..], [LiveEvent::Status { .. }]),
-            "no removals when not listed"
-        );
-        let gone = changes(&old, &later, Some(&[]));
-        assert_eq!(gone, vec![LiveEvent::SessionRemoved { id: "a".into() }]);
-    }
-
-    fn session_like(state: &LiveState, id: &str) -> SessionView {
-        state.sessions[id].clone()
-    }
-}
+mod tests;

@@ -42,6 +42,7 @@ use crate::shopper::ShopperClient;
 use crate::store::Store;
 use chrono::Utc;
 use context::RunContext;
+use gdl_model::ids::RunId;
 use gdl_model::live::{
     LiveEvent, BENCHMARKS_KEPT, FINISHED_LOG_TAIL, FINISHED_RUNS_KEPT, LOG_LINES_KEPT,
 };
@@ -100,7 +101,7 @@ struct Inner {
     hub: Hub,
     store: Store,
     /// Runs in progress. std Mutex: never held across an await.
-    active: Mutex<HashMap<String, Active>>,
+    active: Mutex<HashMap<RunId, Active>>,
     /// Test hook: the next run fails at this step.
     inject_failure: Mutex<Option<StepName>>,
     /// Recent accepted starts, for the rate limit.
@@ -184,7 +185,10 @@ impl Runner {
         // Forms send an empty string for "none".
         config.quantization = config.quantization.filter(|q| !q.trim().is_empty());
         let plan = validate(&config)?;
-        let id = format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let id = RunId::from(format!(
+            "run-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        ));
         let cancel = CancellationToken::new();
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         {
@@ -195,7 +199,7 @@ impl Runner {
                 active
                     .keys()
                     .filter(|id| s.runs.get(*id).is_none_or(|r| !r.status.is_finished()))
-                    .cloned()
+                    .map(RunId::to_string)
                     .collect()
             });
             if running.len() >= self.inner.config.max_concurrent {
@@ -240,7 +244,7 @@ impl Runner {
     }
 
     /// Cancels a run in progress.
-    pub async fn cancel(&self, id: &str) -> Result<(), RunError> {
+    pub async fn cancel(&self, id: &RunId) -> Result<(), RunError> {
         let token = self
             .inner
             .active
@@ -253,8 +257,8 @@ impl Runner {
             return Ok(());
         }
         match self.inner.store.run(id).await? {
-            Some(_) => Err(RunError::Finished(id.to_owned())),
-            None => Err(RunError::NotFound(id.to_owned())),
+            Some(_) => Err(RunError::Finished(id.clone())),
+            None => Err(RunError::NotFound(id.clone())),
         }
     }
 

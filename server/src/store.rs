@@ -2,15 +2,21 @@
 //! benchmark records with their raw samples. Migrations are numbered and recorded in
 //! `PRAGMA user_version`. One connection behind a std `Mutex`; every call runs on the
 //! blocking pool.
+//!
+//! # Layout
+//! - this file: opening and migrating, the connection, [`StoreError`].
+//! - `runs`: runs, their rentals and log lines.
+//! - `benchmarks`: benchmark records and their raw samples, the old dashboard's import.
+//! - `embed_tokens`: the embed tokens' hashes.
 
-use gdl_model::runs::{LogLine, Run};
-use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::HashMap;
+use gdl_model::ids::RunId;
+use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 mod benchmarks;
 mod embed_tokens;
+mod runs;
 
 pub use embed_tokens::hash as embed_token_hash;
 
@@ -67,7 +73,7 @@ const MIGRATIONS: &[&str] = &[
 /// What the store knows of a session one of our runs rented.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RentalFacts {
-    pub run_id: String,
+    pub run_id: RunId,
     pub running_after_secs: Option<f64>,
     /// Price × time as the run recorded it (0 while the rental is in use).
     pub cost_usd: f64,
@@ -179,172 +185,6 @@ impl Store {
         })
         .await
     }
-
-    /// Inserts or replaces a run.
-    pub async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
-        let body = serde_json::to_string(run)?;
-        let (id, created, status) = (
-            run.id.clone(),
-            run.created_at.to_rfc3339(),
-            format!("{:?}", run.status),
-        );
-        let rentals: Vec<(String, Option<f64>, f64)> = run
-            .rentals
-            .iter()
-            .map(|r| (r.session_id.clone(), r.running_after_secs, r.cost_usd))
-            .collect();
-        let sql = self.sql();
-        self.with(move |c| {
-            let tx = c.transaction().map_err(&sql)?;
-            tx.execute(
-                "INSERT INTO runs (id, created_at, status, body) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
-                params![id, created, status, body],
-            )
-            .map_err(&sql)?;
-            for (session, running_after, cost) in rentals {
-                tx.execute(
-                    "INSERT OR REPLACE INTO rentals (session_id, run_id, running_after_secs, cost_usd)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![session, id, running_after, cost],
-                )
-                .map_err(&sql)?;
-            }
-            tx.commit().map_err(&sql)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Appends a log line.
-    pub async fn append_log(&self, line: &LogLine) -> Result<(), StoreError> {
-        self.append_logs(std::slice::from_ref(line)).await
-    }
-
-    /// Appends log lines in one transaction (lines already stored are left as they are).
-    pub async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
-        let mut rows = Vec::with_capacity(lines.len());
-        for line in lines {
-            rows.push((
-                line.run_id.clone(),
-                line.n as i64,
-                serde_json::to_string(line)?,
-            ));
-        }
-        let sql = self.sql();
-        self.with(move |c| {
-            let tx = c.transaction().map_err(&sql)?;
-            for (run_id, n, body) in rows {
-                tx.execute(
-                    "INSERT OR IGNORE INTO logs (run_id, n, body) VALUES (?1, ?2, ?3)",
-                    params![run_id, n, body],
-                )
-                .map_err(&sql)?;
-            }
-            tx.commit().map_err(&sql)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// What the store knows of each of `sessions` that one of our runs rented.
-    pub async fn rental_facts(
-        &self,
-        sessions: Vec<String>,
-    ) -> Result<HashMap<String, RentalFacts>, StoreError> {
-        let sql = self.sql();
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT run_id, running_after_secs, cost_usd FROM rentals WHERE session_id = ?1",
-                )
-                .map_err(&sql)?;
-            let mut facts = HashMap::new();
-            for id in sessions {
-                let row = stmt
-                    .query_row(params![id], |r| {
-                        Ok(RentalFacts {
-                            run_id: r.get(0)?,
-                            running_after_secs: r.get(1)?,
-                            cost_usd: r.get(2)?,
-                        })
-                    })
-                    .optional()
-                    .map_err(&sql)?;
-                if let Some(row) = row {
-                    facts.insert(id, row);
-                }
-            }
-            Ok(facts)
-        })
-        .await
-    }
-
-    /// The newest `limit` runs, newest first.
-    pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
-        self.runs_page(0, limit).await
-    }
-
-    /// The runs created in `[start, end)`, newest first, at most `limit`.
-    pub async fn runs_created_between(
-        &self,
-        start: chrono::DateTime<chrono::Utc>,
-        end: chrono::DateTime<chrono::Utc>,
-        limit: u32,
-    ) -> Result<Vec<Run>, StoreError> {
-        // Stored as RFC 3339 in UTC, so text order is time order.
-        self.bodies(
-            "SELECT body FROM runs WHERE created_at >= ?1 AND created_at < ?2
-             ORDER BY created_at DESC, id LIMIT ?3",
-            vec![start.to_rfc3339(), end.to_rfc3339(), limit.to_string()],
-        )
-        .await
-    }
-
-    /// `limit` runs after skipping the `offset` newest, newest first.
-    pub async fn runs_page(&self, offset: u32, limit: u32) -> Result<Vec<Run>, StoreError> {
-        self.bodies(
-            "SELECT body FROM runs ORDER BY created_at DESC, id LIMIT ?1 OFFSET ?2",
-            vec![limit.to_string(), offset.to_string()],
-        )
-        .await
-    }
-
-    /// Up to `limit` log lines of a run numbered after `after`, oldest first.
-    pub async fn logs_after(
-        &self,
-        run_id: &str,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<LogLine>, StoreError> {
-        self.bodies(
-            "SELECT body FROM logs WHERE run_id = ?1 AND n > ?2 ORDER BY n LIMIT ?3",
-            vec![run_id.to_owned(), after.to_string(), limit.to_string()],
-        )
-        .await
-    }
-
-    /// One run.
-    pub async fn run(&self, id: &str) -> Result<Option<Run>, StoreError> {
-        let (id, sql) = (id.to_owned(), self.sql());
-        self.with(move |c| {
-            let body: Option<String> = c
-                .query_row("SELECT body FROM runs WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
-                .map_err(sql)?;
-            Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
-        })
-        .await
-    }
-
-    /// A run's log lines, oldest first (the last `limit`).
-    pub async fn logs(&self, run_id: &str, limit: u32) -> Result<Vec<LogLine>, StoreError> {
-        self.bodies(
-            "SELECT body FROM (SELECT n, body FROM logs WHERE run_id = ?1 ORDER BY n DESC LIMIT ?2) ORDER BY n",
-            vec![run_id.to_owned(), limit.to_string()],
-        )
-        .await
-    }
 }
 
 #[cfg(test)]
@@ -352,7 +192,7 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use gdl_model::benchmark::Sample;
-    use gdl_model::runs::{BenchmarkRecord, RunStatus};
+    use gdl_model::runs::{BenchmarkRecord, LogLine, Run, RunStatus};
 
     #[tokio::test]
     async fn rentals_are_indexed_by_session_and_backfilled_from_older_databases() {
@@ -454,7 +294,7 @@ mod tests {
         let runs = again.recent_runs(10).await.unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].status, RunStatus::Passed);
-        let logs = again.logs("run-1", 2).await.unwrap();
+        let logs = again.logs(&"run-1".into(), 2).await.unwrap();
         assert_eq!(logs.iter().map(|l| l.n).collect::<Vec<_>>(), vec![2, 3]);
         let (b, s) = again.benchmark("b-1").await.unwrap().unwrap();
         assert_eq!(b.prompts_matching, 3);

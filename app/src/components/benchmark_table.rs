@@ -1,8 +1,8 @@
 use crate::format;
 use crate::functions::BenchmarksBefore;
 use crate::live::use_live;
-use gdl_model::compare::BenchmarkFilters;
-use gdl_model::runs::BenchmarkRecord;
+use gdl_model::ids::BenchmarkId;
+use gdl_model::runs::{BenchmarkFilters, BenchmarkRecord, BenchmarkSort};
 use leptos::prelude::*;
 
 /// Older benchmarks fetched per click.
@@ -18,21 +18,26 @@ pub fn BenchmarkTable() -> impl IntoView {
     // No more to fetch once a page comes back short.
     let exhausted = RwSignal::new(false);
     Effect::new(move |_| {
-        if let Some(Ok(page)) = fetch.value().get() {
+        if let Some(Ok(Ok(page))) = fetch.value().get() {
             exhausted.set(page.len() < OLDER_PAGE as usize);
             older.update(|o| o.extend(page));
         }
     });
-    let query = leptos_router::hooks::use_query_map();
-    let filters = move || {
-        query.with(|q| BenchmarkFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
+    let query = crate::url::query::<BenchmarkFilters>();
+    let filters = move || query.get().unwrap_or_default();
+    let refused = move || {
+        query
+            .get()
+            .err()
+            .map(|error| view! { <super::ErrorNote error/> })
     };
     // Every benchmark known here, newest first (what "Show older" continues from).
     let all = move || {
         let mut list: Vec<BenchmarkRecord> = store
             .client
             .with(|c| c.live.benchmarks.values().cloned().collect());
-        let newest: std::collections::HashSet<String> = list.iter().map(|b| b.id.clone()).collect();
+        let newest: std::collections::HashSet<BenchmarkId> =
+            list.iter().map(|b| b.id.clone()).collect();
         older.with(|o| list.extend(o.iter().filter(|b| !newest.contains(&b.id)).cloned()));
         list.sort_by_key(|b| std::cmp::Reverse(b.created_at));
         list
@@ -54,6 +59,7 @@ pub fn BenchmarkTable() -> impl IntoView {
     };
     view! {
         {move || view! { <FilterForm f=filters()/> }}
+        {refused}
         <Show
             when=move || !all().is_empty()
             fallback=|| view! {
@@ -96,9 +102,12 @@ pub fn BenchmarkTable() -> impl IntoView {
                         on:click=show_older>
                         {move || if exhausted.get() { "No older benchmarks" } else { "Show older" }}
                     </button>
-                    {move || match fetch.value().get() {
-                        Some(Err(e)) => Some(view! { <span class="error small">{e.to_string()}</span> }),
-                        _ => None,
+                    {move || {
+                        fetch
+                            .value()
+                            .get()
+                            .and_then(|reply| crate::functions::outcome(reply).err())
+                            .map(|e| view! { <span class="error small">{e.to_string()}</span> })
                     }}
                 </p>
                 <p class="downloads small">
@@ -120,26 +129,20 @@ pub fn BenchmarkTable() -> impl IntoView {
 /// The filters and sort, as a plain GET form (`/benchmarks?...`).
 #[component]
 fn FilterForm(f: BenchmarkFilters) -> impl IntoView {
-    let sort = f.sort.clone().unwrap_or_else(|| "newest".into());
-    let provider = f.provider.clone().unwrap_or_default();
-    let option = move |value: &'static str, label: &'static str, chosen: &str| {
-        view! { <option value=value selected=chosen == value>{label}</option> }
-    };
+    let chosen = f.sort.unwrap_or_default();
+    let sorts = BenchmarkSort::ALL
+        .into_iter()
+        .map(|s| view! { <option value=s.as_str() selected=s == chosen>{s.label()}</option> })
+        .collect_view();
     view! {
         <form class="card filters" method="get" action="/benchmarks" data-benchmark-filters="">
             <label>"Model" <input type="text" name="model" placeholder="Qwen2.5" value=f.model.clone().unwrap_or_default()/></label>
             <label>"Provider"
-                <select name="provider">{super::provider_options(&provider, &[("external", "external (bench)")])}</select>
+                <select name="provider">{super::provider_options(f.provider.as_ref(), &[("external", "external (bench)")])}</select>
             </label>
             <label>"GPU" <input type="text" name="gpu" placeholder="4090" value=f.gpu.clone().unwrap_or_default()/></label>
             <label>"Sort by"
-                <select name="sort">
-                    {option("newest", "newest", &sort)}
-                    {option("slo_cost", "$ / 1M at SLO", &sort)}
-                    {option("ttft", "TTFT", &sort)}
-                    {option("tpot", "TPOT", &sort)}
-                    {option("tps", "throughput", &sort)}
-                </select>
+                <select name="sort">{sorts}</select>
             </label>
             <div class="actions">
                 <button type="submit">"Apply"</button>
@@ -156,7 +159,7 @@ fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
     let c1 = b.phases.first().cloned().unwrap_or_default();
     let at_slo = b.at_slo().cloned();
     view! {
-        <tr data-benchmark=b.id.clone()>
+        <tr data-benchmark=b.id.to_string()>
             <td><a href=format!("/benchmarks/{}", b.id) title="Charts and configuration">{format::timestamp(&b.created_at)}</a></td>
             <td title=b.model.clone()>
                 <a href=format!("/compare?model={}", b.model) title="Compare this model across GPUs and providers">

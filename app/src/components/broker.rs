@@ -1,6 +1,6 @@
 use crate::format;
-use gdl_model::api::{BrokerState, BrokerStatus, StatusView};
-use gdl_model::health::{BreakerPhase, BreakerView};
+use gdl_model::breaker::{BreakerPhase, BreakerView};
+use gdl_model::status::{BrokerState, BrokerStatus, StatusView};
 use leptos::prelude::*;
 
 /// Broker state (Ready / Starting / Offline) with the reason and what to do.

@@ -1,4 +1,4 @@
-use gdl_model::api::ApiError;
+use gdl_model::error::ApiError;
 use leptos::prelude::*;
 
 /// An error as people should see it: message, what to do, and the code for reports.

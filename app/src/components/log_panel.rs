@@ -12,7 +12,7 @@ const SHOWN: usize = 400;
 pub fn LogPanel(
     /// The run whose log to show; the current run when not given.
     #[prop(optional, into)]
-    run: Option<String>,
+    run: Option<gdl_model::ids::RunId>,
 ) -> AnyView {
     let store = use_live();
     let run = StoredValue::new(run);

@@ -23,10 +23,10 @@ pub fn OrphanBanner() -> impl IntoView {
             format::per_hour(burn)
         )
     };
-    let outcome = move || match clean.value().get() {
-        Some(Ok((cleaned, failed))) => {
-            let mut text = format!("Cleaned up {}", cleaned.len());
-            for e in failed {
+    let outcome = move || match clean.value().get().map(crate::functions::outcome) {
+        Some(Ok(done)) => {
+            let mut text = format!("Cleaned up {}", done.cleaned.len());
+            for e in done.failed {
                 text.push_str(&format!("; {}", e.message));
             }
             Some(view! { <p class="small" data-orphan-outcome="">{text}</p> }.into_any())

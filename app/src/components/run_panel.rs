@@ -45,7 +45,7 @@ pub fn RunCard(run: Run) -> impl IntoView {
 struct KeptActions {
     destroy: ServerAction<DestroySession>,
     /// The run whose offer was dismissed with "Leave running".
-    dismissed: RwSignal<Option<String>>,
+    dismissed: RwSignal<Option<gdl_model::ids::RunId>>,
 }
 
 #[component]
@@ -65,7 +65,7 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
         .map(|step| view! { <StepRow step/> })
         .collect_view();
     view! {
-        <section class="card run" data-run=run.id.clone() data-status=format!("{:?}", run.status).to_lowercase()>
+        <section class="card run" data-run=run.id.to_string() data-status=format!("{:?}", run.status).to_lowercase()>
             <h2>"Progress"</h2>
             <p class="muted small">{title}</p>
             <div class="bar" aria-hidden="true">
@@ -226,14 +226,14 @@ fn Banner(run: Run, actions: KeptActions) -> impl IntoView {
                         </Show>
                     }
                 })}
-            {move || match destroy.value().get() {
+            {move || match destroy.value().get().map(crate::functions::outcome) {
                 Some(Ok(message))
                     if this_session.as_ref().is_some_and(|s| message.contains(s.as_str())) =>
                 {
                     Some(view! { <p class="cleanup">{message}</p> }.into_any())
                 }
                 Some(Ok(_)) => None,
-                Some(Err(e)) => Some(view! { <ErrorNote error=e.0/> }.into_any()),
+                Some(Err(error)) => Some(view! { <ErrorNote error/> }.into_any()),
                 None => None,
             }}
         </div>
@@ -317,7 +317,7 @@ fn Rentals(rentals: Vec<Rental>) -> impl IntoView {
                     <td class="num">{r.attempt}</td>
                     <td>{format!("{} × {} on {}", r.offer.gpu_type, r.offer.gpu_count, r.offer.provider.label())}</td>
                     <td class="num">{format::per_hour(r.offer.price_per_hour)}</td>
-                    <td><code title=r.session_id.clone()>{format::short_id(&r.session_id).to_owned()}</code></td>
+                    <td><code title=r.session_id.to_string()>{format::short_id(&r.session_id).to_owned()}</code></td>
                     <td>{outcome}</td>
                     <td class="num">{format::small_usd(r.cost_usd)}</td>
                     <td>{r.expires_at.map(|t| format::timestamp(&t)).unwrap_or_default()}</td>

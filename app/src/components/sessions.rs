@@ -1,14 +1,14 @@
 use crate::format;
 use crate::functions::ActOnSession;
 use crate::live::use_live;
-use gdl_model::api::{SessionAction, SessionFilters, SessionView};
 use gdl_model::costs::CostSource;
+use gdl_model::ids::SessionId;
+use gdl_model::sessions::{SessionAction, SessionFilters, SessionView, StatusFilter};
 use gdl_model::shopper::SessionStatus;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// An action a person asked for and has to confirm: which session, what, how many hours.
-type Pending = Option<(String, SessionAction, Option<u32>)>;
+type Pending = Option<(SessionId, SessionAction, Option<u32>)>;
 
 /// The table's actions: one at a time, each confirmed first.
 #[derive(Clone, Copy)]
@@ -26,10 +26,8 @@ struct Actions {
 #[component]
 pub fn SessionTable() -> impl IntoView {
     let store = use_live();
-    let query = use_query_map();
-    let filters = move || {
-        query.with(|q| SessionFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
-    };
+    let query = crate::url::query::<SessionFilters>();
+    let filters = move || query.get().unwrap_or_default();
     let page = Memo::new(move |_| filters().page_of(store.sessions()));
     let empty = move || store.client.with(|c| c.live.sessions.is_empty());
     let actions = Actions {
@@ -37,12 +35,12 @@ pub fn SessionTable() -> impl IntoView {
         confirming: RwSignal::new(None),
         hours: RwSignal::new(1),
     };
-    let outcome = move || match actions.act.value().get() {
-        Some(Ok(Ok(r))) => {
+    let outcome = move || match actions.act.value().get().map(crate::functions::outcome) {
+        Some(Ok(r)) => {
             let outcome = r.outcome_str();
             Some(view! { <p class="note" data-outcome=outcome>{r.message}</p> }.into_any())
         }
-        Some(Ok(Err(refused))) => Some(
+        Some(Err(refused)) => Some(
             view! {
                 <p class="note error" data-outcome="error">
                     {refused.message}
@@ -51,10 +49,13 @@ pub fn SessionTable() -> impl IntoView {
             }
             .into_any(),
         ),
-        Some(Err(e)) => Some(
-            view! { <p class="note error" data-outcome="error">{e.to_string()}</p> }.into_any(),
-        ),
         None => None,
+    };
+    let refused = move || {
+        query
+            .get()
+            .err()
+            .map(|error| view! { <super::ErrorNote error/> })
     };
     let read_only = crate::components::read_only();
     view! {
@@ -71,6 +72,7 @@ pub fn SessionTable() -> impl IntoView {
             }
         >
             {move || (!read_only).then(|| view! { <FilterForm f=filters()/> })}
+            {refused}
             <section class="card table-wrap">
                 {outcome}
                 <p class="muted small" data-matching=move || page.with(|p| p.matching)>
@@ -132,8 +134,7 @@ pub fn SessionTable() -> impl IntoView {
 /// The status and provider filters, as a plain GET form (`/sessions?status=...`).
 #[component]
 fn FilterForm(f: SessionFilters) -> impl IntoView {
-    let status = f.status.clone().unwrap_or_default();
-    let provider = f.provider.clone().unwrap_or_default();
+    let status = f.status.map(StatusFilter::as_str).unwrap_or_default();
     let statuses = [
         ("", "any"),
         ("active", "active (costing money)"),
@@ -143,7 +144,7 @@ fn FilterForm(f: SessionFilters) -> impl IntoView {
     .chain(SessionStatus::ALL.iter().map(|s| (s.as_str(), s.as_str())))
     .map(|(value, label)| view! { <option value=value selected=status == value>{label}</option> })
     .collect_view();
-    let providers = super::provider_options(&provider, &[]);
+    let providers = super::provider_options(f.provider.as_ref(), &[]);
     view! {
         <form class="card filters" method="get" action="/sessions" data-session-filters="">
             <label>"Status" <select name="status">{statuses}</select></label>
@@ -173,7 +174,7 @@ fn row_key(s: &SessionView) -> String {
 }
 
 /// Sessions a run asked the broker to destroy without the broker confirming it.
-fn unconfirmed_destroys(store: &crate::live::LiveStore) -> std::collections::HashSet<String> {
+fn unconfirmed_destroys(store: &crate::live::LiveStore) -> std::collections::HashSet<SessionId> {
     store.client.with(|c| {
         c.live
             .runs
@@ -201,9 +202,9 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
     let status_class = format!("badge status-{}", s.status.as_str());
     let row_class = if s.ended_badly() { "ended-badly" } else { "" };
     view! {
-        <tr class=row_class data-session=s.id.clone()>
+        <tr class=row_class data-session=s.id.to_string()>
             <td>
-                <code title=s.id.clone()>{format::short_id(&s.id).to_owned()}</code>
+                <code title=s.id.to_string()>{format::short_id(&s.id).to_owned()}</code>
             </td>
             <td>
                 <span class=status_class>{s.status.as_str()}</span>
@@ -233,7 +234,7 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
             <CostCell session=s.clone()/>
             <td>
                 {s.run_id.clone().map(|run| view! {
-                    <a href=format!("/runs/{run}") data-run-link=run.clone()><code>{format::short_id(&run).to_owned()}</code></a>
+                    <a href=format!("/runs/{run}") data-run-link=run.to_string()><code>{format::short_id(&run).to_owned()}</code></a>
                 })}
             </td>
             <td class="error-text">{s.error.clone().unwrap_or_default()}</td>
@@ -273,7 +274,7 @@ fn CostCell(session: SessionView) -> impl IntoView {
 
 /// Clean up, Done and Extend for one session, each asking "are you sure?" first.
 #[component]
-fn RowActions(id: String, status: SessionStatus, actions: Actions) -> impl IntoView {
+fn RowActions(id: SessionId, status: SessionStatus, actions: Actions) -> impl IntoView {
     let Actions {
         act,
         confirming,

@@ -1,10 +1,14 @@
 use crate::components::ErrorNote;
-use crate::functions::{CancelRun, StartRun};
+use crate::functions::{outcome, CancelRun, StartRun};
 use crate::live::use_live;
 use gdl_model::registry::{Quantization, PRESETS};
+use gdl_model::runs::DeployMode;
 use gdl_model::shopper::Provider;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+
+/// The model the form starts with: the smallest preset, quick to load.
+const DEFAULT_MODEL: &str = "Qwen/Qwen2.5-0.5B-Instruct";
 
 /// The test configuration form: model, provider, quantization, max $/h, reservation
 /// hours, keep the instance on failure. Run starts a deployment test; Cancel stops the
@@ -22,32 +26,26 @@ pub fn TestForm() -> AnyView {
                 .map(|r| r.id.clone())
         })
     };
-    let error = move || match start.value().get() {
-        Some(Err(e)) => Some(e.0),
-        _ => match cancel.value().get() {
-            Some(Err(e)) => Some(e.0),
-            _ => None,
-        },
+    let error = move || {
+        let started = start.value().get().and_then(|r| outcome(r).err());
+        started.or_else(|| cancel.value().get().and_then(|r| outcome(r).err()))
     };
     view! {
         <section class="card test-form">
             <h2>"Deployment test"</h2>
             <ActionForm action=start>
                 <div class="fields">
-                    <label>
+                    <label title="A preset, or any Hugging Face id that names its size (owner/Model-7B-Instruct)">
                         "Model"
-                        <select name="config[model]">
+                        <input type="text" name="config[model]" list="test-models" value=DEFAULT_MODEL
+                            required autocomplete="off" spellcheck="false"
+                            placeholder="qwen2.5-7b or owner/name"/>
+                        <datalist id="test-models">
                             {PRESETS
                                 .iter()
-                                .map(|p| {
-                                    view! {
-                                        <option value=p.id selected=p.id == "Qwen/Qwen2.5-0.5B-Instruct">
-                                            {format!("{} ({} B)", p.name, p.params_b)}
-                                        </option>
-                                    }
-                                })
+                                .map(|p| view! { <option value=p.id>{format!("{} ({} B)", p.name, p.params_b)}</option> })
                                 .collect_view()}
-                        </select>
+                        </datalist>
                     </label>
                     <label>
                         "Provider"
@@ -85,9 +83,10 @@ pub fn TestForm() -> AnyView {
                     <label>
                         "Start vLLM with"
                         <select name="config[deploy_mode]">
-                            <option value="docker">"Docker image"</option>
-                            <option value="pip">"pip"</option>
-                            <option value="entrypoint">"the broker (entrypoint, Vast.ai)"</option>
+                            {DeployMode::ALL
+                                .into_iter()
+                                .map(|m| view! { <option value=m.as_str() selected=m == DeployMode::default()>{m.label()}</option> })
+                                .collect_view()}
                         </select>
                     </label>
                     <label class="check">

@@ -1,6 +1,7 @@
+use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame};
 use crate::format;
 use crate::live::use_live;
-use gdl_model::api::SessionView;
+use gdl_model::sessions::SessionView;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -8,11 +9,7 @@ use std::collections::BTreeMap;
 const SERIES: usize = 6;
 
 const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 180.0;
-const LEFT: f64 = 44.0;
-const BOTTOM: f64 = 22.0;
-const TOP: f64 = 8.0;
-const RIGHT: f64 = 8.0;
+const HEIGHT: f64 = 220.0;
 
 /// A point of the chart: when the session was created, and seconds until it ran.
 type Point = (chrono::DateTime<chrono::Utc>, f64);
@@ -53,32 +50,31 @@ fn series(sessions: &[SessionView]) -> Vec<(String, Vec<Point>)> {
 
 #[component]
 fn Chart(series: Vec<(String, Vec<Point>)>, points: usize) -> impl IntoView {
+    let frame = Frame::new(WIDTH, HEIGHT);
     let shown: Vec<_> = series.iter().take(SERIES).cloned().collect();
     let left_out = series.len().saturating_sub(SERIES);
     let all = shown.iter().flat_map(|(_, p)| p.iter());
     let (t0, t1) = all.clone().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
         (lo.min(t.timestamp()), hi.max(t.timestamp()))
     });
-    let max_secs = all.fold(0.0_f64, |m, (_, s)| m.max(*s)).max(1.0);
-    let span = (t1 - t0).max(1) as f64;
-    let x = move |t: &chrono::DateTime<chrono::Utc>| {
-        LEFT + (t.timestamp() - t0) as f64 / span * (WIDTH - LEFT - RIGHT)
-    };
-    let y = move |secs: f64| TOP + (1.0 - secs / max_secs) * (HEIGHT - TOP - BOTTOM);
+    let max_secs = all.fold(0.0_f64, |m, (_, s)| m.max(*s)).max(1.0) * 1.1;
+    let x = frame.x(t0 as f64, t1.max(t0 + 1) as f64);
+    let y = frame.y(0.0, max_secs);
+    let at = |t: &chrono::DateTime<chrono::Utc>| x.at(t.timestamp() as f64);
     let lines = shown
         .iter()
         .enumerate()
         .map(|(i, (name, pts))| {
             let path = pts
                 .iter()
-                .map(|(t, s)| format!("{:.1},{:.1}", x(t), y(*s)))
+                .map(|(t, s)| format!("{},{}", fmt(at(t)), fmt(y.at(*s))))
                 .collect::<Vec<_>>()
                 .join(" ");
             let dots = pts
                 .iter()
                 .map(|(t, s)| {
                     view! {
-                        <circle cx=format!("{:.1}", x(t)) cy=format!("{:.1}", y(*s)) r="3">
+                        <circle cx=fmt(at(t)) cy=fmt(y.at(*s)) r="3">
                             <title>{format!("{name}: {} at {}", format::duration(*s), format::timestamp(t))}</title>
                         </circle>
                     }
@@ -101,32 +97,39 @@ fn Chart(series: Vec<(String, Vec<Point>)>, points: usize) -> impl IntoView {
                 v.sort_by(f64::total_cmp);
                 v[v.len() / 2]
             };
+            let sessions = if pts.len() == 1 { "session" } else { "sessions" };
             view! {
                 <li class=format!("s{i}")>
                     <span class="swatch" aria-hidden="true"></span>
-                    {format!("{name}: {} sessions, median {}", pts.len(), format::duration(median))}
+                    {format!("{name}: {} {sessions}, median {}", pts.len(), format::duration(median))}
                 </li>
             }
         })
         .collect_view();
     let summary = format!(
         "Time from creation to running for {points} sessions, by GPU and provider; the slowest took {}.",
-        format::duration(max_secs)
+        format::duration(max_secs / 1.1)
     );
+    // Five times along the bottom, as people read them.
+    let times = (0..5)
+        .map(|i| {
+            let secs = t0 + (t1 - t0) * i / 4;
+            chrono::DateTime::from_timestamp(secs, 0)
+                .map(|t| format::timestamp(&t))
+                .unwrap_or_default()
+        })
+        .collect();
     view! {
         <section class="card ttr-chart">
             <h2>"Time to running"</h2>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby="ttr-title ttr-desc" data-points=points>
-                <title id="ttr-title">"Time to running, per GPU and provider"</title>
-                <desc id="ttr-desc">{summary.clone()}</desc>
-                <line class="axis" x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH - RIGHT y2=HEIGHT - BOTTOM/>
-                <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=HEIGHT - BOTTOM/>
-                <text class="tick" x=LEFT - 4.0 y=TOP + 8.0 text-anchor="end">{format::duration(max_secs)}</text>
-                <text class="tick" x=LEFT - 4.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
-                <text class="tick" x=LEFT y=HEIGHT - 6.0>{chrono::DateTime::from_timestamp(t0, 0).map(|t| format::timestamp(&t)).unwrap_or_default()}</text>
-                <text class="tick" x=WIDTH - RIGHT y=HEIGHT - 6.0 text-anchor="end">{chrono::DateTime::from_timestamp(t1, 0).map(|t| format::timestamp(&t)).unwrap_or_default()}</text>
+            <ChartFrame frame class="ttr" id="ttr"
+                title="Time to running, per GPU and provider"
+                desc=summary
+                x=Axis::new(x, "when the session was created", number).with_tick_labels(times)
+                y=Axis::new(y, "time to running", format::duration)
+                {..} data-points=points>
                 {lines}
-            </svg>
+            </ChartFrame>
             <ul class="legend small">{legend}</ul>
             {(left_out > 0).then(|| view! { <p class="muted small">{format!("{left_out} more GPU kinds not drawn.")}</p> })}
         </section>

@@ -3,8 +3,9 @@
 use super::client::ClientState;
 use super::conn::{ConnInfo, OUTBOX_LIMIT};
 use futures::channel::mpsc::UnboundedSender;
-use gdl_model::api::{SessionView, StatusView};
 use gdl_model::live::{ClientFrame, LiveState};
+use gdl_model::sessions::SessionView;
+use gdl_model::status::StatusView;
 use leptos::prelude::*;
 use std::collections::VecDeque;
 
@@ -21,7 +22,7 @@ pub struct LiveStore {
 }
 
 impl LiveStore {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             client: RwSignal::new(ClientState::default()),
             conn: RwSignal::new(ConnInfo::default()),
@@ -88,15 +89,6 @@ impl LiveStore {
     pub(crate) fn set_wake(&self, wake: UnboundedSender<()>) {
         self.wake.set_value(Some(wake));
     }
-}
-
-/// Creates the store, provides it as context and, in the browser, starts the connection.
-pub fn provide_live() -> LiveStore {
-    let store = LiveStore::new();
-    provide_context(store);
-    #[cfg(feature = "hydrate")]
-    super::driver::start(store);
-    store
 }
 
 /// The store provided at the root.

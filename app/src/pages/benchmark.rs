@@ -1,43 +1,37 @@
-use crate::components::ErrorNote;
+use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame};
+use crate::components::Loaded;
 use crate::format;
-use crate::functions::{get_benchmark, BenchmarkDetail};
+use crate::functions::get_benchmark;
 use gdl_model::benchmark::Slo;
+use gdl_model::ids::BenchmarkId;
+use gdl_model::runs::BenchmarkDetail;
 use gdl_model::runs::BenchmarkRecord;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 240.0;
-const LEFT: f64 = 52.0;
-const RIGHT: f64 = 52.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 30.0;
+const HEIGHT: f64 = 260.0;
 
 /// One benchmark (`/benchmarks/{id}`): what it ran on and with, the operating curve and
 /// the TTFT and ITL distributions, drawn on the server as SVG; the raw samples to download.
 #[component]
 pub fn BenchmarkPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let id = move || BenchmarkId::from(params.with(|p| p.get("id").unwrap_or_default()));
     let data = Resource::new(id, get_benchmark);
     view! {
         <div class="toolbar">
             <h1>"Benchmark"</h1>
         </div>
-        <Transition fallback=|| view! { <p class="muted">"Reading the benchmark…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Ok(detail)) => view! { <Detail detail/> }.into_any(),
-                    Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded reply=data fallback="Reading the benchmark…" let:detail>
+            <Detail detail/>
+        </Loaded>
     }
 }
 
 #[component]
 fn Detail(detail: BenchmarkDetail) -> impl IntoView {
-    let r = detail.record.clone();
+    let r = detail.benchmark.clone();
     let slo = r.slo.unwrap_or_default();
     let at = r.at_slo().cloned();
     let facts: Vec<(&str, String)> = vec![
@@ -110,8 +104,8 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
         view! { <a href=format!("/runs/{}", r.run_id)>"the run"</a>" · " }
     });
     view! {
-        <section class="card benchmark-facts" data-benchmark=r.id.clone()>
-            <h2>{r.id.clone()}</h2>
+        <section class="card benchmark-facts" data-benchmark=r.id.to_string()>
+            <h2>{r.id.to_string()}</h2>
             <dl class="facts">{facts}</dl>
             <p class="downloads small">
                 {run}
@@ -128,28 +122,30 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
         <div class="grid">
             <section class="card">
                 <h2>"Time to first token"</h2>
-                <Histogram values=detail.ttft_ms.clone() name="ttft" title="Time to first token of every load request, ms"/>
+                <Histogram values=detail.ttft_ms() name="ttft" title="Time to first token of every load request, ms"/>
             </section>
             <section class="card">
                 <h2>"Inter-token latency"</h2>
-                <Histogram values=detail.itl_ms.clone() name="itl" title="Gaps between streamed chunks, ms"/>
+                <Histogram values=detail.itl_ms() name="itl" title="Gaps between streamed chunks, ms"/>
             </section>
         </div>
     }
 }
 
-/// Output tok/s (line) and p95 TTFT (dashed) against concurrency; levels that broke an SLO
-/// shaded; the capacity point ringed.
+/// Output tok/s (line, left axis) and p95 TTFT (dashed, right axis) against concurrency
+/// (a log scale: levels double); levels that broke an SLO shaded; the capacity point
+/// ringed; the TTFT SLO a dotted line.
 #[component]
 fn OperatingCurve(r: BenchmarkRecord, slo: Slo) -> impl IntoView {
     let mut levels = r.phases.clone();
     levels.sort_by_key(|p| p.concurrency);
+    let frame = Frame::new(WIDTH, HEIGHT).with_right_axis();
     let max_c = levels
         .iter()
         .map(|p| p.concurrency)
         .max()
         .unwrap_or(1)
-        .max(1) as f64;
+        .max(2) as f64;
     let max_tps = levels
         .iter()
         .map(|p| p.output_tokens_per_s)
@@ -161,10 +157,10 @@ fn OperatingCurve(r: BenchmarkRecord, slo: Slo) -> impl IntoView {
         .map(|p| p.ttft_ms.p95)
         .fold(slo.ttft_p95_ms, f64::max)
         * 1.1;
-    let x = move |c: u32| LEFT + (c as f64 / max_c) * (WIDTH - LEFT - RIGHT);
-    let y_tps = move |v: f64| TOP + (1.0 - v / max_tps) * (HEIGHT - TOP - BOTTOM);
-    let y_ttft = move |v: f64| TOP + (1.0 - v / max_ttft) * (HEIGHT - TOP - BOTTOM);
-    let path = |f: &dyn Fn(&gdl_model::benchmark::PhaseMetrics) -> (f64, f64)| {
+    let x = frame.x(1.0, max_c).logarithmic();
+    let y_tps = frame.y(0.0, max_tps);
+    let y_ttft = frame.y(0.0, max_ttft);
+    let line = |f: &dyn Fn(&gdl_model::benchmark::PhaseMetrics) -> (f64, f64)| {
         levels
             .iter()
             .map(|p| {
@@ -174,16 +170,18 @@ fn OperatingCurve(r: BenchmarkRecord, slo: Slo) -> impl IntoView {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let tps = path(&|p| (x(p.concurrency), y_tps(p.output_tokens_per_s)));
-    let ttft = path(&|p| (x(p.concurrency), y_ttft(p.ttft_ms.p95)));
-    let band = (WIDTH - LEFT - RIGHT) / max_c / 2.0;
+    let tps = line(&|p| (x.at(p.concurrency as f64), y_tps.at(p.output_tokens_per_s)));
+    let ttft = line(&|p| (x.at(p.concurrency as f64), y_ttft.at(p.ttft_ms.p95)));
     let breaches = levels
         .iter()
         .filter(|p| p.meets_slo == Some(false))
         .map(|p| {
+            // Half-way to the neighbouring levels on the log scale.
+            let (from, to) = (x.at(p.concurrency as f64 / 1.41), x.at(p.concurrency as f64 * 1.41));
+            let from = from.max(frame.left);
+            let to = to.min(frame.width - frame.right);
             view! {
-                <rect class="breach" x=format!("{:.1}", (x(p.concurrency) - band).max(LEFT)) y=TOP
-                    width=format!("{:.1}", band * 2.0) height=HEIGHT - TOP - BOTTOM>
+                <rect class="breach" x=fmt(from) y=frame.top width=fmt(to - from) height=frame.floor() - frame.top>
                     <title>{format!("concurrency {} broke an SLO", p.concurrency)}</title>
                 </rect>
             }
@@ -191,7 +189,7 @@ fn OperatingCurve(r: BenchmarkRecord, slo: Slo) -> impl IntoView {
         .collect_view();
     let capacity = r.at_slo().map(|p| {
         view! {
-            <circle class="capacity" cx=format!("{:.1}", x(p.concurrency)) cy=format!("{:.1}", y_tps(p.output_tokens_per_s)) r="7" data-capacity=p.concurrency>
+            <circle class="capacity" cx=fmt(x.at(p.concurrency as f64)) cy=fmt(y_tps.at(p.output_tokens_per_s)) r="7" data-capacity=p.concurrency>
                 <title>{format!("capacity at the SLOs: concurrency {}, {:.0} tok/s", p.concurrency, p.output_tokens_per_s)}</title>
             </circle>
         }
@@ -199,38 +197,37 @@ fn OperatingCurve(r: BenchmarkRecord, slo: Slo) -> impl IntoView {
     let points = levels
         .iter()
         .map(|p| view! {
-            <circle class="level" cx=format!("{:.1}", x(p.concurrency)) cy=format!("{:.1}", y_tps(p.output_tokens_per_s)) r="3">
+            <circle class="level" cx=fmt(x.at(p.concurrency as f64)) cy=fmt(y_tps.at(p.output_tokens_per_s)) r="3">
                 <title>{format!("concurrency {}: {:.0} tok/s, p95 TTFT {:.0} ms", p.concurrency, p.output_tokens_per_s, p.ttft_ms.p95)}</title>
             </circle>
         })
         .collect_view();
-    let slo_y = y_ttft(slo.ttft_p95_ms);
+    let slo_y = y_ttft.at(slo.ttft_p95_ms);
     let desc = format!(
         "{} load levels from concurrency 1 to {max_c:.0}; {} broke an SLO; output up to {:.0} tok/s.",
         levels.len(),
         levels.iter().filter(|p| p.meets_slo == Some(false)).count(),
         max_tps / 1.1
     );
+    let (left, right) = (frame.left, frame.width - frame.right);
     view! {
-        <svg class="curve" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby="curve-title curve-desc" data-levels=levels.len()>
-            <title id="curve-title">"Output tokens per second and p95 time to first token against concurrency"</title>
-            <desc id="curve-desc">{desc}</desc>
+        <ChartFrame frame class="curve" id="curve"
+            title="Output tokens per second and p95 time to first token against concurrency"
+            desc
+            x=Axis::new(x, "concurrency (requests at once, log scale)", number)
+            y=Axis::new(y_tps, "output tok/s (line)", number)
+            y2=Axis::new(y_ttft, "p95 TTFT, ms (dashed)", number)
+            {..} data-levels=levels.len()>
             {breaches}
-            <line class="axis" x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH - RIGHT y2=HEIGHT - BOTTOM/>
-            <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=HEIGHT - BOTTOM/>
-            <line class="axis" x1=WIDTH - RIGHT y1=TOP x2=WIDTH - RIGHT y2=HEIGHT - BOTTOM/>
-            <line class="slo-line" x1=LEFT y1=format!("{slo_y:.1}") x2=WIDTH - RIGHT y2=format!("{slo_y:.1}")/>
-            <text class="tick" x=LEFT - 4.0 y=TOP + 8.0 text-anchor="end">{format!("{:.0}", max_tps)}</text>
-            <text class="tick" x=LEFT - 4.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
-            <text class="tick" x=WIDTH - RIGHT + 4.0 y=TOP + 8.0>{format!("{max_ttft:.0} ms")}</text>
-            <text class="tick" x=WIDTH - RIGHT + 4.0 y=format!("{:.1}", slo_y + 3.0)>"SLO"</text>
-            <text class="tick" x=LEFT y=HEIGHT - 10.0>"tok/s (line) · p95 TTFT (dashed) · concurrency →"</text>
-            <text class="tick" x=WIDTH - RIGHT y=HEIGHT - 10.0 text-anchor="end">{format!("{max_c:.0}")}</text>
+            <line class="slo-line" x1=left y1=fmt(slo_y) x2=right y2=fmt(slo_y)>
+                <title>{format!("SLO: p95 TTFT ≤ {:.0} ms", slo.ttft_p95_ms)}</title>
+            </line>
+            <text class="tick slo" x=left + 4.0 y=fmt(slo_y - 4.0)>{format!("TTFT SLO {:.0} ms", slo.ttft_p95_ms)}</text>
             <polyline class="tps" points=tps fill="none"/>
             <polyline class="ttft" points=ttft fill="none"/>
             {points}
             {capacity}
-        </svg>
+        </ChartFrame>
     }
 }
 
@@ -282,10 +279,10 @@ fn Levels(r: BenchmarkRecord) -> impl IntoView {
 #[component]
 fn Histogram(values: Vec<f64>, name: &'static str, title: &'static str) -> impl IntoView {
     const BINS: usize = 20;
-    const H: f64 = 140.0;
     if values.is_empty() {
         return view! { <p class="muted">"No samples."</p> }.into_any();
     }
+    let frame = Frame::new(WIDTH, 200.0);
     let d = gdl_model::benchmark::Dist::of(&values);
     let span = (d.max - d.min).max(1e-6);
     let mut counts = [0usize; BINS];
@@ -294,17 +291,28 @@ fn Histogram(values: Vec<f64>, name: &'static str, title: &'static str) -> impl 
         counts[i.min(BINS - 1)] += 1;
     }
     let top = *counts.iter().max().unwrap_or(&1) as f64;
-    let w = (WIDTH - 20.0) / BINS as f64;
-    let bars = counts
+    let x = frame.x(d.min, d.min + span);
+    let y = frame.y(0.0, top);
+    let bins = counts
         .iter()
         .enumerate()
         .map(|(i, &n)| {
-            let h = n as f64 / top * (H - 24.0);
             let from = d.min + span * i as f64 / BINS as f64;
+            let to = d.min + span * (i + 1) as f64 / BINS as f64;
+            let (x0, x1) = (x.at(from), x.at(to));
             view! {
-                <rect class="bar" x=format!("{:.1}", 10.0 + i as f64 * w) y=format!("{:.1}", H - 18.0 - h) width=format!("{:.1}", w - 1.0) height=format!("{h:.1}")>
-                    <title>{format!("{n} from {from:.1} ms")}</title>
+                <rect class="bin" x=fmt(x0 + 0.5) y=fmt(y.at(n as f64)) width=fmt((x1 - x0 - 1.0).max(0.5)) height=fmt(frame.floor() - y.at(n as f64)) data-n=n>
+                    <title>{format!("{n} from {from:.1} to {to:.1} ms")}</title>
                 </rect>
+            }
+        })
+        .collect_view();
+    let marks = [("p50", d.p50), ("p99", d.p99)]
+        .into_iter()
+        .map(|(label, v)| {
+            view! {
+                <line class=format!("mark {label}") x1=fmt(x.at(v)) y1=frame.top x2=fmt(x.at(v)) y2=frame.floor()/>
+                <text class="tick mark-label" x=fmt(x.at(v) + 3.0) y=frame.top + 10.0>{format!("{label} {v:.1}")}</text>
             }
         })
         .collect_view();
@@ -312,18 +320,14 @@ fn Histogram(values: Vec<f64>, name: &'static str, title: &'static str) -> impl 
         "{} values from {:.1} to {:.1} ms; p50 {:.1} ms, p99 {:.1} ms.",
         d.count, d.min, d.max, d.p50, d.p99
     );
-    let id = format!("{name}-title");
-    let desc_id = format!("{name}-desc");
-    let labelled_by = format!("{id} {desc_id}");
     view! {
-        <svg class="histogram" viewBox=format!("0 0 {WIDTH} {H}") role="img" aria-labelledby=labelled_by data-count=d.count>
-            <title id=id>{title}</title>
-            <desc id=desc_id>{desc}</desc>
-            {bars}
-            <text class="tick" x="10" y=H - 4.0>{format!("{:.1} ms", d.min)}</text>
-            <text class="tick" x=WIDTH - 10.0 y=H - 4.0 text-anchor="end">{format!("{:.1} ms", d.max)}</text>
-            <text class="tick" x=WIDTH / 2.0 y=H - 4.0 text-anchor="middle">{format!("p50 {:.1} · p99 {:.1}", d.p50, d.p99)}</text>
-        </svg>
+        <ChartFrame frame class="histogram" id=name title desc
+            x=Axis::new(x, "ms", number)
+            y=Axis::new(y, "requests", number)
+            {..} data-count=d.count>
+            {bins}
+            {marks}
+        </ChartFrame>
     }
     .into_any()
 }

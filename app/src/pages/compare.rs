@@ -1,40 +1,30 @@
-use crate::components::ErrorNote;
+use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame};
+use crate::components::Loaded;
 use crate::functions::get_comparison;
+use crate::url::query;
+use gdl_model::compare::CompareQuery;
 use gdl_model::compare::{Comparison, FrontierPoint};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 56.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 34.0;
+const HEIGHT: f64 = 280.0;
 
 /// One model across GPUs and providers (`/compare?model=Qwen/Qwen2.5-0.5B-Instruct`): $ per
 /// 1M output tokens at the SLO capacity against per-user speed, the frontier highlighted,
 /// and what to rent for cost, speed or balance, with the benchmarks each rests on.
 #[component]
 pub fn ComparePage() -> impl IntoView {
-    let query = use_query_map();
-    let model = move || query.with(|q| q.get("model").unwrap_or_default());
+    let query = query::<CompareQuery>();
+    let model = move || query.get().ok().and_then(|q| q.model).unwrap_or_default();
     let data = Resource::new(model, get_comparison);
     view! {
         <div class="toolbar">
             <h1>"Compare"</h1>
         </div>
-        <Transition fallback=|| view! { <p class="muted">"Reading the benchmarks…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Ok((models, comparison))) => view! {
-                        <ModelForm models chosen=model()/>
-                        {(!comparison.model.is_empty()).then(|| view! { <Frontier c=comparison/> })}
-                    }
-                    .into_any(),
-                    Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded reply=data fallback="Reading the benchmarks…" let:answer>
+            <ModelForm models=answer.0 chosen=model()/>
+            {(!answer.1.model.is_empty()).then(|| view! { <Frontier c=answer.1/> })}
+        </Loaded>
     }
 }
 
@@ -93,7 +83,7 @@ pub(crate) fn Frontier(c: Comparison) -> impl IntoView {
             view! {
                 <tr data-point=label(p) data-pareto=p.pareto.to_string()>
                     <td>{format!("{} ×{}", p.gpu_type, p.gpu_count)}</td>
-                    <td>{p.provider.clone()}</td>
+                    <td>{p.provider.to_string()}</td>
                     <td class="num">{format!("${:.3}", p.usd_per_million)}</td>
                     <td class="num">{format!("{:.0}", p.tokens_per_s_per_user)}</td>
                     <td class="num">{p.benchmarks.len()}</td>
@@ -139,23 +129,24 @@ fn label(p: &FrontierPoint) -> String {
 /// The scatter: cost across, speed up, the frontier joined by a line.
 #[component]
 fn Chart(points: Vec<FrontierPoint>) -> impl IntoView {
-    let max_usd = points.iter().map(|p| p.usd_per_million).fold(0.0, f64::max) * 1.1;
+    let frame = Frame::new(WIDTH, HEIGHT);
+    let max_usd = points.iter().map(|p| p.usd_per_million).fold(0.0, f64::max) * 1.15;
     let max_speed = points
         .iter()
         .map(|p| p.tokens_per_s_per_user)
         .fold(0.0, f64::max)
-        * 1.1;
-    let x = move |usd: f64| LEFT + usd / max_usd.max(1e-9) * (WIDTH - LEFT - RIGHT);
-    let y = move |s: f64| TOP + (1.0 - s / max_speed.max(1e-9)) * (HEIGHT - TOP - BOTTOM);
+        * 1.15;
+    let x = frame.x(0.0, max_usd.max(1e-9));
+    let y = frame.y(0.0, max_speed.max(1e-9));
     let mut frontier: Vec<&FrontierPoint> = points.iter().filter(|p| p.pareto).collect();
     frontier.sort_by(|a, b| a.usd_per_million.total_cmp(&b.usd_per_million));
     let line = frontier
         .iter()
         .map(|p| {
             format!(
-                "{:.1},{:.1}",
-                x(p.usd_per_million),
-                y(p.tokens_per_s_per_user)
+                "{},{}",
+                fmt(x.at(p.usd_per_million)),
+                fmt(y.at(p.tokens_per_s_per_user))
             )
         })
         .collect::<Vec<_>>()
@@ -163,13 +154,14 @@ fn Chart(points: Vec<FrontierPoint>) -> impl IntoView {
     let dots = points
         .iter()
         .map(|p| {
-            let (cx, cy) = (x(p.usd_per_million), y(p.tokens_per_s_per_user));
+            let (cx, cy) = (x.at(p.usd_per_million), y.at(p.tokens_per_s_per_user));
+            // Labels sit above their point, clear of the line below it.
             view! {
                 <g class=if p.pareto { "point pareto" } else { "point" }>
-                    <circle cx=format!("{cx:.1}") cy=format!("{cy:.1}") r=if p.pareto { "5" } else { "4" }>
+                    <circle cx=fmt(cx) cy=fmt(cy) r=if p.pareto { "5" } else { "4" }>
                         <title>{format!("{}: ${:.3} per 1M tokens, {:.0} tok/s per user", label(p), p.usd_per_million, p.tokens_per_s_per_user)}</title>
                     </circle>
-                    <text x=format!("{:.1}", cx + 7.0) y=format!("{:.1}", cy + 4.0)>{format!("{} ({})", p.gpu_type, p.provider)}</text>
+                    <text x=fmt(cx + 7.0) y=fmt(cy - 7.0)>{format!("{} ({})", p.gpu_type, p.provider.label())}</text>
                 </g>
             }
         })
@@ -180,18 +172,14 @@ fn Chart(points: Vec<FrontierPoint>) -> impl IntoView {
         frontier.len()
     );
     view! {
-        <svg class="frontier-chart" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby="frontier-title frontier-desc" data-points=points.len()>
-            <title id="frontier-title">"$ per 1M output tokens at the SLOs against tokens per second per user"</title>
-            <desc id="frontier-desc">{desc}</desc>
-            <line class="axis" x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH - RIGHT y2=HEIGHT - BOTTOM/>
-            <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=HEIGHT - BOTTOM/>
-            <text class="tick" x=LEFT y=HEIGHT - 18.0>"$0"</text>
-            <text class="tick" x=WIDTH - RIGHT y=HEIGHT - 18.0 text-anchor="end">{format!("${max_usd:.3} per 1M tokens →")}</text>
-            <text class="tick" x=LEFT - 4.0 y=TOP + 8.0 text-anchor="end">{format!("{max_speed:.0}")}</text>
-            <text class="tick" x=LEFT - 4.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
-            <text class="tick" x=4.0 y=TOP + 24.0>"tok/s"</text>
+        <ChartFrame frame class="frontier-chart" id="frontier"
+            title="$ per 1M output tokens at the SLOs against tokens per second per user"
+            desc
+            x=Axis::new(x, "$ per 1M output tokens at the SLOs", |v| format!("${}", number(v)))
+            y=Axis::new(y, "tok/s per user", number)
+            {..} data-points=points.len()>
             <polyline class="frontier-line" points=line fill="none"/>
             {dots}
-        </svg>
+        </ChartFrame>
     }
 }

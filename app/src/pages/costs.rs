@@ -1,9 +1,9 @@
-use crate::components::ErrorNote;
+use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_costs;
-use gdl_model::costs::{CostParams, CostReport, CostSource, CostTotals};
+use crate::url::{ask, query};
+use gdl_model::costs::{CostParams, CostPeriod, CostReport, CostSource, CostTotals};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use std::collections::BTreeMap;
 
 /// What renting cost: today, this month or a range of days (`/costs?period=range&from=...
@@ -11,47 +11,45 @@ use std::collections::BTreeMap;
 /// own records beside it, and each run's cost.
 #[component]
 pub fn CostsPage() -> impl IntoView {
-    let query = use_query_map();
-    let params =
-        move || query.with(|q| CostParams::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))));
-    let data = Resource::new(params, get_costs);
+    let params = query::<CostParams>();
+    let data = Resource::new(move || params.get(), |p| ask(p, get_costs));
     view! {
         <div class="toolbar">
             <h1>"Costs"</h1>
         </div>
-        {move || view! { <PeriodForm p=params()/> }}
-        <Transition fallback=|| view! { <p class="muted">"Adding up what was rented…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Ok(report)) => view! { <Report report/> }.into_any(),
-                    Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        {move || view! { <PeriodForm p=params.get().unwrap_or_default()/> }}
+        <Loaded reply=data fallback="Adding up what was rented…" let:report>
+            <Report report/>
+        </Loaded>
     }
 }
 
 /// The period, as a plain GET form.
 #[component]
 fn PeriodForm(p: CostParams) -> impl IntoView {
-    let period = p.period.clone().unwrap_or_else(|| "month".into());
-    let option = move |value: &'static str, label: &'static str, chosen: &str| {
-        view! { <option value=value selected=chosen == value>{label}</option> }
-    };
+    let chosen = p.period.unwrap_or_default();
+    let options = CostPeriod::ALL
+        .into_iter()
+        .map(|period| {
+            let label = match period {
+                CostPeriod::Today => "today",
+                CostPeriod::Month => "this month",
+                CostPeriod::Range => "from … to …",
+            };
+            view! { <option value=period.as_str() selected=period == chosen>{label}</option> }
+        })
+        .collect_view();
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     view! {
         <form class="card filters" method="get" action="/costs" data-costs-form="">
             <label>"Period"
-                <select name="period">
-                    {option("today", "today", &period)}
-                    {option("month", "this month", &period)}
-                    {option("range", "from … to …", &period)}
-                </select>
+                <select name="period">{options}</select>
             </label>
             <label>"From"
-                <input type="date" name="from" value=p.from.clone().unwrap_or_default()/>
+                <input type="date" name="from" value=day(p.from)/>
             </label>
             <label>"To"
-                <input type="date" name="to" value=p.to.clone().unwrap_or_default()/>
+                <input type="date" name="to" value=day(p.to)/>
             </label>
             <div class="actions">
                 <button type="submit">"Show"</button>
@@ -144,15 +142,15 @@ fn RunCosts(report: CostReport) -> impl IntoView {
         .into_iter()
         .map(|r| {
             view! {
-                <tr data-run-cost=r.run_id.clone() data-usd=r.cost_usd>
-                    <td><a href=format!("/runs/{}", r.run_id)><code>{r.run_id.clone()}</code></a></td>
+                <tr data-run-cost=r.run_id.to_string() data-usd=r.cost_usd>
+                    <td><a href=format!("/runs/{}", r.run_id)><code>{r.run_id.to_string()}</code></a></td>
                     <td>{format::timestamp(&r.created_at)}</td>
                     <td>{r.model}</td>
                     <td>{r.hardware}</td>
                     <td>{format!("{:?}", r.status).to_lowercase()}</td>
                     <td class="num">{r.rentals}</td>
                     <td class="num">{format::small_usd(r.cost_usd)}</td>
-                    <td>{r.benchmark_id.map(|b| view! { <code>{b}</code> })}</td>
+                    <td>{r.benchmark_id.map(|b| view! { <code>{b.to_string()}</code> })}</td>
                 </tr>
             }
         })

@@ -8,11 +8,12 @@ use super::compare::Frontier;
 use super::live_page::LiveContent;
 use super::run::run_content;
 use crate::components::{
-    BrokerCard, ErrorNote, LiveStatus, OrphanBanner, ProvidersCard, ReadOnly, SessionTable,
+    BrokerCard, LiveStatus, Loaded, OrphanBanner, ProvidersCard, ReadOnly, SessionTable,
 };
 use crate::format;
 use crate::functions::get_comparison;
 use crate::live::use_live;
+use gdl_model::compare::Comparison;
 use gdl_model::embed::EmbedTheme;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
@@ -128,7 +129,7 @@ fn el_height() -> u32 {
 pub fn EmbedStatusPage() -> impl IntoView {
     view! {
         <EmbedFrame full="/">
-            <LiveContent loading="Checking the broker…" content=status bare=true/>
+            <LiveContent loading="Checking the broker…" content=status/>
         </EmbedFrame>
     }
 }
@@ -156,7 +157,7 @@ fn status() -> AnyView {
 pub fn EmbedSessionsPage() -> impl IntoView {
     view! {
         <EmbedFrame full="/sessions">
-            <LiveContent loading="Loading sessions…" content=|| view! { <SessionTable/> } bare=true/>
+            <LiveContent loading="Loading sessions…" content=|| view! { <SessionTable/> }/>
         </EmbedFrame>
     }
 }
@@ -166,7 +167,7 @@ pub fn EmbedSessionsPage() -> impl IntoView {
 pub fn EmbedOrphansPage() -> impl IntoView {
     view! {
         <EmbedFrame full="/sessions?status=running">
-            <LiveContent loading="Loading sessions…" content=orphans bare=true/>
+            <LiveContent loading="Loading sessions…" content=orphans/>
         </EmbedFrame>
     }
 }
@@ -195,8 +196,8 @@ fn orphans() -> AnyView {
                     </thead>
                     <tbody>
                         <For each=list key=|s| (s.id.clone(), s.status) let:s>
-                            <tr data-session=s.id.clone()>
-                                <td><code title=s.id.clone()>{format::short_id(&s.id).to_owned()}</code></td>
+                            <tr data-session=s.id.to_string()>
+                                <td><code title=s.id.to_string()>{format::short_id(&s.id).to_owned()}</code></td>
                                 <td>{format::gpu(&s.gpu_type, s.gpu_count)}</td>
                                 <td class="num">{format::per_hour(s.price_per_hour)}</td>
                                 <td>{format::timestamp(&s.created_at)}</td>
@@ -217,7 +218,7 @@ pub fn EmbedRunPage() -> impl IntoView {
     let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
     view! {
         <EmbedFrame full=format!("/runs/{id}")>
-            <LiveContent loading="Loading the run…" content=|| run_content(!compact()) bare=true/>
+            <LiveContent loading="Loading the run…" content=|| run_content(!compact())/>
         </EmbedFrame>
     }
 }
@@ -231,7 +232,7 @@ pub fn EmbedBenchmarksPage() -> impl IntoView {
     let full = format!("/compare?model={}", format::query_value(&model));
     view! {
         <EmbedFrame full>
-            <LiveContent loading="Reading the benchmarks…" content=benchmarks bare=true/>
+            <LiveContent loading="Reading the benchmarks…" content=benchmarks/>
         </EmbedFrame>
     }
 }
@@ -242,20 +243,20 @@ fn benchmarks() -> AnyView {
     let data = Resource::new(move || model.clone(), get_comparison);
     reload_on_new_benchmark();
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Reading the benchmarks…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Ok((_, comparison))) if comparison.model.is_empty() => view! {
+        <Loaded reply=data fallback="Reading the benchmarks…" let:answer>
+            {let comparison: Comparison = answer.1;
+                if comparison.model.is_empty() {
+                    view! {
                         <section class="card">
                             <p class="empty">"Name a model: /embed/benchmarks?model=Qwen/Qwen2.5-0.5B-Instruct"</p>
                         </section>
                     }
-                    .into_any(),
-                    Ok(Ok((_, comparison))) => view! { <Frontier c=comparison/> }.into_any(),
-                    Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
+                    .into_any()
+                } else {
+                    view! { <Frontier c=comparison/> }.into_any()
                 }
-            })}
-        </Transition>
+            }
+        </Loaded>
     }
     .into_any()
 }

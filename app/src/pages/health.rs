@@ -1,7 +1,8 @@
-use crate::components::ErrorNote;
+use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_health;
-use gdl_model::health::{BreakerPhase, HealthSample, HealthView};
+use gdl_model::breaker::BreakerPhase;
+use gdl_model::health::{HealthSample, HealthView};
 use leptos::prelude::*;
 
 /// How often the open Health tab asks again (the one timer of this page).
@@ -34,14 +35,9 @@ pub fn HealthPage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Health"</h1>
         </div>
-        <Transition fallback=|| view! { <p class="muted">"Reading the figures…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(view) => view! { <Health view/> }.into_any(),
-                    Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded reply=data fallback="Reading the figures…" let:view>
+            <Health view/>
+        </Loaded>
     }
 }
 
@@ -92,7 +88,7 @@ fn Health(view: HealthView) -> impl IntoView {
         .iter()
         .map(|f| {
             view! {
-                <li><a href=format!("/runs/{}", f.run_id)>{f.run_id.clone()}</a> ": " {f.step.clone().unwrap_or_else(|| "between steps".into())}</li>
+                <li><a href=format!("/runs/{}", f.run_id)>{f.run_id.to_string()}</a> ": " {f.step.clone().unwrap_or_else(|| "between steps".into())}</li>
             }
         })
         .collect_view();

@@ -1,21 +1,19 @@
-use crate::components::{provider_options, ErrorNote};
+use crate::components::{provider_options, ErrorNote, Loaded};
 use crate::format;
 use crate::functions::{get_inventory, StartRun};
-use gdl_model::api::{InventoryFilters, InventoryView, ModelFit};
+use crate::url::{ask, query};
+use gdl_model::inventory::{InventoryFilters, InventorySort, InventoryView, ModelFit};
 use gdl_model::registry::{Quantization, PRESETS};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 
 /// Every offer from every provider, filtered and sorted as the URL says (`/inventory?
 /// provider=vastai&max_price=0.5&sort=vram`): a link reproduces the view, and the form
 /// works before (or without) hydration.
 #[component]
 pub fn InventoryPage() -> impl IntoView {
-    let query = use_query_map();
-    let filters = move || {
-        query.with(|q| InventoryFilters::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))))
-    };
+    let filters = query::<InventoryFilters>();
     // Asked again once the dashboard has read the broker's offers for the first time (a
     // cold broker takes seconds; the first answer then says they are on their way).
     let store = crate::live::use_live();
@@ -28,8 +26,8 @@ pub fn InventoryPage() -> impl IntoView {
         })
     };
     let data = Resource::new(
-        move || (filters(), offers_read()),
-        |(filters, _)| get_inventory(filters),
+        move || (filters.get(), offers_read()),
+        |(filters, _)| ask(filters, get_inventory),
     );
     // "Test on this offer": once the run starts, its progress is on the dashboard.
     let start = ServerAction::<StartRun>::new();
@@ -39,32 +37,33 @@ pub fn InventoryPage() -> impl IntoView {
             navigate("/", Default::default());
         }
     });
-    let start_error = move || match start.value().get() {
-        Some(Err(e)) => Some(view! { <ErrorNote error=e.0/> }),
-        _ => None,
-    };
     view! {
         <div class="toolbar">
             <h1>"Inventory"</h1>
         </div>
-        {move || view! { <FilterForm f=filters()/> }}
-        <Transition fallback=|| view! { <p class="muted">"Asking the broker for offers…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Ok(view)) => {
-                        let prices = gdl_model::prices::compare(&view.offers);
-                        view! {
-                            {view.fit.clone().map(|fit| view! { <FitSummary fit offers=view.offers.len()/> })}
-                            {start_error}
-                            <PriceComparison prices/>
-                            <OfferTable view start/>
-                        }
-                        .into_any()
-                    }
-                    Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        {move || view! { <FilterForm f=filters.get().unwrap_or_default()/> }}
+        <Loaded reply=data fallback="Asking the broker for offers…" let:view>
+            <Offers view start/>
+        </Loaded>
+    }
+}
+
+/// The offers found: the model's fit, the price comparison and the table.
+#[component]
+fn Offers(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoView {
+    let start_error = move || {
+        start
+            .value()
+            .get()
+            .and_then(|reply| crate::functions::outcome(reply).err())
+            .map(|error| view! { <ErrorNote error/> })
+    };
+    let prices = gdl_model::prices::compare(&view.offers);
+    view! {
+        {view.fit.clone().map(|fit| view! { <FitSummary fit offers=view.offers.len()/> })}
+        {start_error}
+        <PriceComparison prices/>
+        <OfferTable view start/>
     }
 }
 
@@ -72,15 +71,16 @@ pub fn InventoryPage() -> impl IntoView {
 #[component]
 fn FilterForm(f: InventoryFilters) -> impl IntoView {
     let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let provider = f.provider.clone().unwrap_or_default();
-    let sort = f.sort.clone().unwrap_or_else(|| "price".into());
-    let option = move |value: &'static str, label: &'static str, chosen: &str| {
-        view! { <option value=value selected=chosen == value>{label}</option> }
-    };
+    let provider = f.provider.clone();
+    let chosen_sort = f.sort.unwrap_or_default();
+    let sorts = InventorySort::ALL
+        .into_iter()
+        .map(|s| view! { <option value=s.as_str() selected=s == chosen_sort>{s.label()}</option> })
+        .collect_view();
     view! {
         <form class="card filters" method="get" action="/inventory" data-filters="">
             <label>"Provider"
-                <select name="provider">{provider_options(&provider, &[])}</select>
+                <select name="provider">{provider_options(provider.as_ref(), &[])}</select>
             </label>
             <label>"Min VRAM (GB)"
                 <input type="number" name="min_vram" min="0" step="1" value=f.min_vram.map(|v| v.to_string()).unwrap_or_default()/>
@@ -121,12 +121,7 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
                 </label>
             </fieldset>
             <label>"Sort by"
-                <select name="sort">
-                    {option("price", "price", &sort)}
-                    {option("vram", "VRAM", &sort)}
-                    {option("reliability", "reliability", &sort)}
-                    {option("confidence", "availability", &sort)}
-                </select>
+                <select name="sort">{sorts}</select>
             </label>
             <div class="actions">
                 <button type="submit">"Apply"</button>
@@ -226,8 +221,8 @@ fn TestOnOffer(
             <input type="hidden" name="config[gpu_count]" value=fit.gpus.to_string()/>
             <input type="hidden" name="config[provider]" value=offer.provider.as_str().to_owned()/>
             <input type="hidden" name="config[max_price]" value=max_price/>
-            <input type="hidden" name="config[pin_offer]" value=offer.id.clone()/>
-            <button type="submit" class="secondary small" disabled=move || start.pending().get() data-test-offer=offer.id.clone()>
+            <input type="hidden" name="config[pin_offer]" value=offer.id.to_string()/>
+            <button type="submit" class="secondary small" disabled=move || start.pending().get() data-test-offer=offer.id.to_string()>
                 "Test on this offer"
             </button>
         </ActionForm>
@@ -265,7 +260,7 @@ fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoVi
                 None => view! { <td class="muted">"too small"</td> }.into_any(),
             });
             view! {
-                <tr data-offer=o.id.clone() data-provider=o.provider.as_str().to_owned() data-vram=o.vram_gb data-price=o.price_per_hour data-fits=marked class:fits=fits.is_some()>
+                <tr data-offer=o.id.to_string() data-provider=o.provider.as_str().to_owned() data-vram=o.vram_gb data-price=o.price_per_hour data-fits=marked class:fits=fits.is_some()>
                     <td>{o.provider.label().to_owned()}</td>
                     <td>{format::gpu(&o.gpu_type, o.gpu_count)}</td>
                     <td class="num">{format!("{} GB", o.vram_gb)}</td>
@@ -274,7 +269,7 @@ fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoVi
                     <td class="num">{format!("{:.2}", o.reliability)}</td>
                     <td class="num">{format!("{:.2}", o.availability_confidence)}</td>
                     <td class="num">{if o.max_duration_hours == 0 { "—".to_owned() } else { format!("{} h", o.max_duration_hours) }}</td>
-                    <td><code>{o.id.clone()}</code></td>
+                    <td><code>{o.id.to_string()}</code></td>
                     {fit_cell}
                 </tr>
             }

@@ -1,4 +1,4 @@
-use crate::components::{ErrorNote, OrphanBanner};
+use crate::components::Loaded;
 use crate::live::use_live;
 use crate::FirstPaint;
 use leptos::prelude::*;
@@ -11,28 +11,14 @@ pub fn LiveContent<V: IntoView + 'static>(
     #[prop(into)]
     loading: String,
     content: fn() -> V,
-    /// Leaves out the orphan banner (the embedded panels place it themselves).
-    #[prop(optional)]
-    bare: bool,
 ) -> impl IntoView {
     let store = use_live();
     let FirstPaint(first) = expect_context::<FirstPaint>();
     view! {
-        <Transition fallback=move || view! { <p class="muted">{loading.clone()}</p> }>
-            {move || Suspend::new(async move {
-                match first.await {
-                    Ok(state) => {
-                        store.seed(state);
-                        view! {
-                            {(!bare).then(|| view! { <OrphanBanner/> })}
-                            {content()}
-                        }
-                        .into_any()
-                    }
-                    Err(e) => view! { <ErrorNote error=e.0/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded reply=first fallback=loading let:state>
+            {store.seed(state)}
+            {content()}
+        </Loaded>
     }
 }
 

@@ -1,7 +1,8 @@
 use super::live_page::{LiveContent, LiveToolbar};
-use crate::components::{ErrorNote, LogPanel, RunCard};
+use crate::components::{Loaded, LogPanel, RunCard};
 use crate::functions::get_run;
 use crate::live::use_live;
+use gdl_model::ids::RunId;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -18,7 +19,7 @@ pub fn RunPage() -> impl IntoView {
 /// holds it, else as stored.
 pub(super) fn run_content(with_log: bool) -> AnyView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let id = move || RunId::from(params.with(|p| p.get("id").unwrap_or_default()));
     let store = use_live();
     let stored = Resource::new(id, get_run);
     (move || match store.client.with(|c| c.live.runs.get(&id()).cloned()) {
@@ -28,14 +29,9 @@ pub(super) fn run_content(with_log: bool) -> AnyView {
         }
         .into_any(),
         None => view! {
-            <Transition fallback=|| view! { <p class="muted">"Reading the run…"</p> }>
-                {move || Suspend::new(async move {
-                    match stored.await {
-                        Ok(Ok(run)) => view! { <RunCard run/> }.into_any(),
-                        Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded reply=stored fallback="Reading the run…" let:run>
+                <RunCard run/>
+            </Loaded>
         }
         .into_any(),
     })

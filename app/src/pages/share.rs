@@ -1,4 +1,4 @@
-use crate::components::ErrorNote;
+use crate::components::{ErrorNote, Loaded};
 use crate::format;
 use crate::functions::{get_embed_setup, CreateEmbedToken, RevokeEmbedToken};
 use gdl_model::embed::{EmbedSetup, EmbedToken};
@@ -30,14 +30,9 @@ pub fn SharePage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Share"</h1>
         </div>
-        <Transition fallback=|| view! { <p class="muted">"Reading the embed tokens…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Ok(setup)) => view! { <Share setup form create revoke/> }.into_any(),
-                    Ok(Err(e)) | Err(crate::error::AppError(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded reply=data fallback="Reading the embed tokens…" let:setup>
+            <Share setup form create revoke/>
+        </Loaded>
     }
 }
 

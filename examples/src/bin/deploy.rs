@@ -11,7 +11,7 @@
 //! Arguments: the dashboard's URL, the model, the highest price per hour (USD). `GDL_TOKEN`
 //! for a dashboard with an access token.
 
-use gdl_model::api::ApiError;
+use gdl_model::error::ApiError;
 use gdl_model::runs::{Run, StepStatus};
 use std::collections::HashMap;
 use std::time::Duration;

@@ -33,18 +33,14 @@ pub async fn dashboard(
         provision_failure_rate: 0.0,
         ..SimConfig::default()
     };
-    let settings = Settings {
-        poll: PollIntervals {
-            idle: Duration::from_millis(200),
-            busy: Duration::from_millis(100),
-        },
-        bench: server::BenchSettings {
-            requests: 4,
-            levels: vec![1],
-            max_tokens: 16,
-        },
-        ..Settings::local(data_dir.to_path_buf(), sim)
-    };
+    let mut settings = Settings::local(data_dir.to_path_buf(), sim);
+    settings.tuning.poll = Some(PollIntervals {
+        idle: Duration::from_millis(200),
+        busy: Duration::from_millis(100),
+    });
+    settings.runs.bench_requests = 4;
+    settings.runs.bench_concurrency = vec![1];
+    settings.runs.bench_max_tokens = 16;
     let state = server::start(settings).await.unwrap();
     let listener = server::listen(([127, 0, 0, 1], port).into()).unwrap();
     let port = listener.local_addr().unwrap().port();

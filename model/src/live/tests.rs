@@ -41,7 +41,7 @@ fn events_are_idempotent_upserts_and_removals() {
 fn run(i: i64, finished: bool) -> Run {
     let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
     let at = chrono::DateTime::from_timestamp(1_700_000_000 + i * 60, 0).unwrap();
-    let mut run = Run::new(format!("run-{i:04}"), config, at);
+    let mut run = Run::new(format!("run-{i:04}").into(), config, at);
     if finished {
         run.status = crate::runs::RunStatus::Passed;
     }
@@ -73,7 +73,7 @@ fn history_does_not_grow_the_state() {
             state.apply(&log(&id, n));
         }
         assert_eq!(
-            state.logs[&id].len(),
+            state.logs[id.as_str()].len(),
             300,
             "a run in progress keeps its lines"
         );

@@ -1,7 +1,10 @@
-//! The stored benchmark record a run (or `bench`) leaves.
+//! The stored benchmark record a run (or `bench`) leaves, and the Benchmarks tab's filters,
+//! sort and export.
 
-use crate::benchmark::PhaseMetrics;
+use crate::benchmark::{PhaseMetrics, Sample};
+use crate::ids::{BenchmarkId, RunId};
 use crate::provider::Provider;
+use crate::query::{blank_as_none, word_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +37,9 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BenchmarkRecord {
     /// The benchmark's id.
-    pub id: String,
+    pub id: BenchmarkId,
     /// The run that measured it; empty for one measured by `bench` or imported.
-    pub run_id: String,
+    pub run_id: RunId,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
     /// The model id asked for.
@@ -97,5 +100,217 @@ impl BenchmarkRecord {
         self.phases
             .iter()
             .max_by(|a, b| a.output_tokens_per_s.total_cmp(&b.output_tokens_per_s))
+    }
+}
+
+/// `GET /api/benchmarks/{id}` and the benchmark page: a record with its raw samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BenchmarkDetail {
+    /// The record.
+    pub benchmark: BenchmarkRecord,
+    /// Every raw sample, by phase (`quality`, `c1`, `c4`, ... or `r2.0`).
+    pub samples: Vec<PhaseSample>,
+}
+
+/// One raw sample and the phase it was taken in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhaseSample {
+    /// The phase: `quality` for the quality prompts, else a load level.
+    pub phase: String,
+    /// The request as measured.
+    pub sample: Sample,
+}
+
+impl BenchmarkDetail {
+    /// The successful load requests (the quality prompts left out).
+    fn load(&self) -> impl Iterator<Item = &Sample> {
+        self.samples
+            .iter()
+            .filter(|s| s.phase != "quality" && s.sample.ok())
+            .map(|s| &s.sample)
+    }
+
+    /// The time to first token of every successful load request, ms.
+    pub fn ttft_ms(&self) -> Vec<f64> {
+        self.load().filter_map(|s| s.ttft_ms).collect()
+    }
+
+    /// Every gap between chunks of the load requests, ms.
+    pub fn itl_ms(&self) -> Vec<f64> {
+        self.load()
+            .flat_map(|s| s.chunk_ms.windows(2).map(|w| w[1] - w[0]))
+            .collect()
+    }
+}
+
+/// How benchmarks are exported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// The Benchmarks tab's columns, one row each.
+    #[default]
+    Csv,
+    /// The records as a JSON array.
+    Json,
+}
+
+word_enum!(ExportFormat, "csv or json");
+
+/// `GET /api/benchmarks/export?format=csv|json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ExportQuery {
+    /// csv (default) or json.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub format: Option<ExportFormat>,
+}
+
+/// The Benchmarks tab's filters and sort, as its URL carries them
+/// (`/benchmarks?model=Qwen&provider=vastai&sort=slo_cost`).
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::runs::{BenchmarkFilters, BenchmarkSort};
+/// use gdl_model::query::decode;
+///
+/// let f: BenchmarkFilters = decode("model=qwen&gpu=+&sort=tps")?;
+/// assert_eq!(f.model.as_deref(), Some("qwen"));
+/// assert_eq!(f.gpu, None, "an empty value is unset");
+/// assert_eq!(f.sort, Some(BenchmarkSort::Tps));
+/// # Ok::<(), gdl_model::error::ApiError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkFilters {
+    /// A part of the model id (case-insensitive).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub model: Option<String>,
+    /// Only this provider's benchmarks.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub provider: Option<Provider>,
+    /// A part of the GPU type (case-insensitive).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gpu: Option<String>,
+    /// The order (newest first when unset).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sort: Option<BenchmarkSort>,
+}
+
+/// How the Benchmarks tab sorts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BenchmarkSort {
+    /// The newest first.
+    #[default]
+    Newest,
+    /// The lowest TTFT p50 at the first level first.
+    Ttft,
+    /// The lowest TPOT p50 at the first level first.
+    Tpot,
+    /// The most output tokens per second at the best level first.
+    Tps,
+    /// The cheapest at the SLOs first; records without one last.
+    SloCost,
+}
+
+impl BenchmarkSort {
+    /// Every order, as the tab's select lists them.
+    pub const ALL: [BenchmarkSort; 5] = [
+        Self::Newest,
+        Self::SloCost,
+        Self::Ttft,
+        Self::Tpot,
+        Self::Tps,
+    ];
+
+    /// The words people read in the select.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::SloCost => "$ / 1M at SLO",
+            Self::Ttft => "TTFT",
+            Self::Tpot => "TPOT",
+            Self::Tps => "throughput",
+        }
+    }
+
+    /// The wire spelling (`newest`, `ttft`, `tpot`, `tps`, `slo_cost`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Ttft => "ttft",
+            Self::Tpot => "tpot",
+            Self::Tps => "tps",
+            Self::SloCost => "slo_cost",
+        }
+    }
+}
+
+word_enum!(BenchmarkSort, "newest, ttft, tpot, tps or slo_cost");
+
+impl BenchmarkFilters {
+    /// Whether `r` passes.
+    pub fn passes(&self, r: &BenchmarkRecord) -> bool {
+        let has = |text: &str, part: &Option<String>| {
+            part.as_ref()
+                .is_none_or(|p| text.to_lowercase().contains(&p.to_lowercase()))
+        };
+        has(&r.model, &self.model)
+            && has(&r.gpu_type, &self.gpu)
+            && self.provider.as_ref().is_none_or(|p| &r.provider == p)
+    }
+
+    /// Sorts as asked.
+    pub fn sort(&self, list: &mut [BenchmarkRecord]) {
+        let first = |r: &BenchmarkRecord, f: fn(&crate::benchmark::PhaseMetrics) -> f64| {
+            r.phases.first().map(f).unwrap_or(f64::INFINITY)
+        };
+        match self.sort.unwrap_or_default() {
+            BenchmarkSort::Ttft => list.sort_by(|a, b| {
+                first(a, |p| p.ttft_ms.p50).total_cmp(&first(b, |p| p.ttft_ms.p50))
+            }),
+            BenchmarkSort::Tpot => list.sort_by(|a, b| {
+                first(a, |p| p.tpot_ms.p50).total_cmp(&first(b, |p| p.tpot_ms.p50))
+            }),
+            BenchmarkSort::Tps => {
+                let best =
+                    |r: &BenchmarkRecord| r.best_phase().map_or(0.0, |p| p.output_tokens_per_s);
+                list.sort_by(|a, b| best(b).total_cmp(&best(a)))
+            }
+            BenchmarkSort::SloCost => {
+                let cost = |r: &BenchmarkRecord| {
+                    r.at_slo()
+                        .and_then(|p| p.usd_per_million_output_tokens)
+                        .unwrap_or(f64::INFINITY)
+                };
+                list.sort_by(|a, b| cost(a).total_cmp(&cost(b)))
+            }
+            BenchmarkSort::Newest => list.sort_by_key(|r| std::cmp::Reverse(r.created_at)),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! A run's log lines.
 
 use super::StepName;
+use crate::ids::RunId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +68,7 @@ impl LogLevel {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLine {
     /// The run it belongs to.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Position within the run, from 1.
     pub n: u64,
     /// When it was logged.

@@ -1,6 +1,7 @@
 //! Offers: what the broker lists at `GET /api/v1/inventory`, and the query's filters.
 
 use super::{is_false, yes, Provider};
+use crate::ids::OfferId;
 use crate::time::{de_null_list, de_optional};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Offer {
     /// The broker's offer id (what a create request names).
-    pub id: String,
+    pub id: OfferId,
     /// The provider it is on.
     pub provider: Provider,
     /// The provider's own id for the offer (empty when left out).

@@ -2,6 +2,7 @@
 //! extend, end and diagnose them.
 
 use super::{is_false, Provider};
+use crate::ids::{OfferId, SessionId};
 use crate::secret::SshPrivateKey;
 use crate::time::{de_null_list, de_optional, de_required};
 use chrono::{DateTime, Utc};
@@ -92,7 +93,7 @@ impl fmt::Display for SessionStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// The broker's session id.
-    pub id: String,
+    pub id: SessionId,
     /// Who created it (`gpu-deploy-llm/v…` for this product; empty when left out).
     #[serde(default)]
     pub consumer_id: String,
@@ -249,7 +250,7 @@ pub struct CreateSessionRequest {
     /// Who is renting: [`crate::consumer_id`] for this product.
     pub consumer_id: String,
     /// The offer to rent (an [`Offer::id`](super::Offer::id)).
-    pub offer_id: String,
+    pub offer_id: OfferId,
     /// One of [`WORKLOAD_TYPES`](super::WORKLOAD_TYPES).
     pub workload_type: String,
     /// 1..=12.
@@ -342,7 +343,7 @@ pub struct ExtendResponse {
     /// What the broker did, in words (`session extended`).
     pub message: String,
     /// The session extended.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// The reservation's new end; `None` when the broker sent none.
     #[serde(default, deserialize_with = "de_optional")]
     pub new_expires_at: Option<DateTime<Utc>>,
@@ -355,7 +356,7 @@ pub struct SessionMessage {
     /// What the broker did, in words (`session destroyed`, ...).
     pub message: String,
     /// The session it did it to.
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 /// `GET /api/v1/sessions/:id/diagnostics` reply (running sessions only).
@@ -363,7 +364,7 @@ pub struct SessionMessage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionDiagnostics {
     /// The session diagnosed.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Its status.
     pub status: SessionStatus,
     /// The provider the instance is rented from.

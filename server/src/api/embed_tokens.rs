@@ -2,8 +2,8 @@
 //! panels. Only the full access token (or a login) reaches these: the guard refuses an
 //! embed token here.
 
-use crate::error::AppError;
-use crate::AppState;
+use super::json_body;
+use crate::service::{Dashboard, ServiceError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,30 +14,29 @@ use gdl_model::embed::{CreatedEmbedToken, EmbedToken, NewEmbedToken};
 #[utoipa::path(post, path = "/api/embed-tokens", tag = "embed", request_body = NewEmbedToken,
     responses(
         (status = 201, body = CreatedEmbedToken),
-        (status = 400, description = "No label, or one too long", body = gdl_model::api::ApiError),
-        (status = 403, description = "Asked with an embed token", body = gdl_model::api::ApiError),
+        (status = 400, description = "No label, or one too long", body = gdl_model::error::ApiError),
+        (status = 403, description = "Asked with an embed token", body = gdl_model::error::ApiError),
     ))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(d): State<Dashboard>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<CreatedEmbedToken>), AppError> {
-    let new: NewEmbedToken = serde_json::from_slice(&body).map_err(|e| {
-        AppError::new(
-            StatusCode::BAD_REQUEST,
-            gdl_model::code::ErrorCode::InvalidInput,
-            format!("the body is not a JSON object with a label: {e}"),
-            r#"Send {"label": "lobby wall"}."#,
-        )
-    })?;
-    let created = state.access.embed_tokens().create(&new.label).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+) -> Result<(StatusCode, Json<CreatedEmbedToken>), ServiceError> {
+    let new: NewEmbedToken = json_body(
+        &body,
+        "the body is not a JSON object with a label",
+        r#"Send {"label": "lobby wall"}."#,
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(d.create_embed_token(&new.label).await?),
+    ))
 }
 
 /// Every embed token, newest first, revoked ones included; never their secrets.
 #[utoipa::path(get, path = "/api/embed-tokens", tag = "embed",
     responses((status = 200, body = Vec<EmbedToken>)))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<EmbedToken>>, AppError> {
-    Ok(Json(state.access.embed_tokens().list().await?))
+pub async fn list(State(d): State<Dashboard>) -> Result<Json<Vec<EmbedToken>>, ServiceError> {
+    Ok(Json(d.embed_tokens().await?))
 }
 
 /// Revokes an embed token at once: requests with it get 401 and the panels' live
@@ -46,11 +45,11 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<EmbedToken>>
     params(("id" = String, Path, description = "The token's id (not its secret)")),
     responses(
         (status = 200, description = "Revoked (or already revoked)", body = EmbedToken),
-        (status = 404, description = "No such token", body = gdl_model::api::ApiError),
+        (status = 404, description = "No such token", body = gdl_model::error::ApiError),
     ))]
 pub async fn revoke(
-    State(state): State<AppState>,
+    State(d): State<Dashboard>,
     Path(id): Path<String>,
-) -> Result<Json<EmbedToken>, AppError> {
-    Ok(Json(state.access.embed_tokens().revoke(&id).await?))
+) -> Result<Json<EmbedToken>, ServiceError> {
+    Ok(Json(d.revoke_embed_token(&id).await?))
 }

@@ -2,12 +2,14 @@
 //! and the time to running of the sessions the broker lists, as a histogram per provider
 //! and GPU (what the broker's team asked for).
 
-use crate::AppState;
+use crate::service::Dashboard;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use gdl_model::api::{BrokerState, SessionView};
-use gdl_model::health::{BreakerPhase, HealthView};
+use gdl_model::breaker::BreakerPhase;
+use gdl_model::health::HealthView;
+use gdl_model::sessions::SessionView;
+use gdl_model::status::BrokerState;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -15,9 +17,9 @@ use std::fmt::Write;
 const TTR_BUCKETS: &[f64] = &[30.0, 60.0, 120.0, 180.0, 300.0, 450.0, 600.0, 900.0];
 
 /// The figures as Prometheus text.
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let view = state.health_now(false);
-    let sessions = state.monitor.view().sessions.sessions;
+pub async fn metrics(State(d): State<Dashboard>) -> Response {
+    let view = d.health_now(false);
+    let sessions = d.monitor().view().sessions.sessions;
     (
         [(
             header::CONTENT_TYPE,

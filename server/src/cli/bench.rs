@@ -1,7 +1,7 @@
 //! `gpu-deploy-llm bench`: the benchmark engine against any OpenAI-compatible streaming
 //! server, stored like a test's benchmark (marked external), with a summary table.
 
-use super::broker::{bad_input, print, table};
+use super::output::{bad_input, print, table};
 use crate::bench::search::{search, Limits};
 use crate::bench::{Arrivals, Engine, Workload};
 use crate::config::BenchArgs;
@@ -175,8 +175,8 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     let record = BenchmarkRecord {
-        id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-        run_id: String::new(),
+        id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
+        run_id: Default::default(),
         created_at: chrono::Utc::now(),
         model: a.model.clone(),
         served_repo: a.model.clone(),
@@ -194,177 +194,12 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         capacity,
         workload: Some(described),
     };
-    let dir = crate::config::data_dir_or_default(a.data_dir.as_ref());
+    let dir = crate::settings::data_dir_or_default(a.data_dir.as_ref());
     std::fs::create_dir_all(&dir)?;
     let store = crate::store::Store::open(&dir)?;
     store.save_benchmark(&record, samples).await?;
     print(a.json, &record, || summary(&record));
     Ok(0)
-}
-
-/// `gpu-deploy-llm benchmarks …`: the stored benchmarks. The exit code: 0 done, 1 not
-/// found or nothing imported, 2 bad input.
-pub async fn benchmarks(a: crate::config::BenchmarksArgs) -> anyhow::Result<i32> {
-    use crate::config::BenchmarksAction as A;
-    let dir = crate::config::data_dir_or_default(a.data_dir.as_ref());
-    std::fs::create_dir_all(&dir)?;
-    let store = crate::store::Store::open(&dir)?;
-    match a.action {
-        A::List { limit } => {
-            let list = store.benchmarks(limit.clamp(1, 10_000)).await?;
-            print(a.json, &list, || {
-                let rows = list
-                    .iter()
-                    .map(|b| {
-                        let slo = b.at_slo();
-                        vec![
-                            b.id.clone(),
-                            b.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                            b.model.clone(),
-                            format!("{} x{}", b.gpu_type, b.gpu_count),
-                            b.provider.as_str().to_owned(),
-                            b.phases
-                                .first()
-                                .map(|p| format!("{:.0}", p.ttft_ms.p50))
-                                .unwrap_or_default(),
-                            slo.map(|p| p.concurrency.to_string())
-                                .unwrap_or_else(|| "-".into()),
-                            slo.and_then(|p| p.usd_per_million_output_tokens)
-                                .map(|u| format!("${u:.3}"))
-                                .unwrap_or_else(|| "-".into()),
-                        ]
-                    })
-                    .collect();
-                table(
-                    &[
-                        "ID",
-                        "WHEN",
-                        "MODEL",
-                        "GPU",
-                        "PROVIDER",
-                        "TTFT P50",
-                        "AT SLO",
-                        "$/1M AT SLO",
-                    ],
-                    rows,
-                )
-            });
-            Ok(0)
-        }
-        A::Show { id } => match store.benchmark(&id).await? {
-            Some((record, _)) => {
-                print(a.json, &record, || summary(&record));
-                Ok(0)
-            }
-            None => {
-                eprintln!(
-                    "error [{}]: no benchmark {id}",
-                    ErrorCode::BenchmarkNotFound.as_str()
-                );
-                eprintln!("hint: gpu-deploy-llm benchmarks list shows the ones stored.");
-                Ok(1)
-            }
-        },
-        A::Compare { model } => {
-            let (_, c) = crate::api::history::comparison(&store, &model)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.error.message))?;
-            print(a.json, &c, || {
-                let rows = c
-                    .points
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            format!("{} x{}", p.gpu_type, p.gpu_count),
-                            p.provider.clone(),
-                            format!("${:.3}", p.usd_per_million),
-                            format!("{:.0}", p.tokens_per_s_per_user),
-                            p.benchmarks.len().to_string(),
-                            if p.pareto {
-                                "yes".into()
-                            } else {
-                                String::new()
-                            },
-                        ]
-                    })
-                    .collect();
-                let mut out = table(
-                    &[
-                        "GPU",
-                        "PROVIDER",
-                        "$/1M AT SLO",
-                        "TOK/S PER USER",
-                        "BENCHMARKS",
-                        "FRONTIER",
-                    ],
-                    rows,
-                );
-                for r in &c.recommendations {
-                    out += &format!("for {}: {}\n", r.goal.as_str(), r.text);
-                }
-                out
-            });
-            Ok(0)
-        }
-        A::Export { format } => {
-            let records = store.benchmarks(100_000).await?;
-            match format.as_str() {
-                "csv" => print!("{}", gdl_model::export::benchmarks_csv(&records)),
-                "json" => println!("{}", serde_json::to_string_pretty(&records)?),
-                other => {
-                    return Ok(bad_input(
-                        &format!("--format must be csv or json, got {other:?}"),
-                        "csv for spreadsheets, json for programs.",
-                    ))
-                }
-            }
-            Ok(0)
-        }
-        A::Import { dir: from } => {
-            let entries = match std::fs::read_dir(&from) {
-                Ok(e) => e,
-                Err(e) => {
-                    return Ok(bad_input(
-                        &format!("cannot read {}: {e}", from.display()),
-                        "Give the old dashboard's benchmark directory, e.g. ~/.gpu-deploy-llm/benchmarks.",
-                    ))
-                }
-            };
-            let mut files: Vec<_> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().is_some_and(|x| x == "json")
-                        && p.file_name().is_some_and(|n| n != "index.json")
-                })
-                .collect();
-            files.sort();
-            let (mut readable, mut unreadable) = (Vec::new(), Vec::new());
-            for path in files {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => readable.push(gdl_model::legacy::OldFile { name, text }),
-                    Err(e) => unreadable.push(format!("{name}: cannot be read: {e}")),
-                }
-            }
-            let (mut report, _) = store.import_legacy(readable).await?;
-            report.skipped.extend(unreadable);
-            for why in &report.skipped {
-                eprintln!("skipped {why}");
-            }
-            print(a.json, &report, || {
-                format!(
-                    "imported {} benchmarks, skipped {} (missing from each: {})\n",
-                    report.imported.len(),
-                    report.skipped.len(),
-                    gdl_model::legacy::MISSING.join("; ")
-                )
-            });
-            Ok(if report.imported.is_empty() { 1 } else { 0 })
-        }
-    }
 }
 
 /// "RTX 4090 x2" → ("RTX 4090", 2); no count means one.
@@ -380,7 +215,7 @@ fn parse_gpu(text: &str) -> (String, u32) {
 }
 
 /// The table people read.
-fn summary(r: &BenchmarkRecord) -> String {
+pub(super) fn summary(r: &BenchmarkRecord) -> String {
     let rows = r
         .phases
         .iter()

@@ -1,23 +1,23 @@
 //! The one-shot broker commands, parity with the old tool: `status`, `inventory`,
-//! `sessions`, `session ID`, `cleanup ID`, `done ID`, `extend ID --hours N`, `costs` and
-//! `models`. Each prints a readable table (or `--json`) on stdout, errors with their code
-//! and hint on stderr, and exits 0 when it did what was asked, 1 when the broker refused
-//! or failed, 2 on bad input.
+//! `sessions`, `session ID`, `cleanup ID`, `done ID`, `extend ID --hours N`, `costs`,
+//! `models` and `orphans [--cleanup]`. Each prints a readable table (or `--json`) on
+//! stdout, errors with their code and hint on stderr, and exits 0 when it did what was
+//! asked, 1 when the broker refused or failed, 2 on bad input.
 
-use crate::config::{Connect, CostsArgs, ExtendArgs, InventoryArgs, ModelsArgs, SessionArgs};
+use super::output::{bad_input, failed, print, table, FAILED, OK};
+use crate::config::{
+    Connect, CostsArgs, ExtendArgs, InventoryArgs, ModelsArgs, OrphansArgs, SessionArgs,
+};
 use crate::sessions;
 use crate::shopper::{ShopperClient, ShopperError, Timeouts};
 use crate::simulator::{SimConfig, SimServer, Simulator};
-use gdl_model::api::{ActionOutcome, SessionActionResult};
+use gdl_model::ids::SessionId;
+use gdl_model::inventory::InventoryFilters;
 use gdl_model::registry::{Quantization, PRESETS};
-use gdl_model::shopper::{CostQuery, InventoryQuery, Provider, Session};
+use gdl_model::sessions::{ActionOutcome, OrphanCleanup, SessionActionResult};
+use gdl_model::shopper::{CostQuery, Session};
 use serde::Serialize;
 use std::time::Duration;
-
-/// Exit codes.
-const OK: i32 = 0;
-const FAILED: i32 = 1;
-const BAD_INPUT: i32 = 2;
 
 /// The broker to ask: the given URL, or an embedded simulator kept alive meanwhile.
 struct Broker {
@@ -41,55 +41,9 @@ async fn connect(c: &Connect) -> anyhow::Result<Broker> {
     Ok(Broker { client, _sim: sim })
 }
 
-/// Prints `value` as JSON, or `table` for people.
-pub(super) fn print<T: Serialize>(json: bool, value: &T, table: impl FnOnce() -> String) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
-    } else {
-        print!("{}", table());
-    }
-}
-
-/// Says what failed, with its code and hint, on stderr; the exit code.
-fn failed(e: &ShopperError) -> i32 {
-    let api = e.to_api_error();
-    eprintln!("error [{}]: {}", api.code, api.message);
-    if let Some(hint) = api.hint {
-        eprintln!("hint: {hint}");
-    }
-    FAILED
-}
-
-pub(super) fn bad_input(message: &str, hint: &str) -> i32 {
-    eprintln!("error [invalid_input]: {message}");
-    eprintln!("hint: {hint}");
-    BAD_INPUT
-}
-
-/// Rows under a header, each column as wide as its widest cell.
-pub(super) fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        padded.join("  ").trim_end().to_owned() + "\n"
-    };
-    let mut out = line(header.iter().map(|h| h.to_string()).collect());
-    for row in rows {
-        out.push_str(&line(row));
-    }
-    out
+/// Says what the broker refused or why it failed; the exit code.
+fn broker_failed(e: &ShopperError) -> i32 {
+    failed(&e.to_api_error())
 }
 
 /// `gpu-deploy-llm status`.
@@ -100,7 +54,7 @@ pub async fn status(c: Connect) -> anyhow::Result<i32> {
         ready: bool,
         url: String,
         #[serde(skip_serializing_if = "Option::is_none")]
-        error: Option<gdl_model::api::ApiError>,
+        error: Option<gdl_model::error::ApiError>,
     }
     let (ready, error) = match broker.client.ready().await {
         Ok(_) => (true, None),
@@ -124,35 +78,30 @@ pub async fn status(c: Connect) -> anyhow::Result<i32> {
     Ok(if ready { OK } else { FAILED })
 }
 
-/// `gpu-deploy-llm inventory`.
+/// `gpu-deploy-llm inventory`: the filters read as the Inventory tab and REST read them.
 pub async fn inventory(a: InventoryArgs) -> anyhow::Result<i32> {
-    let provider = match a.provider.as_deref().filter(|p| !p.trim().is_empty()) {
-        None => None,
-        Some(p) => match Provider::from_wire(p) {
-            Provider::Other(_) => {
-                return Ok(bad_input(
-                    &format!("unknown provider {p:?}"),
-                    &format!("Use one of {}.", Provider::known_names()),
-                ))
-            }
-            known => Some(known),
-        },
-    };
-    let broker = connect(&a.connect).await?;
-    let query = InventoryQuery {
-        provider,
-        gpu_type: a.gpu_type.clone(),
-        location: a.location.clone(),
+    let filters = InventoryFilters {
+        provider: a
+            .provider
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| gdl_model::shopper::Provider::from_wire(p.trim())),
         min_vram: a.min_vram,
         max_price: a.max_price,
+        gpu_type: a.gpu_type.clone(),
+        location: a.location.clone(),
         min_reliability: a.min_reliability,
-        ..Default::default()
+        ..InventoryFilters::default()
     };
-    let mut offers = match broker.client.inventory_all(&query).await {
+    if let Err(e) = filters.check() {
+        return Ok(failed(&e));
+    }
+    let broker = connect(&a.connect).await?;
+    let mut offers = match broker.client.inventory_all(&filters.query()).await {
         Ok(offers) => offers,
-        Err(e) => return Ok(failed(&e)),
+        Err(e) => return Ok(broker_failed(&e)),
     };
-    offers.sort_by(|x, y| x.price_per_hour.total_cmp(&y.price_per_hour));
+    filters.sort(&mut offers);
     offers.truncate(a.limit);
     print(a.connect.json, &offers, || {
         table(
@@ -164,7 +113,7 @@ pub async fn inventory(a: InventoryArgs) -> anyhow::Result<i32> {
                 .map(|o| {
                     vec![
                         o.provider.to_string(),
-                        o.id.clone(),
+                        o.id.to_string(),
                         format!("{} x{}", o.gpu_type, o.gpu_count),
                         format!("{} GB", o.vram_gb),
                         format!("{:.3}", o.price_per_hour),
@@ -188,7 +137,7 @@ fn session_rows(sessions: &[Session]) -> Vec<Vec<String>> {
         .iter()
         .map(|s| {
             vec![
-                s.id.clone(),
+                s.id.to_string(),
                 s.status.to_string(),
                 s.provider.to_string(),
                 format!("{} x{}", s.gpu_type, s.gpu_count),
@@ -212,7 +161,7 @@ pub async fn sessions(c: Connect) -> anyhow::Result<i32> {
     let broker = connect(&c).await?;
     let mut sessions = match broker.client.our_sessions().await {
         Ok(s) => s,
-        Err(e) => return Ok(failed(&e)),
+        Err(e) => return Ok(broker_failed(&e)),
     };
     sessions.sort_by(|a, b| {
         (!a.status.is_active())
@@ -228,12 +177,13 @@ pub async fn sessions(c: Connect) -> anyhow::Result<i32> {
 /// `gpu-deploy-llm session ID`.
 pub async fn session(a: SessionArgs) -> anyhow::Result<i32> {
     let broker = connect(&a.connect).await?;
-    let session = match broker.client.get_session(&a.id).await {
+    let id = SessionId::from(a.id.as_str());
+    let session = match broker.client.get_session(&id).await {
         Ok(s) => s,
-        Err(e) => return Ok(failed(&e)),
+        Err(e) => return Ok(broker_failed(&e)),
     };
-    let cost = broker.client.session_cost(&a.id).await.ok();
-    let diagnostics = broker.client.diagnostics(&a.id).await.ok();
+    let cost = broker.client.session_cost(&id).await.ok();
+    let diagnostics = broker.client.diagnostics(&id).await.ok();
     #[derive(Serialize)]
     struct One<'a> {
         session: &'a Session,
@@ -273,7 +223,7 @@ pub async fn session(a: SessionArgs) -> anyhow::Result<i32> {
 fn acted(json: bool, result: Result<SessionActionResult, ShopperError>) -> i32 {
     let result = match result {
         Ok(result) => result,
-        Err(e) => return failed(&e),
+        Err(e) => return broker_failed(&e),
     };
     print(json, &result, || format!("{}\n", result.message));
     if result.outcome == ActionOutcome::Unconfirmed {
@@ -287,7 +237,11 @@ fn acted(json: bool, result: Result<SessionActionResult, ShopperError>) -> i32 {
 pub async fn cleanup(a: SessionArgs) -> anyhow::Result<i32> {
     let broker = connect(&a.connect).await?;
     let patience = Duration::from_secs(120);
-    let result = sessions::clean_up(&broker.client, &a.id, patience, &|m| eprintln!("{m}")).await;
+    let id = SessionId::from(a.id.as_str());
+    let result = sessions::clean_up(&broker.client, &id, patience, &|m| {
+        eprintln!("{}", super::output::printable(m))
+    })
+    .await;
     Ok(acted(a.connect.json, result))
 }
 
@@ -296,7 +250,7 @@ pub async fn done(a: SessionArgs) -> anyhow::Result<i32> {
     let broker = connect(&a.connect).await?;
     Ok(acted(
         a.connect.json,
-        sessions::done(&broker.client, &a.id).await,
+        sessions::done(&broker.client, &a.id.as_str().into()).await,
     ))
 }
 
@@ -309,7 +263,7 @@ pub async fn extend(a: ExtendArgs) -> anyhow::Result<i32> {
         ));
     };
     let broker = connect(&a.connect).await?;
-    let result = sessions::extend(&broker.client, &a.id, hours)
+    let result = sessions::extend(&broker.client, &a.id.as_str().into(), hours)
         .await
         .map(|mut r| {
             if let Some(t) = r.expires_at {
@@ -326,25 +280,15 @@ pub async fn extend(a: ExtendArgs) -> anyhow::Result<i32> {
 
 /// `gpu-deploy-llm costs`.
 pub async fn costs(a: CostsArgs) -> anyhow::Result<i32> {
-    if let Some(p) = a
-        .period
-        .as_deref()
-        .filter(|p| !matches!(*p, "daily" | "monthly"))
-    {
-        return Ok(bad_input(
-            &format!("--period must be daily or monthly, got {p:?}"),
-            "daily is today, monthly this month.",
-        ));
-    }
     let broker = connect(&a.connect).await?;
     let query = CostQuery {
         consumer_id: Some(broker.client.consumer_id().to_owned()),
-        period: a.period.clone(),
+        period: a.period.map(|p| p.as_str().to_owned()),
         ..Default::default()
     };
     let summary = match broker.client.costs(&query).await {
         Ok(s) => s,
-        Err(e) => return Ok(failed(&e)),
+        Err(e) => return Ok(broker_failed(&e)),
     };
     print(a.connect.json, &summary, || {
         let mut rows: Vec<Vec<String>> = summary
@@ -430,4 +374,73 @@ pub async fn models(a: ModelsArgs) -> anyhow::Result<i32> {
         )
     });
     Ok(OK)
+}
+
+/// `gpu-deploy-llm orphans [--cleanup]`: our sessions on the broker that cost money and
+/// that no run in progress in the data directory's store owns; `--cleanup` destroys each,
+/// following it until the broker confirms (exit 1 when one is not confirmed or fails).
+pub async fn orphans(a: OrphansArgs) -> anyhow::Result<i32> {
+    let history = match crate::service::History::open(&crate::settings::data_dir_or_default(
+        a.data.data_dir.as_ref(),
+    )) {
+        Ok(history) => history,
+        Err(e) => return Ok(failed(&e.error)),
+    };
+    let broker = connect(&a.connect).await?;
+    let orphans = match crate::service::find_orphans(&broker.client, &history).await {
+        Ok(orphans) => orphans,
+        Err(e) => return Ok(failed(&e.error)),
+    };
+    if !a.cleanup {
+        print(a.connect.json, &orphans, || {
+            let mut text = table(
+                &["SESSION", "STATUS", "PROVIDER", "GPU", "$/H", "CREATED"],
+                orphans
+                    .sessions
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.id.to_string(),
+                            s.status.to_string(),
+                            s.provider.to_string(),
+                            format!("{} x{}", s.gpu_type, s.gpu_count),
+                            format!("{:.3}", s.price_per_hour),
+                            s.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            text += &match orphans.sessions.len() {
+                0 => "no orphans: nothing of ours is billing outside a run\n".to_owned(),
+                n => format!(
+                    "{n} orphan(s) billing ${:.3}/h together; `gpu-deploy-llm orphans --cleanup` destroys them\n",
+                    orphans.burn_per_hour
+                ),
+            };
+            text
+        });
+        return Ok(OK);
+    }
+    let ids = orphans.sessions.iter().map(|s| s.id.clone()).collect();
+    let done: OrphanCleanup = crate::service::clean_up_sessions(&broker.client, ids).await;
+    print(a.connect.json, &done, || {
+        let mut text: String = done
+            .cleaned
+            .iter()
+            .map(|r| format!("{} {}: {}\n", r.outcome_str(), r.id, r.message))
+            .collect();
+        for e in &done.failed {
+            text += &format!("failed: {}\n", e.message);
+        }
+        if done.cleaned.is_empty() && done.failed.is_empty() {
+            text += "no orphans to clean up\n";
+        }
+        text
+    });
+    let all_confirmed = done.failed.is_empty()
+        && done
+            .cleaned
+            .iter()
+            .all(|r| r.outcome == ActionOutcome::Destroyed);
+    Ok(if all_confirmed { OK } else { FAILED })
 }

@@ -2,7 +2,9 @@
 //! each event as it is published (resubscribing from the last event if the hub drops this
 //! follower for being slow). Prints each log line and each step change once.
 
+use super::output::printable;
 use crate::live::{Hub, Subscription};
+use gdl_model::ids::RunId;
 use gdl_model::live::{ClientFrame, LiveEvent, ServerFrame};
 use gdl_model::runs::{LogLine, Run, StepName, StepStatus};
 use std::collections::{HashMap, VecDeque};
@@ -11,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 pub struct Follower<'p> {
     progress: &'p super::progress::Progress,
     hub: Hub,
-    run_id: String,
+    run_id: RunId,
     sub: Subscription,
     pending: VecDeque<crate::live::hub::Frame>,
     last_seq: Option<u64>,
@@ -21,7 +23,7 @@ pub struct Follower<'p> {
 
 impl<'p> Follower<'p> {
     /// Starts following `run_id`, showing it on `progress`.
-    pub fn new(hub: Hub, run_id: String, progress: &'p super::progress::Progress) -> Self {
+    pub fn new(hub: Hub, run_id: RunId, progress: &'p super::progress::Progress) -> Self {
         let sub = hub.subscribe(&ClientFrame::Hello {
             last_seq: None,
             epoch: None,
@@ -146,33 +148,8 @@ impl<'p> Follower<'p> {
     }
 }
 
-/// Text from hosts and brokers as a terminal may show it: control characters (escape
-/// sequences that could rewrite the screen or the title) become `�`; newlines stay.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 impl Drop for Follower<'_> {
     fn drop(&mut self) {
         self.hub.unsubscribe(self.sub.client_id);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn control_characters_never_reach_the_terminal() {
-        assert_eq!(
-            super::printable("ok\x1b]0;pwned\x07 done\r\nnext"),
-            "ok\u{fffd}]0;pwned\u{fffd} done\u{fffd}\nnext"
-        );
     }
 }

@@ -6,7 +6,7 @@
 use super::Monitor;
 use crate::shopper::ShopperClient;
 use chrono::{DateTime, Utc};
-use gdl_model::api::ApiError;
+use gdl_model::error::ApiError;
 use gdl_model::shopper::{InventoryQuery, Offer, Provider};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -126,7 +126,7 @@ impl Monitor {
                 v.status.providers = counts
                     .into_iter()
                     .map(
-                        |(provider, (offers, cheapest))| gdl_model::api::ProviderOffers {
+                        |(provider, (offers, cheapest))| gdl_model::status::ProviderOffers {
                             provider,
                             offers,
                             cheapest_per_hour: cheapest,

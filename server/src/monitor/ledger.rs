@@ -4,8 +4,9 @@
 
 use crate::shopper::ShopperClient;
 use crate::store::Store;
-use gdl_model::api::{SessionCostView, SessionView};
 use gdl_model::costs::CostSource;
+use gdl_model::ids::SessionId;
+use gdl_model::sessions::{SessionCostView, SessionView};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ struct Asked {
 pub(super) struct Ledger {
     store: Option<Store>,
     /// std Mutex: never held across an await.
-    asked: Mutex<HashMap<String, Asked>>,
+    asked: Mutex<HashMap<SessionId, Asked>>,
 }
 
 impl Ledger {
@@ -87,7 +88,7 @@ impl Ledger {
     /// asked [`COST_EVERY`] ago (active, or ended without an answer yet); at most
     /// [`COSTS_PER_POLL`] a poll.
     async fn ask_broker(&self, client: &ShopperClient, views: &[SessionView]) {
-        let due: Vec<(String, bool)> = {
+        let due: Vec<(SessionId, bool)> = {
             let asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
             views
                 .iter()

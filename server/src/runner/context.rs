@@ -11,6 +11,7 @@ const MAX_REASON: usize = 8 * 1024;
 use crate::live::Hub;
 use crate::store::Store;
 use chrono::Utc;
+use gdl_model::ids::RunId;
 use gdl_model::live::LiveEvent;
 use gdl_model::runs::{LogLevel, LogLine, Run, StepName, StepStatus, TestConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,7 +82,7 @@ impl RunContext {
         f(&self.run.lock().unwrap())
     }
 
-    pub fn id(&self) -> String {
+    pub fn id(&self) -> RunId {
         self.read(|run| run.id.clone())
     }
 

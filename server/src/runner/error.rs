@@ -1,12 +1,13 @@
 //! The runner's two errors: [`StepError`], why one step failed (shown on the step, in the
 //! run's error, in REST and in the CLI), and [`RunError`], why a request about runs was
-//! refused, which owns its HTTP status.
+//! refused (its HTTP status comes from its code, in `crate::error`).
 
 use super::host::HostError;
 use crate::shopper::ShopperError;
 use crate::store::StoreError;
-use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
+use gdl_model::error::ApiError;
+use gdl_model::ids::RunId;
 use std::fmt;
 use std::time::Duration;
 
@@ -77,9 +78,9 @@ pub enum RunError {
     /// Too many starts in the last minute (429).
     RateLimited { limit: usize, retry_after: Duration },
     /// No such run (404).
-    NotFound(String),
+    NotFound(RunId),
     /// The run has already ended (409).
-    Finished(String),
+    Finished(RunId),
     /// The database failed (500).
     Storage(StoreError),
 }
@@ -91,17 +92,6 @@ impl RunError {
             code: ErrorCode::InvalidInput,
             message: message.into(),
             hint: hint.into(),
-        }
-    }
-
-    /// The HTTP status that answers it.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::Invalid { .. } => 400,
-            Self::NotFound(_) => 404,
-            Self::Busy { .. } | Self::Finished(_) => 409,
-            Self::RateLimited { .. } => 429,
-            Self::Storage(_) => 500,
         }
     }
 
@@ -160,46 +150,5 @@ impl std::error::Error for RunError {}
 impl From<StoreError> for RunError {
     fn from(e: StoreError) -> Self {
         Self::Storage(e)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_run_error_has_its_status_and_code() {
-        let cases = [
-            (RunError::invalid("m", "h"), 400, "invalid_input"),
-            (
-                RunError::Busy {
-                    running: vec!["run-1".into()],
-                    limit: 1,
-                },
-                409,
-                "run_in_progress",
-            ),
-            (
-                RunError::RateLimited {
-                    limit: 12,
-                    retry_after: Duration::from_secs(7),
-                },
-                429,
-                "rate_limited",
-            ),
-            (RunError::NotFound("x".into()), 404, "run_not_found"),
-            (RunError::Finished("x".into()), 409, "run_finished"),
-        ];
-        for (error, status, code) in cases {
-            assert_eq!(error.status(), status);
-            let api = error.to_api_error();
-            assert_eq!(api.code, code);
-            assert!(!api.message.is_empty());
-        }
-        let busy = RunError::Busy {
-            running: vec!["run-1".into()],
-            limit: 1,
-        };
-        assert!(busy.to_api_error().message.contains("run-1"));
     }
 }

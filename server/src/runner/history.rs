@@ -115,8 +115,8 @@ pub(crate) mod tests {
             o.gpu_type = gpu.to_string();
             run.rentals.push(gdl_model::runs::Rental {
                 attempt: i as u32 + 1,
-                session_id: format!("s{i}"),
-                offer: crate::runner::steps::choice(&o),
+                session_id: format!("s{i}").into(),
+                offer: gdl_model::runs::OfferChoice::of(&o),
                 created_at: chrono::Utc::now(),
                 expires_at: None,
                 failure: failed.then(|| "SSH verification timeout".to_owned()),

@@ -10,6 +10,7 @@ use crate::shopper::ShopperClient;
 use crate::store::{Store, StoreError};
 use chrono::{Duration, Utc};
 use gdl_model::code::ErrorCode;
+use gdl_model::ids::SessionId;
 use gdl_model::live::LiveEvent;
 use gdl_model::runs::{CleanupOutcome, Run, RunStatus, StepName, StepStatus};
 use gdl_model::shopper::Session;
@@ -43,7 +44,7 @@ pub async fn destroy_rentals(
     runs: Vec<Run>,
     patience: std::time::Duration,
 ) {
-    let mut claimed: HashSet<String> = match store.recent_runs(1000).await {
+    let mut claimed: HashSet<SessionId> = match store.recent_runs(1000).await {
         Ok(recent) => recent.into_iter().filter_map(|r| r.session_id).collect(),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the stored runs to clean up after a restart");
@@ -136,8 +137,8 @@ fn orphan(
     run: &Run,
     ours: &[Session],
     consumer: &str,
-    claimed: &HashSet<String>,
-) -> Option<String> {
+    claimed: &HashSet<SessionId>,
+) -> Option<SessionId> {
     let offer = run.offer.as_ref()?;
     let since = create_started(run)? - Duration::seconds(30);
     ours.iter()
@@ -204,7 +205,7 @@ mod tests {
     #[test]
     fn the_orphan_is_this_runs_kind_of_session_made_after_its_create_began() {
         let run = run_in_create();
-        let claimed: HashSet<String> = ["taken".to_owned()].into();
+        let claimed: HashSet<SessionId> = [SessionId::from("taken")].into();
         let sessions = [
             session("old", "RTX 4090", SessionStatus::Running, 3600),
             session("other-gpu", "L4", SessionStatus::Running, 5),

@@ -40,7 +40,6 @@ pub use super::loadgen::Target;
 use super::RunnerConfig;
 use crate::shopper::ShopperClient;
 pub use gdl_model::registry::ResolvedModel;
-use gdl_model::runs::OfferChoice;
 use gdl_model::secret::SshPrivateKey;
 pub use gdl_model::shopper::Offer;
 use gdl_model::shopper::{InventoryQuery, Session};
@@ -94,16 +93,4 @@ pub fn describe(o: &Offer) -> String {
         "{} × {} ({} GB) on {} at ${:.3}/h, offer {}",
         o.gpu_type, o.gpu_count, o.vram_gb, o.provider, o.price_per_hour, o.id
     )
-}
-
-/// What the run records about the booked offer.
-pub fn choice(o: &Offer) -> OfferChoice {
-    OfferChoice {
-        offer_id: o.id.clone(),
-        provider: o.provider.clone(),
-        gpu_type: o.gpu_type.clone(),
-        gpu_count: o.gpu_count,
-        vram_gb: o.vram_gb,
-        price_per_hour: o.price_per_hour,
-    }
 }

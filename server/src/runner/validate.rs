@@ -101,7 +101,7 @@ mod tests {
     use super::*;
     use gdl_model::code::ErrorCode;
 
-    fn check(json: &str) -> Result<Plan, gdl_model::api::ApiError> {
+    fn check(json: &str) -> Result<Plan, gdl_model::error::ApiError> {
         validate(&serde_json::from_str(json).unwrap()).map_err(|e| e.to_api_error())
     }
 

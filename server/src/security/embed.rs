@@ -10,11 +10,11 @@
 use crate::store::Store;
 use axum::http::{header, HeaderMap, Method};
 use chrono::Utc;
-use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
 use gdl_model::embed::{
     looks_like_embed_token, token_in_query, CreatedEmbedToken, EmbedToken, MAX_LABEL_CHARS,
 };
+use gdl_model::error::ApiError;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -49,6 +49,7 @@ const READ_ONLY_FUNCTIONS: &[&str] = &[
     "/_fn/inventory",
     "/_fn/costs",
     "/_fn/run",
+    "/_fn/runs",
     "/_fn/compare",
     "/_fn/benchmark",
     "/_fn/health",
@@ -279,8 +280,10 @@ mod tests {
         ] {
             let e = forbidden(&m, p).unwrap_or_else(|| panic!("{m} {p} allowed"));
             assert_eq!(e.code, "embed_read_only");
-            let reply = crate::error::AppError::from(e);
-            assert_eq!(reply.status, axum::http::StatusCode::FORBIDDEN);
+            assert_eq!(
+                crate::error::status(e.error_code()),
+                axum::http::StatusCode::FORBIDDEN
+            );
         }
     }
 }

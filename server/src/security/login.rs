@@ -1,10 +1,10 @@
 //! The login page, login (a Secure, HttpOnly, SameSite=Strict session cookie that
 //! expires), logout, and where to go afterwards (only the dashboard's own paths).
 
-use super::{client_address, constant_time_eq, refuse, COOKIE};
-use crate::AppState;
+use super::access::{client_address, constant_time_eq, cookie, Access, COOKIE};
+use crate::service::ServiceError;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use gdl_model::code::ErrorCode;
@@ -20,8 +20,8 @@ pub struct NextQuery {
 }
 
 /// `GET /login`: the token form (a plain page; no script needed).
-pub async fn login_page(State(state): State<AppState>, Query(q): Query<NextQuery>) -> Response {
-    if !state.access.enabled() {
+pub async fn login_page(State(access): State<Access>, Query(q): Query<NextQuery>) -> Response {
+    if !access.enabled() {
         return Redirect::to("/").into_response();
     }
     let next = safe_next(q.next.as_deref());
@@ -52,28 +52,27 @@ pub struct LoginForm {
 /// `POST /login`: checks the token (wrong ones are throttled), sets the session cookie, goes
 /// back where it was.
 pub async fn login(
-    State(state): State<AppState>,
+    State(access): State<Access>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let token = Zeroizing::new(form.token);
-    let access = &state.access;
     let Some(expected) = access.token.clone() else {
         return Redirect::to("/").into_response();
     };
     let address = client_address(Some(peer));
     if let Some(refused) = access.throttled(address) {
-        return refused;
+        return refused.into_response();
     }
     if !constant_time_eq(token.trim().as_bytes(), expected.as_bytes()) {
         tracing::warn!(client = ?address, "a login with a wrong token was refused");
         access.failed(address);
-        return refuse(
-            StatusCode::UNAUTHORIZED,
+        return ServiceError::new(
             ErrorCode::Unauthorized,
             "wrong access token",
             "Check GDL_AUTH_TOKEN on the server.",
-        );
+        )
+        .into_response();
     }
     access.succeeded(address);
     let session = access.open_session(Instant::now());
@@ -89,15 +88,11 @@ pub async fn login(
 }
 
 /// `POST /logout`: ends the login session and clears its cookie.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(session) = super::cookie(&headers, COOKIE) {
-        state.access.close_session(&session);
+pub async fn logout(State(access): State<Access>, headers: HeaderMap) -> Response {
+    if let Some(session) = cookie(&headers, COOKIE) {
+        access.close_session(&session);
     }
-    let target = if state.access.enabled() {
-        "/login"
-    } else {
-        "/"
-    };
+    let target = if access.enabled() { "/login" } else { "/" };
     let mut response = Redirect::to(target).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,

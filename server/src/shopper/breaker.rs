@@ -5,7 +5,7 @@
 //! broker answering, not failing.
 
 use chrono::{DateTime, Utc};
-use gdl_model::health::{BreakerPhase, BreakerTransition, BreakerView};
+use gdl_model::breaker::{BreakerPhase, BreakerTransition, BreakerView};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

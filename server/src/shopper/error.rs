@@ -1,7 +1,7 @@
 //! Typed errors of the broker client, each with a stable code and a hint for people.
 
-use gdl_model::api::ApiError;
 use gdl_model::code::ErrorCode;
+use gdl_model::error::ApiError;
 use std::time::Duration;
 
 /// What went wrong talking to the broker.

@@ -186,7 +186,7 @@ pub fn make_offer(rng: &mut StdRng, provider: &Provider, now: DateTime<Utc>) -> 
             let location_uuid = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
             let v0 = gpu.tensordock_name.unwrap_or("unknown");
             Offer {
-                id: format!("tensordock-{location_uuid}-{v0}"),
+                id: format!("tensordock-{location_uuid}-{v0}").into(),
                 provider: provider.clone(),
                 provider_id: location_uuid.to_string(),
                 gpu_type: gpu.name.into(),
@@ -212,7 +212,7 @@ pub fn make_offer(rng: &mut StdRng, provider: &Provider, now: DateTime<Utc>) -> 
             // Some hosts run older drivers (the highest CUDA version their driver supports).
             let cuda = [11.8, 12.0, 12.2, 12.4, 12.6, 12.8, 12.4, 12.2][rng.gen_range(0..8)];
             Offer {
-                id: format!("vastai-{bundle}"),
+                id: format!("vastai-{bundle}").into(),
                 provider: provider.clone(),
                 provider_id: bundle.to_string(),
                 gpu_type: gpu.name.into(),
@@ -244,7 +244,7 @@ fn blue_lobster_offer(rng: &mut StdRng, gpu_count: u32, now: DateTime<Utc>) -> S
     let instance_type = format!("gpu_{gpu_count}x_{stem}");
     let per_gpu = rng.gen_range(price.0..=price.1);
     let offer = Offer {
-        id: format!("bluelobster:{instance_type}:{region}"),
+        id: format!("bluelobster:{instance_type}:{region}").into(),
         provider: Provider::BlueLobster,
         provider_id: uuid::Builder::from_random_bytes(rng.gen())
             .into_uuid()

@@ -5,12 +5,13 @@
 //! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process.
 
 use super::shell::{self, Connector, Target};
-use super::vllm::{Gpus, Kind, Phase, Vllm};
+use super::vllm::{Gpus, Kind, Vllm};
 
 mod curl;
 mod docker;
 mod entrypoint;
 mod packages;
+mod system;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -389,80 +390,6 @@ impl SimHost {
         }
     }
 
-    async fn read_file(&self, program: &str, args: &[&str], io: &Io<'_>) -> i32 {
-        let Some(path) = args.iter().rev().find(|a| !a.starts_with('-')).copied() else {
-            return 0;
-        };
-        let lines: usize = match args.iter().position(|a| *a == "-n") {
-            Some(i) => args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(10),
-            None if program == "tail" => 10,
-            None => usize::MAX,
-        };
-        let text = {
-            let state = self.lock();
-            if path == "/etc/os-release" {
-                Some("NAME=\"Ubuntu\"\nVERSION=\"22.04.4 LTS (Jammy Jellyfish)\"\nID=ubuntu\nPRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\n".to_owned())
-            } else if state.vllm_log.as_deref() == Some(path) {
-                state.vllm.as_ref().map(|v| v.log().join("\n") + "\n")
-            } else {
-                state.files.get(path).cloned()
-            }
-        };
-        let Some(text) = text else {
-            io.err(&format!("{program}: {path}: No such file or directory\n"))
-                .await;
-            return 1;
-        };
-        let all: Vec<&str> = text.lines().collect();
-        let shown = &all[all.len().saturating_sub(lines)..];
-        if !shown.is_empty() {
-            io.out(&(shown.join("\n") + "\n")).await;
-        }
-        0
-    }
-
-    fn nvidia_smi(&self, args: &[&str]) -> String {
-        let loaded = self
-            .lock()
-            .vllm
-            .as_ref()
-            .is_some_and(|v| v.phase() == Phase::Serving);
-        let name = if self.gpus.gpu_type.starts_with("RTX") {
-            format!("NVIDIA GeForce {}", self.gpus.gpu_type)
-        } else {
-            format!("NVIDIA {}", self.gpus.gpu_type)
-        };
-        let total = self.gpus.vram_gb as u64 * 1024;
-        let used = if loaded { total * 9 / 10 } else { 3 };
-        let Some(query) = args.iter().find_map(|a| a.strip_prefix("--query-gpu=")) else {
-            return format!(
-                "+-----------------------------------------------------------------------------+\n\
-                 | NVIDIA-SMI 550.54.15    Driver Version: 550.54.15    CUDA Version: 12.4     |\n\
-                 |-------------------------------+----------------------+----------------------+\n\
-                 | {} GPU(s): {name}, {total} MiB\n",
-                self.gpus.count
-            );
-        };
-        (0..self.gpus.count)
-            .map(|i| {
-                let fields: Vec<String> = query
-                    .split(',')
-                    .map(|field| match field {
-                        "name" => name.clone(),
-                        "memory.total" => total.to_string(),
-                        "memory.used" => used.to_string(),
-                        "driver_version" => "550.54.15".into(),
-                        "temperature.gpu" => (38 + i).to_string(),
-                        "utilization.gpu" => if loaded { "87" } else { "0" }.into(),
-                        "index" => i.to_string(),
-                        _ => "[N/A]".into(),
-                    })
-                    .collect();
-                fields.join(", ") + "\n"
-            })
-            .collect()
-    }
-
     /// Reports a download as it goes: `total_secs` (contract time) in ten steps.
     async fn download(&self, io: &Io<'_>, what: &str, gb: f64, total_secs: f64) {
         for i in 1..=10u32 {
@@ -478,64 +405,4 @@ impl SimHost {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub(super) fn host() -> Arc<SimHost> {
-        Arc::new(SimHost::new(
-            "sim-test".into(),
-            Gpus {
-                gpu_type: "RTX 4090".into(),
-                count: 2,
-                vram_gb: 24,
-            },
-            1000.0,
-        ))
-    }
-
-    /// Runs `line`; returns (stdout, stderr, exit code).
-    pub(super) async fn run(host: &Arc<SimHost>, line: &str) -> (String, String, i32) {
-        let (tx, mut rx) = mpsc::channel(64);
-        let code = host.exec(line, &tx).await;
-        drop(tx);
-        let (mut out, mut err) = (String::new(), String::new());
-        while let Some((stream, text)) = rx.recv().await {
-            match stream {
-                Stream::Stdout => out.push_str(&text),
-                Stream::Stderr => err.push_str(&text),
-            }
-        }
-        (out, err, code)
-    }
-
-    #[tokio::test]
-    async fn builtins_redirections_and_exit_codes() {
-        let h = host();
-        assert_eq!(
-            run(&h, "echo hello; echo oops >&2; exit 3").await,
-            ("hello\n".into(), "oops\n".into(), 3)
-        );
-        assert_eq!(run(&h, "false && echo no || echo yes").await.0, "yes\n");
-        let (_, err, code) = run(&h, "rocm-smi").await;
-        assert_eq!(
-            (err.as_str(), code),
-            ("bash: line 1: rocm-smi: command not found\n", 127)
-        );
-        assert_eq!(run(&h, "echo kept > /tmp/a; cat /tmp/a").await.0, "kept\n");
-        assert_eq!(
-            run(&h, "cat /nope 2>/dev/null").await,
-            (String::new(), String::new(), 1)
-        );
-        let gpus = run(
-            &h,
-            "nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits",
-        )
-        .await
-        .0;
-        assert_eq!(
-            gpus,
-            "NVIDIA GeForce RTX 4090, 24576\nNVIDIA GeForce RTX 4090, 24576\n"
-        );
-        assert_eq!(run(&h, "echo $(id)").await.2, 2, "expansion is refused");
-    }
-}
+pub(crate) mod tests;

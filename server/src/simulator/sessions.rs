@@ -85,7 +85,7 @@ impl Simulator {
                 format!("offer not found: {}", sanitize(&offer_id)),
             ));
         };
-        let offer_id = offer.offer.id.clone();
+        let offer_id = offer.offer.id.to_string();
         // The key is generated for real (the broker's RSA keygen). It takes real CPU time,
         // so it happens before the record exists: at high speeds that time would otherwise
         // count as minutes of provisioning. The scaled wait below stands for it.
@@ -152,7 +152,7 @@ impl Simulator {
             let instance_id = instance_id(&mut state.rng, &offer.offer.provider);
             let keygen = state.rng.gen_range(0.4..1.6);
             let session = Session {
-                id: id.clone(),
+                id: id.clone().into(),
                 consumer_id: request.consumer_id.clone(),
                 provider: offer.offer.provider.clone(),
                 gpu_type: offer.offer.gpu_type.clone(),
@@ -248,7 +248,7 @@ impl Simulator {
                 ),
             )
             .with("error_type", "stale_inventory")
-            .with("offer_id", offer_id.clone())
+            .with("offer_id", offer_id.to_string())
             .with("provider", provider.as_str())
             .with("retry_suggested", true)
             .with(

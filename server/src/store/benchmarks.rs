@@ -15,8 +15,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let body = serde_json::to_string(record)?;
         let (id, run_id, created) = (
-            record.id.clone(),
-            record.run_id.clone(),
+            record.id.to_string(),
+            record.run_id.to_string(),
             record.created_at.to_rfc3339(),
         );
         let mut rows = Vec::new();
@@ -135,7 +135,7 @@ impl Store {
                 }
             }
             self.save_benchmark(&record, Vec::new()).await?;
-            report.imported.push(record.id.clone());
+            report.imported.push(record.id.to_string());
             saved.push(record);
         }
         Ok((report, saved))

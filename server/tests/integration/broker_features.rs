@@ -61,7 +61,7 @@ async fn a_disk_request_short_of_the_brokers_estimate_is_raised_once_and_the_lef
 #[tokio::test]
 async fn a_disk_the_broker_wants_beyond_the_limit_fails_with_its_breakdown() {
     let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
-        s.max_disk_gb = 35;
+        s.runs.max_disk_gb = 35;
     })
     .await;
     let sim = d.state.simulator.clone().unwrap();
@@ -87,8 +87,8 @@ async fn a_disk_the_broker_wants_beyond_the_limit_fails_with_its_breakdown() {
 #[tokio::test]
 async fn the_ssh_verification_budget_asked_for_is_the_one_the_broker_applies() {
     let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
-        s.ssh_timeout_minutes = 1;
-        s.max_rentals = 1;
+        s.runs.ssh_timeout_minutes = 1;
+        s.runs.max_rentals = 1;
     })
     .await;
     let sim = d.state.simulator.clone().unwrap();
@@ -228,12 +228,18 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
     past.rentals = (1..=3)
         .map(|attempt| Rental {
             attempt,
-            session_id: format!("past-{attempt}"),
+            session_id: format!("past-{attempt}").into(),
             failure: (attempt < 3).then(|| "SSH verification timeout".into()),
             ..first.rentals[0].clone()
         })
         .collect();
-    d.state.runner.store().save_run(&past).await.unwrap();
+    d.state
+        .dashboard
+        .runner()
+        .store()
+        .save_run(&past)
+        .await
+        .unwrap();
     let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);

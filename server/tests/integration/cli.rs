@@ -75,7 +75,7 @@ fn test_command_refuses_bad_input_with_a_hint() {
 
 /// The flags in the README table that starts after `after` (up to the next blank line).
 fn readme_flags(after: &str) -> Vec<String> {
-    let readme = include_str!("../../../README.md");
+    let readme = include_str!("../../../docs/configuration.md");
     let table = readme
         .split(after)
         .nth(1)
@@ -91,7 +91,7 @@ fn readme_flags(after: &str) -> Vec<String> {
 
 #[test]
 fn every_flag_the_readme_lists_is_in_the_help() {
-    let serve_flags = readme_flags("## Configuration");
+    let serve_flags = readme_flags("## `gpu-deploy-llm serve`");
     let simulate_flags = readme_flags("`gpu-deploy-llm simulate` runs only the broker simulator");
     assert!(serve_flags.len() >= 20, "{serve_flags:?}");
     assert!(simulate_flags.len() >= 4, "{simulate_flags:?}");
@@ -125,7 +125,7 @@ fn every_flag_the_readme_lists_is_in_the_help() {
 
 #[test]
 fn every_broker_command_the_readme_shows_explains_its_flags() {
-    let readme = include_str!("../../../README.md");
+    let readme = include_str!("../../../docs/configuration.md");
     let block = readme
         .split("gpu-deploy-llm status ")
         .nth(1)

@@ -209,7 +209,10 @@ async fn too_little_disk_is_refused_with_the_brokers_breakdown() {
     )
     .await;
     assert_eq!(status, 409, "{body}");
-    assert!(body["error"].as_str().unwrap().contains(&stranded[0].id));
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains(stranded[0].id.as_str()));
     // Deleting it (no instance: at once) clears the way.
     let started = Instant::now();
     c.delete_session(&stranded[0].id).await.unwrap();

@@ -212,7 +212,7 @@ async fn a_machine_that_fails_to_start_is_replaced_by_the_next_offer() {
         done.rentals[0].offer.offer_id,
         done.rentals[1].offer.offer_id
     );
-    let logs = d.state.hub.with_state(|s| s.logs[&id].clone());
+    let logs = d.state.dashboard.hub().with_state(|s| s.logs[&id].clone());
     assert_eq!(
         logs.iter()
             .filter(|l| l.message.contains("cost so far $"))
@@ -339,10 +339,17 @@ async fn a_host_flooding_its_output_leaves_the_dashboard_small() {
     let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
-    let logs = d.state.hub.with_state(|s| s.logs[&id].clone());
+    let logs = d.state.dashboard.hub().with_state(|s| s.logs[&id].clone());
     assert!(logs.len() < 1000, "{} lines kept", logs.len());
     assert!(logs.iter().all(|l| l.message.len() <= 2 * 1024 + 64));
-    let stored = d.state.runner.store().logs(&id, 100_000).await.unwrap();
+    let stored = d
+        .state
+        .dashboard
+        .runner()
+        .store()
+        .logs(&id.as_str().into(), 100_000)
+        .await
+        .unwrap();
     assert!(stored.len() < 1000, "{} lines stored", stored.len());
     let db: u64 = std::fs::read_dir(&d.data_dir)
         .unwrap()

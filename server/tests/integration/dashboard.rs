@@ -2,8 +2,9 @@
 //! embedded simulator and against a broker that is not there.
 
 use crate::support::{eventually, request};
-use gdl_model::api::{BrokerState, SessionsView, StatusView};
+use gdl_model::sessions::SessionsView;
 use gdl_model::shopper::InventoryQuery;
+use gdl_model::status::{BrokerState, StatusView};
 use server::monitor::PollIntervals;
 use server::shopper::ShopperClient;
 use server::simulator::SimConfig;
@@ -35,7 +36,7 @@ impl Dashboard {
         auth_token: Option<&str>,
     ) -> Self {
         Self::start_custom(shopper_url, data_dir, |s| {
-            s.auth_token = auth_token.map(str::to_owned)
+            s.access.auth_token = auth_token.map(str::to_owned)
         })
         .await
     }
@@ -52,26 +53,20 @@ impl Dashboard {
             provision_failure_rate: 0.0,
             ..SimConfig::default()
         };
-        let mut settings = Settings {
-            shopper_url: shopper_url.map(str::to_owned),
-            poll: PollIntervals {
-                idle: Duration::from_millis(200),
-                busy: Duration::from_millis(100),
-            },
-            destroy_patience: Duration::from_secs(60),
-            // The breaker at the tests' pace (polls every 100 ms): open for a second.
-            breaker: server::shopper::BreakerConfig {
-                threshold: 5,
-                open_for: Duration::from_secs(1),
-                probes: 1,
-            },
-            bench: server::BenchSettings {
-                requests: 4,
-                levels: vec![1, 2],
-                max_tokens: 16,
-            },
-            ..Settings::local(data_dir.clone(), sim)
-        };
+        let mut settings = Settings::local(data_dir.clone(), sim);
+        settings.broker.shopper_url = shopper_url.map(str::to_owned);
+        settings.tuning.poll = Some(PollIntervals {
+            idle: Duration::from_millis(200),
+            busy: Duration::from_millis(100),
+        });
+        settings.runs.destroy_patience = Duration::from_secs(60);
+        // The breaker at the tests' pace (polls every 100 ms): open for a second.
+        settings.calls.breaker_failures = 5;
+        settings.calls.breaker_open = Duration::from_secs(1);
+        settings.calls.breaker_probes = 1;
+        settings.runs.bench_requests = 4;
+        settings.runs.bench_concurrency = vec![1, 2];
+        settings.runs.bench_max_tokens = 16;
         change(&mut settings);
         let state = server::start(settings).await.unwrap();
         assert!(data_dir.is_dir(), "the data directory is created");
@@ -100,7 +95,7 @@ impl Dashboard {
     }
 
     pub fn broker(&self) -> ShopperClient {
-        self.state.monitor.client().clone()
+        self.state.dashboard.monitor().client().clone()
     }
 }
 
@@ -248,7 +243,10 @@ async fn offline_broker_is_reported_with_reason_and_hint() {
     let status: StatusView = d.get("/api/status").await.json().await.unwrap();
     assert_eq!(status.broker.state, BrokerState::Offline);
     assert!(!status.broker.simulated);
-    assert_eq!(status.broker.code.as_deref(), Some("shopper_unreachable"));
+    assert_eq!(
+        status.broker.code.map(|c| c.as_str()),
+        Some("shopper_unreachable")
+    );
     assert!(status
         .broker
         .reason
@@ -283,7 +281,10 @@ async fn status_follows_the_broker_going_not_ready_and_back() {
     sim.update_faults(|f| f.not_ready = true);
     let status: StatusView = d.get("/api/status?fresh=true").await.json().await.unwrap();
     assert_eq!(status.broker.state, BrokerState::Starting);
-    assert_eq!(status.broker.code.as_deref(), Some("shopper_not_ready"));
+    assert_eq!(
+        status.broker.code.map(|c| c.as_str()),
+        Some("shopper_not_ready")
+    );
     sim.update_faults(|f| f.not_ready = false);
     let status: StatusView = d.get("/api/status?fresh=true").await.json().await.unwrap();
     assert_eq!(status.broker.state, BrokerState::Ready);
@@ -295,18 +296,18 @@ async fn fresh_views_read_the_broker_at_most_once_a_second() {
     let dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
     // Polls on their own only every minute: the ones seen here are the refreshes.
     let d = Dashboard::start_custom(None, dir, |s| {
-        s.poll = PollIntervals {
+        s.tuning.poll = Some(PollIntervals {
             idle: Duration::from_secs(60),
             busy: Duration::from_secs(60),
-        }
+        })
     })
     .await;
     d.get("/api/status?fresh=true").await;
-    let before = d.state.monitor.view().polls;
+    let before = d.state.dashboard.monitor().view().polls;
     let started = std::time::Instant::now();
     let asks = (0..30).map(|_| d.get("/api/status?fresh=true"));
     futures::future::join_all(asks).await;
-    let polls = d.state.monitor.view().polls - before;
+    let polls = d.state.dashboard.monitor().view().polls - before;
     let seconds = started.elapsed().as_secs_f64();
     assert!(
         (polls as f64) <= seconds + 1.0,
@@ -359,7 +360,7 @@ async fn an_unreachable_broker_removes_no_session() {
 #[tokio::test]
 async fn the_inventory_is_filtered_and_sorted_as_the_url_says() {
     let d = Dashboard::start(None).await;
-    let view: gdl_model::api::InventoryView = d
+    let view: gdl_model::inventory::InventoryView = d
         .get("/api/inventory?provider=vastai&max_price=0.5&sort=vram")
         .await
         .json()

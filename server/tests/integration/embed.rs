@@ -15,8 +15,8 @@ const TOKEN: &str = "correct-horse-battery-staple";
 async fn with_token() -> Dashboard {
     let dir = std::env::temp_dir().join(format!("gdl-embed-{}", uuid::Uuid::new_v4()));
     Dashboard::start_custom(None, dir, |s| {
-        s.auth_token = Some(TOKEN.into());
-        s.allowed_origins = vec!["http://127.0.0.1:9".into()];
+        s.access.auth_token = Some(TOKEN.into());
+        s.access.allowed_origins = vec!["http://127.0.0.1:9".into()];
     })
     .await
 }
@@ -181,7 +181,10 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
         let reply = call(&d, Method::POST, path, Some(&secret), Some(Value::Null)).await;
         refused(reply, 403, "embed_read_only").await;
     }
-    assert!(d.state.runner.active_count() == 0, "no run was started");
+    assert!(
+        d.state.dashboard.runner().active_count() == 0,
+        "no run was started"
+    );
     let own = format!("/api/embed-tokens/{}", created.token.id);
     let revoke_own = call(&d, Method::DELETE, &own, Some(&secret), None).await;
     refused(revoke_own, 403, "embed_read_only").await;

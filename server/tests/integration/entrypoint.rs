@@ -14,7 +14,10 @@ use serde_json::json;
 
 /// At 20 times real time the broker's 10 minutes are 30 seconds, ample for the run.
 async fn dashboard() -> Dashboard {
-    Dashboard::start_custom(None, crate::process::data_dir(), |s| s.sim.speed = 20.0).await
+    Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        s.sim_mut().speed = 20.0
+    })
+    .await
 }
 
 fn entrypoint_test() -> serde_json::Value {

@@ -4,7 +4,8 @@
 
 use crate::dashboard::Dashboard;
 use crate::support::eventually;
-use gdl_model::health::{BreakerPhase, HealthView};
+use gdl_model::breaker::BreakerPhase;
+use gdl_model::health::HealthView;
 use prometheus_parse::{Scrape, Value};
 use std::time::Duration;
 
@@ -69,7 +70,7 @@ async fn metrics_carry_the_breaker_the_live_channel_and_time_to_running() {
         gauge(&s, "gdl_broker_state", Some(("state", "ready"))),
         Some(1.0)
     );
-    let live = d.state.hub.stats();
+    let live = d.state.dashboard.hub().stats();
     assert_eq!(
         gauge(&s, "gdl_live_connections", None),
         Some(live.connections_current as f64)

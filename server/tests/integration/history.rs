@@ -6,6 +6,7 @@
 
 use crate::dashboard::Dashboard;
 use crate::runs::{finished, start, SMALL};
+use gdl_model::ids::RunId;
 use gdl_model::live::{BENCHMARKS_KEPT, FINISHED_LOG_TAIL, FINISHED_RUNS_KEPT};
 use gdl_model::runs::{LogLine, Run, RunStatus};
 use server::store::Store;
@@ -20,13 +21,13 @@ async fn copies(dir: &std::path::Path, run: &Run, logs: &[LogLine], from: i64, t
         .unwrap()
         .unwrap();
     for i in from..to {
-        let id = format!("run-copy{i:05}");
+        let id = RunId::from(format!("run-copy{i:05}"));
         let at = run.created_at + chrono::Duration::minutes(i + 1);
         let mut copy = run.clone();
         copy.id = id.clone();
         copy.created_at = at;
         let (mut record, samples) = benchmark.clone();
-        record.id = format!("bench-copy{i:05}");
+        record.id = format!("bench-copy{i:05}").into();
         record.run_id = id.clone();
         record.created_at = at;
         copy.benchmark_id = Some(record.id.clone());
@@ -52,7 +53,7 @@ async fn copies(dir: &std::path::Path, run: &Run, logs: &[LogLine], from: i64, t
 
 /// The snapshot a new browser gets and the server-rendered page, in bytes.
 async fn weight(d: &Dashboard) -> (usize, usize) {
-    let snapshot = serde_json::to_vec(&d.state.hub.clone_state())
+    let snapshot = serde_json::to_vec(&d.state.dashboard.hub().clone_state())
         .unwrap()
         .len();
     let page = d.get("/").await.text().await.unwrap().len();
@@ -67,7 +68,14 @@ async fn two_hundred_runs_weigh_no_more_than_ten() {
         let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
         let run = finished(&d, &id).await;
         assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
-        let logs = d.state.runner.store().logs(&id, 100_000).await.unwrap();
+        let logs = d
+            .state
+            .dashboard
+            .runner()
+            .store()
+            .logs(&id.as_str().into(), 100_000)
+            .await
+            .unwrap();
         (run, logs)
     };
     // Real runs print thousands of lines: make each copy's log long.
@@ -89,7 +97,7 @@ async fn two_hundred_runs_weigh_no_more_than_ten() {
     let d = Dashboard::start_in(None, dir.clone()).await;
     let after_200 = weight(&d).await;
     println!("snapshot and page bytes after 10 runs {after_10:?}, after 200 {after_200:?}");
-    let state = d.state.hub.clone_state();
+    let state = d.state.dashboard.hub().clone_state();
     assert_eq!(state.runs.len(), FINISHED_RUNS_KEPT);
     assert!(
         state.runs.contains_key("run-copy00198"),
@@ -137,7 +145,7 @@ async fn two_hundred_runs_weigh_no_more_than_ten() {
         .map(|b| b.created_at)
         .min()
         .unwrap();
-    let older = app::backend::Backend::benchmarks_before(&d.state, oldest_live, 5)
+    let older = app::backend::Backend::benchmarks_before(&d.state.dashboard, oldest_live, 5)
         .await
         .unwrap();
     let ids: Vec<&str> = older.iter().map(|b| b.id.as_str()).collect();
@@ -158,7 +166,14 @@ async fn a_runs_whole_log_downloads_as_text_and_json_lines_in_pages() {
     let d = Dashboard::start(None).await;
     let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
     finished(&d, &id).await;
-    let stored = d.state.runner.store().logs(&id, 100_000).await.unwrap();
+    let stored = d
+        .state
+        .dashboard
+        .runner()
+        .store()
+        .logs(&id.as_str().into(), 100_000)
+        .await
+        .unwrap();
     let text = d.get(&format!("/api/runs/{id}/logs?format=text")).await;
     assert_eq!(text.status(), 200);
     assert_eq!(
@@ -182,7 +197,7 @@ async fn a_runs_whole_log_downloads_as_text_and_json_lines_in_pages() {
         assert_eq!(page.headers()["content-type"], "application/x-ndjson");
         let next = page
             .headers()
-            .get(server::api::history::NEXT_AFTER)
+            .get(server::api::NEXT_AFTER)
             .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
         let body = page.text().await.unwrap();
         read.extend(

@@ -3,7 +3,7 @@
 
 use crate::dashboard::Dashboard;
 use crate::runs::{finished, start};
-use gdl_model::api::InventoryView;
+use gdl_model::inventory::InventoryView;
 use gdl_model::registry::{resolve, Quantization};
 use gdl_model::runs::RunStatus;
 use serde_json::json;

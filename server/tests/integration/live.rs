@@ -102,7 +102,7 @@ fn fresh() -> ClientFrame {
 
 fn event(i: u64) -> LiveEvent {
     LiveEvent::SessionRemoved {
-        id: format!("s{i}"),
+        id: format!("s{i}").into(),
     }
 }
 

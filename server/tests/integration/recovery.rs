@@ -10,7 +10,7 @@ use gdl_model::runs::{RunStatus, StepName, StepStatus};
 use std::time::Duration;
 
 pub fn log_has(d: &Dashboard, id: &str, text: &str) -> bool {
-    d.state.hub.with_state(|s| {
+    d.state.dashboard.hub().with_state(|s| {
         s.logs
             .get(id)
             .is_some_and(|l| l.iter().any(|l| l.message.contains(text)))
@@ -85,7 +85,7 @@ async fn ssh_is_retried_while_the_host_comes_up() {
 async fn a_broker_outage_during_wait_for_running_fails_the_step_and_cleanup_waits_it_out() {
     let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
         // The session takes many polls to come up, so the outage lands inside the wait.
-        s.sim.speed = 5.0;
+        s.sim_mut().speed = 5.0;
     })
     .await;
     let sim = d.state.simulator.clone().unwrap();
@@ -130,8 +130,8 @@ async fn a_broker_outage_during_wait_for_running_fails_the_step_and_cleanup_wait
 #[tokio::test]
 async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
     let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
-        s.sim.provision_failure_rate = 0.5;
-        s.sim.seed = Some(11);
+        s.sim_mut().provision_failure_rate = 0.5;
+        s.sim_mut().seed = Some(11);
     })
     .await;
     // The first two machines fail for certain, so failures happen whatever the random
@@ -194,9 +194,11 @@ async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
     assert_eq!(passed + failed + stale, 4);
     assert!(stale < 4, "some runs rented");
     assert!(
-        d.state
-            .hub
-            .with_state(|s| s.runs.values().map(|r| r.rentals.len()).sum::<usize>())
+        d.state.dashboard.hub().with_state(|s| s
+            .runs
+            .values()
+            .map(|r| r.rentals.len())
+            .sum::<usize>())
             > 4,
         "failures happened and were retried"
     );
@@ -206,10 +208,10 @@ async fn with_provisionings_failing_half_the_time_every_run_ends_right() {
 async fn a_destroy_the_broker_fails_during_cleanup_is_retried_until_confirmed() {
     let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
         // The dashboard's own poller stays quiet, so the broker's errors land on cleanup.
-        s.poll = server::monitor::PollIntervals {
+        s.tuning.poll = Some(server::monitor::PollIntervals {
             idle: Duration::from_secs(3600),
             busy: Duration::from_secs(3600),
-        };
+        });
     })
     .await;
     let sim = d.state.simulator.clone().unwrap();

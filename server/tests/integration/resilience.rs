@@ -5,8 +5,9 @@
 
 use crate::dashboard::Dashboard;
 use crate::support::{client, eventually, sim};
-use gdl_model::api::{BrokerState, SessionsView, StatusView};
-use gdl_model::health::BreakerPhase;
+use gdl_model::breaker::BreakerPhase;
+use gdl_model::sessions::SessionsView;
+use gdl_model::status::{BrokerState, StatusView};
 use server::shopper::ShopperError;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,8 @@ async fn a_hung_broker_opens_the_breaker_and_pages_answer_from_what_is_known() {
     let d = Dashboard::start(None).await;
     let sim = d.state.simulator.as_ref().unwrap().simulator().clone();
     // Listed once while the broker is well.
-    let before: gdl_model::api::InventoryView = d.get("/api/inventory").await.json().await.unwrap();
+    let before: gdl_model::inventory::InventoryView =
+        d.get("/api/inventory").await.json().await.unwrap();
     assert!(!before.offers.is_empty() && before.listed_at.is_some());
     // Every call now hangs far past the probe timeout: the health checks time out.
     sim.update_faults(|f| f.slow_ms = 30_000);
@@ -27,7 +29,7 @@ async fn a_hung_broker_opens_the_breaker_and_pages_answer_from_what_is_known() {
     // broker) and says so.
     let open = eventually(Duration::from_secs(30), || async {
         let s = status(&d).await;
-        let refused = s.broker.code.as_deref() == Some("shopper_unreachable");
+        let refused = s.broker.code.map(|c| c.as_str()) == Some("shopper_unreachable");
         (s.broker.breaker.phase == BreakerPhase::Open && refused).then_some(s)
     })
     .await;
@@ -47,7 +49,8 @@ async fn a_hung_broker_opens_the_breaker_and_pages_answer_from_what_is_known() {
     let started = Instant::now();
     let err = d
         .state
-        .monitor
+        .dashboard
+        .monitor()
         .client()
         .list_sessions(&Default::default())
         .await
@@ -81,7 +84,8 @@ async fn a_hung_broker_opens_the_breaker_and_pages_answer_from_what_is_known() {
         // The hung broker would take 30 s; the patience is 0.8 s.
         assert!(started.elapsed() < Duration::from_secs(5), "{path} waited");
     }
-    let kept: gdl_model::api::InventoryView = d.get("/api/inventory").await.json().await.unwrap();
+    let kept: gdl_model::inventory::InventoryView =
+        d.get("/api/inventory").await.json().await.unwrap();
     assert_eq!(
         kept.offers.len(),
         before.offers.len(),
@@ -187,12 +191,13 @@ async fn a_malformed_reply_is_a_typed_error_and_the_dashboard_keeps_going() {
     sim.update_faults(|f| f.malformed = 8);
     eventually(Duration::from_secs(10), || async {
         let s = status(&d).await;
-        let said =
-            s.broker.code.as_deref() == Some("shopper_bad_response") || s.inventory_error.is_some();
+        let said = s.broker.code.map(|c| c.as_str()) == Some("shopper_bad_response")
+            || s.inventory_error.is_some();
         said.then_some(())
     })
     .await;
-    let kept: gdl_model::api::InventoryView = d.get("/api/inventory").await.json().await.unwrap();
+    let kept: gdl_model::inventory::InventoryView =
+        d.get("/api/inventory").await.json().await.unwrap();
     assert!(!kept.offers.is_empty());
     // And then it recovers by itself.
     eventually(Duration::from_secs(30), || async {

@@ -104,7 +104,7 @@ async fn a_run_completes_all_eleven_steps_and_stores_a_benchmark() {
     let list: Vec<Value> = d.get("/api/benchmarks").await.json().await.unwrap();
     assert_eq!(list.len(), 1);
     // The log tells the story and never shows the vLLM API key.
-    let logs = d.state.hub.clone_state().logs[&id].clone();
+    let logs = d.state.dashboard.hub().clone_state().logs[&id].clone();
     assert!(logs
         .iter()
         .any(|l| l.message.contains("VLLM_API_KEY=[redacted]")));
@@ -156,7 +156,7 @@ async fn a_failure_at_each_step_is_reported_and_cleanup_still_runs() {
         .copied()
         .filter(|s| *s != StepName::Cleanup)
     {
-        d.state.runner.inject_failure(Some(name));
+        d.state.dashboard.runner().inject_failure(Some(name));
         let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
         let done = finished(&d, &id).await;
         assert_eq!(done.status, RunStatus::Failed, "{name:?}");
@@ -209,7 +209,8 @@ async fn a_failure_at_each_step_is_reported_and_cleanup_still_runs() {
 async fn keep_on_failure_leaves_the_instance_running() {
     let d = Dashboard::start(None).await;
     d.state
-        .runner
+        .dashboard
+        .runner()
         .inject_failure(Some(StepName::VerifyDeployment));
     let id = start(
         &d,
@@ -261,7 +262,7 @@ async fn bad_input_and_the_run_limit_get_clear_errors() {
         assert!(reply["hint"].is_string());
     }
     assert!(
-        d.state.hub.clone_state().runs.is_empty(),
+        d.state.dashboard.hub().clone_state().runs.is_empty(),
         "refused input starts nothing"
     );
     let first = start(&d, serde_json::from_str(SMALL).unwrap()).await;
@@ -280,7 +281,7 @@ async fn completed_runs_and_benchmarks_survive_a_restart() {
     let bench_id = done.benchmark_id.clone().unwrap();
     let bench_url = format!("/api/benchmarks/{bench_id}");
     let bench_before: Value = d.get(&bench_url).await.json().await.unwrap();
-    let log_before = d.state.hub.with_state(|s| s.logs[&id].clone());
+    let log_before = d.state.dashboard.hub().with_state(|s| s.logs[&id].clone());
     let data_dir = d.data_dir.clone();
     drop(d);
     let again = Dashboard::start_in(None, data_dir).await;
@@ -296,7 +297,11 @@ async fn completed_runs_and_benchmarks_survive_a_restart() {
         "{bench_before}"
     );
     assert_eq!(bench_after, bench_before, "phases and raw samples");
-    let log_after = again.state.hub.with_state(|s| s.logs[&id].clone());
+    let log_after = again
+        .state
+        .dashboard
+        .hub()
+        .with_state(|s| s.logs[&id].clone());
     assert!(log_before.len() > 20, "{} lines", log_before.len());
     assert_eq!(log_after, log_before, "every log line");
 }
@@ -319,12 +324,13 @@ async fn two_starts_at_the_same_moment_make_one_run() {
         assert!(status == 202 || status == 409, "{status}");
         finished(&d, id).await;
     }
-    assert_eq!(d.state.hub.with_state(|s| s.runs.len()), 3);
+    assert_eq!(d.state.dashboard.hub().with_state(|s| s.runs.len()), 3);
 }
 
 #[tokio::test]
 async fn max_runs_allows_that_many_and_starts_are_limited_to_twelve_a_minute() {
-    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| s.max_runs = 2).await;
+    let d =
+        Dashboard::start_custom(None, crate::process::data_dir(), |s| s.runs.max_runs = 2).await;
     let a = start(&d, serde_json::from_str(SMALL).unwrap()).await;
     let b = start(&d, serde_json::from_str(SMALL).unwrap()).await;
     let (status, reply) = post(&d, "/api/runs", serde_json::from_str(SMALL).unwrap()).await;
@@ -362,7 +368,7 @@ async fn pip_mode_passes_too() {
     .await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
-    let logs = d.state.hub.clone_state().logs[&id].clone();
+    let logs = d.state.dashboard.hub().clone_state().logs[&id].clone();
     assert!(logs
         .iter()
         .any(|l| l.message.contains("pip install") && l.message.contains("vllm==")));
@@ -379,7 +385,7 @@ async fn dashboard_shutdown_cleans_up_a_run_in_progress() {
     let broker = d.broker();
     // Keep the embedded broker alive after the dashboard is gone, to ask it afterwards.
     let _simulator = d.state.simulator.clone();
-    let runner = d.state.runner.clone();
+    let runner = d.state.dashboard.runner().clone();
     let store = runner.store().clone();
     drop(d); // stops the server: runs are cancelled and cleaned up before it exits
     eventually(Duration::from_secs(30), || async {
@@ -392,7 +398,7 @@ async fn dashboard_shutdown_cleans_up_a_run_in_progress() {
         SessionStatus::Stopped,
         "no paid instance left behind"
     );
-    let stored = store.run(&id).await.unwrap().unwrap();
+    let stored = store.run(&id.as_str().into()).await.unwrap().unwrap();
     assert_eq!(stored.status, RunStatus::Cancelled);
     assert!(stored.cleanup.unwrap().destroyed_confirmed);
 }

@@ -164,7 +164,7 @@ async fn no_secret_reaches_logs_database_or_pages() {
     ));
     places.push((
         "live state".into(),
-        serde_json::to_string(&d.state.hub.clone_state()).unwrap(),
+        serde_json::to_string(&d.state.dashboard.hub().clone_state()).unwrap(),
     ));
     for entry in std::fs::read_dir(&d.data_dir).unwrap() {
         let path = entry.unwrap().path();

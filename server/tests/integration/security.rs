@@ -301,7 +301,7 @@ async fn a_dns_rebinding_host_is_refused_everywhere() {
     assert_eq!(body["code"], "host_refused");
     assert!(body["hint"].as_str().unwrap().contains("--allow-host"));
     assert!(
-        d.state.hub.with_state(|s| s.runs.is_empty()),
+        d.state.dashboard.hub().with_state(|s| s.runs.is_empty()),
         "no paid run was started"
     );
     for (method, path) in [
@@ -557,7 +557,7 @@ async fn every_state_changing_route_refuses_other_origins() {
         assert_ne!(own.status(), 403, "{path} from its own page");
     }
     assert!(
-        d.state.hub.with_state(|s| s.runs.is_empty()),
+        d.state.dashboard.hub().with_state(|s| s.runs.is_empty()),
         "nothing was started"
     );
 }

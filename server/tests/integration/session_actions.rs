@@ -7,14 +7,14 @@ use crate::dashboard::Dashboard;
 use crate::recovery::nothing_running;
 use crate::runs::post;
 use crate::support::{eventually, rentable_offer, request};
-use gdl_model::api::{ActionOutcome, SessionActionResult};
+use gdl_model::sessions::{ActionOutcome, SessionActionResult};
 use gdl_model::shopper::SessionStatus;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// A session made on the broker directly (as ours, but by no run), once the dashboard
 /// lists it running.
-async fn stray_session(d: &Dashboard) -> String {
+async fn stray_session(d: &Dashboard) -> gdl_model::ids::SessionId {
     let broker = d.broker();
     let sim = d.state.simulator.clone().unwrap();
     let offer = rentable_offer(&sim, &broker).await;
@@ -25,7 +25,7 @@ async fn stray_session(d: &Dashboard) -> String {
         .session
         .id;
     eventually(Duration::from_secs(30), || async {
-        d.state.hub.with_state(|s| {
+        d.state.dashboard.hub().with_state(|s| {
             s.sessions
                 .get(&id)
                 .is_some_and(|s| s.status == SessionStatus::Running)
@@ -46,7 +46,8 @@ async fn extend_done_and_clean_up_answer_with_what_happened() {
     let id = stray_session(&d).await;
     let before = d
         .state
-        .hub
+        .dashboard
+        .hub()
         .with_state(|s| s.sessions[&id].expires_at)
         .unwrap();
     let (status, reply) = post(
@@ -131,7 +132,10 @@ async fn a_session_the_broker_no_longer_knows_is_not_found_and_leaves_the_list()
         .as_str()
         .unwrap()
         .starts_with("session not found"));
-    assert!(!d.state.hub.has_session(&id), "the list was refreshed");
+    assert!(
+        !d.state.dashboard.hub().has_session(&id),
+        "the list was refreshed"
+    );
 }
 
 #[tokio::test]

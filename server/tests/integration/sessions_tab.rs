@@ -5,8 +5,8 @@
 use crate::dashboard::Dashboard;
 use crate::runs::{finished, start, SMALL};
 use crate::support::{eventually, sim};
-use gdl_model::api::SessionsView;
 use gdl_model::runs::RunStatus;
+use gdl_model::sessions::SessionsView;
 use std::time::Duration;
 
 #[tokio::test]
@@ -16,7 +16,7 @@ async fn sessions_show_their_run_cost_and_time_to_running_across_a_restart() {
     let mut runs = Vec::new();
     {
         let d = Dashboard::start_custom(Some(&broker.url()), dir.clone(), |s| {
-            s.allow_private_hosts = true
+            s.broker.allow_private_hosts = true
         })
         .await;
         for _ in 0..2 {
@@ -27,8 +27,10 @@ async fn sessions_show_their_run_cost_and_time_to_running_across_a_restart() {
         }
     }
     // A new dashboard on the same data: it never saw these sessions start.
-    let d =
-        Dashboard::start_custom(Some(&broker.url()), dir, |s| s.allow_private_hosts = true).await;
+    let d = Dashboard::start_custom(Some(&broker.url()), dir, |s| {
+        s.broker.allow_private_hosts = true
+    })
+    .await;
     let view: SessionsView = eventually(Duration::from_secs(20), || async {
         let v: SessionsView = d
             .get("/api/sessions?fresh=true")

@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 /// Creates a session and waits until the broker reports it running; returns it with its key.
 /// It reserves the broker's maximum, 12 hours: at these speeds one hour lasts seconds, and
 /// a reservation that expires mid-test cuts its SSH (a flake seen on a loaded machine).
-async fn running(server: &SimServer, c: &ShopperClient) -> (SshAddress, SshPrivateKey, String) {
+async fn running(
+    server: &SimServer,
+    c: &ShopperClient,
+) -> (SshAddress, SshPrivateKey, gdl_model::ids::SessionId) {
     let offer = rentable_offer(server, c).await;
     let mut twelve_hours = request(c.consumer_id(), &offer);
     twelve_hours.reservation_hours = 12;
@@ -273,8 +276,10 @@ async fn a_standalone_simulator_behind_serve_passes_all_eleven_steps() {
     // `gpu-deploy-llm simulate` in one place, `serve --shopper-url` in another.
     let broker = sim(60.0).await;
     let dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
-    let d =
-        Dashboard::start_custom(Some(&broker.url()), dir, |s| s.allow_private_hosts = true).await;
+    let d = Dashboard::start_custom(Some(&broker.url()), dir, |s| {
+        s.broker.allow_private_hosts = true
+    })
+    .await;
     assert!(d.state.simulator.is_none(), "no embedded simulator");
     let id = start_run(&d).await;
     let done = finished(&d, &id).await;

@@ -95,7 +95,7 @@ where
 }
 
 /// Ids of this client's consumer's sessions the broker still has active (billing).
-pub async fn active_sessions(broker: &ShopperClient) -> Vec<String> {
+pub async fn active_sessions(broker: &ShopperClient) -> Vec<gdl_model::ids::SessionId> {
     broker
         .our_sessions()
         .await

@@ -129,7 +129,7 @@ pub async fn run(
         phases.push(metrics);
     }
     let record = BenchmarkRecord {
-        id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
         run_id: d.ctx.id(),
         created_at: Utc::now(),
         model: model.model.clone(),

@@ -7,6 +7,7 @@ use crate::runner::error::StepError;
 use crate::shopper::{ShopperClient, ShopperError};
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
+use gdl_model::ids::SessionId;
 use gdl_model::runs::{CleanupOutcome, StepName, StepStatus};
 use gdl_model::shopper::SessionStatus;
 use std::time::Duration;
@@ -130,7 +131,7 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
             ctx.error("A session create did not finish in time: check the Sessions tab for a session this run made");
         }
     }
-    let unconfirmed: Vec<String> = ctx.read(|run| {
+    let unconfirmed: Vec<SessionId> = ctx.read(|run| {
         run.rentals
             .iter()
             .filter(|r| r.failure.is_some() && r.destroyed != Some(true))

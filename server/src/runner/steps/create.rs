@@ -12,13 +12,14 @@
 //! cleanup waits for it, so a session the broker makes is always destroyed.
 
 use super::select::{rank, Exclusions};
-use super::{choice, describe, Booked, Deps, Offer, Offers, ResolvedModel};
+use super::{describe, Booked, Deps, Offer, Offers, ResolvedModel};
 use crate::runner::error::StepError;
 use crate::shopper::ShopperError;
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
+use gdl_model::ids::OfferId;
 use gdl_model::registry::Quantization;
-use gdl_model::runs::{DeployMode, Rental, StepName};
+use gdl_model::runs::{DeployMode, OfferChoice, Rental, StepName};
 use gdl_model::shopper::{CreateSessionRequest, CreateSessionResponse};
 
 /// Offers tried when the first is gone at the provider.
@@ -48,7 +49,7 @@ pub async fn book(
     selected: Offer,
     exclusions: &Exclusions,
 ) -> Result<Booked, StepError> {
-    let mut tried: Vec<String> = Vec::new();
+    let mut tried: Vec<OfferId> = Vec::new();
     let mut candidate = selected;
     let max_disk = d.config.max_disk_gb;
     let mut disk = disk_for(model, d.ctx.config().deploy_mode).min(max_disk);
@@ -60,7 +61,7 @@ pub async fn book(
         // The offer is recorded before the create, so a restart can find a session the
         // broker made while this process was gone (its reply names no offer).
         d.ctx
-            .update(|run| run.offer = Some(choice(&candidate)))
+            .update(|run| run.offer = Some(OfferChoice::of(&candidate)))
             .await;
         d.ctx.info(&format!(
             "Creating a session on {} (attempt {attempt}/{ATTEMPTS})",
@@ -203,7 +204,7 @@ async fn create(
     let in_flight = d.ctx.create_in_flight();
     let ctx = d.ctx.clone();
     let client = d.client.clone();
-    let offer = choice(offer);
+    let offer = OfferChoice::of(offer);
     let task = tokio::spawn(async move {
         let result = client.create_session(&request).await;
         if let Ok(created) = &result {

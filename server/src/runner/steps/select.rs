@@ -78,7 +78,10 @@ impl Exclusions {
 
 /// The machine an offer rents (Vast lists several offers per machine).
 fn machine(offer: &Offer) -> String {
-    offer.machine_id.clone().unwrap_or_else(|| offer.id.clone())
+    offer
+        .machine_id
+        .clone()
+        .unwrap_or_else(|| offer.id.to_string())
 }
 
 /// The best offer still allowed, from a fresh inventory.

@@ -174,7 +174,7 @@ impl Simulator {
                     SessionStatus::Running
                         if now >= s.expires || s.created.elapsed() > hard_max =>
                     {
-                        destroy.push(s.session.id.clone())
+                        destroy.push(s.session.id.to_string())
                     }
                     SessionStatus::Provisioning | SessionStatus::Stopping
                         if s.created.elapsed() > stuck_after =>

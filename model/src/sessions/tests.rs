@@ -1,19 +1,5 @@
 use super::*;
-
-#[test]
-fn api_error_shape() {
-    let e = ApiError::new(ErrorCode::ShopperUnreachable, "connection refused")
-        .with_hint("start the broker")
-        .with_request_id(Some("r-1".into()));
-    let json = serde_json::to_value(&e).unwrap();
-    assert_eq!(
-        json,
-        serde_json::json!({"code":"shopper_unreachable","message":"connection refused",
-            "hint":"start the broker","request_id":"r-1"})
-    );
-    let bare = serde_json::to_value(ApiError::new(ErrorCode::NotFound, "y")).unwrap();
-    assert_eq!(bare, serde_json::json!({"code":"not_found","message":"y"}));
-}
+use crate::query::decode;
 
 #[test]
 fn session_view_keeps_error_of_stopped_session() {
@@ -70,14 +56,15 @@ fn paging_never_hides_a_session_that_costs_money() {
     }
     .page_of(all.clone());
     assert_eq!(far.page, 3, "a page past the end shows the last");
-    let q =
-        SessionFilters::from_pairs([("status", "active"), ("provider", "vastai"), ("page", "x")]);
+    let q: SessionFilters = decode("status=active&provider=vastai&page=").unwrap();
     let p = q.page_of(all.clone());
     assert_eq!(
         p.rows.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
         ["s101"]
     );
     assert_eq!(q.query_at(2), "status=active&provider=vastai&page=2");
-    let stopped = SessionFilters::from_pairs([("status", "stopped")]).page_of(all);
+    let stopped = decode::<SessionFilters>("status=stopped")
+        .unwrap()
+        .page_of(all);
     assert_eq!(stopped.matching, 60);
 }

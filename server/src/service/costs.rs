@@ -1,11 +1,12 @@
 //! Cost reports: the broker's cost summary for our consumer id when it answers, our own
 //! records (each rental's price × time) always, and the runs that rented in the window.
 
+use super::{Dashboard, ServiceResult};
 use crate::shopper::ShopperClient;
-use crate::store::Store;
 use chrono::{Duration, Utc};
-use gdl_model::api::ApiError;
+use gdl_model::code::ErrorCode;
 use gdl_model::costs::{self, CostParams, CostReport, CostSource, CostTotals, CostWindow};
+use gdl_model::error::ApiError;
 use gdl_model::shopper::CostQuery;
 
 /// Runs read for a report: a rental is created after its run, at most a reservation's
@@ -15,42 +16,37 @@ const RUN_MARGIN: Duration = Duration::days(1);
 /// Runs read at most for one report.
 const RUNS_READ: u32 = 20_000;
 
-/// The report for `params`, as of now. The broker's summary is waited for at most
-/// `patience`; then our figures stand alone, saying why.
-pub async fn report(
-    store: &Store,
-    client: &ShopperClient,
-    params: &CostParams,
-    patience: std::time::Duration,
-) -> Result<CostReport, ApiError> {
-    let now = Utc::now();
-    let window = CostWindow::parse(
-        params.period.as_deref(),
-        params.from.as_deref(),
-        params.to.as_deref(),
-        now.date_naive(),
-    )?;
-    let runs = store
-        .runs_created_between(window.start() - RUN_MARGIN, window.end(), RUNS_READ)
-        .await
-        .map_err(|e| crate::error::AppError::from(e).error)?;
-    let (ours, runs) = costs::from_runs(&runs, &window, now);
-    let (broker, broker_error) = match broker_totals(client, &window, patience).await {
-        Ok(totals) => (Some(totals), None),
-        Err(e) => (None, Some(e)),
-    };
-    Ok(CostReport {
-        source: if broker.is_some() {
-            CostSource::Broker
-        } else {
-            CostSource::Ours
-        },
-        window,
-        broker,
-        broker_error,
-        ours,
-        runs,
-    })
+impl Dashboard {
+    /// The report for `params`, as of now. The broker's summary is waited for at most the
+    /// dashboard's patience; then our figures stand alone, saying why.
+    pub async fn costs(&self, params: &CostParams) -> ServiceResult<CostReport> {
+        let now = Utc::now();
+        let window = CostWindow::parse(params, now.date_naive())?;
+        let runs = self
+            .runner()
+            .store()
+            .runs_created_between(window.start() - RUN_MARGIN, window.end(), RUNS_READ)
+            .await?;
+        let (ours, runs) = costs::from_runs(&runs, &window, now);
+        let client = self.monitor().client();
+        let (broker, broker_error) = match broker_totals(client, &window, self.parts.patience).await
+        {
+            Ok(totals) => (Some(totals), None),
+            Err(e) => (None, Some(e)),
+        };
+        Ok(CostReport {
+            source: if broker.is_some() {
+                CostSource::Broker
+            } else {
+                CostSource::Ours
+            },
+            window,
+            broker,
+            broker_error,
+            ours,
+            runs,
+        })
+    }
 }
 
 /// The broker's totals for our consumer id over the window (its end date is exclusive).
@@ -69,7 +65,7 @@ async fn broker_totals(
         .await
         .map_err(|_| {
             ApiError::new(
-                gdl_model::code::ErrorCode::ShopperTimeout,
+                ErrorCode::ShopperTimeout,
                 format!(
                     "the broker did not send its cost summary within {:.1} s",
                     patience.as_secs_f64()

@@ -2,7 +2,7 @@
 //! broker (state, circuit breaker, call latency, retries, inventory age), the live channel,
 //! the runner and the store. A sample is kept every minute for the tab's small charts.
 
-use crate::AppState;
+use super::Dashboard;
 use chrono::{DateTime, Utc};
 use gdl_model::health::{
     BrokerHealth, HealthSample, HealthView, RunInFlight, RunnerHealth, StoreHealth,
@@ -16,14 +16,14 @@ use std::time::Duration;
 const SAMPLE_EVERY: Duration = Duration::from_secs(60);
 const SAMPLES_KEPT: usize = 60;
 
-/// The samples kept for the charts, shared by every clone of the state.
+/// The samples kept for the charts.
 #[derive(Clone, Debug, Default)]
-pub struct History {
+pub struct HealthSamples {
     /// std Mutex: never held across an await.
     samples: Arc<Mutex<VecDeque<HealthSample>>>,
 }
 
-impl History {
+impl HealthSamples {
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<HealthSample>> {
         self.samples.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -41,22 +41,28 @@ impl History {
     }
 }
 
-/// Keeps a sample now and every [`SAMPLE_EVERY`] while the state lives.
-pub fn spawn_sampler(state: &AppState) {
-    let weak_history = Arc::downgrade(&state.health.samples);
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(SAMPLE_EVERY);
-        loop {
-            every.tick().await;
-            if weak_history.strong_count() <= 1 {
-                // Only this task holds the state: the dashboard is gone.
-                return;
+impl Dashboard {
+    /// Keeps a sample now and every [`SAMPLE_EVERY`] while the dashboard lives.
+    pub fn spawn_health_sampler(&self) {
+        let weak = Arc::downgrade(&self.parts);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SAMPLE_EVERY);
+            loop {
+                every.tick().await;
+                let Some(parts) = weak.upgrade() else {
+                    return; // the dashboard is gone
+                };
+                let dashboard = Dashboard { parts };
+                let view = dashboard.health_now(false);
+                dashboard.parts.health.push(sample(&view));
             }
-            let view = state.health_now(false);
-            state.health.push(sample(&view));
-        }
-    });
+        });
+    }
+
+    /// The Health tab and `GET /api/health`: the figures now, with the last hour's samples.
+    pub fn health(&self) -> HealthView {
+        self.health_now(true)
+    }
 }
 
 fn sample(view: &HealthView) -> HealthSample {
@@ -69,11 +75,11 @@ fn sample(view: &HealthView) -> HealthSample {
     }
 }
 
-impl AppState {
+impl Dashboard {
     /// The figures now, with the samples kept (`with_history`).
     pub fn health_now(&self, with_history: bool) -> HealthView {
-        let status = self.monitor.view().status;
-        let client = self.monitor.client();
+        let status = self.monitor().view().status;
+        let client = self.monitor().client();
         let calls = client.calls().figures();
         let broker = BrokerHealth {
             state: status.broker.state,
@@ -91,9 +97,9 @@ impl AppState {
             inventory_at: status.inventory_at,
             inventory_error: status.inventory_error.map(|e| e.message),
         };
-        let runner = self.hub.with_state(|live| RunnerHealth {
-            active_runs: self.runner.active_count() as u32,
-            max_runs: self.settings.max_runs as u32,
+        let runner = self.hub().with_state(|live| RunnerHealth {
+            active_runs: self.runner().active_count() as u32,
+            max_runs: self.parts.max_runs as u32,
             in_flight: live
                 .runs
                 .values()
@@ -116,13 +122,13 @@ impl AppState {
         let view = HealthView {
             at: Utc::now(),
             broker,
-            live: self.hub.stats(),
+            live: self.hub().stats(),
             runner,
-            store: store_health(self.runner.store().path()),
+            store: store_health(self.runner().store().path()),
             history: Vec::new(),
         };
         if with_history {
-            let mut history = self.health.all();
+            let mut history = self.parts.health.all();
             history.push(sample(&view));
             HealthView { history, ..view }
         } else {

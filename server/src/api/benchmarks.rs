@@ -1,0 +1,136 @@
+//! Stored benchmarks over REST: pages of records, one with its raw samples, a model
+//! compared across GPUs and providers, every record exported, the old dashboard's files
+//! imported.
+
+use super::{json_body, Query};
+use crate::service::{Dashboard, ServiceError};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gdl_model::compare::{CompareQuery, Comparison};
+use gdl_model::error::ApiError;
+use gdl_model::ids::BenchmarkId;
+use gdl_model::legacy::{ImportReport, OldFile};
+use gdl_model::query::Page;
+use gdl_model::runs::{BenchmarkDetail, BenchmarkRecord, ExportQuery};
+
+/// `GET /api/benchmarks?limit=&offset=`: benchmark records, newest first.
+#[utoipa::path(get, path = "/api/benchmarks", tag = "benchmarks", params(Page),
+    responses((status = 200, body = Vec<BenchmarkRecord>), (status = 400, body = ApiError)))]
+pub async fn list(
+    State(d): State<Dashboard>,
+    Query(page): Query<Page>,
+) -> Result<Json<Vec<BenchmarkRecord>>, ServiceError> {
+    Ok(Json(d.history().benchmarks(&page).await?))
+}
+
+/// One benchmark record with its raw samples (`{benchmark, samples: [{phase, sample}]}`).
+#[utoipa::path(get, path = "/api/benchmarks/{id}", tag = "benchmarks", params(("id" = String, Path)),
+    responses((status = 200, body = BenchmarkDetail), (status = 404, body = ApiError)))]
+pub async fn get(
+    State(d): State<Dashboard>,
+    Path(id): Path<BenchmarkId>,
+) -> Result<Json<BenchmarkDetail>, ServiceError> {
+    Ok(Json(d.history().benchmark(&id).await?))
+}
+
+/// `GET /api/compare?model=`: one model across GPUs and providers: the price-performance
+/// frontier and the recommendations (ids with "/" work as a query value).
+#[utoipa::path(get, path = "/api/compare", tag = "benchmarks", params(CompareQuery),
+    responses(
+        (status = 200, body = Comparison),
+        (status = 400, description = "No model given", body = ApiError),
+    ))]
+pub async fn compare(
+    State(d): State<Dashboard>,
+    Query(q): Query<CompareQuery>,
+) -> Result<Json<Comparison>, ServiceError> {
+    let Some(model) = q.model else {
+        return Err(ServiceError::invalid(
+            "model is required",
+            "GET /api/compare?model=Qwen/Qwen2.5-0.5B-Instruct",
+        ));
+    };
+    Ok(Json(d.history().compare(&model).await?.1))
+}
+
+/// `GET /api/benchmarks/export?format=csv|json`: every stored benchmark, newest first, as a
+/// download: CSV with the Benchmarks tab's columns, or the records as a JSON array.
+#[utoipa::path(get, path = "/api/benchmarks/export", tag = "benchmarks", params(ExportQuery),
+    responses(
+        (status = 200, description = "text/csv, or a JSON array of BenchmarkRecord", content_type = "text/csv"),
+        (status = 400, body = ApiError),
+    ))]
+pub async fn export(
+    State(d): State<Dashboard>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ServiceError> {
+    let export = d.history().export(q.format.unwrap_or_default()).await?;
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let disposition = format!(
+        "attachment; filename=\"benchmarks-{stamp}.{}\"",
+        export.extension
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(export.content_type),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        export.body,
+    )
+        .into_response())
+}
+
+/// `POST /api/benchmarks/import`: the old Python dashboard's benchmark files (the JSON of
+/// one `<id>.json`, or an array of them) imported as external benchmarks. What was imported
+/// and why the rest was skipped; 400 when nothing could be.
+#[utoipa::path(post, path = "/api/benchmarks/import", tag = "benchmarks",
+    request_body(content = serde_json::Value, description = "One old record, or an array of them"),
+    responses(
+        (status = 200, body = ImportReport),
+        (status = 400, description = "Not JSON, or nothing importable", body = ApiError),
+    ))]
+pub async fn import(
+    State(d): State<Dashboard>,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportReport>, ServiceError> {
+    let value: serde_json::Value = json_body(
+        &body,
+        "the body is not JSON",
+        "POST the text of an old <id>.json file, or a JSON array of them.",
+    )?;
+    let records = match value {
+        serde_json::Value::Array(records) => records,
+        record => vec![record],
+    };
+    let files = records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| OldFile {
+            name: match record["id"].as_str() {
+                Some(id) => format!("record {id}"),
+                None => format!("record {}", i + 1),
+            },
+            text: record.to_string(),
+        })
+        .collect();
+    let report = d.import_benchmarks(files).await?;
+    if report.imported.is_empty() {
+        return Err(ServiceError::invalid(
+            match report.skipped.as_slice() {
+                [] => "no benchmark records given".to_owned(),
+                skipped => format!("nothing imported: {}", skipped.join("; ")),
+            },
+            "Send the old dashboard's ~/.gpu-deploy-llm/benchmarks/<id>.json files (not index.json).",
+        ));
+    }
+    Ok(Json(report))
+}

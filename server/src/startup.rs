@@ -1,0 +1,116 @@
+//! [`start`]: builds a dashboard from its [`Settings`]: the data directory, the broker (the
+//! embedded simulator when no URL is given), the store, the runner (recovering runs a
+//! restart interrupted), the broker monitor and the health sampler.
+
+use crate::live::Hub;
+use crate::monitor::Monitor;
+use crate::runner::Runner;
+use crate::security::embed::EmbedTokens;
+use crate::security::Access;
+use crate::service::{Dashboard, HealthSamples, Parts};
+use crate::settings::Settings;
+use crate::shopper::ShopperClient;
+use crate::simulator::{SimServer, Simulator};
+use crate::state::{AppState, Shared};
+use crate::store::Store;
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// Builds the state; the broker monitor starts polling at once.
+pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
+    crate::security::check_token(settings.access.auth_token.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let data_dir = settings.broker.resolved_data_dir();
+    create_private_dir(&data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {} (choose another with --data-dir or GDL_DATA_DIR)",
+            data_dir.display()
+        )
+    })?;
+    let (url, simulator) = match settings.shopper_url() {
+        Some(url) => (url.to_owned(), None),
+        None => {
+            let sim = settings.sim();
+            let speed = sim.speed;
+            let server = SimServer::start(Simulator::new(sim), ([127, 0, 0, 1], 0).into())
+                .await
+                .context("cannot start the embedded broker simulator on a loopback port")?;
+            tracing::info!(url = %server.url(), speed, "embedded broker simulator started");
+            (server.url(), Some(Arc::new(server)))
+        }
+    };
+    let client = ShopperClient::new(&url, settings.calls.timeouts())
+        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?
+        .with_breaker(settings.calls.breaker());
+    let store = Store::open(&data_dir).with_context(|| {
+        format!(
+            "cannot open the database in {} (choose another with --data-dir)",
+            data_dir.display()
+        )
+    })?;
+    let hub = Hub::new(settings.tuning.live.clone());
+    let allow_private = settings.broker.allow_private_hosts || simulator.is_some();
+    let runner = Runner::new(
+        settings.runs.runner_config(allow_private),
+        client.clone(),
+        hub.clone(),
+        store.clone(),
+    );
+    runner
+        .recover()
+        .await
+        .context("cannot read the stored runs")?;
+    let monitor = Monitor::with_store(
+        client,
+        simulator.is_some(),
+        settings.poll(),
+        hub.clone(),
+        Some(store.clone()),
+    );
+    monitor.spawn();
+    let embed_tokens = EmbedTokens::new(store);
+    let access = Access::new(
+        settings.access.auth_token.clone(),
+        settings.access.allowed_origins.clone(),
+    )
+    .with_hosts(settings.access.allowed_hosts.clone())
+    .with_session_ttl(settings.access.session_ttl)
+    .with_embed_tokens(embed_tokens.clone());
+    let dashboard = Dashboard::new(Parts {
+        monitor,
+        hub,
+        runner,
+        embed_tokens,
+        health: HealthSamples::default(),
+        patience: settings.calls.broker_patience,
+        max_runs: usize::from(settings.runs.max_runs),
+        allowed_origins: access.allowed_origins().to_vec(),
+        login_required: access.enabled(),
+    });
+    dashboard.spawn_health_sampler();
+    let leptos = LeptosOptions::builder()
+        .output_name("gpu-deploy-llm")
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .build();
+    Ok(AppState::new(Shared {
+        dashboard,
+        access,
+        leptos,
+        settings,
+        simulator,
+    }))
+}
+
+/// Creates the data directory readable by its owner only (it holds every run's record).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
