@@ -1,6 +1,6 @@
 //! The HTML document and the routed app.
 
-use crate::components::{LiveStatus, OrphanBanner};
+use crate::components::LiveStatus;
 use crate::functions::{get_live_state, login_required};
 use crate::live::provide_live;
 use crate::pages::{
@@ -89,9 +89,6 @@ fn Chrome() -> impl IntoView {
             </header>
             </Show>
             <main class=move || if embedded.get() { "embedded" } else { "page" }>
-                <Show when=move || !embedded.get()>
-                    <PageOrphans/>
-                </Show>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/inventory") view=InventoryPage ssr=SsrMode::Async/>
@@ -111,25 +108,6 @@ fn Chrome() -> impl IntoView {
                     <Route path=path!("/embed/benchmarks") view=EmbedBenchmarksPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
-    }
-}
-
-/// The orphan banner above every page, from the first paint's state (rendered on the
-/// server) and then live: a session that bills with no run using it shows wherever a
-/// person is.
-#[component]
-fn PageOrphans() -> impl IntoView {
-    let store = crate::live::use_live();
-    let FirstPaint(first) = expect_context::<FirstPaint>();
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                if let Ok(Ok(state)) = first.await {
-                    store.seed(state);
-                }
-                view! { <OrphanBanner/> }
-            })}
-        </Suspense>
     }
 }
 

@@ -112,13 +112,14 @@ pub fn test_hooks() -> Router<AppState> {
         .route(
             "/_test/runs/fail_next",
             post(|State(d): State<Dashboard>, body: String| async move {
-                match StepName::parse(body.trim()) {
-                    Some(step) => {
-                        d.runner().inject_failure(Some(step));
-                        StatusCode::NO_CONTENT
-                    }
-                    None => StatusCode::BAD_REQUEST,
-                }
+                let step = StepName::parse(body.trim()).ok_or_else(|| {
+                    ServiceError::invalid(
+                        format!("no step {:?}", body.trim()),
+                        "Name a step as the API spells it, such as verify_deployment.",
+                    )
+                })?;
+                d.runner().inject_failure(Some(step));
+                Ok::<_, ServiceError>(StatusCode::NO_CONTENT)
             }),
         )
 }

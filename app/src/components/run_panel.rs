@@ -197,7 +197,7 @@ fn Banner(run: Run, actions: KeptActions) -> impl IntoView {
                             let run_id = run_id.clone();
                             move || {
                                 dismissed.get().as_deref() != Some(run_id.as_str())
-                                    && !matches!(destroy.value().get(), Some(Ok(_)))
+                                    && !matches!(destroy.value().get(), Some(Ok(Ok(_))))
                             }
                         }>
                             <p class="actions">

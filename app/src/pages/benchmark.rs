@@ -1,3 +1,4 @@
+use super::live_page::PageBanner;
 use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame};
 use crate::components::Loaded;
 use crate::format;
@@ -23,6 +24,7 @@ pub fn BenchmarkPage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Benchmark"</h1>
         </div>
+        <PageBanner/>
         <Loaded reply=data fallback="Reading the benchmark…" let:detail>
             <Detail detail/>
         </Loaded>

@@ -1,3 +1,4 @@
+use super::live_page::PageBanner;
 use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame};
 use crate::components::Loaded;
 use crate::functions::get_comparison;
@@ -21,6 +22,7 @@ pub fn ComparePage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Compare"</h1>
         </div>
+        <PageBanner/>
         <Loaded reply=data fallback="Reading the benchmarks…" let:answer>
             <ModelForm models=answer.0 chosen=model()/>
             {(!answer.1.model.is_empty()).then(|| view! { <Frontier c=answer.1/> })}

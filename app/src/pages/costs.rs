@@ -1,3 +1,4 @@
+use super::live_page::PageBanner;
 use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_costs;
@@ -17,6 +18,7 @@ pub fn CostsPage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Costs"</h1>
         </div>
+        <PageBanner/>
         {move || view! { <PeriodForm p=params.get().unwrap_or_default()/> }}
         <Loaded reply=data fallback="Adding up what was rented…" let:report>
             <Report report/>

@@ -129,7 +129,7 @@ fn el_height() -> u32 {
 pub fn EmbedStatusPage() -> impl IntoView {
     view! {
         <EmbedFrame full="/">
-            <LiveContent loading="Checking the broker…" content=status/>
+            <LiveContent loading="Checking the broker…" content=status bare=true/>
         </EmbedFrame>
     }
 }
@@ -157,7 +157,7 @@ fn status() -> AnyView {
 pub fn EmbedSessionsPage() -> impl IntoView {
     view! {
         <EmbedFrame full="/sessions">
-            <LiveContent loading="Loading sessions…" content=|| view! { <SessionTable/> }/>
+            <LiveContent loading="Loading sessions…" content=|| view! { <SessionTable/> } bare=true/>
         </EmbedFrame>
     }
 }
@@ -167,7 +167,7 @@ pub fn EmbedSessionsPage() -> impl IntoView {
 pub fn EmbedOrphansPage() -> impl IntoView {
     view! {
         <EmbedFrame full="/sessions?status=running">
-            <LiveContent loading="Loading sessions…" content=orphans/>
+            <LiveContent loading="Loading sessions…" content=orphans bare=true/>
         </EmbedFrame>
     }
 }
@@ -218,7 +218,7 @@ pub fn EmbedRunPage() -> impl IntoView {
     let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
     view! {
         <EmbedFrame full=format!("/runs/{id}")>
-            <LiveContent loading="Loading the run…" content=|| run_content(!compact())/>
+            <LiveContent loading="Loading the run…" content=|| run_content(!compact()) bare=true/>
         </EmbedFrame>
     }
 }
@@ -232,7 +232,7 @@ pub fn EmbedBenchmarksPage() -> impl IntoView {
     let full = format!("/compare?model={}", format::query_value(&model));
     view! {
         <EmbedFrame full>
-            <LiveContent loading="Reading the benchmarks…" content=benchmarks/>
+            <LiveContent loading="Reading the benchmarks…" content=benchmarks bare=true/>
         </EmbedFrame>
     }
 }

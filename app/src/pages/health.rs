@@ -1,3 +1,4 @@
+use super::live_page::PageBanner;
 use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_health;
@@ -35,6 +36,7 @@ pub fn HealthPage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Health"</h1>
         </div>
+        <PageBanner/>
         <Loaded reply=data fallback="Reading the figures…" let:view>
             <Health view/>
         </Loaded>

@@ -1,3 +1,4 @@
+use super::live_page::PageBanner;
 use crate::components::{provider_options, ErrorNote, Loaded};
 use crate::format;
 use crate::functions::{get_inventory, StartRun};
@@ -17,23 +18,23 @@ pub fn InventoryPage() -> impl IntoView {
     // Asked again once the dashboard has read the broker's offers for the first time (a
     // cold broker takes seconds; the first answer then says they are on their way).
     let store = crate::live::use_live();
-    let offers_read = move || {
+    let offers_read = crate::live::changes(move || {
         store.client.with(|c| {
             c.live
                 .status
                 .as_ref()
                 .is_some_and(|s| s.inventory_at.is_some())
         })
-    };
+    });
     let data = Resource::new(
-        move || (filters.get(), offers_read()),
+        move || (filters.get(), offers_read.get()),
         |(filters, _)| ask(filters, get_inventory),
     );
     // "Test on this offer": once the run starts, its progress is on the dashboard.
     let start = ServerAction::<StartRun>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(_)) = start.value().get() {
+        if let Some(Ok(Ok(_))) = start.value().get() {
             navigate("/", Default::default());
         }
     });
@@ -41,6 +42,7 @@ pub fn InventoryPage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Inventory"</h1>
         </div>
+        <PageBanner/>
         {move || view! { <FilterForm f=filters.get().unwrap_or_default()/> }}
         <Loaded reply=data fallback="Asking the broker for offers…" let:view>
             <Offers view start/>

@@ -1,4 +1,4 @@
-use crate::components::Loaded;
+use crate::components::{Loaded, OrphanBanner};
 use crate::live::use_live;
 use crate::FirstPaint;
 use leptos::prelude::*;
@@ -11,15 +11,27 @@ pub fn LiveContent<V: IntoView + 'static>(
     #[prop(into)]
     loading: String,
     content: fn() -> V,
+    /// Leaves out the orphan banner (the embedded panels place it themselves).
+    #[prop(optional)]
+    bare: bool,
 ) -> impl IntoView {
     let store = use_live();
     let FirstPaint(first) = expect_context::<FirstPaint>();
     view! {
         <Loaded reply=first fallback=loading let:state>
             {store.seed(state)}
+            {(!bare).then(|| view! { <OrphanBanner/> })}
             {content()}
         </Loaded>
     }
+}
+
+/// The orphan banner of a page whose content does not come from the live state: like a
+/// live page, it waits for the first paint's state (so the server renders the banner),
+/// seeds the live store with it, and stays live after. Every page shows the banner.
+#[component]
+pub fn PageBanner() -> impl IntoView {
+    view! { <LiveContent loading="" content=|| ()/> }
 }
 
 /// The toolbar of a live page: its title and the Refresh control (a resync).

@@ -1,3 +1,4 @@
+use super::live_page::PageBanner;
 use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_runs;
@@ -15,8 +16,8 @@ use leptos::prelude::*;
 pub fn RunsPage() -> impl IntoView {
     let filters = query::<RunFilters>();
     let store = use_live();
-    // Changes when a run starts or changes state.
-    let runs_seen = move || {
+    // Asked again when a run starts or changes state.
+    let runs_changed = crate::live::changes(move || {
         store.client.with(|c| {
             c.live
                 .runs
@@ -25,18 +26,24 @@ pub fn RunsPage() -> impl IntoView {
                 .collect::<Vec<_>>()
                 .join(",")
         })
-    };
+    });
+    // The runs, with the filters they were asked with (for the pager's links).
     let data = Resource::new(
-        move || (filters.get(), runs_seen()),
-        |(filters, _)| ask(filters, get_runs),
+        move || (filters.get(), runs_changed.get()),
+        |(filters, _)| async move {
+            let asked = filters.clone().unwrap_or_default();
+            let reply = ask(filters, get_runs).await;
+            reply.map(|answer| answer.map(|runs| (asked, runs)))
+        },
     );
     view! {
         <div class="toolbar">
             <h1>"Runs"</h1>
         </div>
+        <PageBanner/>
         {move || view! { <FilterForm f=filters.get().unwrap_or_default()/> }}
-        <Loaded reply=data fallback="Reading the runs…" let:runs>
-            <RunTable runs f=filters.get_untracked().unwrap_or_default()/>
+        <Loaded reply=data fallback="Reading the runs…" let:answer>
+            <RunTable f=answer.0 runs=answer.1/>
         </Loaded>
     }
 }

@@ -1,3 +1,4 @@
+use super::live_page::PageBanner;
 use crate::components::{ErrorNote, Loaded};
 use crate::format;
 use crate::functions::{get_embed_setup, CreateEmbedToken, RevokeEmbedToken};
@@ -30,6 +31,7 @@ pub fn SharePage() -> impl IntoView {
         <div class="toolbar">
             <h1>"Share"</h1>
         </div>
+        <PageBanner/>
         <Loaded reply=data fallback="Reading the embed tokens…" let:setup>
             <Share setup form create revoke/>
         </Loaded>

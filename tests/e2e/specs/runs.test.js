@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
+import {
+  api, eventually, launchBrowser, startDashboard, waitHydrated, watchErrors,
+} from '../lib/harness.js';
 
 describe('deployment test', () => {
   let server;
@@ -71,6 +73,61 @@ describe('deployment test', () => {
     assert.match(await row.first().locator('.tpot').innerText(), /[\d.]+ ms/);
     assert.match(await row.first().locator('.tps').innerText(), /\d+ @ c=\d/);
     assert.match(await row.first().locator('.cost').innerText(), /\$[\d.]+/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('keeps every run on the history page, filtered in the URL through a reload', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await waitHydrated(page);
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await page.waitForURL(/\/runs$/);
+    const passed = page.locator('tr[data-run][data-status="passed"]');
+    await passed.first().waitFor();
+    const id = await passed.first().getAttribute('data-run');
+    const form = page.locator('form[data-run-filters]');
+    await form.locator('select[name="status"]').selectOption('failed');
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/status=failed/);
+    await page.locator('[data-runs="0"]').waitFor();
+    await page.reload();
+    await waitHydrated(page);
+    assert.equal(await page.locator('select[name="status"]').inputValue(), 'failed', 'the filter survives a reload');
+    assert.equal(await page.locator('tr[data-run]').count(), 0);
+    await page.goto(`${server.url}/runs?model=${encodeURIComponent('Qwen/Qwen2.5-0.5B-Instruct')}&status=passed`);
+    await waitHydrated(page);
+    await page.locator(`tr[data-run="${id}"]`).waitFor();
+    await page.locator(`tr[data-run="${id}"] a`).first().click();
+    await page.waitForURL(new RegExp(`/runs/${id}$`));
+    await page.locator('[data-result="passed"]').waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('tests any model id typed into the form, and says why a bad one cannot run', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await waitHydrated(page);
+    const model = page.locator('input[name="config[model]"]');
+    assert.equal(await model.inputValue(), 'Qwen/Qwen2.5-0.5B-Instruct', 'a preset to start with');
+    assert.ok(await page.locator('datalist#test-models option').count() >= 5, 'presets offered');
+    await model.fill('not a model!');
+    await page.getByRole('button', { name: /Run test/ }).click();
+    await page.locator('.test-form .note.error', { hasText: 'invalid_model_id' }).waitFor();
+    // Not a preset: a base model whose size is in its name.
+    await model.fill('Qwen/Qwen2.5-0.5B');
+    await page.getByRole('button', { name: /Run test/ }).click();
+    const run = await eventually(async () => {
+      const runs = (await api(`${server.url}/api/runs?model=${encodeURIComponent('Qwen/Qwen2.5-0.5B')}`)).body;
+      return runs[0];
+    }, { timeout: 30_000, what: 'the run of the typed model' });
+    assert.equal(run.config.model, 'Qwen/Qwen2.5-0.5B');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await eventually(async () => (await api(`${server.url}/api/runs/${run.id}`)).body.status === 'cancelled',
+      { timeout: 120_000, what: 'the run cancelled and cleaned up' });
     assert.deepEqual(errors, []);
     await page.close();
   });

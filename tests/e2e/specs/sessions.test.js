@@ -47,6 +47,30 @@ describe('sessions', () => {
     await page.close();
   });
 
+  it('shows the orphan banner on every page, from the server and live', async () => {
+    const [session] = await createSessions(broker, 1);
+    await eventually(async () => (await api(`${server.url}/api/orphans`)).body.sessions.some((s) => s.id === session.id),
+      { timeout: 30_000, what: 'the orphan is known' });
+    const pages = ['/', '/inventory', '/sessions', '/runs', '/benchmarks', '/costs', '/health', '/compare', '/share'];
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    for (const path of pages) {
+      // Rendered by the server (no script has run).
+      const html = await (await fetch(`${server.url}${path}`)).text();
+      assert.match(html, /data-orphans="1"/, `${path} rendered without the banner`);
+    }
+    for (const path of pages) {
+      // And there once the page is live.
+      await page.goto(`${server.url}${path}`);
+      await waitHydrated(page);
+      await page.locator('[data-orphans="1"]').waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('[data-orphans]').count(), 1, `one banner on ${path}`);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+    await api(`${server.url}/api/orphans/cleanup`, { method: 'POST' });
+  });
+
   it('extends a session and shows the new expiry', async () => {
     const [session] = await createSessions(broker, 1);
     const page = await browser.newPage();
