@@ -46,12 +46,6 @@ pub async fn get_live_state() -> Reply<LiveState> {
     answered(crate::backend::backend()?.live_state().await)
 }
 
-/// Whether this dashboard asks for a login (the header then offers "Log out").
-#[server(prefix = "/_fn", endpoint = "login_required")]
-pub async fn login_required() -> Reply<bool> {
-    answered(crate::backend::backend()?.login_required())
-}
-
 /// How the dashboard is doing (the Health tab).
 #[server(prefix = "/_fn", endpoint = "health")]
 pub async fn get_health() -> Reply<HealthView> {

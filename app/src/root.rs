@@ -1,7 +1,7 @@
 //! The HTML document and the routed app.
 
 use crate::components::LiveStatus;
-use crate::functions::{get_live_state, login_required};
+use crate::functions::get_live_state;
 use crate::live::provide_live;
 use crate::pages::{
     BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, EmbedBenchmarksPage,
@@ -23,6 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="data:,"/>
+                <meta name="gdl-login" content=if login_required() { "required" } else { "none" }/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -115,23 +116,33 @@ fn Chrome() -> impl IntoView {
 /// before (or without) hydration.
 #[component]
 fn Logout() -> impl IntoView {
-    let required = Resource::new(|| (), |_| login_required());
-    view! {
-        <Suspense>
-            {move || {
-                matches!(required.get(), Some(Ok(Ok(true))))
-                    .then(|| {
-                        view! {
-                            <form class="logout" method="post" action="/logout">
-                                <button type="submit">"Log out"</button>
-                            </form>
-                        }
-                    })
-            }}
-        </Suspense>
-    }
+    login_required().then(|| {
+        view! {
+            <form class="logout" method="post" action="/logout">
+                <button type="submit">"Log out"</button>
+            </form>
+        }
+    })
 }
 
+/// Whether this dashboard asks for a login. The server knows it (its backend); the page
+/// carries it in `<meta name="gdl-login">` for the browser, so both draw the same header
+/// without asking the server again on every page.
+fn login_required() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<crate::backend::SharedBackend>().is_some_and(|b| b.login_required())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .query_selector("meta[name=gdl-login]")
+            .ok()
+            .flatten()
+            .and_then(|m| m.get_attribute("content"))
+            .is_some_and(|c| c == "required")
+    }
+}
 /// The server-rendered state of the first paint, shared by the pages.
 #[derive(Clone, Copy)]
 pub struct FirstPaint(pub Resource<crate::functions::Reply<gdl_model::live::LiveState>>);

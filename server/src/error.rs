@@ -91,8 +91,7 @@ impl IntoResponse for ServiceError {
         // The request's own id (in the reply's header and its log lines); the broker's id
         // for the same failure, if it gave one, goes to the log and the hint.
         let broker_request_id = error.request_id.take();
-        let request_id = crate::request_id::current()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
+        let request_id = crate::request_id::current().unwrap_or_else(crate::request_id::new_id);
         let broker_id = broker_request_id.as_deref().unwrap_or("");
         if status.is_server_error() {
             tracing::error!(request_id, broker_request_id = broker_id, code = %error.code, cause = self.cause.as_deref().unwrap_or(""), "{}", error.message);

@@ -88,8 +88,9 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The guard runs on every request: its state is one `Arc` to clone.
         .layer(axum::middleware::from_fn_with_state(
-            state.access.clone(),
+            std::sync::Arc::new(state.access.clone()),
             security::guard,
         ))
         // Every body, server functions' included (they read it themselves).

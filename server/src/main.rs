@@ -1,6 +1,9 @@
 //! `gpu-deploy-llm`: parses the command line and runs the chosen command.
 
 use clap::Parser;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use server::cli::broker;
 use server::config::{Cli, Command};
 

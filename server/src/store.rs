@@ -96,7 +96,7 @@ pub enum StoreError {
 /// A cheap-to-clone handle to the database.
 #[derive(Clone)]
 pub struct Store {
-    path: PathBuf,
+    path: Arc<PathBuf>,
     conn: Arc<Mutex<Connection>>,
 }
 
@@ -132,7 +132,7 @@ impl Store {
             tx.commit().map_err(sql)?;
         }
         Ok(Self {
-            path,
+            path: Arc::new(path),
             conn: Arc::new(Mutex::new(conn)),
         })
     }

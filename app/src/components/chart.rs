@@ -129,18 +129,21 @@ impl Scale {
     }
 }
 
-/// The 1, 2 or 5 × 10ⁿ nearest above `raw`.
+/// The 1, 2 or 5 × 10ⁿ nearest to `raw` (by ratio), so a range cut into about five
+/// steps gets four to eight round ticks.
 pub fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
         return 1.0;
     }
     let magnitude = 10f64.powf(raw.log10().floor());
     let unit = raw / magnitude;
-    let nice = if unit <= 1.0 {
+    // The boundaries are the geometric midpoints: √2 between 1 and 2, √10 between 2
+    // and 5, √50 between 5 and 10.
+    let nice = if unit < std::f64::consts::SQRT_2 {
         1.0
-    } else if unit <= 2.0 {
+    } else if unit < 10f64.sqrt() {
         2.0
-    } else if unit <= 5.0 {
+    } else if unit < 50f64.sqrt() {
         5.0
     } else {
         10.0

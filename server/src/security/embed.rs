@@ -44,7 +44,6 @@ impl EmbedIdentity {
 /// (a new one included) is refused until it is listed here.
 const READ_ONLY_FUNCTIONS: &[&str] = &[
     "/_fn/live_state",
-    "/_fn/login_required",
     "/_fn/benchmarks_before",
     "/_fn/inventory",
     "/_fn/costs",

@@ -11,9 +11,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use gdl_model::code::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// The middleware: host, origin, then who is asking.
-pub async fn guard(State(access): State<Access>, request: Request, next: Next) -> Response {
+pub async fn guard(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
     if let Err(refused) = host(&access, request.headers()) {
         return refused.into_response();
     }
