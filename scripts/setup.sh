@@ -33,10 +33,19 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# cargo-leptos 0.3.10 is the newest that builds with the stable rustc here (~15-20 min cold).
+# The build tools are built without optimisation: they drive cargo and rewrite one file, so
+# their own speed hardly shows, while an optimised build of cargo-leptos took 15.7 of a cold
+# CI run's 52 minutes (see docs/testing.md, "How long a cold run takes").
+quick_install() {
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_PROFILE_RELEASE_INCREMENTAL=false cargo install "$@"
+}
+
+# cargo-leptos 0.3.10 is the newest that builds with the stable rustc here.
 if ! cargo leptos --version 2>/dev/null | grep -q ' 0\.3\.10'; then
-  say "installing cargo-leptos 0.3.10 (takes a while the first time)"
-  cargo install cargo-leptos --locked --version 0.3.10
+  say "installing cargo-leptos 0.3.10 (a few minutes the first time)"
+  quick_install cargo-leptos --locked --version 0.3.10
 fi
 
 # cargo-leptos would download wasm-bindgen; give it the exact version of Cargo.lock instead.
@@ -44,7 +53,7 @@ wbg=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
   say "installing wasm-bindgen-cli $wbg (the version in Cargo.lock)"
   # Without --locked: its lock file names a crate version the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$wbg"
+  quick_install wasm-bindgen-cli --version "$wbg"
 fi
 
 # wasm-opt for release builds, from npm's binaryen (Debian's 108 miscompiles our wasm).

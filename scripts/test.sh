@@ -5,9 +5,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-scripts/setup.sh --test
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Each step prints how long it took, and the summary at the end lists them all, so a slow
+# step shows in CI's log (docs/testing.md, "How long a cold run takes").
+timings=()
+current=""
+started=$SECONDS
+step_started=$SECONDS
+finish_step() {
+  if [[ -n "$current" ]]; then
+    timings+=("$(printf '%5ds  %s' $((SECONDS - step_started)) "$current")")
+  fi
+}
+step() {
+  finish_step
+  current="$*"
+  step_started=$SECONDS
+  printf '\n\033[1m==> %s\033[0m\n' "$*"
+}
+summary() {
+  finish_step
+  current=""
+  printf '\n\033[1m==> time per step\033[0m\n'
+  printf '%s\n' "${timings[@]}"
+  printf '%5ds  in all (setup included)\n' $((SECONDS - started))
+}
+trap 'summary' EXIT
+
+step "setup (installs what is missing)"
+scripts/setup.sh --test
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -26,13 +52,19 @@ cargo test -p server -p gdl-examples
 step "live-channel load driver, small level (so it cannot rot)"
 cargo test -p server --bench fanout -- 50
 
-# Before the cargo-leptos build: a bench build also rebuilds the binary, without the
-# site's settings that cargo-leptos passes, and the browser tests need cargo-leptos's.
-step "benchmark engine accuracy against the simulated model server (release build)"
-cargo bench -p server --bench bench_client -- accuracy
-
 step "release build (cargo-leptos)"
 cargo leptos build --release
+
+# The release server is built once: the drivers below run in the bench profile (which is
+# the release profile) with the settings cargo-leptos gave the build above, so cargo finds
+# that build's crates fresh and compiles only the drivers themselves.
+source scripts/leptos-env.sh
+
+step "benchmark engine accuracy against the simulated model server (release)"
+cargo bench -p server --bench bench_client -- accuracy
+
+step "page and status load driver, small level, against the release binary"
+cargo bench -p server --bench pages -- --seconds 1 --rounds 1 --binary "$PWD/target/release/gpu-deploy-llm"
 
 step "browser tests (headless Chromium)"
 (cd tests/e2e && npm test)

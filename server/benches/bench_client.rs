@@ -8,7 +8,9 @@
 //!
 //! Then its accuracy: against the simulated model server (a known time to first token and
 //! time per output token), the p50s it measures at concurrency 1 and how far they are from
-//! the configured values. It exits with an error when either is a millisecond or more off.
+//! what the server did: the first token as the server really served it (its timer wakes a
+//! little late, by a machine-dependent amount), and the configured time per token. It exits
+//! with an error when either is a millisecond or more off.
 //! `-- accuracy` runs only that part. Everything stays on 127.0.0.1 and stops by itself.
 
 use axum::body::{Body, Bytes};
@@ -60,7 +62,8 @@ fn engine(base_url: String, model: &str, api_key: &str, workload: Workload) -> E
 }
 
 /// Measures the simulated model server at concurrency 1 and prints how far the p50s are
-/// from its configured timing; returns the larger difference, in milliseconds.
+/// from its timing (the first token as the server really served it, the per-token time as
+/// configured); returns the larger difference, in milliseconds.
 async fn accuracy() -> f64 {
     let profile = LlmProfile {
         model: "sim".into(),
@@ -80,22 +83,29 @@ async fn accuracy() -> f64 {
         Workload::synthetic(32, 24),
     );
     engine.warm_up(2).await;
+    let warmed = llm.served_ttft_ms().len();
     let (m, _) = engine.level(1, 20).await;
     assert_eq!((m.completed, m.failed), (20, 0));
-    let ttft_off = m.ttft_ms.p50 - profile.ttft_ms;
+    // The server's own timer wakes a little late, more on some machines than on others:
+    // the engine is checked against the first token's time the server really gave (its
+    // p50 over the same 20 replies), and the configured values are shown beside it.
+    let mut served = llm.served_ttft_ms().split_off(warmed);
+    served.sort_by(f64::total_cmp);
+    let served_p50 = gdl_model::benchmark::percentile(&served, 50.0);
+    let ttft_off = m.ttft_ms.p50 - served_p50;
     let tpot_off = m.tpot_ms.p50 - profile.ms_per_token;
     println!("\nthe engine against the simulated model server, concurrency 1, 20 requests");
     println!(
-        "{:>10} {:>12} {:>12} {:>10}",
-        "", "configured", "measured", "off"
+        "{:>10} {:>12} {:>12} {:>12} {:>10}",
+        "", "configured", "served", "measured", "off"
     );
     println!(
-        "{:>10} {:>12.3} {:>12.3} {:>+10.3}",
-        "TTFT p50", profile.ttft_ms, m.ttft_ms.p50, ttft_off
+        "{:>10} {:>12.3} {:>12.3} {:>12.3} {:>+10.3}",
+        "TTFT p50", profile.ttft_ms, served_p50, m.ttft_ms.p50, ttft_off
     );
     println!(
-        "{:>10} {:>12.3} {:>12.3} {:>+10.3}",
-        "TPOT p50", profile.ms_per_token, m.tpot_ms.p50, tpot_off
+        "{:>10} {:>12.3} {:>12} {:>12.3} {:>+10.3}",
+        "TPOT p50", profile.ms_per_token, "-", m.tpot_ms.p50, tpot_off
     );
     ttft_off.abs().max(tpot_off.abs())
 }

@@ -89,6 +89,10 @@ struct Shared {
     crashed: watch::Sender<bool>,
     /// Decoding slots ([`LlmProfile::max_seqs`]).
     slots: Arc<tokio::sync::Semaphore>,
+    /// Per streamed reply, the time from its request's arrival to its first content chunk
+    /// being handed to the connection, in milliseconds: what the server really did,
+    /// its own timer's lateness included.
+    first_content_ms: std::sync::Mutex<Vec<f64>>,
 }
 
 /// A running simulated vLLM. Dropping it stops the server.
@@ -96,6 +100,7 @@ pub struct SimLlm {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
     crashed: watch::Receiver<bool>,
+    shared: Arc<Shared>,
 }
 
 impl SimLlm {
@@ -110,6 +115,7 @@ impl SimLlm {
             begun: AtomicUsize::new(0),
             crash_at: (crash_after > 0).then_some(crash_after as usize),
             crashed: crash,
+            first_content_ms: Default::default(),
             slots: Arc::new(tokio::sync::Semaphore::new(match profile_slots {
                 0 => tokio::sync::Semaphore::MAX_PERMITS,
                 n => n as usize,
@@ -119,7 +125,7 @@ impl SimLlm {
             .route("/health", get(|| async { StatusCode::OK }))
             .route("/v1/models", get(models))
             .route("/v1/chat/completions", post(chat))
-            .with_state(shared);
+            .with_state(shared.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -135,6 +141,7 @@ impl SimLlm {
             addr,
             task,
             crashed,
+            shared,
         })
     }
 
@@ -146,6 +153,17 @@ impl SimLlm {
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// For each streamed reply so far, in order, the milliseconds from its request's
+    /// arrival to its first content chunk: the time to first token the server really gave,
+    /// against which a client's measurement is checked.
+    pub fn served_ttft_ms(&self) -> Vec<f64> {
+        self.shared
+            .first_content_ms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -324,6 +342,13 @@ async fn chat(
                 let wait = profile.ms_per_token * take as f64 * slowdown(busy.active());
                 due += Duration::from_secs_f64(wait / 1000.0);
                 sleep_until(due).await;
+            } else {
+                let served = arrived.elapsed().as_secs_f64() * 1000.0;
+                shared
+                    .first_content_ms
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(served);
             }
             if tx
                 .send(chunk(json!({"content": text}), Value::Null))
