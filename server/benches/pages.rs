@@ -334,13 +334,11 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], buffer: &mut Vec<u8>) 
 }
 
 async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<()> {
-    let mut chunk = [0u8; 16 * 1024];
-    match stream.read(&mut chunk).await {
+    // Straight into the buffer's spare room: no copy through a chunk on the stack.
+    buffer.reserve(16 * 1024);
+    match stream.read_buf(buffer).await {
         Ok(0) | Err(_) => None,
-        Ok(n) => {
-            buffer.extend_from_slice(&chunk[..n]);
-            Some(())
-        }
+        Ok(_) => Some(()),
     }
 }
 
