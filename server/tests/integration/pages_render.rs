@@ -4,6 +4,7 @@
 //! after its request was over, and the render panicked).
 
 use crate::dashboard::Dashboard;
+use crate::support::in_own_process;
 use std::time::Duration;
 
 /// Every route a person opens, and a few with bad or unknown ids and filters.
@@ -28,6 +29,13 @@ const PAGES: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_whole_under_parallel_requests() {
+    // In its own process: beside the other tests' dashboards in this binary's process, one
+    // or two of its 960 requests waited past 20 s (three full runs of three; none in nine
+    // runs alone or beside the rest of the suite in another process). That is not yet
+    // explained; see docs/testing.md.
+    if !in_own_process("pages_render::every_page_renders_whole_under_parallel_requests").await {
+        return;
+    }
     let d = Dashboard::start(None).await;
     for page in PAGES {
         let mut failed = Vec::new();
@@ -39,9 +47,10 @@ async fn every_page_renders_whole_under_parallel_requests() {
                         .get(format!("{}{page}", d.url))
                         .timeout(Duration::from_secs(20));
                     tokio::spawn(async move {
-                        let reply = request.send().await.map_err(|e| e.to_string())?;
+                        let started = std::time::Instant::now();
+                        let reply = request.send().await.map_err(|e| chain(&e, started))?;
                         let status = reply.status().as_u16();
-                        let body = reply.text().await.map_err(|e| e.to_string())?;
+                        let body = reply.text().await.map_err(|e| chain(&e, started))?;
                         if status == 200 && body.contains("</body></html>") {
                             Ok(())
                         } else {
@@ -58,4 +67,16 @@ async fn every_page_renders_whole_under_parallel_requests() {
         }
         assert!(failed.is_empty(), "{page}: {failed:?}");
     }
+}
+
+/// An error with its causes (a timeout and a reset connection read the same on top), and
+/// when it came.
+fn chain(error: &dyn std::error::Error, started: std::time::Instant) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    format!("{text} (after {:.1} s)", started.elapsed().as_secs_f64())
 }

@@ -105,3 +105,33 @@ pub async fn active_sessions(broker: &ShopperClient) -> Vec<gdl_model::ids::Sess
         .map(|s| s.id)
         .collect()
 }
+
+/// Set in a test's own process (see [`in_own_process`]).
+const ALONE: &str = "GDL_TEST_ALONE";
+
+/// Runs the test `name` (its full path, `module::test`) in a process of its own: in the
+/// test binary's process this starts the binary again for that test only, checks that it
+/// ran and passed, and returns false (the caller returns); in that process it returns true
+/// (the caller goes on with the test). For a test that changes the whole process (a global
+/// log capture), or that must not share it with the other tests' dashboards.
+pub async fn in_own_process(name: &'static str) -> bool {
+    if std::env::var_os(ALONE).is_some() {
+        return true;
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--test-threads=1", "--nocapture"])
+            .env(ALONE, "1")
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name} in its own process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
