@@ -10,7 +10,7 @@
 //! time per output token), the p50s it measures at concurrency 1 and how far they are from
 //! what the server did: the first token as the server really served it (its timer wakes a
 //! little late, by a machine-dependent amount), and the configured time per token. It exits
-//! with an error when either is a millisecond or more off.
+//! with an error when TTFT is 2 ms or more off, or TPOT 1 ms or more.
 //! `-- accuracy` runs only that part. Everything stays on 127.0.0.1 and stops by itself.
 
 use axum::body::{Body, Bytes};
@@ -40,9 +40,17 @@ fn main() {
     if !args.iter().any(|a| a == "accuracy") {
         runtime.block_on(overhead(requests));
     }
-    let off_ms = runtime.block_on(accuracy());
-    if off_ms >= 1.0 {
-        eprintln!("the engine is {off_ms:.3} ms off the simulated server's timing (1 ms allowed)");
+    let (ttft_off, tpot_off) = runtime.block_on(accuracy());
+    // TTFT within 2 ms: on a virtual machine whose cores are shared (about a quarter of
+    // the time stolen, December's), the server's hand-off to the connection and the
+    // engine's read of it are about 1 ms apart, where the engine alone adds 0.1 ms (the
+    // instant server above). Measuring at the wrong event (the role chunk, the end of the
+    // reply) would be 12 ms or more off.
+    if ttft_off.abs() >= 2.0 || tpot_off.abs() >= 1.0 {
+        eprintln!(
+            "the engine is off the simulated server's timing: TTFT {ttft_off:+.3} ms (2 ms allowed), \
+             TPOT {tpot_off:+.3} ms (1 ms allowed)"
+        );
         std::process::exit(1);
     }
 }
@@ -63,8 +71,8 @@ fn engine(base_url: String, model: &str, api_key: &str, workload: Workload) -> E
 
 /// Measures the simulated model server at concurrency 1 and prints how far the p50s are
 /// from its timing (the first token as the server really served it, the per-token time as
-/// configured); returns the larger difference, in milliseconds.
-async fn accuracy() -> f64 {
+/// configured); returns both differences (TTFT, TPOT), in milliseconds.
+async fn accuracy() -> (f64, f64) {
     let profile = LlmProfile {
         model: "sim".into(),
         // No parameters: the prompt adds nothing to the configured time to first token.
@@ -107,7 +115,7 @@ async fn accuracy() -> f64 {
         "{:>10} {:>12.3} {:>12} {:>12.3} {:>+10.3}",
         "TPOT p50", profile.ms_per_token, "-", m.tpot_ms.p50, tpot_off
     );
-    ttft_off.abs().max(tpot_off.abs())
+    (ttft_off, tpot_off)
 }
 
 /// The client's own cost against a server that answers at once.

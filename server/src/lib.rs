@@ -96,8 +96,8 @@ pub fn router(state: AppState) -> Router {
         // Every body, server functions' included (they read it themselves).
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::map_response(security::headers))
-        // Outermost: every request, refused ones too, has its id in its logs and reply.
+        // Outermost: every request, refused ones too, has its id in its logs and reply, and
+        // every reply the security headers.
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -40,7 +40,8 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// The middleware: takes or makes the id, runs the request inside it, returns it.
+/// The router's outermost middleware: takes or makes the id, runs the request inside it,
+/// returns it, and sets the security headers on the reply (one layer for both).
 pub async fn layer(request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -61,6 +62,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }
+    crate::security::set_headers(response.headers_mut());
     response
 }
 

@@ -23,7 +23,7 @@ mod throttle;
 
 pub use access::Access;
 pub use guard::guard;
-pub use headers::headers;
+pub use headers::set_headers;
 pub use login::{login, login_page, logout};
 
 use std::net::SocketAddr;

@@ -1,17 +1,19 @@
 //! The security headers, on every response.
 
-use axum::http::{header, HeaderValue};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderValue};
 
 /// The security headers, on every response: refusals (421, 403, 413, 429, 401, the login
-/// redirect) included, so this is the router's outermost layer.
-pub async fn headers(mut response: Response) -> Response {
-    let h = response.headers_mut();
+/// redirect) included, so they are set in the router's outermost layer
+/// ([`crate::request_id::layer`], one layer for both: each layer costs every request).
+pub fn set_headers(h: &mut HeaderMap) {
     h.insert(
-        "x-content-type-options",
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         // Pages set theirs (with the hydration nonce); everything else embeds nothing.
         h.insert(
@@ -19,5 +21,4 @@ pub async fn headers(mut response: Response) -> Response {
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
     }
-    response
 }
