@@ -57,14 +57,15 @@ cargo leptos build --release
 
 # The release server is built once: the drivers below run in the bench profile (which is
 # the release profile) with the settings cargo-leptos gave the build above, so cargo finds
-# that build's crates fresh and compiles only the drivers themselves.
-source scripts/leptos-env.sh
+# that build's crates fresh and compiles only the drivers themselves. (In subshells: the
+# browser tests run without that environment, as a person's server does.)
 
 step "benchmark engine accuracy against the simulated model server (release)"
-cargo bench -p server --bench bench_client -- accuracy
+(source scripts/leptos-env.sh && cargo bench -p server --bench bench_client -- accuracy)
 
 step "page and status load driver, small level, against the release binary"
-cargo bench -p server --bench pages -- --seconds 1 --rounds 1 --binary "$PWD/target/release/gpu-deploy-llm"
+(source scripts/leptos-env.sh &&
+  cargo bench -p server --bench pages -- --seconds 1 --rounds 1 --binary "$PWD/target/release/gpu-deploy-llm")
 
 step "browser tests (headless Chromium)"
 (cd tests/e2e && npm test)
