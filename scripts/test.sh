@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
+# A CI run builds once from clean: incremental caches would only cost it disk and time.
+if [[ "${CI:-}" == true ]]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 # Each step prints how long it took, and the summary at the end lists them all, so a slow
 # step shows in CI's log (docs/testing.md, "How long a cold run takes").
 timings=()
@@ -29,6 +34,9 @@ summary() {
   printf '\n\033[1m==> time per step\033[0m\n'
   printf '%s\n' "${timings[@]}"
   printf '%5ds  in all (setup included)\n' $((SECONDS - started))
+  # Disk is finite on CI's machines too (one run ran out during the release build).
+  printf 'target/ holds %s; the disk has %s free\n' \
+    "$(du -sh target 2>/dev/null | cut -f1)" "$(df -h --output=avail . | tail -1 | tr -d ' ')"
 }
 trap 'summary' EXIT
 
