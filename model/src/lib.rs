@@ -27,6 +27,7 @@
 //! - [`inventory`]: the Inventory tab's filters, the offers they select, which fit a model.
 //! - [`legacy`]: benchmark files of the Python dashboard, read into our record.
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
+//! - [`reconciled`]: sessions nothing owned that the reconciler destroyed on its own.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
 //! - [`runs`]: deployment-test runs, their 11 steps, logs, host reports and benchmark records.
 //! - [`secret`]: [`secret::SshPrivateKey`], a key that never prints or serialises itself.
@@ -93,6 +94,7 @@ pub mod live;
 pub mod prices;
 pub mod provider;
 pub mod query;
+pub mod reconciled;
 pub mod registry;
 pub mod runs;
 pub mod secret;
@@ -101,32 +103,76 @@ pub mod shopper;
 pub mod status;
 pub mod time;
 
-/// The product version, as used in the broker `consumer_id`.
+/// The product version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Prefix of every `consumer_id` this product has ever used, across versions.
+/// Prefix of every `consumer_id` this product has ever used, across versions and
+/// installations.
 pub const CONSUMER_PREFIX: &str = "gpu-deploy-llm/";
 
-/// The `consumer_id` of this version: `gpu-deploy-llm/v<version>`.
+/// The `consumer_id` of one installation (one data directory, or one database that several
+/// replicas share): `gpu-deploy-llm/<installation id>`. Two dashboards on one broker never
+/// take each other's sessions for their own.
 ///
 /// # Examples
 ///
 /// ```
-/// let id = gdl_model::consumer_id();
-/// assert_eq!(id, format!("gpu-deploy-llm/v{}", gdl_model::VERSION));
-/// assert!(gdl_model::is_our_consumer(&id));
+/// use gdl_model::{consumer_id, whose, Whose};
+/// let mine = consumer_id("3f9c2a7b1d4e");
+/// assert_eq!(mine, "gpu-deploy-llm/3f9c2a7b1d4e");
+/// assert_eq!(whose(&mine, &mine), Whose::ThisInstallation);
+/// assert_eq!(whose("gpu-deploy-llm/77aa01bc2d3e", &mine), Whose::OtherInstallation);
 /// ```
-pub fn consumer_id() -> String {
+pub fn consumer_id(installation: &str) -> String {
+    format!("{CONSUMER_PREFIX}{installation}")
+}
+
+/// The `consumer_id` of a client tied to no installation (the one-shot CLI commands that
+/// talk to a broker without a data directory), and of every version before installations
+/// had ids: `gpu-deploy-llm/v<version>`.
+pub fn version_consumer_id() -> String {
     format!("{CONSUMER_PREFIX}v{VERSION}")
 }
 
-/// Whether a broker session belongs to this product (any version).
+/// Whose a broker session is, as far as its `consumer_id` tells. The store knows more: a
+/// session one of this installation's runs rented is this installation's whatever its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whose {
+    /// Made with this installation's id.
+    ThisInstallation,
+    /// Made by a version of this product from before installation ids
+    /// (`gpu-deploy-llm/v0.1.0`): this installation's only if one of its runs rented it.
+    OlderVersion,
+    /// Made by another installation of this product (another dashboard on this broker).
+    OtherInstallation,
+    /// Not made by this product.
+    NotThisProduct,
+}
+
+/// Reads a session's `consumer_id` against this installation's (`mine`).
+pub fn whose(consumer_id: &str, mine: &str) -> Whose {
+    if consumer_id == mine {
+        return Whose::ThisInstallation;
+    }
+    let Some(rest) = consumer_id.strip_prefix(CONSUMER_PREFIX) else {
+        return Whose::NotThisProduct;
+    };
+    let mut chars = rest.chars();
+    if chars.next() == Some('v') && chars.next().is_some_and(|c| c.is_ascii_digit()) {
+        Whose::OlderVersion
+    } else {
+        Whose::OtherInstallation
+    }
+}
+
+/// Whether a broker session was made by this product (any version or installation).
 ///
 /// # Examples
 ///
 /// ```
 /// use gdl_model::is_our_consumer;
 /// assert!(is_our_consumer("gpu-deploy-llm/v0.0.1"));
+/// assert!(is_our_consumer("gpu-deploy-llm/3f9c2a7b1d4e"));
 /// assert!(!is_our_consumer("bench-123-1"));
 /// ```
 pub fn is_our_consumer(consumer_id: &str) -> bool {
@@ -138,12 +184,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn consumer_id_has_version_and_matches_prefix() {
-        let id = consumer_id();
-        assert_eq!(id, format!("gpu-deploy-llm/v{VERSION}"));
-        assert!(is_our_consumer(&id));
-        assert!(is_our_consumer("gpu-deploy-llm/v0.0.1"));
-        assert!(!is_our_consumer("bench-123-1"));
+    fn consumer_ids_tell_installations_versions_and_strangers_apart() {
+        let mine = consumer_id("3f9c2a7b1d4e");
+        assert!(is_our_consumer(&mine));
+        assert_eq!(whose(&mine, &mine), Whose::ThisInstallation);
+        assert_eq!(version_consumer_id(), format!("gpu-deploy-llm/v{VERSION}"));
+        assert_eq!(whose(&version_consumer_id(), &mine), Whose::OlderVersion);
+        assert_eq!(whose("gpu-deploy-llm/v0.0.1", &mine), Whose::OlderVersion);
+        assert_eq!(
+            whose("gpu-deploy-llm/0a1b2c3d4e5f", &mine),
+            Whose::OtherInstallation
+        );
+        // A version-like id that is not one ("v" then no digit) is another installation's.
+        assert_eq!(whose("gpu-deploy-llm/vx", &mine), Whose::OtherInstallation);
+        assert_eq!(whose("bench-123-1", &mine), Whose::NotThisProduct);
+        assert_eq!(whose("gpu-deploy-llmx", &mine), Whose::NotThisProduct);
         assert!(!is_our_consumer("gpu-deploy-llmx"));
     }
 }

@@ -98,6 +98,11 @@ pub enum LiveEvent {
         /// The record, without raw samples.
         benchmark: BenchmarkRecord,
     },
+    /// The reconciler destroyed a session nothing owned (or asked again about one).
+    Reconciled {
+        /// What it did.
+        record: crate::reconciled::Reconciled,
+    },
 }
 
 /// Server → client frames.

@@ -49,7 +49,7 @@ pub use config::{DeployMode, RunStarted, TestConfig};
 pub use filters::{LogFormat, LogQuery, RunFilters, LOG_PAGE, MAX_LOG_PAGE};
 pub use host::{GpuInfo, HostReport};
 pub use logs::{LogLevel, LogLine};
-pub use rentals::{CleanupOutcome, OfferChoice, Rental};
+pub use rentals::{CleanupOutcome, OfferChoice, Rental, UnclearCreate};
 pub use steps::{Step, StepName, StepStatus};
 
 /// A run's state.
@@ -147,6 +147,10 @@ pub struct Run {
     /// start and another offer was tried).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rentals: Vec<Rental>,
+    /// Session creates whose answer never came back (the broker may have made a session):
+    /// each is settled by a listing of the broker's sessions before cleanup is confirmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unclear_creates: Vec<UnclearCreate>,
     /// The host diagnostics; `None` until the host was diagnosed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,
@@ -235,6 +239,7 @@ impl Run {
             session_id: None,
             offer: None,
             rentals: Vec::new(),
+            unclear_creates: Vec::new(),
             host: None,
             host_key: None,
             benchmark_id: None,
@@ -242,6 +247,50 @@ impl Run {
             error_code: None,
             cleanup: None,
         }
+    }
+
+    /// Rentals whose destroy the broker has not confirmed, leaving out the one the person
+    /// chose to keep: while there are any, something this run rented may still bill.
+    pub fn unconfirmed_rentals(&self) -> impl Iterator<Item = &Rental> {
+        let kept = self
+            .cleanup
+            .as_ref()
+            .filter(|c| c.kept)
+            .and(self.session_id.as_ref());
+        self.rentals
+            .iter()
+            .filter(move |r| r.destroyed != Some(true) && Some(&r.session_id) != kept)
+    }
+
+    /// Whether the run still owes a cleanup: a rental not confirmed destroyed (unless kept)
+    /// or a create not yet settled. A finished run that owes one is the reconciler's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use gdl_model::runs::{CleanupOutcome, Run};
+    ///
+    /// let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#)?;
+    /// let mut run = Run::new("run-1".into(), config, Utc::now());
+    /// assert!(!run.owes_cleanup(), "it rented nothing");
+    /// run.session_id = Some("s-1".into());
+    /// run.rentals = serde_json::from_value(serde_json::json!([{"attempt": 1,
+    ///     "session_id": "s-1", "created_at": Utc::now(), "offer": {"offer_id": "o",
+    ///     "provider": "vastai", "gpu_type": "L4", "gpu_count": 1, "vram_gb": 24,
+    ///     "price_per_hour": 0.3}}]))?;
+    /// assert!(run.owes_cleanup(), "its destroy is not confirmed");
+    /// run.cleanup = Some(CleanupOutcome {
+    ///     destroyed_confirmed: false,
+    ///     kept: true,
+    ///     message: "kept as asked".into(),
+    /// });
+    /// assert!(!run.owes_cleanup(), "the person kept it");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn owes_cleanup(&self) -> bool {
+        self.unconfirmed_rentals().next().is_some()
+            || self.unclear_creates.iter().any(UnclearCreate::is_open)
     }
 
     /// The step record for `name`.

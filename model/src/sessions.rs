@@ -47,6 +47,11 @@ pub struct SessionView {
     /// The run that rented it (absent for sessions no run of ours knows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<RunId>,
+    /// Another installation's (another dashboard on this broker, or an older version that
+    /// none of this installation's runs knows): shown, never counted as an orphan, never
+    /// cleaned up in bulk ([`SessionView::mark_whose`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub foreign: bool,
     /// What it has cost so far, USD, and whose figure that is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<SessionCostView>,
@@ -79,8 +84,37 @@ impl SessionView {
             error: session.error_text().map(str::to_owned),
             consumer_id: session.consumer_id.clone(),
             run_id: None,
+            foreign: false,
             cost: None,
         }
+    }
+
+    /// Sets [`SessionView::foreign`] against this installation's `consumer_id` (`mine`),
+    /// once `run_id` says whether one of its runs rented the session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use gdl_model::sessions::SessionView;
+    /// # let mut view: SessionView = serde_json::from_value(serde_json::json!({
+    /// #     "id": "s-1", "status": "running", "provider": "vastai", "gpu_type": "L4",
+    /// #     "gpu_count": 1, "price_per_hour": 0.3, "created_at": "2026-12-01T10:00:00Z",
+    /// #     "consumer_id": "gpu-deploy-llm/v0.1.0"}))?;
+    /// let mine = gdl_model::consumer_id("3f9c2a7b1d4e");
+    /// view.mark_whose(&mine);
+    /// assert!(view.foreign, "an older version's session no run of ours rented");
+    /// view.run_id = Some("run-1".into());
+    /// view.mark_whose(&mine);
+    /// assert!(!view.foreign, "one of our runs rented it");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn mark_whose(&mut self, mine: &str) {
+        use crate::Whose;
+        self.foreign = self.run_id.is_none()
+            && matches!(
+                crate::whose(&self.consumer_id, mine),
+                Whose::OtherInstallation | Whose::OlderVersion
+            );
     }
 
     /// The cost to date as of `now`: the broker's figure or the stored one when known, else

@@ -145,6 +145,7 @@ async fn publish(State(hub): State<Hub>, Query(q): Query<HashMap<String, String>
                 error: None,
                 consumer_id: "bench".into(),
                 run_id: None,
+                foreign: false,
                 cost: None,
             },
         }]);

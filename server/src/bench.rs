@@ -240,7 +240,16 @@ mod tests {
             .windows(2)
             .map(|w| w[1].start_ms - w[0].start_ms)
             .collect();
-        assert!(gaps.iter().all(|g| (g - 25.0).abs() < 5.0), "{gaps:?}");
+        // On its slot or after it, never before: a machine that stalls delays one request
+        // and the next catches up with the schedule (a CI run once saw 50 ms then 5.7 ms).
+        for (k, sample) in samples.iter().enumerate() {
+            let slot = samples[0].start_ms + 25.0 * k as f64;
+            assert!(sample.start_ms > slot - 2.0, "request {k} early: {gaps:?}");
+        }
+        let mut sorted = gaps.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2];
+        assert!((median - 25.0).abs() < 3.0, "median gap {median}: {gaps:?}");
         let (poisson, samples) = engine
             .rate_level(40.0, 40, Arrivals::Poisson { seed: 7 }, 8)
             .await;

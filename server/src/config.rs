@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the dashboard (web UI and REST API). Uses the embedded broker simulator unless
     /// a broker URL is given.
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Run only the broker simulator: the cloud-gpu-shopper HTTP API with simulated
     /// providers, for any client to use.
     Simulate(SimulateArgs),

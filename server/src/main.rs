@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     server::cli::init_logging(&cli.log_format);
     match cli.command {
-        Command::Serve(args) => server::cli::serve(args).await,
+        Command::Serve(args) => server::cli::serve(*args).await,
         Command::Simulate(args) => server::cli::simulate(args).await,
         Command::Test(args) => exit(server::cli::test(args).await),
         Command::Status(a) => exit(broker::status(a).await),

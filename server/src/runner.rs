@@ -9,6 +9,9 @@
 //!   refused, with its HTTP status).
 //! - `validate`, `limits`: checking a configuration; the start rate limit.
 //! - `recover`: closing runs a previous process left unfinished, after a restart.
+//! - [`reconcile`]: the reconciler, which settles what finished runs still owe and destroys
+//!   sessions nothing owns.
+//! - [`destroy`]: destroying a session until the broker confirms it gone.
 //! - `context`: one run's record, log and publication (live channel + database).
 //! - `pipeline`: the run loop (step wrapper, skipping, cleanup guarantee, outcome).
 //! - [`steps`]: one file per step, with typed inputs and outputs (a table is there).
@@ -19,6 +22,7 @@
 
 mod bounded;
 mod context;
+pub mod destroy;
 pub mod error;
 pub mod history;
 pub mod host;
@@ -26,6 +30,7 @@ mod limits;
 pub mod loadgen;
 mod lost_host;
 mod pipeline;
+pub mod reconcile;
 mod recover;
 pub mod shell;
 pub mod ssh;
@@ -35,6 +40,7 @@ pub mod vllm;
 
 pub use error::{RunError, StepError};
 pub use limits::StartLimiter;
+pub use reconcile::ReconcileConfig;
 pub use validate::{validate, Plan};
 
 use crate::live::Hub;
@@ -46,6 +52,7 @@ use gdl_model::ids::RunId;
 use gdl_model::live::{
     LiveEvent, BENCHMARKS_KEPT, FINISHED_LOG_TAIL, FINISHED_RUNS_KEPT, LOG_LINES_KEPT,
 };
+use gdl_model::reconciled::RECONCILED_KEPT;
 use gdl_model::runs::{Run, StepName, TestConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -71,6 +78,8 @@ pub struct RunnerConfig {
     pub ssh_timeout_minutes: u32,
     /// The most disk (GB) a rental may ask for.
     pub max_disk_gb: u32,
+    /// The reconciler's pace, grace period and patience.
+    pub reconcile: ReconcileConfig,
 }
 
 impl Default for RunnerConfig {
@@ -82,9 +91,10 @@ impl Default for RunnerConfig {
             load_max_tokens: 96,
             max_rentals: 3,
             allow_private_hosts: false,
-            destroy_patience: steps::cleanup::DESTROY_PATIENCE,
+            destroy_patience: destroy::DESTROY_PATIENCE,
             ssh_timeout_minutes: 10,
             max_disk_gb: 500,
+            reconcile: ReconcileConfig::default(),
         }
     }
 }
@@ -106,6 +116,9 @@ struct Inner {
     inject_failure: Mutex<Option<StepName>>,
     /// Recent accepted starts, for the rate limit.
     starts: Mutex<StartLimiter>,
+    /// Asks the reconciler for a pass now.
+    reconcile_wake: tokio::sync::Notify,
+    reconcile_counters: reconcile::ReconcileCounters,
 }
 
 struct Active {
@@ -125,15 +138,18 @@ impl Runner {
                 active: Mutex::new(HashMap::new()),
                 inject_failure: Mutex::new(None),
                 starts: Mutex::new(StartLimiter::new(12)),
+                reconcile_wake: tokio::sync::Notify::new(),
+                reconcile_counters: Default::default(),
             }),
         }
     }
 
     /// Loads recent runs and benchmarks into the live state, and closes runs a previous
-    /// process left unfinished; their sessions are destroyed in the background.
+    /// process left unfinished; what they rented is the reconciler's
+    /// ([`Runner::spawn_reconciler`]).
     pub async fn recover(&self) -> Result<(), crate::store::StoreError> {
         let store = &self.inner.store;
-        let pending = recover::mark_interrupted(store).await?;
+        let owing = recover::mark_interrupted(store).await?;
         let mut events = Vec::new();
         // What the live state keeps of finished runs (the rest is fetched on demand).
         let mut runs = store.recent_runs(FINISHED_RUNS_KEPT as u32).await?;
@@ -153,19 +169,19 @@ impl Runner {
         for benchmark in store.benchmarks(BENCHMARKS_KEPT as u32).await? {
             events.push(LiveEvent::BenchmarkUpsert { benchmark });
         }
+        let mut reconciled = store.reconciled(RECONCILED_KEPT as u32).await?;
+        reconciled.reverse();
+        events.extend(
+            reconciled
+                .into_iter()
+                .map(|record| LiveEvent::Reconciled { record }),
+        );
         self.inner.hub.publish(events);
-        if !pending.is_empty() {
+        if owing > 0 {
             tracing::warn!(
-                runs = pending.len(),
-                "destroying the sessions of interrupted runs, in the background"
+                runs = owing,
+                "runs still owe a cleanup: the reconciler destroys what they rented, in the background"
             );
-            tokio::spawn(recover::destroy_rentals(
-                self.inner.client.clone(),
-                store.clone(),
-                self.inner.hub.clone(),
-                pending,
-                self.inner.config.destroy_patience,
-            ));
         }
         Ok(())
     }
@@ -239,6 +255,7 @@ impl Runner {
             pipeline::run(&inner.client, &inner.config, ctx, plan, failure).await;
             inner.active.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
+            runner.reconcile_soon();
         });
         Ok(run)
     }

@@ -3,7 +3,7 @@
 //! only a broker client and answers with a structured result, so the CLI runs them as they
 //! are; the dashboard's service adds its part (only our sessions, the list refreshed).
 
-use crate::runner::steps::cleanup;
+use crate::runner::destroy;
 use crate::shopper::{ShopperClient, ShopperError};
 use gdl_model::code::ErrorCode;
 use gdl_model::error::ApiError;
@@ -33,7 +33,7 @@ pub async fn clean_up(
     retrying: &(dyn Fn(&str) + Sync),
 ) -> Result<SessionActionResult, ShopperError> {
     client.get_session(id).await?;
-    let (outcome, message) = match cleanup::destroy(client, id, patience, retrying).await {
+    let (outcome, message) = match destroy::destroy(client, id, patience, retrying).await {
         Ok(done) => (ActionOutcome::Destroyed, done.message(id)),
         Err(e) => (
             ActionOutcome::Unconfirmed,

@@ -5,7 +5,7 @@
 
 use crate::live::HubConfig;
 use crate::monitor::PollIntervals;
-use crate::runner::RunnerConfig;
+use crate::runner::{ReconcileConfig, RunnerConfig};
 use crate::shopper::{BreakerConfig, Timeouts};
 use crate::simulator::SimConfig;
 use clap::Args;
@@ -165,6 +165,12 @@ pub struct RunSettings {
     #[arg(long, env = "GDL_MAX_DISK_GB", default_value_t = 500, value_parser = clap::value_parser!(u32).range(20..=10000))]
     pub max_disk_gb: u32,
 
+    /// Minutes a session of this installation that nothing owns may bill before the
+    /// reconciler destroys it (it looks every minute and after each run); 0 never destroys
+    /// one on its own, leaving it to the orphan banner and "Clean up all".
+    #[arg(long, env = "GDL_ORPHAN_GRACE_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=10080))]
+    pub orphan_grace_minutes: u32,
+
     /// Benchmark: streamed requests per load phase.
     #[arg(long, env = "GDL_BENCH_REQUESTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     pub bench_requests: u32,
@@ -194,6 +200,9 @@ pub struct Tuning {
     pub poll: Option<PollIntervals>,
     /// The live channel's sizes and deadlines.
     pub live: HubConfig,
+    /// The reconciler's whole configuration; `None`: the defaults, with the grace period
+    /// from `--orphan-grace-minutes`.
+    pub reconcile: Option<ReconcileConfig>,
 }
 
 impl Settings {
@@ -296,6 +305,11 @@ impl RunSettings {
             load_requests: self.bench_requests,
             load_levels: self.bench_concurrency.clone(),
             load_max_tokens: self.bench_max_tokens,
+            reconcile: ReconcileConfig {
+                grace: (self.orphan_grace_minutes > 0)
+                    .then(|| Duration::from_secs(u64::from(self.orphan_grace_minutes) * 60)),
+                ..ReconcileConfig::default()
+            },
         }
     }
 }

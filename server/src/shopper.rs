@@ -81,6 +81,7 @@ impl ShopperClient {
         let base = Url::parse(&format!("{trimmed}/")).map_err(|e| ShopperError::Unreachable {
             url: base_url.to_owned(),
             detail: format!("invalid URL: {e}"),
+            connected: false,
         })?;
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.probe.max(Duration::from_millis(500)))
@@ -89,16 +90,25 @@ impl ShopperClient {
             .map_err(|e| ShopperError::Unreachable {
                 url: base_url.to_owned(),
                 detail: e.to_string(),
+                connected: false,
             })?;
         Ok(Self {
             base,
             http,
-            consumer_id: gdl_model::consumer_id(),
+            consumer_id: gdl_model::version_consumer_id(),
             timeouts,
             retries: 2,
             breaker: Breaker::new(BreakerConfig::default()),
             calls: calls::CallLog::default(),
         })
+    }
+
+    /// Sets the `consumer_id` sessions are created with: the installation's
+    /// ([`gdl_model::consumer_id`]); a client made by [`ShopperClient::new`] uses the
+    /// version's.
+    pub fn with_consumer_id(mut self, consumer_id: String) -> Self {
+        self.consumer_id = consumer_id;
+        self
     }
 
     /// Sets when the circuit breaker opens and for how long (a new breaker).

@@ -1,6 +1,6 @@
 //! [`start`]: builds a dashboard from its [`Settings`]: the data directory, the broker (the
 //! embedded simulator when no URL is given), the store, the runner (recovering runs a
-//! restart interrupted), the broker monitor and the health sampler.
+//! restart interrupted), the broker monitor, the reconciler and the health sampler.
 
 use crate::live::Hub;
 use crate::monitor::Monitor;
@@ -40,23 +40,27 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
             (server.url(), Some(Arc::new(server)))
         }
     };
-    let client = ShopperClient::new(&url, settings.calls.timeouts())
-        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?
-        .with_breaker(settings.calls.breaker());
     let store = Store::open(&data_dir).with_context(|| {
         format!(
             "cannot open the database in {} (choose another with --data-dir)",
             data_dir.display()
         )
     })?;
+    let installation = store
+        .installation_id()
+        .await
+        .context("cannot read this installation's id from its database")?;
+    let client = ShopperClient::new(&url, settings.calls.timeouts())
+        .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?
+        .with_breaker(settings.calls.breaker())
+        .with_consumer_id(gdl_model::consumer_id(&installation));
     let hub = Hub::new(settings.tuning.live.clone());
     let allow_private = settings.broker.allow_private_hosts || simulator.is_some();
-    let runner = Runner::new(
-        settings.runs.runner_config(allow_private),
-        client.clone(),
-        hub.clone(),
-        store.clone(),
-    );
+    let mut runner_config = settings.runs.runner_config(allow_private);
+    if let Some(reconcile) = &settings.tuning.reconcile {
+        runner_config.reconcile = reconcile.clone();
+    }
+    let runner = Runner::new(runner_config, client.clone(), hub.clone(), store.clone());
     runner
         .recover()
         .await
@@ -69,6 +73,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         Some(store.clone()),
     );
     monitor.spawn();
+    runner.spawn_reconciler();
     let embed_tokens = EmbedTokens::new(store);
     let access = Access::new(
         settings.access.auth_token.clone(),

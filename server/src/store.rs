@@ -8,6 +8,7 @@
 //! - `runs`: runs, their rentals and log lines.
 //! - `benchmarks`: benchmark records and their raw samples, the old dashboard's import.
 //! - `embed_tokens`: the embed tokens' hashes.
+//! - `reconciled`: the sessions nothing owned that the reconciler destroyed.
 
 use gdl_model::ids::RunId;
 use rusqlite::Connection;
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 mod benchmarks;
 mod embed_tokens;
+mod reconciled;
 mod runs;
 
 pub use embed_tokens::hash as embed_token_hash;
@@ -67,6 +69,21 @@ const MIGRATIONS: &[&str] = &[
         hash TEXT NOT NULL UNIQUE,
         created_at TEXT NOT NULL,
         revoked_at TEXT
+    );",
+    // The installation's id, made once: its sessions' `consumer_id` (gdl_model::consumer_id).
+    // Replicas that share the database are one installation.
+    "CREATE TABLE installation (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        id TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO installation (one, id, created_at)
+        VALUES (1, lower(hex(randomblob(6))), strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));",
+    // Sessions nothing owned that the reconciler destroyed, by session id.
+    "CREATE TABLE reconciled (
+        session_id TEXT PRIMARY KEY,
+        destroyed_at TEXT NOT NULL,
+        body TEXT NOT NULL
     );",
 ];
 
@@ -140,6 +157,18 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// This installation's id, made when the database was ([`gdl_model::consumer_id`]).
+    pub async fn installation_id(&self) -> Result<String, StoreError> {
+        let sql = self.sql();
+        self.with(move |c| {
+            c.query_row("SELECT id FROM installation WHERE one = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(&sql)
+        })
+        .await
     }
 
     async fn with<T: Send + 'static>(
@@ -224,7 +253,9 @@ mod tests {
         {
             let conn = store.conn.lock().unwrap();
             conn.execute_batch(
-                "DROP TABLE rentals; DROP TABLE embed_tokens; PRAGMA user_version = 1;",
+                "DROP TABLE rentals; DROP TABLE embed_tokens; DROP TABLE installation;
+                 DROP TABLE reconciled;
+                 PRAGMA user_version = 1;",
             )
             .unwrap();
         }
@@ -233,6 +264,27 @@ mod tests {
         let facts = again.rental_facts(vec!["sess-a".into()]).await.unwrap();
         assert_eq!(facts["sess-a"], want);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_installation_keeps_its_id_and_another_has_its_own() {
+        let dirs: Vec<_> = (0..2)
+            .map(|_| std::env::temp_dir().join(format!("gdl-store-{}", uuid::Uuid::new_v4())))
+            .collect();
+        let mut ids = Vec::new();
+        for dir in &dirs {
+            std::fs::create_dir_all(dir).unwrap();
+            let id = Store::open(dir).unwrap().installation_id().await.unwrap();
+            assert_eq!(id.len(), 12, "{id}");
+            assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+            let again = Store::open(dir).unwrap().installation_id().await.unwrap();
+            assert_eq!(again, id, "kept across restarts");
+            ids.push(id);
+        }
+        assert_ne!(ids[0], ids[1]);
+        for dir in dirs {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
     }
 
     #[tokio::test]

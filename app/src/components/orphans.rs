@@ -67,5 +67,49 @@ pub fn OrphanBanner() -> impl IntoView {
             </section>
         </Show>
         {outcome}
+        <ReconcilerNote/>
+    }
+}
+
+/// Under the banner, on every page: what the reconciler destroyed on its own in the last
+/// day (sessions of this installation that nothing owned, past their grace period).
+#[component]
+fn ReconcilerNote() -> impl IntoView {
+    let store = use_live();
+    let recent = move || {
+        let since = chrono::Utc::now() - chrono::Duration::days(1);
+        store.client.with(|c| {
+            let recent: Vec<_> = c
+                .live
+                .reconciled
+                .iter()
+                .filter(|r| r.destroyed_at >= since)
+                .collect();
+            let cost: f64 = recent.iter().map(|r| r.cost_usd).sum();
+            let unconfirmed = recent.iter().filter(|r| !r.confirmed).count();
+            (recent.len(), cost, unconfirmed)
+        })
+    };
+    let text = move || {
+        let (n, cost, unconfirmed) = recent();
+        let mut text = format!(
+            "The reconciler destroyed {n} session{} that nothing owned in the last day; {} had been spent on {}.",
+            if n == 1 { "" } else { "s" },
+            format::small_usd(cost),
+            if n == 1 { "it" } else { "them" },
+        );
+        if unconfirmed > 0 {
+            text.push_str(&format!(
+                " {unconfirmed} not confirmed yet: it asks the broker again every minute."
+            ));
+        }
+        text
+    };
+    view! {
+        <Show when=move || { recent().0 > 0 }>
+            <p class="banner info reconciled" data-reconciled=move || recent().0>
+                {text} " " <a href="/sessions">"Sessions"</a>
+            </p>
+        </Show>
     }
 }

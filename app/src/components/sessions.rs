@@ -160,7 +160,7 @@ fn FilterForm(f: SessionFilters) -> impl IntoView {
 /// Changes whenever anything shown in the row changes.
 fn row_key(s: &SessionView) -> String {
     format!(
-        "{}|{}|{:?}|{:?}|{}|{}|{:?}|{:?}|{:?}",
+        "{}|{}|{:?}|{:?}|{}|{}|{:?}|{:?}|{:?}|{}",
         s.id,
         s.status,
         s.error,
@@ -169,7 +169,8 @@ fn row_key(s: &SessionView) -> String {
         s.gpu_count,
         s.expires_at,
         s.run_id,
-        s.cost
+        s.cost,
+        s.foreign
     )
 }
 
@@ -235,6 +236,15 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
             <td>
                 {s.run_id.clone().map(|run| view! {
                     <a href=format!("/runs/{run}") data-run-link=run.to_string()><code>{format::short_id(&run).to_owned()}</code></a>
+                })}
+                {s.foreign.then(|| view! {
+                    <span
+                        class="badge foreign"
+                        data-foreign="true"
+                        title=format!("Made by another dashboard on this broker ({}): never an orphan here, never cleaned up in bulk", s.consumer_id)
+                    >
+                        "another dashboard's"
+                    </span>
                 })}
             </td>
             <td class="error-text">{s.error.clone().unwrap_or_default()}</td>

@@ -4,6 +4,7 @@
 
 use super::LiveEvent;
 use crate::ids::{BenchmarkId, RunId, SessionId};
+use crate::reconciled::{Reconciled, RECONCILED_KEPT};
 use crate::runs::{BenchmarkRecord, LogLine, Run};
 use crate::sessions::SessionView;
 use crate::status::StatusView;
@@ -31,6 +32,10 @@ pub struct LiveState {
     /// records and samples: `GET /api/benchmarks`).
     #[serde(default)]
     pub benchmarks: BTreeMap<BenchmarkId, BenchmarkRecord>,
+    /// The [`RECONCILED_KEPT`] newest sessions the reconciler destroyed because nothing
+    /// owned them, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconciled: Vec<Reconciled>,
 }
 
 /// Log lines kept per run in progress in the live state; older ones stay in the database.
@@ -102,6 +107,12 @@ impl LiveState {
                         self.benchmarks.remove(id);
                     }
                 }
+            }
+            LiveEvent::Reconciled { record } => {
+                self.reconciled
+                    .retain(|r| r.session.id != record.session.id);
+                self.reconciled.insert(0, record.clone());
+                self.reconciled.truncate(RECONCILED_KEPT);
             }
         }
     }
@@ -198,7 +209,7 @@ impl LiveState {
     /// Our running or provisioning sessions that no run in progress owns (none has rented
     /// it), newest first: they cost money and nothing uses them. A session created after a
     /// run in progress started is not counted: that run's create may not have recorded it
-    /// yet.
+    /// yet. Another installation's sessions ([`SessionView::foreign`]) are never orphans.
     pub fn orphans(&self) -> Vec<&SessionView> {
         use crate::shopper::SessionStatus;
         let live: Vec<&Run> = self
@@ -220,7 +231,7 @@ impl LiveState {
                     SessionStatus::Running | SessionStatus::Provisioning
                 )
             })
-            .filter(|s| !owned(&s.id))
+            .filter(|s| !s.foreign && !owned(&s.id))
             .filter(|s| live.iter().all(|r| r.created_at > s.created_at))
             .collect();
         list.sort_by(|a, b| {

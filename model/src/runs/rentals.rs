@@ -76,6 +76,35 @@ impl Rental {
     }
 }
 
+/// A session create whose answer never came back: in flight (recorded before the request
+/// is sent, so a dashboard that dies meanwhile still knows of it), or asked and then cut
+/// off, timed out or failed with a 5xx. The broker may have made a session all the same:
+/// until a listing of the broker's sessions settles it, the run's cleanup stays open.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnclearCreate {
+    /// The offer asked for.
+    pub offer: OfferChoice,
+    /// When the request was sent.
+    pub asked_at: DateTime<Utc>,
+    /// Why its outcome is unknown (`in flight` while the request is under way).
+    pub why: String,
+    /// How it was settled (the session found and destroyed, or that the broker lists none
+    /// from it); absent while open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<String>,
+}
+
+impl UnclearCreate {
+    /// What [`UnclearCreate::why`] says while the request is under way.
+    pub const IN_FLIGHT: &'static str = "in flight";
+
+    /// Whether it is still to be settled.
+    pub fn is_open(&self) -> bool {
+        self.settled.is_none()
+    }
+}
+
 /// How cleanup ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -230,7 +230,7 @@ pub struct SessionQuery {
 /// use gdl_model::shopper::CreateSessionRequest;
 ///
 /// let request = CreateSessionRequest {
-///     consumer_id: gdl_model::consumer_id(),
+///     consumer_id: gdl_model::consumer_id("3f9c2a7b1d4e"),
 ///     offer_id: "vastai-12345".into(),
 ///     workload_type: "llm_vllm".into(),
 ///     reservation_hours: 1,

@@ -2,6 +2,7 @@
 //! and the time to running of the sessions the broker lists, as a histogram per provider
 //! and GPU (what the broker's team asked for).
 
+use crate::runner::reconcile::ReconcileCounters;
 use crate::service::Dashboard;
 use axum::extract::State;
 use axum::http::header;
@@ -12,6 +13,7 @@ use gdl_model::sessions::SessionView;
 use gdl_model::status::BrokerState;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 
 /// Upper bounds (seconds) of the time-to-running histogram's buckets.
 const TTR_BUCKETS: &[f64] = &[30.0, 60.0, 120.0, 180.0, 300.0, 450.0, 600.0, 900.0];
@@ -20,14 +22,54 @@ const TTR_BUCKETS: &[f64] = &[30.0, 60.0, 120.0, 180.0, 300.0, 450.0, 600.0, 900
 pub async fn metrics(State(d): State<Dashboard>) -> Response {
     let view = d.health_now(false);
     let sessions = d.monitor().view().sessions.sessions;
+    let mut text = render(&view, &sessions);
+    let orphans = d.hub().with_state(|s| s.orphans().len());
+    text += &reconciler(d.runner().reconcile_counters(), orphans);
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(&view, &sessions),
+        text,
     )
         .into_response()
+}
+
+/// What the reconciler did since this process started, and the orphans now.
+fn reconciler(c: &ReconcileCounters, orphans: usize) -> String {
+    let read = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed) as f64;
+    let mut t = Text::default();
+    t.one(
+        "gdl_orphans",
+        "gauge",
+        "Sessions of this installation that bill and that no run in progress owns.",
+        orphans as f64,
+    );
+    t.one(
+        "gdl_reconciler_passes_total",
+        "counter",
+        "Reconciler passes that listed the broker's sessions.",
+        read(&c.passes),
+    );
+    t.one(
+        "gdl_reconciler_failed_listings_total",
+        "counter",
+        "Reconciler passes the broker did not answer (asked again with backoff).",
+        read(&c.failed_listings),
+    );
+    t.one(
+        "gdl_reconciler_destroyed_total",
+        "counter",
+        "Sessions the reconciler destroyed with the broker's confirmation: unowned ones and rentals runs still owed.",
+        read(&c.destroyed),
+    );
+    t.one(
+        "gdl_reconciler_destroyed_usd_total",
+        "counter",
+        "What the unowned sessions the reconciler destroyed had cost, USD.",
+        read(&c.destroyed_micro_usd) / 1e6,
+    );
+    t.out
 }
 
 /// Metric families, each with its `# HELP` and `# TYPE` once, before its samples.

@@ -64,6 +64,7 @@ impl Ledger {
         for view in views.iter_mut() {
             let fact = facts.get(&view.id);
             view.run_id = fact.map(|f| f.run_id.clone());
+            view.mark_whose(client.consumer_id());
             if view.time_to_running_secs.is_none() {
                 view.time_to_running_secs = fact.and_then(|f| f.running_after_secs);
             }

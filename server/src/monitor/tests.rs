@@ -34,6 +34,7 @@ fn session(id: &str, status: SessionStatus) -> SessionView {
         error: None,
         consumer_id: "gpu-deploy-llm/v0.1.0".into(),
         run_id: None,
+        foreign: false,
         cost: None,
     }
 }

@@ -1,100 +1,32 @@
 //! After a restart: runs a previous process left unfinished end as `interrupted` at once,
-//! with the step they had reached marked so, and their sessions are destroyed in the
-//! background, after the listener is bound. That includes a
-//! session the broker created while the process was gone, which no run names: it is found
-//! by this version's consumer id, the offer's provider and GPU, and the time of the create.
+//! with the step they had reached marked so. What they rented is then the reconciler's
+//! (`reconcile`), in the background after the listener is bound: every rental of the run,
+//! and a session the broker made for a create that was under way when the process died
+//! (recorded before the request was sent, so it is known as a create whose answer was lost).
 
-use super::steps::cleanup::destroy;
-use crate::live::Hub;
-use crate::shopper::ShopperClient;
 use crate::store::{Store, StoreError};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use gdl_model::code::ErrorCode;
-use gdl_model::ids::SessionId;
-use gdl_model::live::LiveEvent;
-use gdl_model::runs::{CleanupOutcome, Run, RunStatus, StepName, StepStatus};
-use gdl_model::shopper::Session;
-use std::collections::HashSet;
+use gdl_model::runs::{Run, RunStatus, StepName, StepStatus, UnclearCreate};
 
-/// Marks every run a previous process left running as interrupted (store writes only, so
-/// the listener binds at once), and returns the interrupted runs whose sessions still need
-/// destroying: this start's, and any an earlier start did not get to finish.
-pub async fn mark_interrupted(store: &Store) -> Result<Vec<Run>, StoreError> {
-    let mut pending = Vec::new();
+/// Marks every run a previous process left running as interrupted, and turns the creates it
+/// had under way into creates whose answer was lost (store writes only, so the listener
+/// binds at once). Returns how many runs still owe a cleanup, for the reconciler.
+pub async fn mark_interrupted(store: &Store) -> Result<usize, StoreError> {
+    let mut owing = 0;
     for mut run in store.recent_runs(1000).await? {
-        if run.status == RunStatus::Running {
+        let was_running = run.status == RunStatus::Running;
+        if was_running {
             close(&mut run);
+        }
+        if was_running | lost_creates(&mut run) {
             store.save_run(&run).await?;
         }
-        let rented = run.session_id.is_some() || create_started(&run).is_some();
-        if run.status == RunStatus::Interrupted && run.cleanup.is_none() && rented {
-            pending.push(run);
+        if run.status.is_finished() && run.owes_cleanup() {
+            owing += 1;
         }
     }
-    Ok(pending)
-}
-
-/// Destroys what interrupted runs rented, in the background (a slow broker's destroys take
-/// minutes), waiting at most `patience` for each; every run is saved and published as its
-/// cleanup ends. A process stopped before that leaves the run to the next start.
-pub async fn destroy_rentals(
-    client: ShopperClient,
-    store: Store,
-    hub: Hub,
-    runs: Vec<Run>,
-    patience: std::time::Duration,
-) {
-    let mut claimed: HashSet<SessionId> = match store.recent_runs(1000).await {
-        Ok(recent) => recent.into_iter().filter_map(|r| r.session_id).collect(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the stored runs to clean up after a restart");
-            return;
-        }
-    };
-    // Only needed for runs cut off during Create session; asked once.
-    let mut ours: Option<Vec<Session>> = None;
-    for mut run in runs {
-        if run.session_id.is_none() {
-            if ours.is_none() {
-                ours = Some(client.our_sessions().await.unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "cannot list sessions to find ones created during a restart");
-                    Vec::new()
-                }));
-            }
-            run.session_id = orphan(
-                &run,
-                ours.as_deref().unwrap_or_default(),
-                client.consumer_id(),
-                &claimed,
-            );
-            if let Some(id) = &run.session_id {
-                claimed.insert(id.clone());
-                tracing::warn!(run = %run.id, session = %id, "found a session created while the dashboard was stopped");
-            }
-        }
-        run.cleanup = Some(match run.session_id.clone() {
-            Some(id) => {
-                let destroyed = destroy(&client, &id, patience, &|m| tracing::warn!("{m}")).await;
-                CleanupOutcome {
-                    destroyed_confirmed: destroyed.is_ok(),
-                    kept: false,
-                    message: match destroyed {
-                        Ok(d) => format!("after a restart: {}", d.message(&id)),
-                        Err(e) => format!("after a restart: {}", e.message),
-                    },
-                }
-            }
-            None => CleanupOutcome {
-                destroyed_confirmed: true,
-                kept: false,
-                message: "after a restart: the broker lists no session this run made".into(),
-            },
-        });
-        if let Err(e) = store.save_run(&run).await {
-            tracing::error!(run = %run.id, error = %e, "cannot save a run's cleanup after a restart");
-        }
-        hub.publish([LiveEvent::RunUpsert { run }]);
-    }
+    Ok(owing)
 }
 
 /// Marks the run and the step it had reached interrupted, and the rest skipped.
@@ -123,42 +55,47 @@ fn close(run: &mut Run) {
     }
 }
 
-/// When Create session started, if it did.
-fn create_started(run: &Run) -> Option<chrono::DateTime<Utc>> {
-    run.steps
+/// Creates the dashboard stopped during: those recorded in flight, and (for runs recorded
+/// before creates were) an interrupted Create session step with no rental since it began.
+/// Each becomes a create whose answer was lost; true if the run changed.
+fn lost_creates(run: &mut Run) -> bool {
+    let mut changed = false;
+    for create in &mut run.unclear_creates {
+        if create.is_open() && create.why == UnclearCreate::IN_FLIGHT {
+            create.why = "the dashboard stopped while the broker was creating it".into();
+            changed = true;
+        }
+    }
+    let interrupted_create = run
+        .steps
         .iter()
-        .find(|s| s.name == StepName::CreateSession)
-        .and_then(|s| s.started_at)
-}
-
-/// The session the broker made for this run's create, if one is active and unclaimed: this
-/// version's consumer, the recorded offer's provider and GPU, created after the step began.
-fn orphan(
-    run: &Run,
-    ours: &[Session],
-    consumer: &str,
-    claimed: &HashSet<SessionId>,
-) -> Option<SessionId> {
-    let offer = run.offer.as_ref()?;
-    let since = create_started(run)? - Duration::seconds(30);
-    ours.iter()
-        .filter(|s| {
-            s.consumer_id == consumer
-                && s.status.is_active()
-                && s.provider == offer.provider
-                && s.gpu_type == offer.gpu_type
-                && s.created_at >= since
-                && !claimed.contains(&s.id)
-        })
-        .min_by_key(|s| s.created_at)
-        .map(|s| s.id.clone())
+        .find(|s| s.name == StepName::CreateSession && s.status == StepStatus::Interrupted)
+        .and_then(|s| s.started_at);
+    if let (Some(began), Some(offer), None, true) = (
+        interrupted_create,
+        run.offer.clone(),
+        run.cleanup.as_ref(),
+        run.unclear_creates.is_empty(),
+    ) {
+        if !run.rentals.iter().any(|r| r.created_at >= began) {
+            run.unclear_creates.push(UnclearCreate {
+                offer,
+                asked_at: began,
+                why: "the dashboard stopped during Create session".into(),
+                settled: None,
+            });
+            changed = true;
+        }
+    }
+    changed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use gdl_model::runs::OfferChoice;
-    use gdl_model::shopper::{Provider, SessionStatus};
+    use gdl_model::shopper::Provider;
 
     fn run_in_create() -> Run {
         let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
@@ -180,14 +117,6 @@ mod tests {
         run
     }
 
-    fn session(id: &str, gpu: &str, status: SessionStatus, age_s: i64) -> Session {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "consumer_id": "me", "provider": "vastai", "gpu_type": gpu,
-            "status": status, "created_at": Utc::now() - Duration::seconds(age_s)
-        }))
-        .unwrap()
-    }
-
     #[test]
     fn an_interrupted_run_says_where_it_stopped() {
         let mut run = run_in_create();
@@ -203,20 +132,40 @@ mod tests {
     }
 
     #[test]
-    fn the_orphan_is_this_runs_kind_of_session_made_after_its_create_began() {
-        let run = run_in_create();
-        let claimed: HashSet<SessionId> = [SessionId::from("taken")].into();
-        let sessions = [
-            session("old", "RTX 4090", SessionStatus::Running, 3600),
-            session("other-gpu", "L4", SessionStatus::Running, 5),
-            session("stopped", "RTX 4090", SessionStatus::Stopped, 5),
-            session("taken", "RTX 4090", SessionStatus::Running, 5),
-            session("mine", "RTX 4090", SessionStatus::Provisioning, 5),
-        ];
-        assert_eq!(
-            orphan(&run, &sessions, "me", &claimed).as_deref(),
-            Some("mine")
-        );
-        assert_eq!(orphan(&run, &sessions, "someone-else", &claimed), None);
+    fn a_create_under_way_when_the_dashboard_stopped_is_left_to_settle() {
+        // Recorded in flight (this version): it keeps its time and offer.
+        let mut run = run_in_create();
+        let asked = Utc::now() - Duration::seconds(5);
+        run.unclear_creates.push(UnclearCreate {
+            offer: run.offer.clone().unwrap(),
+            asked_at: asked,
+            why: UnclearCreate::IN_FLIGHT.into(),
+            settled: None,
+        });
+        close(&mut run);
+        assert!(lost_creates(&mut run));
+        assert_eq!(run.unclear_creates.len(), 1);
+        assert_eq!(run.unclear_creates[0].asked_at, asked);
+        assert!(run.unclear_creates[0].why.contains("stopped"));
+        assert!(run.owes_cleanup());
+        assert!(!lost_creates(&mut run), "once");
+
+        // Recorded by an older version: only the interrupted step says so.
+        let mut old = run_in_create();
+        close(&mut old);
+        assert!(lost_creates(&mut old));
+        assert_eq!(old.unclear_creates.len(), 1);
+        assert!(old.owes_cleanup());
+
+        // A rental made since the step began answered it: nothing to look for.
+        let mut answered = run_in_create();
+        answered.rentals = serde_json::from_value(serde_json::json!([{"attempt": 1,
+            "session_id": "s-1", "created_at": Utc::now(),
+            "offer": answered.offer.clone().unwrap()}]))
+        .unwrap();
+        answered.session_id = Some("s-1".into());
+        close(&mut answered);
+        assert!(!lost_creates(&mut answered));
+        assert!(answered.owes_cleanup(), "its rental is the reconciler's");
     }
 }

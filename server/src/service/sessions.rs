@@ -92,8 +92,8 @@ impl Dashboard {
     }
 }
 
-/// Our sessions that cost money and that no run in progress owns, as the broker lists them
-/// now and as the store has the runs: what the CLI asks without a dashboard (the rule is
+/// This installation's sessions that cost money and that no run in progress owns, as the
+/// broker lists them now and as the store has the runs and the installation's id: what the CLI asks without a dashboard (the rule is
 /// the live state's, so both find the same orphans).
 pub async fn find_orphans(client: &ShopperClient, history: &History) -> ServiceResult<Orphans> {
     let in_progress = RunFilters {
@@ -102,11 +102,21 @@ pub async fn find_orphans(client: &ShopperClient, history: &History) -> ServiceR
         ..RunFilters::default()
     };
     let runs = history.runs(&in_progress).await?;
+    let mine = gdl_model::consumer_id(&history.store().installation_id().await?);
     let sessions = client.our_sessions().await?;
+    let facts = history
+        .store()
+        .rental_facts(sessions.iter().map(|s| s.id.clone()).collect())
+        .await?;
     let state = LiveState {
         sessions: sessions
             .iter()
-            .map(|s| (s.id.clone(), SessionView::from_session(s, None)))
+            .map(|s| {
+                let mut view = SessionView::from_session(s, None);
+                view.run_id = facts.get(&s.id).map(|f| f.run_id.clone());
+                view.mark_whose(&mine);
+                (s.id.clone(), view)
+            })
             .collect(),
         runs: runs.into_iter().map(|r| (r.id.clone(), r)).collect(),
         ..LiveState::default()

@@ -7,9 +7,15 @@ use std::time::Duration;
 /// What went wrong talking to the broker.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ShopperError {
-    /// Nothing answered at the broker's address (refused, DNS, network down).
+    /// Nothing answered at the broker's address (refused, DNS, network down), or the
+    /// connection broke before the answer came.
     #[error("cannot reach the broker at {url}: {detail}")]
-    Unreachable { url: String, detail: String },
+    Unreachable {
+        url: String,
+        detail: String,
+        /// Whether a connection was made, so the request may have reached the broker.
+        connected: bool,
+    },
     /// The broker did not answer in time.
     #[error("the broker did not answer {operation} within {}", fmt_duration(*after))]
     Timeout { operation: String, after: Duration },
@@ -108,6 +114,22 @@ fn fmt_duration(d: Duration) -> String {
 }
 
 impl ShopperError {
+    /// Whether a request that failed so may still have been carried out by the broker: the
+    /// connection was cut or never answered, it failed with a 5xx after receiving the
+    /// request, or its answer was unreadable. A refusal (4xx, stale inventory, an open
+    /// breaker, a rate limit) is clear: nothing was done.
+    pub fn outcome_unclear(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable {
+                connected: true,
+                ..
+            } | Self::Timeout { .. }
+                | Self::Server { .. }
+                | Self::Decode { .. }
+        )
+    }
+
     /// The stable snake_case code.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -246,6 +268,7 @@ mod tests {
             ShopperError::Unreachable {
                 url: "u".into(),
                 detail: "d".into(),
+                connected: false,
             },
             ShopperError::Timeout {
                 operation: "o".into(),

@@ -206,6 +206,7 @@ impl ShopperClient {
             ShopperError::Unreachable {
                 url: self.base_url().to_owned(),
                 detail: root_cause(e),
+                connected: !e.is_connect(),
             }
         }
     }

@@ -358,6 +358,12 @@ impl Simulator {
         }
     }
 
+    /// Every session it holds, newest first, whether or not it is answering: what an
+    /// operator reading the broker's database sees (for tests and load drivers).
+    pub fn sessions(&self) -> Vec<Session> {
+        self.list_sessions(None, None, None, 0)
+    }
+
     /// Sessions matching the broker's exact-match filters, newest first.
     pub(crate) fn list_sessions(
         &self,

@@ -113,6 +113,18 @@ impl Store {
         self.runs_page(0, limit).await
     }
 
+    /// Finished runs whose cleanup the broker has not confirmed (kept ones included),
+    /// newest first, at most `limit`: what the reconciler looks at.
+    pub async fn runs_not_confirmed(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
+        self.bodies(
+            "SELECT body FROM runs WHERE status <> ?1
+               AND coalesce(json_extract(body, '$.cleanup.destroyed_confirmed'), 0) = 0
+             ORDER BY created_at DESC LIMIT ?2",
+            vec![status_column(RunStatus::Running), limit.to_string()],
+        )
+        .await
+    }
+
     /// The runs created in `[start, end)`, newest first, at most `limit`.
     pub async fn runs_created_between(
         &self,

@@ -211,26 +211,31 @@ async fn printed(child: &Child, needle: &str) {
 async fn orphans_lists_what_no_run_owns_and_cleans_it_up_until_confirmed() {
     let (_sim, url) = simulate(&[]);
     let broker = client(&url);
-    // A session of ours that no run owns: the first offer the provider still has.
+    // This installation's id, from the database in its data directory.
+    let data = data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    let mine =
+        gdl_model::consumer_id(&Store::open(&data).unwrap().installation_id().await.unwrap());
+    // A session of this installation that no run owns: the first offer the provider still
+    // has; and one of another installation's, never an orphan here.
     let offers = broker
         .inventory_all(&gdl_model::shopper::InventoryQuery::default())
         .await
         .unwrap();
-    let mut made = None;
+    let mut made = Vec::new();
+    let consumers = [mine.as_str(), "gpu-deploy-llm/0a1b2c3d4e5f"];
     for offer in offers
         .iter()
         .filter(|o| o.provider == gdl_model::shopper::Provider::VastAi)
     {
-        if let Ok(created) = broker
-            .create_session(&request(broker.consumer_id(), offer))
-            .await
-        {
-            made = Some(created.session.id);
+        let Some(consumer) = consumers.get(made.len()) else {
             break;
+        };
+        if let Ok(created) = broker.create_session(&request(consumer, offer)).await {
+            made.push(created.session.id);
         }
     }
-    let id = made.expect("a session was created");
-    let data = data_dir();
+    let [id, foreign] = <[_; 2]>::try_from(made).expect("two sessions were created");
     // The store's run in progress started after the session: it cannot have made it.
     history(&data).await;
     let orphans = |args: &[&str]| {
@@ -263,6 +268,12 @@ async fn orphans_lists_what_no_run_owns_and_cleans_it_up_until_confirmed() {
     );
     let after = orphans(&["--json"]);
     assert_eq!(after.json()["sessions"], serde_json::json!([]));
+    let status = broker.get_session(&foreign).await.unwrap().status;
+    assert!(
+        status.is_active(),
+        "another installation's is left alone: {status}"
+    );
+    broker.delete_session(&foreign).await.unwrap();
     let bad = orphans(&["--cleanup", "--now"]);
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
 }

@@ -148,13 +148,13 @@ async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_
         vram_gb: offer.vram_gb,
         price_per_hour: offer.price_per_hour,
     });
-    server::store::Store::open(&data_dir)
-        .unwrap()
-        .save_run(&interrupted)
-        .await
-        .unwrap();
+    let store = server::store::Store::open(&data_dir).unwrap();
+    store.save_run(&interrupted).await.unwrap();
+    // The broker made it for this installation while the dashboard was gone.
+    let mine = gdl_model::consumer_id(&store.installation_id().await.unwrap());
+    drop(store);
     let orphan = broker
-        .create_session(&request(broker.consumer_id(), &offer))
+        .create_session(&request(&mine, &offer))
         .await
         .unwrap()
         .session
@@ -168,7 +168,10 @@ async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_
     );
     let back = crate::support::eventually(std::time::Duration::from_secs(30), || async {
         let r = run(&d, "run-interrupted").await;
-        r.cleanup.is_some().then_some(r)
+        r.cleanup
+            .as_ref()
+            .is_some_and(|c| c.destroyed_confirmed)
+            .then_some(r)
     })
     .await;
     assert_eq!(back.error_code, Some(ErrorCode::Interrupted));
@@ -178,8 +181,14 @@ async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_
         .find(|s| s.name == StepName::CreateSession)
         .unwrap();
     assert_eq!(create.status, StepStatus::Interrupted);
-    assert_eq!(back.session_id.as_deref(), Some(orphan.as_str()));
-    assert!(back.cleanup.unwrap().destroyed_confirmed);
+    // Found as what the interrupted create made: a rental of the run, destroyed.
+    let rental = back
+        .rentals
+        .iter()
+        .find(|r| r.session_id == orphan)
+        .expect("recorded as the run's rental");
+    assert_eq!(rental.destroyed, Some(true));
+    assert!(back.unclear_creates.iter().all(|u| !u.is_open()));
     assert_eq!(
         broker.get_session(&orphan).await.unwrap().status,
         SessionStatus::Stopped
@@ -272,20 +281,16 @@ async fn a_destroy_under_way_is_answered_at_once_and_followed_until_stopped() {
         started.elapsed()
     );
     // Cleanup's destroy keeps asking until the broker says stopped.
-    let destroyed =
-        server::runner::steps::cleanup::destroy(&c, &id, Duration::from_secs(20), &|_| {})
-            .await
-            .unwrap();
-    assert_eq!(
-        destroyed,
-        server::runner::steps::cleanup::Destroyed::Stopped
-    );
+    let destroyed = server::runner::destroy::destroy(&c, &id, Duration::from_secs(20), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(destroyed, server::runner::destroy::Destroyed::Stopped);
     first.await.unwrap().unwrap();
 }
 
 #[tokio::test]
 async fn a_failing_broker_is_asked_again_until_the_destroy_is_confirmed() {
-    use server::runner::steps::cleanup::destroy;
+    use server::runner::destroy::destroy;
     let server = sim(60.0).await;
     let c = client(&server.url());
     let id = crate::support::create(&server, &c).await.session.id;
@@ -293,10 +298,7 @@ async fn a_failing_broker_is_asked_again_until_the_destroy_is_confirmed() {
     let destroyed = destroy(&c, &id, Duration::from_secs(20), &|_| {})
         .await
         .unwrap();
-    assert_eq!(
-        destroyed,
-        server::runner::steps::cleanup::Destroyed::Stopped
-    );
+    assert_eq!(destroyed, server::runner::destroy::Destroyed::Stopped);
 
     // A broker that stays away: unconfirmed, with the code and a hint, within the patience.
     let other = crate::support::create(&server, &c).await.session.id;
@@ -316,7 +318,7 @@ async fn a_failing_broker_is_asked_again_until_the_destroy_is_confirmed() {
 
 #[tokio::test]
 async fn a_wrong_base_path_is_not_taken_for_a_destroyed_session() {
-    use server::runner::steps::cleanup::destroy;
+    use server::runner::destroy::destroy;
     let server = sim(60.0).await;
     let c = client(&server.url());
     let id = crate::support::create(&server, &c).await.session.id;

@@ -23,6 +23,7 @@ mod live;
 mod openapi;
 mod pages_render;
 mod process;
+mod reconcile;
 mod recovery;
 mod resilience;
 mod runs;

@@ -1,126 +1,26 @@
 //! Step 11, Cleanup: destroys the session unless the person chose to keep it after a
 //! failure, then asks the broker again and records whether it confirmed the instance gone.
 //! A create still in flight is waited for first, so what it makes is destroyed too.
+//! Destroying one session until the broker confirms is [`crate::runner::destroy`].
 
 use super::Deps;
+use crate::runner::destroy::destroy;
 use crate::runner::error::StepError;
-use crate::shopper::{ShopperClient, ShopperError};
+use crate::runner::reconcile::{self, settle_unclear, Listing};
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::ids::SessionId;
 use gdl_model::runs::{CleanupOutcome, StepName, StepStatus};
-use gdl_model::shopper::SessionStatus;
 use std::time::Duration;
-
-/// How the broker confirmed a destroy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Destroyed {
-    /// It reports the session stopped.
-    Stopped,
-    /// The session had failed; nothing runs.
-    HadFailed,
-    /// It no longer lists the session.
-    Gone,
-}
-
-impl Destroyed {
-    /// What the run records.
-    pub fn message(self, id: &str) -> String {
-        match self {
-            Self::Stopped => format!("session {id} destroyed; the broker reports it stopped"),
-            Self::HadFailed => format!("session {id} had failed; nothing is running"),
-            Self::Gone => format!("session {id} destroyed; the broker no longer lists it"),
-        }
-    }
-}
-
-/// How long a destroy keeps trying to get the broker to confirm, by default.
-pub const DESTROY_PATIENCE: Duration = Duration::from_secs(600);
-
-/// Destroys a session and keeps asking (with backoff, for at most `patience`) until the
-/// broker confirms it stopped: a destroy under way (`stopping`) or a broker that fails or
-/// does not answer is tried again; an active session is destroyed again.
-pub async fn destroy(
-    client: &ShopperClient,
-    id: &str,
-    patience: Duration,
-    retrying: &(dyn Fn(&str) + Sync),
-) -> Result<Destroyed, StepError> {
-    let started = std::time::Instant::now();
-    let mut pause = Duration::from_millis(250);
-    let mut delete = true;
-    let mut last;
-    // No single call may outlast the patience (a broker's destroy can block for minutes).
-    let left = || {
-        patience
-            .saturating_sub(started.elapsed())
-            .max(Duration::from_secs(1))
-    };
-    loop {
-        if delete {
-            last = match tokio::time::timeout(left(), client.delete_session(id)).await {
-                Ok(Ok(_) | Err(ShopperError::NotFound { .. })) => None,
-                Ok(Err(e)) => Some(format!("the destroy request failed: {e}")),
-                Err(_) => Some("the destroy request did not return in time".into()),
-            };
-        } else {
-            last = None;
-        }
-        let status = match tokio::time::timeout(left(), client.get_session(id)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(ShopperError::Timeout {
-                operation: "session lookup".into(),
-                after: left(),
-            }),
-        };
-        match status {
-            Ok(s) if s.status == SessionStatus::Stopped => return Ok(Destroyed::Stopped),
-            Ok(s) if s.status == SessionStatus::Failed => return Ok(Destroyed::HadFailed),
-            // Under way: ask again without another destroy.
-            Ok(s) if s.status == SessionStatus::Stopping => {
-                delete = false;
-                last = last.or(Some("the broker still reports it stopping".into()));
-            }
-            Ok(s) => {
-                delete = true;
-                last = Some(format!("the broker still reports it {}", s.status));
-            }
-            Err(ShopperError::NotFound { .. }) => return Ok(Destroyed::Gone),
-            Err(e) => {
-                delete = true;
-                last = Some(format!("it could not be confirmed: {e}"));
-            }
-        }
-        if started.elapsed() + pause > patience {
-            let why = last.unwrap_or_default();
-            return Err(StepError::new(
-                ErrorCode::DestroyUnconfirmed,
-                format!(
-                    "destroy of session {id} not confirmed after {} s: {why}",
-                    started.elapsed().as_secs()
-                ),
-            )
-            .hint(format!(
-                "Check session {id} on the Sessions tab (or the provider's console) and destroy it there: it may still be billing."
-            )));
-        }
-        if let Some(why) = &last {
-            retrying(&format!(
-                "Destroy of session {id} not confirmed yet: {why}; asking again in {:.1} s",
-                pause.as_secs_f64()
-            ));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(30));
-    }
-}
 
 /// How long cleanup waits for a session create still in flight at the broker (creates
 /// block up to 5 minutes on some providers).
 const CREATE_PATIENCE: Duration = Duration::from_secs(330);
 
 /// The cleanup step: destroys what the run rented (the session in use unless `keep`, and
-/// any earlier rental whose destroy was not confirmed), after any create in flight ends.
+/// any earlier rental whose destroy was not confirmed), after any create in flight ends and
+/// a create whose answer was lost was looked for. What it cannot confirm stays open on the
+/// run for the reconciler.
 pub async fn run(d: &Deps<'_>, keep: bool) {
     let name = StepName::Cleanup;
     let ctx = d.ctx;
@@ -131,21 +31,24 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
             ctx.error("A session create did not finish in time: check the Sessions tab for a session this run made");
         }
     }
-    let unconfirmed: Vec<SessionId> = ctx.read(|run| {
+    look_for_unclear(d).await;
+    let given_up: Vec<SessionId> = ctx.read(|run| {
         run.rentals
             .iter()
             .filter(|r| r.failure.is_some() && r.destroyed != Some(true))
             .map(|r| r.session_id.clone())
             .collect()
     });
-    for id in unconfirmed {
+    for id in given_up {
         let destroyed = destroy(d.client, &id, d.config.destroy_patience, &|m| d.ctx.warn(m)).await;
         record(d, &id, destroyed.is_ok()).await;
     }
     let Some(id) = ctx.read(|run| run.session_id.clone()) else {
-        ctx.update(|run| run.cleanup = Some(outcome(true, false, "no session was created")))
-            .await;
-        ctx.step_skipped(name, "no session was created").await;
+        if !still_open(d).await {
+            ctx.update(|run| run.cleanup = Some(outcome(true, false, "no session was created")))
+                .await;
+            ctx.step_skipped(name, "no session was created").await;
+        }
         return;
     };
     if keep {
@@ -163,9 +66,11 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
         Ok(destroyed) => {
             let message = destroyed.message(&id);
             ctx.info(&message);
-            ctx.update(|run| run.cleanup = Some(outcome(true, false, &message)))
-                .await;
-            ctx.step_ended(name, StepStatus::Complete, None).await;
+            if !still_open(d).await {
+                ctx.update(|run| run.cleanup = Some(outcome(true, false, &message)))
+                    .await;
+                ctx.step_ended(name, StepStatus::Complete, None).await;
+            }
         }
         Err(e) => {
             ctx.error(&e.message);
@@ -176,6 +81,78 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
     }
 }
 
+/// Looks for what the run's creates whose answer was lost made: lists the broker's
+/// sessions (again with backoff, for a while, when it does not answer) and settles each
+/// create it can; a session found becomes a rental to destroy.
+async fn look_for_unclear(d: &Deps<'_>) {
+    let ctx = d.ctx;
+    if !ctx.read(|run| run.unclear_creates.iter().any(|u| u.is_open())) {
+        return;
+    }
+    ctx.info("Looking for a session a create whose answer was lost may have made");
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_secs(1);
+    let listed = loop {
+        match d.client.our_sessions().await {
+            Ok(listed) => break listed,
+            Err(e) if started.elapsed() + pause > d.config.reconcile.listing_patience => {
+                ctx.warn(&format!(
+                    "Cannot list the broker's sessions ({e}): the reconciler keeps looking"
+                ));
+                return;
+            }
+            Err(e) => {
+                ctx.warn(&format!(
+                    "Cannot list the broker's sessions ({e}); asking again in {} s",
+                    pause.as_secs()
+                ));
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(8));
+            }
+        }
+    };
+    let listing = Listing {
+        sessions: &listed,
+        at: Utc::now(),
+        mine: d.client.consumer_id(),
+    };
+    let mut claimed = match ctx
+        .store()
+        .rental_facts(listed.iter().map(|s| s.id.clone()).collect())
+        .await
+    {
+        Ok(facts) => facts.into_keys().collect(),
+        Err(e) => {
+            ctx.warn(&format!("Cannot read which runs own the broker's sessions ({e}): the reconciler keeps looking"));
+            return;
+        }
+    };
+    let window = d.config.reconcile.unclear_window;
+    let mut said = Vec::new();
+    ctx.update(|run| said = settle_unclear(run, &listing, &mut claimed, window))
+        .await;
+    for line in said {
+        ctx.warn(&line);
+    }
+}
+
+/// When the run still owes something (a create to settle, a destroy unconfirmed), records
+/// the open cleanup for the reconciler and ends the step failed; true if so.
+async fn still_open(d: &Deps<'_>) -> bool {
+    let ctx = d.ctx;
+    let Some(open) = ctx.read(|run| run.owes_cleanup().then(|| reconcile::outcome(run))) else {
+        return false;
+    };
+    ctx.warn(&open.message);
+    let error = StepError::new(ErrorCode::DestroyUnconfirmed, open.message.clone()).hint(
+        "The reconciler lists the broker's sessions every minute and destroys what this run made; the Sessions tab shows them meanwhile.",
+    );
+    ctx.update(|run| run.cleanup = Some(open)).await;
+    ctx.step_ended(StepName::Cleanup, StepStatus::Failed, Some(error))
+        .await;
+    true
+}
+
 /// Records on the rental whether its destroy was confirmed, and its cost until now.
 async fn record(d: &Deps<'_>, id: &str, confirmed: bool) {
     let now = Utc::now();
@@ -183,7 +160,8 @@ async fn record(d: &Deps<'_>, id: &str, confirmed: bool) {
         .update(|run| {
             if let Some(r) = run.rentals.iter_mut().find(|r| r.session_id == id) {
                 r.destroyed = Some(confirmed);
-                if r.failure.is_none() {
+                // One given up has its cost from then; one found only now, from now.
+                if r.failure.is_none() || r.cost_usd == 0.0 {
                     r.cost_usd = r.cost_until(now);
                 }
             }

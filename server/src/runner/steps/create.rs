@@ -19,7 +19,7 @@ use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::ids::OfferId;
 use gdl_model::registry::Quantization;
-use gdl_model::runs::{DeployMode, OfferChoice, Rental, StepName};
+use gdl_model::runs::{DeployMode, OfferChoice, Rental, StepName, UnclearCreate};
 use gdl_model::shopper::{CreateSessionRequest, CreateSessionResponse};
 
 /// Offers tried when the first is gone at the provider.
@@ -205,12 +205,37 @@ async fn create(
     let ctx = d.ctx.clone();
     let client = d.client.clone();
     let offer = OfferChoice::of(offer);
+    // Written ahead: a dashboard that dies while the broker creates still knows to look.
+    let asked_at = Utc::now();
+    let asked = UnclearCreate {
+        offer: offer.clone(),
+        asked_at,
+        why: UnclearCreate::IN_FLIGHT.into(),
+        settled: None,
+    };
+    d.ctx.update(|run| run.unclear_creates.push(asked)).await;
     let task = tokio::spawn(async move {
         let result = client.create_session(&request).await;
-        if let Ok(created) = &result {
-            let id = created.session.id.clone();
-            let expires_at = created.session.expires_at;
-            ctx.update(|run| {
+        let unclear = result.as_ref().err().filter(|e| e.outcome_unclear());
+        if let Some(e) = unclear {
+            ctx.warn(&format!(
+                "The broker's answer to the create was lost ({e}): it may have made a session all the same; cleanup will look for it"
+            ));
+        }
+        let why = unclear.map(ToString::to_string);
+        ctx.update(|run| {
+            let this = |u: &UnclearCreate| u.asked_at == asked_at && u.is_open();
+            match why {
+                Some(why) => {
+                    if let Some(u) = run.unclear_creates.iter_mut().find(|u| this(u)) {
+                        u.why = why;
+                    }
+                }
+                // A clear answer, made or refused: nothing to look for.
+                None => run.unclear_creates.retain(|u| !this(u)),
+            }
+            if let Ok(created) = &result {
+                let id = created.session.id.clone();
                 run.session_id = Some(id.clone());
                 let attempt = run.rentals.len() as u32 + 1;
                 run.rentals.push(Rental {
@@ -218,15 +243,15 @@ async fn create(
                     session_id: id,
                     offer,
                     created_at: Utc::now(),
-                    expires_at,
+                    expires_at: created.session.expires_at,
                     failure: None,
                     cost_usd: 0.0,
                     destroyed: None,
                     running_after_secs: None,
                 });
-            })
-            .await;
-        }
+            }
+        })
+        .await;
         drop(in_flight);
         result
     });

@@ -7,7 +7,8 @@
 
 use super::create;
 use super::select::{self, Exclusions};
-use super::{cleanup, describe, Booked, Deps, Offers, ResolvedModel, RunningSession};
+use super::{describe, Booked, Deps, Offers, ResolvedModel, RunningSession};
+use crate::runner::destroy::destroy;
 use crate::runner::error::StepError;
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
@@ -114,7 +115,7 @@ async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
     ));
     // Not confirmed in a while: cleanup tries it again, with all its patience.
     let patience = d.config.destroy_patience.min(Duration::from_secs(120));
-    let destroyed = cleanup::destroy(d.client, &id, patience, &|m| d.ctx.warn(m)).await;
+    let destroyed = destroy(d.client, &id, patience, &|m| d.ctx.warn(m)).await;
     match &destroyed {
         Ok(done) => d.ctx.info(&done.message(&id)),
         Err(e) => d.ctx.error(&e.message),
