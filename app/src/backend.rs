@@ -75,10 +75,16 @@ pub trait Backend: Send + Sync + 'static {
     fn revoke_embed_token(&self, id: String) -> Answer<'_, EmbedToken>;
 }
 
-/// The page Content-Security-Policy, with `{nonce}` where the hydration scripts' nonce
-/// goes; the server provides it, the app sets the header with the request's nonce.
+/// The Content-Security-Policy of pages and of the embeddable panels (`/embed/...`, the
+/// only ones other origins may frame), each with `{nonce}` where the hydration scripts'
+/// nonce goes; the server provides them, the app sets the header with the request's nonce.
 #[derive(Clone, Debug)]
-pub struct CspTemplate(pub String);
+pub struct CspTemplate {
+    /// The dashboard's own pages: framed by nothing but itself.
+    pub page: String,
+    /// The panels: framed by the allowed origins too.
+    pub panel: String,
+}
 
 /// The context value server functions look up.
 pub type SharedBackend = Arc<dyn Backend>;

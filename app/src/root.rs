@@ -153,8 +153,15 @@ fn set_page_csp() {
     use leptos::nonce::use_nonce;
     let template = use_context::<crate::backend::CspTemplate>();
     let response = use_context::<leptos_axum::ResponseOptions>();
+    let panel = use_context::<http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path().starts_with("/embed/"));
     if let (Some(nonce), Some(template), Some(response)) = (use_nonce(), template, response) {
-        if let Ok(value) = http::HeaderValue::from_str(&template.0.replace("{nonce}", &nonce)) {
+        let template = if panel {
+            &template.panel
+        } else {
+            &template.page
+        };
+        if let Ok(value) = http::HeaderValue::from_str(&template.replace("{nonce}", &nonce)) {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }
     }

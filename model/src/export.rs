@@ -61,13 +61,13 @@ pub fn benchmarks_csv(records: &[BenchmarkRecord]) -> String {
         let slo = r.at_slo();
         let num = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
         let row = [
-            r.id.to_string(),
+            text(r.id.as_str()),
             r.created_at.to_rfc3339(),
-            r.model.clone(),
-            r.quantization.clone(),
-            r.gpu_type.clone(),
+            text(&r.model),
+            text(&r.quantization),
+            text(&r.gpu_type),
             r.gpu_count.to_string(),
-            r.provider.as_str().to_owned(),
+            text(r.provider.as_str()),
             format!("{:.4}", r.price_per_hour),
             num(c1.map(|p| p.ttft_ms.p50)),
             num(c1.map(|p| p.tpot_ms.p50)),
@@ -80,12 +80,23 @@ pub fn benchmarks_csv(records: &[BenchmarkRecord]) -> String {
             r.prompts_with_expected.to_string(),
             num(r.test_cost_usd),
             r.external.to_string(),
-            r.workload.clone().unwrap_or_default(),
+            text(r.workload.as_deref().unwrap_or_default()),
         ];
         out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     out
+}
+
+/// A text cell that a spreadsheet cannot take for a formula: one starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return (text from the broker or an imported file) gets a
+/// leading `'`, which spreadsheets show as text and do not evaluate.
+fn text(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
 }
 
 fn field(text: &str) -> String {
@@ -118,5 +129,31 @@ mod tests {
         );
         assert!(lines[1].contains(",0.0200,false,"));
         assert_eq!(lines.len(), 3, "header, one row, and the final line break");
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_evaluate_is_kept_as_text() {
+        let record: BenchmarkRecord = serde_json::from_value(serde_json::json!({
+            "id": "b-1", "run_id": "r", "created_at": "2026-11-24T01:00:00Z",
+            "model": "=HYPERLINK(\"http://x\",\"y\")", "served_repo": "m",
+            "quantization": "+1", "provider": "vastai", "gpu_type": "@SUM(A1)",
+            "gpu_count": 1, "price_per_hour": 0.4, "prompts_matching": 0,
+            "prompts_with_expected": 0, "phases": [], "workload": "-2+3"
+        }))
+        .unwrap();
+        let csv = benchmarks_csv(&[record]);
+        let row = csv.split("\r\n").nth(1).unwrap();
+        for cell in [
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+            "'+1",
+            "'@SUM(A1)",
+            "'-2+3",
+        ] {
+            assert!(row.contains(cell), "{cell} in {row}");
+        }
+        assert!(
+            !row.split(',').any(|c| c.starts_with(['=', '+', '-', '@'])),
+            "{row}"
+        );
     }
 }

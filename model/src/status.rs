@@ -58,6 +58,10 @@ pub struct BrokerStatus {
     /// The circuit breaker around broker calls.
     #[serde(default)]
     pub breaker: BreakerView,
+    /// The `consumer_id` this dashboard creates sessions with: its installation's (find
+    /// them at the broker with `GET /api/v1/sessions?consumer_id=...`).
+    #[serde(default)]
+    pub consumer_id: String,
 }
 
 /// Offers available from one provider.

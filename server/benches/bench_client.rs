@@ -60,7 +60,7 @@ fn engine(base_url: String, model: &str, api_key: &str, workload: Workload) -> E
         http: reqwest::Client::new(),
         target: Target {
             base_url,
-            api_key: api_key.into(),
+            api_key: zeroize::Zeroizing::new(api_key.into()),
             model: model.into(),
         },
         workload,

@@ -204,7 +204,7 @@ mod tests {
             http: reqwest::Client::new(),
             target: Target {
                 base_url: format!("http://{}", llm.addr()),
-                api_key: profile.api_key.clone(),
+                api_key: zeroize::Zeroizing::new(profile.api_key.clone()),
                 model: profile.model.clone(),
             },
             workload,

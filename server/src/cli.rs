@@ -47,7 +47,17 @@ pub use bench::bench;
 pub use history::{benchmarks, logs, runs};
 
 /// `gpu-deploy-llm serve`.
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
+    settings
+        .access
+        .load_token_file()
+        .map_err(anyhow::Error::msg)?;
+    if std::env::args().any(|a| a == "--auth-token" || a.starts_with("--auth-token=")) {
+        tracing::warn!(
+            "--auth-token on the command line shows in `ps` to every user of this machine: \
+             use --auth-token-file or GDL_AUTH_TOKEN"
+        );
+    }
     let site = settings.site_root.join("pkg");
     if !site.join("gpu-deploy-llm.wasm").exists() && !site.join("gpu-deploy-llm_bg.wasm").exists() {
         tracing::warn!(
@@ -73,7 +83,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let broker = match settings.shopper_url() {
-        Some(url) => format!("broker {url}"),
+        Some(url) => format!("broker {}", crate::shopper::shown_url(url)),
         None => format!("embedded simulator at speed {}", settings.sim().speed),
     };
     let data_dir = settings.broker.resolved_data_dir();

@@ -66,7 +66,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let backend: app::backend::SharedBackend = std::sync::Arc::new(state.dashboard.clone());
-    let csp = app::backend::CspTemplate(state.access.page_csp_template());
+    let csp = state.access.csp_templates();
     let options = state.leptos.clone();
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -135,6 +135,7 @@ impl Monitor {
                 simulated,
                 checked_at: None,
                 breaker: client.breaker().view(),
+                consumer_id: client.consumer_id().to_owned(),
             },
             providers: Provider::KNOWN
                 .iter()
@@ -341,6 +342,7 @@ impl Monitor {
             simulated: self.shared.simulated,
             checked_at: Some(Utc::now()),
             breaker: client.breaker().view(),
+            consumer_id: client.consumer_id().to_owned(),
         }
     }
 

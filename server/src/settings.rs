@@ -6,12 +6,16 @@
 use crate::live::HubConfig;
 use crate::monitor::PollIntervals;
 use crate::runner::{ReconcileConfig, RunnerConfig};
-use crate::shopper::{BreakerConfig, Timeouts};
+use crate::shopper::{BreakerConfig, ReplyLimits, Timeouts};
 use crate::simulator::SimConfig;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod parse;
+pub use parse::positive_f64;
+use parse::{hours, millis, origin, seconds, seconds_f64, share};
 
 /// Everything `gpu-deploy-llm serve` takes.
 #[derive(Clone, Debug, Args)]
@@ -46,8 +50,9 @@ pub struct Settings {
     pub tuning: Tuning,
 }
 
-/// Which broker to use and where to keep data: shared by `serve` and `test`.
-#[derive(Clone, Debug, Args)]
+/// Which broker to use and where to keep data: shared by `serve` and `test`. `Debug` shows
+/// the broker URL without its credentials.
+#[derive(Clone, Args)]
 pub struct BrokerArgs {
     /// Base URL of a real cloud-gpu-shopper broker (e.g. http://127.0.0.1:8080). Unset:
     /// the embedded simulator runs in this process and nothing is rented for real.
@@ -106,22 +111,37 @@ pub struct BrokerCalls {
     /// Successful probe calls in a row that close the circuit breaker again.
     #[arg(long, env = "GDL_BREAKER_PROBES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub breaker_probes: u32,
+
+    /// The largest broker reply read, in MB; a larger one fails as `shopper_bad_response`.
+    #[arg(long = "broker-max-reply-mb", env = "GDL_BROKER_MAX_REPLY_MB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_reply_mb: u32,
+
+    /// The most pages of the broker's inventory read for one listing (200 offers a page).
+    #[arg(long = "broker-max-pages", env = "GDL_BROKER_MAX_PAGES", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub max_pages: u32,
 }
 
-/// Who may use the dashboard, from where.
-#[derive(Clone, Debug, Args)]
+/// Who may use the dashboard, from where. `Debug` never shows the token.
+#[derive(Clone, Args)]
 pub struct AccessSettings {
     /// Access token. Required to listen on anything but loopback; then pages need a login
-    /// and programs `Authorization: Bearer <token>`.
+    /// and programs `Authorization: Bearer <token>`. Prefer --auth-token-file or the
+    /// environment variable: a flag shows in `ps` to every user of the machine.
     #[arg(long, env = "GDL_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
+
+    /// A file holding the access token (its first line; the file should be readable by
+    /// this user only). Instead of --auth-token.
+    #[arg(long, env = "GDL_AUTH_TOKEN_FILE", conflicts_with = "auth_token")]
+    pub auth_token_file: Option<PathBuf>,
 
     /// An origin (scheme://host[:port]) allowed to embed the dashboard and call it, besides
     /// its own. Repeat, or comma-separate in the environment variable.
     #[arg(
         long = "allow-origin",
         env = "GDL_ALLOWED_ORIGINS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = origin
     )]
     pub allowed_origins: Vec<String>,
 
@@ -130,6 +150,16 @@ pub struct AccessSettings {
     /// (421), which stops DNS-rebinding pages. Repeat or separate with commas.
     #[arg(long = "allow-host", env = "GDL_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+
+    /// The address of a reverse proxy (TLS in front) whose `X-Forwarded-For` names the
+    /// client, for the wrong-token throttle; only requests from it are read so. Repeat or
+    /// separate with commas.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GDL_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// Hours a login (with --auth-token) lasts before the token is asked again.
     #[arg(long = "session-hours", env = "GDL_SESSION_HOURS", default_value = "12", value_parser = hours)]
@@ -281,6 +311,14 @@ impl BrokerCalls {
         }
     }
 
+    /// What the client reads of the broker at most.
+    pub fn limits(&self) -> ReplyLimits {
+        ReplyLimits {
+            max_reply_bytes: (self.max_reply_mb as usize) << 20,
+            max_pages: self.max_pages,
+        }
+    }
+
     /// The circuit breaker's configuration.
     pub fn breaker(&self) -> BreakerConfig {
         BreakerConfig {
@@ -327,47 +365,58 @@ pub fn data_dir_or_default(dir: Option<&PathBuf>) -> PathBuf {
     base.join("gpu-deploy-llm")
 }
 
-/// A positive, finite number (a speed).
-pub fn positive_f64(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
-        _ => Err(format!("expected a positive number, got {text:?}")),
+impl std::fmt::Debug for BrokerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerArgs")
+            .field(
+                "shopper_url",
+                &self.shopper_url.as_deref().map(crate::shopper::shown_url),
+            )
+            .field("sim_speed", &self.sim_speed)
+            .field("sim_failure_rate", &self.sim_failure_rate)
+            .field("allow_private_hosts", &self.allow_private_hosts)
+            .field("data_dir", &self.data_dir)
+            .finish()
     }
 }
 
-/// A share from 0 to 1.
-fn share(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
-        _ => Err(format!("expected a share from 0 to 1, got {text:?}")),
+impl std::fmt::Debug for AccessSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessSettings")
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("auth_token_file", &self.auth_token_file)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("session_ttl", &self.session_ttl)
+            .finish()
     }
 }
 
-fn whole(text: &str, unit: &str) -> Result<u64, String> {
-    match text.trim().parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "expected a whole number of {unit} (at least 1), got {text:?}"
-        )),
-    }
-}
-
-fn seconds(text: &str) -> Result<Duration, String> {
-    whole(text, "seconds").map(Duration::from_secs)
-}
-
-fn millis(text: &str) -> Result<Duration, String> {
-    whole(text, "milliseconds").map(Duration::from_millis)
-}
-
-fn hours(text: &str) -> Result<Duration, String> {
-    whole(text, "hours").map(|h| Duration::from_secs(h.saturating_mul(3600)))
-}
-
-fn seconds_f64(text: &str) -> Result<Duration, String> {
-    match text.trim().parse::<f64>() {
-        Ok(s) if s >= 0.1 && s.is_finite() => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!("expected seconds (at least 0.1), got {text:?}")),
+impl AccessSettings {
+    /// Reads the token from `auth_token_file`, when one is given: its first line, trimmed.
+    pub fn load_token_file(&mut self) -> Result<(), String> {
+        let Some(path) = &self.auth_token_file else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read the access token from {} ({e}); check --auth-token-file",
+                path.display()
+            )
+        })?;
+        let token = text.lines().next().unwrap_or_default().trim().to_owned();
+        if token.is_empty() {
+            return Err(format!(
+                "{} holds no access token (its first line is empty)",
+                path.display()
+            ));
+        }
+        self.auth_token = Some(token);
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 //! backoff for idempotent calls.
 //!
 //! - this file: the client, its settings and one method per broker operation;
+//! - `limits`: the timeouts and the most it reads of a broker;
 //! - `transport`: how any call is made (breaker, retries, the reply read);
 //! - `reply`: a reply that is not a success, read into a [`ShopperError`];
 //! - [`breaker`] and [`calls`]: the circuit breaker and the call log behind the Health tab.
@@ -10,11 +11,13 @@
 pub mod breaker;
 pub mod calls;
 mod error;
+mod limits;
 mod reply;
 mod transport;
 
 pub use breaker::{Breaker, BreakerConfig};
 pub use error::ShopperError;
+pub use limits::{ReplyLimits, Timeouts};
 use transport::Call;
 pub(crate) use transport::Conflict;
 
@@ -26,31 +29,6 @@ use gdl_model::shopper::{
 use reqwest::{Method, Url};
 use std::time::{Duration, Instant};
 
-/// Every timeout the dashboard uses with the broker, in one place.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Timeouts {
-    /// Ordinary calls (lists, gets, extend). A cold inventory takes ~6 s on the broker.
-    pub request: Duration,
-    /// `/health` and `/ready` probes: short, so an offline broker is reported quickly.
-    pub probe: Duration,
-    /// How long [`ShopperClient::wait_for_ready`] waits.
-    pub ready_wait: Duration,
-    /// Create, done and delete block on the provider (destroy verification takes ≥ 5 s and
-    /// up to ~275 s; Blue Lobster creates block up to 5 min).
-    pub provider_call: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            request: Duration::from_secs(30),
-            probe: Duration::from_secs(2),
-            ready_wait: Duration::from_secs(120),
-            provider_call: Duration::from_secs(330),
-        }
-    }
-}
-
 /// A cheap-to-clone client for one broker.
 #[derive(Clone)]
 pub struct ShopperClient {
@@ -58,6 +36,7 @@ pub struct ShopperClient {
     http: reqwest::Client,
     consumer_id: String,
     timeouts: Timeouts,
+    limits: ReplyLimits,
     retries: u32,
     /// Shared by every clone: one broker, one breaker.
     breaker: Breaker,
@@ -97,6 +76,7 @@ impl ShopperClient {
             http,
             consumer_id: gdl_model::version_consumer_id(),
             timeouts,
+            limits: ReplyLimits::default(),
             retries: 2,
             breaker: Breaker::new(BreakerConfig::default()),
             calls: calls::CallLog::default(),
@@ -108,6 +88,12 @@ impl ShopperClient {
     /// version's.
     pub fn with_consumer_id(mut self, consumer_id: String) -> Self {
         self.consumer_id = consumer_id;
+        self
+    }
+
+    /// Sets the most it reads of the broker.
+    pub fn with_limits(mut self, limits: ReplyLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -211,16 +197,20 @@ impl ShopperClient {
         query.limit = Some(page_size);
         let mut offset = query.offset.unwrap_or(0);
         let mut offers = Vec::new();
-        loop {
+        for _ in 0..self.limits.max_pages {
             query.offset = Some(offset);
             let page = self.inventory(&query).await?;
             let got = page.offers.len() as u32;
             offers.extend(page.offers);
-            offset += got;
+            let Some(next) = offset.checked_add(got) else {
+                return Err(endless(&page.total.to_string(), self.limits.max_pages));
+            };
+            offset = next;
             if got == 0 || offset >= page.total {
                 return Ok(offers);
             }
         }
+        Err(endless(&offset.to_string(), self.limits.max_pages))
     }
 
     /// `GET /api/v1/inventory/:id`.
@@ -392,6 +382,29 @@ impl ShopperClient {
             path.extend(segments);
         }
         url
+    }
+}
+
+/// A broker URL as people may see it (logs, pages): without any `user:pass@`.
+pub fn shown_url(url: &str) -> String {
+    match Url::parse(url.trim()) {
+        Ok(mut shown) => {
+            let _ = shown.set_username("");
+            let _ = shown.set_password(None);
+            shown.as_str().trim_end_matches('/').to_owned()
+        }
+        Err(_) => "[a broker URL that does not parse]".to_owned(),
+    }
+}
+
+/// A paged listing that does not end within `pages` pages.
+fn endless(total: &str, pages: u32) -> ShopperError {
+    ShopperError::Decode {
+        status: 200,
+        detail: format!(
+            "the inventory did not end within {pages} pages (the broker's total says {total}); raise --broker-max-pages if it is really that large"
+        ),
+        snippet: String::new(),
     }
 }
 

@@ -18,7 +18,11 @@ use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
 /// Builds the state; the broker monitor starts polling at once.
-pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
+pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
+    settings
+        .access
+        .load_token_file()
+        .map_err(anyhow::Error::msg)?;
     crate::security::check_token(settings.access.auth_token.as_deref())
         .map_err(anyhow::Error::msg)?;
     let data_dir = settings.broker.resolved_data_dir();
@@ -53,6 +57,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     let client = ShopperClient::new(&url, settings.calls.timeouts())
         .map_err(|e| anyhow::anyhow!("{e} ({})", e.hint()))?
         .with_breaker(settings.calls.breaker())
+        .with_limits(settings.calls.limits())
         .with_consumer_id(gdl_model::consumer_id(&installation));
     let hub = Hub::new(settings.tuning.live.clone());
     let allow_private = settings.broker.allow_private_hosts || simulator.is_some();
@@ -80,6 +85,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
         settings.access.allowed_origins.clone(),
     )
     .with_hosts(settings.access.allowed_hosts.clone())
+    .with_trusted_proxies(settings.access.trusted_proxies.clone())
     .with_session_ttl(settings.access.session_ttl)
     .with_embed_tokens(embed_tokens.clone());
     let dashboard = Dashboard::new(Parts {

@@ -80,7 +80,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         http: reqwest::Client::new(),
         target: Target {
             base_url,
-            api_key,
+            api_key: zeroize::Zeroizing::new(api_key),
             model: a.model.clone(),
         },
         workload,

@@ -13,6 +13,7 @@ fn status(state: BrokerState) -> StatusView {
             simulated: true,
             checked_at: Some(Utc::now()),
             breaker: Default::default(),
+            consumer_id: "gpu-deploy-llm/me".into(),
         },
         providers: vec![],
         inventory_error: None,

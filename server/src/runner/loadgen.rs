@@ -5,6 +5,7 @@
 use gdl_model::benchmark::Sample;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 /// The largest server-sent event accepted, in bytes (a stranger's server streams to us).
 const MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -18,9 +19,9 @@ const MAX_TEXT_BYTES: usize = 64 * 1024;
 pub struct Target {
     /// `http://127.0.0.1:<forwarded port>`.
     pub base_url: String,
-    /// The server's API key (never printed: `Debug` shows `[redacted]`); empty when the
-    /// server asks for none (the broker-started vLLM).
-    pub api_key: String,
+    /// The server's API key (never printed: `Debug` shows `[redacted]`; wiped on drop);
+    /// empty when the server asks for none (the broker-started vLLM).
+    pub api_key: Zeroizing<String>,
     /// The served model name (from `/v1/models`).
     pub model: String,
 }
@@ -261,7 +262,7 @@ mod tests {
         let http = reqwest::Client::new();
         let target = Target {
             base_url: format!("http://{}", llm.addr()),
-            api_key: "secret".into(),
+            api_key: Zeroizing::new("secret".into()),
             model: "qwen2.5-0.5b".into(),
         };
         let (matching, total, _) = quality(&http, &target).await;
@@ -273,7 +274,7 @@ mod tests {
         assert!(sample.chunk_ms.len() >= 20 && !text.is_empty());
         assert!(sample.first_chunk_ms.unwrap() <= sample.ttft_ms.unwrap());
         let wrong_key = Target {
-            api_key: "nope".into(),
+            api_key: Zeroizing::new("nope".into()),
             ..target
         };
         let (failed, _) = stream_one(&http, &wrong_key, "hi", 4, Instant::now()).await;

@@ -30,6 +30,8 @@ pub struct Access {
     pub(super) session_ttl: Duration,
     /// Recent wrong tokens.
     failures: Arc<Mutex<throttle::Failures>>,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub(super) trusted_proxies: Arc<Vec<IpAddr>>,
     /// Read-only embed tokens.
     embed: embed::EmbedTokens,
 }
@@ -51,6 +53,7 @@ impl Access {
             sessions: Arc::default(),
             session_ttl: Duration::from_secs(12 * 3600),
             failures: Arc::default(),
+            trusted_proxies: Arc::default(),
             embed: embed::EmbedTokens::default(),
         }
     }
@@ -117,7 +120,24 @@ impl Access {
         self.sessions.lock().unwrap().remove(session);
     }
 
-    /// A 429 when `address` (or everyone) tried too many wrong tokens lately.
+    /// Trusts `proxies` to name the client in `X-Forwarded-For`.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<IpAddr>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Whether the request carries a live login (a session cookie): never throttled.
+    pub(super) fn logged_in(&self, headers: &HeaderMap) -> bool {
+        cookie(headers, COOKIE).is_some_and(|session| {
+            self.sessions
+                .lock()
+                .unwrap()
+                .get(&session)
+                .is_some_and(|until| *until > Instant::now())
+        })
+    }
+
+    /// A 429 when `address` tried too many wrong tokens lately.
     pub(super) fn throttled(&self, address: Option<IpAddr>) -> Option<ServiceError> {
         let wait = self
             .failures
@@ -150,18 +170,18 @@ impl Access {
         self.token.is_some()
     }
 
-    /// The Content-Security-Policy of pages, with `{nonce}` where the hydration scripts'
-    /// nonce goes.
-    pub fn page_csp_template(&self) -> String {
-        let ancestors = std::iter::once("'self'".to_owned())
-            .chain(self.allowed_origins.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        format!(
-            "default-src 'self'; script-src 'self' 'nonce-{{nonce}}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; \
-             frame-ancestors {ancestors}"
-        )
+    /// The Content-Security-Policy of pages and of the panels, with `{nonce}` where the
+    /// hydration scripts' nonce goes: only the panels may be framed by the allowed origins.
+    pub fn csp_templates(&self) -> app::backend::CspTemplate {
+        app::backend::CspTemplate {
+            page: csp_template("'self'"),
+            panel: csp_template(
+                &std::iter::once("'self'")
+                    .chain(self.allowed_origins.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        }
     }
 
     /// Whether the request carries the token or a live login session. A wrong bearer
@@ -216,9 +236,25 @@ pub(super) fn host_name(host: &str) -> &str {
     }
 }
 
-/// The client's address, if the server knows it.
-pub(super) fn client_address(peer: Option<SocketAddr>) -> Option<IpAddr> {
-    peer.map(|p| p.ip())
+/// The client's address, if the server knows it: the peer's, or, when the peer is one of
+/// the `trusted` proxies (`--trusted-proxy`), the last address its `X-Forwarded-For` adds.
+pub(super) fn client_address(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .last();
+    Some(forwarded.unwrap_or(peer))
 }
 
 pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -234,6 +270,15 @@ pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// A page Content-Security-Policy that lets `ancestors` frame it.
+fn csp_template(ancestors: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{{nonce}}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; \
+         frame-ancestors {ancestors}"
+    )
 }
 
 #[cfg(test)]
@@ -319,9 +364,15 @@ mod tests {
         assert!(a.origin_allowed("http://127.0.0.1:8081", &h));
         assert!(a.origin_allowed("https://wiki.example.org", &h));
         assert!(!a.origin_allowed("http://evil.example", &h));
-        assert!(a
-            .page_csp_template()
+        let csp = a.csp_templates();
+        assert!(csp
+            .panel
             .contains("frame-ancestors 'self' https://wiki.example.org"));
+        assert!(
+            csp.page.ends_with("frame-ancestors 'self'"),
+            "only the panels may be framed by other origins: {}",
+            csp.page
+        );
         assert!(
             constant_time_eq(b"abc", b"abc")
                 && !constant_time_eq(b"abc", b"abd")

@@ -197,20 +197,27 @@ pub fn presented(
     token_in_query(query?).map(str::to_owned)
 }
 
-/// Why an embed token may not make this request, if it may not: anything that changes
-/// state (but the read-only server functions), and managing the tokens.
+/// Why an embed token may not make this request, if it may not. It reaches the panels
+/// (`/embed/...`), the live channel and the reads of the REST API (`GET /api/...` but the
+/// tokens' own routes, `/metrics`) and the read-only server functions: nothing that changes
+/// state, and none of the dashboard's own pages (the Share page lists the tokens).
 pub fn forbidden(method: &Method, path: &str) -> Option<ApiError> {
-    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+    let get = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let reads = (get
+        && (path.starts_with("/embed/")
+            || path == "/ws"
+            || path == "/metrics"
+            || (path.starts_with("/api/") && !path.starts_with("/api/embed-tokens"))))
         || (*method == Method::POST && READ_ONLY_FUNCTIONS.contains(&path));
-    if reads && !path.starts_with("/api/embed-tokens") {
+    if reads {
         return None;
     }
     Some(
         ApiError::new(
             ErrorCode::EmbedReadOnly,
-            format!("an embed token can only read; {method} {path} needs the access token"),
+            format!("an embed token opens the panels (/embed/...), the live channel and the REST API's reads; {method} {path} needs the access token"),
         )
-        .with_hint("Starting, cancelling, cleaning up, extending and managing tokens need the dashboard's access token (log in, or Authorization: Bearer <token>)."),
+        .with_hint("The dashboard's pages, starting, cancelling, cleaning up, extending and managing tokens need the dashboard's access token (log in, or Authorization: Bearer <token>)."),
     )
 }
 
@@ -264,8 +271,14 @@ mod tests {
     fn embed_tokens_only_read() {
         assert!(forbidden(&Method::GET, "/embed/sessions").is_none());
         assert!(forbidden(&Method::GET, "/api/runs").is_none());
+        assert!(forbidden(&Method::GET, "/ws").is_none());
         assert!(forbidden(&Method::POST, "/_fn/live_state").is_none());
         for (m, p) in [
+            // The dashboard's own pages: the Share page lists the tokens.
+            (Method::GET, "/share"),
+            (Method::GET, "/"),
+            (Method::GET, "/sessions"),
+            (Method::GET, "/api/embed-tokens/x"),
             (Method::POST, "/api/runs"),
             (Method::POST, "/api/runs/run-1/cancel"),
             (Method::POST, "/api/sessions/s1/cleanup"),

@@ -26,6 +26,8 @@ pub async fn guard(State(access): State<Arc<Access>>, request: Request, next: Ne
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0),
+        request.headers(),
+        &access.trusted_proxies,
     );
     let path = request.uri().path();
     if let Some(secret) = embed::presented(
@@ -135,9 +137,10 @@ async fn embed_token(
 /// The refusal, if it is refused.
 fn login(access: &Access, request: &Request, address: Option<IpAddr>) -> Option<Response> {
     let path = request.uri().path();
-    if public(path) || !access.enabled() {
+    if public(path) || !access.enabled() || access.logged_in(request.headers()) {
         return None;
     }
+    // Only this address's own wrong tokens hold its next attempt back.
     if let Some(refused) = access.throttled(address) {
         return Some(refused.into_response());
     }

@@ -54,13 +54,14 @@ pub struct LoginForm {
 pub async fn login(
     State(access): State<Access>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let token = Zeroizing::new(form.token);
     let Some(expected) = access.token.clone() else {
         return Redirect::to("/").into_response();
     };
-    let address = client_address(Some(peer));
+    let address = client_address(Some(peer), &headers, &access.trusted_proxies);
     if let Some(refused) = access.throttled(address) {
         return refused.into_response();
     }

@@ -1,5 +1,7 @@
-//! Wrong tokens are throttled: a client address that failed too often lately, or too many
-//! failures from everywhere (a spread-out guessing attempt), has to wait.
+//! Wrong tokens are throttled per client address: one that failed too often lately has to
+//! wait before its next attempt is even checked. Others' failures never lock anyone out
+//! (tokens are at least 20 characters: guessing them from many addresses is hopeless), and a
+//! live login is never throttled.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -9,14 +11,14 @@ use std::time::{Duration, Instant};
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failures one address may make in the window.
 const PER_ADDRESS: usize = 5;
-/// Failures all addresses together may make in the window.
-const GLOBAL: usize = 50;
+/// Addresses remembered at most (the oldest are forgotten first): a flood of addresses
+/// cannot grow the table without bound.
+const ADDRESSES: usize = 10_000;
 
-/// Recent failures, per address and in all.
+/// Recent failures, per address.
 #[derive(Debug, Default)]
 pub struct Failures {
     by_address: HashMap<IpAddr, VecDeque<Instant>>,
-    all: VecDeque<Instant>,
 }
 
 impl Failures {
@@ -28,19 +30,26 @@ impl Failures {
                 .then(|| list.front().map(|t| WINDOW.saturating_sub(now - *t)))
                 .flatten()
         };
-        let own = address
+        address
             .and_then(|a| self.by_address.get(&a))
-            .and_then(|l| full(l, PER_ADDRESS));
-        own.or_else(|| full(&self.all, GLOBAL))
+            .and_then(|l| full(l, PER_ADDRESS))
     }
 
     /// Counts a wrong token from `address`.
     pub fn failed(&mut self, address: Option<IpAddr>, now: Instant) {
         self.forget_old(now);
-        if let Some(a) = address {
-            self.by_address.entry(a).or_default().push_back(now);
+        let Some(a) = address else { return };
+        if self.by_address.len() >= ADDRESSES && !self.by_address.contains_key(&a) {
+            let oldest = self
+                .by_address
+                .iter()
+                .min_by_key(|(_, list)| list.back().copied())
+                .map(|(a, _)| *a);
+            if let Some(oldest) = oldest {
+                self.by_address.remove(&oldest);
+            }
         }
-        self.all.push_back(now);
+        self.by_address.entry(a).or_default().push_back(now);
     }
 
     /// A right token: the address starts afresh.
@@ -56,7 +65,6 @@ impl Failures {
                 list.pop_front();
             }
         };
-        old(&mut self.all);
         self.by_address.retain(|_, list| {
             old(list);
             !list.is_empty()
@@ -69,7 +77,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_address_waits_after_five_failures_and_everyone_after_fifty() {
+    fn an_address_waits_after_five_failures_and_no_one_else_does() {
         let mut f = Failures::default();
         let t0 = Instant::now();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
@@ -86,12 +94,13 @@ mod tests {
         );
         assert_eq!(f.wait(Some(a), t0 + WINDOW), None, "the window passed");
         let mut f = Failures::default();
-        for i in 0..50u8 {
+        for i in 0..200u8 {
             f.failed(Some(IpAddr::from([10, 0, 1, i])), t0);
         }
-        assert!(
-            f.wait(Some("10.9.9.9".parse().unwrap()), t0).is_some(),
-            "too many in all"
+        assert_eq!(
+            f.wait(Some("10.9.9.9".parse().unwrap()), t0),
+            None,
+            "others' failures lock no one out"
         );
         f.succeeded(Some(a));
     }

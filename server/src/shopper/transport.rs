@@ -176,10 +176,7 @@ impl ShopperClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(call, &e))?;
+        let bytes = self.read_body(call, status.as_u16(), response).await?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| ShopperError::Decode {
                 status: status.as_u16(),
@@ -194,6 +191,41 @@ impl ShopperClient {
             header_request_id,
             retry_after,
         ))
+    }
+
+    /// The reply's body, up to the client's limit: a longer one fails as a bad reply before
+    /// more of it is read.
+    async fn read_body(
+        &self,
+        call: &Call<'_>,
+        status: u16,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, ShopperError> {
+        let max = self.limits.max_reply_bytes;
+        let too_big = |body: &[u8]| ShopperError::Decode {
+            status,
+            detail: format!(
+                "the reply to {} is larger than {} MB (--broker-max-reply-mb)",
+                call.operation,
+                max.div_ceil(1 << 20)
+            ),
+            snippet: snippet(body),
+        };
+        if response.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_big(&[]));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(call, &e))?
+        {
+            if body.len() + chunk.len() > max {
+                return Err(too_big(&body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport_error(&self, call: &Call<'_>, e: &reqwest::Error) -> ShopperError {

@@ -129,7 +129,8 @@ impl Simulator {
                 .unwrap_or(self.config().provision_failure_rate)
                 .clamp(0.0, 1.0);
             let running_at = state.faults.running_after_attempts;
-            let fail_next = state.faults.failing_provisionings > 0;
+            // A create that fails as stale never provisions: the fault waits for one that does.
+            let fail_next = !stale && state.faults.failing_provisionings > 0;
             if fail_next {
                 state.faults.failing_provisionings -= 1;
             }

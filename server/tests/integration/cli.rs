@@ -436,3 +436,87 @@ async fn log_format_json_writes_one_object_a_line_with_the_request_id() {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_file_and_the_brokers_password_never_reach_the_log() {
+    let (_simulator, broker) = simulate(&[]);
+    let with_password = broker.replacen("http://", "http://admin:hunter2-broker-pw@", 1);
+    let data = data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    let token_file = data.join("token");
+    let token = "token-from-a-file-0123456789";
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let mut child = Child::spawn(
+        binary()
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .args(["--shopper-url", &with_password, "--auth-token-file"])
+            .arg(&token_file)
+            .env("RUST_LOG", "trace"),
+    );
+    let line = child.wait_for_line("dashboard on http://", Duration::from_secs(60));
+    assert!(line.contains(&format!("broker {broker}")), "{line}");
+    let url = crate::process::announced_url(&line);
+    // The file's token is the one asked for.
+    let http = reqwest::Client::new();
+    let refused = http.get(format!("{url}/api/status")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let allowed = http
+        .get(format!("{url}/api/status"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    let status = allowed.text().await.unwrap();
+    assert!(!status.contains("hunter2"), "{status}");
+    child.signal("TERM");
+    child.wait_within(Duration::from_secs(60));
+    let log = child.stderr();
+    assert!(!log.contains("hunter2"), "the broker's password in the log");
+    assert!(!log.contains(token), "the token in the log");
+    assert!(
+        !log.contains("ps` to every user"),
+        "no warning without the flag"
+    );
+
+    // The token as a flag works, and says why it should not be one.
+    let (mut flagged, _) = serve(&["--auth-token", token], &data_dir());
+    flagged.signal("TERM");
+    flagged.wait_within(Duration::from_secs(60));
+    assert!(
+        flagged.stderr().contains("--auth-token-file"),
+        "{}",
+        flagged.stderr()
+    );
+    // Both at once, or an empty file, are refused at start.
+    let both = output_within(
+        binary()
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--auth-token",
+                token,
+                "--auth-token-file",
+            ])
+            .arg(&token_file),
+        Duration::from_secs(30),
+    );
+    assert_eq!(both.status.code(), Some(2), "{}", both.stderr);
+    std::fs::write(&token_file, "\n").unwrap();
+    let empty = output_within(
+        binary()
+            .args(["serve", "--addr", "127.0.0.1:0", "--auth-token-file"])
+            .arg(&token_file)
+            .arg("--data-dir")
+            .arg(data_dir()),
+        Duration::from_secs(30),
+    );
+    assert!(!empty.status.success());
+    assert!(
+        empty.stderr.contains("holds no access token"),
+        "{}",
+        empty.stderr
+    );
+}

@@ -322,3 +322,64 @@ async fn faults_can_be_flipped_over_http() {
     })
     .await;
 }
+
+/// A broker on loopback that answers its API without end: a reply body larger than any
+/// inventory (streamed, with no length), and an inventory whose `total` never ends.
+async fn endless_broker() -> String {
+    use axum::body::Body;
+    use axum::routing::get;
+    let offer = serde_json::json!({"id": "vastai-1", "provider": "vastai", "gpu_type": "L4",
+        "gpu_count": 1, "vram_gb": 24, "price_per_hour": 0.3, "available": true});
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/sessions",
+            get(|| async {
+                // 1 MiB chunks of a JSON string that never closes: 64 MiB in all.
+                let chunk = axum::body::Bytes::from(vec![b'x'; 1 << 20]);
+                let stream = futures::stream::iter(
+                    std::iter::once(axum::body::Bytes::from_static(b"{\"sessions\":[\""))
+                        .chain(std::iter::repeat_n(chunk, 64))
+                        .map(Ok::<_, std::io::Error>),
+                );
+                Body::from_stream(stream)
+            }),
+        )
+        .route(
+            "/api/v1/inventory",
+            get(move || {
+                let offer = offer.clone();
+                async move {
+                    axum::Json(
+                        serde_json::json!({"offers": [offer], "count": 1, "total": u32::MAX}),
+                    )
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_broker_that_does_not_end_is_refused_as_a_bad_reply() {
+    let url = endless_broker().await;
+    let c = client(&url).with_limits(server::shopper::ReplyLimits {
+        max_reply_bytes: 4 << 20,
+        max_pages: 7,
+    });
+    let big = c.list_sessions(&Default::default()).await.unwrap_err();
+    assert_eq!(big.code().as_str(), "shopper_bad_response", "{big:?}");
+    assert!(big.to_string().contains("larger than 4 MB"), "{big}");
+    assert!(!big.hint().is_empty());
+    let endless = c
+        .inventory_all(&InventoryQuery::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        endless.code().as_str(),
+        "shopper_bad_response",
+        "{endless:?}"
+    );
+    assert!(endless.to_string().contains("within 7 pages"), "{endless}");
+}

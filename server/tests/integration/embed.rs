@@ -120,6 +120,17 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
         csp.contains("frame-ancestors 'self' http://127.0.0.1:9"),
         "{csp}"
     );
+    // The dashboard's own pages are framed by nothing but themselves.
+    let own = d
+        .http
+        .get(format!("{}/", d.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let own_csp = own.headers()["content-security-policy"].to_str().unwrap();
+    assert!(own_csp.ends_with("frame-ancestors 'self'"), "{own_csp}");
     let html = page.text().await.unwrap();
     for wanted in [
         r#"class="embed""#,
@@ -188,6 +199,15 @@ async fn an_embed_token_reads_panels_and_rest_but_never_changes_anything() {
     let own = format!("/api/embed-tokens/{}", created.token.id);
     let revoke_own = call(&d, Method::DELETE, &own, Some(&secret), None).await;
     refused(revoke_own, 403, "embed_read_only").await;
+    // Nor the dashboard's own pages: the Share page lists every token and its label.
+    for page in ["/share", "/", "/sessions", "/runs"] {
+        let reply = call(&d, Method::GET, page, Some(&secret), None).await;
+        let body = refused(reply, 403, "embed_read_only").await;
+        assert!(
+            !body.to_string().contains(&created.token.label),
+            "{page}: {body}"
+        );
+    }
     // A read-only server function is allowed.
     let live = d
         .http

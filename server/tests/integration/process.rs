@@ -147,7 +147,7 @@ fn collect(pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
 }
 
 /// The `http://…` address a log line announces (`… on http://127.0.0.1:PORT …`).
-fn announced_url(line: &str) -> String {
+pub fn announced_url(line: &str) -> String {
     let start = line.find("http://").expect("an address in the line");
     line[start..]
         .split(|c: char| c.is_whitespace() || c == ')')

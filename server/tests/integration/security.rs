@@ -561,3 +561,83 @@ async fn every_state_changing_route_refuses_other_origins() {
         "nothing was started"
     );
 }
+
+#[tokio::test]
+async fn others_wrong_tokens_never_lock_out_the_owner_and_a_login_is_never_throttled() {
+    let dir = std::env::temp_dir().join(format!("gdl-sec-{}", uuid::Uuid::new_v4()));
+    // Behind a TLS proxy on loopback: every client arrives from 127.0.0.1.
+    let d = Dashboard::start_custom(None, dir, |s| {
+        s.access.auth_token = Some(TOKEN.into());
+        s.access.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let status = |token: &'static str, client: String| {
+        let r = d
+            .http
+            .get(format!("{}/api/status", d.url))
+            .bearer_auth(token)
+            .header("x-forwarded-for", format!("198.51.100.7, {client}"))
+            .send();
+        async move { r.await.unwrap().status().as_u16() }
+    };
+    // A guesser spread over 200 addresses (the old limit locked everyone out after 50).
+    for i in 0..200u8 {
+        let code = status("wrong-token-wrong-token", format!("203.0.113.{i}")).await;
+        assert_eq!(code, 401, "attempt {i}");
+    }
+    assert_eq!(status(TOKEN, "192.0.2.10".into()).await, 200, "the owner");
+    // One address that keeps guessing waits, whatever it sends next.
+    for _ in 0..5 {
+        assert_eq!(
+            status("wrong-token-wrong-token", "203.0.113.250".into()).await,
+            401
+        );
+    }
+    assert_eq!(status(TOKEN, "203.0.113.250".into()).await, 429);
+    assert_eq!(status(TOKEN, "192.0.2.10".into()).await, 200);
+
+    // Without --trusted-proxy the header is not believed: everyone is 127.0.0.1, and a
+    // live login still passes after that address's failures.
+    let d = with_token().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}/login", d.url))
+        .form(&[("token", TOKEN), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let session = login.headers()["set-cookie"].to_str().unwrap();
+    let session = session.split(';').next().unwrap().to_owned();
+    for i in 0..6 {
+        let r = http
+            .get(format!("{}/api/status", d.url))
+            .bearer_auth("wrong-token-wrong-token")
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(r.status().as_u16(), 401 | 429), "{}", r.status());
+    }
+    let throttled = http
+        .get(format!("{}/api/status", d.url))
+        .bearer_auth(TOKEN)
+        .header("x-forwarded-for", "192.0.2.10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        throttled.status(),
+        429,
+        "the forwarded address was not believed"
+    );
+    let logged_in = http
+        .get(format!("{}/api/status", d.url))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_in.status(), 200, "a live login is never throttled");
+}

@@ -193,7 +193,7 @@ async fn a_port_forward_reaches_the_sessions_model_server() {
     let http = reqwest::Client::new();
     let target = Target {
         base_url: format!("http://{local}"),
-        api_key: "fwd-key".into(),
+        api_key: zeroize::Zeroizing::new("fwd-key".into()),
         model: "qwen2.5-0.5b".into(),
     };
     let models: serde_json::Value = http

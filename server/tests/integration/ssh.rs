@@ -291,7 +291,7 @@ async fn benchmark_through_the_tunnel() {
     let http = reqwest::Client::new();
     let target = Target {
         base_url: format!("http://{local}"),
-        api_key: "tunnel-key".into(),
+        api_key: zeroize::Zeroizing::new("tunnel-key".into()),
         model: "qwen2.5-0.5b".into(),
     };
     let health = http

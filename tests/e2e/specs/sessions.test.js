@@ -12,12 +12,15 @@ describe('sessions', () => {
   let server;
   let browser;
   let broker;
+  // This installation's consumer id: only its own sessions can be its orphans.
+  let consumer;
 
   before(async () => {
     // Slow enough that a 1-hour reservation lasts 12 minutes here.
     server = await startDashboard({ simSpeed: 5 });
     browser = await launchBrowser();
-    broker = (await api(`${server.url}/api/status`)).body.broker.url;
+    ({ url: broker, consumer_id: consumer } = (await api(`${server.url}/api/status`)).body.broker);
+    assert.match(consumer, /^gpu-deploy-llm\/[0-9a-f]{12}$/);
   });
 
   after(async () => {
@@ -26,7 +29,7 @@ describe('sessions', () => {
   });
 
   it('flags an orphan on every page with its burn, and cleans it with one click', async () => {
-    const [session] = await createSessions(broker, 1);
+    const [session] = await createSessions(broker, 1, consumer);
     const page = await browser.newPage();
     const errors = watchErrors(page);
     await page.goto(`${server.url}/benchmarks`);
@@ -48,7 +51,7 @@ describe('sessions', () => {
   });
 
   it('shows the orphan banner on every page, from the server and live', async () => {
-    const [session] = await createSessions(broker, 1);
+    const [session] = await createSessions(broker, 1, consumer);
     await eventually(async () => (await api(`${server.url}/api/orphans`)).body.sessions.some((s) => s.id === session.id),
       { timeout: 30_000, what: 'the orphan is known' });
     const pages = ['/', '/inventory', '/sessions', '/runs', '/benchmarks', '/costs', '/health', '/compare', '/share'];

@@ -54,7 +54,7 @@ pub async fn run(
     d.ctx.info(&format!("/v1/models serves {model}"));
     let target = Target {
         base_url,
-        api_key: served.api_key.to_string(),
+        api_key: served.api_key.clone(),
         model,
     };
     let (sample, text) = loadgen::stream_one(
