@@ -252,8 +252,8 @@ pub(super) fn client_address(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .last();
+        .next_back()
+        .and_then(|a| a.trim().parse::<IpAddr>().ok());
     Some(forwarded.unwrap_or(peer))
 }
 
