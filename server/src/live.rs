@@ -47,6 +47,8 @@ const READ_BUFFER: usize = 512;
 /// that ends each batch. The buffer keeps its largest size, so this bounds what a batch
 /// leaves behind per connection.
 const WRITE_BUFFER: usize = 4 * 1024;
+/// The largest message a client may send.
+pub const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 /// `GET /ws[?last_seq=N&epoch=E | ?new]`: upgrades and runs the connection loop.
 pub async fn upgrade(
@@ -65,6 +67,10 @@ pub async fn upgrade(
     // frames go out in one write (see `socket::send_together`).
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
+        // Clients send hello, resync and pongs: a frame of more is refused, before any of
+        // it is kept (tungstenite's default would take 64 MiB from each connection).
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| async move {
             let (mut tx, rx) = socket.split();
             match identity {

@@ -27,6 +27,9 @@ pub struct HubConfig {
     /// How long a new connection without a resume point in its URL is given to say hello
     /// before it gets a snapshot.
     pub hello_grace: Duration,
+    /// How long one write to a client may take: a client that stopped reading is let go
+    /// then, instead of holding its connection (deaf to kicks, silence and shutdown).
+    pub send_deadline: Duration,
 }
 
 impl Default for HubConfig {
@@ -37,6 +40,7 @@ impl Default for HubConfig {
             silence_deadline: Duration::from_secs(30),
             ping_every: Duration::from_secs(10),
             hello_grace: Duration::from_millis(100),
+            send_deadline: Duration::from_secs(10),
         }
     }
 }

@@ -111,9 +111,12 @@ pub async fn run<Tx, Rx, E>(
                     None => return Ok(()),
                 },
                 _ = ping.tick() => {
-                    tx.send(Message::Ping(Default::default()))
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    within(&hub, async {
+                        tx.send(Message::Ping(Default::default()))
+                            .await
+                            .map_err(|e| e.to_string())
+                    })
+                    .await?;
                     hub.count(Count::ServerPing);
                 }
                 () = &mut silence => {
@@ -204,14 +207,32 @@ where
         return Ok(());
     }
     let count = frames.len() as u64;
-    for frame in frames {
-        tx.feed(Message::Text(frame))
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    tx.flush().await.map_err(|e| e.to_string())?;
+    within(hub, async {
+        for frame in frames {
+            tx.feed(Message::Text(frame))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tx.flush().await.map_err(|e| e.to_string())
+    })
+    .await?;
     hub.add_sent(count);
     Ok(())
+}
+
+/// `write`, given at most the hub's send deadline.
+async fn within(
+    hub: &Hub,
+    write: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    let deadline = hub.config().send_deadline;
+    match timeout(deadline, write).await {
+        Ok(done) => done,
+        Err(_) => Err(format!(
+            "a write did not finish in {} s: the client stopped reading",
+            deadline.as_secs_f64()
+        )),
+    }
 }
 
 /// Says why, then closes with that reason.
@@ -223,18 +244,27 @@ where
     let closing = super::hub::encode(&ServerFrame::Closing {
         reason: reason.to_owned(),
     });
-    let _ = tx.send(Message::Text(closing)).await;
     let mut short = reason.to_owned();
     while short.len() > 120 {
         short.pop();
     }
-    tx.send(Message::Close(Some(CloseFrame {
-        code,
-        reason: short.into(),
-    })))
-    .await
-    .map_err(|e| e.to_string())
+    // A client that stopped reading is not waited for.
+    let goodbye = async {
+        let _ = tx.send(Message::Text(closing)).await;
+        tx.send(Message::Close(Some(CloseFrame {
+            code,
+            reason: short.into(),
+        })))
+        .await
+        .map_err(|e| e.to_string())
+    };
+    timeout(CLOSE_DEADLINE, goodbye)
+        .await
+        .map_err(|_| "the client did not read its close frame".to_owned())?
 }
+
+/// How long saying goodbye may take.
+const CLOSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests;

@@ -277,3 +277,39 @@ async fn the_listener_takes_a_crowd_connecting_at_once() {
     assert_eq!(waiting, crowd, "every connection is queued at once");
     drop(listener);
 }
+
+#[tokio::test]
+async fn a_client_message_larger_than_the_limit_ends_its_connection() {
+    let hub = Hub::new(HubConfig::default());
+    let url = serve(hub.clone()).await;
+    let mut socket = connect(&url, &fresh()).await;
+    assert!(matches!(
+        next(&mut socket).await,
+        ServerFrame::Snapshot { .. }
+    ));
+    // Within the limit: a resync is answered.
+    let resync = serde_json::to_string(&ClientFrame::Resync).unwrap();
+    socket.send(Message::Text(resync.into())).await.unwrap();
+    assert!(matches!(
+        next(&mut socket).await,
+        ServerFrame::Snapshot { .. }
+    ));
+    // Past it: the connection ends before the message is kept.
+    let big = "x".repeat(server::live::MAX_CLIENT_MESSAGE + 1);
+    let _ = socket.send(Message::Text(big.into())).await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection was not ended");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while hub.stats().connections_current > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "still counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -215,3 +215,23 @@ async fn shutdown_closes_with_going_away() {
     );
     assert!(matches!(out.next().await, Some(Message::Close(Some(f))) if f.code == GOING_AWAY));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_let_go_at_the_send_deadline() {
+    let hub = Hub::new(HubConfig {
+        send_deadline: Duration::from_millis(200),
+        ping_every: Duration::from_millis(50),
+        silence_deadline: Duration::from_secs(60),
+        ..HubConfig::default()
+    });
+    // A sink with room for one frame that nobody ever reads.
+    let (in_tx, in_rx) = mpsc::unbounded();
+    let (out_tx, _never_read) = mpsc::channel::<Message>(0);
+    tokio::spawn(run(hub.clone(), out_tx, in_rx, "stuck".into(), None));
+    in_tx.unbounded_send(text(&no_history())).unwrap();
+    until(|| hub.stats().connections_current == 1).await;
+    // Its queue never drains and its pings never go out: the deadline, not the silence
+    // check (a minute away), ends the connection.
+    until(|| hub.stats().connections_current == 0).await;
+    drop(in_tx);
+}
