@@ -77,7 +77,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         ),
     };
     let engine = Engine {
-        http: reqwest::Client::new(),
+        http: crate::runner::loadgen::host_client(None),
         target: Target {
             base_url,
             api_key: zeroize::Zeroizing::new(api_key),

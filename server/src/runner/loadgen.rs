@@ -26,6 +26,17 @@ pub struct Target {
     pub model: String,
 }
 
+/// An HTTP client for a model server on a rented host (a stranger's machine): it follows no
+/// redirects, which could send the API key and the prompts anywhere; `timeout` per request.
+pub fn host_client(timeout: Option<Duration>) -> reqwest::Client {
+    let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    let builder = match timeout {
+        Some(t) => builder.timeout(t),
+        None => builder,
+    };
+    builder.build().unwrap_or_default()
+}
+
 /// `request` with the API key, when there is one.
 pub fn authorized(request: reqwest::RequestBuilder, api_key: &str) -> reqwest::RequestBuilder {
     if api_key.is_empty() {
@@ -279,5 +290,43 @@ mod tests {
         };
         let (failed, _) = stream_one(&http, &wrong_key, "hi", 4, Instant::now()).await;
         assert_eq!(failed.error.as_deref(), Some("HTTP 401"));
+    }
+
+    #[tokio::test]
+    async fn a_host_that_redirects_does_not_get_the_key_sent_elsewhere() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        // Elsewhere: counts what reaches it.
+        let reached = Arc::new(AtomicUsize::new(0));
+        let seen = reached.clone();
+        let elsewhere = axum::Router::new().fallback(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async { "{}" }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let there = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, elsewhere).await });
+        // The rented host: redirects everything there.
+        let to = there.clone();
+        let host = axum::Router::new().fallback(move || {
+            let to = to.clone();
+            async move { axum::response::Redirect::temporary(&format!("{to}/v1/chat/completions")) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, host).await });
+        let target = Target {
+            base_url,
+            api_key: Zeroizing::new("secret".into()),
+            model: "m".into(),
+        };
+        let http = host_client(Some(Duration::from_secs(5)));
+        let (sample, _) = stream_one(&http, &target, "hi", 4, Instant::now()).await;
+        assert!(!sample.ok(), "{sample:?}");
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            0,
+            "the redirect was followed"
+        );
     }
 }

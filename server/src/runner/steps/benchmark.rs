@@ -37,7 +37,7 @@ pub async fn run(
     model: &ResolvedModel,
 ) -> Result<BenchmarkRecord, StepError> {
     let offer = &connected.offer;
-    let http = reqwest::Client::new();
+    let http = loadgen::host_client(None);
     let (matching, with_expected, quality) = loadgen::quality(&http, target).await;
     let answers: Vec<Sample> = quality.iter().map(|(_, _, s)| s.clone()).collect();
     still_serving(connected, served, "the quality prompts", &answers).await?;

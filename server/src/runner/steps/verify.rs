@@ -22,10 +22,7 @@ pub async fn run(
     let base_url = format!("http://{local}");
     d.ctx
         .info(&format!("Tunnel: {base_url} → host port {PORT}"));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| failed(format!("no HTTP client: {e}")))?;
+    let http = crate::runner::loadgen::host_client(Some(Duration::from_secs(30)));
     let health = http
         .get(format!("{base_url}/health"))
         .send()
