@@ -134,14 +134,9 @@ impl Runner {
             at: Utc::now(),
             mine: inner.client.consumer_id(),
         };
-        let ids: Vec<SessionId> = listed.iter().map(|s| s.id.clone()).collect();
-        let mut claimed: HashSet<SessionId> = inner
-            .store
-            .rental_facts(ids)
+        let mut claimed = claimed(&inner.store, &listed)
             .await
-            .map_err(|e| e.to_string())?
-            .into_keys()
-            .collect();
+            .map_err(|e| e.to_string())?;
         let live: HashSet<_> = inner.active.lock().unwrap().keys().cloned().collect();
         let owing: Vec<Run> = inner
             .store
@@ -275,6 +270,15 @@ impl Runner {
         }
         inner.hub.publish([LiveEvent::Reconciled { record }]);
     }
+}
+
+/// The listed sessions that a rental of some run already names.
+pub async fn claimed(
+    store: &crate::store::Store,
+    listed: &[Session],
+) -> Result<HashSet<SessionId>, crate::store::StoreError> {
+    let ids = listed.iter().map(|s| s.id.clone()).collect();
+    Ok(store.rental_facts(ids).await?.into_keys().collect())
 }
 
 /// How a run's cleanup stands once what it owed was asked about: confirmed only when the

@@ -6,7 +6,7 @@ use crate::dashboard::Dashboard;
 use crate::runs::{finished, run, start, SMALL};
 use crate::support::{active_sessions as active, client, eventually, rentable_offer, request, sim};
 use gdl_model::code::ErrorCode;
-use gdl_model::runs::{OfferChoice, Run, RunStatus, StepName, StepStatus};
+use gdl_model::runs::{OfferChoice, RunStatus, StepName, StepStatus};
 use gdl_model::shopper::SessionStatus;
 use server::shopper::{ShopperClient, Timeouts};
 use std::time::Duration;
@@ -129,17 +129,7 @@ async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_
     // broker's reply (which carried the session id) was saved.
     let data_dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&data_dir).unwrap();
-    let mut interrupted = Run::new(
-        "run-interrupted".into(),
-        serde_json::from_str(SMALL).unwrap(),
-        chrono::Utc::now(),
-    );
-    for step in interrupted.steps.iter_mut().take(3) {
-        step.status = StepStatus::Complete;
-    }
-    let create = interrupted.step_mut(StepName::CreateSession);
-    create.status = StepStatus::Running;
-    create.started_at = Some(chrono::Utc::now());
+    let mut interrupted = crate::runs::stopped_during(StepName::CreateSession);
     interrupted.offer = Some(OfferChoice {
         offer_id: offer.id.clone(),
         provider: offer.provider.clone(),

@@ -8,7 +8,7 @@ use crate::dashboard::Dashboard;
 use crate::recovery::step_running;
 use crate::runs::{finished, run, start, SMALL};
 use crate::support::{client, eventually, rentable_offer, request, sim};
-use gdl_model::runs::{OfferChoice, Rental, Run, RunStatus, StepName, StepStatus};
+use gdl_model::runs::{OfferChoice, Rental, RunStatus, StepName, StepStatus};
 use gdl_model::sessions::{Orphans, SessionsView};
 use gdl_model::shopper::{Offer, Session, SessionStatus};
 use server::runner::ReconcileConfig;
@@ -191,15 +191,7 @@ async fn after_a_restart_every_rental_is_destroyed_and_nothing_is_confirmed_whil
         });
     }
     // The previous process died during Benchmark with the second rental in use.
-    let mut interrupted = Run::new(
-        "run-interrupted".into(),
-        serde_json::from_str(SMALL).unwrap(),
-        chrono::Utc::now(),
-    );
-    for step in interrupted.steps.iter_mut().take(9) {
-        step.status = StepStatus::Complete;
-    }
-    interrupted.step_mut(StepName::Benchmark).status = StepStatus::Running;
+    let mut interrupted = crate::runs::stopped_during(StepName::Benchmark);
     interrupted.session_id = Some(rentals[1].session_id.clone());
     interrupted.offer = Some(rentals[1].offer.clone());
     interrupted.rentals = rentals.clone();
@@ -263,18 +255,15 @@ async fn a_session_nothing_owns_is_destroyed_after_its_grace_and_another_dashboa
     let (mine, other) = (consumer(&ours), consumer(&theirs));
     assert_ne!(mine, other, "each installation has its own consumer id");
     let offer = rentable_offer(&server, &broker).await;
-    let orphan = broker
-        .create_session(&request(&mine, &offer))
-        .await
-        .unwrap()
-        .session
-        .id;
-    let foreign = broker
-        .create_session(&request(&other, &offer))
-        .await
-        .unwrap()
-        .session
-        .id;
+    let create = |consumer: String| {
+        let (broker, offer) = (&broker, &offer);
+        async move {
+            let made = broker.create_session(&request(&consumer, offer)).await;
+            made.unwrap().session.id
+        }
+    };
+    let orphan = create(mine.clone()).await;
+    let foreign = create(other.clone()).await;
 
     let record = eventually(Duration::from_secs(30), || async {
         ours.state.dashboard.hub().with_state(|s| {
@@ -292,22 +281,13 @@ async fn a_session_nothing_owns_is_destroyed_after_its_grace_and_another_dashboa
         SessionStatus::Stopped
     );
     // Three more passes: the other installation's session is still running.
-    let passes = ours
-        .state
-        .dashboard
-        .runner()
-        .reconcile_counters()
-        .passes
-        .load(Ordering::Relaxed);
+    let passes = || {
+        let counters = ours.state.dashboard.runner().reconcile_counters();
+        counters.passes.load(Ordering::Relaxed)
+    };
+    let before = passes();
     eventually(Duration::from_secs(20), || async {
-        let now = ours
-            .state
-            .dashboard
-            .runner()
-            .reconcile_counters()
-            .passes
-            .load(Ordering::Relaxed);
-        (now >= passes + 3).then_some(())
+        (passes() >= before + 3).then_some(())
     })
     .await;
     assert_eq!(

@@ -402,3 +402,20 @@ async fn dashboard_shutdown_cleans_up_a_run_in_progress() {
     assert_eq!(stored.status, RunStatus::Cancelled);
     assert!(stored.cleanup.unwrap().destroyed_confirmed);
 }
+
+/// A run `run-interrupted` as a process that died during `step` left it: the steps before
+/// complete, `step` running since now.
+pub fn stopped_during(step: StepName) -> Run {
+    let mut run = Run::new(
+        "run-interrupted".into(),
+        serde_json::from_str(SMALL).unwrap(),
+        chrono::Utc::now(),
+    );
+    for s in run.steps.iter_mut().take_while(|s| s.name != step) {
+        s.status = StepStatus::Complete;
+    }
+    let running = run.step_mut(step);
+    running.status = StepStatus::Running;
+    running.started_at = Some(chrono::Utc::now());
+    run
+}

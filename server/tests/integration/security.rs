@@ -12,6 +12,22 @@ async fn with_token() -> Dashboard {
     Dashboard::start_with(None, dir, Some(TOKEN)).await
 }
 
+/// Logs in with the right token, asking to go to `next`: a client that follows no redirects
+/// (so the reply's own redirect can be read) and that reply.
+async fn log_in(d: &Dashboard, next: &str) -> (reqwest::Client, reqwest::Response) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}/login", d.url))
+        .form(&[("token", TOKEN), ("next", next)])
+        .send()
+        .await
+        .unwrap();
+    (http, login)
+}
+
 #[tokio::test]
 async fn rest_server_functions_and_pages_need_the_token() {
     let d = with_token().await;
@@ -361,16 +377,7 @@ async fn wrong_tokens_are_throttled_and_logins_can_end() {
 
     // Another dashboard: log in, then log out; the cookie no longer works.
     let d = with_token().await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = http
-        .post(format!("{}/login", d.url))
-        .form(&[("token", TOKEN), ("next", "/\t/evil.example")])
-        .send()
-        .await
-        .unwrap();
+    let (http, login) = log_in(&d, "/\t/evil.example").await;
     assert_eq!(
         login.headers()["location"],
         "/",
@@ -599,16 +606,7 @@ async fn others_wrong_tokens_never_lock_out_the_owner_and_a_login_is_never_throt
     // Without --trusted-proxy the header is not believed: everyone is 127.0.0.1, and a
     // live login still passes after that address's failures.
     let d = with_token().await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = http
-        .post(format!("{}/login", d.url))
-        .form(&[("token", TOKEN), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
+    let (http, login) = log_in(&d, "/").await;
     let session = login.headers()["set-cookie"].to_str().unwrap();
     let session = session.split(';').next().unwrap().to_owned();
     for i in 0..6 {

@@ -116,12 +116,8 @@ async fn look_for_unclear(d: &Deps<'_>) {
         at: Utc::now(),
         mine: d.client.consumer_id(),
     };
-    let mut claimed = match ctx
-        .store()
-        .rental_facts(listed.iter().map(|s| s.id.clone()).collect())
-        .await
-    {
-        Ok(facts) => facts.into_keys().collect(),
+    let mut claimed = match reconcile::claimed(ctx.store(), &listed).await {
+        Ok(claimed) => claimed,
         Err(e) => {
             ctx.warn(&format!("Cannot read which runs own the broker's sessions ({e}): the reconciler keeps looking"));
             return;
