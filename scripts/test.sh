@@ -75,5 +75,9 @@ step "page and status load driver, small level, against the release binary"
 (source scripts/leptos-env.sh &&
   cargo bench -p server --bench pages -- --seconds 1 --rounds 1 --binary "$PWD/target/release/gpu-deploy-llm")
 
+step "chaos driver, small level: faults and a dashboard killed, nothing left billing"
+(source scripts/leptos-env.sh &&
+  cargo bench -p server --bench chaos -- --runs 8 --kills 1 --binary "$PWD/target/release/gpu-deploy-llm")
+
 step "browser tests (headless Chromium)"
 (cd tests/e2e && npm test)

@@ -154,3 +154,122 @@ async fn follows_events_across_a_dashboard_restart_without_losing_or_repeating_o
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// A frame of the test's own live channel, epoch `e1`.
+fn frame(seq: u64, snapshot: bool) -> String {
+    use gdl_model::live::{LiveEvent, ServerFrame};
+    let frame = if snapshot {
+        ServerFrame::Snapshot {
+            epoch: "e1".into(),
+            seq,
+            state: Default::default(),
+        }
+    } else {
+        ServerFrame::Event {
+            epoch: "e1".into(),
+            seq,
+            event: LiveEvent::SessionRemoved {
+                id: format!("s-{seq}").into(),
+            },
+        }
+    };
+    serde_json::to_string(&frame).unwrap()
+}
+
+// tungstenite's handshake callback has its (large) error type fixed by the library.
+#[allow(clippy::result_large_err)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_by_replay_and_exits_2_when_an_event_is_missing() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::Message;
+
+    // A live channel of the test's own: the first connection gets a snapshot at 5 and
+    // events 6 and 7, then is closed; the second (which must resume after 7) gets 8 by
+    // replay, then 10: event 9 is missing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = asked.clone();
+    let channel = tokio::spawn(async move {
+        let scripts = [
+            vec![frame(5, true), frame(6, false), frame(7, false)],
+            vec![frame(8, false), frame(10, false)],
+        ];
+        for frames in scripts {
+            let (stream, _) = listener.accept().await.unwrap();
+            let seen = seen.clone();
+            let mut socket =
+                tokio_tungstenite::accept_hdr_async(stream, move |r: &Request, ok: Response| {
+                    seen.lock().unwrap().push(r.uri().to_string());
+                    Ok(ok)
+                })
+                .await
+                .unwrap();
+            for text in frames {
+                socket.send(Message::Text(text.into())).await.unwrap();
+            }
+            let _ = socket.close(None).await;
+        }
+    });
+    let mut follower = Follower(
+        std::process::Command::new(env!("CARGO_BIN_EXE_follow-events"))
+            .arg(&base)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let reader = std::io::BufReader::new(follower.0.stdout.take().unwrap());
+    let kept = lines.clone();
+    let reading = std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !lines.lock().unwrap().iter().any(|l| l.contains(" seq=10 ")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "event 10 printed within 20 s: {:?}",
+            lines.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    channel.await.unwrap();
+    let pid = follower.0.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = follower.0.wait().unwrap();
+    reading.join().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut follower.0.stderr.take().unwrap(), &mut stderr).unwrap();
+
+    let asked = asked.lock().unwrap().clone();
+    assert!(asked[0].ends_with("/ws?new"), "{asked:?}");
+    assert!(
+        asked[1].ends_with("/ws?last_seq=7&epoch=e1"),
+        "the second connection resumes after the last event printed: {asked:?}"
+    );
+    let lines = lines.lock().unwrap().clone();
+    let seqs: Vec<&str> = lines.iter().map(|l| field(l, "seq")).collect();
+    assert_eq!(seqs, ["5", "6", "7", "8", "10"], "{lines:#?}");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("snapshot ")).count(),
+        1,
+        "the replay continues without a new snapshot"
+    );
+    assert!(
+        stderr.contains("event 10 of epoch e1 does not follow 8"),
+        "{stderr}"
+    );
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a missing event makes the exit code 2"
+    );
+}

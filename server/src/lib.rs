@@ -28,6 +28,8 @@
 //! - [`simulator`]: the fake cloud: the broker's API and, behind each rented session, a
 //!   simulated GPU host reached over real SSH (in-process or standalone).
 //! - [`request_id`]: an id for every request, in its logs and its reply.
+//! - [`serve`]: [`listen`] and [`run`]: the accept loop, with its connection cap and header
+//!   deadline, and graceful shutdown.
 
 pub mod api;
 mod backend;
@@ -40,6 +42,7 @@ pub mod monitor;
 pub mod request_id;
 pub mod runner;
 pub mod security;
+pub mod serve;
 pub mod service;
 pub mod sessions;
 pub mod settings;
@@ -49,13 +52,13 @@ pub mod startup;
 mod state;
 pub mod store;
 
+pub use serve::{listen, no_delay, run, ConnectionLimits, ConnectionStats};
 pub use settings::Settings;
 pub use startup::start;
 pub use state::{AppState, Shared};
 
 use app::{shell, App};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -102,94 +105,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Connections waiting to be accepted, at most (the kernel caps it at `somaxconn`). The
-/// standard library's 128 overflows when a thousand browsers reconnect at once after a
-/// restart, and each one past it waits a second for its SYN to be sent again.
-const BACKLOG: u32 = 4096;
-
-/// A listener on `addr` with room for a crowd connecting at once.
-pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
-}
-
-/// Sends small writes at once: a live frame must not wait for the client's delayed ACK of
-/// the one before it (Nagle's algorithm).
-pub fn no_delay(stream: &mut tokio::net::TcpStream) {
-    let _ = stream.set_nodelay(true);
-}
-
-/// Serves `router(state)` on `listener` until `shutdown` resolves.
-pub async fn run(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let hub = state.dashboard.hub().clone();
-    let runner = state.dashboard.runner().clone();
-    let (began_tx, began_rx) = tokio::sync::oneshot::channel();
-    let shutdown = async move {
-        shutdown.await;
-        let began = std::time::Instant::now();
-        let sent_before = hub.stats().messages_sent;
-        // No paid instance is left behind: cancel runs and let their cleanup finish.
-        let runs = runner.active_count();
-        let (finished, pending) = if runs > 0 {
-            tracing::info!("cancelling runs in progress and cleaning up their sessions");
-            runner.shutdown(std::time::Duration::from_secs(90)).await
-        } else {
-            (0, 0)
-        };
-        // Live connections would keep graceful shutdown waiting: tell them to close.
-        let stats = hub.stats();
-        let dropped = hub.queued_frames();
-        hub.close_all("server shutting down");
-        let _ = began_tx.send(Shutdown {
-            began,
-            sent_before,
-            connections: stats.connections_current,
-            dropped,
-            runs,
-            finished,
-            pending,
-            hub: hub.clone(),
-        });
-    };
-    axum::serve(
-        listener.tap_io(no_delay),
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    if let Ok(s) = began_rx.await {
-        tracing::info!(
-            connections_closed = s.connections,
-            frames_sent = s.hub.stats().messages_sent - s.sent_before,
-            frames_dropped = s.dropped,
-            runs_interrupted = s.runs,
-            cleanups_finished = s.finished,
-            cleanups_pending = s.pending,
-            duration_ms = s.began.elapsed().as_millis() as u64,
-            "shutdown statistics"
-        );
-    }
-    Ok(())
-}
-
-/// What a graceful shutdown did, logged when it ends.
-struct Shutdown {
-    began: std::time::Instant,
-    sent_before: u64,
-    connections: u64,
-    dropped: usize,
-    runs: usize,
-    finished: usize,
-    pending: usize,
-    hub: live::Hub,
+/// Cases per property test: 100,000, or `PROPTEST_CASES` for a longer search.
+#[cfg(test)]
+pub(crate) fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100_000)
 }

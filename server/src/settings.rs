@@ -13,7 +13,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod connections;
 mod parse;
+pub use connections::ConnectionSettings;
 pub use parse::positive_f64;
 use parse::{hours, millis, origin, seconds, seconds_f64, share};
 
@@ -40,6 +42,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub runs: RunSettings,
+
+    #[command(flatten)]
+    pub connections: ConnectionSettings,
 
     /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
     #[arg(long, env = "GDL_TEST_HOOKS")]
@@ -201,6 +206,11 @@ pub struct RunSettings {
     #[arg(long, env = "GDL_ORPHAN_GRACE_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=10080))]
     pub orphan_grace_minutes: u32,
 
+    /// Seconds between the reconciler's passes over the broker's sessions (it also looks
+    /// at start and after each run ends).
+    #[arg(long = "reconcile-every", env = "GDL_RECONCILE_EVERY", default_value = "60", value_parser = seconds)]
+    pub reconcile_every: Duration,
+
     /// Benchmark: streamed requests per load phase.
     #[arg(long, env = "GDL_BENCH_REQUESTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     pub bench_requests: u32,
@@ -344,6 +354,7 @@ impl RunSettings {
             load_levels: self.bench_concurrency.clone(),
             load_max_tokens: self.bench_max_tokens,
             reconcile: ReconcileConfig {
+                every: self.reconcile_every,
                 grace: (self.orphan_grace_minutes > 0)
                     .then(|| Duration::from_secs(u64::from(self.orphan_grace_minutes) * 60)),
                 ..ReconcileConfig::default()
@@ -421,29 +432,4 @@ impl AccessSettings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_read_into_typed_settings_once() {
-        let s = Settings::defaults("127.0.0.1:8081");
-        assert_eq!(s.calls.ready_timeout, Duration::from_secs(120));
-        assert_eq!(s.calls.broker_patience, Duration::from_millis(800));
-        assert_eq!(s.access.session_ttl, Duration::from_secs(12 * 3600));
-        assert_eq!(s.runs.bench_concurrency, [1, 4]);
-        let runner = s.runs.runner_config(true);
-        assert_eq!((runner.max_concurrent, runner.max_rentals), (1, 3));
-        assert_eq!(runner.destroy_patience, Duration::from_secs(600));
-        assert!(runner.allow_private_hosts);
-        assert_eq!(s.calls.breaker().open_for, Duration::from_secs(10));
-        assert_eq!(
-            s.poll(),
-            PollIntervals::for_speed(10.0),
-            "the simulator's speed"
-        );
-        for bad in ["0", "-3", "soon"] {
-            assert!(seconds(bad).is_err(), "{bad}");
-        }
-        assert!(share("1.5").is_err() && share("0.2").is_ok());
-    }
-}
+mod tests;

@@ -67,6 +67,10 @@ pub struct SimConfig {
     pub offers_per_provider: usize,
     /// Share of provisionings that fail after the instance was created (0.0–1.0).
     pub provision_failure_rate: f64,
+    /// Whether some listed offers (about 6 %) are gone at the provider, so that creating a
+    /// session on one fails as stale inventory, as real listings lag behind. Tests that
+    /// need their first create to succeed turn it off.
+    pub ghosts: bool,
 }
 
 impl Default for SimConfig {
@@ -76,6 +80,7 @@ impl Default for SimConfig {
             seed: None,
             offers_per_provider: 32,
             provision_failure_rate: 0.12,
+            ghosts: true,
         }
     }
 }

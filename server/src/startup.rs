@@ -112,6 +112,7 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         leptos,
         settings,
         simulator,
+        connections: Default::default(),
     }))
 }
 

@@ -5,6 +5,7 @@
 
 use crate::live::Hub;
 use crate::security::Access;
+use crate::serve::connections::ConnectionStats;
 use crate::service::Dashboard;
 use crate::settings::Settings;
 use crate::simulator::SimServer;
@@ -29,6 +30,8 @@ pub struct Shared {
     pub settings: Settings,
     /// The embedded simulator, kept alive as long as the state.
     pub simulator: Option<Arc<SimServer>>,
+    /// What the accept loop has seen.
+    pub connections: Arc<ConnectionStats>,
 }
 
 impl AppState {
@@ -61,6 +64,12 @@ impl FromRef<AppState> for Access {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<ConnectionStats> {
+    fn from_ref(state: &AppState) -> Self {
+        state.connections.clone()
     }
 }
 

@@ -3,6 +3,7 @@
 //! and GPU (what the broker's team asked for).
 
 use crate::runner::reconcile::ReconcileCounters;
+use crate::serve::connections::ConnectionStats;
 use crate::service::Dashboard;
 use axum::extract::State;
 use axum::http::header;
@@ -14,17 +15,22 @@ use gdl_model::status::BrokerState;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Upper bounds (seconds) of the time-to-running histogram's buckets.
 const TTR_BUCKETS: &[f64] = &[30.0, 60.0, 120.0, 180.0, 300.0, 450.0, 600.0, 900.0];
 
 /// The figures as Prometheus text.
-pub async fn metrics(State(d): State<Dashboard>) -> Response {
+pub async fn metrics(
+    State(d): State<Dashboard>,
+    State(conns): State<Arc<ConnectionStats>>,
+) -> Response {
     let view = d.health_now(false);
     let sessions = d.monitor().view().sessions.sessions;
     let mut text = render(&view, &sessions);
     let orphans = d.hub().with_state(|s| s.orphans().len());
     text += &reconciler(d.runner().reconcile_counters(), orphans);
+    text += &connections(&conns);
     (
         [(
             header::CONTENT_TYPE,
@@ -33,6 +39,31 @@ pub async fn metrics(State(d): State<Dashboard>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// The accept loop's figures: open connections, and how often the cap held new ones back.
+fn connections(c: &ConnectionStats) -> String {
+    let read = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed) as f64;
+    let mut t = Text::default();
+    t.one(
+        "gdl_http_connections",
+        "gauge",
+        "HTTP connections open (live channels included).",
+        read(&c.open),
+    );
+    t.one(
+        "gdl_http_connections_total",
+        "counter",
+        "HTTP connections accepted since start.",
+        read(&c.accepted),
+    );
+    t.one(
+        "gdl_http_connection_cap_reached_total",
+        "counter",
+        "Times new connections had to wait because --max-connections were open.",
+        read(&c.at_cap),
+    );
+    t.out
 }
 
 /// What the reconciler did since this process started, and the orphans now.

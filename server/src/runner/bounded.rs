@@ -118,6 +118,58 @@ impl Lines {
     }
 }
 
+/// Bytes that arrive in pieces (SSH packets, HTTP chunks) as text: a character split
+/// between two pieces is decoded whole, not as two replacement characters. Invalid bytes
+/// become U+FFFD, as `String::from_utf8_lossy` does.
+#[derive(Debug, Default)]
+pub struct Utf8Stream {
+    /// The start of a character whose other bytes have not come yet (at most 3 bytes).
+    pending: Vec<u8>,
+}
+
+impl Utf8Stream {
+    /// The text of `more`, after what was pending; the end of a character cut short is
+    /// kept for the next piece.
+    pub fn push(&mut self, more: &[u8]) -> String {
+        let joined;
+        let bytes: &[u8] = if self.pending.is_empty() {
+            more
+        } else {
+            joined = [std::mem::take(&mut self.pending).as_slice(), more].concat();
+            &joined
+        };
+        let mut text = String::with_capacity(bytes.len());
+        let mut rest = bytes;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    text.push_str(valid);
+                    return text;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    text.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                    match e.error_len() {
+                        Some(bad) => {
+                            text.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[bad..];
+                        }
+                        None => {
+                            self.pending = after.to_vec();
+                            return text;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// What is left when the stream ends: a character cut short becomes U+FFFD.
+    pub fn finish(self) -> String {
+        String::from_utf8_lossy(&self.pending).into_owned()
+    }
+}
+
 /// Reads a response body up to `max` bytes; a longer one is an error.
 pub async fn read_limited(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
@@ -133,6 +185,76 @@ pub async fn read_limited(mut response: reqwest::Response, max: usize) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: crate::proptest_cases(),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever bytes come, cut wherever: the same text as decoding them whole.
+        #[test]
+        fn text_in_pieces_reads_as_text_whole(
+            bytes in prop::collection::vec(
+                prop_oneof![any::<u8>(), Just(0xe2), Just(0x82), Just(0xac), Just(0xf0), Just(0x9f)],
+                0..64,
+            ),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let mut at: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+            at.sort_unstable();
+            let mut stream = Utf8Stream::default();
+            let mut text = String::new();
+            let mut from = 0;
+            for cut in at.into_iter().chain([bytes.len()]) {
+                text += &stream.push(&bytes[from..cut]);
+                from = cut;
+            }
+            text += &stream.finish();
+            prop_assert_eq!(text, String::from_utf8_lossy(&bytes));
+        }
+
+        /// Output of any shape, fed in any pieces: lines are never longer than the cap and
+        /// the tail never panics.
+        #[test]
+        fn lines_and_tails_take_any_output(
+            pieces in prop::collection::vec(
+                prop_oneof![any::<String>(), "[a-zé\n\r]{0,40}", Just("x".repeat(MAX_LINE + 7))],
+                0..8,
+            ),
+            cap in 1usize..64,
+            cut in 0usize..80,
+        ) {
+            let mut lines = Lines::default();
+            let mut tail = Tail::new(cap);
+            let mut longest = 0;
+            for piece in &pieces {
+                tail.push(piece);
+                lines.feed(piece, &mut |l| longest = longest.max(l.len()));
+                let _ = truncate(piece, cut);
+            }
+            lines.finish(&mut |l| longest = longest.max(l.len()));
+            prop_assert!(longest <= MAX_LINE + 40, "{}", longest);
+            let _ = tail.finish();
+        }
+    }
+
+    #[test]
+    fn a_character_split_between_packets_is_decoded_whole() {
+        let euro = "€".as_bytes();
+        let mut stream = Utf8Stream::default();
+        assert_eq!(stream.push(&euro[..1]), "");
+        assert_eq!(stream.push(&euro[1..]), "€");
+        assert_eq!(stream.push(b"ok\xff"), "ok\u{fffd}");
+        assert_eq!(stream.push(&euro[..2]), "");
+        assert_eq!(
+            stream.finish(),
+            "\u{fffd}",
+            "a character cut short at the end"
+        );
+    }
 
     #[test]
     fn a_tail_keeps_the_end_and_says_what_it_dropped() {

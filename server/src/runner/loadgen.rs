@@ -7,6 +7,9 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
+mod sse;
+use sse::SseEvents;
+
 /// The largest server-sent event accepted, in bytes (a stranger's server streams to us).
 const MAX_EVENT_BYTES: usize = 1024 * 1024;
 /// The most chunks kept per reply (far more than any `max_tokens` asked for).
@@ -169,10 +172,10 @@ pub async fn stream_request(
         }
     };
     let mut text = String::new();
-    let mut buffer = String::new();
+    let mut events = SseEvents::new(MAX_EVENT_BYTES);
     let mut response = response;
     let mut chunks_tokens = 0u32;
-    loop {
+    'stream: loop {
         let piece = match response.chunk().await {
             Ok(Some(p)) => p,
             Ok(None) => break,
@@ -181,52 +184,43 @@ pub async fn stream_request(
                 break;
             }
         };
-        buffer.push_str(&String::from_utf8_lossy(&piece));
-        if buffer.len() > MAX_EVENT_BYTES {
-            sample.error = Some(format!(
-                "a stream event is larger than {MAX_EVENT_BYTES} bytes"
-            ));
-            break;
-        }
-        if sample.chunk_ms.len() >= MAX_CHUNKS {
-            sample.error = Some(format!("more than {MAX_CHUNKS} chunks in one reply"));
-            break;
-        }
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            for line in event.lines() {
-                let Some(data) = line.strip_prefix("data: ") else {
-                    continue;
-                };
-                if data.trim() == "[DONE]" {
-                    continue;
+        let data = match events.push(&piece) {
+            Ok(data) => data,
+            Err(e) => {
+                sample.error = Some(e);
+                break;
+            }
+        };
+        for data in data {
+            if sample.chunk_ms.len() >= MAX_CHUNKS {
+                sample.error = Some(format!("more than {MAX_CHUNKS} chunks in one reply"));
+                break 'stream;
+            }
+            let Ok(value) = serde_json::from_str::<Value>(&data) else {
+                continue;
+            };
+            if sample.first_chunk_ms.is_none() {
+                sample.first_chunk_ms = Some(ms(started.elapsed()));
+            }
+            if let Some(content) = value["choices"][0]["delta"]["content"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+            {
+                let at = ms(started.elapsed());
+                if sample.ttft_ms.is_none() {
+                    sample.ttft_ms = Some(at);
                 }
-                let Ok(value) = serde_json::from_str::<Value>(data) else {
-                    continue;
-                };
-                if sample.first_chunk_ms.is_none() {
-                    sample.first_chunk_ms = Some(ms(started.elapsed()));
+                sample.chunk_ms.push(at);
+                sample.e2e_ms = Some(at);
+                chunks_tokens += 1;
+                if text.len() < MAX_TEXT_BYTES {
+                    text.push_str(content);
                 }
-                if let Some(content) = value["choices"][0]["delta"]["content"]
-                    .as_str()
-                    .filter(|c| !c.is_empty())
-                {
-                    let at = ms(started.elapsed());
-                    if sample.ttft_ms.is_none() {
-                        sample.ttft_ms = Some(at);
-                    }
-                    sample.chunk_ms.push(at);
-                    sample.e2e_ms = Some(at);
-                    chunks_tokens += 1;
-                    if text.len() < MAX_TEXT_BYTES {
-                        text.push_str(content);
-                    }
-                }
-                if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
-                    sample.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0) as u32;
-                    sample.output_tokens = usage["completion_tokens"].as_u64().unwrap_or(0) as u32;
-                    sample.usage_reported = true;
-                }
+            }
+            if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+                sample.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0) as u32;
+                sample.output_tokens = usage["completion_tokens"].as_u64().unwrap_or(0) as u32;
+                sample.usage_reported = true;
             }
         }
     }
@@ -290,6 +284,11 @@ mod tests {
         };
         let (failed, _) = stream_one(&http, &wrong_key, "hi", 4, Instant::now()).await;
         assert_eq!(failed.error.as_deref(), Some("HTTP 401"));
+        let shown = format!("{wrong_key:?}");
+        assert!(
+            shown.contains("[redacted]") && !shown.contains("nope"),
+            "{shown}"
+        );
     }
 
     #[tokio::test]

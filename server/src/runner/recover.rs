@@ -7,7 +7,7 @@
 use crate::store::{Store, StoreError};
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
-use gdl_model::runs::{Run, RunStatus, StepName, StepStatus, UnclearCreate};
+use gdl_model::runs::{CleanupOutcome, Run, RunStatus, StepName, StepStatus, UnclearCreate};
 
 /// Marks every run a previous process left running as interrupted, and turns the creates it
 /// had under way into creates whose answer was lost (store writes only, so the listener
@@ -19,7 +19,23 @@ pub async fn mark_interrupted(store: &Store) -> Result<usize, StoreError> {
         if was_running {
             close(&mut run);
         }
-        if was_running | lost_creates(&mut run) {
+        let mut changed = was_running | lost_creates(&mut run);
+        // A run that owes nothing (it rented nothing, or the broker had confirmed every
+        // rental gone before the process died) has its cleanup recorded now: no reconciler
+        // pass will come for it.
+        if run.status.is_finished() && run.cleanup.is_none() && !run.owes_cleanup() {
+            run.cleanup = Some(if run.rentals.is_empty() {
+                CleanupOutcome {
+                    destroyed_confirmed: true,
+                    kept: false,
+                    message: "the run rented nothing before the dashboard stopped".into(),
+                }
+            } else {
+                super::reconcile::outcome(&run)
+            });
+            changed = true;
+        }
+        if changed {
             store.save_run(&run).await?;
         }
         if run.status.is_finished() && run.owes_cleanup() {

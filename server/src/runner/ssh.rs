@@ -13,7 +13,7 @@ mod host_key;
 use host_key::CheckHostKey;
 pub use host_key::HostKeyPin;
 
-use super::bounded::{Lines, Tail, EXEC_TAIL};
+use super::bounded::{Lines, Tail, Utf8Stream, EXEC_TAIL};
 use super::host::{ExecOutput, HostError, RemoteHost};
 use futures::future::BoxFuture;
 use gdl_model::secret::SshPrivateKey;
@@ -46,10 +46,43 @@ impl std::fmt::Display for SshAddress {
     }
 }
 
+impl SshAddress {
+    /// The IP addresses the host name resolves to now. A connection's attempts resolve it
+    /// once and connect to what was checked (a name that changes its answer between the
+    /// check and the connect cannot lead elsewhere).
+    pub async fn resolve(&self) -> Result<Vec<SocketAddr>, HostError> {
+        let unreachable = |detail: String| HostError::Unreachable {
+            address: format!("{}:{}", self.host, self.port),
+            detail,
+        };
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| unreachable(format!("cannot resolve the host name ({e})")))?
+            .collect();
+        if found.is_empty() {
+            return Err(unreachable("the host name resolves to no address".into()));
+        }
+        Ok(found)
+    }
+}
+
 impl SshHost {
-    /// Connects and logs in with `key`, within `timeout` (TCP and handshake together),
-    /// checking the host key against `pin` (which remembers it if it is the first).
+    /// Resolves `address`, then connects to its first IP address ([`SshHost::connect_at`]).
     pub async fn connect(
+        address: &SshAddress,
+        key: &SshPrivateKey,
+        timeout: Duration,
+        pin: &HostKeyPin,
+    ) -> Result<Self, HostError> {
+        let at = address.resolve().await?[0];
+        Self::connect_at(at, address, key, timeout, pin).await
+    }
+
+    /// Connects to `at` (what `address` resolved to) and logs in as `address.user` with
+    /// `key`, within `timeout` (TCP and handshake together), checking the host key against
+    /// `pin` (which remembers it if it is the first). The name is not resolved again.
+    pub async fn connect_at(
+        at: SocketAddr,
         address: &SshAddress,
         key: &SshPrivateKey,
         timeout: Duration,
@@ -65,7 +98,7 @@ impl SshHost {
             ..Default::default()
         });
         let connect = async {
-            let socket = TcpStream::connect((address.host.as_str(), address.port))
+            let socket = TcpStream::connect(at)
                 .await
                 .map_err(|e| classify_io(&target, e))?;
             let _ = socket.set_nodelay(true);
@@ -153,18 +186,18 @@ impl SshHost {
                 }
             };
             let mut status = None;
+            // A character may be split between two packets.
+            let (mut out_text, mut err_text) = (Utf8Stream::default(), Utf8Stream::default());
             while let Some(message) = channel.wait().await {
                 match message {
                     ChannelMsg::Data { data } => {
-                        let text = String::from_utf8_lossy(&data);
+                        let text = out_text.push(&data);
                         stdout.push(&text);
                         if on_line.is_some() {
                             lines.feed(&text, &mut each);
                         }
                     }
-                    ChannelMsg::ExtendedData { data, .. } => {
-                        stderr.push(&String::from_utf8_lossy(&data))
-                    }
+                    ChannelMsg::ExtendedData { data, .. } => stderr.push(&err_text.push(&data)),
                     ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status as i32),
                     ChannelMsg::ExitSignal { .. } => status = Some(-1),
                     _ => {}
@@ -177,6 +210,10 @@ impl SshHost {
                     shorten(command)
                 )));
             };
+            let rest = out_text.finish();
+            stdout.push(&rest);
+            lines.feed(&rest, &mut each);
+            stderr.push(&err_text.finish());
             lines.finish(&mut each);
             Ok(ExecOutput {
                 stdout: stdout.finish(),

@@ -102,7 +102,8 @@ impl Simulator {
 
     /// Whether the provider still has this offer (it is listed and not a ghost).
     pub fn is_rentable(&self, id: &str) -> bool {
-        self.find_offer(id).is_some_and(|o| !o.ghost)
+        let ghosts = self.config().ghosts;
+        self.find_offer(id).is_some_and(|o| !(ghosts && o.ghost))
     }
 
     /// Removes an offer from the listings (after a stale-inventory failure).

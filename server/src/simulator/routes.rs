@@ -250,6 +250,9 @@ async fn delete_session(
     rid: Rid,
     Path(id): Path<String>,
 ) -> Response {
+    if let Some(s) = sim.state().sessions.get_mut(&id) {
+        s.deletes += 1;
+    }
     reply(&rid, StatusCode::OK, sim.delete_session(&id).await)
 }
 

@@ -52,6 +52,11 @@ pub(crate) struct SimSession {
     pub gone: bool,
     /// The SSH verification budget (contract seconds).
     pub ssh_timeout_secs: f64,
+    /// The broker ended it itself because its reservation ran out (or the hard maximum):
+    /// nothing had destroyed it before.
+    pub expired: bool,
+    /// `DELETE /api/v1/sessions/:id` requests that reached the broker for it (for tests).
+    pub deletes: u32,
 }
 
 impl SimSession {
@@ -200,6 +205,8 @@ impl Simulator {
                     ssh_timeout_secs: request
                         .ssh_timeout_minutes
                         .map_or(SSH_TIMEOUT_SECS, |m| m as f64 * 60.0),
+                    expired: false,
+                    deletes: 0,
                 },
             );
             (
@@ -363,6 +370,24 @@ impl Simulator {
     /// operator reading the broker's database sees (for tests and load drivers).
     pub fn sessions(&self) -> Vec<Session> {
         self.list_sessions(None, None, None, 0)
+    }
+
+    /// Sessions the broker ended itself when their reservation (or its hard maximum) ran
+    /// out: what no client destroyed in time (for load drivers).
+    pub fn expired_sessions(&self) -> Vec<gdl_model::ids::SessionId> {
+        let state = self.state();
+        state
+            .sessions
+            .values()
+            .filter(|s| s.expired)
+            .map(|s| s.session.id.clone())
+            .collect()
+    }
+
+    /// How many `DELETE /api/v1/sessions/:id` requests for session `id` reached the broker
+    /// (past the fault knobs), for tests that count destroys.
+    pub fn delete_requests(&self, id: &str) -> u32 {
+        self.state().sessions.get(id).map_or(0, |s| s.deletes)
     }
 
     /// Sessions matching the broker's exact-match filters, newest first.

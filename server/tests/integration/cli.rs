@@ -230,7 +230,7 @@ async fn ctrl_c_cancels_cleans_up_and_exits_130() {
 }
 
 /// Starts a run on a `serve` child and waits until it has rented a session.
-async fn start_run_until_rented(url: &str) -> String {
+pub(crate) async fn start_run_until_rented(url: &str) -> String {
     let http = reqwest::Client::new();
     let started: serde_json::Value = http
         .post(format!("{url}/api/runs"))

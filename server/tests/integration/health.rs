@@ -4,6 +4,7 @@
 
 use crate::dashboard::Dashboard;
 use crate::support::eventually;
+use futures::StreamExt;
 use gdl_model::breaker::BreakerPhase;
 use gdl_model::health::HealthView;
 use prometheus_parse::{Scrape, Value};
@@ -70,12 +71,26 @@ async fn metrics_carry_the_breaker_the_live_channel_and_time_to_running() {
         gauge(&s, "gdl_broker_state", Some(("state", "ready"))),
         Some(1.0)
     );
-    let live = d.state.dashboard.hub().stats();
-    assert_eq!(
-        gauge(&s, "gdl_live_connections", None),
-        Some(live.connections_current as f64)
-    );
+    assert_eq!(gauge(&s, "gdl_live_connections", None), Some(0.0));
     assert!(gauge(&s, "gdl_broker_calls_total", None).unwrap() > 0.0);
+    // A live connection open (its snapshot read, so it is registered): the gauge counts
+    // it, and lets it go once it is closed.
+    let ws = d.url.replace("http://", "ws://") + "/ws?new";
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a first frame")
+        .unwrap()
+        .unwrap();
+    assert!(first.into_text().unwrap().contains("snapshot"));
+    let open = scrape(&d).await;
+    assert_eq!(gauge(&open, "gdl_live_connections", None), Some(1.0));
+    assert!(gauge(&open, "gdl_live_connections_total", None).unwrap() >= 1.0);
+    socket.close(None).await.unwrap();
+    eventually(Duration::from_secs(10), || async {
+        (gauge(&scrape(&d).await, "gdl_live_connections", None) == Some(0.0)).then_some(())
+    })
+    .await;
     assert!(gauge(&s, "gdl_store_bytes", None).unwrap() > 0.0);
 
     // An outage: the breaker opens, and both /metrics and /api/health say so.

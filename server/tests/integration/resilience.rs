@@ -1,6 +1,7 @@
 //! The dashboard through a failing broker: the circuit breaker opens on a dead or hung
 //! broker and closes when it is back, pages keep answering from what is known, 5xx bursts
-//! are retried then typed, a malformed reply is a typed error, and a cold inventory never
+//! are retried then typed (429s never count as failures), destroy and done still reach the
+//! broker while it is open, a malformed reply is a typed error, and a cold inventory never
 //! holds up the sessions.
 
 use crate::dashboard::Dashboard;
@@ -175,6 +176,25 @@ async fn a_5xx_burst_is_retried_then_typed_and_4xx_or_429_are_no_failures() {
         0,
         "a 429 is backed off, then retried"
     );
+    // More 429s in a row than the breaker's threshold (5), none retried: each is typed as
+    // rate limiting, none counts as a failure, and the breaker stays closed (were they
+    // failures, the sixth call would be refused by the open breaker).
+    let once = client(&server.url());
+    server.simulator().update_faults(|f| f.rate_limited = 8);
+    for call in 1..=8 {
+        let e = once.list_sessions(&Default::default()).await.unwrap_err();
+        assert!(
+            matches!(e, ShopperError::RateLimited { .. }),
+            "call {call}: {e:?}"
+        );
+        let breaker = once.breaker().view();
+        assert_eq!(
+            (breaker.failures, breaker.phase),
+            (0, BreakerPhase::Closed),
+            "call {call}"
+        );
+    }
+    once.list_sessions(&Default::default()).await.unwrap();
 }
 
 #[tokio::test]
@@ -231,4 +251,63 @@ async fn a_cold_inventory_never_holds_up_the_sessions() {
     server
         .simulator()
         .update_faults(|f| f.cold_inventory_ms = 0);
+}
+
+/// Cleanup calls never wait on the breaker: while it is open (a 5xx burst, and long enough
+/// that it cannot close during the test), other calls are refused at once, but a destroy
+/// and a done still reach the broker, which ends both sessions.
+#[tokio::test]
+async fn destroy_and_done_go_through_an_open_breaker() {
+    let server = sim(60.0).await;
+    let c = client(&server.url()).with_breaker(server::shopper::BreakerConfig {
+        threshold: 5,
+        open_for: Duration::from_secs(120),
+        probes: 1,
+    });
+    let offers = c.inventory_all(&Default::default()).await.unwrap();
+    let mut rentable = offers
+        .iter()
+        .filter(|o| server.simulator().is_rentable(&o.id));
+    let mut rent = async || {
+        let offer = rentable.next().expect("a rentable offer");
+        let request = crate::support::request(c.consumer_id(), offer);
+        c.create_session(&request).await.unwrap().session.id
+    };
+    let destroyed = rent().await;
+    let finished = rent().await;
+    server.simulator().update_faults(|f| f.error_burst = 5);
+    for _ in 0..5 {
+        let e = c.health().await.unwrap_err();
+        assert!(
+            matches!(e, ShopperError::Server { status: 500, .. }),
+            "{e:?}"
+        );
+    }
+    assert_eq!(c.breaker().view().phase, BreakerPhase::Open);
+    let refused = c.get_session(&destroyed).await.unwrap_err();
+    assert!(
+        matches!(refused, ShopperError::CircuitOpen { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(server.simulator().delete_requests(&destroyed), 0);
+
+    c.delete_session(&destroyed)
+        .await
+        .expect("the destroy is sent");
+    assert_eq!(server.simulator().delete_requests(&destroyed), 1);
+    assert_eq!(c.breaker().view().phase, BreakerPhase::Open);
+    c.done(&finished).await.expect("the done is sent");
+    // Confirmed by the broker itself (read by a client whose breaker is closed).
+    let reader = client(&server.url());
+    for id in [&destroyed, &finished] {
+        eventually(Duration::from_secs(30), || async {
+            let s = reader.get_session(id).await.unwrap();
+            (s.status == gdl_model::shopper::SessionStatus::Stopped).then_some(())
+        })
+        .await;
+    }
+    assert!(matches!(
+        c.list_sessions(&Default::default()).await,
+        Err(ShopperError::CircuitOpen { .. })
+    ));
 }

@@ -359,6 +359,41 @@ async fn max_runs_allows_that_many_and_starts_are_limited_to_twelve_a_minute() {
 }
 
 #[tokio::test]
+async fn a_run_that_finds_its_offer_rented_by_another_run_rents_the_next_best() {
+    // The broker keeps one active session per consumer and offer: a second run on the
+    // offer the first holds is refused as a duplicate (nothing is created), and rents the
+    // next best instead of failing.
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        s.runs.max_runs = 2;
+        s.sim_mut().ghosts = false;
+    })
+    .await;
+    let sim = d.state.simulator.clone().unwrap();
+    let offer = crate::support::rentable_offer(&sim, &d.broker()).await;
+    let pinned = json!({"model": "qwen2.5-0.5b", "max_price": 100, "pin_offer": offer.id});
+    let a = start(&d, pinned.clone()).await;
+    eventually(Duration::from_secs(60), || async {
+        run(&d, &a).await.session_id.map(|_| ())
+    })
+    .await;
+    let b = start(&d, pinned).await;
+    let (a, b) = (finished(&d, &a).await, finished(&d, &b).await);
+    for r in [&a, &b] {
+        assert_eq!(r.status, RunStatus::Passed, "{:?}", r.error);
+    }
+    let rented = |r: &Run| r.rentals[0].offer.offer_id.clone();
+    assert_eq!(rented(&a), offer.id, "the first run has the pinned offer");
+    assert_ne!(rented(&b), offer.id, "the second rents another");
+    let logs = d.state.dashboard.hub().clone_state().logs;
+    assert!(
+        logs[&b.id]
+            .iter()
+            .any(|l| l.message.contains("already rented by another run")),
+        "the second run says why it moved on"
+    );
+}
+
+#[tokio::test]
 async fn pip_mode_passes_too() {
     let d = Dashboard::start(None).await;
     let id = start(

@@ -89,6 +89,31 @@ async fn rest_server_functions_and_pages_need_the_token() {
     );
 }
 
+/// What the dashboard knows of the broker and its own figures (`/metrics`, `/api/health`)
+/// is behind the access token like the rest of the API: only `/healthz` stays open.
+#[tokio::test]
+async fn metrics_and_health_need_the_token() {
+    let d = with_token().await;
+    for path in ["/metrics", "/api/health"] {
+        let get = || d.http.get(format!("{}{path}", d.url));
+        let denied = get().send().await.unwrap();
+        assert_eq!(denied.status(), 401, "{path}");
+        let body: serde_json::Value = denied.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized", "{path}");
+        let wrong = get().bearer_auth("wrong").send().await.unwrap();
+        assert_eq!(wrong.status(), 401, "{path} with a wrong token");
+        let allowed = get().bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(allowed.status(), 200, "{path} with the token");
+        let text = allowed.text().await.unwrap();
+        match path {
+            "/metrics" => assert!(text.contains("# TYPE gdl_live_connections gauge"), "{text}"),
+            _ => {
+                serde_json::from_str::<gdl_model::health::HealthView>(&text).expect(&text);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn login_sets_a_strict_cookie_that_then_works() {
     let d = with_token().await;
@@ -518,19 +543,79 @@ async fn every_kind_of_response_carries_the_security_headers() {
     assert_security_headers(&throttled, "throttled");
 }
 
+/// A route's path with its parameters (`{id}`, `{action}`) filled with plausible values
+/// that name nothing real.
+fn filled(path: &str) -> String {
+    path.split('/')
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some("action") => "done".to_owned(),
+                Some(name) => format!("no-such-{name}"),
+                None => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What the origin check guards: every method but GET, HEAD and OPTIONS.
+fn changes_state(method: &reqwest::Method) -> bool {
+    ![
+        reqwest::Method::GET,
+        reqwest::Method::HEAD,
+        reqwest::Method::OPTIONS,
+    ]
+    .contains(method)
+}
+
+/// Every route that changes state, found rather than listed: each operation of the OpenAPI
+/// document other than GET, HEAD and OPTIONS, every server function the router mounts
+/// (the registry `leptos_axum` mounts them from), and the login and logout forms.
+async fn state_changing_routes(d: &Dashboard) -> Vec<(reqwest::Method, String)> {
+    let doc: serde_json::Value = d.get("/api/openapi.json").await.json().await.unwrap();
+    let mut rest = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("the document's paths") {
+        for method in item.as_object().unwrap().keys() {
+            let method: reqwest::Method = method.to_uppercase().parse().expect(method);
+            if changes_state(&method) {
+                rest.push((method, filled(path)));
+            }
+        }
+    }
+    // Today: start and cancel a run, import benchmarks, act on a session, clean up
+    // orphans, create and revoke an embed token.
+    assert!(rest.len() >= 7, "the REST operations were read: {rest:?}");
+    let mut functions: Vec<(reqwest::Method, String)> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| (method.as_str().parse().unwrap(), path.to_owned()))
+        .filter(|(method, _)| changes_state(method))
+        .collect();
+    functions.sort_by(|a, b| a.1.cmp(&b.1));
+    assert!(
+        functions.len() >= 18,
+        "the server functions were found: {functions:?}"
+    );
+    for (_, path) in &functions {
+        assert!(path.starts_with("/_fn/"), "{path}");
+    }
+    for known in ["/_fn/start_run", "/_fn/cancel_run", "/_fn/destroy_session"] {
+        assert!(
+            functions.iter().any(|(_, path)| path == known),
+            "{known}: {functions:?}"
+        );
+    }
+    let mut routes = rest;
+    routes.extend(functions);
+    routes.push((reqwest::Method::POST, "/login".to_owned()));
+    routes.push((reqwest::Method::POST, "/logout".to_owned()));
+    routes
+}
+
 #[tokio::test]
 async fn every_state_changing_route_refuses_other_origins() {
     let d = Dashboard::start(None).await;
-    let routes = [
-        "/api/runs",
-        "/api/runs/some-run/cancel",
-        "/_fn/start_run",
-        "/_fn/cancel_run",
-        "/_fn/destroy_session",
-        "/login",
-        "/logout",
-    ];
-    for path in routes {
+    let routes = state_changing_routes(&d).await;
+    assert!(routes.len() >= 27, "{routes:?}");
+    for (method, path) in &routes {
         for (origin, site) in [
             ("http://evil.example", None),
             ("http://evil.example", Some("cross-site")),
@@ -538,7 +623,7 @@ async fn every_state_changing_route_refuses_other_origins() {
         ] {
             let mut request = d
                 .http
-                .post(format!("{}{path}", d.url))
+                .request(method.clone(), format!("{}{path}", d.url))
                 .header("origin", origin)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body("id=x&token=y");
@@ -546,14 +631,18 @@ async fn every_state_changing_route_refuses_other_origins() {
                 request = request.header("sec-fetch-site", site);
             }
             let response = request.send().await.unwrap();
-            assert_eq!(response.status(), 403, "{path} from {origin} {site:?}");
+            assert_eq!(
+                response.status(),
+                403,
+                "{method} {path} from {origin} {site:?}"
+            );
             let body: serde_json::Value = response.json().await.unwrap();
-            assert_eq!(body["code"], "origin_refused", "{path}");
+            assert_eq!(body["code"], "origin_refused", "{method} {path}");
         }
         // The dashboard's own page gets past the check (to whatever the route answers).
         let own = d
             .http
-            .post(format!("{}{path}", d.url))
+            .request(method.clone(), format!("{}{path}", d.url))
             .header("origin", &d.url)
             .header("sec-fetch-site", "same-origin")
             .header("content-type", "application/x-www-form-urlencoded")
@@ -561,7 +650,12 @@ async fn every_state_changing_route_refuses_other_origins() {
             .send()
             .await
             .unwrap();
-        assert_ne!(own.status(), 403, "{path} from its own page");
+        let status = own.status();
+        let text = own.text().await.unwrap();
+        assert!(
+            status != 403 && !text.contains("origin_refused"),
+            "{method} {path} from its own page: {status} {text}"
+        );
     }
     assert!(
         d.state.dashboard.hub().with_state(|s| s.runs.is_empty()),

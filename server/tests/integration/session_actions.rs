@@ -1,12 +1,14 @@
 //! Session actions over REST against the embedded simulator: clean up, done and extend
 //! with structured results and the broker's own messages; a session the broker no longer
-//! knows is "session not found"; the orphan guard finds a session no run uses, with its
-//! hourly burn, and cleans it up.
+//! knows is "session not found", and one that has ended is "session terminal"; the orphan
+//! guard finds a session no run uses, with its hourly burn, and cleans it up, sparing the
+//! session of a run in progress.
 
 use crate::dashboard::Dashboard;
-use crate::recovery::nothing_running;
-use crate::runs::post;
+use crate::recovery::{nothing_running, step_running};
+use crate::runs::{finished, post, run, start, SMALL};
 use crate::support::{eventually, rentable_offer, request};
+use gdl_model::runs::{RunStatus, StepName};
 use gdl_model::sessions::{ActionOutcome, SessionActionResult};
 use gdl_model::shopper::SessionStatus;
 use serde_json::{json, Value};
@@ -154,4 +156,97 @@ async fn an_orphan_is_found_with_its_burn_and_cleaned_with_one_call() {
     nothing_running(&d).await;
     let orphans: Value = d.get("/api/orphans").await.json().await.unwrap();
     assert_eq!(orphans["sessions"], json!([]));
+}
+
+/// Done and extend on a session that has ended are the broker's refusal, typed: 409
+/// `session_terminal` with the broker's words and a hint, not a failure of the dashboard.
+#[tokio::test]
+async fn an_action_on_an_ended_session_is_session_terminal() {
+    let d = Dashboard::start(None).await;
+    let id = stray_session(&d).await;
+    d.broker().delete_session(&id).await.unwrap();
+    eventually(Duration::from_secs(30), || async {
+        d.state.dashboard.hub().with_state(|s| {
+            s.sessions
+                .get(&id)
+                .is_some_and(|s| s.status == SessionStatus::Stopped)
+                .then_some(())
+        })
+    })
+    .await;
+    for (action, body) in [("done", json!({})), ("extend", json!({"hours": 1}))] {
+        let (status, reply) = post(&d, &format!("/api/sessions/{id}/{action}"), body).await;
+        assert_eq!(
+            (status, reply["code"].as_str()),
+            (409, Some("session_terminal")),
+            "{action}: {reply}"
+        );
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .contains("terminal state"),
+            "{action}: {reply}"
+        );
+        assert!(
+            !reply["hint"].as_str().unwrap_or_default().is_empty(),
+            "{action}: {reply}"
+        );
+    }
+    nothing_running(&d).await;
+}
+
+/// "Clean up all" destroys the orphans only: the session a run in progress is using (here
+/// in its benchmark, made long) is neither listed as an orphan nor touched, and the run
+/// goes on until it is cancelled.
+#[tokio::test]
+async fn cleaning_up_all_orphans_spares_the_session_of_a_run_in_progress() {
+    let dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
+    let d = Dashboard::start_custom(None, dir, |s| s.runs.bench_requests = 100_000).await;
+    // The orphan is older than the run (a session newer than every run in progress may
+    // still be one of theirs, so it is no orphan yet).
+    let stray = stray_session(&d).await;
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    step_running(&d, &id, StepName::Benchmark).await;
+    let used = run(&d, &id).await.session_id.expect("the run's session");
+    assert_ne!(used, stray);
+
+    let orphans: Value = d.get("/api/orphans").await.json().await.unwrap();
+    let listed: Vec<&str> = orphans["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [stray.as_str()], "{orphans}");
+    let (status, reply) = post(&d, "/api/orphans/cleanup", Value::Null).await;
+    assert_eq!(status, 200, "{reply}");
+    let cleaned: Vec<&str> = reply["cleaned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(cleaned, [stray.as_str()], "{reply}");
+    assert_eq!(reply["failed"], json!([]), "{reply}");
+
+    let broker = d.broker();
+    assert_eq!(
+        broker.get_session(&stray).await.unwrap().status,
+        SessionStatus::Stopped
+    );
+    assert_eq!(
+        broker.get_session(&used).await.unwrap().status,
+        SessionStatus::Running,
+        "the run's session is spared"
+    );
+    let sim = d.state.simulator.clone().unwrap();
+    assert_eq!(sim.simulator().delete_requests(&used), 0);
+    let going = run(&d, &id).await;
+    assert_eq!(going.status, RunStatus::Running, "{:?}", going.error);
+
+    let (status, reply) = post(&d, &format!("/api/runs/{id}/cancel"), Value::Null).await;
+    assert_eq!(status, 202, "{reply}");
+    assert_eq!(finished(&d, &id).await.status, RunStatus::Cancelled);
+    nothing_running(&d).await;
 }

@@ -460,3 +460,35 @@ async fn a_flood_of_output_is_kept_to_its_tail_with_lines_cut_short() {
         "the 10 MB line was cut"
     );
 }
+
+#[tokio::test]
+async fn a_connection_goes_to_the_address_resolved_once_not_to_a_new_answer() {
+    let server = sim(200.0).await;
+    let c = client(&server.url());
+    let (address, key, _) = running(&server, &c).await;
+    let at = address
+        .resolve()
+        .await
+        .expect("the simulator's address resolves")[0];
+    // The same host under a name that resolves to nothing now (as a rebinding name may
+    // answer differently later): connecting to the checked address needs no new answer.
+    let renamed = SshAddress {
+        host: "rented-host.invalid".into(),
+        ..address.clone()
+    };
+    let err = renamed
+        .resolve()
+        .await
+        .expect_err("the name does not resolve");
+    assert_eq!(err.code(), ErrorCode::SshUnreachable);
+    let host = SshHost::connect_at(
+        at,
+        &renamed,
+        &key,
+        Duration::from_secs(10),
+        &Default::default(),
+    )
+    .await
+    .expect("logs in at the checked address");
+    assert!(echoes(&host).await);
+}

@@ -86,15 +86,24 @@ describe('embedded panels', () => {
     await frame.locator('body[data-hydrated="true"]').waitFor({ timeout: 30_000 });
     await frame.locator('.embed[data-theme="dark"] .live[data-conn="connected"]').waitFor({ timeout: 30_000 });
     assert.equal(await frame.locator('header.top').count(), 0, 'no dashboard header');
-    assert.equal(await frame.locator('[data-action]').count(), 0, 'no actions');
     const panel = page.frame({ url: /\/embed\/sessions/ });
     await panel.evaluate(() => { window.__same = 1; });
 
     // A session rented on the simulator appears, then its change shows, with no reload.
-    const broker = (await call(`${dash.url}/api/status`, { token: TOKEN })).body.broker.url;
-    const [session] = await createSessions(broker, 1);
+    const status = (await call(`${dash.url}/api/status`, { token: TOKEN })).body;
+    const broker = status.broker.url;
+    const [session] = await createSessions(broker, 1, status.broker.consumer_id);
     const row = frame.locator(`tr[data-session="${session.id}"]`);
     await row.waitFor({ timeout: 30_000 });
+    // The dashboard offers actions on this session (Clean up, Done, Extend, and Clean up
+    // all in the banner); the panel, with the same session on show, offers none.
+    const sessionsPage = await fetch(`${dash.url}/sessions`, {
+      headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/html' }, signal: AbortSignal.timeout(10_000),
+    });
+    const ownRow = (await sessionsPage.text()).split(`data-session="${session.id}"`)[1] ?? '';
+    assert.match(ownRow.split('</tr>')[0], /data-action="cleanup"/, 'the dashboard has actions for it');
+    assert.equal(await frame.locator('[data-action]').count(), 0, 'no actions in the panel');
+    assert.equal(await frame.locator('button').count(), 0, 'no buttons at all in the panel');
     const done = await fetch(`${broker}/api/v1/sessions/${session.id}/done`, { method: 'POST' });
     assert.ok(done.ok, `done: ${done.status}`);
     await eventually(async () => /stopp/.test(await row.locator('.badge').first().innerText()), {

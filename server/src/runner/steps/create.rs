@@ -96,6 +96,11 @@ pub async fn book(
             {
                 format!("is gone from the broker's listing: {message}")
             }
+            // The broker keeps one active session per consumer and offer: another run of
+            // this dashboard holds this one. Nothing was created; take the next best.
+            Err(ShopperError::Duplicate { message, .. }) => {
+                format!("is already rented by another run of this dashboard: {message}")
+            }
             // The broker's create failed and it suggests another offer.
             Err(ShopperError::Server {
                 retry_suggested: true,

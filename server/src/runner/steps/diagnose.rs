@@ -183,6 +183,32 @@ pub fn parse_free_total_gb(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: crate::proptest_cases(),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// A stranger's host prints what it likes: each reading is a value or nothing.
+        #[test]
+        fn host_output_of_any_shape_is_read_without_panic(
+            text in prop_oneof![
+                any::<String>(),
+                "([0-9., ]|MiB|GB|NVIDIA|CUDA Version: |\n|,){0,60}",
+                "(NAME=|PRETTY_NAME=|\"|[A-Za-z0-9 .]|\n){0,40}",
+            ]
+        ) {
+            let _ = parse_os_release(&text);
+            let _ = parse_gpus(&text);
+            let _ = parse_cuda(&text);
+            let _ = parse_docker(&text);
+            let _ = parse_df_free_gb(&text);
+            let _ = parse_free_total_gb(&text);
+        }
+    }
 
     #[test]
     fn parses_real_command_output() {

@@ -174,6 +174,7 @@ impl Simulator {
                     SessionStatus::Running
                         if now >= s.expires || s.created.elapsed() > hard_max =>
                     {
+                        s.expired = true;
                         destroy.push(s.session.id.to_string())
                     }
                     SessionStatus::Provisioning | SessionStatus::Stopping
