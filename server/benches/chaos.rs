@@ -322,16 +322,40 @@ async fn chaos(o: &Options) -> Vec<String> {
         .flat_map(|r| &r.rentals)
         .map(|r| r.session_id.clone())
         .collect();
+    // What the reconciler destroyed because nothing owned it, from the dashboard's database
+    // (the dashboard is stopped by now).
+    let reconciled: std::collections::HashSet<_> = match server::store::Store::open(&data) {
+        Ok(store) => store
+            .reconciled(10_000)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.session.id)
+            .collect(),
+        Err(e) => {
+            failures.push(format!("cannot read the dashboard's database: {e}"));
+            Default::default()
+        }
+    };
     let mut unnamed: BTreeMap<String, usize> = BTreeMap::new();
     for s in sessions.iter().filter(|s| !named.contains(&s.id)) {
-        let how = format!(
-            "{}: {}",
-            s.status,
-            s.error.as_deref().unwrap_or("destroyed")
-        );
+        let how = if reconciled.contains(&s.id) {
+            "destroyed by the reconciler (nothing owned it)".to_owned()
+        } else if let Some(error) = &s.error {
+            // The broker ended it with a reason (its create or provisioning failed) before
+            // the dashboard learnt of it: nothing of ours to destroy.
+            format!("ended by the broker ({error})")
+        } else {
+            // Made by the broker, stopped, and known to nobody: a rental the records lost.
+            failures.push(format!(
+                "session {} ({}, created {}) is neither a rental of a run nor the reconciler's",
+                s.id, s.status, s.created_at
+            ));
+            format!("unaccounted: {}", s.status)
+        };
         *unnamed.entry(how).or_default() += 1;
     }
-    println!("  sessions no rental names, by how they ended: {unnamed:?}");
+    println!("  sessions no rental names: {unnamed:?}");
     if failures.is_empty() {
         let _ = std::fs::remove_dir_all(&work);
         println!("chaos: OK, nothing left billing");

@@ -131,6 +131,66 @@ mod tests {
         .unwrap()
     }
 
+    /// What a server (or anything else on the socket) may send: frames of two boots with
+    /// numbers in any order, heartbeats, goodbyes, and text that is no frame at all.
+    fn any_frame() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let epoch = prop::sample::select(vec!["a", "b"]);
+        prop_oneof![
+            (epoch.clone(), 0u64..24).prop_map(|(e, seq)| snapshot(e, seq)),
+            (epoch, 0u64..24, "[a-c]").prop_map(|(e, seq, id)| event(e, seq, &id)),
+            (any::<u64>(), any::<f64>()).prop_map(|(nonce, sent_at_ms)| {
+                serde_json::to_string(&ServerFrame::Pong { nonce, sent_at_ms }).unwrap()
+            }),
+            any::<String>(),
+            "\\{\"type\":\"(event|snapshot|pong)\",[a-z\":0-9,{}]{0,40}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(100_000),
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Whatever arrives, in whatever order: no panic, an event is applied only as the
+        /// next of its boot, a gap asks for one resync at a time, and what is not a frame is
+        /// counted.
+        #[test]
+        fn any_frames_in_any_order_keep_the_mirror_consistent(
+            frames in proptest::collection::vec(any_frame(), 0..12)
+        ) {
+            let mut c = ClientState::default();
+            for text in &frames {
+                let before = c.clone();
+                match c.receive(text) {
+                    Received::Applied => {
+                        let frame: ServerFrame = serde_json::from_str(text).unwrap();
+                        if let ServerFrame::Event { epoch, seq, .. } = frame {
+                            proptest::prop_assert_eq!(before.epoch.as_deref(), Some(epoch.as_str()));
+                            proptest::prop_assert_eq!(seq, before.last_seq + 1);
+                        }
+                        proptest::prop_assert_eq!(c.recent_seqs.len() <= RECENT_SEQS, true);
+                    }
+                    Received::Gap { ask } => {
+                        proptest::prop_assert!(c.resync_pending);
+                        proptest::prop_assert_eq!(ask, !before.resync_pending);
+                        proptest::prop_assert_eq!(c.last_seq, before.last_seq);
+                    }
+                    Received::Invalid => {
+                        proptest::prop_assert_eq!(c.parse_errors, before.parse_errors + 1);
+                        proptest::prop_assert_eq!(&c.live, &before.live);
+                    }
+                    Received::Skipped | Received::Pong { .. } | Received::Closing(_) => {
+                        proptest::prop_assert_eq!(&c.live, &before.live);
+                        proptest::prop_assert_eq!(c.last_seq, before.last_seq);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn snapshot_then_events_in_order_duplicates_skipped() {
         let mut c = ClientState::default();
