@@ -58,7 +58,8 @@ pub struct InventoryFilters {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_price: Option<f64>,
-    /// The exact GPU type, such as `RTX 4090`.
+    /// Part of the GPU's name, such as `4090` or `rtx 4090` (case, spaces and dashes
+    /// ignored): matched here, as the broker matches only the exact name.
     #[serde(
         default,
         deserialize_with = "blank_as_none",
@@ -164,11 +165,44 @@ impl InventoryFilters {
             provider: self.provider.clone(),
             min_vram: self.min_vram,
             max_price: self.max_price,
-            gpu_type: self.gpu_type.clone(),
+            // The broker matches the exact name only; part of it is matched in `admits`.
+            gpu_type: None,
             location: self.location.clone(),
             min_reliability: self.min_reliability,
             ..Default::default()
         }
+    }
+
+    /// Whether `o` passes these filters: the broker's query ([`Self::query`]) and part of
+    /// the GPU's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::inventory::InventoryFilters;
+    /// use gdl_model::shopper::Offer;
+    ///
+    /// let offer: Offer = serde_json::from_value(serde_json::json!({"id": "vastai-1",
+    ///     "provider": "vastai", "gpu_type": "RTX 4090", "gpu_count": 1, "vram_gb": 24,
+    ///     "price_per_hour": 0.41}))?;
+    /// let gpu = |g: &str| InventoryFilters { gpu_type: Some(g.into()), ..Default::default() };
+    /// assert!(gpu("4090").admits(&offer));
+    /// assert!(gpu("rtx4090").admits(&offer));
+    /// assert!(!gpu("3090").admits(&offer));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn admits(&self, o: &crate::shopper::Offer) -> bool {
+        let squeeze = |text: &str| -> String {
+            text.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        self.query().admits(o)
+            && self
+                .gpu_type
+                .as_deref()
+                .is_none_or(|part| squeeze(&o.gpu_type).contains(&squeeze(part)))
     }
 
     /// The model to mark fitting offers for, resolved with its VRAM estimate; `None` when no

@@ -286,7 +286,7 @@ pub struct InventoryArgs {
     /// At most this price, USD per hour.
     #[arg(long)]
     pub max_price: Option<f64>,
-    /// GPU type (the broker matches part of the name).
+    /// Part of the GPU's name, such as 4090 (case, spaces and dashes ignored).
     #[arg(long)]
     pub gpu_type: Option<String>,
     /// Location (the broker matches part of it).

@@ -152,6 +152,50 @@ fn orphans_are_active_sessions_no_run_in_progress_owns() {
     assert!((state.orphan_burn_per_hour() - 0.8).abs() < 1e-9);
 }
 
+/// The orphan banner gives a run in progress the benefit of the doubt: a running session of
+/// this installation created after the oldest run in progress started may be that run's
+/// rental not recorded yet, so it is no orphan until every run older than it has finished;
+/// one created before every run in progress is an orphan, though no run names either.
+#[test]
+fn a_session_newer_than_a_run_in_progress_is_not_yet_an_orphan() {
+    let mut state = LiveState::default();
+    let mut at = |id: &str, minutes: i64| {
+        let mut s = session(id, SessionStatus::Running);
+        s.created_at = chrono::DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap();
+        state.apply(&LiveEvent::SessionUpsert { session: s });
+    };
+    at("before", 10);
+    at("as-the-run-started", 20);
+    at("between", 30);
+    at("after", 50);
+    // Two runs in progress, started at minutes 20 and 40, that name no session.
+    state.apply(&LiveEvent::RunUpsert {
+        run: run(20, false),
+    });
+    state.apply(&LiveEvent::RunUpsert {
+        run: run(40, false),
+    });
+    assert!(state
+        .runs
+        .values()
+        .all(|r| r.session_id.is_none() && r.rentals.is_empty()));
+    let orphans = |state: &LiveState| -> Vec<String> {
+        state.orphans().iter().map(|s| s.id.to_string()).collect()
+    };
+    assert_eq!(orphans(&state), ["before"]);
+    assert!((state.orphan_burn_per_hour() - 0.4).abs() < 1e-9);
+    // The oldest run ends: the session created after it but before the other one is no
+    // longer given the benefit of the doubt.
+    state.apply(&LiveEvent::RunUpsert { run: run(20, true) });
+    assert_eq!(orphans(&state), ["between", "as-the-run-started", "before"]);
+    // No run in progress: every running session of ours nothing owns is an orphan.
+    state.apply(&LiveEvent::RunUpsert { run: run(40, true) });
+    assert_eq!(
+        orphans(&state),
+        ["after", "between", "as-the-run-started", "before"]
+    );
+}
+
 #[test]
 fn sequencing_rules() {
     assert_eq!(sequence(Some("e"), 4, "e", 5), Sequencing::Apply);

@@ -101,6 +101,7 @@ pub async fn inventory(a: InventoryArgs) -> anyhow::Result<i32> {
         Ok(offers) => offers,
         Err(e) => return Ok(broker_failed(&e)),
     };
+    offers.retain(|o| filters.admits(o));
     filters.sort(&mut offers);
     offers.truncate(a.limit);
     print(a.connect.json, &offers, || {

@@ -47,7 +47,6 @@ impl Dashboard {
     /// offers yet is a `shopper_timeout` with a hint.
     pub async fn inventory(&self, filters: &InventoryFilters) -> ServiceResult<InventoryView> {
         filters.check()?;
-        let query = filters.query();
         let model = filters.fit_model().transpose()?;
         let listed = self.monitor().offers(false, self.parts.patience).await;
         if listed.at.is_none() {
@@ -62,7 +61,7 @@ impl Dashboard {
         let mut offers: Vec<Offer> = listed
             .offers
             .iter()
-            .filter(|o| query.admits(o))
+            .filter(|o| filters.admits(o))
             .cloned()
             .collect();
         filters.sort(&mut offers);

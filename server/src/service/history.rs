@@ -12,6 +12,7 @@ use gdl_model::compare::Comparison;
 use gdl_model::ids::{BenchmarkId, RunId};
 use gdl_model::legacy::{ImportReport, OldFile};
 use gdl_model::query::Page;
+use gdl_model::registry::Quantization;
 use gdl_model::runs::{
     BenchmarkDetail, BenchmarkRecord, ExportFormat, LogLine, LogQuery, PhaseSample, Run, RunFilters,
 };
@@ -142,7 +143,8 @@ impl History {
     }
 
     /// The models benchmarked (most benchmarks first), and `model` across GPUs and
-    /// providers (only the models when `model` is empty).
+    /// providers (only the models when `model` is empty). `model` may be a preset's alias
+    /// (`qwen2.5-0.5b`), as everywhere else.
     pub async fn compare(&self, model: &str) -> ServiceResult<(Vec<String>, Comparison)> {
         let records = self.store.benchmarks(ALL_BENCHMARKS).await?;
         let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -151,8 +153,15 @@ impl History {
         }
         let mut models: Vec<(&str, usize)> = counts.into_iter().collect();
         models.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let models = models.into_iter().map(|(m, _)| m.to_owned()).collect();
-        Ok((models, gdl_model::compare::compare(model.trim(), &records)))
+        let models: Vec<String> = models.into_iter().map(|(m, _)| m.to_owned()).collect();
+        let model = model.trim();
+        let model = match gdl_model::registry::resolve(model, Quantization::None) {
+            Ok(resolved) if !model.is_empty() && !models.iter().any(|m| m == model) => {
+                resolved.model
+            }
+            _ => model.to_owned(),
+        };
+        Ok((models, gdl_model::compare::compare(&model, &records)))
     }
 
     /// Every stored benchmark, newest first, as CSV (the Benchmarks tab's columns) or as

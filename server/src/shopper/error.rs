@@ -336,4 +336,80 @@ mod tests {
         assert_eq!(all[11].to_api_error().request_id.as_deref(), Some("r"));
         assert!(all[1].to_string().contains("1.5 s"));
     }
+
+    /// A create the broker refused did nothing, so the run may move on to another offer; one
+    /// whose answer never came or was unreadable may have rented a machine, so it is
+    /// settled against the broker's list instead (`outcome_unclear`).
+    #[test]
+    fn only_a_create_that_may_have_reached_the_broker_has_an_unclear_outcome() {
+        let refused = [
+            ShopperError::BadRequest {
+                message: "gpu_count must be positive".into(),
+                error_type: Some("validation".into()),
+                request_id: Some("r1".into()),
+            },
+            ShopperError::StaleInventory {
+                message: "offer gone".into(),
+                offer_id: Some("offer-1".into()),
+                provider: None,
+                request_id: None,
+            },
+            ShopperError::Duplicate {
+                message: "already active".into(),
+                existing_session_id: Some("sess-1".into()),
+                request_id: None,
+            },
+            ShopperError::CircuitOpen {
+                failures: 5,
+                last_error: "connection refused".into(),
+                last_hint: "Start the broker.".into(),
+                probe_in: Duration::from_secs(30),
+            },
+            ShopperError::Unreachable {
+                url: "http://127.0.0.1:1".into(),
+                detail: "connection refused".into(),
+                connected: false,
+            },
+            ShopperError::RateLimited {
+                retry_after: Some(Duration::from_secs(2)),
+            },
+            ShopperError::InsufficientDisk {
+                message: "needs more disk".into(),
+                requested_gb: 16,
+                minimum_gb: 17,
+                recommended_gb: 20,
+                breakdown: None,
+                request_id: None,
+            },
+        ];
+        for e in &refused {
+            assert!(!e.outcome_unclear(), "a refusal is clear: {e:?}");
+        }
+        let unclear = [
+            ShopperError::Unreachable {
+                url: "http://127.0.0.1:8080".into(),
+                detail: "connection reset before the answer".into(),
+                connected: true,
+            },
+            ShopperError::Timeout {
+                operation: "create session".into(),
+                after: Duration::from_secs(30),
+            },
+            ShopperError::Server {
+                status: 500,
+                message: "internal error".into(),
+                error_type: None,
+                retry_suggested: true,
+                request_id: Some("r2".into()),
+            },
+            ShopperError::Decode {
+                status: 201,
+                detail: "expected value".into(),
+                snippet: "<html>".into(),
+            },
+        ];
+        for e in &unclear {
+            assert!(e.outcome_unclear(), "may have been carried out: {e:?}");
+        }
+    }
 }

@@ -55,6 +55,16 @@ fn every_broker_command_answers_in_json_with_its_exit_code() {
     assert!(offers
         .iter()
         .all(|o| o["provider"] == "vastai" && o["price_per_hour"].as_f64().unwrap() <= 1.0));
+    // Part of the GPU's name, as the help says.
+    let rtx = run(&url, &["inventory", "--gpu-type", "rtx", "--json"]);
+    assert_eq!(rtx.code, Some(0), "{}", rtx.stderr);
+    let rtx = rtx.json.as_array().unwrap().clone();
+    assert!(!rtx.is_empty());
+    assert!(
+        rtx.iter()
+            .all(|o| o["gpu_type"].as_str().unwrap().starts_with("RTX")),
+        "{rtx:?}"
+    );
     let bad = run(&url, &["inventory", "--provider", "aws"]);
     assert_eq!(bad.code, Some(2));
     assert!(bad.stderr.contains("hint:"), "{}", bad.stderr);

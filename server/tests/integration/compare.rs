@@ -70,6 +70,15 @@ async fn two_gpus_give_two_points_on_the_frontier_with_recommendations() {
     assert!(page.contains("data-points=\"2\""), "{page}");
     assert!(page.contains("<title id=\"frontier-title\">"));
     assert!(page.contains("data-goal=\"balanced\""));
+    // The preset's alias names the same model, as on the form and in the CLI.
+    let by_alias: Comparison = d
+        .get("/api/compare?model=qwen2.5-0.5b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_alias.model, c.model);
+    assert_eq!(by_alias.points.len(), 2, "{by_alias:?}");
     let missing = d.get("/api/compare").await;
     assert_eq!(missing.status(), 400);
 }

@@ -167,3 +167,42 @@ async fn the_tabs_server_functions_take_unset_filters() {
         assert!(text.contains("\"Ok\""), "{path}: {text}");
     }
 }
+
+#[tokio::test]
+async fn the_gpu_filter_matches_part_of_the_name() {
+    let d = Dashboard::start(None).await;
+    let all: InventoryView = d.get("/api/inventory").await.json().await.unwrap();
+    // A GPU the simulator lists, asked for by part of its name in other case and spacing.
+    let name = all
+        .offers
+        .iter()
+        .map(|o| o.gpu_type.clone())
+        .find(|g| g.starts_with("RTX ") && g.len() > 6)
+        .expect("an RTX card is listed");
+    let number = name.trim_start_matches("RTX ").to_owned();
+    let expected = all.offers.iter().filter(|o| o.gpu_type == name).count();
+    for asked in [number.clone(), format!("rtx{number}"), name.to_lowercase()] {
+        let view: InventoryView = d
+            .get(&format!(
+                "/api/inventory?gpu_type={}",
+                asked.replace(' ', "+")
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            !view.offers.is_empty() && view.offers.iter().all(|o| o.gpu_type.contains(&number)),
+            "{asked}: {:?}",
+            view.offers.iter().map(|o| &o.gpu_type).collect::<Vec<_>>()
+        );
+        assert!(view.offers.len() >= expected, "{asked}");
+    }
+    let none: InventoryView = d
+        .get("/api/inventory?gpu_type=no-such-gpu")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none.offers.is_empty());
+}

@@ -313,10 +313,51 @@ async fn a_session_nothing_owns_is_destroyed_after_its_grace_and_another_dashboa
     })
     .await;
     assert!(theirs_orphans.sessions.iter().all(|s| !s.foreign));
-    let metrics = ours.get("/metrics").await.text().await.unwrap();
+    // What /metrics says of it: the passes, the one destroyed and what it had cost, and no
+    // orphan left here (the other dashboard's session is not ours to count).
+    let metrics = eventually(Duration::from_secs(20), || async {
+        let text = ours.get("/metrics").await.text().await.unwrap();
+        (metric(&text, "gdl_orphans") == 0.0).then_some(text)
+    })
+    .await;
     assert!(
         metrics.contains("gdl_reconciler_destroyed_total 1\n"),
         "{metrics}"
     );
+    let passes_seen = metric(&metrics, "gdl_reconciler_passes_total");
+    assert!(passes_seen >= (before + 3) as f64, "{metrics}");
+    let usd = metric(&metrics, "gdl_reconciler_destroyed_usd_total");
+    assert!(usd > 0.0, "{metrics}");
+    assert!(
+        (usd - record.cost_usd).abs() < 1e-5,
+        "the destroyed session's cost {}: {metrics}",
+        record.cost_usd
+    );
+    // The other dashboard counts its own session as its one orphan, and destroyed nothing.
+    let theirs_metrics = theirs.get("/metrics").await.text().await.unwrap();
+    assert_eq!(
+        metric(&theirs_metrics, "gdl_orphans"),
+        1.0,
+        "{theirs_metrics}"
+    );
+    assert_eq!(
+        metric(&theirs_metrics, "gdl_reconciler_destroyed_total"),
+        0.0,
+        "{theirs_metrics}"
+    );
+    assert_eq!(
+        metric(&theirs_metrics, "gdl_reconciler_destroyed_usd_total"),
+        0.0,
+        "{theirs_metrics}"
+    );
     broker.delete_session(&foreign).await.unwrap();
+}
+
+/// The value of a sample without labels in Prometheus text (the test fails if it is absent).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{name}: {e} in {text}"))
 }

@@ -447,6 +447,117 @@ async fn wrong_tokens_are_throttled_and_logins_can_end() {
     assert_eq!(get(session).await, 401, "logged out");
 }
 
+/// Wrong tokens sent through the login form count toward the per-address throttle, like
+/// wrong bearer tokens: after 5, that address's next login gets 429 `login_throttled`
+/// before its token is even checked (the right token sets no cookie then), and its bearer
+/// requests wait too. Four wrong ones are not enough.
+#[tokio::test]
+async fn wrong_tokens_through_the_login_form_count_toward_the_throttle() {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |d: &Dashboard, token: &'static str| {
+        http.post(format!("{}/login", d.url))
+            .form(&[("token", token), ("next", "/sessions")])
+            .send()
+    };
+    let d = with_token().await;
+    for attempt in 1..=5 {
+        let wrong = login(&d, "wrong-token-wrong-token").await.unwrap();
+        assert_eq!(wrong.status(), 401, "attempt {attempt}");
+        assert!(wrong.headers().get("set-cookie").is_none());
+        let body: serde_json::Value = wrong.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized", "attempt {attempt}");
+    }
+    let throttled = login(&d, TOKEN).await.unwrap();
+    assert_eq!(throttled.status(), 429, "even the right token waits now");
+    assert!(
+        throttled.headers().get("set-cookie").is_none(),
+        "no login while throttled"
+    );
+    let body: serde_json::Value = throttled.json().await.unwrap();
+    assert_eq!(body["code"], "login_throttled");
+    assert!(body["hint"].as_str().unwrap().contains("Wait"), "{body}");
+    let bearer = d
+        .http
+        .get(format!("{}/api/status", d.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bearer.status(),
+        429,
+        "the same address's bearer tokens wait too"
+    );
+
+    // Another dashboard: four wrong logins, then the right one still logs in.
+    let d = with_token().await;
+    for attempt in 1..=4 {
+        let wrong = login(&d, "wrong-token-wrong-token").await.unwrap();
+        assert_eq!(wrong.status(), 401, "attempt {attempt}");
+    }
+    let ok = login(&d, TOKEN).await.unwrap();
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], "/sessions");
+    assert!(ok.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("gdl_session="));
+}
+
+/// Without `Sec-Fetch-Site`, or with `same-site` (a sibling host name), the `Origin` header
+/// decides: `Origin: null` and another origin are refused (403 `origin_refused`), the
+/// dashboard's own origin passes; a program that sends neither header is not a browser and
+/// passes.
+#[tokio::test]
+async fn without_a_same_origin_fetch_site_the_origin_header_decides() {
+    let d = Dashboard::start(None).await;
+    let post = |origin: Option<&str>, site: Option<&str>| {
+        let mut request = d
+            .http
+            .post(format!("{}/api/runs", d.url))
+            .json(&serde_json::json!({}));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.send()
+    };
+    for (origin, site) in [
+        ("null", None),
+        ("null", Some("same-site")),
+        ("http://evil.example", Some("same-site")),
+        ("http://sibling.localhost", Some("same-site")),
+    ] {
+        let refused = post(Some(origin), site).await.unwrap();
+        assert_eq!(refused.status(), 403, "{origin} {site:?}");
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["code"], "origin_refused", "{origin} {site:?}");
+    }
+    for (origin, site) in [
+        (Some(d.url.as_str()), Some("same-site")),
+        (Some(d.url.as_str()), None),
+        (None, None),
+    ] {
+        let passed = post(origin, site).await.unwrap();
+        let status = passed.status();
+        let text = passed.text().await.unwrap();
+        assert_eq!(
+            status, 400,
+            "{origin:?} {site:?} gets through to validation: {text}"
+        );
+        assert!(!text.contains("origin_refused"), "{text}");
+    }
+    assert!(
+        d.state.dashboard.hub().with_state(|s| s.runs.is_empty()),
+        "nothing was started"
+    );
+}
+
 /// The three headers every response carries, refusals included.
 fn assert_security_headers(response: &reqwest::Response, what: &str) {
     let h = response.headers();
