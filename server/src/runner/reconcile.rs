@@ -174,7 +174,15 @@ impl Runner {
     ) {
         let inner = &self.inner;
         let config = &inner.config.reconcile;
+        let rentals_before = run.rentals.len();
         let mut said = settle_unclear(&mut run, listing, claimed, config.unclear_window);
+        // A session found for a lost create is saved as a rental before it is destroyed: a
+        // process killed in between must not forget it (and its cost) once it is gone.
+        if run.rentals.len() > rentals_before {
+            if let Err(e) = inner.store.save_run(&run).await {
+                tracing::warn!(run = %run.id, error = %e, "cannot save the rentals the reconciler found");
+            }
+        }
         let owed: Vec<SessionId> = run
             .unconfirmed_rentals()
             .map(|r| r.session_id.clone())
