@@ -66,6 +66,33 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 /// The example's process, killed if the test ends before it does.
 struct Follower(std::process::Child);
 
+impl Follower {
+    /// Starts the example against `base`, with its stdout read line by line into the
+    /// returned list (by the returned thread, which ends when the example does).
+    fn spawn(
+        base: &str,
+        stderr: std::process::Stdio,
+    ) -> (Self, Arc<Mutex<Vec<String>>>, std::thread::JoinHandle<()>) {
+        let mut follower = Follower(
+            std::process::Command::new(env!("CARGO_BIN_EXE_follow-events"))
+                .arg(base)
+                .stdout(std::process::Stdio::piped())
+                .stderr(stderr)
+                .spawn()
+                .unwrap(),
+        );
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let reader = std::io::BufReader::new(follower.0.stdout.take().unwrap());
+        let kept = lines.clone();
+        let reading = std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        (follower, lines, reading)
+    }
+}
+
 impl Drop for Follower {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -78,21 +105,7 @@ async fn follows_events_across_a_dashboard_restart_without_losing_or_repeating_o
     let data_dir = data_dir("follow");
     let (port, stop, served) = dashboard(&data_dir, 0).await;
     let base = format!("http://127.0.0.1:{port}");
-    let mut follower = Follower(
-        std::process::Command::new(env!("CARGO_BIN_EXE_follow-events"))
-            .arg(&base)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let reader = std::io::BufReader::new(follower.0.stdout.take().unwrap());
-    let kept = lines.clone();
-    let reading = std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            kept.lock().unwrap().push(line);
-        }
-    });
+    let (mut follower, lines, reading) = Follower::spawn(&base, std::process::Stdio::inherit());
     snapshots(&lines, 1).await;
     one_run(&base).await;
 
@@ -212,22 +225,7 @@ async fn resumes_by_replay_and_exits_2_when_an_event_is_missing() {
             let _ = socket.close(None).await;
         }
     });
-    let mut follower = Follower(
-        std::process::Command::new(env!("CARGO_BIN_EXE_follow-events"))
-            .arg(&base)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let reader = std::io::BufReader::new(follower.0.stdout.take().unwrap());
-    let kept = lines.clone();
-    let reading = std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            kept.lock().unwrap().push(line);
-        }
-    });
+    let (mut follower, lines, reading) = Follower::spawn(&base, std::process::Stdio::piped());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !lines.lock().unwrap().iter().any(|l| l.contains(" seq=10 ")) {
         assert!(

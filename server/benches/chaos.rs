@@ -162,6 +162,33 @@ impl Dashboard {
     }
 }
 
+/// How the dashboard is started, each time the same (its data directory kept).
+struct Launch<'a> {
+    binary: &'a Path,
+    broker: &'a str,
+    data: &'a Path,
+    log: &'a Path,
+}
+
+/// Kills `dashboard` with SIGKILL, counts and says so, and starts it again after `down`.
+async fn restart(
+    dashboard: Dashboard,
+    launch: &Launch<'_>,
+    down: Duration,
+    kills: &mut usize,
+    of: usize,
+    began: Instant,
+) -> Dashboard {
+    dashboard.kill();
+    *kills += 1;
+    println!(
+        "  dashboard killed (SIGKILL) {kills}/{of} at {:.0} s",
+        secs(began)
+    );
+    tokio::time::sleep(down).await;
+    Dashboard::start(launch.binary, launch.broker, launch.data, launch.log)
+}
+
 /// What the driver did, for the report.
 #[derive(Default)]
 struct Tally {
@@ -191,7 +218,13 @@ async fn chaos(o: &Options) -> Vec<String> {
         .unwrap();
     let mut rng = StdRng::seed_from_u64(o.seed);
     let mut tally = Tally::default();
-    let mut dashboard = Dashboard::start(&o.binary, &broker, &data, &log);
+    let launch = Launch {
+        binary: &o.binary,
+        broker: &broker,
+        data: &data,
+        log: &log,
+    };
+    let mut dashboard = Dashboard::start(launch.binary, launch.broker, launch.data, launch.log);
     let mut ids: Vec<String> = Vec::new();
     let mut kills = 0;
     let mut next_fault = Instant::now() + Duration::from_secs(1);
@@ -217,15 +250,8 @@ async fn chaos(o: &Options) -> Vec<String> {
         // The k-th kill once k/(K+1) of the runs have started, with runs in flight.
         if kills < o.kills && ids.len() * (o.kills + 1) >= o.runs * (kills + 1) && active > 0 {
             tokio::time::sleep(Duration::from_millis(rng.gen_range(200..3000))).await;
-            dashboard.kill();
-            kills += 1;
-            println!(
-                "  dashboard killed (SIGKILL) {kills}/{} at {:.0} s",
-                o.kills,
-                secs(began)
-            );
-            tokio::time::sleep(Duration::from_millis(rng.gen_range(100..2000))).await;
-            dashboard = Dashboard::start(&o.binary, &broker, &data, &log);
+            let down = Duration::from_millis(rng.gen_range(100..2000));
+            dashboard = restart(dashboard, &launch, down, &mut kills, o.kills, began).await;
         }
         if Instant::now() >= next_fault {
             let fault = inject(&http, &broker, &mut rng).await;
@@ -235,14 +261,15 @@ async fn chaos(o: &Options) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     while kills < o.kills {
-        dashboard.kill();
-        kills += 1;
-        println!(
-            "  dashboard killed (SIGKILL) {kills}/{} at {:.0} s",
+        dashboard = restart(
+            dashboard,
+            &launch,
+            Duration::ZERO,
+            &mut kills,
             o.kills,
-            secs(began)
-        );
-        dashboard = Dashboard::start(&o.binary, &broker, &data, &log);
+            began,
+        )
+        .await;
     }
 
     // The faults stop; every run must end and nothing may be left billing.

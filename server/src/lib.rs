@@ -105,11 +105,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Cases per property test: 100,000, or `PROPTEST_CASES` for a longer search.
+/// The property tests' configuration: 100,000 cases (or `PROPTEST_CASES` for a longer
+/// search), and no failure files written into the source tree.
 #[cfg(test)]
-pub(crate) fn proptest_cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100_000)
+pub(crate) fn proptest_config() -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100_000),
+        failure_persistence: None,
+        ..Default::default()
+    }
 }

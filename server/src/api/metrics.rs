@@ -41,9 +41,13 @@ pub async fn metrics(
         .into_response()
 }
 
+/// A counter's value now, as a sample.
+fn read(n: &std::sync::atomic::AtomicU64) -> f64 {
+    n.load(Ordering::Relaxed) as f64
+}
+
 /// The accept loop's figures: open connections, and how often the cap held new ones back.
 fn connections(c: &ConnectionStats) -> String {
-    let read = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed) as f64;
     let mut t = Text::default();
     t.one(
         "gdl_http_connections",
@@ -68,7 +72,6 @@ fn connections(c: &ConnectionStats) -> String {
 
 /// What the reconciler did since this process started, and the orphans now.
 fn reconciler(c: &ReconcileCounters, orphans: usize) -> String {
-    let read = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed) as f64;
     let mut t = Text::default();
     t.one(
         "gdl_orphans",

@@ -188,11 +188,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: crate::proptest_cases(),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::proptest_config())]
 
         /// Whatever bytes come, cut wherever: the same text as decoding them whole.
         #[test]

@@ -79,11 +79,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: crate::proptest_cases(),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::proptest_config())]
 
         /// Any text (emoji, CJK, newlines inside JSON strings), cut into pieces anywhere:
         /// the same chunks, whole.
