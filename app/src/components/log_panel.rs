@@ -42,6 +42,12 @@ pub fn LogPanel(
     view! {
         <section class="card logs">
             <h2>"Live log"</h2>
+            {move || lines().is_empty().then(|| view! {
+                <p class="log-empty muted">
+                    "The log of a test will appear here as it runs: each step, the commands on the \
+                     host, the engine's output and the benchmark's levels."
+                </p>
+            })}
             <div
                 class="log"
                 node_ref=panel
