@@ -21,10 +21,11 @@ describe('benchmarks', () => {
     server = await startDashboard();
     browser = await launchBrowser();
     // Tests pinned to offers of GPU types not benchmarked yet, each chosen from the offers
-    // listed just before it (the simulated market moves on while a test runs, and a pinned
-    // offer gone by then falls back to another), until two GPU types are benchmarked.
+    // listed just before it (the simulated market moves on while a test runs: a pinned
+    // offer gone by then is replaced by another of its GPU type, or the run fails when
+    // there is none), until two GPU types are benchmarked.
     const tested = new Set();
-    for (let attempt = 0; attempt < 4 && tested.size < 2; attempt += 1) {
+    for (let attempt = 0; attempt < 6 && tested.size < 2; attempt += 1) {
       const inv = (await api(`${server.url}/api/inventory?provider=vastai&max_price=3&model=qwen2.5-0.5b`)).body;
       const offer = inv.offers.find((o) => o.available && inv.fit.fitting.includes(o.id)
         && (o.cuda_version ?? 99) >= 12.1 && !tested.has(o.gpu_type));
@@ -36,7 +37,7 @@ describe('benchmarks', () => {
         const r = (await api(`${server.url}/api/runs/${started.body.id}`)).body;
         return ['passed', 'failed', 'cancelled'].includes(r.status) ? r : null;
       }, { timeout: 120_000, what: 'the run to end' });
-      assert.equal(run.status, 'passed', run.error);
+      if (run.status !== 'passed') continue;
       if (!tested.has(run.offer.gpu_type)) {
         tested.add(run.offer.gpu_type);
         benchmarks.push(run.benchmark_id);
