@@ -10,11 +10,13 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, Default, Args)]
 pub struct DashboardArgs {
     /// Ask the dashboard running at this URL (e.g. http://127.0.0.1:8081) over its REST API,
-    /// and show what it shows. Its access token, if it has one: GDL_TOKEN or --token-file.
+    /// instead of the data directory's store or the broker, and show what it shows. Its
+    /// access token, if it has one: GDL_TOKEN or --token-file.
     #[arg(long, global = true, env = "GDL_URL", value_name = "URL")]
     pub url: Option<String>,
     /// The dashboard's access token, from the first line of this file (make it readable by
-    /// you only); else from the GDL_TOKEN environment variable. Never a flag of its own.
+    /// you only); without it, from the GDL_TOKEN environment variable. There is no --token
+    /// flag: a command line shows in `ps` to every user of the machine.
     #[arg(long, global = true, env = "GDL_TOKEN_FILE", value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 }
