@@ -6,7 +6,7 @@
 use crate::config::DashboardArgs;
 use gdl_model::code::ErrorCode;
 use gdl_model::error::ApiError;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -95,7 +95,12 @@ impl Remote {
         url.set_query(Some(query).filter(|q| !q.is_empty()));
         let mut request = self.http.get(url).header(ACCEPT, "application/json");
         if let Some((token, _)) = &self.token {
-            request = request.header(AUTHORIZATION, format!("Bearer {}", token.as_str()));
+            let bearer = Zeroizing::new(format!("Bearer {}", token.as_str()));
+            // A token that is not header text is sent as nothing: the 401 then says so.
+            if let Ok(mut value) = HeaderValue::from_str(&bearer) {
+                value.set_sensitive(true);
+                request = request.header(AUTHORIZATION, value);
+            }
         }
         let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status();
