@@ -3,21 +3,28 @@
 //! prints what it got.
 //!
 //! # Layout
-//! - this file: `serve`, `simulate`, `test`, logging and the shutdown signal.
-//! - [`broker`]: the one-shot broker commands and `orphans`.
-//! - [`history`]: `runs`, `logs` and `benchmarks`, on the data directory's store.
+//! - this file: `serve`, `simulate`, `test`, logging, the shutdown signal, and the broker
+//!   the one-shot commands ask.
+//! - [`glance`]: `status` and `sessions`, from the broker or a running dashboard.
+//! - [`broker`]: the other one-shot broker commands and `orphans`.
+//! - [`history`]: `runs`, `logs` and `benchmarks`, on the data directory's store or a
+//!   running dashboard (`source`, over `dashboard`'s REST client).
 //! - `bench`: `bench`, the benchmark engine against any OpenAI-compatible server.
 //! - [`output`]: tables, JSON, errors with their hint, exit codes, printable text.
 //! - `follow`, `progress`: following a run as it goes, on a progress bar.
 
 mod bench;
 pub mod broker;
+mod dashboard;
 mod follow;
+pub mod glance;
 pub mod history;
 pub mod output;
 mod progress;
+mod source;
 
-use crate::config::SimulateArgs;
+use crate::config::{Connect, SimulateArgs};
+use crate::shopper::{ShopperClient, Timeouts};
 use crate::simulator::{SimConfig, SimServer, Simulator};
 use crate::Settings;
 use anyhow::Context;
@@ -45,6 +52,35 @@ pub fn init_logging(format: &str) {
 
 pub use bench::bench;
 pub use history::{benchmarks, logs, runs};
+
+/// The broker `c` names, or the exit code of the refusal (said on stderr): without
+/// `--shopper-url` (or `SHOPPER_URL`) there is no broker to ask, and a throwaway simulator's
+/// empty answers would mislead. `dashboard`: whether the command could ask one with `--url`.
+fn connect(c: &Connect, dashboard: bool) -> Result<ShopperClient, i32> {
+    let Some(url) = c.shopper_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        let (message, hint) = if dashboard {
+            (
+                "no broker or dashboard given",
+                "Pass --url http://127.0.0.1:8081 (a running dashboard; or GDL_URL), or \
+                 --shopper-url URL (a broker; or SHOPPER_URL). `gpu-deploy-llm simulate` runs a \
+                 simulated broker on http://127.0.0.1:8080.",
+            )
+        } else {
+            (
+                "no broker given",
+                "Pass --shopper-url URL (or SHOPPER_URL): a real cloud-gpu-shopper, or \
+                 `gpu-deploy-llm simulate` for a simulated one on http://127.0.0.1:8080.",
+            )
+        };
+        return Err(output::bad_input(message, hint));
+    };
+    ShopperClient::new(url, Timeouts::default()).map_err(|e| {
+        output::bad_input(
+            &format!("--shopper-url {url:?} cannot be used: {e}"),
+            "Give the broker's base URL, e.g. http://127.0.0.1:8080.",
+        )
+    })
+}
 
 /// `gpu-deploy-llm serve`.
 pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {

@@ -6,6 +6,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod reads;
+
+pub use reads::{
+    BenchmarksAction, BenchmarksArgs, DashboardArgs, DataDir, ExportAs, LogsArgs, RunState,
+    RunsArgs,
+};
+
 /// Deploy LLMs on cheap cloud GPUs through cloud-gpu-shopper, and benchmark them.
 #[derive(Debug, Parser)]
 #[command(name = "gpu-deploy-llm", version, about, long_about = None)]
@@ -31,12 +38,14 @@ pub enum Command {
     /// Run one deployment test headless (the dashboard's 11 steps) and print the result.
     /// Uses the embedded simulator unless a broker URL is given.
     Test(TestArgs),
-    /// Whether the broker is ready, and if not why and what to do (exit 1 when not).
-    Status(Connect),
+    /// Whether the broker is ready, and if not why and what to do (exit 1 when not); with
+    /// --url, the broker as that dashboard sees it.
+    Status(ReadArgs),
     /// Offers from every provider, cheapest first, filtered.
     Inventory(InventoryArgs),
-    /// Our sessions on the broker, active first.
-    Sessions(Connect),
+    /// Our sessions on the broker, active first (exit 3 when there are none); with --url,
+    /// as that dashboard lists them.
+    Sessions(ReadArgs),
     /// One session: its status, cost so far and the broker's diagnostics.
     Session(SessionArgs),
     /// Destroy a session now, following it until the broker confirms.
@@ -53,73 +62,18 @@ pub enum Command {
     /// TGI) and store the result like a test's, marked external.
     Bench(BenchArgs),
     /// Stored benchmarks: list, show one, compare a model across GPUs, export, import the
-    /// old Python dashboard's files.
+    /// old Python dashboard's files. From the data directory's store, or a running dashboard
+    /// with --url.
     Benchmarks(BenchmarksArgs),
-    /// Stored runs, newest first, filtered by status and model.
+    /// Stored runs, newest first, filtered by status and model (exit 3 when none match);
+    /// from the data directory's store, or a running dashboard with --url.
     Runs(RunsArgs),
-    /// A run's log; with --follow, new lines as they come until the run ends.
+    /// A run's log; with --follow, new lines as they come until the run ends. From the data
+    /// directory's store, or a running dashboard with --url.
     Logs(LogsArgs),
     /// Our sessions that cost money and that no run in progress uses; --cleanup destroys
     /// them, following each until the broker confirms.
     Orphans(OrphansArgs),
-}
-
-/// Where the dashboard's data is, for the commands that read it without a dashboard.
-#[derive(Clone, Debug, Args)]
-pub struct DataDir {
-    /// The dashboard's data directory (where runs and benchmarks are stored). Default:
-    /// $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
-    #[arg(long, env = "GDL_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-}
-
-/// Options of `gpu-deploy-llm runs`.
-#[derive(Clone, Debug, Args)]
-pub struct RunsArgs {
-    /// Only runs in this state.
-    #[arg(long, value_enum)]
-    pub status: Option<RunState>,
-    /// Only runs of this model, as it was asked for (a preset alias or a Hugging Face id).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// At most this many runs (1 to 500).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=500))]
-    pub limit: u32,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub data: DataDir,
-}
-
-/// A run's state, as `runs --status` takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum RunState {
-    /// In progress.
-    Running,
-    /// The deployment test went through.
-    Passed,
-    /// A step failed.
-    Failed,
-    /// Cancelled by a person or a shutdown.
-    Cancelled,
-    /// The dashboard stopped during the run.
-    Interrupted,
-}
-
-/// Options of `gpu-deploy-llm logs`.
-#[derive(Clone, Debug, Args)]
-pub struct LogsArgs {
-    /// The run's id (`gpu-deploy-llm runs` lists them).
-    pub run: String,
-    /// Keep printing new lines as the run writes them, until it ends.
-    #[arg(long)]
-    pub follow: bool,
-    /// One JSON log line per line instead of text.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub data: DataDir,
 }
 
 /// Options of `gpu-deploy-llm orphans`.
@@ -133,53 +87,6 @@ pub struct OrphansArgs {
     pub connect: Connect,
     #[command(flatten)]
     pub data: DataDir,
-}
-
-/// Options of `gpu-deploy-llm benchmarks`.
-#[derive(Clone, Debug, Args)]
-pub struct BenchmarksArgs {
-    #[command(subcommand)]
-    pub action: BenchmarksAction,
-    /// Print JSON instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// The dashboard's data directory (where benchmarks are stored).
-    #[arg(long, global = true, env = "GDL_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-}
-
-/// What `benchmarks` does.
-#[derive(Clone, Debug, clap::Subcommand)]
-pub enum BenchmarksAction {
-    /// The newest benchmarks.
-    List {
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-    },
-    /// One benchmark, whole.
-    Show { id: String },
-    /// A model across GPUs and providers: the frontier and the recommendations.
-    Compare {
-        #[arg(long)]
-        model: String,
-    },
-    /// Every benchmark as CSV (default) or JSON, on stdout.
-    Export {
-        #[arg(long, value_enum, default_value = "csv")]
-        format: ExportAs,
-    },
-    /// Import the old Python dashboard's benchmark files (a directory such as
-    /// ~/.gpu-deploy-llm/benchmarks, its <id>.json files).
-    Import { dir: PathBuf },
-}
-
-/// How `benchmarks export` writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExportAs {
-    /// The Benchmarks tab's columns.
-    Csv,
-    /// The records as a JSON array.
-    Json,
 }
 
 /// Options of `gpu-deploy-llm bench`.
@@ -264,14 +171,24 @@ pub struct BenchArgs {
 /// The broker the one-shot commands ask, and how they print.
 #[derive(Clone, Debug, Args)]
 pub struct Connect {
-    /// Base URL of the broker (a real one, or `gpu-deploy-llm simulate`). Unset: an
-    /// embedded simulator answers (fresh, with no sessions).
+    /// Base URL of the broker: a real cloud-gpu-shopper, or `gpu-deploy-llm simulate` for a
+    /// simulated one. Required (`status` and `sessions` may ask a dashboard with --url
+    /// instead).
     #[arg(long, env = "SHOPPER_URL")]
     pub shopper_url: Option<String>,
 
     /// Print JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The broker, or a running dashboard to ask instead (`status`, `sessions`).
+#[derive(Clone, Debug, Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub connect: Connect,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 /// Options of `gpu-deploy-llm inventory`.

@@ -225,12 +225,14 @@ pub(super) fn summary(r: &BenchmarkRecord) -> String {
                     .map(|r| format!("{r}/s ≤{}", p.concurrency))
                     .unwrap_or_else(|| p.concurrency.to_string()),
                 format!("{}/{}", p.completed, p.completed + p.failed),
-                format!("{:.0}", p.ttft_ms.p50),
-                format!("{:.0}", p.ttft_ms.p95),
-                format!("{:.1}", p.tpot_ms.p50),
-                format!("{:.1}", p.itl_ms.p99),
-                format!("{:.0}", p.output_tokens_per_s),
-                p.goodput_rps.map(|g| format!("{g:.2}")).unwrap_or_default(),
+                format!("{:.0} ms", p.ttft_ms.p50),
+                format!("{:.0} ms", p.ttft_ms.p95),
+                format!("{:.1} ms", p.tpot_ms.p50),
+                format!("{:.1} ms", p.itl_ms.p99),
+                format!("{:.0} tok/s", p.output_tokens_per_s),
+                p.goodput_rps
+                    .map(|g| format!("{g:.2} req/s"))
+                    .unwrap_or_default(),
                 p.usd_per_million_output_tokens
                     .map(|c| format!("${c:.3}"))
                     .unwrap_or_else(|| "-".into()),
@@ -256,9 +258,9 @@ pub(super) fn summary(r: &BenchmarkRecord) -> String {
             "TTFT P95",
             "TPOT P50",
             "ITL P99",
-            "OUT TOK/S",
+            "OUTPUT",
             "GOODPUT",
-            "$/1M",
+            "$/1M TOKENS",
             "SLO",
         ],
         rows,
@@ -280,7 +282,7 @@ pub(super) fn summary(r: &BenchmarkRecord) -> String {
         out += "chunks carry several tokens: ITL is per chunk, not per token\n";
     }
     out += &format!(
-        "quality {}/{} prompts answered as expected · ms, vLLM conventions\n",
+        "quality {}/{} prompts answered as expected · vLLM conventions (TPOT decode-only per request, ITL per chunk gap)\n",
         r.prompts_matching, r.prompts_with_expected
     );
     out

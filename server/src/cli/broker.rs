@@ -1,81 +1,27 @@
-//! The one-shot broker commands, parity with the old tool: `status`, `inventory`,
-//! `sessions`, `session ID`, `cleanup ID`, `done ID`, `extend ID --hours N`, `costs`,
-//! `models` and `orphans [--cleanup]`. Each prints a readable table (or `--json`) on
-//! stdout, errors with their code and hint on stderr, and exits 0 when it did what was
-//! asked, 1 when the broker refused or failed, 2 on bad input.
+//! The one-shot broker commands, parity with the old tool (`status` and `sessions` are in
+//! [`super::glance`]): `inventory`, `session ID`, `cleanup ID`, `done ID`,
+//! `extend ID --hours N`, `costs`, `models` and `orphans [--cleanup]`. Each prints a
+//! readable table (or `--json`) on stdout, errors with their code and hint on stderr, and
+//! exits 0 when it did what was asked, 1 when the broker refused or failed, 2 on bad input
+//! (and without `--shopper-url`), 3 when `inventory` finds no offer that matches.
 
-use super::output::{bad_input, failed, print, table, FAILED, OK};
-use crate::config::{
-    Connect, CostsArgs, ExtendArgs, InventoryArgs, ModelsArgs, OrphansArgs, SessionArgs,
-};
+use super::connect;
+use super::glance::session_table;
+use super::output::{bad_input, failed, nothing_found, print, table, FAILED, OK};
+use crate::config::{CostsArgs, ExtendArgs, InventoryArgs, ModelsArgs, OrphansArgs, SessionArgs};
 use crate::sessions;
-use crate::shopper::{ShopperClient, ShopperError, Timeouts};
-use crate::simulator::{SimConfig, SimServer, Simulator};
+use crate::shopper::ShopperError;
 use gdl_model::ids::SessionId;
 use gdl_model::inventory::InventoryFilters;
 use gdl_model::registry::{Quantization, PRESETS};
-use gdl_model::sessions::{ActionOutcome, OrphanCleanup, SessionActionResult};
+use gdl_model::sessions::{ActionOutcome, OrphanCleanup, SessionActionResult, SessionView};
 use gdl_model::shopper::{CostQuery, Session};
 use serde::Serialize;
 use std::time::Duration;
 
-/// The broker to ask: the given URL, or an embedded simulator kept alive meanwhile.
-struct Broker {
-    client: ShopperClient,
-    _sim: Option<SimServer>,
-}
-
-async fn connect(c: &Connect) -> anyhow::Result<Broker> {
-    let (url, sim) = match &c.shopper_url {
-        Some(url) => (url.clone(), None),
-        None => {
-            let sim = Simulator::new(SimConfig {
-                speed: 10.0,
-                ..SimConfig::default()
-            });
-            let server = SimServer::start(sim, (std::net::Ipv4Addr::LOCALHOST, 0).into()).await?;
-            (server.url(), Some(server))
-        }
-    };
-    let client = ShopperClient::new(&url, Timeouts::default())?;
-    Ok(Broker { client, _sim: sim })
-}
-
 /// Says what the broker refused or why it failed; the exit code.
 fn broker_failed(e: &ShopperError) -> i32 {
     failed(&e.to_api_error())
-}
-
-/// `gpu-deploy-llm status`.
-pub async fn status(c: Connect) -> anyhow::Result<i32> {
-    let broker = connect(&c).await?;
-    #[derive(Serialize)]
-    struct Status {
-        ready: bool,
-        url: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        error: Option<gdl_model::error::ApiError>,
-    }
-    let (ready, error) = match broker.client.ready().await {
-        Ok(_) => (true, None),
-        Err(e) => (false, Some(e.to_api_error())),
-    };
-    let status = Status {
-        ready,
-        url: broker.client.base_url().to_owned(),
-        error,
-    };
-    print(c.json, &status, || match &status.error {
-        None => format!("broker {} is ready\n", status.url),
-        Some(e) => format!(
-            "broker {} is not ready [{}]: {}\nhint: {}\n",
-            status.url,
-            e.code,
-            e.message,
-            e.hint.as_deref().unwrap_or("")
-        ),
-    });
-    Ok(if ready { OK } else { FAILED })
 }
 
 /// `gpu-deploy-llm inventory`: the filters read as the Inventory tab and REST read them.
@@ -96,8 +42,11 @@ pub async fn inventory(a: InventoryArgs) -> anyhow::Result<i32> {
     if let Err(e) = filters.check() {
         return Ok(failed(&e));
     }
-    let broker = connect(&a.connect).await?;
-    let mut offers = match broker.client.inventory_all(&filters.query()).await {
+    let broker = match connect(&a.connect, false) {
+        Ok(broker) => broker,
+        Err(code) => return Ok(code),
+    };
+    let mut offers = match broker.inventory_all(&filters.query()).await {
         Ok(offers) => offers,
         Err(e) => return Ok(broker_failed(&e)),
     };
@@ -107,7 +56,8 @@ pub async fn inventory(a: InventoryArgs) -> anyhow::Result<i32> {
     print(a.connect.json, &offers, || {
         table(
             &[
-                "PROVIDER", "OFFER", "GPU", "VRAM", "$/H", "LOCATION", "RELIAB.", "CONF.", "MAX H",
+                "PROVIDER", "OFFER", "GPU", "VRAM", "PRICE", "LOCATION", "RELIAB.", "CONF.",
+                "MAX TIME",
             ],
             offers
                 .iter()
@@ -117,74 +67,38 @@ pub async fn inventory(a: InventoryArgs) -> anyhow::Result<i32> {
                         o.id.to_string(),
                         format!("{} x{}", o.gpu_type, o.gpu_count),
                         format!("{} GB", o.vram_gb),
-                        format!("{:.3}", o.price_per_hour),
+                        format!("${:.3}/h", o.price_per_hour),
                         o.location.clone(),
                         format!("{:.2}", o.reliability),
                         format!("{:.2}", o.availability_confidence),
                         match o.max_duration_hours {
                             0 => "-".into(),
-                            h => h.to_string(),
+                            h => format!("{h} h"),
                         },
                     ]
                 })
                 .collect(),
         )
     });
-    Ok(OK)
-}
-
-fn session_rows(sessions: &[Session]) -> Vec<Vec<String>> {
-    sessions
-        .iter()
-        .map(|s| {
-            vec![
-                s.id.to_string(),
-                s.status.to_string(),
-                s.provider.to_string(),
-                format!("{} x{}", s.gpu_type, s.gpu_count),
-                format!("{:.3}", s.price_per_hour),
-                s.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                s.expires_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default(),
-                s.error_text().unwrap_or_default().to_owned(),
-            ]
-        })
-        .collect()
-}
-
-const SESSION_HEADER: [&str; 8] = [
-    "SESSION", "STATUS", "PROVIDER", "GPU", "$/H", "CREATED", "EXPIRES", "ERROR",
-];
-
-/// `gpu-deploy-llm sessions`.
-pub async fn sessions(c: Connect) -> anyhow::Result<i32> {
-    let broker = connect(&c).await?;
-    let mut sessions = match broker.client.our_sessions().await {
-        Ok(s) => s,
-        Err(e) => return Ok(broker_failed(&e)),
-    };
-    sessions.sort_by(|a, b| {
-        (!a.status.is_active())
-            .cmp(&!b.status.is_active())
-            .then(b.created_at.cmp(&a.created_at))
-    });
-    print(c.json, &sessions, || {
-        table(&SESSION_HEADER, session_rows(&sessions))
-    });
+    if offers.is_empty() {
+        return Ok(nothing_found("no offers match these filters"));
+    }
     Ok(OK)
 }
 
 /// `gpu-deploy-llm session ID`.
 pub async fn session(a: SessionArgs) -> anyhow::Result<i32> {
-    let broker = connect(&a.connect).await?;
+    let broker = match connect(&a.connect, false) {
+        Ok(broker) => broker,
+        Err(code) => return Ok(code),
+    };
     let id = SessionId::from(a.id.as_str());
-    let session = match broker.client.get_session(&id).await {
+    let session = match broker.get_session(&id).await {
         Ok(s) => s,
         Err(e) => return Ok(broker_failed(&e)),
     };
-    let cost = broker.client.session_cost(&id).await.ok();
-    let diagnostics = broker.client.diagnostics(&id).await.ok();
+    let cost = broker.session_cost(&id).await.ok();
+    let diagnostics = broker.diagnostics(&id).await.ok();
     #[derive(Serialize)]
     struct One<'a> {
         session: &'a Session,
@@ -197,10 +111,7 @@ pub async fn session(a: SessionArgs) -> anyhow::Result<i32> {
         diagnostics,
     };
     print(a.connect.json, &one, || {
-        let mut out = table(
-            &SESSION_HEADER,
-            session_rows(std::slice::from_ref(&session)),
-        );
+        let mut out = session_table(&[SessionView::from_session(&session, None)]);
         match &one.cost {
             Some(c) => out.push_str(&format!(
                 "cost so far: {:.4} {} (the broker's figure)\n",
@@ -236,10 +147,13 @@ fn acted(json: bool, result: Result<SessionActionResult, ShopperError>) -> i32 {
 
 /// `gpu-deploy-llm cleanup ID`.
 pub async fn cleanup(a: SessionArgs) -> anyhow::Result<i32> {
-    let broker = connect(&a.connect).await?;
+    let broker = match connect(&a.connect, false) {
+        Ok(broker) => broker,
+        Err(code) => return Ok(code),
+    };
     let patience = Duration::from_secs(120);
     let id = SessionId::from(a.id.as_str());
-    let result = sessions::clean_up(&broker.client, &id, patience, &|m| {
+    let result = sessions::clean_up(&broker, &id, patience, &|m| {
         eprintln!("{}", super::output::printable(m))
     })
     .await;
@@ -248,10 +162,13 @@ pub async fn cleanup(a: SessionArgs) -> anyhow::Result<i32> {
 
 /// `gpu-deploy-llm done ID`.
 pub async fn done(a: SessionArgs) -> anyhow::Result<i32> {
-    let broker = connect(&a.connect).await?;
+    let broker = match connect(&a.connect, false) {
+        Ok(broker) => broker,
+        Err(code) => return Ok(code),
+    };
     Ok(acted(
         a.connect.json,
-        sessions::done(&broker.client, &a.id.as_str().into()).await,
+        sessions::done(&broker, &a.id.as_str().into()).await,
     ))
 }
 
@@ -263,8 +180,11 @@ pub async fn extend(a: ExtendArgs) -> anyhow::Result<i32> {
             "The broker extends by 1 to 12 hours at a time, within its 12-hour hard maximum.",
         ));
     };
-    let broker = connect(&a.connect).await?;
-    let result = sessions::extend(&broker.client, &a.id.as_str().into(), hours)
+    let broker = match connect(&a.connect, false) {
+        Ok(broker) => broker,
+        Err(code) => return Ok(code),
+    };
+    let result = sessions::extend(&broker, &a.id.as_str().into(), hours)
         .await
         .map(|mut r| {
             if let Some(t) = r.expires_at {
@@ -281,13 +201,16 @@ pub async fn extend(a: ExtendArgs) -> anyhow::Result<i32> {
 
 /// `gpu-deploy-llm costs`.
 pub async fn costs(a: CostsArgs) -> anyhow::Result<i32> {
-    let broker = connect(&a.connect).await?;
+    let broker = match connect(&a.connect, false) {
+        Ok(broker) => broker,
+        Err(code) => return Ok(code),
+    };
     let query = CostQuery {
-        consumer_id: Some(broker.client.consumer_id().to_owned()),
+        consumer_id: Some(broker.consumer_id().to_owned()),
         period: a.period.map(|p| p.as_str().to_owned()),
         ..Default::default()
     };
-    let summary = match broker.client.costs(&query).await {
+    let summary = match broker.costs(&query).await {
         Ok(s) => s,
         Err(e) => return Ok(broker_failed(&e)),
     };
@@ -295,19 +218,19 @@ pub async fn costs(a: CostsArgs) -> anyhow::Result<i32> {
         let mut rows: Vec<Vec<String>> = summary
             .by_provider
             .iter()
-            .map(|(p, c)| vec!["provider".into(), p.clone(), format!("{c:.4}")])
+            .map(|(p, c)| vec!["provider".into(), p.clone(), format!("${c:.4}")])
             .collect();
         rows.extend(
             summary
                 .by_gpu_type
                 .iter()
-                .map(|(g, c)| vec!["gpu".into(), g.clone(), format!("{c:.4}")]),
+                .map(|(g, c)| vec!["gpu".into(), g.clone(), format!("${c:.4}")]),
         );
         format!(
             "total ${:.4} over {} sessions (the broker's figures)\n{}",
             summary.total_cost,
             summary.session_count,
-            table(&["BY", "WHAT", "USD"], rows)
+            table(&["BY", "WHAT", "COST"], rows)
         )
     });
     Ok(OK)
@@ -381,21 +304,24 @@ pub async fn models(a: ModelsArgs) -> anyhow::Result<i32> {
 /// that no run in progress in the data directory's store owns; `--cleanup` destroys each,
 /// following it until the broker confirms (exit 1 when one is not confirmed or fails).
 pub async fn orphans(a: OrphansArgs) -> anyhow::Result<i32> {
+    let broker = match connect(&a.connect, false) {
+        Ok(broker) => broker,
+        Err(code) => return Ok(code),
+    };
     let history = match crate::service::History::open(&crate::settings::data_dir_or_default(
         a.data.data_dir.as_ref(),
     )) {
         Ok(history) => history,
         Err(e) => return Ok(failed(&e.error)),
     };
-    let broker = connect(&a.connect).await?;
-    let orphans = match crate::service::find_orphans(&broker.client, &history).await {
+    let orphans = match crate::service::find_orphans(&broker, &history).await {
         Ok(orphans) => orphans,
         Err(e) => return Ok(failed(&e.error)),
     };
     if !a.cleanup {
         print(a.connect.json, &orphans, || {
             let mut text = table(
-                &["SESSION", "STATUS", "PROVIDER", "GPU", "$/H", "CREATED"],
+                &["SESSION", "STATUS", "PROVIDER", "GPU", "PRICE", "CREATED"],
                 orphans
                     .sessions
                     .iter()
@@ -405,7 +331,7 @@ pub async fn orphans(a: OrphansArgs) -> anyhow::Result<i32> {
                             s.status.to_string(),
                             s.provider.to_string(),
                             format!("{} x{}", s.gpu_type, s.gpu_count),
-                            format!("{:.3}", s.price_per_hour),
+                            format!("${:.3}/h", s.price_per_hour),
                             s.created_at.format("%Y-%m-%d %H:%M").to_string(),
                         ]
                     })
@@ -423,7 +349,7 @@ pub async fn orphans(a: OrphansArgs) -> anyhow::Result<i32> {
         return Ok(OK);
     }
     let ids = orphans.sessions.iter().map(|s| s.id.clone()).collect();
-    let done: OrphanCleanup = crate::service::clean_up_sessions(&broker.client, ids).await;
+    let done: OrphanCleanup = crate::service::clean_up_sessions(&broker, ids).await;
     print(a.connect.json, &done, || {
         let mut text: String = done
             .cleaned

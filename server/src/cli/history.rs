@@ -1,14 +1,14 @@
-//! The commands that read (and import into) the dashboard's store without a dashboard:
-//! `runs`, `logs RUN [--follow]` and `benchmarks list|show|compare|export|import`. Each
-//! opens the service's [`History`] on the data directory and delegates to it.
+//! The commands that read (and import into) what a dashboard stores: `runs`,
+//! `logs RUN [--follow]` and `benchmarks list|show|compare|export|import`. Each reads a
+//! [`Source`]: the data directory's store, or with `--url` a running dashboard. A listing
+//! that finds nothing says so and exits [`NOTHING_FOUND`](super::output::NOTHING_FOUND).
 
 use super::bench::summary;
-use super::output::{failed, out, print, table, FAILED, OK};
-use crate::config::{
-    BenchmarksAction, BenchmarksArgs, DataDir, ExportAs, LogsArgs, RunState, RunsArgs,
-};
-use crate::service::{History, ServiceResult};
-use crate::settings::data_dir_or_default;
+use super::output::{bad_input, failed, nothing_found, out, print, table, FAILED, OK};
+use super::source::Source;
+use crate::config::{BenchmarksAction, BenchmarksArgs, ExportAs, LogsArgs, RunState, RunsArgs};
+use crate::service::History;
+use gdl_model::error::ApiError;
 use gdl_model::ids::RunId;
 use gdl_model::legacy::OldFile;
 use gdl_model::query::Page;
@@ -18,16 +18,12 @@ use std::time::Duration;
 /// How often `logs --follow` looks for new lines.
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
-/// The exit code of an operation's outcome: `done` on success, else the error said.
-fn exit<T>(result: ServiceResult<T>, done: impl FnOnce(T) -> i32) -> i32 {
+/// The exit code of an outcome: `done` on success, else the error said.
+fn exit<T>(result: Result<T, ApiError>, done: impl FnOnce(T) -> i32) -> i32 {
     match result {
         Ok(value) => done(value),
-        Err(e) => failed(&e.error),
+        Err(e) => failed(&e),
     }
-}
-
-fn open(data: &DataDir) -> ServiceResult<History> {
-    History::open(&data_dir_or_default(data.data_dir.as_ref()))
 }
 
 /// `gpu-deploy-llm runs`.
@@ -44,16 +40,22 @@ pub async fn runs(a: RunsArgs) -> anyhow::Result<i32> {
         limit: Some(a.limit),
         ..RunFilters::default()
     };
-    let listed = match open(&a.data) {
-        Ok(history) => history.runs(&filters).await,
-        Err(e) => Err(e),
+    let source = match Source::open(a.data.data_dir.as_ref(), &a.dashboard) {
+        Ok(source) => source,
+        Err(e) => return Ok(failed(&e)),
     };
-    Ok(exit(listed, |list| {
+    Ok(exit(source.runs(&filters).await, |list| {
         print(a.json, &list, || run_table(&list));
-        if list.is_empty() {
-            eprintln!("no runs match (gpu-deploy-llm test starts one, or the dashboard's form)");
+        match (
+            list.is_empty(),
+            filters.status.is_some() || filters.model.is_some(),
+        ) {
+            (false, _) => OK,
+            (true, true) => nothing_found("no runs match these filters"),
+            (true, false) => nothing_found(
+                "no runs stored yet (gpu-deploy-llm test starts one, or the dashboard's form)",
+            ),
         }
-        OK
     }))
 }
 
@@ -84,26 +86,26 @@ fn run_table(list: &[Run]) -> String {
 /// `gpu-deploy-llm logs RUN [--follow]`: the whole log, oldest line first; with
 /// `--follow`, new lines as the run writes them until it has ended.
 pub async fn logs(a: LogsArgs) -> anyhow::Result<i32> {
-    let history = match open(&a.data) {
-        Ok(history) => history,
-        Err(e) => return Ok(failed(&e.error)),
+    let source = match Source::open(a.data.data_dir.as_ref(), &a.dashboard) {
+        Ok(source) => source,
+        Err(e) => return Ok(failed(&e)),
     };
     let id = RunId::from(a.run.trim());
     let mut after = 0;
     loop {
         // Whether the run had ended before this read: then nothing comes after it.
-        let ended = match history.run(&id).await {
+        let ended = match source.run(&id).await {
             Ok(run) => run.status.is_finished(),
-            Err(e) => return Ok(failed(&e.error)),
+            Err(e) => return Ok(failed(&e)),
         };
         loop {
             let query = LogQuery {
                 after: Some(after),
                 ..LogQuery::default()
             };
-            let page = match history.logs(&id, &query).await {
+            let page = match source.logs(&id, &query).await {
                 Ok(page) => page,
-                Err(e) => return Ok(failed(&e.error)),
+                Err(e) => return Ok(failed(&e)),
             };
             for line in &page.lines {
                 if a.json {
@@ -128,13 +130,11 @@ pub async fn logs(a: LogsArgs) -> anyhow::Result<i32> {
 }
 
 /// `gpu-deploy-llm benchmarks …`: the stored benchmarks. The exit code: 0 done, 1 not
-/// found or nothing imported, 2 bad input.
+/// found or nothing imported, 2 bad input, 3 nothing to list or compare.
 pub async fn benchmarks(a: BenchmarksArgs) -> anyhow::Result<i32> {
-    let history = match open(&DataDir {
-        data_dir: a.data_dir.clone(),
-    }) {
-        Ok(history) => history,
-        Err(e) => return Ok(failed(&e.error)),
+    let source = match Source::open(a.data_dir.as_ref(), &a.dashboard) {
+        Ok(source) => source,
+        Err(e) => return Ok(failed(&e)),
     };
     Ok(match a.action {
         BenchmarksAction::List { limit } => {
@@ -142,19 +142,28 @@ pub async fn benchmarks(a: BenchmarksArgs) -> anyhow::Result<i32> {
                 limit: Some(limit),
                 offset: None,
             };
-            exit(history.benchmarks(&page).await, |list| {
+            exit(source.benchmarks(&page).await, |list| {
                 print(a.json, &list, || benchmark_table(&list));
+                if list.is_empty() {
+                    return nothing_found(
+                        "no benchmarks stored yet (a deployment test that passes stores one; \
+                         so do `gpu-deploy-llm bench` and `benchmarks import`)",
+                    );
+                }
                 OK
             })
         }
         BenchmarksAction::Show { id } => {
-            exit(history.benchmark(&id.as_str().into()).await, |detail| {
+            exit(source.benchmark(&id.as_str().into()).await, |detail| {
                 print(a.json, &detail.benchmark, || summary(&detail.benchmark));
                 OK
             })
         }
-        BenchmarksAction::Compare { model } => exit(history.compare(&model).await, |(_, c)| {
+        BenchmarksAction::Compare { model } => exit(source.compare(&model).await, |c| {
             print(a.json, &c, || comparison_table(&c));
+            if c.points.is_empty() && c.without_slo.is_empty() {
+                return nothing_found(&format!("no benchmarks of {model} to compare"));
+            }
             OK
         }),
         BenchmarksAction::Export { format } => {
@@ -162,15 +171,22 @@ pub async fn benchmarks(a: BenchmarksArgs) -> anyhow::Result<i32> {
                 ExportAs::Csv => ExportFormat::Csv,
                 ExportAs::Json => ExportFormat::Json,
             };
-            exit(history.export(format).await, |export| {
-                print!("{}", export.body);
+            exit(source.export(format).await, |body| {
+                print!("{body}");
                 if format == ExportFormat::Json {
                     println!();
                 }
                 OK
             })
         }
-        BenchmarksAction::Import { dir } => import(&history, &dir, a.json).await,
+        BenchmarksAction::Import { dir } => match &source {
+            Source::Store(history) => import(history, &dir, a.json).await,
+            Source::Dashboard(_) => bad_input(
+                "benchmarks import writes to the data directory's store, not through a dashboard",
+                "Leave out --url (and GDL_URL) and give --data-dir the dashboard's data \
+                 directory, or POST the files to the dashboard's /api/benchmarks/import.",
+            ),
+        },
     })
 }
 
@@ -187,7 +203,7 @@ fn benchmark_table(list: &[gdl_model::runs::BenchmarkRecord]) -> String {
                 b.provider.as_str().to_owned(),
                 b.phases
                     .first()
-                    .map(|p| format!("{:.0}", p.ttft_ms.p50))
+                    .map(|p| format!("{:.0} ms", p.ttft_ms.p50))
                     .unwrap_or_default(),
                 slo.map(|p| p.concurrency.to_string())
                     .unwrap_or_else(|| "-".into()),
@@ -205,8 +221,8 @@ fn benchmark_table(list: &[gdl_model::runs::BenchmarkRecord]) -> String {
             "GPU",
             "PROVIDER",
             "TTFT P50",
-            "AT SLO",
-            "$/1M AT SLO",
+            "CONCURRENCY AT SLO",
+            "$/1M TOKENS AT SLO",
         ],
         rows,
     )
@@ -221,7 +237,7 @@ fn comparison_table(c: &gdl_model::compare::Comparison) -> String {
                 format!("{} x{}", p.gpu_type, p.gpu_count),
                 p.provider.to_string(),
                 format!("${:.3}", p.usd_per_million),
-                format!("{:.0}", p.tokens_per_s_per_user),
+                format!("{:.0} tok/s", p.tokens_per_s_per_user),
                 p.benchmarks.len().to_string(),
                 if p.pareto {
                     "yes".into()
@@ -235,8 +251,8 @@ fn comparison_table(c: &gdl_model::compare::Comparison) -> String {
         &[
             "GPU",
             "PROVIDER",
-            "$/1M AT SLO",
-            "TOK/S PER USER",
+            "$/1M TOKENS AT SLO",
+            "SPEED PER USER",
             "BENCHMARKS",
             "FRONTIER",
         ],
@@ -244,6 +260,13 @@ fn comparison_table(c: &gdl_model::compare::Comparison) -> String {
     );
     for r in &c.recommendations {
         text += &format!("for {}: {}\n", r.goal.as_str(), r.text);
+    }
+    if !c.without_slo.is_empty() {
+        let ids: Vec<String> = c.without_slo.iter().map(|id| id.to_string()).collect();
+        text += &format!(
+            "not on the frontier, no level met the SLOs: {}\n",
+            ids.join(", ")
+        );
     }
     text
 }
@@ -254,7 +277,7 @@ async fn import(history: &History, from: &std::path::Path, json: bool) -> i32 {
     let entries =
         match std::fs::read_dir(from) {
             Ok(e) => e,
-            Err(e) => return super::output::bad_input(
+            Err(e) => return bad_input(
                 &format!("cannot read {}: {e}", from.display()),
                 "Give the old dashboard's benchmark directory, e.g. ~/.gpu-deploy-llm/benchmarks.",
             ),
@@ -278,23 +301,26 @@ async fn import(history: &History, from: &std::path::Path, json: bool) -> i32 {
             Err(e) => unreadable.push(format!("{name}: cannot be read: {e}")),
         }
     }
-    exit(history.import(readable).await, |(mut report, _)| {
-        report.skipped.extend(unreadable);
-        for why in &report.skipped {
-            eprintln!("skipped {}", super::output::printable(why));
-        }
-        print(json, &report, || {
-            format!(
-                "imported {} benchmarks, skipped {} (missing from each: {})\n",
-                report.imported.len(),
-                report.skipped.len(),
-                gdl_model::legacy::MISSING.join("; ")
-            )
-        });
-        if report.imported.is_empty() {
-            FAILED
-        } else {
-            OK
-        }
-    })
+    exit(
+        history.import(readable).await.map_err(|e| e.error),
+        |(mut report, _)| {
+            report.skipped.extend(unreadable);
+            for why in &report.skipped {
+                eprintln!("skipped {}", super::output::printable(why));
+            }
+            print(json, &report, || {
+                format!(
+                    "imported {} benchmarks, skipped {} (missing from each: {})\n",
+                    report.imported.len(),
+                    report.skipped.len(),
+                    gdl_model::legacy::MISSING.join("; ")
+                )
+            });
+            if report.imported.is_empty() {
+                FAILED
+            } else {
+                OK
+            }
+        },
+    )
 }

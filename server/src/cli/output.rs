@@ -12,6 +12,9 @@ pub const OK: i32 = 0;
 pub const FAILED: i32 = 1;
 /// The input was wrong; nothing was done.
 pub const BAD_INPUT: i32 = 2;
+/// The command worked and found nothing: no runs, sessions, offers or benchmarks match (as
+/// grep's 1 tells a script that nothing matched). What was looked for is said on stderr.
+pub const NOTHING_FOUND: i32 = 3;
 
 /// Text from hosts and brokers as a terminal may show it: control characters (escape
 /// sequences that could rewrite the screen or the title) become `�`; newlines stay.
@@ -55,6 +58,13 @@ pub fn failed(e: &ApiError) -> i32 {
         gdl_model::code::ErrorCode::InvalidInput => BAD_INPUT,
         _ => FAILED,
     }
+}
+
+/// Says on stderr that nothing matched (`what`, with what to do about it); the exit code
+/// [`NOTHING_FOUND`].
+pub fn nothing_found(what: &str) -> i32 {
+    eprintln!("{}", printable(what));
+    NOTHING_FOUND
 }
 
 /// Refuses bad input: says what is wrong and what to do; the exit code.

@@ -2,7 +2,7 @@
 //! `--json` parsed, exit codes 0 (done), 1 (the broker refused or failed) and 2 (bad
 //! input), and the broker's own messages on stderr.
 
-use crate::process::{binary, output_within, simulate};
+use crate::process::{binary, data_dir, output_within, simulate};
 use crate::support::{client, request};
 use std::time::Duration;
 
@@ -32,6 +32,19 @@ fn run(url: &str, args: &[&str]) -> Ran {
 #[test]
 fn every_broker_command_answers_in_json_with_its_exit_code() {
     let (_sim, url) = simulate(&[]);
+    // Issue 26: a fresh broker has no sessions of ours: said, with exit 3.
+    let none = run(&url, &["sessions", "--json"]);
+    assert_eq!(
+        (none.code, &none.json),
+        (Some(3), &serde_json::json!([])),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        none.stderr.contains("no sessions of ours"),
+        "{}",
+        none.stderr
+    );
     let status = run(&url, &["status", "--json"]);
     assert_eq!(
         (status.code, &status.json["ready"]),
@@ -64,6 +77,13 @@ fn every_broker_command_answers_in_json_with_its_exit_code() {
         rtx.iter()
             .all(|o| o["gpu_type"].as_str().unwrap().starts_with("RTX")),
         "{rtx:?}"
+    );
+    let nothing = run(&url, &["inventory", "--max-price", "0.001", "--json"]);
+    assert_eq!(nothing.code, Some(3), "{}", nothing.stderr);
+    assert!(
+        nothing.stderr.contains("no offers match"),
+        "{}",
+        nothing.stderr
     );
     let bad = run(&url, &["inventory", "--provider", "aws"]);
     assert_eq!(bad.code, Some(2));
@@ -152,4 +172,32 @@ fn every_broker_command_answers_in_json_with_its_exit_code() {
     assert!(costs.json["total_cost"].is_number());
     let bad_period = run(&url, &["costs", "--period", "weekly"]);
     assert_eq!(bad_period.code, Some(2));
+}
+
+/// Issue 26: without a broker (or, for `status` and `sessions`, a dashboard) the commands
+/// refuse with a hint instead of asking a throwaway simulator and printing its empty answers.
+#[test]
+fn without_a_broker_or_a_dashboard_the_commands_refuse_with_a_hint() {
+    let data = data_dir();
+    let data = data.to_str().unwrap();
+    for (args, dashboard_too) in [
+        (&["status"][..], true),
+        (&["sessions", "--json"], true),
+        (&["inventory"], false),
+        (&["session", "s-1"], false),
+        (&["costs"], false),
+        (&["orphans", "--data-dir", data], false),
+    ] {
+        let out = output_within(binary().args(args), LIMIT);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{args:?}: no answer that looks like one");
+        assert!(
+            out.stderr.contains("error [invalid_input]: no broker")
+                && out.stderr.contains("hint: Pass")
+                && out.stderr.contains("--shopper-url")
+                && out.stderr.contains("--url http://127.0.0.1:8081") == dashboard_too,
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
 }

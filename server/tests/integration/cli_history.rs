@@ -126,9 +126,25 @@ async fn runs_lists_the_stored_history_filtered_with_json_and_refuses_bad_input(
         let refused = run(&data, bad);
         assert_eq!(refused.code, Some(2), "{bad:?}: {}", refused.stderr);
     }
-    let none = run(&data_dir(), &["runs", "--json"]);
-    assert_eq!((none.code, none.json()), (Some(0), serde_json::json!([])));
-    assert!(none.stderr.contains("no runs"), "{}", none.stderr);
+    // Issue 26: nothing found is said, with where it was looked for, and exit 3.
+    let empty = data_dir();
+    let none = run(&empty, &["runs", "--json"]);
+    assert_eq!((none.code, none.json()), (Some(3), serde_json::json!([])));
+    assert!(
+        none.stderr.contains("no runs stored yet")
+            && none
+                .stderr
+                .contains(&format!("reading the store in {}", empty.display())),
+        "{}",
+        none.stderr
+    );
+    let unmatched = run(&data, &["runs", "--model", "nobody/none"]);
+    assert_eq!(unmatched.code, Some(3), "{}", unmatched.stderr);
+    assert!(
+        unmatched.stderr.contains("no runs match"),
+        "{}",
+        unmatched.stderr
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod bench_cli;
 mod broker_features;
 mod cli;
 mod cli_broker;
+mod cli_dashboard;
 mod cli_history;
 mod client_errors;
 mod client_sessions;

@@ -7,13 +7,19 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The `gpu-deploy-llm` binary, with no broker or token from the environment.
+/// The `gpu-deploy-llm` binary, with no broker, dashboard or token from the environment.
 pub fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gpu-deploy-llm"));
-    command
-        .env_remove("SHOPPER_URL")
-        .env_remove("GDL_AUTH_TOKEN")
-        .env_remove("GDL_DATA_DIR");
+    for name in [
+        "SHOPPER_URL",
+        "GDL_AUTH_TOKEN",
+        "GDL_DATA_DIR",
+        "GDL_URL",
+        "GDL_TOKEN",
+        "GDL_TOKEN_FILE",
+    ] {
+        command.env_remove(name);
+    }
     command
 }
 
