@@ -23,6 +23,29 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// A latency in milliseconds as people read it: `< 1 ms` under a millisecond (a `0 ms`
+/// reads like a glitch), whole milliseconds up to a second, then seconds (`1.25 s`).
+pub fn latency_ms(ms: f64) -> String {
+    match ms {
+        m if m < 1.0 => "< 1 ms".into(),
+        m if m < 1000.0 => format!("{m:.0} ms"),
+        m => format!("{:.2} s", m / 1000.0),
+    }
+}
+
+/// `n` and the noun, singular for one: `1 session`, `2 sessions`, `0 sessions`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A quantization as the test form names it (`none` reads `FP16 / BF16`); a name this
+/// version does not know as it is.
+pub fn quantization(wire: &str) -> String {
+    gdl_model::registry::Quantization::parse(wire)
+        .map(|q| q.label().to_owned())
+        .unwrap_or_else(|| wire.to_owned())
+}
+
 /// The first 8 characters of an id, for narrow tables.
 pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
@@ -98,6 +121,17 @@ mod tests {
         assert_eq!(small_usd(0.0), "$0");
         assert_eq!(small_usd(0.00002), "< $0.0001");
         assert_eq!(small_usd(0.01234), "$0.0123");
+        assert_eq!(latency_ms(0.0), "< 1 ms");
+        assert_eq!(latency_ms(0.4), "< 1 ms");
+        assert_eq!(latency_ms(1.0), "1 ms");
+        assert_eq!(latency_ms(212.4), "212 ms");
+        assert_eq!(latency_ms(1250.0), "1.25 s");
+        assert_eq!(count(1, "session", "sessions"), "1 session");
+        assert_eq!(count(2, "session", "sessions"), "2 sessions");
+        assert_eq!(count(0, "session", "sessions"), "0 sessions");
+        assert_eq!(quantization("none"), "FP16 / BF16");
+        assert_eq!(quantization("AWQ"), "AWQ 4-bit");
+        assert_eq!(quantization("int3"), "int3");
         let t = chrono::DateTime::parse_from_rfc3339("2026-03-05T14:03:11.5Z").unwrap();
         assert_eq!(timestamp(&t.with_timezone(&Utc)), "2026-03-05 14:03 UTC");
     }

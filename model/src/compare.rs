@@ -121,7 +121,7 @@ pub struct Recommendation {
     pub goal: Goal,
     /// Index into [`Comparison::points`].
     pub point: usize,
-    /// "RTX 4090 ×1 on vastai: $0.052 per 1M tokens at 96 tok/s per user, from 2 benchmarks".
+    /// "RTX 4090 ×1 on Vast.ai: $0.052 per 1M tokens at 96 tok/s per user, from 2 benchmarks".
     pub text: String,
 }
 
@@ -255,7 +255,7 @@ fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
                     "{} ×{} on {}: ${:.3} per 1M output tokens at {:.0} tok/s per user, from {n} benchmark{} ({})",
                     p.gpu_type,
                     p.gpu_count,
-                    p.provider,
+                    p.provider.label(),
                     p.usd_per_million,
                     p.tokens_per_s_per_user,
                     if n == 1 { "" } else { "s" },

@@ -23,6 +23,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod narrowing;
+
+pub use narrowing::NoOffers;
+
 use crate::code::ErrorCode;
 use crate::error::ApiError;
 use crate::ids::OfferId;
@@ -356,6 +360,13 @@ pub struct InventoryView {
     /// Why the last read failed, for some providers or all (their earlier offers are kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale: Option<ApiError>,
+    /// When no offer passes the filters: which filter left nothing, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub none: Option<NoOffers>,
+    /// Each GPU type's cheapest and median $ per GPU-hour on each provider, among the
+    /// offers listed; with `model=`, only among those that fit it.
+    #[serde(default)]
+    pub prices: Vec<crate::prices::GpuPrices>,
 }
 
 /// A model's VRAM estimate against the offers listed (the Inventory tab's "fits model M").

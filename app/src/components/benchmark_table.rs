@@ -79,7 +79,7 @@ pub fn BenchmarkTable() -> impl IntoView {
                             <th>"Quant"</th>
                             <th>"GPU"</th>
                             <th>"Provider"</th>
-                            <th class="num">"$/h"</th>
+                            <th class="num">"Price"</th>
                             <th class="num">"TTFT p50"</th>
                             <th class="num">"TPOT p50"</th>
                             <th class="num">"Output tok/s"</th>
@@ -167,10 +167,10 @@ fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
                 </a>
                 {b.external.then(|| view! { <span class="badge" title="Measured with gpu-deploy-llm bench on a server we did not deploy">"external"</span> })}
             </td>
-            <td>{b.quantization.clone()}</td>
+            <td>{format::quantization(&b.quantization)}</td>
             <td>{format::gpu(&b.gpu_type, b.gpu_count)}</td>
             <td>{b.provider.label().to_owned()}</td>
-            <td class="num">{format!("{:.3}", b.price_per_hour)}</td>
+            <td class="num">{format::per_hour(b.price_per_hour)}</td>
             <td class="num ttft">{format!("{:.0} ms", c1.ttft_ms.p50)}</td>
             <td class="num tpot">{format!("{:.1} ms", c1.tpot_ms.p50)}</td>
             <td class="num tps">{format!("{:.0} @ c={}", best.output_tokens_per_s, best.concurrency)}</td>

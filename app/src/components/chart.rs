@@ -1,10 +1,27 @@
 //! The one SVG chart frame every chart draws in: its plot area, scales (linear or
-//! logarithmic), axes with readable ticks and units, gridlines, the theme's colours (from
-//! the page's CSS variables, so light and dark both read), and a title and description for
-//! screen readers. A chart gives its marks (lines, bars, points) as children, placed with
-//! the frame's scales.
+//! logarithmic), axes with 5 to 7 round ticks and their units, gridlines, the theme's
+//! colours (from the page's CSS variables, so light and dark both read), and a title and
+//! description for screen readers. A chart gives its marks (lines, bars, points) as
+//! children, placed with the frame's scales.
+//!
+//! A drawing is as wide in SVG units as it is on the page at a laptop's width ([`WIDE`],
+//! [`HALF`]) and never stretched wider, so 12 px text reads 12 px there.
+//!
+//! Layout: [`scale`] (where values fall, which ticks), [`labels`] (text that avoids
+//! marks and other text), this file (the frame and its axes).
+
+mod labels;
+mod scale;
+
+pub use labels::{along, first_clear, place_labels, text_width, LabelBox, Placed, LINE};
+pub use scale::{fit_domain, nice_ticks, Scale, MAX_TICKS, MIN_TICKS};
 
 use leptos::prelude::*;
+
+/// The width of a chart across a card's whole width (a page 1200 px wide).
+pub const WIDE: f64 = 1080.0;
+/// The width of a chart in one of two columns.
+pub const HALF: f64 = 520.0;
 
 /// The drawing's size and margins, in SVG units.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,19 +46,24 @@ impl Frame {
         Self {
             width,
             height,
-            left: 56.0,
-            right: 16.0,
-            top: 12.0,
-            bottom: 40.0,
+            left: 64.0,
+            right: 20.0,
+            top: 14.0,
+            bottom: 44.0,
         }
     }
 
     /// With room for a second axis on the right.
     pub fn with_right_axis(self) -> Self {
         Self {
-            right: 60.0,
+            right: 68.0,
             ..self
         }
+    }
+
+    /// The right edge of the plot.
+    pub fn right_edge(&self) -> f64 {
+        self.width - self.right
     }
 
     /// The x scale over `lo..=hi`.
@@ -60,95 +82,15 @@ impl Frame {
     }
 }
 
-/// A mapping from data to SVG units, linear or logarithmic.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Scale {
-    lo: f64,
-    hi: f64,
-    from: f64,
-    to: f64,
-    log: bool,
-}
-
-impl Scale {
-    /// `lo..=hi` onto `from..=to`, evenly.
-    pub fn linear(lo: f64, hi: f64, from: f64, to: f64) -> Self {
-        let hi = if hi > lo { hi } else { lo + 1.0 };
-        Self {
-            lo,
-            hi,
-            from,
-            to,
-            log: false,
-        }
-    }
-
-    /// The same range, logarithmic (for load levels 1, 2, 4 … 64): `lo` must be positive.
-    pub fn logarithmic(self) -> Self {
-        let lo = self.lo.max(1e-9);
-        Self {
-            lo,
-            hi: self.hi.max(lo * 2.0),
-            log: true,
-            ..self
-        }
-    }
-
-    /// Where `v` falls.
-    pub fn at(&self, v: f64) -> f64 {
-        let share = if self.log {
-            (v.max(self.lo).ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
-        } else {
-            (v - self.lo) / (self.hi - self.lo)
-        };
-        self.from + share * (self.to - self.from)
-    }
-
-    /// Round values to mark along the axis, 4 to 8 of them: 1-2-5 steps, or powers of two
-    /// on a logarithmic scale.
-    pub fn ticks(&self) -> Vec<f64> {
-        if self.log {
-            let mut v = 2f64.powi(self.lo.log2().ceil() as i32);
-            let mut list = Vec::new();
-            while v <= self.hi * 1.0001 {
-                list.push(v);
-                v *= 2.0;
-            }
-            // Too many powers of two: every other one.
-            while list.len() > 8 {
-                list = list.into_iter().step_by(2).collect();
-            }
-            return list;
-        }
-        let step = nice_step((self.hi - self.lo) / 5.0);
-        let first = (self.lo / step).ceil() * step;
-        (0..)
-            .map(|i| first + i as f64 * step)
-            .take_while(|v| *v <= self.hi + step * 1e-6)
-            .collect()
-    }
-}
-
-/// The 1, 2 or 5 × 10ⁿ nearest to `raw` (by ratio), so a range cut into about five
-/// steps gets four to eight round ticks.
-pub fn nice_step(raw: f64) -> f64 {
-    if !(raw.is_finite() && raw > 0.0) {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let unit = raw / magnitude;
-    // The boundaries are the geometric midpoints: √2 between 1 and 2, √10 between 2
-    // and 5, √50 between 5 and 10.
-    let nice = if unit < std::f64::consts::SQRT_2 {
-        1.0
-    } else if unit < 10f64.sqrt() {
-        2.0
-    } else if unit < 50f64.sqrt() {
-        5.0
-    } else {
-        10.0
-    };
-    nice * magnitude
+/// Which values an axis marks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ticks {
+    /// The scale's round values ([`Scale::ticks`]).
+    Round,
+    /// These values (a sparkline's lowest and highest).
+    Values(Vec<f64>),
+    /// These texts, evenly spread from one end to the other (times, read as dates).
+    Spread(Vec<String>),
 }
 
 /// An axis: its scale, its name with the unit, and how a tick reads.
@@ -160,25 +102,76 @@ pub struct Axis {
     pub label: String,
     /// How a tick's value reads.
     pub format: fn(f64) -> String,
-    /// The values marked (the scale's round ticks when `None`).
-    pub ticks: Option<Vec<String>>,
+    /// The values marked.
+    pub ticks: Ticks,
+    /// Dollars: every round tick with `$` and as many decimals as the step needs
+    /// (`$0.80`, `$0.90`, `$1.00`).
+    pub usd: bool,
 }
 
 impl Axis {
-    /// An axis over `scale` named `label`, its ticks read with `format`.
+    /// An axis over `scale` named `label`, its round ticks read with `format`.
     pub fn new(scale: Scale, label: impl Into<String>, format: fn(f64) -> String) -> Self {
         Self {
             scale,
             label: label.into(),
             format,
-            ticks: None,
+            ticks: Ticks::Round,
+            usd: false,
+        }
+    }
+
+    /// An axis of dollars over `scale` named `label`.
+    pub fn usd(scale: Scale, label: impl Into<String>) -> Self {
+        Self {
+            usd: true,
+            ..Self::new(scale, label, number)
         }
     }
 
     /// With these tick labels, evenly spread (for time, whose ticks are dates).
     pub fn with_tick_labels(mut self, labels: Vec<String>) -> Self {
-        self.ticks = Some(labels);
+        self.ticks = Ticks::Spread(labels);
         self
+    }
+
+    /// Marking only these values.
+    pub fn with_values(mut self, values: Vec<f64>) -> Self {
+        self.ticks = Ticks::Values(values);
+        self
+    }
+
+    /// Where its ticks go and what they read.
+    pub fn ticks(&self) -> Vec<(f64, String)> {
+        let read = |values: Vec<f64>| {
+            values
+                .into_iter()
+                .map(|v| (self.scale.at(v), (self.format)(v)))
+                .collect()
+        };
+        match &self.ticks {
+            Ticks::Round if self.usd => {
+                let ticks = self.scale.ticks();
+                let step = ticks.get(1).zip(ticks.first()).map(|(b, a)| b - a);
+                let decimals = step.map(decimals_for).unwrap_or(2);
+                ticks
+                    .into_iter()
+                    .map(|v| (self.scale.at(v), format!("${v:.decimals$}")))
+                    .collect()
+            }
+            Ticks::Round => read(self.scale.ticks()),
+            Ticks::Values(values) => read(values.clone()),
+            Ticks::Spread(labels) => {
+                let n = labels.len().max(2) - 1;
+                let (lo, hi) = self.scale.domain();
+                let (from, to) = (self.scale.at(lo), self.scale.at(hi));
+                labels
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| (from + (to - from) * i as f64 / n as f64, text.clone()))
+                    .collect()
+            }
+        }
     }
 }
 
@@ -201,7 +194,8 @@ pub fn number(v: f64) -> String {
 pub fn ChartFrame(
     frame: Frame,
     /// The svg's class (`curve`, `histogram`, `frontier-chart`, ...).
-    class: &'static str,
+    #[prop(into)]
+    class: String,
     /// A page-unique id: the title is `{id}-title`, the description `{id}-desc`.
     id: &'static str,
     /// What the chart shows, in a sentence (read first by screen readers).
@@ -216,52 +210,68 @@ pub fn ChartFrame(
     children: Children,
 ) -> impl IntoView {
     let f = frame;
-    let (left, right, floor, top) = (f.left, f.width - f.right, f.floor(), f.top);
-    let x_ticks = axis_ticks(&x)
+    let (left, right, floor, top) = (f.left, f.right_edge(), f.floor(), f.top);
+    let x_ticks = x
+        .ticks()
         .into_iter()
         .map(|(at, text)| {
+            // A long label at either end reads inwards rather than off the drawing.
+            let half = text_width(&text) / 2.0;
+            let anchor = if at - half < 2.0 {
+                "start"
+            } else if at + half > f.width - 2.0 {
+                "end"
+            } else {
+                "middle"
+            };
             view! {
                 <line class="grid" x1=fmt(at) y1=top x2=fmt(at) y2=floor/>
-                <text class="tick" x=fmt(at) y=floor + 14.0 text-anchor="middle">{text}</text>
+                <text class="tick" x=fmt(at) y=floor + 16.0 text-anchor=anchor>{text}</text>
             }
         })
         .collect_view();
-    let y_ticks = axis_ticks(&y)
+    let y_ticks = y
+        .ticks()
         .into_iter()
         .map(|(at, text)| {
             view! {
                 <line class="grid" x1=left y1=fmt(at) x2=right y2=fmt(at)/>
-                <text class="tick" x=left - 6.0 y=fmt(at + 3.5) text-anchor="end">{text}</text>
+                <text class="tick" x=left - 6.0 y=fmt(at + 4.0) text-anchor="end">{text}</text>
             }
         })
         .collect_view();
     let y2_axis = y2.map(|y2| {
-        let ticks = axis_ticks(&y2)
+        let ticks = y2
+            .ticks()
             .into_iter()
             .map(|(at, text)| {
-                view! { <text class="tick right" x=right + 6.0 y=fmt(at + 3.5)>{text}</text> }
+                view! {
+                    <line class="axis" x1=right y1=fmt(at) x2=right + 4.0 y2=fmt(at)/>
+                    <text class="tick right" x=right + 7.0 y=fmt(at + 4.0)>{text}</text>
+                }
             })
             .collect_view();
         view! {
             <line class="axis" x1=right y1=top x2=right y2=floor/>
             {ticks}
-            <text class="axis-label right" transform=format!("translate({} {}) rotate(90)", f.width - 8.0, (top + floor) / 2.0) text-anchor="middle">
+            <text class="axis-label right" transform=format!("translate({} {}) rotate(90)", f.width - 10.0, (top + floor) / 2.0) text-anchor="middle">
                 {y2.label}
             </text>
         }
     });
     let (title_id, desc_id) = (format!("{id}-title"), format!("{id}-desc"));
     let labelled_by = format!("{title_id} {desc_id}");
+    // Drawn at its own size (never wider), shrunk with the page below it.
     view! {
-        <svg class=format!("chart {class}") viewBox=format!("0 0 {} {}", f.width, f.height) role="img" aria-labelledby=labelled_by>
+        <svg class=format!("chart {class}") width=f.width height=f.height viewBox=format!("0 0 {} {}", f.width, f.height) role="img" aria-labelledby=labelled_by>
             <title id=title_id>{title}</title>
             <desc id=desc_id>{desc}</desc>
             {x_ticks}
             {y_ticks}
             <line class="axis" x1=left y1=floor x2=right y2=floor/>
             <line class="axis" x1=left y1=top x2=left y2=floor/>
-            <text class="axis-label" x=(left + right) / 2.0 y=f.height - 6.0 text-anchor="middle">{x.label}</text>
-            <text class="axis-label" transform=format!("translate(12 {}) rotate(-90)", (top + floor) / 2.0) text-anchor="middle">
+            <text class="axis-label" x=(left + right) / 2.0 y=f.height - 8.0 text-anchor="middle">{x.label}</text>
+            <text class="axis-label" transform=format!("translate(14 {}) rotate(-90)", (top + floor) / 2.0) text-anchor="middle">
                 {y.label}
             </text>
             {y2_axis}
@@ -270,24 +280,20 @@ pub fn ChartFrame(
     }
 }
 
-/// Where an axis' ticks go and what they read.
-fn axis_ticks(axis: &Axis) -> Vec<(f64, String)> {
-    match &axis.ticks {
-        Some(labels) => {
-            let n = labels.len().max(2) - 1;
-            let (from, to) = (axis.scale.at(axis.scale.lo), axis.scale.at(axis.scale.hi));
-            labels
-                .iter()
-                .enumerate()
-                .map(|(i, text)| (from + (to - from) * i as f64 / n as f64, text.clone()))
-                .collect()
-        }
-        None => axis
-            .scale
-            .ticks()
-            .into_iter()
-            .map(|v| (axis.scale.at(v), (axis.format)(v)))
-            .collect(),
+/// The decimals a dollar tick needs to tell ticks `step` apart: none for whole dollars,
+/// else cents at least (0.25 and 0.1 need 2, 0.005 needs 3).
+fn decimals_for(step: f64) -> usize {
+    let mut decimals = 0;
+    while decimals < 8
+        && ((step * 10f64.powi(decimals as i32)).round() - step * 10f64.powi(decimals as i32)).abs()
+            > 1e-6
+    {
+        decimals += 1;
+    }
+    if decimals == 0 {
+        0
+    } else {
+        decimals.max(2)
     }
 }
 
@@ -301,23 +307,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ticks_are_round_and_few() {
-        let s = Scale::linear(0.0, 1234.0, 0.0, 100.0);
-        let ticks = s.ticks();
-        assert_eq!(ticks, [0.0, 200.0, 400.0, 600.0, 800.0, 1000.0, 1200.0]);
-        let small = Scale::linear(0.0, 0.37, 0.0, 100.0).ticks();
-        assert!((4..=8).contains(&small.len()), "{small:?}");
-        let log = Scale::linear(1.0, 64.0, 0.0, 600.0).logarithmic();
-        assert_eq!(log.ticks(), [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
-        assert_eq!(log.at(1.0), 0.0);
-        assert_eq!(log.at(64.0), 600.0);
-        assert!(
-            (log.at(8.0) - 300.0).abs() < 1e-9,
-            "halfway in powers of two"
-        );
-        let y = Frame::new(640.0, 240.0).y(0.0, 10.0);
-        assert!(y.at(10.0) < y.at(0.0), "up is more");
+    fn numbers_read_with_the_digits_they_need() {
         assert_eq!(number(0.05), "0.05");
+        assert_eq!(number(2.5), "2.5");
         assert_eq!(number(1200.0), "1200");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(decimals_for(0.1), 2);
+        assert_eq!(decimals_for(0.005), 3);
+        assert_eq!(decimals_for(2.5), 2);
+        assert_eq!(decimals_for(50.0), 0);
+        let dollars = Axis::usd(Scale::linear(0.7, 1.3, 0.0, 600.0).nice(), "$");
+        let texts: Vec<String> = dollars.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(
+            texts,
+            ["$0.70", "$0.80", "$0.90", "$1.00", "$1.10", "$1.20", "$1.30"]
+        );
+    }
+
+    #[test]
+    fn the_frame_draws_at_its_own_size_with_round_ticks_and_names() {
+        let frame = Frame::new(HALF, 200.0);
+        let x = frame.x(0.0, 1234.0).nice();
+        let y = frame.y(0.0, 37.0).nice();
+        let html = view! {
+            <ChartFrame frame class="test" id="t" title="T" desc="D"
+                x=Axis::new(x, "TTFT (ms)", number) y=Axis::new(y, "requests", number)>
+                <rect/>
+            </ChartFrame>
+        }
+        .to_html();
+        assert!(
+            html.contains(r#"width="520" height="200" viewBox="0 0 520 200""#),
+            "{html}"
+        );
+        let ticks = html.matches(r#"class="tick""#).count();
+        assert!(
+            (2 * MIN_TICKS..=2 * MAX_TICKS).contains(&ticks),
+            "{ticks} in {html}"
+        );
+        assert!(
+            html.contains(">1250</text>") && html.contains(">40</text>"),
+            "{html}"
+        );
+        assert!(html.contains(">TTFT (ms)</text>"));
     }
 }

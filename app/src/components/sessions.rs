@@ -263,17 +263,22 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
 fn CostCell(session: SessionView) -> impl IntoView {
     match session.cost_to_date(chrono::Utc::now()) {
         Some(cost) => {
-            let (source, title) = match cost.source {
-                CostSource::Broker => ("broker", "The broker's figure (it bills whole hours)"),
+            let (source, words, title) = match cost.source {
+                CostSource::Broker => (
+                    "broker",
+                    "billed by the broker",
+                    "The broker's figure (it bills whole hours)",
+                ),
                 CostSource::Ours => (
                     "ours",
+                    "our estimate",
                     "Ours: price × time since creation (the broker did not give a figure)",
                 ),
             };
             view! {
                 <td class="num" data-cost-source=source title=title>
                     {format::small_usd(cost.usd)}
-                    <span class="muted small">{format!(" {source}")}</span>
+                    <span class="muted small cost-source">{format!(" ({words})")}</span>
                 </td>
             }
             .into_any()

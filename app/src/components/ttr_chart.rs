@@ -1,4 +1,4 @@
-use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame};
+use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame, WIDE};
 use crate::format;
 use crate::live::use_live;
 use gdl_model::sessions::SessionView;
@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 /// Series drawn at most (the GPUs with the most points); the rest are counted below.
 const SERIES: usize = 6;
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 220.0;
+const HEIGHT: f64 = 260.0;
 
 /// A point of the chart: when the session was created, and seconds until it ran.
 type Point = (chrono::DateTime<chrono::Utc>, f64);
@@ -50,16 +49,22 @@ fn series(sessions: &[SessionView]) -> Vec<(String, Vec<Point>)> {
 
 #[component]
 fn Chart(series: Vec<(String, Vec<Point>)>, points: usize) -> impl IntoView {
-    let frame = Frame::new(WIDTH, HEIGHT);
+    let frame = Frame::new(WIDE, HEIGHT);
     let shown: Vec<_> = series.iter().take(SERIES).cloned().collect();
     let left_out = series.len().saturating_sub(SERIES);
     let all = shown.iter().flat_map(|(_, p)| p.iter());
     let (t0, t1) = all.clone().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
         (lo.min(t.timestamp()), hi.max(t.timestamp()))
     });
-    let max_secs = all.fold(0.0_f64, |m, (_, s)| m.max(*s)).max(1.0) * 1.1;
+    let max_secs = all.fold(0.0_f64, |m, (_, s)| m.max(*s)).max(1.0);
+    // Minutes once the slowest took more than three; round ticks either way.
+    let (unit, unit_name) = if max_secs > 180.0 {
+        (60.0, "min")
+    } else {
+        (1.0, "s")
+    };
     let x = frame.x(t0 as f64, t1.max(t0 + 1) as f64);
-    let y = frame.y(0.0, max_secs);
+    let y = frame.y(0.0, max_secs / unit).nice();
     let at = |t: &chrono::DateTime<chrono::Utc>| x.at(t.timestamp() as f64);
     let lines = shown
         .iter()
@@ -67,14 +72,14 @@ fn Chart(series: Vec<(String, Vec<Point>)>, points: usize) -> impl IntoView {
         .map(|(i, (name, pts))| {
             let path = pts
                 .iter()
-                .map(|(t, s)| format!("{},{}", fmt(at(t)), fmt(y.at(*s))))
+                .map(|(t, s)| format!("{},{}", fmt(at(t)), fmt(y.at(*s / unit))))
                 .collect::<Vec<_>>()
                 .join(" ");
             let dots = pts
                 .iter()
                 .map(|(t, s)| {
                     view! {
-                        <circle cx=fmt(at(t)) cy=fmt(y.at(*s)) r="3">
+                        <circle cx=fmt(at(t)) cy=fmt(y.at(*s / unit)) r="3">
                             <title>{format!("{name}: {} at {}", format::duration(*s), format::timestamp(t))}</title>
                         </circle>
                     }
@@ -97,18 +102,18 @@ fn Chart(series: Vec<(String, Vec<Point>)>, points: usize) -> impl IntoView {
                 v.sort_by(f64::total_cmp);
                 v[v.len() / 2]
             };
-            let sessions = if pts.len() == 1 { "session" } else { "sessions" };
             view! {
                 <li class=format!("s{i}")>
                     <span class="swatch" aria-hidden="true"></span>
-                    {format!("{name}: {} {sessions}, median {}", pts.len(), format::duration(median))}
+                    {format!("{name}: {}, median {}", format::count(pts.len(), "session", "sessions"), format::duration(median))}
                 </li>
             }
         })
         .collect_view();
     let summary = format!(
-        "Time from creation to running for {points} sessions, by GPU and provider; the slowest took {}.",
-        format::duration(max_secs / 1.1)
+        "Time from creation to running for {}, by GPU and provider; the slowest took {}.",
+        format::count(points, "session", "sessions"),
+        format::duration(max_secs)
     );
     // Five times along the bottom, as people read them.
     let times = (0..5)
@@ -126,12 +131,12 @@ fn Chart(series: Vec<(String, Vec<Point>)>, points: usize) -> impl IntoView {
                 title="Time to running, per GPU and provider"
                 desc=summary
                 x=Axis::new(x, "when the session was created", number).with_tick_labels(times)
-                y=Axis::new(y, "time to running", format::duration)
+                y=Axis::new(y, format!("time to running ({unit_name})"), number)
                 {..} data-points=points>
                 {lines}
             </ChartFrame>
             <ul class="legend small">{legend}</ul>
-            {(left_out > 0).then(|| view! { <p class="muted small">{format!("{left_out} more GPU kinds not drawn.")}</p> })}
+            {(left_out > 0).then(|| view! { <p class="muted small">{format!("{} not drawn.", format::count(left_out, "more GPU kind", "more GPU kinds"))}</p> })}
         </section>
     }
 }

@@ -1,14 +1,14 @@
 use super::live_page::PageBanner;
-use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame};
+use crate::components::chart::{
+    along, fit_domain, fmt, number, place_labels, text_width, Axis, ChartFrame, Frame, WIDE,
+};
 use crate::components::Loaded;
+use crate::format;
 use crate::functions::get_comparison;
 use crate::url::query;
 use gdl_model::compare::CompareQuery;
 use gdl_model::compare::{Comparison, FrontierPoint};
 use leptos::prelude::*;
-
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 280.0;
 
 /// One model across GPUs and providers (`/compare?model=Qwen/Qwen2.5-0.5B-Instruct`): $ per
 /// 1M output tokens at the SLO capacity against per-user speed, the frontier highlighted,
@@ -60,7 +60,7 @@ pub(crate) fn Frontier(c: Comparison) -> impl IntoView {
         return view! {
             <section class="card">
                 <p class="empty">
-                    {format!("No benchmark of {} met the SLOs yet ({} without).", c.model, c.without_slo.len())}
+                    {format!("No benchmark of {} met its SLOs yet ({} measured).", c.model, format::count(c.without_slo.len(), "benchmark", "benchmarks"))}
                 </p>
             </section>
         }
@@ -85,7 +85,7 @@ pub(crate) fn Frontier(c: Comparison) -> impl IntoView {
             view! {
                 <tr data-point=label(p) data-pareto=p.pareto.to_string()>
                     <td>{format!("{} ×{}", p.gpu_type, p.gpu_count)}</td>
-                    <td>{p.provider.to_string()}</td>
+                    <td>{p.provider.label().to_owned()}</td>
                     <td class="num">{format!("${:.3}", p.usd_per_million)}</td>
                     <td class="num">{format!("{:.0}", p.tokens_per_s_per_user)}</td>
                     <td class="num">{p.benchmarks.len()}</td>
@@ -117,53 +117,78 @@ pub(crate) fn Frontier(c: Comparison) -> impl IntoView {
             <p class="muted small">
                 "Each point is the median over its benchmarks, at the highest load that met the SLOs; "
                 "tok/s per user = 1000 / TPOT p50 there. "
-                {format!("{} benchmarks of this model met no SLO and are not shown.", c.without_slo.len())}
+                {without_slo(c.without_slo.len())}
             </p>
         </section>
     }
     .into_any()
 }
 
-fn label(p: &FrontierPoint) -> String {
-    format!("{} ×{} on {}", p.gpu_type, p.gpu_count, p.provider)
+/// What the chart leaves out: the benchmarks where no load level met the SLOs.
+fn without_slo(n: usize) -> String {
+    match n {
+        0 => "Every benchmark of this model met its SLOs at some load.".into(),
+        1 => "1 benchmark of this model did not meet its SLOs at any load level and is not shown.".into(),
+        n => format!("{n} benchmarks of this model did not meet their SLOs at any load level and are not shown."),
+    }
 }
 
-/// The scatter: cost across, speed up, the frontier joined by a line.
+fn label(p: &FrontierPoint) -> String {
+    format!("{} ×{} on {}", p.gpu_type, p.gpu_count, p.provider.label())
+}
+
+/// The scatter: cost across, speed up, the frontier joined by a line; each axis fitted to
+/// the points, each label nudged clear of the others and of the points.
 #[component]
 fn Chart(points: Vec<FrontierPoint>) -> impl IntoView {
-    let frame = Frame::new(WIDTH, HEIGHT);
-    let max_usd = points.iter().map(|p| p.usd_per_million).fold(0.0, f64::max) * 1.15;
-    let max_speed = points
-        .iter()
-        .map(|p| p.tokens_per_s_per_user)
-        .fold(0.0, f64::max)
-        * 1.15;
-    let x = frame.x(0.0, max_usd.max(1e-9));
-    let y = frame.y(0.0, max_speed.max(1e-9));
+    let frame = Frame::new(WIDE, 320.0);
+    let domain = |f: fn(&FrontierPoint) -> f64| {
+        let (lo, hi) = points
+            .iter()
+            .map(f)
+            .fold((f64::INFINITY, 0.0_f64), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+        fit_domain(lo, hi)
+    };
+    let (usd_lo, usd_hi) = domain(|p| p.usd_per_million);
+    let (speed_lo, speed_hi) = domain(|p| p.tokens_per_s_per_user);
+    let x = frame.x(usd_lo, usd_hi).nice();
+    let y = frame.y(speed_lo, speed_hi).nice();
+    let at = |p: &FrontierPoint| (x.at(p.usd_per_million), y.at(p.tokens_per_s_per_user));
     let mut frontier: Vec<&FrontierPoint> = points.iter().filter(|p| p.pareto).collect();
     frontier.sort_by(|a, b| a.usd_per_million.total_cmp(&b.usd_per_million));
-    let line = frontier
+    let frontier_at: Vec<(f64, f64)> = frontier.iter().map(|p| at(p)).collect();
+    let line = frontier_at
         .iter()
-        .map(|p| {
-            format!(
-                "{},{}",
-                fmt(x.at(p.usd_per_million)),
-                fmt(y.at(p.tokens_per_s_per_user))
-            )
-        })
+        .map(|(cx, cy)| format!("{},{}", fmt(*cx), fmt(*cy)))
         .collect::<Vec<_>>()
         .join(" ");
+    let texts: Vec<String> = points
+        .iter()
+        .map(|p| format!("{} ({})", p.gpu_type, p.provider.label()))
+        .collect();
+    let spots: Vec<(f64, f64)> = points.iter().map(at).collect();
+    let widths: Vec<f64> = texts.iter().map(|t| text_width(t)).collect();
+    let placed = place_labels(
+        &spots,
+        &widths,
+        &along(&frontier_at),
+        frame.right_edge(),
+        (frame.top, frame.floor()),
+    );
     let dots = points
         .iter()
-        .map(|p| {
-            let (cx, cy) = (x.at(p.usd_per_million), y.at(p.tokens_per_s_per_user));
-            // Labels sit above their point, clear of the line below it.
+        .zip(texts)
+        .zip(spots.iter().zip(placed))
+        .map(|((p, text), (&(cx, cy), spot))| {
+            let (tx, anchor) = spot.rect.anchor(spot.end);
             view! {
                 <g class=if p.pareto { "point pareto" } else { "point" }>
                     <circle cx=fmt(cx) cy=fmt(cy) r=if p.pareto { "5" } else { "4" }>
                         <title>{format!("{}: ${:.3} per 1M tokens, {:.0} tok/s per user", label(p), p.usd_per_million, p.tokens_per_s_per_user)}</title>
                     </circle>
-                    <text x=fmt(cx + 7.0) y=fmt(cy - 7.0)>{format!("{} ({})", p.gpu_type, p.provider.label())}</text>
+                    <text x=fmt(tx) y=fmt(spot.rect.y) text-anchor=anchor>{text}</text>
                 </g>
             }
         })
@@ -177,8 +202,8 @@ fn Chart(points: Vec<FrontierPoint>) -> impl IntoView {
         <ChartFrame frame class="frontier-chart" id="frontier"
             title="$ per 1M output tokens at the SLOs against tokens per second per user"
             desc
-            x=Axis::new(x, "$ per 1M output tokens at the SLOs", |v| format!("${}", number(v)))
-            y=Axis::new(y, "tok/s per user", number)
+            x=Axis::usd(x, "$ per 1M output tokens at the SLOs")
+            y=Axis::new(y, "speed per user (tok/s)", number)
             {..} data-points=points.len()>
             <polyline class="frontier-line" points=line fill="none"/>
             {dots}

@@ -1,4 +1,5 @@
 use super::live_page::PageBanner;
+use crate::components::chart::{fmt, number, Axis, ChartFrame, Frame, WIDE};
 use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_health;
@@ -44,8 +45,7 @@ pub fn HealthPage() -> impl IntoView {
 }
 
 fn ms(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.0} ms"))
-        .unwrap_or_else(|| "—".into())
+    v.map(format::latency_ms).unwrap_or_else(|| "—".into())
 }
 
 fn ago(view: &HealthView, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -166,6 +166,7 @@ fn Health(view: HealthView) -> impl IntoView {
                 title="Broker call latency p50, last hour"
                 samples=history.clone()
                 value=|s: &HealthSample| s.broker_p50_ms.unwrap_or(0.0)
+                read=format::latency_ms
                 unit="ms"
             />
             <Sparkline
@@ -173,6 +174,7 @@ fn Health(view: HealthView) -> impl IntoView {
                 title="Live-channel clients, last hour"
                 samples=history.clone()
                 value=|s: &HealthSample| s.live_clients as f64
+                read=|v| format::count(v.round() as usize, "client", "clients")
                 unit="clients"
             />
             <BreakerStrip samples=history/>
@@ -180,48 +182,77 @@ fn Health(view: HealthView) -> impl IntoView {
     }
 }
 
-/// A small line chart of one figure over the samples, as SVG titled for screen readers.
+/// A small line chart of one figure over the samples, with minimal axes: its lowest and
+/// highest value with their unit, and the time it spans.
 #[component]
 fn Sparkline(
     id: &'static str,
     title: &'static str,
     samples: Vec<HealthSample>,
     value: fn(&HealthSample) -> f64,
+    /// How a value reads, unit included.
+    read: fn(f64) -> String,
+    /// The unit, for the axis.
     unit: &'static str,
 ) -> impl IntoView {
-    const W: f64 = 600.0;
-    const H: f64 = 60.0;
     let values: Vec<f64> = samples.iter().map(value).collect();
-    let top = values.iter().cloned().fold(0.0, f64::max).max(1.0);
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let (low, high) = if values.is_empty() {
+        (0.0, 0.0)
+    } else {
+        (low, high)
+    };
+    let frame = Frame {
+        top: 10.0,
+        bottom: 26.0,
+        left: 76.0,
+        ..Frame::new(WIDE, 100.0)
+    };
     let n = values.len().max(2) as f64 - 1.0;
+    let x = frame.x(0.0, n);
+    let y = frame.y(low, high.max(low + 1.0));
     let points: Vec<String> = values
         .iter()
         .enumerate()
-        .map(|(i, v)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 / n * W,
-                H - v / top * (H - 4.0) - 2.0
-            )
-        })
+        .map(|(i, v)| format!("{},{}", fmt(x.at(i as f64)), fmt(y.at(*v))))
         .collect();
+    let span = match (samples.first(), samples.last()) {
+        (Some(first), Some(last)) if last.at > first.at => {
+            let secs = (last.at - first.at).num_seconds() as f64;
+            let ago = if secs >= 60.0 {
+                format!("{:.0} min ago", secs / 60.0)
+            } else {
+                format!("{} ago", format::duration(secs))
+            };
+            vec![ago, "now".to_owned()]
+        }
+        _ => vec!["now".to_owned()],
+    };
     let last = values.last().copied().unwrap_or(0.0);
     let desc = format!(
-        "{} samples; latest {last:.0} {unit}; highest {top:.0} {unit}",
-        values.len()
+        "{} samples; latest {}; lowest {}, highest {}",
+        values.len(),
+        read(last),
+        read(low),
+        read(high)
     );
-    let title_id = format!("{id}-title");
-    let desc_id = format!("{id}-desc");
-    let labelled_by = format!("{title_id} {desc_id}");
+    let ticks = if high > low {
+        vec![low, high]
+    } else {
+        vec![low]
+    };
     view! {
         <figure class="sparkline">
-            <svg class=format!("spark {id}") viewBox=format!("0 0 {W} {H}") role="img"
-                aria-labelledby=labelled_by data-samples=values.len()
-                preserveAspectRatio="none">
-                <title id=title_id>{title}</title>
-                <desc id=desc_id>{desc.clone()}</desc>
+            <ChartFrame frame class=format!("spark {id}") id=id title desc=desc.clone()
+                x=Axis::new(x, "", number).with_tick_labels(span)
+                y=Axis::new(y, unit, read).with_values(ticks)
+                {..} data-samples=values.len()>
                 <polyline class="line" fill="none" points=points.join(" ")/>
-            </svg>
+            </ChartFrame>
             <figcaption class="small muted">{title} " · " {desc}</figcaption>
         </figure>
     }

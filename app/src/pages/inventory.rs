@@ -60,11 +60,20 @@ fn Offers(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoView {
             .and_then(|reply| crate::functions::outcome(reply).err())
             .map(|error| view! { <ErrorNote error/> })
     };
-    let prices = gdl_model::prices::compare(&view.offers);
+    let prices = view.prices.clone();
+    let fitting = view.fit.as_ref().map(|f| f.fitting.len());
+    let none = view.none.clone().map(|why| {
+        view! {
+            <section class="card">
+                <p class="empty" data-none=why.filter.unwrap_or_default()>{why.message}</p>
+            </section>
+        }
+    });
     view! {
         {view.fit.clone().map(|fit| view! { <FitSummary fit offers=view.offers.len()/> })}
         {start_error}
-        <PriceComparison prices/>
+        {none}
+        {(!prices.is_empty()).then(|| view! { <PriceComparison prices fitting/> })}
         <OfferTable view start/>
     }
 }
@@ -134,9 +143,12 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
 }
 
 /// Each GPU type's cheapest and median $ per GPU-hour on each provider, among the offers
-/// shown.
+/// shown (among those that fit the model, when one is named: `fitting` of them).
 #[component]
-fn PriceComparison(prices: Vec<gdl_model::prices::GpuPrices>) -> impl IntoView {
+fn PriceComparison(
+    prices: Vec<gdl_model::prices::GpuPrices>,
+    fitting: Option<usize>,
+) -> impl IntoView {
     let rows = prices
         .into_iter()
         .flat_map(|gpu| {
@@ -156,7 +168,10 @@ fn PriceComparison(prices: Vec<gdl_model::prices::GpuPrices>) -> impl IntoView {
         .collect_view();
     view! {
         <details class="card table-wrap prices" open>
-            <summary>"Price by GPU across providers ($ per GPU-hour)"</summary>
+            <summary>
+                "Price by GPU across providers ($ per GPU-hour)"
+                {fitting.map(|n| format!(", among the {} that fit the model", format::count(n, "offer", "offers")))}
+            </summary>
             <table class="prices">
                 <thead>
                     <tr>
@@ -196,7 +211,7 @@ fn FitSummary(fit: ModelFit, offers: usize) -> impl IntoView {
                 {served}
             </p>
             <p class="muted small">
-                {format!("{} of the {offers} offers listed fit it (marked ✓).", fit.fitting.len())}
+                {format!("{} of the {offers} offers listed fit it (marked ✓); the others are marked too small and left out of the price comparison.", fit.fitting.len())}
                 {m.gated.then_some(" This model is gated on Hugging Face: the host needs an accepted licence and a token.")}
             </p>
         </section>

@@ -7,6 +7,7 @@ use crate::monitor::{BrokerView, REFRESH_PATIENCE};
 use gdl_model::code::ErrorCode;
 use gdl_model::inventory::{InventoryFilters, InventoryView, ModelFit};
 use gdl_model::live::{LiveState, LiveStats};
+use gdl_model::prices;
 use gdl_model::sessions::SessionsView;
 use gdl_model::shopper::Offer;
 use gdl_model::status::StatusView;
@@ -43,8 +44,10 @@ impl Dashboard {
     }
 
     /// The offers that pass `filters`, sorted as they ask, with those that fit the model
-    /// they name marked. Answers from the last list read; a broker that has not listed its
-    /// offers yet is a `shopper_timeout` with a hint.
+    /// they name marked, the price comparison (among the fitting ones only, when a model
+    /// is named), and, when none pass, which filter left nothing. Answers from the last
+    /// list read; a broker that has not listed its offers yet is a `shopper_timeout` with
+    /// a hint.
     pub async fn inventory(&self, filters: &InventoryFilters) -> ServiceResult<InventoryView> {
         filters.check()?;
         let model = filters.fit_model().transpose()?;
@@ -67,12 +70,31 @@ impl Dashboard {
         filters.sort(&mut offers);
         let fetched_at = offers.iter().filter_map(|o| o.fetched_at).max();
         let fit = model.map(|m| ModelFit::of(m, filters.gpus.unwrap_or(1), &offers));
+        // Offers too small for the model would pull the cheapest price down to a GPU
+        // that cannot serve it.
+        let prices = match &fit {
+            Some(fit) => {
+                let fitting: Vec<Offer> = offers
+                    .iter()
+                    .filter(|o| fit.fitting.contains(&o.id))
+                    .cloned()
+                    .collect();
+                prices::compare(&fitting)
+            }
+            None => prices::compare(&offers),
+        };
+        let none = offers
+            .is_empty()
+            .then(|| filters.why_none(listed.offers.as_slice()))
+            .flatten();
         Ok(InventoryView {
             offers,
             fetched_at,
             fit,
             listed_at: listed.at,
             stale: listed.error,
+            none,
+            prices,
         })
     }
 }

@@ -206,3 +206,97 @@ async fn the_gpu_filter_matches_part_of_the_name() {
         .unwrap();
     assert!(none.offers.is_empty());
 }
+
+/// Issue 26: an empty inventory names the filter that left nothing, over REST and on the
+/// tab.
+#[tokio::test]
+async fn an_empty_inventory_says_which_filter_left_nothing() {
+    let d = Dashboard::start(None).await;
+    let view: InventoryView = d
+        .get("/api/inventory?gpu_type=4090x")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(view.offers.is_empty());
+    let why = view.none.expect("no offer passes: the reason is given");
+    assert_eq!(why.filter.as_deref(), Some("gpu_type"));
+    assert!(why.listed > 0 && why.alone == 0, "{why:?}");
+    assert_eq!(
+        why.message,
+        format!(
+            "No offers match GPU \"4090x\": {} offers listed, none with that GPU name.",
+            why.listed
+        )
+    );
+    // A filter that leaves nothing only together with another says so.
+    let cheap: InventoryView = d
+        .get("/api/inventory?gpu_type=4090&max_price=0.01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let why = cheap.none.expect("nothing costs a cent");
+    assert_eq!(why.filter.as_deref(), Some("max_price"), "{why:?}");
+    assert!(
+        why.message.contains("at $0.010/h or less"),
+        "{}",
+        why.message
+    );
+    // Offers that pass carry no reason.
+    let some: InventoryView = d
+        .get("/api/inventory?gpu_type=4090")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!some.offers.is_empty() && some.none.is_none());
+    let page = d
+        .get("/inventory?gpu_type=4090x")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-none=\"gpu_type\""), "{page}");
+    assert!(
+        page.contains("offers listed, none with that GPU name."),
+        "{page}"
+    );
+}
+
+/// Issue 26: with a model named, the price comparison counts only the offers that fit it.
+#[tokio::test]
+async fn the_price_summary_leaves_out_offers_too_small_for_the_model() {
+    let d = Dashboard::start(None).await;
+    let counted = |view: &InventoryView| -> usize {
+        view.prices
+            .iter()
+            .flat_map(|g| &g.providers)
+            .map(|p| p.offers as usize)
+            .sum()
+    };
+    let all: InventoryView = d.get("/api/inventory").await.json().await.unwrap();
+    assert_eq!(counted(&all), all.offers.len());
+    let view: InventoryView = d
+        .get("/api/inventory?model=qwen2.5-7b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fit = view.fit.as_ref().unwrap();
+    assert!(
+        fit.fitting.len() < view.offers.len(),
+        "some offers are too small"
+    );
+    assert_eq!(counted(&view), fit.fitting.len());
+    let page = d
+        .get("/inventory?model=qwen2.5-7b")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("among the") && page.contains("that fit the model"),
+        "{page}"
+    );
+}
