@@ -1,0 +1,89 @@
+//! Issue 26, pages and their words: the not-found page is styled and hydrates like every
+//! other page, and `/embed/run` without an id explains the panels.
+
+use crate::dashboard::Dashboard;
+
+/// A page's Content-Security-Policy, its stylesheet links and its scripts' nonces.
+struct Drawn {
+    status: u16,
+    csp: String,
+    html: String,
+}
+
+impl Drawn {
+    async fn get(d: &Dashboard, path: &str) -> Self {
+        let reply = d.get(path).await;
+        let status = reply.status().as_u16();
+        let csp = reply
+            .headers()
+            .get("content-security-policy")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let html = reply.text().await.unwrap();
+        Self { status, csp, html }
+    }
+
+    /// The `href` of every `<link rel="stylesheet">`.
+    fn stylesheets(&self) -> Vec<String> {
+        self.html
+            .split("<link")
+            .skip(1)
+            .filter(|tag| tag.split('>').next().unwrap().contains("stylesheet"))
+            .filter_map(|tag| tag.split("href=\"").nth(1)?.split('"').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The policy's sources for `directive` (`style-src` → `['self', ...]`).
+    fn sources(&self, directive: &str) -> Vec<String> {
+        self.csp
+            .split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(directive))
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn the_not_found_page_is_styled_and_hydrates_under_its_own_policy() {
+    let d = Dashboard::start(None).await;
+    let home = Drawn::get(&d, "/").await;
+    let missing = Drawn::get(&d, "/no-such-page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.html.contains("Page not found"));
+    // The same stylesheet as every page, from our own origin, which the policy allows.
+    assert_eq!(missing.stylesheets(), home.stylesheets());
+    assert!(
+        missing.stylesheets()[0].starts_with('/'),
+        "{:?}",
+        missing.stylesheets()
+    );
+    assert!(
+        missing.sources("style-src").contains(&"'self'".to_owned()),
+        "{}",
+        missing.csp
+    );
+    // The page's policy, not the default that refuses everything: the same directives as
+    // the dashboard's, with this response's own nonce.
+    let without_nonce = |csp: &str| {
+        csp.split_whitespace()
+            .filter(|w| !w.starts_with("'nonce-"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(without_nonce(&missing.csp), without_nonce(&home.csp));
+    // The hydration scripts carry the nonce the policy names, so the page hydrates and its
+    // live indicator connects instead of sitting at "Connecting…".
+    let nonce = missing
+        .sources("script-src")
+        .into_iter()
+        .find_map(|s| Some(s.strip_prefix("'nonce-")?.trim_end_matches('\'').to_owned()))
+        .expect("a script nonce in the policy");
+    assert!(
+        missing.html.contains(&format!("nonce=\"{nonce}\"")),
+        "{}",
+        missing.html
+    );
+    assert!(missing.html.contains("/pkg/gpu-deploy-llm"));
+}
