@@ -3,6 +3,7 @@
 mod benchmark_table;
 mod broker;
 pub mod chart;
+mod copy_button;
 mod error_note;
 mod filters;
 mod import_old;
@@ -17,6 +18,7 @@ mod ttr_chart;
 
 pub use benchmark_table::BenchmarkTable;
 pub use broker::{BrokerCard, ProvidersCard};
+pub use copy_button::CopyButton;
 pub use error_note::ErrorNote;
 pub use filters::provider_options;
 pub use import_old::ImportOld;

@@ -5,8 +5,8 @@ use crate::functions::get_live_state;
 use crate::live::provide_live;
 use crate::pages::{
     BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, EmbedBenchmarksPage,
-    EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage, InventoryPage,
-    NotFoundPage, RunPage, RunsPage, SessionsPage, SharePage,
+    EmbedHelpPage, EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage,
+    InventoryPage, NotFoundPage, RunPage, RunsPage, SessionsPage, SharePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -106,6 +106,7 @@ fn Chrome() -> impl IntoView {
                     <Route path=path!("/embed/sessions") view=EmbedSessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/orphans") view=EmbedOrphansPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/run/:id") view=EmbedRunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/run") view=EmbedHelpPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/benchmarks") view=EmbedBenchmarksPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

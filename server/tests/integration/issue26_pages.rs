@@ -87,3 +87,34 @@ async fn the_not_found_page_is_styled_and_hydrates_under_its_own_policy() {
     );
     assert!(missing.html.contains("/pkg/gpu-deploy-llm"));
 }
+
+#[tokio::test]
+async fn embed_run_without_an_id_lists_the_panels_and_points_to_share() {
+    let d = Dashboard::start(None).await;
+    // The run panel's address without its id, and (a 404 still) any address under /embed/
+    // that names no panel.
+    for (path, status) in [
+        ("/embed/run", 200),
+        ("/embed/run/", 404),
+        ("/embed/nope", 404),
+    ] {
+        let page = Drawn::get(&d, path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(
+            page.html.contains("data-embed-help"),
+            "{path}: {}",
+            page.html
+        );
+        assert!(page.html.contains("href=\"/share\""), "{path}");
+        for panel in ["/embed/sessions", "/embed/status", "/embed/run/RUN_ID"] {
+            assert!(page.html.contains(panel), "{path} lists {panel}");
+        }
+        // A panel's frame: no dashboard header, the panel's policy.
+        assert!(!page.html.contains("class=\"tabs\""), "{path}");
+        assert!(
+            page.sources("style-src").contains(&"'self'".to_owned()),
+            "{}",
+            page.csp
+        );
+    }
+}
