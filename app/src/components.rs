@@ -14,6 +14,7 @@ mod orphans;
 mod run_panel;
 mod sessions;
 mod test_form;
+mod theme_toggle;
 mod ttr_chart;
 
 pub use benchmark_table::BenchmarkTable;
@@ -29,6 +30,9 @@ pub use orphans::OrphanBanner;
 pub use run_panel::{RunCard, RunPanel};
 pub use sessions::SessionTable;
 pub use test_form::TestForm;
+#[cfg(feature = "ssr")]
+pub use theme_toggle::request_theme;
+pub use theme_toggle::ThemeToggle;
 pub use ttr_chart::TimeToRunningChart;
 
 /// Set by an embedded panel (`/embed/...`): components leave out what changes anything

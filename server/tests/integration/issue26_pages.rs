@@ -118,3 +118,66 @@ async fn embed_run_without_an_id_lists_the_panels_and_points_to_share() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_header_offers_the_theme_and_the_cookie_applies_it_before_the_first_paint() {
+    let d = Dashboard::start(None).await;
+    let with_cookie = |path: &str, cookie: &str| {
+        d.http
+            .get(format!("{}{path}", d.url))
+            .header("cookie", cookie)
+            .send()
+    };
+    let plain = Drawn::get(&d, "/").await.html;
+    // The control, system by default, and no forced colours.
+    assert!(plain.contains("data-testid=\"theme-toggle\""), "{plain}");
+    assert!(plain.contains("<option value=\"system\" selected"), "{plain}");
+    assert!(plain.contains("<html lang=\"en\">"), "{plain}");
+    let dark = with_cookie("/sessions", "gdl-theme=dark")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dark.contains("<html lang=\"en\" data-theme=\"dark\">"),
+        "{dark}"
+    );
+    assert!(dark.contains("<option value=\"dark\" selected"), "{dark}");
+    // Only light or dark are written into the page.
+    let odd = with_cookie("/", "gdl-theme=\"><script>")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(odd.contains("<html lang=\"en\">"));
+    // A panel keeps its own ?theme= and has no header control.
+    let panel = with_cookie("/embed/sessions", "gdl-theme=dark")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(panel.contains("<html lang=\"en\">"), "{panel}");
+    assert!(!panel.contains("theme-toggle"));
+}
+
+#[tokio::test]
+async fn pages_link_to_the_api_reference_and_share_has_a_copy_button() {
+    let d = Dashboard::start(None).await;
+    for path in ["/", "/costs", "/no-such-page"] {
+        let html = Drawn::get(&d, path).await.html;
+        assert!(
+            html.contains("href=\"/api/docs\" rel=\"external\""),
+            "{path}: {html}"
+        );
+    }
+    let share = Drawn::get(&d, "/share").await.html;
+    assert!(
+        share.contains("data-testid=\"copy-snippet\"") && share.contains(">Copy</button>"),
+        "{share}"
+    );
+    let panel = Drawn::get(&d, "/embed/sessions").await.html;
+    assert!(!panel.contains("/api/docs"), "a panel has no footer");
+}
