@@ -131,7 +131,10 @@ async fn the_header_offers_the_theme_and_the_cookie_applies_it_before_the_first_
     let plain = Drawn::get(&d, "/").await.html;
     // The control, system by default, and no forced colours.
     assert!(plain.contains("data-testid=\"theme-toggle\""), "{plain}");
-    assert!(plain.contains("<option value=\"system\" selected"), "{plain}");
+    assert!(
+        plain.contains("<option value=\"system\" selected"),
+        "{plain}"
+    );
     assert!(plain.contains("<html lang=\"en\">"), "{plain}");
     let dark = with_cookie("/sessions", "gdl-theme=dark")
         .await
