@@ -103,12 +103,7 @@ async fn the_breakdown_counts_every_rental_in_the_period_failed_or_not() {
     let run = finished(&d, &id).await;
     assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
     assert_eq!(run.rentals.len(), 2, "one failed rental, one that ran");
-    let report: CostReport = d
-        .get("/api/costs?period=today")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: CostReport = d.get("/api/costs?period=today").await.json().await.unwrap();
     let mut expected = std::collections::BTreeMap::<String, u32>::new();
     for r in &run.rentals {
         *expected.entry(r.offer.provider.to_string()).or_default() += 1;
