@@ -3,6 +3,7 @@
 mod benchmark_table;
 mod broker;
 pub mod chart;
+mod copy_button;
 mod error_note;
 mod filters;
 mod import_old;
@@ -13,10 +14,12 @@ mod orphans;
 mod run_panel;
 mod sessions;
 mod test_form;
+mod theme_toggle;
 mod ttr_chart;
 
 pub use benchmark_table::BenchmarkTable;
 pub use broker::{BrokerCard, ProvidersCard};
+pub use copy_button::CopyButton;
 pub use error_note::ErrorNote;
 pub use filters::provider_options;
 pub use import_old::ImportOld;
@@ -27,6 +30,9 @@ pub use orphans::OrphanBanner;
 pub use run_panel::{RunCard, RunPanel};
 pub use sessions::SessionTable;
 pub use test_form::TestForm;
+#[cfg(feature = "ssr")]
+pub use theme_toggle::request_theme;
+pub use theme_toggle::ThemeToggle;
 pub use ttr_chart::TimeToRunningChart;
 
 /// Set by an embedded panel (`/embed/...`): components leave out what changes anything

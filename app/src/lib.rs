@@ -17,6 +17,7 @@
 //!   chart frame, the broker cards, the session and benchmark tables, the run panel, the
 //!   test form, the orphan banner, the live-connection indicator.
 //! - [`live`]: the browser side of the live channel; pages render from its store.
+//! - [`theme`]: the colours chosen in the header (system, light, dark), kept in a cookie.
 //! - [`url`]: the page's query string as the model's filter structs.
 //! - [`format`]: plain formatting helpers, unit-tested without a browser.
 
@@ -29,6 +30,7 @@ pub mod functions;
 pub mod live;
 pub mod pages;
 mod root;
+pub mod theme;
 pub mod url;
 
 pub use root::{shell, App, FirstPaint};

@@ -6,6 +6,7 @@ mod compare;
 mod costs;
 mod dashboard;
 mod embed;
+mod embed_help;
 mod health;
 mod inventory;
 mod live_page;
@@ -23,6 +24,7 @@ pub use dashboard::DashboardPage;
 pub use embed::{
     EmbedBenchmarksPage, EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage,
 };
+pub use embed_help::EmbedHelpPage;
 pub use health::HealthPage;
 pub use inventory::InventoryPage;
 pub use not_found::NotFoundPage;

@@ -1,12 +1,12 @@
 //! The HTML document and the routed app.
 
-use crate::components::LiveStatus;
+use crate::components::{LiveStatus, ThemeToggle};
 use crate::functions::get_live_state;
 use crate::live::provide_live;
 use crate::pages::{
     BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, EmbedBenchmarksPage,
-    EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage, InventoryPage,
-    NotFoundPage, RunPage, RunsPage, SessionsPage, SharePage,
+    EmbedHelpPage, EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage,
+    InventoryPage, NotFoundPage, RunPage, RunsPage, SessionsPage, SharePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -17,7 +17,7 @@ use leptos_router::{path, SsrMode};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=drawn_theme()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -86,6 +86,7 @@ fn Chrome() -> impl IntoView {
                     <A href="/share">"Share"</A>
                 </nav>
                 <LiveStatus/>
+                <ThemeToggle/>
                 <Logout/>
             </header>
             </Show>
@@ -106,9 +107,37 @@ fn Chrome() -> impl IntoView {
                     <Route path=path!("/embed/sessions") view=EmbedSessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/orphans") view=EmbedOrphansPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/run/:id") view=EmbedRunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/run") view=EmbedHelpPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/benchmarks") view=EmbedBenchmarksPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            <Show when=move || !embedded.get()>
+                <footer class="site">
+                    // `rel="external"`: served by the server, not a route of this app.
+                    <a href="/api/docs" rel="external" data-testid="api-docs-link">
+                        "REST API reference"
+                    </a>
+                </footer>
+            </Show>
+    }
+}
+
+/// `<html data-theme>` for this request: the theme cookie's choice, so it applies before
+/// the first paint; none (the system's colours) for a panel, which has its own `?theme=`.
+fn drawn_theme() -> Option<&'static str> {
+    #[cfg(feature = "ssr")]
+    {
+        let panel = use_context::<http::request::Parts>()
+            .is_some_and(|parts| parts.uri.path().starts_with("/embed/"));
+        if panel {
+            None
+        } else {
+            crate::components::request_theme().attribute()
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
 }
 

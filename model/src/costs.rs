@@ -188,6 +188,36 @@ pub struct CostTotals {
     pub by_provider: BTreeMap<String, f64>,
     /// GPU type → USD.
     pub by_gpu: BTreeMap<String, f64>,
+    /// Provider wire name → sessions counted (our records only: the broker's summary
+    /// does not split its count).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions_by_provider: BTreeMap<String, u32>,
+    /// GPU type → sessions counted (our records only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions_by_gpu: BTreeMap<String, u32>,
+}
+
+/// One row of a report's breakdown by provider or by GPU: every rental our records hold
+/// for it, what they cost by our records, and what the broker bills for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostRow {
+    /// The provider's wire name or the GPU type.
+    pub name: String,
+    /// Our rentals of it in the window (failed ones included).
+    pub rentals: u32,
+    /// Their cost by our records, USD.
+    pub ours_usd: f64,
+    /// What the broker bills for it, USD; `None` when the broker did not answer.
+    pub billed_usd: Option<f64>,
+}
+
+/// Which key a breakdown is by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CostBy {
+    /// By provider (wire name).
+    Provider,
+    /// By GPU type.
+    Gpu,
 }
 
 /// Where a report's headline figures come from.
@@ -255,6 +285,60 @@ impl CostReport {
     }
 }
 
+impl CostReport {
+    /// The breakdown by `by`: every name in our records or in the broker's summary, so
+    /// every rental counts (the broker's summary leaves out sessions it bills nothing for,
+    /// such as a short one that ended between its hourly checks), most billed first, then
+    /// most ours.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gdl_model::costs::{CostBy, CostTotals};
+    /// # use gdl_model::costs::{CostReport, CostSource, CostWindow, CostPeriod};
+    /// # let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    /// let mut ours = CostTotals::default();
+    /// ours.add("vastai", "RTX 4090", 0.002);
+    /// ours.add("tensordock", "L4", 0.001);
+    /// let mut broker = CostTotals::default();
+    /// broker.add("tensordock", "L4", 0.29);
+    /// # let report = CostReport { window: CostWindow { period: CostPeriod::Today, from: day, to: day },
+    /// #     source: CostSource::Broker, broker: Some(broker), broker_error: None, ours, runs: vec![] };
+    /// let rows = report.breakdown(CostBy::Provider);
+    /// assert_eq!((rows[0].name.as_str(), rows[0].billed_usd), ("tensordock", Some(0.29)));
+    /// assert_eq!((rows[1].name.as_str(), rows[1].rentals, rows[1].billed_usd), ("vastai", 1, Some(0.0)));
+    /// ```
+    pub fn breakdown(&self, by: CostBy) -> Vec<CostRow> {
+        let pick = |t: &CostTotals| match by {
+            CostBy::Provider => (t.by_provider.clone(), t.sessions_by_provider.clone()),
+            CostBy::Gpu => (t.by_gpu.clone(), t.sessions_by_gpu.clone()),
+        };
+        let (ours, counts) = pick(&self.ours);
+        let billed = self.broker.as_ref().map(|b| pick(b).0);
+        let names: std::collections::BTreeSet<&String> = ours
+            .keys()
+            .chain(billed.iter().flat_map(|b| b.keys()))
+            .collect();
+        let mut rows: Vec<CostRow> = names
+            .into_iter()
+            .map(|name| CostRow {
+                name: name.clone(),
+                rentals: counts.get(name).copied().unwrap_or(0),
+                ours_usd: ours.get(name).copied().unwrap_or(0.0),
+                billed_usd: billed.as_ref().map(|b| b.get(name).copied().unwrap_or(0.0)),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let billed = |r: &CostRow| r.billed_usd.unwrap_or(0.0);
+            billed(b)
+                .total_cmp(&billed(a))
+                .then(b.ours_usd.total_cmp(&a.ours_usd))
+                .then(a.name.cmp(&b.name))
+        });
+        rows
+    }
+}
+
 impl CostTotals {
     /// Adds `usd` spent on one session of `gpu` at `provider`.
     ///
@@ -269,12 +353,18 @@ impl CostTotals {
     /// assert_eq!((t.sessions, t.total_usd), (2, 1.75));
     /// assert_eq!(t.by_provider["vastai"], 1.75);
     /// assert_eq!(t.by_gpu["H100"], 1.5);
+    /// assert_eq!(t.sessions_by_provider["vastai"], 2);
     /// ```
     pub fn add(&mut self, provider: &str, gpu: &str, usd: f64) {
         self.total_usd += usd;
         self.sessions += 1;
         *self.by_provider.entry(provider.to_owned()).or_default() += usd;
         *self.by_gpu.entry(gpu.to_owned()).or_default() += usd;
+        *self
+            .sessions_by_provider
+            .entry(provider.to_owned())
+            .or_default() += 1;
+        *self.sessions_by_gpu.entry(gpu.to_owned()).or_default() += 1;
     }
 }
 

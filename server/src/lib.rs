@@ -71,6 +71,13 @@ pub fn router(state: AppState) -> Router {
     let backend: app::backend::SharedBackend = std::sync::Arc::new(state.dashboard.clone());
     let csp = state.access.csp_templates();
     let options = state.leptos.clone();
+    // Pages, the not-found page included, are drawn with the same context: without it the
+    // not-found page had no Content-Security-Policy of its own, so the default one refused
+    // its stylesheet and scripts (and its live indicator never left "Connecting…").
+    let context = move || {
+        leptos::prelude::provide_context(backend.clone());
+        leptos::prelude::provide_context(csp.clone());
+    };
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/login", get(security::login_page).post(security::login))
@@ -81,16 +88,13 @@ pub fn router(state: AppState) -> Router {
         router = router.merge(api::test_hooks());
     }
     router
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                leptos::prelude::provide_context(backend.clone());
-                leptos::prelude::provide_context(csp.clone());
-            },
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         // The guard runs on every request: its state is one `Arc` to clone.
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(state.access.clone()),

@@ -3,9 +3,11 @@ use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_costs;
 use crate::url::{ask, query};
-use gdl_model::costs::{CostParams, CostPeriod, CostReport, CostSource, CostTotals};
+use gdl_model::costs::{
+    CostBy, CostParams, CostPeriod, CostReport, CostRow, CostSource, CostTotals,
+};
+use gdl_model::provider::Provider;
 use leptos::prelude::*;
-use std::collections::BTreeMap;
 
 /// What renting cost: today, this month or a range of days (`/costs?period=range&from=...
 /// &to=...`), by provider and GPU, from the broker's summary when it answers and from our
@@ -47,11 +49,17 @@ fn PeriodForm(p: CostParams) -> impl IntoView {
             <label>"Period"
                 <select name="period">{options}</select>
             </label>
+            // Text, not `type="date"`: the browser would show the date in its locale's
+            // order; every date on the dashboard reads YYYY-MM-DD.
             <label>"From"
-                <input type="date" name="from" value=day(p.from)/>
+                <input type="text" name="from" value=day(p.from) placeholder="YYYY-MM-DD"
+                    pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" inputmode="numeric" maxlength="10" size="10"
+                    title="The first day, as YYYY-MM-DD"/>
             </label>
             <label>"To"
-                <input type="date" name="to" value=day(p.to)/>
+                <input type="text" name="to" value=day(p.to) placeholder="YYYY-MM-DD"
+                    pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" inputmode="numeric" maxlength="10" size="10"
+                    title="The last day (included), as YYYY-MM-DD"/>
             </label>
             <div class="actions">
                 <button type="submit">"Show"</button>
@@ -63,36 +71,87 @@ fn PeriodForm(p: CostParams) -> impl IntoView {
 #[component]
 fn Report(report: CostReport) -> impl IntoView {
     let headline = report.headline().clone();
-    let (source, source_class) = match report.source {
-        CostSource::Broker => ("the broker's figure (what it bills by the hour)", "broker"),
-        CostSource::Ours => ("our own records (price × time of each rental)", "ours"),
+    let source_class = match report.source {
+        CostSource::Broker => "broker",
+        CostSource::Ours => "ours",
     };
-    let fallback = report.broker_error.clone().map(|e| {
-        view! {
-            <p class="muted small" data-broker-error=e.code.clone()>
-                {format!("The broker's cost summary is not available ({}), so these are our own records.", e.message)}
-            </p>
-        }
-    });
-    let ours_beside = report.broker.is_some().then(|| {
-        format!(
-            "Our own records: {} over {} rentals.",
-            format::small_usd(report.ours.total_usd),
-            report.ours.sessions
-        )
-    });
+    let title = format!(
+        "{}: {}",
+        capitalised(&report.window.label()),
+        format::small_usd(headline.total_usd)
+    );
     view! {
         <section class="card cost-total" data-source=source_class data-total=headline.total_usd>
-            <h2>{format!("{}: {}", capitalised(&report.window.label()), format::small_usd(headline.total_usd))}</h2>
-            <p class="muted small">{format!("{} sessions · {source}", headline.sessions)}</p>
-            {ours_beside.map(|t| view! { <p class="muted small" data-ours=report.ours.total_usd>{t}</p> })}
-            {fallback}
+            <h2>{title}</h2>
+            {explanation(&report)}
         </section>
         <div class="grid">
-            <Breakdown title="By provider" rows=headline.by_provider.clone() kind="provider"/>
-            <Breakdown title="By GPU" rows=headline.by_gpu.clone() kind="gpu"/>
+            <Breakdown title="By provider" rows=report.breakdown(CostBy::Provider) kind="provider"/>
+            <Breakdown title="By GPU" rows=report.breakdown(CostBy::Gpu) kind="gpu"/>
         </div>
         <RunCosts report/>
+    }
+}
+
+/// Within a cent, the two figures are taken to agree.
+const AGREE_USD: f64 = 0.01;
+
+/// Which figure is billed, what ours is, and why they differ.
+fn explanation(report: &CostReport) -> impl IntoView {
+    let ours = &report.ours;
+    let ours_line = format!(
+        "Our own records: {} over {} (each rental's price × the time from its creation to its end, failed ones included).",
+        format::small_usd(ours.total_usd),
+        count(ours.sessions, "rental")
+    );
+    let Some(broker) = &report.broker else {
+        let why = report
+            .broker_error
+            .as_ref()
+            .map(|e| format!(" ({})", e.message))
+            .unwrap_or_default();
+        return view! {
+            <p class="small" data-cost-explain="ours">
+                {format!("Our own records: {}, each one's price × the time from its creation to its end.", count(ours.sessions, "rental"))}
+            </p>
+            <p class="muted small" data-broker-error=report.broker_error.as_ref().map(|e| e.code.clone())>
+                {format!("The broker's cost summary is not available{why}, so these are our own records. What is billed is the broker's figure: ask again when it answers.")}
+            </p>
+        }
+        .into_any();
+    };
+    let billed = format!(
+        "Billed: the broker's figure, what cloud-gpu-shopper charges our consumer id for {} with the providers. Budget against this one.",
+        count(broker.sessions, "session")
+    );
+    let agree = (broker.total_usd - ours.total_usd).abs() < AGREE_USD;
+    let why = (!agree).then(|| {
+        view! {
+            <p class="muted small">"Why they differ:"</p>
+            <ul class="muted small cost-explain" data-cost-explain="differ">
+                <li>"The broker bills whole hours: a full hour's price for each hourly check a session is running at, and every clock hour a failed session touched. A rental that fails in minutes costs an hour there; a short one that ends between two checks costs nothing there."</li>
+                <li>"The broker counts every session with our consumer id, whoever rented it; ours counts the rentals our runs recorded."</li>
+                <li>"Ours is to the second, so it is the better guide to what a test used; the bill is the broker's."</li>
+            </ul>
+        }
+    });
+    view! {
+        <p class="small" data-cost-explain="billed">{billed}</p>
+        <p class="muted small" data-ours=ours.total_usd>
+            {ours_line}
+            {agree.then_some(" The two agree within a cent.")}
+        </p>
+        {why}
+    }
+    .into_any()
+}
+
+/// "1 rental", "3 rentals".
+fn count(n: u32, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -104,23 +163,25 @@ fn capitalised(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Totals by one key, most expensive first.
+/// A breakdown: every rental our records hold for each provider or GPU, what they cost by
+/// our records, and what the broker bills for them.
 #[component]
-fn Breakdown(
-    title: &'static str,
-    rows: BTreeMap<String, f64>,
-    kind: &'static str,
-) -> impl IntoView {
-    let mut rows: Vec<(String, f64)> = rows.into_iter().collect();
-    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+fn Breakdown(title: &'static str, rows: Vec<CostRow>, kind: &'static str) -> impl IntoView {
+    let billed = rows.iter().any(|r| r.billed_usd.is_some());
     let body = rows
         .into_iter()
-        .map(|(name, usd)| {
-            let label = name.clone();
+        .map(|row| {
+            let label = if kind == "provider" {
+                Provider::from_wire(&row.name).label().to_owned()
+            } else {
+                row.name.clone()
+            };
             view! {
-                <tr data-cost-by=kind data-name=name>
+                <tr data-cost-by=kind data-name=row.name data-rentals=row.rentals>
                     <td>{label}</td>
-                    <td class="num">{format::small_usd(usd)}</td>
+                    <td class="num">{row.rentals}</td>
+                    <td class="num">{format::small_usd(row.ours_usd)}</td>
+                    {billed.then(|| view! { <td class="num">{row.billed_usd.map(format::small_usd)}</td> })}
                 </tr>
             }
         })
@@ -129,6 +190,14 @@ fn Breakdown(
         <section class="card table-wrap">
             <h2>{title}</h2>
             <table>
+                <thead>
+                    <tr>
+                        <th>{if kind == "provider" { "Provider" } else { "GPU" }}</th>
+                        <th class="num">"Rentals"</th>
+                        <th class="num">"Ours"</th>
+                        {billed.then(|| view! { <th class="num">"Billed"</th> })}
+                    </tr>
+                </thead>
                 <tbody>{body}</tbody>
             </table>
         </section>
@@ -179,5 +248,96 @@ fn RunCosts(report: CostReport) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </section>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use gdl_model::costs::{CostSource, CostWindow};
+
+    fn report(broker_usd: Option<f64>) -> CostReport {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut ours = CostTotals::default();
+        ours.add("vastai", "RTX 4090", 0.0021);
+        ours.add("tensordock", "L4", 0.0010);
+        let broker = broker_usd.map(|usd| {
+            let mut b = CostTotals::default();
+            b.add("tensordock", "L4", usd);
+            b
+        });
+        CostReport {
+            window: CostWindow {
+                period: CostPeriod::Today,
+                from: day,
+                to: day,
+            },
+            source: if broker.is_some() {
+                CostSource::Broker
+            } else {
+                CostSource::Ours
+            },
+            broker,
+            broker_error: None,
+            ours,
+            runs: vec![],
+        }
+    }
+
+    fn render(report: CostReport) -> String {
+        let owner = Owner::new();
+        owner.set();
+        view! { <Report report/> }.to_html()
+    }
+
+    #[test]
+    fn the_billed_figure_is_named_and_a_difference_explained() {
+        let html = render(report(Some(0.292)));
+        assert!(html.contains("Today (2026-11-24): $0.2920"), "{html}");
+        assert!(
+            html.contains("Billed: the broker's figure")
+                || html.contains("Billed: the broker&#x27;s figure"),
+            "{html}"
+        );
+        assert!(html.contains("for 1 session with"), "{html}");
+        assert!(
+            html.contains("Our own records: $0.0031 over 2 rentals"),
+            "{html}"
+        );
+        assert!(html.contains("data-cost-explain=\"differ\""), "{html}");
+        assert!(html.contains("bills whole hours"), "{html}");
+        // Every rental is in the breakdown, the one the broker billed nothing for too.
+        assert!(
+            html.contains("data-cost-by=\"provider\" data-name=\"vastai\" data-rentals=\"1\""),
+            "{html}"
+        );
+        assert!(html.contains("<td>Vast.ai</td>"), "{html}");
+        assert!(html.contains(">Billed</th>"), "{html}");
+    }
+
+    #[test]
+    fn agreeing_figures_say_so_and_ours_alone_says_what_is_billed() {
+        let html = render(report(Some(0.0031)));
+        assert!(html.contains("agree within a cent"), "{html}");
+        assert!(!html.contains("data-cost-explain=\"differ\""), "{html}");
+        let html = render(report(None));
+        assert!(html.contains("data-cost-explain=\"ours\""), "{html}");
+        assert!(html.contains("What is billed is the broker"), "{html}");
+        assert!(!html.contains(">Billed</th>"), "{html}");
+    }
+
+    #[test]
+    fn the_range_reads_as_iso_dates() {
+        let owner = Owner::new();
+        owner.set();
+        let p = CostParams {
+            period: Some(CostPeriod::Range),
+            from: chrono::NaiveDate::from_ymd_opt(2026, 11, 1),
+            to: chrono::NaiveDate::from_ymd_opt(2026, 11, 15),
+        };
+        let html = view! { <PeriodForm p/> }.to_html();
+        assert!(!html.contains("type=\"date\""), "{html}");
+        assert!(html.contains("value=\"2026-11-01\""), "{html}");
+        assert!(html.contains("placeholder=\"YYYY-MM-DD\""), "{html}");
     }
 }

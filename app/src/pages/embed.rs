@@ -33,7 +33,7 @@ fn compact() -> bool {
 /// The frame of every panel: theme, compact mode, the read-only context, the connection
 /// indicator and a link to the full page; posts its height to the parent page.
 #[component]
-fn EmbedFrame(
+pub(super) fn EmbedFrame(
     /// The full dashboard's page for the same thing.
     #[prop(into)]
     full: String,

@@ -1,11 +1,19 @@
+use super::EmbedHelpPage;
 use leptos::prelude::*;
 
-/// Unknown paths: says so (with a 404 status on the server) and links home.
+/// Unknown paths: says so (with a 404 status on the server) and links home; under
+/// `/embed/` (a panel's frame), lists the panels instead.
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    let panel = leptos_router::hooks::use_location()
+        .pathname
+        .with_untracked(|p| p.starts_with("/embed/"));
+    if panel {
+        return view! { <EmbedHelpPage/> }.into_any();
     }
     view! {
         <section class="card">
@@ -15,4 +23,5 @@ pub fn NotFoundPage() -> impl IntoView {
             </p>
         </section>
     }
+    .into_any()
 }

@@ -1,18 +1,15 @@
+//! The Share tab: build an iframe snippet for a panel (see [`snippet`]), create the
+//! read-only embed token it needs, and revoke tokens.
+
+pub(super) mod snippet;
+
 use super::live_page::PageBanner;
-use crate::components::{ErrorNote, Loaded};
+use crate::components::{CopyButton, ErrorNote, Loaded};
 use crate::format;
 use crate::functions::{get_embed_setup, CreateEmbedToken, RevokeEmbedToken};
-use gdl_model::embed::{EmbedSetup, EmbedToken};
+use gdl_model::embed::{EmbedSetup, EmbedTheme, EmbedToken};
 use leptos::prelude::*;
-
-/// The panels one can embed, with what each needs in its URL.
-const PANELS: &[(&str, &str)] = &[
-    ("sessions", "Sessions"),
-    ("status", "Broker status"),
-    ("orphans", "Orphaned sessions"),
-    ("benchmarks", "Benchmarks of one model"),
-    ("run", "One run"),
-];
+use snippet::{Choice, Panel, Token};
 
 /// The Share tab: build an iframe snippet for a panel, create the read-only embed token it
 /// needs (shown once), see who may embed, and revoke tokens.
@@ -41,10 +38,10 @@ pub fn SharePage() -> impl IntoView {
 /// The snippet builder's choices.
 #[derive(Clone, Copy)]
 struct Form {
-    panel: RwSignal<String>,
+    panel: RwSignal<Panel>,
     model: RwSignal<String>,
     run: RwSignal<String>,
-    theme: RwSignal<String>,
+    theme: RwSignal<EmbedTheme>,
     compact: RwSignal<bool>,
     label: RwSignal<String>,
 }
@@ -52,12 +49,25 @@ struct Form {
 impl Default for Form {
     fn default() -> Self {
         Self {
-            panel: RwSignal::new("sessions".into()),
+            panel: RwSignal::new(Panel::Sessions),
             model: RwSignal::new(String::new()),
             run: RwSignal::new(String::new()),
-            theme: RwSignal::new("auto".into()),
+            theme: RwSignal::new(EmbedTheme::Auto),
             compact: RwSignal::new(false),
             label: RwSignal::new(String::new()),
+        }
+    }
+}
+
+impl Form {
+    /// The choices now.
+    fn choice(&self) -> Choice {
+        Choice {
+            panel: self.panel.get(),
+            model: self.model.get(),
+            run: self.run.get(),
+            theme: self.theme.get(),
+            compact: self.compact.get(),
         }
     }
 }
@@ -127,35 +137,19 @@ fn Builder(
         _ => None,
     };
     let url = move || {
-        let path = match panel.get().as_str() {
-            "run" => format!("/embed/run/{}", run.get().trim()),
-            "benchmarks" => format!(
-                "/embed/benchmarks?model={}",
-                format::query_value(model.get().trim())
-            ),
-            other => format!("/embed/{other}"),
+        let secret = secret();
+        let token = match (&secret, token_required) {
+            (Some(s), _) => Token::Secret(s),
+            (None, true) => Token::Needed,
+            (None, false) => Token::None,
         };
-        let mut query = vec![format!("theme={}", theme.get())];
-        if compact.get() {
-            query.push("compact=1".into());
-        }
-        if let Some(s) = secret() {
-            query.push(format!("token={s}"));
-        } else if token_required {
-            query.push("token=<create a token below>".into());
-        }
-        let joiner = if path.contains('?') { '&' } else { '?' };
-        format!("{}{path}{joiner}{}", origin.get(), query.join("&"))
+        form.choice().url(&origin.get(), token)
     };
-    let snippet = move || {
-        let url = url();
-        let host = origin.get();
-        format!(
-            "<iframe id=\"gdl-panel\" title=\"GPU Deploy LLM\" style=\"width: 100%; border: 0; height: 240px\"\n  src=\"{url}\"></iframe>\n\
-             <script>\n  window.addEventListener('message', (event) => {{\n    if (event.origin !== '{host}') return;\n    \
-             if (event.data && event.data.type === 'gdl-embed-height') {{\n      \
-             document.getElementById('gdl-panel').style.height = event.data.height + 'px';\n    }}\n  }});\n</script>"
-        )
+    let snippet = move || snippet::snippet(&url(), &origin.get());
+    let missing = move || {
+        form.choice()
+            .missing()
+            .map(|m| view! { <p class="muted small" data-snippet-missing="">{m}</p> })
     };
     let outcome = move || {
         match create.value().get() {
@@ -172,26 +166,24 @@ fn Builder(
         None => None,
     }
     };
-    let options = PANELS
-        .iter()
-        .map(|(value, text)| {
-            view! { <option value=*value selected=move || panel.get() == *value>{*text}</option> }
-        })
+    let options = Panel::ALL
+        .into_iter()
+        .map(|p| view! { <option value=p.key() selected=move || panel.get() == p>{p.name()}</option> })
         .collect_view();
     view! {
         <form class="filters share" on:submit=|ev| ev.prevent_default()>
             <label>"Panel"
-                <select name="panel" on:change=move |ev| panel.set(event_target_value(&ev))>{options}</select>
+                <select name="panel" on:change=move |ev| panel.set(Panel::parse(&event_target_value(&ev)))>{options}</select>
             </label>
-            <label class:hidden=move || panel.get() != "benchmarks">"Model"
+            <label class:hidden=move || panel.get() != Panel::Benchmarks>"Model"
                 <input name="model" placeholder="Qwen/Qwen2.5-0.5B-Instruct" prop:value=model on:input=move |ev| model.set(event_target_value(&ev))/>
             </label>
-            <label class:hidden=move || panel.get() != "run">"Run id"
+            <label class:hidden=move || panel.get() != Panel::Run>"Run id"
                 <input name="run" placeholder="run-…" prop:value=run on:input=move |ev| run.set(event_target_value(&ev))/>
             </label>
             <label>"Theme"
-                <select name="theme" on:change=move |ev| theme.set(event_target_value(&ev))>
-                    {["auto", "light", "dark"].map(|t| view! { <option value=t selected=move || theme.get() == t>{t}</option> })}
+                <select name="theme" on:change=move |ev| theme.set(EmbedTheme::parse(Some(&event_target_value(&ev))))>
+                    {[EmbedTheme::Auto, EmbedTheme::Light, EmbedTheme::Dark].map(|t| view! { <option value=t.as_str() selected=move || theme.get() == t>{t.as_str()}</option> })}
                 </select>
             </label>
             <label class="check">
@@ -216,8 +208,11 @@ fn Builder(
             <p class="muted small">"No access token is set, so panels need no token; one still makes the URL read-only."</p>
         })}
         {outcome}
+        {missing}
         <textarea class="snippet" readonly rows="11" aria-label="iframe snippet" data-snippet="" prop:value=snippet></textarea>
-        <p class="small">
+        <p class="small share-actions">
+            <CopyButton text=Signal::derive(snippet)/>
+            " "
             "Preview: "
             <a href=url target="_blank" rel="noopener" data-preview="">"open the panel"</a>
         </p>

@@ -15,7 +15,10 @@ use gdl_model::legacy::{ImportReport, OldFile};
 use gdl_model::query::Page;
 use gdl_model::runs::{BenchmarkDetail, BenchmarkRecord, ExportQuery};
 
-/// `GET /api/benchmarks?limit=&offset=`: benchmark records, newest first.
+/// The stored benchmarks, newest first.
+///
+/// Benchmark records in pages (`limit` 1–500 with `offset`), each with the whole test's
+/// cost.
 #[utoipa::path(get, path = "/api/benchmarks", tag = "benchmarks", params(Page),
     responses((status = 200, body = Vec<BenchmarkRecord>), (status = 400, body = ApiError)))]
 pub async fn list(
@@ -25,7 +28,10 @@ pub async fn list(
     Ok(Json(d.history().benchmarks(&page).await?))
 }
 
-/// One benchmark record with its raw samples (`{benchmark, samples: [{phase, sample}]}`).
+/// One benchmark with its raw samples.
+///
+/// The record and every sample it was computed from, as `{benchmark, samples: [{phase,
+/// sample}]}`. 404 for an unknown id.
 #[utoipa::path(get, path = "/api/benchmarks/{id}", tag = "benchmarks", params(("id" = String, Path)),
     responses((status = 200, body = BenchmarkDetail), (status = 404, body = ApiError)))]
 pub async fn get(
@@ -35,8 +41,11 @@ pub async fn get(
     Ok(Json(d.history().benchmark(&id).await?))
 }
 
-/// `GET /api/compare?model=`: one model across GPUs and providers: the price-performance
-/// frontier and the recommendations (ids with "/" work as a query value).
+/// One model across GPUs and providers.
+///
+/// The price-performance frontier of the model's benchmarks (a model id, or a preset's alias
+/// such as `qwen2.5-0.5b`; ids with `/` work as a query value) and the recommendations for
+/// cost, speed and balance. 400 without a model.
 #[utoipa::path(get, path = "/api/compare", tag = "benchmarks", params(CompareQuery),
     responses(
         (status = 200, body = Comparison),
@@ -55,8 +64,10 @@ pub async fn compare(
     Ok(Json(d.history().compare(&model).await?.1))
 }
 
-/// `GET /api/benchmarks/export?format=csv|json`: every stored benchmark, newest first, as a
-/// download: CSV with the Benchmarks tab's columns, or the records as a JSON array.
+/// Every stored benchmark, as a download.
+///
+/// Newest first: CSV with the Benchmarks tab's columns (`format=csv`, the default), or the
+/// records as a JSON array (`format=json`).
 #[utoipa::path(get, path = "/api/benchmarks/export", tag = "benchmarks", params(ExportQuery),
     responses(
         (status = 200, description = "text/csv, or a JSON array of BenchmarkRecord", content_type = "text/csv"),
@@ -89,9 +100,11 @@ pub async fn export(
         .into_response())
 }
 
-/// `POST /api/benchmarks/import`: the old Python dashboard's benchmark files (the JSON of
-/// one `<id>.json`, or an array of them) imported as external benchmarks. What was imported
-/// and why the rest was skipped; 400 when nothing could be.
+/// Imports the old dashboard's benchmark files.
+///
+/// The JSON of one `<id>.json` file of the old Python dashboard, or an array of them, stored
+/// as external benchmarks. Answers what was imported and why the rest was skipped; 400 when
+/// nothing could be.
 #[utoipa::path(post, path = "/api/benchmarks/import", tag = "benchmarks",
     request_body(content = serde_json::Value, description = "One old record, or an array of them"),
     responses(

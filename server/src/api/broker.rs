@@ -14,14 +14,22 @@ use gdl_model::query::Freshness;
 use gdl_model::sessions::SessionsView;
 use gdl_model::status::StatusView;
 
-/// Broker readiness (with reason and hint), offers per provider, the version.
+/// Broker readiness and the offers per provider.
+///
+/// Whether the broker is ready (with the reason and a hint when it is not), how many offers
+/// each provider has, and this dashboard's version. `fresh=true` asks the broker now instead
+/// of answering from the poller's last view.
 #[utoipa::path(get, path = "/api/status", tag = "broker", params(Freshness),
     responses((status = 200, body = StatusView), (status = 400, body = ApiError)))]
 pub async fn status(State(d): State<Dashboard>, Query(q): Query<Freshness>) -> Json<StatusView> {
     Json(d.status(q.fresh).await)
 }
 
-/// Our sessions on the broker (every version of this product), with owning run and cost.
+/// Our sessions on the broker, with their runs and costs.
+///
+/// Every session this product rented (any version of it), newest first: its status, error,
+/// time to running, the run that rented it, whether another installation made it (`foreign`),
+/// and its cost so far, the broker's figure or ours. `fresh=true` asks the broker now.
 #[utoipa::path(get, path = "/api/sessions", tag = "sessions", params(Freshness),
     responses((status = 200, body = SessionsView), (status = 400, body = ApiError)))]
 pub async fn sessions(
@@ -31,8 +39,13 @@ pub async fn sessions(
     Json(d.sessions(q.fresh).await)
 }
 
-/// `GET /api/inventory?provider=&min_vram=&max_price=&gpu_type=&location=&min_reliability=&sort=`
-/// (and `model=&quantization=&gpus=` to mark the offers that fit a model).
+/// The GPU offers, filtered and sorted.
+///
+/// Offers from every provider the broker lists, filtered by provider, VRAM, price, GPU type
+/// (part of the name matches: `4090` finds `RTX 4090`), location and reliability, sorted by
+/// price (the default), VRAM, reliability or confidence. With `model` (and optionally
+/// `quantization` and `gpus`), each offer says whether that model fits on it. 502 when the
+/// broker fails.
 #[utoipa::path(get, path = "/api/inventory", tag = "broker",
     params(
         ("provider" = Option<String>, Query), ("min_vram" = Option<u32>, Query),
@@ -54,8 +67,12 @@ pub async fn inventory(
     Ok(Json(d.inventory(&filters).await?))
 }
 
-/// `GET /api/costs?period=today|month|range&from&to`: the broker's totals when it answers,
-/// ours always, and each run's cost.
+/// What renting cost in a period.
+///
+/// For today, this month (the default) or a range of days (`period=range&from=YYYY-MM-DD&to=YYYY-MM-DD`,
+/// both included): the broker's totals for our consumer id when it answers (what is billed),
+/// our own records always (each rental's price × time), split by provider and GPU, and each
+/// run's cost. 400 for a bad period or range.
 #[utoipa::path(get, path = "/api/costs", tag = "costs", params(CostParams),
     responses(
         (status = 200, body = CostReport),
@@ -69,13 +86,19 @@ pub async fn costs(
 }
 
 /// Counters of the live channel.
+///
+/// Connections now and in all, messages sent, the deepest client queue, overflows, send
+/// failures, replays and snapshots after a reconnect, pings, and frames that could not be
+/// read, since this server started.
 #[utoipa::path(get, path = "/api/live/stats", tag = "live", responses((status = 200, body = LiveStats)))]
 pub async fn live_stats(State(d): State<Dashboard>) -> Json<LiveStats> {
     Json(d.live_stats())
 }
 
-/// How the dashboard is doing: the broker (state, circuit breaker, call latency, retries,
-/// inventory age), the live channel, the runner and the store, with the last hour's samples.
+/// How the dashboard is doing.
+///
+/// The broker (state, circuit breaker, call latency, retries, inventory age), the live
+/// channel, the runner and the store, with samples of the last hour.
 #[utoipa::path(get, path = "/api/health", tag = "live",
     responses((status = 200, body = HealthView)))]
 pub async fn health(State(d): State<Dashboard>) -> Json<HealthView> {

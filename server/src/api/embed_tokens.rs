@@ -9,8 +9,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use gdl_model::embed::{CreatedEmbedToken, EmbedToken, NewEmbedToken};
 
-/// Creates a read-only embed token. The secret is in this answer only: it is stored as a
-/// hash.
+/// Creates a read-only embed token.
+///
+/// The body names it (`label`). The answer carries its secret, in this answer only: the
+/// database keeps a hash. Panels take it as `?token=`.
 #[utoipa::path(post, path = "/api/embed-tokens", tag = "embed", request_body = NewEmbedToken,
     responses(
         (status = 201, body = CreatedEmbedToken),
@@ -32,15 +34,19 @@ pub async fn create(
     ))
 }
 
-/// Every embed token, newest first, revoked ones included; never their secrets.
+/// Every embed token.
+///
+/// Newest first, revoked ones included, never their secrets.
 #[utoipa::path(get, path = "/api/embed-tokens", tag = "embed",
     responses((status = 200, body = Vec<EmbedToken>)))]
 pub async fn list(State(d): State<Dashboard>) -> Result<Json<Vec<EmbedToken>>, ServiceError> {
     Ok(Json(d.embed_tokens().await?))
 }
 
-/// Revokes an embed token at once: requests with it get 401 and the panels' live
-/// connections opened with it close.
+/// Revokes an embed token.
+///
+/// At once: requests with it get 401 and the live connections opened with it close. 404 for
+/// an unknown id.
 #[utoipa::path(delete, path = "/api/embed-tokens/{id}", tag = "embed",
     params(("id" = String, Path, description = "The token's id (not its secret)")),
     responses(

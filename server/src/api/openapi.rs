@@ -1,7 +1,17 @@
 //! The OpenAPI 3.1 document of the REST API, generated from the handlers' annotations and
-//! the model crate's types, served at `/api/openapi.json`.
+//! the model crate's types, served at `/api/openapi.json` and drawn at `/api/docs`.
+//!
+//! # Layout
+//! - this file: [`ApiDoc`], [`published`] (the document as served) and the handlers.
+//! - [`markdown`]: doc comments' intra-doc links made plain; Markdown to safe HTML.
+//! - `docs_page`: `/api/docs` drawn on the server.
+
+mod docs_page;
+pub mod markdown;
 
 use axum::Json;
+use serde_json::Value;
+use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -51,48 +61,74 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-/// This document.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "live",
-    responses((status = 200, description = "The OpenAPI 3.1 document", body = serde_json::Value)))]
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document as served: generated once, with every `description` and `summary`
+/// free of rustdoc's intra-doc links (`` [`TestConfig`] `` reads `` `TestConfig` ``) and
+/// of Rust examples, so any Markdown reader shows it right.
+pub fn published() -> &'static Value {
+    static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        plain_descriptions(&mut doc);
+        doc
+    });
+    &DOCUMENT
 }
 
-/// The page's Content-Security-Policy: its own script and style, its own API, no frames.
+/// Rewrites every `description` and `summary` string under `value`.
+fn plain_descriptions(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    Value::String(text) if key == "description" || key == "summary" => {
+                        *text = markdown::for_readers(text);
+                    }
+                    other => plain_descriptions(other),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(plain_descriptions),
+        _ => {}
+    }
+}
+
+/// This document.
+///
+/// The OpenAPI 3.1 description of every route under `/api`, with the schemas of their
+/// bodies; `/api/docs` shows the same, readable.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "live",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = serde_json::Value)))]
+pub async fn document() -> Json<&'static Value> {
+    Json(published())
+}
+
+/// The page's Content-Security-Policy: its own script and style, no frames.
 const DOCS_CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// `/api/docs`: this document, browsable (routes by tag, parameters, bodies, responses and
-/// every schema), from the dashboard's own script; nothing is fetched from the web.
+/// This document, browsable.
+///
+/// Routes by tag with their parameters, bodies and responses, then every schema,
+/// descriptions rendered from Markdown; drawn on the server, so it reads without
+/// JavaScript, and nothing is fetched from the web. Links back to the dashboard.
 #[utoipa::path(get, path = "/api/docs", tag = "live",
     responses((status = 200, description = "An HTML page that renders /api/openapi.json", content_type = "text/html")))]
-pub async fn browser() -> axum::response::Response {
-    let page = r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>gpu-deploy-llm REST API</title>
-<link rel="stylesheet" href="/api/docs/docs.css">
-<script src="/api/docs/docs.js" defer></script>
-</head>
-<body>
-<header><h1 id="title">gpu-deploy-llm REST API</h1>
-<input id="filter" type="search" placeholder="Filter routes and schemas" aria-label="Filter routes and schemas">
-<a href="/api/openapi.json">openapi.json</a></header>
-<main>
-<p id="description" class="muted"></p>
-<div id="routes"><p class="muted">Reading /api/openapi.json…</p></div>
-<h2>Schemas</h2>
-<div id="schemas"></div>
-</main>
-</body>
-</html>"#;
-    asset("text/html; charset=utf-8", page)
+pub async fn browser(headers: axum::http::HeaderMap) -> axum::response::Response {
+    // The dashboard's theme choice, when one was made (its header's control).
+    let theme = headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(app::theme::Theme::from_cookies)
+        .and_then(app::theme::Theme::attribute);
+    asset(
+        "text/html; charset=utf-8",
+        docs_page::page(published(), theme),
+    )
 }
 
 /// The docs page's script.
+///
+/// Filters the routes and schemas as one types.
 #[utoipa::path(get, path = "/api/docs/docs.js", tag = "live",
     responses((status = 200, description = "The script of /api/docs", content_type = "text/javascript")))]
 pub async fn script() -> axum::response::Response {
@@ -103,6 +139,8 @@ pub async fn script() -> axum::response::Response {
 }
 
 /// The docs page's style.
+///
+/// Light and dark, following the system or the dashboard's theme choice.
 #[utoipa::path(get, path = "/api/docs/docs.css", tag = "live",
     responses((status = 200, description = "The style of /api/docs", content_type = "text/css")))]
 pub async fn style() -> axum::response::Response {
@@ -112,7 +150,10 @@ pub async fn style() -> axum::response::Response {
     )
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> axum::response::Response {
+fn asset(
+    content_type: &'static str,
+    body: impl Into<axum::body::Body>,
+) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
     (
@@ -121,7 +162,7 @@ fn asset(content_type: &'static str, body: &'static str) -> axum::response::Resp
             (header::CONTENT_SECURITY_POLICY, DOCS_CSP),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }

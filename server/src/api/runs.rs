@@ -14,8 +14,12 @@ use gdl_model::runs::{LogFormat, LogLine, LogQuery, Run, RunFilters, RunStarted,
 /// The header naming the `after` of the next page of a log, when there may be one.
 pub const NEXT_AFTER: &str = "x-next-after";
 
-/// `POST /api/runs` with a JSON [`TestConfig`]: `{"id": ...}` (201), 400 on bad input,
-/// 409 `run_in_progress` over the limit, 429 over the start rate.
+/// Starts a deployment test.
+///
+/// The body is a `TestConfig` (at least `model` and `max_price`); the answer is the new run's
+/// id (201). 400 on bad input, 409 `run_in_progress` when the limit of runs at once is
+/// reached, 429 over the start rate. Follow the run with `GET /api/runs/{id}` or the live
+/// channel.
 #[utoipa::path(post, path = "/api/runs", tag = "runs", request_body = TestConfig,
     responses(
         (status = 201, description = "Started", body = RunStarted),
@@ -36,7 +40,9 @@ pub async fn start(
     Ok((StatusCode::CREATED, Json(RunStarted { id: run.id })))
 }
 
-/// `GET /api/runs?status=&model=&limit=&offset=` (or `page=`): runs, newest first.
+/// The runs, newest first.
+///
+/// Filtered by `status` and `model`, in pages (`limit` 1–500 with `offset`, or `page`).
 #[utoipa::path(get, path = "/api/runs", tag = "runs", params(RunFilters),
     responses((status = 200, body = Vec<Run>), (status = 400, body = ApiError)))]
 pub async fn list(
@@ -46,7 +52,11 @@ pub async fn list(
     Ok(Json(d.history().runs(&filters).await?))
 }
 
-/// One run: its steps, rentals, host report, cleanup and error.
+/// One run.
+///
+/// Its configuration, status, steps (with reasons, codes and hints), rentals and what each
+/// cost, the host report, the benchmark it recorded, its cleanup and its error. 404 for an
+/// unknown id.
 #[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", params(("id" = String, Path)),
     responses((status = 200, body = Run), (status = 404, body = ApiError)))]
 pub async fn get(
@@ -56,7 +66,10 @@ pub async fn get(
     Ok(Json(d.run(&id).await?))
 }
 
-/// Cancels a run in progress; its cleanup destroys what it rented.
+/// Cancels a run in progress.
+///
+/// Answers at once (202); the run's cleanup then destroys what it rented, and the run ends
+/// `cancelled`. 404 for an unknown id.
 #[utoipa::path(post, path = "/api/runs/{id}/cancel", tag = "runs", params(("id" = String, Path)),
     responses((status = 202, description = "Cancelling"), (status = 404, body = ApiError)))]
 pub async fn cancel(
@@ -67,9 +80,11 @@ pub async fn cancel(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// `GET /api/runs/{id}/logs?format=text|jsonl&after=N&limit=M`: the run's log lines
-/// numbered after `after`, oldest first, as a download. When the page is full, the
-/// `x-next-after` header names the `after` of the next one.
+/// A run's log, as a download.
+///
+/// The lines numbered after `after`, oldest first, at most `limit`, as text or JSON lines
+/// (`format=text|jsonl`). When the page is full, the `x-next-after` header names the `after`
+/// of the next one.
 #[utoipa::path(get, path = "/api/runs/{id}/logs", tag = "runs",
     params(("id" = String, Path), LogQuery),
     responses(

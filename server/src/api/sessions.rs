@@ -17,7 +17,11 @@ struct Hours {
     hours: Option<i64>,
 }
 
-/// `POST /api/sessions/{id}/{action}`, with `{"hours": N}` for an extend.
+/// Acts on one of our sessions.
+///
+/// `action` is `cleanup` (destroy it and confirm), `done` (tell the broker we are finished)
+/// or `extend` with `{"hours": N}`. An unknown session or action gets 404, an ended session
+/// 409, in the error shape.
 #[utoipa::path(post, path = "/api/sessions/{id}/{action}", tag = "sessions",
     params(("id" = String, Path), ("action" = String, Path, description = "cleanup, done or extend")),
     request_body(content = Option<serde_json::Value>, description = "`{\"hours\": N}` for extend (1 to 12)"),
@@ -52,13 +56,19 @@ pub async fn act(
     Ok(Json(d.act_on_session(&id, action, hours).await?))
 }
 
-/// `GET /api/orphans`: our sessions that cost money and that no run in progress uses.
+/// Our sessions that cost money with no test using them.
+///
+/// Sessions of this installation that may be billing while no run in progress uses them,
+/// newest first, with what they cost together an hour.
 #[utoipa::path(get, path = "/api/orphans", tag = "sessions", responses((status = 200, body = Orphans)))]
 pub async fn orphans(State(d): State<Dashboard>) -> Json<Orphans> {
     Json(d.orphans())
 }
 
-/// `POST /api/orphans/cleanup`: cleans up every orphan.
+/// Cleans up every orphan.
+///
+/// Cleans up each session `GET /api/orphans` lists: the answer has a result per session
+/// cleaned (destroyed, or asked and not yet confirmed) and an error per one that was not.
 #[utoipa::path(post, path = "/api/orphans/cleanup", tag = "sessions", responses((status = 200, body = OrphanCleanup)))]
 pub async fn clean_up_orphans(State(d): State<Dashboard>) -> Json<OrphanCleanup> {
     Json(d.clean_up_orphans().await)

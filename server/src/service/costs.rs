@@ -78,5 +78,7 @@ async fn broker_totals(
         sessions: summary.session_count,
         by_provider: summary.by_provider,
         by_gpu: summary.by_gpu_type,
+        // The broker's summary does not split its count.
+        ..CostTotals::default()
     })
 }

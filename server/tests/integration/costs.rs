@@ -86,3 +86,45 @@ async fn without_the_broker_the_report_is_ours_and_says_why() {
     assert!(page.contains("data-source=\"ours\""), "{page}");
     assert!(page.contains("data-broker-error=\"shopper_unreachable\""));
 }
+
+/// Issue 26: the breakdown by provider and by GPU counted only what the broker bills, which
+/// leaves out a short rental that ended between its hourly checks; it now counts every
+/// rental in the period, failed ones and the one that ran, beside what the broker bills.
+#[tokio::test]
+async fn the_breakdown_counts_every_rental_in_the_period_failed_or_not() {
+    let d = Dashboard::start(None).await;
+    d.state
+        .simulator
+        .as_ref()
+        .unwrap()
+        .simulator()
+        .update_faults(|f| f.failing_provisionings = 1);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let run = finished(&d, &id).await;
+    assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
+    assert_eq!(run.rentals.len(), 2, "one failed rental, one that ran");
+    let report: CostReport = d.get("/api/costs?period=today").await.json().await.unwrap();
+    let mut expected = std::collections::BTreeMap::<String, u32>::new();
+    for r in &run.rentals {
+        *expected.entry(r.offer.provider.to_string()).or_default() += 1;
+    }
+    let rows = report.breakdown(gdl_model::costs::CostBy::Provider);
+    for (provider, rentals) in &expected {
+        let row = rows.iter().find(|r| &r.name == provider).unwrap();
+        assert_eq!(row.rentals, *rentals, "{rows:?}");
+        assert!(row.billed_usd.is_some(), "the broker answered: {rows:?}");
+    }
+    assert_eq!(rows.iter().map(|r| r.rentals).sum::<u32>(), 2, "{rows:?}");
+    assert_eq!(report.ours.sessions_by_provider, expected);
+    // The page lists every provider rented, with its rentals.
+    let page = d.get("/costs?period=today").await.text().await.unwrap();
+    for (provider, rentals) in &expected {
+        assert!(
+            page.contains(&format!(
+                "data-cost-by=\"provider\" data-name=\"{provider}\" data-rentals=\"{rentals}\""
+            )),
+            "{provider}: {page}"
+        );
+    }
+    assert!(page.contains("data-cost-explain=\"billed\""), "{page}");
+}

@@ -21,6 +21,7 @@ mod entrypoint;
 mod health;
 mod history;
 mod inventory_fit;
+mod issue26_pages;
 mod layout;
 mod live;
 mod openapi;

@@ -103,8 +103,11 @@ async fn every_route_is_in_the_openapi_document_and_every_operation_is_a_route()
     );
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"src="/api/docs/docs.js""#), "{html}");
+    for fetched in ["src=\"http", "src=\"//", "href=\"//"] {
+        assert!(!html.contains(fetched), "nothing from the web: {fetched}");
+    }
     assert!(
-        !html.contains("https://") && !html.contains("http://"),
+        !html.contains("<link rel=\"stylesheet\" href=\"http"),
         "nothing from the web"
     );
     let script = d.get("/api/docs/docs.js").await;
@@ -112,7 +115,7 @@ async fn every_route_is_in_the_openapi_document_and_every_operation_is_a_route()
         .to_str()
         .unwrap()
         .starts_with("text/javascript"));
-    assert!(script.text().await.unwrap().contains("/api/openapi.json"));
+    assert!(script.text().await.unwrap().contains("data-text"));
     // Every schema referred to is defined.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     let text = doc.to_string();
@@ -133,4 +136,52 @@ async fn every_route_is_in_the_openapi_document_and_every_operation_is_a_route()
     ] {
         assert!(schemas.contains_key(name), "{name} missing");
     }
+}
+
+/// Issue 26: every operation says what it does (a summary and a description), and no
+/// rustdoc intra-doc link (`` [`TestConfig`] ``) is left for a Markdown reader to show raw.
+#[tokio::test]
+async fn every_operation_is_described_in_plain_markdown() {
+    let d = Dashboard::start(None).await;
+    let doc: Value = d.get("/api/openapi.json").await.json().await.unwrap();
+    let mut undescribed = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for field in ["summary", "description"] {
+                if op[field].as_str().is_none_or(|t| t.trim().is_empty()) {
+                    undescribed.push(format!("{method} {path}: no {field}"));
+                }
+            }
+        }
+    }
+    assert!(undescribed.is_empty(), "{undescribed:#?}");
+    let text = doc.to_string();
+    assert!(!text.contains("[`"), "an intra-doc link is left");
+}
+
+/// Issue 26: `/api/docs` is drawn on the server with its Markdown rendered (no raw
+/// backticks, no `` [`TestConfig`] ``), every operation and schema on it, and a link back
+/// to the dashboard.
+#[tokio::test]
+async fn the_docs_page_renders_markdown_and_links_back_to_the_dashboard() {
+    let d = Dashboard::start(None).await;
+    let doc: Value = d.get("/api/openapi.json").await.json().await.unwrap();
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    let html = d.get("/api/docs").await.text().await.unwrap();
+    assert!(!html.contains('`'), "a raw backtick is on the page");
+    assert!(!html.contains("[`"), "a raw intra-doc link is on the page");
+    assert!(html.contains("<code>"), "code spans are rendered");
+    assert!(html.contains("href=\"/\""), "a link back to the dashboard");
+    assert!(
+        html.contains(&format!("data-routes=\"{operations}\"")),
+        "every operation is drawn"
+    );
+    assert!(html.contains("data-route=\"POST /api/runs\""));
+    assert!(html.contains("id=\"schema-TestConfig\""));
+    assert_eq!(html.matches("<details class=\"op\"").count(), operations);
 }

@@ -25,6 +25,7 @@ const PAGES: &[&str] = &[
     "/embed/status",
     "/embed/sessions",
     "/embed/orphans",
+    "/embed/run",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
