@@ -142,6 +142,9 @@ codes! {
     // Deployment-test steps.
     /// No offer matches the model's needs, the price and the provider.
     NoOffers => "no_offers",
+    /// The offer a test was pinned to is gone (or no longer fits it), and no other offer
+    /// of its GPU type is left: nothing else is rented in its place.
+    PinnedOfferGone => "pinned_offer_gone",
     /// The session ended (failed or stopped) before it was running.
     ProvisioningFailed => "provisioning_failed",
     /// The session did not reach running in time.

@@ -45,11 +45,13 @@ pub use benchmarks::{
     BenchmarkDetail, BenchmarkFilters, BenchmarkRecord, BenchmarkSort, ExportFormat, ExportQuery,
     PhaseSample,
 };
-pub use config::{DeployMode, RunStarted, TestConfig};
+pub use config::{DeployMode, PinnedGpu, RunStarted, TestConfig};
 pub use filters::{LogFormat, LogQuery, RunFilters, LOG_PAGE, MAX_LOG_PAGE};
 pub use host::{GpuInfo, HostReport};
 pub use logs::{LogLevel, LogLine};
-pub use rentals::{CleanupOutcome, OfferChoice, Rental, UnclearCreate};
+pub use rentals::{
+    CleanupOutcome, InstanceState, OfferChoice, Rental, RentalOutcome, UnclearCreate,
+};
 pub use steps::{Step, StepName, StepStatus};
 
 /// A run's state.

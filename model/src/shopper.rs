@@ -38,9 +38,11 @@ use std::collections::BTreeMap;
 
 mod errors;
 mod offers;
+mod provider_errors;
 mod sessions;
 pub use errors::{BrokerErrorBody, DiskBreakdown};
 pub use offers::{InventoryPage, InventoryQuery, Offer, TemplateRef};
+pub use provider_errors::{explain_provider_error, provider_error_sentence};
 pub use sessions::{
     CreateSessionRequest, CreateSessionResponse, ExtendRequest, ExtendResponse, Session,
     SessionDiagnostics, SessionList, SessionMessage, SessionQuery, SessionStatus,

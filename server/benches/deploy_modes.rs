@@ -69,6 +69,7 @@ async fn first_token(mode: DeployMode, speed: f64, seed: u64) -> Option<(String,
         keep_on_failure: false,
         deploy_mode: mode,
         pin_offer: None,
+        pin_gpu: None,
         capacity_search: false,
     };
     let id = state.dashboard.runner().start(config).await.unwrap().id;

@@ -214,6 +214,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         keep_on_failure: args.keep_on_failure,
         deploy_mode,
         pin_offer: args.offer.clone(),
+        pin_gpu: None,
         capacity_search: args.search,
     };
     let run = match dashboard.start_run(config).await {

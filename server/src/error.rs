@@ -54,6 +54,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | C::DashboardError
         | C::DashboardMisconfigured
         | C::NoOffers
+        | C::PinnedOfferGone
         | C::ProvisioningFailed
         | C::ProvisioningTimeout
         | C::SshNoAddress

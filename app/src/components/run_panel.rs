@@ -2,7 +2,8 @@ use crate::components::ErrorNote;
 use crate::format;
 use crate::functions::DestroySession;
 use crate::live::use_live;
-use gdl_model::runs::{Rental, Run, RunStatus, Step, StepStatus};
+use gdl_model::runs::{InstanceState, RentalOutcome, Run, RunStatus, Step, StepStatus};
+use gdl_model::shopper::explain_provider_error;
 use leptos::prelude::*;
 
 /// The current run (derived from server state): the eleven steps with icons and
@@ -58,9 +59,7 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
         run.config.deploy_mode.as_str(),
         run.id
     );
-    let steps = run
-        .steps
-        .clone()
+    let steps = skipped_once(run.steps.clone())
         .into_iter()
         .map(|step| view! { <StepRow step/> })
         .collect_view();
@@ -93,11 +92,26 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
                 <a href=format!("/api/runs/{}/logs?format=jsonl", run.id) download=format!("{}.jsonl", run.id)>"JSON lines"</a>
             </p>
             <Banner run=run.clone() actions/>
-            {(!run.rentals.is_empty()).then(|| view! { <Rentals rentals=run.rentals.clone()/> })}
+            {(!run.rentals.is_empty()).then(|| view! { <Rentals run=run.clone()/> })}
             {run.host.clone().map(|host| view! { <HostCard host host_key=run.host_key.clone()/> })}
         </section>
     }
     .into_any()
+}
+
+/// The steps with a skipped step's reason said once: `skipped: Create session failed` on
+/// the first of the steps skipped for it, nothing on the ones after (their icon says
+/// skipped).
+fn skipped_once(mut steps: Vec<Step>) -> Vec<Step> {
+    let mut said: Option<String> = None;
+    for step in steps.iter_mut().filter(|s| s.status == StepStatus::Skipped) {
+        let reason = step.reason.take();
+        if reason != said {
+            step.reason = reason.as_ref().map(|r| format!("skipped: {r}"));
+            said = reason;
+        }
+    }
+    steps
 }
 
 #[component]
@@ -296,32 +310,37 @@ fn HostCard(host: gdl_model::runs::HostReport, host_key: Option<String>) -> impl
     }
 }
 
-/// Every session the run rented: the offer, how it ended, what it cost and whether the
-/// broker confirmed it destroyed.
+/// Every session the run rented: the offer, what it was to the run (in use, failed and
+/// why, kept, or ended with the test), what it cost and its instance (destroyed and when).
 #[component]
-fn Rentals(rentals: Vec<Rental>) -> impl IntoView {
-    let rows = rentals
-        .into_iter()
+fn Rentals(run: Run) -> impl IntoView {
+    let rows = run
+        .rentals
+        .iter()
         .map(|r| {
-            let outcome = match &r.failure {
-                Some(why) => format!("failed: {why}"),
-                None => "in use".to_owned(),
+            let outcome = match run.rental_outcome(r) {
+                RentalOutcome::Failed(why) => {
+                    RentalOutcome::Failed(explain_provider_error(&why)).label()
+                }
+                other => other.label(),
             };
-            let destroyed = match r.destroyed {
-                Some(true) => "destroyed",
-                Some(false) => "NOT confirmed destroyed",
-                None => "running",
+            let instance = match r.instance() {
+                InstanceState::Destroyed(Some(at)) => format!("destroyed {}", format::timestamp(&at)),
+                InstanceState::Destroyed(None) => "destroyed".to_owned(),
+                InstanceState::Unconfirmed => "NOT confirmed destroyed".to_owned(),
+                InstanceState::Running => "running".to_owned(),
             };
+            let unconfirmed = r.instance() == InstanceState::Unconfirmed;
             view! {
                 <tr data-rental=r.attempt data-failed=r.failure.is_some().to_string()>
                     <td class="num">{r.attempt}</td>
                     <td>{format!("{} × {} on {}", r.offer.gpu_type, r.offer.gpu_count, r.offer.provider.label())}</td>
                     <td class="num">{format::per_hour(r.offer.price_per_hour)}</td>
                     <td><code title=r.session_id.to_string()>{format::short_id(&r.session_id).to_owned()}</code></td>
-                    <td>{outcome}</td>
+                    <td class="outcome">{outcome}</td>
                     <td class="num">{format::small_usd(r.cost_usd)}</td>
                     <td>{r.expires_at.map(|t| format::timestamp(&t)).unwrap_or_default()}</td>
-                    <td class=if r.destroyed == Some(false) { "bad" } else { "" }>{destroyed}</td>
+                    <td class=if unconfirmed { "bad" } else { "" }>{instance}</td>
                 </tr>
             }
         })
@@ -345,5 +364,52 @@ fn Rentals(rentals: Vec<Rental>) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gdl_model::runs::StepName;
+
+    #[test]
+    fn a_skipped_steps_reason_is_said_once_with_the_step_that_failed() {
+        let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
+        let mut run = Run::new("run-1".into(), config, chrono::Utc::now());
+        for step in &mut run.steps {
+            if step.name < StepName::CreateSession {
+                step.status = StepStatus::Complete;
+            } else {
+                step.status = StepStatus::Skipped;
+                step.reason = Some("Create session failed".into());
+            }
+        }
+        run.step_mut(StepName::CreateSession).status = StepStatus::Failed;
+        run.step_mut(StepName::CreateSession).reason = Some("gone".into());
+        run.step_mut(StepName::Cleanup).reason = Some("no session was created".into());
+        let steps = skipped_once(run.steps);
+        let reasons: Vec<_> = steps
+            .iter()
+            .filter(|s| s.name >= StepName::WaitForRunning)
+            .map(|s| s.reason.as_deref())
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                Some("skipped: Create session failed"),
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some("skipped: no session was created"),
+            ]
+        );
+        let failed = steps.iter().find(|s| s.name == StepName::CreateSession);
+        assert_eq!(
+            failed.unwrap().reason.as_deref(),
+            Some("gone"),
+            "a failure keeps its reason"
+        );
     }
 }

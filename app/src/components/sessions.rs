@@ -247,7 +247,7 @@ fn SessionRow(session: SessionView, unconfirmed: bool, actions: Actions) -> AnyV
                     </span>
                 })}
             </td>
-            <td class="error-text">{s.error.clone().unwrap_or_default()}</td>
+            <td class="error-text">{s.error.as_deref().map(gdl_model::shopper::explain_provider_error)}</td>
             {(!crate::components::read_only()).then(|| view! {
                 <td class="actions">
                     <RowActions id=s.id.clone() status=s.status actions/>

@@ -219,8 +219,11 @@ fn FitSummary(fit: ModelFit, offers: usize) -> impl IntoView {
 }
 
 /// Starts a deployment test pinned to one offer: this model on this provider, at this
-/// offer's price (rounded up to the cent), falling back to the next-best offer under that
-/// price if it is gone.
+/// offer's price (rounded up to the cent). If the offer is gone by then, the cheapest offer
+/// of the same GPU type and count under that price is rented instead (the form sends the
+/// GPU as listed), and never another GPU type. With JavaScript the browser first asks
+/// to confirm the rental and its price (`data-confirm`); without it the button's text
+/// carries the price.
 #[component]
 fn TestOnOffer(
     start: ServerAction<StartRun>,
@@ -231,6 +234,13 @@ fn TestOnOffer(
         "{:.2}",
         ((offer.price_per_hour * 100.0).ceil() / 100.0).max(0.01)
     );
+    let price = format::per_hour(offer.price_per_hour);
+    let confirm = format!(
+        "Rent {} on {} at {price}? The test starts now and is billed until its cleanup destroys the machine.",
+        format::gpu(&offer.gpu_type, offer.gpu_count),
+        offer.provider.label()
+    );
+    let question = confirm.clone();
     view! {
         <ActionForm action=start attr:class="inline">
             <input type="hidden" name="config[model]" value=fit.model.model.clone()/>
@@ -239,8 +249,23 @@ fn TestOnOffer(
             <input type="hidden" name="config[provider]" value=offer.provider.as_str().to_owned()/>
             <input type="hidden" name="config[max_price]" value=max_price/>
             <input type="hidden" name="config[pin_offer]" value=offer.id.to_string()/>
-            <button type="submit" class="secondary small" disabled=move || start.pending().get() data-test-offer=offer.id.to_string()>
-                "Test on this offer"
+            <input type="hidden" name="config[pin_gpu][gpu_type]" value=offer.gpu_type.clone()/>
+            <input type="hidden" name="config[pin_gpu][gpu_count]" value=offer.gpu_count.to_string()/>
+            <input type="hidden" name="config[pin_gpu][price_per_hour]" value=offer.price_per_hour.to_string()/>
+            <button
+                type="submit"
+                class="secondary small"
+                disabled=move || start.pending().get()
+                data-test-offer=offer.id.to_string()
+                data-testid="test-on-offer"
+                data-confirm=confirm
+                on:click=move |ev| {
+                    if !window().confirm_with_message(&question).unwrap_or(false) {
+                        ev.prevent_default();
+                    }
+                }
+            >
+                {format!("Test on this offer at {price}")}
             </button>
         </ActionForm>
     }

@@ -95,18 +95,94 @@ pub struct TestConfig {
     #[serde(default)]
     pub deploy_mode: DeployMode,
     /// Rent this offer (the Inventory tab's "Test on this offer"). When it is no longer
-    /// listed, or no longer matches the model, price or provider, the next-best offer is
-    /// rented and the log says so. Absent (or `""` from a form) means the best offer.
+    /// listed, or no longer matches the model, price or provider, the cheapest offer of
+    /// the same GPU type and count (on the same provider, when the test names one) is
+    /// rented and the run says so; when there is none, the run fails `pinned_offer_gone`.
+    /// Another GPU type is never rented in its place. Absent (or `""` from a form) means
+    /// the best offer.
     #[serde(
         default,
         deserialize_with = "de_optional_text",
         skip_serializing_if = "Option::is_none"
     )]
     pub pin_offer: Option<String>,
+    /// What the pinned offer rents, as the person saw it listed (the Inventory tab sends
+    /// it): when the offer is gone from the broker by the time the run looks, this says
+    /// which GPU type to stay on. Without it, the broker is asked about the offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_gpu: Option<PinnedGpu>,
     /// Benchmark with the SLO capacity search (the highest concurrency that meets the
     /// default SLOs, within 64 and 5 minutes) instead of the fixed levels.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub capacity_search: bool,
+}
+
+/// The GPU a pinned offer rents, as listed when the person chose it.
+///
+/// # Examples
+///
+/// ```
+/// use gdl_model::runs::TestConfig;
+///
+/// let config: TestConfig = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":0.36,
+///     "pin_offer":"vastai-41","pin_gpu":{"gpu_type":"RTX 4090","gpu_count":1,"price_per_hour":0.35}}"#)?;
+/// let gpu = config.pin_gpu.unwrap();
+/// assert_eq!(gpu.to_string(), "RTX 4090 at $0.35/h");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PinnedGpu {
+    /// The GPU model, such as `RTX 4090`.
+    pub gpu_type: String,
+    /// GPUs in the offer.
+    #[serde(default = "one")]
+    pub gpu_count: u32,
+    /// USD per hour for the whole offer, as listed.
+    pub price_per_hour: f64,
+}
+
+impl PinnedGpu {
+    /// What `offer` rents, at its price.
+    pub fn of(offer: &crate::shopper::Offer) -> Self {
+        Self {
+            gpu_type: offer.gpu_type.clone(),
+            gpu_count: offer.gpu_count,
+            price_per_hour: offer.price_per_hour,
+        }
+    }
+
+    /// Whether `offer` rents the same GPU type and count.
+    pub fn same_gpu(&self, offer: &crate::shopper::Offer) -> bool {
+        offer.gpu_type == self.gpu_type && offer.gpu_count == self.gpu_count
+    }
+
+    /// `RTX 4090`, `2 × RTX 4090`.
+    pub fn gpu(&self) -> String {
+        if self.gpu_count > 1 {
+            format!("{} × {}", self.gpu_count, self.gpu_type)
+        } else {
+            self.gpu_type.clone()
+        }
+    }
+
+    /// `$0.35/h`, `$0.745/h`: cents, or tenths of a cent when the price has them.
+    pub fn price(&self) -> String {
+        let p = self.price_per_hour;
+        if (p * 100.0 - (p * 100.0).round()).abs() < 1e-6 {
+            format!("${p:.2}/h")
+        } else {
+            format!("${p:.3}/h")
+        }
+    }
+}
+
+impl std::fmt::Display for PinnedGpu {
+    /// `RTX 4090 at $0.35/h`, `2 × RTX 4090 at $0.745/h`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at {}", self.gpu(), self.price())
+    }
 }
 
 /// An optional text field where a form's empty value means absent.

@@ -63,6 +63,10 @@ pub struct Rental {
     /// Whether the broker confirmed it destroyed (absent until it is asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroyed: Option<bool>,
+    /// When the broker confirmed it destroyed (by the run, its cleanup or the
+    /// reconciler); absent until then, and in records older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
     /// Seconds from its creation until the broker reported it running (its SSH verified);
     /// absent until then, and in the entrypoint mode (never running).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,6 +77,106 @@ impl Rental {
     /// What it has cost until `now` (price × hours since creation).
     pub fn cost_until(&self, now: DateTime<Utc>) -> f64 {
         crate::prices::rent_usd(self.offer.price_per_hour, self.created_at, now)
+    }
+
+    /// Records the broker's answer to its destroy at `now`: confirmed (it ended then) or
+    /// not.
+    pub fn record_destroy(&mut self, confirmed: bool, now: DateTime<Utc>) {
+        self.destroyed = Some(confirmed);
+        if confirmed {
+            self.ended_at.get_or_insert(now);
+        }
+    }
+
+    /// Its instance: running, destroyed (and when), or not confirmed destroyed.
+    pub fn instance(&self) -> InstanceState {
+        match self.destroyed {
+            Some(true) => InstanceState::Destroyed(self.ended_at),
+            Some(false) => InstanceState::Unconfirmed,
+            None => InstanceState::Running,
+        }
+    }
+}
+
+/// A rental's instance as the broker last told us.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InstanceState {
+    /// Not asked to be destroyed yet.
+    Running,
+    /// The broker confirmed it destroyed (when, if recorded).
+    Destroyed(Option<DateTime<Utc>>),
+    /// Destroy was asked for and the broker did not confirm it (the reconciler retries).
+    Unconfirmed,
+}
+
+/// What a rental was to its run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RentalOutcome {
+    /// The run is using it now.
+    InUse,
+    /// Given up because the machine failed to start: why.
+    Failed(String),
+    /// Left running at the person's request after the test failed (keep on failure).
+    Kept,
+    /// It served the test until the run ended (or its cleanup destroyed it): the run's
+    /// state.
+    Ended(super::RunStatus),
+}
+
+impl RentalOutcome {
+    /// In words, for the run's Rentals table.
+    pub fn label(&self) -> String {
+        use super::RunStatus as S;
+        match self {
+            Self::InUse => "in use".into(),
+            Self::Failed(why) => format!("failed: {why}"),
+            Self::Kept => "kept running (keep on failure)".into(),
+            Self::Ended(S::Running) => "released by cleanup".into(),
+            Self::Ended(S::Passed) => "served the test".into(),
+            Self::Ended(status) => format!("test {}", status.as_str()),
+        }
+    }
+}
+
+impl super::Run {
+    /// What `rental` was to this run: in use only while the run runs and has not let it
+    /// go; kept when the person kept it; otherwise given up or ended with the test.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use gdl_model::runs::{InstanceState, RentalOutcome, Run, RunStatus};
+    ///
+    /// let config = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#)?;
+    /// let mut run = Run::new("run-1".into(), config, Utc::now());
+    /// run.session_id = Some("s-1".into());
+    /// run.rentals = serde_json::from_value(serde_json::json!([{"attempt": 1,
+    ///     "session_id": "s-1", "created_at": Utc::now(), "offer": {"offer_id": "o",
+    ///     "provider": "vastai", "gpu_type": "L4", "gpu_count": 1, "vram_gb": 24,
+    ///     "price_per_hour": 0.3}}]))?;
+    /// assert_eq!(run.rental_outcome(&run.rentals[0]), RentalOutcome::InUse);
+    /// // Cleanup destroys it and the run ends: no longer in use.
+    /// let now = Utc::now();
+    /// run.rentals[0].record_destroy(true, now);
+    /// run.status = RunStatus::Passed;
+    /// assert_eq!(run.rental_outcome(&run.rentals[0]).label(), "served the test");
+    /// assert_eq!(run.rentals[0].instance(), InstanceState::Destroyed(Some(now)));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn rental_outcome(&self, rental: &Rental) -> RentalOutcome {
+        if let Some(why) = &rental.failure {
+            return RentalOutcome::Failed(why.clone());
+        }
+        let current = self.session_id.as_ref() == Some(&rental.session_id);
+        let kept = self.cleanup.as_ref().is_some_and(|c| c.kept);
+        if current && kept {
+            RentalOutcome::Kept
+        } else if current && rental.destroyed.is_none() && !self.status.is_finished() {
+            RentalOutcome::InUse
+        } else {
+            RentalOutcome::Ended(self.status)
+        }
     }
 }
 

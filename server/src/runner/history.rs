@@ -122,6 +122,7 @@ pub(crate) mod tests {
                 failure: failed.then(|| "SSH verification timeout".to_owned()),
                 cost_usd: 0.0,
                 destroyed: Some(true),
+                ended_at: None,
                 running_after_secs: None,
             });
         }

@@ -153,18 +153,24 @@ async fn cancelled(ctx: &RunContext, name: StepName) -> Stop {
     Stop::Cancelled
 }
 
-/// Marks every step still pending (but cleanup) skipped, saying why.
+/// Marks every step still pending (but cleanup) skipped, saying why: `cancelled`, or the
+/// step that failed (`Create session failed`).
 async fn skip_the_rest(ctx: &RunContext, cancelled: bool) {
-    let reason = if cancelled {
-        "cancelled"
-    } else {
-        "an earlier step failed"
-    };
     ctx.update(|run| {
+        let failed = run
+            .steps
+            .iter()
+            .find(|s| s.status == StepStatus::Failed)
+            .map(|s| s.name.label());
+        let reason = match failed {
+            _ if cancelled => "cancelled".to_owned(),
+            Some(step) => format!("{step} failed"),
+            None => "an earlier step failed".to_owned(),
+        };
         for step in run.steps.iter_mut().filter(|s| s.name != StepName::Cleanup) {
             if step.status == StepStatus::Pending {
                 step.status = StepStatus::Skipped;
-                step.reason = Some(reason.into());
+                step.reason = Some(reason.clone());
             }
         }
     })

@@ -191,7 +191,7 @@ impl Runner {
             let destroyed = destroy(&inner.client, &id, config.destroy_patience, &|_| {}).await;
             let now = Utc::now();
             if let Some(rental) = run.rentals.iter_mut().find(|r| r.session_id == id) {
-                rental.destroyed = Some(destroyed.is_ok());
+                rental.record_destroy(destroyed.is_ok(), now);
                 if rental.cost_usd == 0.0 {
                     rental.cost_usd = rental.cost_until(now);
                 }

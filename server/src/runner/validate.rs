@@ -73,6 +73,18 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
             ));
         }
     }
+    if let Some(gpu) = &config.pin_gpu {
+        let named = !gpu.gpu_type.trim().is_empty()
+            && gpu.gpu_type.len() <= 100
+            && !gpu.gpu_type.chars().any(char::is_control);
+        let priced = gpu.price_per_hour.is_finite() && gpu.price_per_hour >= 0.0;
+        if !(named && priced && (1..=16).contains(&gpu.gpu_count)) {
+            return Err(RunError::invalid(
+                "pin_gpu is not an offer's GPU (gpu_type, gpu_count 1–16, price_per_hour)",
+                "Send the GPU type, count and price the pinned offer was listed with, or leave pin_gpu out.",
+            ));
+        }
+    }
     if config.deploy_mode.broker_launched() {
         if let Some(p) = config.provider.as_ref().filter(|p| **p != Provider::VastAi) {
             return Err(RunError::invalid(
@@ -122,6 +134,16 @@ mod tests {
         assert_eq!(e.code, "invalid_model_id");
         let e = check(r#"{"model":"gemma-2b","max_price":1,"quantization":"awq"}"#).unwrap_err();
         assert_eq!(e.code, "quantization_unavailable");
+        let pinned = r#"{"model":"qwen2.5-0.5b","max_price":1,"pin_offer":"vastai-1","pin_gpu":"#;
+        assert!(check(&format!(
+            r#"{pinned}{{"gpu_type":"L4","gpu_count":1,"price_per_hour":0.3}}}}"#
+        ))
+        .is_ok());
+        let e = check(&format!(
+            r#"{pinned}{{"gpu_type":" ","gpu_count":1,"price_per_hour":0.3}}}}"#
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("pin_gpu"), "{}", e.message);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! stale-inventory detail, plain text) and what typed [`ShopperError`] that is.
 
 use super::{Conflict, ShopperError};
-use gdl_model::shopper::BrokerErrorBody;
+use gdl_model::shopper::{provider_error_sentence, BrokerErrorBody};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -74,8 +74,12 @@ pub(super) fn error_from_reply(
         },
         503 if error_type.as_deref() == Some("stale_inventory") => {
             let body = parsed.unwrap_or_default();
+            // The broker's `error` carries the provider's code (`no_such_ask`), its
+            // `message` a generic sentence: say what the code means, keeping it.
             ShopperError::StaleInventory {
-                message: body.message.unwrap_or(message),
+                message: provider_error_sentence(&message)
+                    .or(body.message)
+                    .unwrap_or(message),
                 offer_id: body.offer_id,
                 provider: body.provider,
                 request_id,

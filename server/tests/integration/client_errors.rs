@@ -190,7 +190,11 @@ async fn stale_inventory_is_503_with_offer_and_leaves_a_failed_record() {
         } => {
             assert_eq!(offer_id.as_deref(), Some(offer.id.as_str()));
             assert_eq!(provider.as_ref(), Some(&offer.provider));
-            assert!(message.contains("no longer available"));
+            assert_eq!(
+                message,
+                "The provider no longer has this machine for rent (provider code no_such_ask)",
+                "the provider's code, said plainly"
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -26,6 +26,7 @@ mod layout;
 mod live;
 mod openapi;
 mod pages_render;
+mod pinned;
 mod process;
 mod reconcile;
 mod recovery;

@@ -187,6 +187,7 @@ async fn after_a_restart_every_rental_is_destroyed_and_nothing_is_confirmed_whil
             failure: (i == 0).then(|| "the provider failed to start it".to_owned()),
             cost_usd: if i == 0 { 0.01 } else { 0.0 },
             destroyed: (i == 0).then_some(false),
+            ended_at: None,
             running_after_secs: None,
         });
     }
@@ -228,6 +229,10 @@ async fn after_a_restart_every_rental_is_destroyed_and_nothing_is_confirmed_whil
     .await;
     for rental in &back.rentals {
         assert_eq!(rental.destroyed, Some(true), "{rental:?}");
+        assert!(
+            rental.ended_at.is_some(),
+            "the reconciler records when it ended: {rental:?}"
+        );
         assert_eq!(
             at_broker(&server, &rental.session_id).unwrap().status,
             SessionStatus::Stopped,

@@ -368,8 +368,15 @@ async fn a_run_that_finds_its_offer_rented_by_another_run_rents_the_next_best() 
         s.sim_mut().ghosts = false;
     })
     .await;
-    let sim = d.state.simulator.clone().unwrap();
-    let offer = crate::support::rentable_offer(&sim, &d.broker()).await;
+    // A pinned test rents only the pinned offer's GPU: one with another offer of it.
+    let listed = d.broker().inventory_all(&Default::default()).await.unwrap();
+    let kind = |o: &gdl_model::shopper::Offer| (o.gpu_type.clone(), o.gpu_count);
+    let offer = listed
+        .iter()
+        .filter(|o| o.cuda_version.is_none_or(|v| v >= 12.1) && o.vram_gb >= 4)
+        .find(|o| listed.iter().filter(|u| kind(u) == kind(o)).count() >= 3)
+        .cloned()
+        .unwrap();
     let pinned = json!({"model": "qwen2.5-0.5b", "max_price": 100, "pin_offer": offer.id});
     let a = start(&d, pinned.clone()).await;
     eventually(Duration::from_secs(60), || async {
@@ -382,8 +389,19 @@ async fn a_run_that_finds_its_offer_rented_by_another_run_rents_the_next_best() 
         assert_eq!(r.status, RunStatus::Passed, "{:?}", r.error);
     }
     let rented = |r: &Run| r.rentals[0].offer.offer_id.clone();
+    let kind_of = |r: &Run| {
+        (
+            r.rentals[0].offer.gpu_type.clone(),
+            r.rentals[0].offer.gpu_count,
+        )
+    };
     assert_eq!(rented(&a), offer.id, "the first run has the pinned offer");
     assert_ne!(rented(&b), offer.id, "the second rents another");
+    assert_eq!(
+        kind_of(&b),
+        (offer.gpu_type.clone(), offer.gpu_count),
+        "of the same GPU"
+    );
     let logs = d.state.dashboard.hub().clone_state().logs;
     assert!(
         logs[&b.id]

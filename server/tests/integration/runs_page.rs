@@ -81,3 +81,56 @@ async fn the_history_page_lists_every_run_filtered_and_paged_as_its_url_says() {
     );
     assert!(error["hint"].is_string());
 }
+
+/// A rental is "in use" only while its run holds it: one the run's cleanup (or the
+/// reconciler) destroyed says so with its end time, and a failed one says why in plain
+/// words with the provider's code (issue 26).
+#[tokio::test]
+async fn a_destroyed_rental_says_so_with_its_end_time_not_in_use() {
+    let d = Dashboard::start(None).await;
+    let created = Utc::now() - Duration::minutes(30);
+    let ended = created + Duration::minutes(12);
+    let config = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 1});
+    let mut run = Run::new(
+        "run-done".into(),
+        serde_json::from_value(config).unwrap(),
+        created,
+    );
+    run.status = RunStatus::Passed;
+    run.ended_at = Some(ended);
+    run.session_id = Some("s-2".into());
+    let offer = serde_json::json!({"offer_id": "o", "provider": "vastai",
+        "gpu_type": "RTX 4090", "gpu_count": 1, "vram_gb": 24, "price_per_hour": 0.35});
+    run.rentals = serde_json::from_value(serde_json::json!([
+        {"attempt": 1, "session_id": "s-1", "offer": offer, "created_at": created,
+         "failure": "the session ended while starting (failed): provider create failed: no_such_ask",
+         "destroyed": true, "ended_at": created + Duration::minutes(2)},
+        {"attempt": 2, "session_id": "s-2", "offer": offer, "created_at": created,
+         "destroyed": true, "ended_at": ended},
+    ]))
+    .unwrap();
+    d.state
+        .dashboard
+        .runner()
+        .store()
+        .save_run(&run)
+        .await
+        .unwrap();
+    let html = d.get("/runs/run-done").await.text().await.unwrap();
+    let row = |n: u32| {
+        let at = html.find(&format!("data-rental=\"{n}\"")).unwrap();
+        html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
+    };
+    let used = row(2);
+    assert!(!used.contains("in use"), "{used}");
+    assert!(used.contains("served the test"), "{used}");
+    let stamp = ended.format("%Y-%m-%d %H:%M UTC").to_string();
+    assert!(used.contains(&format!("destroyed {stamp}")), "{used}");
+    let failed = row(1);
+    assert!(
+        failed.contains(
+            "The provider no longer has this machine for rent (provider code no_such_ask)"
+        ),
+        "{failed}"
+    );
+}

@@ -70,6 +70,7 @@ pub fn settle_unclear(
                     )),
                     cost_usd: 0.0,
                     destroyed: None,
+                    ended_at: None,
                     running_after_secs: None,
                 };
                 said.push(format!(

@@ -155,7 +155,7 @@ async fn record(d: &Deps<'_>, id: &str, confirmed: bool) {
     d.ctx
         .update(|run| {
             if let Some(r) = run.rentals.iter_mut().find(|r| r.session_id == id) {
-                r.destroyed = Some(confirmed);
+                r.record_destroy(confirmed, now);
                 // One given up has its cost from then; one found only now, from now.
                 if r.failure.is_none() || r.cost_usd == 0.0 {
                     r.cost_usd = r.cost_until(now);

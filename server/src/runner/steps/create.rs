@@ -2,8 +2,11 @@
 //! (weights, the vLLM image, headroom) and the configured SSH verification budget. When the
 //! provider no longer has the offer (stale inventory) or the broker suggests another after
 //! a failure (`retry_suggested`), the inventory is asked again and the next-best untried
-//! offer is booked, at most [`ATTEMPTS`] offers in all, each attempt logged. When the broker
-//! says the model needs more disk, the same offer is asked again once at its
+//! offer is booked, at most [`ATTEMPTS`] offers in all, each attempt logged, and the Select
+//! offer step then shows the offer booked. A test pinned to an offer is booked only on
+//! that offer's GPU type and count, and fails `pinned_offer_gone` when none is left.
+//! Providers' error codes in the broker's answers get a plain sentence beside them. When
+//! the broker says the model needs more disk, the same offer is asked again once at its
 //! recommendation (within `--max-disk-gb`), after deleting the `pending` record the refused
 //! create leaves behind. The one-time SSH key the broker returns stays in memory only.
 //!
@@ -11,7 +14,7 @@
 //! a cancel (or a shutdown) that drops this step never drops a create in flight, and
 //! cleanup waits for it, so a session the broker makes is always destroyed.
 
-use super::select::{rank, Exclusions};
+use super::select::{pinned_gone, rank, Exclusions};
 use super::{describe, Booked, Deps, Offer, Offers, ResolvedModel};
 use crate::runner::error::StepError;
 use crate::shopper::ShopperError;
@@ -19,8 +22,8 @@ use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::ids::OfferId;
 use gdl_model::registry::Quantization;
-use gdl_model::runs::{DeployMode, OfferChoice, Rental, StepName, UnclearCreate};
-use gdl_model::shopper::{CreateSessionRequest, CreateSessionResponse};
+use gdl_model::runs::{DeployMode, OfferChoice, PinnedGpu, Rental, StepName, UnclearCreate};
+use gdl_model::shopper::{explain_provider_error, CreateSessionRequest, CreateSessionResponse};
 
 /// Offers tried when the first is gone at the provider.
 pub const ATTEMPTS: usize = 3;
@@ -34,7 +37,8 @@ pub async fn run(
     if d.ctx.config().deploy_mode.broker_launched() {
         d.ctx.warn(ENTRYPOINT_CAVEATS);
     }
-    book(d, model, offers, selected, &Exclusions::default()).await
+    let exclusions = Exclusions::for_test(&d.ctx.config(), &selected);
+    book(d, model, offers, selected, &exclusions).await
 }
 
 /// What the broker's entrypoint mode does that a person should know before paying for it
@@ -73,7 +77,8 @@ pub async fn book(
         {
             d.ctx.warn(&warning);
         }
-        let message = match create_clearing(d, model, &candidate, disk, disk_raised).await {
+        let (short, message) = match create_clearing(d, model, &candidate, disk, disk_raised).await
+        {
             Ok(created) => {
                 let session = created.session;
                 d.ctx
@@ -88,25 +93,39 @@ pub async fn book(
             // Gone at the provider (503 stale inventory), or gone from the broker's
             // listing since we read it (404 `offer not found`: its inventory cache was
             // refreshed in between). Either way nothing was created; try the next best.
-            Err(ShopperError::StaleInventory { message, .. }) => {
-                format!("is gone at the provider: {message}")
-            }
+            Err(ShopperError::StaleInventory { message, .. }) => (
+                "is gone",
+                format!(
+                    "is gone at the provider: {}",
+                    explain_provider_error(&message)
+                ),
+            ),
             Err(ShopperError::NotFound { message, .. })
                 if message.starts_with("offer not found") =>
             {
-                format!("is gone from the broker's listing: {message}")
+                (
+                    "is gone",
+                    format!("is gone from the broker's listing: {message}"),
+                )
             }
             // The broker keeps one active session per consumer and offer: another run of
             // this dashboard holds this one. Nothing was created; take the next best.
-            Err(ShopperError::Duplicate { message, .. }) => {
-                format!("is already rented by another run of this dashboard: {message}")
-            }
+            Err(ShopperError::Duplicate { message, .. }) => (
+                "is taken by another run of this dashboard",
+                format!("is already rented by another run of this dashboard: {message}"),
+            ),
             // The broker's create failed and it suggests another offer.
             Err(ShopperError::Server {
                 retry_suggested: true,
                 message,
                 ..
-            }) => format!("failed, and the broker suggests another offer: {message}"),
+            }) => (
+                "could not be rented",
+                format!(
+                    "failed, and the broker suggests another offer: {}",
+                    explain_provider_error(&message)
+                ),
+            ),
             Err(ShopperError::InsufficientDisk {
                 recommended_gb,
                 message,
@@ -118,7 +137,7 @@ pub async fn book(
                 disk_raised = true;
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(explained(e.into())),
         };
         d.ctx.warn(&format!("Offer {} {message}", candidate.id));
         tried.push(candidate.id.clone());
@@ -127,14 +146,63 @@ pub async fn book(
             .into_iter()
             .find(|o| !tried.contains(&o.id) && exclusions.allows(o))
         else {
-            return Err(gone("every matching offer is gone at the provider"));
+            return Err(match exclusions.pinned() {
+                Some(gpu) => pinned_gone(format!(
+                    "{} {short}, and no other {} offer is left; nothing else was rented in its place",
+                    said_offer(d, &candidate),
+                    gpu.gpu()
+                )),
+                None => gone("every matching offer is gone at the provider"),
+            });
         };
-        d.ctx.info(&format!("Next best: {}", describe(next)));
+        replaced(d, &candidate, short, next, exclusions).await;
         candidate = next.clone();
     }
     Err(gone(&format!(
         "the provider refused {ATTEMPTS} offers in a row as no longer available"
     )))
+}
+
+/// Says which offer replaces `gone` (and `why`: `is gone`), and shows it on the Select offer step (the offer the
+/// run actually rents). A pinned test says it stays on its GPU type.
+async fn replaced(d: &Deps<'_>, gone: &Offer, why: &str, next: &Offer, exclusions: &Exclusions) {
+    let why = match exclusions.pinned() {
+        Some(gpu) => {
+            d.ctx.warn(&format!(
+                "{} {why}; renting another {}: {} at {}",
+                said_offer(d, gone),
+                gpu.gpu(),
+                next.id,
+                PinnedGpu::of(next).price()
+            ));
+            format!("another {}: offer {} {why}", gpu.gpu(), gone.id)
+        }
+        None => {
+            d.ctx.info(&format!("Next best: {}", describe(next)));
+            format!("in place of offer {}, which {why}", gone.id)
+        }
+    };
+    d.ctx
+        .detail(StepName::SelectOffer, format!("{} ({why})", describe(next)))
+        .await;
+}
+
+/// `The offer you chose (ID, RTX 4090 at $0.35/h)` for the pinned offer, `Offer ID (…)`
+/// for another.
+fn said_offer(d: &Deps<'_>, offer: &Offer) -> String {
+    let chosen = d.ctx.config().pin_offer.as_deref() == Some(offer.id.as_str());
+    let whose = if chosen {
+        "The offer you chose"
+    } else {
+        "Offer"
+    };
+    format!("{whose} ({}, {})", offer.id, PinnedGpu::of(offer))
+}
+
+/// A step error with a plain sentence for the provider code it carries.
+fn explained(mut e: StepError) -> StepError {
+    e.message = explain_provider_error(&e.message);
+    e
 }
 
 /// The disk (GB) a rental asks for: the weights half again (download and cache), the
@@ -252,6 +320,7 @@ async fn create(
                     failure: None,
                     cost_usd: 0.0,
                     destroyed: None,
+                    ended_at: None,
                     running_after_secs: None,
                 });
             }

@@ -3,34 +3,26 @@
 //! to start in half or more of our past rentals of it (three at least) goes after every
 //! other offer, and the fewer failures the better among equals ([`History`]). When a machine
 //! fails to start, [`next`] picks the next-best one the run has not ruled out.
+//!
+//! A test pinned to an offer (the Inventory tab's "Test on this offer") rents that offer;
+//! when it is gone, the cheapest offer of the same GPU type and count, saying so on the
+//! step and in the log, and when there is none it fails `pinned_offer_gone`: a pinned test
+//! never rents another GPU type, here or when an offer is replaced later ([`Exclusions`]).
 
 use super::{describe, Deps, Offer, Offers};
 use crate::runner::error::StepError;
 pub use crate::runner::history::History;
 use crate::runner::vllm::MIN_CUDA;
+use crate::shopper::ShopperError;
 use gdl_model::code::ErrorCode;
-use gdl_model::runs::StepName;
+use gdl_model::runs::{PinnedGpu, StepName, TestConfig};
 use gdl_model::shopper::Provider;
 use std::collections::{HashMap, HashSet};
 
 pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
     let ranked = rank(&offers.offers, &offers.history);
     if let Some(wanted) = d.ctx.config().pin_offer {
-        match ranked.iter().find(|o| o.id == wanted) {
-            Some(pinned) => {
-                let offer = (*pinned).clone();
-                d.ctx.detail(StepName::SelectOffer, describe(&offer)).await;
-                d.ctx.info(&format!(
-                    "Selected {}: the offer you chose, at ${:.3}/h",
-                    describe(&offer),
-                    offer.price_per_hour
-                ));
-                return Ok(offer);
-            }
-            None => d.ctx.warn(&format!(
-                "The offer you chose ({wanted}) is no longer listed or no longer matches this test; renting the next-best one"
-            )),
-        }
+        return pinned(d, &wanted, &ranked).await;
     }
     let offer = ranked.first().map(|o| (*o).clone()).ok_or_else(|| {
         StepError::new(
@@ -48,15 +40,94 @@ pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
     Ok(offer)
 }
 
+/// A pinned test's offer: the one chosen while it is listed for this test; else the
+/// cheapest offer of the same GPU type and count, said plainly on the run; else the run
+/// fails `pinned_offer_gone`. Another GPU type is never rented in its place.
+async fn pinned(d: &Deps<'_>, wanted: &str, ranked: &[&Offer]) -> Result<Offer, StepError> {
+    if let Some(pinned) = ranked.iter().find(|o| o.id == wanted) {
+        let offer = (*pinned).clone();
+        d.ctx.detail(StepName::SelectOffer, describe(&offer)).await;
+        d.ctx.info(&format!(
+            "Selected {}: the offer you chose, at ${:.3}/h",
+            describe(&offer),
+            offer.price_per_hour
+        ));
+        return Ok(offer);
+    }
+    let chosen = pinned_gpu(d, wanted).await?;
+    let gpu = chosen.gpu();
+    let Some(other) = ranked.iter().find(|o| chosen.same_gpu(o)) else {
+        return Err(pinned_gone(format!(
+            "The offer you chose ({wanted}, {chosen}) is gone or no longer fits this test, and no other {gpu} offer does; nothing else was rented in its place"
+        )));
+    };
+    let offer = (*other).clone();
+    d.ctx
+        .detail(
+            StepName::SelectOffer,
+            format!(
+                "{} (another {gpu}: the offer you chose, {wanted}, is gone)",
+                describe(&offer)
+            ),
+        )
+        .await;
+    d.ctx.warn(&format!(
+        "The offer you chose ({wanted}, {chosen}) is gone; renting another {gpu}: {} at {}",
+        offer.id,
+        PinnedGpu::of(&offer).price()
+    ));
+    Ok(offer)
+}
+
+/// What the pinned offer rents: as the person saw it listed, else as the broker still
+/// describes it. An offer the broker no longer knows, of a GPU nobody told us, fails the
+/// run: there is nothing to stay on.
+async fn pinned_gpu(d: &Deps<'_>, wanted: &str) -> Result<PinnedGpu, StepError> {
+    if let Some(seen) = d.ctx.config().pin_gpu {
+        return Ok(seen);
+    }
+    match d.client.offer(wanted).await {
+        Ok(offer) => Ok(PinnedGpu::of(&offer)),
+        Err(ShopperError::NotFound { .. }) => Err(pinned_gone(format!(
+            "The offer you chose ({wanted}) is gone, and which GPU it rents is not known here; nothing else was rented in its place"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A pinned test with nothing of its GPU type left to rent.
+pub fn pinned_gone(message: String) -> StepError {
+    StepError::new(ErrorCode::PinnedOfferGone, message).hint(
+        "Pick another offer on the Inventory tab, or start the test without one to rent the best offer.",
+    )
+}
+
 /// What a run has ruled out after machines failed to start: each failed machine, and a GPU
-/// type on a provider after it failed twice.
+/// type on a provider after it failed twice; and, for a test pinned to an offer, every
+/// other GPU type.
 #[derive(Debug, Default)]
 pub struct Exclusions {
     machines: HashSet<String>,
     failures: HashMap<(Provider, String), u32>,
+    /// A pinned test's GPU type and count: the only kind it may rent.
+    only: Option<PinnedGpu>,
 }
 
 impl Exclusions {
+    /// Nothing ruled out yet; a test pinned to an offer stays on `selected`'s GPU type and
+    /// count.
+    pub fn for_test(test: &TestConfig, selected: &Offer) -> Self {
+        Self {
+            only: test.pin_offer.is_some().then(|| PinnedGpu::of(selected)),
+            ..Self::default()
+        }
+    }
+
+    /// The GPU a pinned test stays on.
+    pub fn pinned(&self) -> Option<&PinnedGpu> {
+        self.only.as_ref()
+    }
+
     /// Rules out the machine behind `offer` (and its GPU type there, on a second failure).
     pub fn failed(&mut self, offer: &Offer) {
         self.machines.insert(machine(offer));
@@ -68,7 +139,8 @@ impl Exclusions {
 
     /// Whether `offer` may still be tried.
     pub fn allows(&self, offer: &Offer) -> bool {
-        !self.machines.contains(&machine(offer))
+        self.only.as_ref().is_none_or(|gpu| gpu.same_gpu(offer))
+            && !self.machines.contains(&machine(offer))
             && self
                 .failures
                 .get(&(offer.provider.clone(), offer.gpu_type.clone()))
@@ -95,9 +167,13 @@ pub async fn next(
         .into_iter()
         .find(|o| exclusions.allows(o))
         .cloned()
-        .ok_or_else(|| {
-            StepError::new(ErrorCode::NoOffers, "no other matching offer is left to try")
-                .hint("Machines failed to start on every offer tried; try again later, raise the price or pick another provider.")
+        .ok_or_else(|| match exclusions.pinned() {
+            Some(gpu) => pinned_gone(format!(
+                "no other {} offer is left to try, and this test stays on the GPU you chose; nothing else was rented",
+                gpu.gpu()
+            )),
+            None => StepError::new(ErrorCode::NoOffers, "no other matching offer is left to try")
+                .hint("Machines failed to start on every offer tried; try again later, raise the price or pick another provider."),
         })
 }
 
@@ -227,6 +303,32 @@ mod tests {
         let mut other = offer("d", 0.3, 0.9, true);
         other.gpu_type = "L4".into();
         assert!(ex.allows(&other));
+    }
+
+    #[test]
+    fn a_pinned_test_allows_only_its_gpu_type_and_count() {
+        let config = |pin: &str| -> TestConfig {
+            serde_json::from_value(serde_json::json!({
+                "model": "qwen2.5-0.5b", "max_price": 1, "pin_offer": pin
+            }))
+            .unwrap()
+        };
+        let chosen = offer("a", 0.3, 0.9, true);
+        let mut l4 = offer("l4", 0.2, 0.9, true);
+        l4.gpu_type = "L4".into();
+        let mut two = offer("two", 0.6, 0.9, true);
+        two.gpu_count = 2;
+        let same = offer("b", 0.4, 0.9, true);
+        let pinned = Exclusions::for_test(&config("a"), &chosen);
+        assert_eq!(
+            pinned.pinned().map(PinnedGpu::gpu).as_deref(),
+            Some("RTX 4090")
+        );
+        assert!(pinned.allows(&same) && !pinned.allows(&l4) && !pinned.allows(&two));
+        let mut free = config("a");
+        free.pin_offer = None;
+        let free = Exclusions::for_test(&free, &chosen);
+        assert!(free.pinned().is_none() && free.allows(&l4) && free.allows(&two));
     }
 
     #[test]

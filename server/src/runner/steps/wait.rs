@@ -13,7 +13,7 @@ use crate::runner::error::StepError;
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::StepName;
-use gdl_model::shopper::{Provider, Session, SessionStatus};
+use gdl_model::shopper::{explain_provider_error, Provider, Session, SessionStatus};
 use std::time::{Duration, Instant};
 
 /// How long a session may take to reach running (the broker gives up at about 11 min).
@@ -25,7 +25,7 @@ pub async fn run(
     model: &ResolvedModel,
     offers: &Offers,
 ) -> Result<RunningSession, StepError> {
-    let mut exclusions = Exclusions::default();
+    let mut exclusions = Exclusions::for_test(&d.ctx.config(), &booked.offer);
     let mut booked = booked;
     loop {
         let failure = match until_running(d, &booked.session).await {
@@ -72,6 +72,17 @@ pub async fn run(
         ));
         let next = select::next(d, offers, &exclusions).await?;
         d.ctx.info(&format!("Next best: {}", describe(&next)));
+        d.ctx
+            .detail(
+                StepName::SelectOffer,
+                format!(
+                    "{} (rental {}: the machine on offer {} failed to start)",
+                    describe(&next),
+                    rentals + 1,
+                    booked.offer.id
+                ),
+            )
+            .await;
         booked = create::book(d, model, offers, next, &exclusions).await?;
     }
 }
@@ -125,7 +136,7 @@ async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
             if let Some(r) = run.rentals.iter_mut().find(|r| r.session_id == id) {
                 r.failure = Some(failure.message.clone());
                 r.cost_usd = cost;
-                r.destroyed = Some(destroyed.is_ok());
+                r.record_destroy(destroyed.is_ok(), Utc::now());
             }
         })
         .await;
@@ -162,7 +173,7 @@ async fn until_running(d: &Deps<'_>, session: &Session) -> Result<Session, StepE
                     ErrorCode::ProvisioningFailed,
                     format!(
                         "the session ended while starting ({status}): {}",
-                        s.error_text().unwrap_or("no reason given")
+                        explain_provider_error(s.error_text().unwrap_or("no reason given"))
                     ),
                 )
                 .hint("Providers' machines fail to start now and then; run the test again (another offer may be picked)."));
