@@ -35,7 +35,7 @@ impl Theme {
     /// What the header's control says.
     pub fn label(self) -> &'static str {
         match self {
-            Self::System => "System theme",
+            Self::System => "System",
             Self::Light => "Light",
             Self::Dark => "Dark",
         }

@@ -27,7 +27,8 @@ pub fn ThemeToggle() -> impl IntoView {
     view! {
         <select
             class="theme-toggle"
-            name="theme"
+            // Not `theme`: the Share tab's form has a field of that name for its panels.
+            name="site-theme"
             aria-label="Theme"
             title="Colours: the system's, or always light or dark"
             data-testid="theme-toggle"

@@ -240,7 +240,8 @@ fn Sparkline(
         read(low),
         read(high)
     );
-    let ticks = if high > low {
+    // Two ticks only when they read differently ("< 1 ms" twice would sit on each other).
+    let ticks = if high > low && read(high) != read(low) {
         vec![low, high]
     } else {
         vec![low]

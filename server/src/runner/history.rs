@@ -72,7 +72,7 @@ impl History {
             format!(
                 "{} on {} took up to {:.1} min to verify SSH in our history; the broker gives up at {:.0} min, so this rental may not start",
                 offer.gpu_type,
-                offer.provider,
+                offer.provider.label(),
                 kind.slowest_verify_secs / 60.0,
                 budget / 60.0
             )

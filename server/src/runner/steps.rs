@@ -87,10 +87,15 @@ pub struct Served {
     pub launch: crate::runner::vllm::Launch,
 }
 
-/// `RTX 4090 × 1 (24 GB) on vastai at $0.350/h, offer vastai-123`.
+/// `RTX 4090 × 1 (24 GB) on Vast.ai at $0.350/h, offer vastai-123`.
 pub fn describe(o: &Offer) -> String {
     format!(
         "{} × {} ({} GB) on {} at ${:.3}/h, offer {}",
-        o.gpu_type, o.gpu_count, o.vram_gb, o.provider, o.price_per_hour, o.id
+        o.gpu_type,
+        o.gpu_count,
+        o.vram_gb,
+        o.provider.label(),
+        o.price_per_hour,
+        o.id
     )
 }

@@ -251,7 +251,8 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
     );
     let note = format!(
         "put last from our history: {} on {} (2 of our 4 rentals failed to start)",
-        kind.gpu_type, kind.provider
+        kind.gpu_type,
+        kind.provider.label()
     );
     assert!(log_has(&d, &id, &note), "{note}");
     nothing_running(&d).await;

@@ -51,7 +51,9 @@ describe('cost safety', () => {
     assert.match(await first.innerText(), /failed: .*instance_vanished/);
     assert.match(await first.innerText(), /destroyed/);
     const second = rentals.nth(1);
-    assert.match(await second.innerText(), /in use/);
+    // The run is over, so the rental is no longer "in use": it served a test that failed.
+    assert.match(await second.innerText(), /test failed/);
+    assert.doesNotMatch(await second.innerText(), /in use/);
     assert.match(await second.innerText(), /NOT confirmed destroyed/);
 
     const cleanup = page.locator('[data-cleanup="unconfirmed"]');

@@ -72,7 +72,18 @@ describe('inventory', () => {
     const usable = listed.offers.find((o) => listed.fit.fitting.includes(o.id) && o.available
       && (o.cuda_version ?? 99) >= 12.1 && fitting.some((r) => r.id === o.id));
     const chosen = fitting.find((r) => r.id === usable.id);
-    await page.locator(`[data-test-offer="${chosen.id}"]`).click();
+    // The button asks first, with the GPU, the provider and the price: declining starts nothing.
+    const button = page.locator(`[data-test-offer="${chosen.id}"]`);
+    const asked = await button.getAttribute('data-confirm');
+    const listedOffer = listed.offers.find((o) => o.id === chosen.id);
+    assert.match(asked, new RegExp(`^Rent ${listedOffer.gpu_type.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .* at \\$${listedOffer.price_per_hour.toFixed(3)}/h\\?`));
+    const runsBefore = (await api(`${server.url}/api/runs`)).body.length;
+    page.once('dialog', (d) => { assert.equal(d.message(), asked); d.dismiss(); });
+    await button.click();
+    await page.waitForTimeout(500);
+    assert.equal((await api(`${server.url}/api/runs`)).body.length, runsBefore, 'declined: no run started');
+    page.once('dialog', (d) => { assert.equal(d.message(), asked); d.accept(); });
+    await button.click();
     await page.waitForURL((url) => url.pathname === '/');
     await page.locator('[data-run]').waitFor({ timeout: 30_000 });
     const runs = (await api(`${server.url}/api/runs?limit=1`)).body;

@@ -15,6 +15,8 @@ pub struct Scale {
     from: f64,
     to: f64,
     log: bool,
+    /// Counts: ticks only on whole numbers (no "2.5 requests").
+    whole: bool,
 }
 
 impl Scale {
@@ -27,16 +29,25 @@ impl Scale {
             from,
             to,
             log: false,
+            whole: false,
         }
     }
 
     /// The same range widened to round ticks ([`nice_ticks`]), so the first and last tick
     /// sit on the ends of the axis.
     pub fn nice(self) -> Self {
-        let ticks = nice_ticks(self.lo, self.hi);
+        let ticks = round_ticks(self.lo, self.hi, self.whole);
         Self {
             lo: ticks[0],
             hi: ticks[ticks.len() - 1],
+            ..self
+        }
+    }
+
+    /// The same scale for counts: its ticks fall on whole numbers only.
+    pub fn whole(self) -> Self {
+        Self {
+            whole: true,
             ..self
         }
     }
@@ -82,7 +93,7 @@ impl Scale {
                 .map(|p| 2f64.powi(p))
                 .collect();
         }
-        nice_ticks(self.lo, self.hi)
+        round_ticks(self.lo, self.hi, self.whole)
             .into_iter()
             .filter(|v| *v >= self.lo - 1e-9 * self.span() && *v <= self.hi + 1e-9 * self.span())
             .collect()
@@ -96,6 +107,11 @@ impl Scale {
 /// Between [`MIN_TICKS`] and [`MAX_TICKS`] round values (1, 2, 2.5 or 5 × 10ⁿ apart) whose
 /// first is at or below `lo` and last at or above `hi`.
 pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    round_ticks(lo, hi, false)
+}
+
+/// [`nice_ticks`], on whole numbers only when `whole` (a step of at least 1, never 2.5).
+fn round_ticks(lo: f64, hi: f64, whole: bool) -> Vec<f64> {
     let (lo, hi) = match (lo.is_finite(), hi.is_finite()) {
         (true, true) if hi > lo => (lo, hi),
         (true, _) => (lo, lo + 1.0),
@@ -105,6 +121,9 @@ pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     loop {
         for unit in [1.0, 2.0, 2.5, 5.0] {
             let step = unit * magnitude;
+            if whole && (step < 1.0 || step.fract() != 0.0) {
+                continue;
+            }
             let first = (lo / step + 1e-9).floor() as i64;
             let last = (hi / step - 1e-9).ceil() as i64;
             if (last - first + 1) as usize <= MAX_TICKS {
@@ -148,6 +167,18 @@ pub fn fit_domain(min: f64, max: f64) -> (f64, f64) {
 mod tests {
     use super::super::Frame;
     use super::*;
+
+    #[test]
+    fn counts_are_ticked_on_whole_numbers() {
+        for top in [1.0, 3.0, 7.0, 14.0, 15.0, 23.0, 1290.0] {
+            let y = Scale::linear(0.0, top, 200.0, 0.0).whole().nice();
+            let ticks = y.ticks();
+            assert!(ticks.iter().all(|t| t.fract() == 0.0), "{top}: {ticks:?}");
+            assert!(*ticks.last().unwrap() >= top, "{top}: {ticks:?}");
+        }
+        // What the histogram of 14 requests showed before: 0, 2.5, 5 … 15.
+        assert!(nice_ticks(0.0, 14.0).contains(&2.5));
+    }
 
     fn assert_covers(lo: f64, hi: f64) {
         let ticks = nice_ticks(lo, hi);

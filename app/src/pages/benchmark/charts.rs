@@ -9,6 +9,9 @@ use gdl_model::benchmark::{PhaseMetrics, Slo};
 use gdl_model::runs::BenchmarkRecord;
 use leptos::prelude::*;
 
+/// The least height of a histogram bar with requests in it, in px.
+const MIN_BAR: f64 = 3.0;
+
 /// Output tok/s (line, left axis) and p95 TTFT (dashed, right axis) against concurrency
 /// (a log scale: levels double); levels that broke an SLO shaded; the capacity point
 /// ringed; the TTFT SLO a dotted line captioned where no mark sits.
@@ -150,12 +153,18 @@ pub(super) fn Histogram(
     let top = bins.iter().map(|b| b.count).max().unwrap_or(1) as f64;
     let (lo, hi) = (bins[0].from, bins[bins.len() - 1].to);
     let x = frame.x(lo, hi);
-    let y = frame.y(0.0, top).nice();
+    let y = frame.y(0.0, top).whole().nice();
     let bars = bins
         .iter()
         .map(|b| {
             let (x0, x1) = (x.at(b.from), x.at(b.to));
-            let y0 = y.at(b.count as f64);
+            // A bin with requests in it stays visible beside a tall one (3 px at least):
+            // "a few" must not read as "none".
+            let y0 = if b.count == 0 {
+                frame.floor()
+            } else {
+                y.at(b.count as f64).min(frame.floor() - MIN_BAR)
+            };
             view! {
                 <rect class="chart-bar" x=fmt(x0 + 0.5) y=fmt(y0) width=fmt((x1 - x0 - 1.0).max(0.5)) height=fmt(frame.floor() - y0) data-n=b.count>
                     <title>{format!("{} from {} to {} ms", crate::format::count(b.count, "request", "requests"), number(b.from), number(b.to))}</title>
@@ -251,6 +260,16 @@ mod tests {
     }
 
     #[test]
+    fn a_bin_of_a_few_beside_a_tall_one_is_still_seen() {
+        let mut values = vec![10.0; 900];
+        values.extend([90.0; 2]);
+        let html = view! { <Histogram values name="itl" what="ITL" title="T"/> }.to_html();
+        let bars = bars(&html);
+        let few = bars.iter().find(|b| b.0 == 2).expect("the bin of 2");
+        assert!(few.1 >= MIN_BAR, "2 of 902 drawn {} high", few.1);
+    }
+
+    #[test]
     fn histogram_bars_are_as_tall_as_their_count() {
         // Regression (issue 26): the bars were drawn as 6 px dashes, the progress bar's
         // `.bar` rule styling them; they have their own class and a height from the count.
@@ -265,7 +284,8 @@ mod tests {
         assert!(height > 100.0, "{tallest} requests drawn {height} high");
         for (n, h) in &bars {
             let share = *n as f64 / tallest as f64;
-            assert!(*n == 0 || *h > 2.0, "{n} requests drawn {h} high");
+            assert!(*n == 0 || *h >= MIN_BAR, "{n} requests drawn {h} high");
+            assert!(*n > 0 || *h == 0.0, "an empty bin drawn {h} high");
             assert!(
                 (h / height - share).abs() < 0.2,
                 "{n}: {h} against {tallest}: {height}"

@@ -223,7 +223,8 @@ fn reason(chosen: &Offer, ranked: &[&Offer], history: &History) -> String {
             let (failed, rented) = history.tally(o);
             format!(
                 "{} on {} ({failed} of our {rented} rentals failed to start)",
-                o.gpu_type, o.provider
+                o.gpu_type,
+                o.provider.label()
             )
         })
         .collect();
@@ -374,7 +375,7 @@ mod tests {
         assert_eq!(ids, ["a4000", "l4", "cheap-3090"]);
         let why = reason(ranked[0], &ranked, &history);
         assert!(
-            why.contains("put last from our history: RTX 3090 on vastai (2 of our 3 rentals failed to start)"),
+            why.contains("put last from our history: RTX 3090 on Vast.ai (2 of our 3 rentals failed to start)"),
             "{why}"
         );
         let why = reason(ranked[1], &ranked, &history);
