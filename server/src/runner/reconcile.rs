@@ -211,6 +211,40 @@ impl Runner {
         self.record(&run, &said).await;
     }
 
+    /// A session a person destroyed (the Sessions tab's Clean up, the run banner's Clean up
+    /// now) and the broker confirmed gone: the finished run that rented it records its
+    /// rental destroyed, so the run no longer shows it running. A session no finished run
+    /// rented (or a run still going, whose own steps record it) is left alone.
+    pub async fn destroyed_by_hand(&self, session: &SessionId) {
+        let inner = &self.inner;
+        let Ok(facts) = inner.store.rental_facts(vec![session.clone()]).await else {
+            return;
+        };
+        let Some(fact) = facts.get(session) else {
+            return;
+        };
+        if inner.active.lock().unwrap().contains_key(&fact.run_id) {
+            return;
+        }
+        let Ok(Some(mut run)) = inner.store.run(&fact.run_id).await else {
+            return;
+        };
+        let now = Utc::now();
+        let Some(rental) = run
+            .rentals
+            .iter_mut()
+            .find(|r| &r.session_id == session && r.destroyed != Some(true))
+        else {
+            return;
+        };
+        rental.record_destroy(true, now);
+        if rental.cost_usd == 0.0 {
+            rental.cost_usd = rental.cost_until(now);
+        }
+        let said = format!("Session {session} destroyed by hand; the broker confirmed it gone");
+        self.record(&run, &[said]).await;
+    }
+
     /// Saves and publishes `run`, with `said` appended to its log.
     async fn record(&self, run: &Run, said: &[String]) {
         let store = &self.inner.store;

@@ -14,7 +14,7 @@ use gdl_model::live::LiveState;
 use gdl_model::query::MAX_PAGE_ROWS;
 use gdl_model::runs::{RunFilters, RunStatus};
 use gdl_model::sessions::{
-    OrphanCleanup, Orphans, SessionAction, SessionActionResult, SessionView,
+    ActionOutcome, OrphanCleanup, Orphans, SessionAction, SessionActionResult, SessionView,
 };
 
 impl Dashboard {
@@ -44,6 +44,9 @@ impl Dashboard {
             }
         }
         .map_err(|e| broker::broker_error(id, e));
+        if matches!(&result, Ok(r) if r.outcome == ActionOutcome::Destroyed) {
+            self.runner().destroyed_by_hand(id).await;
+        }
         self.monitor().refresh(REFRESH_PATIENCE).await;
         Ok(result?)
     }

@@ -250,3 +250,52 @@ async fn cleaning_up_all_orphans_spares_the_session_of_a_run_in_progress() {
     assert_eq!(finished(&d, &id).await.status, RunStatus::Cancelled);
     nothing_running(&d).await;
 }
+
+/// Regression (issue 26): a kept instance cleaned up from the Sessions tab used to stay
+/// "running" on its run's page; the run now records it destroyed, with when.
+#[tokio::test]
+async fn a_kept_instance_cleaned_up_from_the_sessions_tab_is_destroyed_on_its_run() {
+    let d = Dashboard::start(None).await;
+    d.state
+        .dashboard
+        .runner()
+        .inject_failure(Some(StepName::VerifyDeployment));
+    let id = start(
+        &d,
+        json!({"model": "qwen2.5-0.5b", "max_price": 5, "keep_on_failure": true}),
+    )
+    .await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    let session = done.session_id.clone().unwrap();
+    assert_eq!(done.rentals.last().unwrap().destroyed, None, "kept");
+    eventually(Duration::from_secs(30), || async {
+        d.state
+            .dashboard
+            .hub()
+            .with_state(|s| s.sessions.contains_key(&session).then_some(()))
+    })
+    .await;
+    let (status, reply) = post(&d, &format!("/api/sessions/{session}/cleanup"), json!({})).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(result(reply).outcome, ActionOutcome::Destroyed);
+    let after = run(&d, &id).await;
+    let rental = after
+        .rentals
+        .iter()
+        .find(|r| r.session_id == session)
+        .unwrap();
+    assert_eq!(rental.destroyed, Some(true));
+    assert!(rental.ended_at.is_some(), "{rental:?}");
+    assert!(rental.cost_usd > 0.0);
+    // What every open page shows comes from the live state, which has it too.
+    let live = d.state.dashboard.hub().with_state(|s| {
+        s.runs[&gdl_model::ids::RunId::from(id.clone())]
+            .rentals
+            .clone()
+    });
+    assert!(live
+        .iter()
+        .any(|r| r.session_id == session && r.destroyed == Some(true)));
+    nothing_running(&d).await;
+}
