@@ -28,6 +28,8 @@
 //! - [`legacy`]: benchmark files of the Python dashboard, read into our record.
 //! - [`live`]: the live channel (WebSocket) frames, events and sequencing rules.
 //! - [`reconciled`]: sessions nothing owned that the reconciler destroyed on its own.
+//! - [`engines`]: the engines (vLLM, SGLang), their supported versions and what each needs:
+//!   driver CUDA version, GPU architectures, quantizations per architecture.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
 //! - [`runs`]: deployment-test runs, their 11 steps, logs, host reports and benchmark records.
 //! - [`secret`]: [`secret::SshPrivateKey`], a key that never prints or serialises itself.
@@ -84,6 +86,7 @@ pub mod code;
 pub mod compare;
 pub mod costs;
 pub mod embed;
+pub mod engines;
 pub mod error;
 pub mod export;
 pub mod health;
