@@ -22,6 +22,8 @@
 //! - [`health`]: how the dashboard is doing: the broker, the live channel, runner and store.
 //! - [`compare`]: one model across GPUs and providers: the price-performance frontier.
 //! - [`code`]: [`code::ErrorCode`], every error code the product shows, defined once.
+//! - [`gpus`]: the GPU catalogue: architecture, compute capability, memory, bandwidth and
+//!   tensor throughput of each card, found from the names brokers send.
 //! - [`provider`]: [`provider::Provider`], the GPU clouds the broker rents from.
 //! - [`benchmark`]: benchmark samples and vLLM-convention metrics (TTFT, TPOT, ITL, E2EL).
 //! - [`inventory`]: the Inventory tab's filters, the offers they select, which fit a model.
@@ -89,6 +91,7 @@ pub mod embed;
 pub mod engines;
 pub mod error;
 pub mod export;
+pub mod gpus;
 pub mod health;
 pub mod ids;
 pub mod inventory;
