@@ -23,6 +23,7 @@
 mod bounded;
 mod context;
 pub mod destroy;
+pub mod engine_fit;
 pub mod error;
 pub mod history;
 pub mod host;

@@ -257,3 +257,56 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
     assert!(log_has(&d, &id, &note), "{note}");
     nothing_running(&d).await;
 }
+
+/// Issue 27 (groundwork): the vLLM the runner deploys (0.6.4) has no kernels for Blackwell
+/// (sm_120: "no kernel image is available"), so Blue Lobster's RTX 5090 offers are left
+/// out before anything is rented, the run saying why; one pinned by the person is refused
+/// with the reason, and nothing is rented.
+#[tokio::test]
+async fn a_blackwell_offer_the_deployed_vllm_cannot_run_is_never_rented() {
+    let d = Dashboard::start(None).await;
+    let listed = d
+        .broker()
+        .inventory(&InventoryQuery {
+            provider: Some(Provider::BlueLobster),
+            max_price: Some(3.0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let blackwell = listed
+        .offers
+        .iter()
+        .find(|o| o.gpu_type == "RTX 5090" && o.available)
+        .expect("the simulator lists an RTX 5090 under $3/h");
+    let body = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 3,
+        "provider": "bluelobster", "pin_offer": blackwell.id.as_str()});
+    let id = start(&d, body).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    assert_eq!(
+        done.error_code,
+        Some(ErrorCode::NoOffers),
+        "{:?}",
+        done.error
+    );
+    let error = done.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("cannot run vLLM 0.6.4") && error.contains("sm_120"),
+        "{error}"
+    );
+    assert!(done.rentals.is_empty(), "{:?}", done.rentals);
+    // Unpinned, the RTX 5090 offers are counted out and another GPU is rented.
+    let body =
+        serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 3, "provider": "bluelobster"});
+    let id = start(&d, body).await;
+    let done = finished(&d, &id).await;
+    assert!(
+        log_has(&d, &id, "sm_120 unsupported (vLLM 0.6.4 cannot run them)"),
+        "the log counts the RTX 5090 offers left out"
+    );
+    for rental in &done.rentals {
+        assert_ne!(rental.offer.gpu_type, "RTX 5090", "{rental:?}");
+    }
+    nothing_running(&d).await;
+}

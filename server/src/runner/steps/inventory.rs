@@ -2,10 +2,12 @@
 //! the price, on the chosen provider, whose driver can run the vLLM build ([`MIN_CUDA`]).
 //! The broker's `min_cuda` filter also drops offers that do not report a CUDA version (all
 //! but Vast.ai's), so it is asked for only on Vast.ai; elsewhere offers that report an older
-//! version are dropped here. The entrypoint mode asks Vast.ai only: the broker starts vLLM
+//! version are dropped here; so are offers of GPUs the deployed vLLM has no kernels for, or
+//! cannot run the quantization on (`runner::engine_fit`). The entrypoint mode asks Vast.ai only: the broker starts vLLM
 //! itself nowhere else.
 
 use super::{Deps, Offers, ResolvedModel};
+use crate::runner::engine_fit::{check, split, Verdict};
 use crate::runner::error::StepError;
 use crate::runner::vllm::MIN_CUDA;
 use gdl_model::code::ErrorCode;
@@ -37,6 +39,45 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
         d.ctx.info(&format!(
             "Left out {} offers whose driver supports only CUDA below {MIN_CUDA} (vLLM needs it)",
             old.len()
+        ));
+    }
+    // What the deployed vLLM cannot run (no kernels for the GPU, or the quantization):
+    // left out before anything is rented, each reason counted.
+    let engine = crate::runner::engine_fit::deployed();
+    let quantization = test.quantization.as_deref().unwrap_or("none");
+    // A pinned offer the engine cannot run is refused here, saying why: not "gone".
+    if let Some(pinned) = test
+        .pin_offer
+        .as_ref()
+        .and_then(|id| offers.iter().find(|o| o.id.as_str() == id.as_str()))
+    {
+        if let Verdict::Cannot(why) = check(pinned, engine, quantization) {
+            return Err(StepError::new(
+                ErrorCode::NoOffers,
+                format!(
+                    "the offer you chose ({}, {}) cannot run {} {}: {}",
+                    pinned.id,
+                    pinned.gpu_type,
+                    engine.engine.label(),
+                    engine.version,
+                    why.reason()
+                ),
+            )
+            .hint("Pick an offer of another GPU on the Inventory tab, or leave the offer to the test."));
+        }
+    }
+    let (offers, left) = split(offers, engine, quantization);
+    if let Some(summary) = left.summary() {
+        d.ctx.info(&format!(
+            "{summary} ({} {} cannot run them)",
+            engine.engine.label(),
+            engine.version
+        ));
+    }
+    if left.unknown_gpus > 0 {
+        d.ctx.info(&format!(
+            "{} offers of GPUs our catalogue does not know: kept, their architecture unchecked",
+            left.unknown_gpus
         ));
     }
     let on = provider
