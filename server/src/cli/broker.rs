@@ -6,7 +6,7 @@
 //! (and without `--shopper-url`), 3 when `inventory` finds no offer that matches.
 
 use super::connect;
-use super::glance::session_table;
+use super::glance::{session_cells, session_table};
 use super::output::{bad_input, failed, nothing_found, print, table, FAILED, OK};
 use crate::config::{CostsArgs, ExtendArgs, InventoryArgs, ModelsArgs, OrphansArgs, SessionArgs};
 use crate::sessions;
@@ -322,20 +322,7 @@ pub async fn orphans(a: OrphansArgs) -> anyhow::Result<i32> {
         print(a.connect.json, &orphans, || {
             let mut text = table(
                 &["SESSION", "STATUS", "PROVIDER", "GPU", "PRICE", "CREATED"],
-                orphans
-                    .sessions
-                    .iter()
-                    .map(|s| {
-                        vec![
-                            s.id.to_string(),
-                            s.status.to_string(),
-                            s.provider.to_string(),
-                            format!("{} x{}", s.gpu_type, s.gpu_count),
-                            format!("${:.3}/h", s.price_per_hour),
-                            s.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                        ]
-                    })
-                    .collect(),
+                orphans.sessions.iter().map(session_cells).collect(),
             );
             text += &match orphans.sessions.len() {
                 0 => "no orphans: nothing of ours is billing outside a run\n".to_owned(),

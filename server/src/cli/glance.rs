@@ -178,23 +178,32 @@ fn sort<T>(list: &mut [T], key: impl Fn(&T) -> (bool, chrono::DateTime<chrono::U
     });
 }
 
+/// The columns every session table starts with: SESSION, STATUS, PROVIDER, GPU, PRICE,
+/// CREATED.
+pub(super) fn session_cells(s: &SessionView) -> Vec<String> {
+    vec![
+        s.id.to_string(),
+        s.status.to_string(),
+        s.provider.to_string(),
+        format!("{} x{}", s.gpu_type, s.gpu_count),
+        format!("${:.3}/h", s.price_per_hour),
+        s.created_at.format("%Y-%m-%d %H:%M").to_string(),
+    ]
+}
+
 /// Sessions as a table, prices with their unit.
 pub(super) fn session_table(sessions: &[SessionView]) -> String {
     let rows = sessions
         .iter()
         .map(|s| {
-            vec![
-                s.id.to_string(),
-                s.status.to_string(),
-                s.provider.to_string(),
-                format!("{} x{}", s.gpu_type, s.gpu_count),
-                format!("${:.3}/h", s.price_per_hour),
-                s.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            let mut cells = session_cells(s);
+            cells.extend([
                 s.expires_at
                     .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_default(),
                 s.error.clone().unwrap_or_default(),
-            ]
+            ]);
+            cells
         })
         .collect();
     table(

@@ -205,20 +205,26 @@ async fn a_failure_at_each_step_is_reported_and_cleanup_still_runs() {
     );
 }
 
-#[tokio::test]
-async fn keep_on_failure_leaves_the_instance_running() {
-    let d = Dashboard::start(None).await;
+/// A run that fails at Verify deployment with "keep the instance" on: its id and record.
+pub async fn kept_failed_run(d: &Dashboard) -> (String, Run) {
     d.state
         .dashboard
         .runner()
         .inject_failure(Some(StepName::VerifyDeployment));
     let id = start(
-        &d,
+        d,
         json!({"model": "qwen2.5-0.5b", "max_price": 5, "keep_on_failure": true}),
     )
     .await;
-    let done = finished(&d, &id).await;
+    let done = finished(d, &id).await;
     assert_eq!(done.status, RunStatus::Failed);
+    (id, done)
+}
+
+#[tokio::test]
+async fn keep_on_failure_leaves_the_instance_running() {
+    let d = Dashboard::start(None).await;
+    let (_, done) = kept_failed_run(&d).await;
     let cleanup = done.cleanup.as_ref().unwrap();
     assert!(cleanup.kept && !cleanup.destroyed_confirmed);
     assert_eq!(step(&done, StepName::Cleanup).status, StepStatus::Skipped);

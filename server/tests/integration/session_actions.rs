@@ -6,7 +6,7 @@
 
 use crate::dashboard::Dashboard;
 use crate::recovery::{nothing_running, step_running};
-use crate::runs::{finished, post, run, start, SMALL};
+use crate::runs::{finished, kept_failed_run, post, run, start, SMALL};
 use crate::support::{eventually, rentable_offer, request};
 use gdl_model::runs::{RunStatus, StepName};
 use gdl_model::sessions::{ActionOutcome, SessionActionResult};
@@ -256,17 +256,7 @@ async fn cleaning_up_all_orphans_spares_the_session_of_a_run_in_progress() {
 #[tokio::test]
 async fn a_kept_instance_cleaned_up_from_the_sessions_tab_is_destroyed_on_its_run() {
     let d = Dashboard::start(None).await;
-    d.state
-        .dashboard
-        .runner()
-        .inject_failure(Some(StepName::VerifyDeployment));
-    let id = start(
-        &d,
-        json!({"model": "qwen2.5-0.5b", "max_price": 5, "keep_on_failure": true}),
-    )
-    .await;
-    let done = finished(&d, &id).await;
-    assert_eq!(done.status, RunStatus::Failed);
+    let (id, done) = kept_failed_run(&d).await;
     let session = done.session_id.clone().unwrap();
     assert_eq!(done.rentals.last().unwrap().destroyed, None, "kept");
     eventually(Duration::from_secs(30), || async {
