@@ -158,6 +158,13 @@ mod tests {
     }
 
     #[test]
+    fn the_catalogue_entry_is_the_vllm_the_runner_installs() {
+        assert_eq!(deployed().image, crate::runner::vllm::IMAGE);
+        assert_eq!(deployed().pip, crate::runner::vllm::PIP_PACKAGE);
+        assert_eq!(deployed().min_cuda, crate::runner::vllm::MIN_CUDA);
+    }
+
+    #[test]
     fn nothing_left_out_says_nothing() {
         let (_, left) = split(
             vec![offer("a", "RTX 4090", 24, Some(12.4))],
