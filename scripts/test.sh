@@ -53,6 +53,9 @@ step "clippy: browser side (hydrate, wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests"
+# A failing test's message is what a reader of CI's log needs; a backtrace of 30 frames
+# after it pushes it out of the part of the log that is shown (RUST_BACKTRACE=1 there).
+export RUST_BACKTRACE=0
 cargo test -p gdl-model
 cargo test -p app --features ssr
 cargo test -p server -p gdl-examples
