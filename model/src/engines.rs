@@ -13,15 +13,21 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod settings;
+pub use settings::{
+    known_flags, Dtype, EngineSettings, KvCacheDtype, SettingsError, MAX_EXTRA_FLAGS,
+};
+
 /// A GPU's compute capability, `(major, minor)`: `(8, 9)` is Ada (sm_89).
 pub type ComputeCapability = (u8, u8);
 
 /// An inference engine we can deploy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// vLLM (`vllm`), the default.
+    #[default]
     Vllm,
     /// SGLang (`sglang`).
     Sglang,
@@ -37,6 +43,12 @@ impl Engine {
             Self::Vllm => "vllm",
             Self::Sglang => "sglang",
         }
+    }
+
+    /// The engine spelled `text` (`vllm`, `sglang`; case-insensitive).
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
     }
 
     /// What people read (`vLLM`, `SGLang`).

@@ -166,6 +166,10 @@ pub fn import(text: &str, from: &str) -> Result<BenchmarkRecord, String> {
             },
             MISSING.join("; ")
         )),
+        // The old dashboard deployed vLLM; its records do not say which release.
+        engine: Some(crate::engines::Engine::Vllm),
+        engine_version: None,
+        engine_settings: Default::default(),
     })
 }
 

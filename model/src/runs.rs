@@ -45,7 +45,9 @@ pub use benchmarks::{
     BenchmarkDetail, BenchmarkFilters, BenchmarkRecord, BenchmarkSort, ExportFormat, ExportQuery,
     PhaseSample,
 };
-pub use config::{DeployMode, PinnedGpu, RunStarted, TestConfig};
+pub use config::{
+    DeployMode, PinnedGpu, RunStarted, TestConfig, BROKER_IMAGE, VERSION_BEFORE_THE_CATALOGUE,
+};
 pub use filters::{LogFormat, LogQuery, RunFilters, LOG_PAGE, MAX_LOG_PAGE};
 pub use host::{GpuInfo, HostReport};
 pub use logs::{LogLevel, LogLine};

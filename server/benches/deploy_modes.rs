@@ -71,6 +71,9 @@ async fn first_token(mode: DeployMode, speed: f64, seed: u64) -> Option<(String,
         pin_offer: None,
         pin_gpu: None,
         capacity_search: false,
+        engine: Default::default(),
+        engine_version: None,
+        settings: Default::default(),
     };
     let id = state.dashboard.runner().start(config).await.unwrap().id;
     let done = tokio::time::timeout(Duration::from_secs(1800), async {

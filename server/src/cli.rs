@@ -198,9 +198,14 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
             args.deploy_mode
         );
     };
+    let (engine, engine_version, engine_settings) =
+        args.engine.resolve().map_err(anyhow::Error::msg)?;
     let state = crate::start(settings).await?;
     let dashboard = state.dashboard.clone();
     let config = TestConfig {
+        engine,
+        engine_version,
+        settings: engine_settings,
         model: args.model.clone(),
         max_price: args.max_price,
         provider: args

@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod engine_args;
 mod reads;
 
+pub use engine_args::EngineArgs;
 pub use reads::{
     BenchmarksAction, BenchmarksArgs, DashboardArgs, DataDir, ExportAs, LogsArgs, RunState,
     RunsArgs,
@@ -331,6 +333,9 @@ pub struct TestArgs {
     /// Print the run and its benchmark as JSON on stdout (progress goes to stderr).
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     #[command(flatten)]
     pub broker: BrokerArgs,

@@ -202,6 +202,10 @@ impl Runner {
         // Forms send an empty string for "none".
         config.quantization = config.quantization.filter(|q| !q.trim().is_empty());
         let plan = validate(&config)?;
+        // The run records the version it deploys, not "the default" of the day.
+        if !config.deploy_mode.broker_launched() {
+            config.engine_version = Some(plan.engine.version.to_owned());
+        }
         let id = RunId::from(format!(
             "run-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]

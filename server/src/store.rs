@@ -328,6 +328,9 @@ mod tests {
             slo: None,
             capacity: None,
             workload: None,
+            engine: None,
+            engine_version: None,
+            engine_settings: Default::default(),
         };
         let samples = vec![(
             "c1".to_string(),

@@ -79,9 +79,37 @@ pub struct BenchmarkRecord {
     /// What was asked: `synthetic 128 in / 128 out`, or the prompt file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<String>,
+    /// The engine that served. Absent for a server measured by `bench` and in records from
+    /// before engines were kept (those were vLLM 0.6.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::engines::Engine>,
+    /// Its release (`0.31.0`), or the image the broker started in the entrypoint mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
+    /// How it was started (only what differs from the engine's defaults is kept).
+    #[serde(default, skip_serializing_if = "is_default_settings")]
+    pub engine_settings: crate::engines::EngineSettings,
+}
+
+fn is_default_settings(s: &crate::engines::EngineSettings) -> bool {
+    *s == crate::engines::EngineSettings::default()
 }
 
 impl BenchmarkRecord {
+    /// `vLLM 0.31.0`, `SGLang 0.5.21`; `vLLM 0.6.4` for a run's record from before engines
+    /// were kept; `None` for a server measured by `bench` that named none.
+    pub fn engine_label(&self) -> Option<String> {
+        match (&self.engine, &self.engine_version) {
+            (Some(e), Some(v)) => Some(format!("{} {v}", e.label())),
+            (Some(e), None) => Some(e.label().to_owned()),
+            (None, _) if !self.external => Some(format!(
+                "vLLM {}",
+                crate::runs::VERSION_BEFORE_THE_CATALOGUE
+            )),
+            (None, _) => None,
+        }
+    }
+
     /// The level the SLOs allow the most load at: the capacity found by the search, else
     /// the highest-throughput level that met them. `None` when no level was judged or none
     /// met them.

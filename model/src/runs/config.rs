@@ -111,6 +111,21 @@ pub struct TestConfig {
     /// which GPU type to stay on. Without it, the broker is asked about the offer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_gpu: Option<PinnedGpu>,
+    /// The inference engine (`vllm` when absent).
+    #[serde(default)]
+    pub engine: crate::engines::Engine,
+    /// The engine's release, such as `0.31.0` (GET /api/engines lists them). Absent means the
+    /// catalogue's default for the engine; a started run records the one it deploys. A run
+    /// stored without it (from before the catalogue) deployed vLLM 0.6.4.
+    #[serde(
+        default,
+        deserialize_with = "de_optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub engine_version: Option<String>,
+    /// How the engine is started beyond the model (context length, batch, dtype...).
+    #[serde(default, skip_serializing_if = "is_default_settings")]
+    pub settings: crate::engines::EngineSettings,
     /// Benchmark with the SLO capacity search (the highest concurrency that meets the
     /// default SLOs, within 64 and 5 minutes) instead of the fixed levels.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -189,6 +204,44 @@ impl std::fmt::Display for PinnedGpu {
 fn de_optional_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let text: Option<String> = Option::deserialize(d)?;
     Ok(text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
+}
+
+fn is_default_settings(s: &crate::engines::EngineSettings) -> bool {
+    *s == crate::engines::EngineSettings::default()
+}
+
+/// The image the broker starts in the entrypoint mode (its `vastai/types.go`).
+pub const BROKER_IMAGE: &str = "vllm/vllm-openai:latest";
+
+/// The version a stored run without one deployed: the product pinned vLLM 0.6.4 before the
+/// engine catalogue.
+pub const VERSION_BEFORE_THE_CATALOGUE: &str = "0.6.4";
+
+impl TestConfig {
+    /// The engine version this run deploys (or deployed): the one it names, else the
+    /// catalogue's default. `None` only for a name the catalogue does not have.
+    pub fn engine_version(&self) -> Option<&'static crate::engines::EngineVersion> {
+        match &self.engine_version {
+            Some(v) => crate::engines::find(self.engine, v),
+            None => Some(crate::engines::default_version(self.engine)),
+        }
+    }
+
+    /// `vLLM 0.31.0` as recorded on a run (`vLLM 0.6.4` for one stored before versions were).
+    pub fn engine_label(&self) -> String {
+        if self.deploy_mode.broker_launched() {
+            return format!(
+                "{} (the broker's image: {})",
+                self.engine.label(),
+                BROKER_IMAGE
+            );
+        }
+        let version = self
+            .engine_version
+            .as_deref()
+            .unwrap_or(VERSION_BEFORE_THE_CATALOGUE);
+        format!("{} {version}", self.engine.label())
+    }
 }
 
 fn one() -> u32 {

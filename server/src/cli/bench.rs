@@ -193,6 +193,9 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         slo: Some(slo),
         capacity,
         workload: Some(described),
+        engine: None,
+        engine_version: None,
+        engine_settings: Default::default(),
     };
     let dir = crate::settings::data_dir_or_default(a.data_dir.as_ref());
     std::fs::create_dir_all(&dir)?;

@@ -59,6 +59,18 @@ pub struct Offers {
     pub query: InventoryQuery,
     pub offers: Vec<Offer>,
     pub history: select::History,
+    /// What the run deploys: offers asked for again are checked against it too.
+    pub fit: super::engine_fit::Fit,
+}
+
+impl Offers {
+    /// The offers of a fresh listing the run's engine can run, best first.
+    pub fn rank_fresh<'a>(&self, fresh: &'a [Offer]) -> Vec<&'a Offer> {
+        select::rank(fresh, &self.history)
+            .into_iter()
+            .filter(|o| self.fit.allows(o))
+            .collect()
+    }
 }
 
 /// A booked offer: the broker's session and the only copy of its SSH key.

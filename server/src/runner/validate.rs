@@ -2,14 +2,17 @@
 //! error, with what to do about it.
 
 use super::error::RunError;
+use gdl_model::engines::{self, EngineVersion};
 use gdl_model::registry::{self, Quantization};
-use gdl_model::runs::TestConfig;
+use gdl_model::runs::{DeployMode, TestConfig};
 use gdl_model::shopper::Provider;
 
 /// What validation resolved: the model to serve and its VRAM need.
 #[derive(Debug)]
 pub struct Plan {
     pub model: registry::ResolvedModel,
+    /// The engine version the run deploys (the catalogue's default when none was named).
+    pub engine: &'static EngineVersion,
 }
 
 /// Checks every field.
@@ -105,7 +108,59 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
             ));
         }
     }
-    Ok(Plan { model })
+    let engine = engine_version(config)?;
+    config
+        .settings
+        .check(config.engine)
+        .map_err(|e| RunError::invalid(format!("settings.{e}"), settings_hint(e.field)))?;
+    if config.engine == engines::Engine::Sglang && config.deploy_mode != DeployMode::Docker {
+        return Err(RunError::invalid(
+            format!(
+                "SGLang is deployed in the docker mode only, not {}",
+                config.deploy_mode.as_str()
+            ),
+            "Use deploy_mode docker (the lmsysorg/sglang image), or the vLLM engine.",
+        ));
+    }
+    if config.deploy_mode.broker_launched() && config.engine_version.is_some() {
+        return Err(RunError::invalid(
+            "the entrypoint deploy mode runs the broker's own vLLM image; engine_version cannot be chosen there",
+            "Leave engine_version out, or use the docker mode to choose the version.",
+        ));
+    }
+    Ok(Plan { model, engine })
+}
+
+/// The engine version `config` names, or its engine's default.
+fn engine_version(config: &TestConfig) -> Result<&'static EngineVersion, RunError> {
+    config.engine_version().ok_or_else(|| {
+        let known: Vec<&str> = engines::catalogue()
+            .iter()
+            .filter(|v| v.engine == config.engine)
+            .map(|v| v.version)
+            .collect();
+        RunError::invalid(
+            format!(
+                "{} {} is not a version we deploy",
+                config.engine.label(),
+                config.engine_version.as_deref().unwrap_or_default()
+            ),
+            format!(
+                "Use one of {} (GET /api/engines lists them with what each needs), or leave engine_version out for {}.",
+                known.join(", "),
+                engines::default_version(config.engine).label()
+            ),
+        )
+    })
+}
+
+fn settings_hint(field: &str) -> &'static str {
+    match field {
+        "max_model_len" => "Leave it out for the model's own context length, or give 256 to 1048576 tokens.",
+        "max_num_seqs" => "Leave it out for the engine's default (256 in vLLM).",
+        "gpu_memory_utilization" => "0.90 is the default; lower it when something else shares the GPU.",
+        _ => "Each extra flag is --name or --name=value, from the engine's flags GET /api/engines lists; the runner sets the model, host, port and key itself.",
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +199,34 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.message.contains("pin_gpu"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_engine_version_settings_and_modes_are_checked() {
+        let ok = check(r#"{"model":"qwen2.5-0.5b","max_price":1,"engine":"sglang"}"#).unwrap();
+        assert_eq!(ok.engine.label(), "SGLang 0.5.21");
+        let ok =
+            check(r#"{"model":"qwen2.5-0.5b","max_price":1,"engine_version":"v0.6.4"}"#).unwrap();
+        assert_eq!(ok.engine.image, "vllm/vllm-openai:v0.6.4");
+        let e =
+            check(r#"{"model":"qwen2.5-0.5b","max_price":1,"engine_version":"0.1"}"#).unwrap_err();
+        assert_eq!(e.message, "vLLM 0.1 is not a version we deploy");
+        assert!(e.hint.unwrap().contains("0.31.0, 0.6.4"));
+        let e = check(r#"{"model":"qwen2.5-0.5b","max_price":1,"settings":{"max_model_len":5}}"#)
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("settings.max_model_len: "),
+            "{}",
+            e.message
+        );
+        let e = check(
+            r#"{"model":"qwen2.5-0.5b","max_price":1,"engine":"sglang","deploy_mode":"pip"}"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("docker mode only"), "{}", e.message);
+        let e = check(r#"{"model":"qwen2.5-0.5b","max_price":1,"deploy_mode":"entrypoint","engine_version":"0.6.4"}"#)
+            .unwrap_err();
+        assert!(e.message.contains("broker's own vLLM"), "{}", e.message);
     }
 
     #[test]

@@ -1,25 +1,21 @@
-//! The vLLM command lines for each deploy mode: fetch (image pull or pip install), start
-//! (the API key through the environment, never on the logged line), the liveness check, the
-//! log tail and the health probe. Every value that is not a literal is shell-quoted. In the
-//! entrypoint mode the broker fetches and starts vLLM: only the watching is ours.
+//! The engine's command lines for each deploy mode: fetch (image pull or pip install),
+//! start (the API key through the environment, never on the logged line), the liveness
+//! check, the log tail and the health probe, for the engine version the run deploys (its
+//! image and pip spec from the catalogue, `gdl_model::engines`) and its settings. Every value
+//! that is not a literal is shell-quoted. In the entrypoint mode the broker fetches and
+//! starts vLLM: only the watching is ours.
 
 use super::error::StepError;
 use super::host::{ExecOutput, RemoteHost};
 use super::shell::quote;
 use gdl_model::code::ErrorCode;
+use gdl_model::engines::{ComputeCapability, Dtype, EngineSettings, EngineVersion};
 use gdl_model::registry::{Quantization, ResolvedModel};
 use gdl_model::runs::DeployMode;
 use zeroize::Zeroizing;
 
-/// The vLLM image (docker mode).
-pub const IMAGE: &str = "vllm/vllm-openai:v0.6.4";
-/// The vLLM package (pip mode).
-pub const PIP_PACKAGE: &str = "vllm==0.6.4";
 /// How long a liveness check or log read may take.
 const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
-/// The lowest CUDA version the image and package are built for: offers whose driver
-/// supports less cannot run them.
-pub const MIN_CUDA: f64 = 12.1;
 /// The port vLLM serves on, on the host.
 pub const PORT: u16 = 8000;
 /// The docker container's name.
@@ -30,18 +26,44 @@ const LOG_FILE: &str = "/tmp/vllm.log";
 /// simulator has it: the broker's source does not say.
 pub const ENTRYPOINT_LOG: &str = "/var/log/vllm.log";
 /// The image the broker starts in the entrypoint mode (`vastai/types.go`).
-pub const BROKER_IMAGE: &str = "vllm/vllm-openai:latest";
+pub const BROKER_IMAGE: &str = gdl_model::runs::BROKER_IMAGE;
 
 /// The health probe: prints the HTTP status (`000` while nothing listens).
 pub const HEALTH_CHECK: &str =
     "curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://localhost:8000/health";
 
+/// What a run starts: the engine version, the model, the GPUs and the settings.
+pub struct Deployment<'a> {
+    pub mode: DeployMode,
+    pub engine: &'static EngineVersion,
+    pub model: &'a ResolvedModel,
+    pub gpu_count: u32,
+    pub settings: &'a EngineSettings,
+    /// The GPU's compute capability when the catalogue knows it: below 8.0 a `dtype` of
+    /// `auto` becomes `half` (no bf16 there).
+    pub compute_capability: Option<ComputeCapability>,
+}
+
 /// How vLLM is installed, started and watched in one mode, for one model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Launch {
     mode: DeployMode,
+    engine: &'static EngineVersion,
     /// The server's arguments, quoted.
     args: String,
+}
+
+/// A word of the command line: bare when it is letters, digits, `-`, `_` and `.` only (flag
+/// names, numbers), else quoted. The catalogue's images are literals and go in bare.
+fn word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        w.to_owned()
+    } else {
+        quote(w)
+    }
 }
 
 /// What the liveness check saw.
@@ -53,29 +75,46 @@ pub enum Liveness {
 }
 
 impl Launch {
-    /// The launch of `model` on `gpu_count` GPUs in `mode`.
-    pub fn new(mode: DeployMode, model: &ResolvedModel, gpu_count: u32) -> Self {
+    /// The launch `d` describes.
+    pub fn new(d: &Deployment<'_>) -> Self {
         // Only the tunnel reaches it: loopback on the host; inside a container it listens
         // on the container's interfaces and Docker publishes it on the host's loopback.
-        let bind = match mode {
+        let bind = match d.mode {
             DeployMode::Docker | DeployMode::Entrypoint => "0.0.0.0",
             DeployMode::Pip => "127.0.0.1",
         };
-        let mut args = format!(
-            "--model {} --served-model-name {} --host {bind} --port {PORT} --gpu-memory-utilization 0.90",
-            quote(&model.served_repo),
-            quote(&model.model)
-        );
-        if model.quantization != Quantization::None {
-            args.push_str(&format!(
-                " --quantization {}",
-                quote(model.quantization.as_str())
-            ));
+        let mut words = vec![
+            "--model".to_owned(),
+            d.model.served_repo.clone(),
+            "--served-model-name".to_owned(),
+            d.model.model.clone(),
+            "--host".to_owned(),
+            bind.to_owned(),
+            "--port".to_owned(),
+            PORT.to_string(),
+        ];
+        if d.model.quantization != Quantization::None {
+            words.extend([
+                "--quantization".to_owned(),
+                d.model.quantization.as_str().to_owned(),
+            ]);
         }
-        if gpu_count > 1 {
-            args.push_str(&format!(" --tensor-parallel-size {gpu_count}"));
+        let mut settings = d.settings.clone();
+        if settings.dtype == Dtype::Auto && d.compute_capability.is_some_and(|cc| cc < (8, 0)) {
+            settings.dtype = Dtype::Half;
         }
-        Self { mode, args }
+        words.extend(settings.flags(d.engine.engine, d.gpu_count));
+        let args = words.iter().map(|w| word(w)).collect::<Vec<_>>().join(" ");
+        Self {
+            mode: d.mode,
+            engine: d.engine,
+            args,
+        }
+    }
+
+    /// `vLLM 0.31.0`.
+    pub fn label(&self) -> String {
+        self.engine.label()
     }
 
     /// Whether the broker starts vLLM (nothing to fetch or start over SSH).
@@ -94,10 +133,10 @@ impl Launch {
     /// Downloads vLLM (long: run it streaming); nothing when the broker does.
     pub fn fetch(&self) -> Option<String> {
         match self.mode {
-            DeployMode::Docker => Some(format!("docker pull {IMAGE}")),
+            DeployMode::Docker => Some(format!("docker pull {}", self.engine.image)),
             DeployMode::Pip => Some(format!(
                 "python3 -m pip install --progress-bar off {}",
-                quote(PIP_PACKAGE)
+                quote(self.engine.pip)
             )),
             DeployMode::Entrypoint => None,
         }
@@ -107,7 +146,8 @@ impl Launch {
     fn start_line(&self) -> Option<String> {
         match self.mode {
             DeployMode::Docker => Some(format!(
-                "docker run -d --gpus all --ipc=host --name {CONTAINER} -p 127.0.0.1:{PORT}:{PORT} -e VLLM_API_KEY {IMAGE} {}",
+                "docker run -d --gpus all --ipc=host --name {CONTAINER} -p 127.0.0.1:{PORT}:{PORT} -e VLLM_API_KEY {} {}",
+                self.engine.image,
                 self.args
             )),
             DeployMode::Pip => Some(format!(
@@ -188,7 +228,80 @@ mod tests {
     use gdl_model::registry::resolve;
 
     fn launch(mode: DeployMode, model: &str, q: Quantization, gpus: u32) -> Launch {
-        Launch::new(mode, &resolve(model, q).unwrap(), gpus)
+        with(
+            mode,
+            model,
+            q,
+            gpus,
+            &EngineSettings::default(),
+            "0.6.4",
+            None,
+        )
+    }
+
+    fn with(
+        mode: DeployMode,
+        model: &str,
+        q: Quantization,
+        gpus: u32,
+        settings: &EngineSettings,
+        version: &str,
+        cc: Option<ComputeCapability>,
+    ) -> Launch {
+        Launch::new(&Deployment {
+            mode,
+            engine: gdl_model::engines::find(gdl_model::engines::Engine::Vllm, version).unwrap(),
+            model: &resolve(model, q).unwrap(),
+            gpu_count: gpus,
+            settings,
+            compute_capability: cc,
+        })
+    }
+
+    #[test]
+    fn the_version_and_settings_chosen_are_what_starts_and_values_are_quoted() {
+        let settings: EngineSettings = serde_json::from_str(
+            r#"{"max_model_len":8192,"extra_flags":["--generation-config=a b'c"]}"#,
+        )
+        .unwrap();
+        let l = with(
+            DeployMode::Docker,
+            "qwen2.5-0.5b",
+            Quantization::None,
+            1,
+            &settings,
+            "0.31.0",
+            Some((7, 5)),
+        );
+        assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.31.0");
+        let logged = l.start_logged().unwrap();
+        assert!(
+            logged.contains("-e VLLM_API_KEY vllm/vllm-openai:v0.31.0 --model"),
+            "{logged}"
+        );
+        assert!(
+            logged.contains(" --max-model-len 8192 --gpu-memory-utilization 0.9 --dtype half "),
+            "auto is half on Turing: {logged}"
+        );
+        assert!(
+            logged.ends_with(r"'--generation-config=a b'\''c'"),
+            "{logged}"
+        );
+        let pip = with(
+            DeployMode::Pip,
+            "qwen2.5-0.5b",
+            Quantization::None,
+            1,
+            &EngineSettings::default(),
+            "0.31.0",
+            Some((8, 9)),
+        );
+        assert!(pip.fetch().unwrap().ends_with("'vllm==0.31.0'"));
+        assert!(
+            !pip.start_logged().unwrap().contains("--dtype"),
+            "bf16 runs on Ada"
+        );
+        assert_eq!(l.label(), "vLLM 0.31.0");
     }
 
     #[test]
@@ -201,7 +314,7 @@ mod tests {
             "{logged}"
         );
         assert!(logged.contains("--served-model-name 'Qwen/Qwen2.5-7B-Instruct'"));
-        assert!(logged.contains("--quantization 'awq'"));
+        assert!(logged.contains("--quantization awq"));
         assert!(logged.contains("--tensor-parallel-size 2"));
         assert!(logged.contains("--host 0.0.0.0 "), "inside the container");
         assert!(logged.contains("-p 127.0.0.1:8000:8000 -e VLLM_API_KEY vllm/vllm-openai:v0.6.4"));

@@ -210,7 +210,7 @@ pub fn make_offer(rng: &mut StdRng, provider: &Provider, now: DateTime<Utc>) -> 
             let bundle: u64 = rng.gen_range(10_000_000..40_000_000);
             let reliability = round3(rng.gen_range(0.950..0.999));
             // Some hosts run older drivers (the highest CUDA version their driver supports).
-            let cuda = [11.8, 12.0, 12.2, 12.4, 12.6, 12.8, 12.4, 12.2][rng.gen_range(0..8)];
+            let cuda = [12.2, 12.4, 12.8, 12.9, 13.0, 13.0, 13.1, 13.0][rng.gen_range(0..8)];
             Offer {
                 id: format!("vastai-{bundle}").into(),
                 provider: provider.clone(),

@@ -177,30 +177,28 @@ async fn offers_whose_driver_is_too_old_for_vllm_are_never_rented() {
         .map(|o| o.price_per_hour)
         .collect();
     prices.sort_by(f64::total_cmp);
-    // The cheaper half of Vast.ai's offers that fit report CUDA 11.8 from now on.
+    // The cheaper half of Vast.ai's offers that fit report CUDA 11.8 from now on: the
+    // default vLLM's build needs 13.0.
     let threshold = prices[prices.len() / 2];
     sim.simulator()
         .update_faults(|f| f.old_drivers_below = Some(threshold));
-    // On Vast.ai the broker's `min_cuda` filter leaves them out ...
+    // On Vast.ai they are left out and counted ...
     let on_vast =
         serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5, "provider": "vastai"});
     let id = start(&d, on_vast).await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert!(log_has(&d, &id, "driver too old for vLLM 0.31.0"));
     let chosen = done.offer.unwrap();
     assert!(
         chosen.price_per_hour >= threshold,
         "{chosen:?} under {threshold}"
     );
-    // ... and with any provider the runner does, saying so.
+    // ... and with any provider too.
     let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
-    assert!(log_has(
-        &d,
-        &id,
-        "whose driver supports only CUDA below 12.1 (vLLM needs it)"
-    ));
+    assert!(log_has(&d, &id, "driver too old for vLLM 0.31.0"));
     let chosen = done.offer.unwrap();
     assert!(
         chosen.provider != Provider::VastAi || chosen.price_per_hour >= threshold,
@@ -258,12 +256,13 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
     nothing_running(&d).await;
 }
 
-/// Issue 27 (groundwork): the vLLM the runner deploys (0.6.4) has no kernels for Blackwell
-/// (sm_120: "no kernel image is available"), so Blue Lobster's RTX 5090 offers are left
-/// out before anything is rented, the run saying why; one pinned by the person is refused
-/// with the reason, and nothing is rented.
+/// Issue 27: vLLM 0.6.4 has no kernels for Blackwell (sm_120: "no kernel image is
+/// available"), so a run that asks for it leaves Blue Lobster's RTX 5090 offers out before
+/// anything is rented, saying why, and refuses one pinned by the person with the reason;
+/// the current vLLM (the default) rents and serves on the same offer.
 #[tokio::test]
-async fn a_blackwell_offer_the_deployed_vllm_cannot_run_is_never_rented() {
+async fn a_blackwell_offer_is_skipped_by_an_engine_version_without_its_kernels_and_used_by_one_with_them(
+) {
     let d = Dashboard::start(None).await;
     let listed = d
         .broker()
@@ -280,7 +279,7 @@ async fn a_blackwell_offer_the_deployed_vllm_cannot_run_is_never_rented() {
         .find(|o| o.gpu_type == "RTX 5090" && o.available)
         .expect("the simulator lists an RTX 5090 under $3/h");
     let body = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 3,
-        "provider": "bluelobster", "pin_offer": blackwell.id.as_str()});
+        "provider": "bluelobster", "pin_offer": blackwell.id.as_str(), "engine_version": "0.6.4"});
     let id = start(&d, body).await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Failed);
@@ -297,8 +296,8 @@ async fn a_blackwell_offer_the_deployed_vllm_cannot_run_is_never_rented() {
     );
     assert!(done.rentals.is_empty(), "{:?}", done.rentals);
     // Unpinned, the RTX 5090 offers are counted out and another GPU is rented.
-    let body =
-        serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 3, "provider": "bluelobster"});
+    let body = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 3,
+        "provider": "bluelobster", "engine_version": "0.6.4"});
     let id = start(&d, body).await;
     let done = finished(&d, &id).await;
     assert!(
@@ -308,5 +307,13 @@ async fn a_blackwell_offer_the_deployed_vllm_cannot_run_is_never_rented() {
     for rental in &done.rentals {
         assert_ne!(rental.offer.gpu_type, "RTX 5090", "{rental:?}");
     }
+    // The current vLLM has Blackwell kernels: the same offer is rented and serves.
+    let body = serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 3,
+        "provider": "bluelobster", "pin_offer": blackwell.id.as_str()});
+    let id = start(&d, body).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert_eq!(done.config.engine_version.as_deref(), Some("0.31.0"));
+    assert_eq!(done.rentals[0].offer.gpu_type, "RTX 5090");
     nothing_running(&d).await;
 }

@@ -92,10 +92,15 @@ pub async fn rentable(d: &Dashboard) -> Vec<gdl_model::shopper::Offer> {
     let fit = view.fit.expect("a model was asked for");
     view.offers
         .into_iter()
-        .filter(|o| {
-            o.available && fit.fitting.contains(&o.id) && o.cuda_version.is_none_or(|v| v >= 12.1)
-        })
+        .filter(|o| o.available && fit.fitting.contains(&o.id) && deployable(o))
         .collect()
+}
+
+/// Whether a run with the default engine can rent `o` (its driver and GPU, per the
+/// catalogues).
+pub fn deployable(o: &gdl_model::shopper::Offer) -> bool {
+    let config = serde_json::from_str(crate::runs::SMALL).unwrap();
+    server::runner::engine_fit::Fit::of(&config).allows(o)
 }
 
 #[tokio::test]

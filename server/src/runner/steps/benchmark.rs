@@ -128,6 +128,7 @@ pub async fn run(
         samples.push((format!("c{level}"), raw));
         phases.push(metrics);
     }
+    let test = d.ctx.config();
     let record = BenchmarkRecord {
         id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
         run_id: d.ctx.id(),
@@ -150,6 +151,13 @@ pub async fn run(
         test_cost_usd: Some(d.ctx.read(|run| run.cost_usd(Utc::now()))),
         external: false,
         capacity,
+        engine: Some(test.engine),
+        engine_version: Some(
+            test.engine_version
+                .clone()
+                .unwrap_or_else(|| gdl_model::runs::BROKER_IMAGE.to_owned()),
+        ),
+        engine_settings: test.settings.clone(),
     };
     d.ctx.store().save_benchmark(&record, samples).await?;
     d.ctx

@@ -14,7 +14,7 @@
 //! a cancel (or a shutdown) that drops this step never drops a create in flight, and
 //! cleanup waits for it, so a session the broker makes is always destroyed.
 
-use super::select::{pinned_gone, rank, Exclusions};
+use super::select::{pinned_gone, Exclusions};
 use super::{describe, Booked, Deps, Offer, Offers, ResolvedModel};
 use crate::runner::error::StepError;
 use crate::shopper::ShopperError;
@@ -142,7 +142,8 @@ pub async fn book(
         d.ctx.warn(&format!("Offer {} {message}", candidate.id));
         tried.push(candidate.id.clone());
         let fresh = d.client.inventory_all(&offers.query).await?;
-        let Some(next) = rank(&fresh, &offers.history)
+        let Some(next) = offers
+            .rank_fresh(&fresh)
             .into_iter()
             .find(|o| !tried.contains(&o.id) && exclusions.allows(o))
         else {

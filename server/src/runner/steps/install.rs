@@ -8,7 +8,7 @@
 use super::{Connected, Deps, ResolvedModel, Served};
 use crate::runner::error::StepError;
 use crate::runner::host::RemoteHost;
-use crate::runner::vllm::{Launch, Liveness, BROKER_IMAGE, HEALTH_CHECK};
+use crate::runner::vllm::{Deployment, Launch, Liveness, BROKER_IMAGE, HEALTH_CHECK};
 use gdl_model::code::ErrorCode;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -25,7 +25,18 @@ pub async fn run(
     connected: &Connected,
     model: &ResolvedModel,
 ) -> Result<Served, StepError> {
-    let launch = Launch::new(d.ctx.config().deploy_mode, model, connected.offer.gpu_count);
+    let config = d.ctx.config();
+    let engine = crate::runner::engine_fit::Fit::of(&config).engine;
+    let offer = &connected.offer;
+    let launch = Launch::new(&Deployment {
+        mode: config.deploy_mode,
+        engine,
+        model,
+        gpu_count: offer.gpu_count,
+        settings: &config.settings,
+        compute_capability: gdl_model::gpus::lookup_with_vram(&offer.gpu_type, offer.vram_gb)
+            .map(|g| g.compute_capability),
+    });
     let api_key = if launch.broker_launched() {
         Zeroizing::new(String::new())
     } else {
@@ -246,11 +257,18 @@ mod tests {
             config: &runner_config,
             ctx: &ctx,
         };
-        let model = crate::runner::validate(&config).unwrap().model;
+        let plan = crate::runner::validate(&config).unwrap();
         let host = Scripted {
             inspect: Mutex::new(script),
         };
-        let launch = Launch::new(DeployMode::Docker, &model, 1);
+        let launch = Launch::new(&Deployment {
+            mode: DeployMode::Docker,
+            engine: plan.engine,
+            model: &plan.model,
+            gpu_count: 1,
+            settings: &config.settings,
+            compute_capability: None,
+        });
         start(&d, &host, &launch, "k").await.unwrap_err()
     }
 

@@ -1,15 +1,14 @@
 //! Step 2, Query inventory: every offer with enough VRAM per GPU, enough GPUs, at or under
-//! the price, on the chosen provider, whose driver can run the vLLM build ([`MIN_CUDA`]).
-//! The broker's `min_cuda` filter also drops offers that do not report a CUDA version (all
-//! but Vast.ai's), so it is asked for only on Vast.ai; elsewhere offers that report an older
-//! version are dropped here; so are offers of GPUs the deployed vLLM has no kernels for, or
-//! cannot run the quantization on (`runner::engine_fit`). The entrypoint mode asks Vast.ai only: the broker starts vLLM
-//! itself nowhere else.
+//! the price, on the chosen provider, that the run's engine version can run
+//! (`runner::engine_fit`: the driver's CUDA, kernels for the GPU, the quantization), each
+//! reason an offer was left out counted in the log. The broker's own `min_cuda` filter is
+//! not used: it would hide the offers it drops from that count (and drops every offer
+//! that reports no CUDA version, all but Vast.ai's). The entrypoint mode asks Vast.ai only:
+//! the broker starts vLLM itself nowhere else.
 
 use super::{Deps, Offers, ResolvedModel};
-use crate::runner::engine_fit::{check, split, Verdict};
+use crate::runner::engine_fit::{split, Fit, Verdict};
 use crate::runner::error::StepError;
-use crate::runner::vllm::MIN_CUDA;
 use gdl_model::code::ErrorCode;
 use gdl_model::shopper::{InventoryQuery, Provider};
 
@@ -18,6 +17,8 @@ const HISTORY_RUNS: u32 = 500;
 
 pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepError> {
     let test = d.ctx.config();
+    let fit = Fit::of(&test);
+    let engine = fit.engine;
     let provider = if test.deploy_mode.broker_launched() {
         Some(Provider::VastAi)
     } else {
@@ -28,30 +29,18 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
         min_vram: Some(model.vram_per_gpu(test.gpu_count)),
         max_price: Some(test.max_price),
         min_gpu_count: Some(test.gpu_count.max(1)),
-        min_cuda: (provider == Some(Provider::VastAi)).then_some(MIN_CUDA),
         ..Default::default()
     };
-    let listed = d.client.inventory_all(&query).await?;
-    let (offers, old): (Vec<_>, Vec<_>) = listed
-        .into_iter()
-        .partition(|o| o.cuda_version.is_none_or(|v| v >= MIN_CUDA));
-    if !old.is_empty() {
-        d.ctx.info(&format!(
-            "Left out {} offers whose driver supports only CUDA below {MIN_CUDA} (vLLM needs it)",
-            old.len()
-        ));
-    }
-    // What the deployed vLLM cannot run (no kernels for the GPU, or the quantization):
-    // left out before anything is rented, each reason counted.
-    let engine = crate::runner::engine_fit::deployed();
-    let quantization = test.quantization.as_deref().unwrap_or("none");
+    let offers = d.client.inventory_all(&query).await?;
+    // What the engine cannot run (the driver's CUDA, no kernels for the GPU, the
+    // quantization): left out before anything is rented, each reason counted.
     // A pinned offer the engine cannot run is refused here, saying why: not "gone".
     if let Some(pinned) = test
         .pin_offer
         .as_ref()
         .and_then(|id| offers.iter().find(|o| o.id.as_str() == id.as_str()))
     {
-        if let Verdict::Cannot(why) = check(pinned, engine, quantization) {
+        if let Verdict::Cannot(why) = fit.check(pinned) {
             return Err(StepError::new(
                 ErrorCode::NoOffers,
                 format!(
@@ -66,7 +55,7 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
             .hint("Pick an offer of another GPU on the Inventory tab, or leave the offer to the test."));
         }
     }
-    let (offers, left) = split(offers, engine, quantization);
+    let (offers, left) = split(offers, engine, &fit.quantization);
     if let Some(summary) = left.summary() {
         d.ctx.info(&format!(
             "{summary} ({} {} cannot run them)",
@@ -115,5 +104,6 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
         query,
         offers,
         history,
+        fit,
     })
 }

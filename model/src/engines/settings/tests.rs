@@ -1,0 +1,61 @@
+use super::*;
+
+#[test]
+fn each_bad_setting_names_its_field() {
+    let bad = |json: &str| {
+        let s: EngineSettings = serde_json::from_str(json).unwrap();
+        s.check(Engine::Vllm).unwrap_err()
+    };
+    assert_eq!(bad(r#"{"max_model_len":100}"#).field, "max_model_len");
+    assert_eq!(bad(r#"{"max_num_seqs":0}"#).field, "max_num_seqs");
+    assert_eq!(
+        bad(r#"{"gpu_memory_utilization":1.5}"#).field,
+        "gpu_memory_utilization"
+    );
+    let e = bad(r#"{"extra_flags":["--port=9"]}"#);
+    assert!(e.message.contains("--port is not one of"), "{e}");
+    let e = bad(r#"{"extra_flags":["seed"]}"#);
+    assert!(e.message.contains("not a flag"), "{e}");
+    let e = bad(r#"{"extra_flags":["--seed=1\nrm"]}"#);
+    assert!(e.message.contains("one line"), "{e}");
+    let many = format!(
+        r#"{{"extra_flags":[{}]}}"#,
+        vec![r#""--seed""#; 13].join(",")
+    );
+    assert!(bad(&many).message.contains("at most 12"));
+    // A flag of one engine is not the other's.
+    let s: EngineSettings = serde_json::from_str(r#"{"extra_flags":["--random-seed=3"]}"#).unwrap();
+    assert!(s.check(Engine::Sglang).is_ok());
+    assert!(s.check(Engine::Vllm).is_err());
+    assert!(serde_json::from_str::<EngineSettings>(r#"{"max_len":1}"#).is_err());
+}
+
+#[test]
+fn defaults_add_only_the_memory_share_and_the_summary_names_what_was_set() {
+    let s = EngineSettings::default();
+    assert_eq!(
+        s.flags(Engine::Vllm, 1),
+        ["--gpu-memory-utilization", "0.9"]
+    );
+    assert_eq!(s.summary(), "");
+    let s = EngineSettings {
+        max_model_len: Some(32768),
+        dtype: Dtype::Half,
+        kv_cache_dtype: KvCacheDtype::Fp8,
+        enforce_eager: true,
+        trust_remote_code: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        s.flags(Engine::Sglang, 1).join(" "),
+        "--context-length 32768 --mem-fraction-static 0.9 --dtype half --kv-cache-dtype fp8_e4m3 --disable-cuda-graph --trust-remote-code"
+    );
+    assert_eq!(
+        s.summary(),
+        "context 32,768 · dtype half · KV cache fp8 · eager · trusts remote code"
+    );
+    assert_eq!(
+        serde_json::to_string(&EngineSettings::default()).unwrap(),
+        "{}"
+    );
+}
