@@ -145,6 +145,12 @@ codes! {
     /// The offer a test was pinned to is gone (or no longer fits it), and no other offer
     /// of its GPU type is left: nothing else is rented in its place.
     PinnedOfferGone => "pinned_offer_gone",
+    /// The model is gated on the Hugging Face Hub and the dashboard has no Hub token: refused
+    /// before anything is rented.
+    ModelGated => "model_gated",
+    /// The Hub refused the model's download with the token given (no access granted to it,
+    /// or a wrong token).
+    ModelAccessDenied => "model_access_denied",
     /// The session ended (failed or stopped) before it was running.
     ProvisioningFailed => "provisioning_failed",
     /// The session did not reach running in time.
@@ -171,6 +177,9 @@ codes! {
     HostCommandTimeout => "host_command_timeout",
     /// The host's shell does not run commands.
     HostUnusable => "host_unusable",
+    /// The host cannot run the engine (GPU missing or not the one offered, driver too old,
+    /// too little disk, `nvidia-smi` failing): it is given back and the next offer rented.
+    HostUnsuitable => "host_unsuitable",
     /// Pulling the vLLM image or installing the package failed.
     VllmInstallFailed => "vllm_install_failed",
     /// Starting vLLM failed.

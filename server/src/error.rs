@@ -26,6 +26,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | C::UnknownModel
         | C::QuantizationUnavailable
         | C::ShopperRejected
+        | C::ModelGated
         | C::InsufficientDisk => StatusCode::BAD_REQUEST,
         // The request clashes with how things stand.
         C::RunInProgress
@@ -68,6 +69,8 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | C::SshHostPrivate
         | C::HostCommandTimeout
         | C::HostUnusable
+        | C::HostUnsuitable
+        | C::ModelAccessDenied
         | C::VllmInstallFailed
         | C::VllmStartFailed
         | C::VllmExited
