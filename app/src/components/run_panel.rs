@@ -59,6 +59,7 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
         run.config.deploy_mode.as_str(),
         run.id
     );
+    let settings = run.config.settings.summary();
     let steps = skipped_once(run.steps.clone())
         .into_iter()
         .map(|step| view! { <StepRow step/> })
@@ -67,6 +68,12 @@ fn RunView(run: Run, actions: KeptActions) -> impl IntoView {
         <section class="card run" data-run=run.id.to_string() data-status=format!("{:?}", run.status).to_lowercase()>
             <h2>"Progress"</h2>
             <p class="muted small">{title}</p>
+            <p class="small run-engine">
+                <span data-testid="run-engine">{run.config.engine_label()}</span>
+                {(!settings.is_empty()).then(|| view! {
+                    " · "<span data-testid="run-settings">{settings}</span>
+                })}
+            </p>
             <div class="bar" aria-hidden="true">
                 <div style=progress></div>
             </div>

@@ -1,3 +1,4 @@
+use crate::components::engine_fields::EngineFields;
 use crate::components::ErrorNote;
 use crate::functions::{outcome, CancelRun, StartRun};
 use crate::live::use_live;
@@ -11,7 +12,7 @@ use leptos::prelude::*;
 const DEFAULT_MODEL: &str = "Qwen/Qwen2.5-0.5B-Instruct";
 
 /// The test configuration form: model, provider, quantization, max $/h, reservation
-/// hours, keep the instance on failure. Run starts a deployment test; Cancel stops the
+/// hours, the engine with its version and settings, keep the instance on failure. Run starts a deployment test; Cancel stops the
 /// one in progress.
 #[component]
 pub fn TestForm() -> AnyView {
@@ -80,8 +81,9 @@ pub fn TestForm() -> AnyView {
                         "GPUs"
                         <input type="number" name="config[gpu_count]" value="1" min="1" max="8" step="1" required/>
                     </label>
+                    <EngineFields/>
                     <label>
-                        "Start vLLM with"
+                        "Start the engine with"
                         <select name="config[deploy_mode]">
                             {DeployMode::ALL
                                 .into_iter()

@@ -145,7 +145,10 @@ fn RunRow(r: Run) -> impl IntoView {
             <td><a href=format!("/runs/{id}")><code>{format::short_id(&id).to_owned()}</code></a></td>
             <td>{format::timestamp(&r.created_at)}</td>
             <td><span class=format!("status {status}")>{status}</span></td>
-            <td>{r.config.model.clone()}</td>
+            <td>
+                {r.config.model.clone()}
+                <span class="muted small engine">{format!(" · {}", r.config.engine_label())}</span>
+            </td>
             <td>{gpu}</td>
             <td class="num">{cost}</td>
             <td class="error-text" title=r.error.clone().unwrap_or_default()>

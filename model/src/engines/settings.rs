@@ -131,9 +131,33 @@ pub struct EngineSettings {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trust_remote_code: bool,
     /// More engine flags, each `--flag` or `--flag=value`, from the engine's known flags
-    /// ([`known_flags`]), at most [`MAX_EXTRA_FLAGS`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// ([`known_flags`]), at most [`MAX_EXTRA_FLAGS`]. A form sends them as one text,
+    /// one flag a line (blank lines dropped).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_flags"
+    )]
     pub extra_flags: Vec<String>,
+}
+
+/// A list of flags, or one text with a flag on each line (a form's textarea).
+fn de_flags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flags {
+        List(Vec<String>),
+        Lines(String),
+    }
+    Ok(match Flags::deserialize(d)? {
+        Flags::List(list) => list,
+        Flags::Lines(text) => text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

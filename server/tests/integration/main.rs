@@ -17,6 +17,7 @@ mod crashes;
 mod dashboard;
 mod doors;
 mod embed;
+mod engine_form;
 mod entrypoint;
 mod health;
 mod history;

@@ -59,3 +59,14 @@ fn defaults_add_only_the_memory_share_and_the_summary_names_what_was_set() {
         "{}"
     );
 }
+
+#[test]
+fn a_forms_flags_come_one_a_line() {
+    let s: EngineSettings =
+        serde_json::from_str(r#"{"extra_flags":"--seed=7\r\n\n  --disable-log-stats  \n"}"#)
+            .unwrap();
+    assert_eq!(s.extra_flags, ["--seed=7", "--disable-log-stats"]);
+    let s: EngineSettings = serde_json::from_str(r#"{"extra_flags":""}"#).unwrap();
+    assert!(s.extra_flags.is_empty());
+    assert!(serde_json::from_str::<EngineSettings>(r#"{"extra_flags":7}"#).is_err());
+}
