@@ -13,7 +13,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod listing;
 mod settings;
+pub use listing::{listing, EngineInfo, QuantizationNeed};
 pub use settings::{
     known_flags, Dtype, EngineSettings, KvCacheDtype, SettingsError, MAX_EXTRA_FLAGS,
 };

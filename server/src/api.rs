@@ -6,6 +6,7 @@
 //! - this file: the routes, the extractors, the test hooks.
 //! - `broker`: status, sessions, inventory, costs, health, live counters.
 //! - `runs`: start, list, read, cancel, logs.
+//! - `engines`: the engine catalogue.
 //! - `benchmarks`: list, read, compare, export, import.
 //! - `sessions`: session actions and the orphans.
 //! - `embed_tokens`: create, list, revoke.
@@ -26,6 +27,7 @@ use serde::de::DeserializeOwned;
 mod benchmarks;
 mod broker;
 mod embed_tokens;
+mod engines;
 pub mod metrics;
 pub mod openapi;
 mod runs;
@@ -58,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/live/stats", get(broker::live_stats))
         .route("/api/health", get(broker::health))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/engines", get(engines::list))
         .route("/api/runs", get(runs::list).post(runs::start))
         .route("/api/runs/{id}", get(runs::get))
         .route("/api/runs/{id}/logs", get(runs::logs))

@@ -10,12 +10,14 @@
 //! - [`history`]: `runs`, `logs` and `benchmarks`, on the data directory's store or a
 //!   running dashboard (`source`, over `dashboard`'s REST client).
 //! - `bench`: `bench`, the benchmark engine against any OpenAI-compatible server.
+//! - `engines`: `engines`, the engine catalogue.
 //! - [`output`]: tables, JSON, errors with their hint, exit codes, printable text.
 //! - `follow`, `progress`: following a run as it goes, on a progress bar.
 
 mod bench;
 pub mod broker;
 mod dashboard;
+mod engines;
 mod follow;
 pub mod glance;
 pub mod history;
@@ -51,6 +53,7 @@ pub fn init_logging(format: &str) {
 }
 
 pub use bench::bench;
+pub use engines::engines;
 pub use history::{benchmarks, logs, runs};
 
 /// The broker `c` names, or the exit code of the refusal (said on stderr): without
@@ -193,13 +196,21 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     let mut settings = Settings::defaults("127.0.0.1:0");
     settings.broker = args.broker.clone();
     let Some(deploy_mode) = DeployMode::parse(&args.deploy_mode) else {
-        anyhow::bail!(
-            "--deploy-mode must be docker, pip or entrypoint, not {:?}",
-            args.deploy_mode
-        );
+        return Ok(output::bad_input(
+            &format!(
+                "--deploy-mode must be docker, pip or entrypoint, not {:?}",
+                args.deploy_mode
+            ),
+            "Leave it out for docker.",
+        ));
     };
-    let (engine, engine_version, engine_settings) =
-        args.engine.resolve().map_err(anyhow::Error::msg)?;
+    let (engine, engine_version, engine_settings) = match args.engine.resolve() {
+        Ok(chosen) => chosen,
+        Err(why) => return Ok(output::bad_input(
+            &why,
+            "Leave --engine out for vLLM; `gpu-deploy-llm engines` lists the engines and versions.",
+        )),
+    };
     let state = crate::start(settings).await?;
     let dashboard = state.dashboard.clone();
     let config = TestConfig {

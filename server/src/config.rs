@@ -60,6 +60,9 @@ pub enum Command {
     Costs(CostsArgs),
     /// The model presets with their VRAM estimates, and whether they fit a GPU.
     Models(ModelsArgs),
+    /// The engines and versions a test may deploy (--engine, --engine-version), with the
+    /// CUDA version and GPU architectures each needs.
+    Engines(EnginesArgs),
     /// Benchmark any OpenAI-compatible streaming server (vLLM, llama.cpp's server, SGLang,
     /// TGI) and store the result like a test's, marked external.
     Bench(BenchArgs),
@@ -280,6 +283,14 @@ pub struct ModelsArgs {
     /// Quantization for the estimate: none, awq, gptq or fp8.
     #[arg(long, default_value = "none")]
     pub quantization: String,
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `gpu-deploy-llm engines`.
+#[derive(Clone, Debug, Args)]
+pub struct EnginesArgs {
     /// Print JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,

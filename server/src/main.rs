@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Extend(a) => exit(broker::extend(a).await),
         Command::Costs(a) => exit(broker::costs(a).await),
         Command::Models(a) => exit(broker::models(a).await),
+        Command::Engines(a) => exit(Ok(server::cli::engines(a))),
         Command::Bench(a) => exit(server::cli::bench(a).await),
         Command::Benchmarks(a) => exit(server::cli::benchmarks(a).await),
         Command::Runs(a) => exit(server::cli::runs(a).await),

@@ -28,6 +28,7 @@ use utoipa::OpenApi;
         super::broker::costs,
         super::broker::live_stats,
         super::broker::health,
+        super::engines::list,
         super::runs::start,
         super::runs::list,
         super::runs::get,

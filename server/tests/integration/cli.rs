@@ -108,16 +108,20 @@ fn every_flag_the_readme_lists_is_in_the_help() {
         }
     }
     let test = output_within(binary().args(["test", "--help"]), Duration::from_secs(30));
-    for flag in [
+    let test_flags = readme_flags("## `gpu-deploy-llm test`");
+    assert!(test_flags.len() >= 25, "{test_flags:?}");
+    for flag in test_flags.iter().map(String::as_str).chain([
         "--model",
         "--max-price",
         "--provider",
         "--json",
         "--keep-on-failure",
         "--shopper-url",
-    ] {
+        "--engine-version",
+        "--max-model-len",
+    ]) {
         assert!(
-            test.stdout.contains(flag),
+            test.stdout.contains(&format!("{flag} ")) || test.stdout.contains(&format!("{flag}\n")),
             "`test --help` does not explain {flag}"
         );
     }

@@ -18,6 +18,7 @@ mod dashboard;
 mod doors;
 mod embed;
 mod engine_form;
+mod engines;
 mod entrypoint;
 mod health;
 mod history;
