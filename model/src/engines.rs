@@ -13,6 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod fit;
 mod listing;
 mod settings;
 pub use listing::{listing, EngineInfo, QuantizationNeed};

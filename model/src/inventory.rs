@@ -23,13 +23,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod fit;
 mod narrowing;
 
+pub use fit::{LeftOutOffer, ModelFit};
 pub use narrowing::NoOffers;
 
 use crate::code::ErrorCode;
 use crate::error::ApiError;
-use crate::ids::OfferId;
 use crate::provider::Provider;
 use crate::query::{blank_as_none, word_enum};
 use chrono::{DateTime, Utc};
@@ -113,6 +114,21 @@ pub struct InventoryFilters {
         skip_serializing_if = "Option::is_none"
     )]
     pub gpus: Option<u32>,
+    /// The engine the model's fit is checked for (`vllm` when unset).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub engine: Option<crate::engines::Engine>,
+    /// Its version (the engine's default when unset), as `GET /api/engines` lists them.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub engine_version: Option<String>,
 }
 
 impl InventoryFilters {
@@ -147,6 +163,7 @@ impl InventoryFilters {
                 "Leave gpus out for one GPU.",
             ));
         }
+        self.fit_engine()?;
         let numbers = [
             ("max_price", self.max_price),
             ("min_reliability", self.min_reliability),
@@ -367,58 +384,4 @@ pub struct InventoryView {
     /// offers listed; with `model=`, only among those that fit it.
     #[serde(default)]
     pub prices: Vec<crate::prices::GpuPrices>,
-}
-
-/// A model's VRAM estimate against the offers listed (the Inventory tab's "fits model M").
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ModelFit {
-    /// The model, resolved, with its VRAM estimate on one GPU.
-    pub model: crate::registry::ResolvedModel,
-    /// GPUs the model is split across.
-    pub gpus: u32,
-    /// The VRAM each of those GPUs needs, GB.
-    pub vram_per_gpu: u32,
-    /// The ids of the listed offers with enough GPUs of enough VRAM.
-    pub fitting: Vec<OfferId>,
-}
-
-impl ModelFit {
-    /// Which of `offers` can serve `model` on `gpus` GPUs.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use gdl_model::inventory::ModelFit;
-    /// use gdl_model::registry::{resolve, Quantization};
-    /// use gdl_model::shopper::Offer;
-    ///
-    /// let offer = |id: &str, vram: u32| -> Offer {
-    ///     serde_json::from_value(serde_json::json!({"id": id, "provider": "vastai",
-    ///         "gpu_type": "GPU", "gpu_count": 1, "vram_gb": vram, "price_per_hour": 0.3}))
-    ///     .unwrap()
-    /// };
-    /// let model = resolve("qwen2.5-7b", Quantization::None)?; // needs 21 GB on one GPU
-    /// let fit = ModelFit::of(model, 1, &[offer("small", 16), offer("big", 24)]);
-    /// assert_eq!(fit.vram_per_gpu, 21);
-    /// assert_eq!(fit.fitting, ["big"]);
-    /// # Ok::<(), gdl_model::registry::ModelError>(())
-    /// ```
-    pub fn of(
-        model: crate::registry::ResolvedModel,
-        gpus: u32,
-        offers: &[crate::shopper::Offer],
-    ) -> Self {
-        let gpus = gpus.max(1);
-        Self {
-            vram_per_gpu: model.vram_per_gpu(gpus),
-            fitting: offers
-                .iter()
-                .filter(|o| model.fits(gpus, o.vram_gb, o.gpu_count))
-                .map(|o| o.id.clone())
-                .collect(),
-            model,
-            gpus,
-        }
-    }
 }

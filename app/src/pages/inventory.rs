@@ -1,8 +1,9 @@
 use super::live_page::PageBanner;
-use crate::components::{provider_options, ErrorNote, Loaded};
+use crate::components::{provider_options, version_label, ErrorNote, Loaded};
 use crate::format;
 use crate::functions::{get_inventory, StartRun};
 use crate::url::{ask, query};
+use gdl_model::engines::{self, Engine};
 use gdl_model::inventory::{InventoryFilters, InventorySort, InventoryView, ModelFit};
 use gdl_model::registry::{Quantization, PRESETS};
 use leptos::form::ActionForm;
@@ -130,6 +131,33 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
                 <label>"GPUs"
                     <input type="number" name="gpus" min="1" max="8" step="1" value=f.gpus.unwrap_or(1).to_string()/>
                 </label>
+                <label title="Offers the engine version cannot run (driver, GPU architecture, quantization) do not fit">"Engine"
+                    <select name="engine">
+                        {Engine::ALL
+                            .into_iter()
+                            .map(|e| view! { <option value=e.as_str() selected=f.engine.unwrap_or_default() == e>{e.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>"Engine version"
+                    <select name="engine_version">
+                        <option value="">"the engine's default"</option>
+                        {Engine::ALL
+                            .into_iter()
+                            .map(|e| {
+                                let chosen = f.engine_version.clone();
+                                let options = engines::catalogue()
+                                    .iter()
+                                    .filter(|v| v.engine == e)
+                                    .map(|v| view! {
+                                        <option value=v.version selected=chosen.as_deref() == Some(v.version)>{version_label(v)}</option>
+                                    })
+                                    .collect_view();
+                                view! { <optgroup label=e.label()>{options}</optgroup> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
             </fieldset>
             <label>"Sort by"
                 <select name="sort">{sorts}</select>
@@ -211,9 +239,14 @@ fn FitSummary(fit: ModelFit, offers: usize) -> impl IntoView {
                 {served}
             </p>
             <p class="muted small">
-                {format!("{} of the {offers} offers listed fit it (marked ✓); the others are marked too small and left out of the price comparison.", fit.fitting.len())}
+                {format!("{} of the {offers} offers listed fit it on {} (marked ✓); the others are marked too small, or why {} cannot run there, and left out of the price comparison.", fit.fitting.len(), fit.engine_label(), fit.engine_label())}
                 {m.gated.then_some(" This model is gated on Hugging Face: the host needs an accepted licence and a token.")}
             </p>
+            {fit.left_out_summary.clone().map(|summary| view! {
+                <p class="small" data-testid="fit-left-out">
+                    {format!("{summary} ({} cannot run them; a test would not rent them).", fit.engine_label())}
+                </p>
+            })}
         </section>
     }
 }
@@ -246,6 +279,8 @@ fn TestOnOffer(
             <input type="hidden" name="config[model]" value=fit.model.model.clone()/>
             <input type="hidden" name="config[quantization]" value=fit.model.quantization.as_str()/>
             <input type="hidden" name="config[gpu_count]" value=fit.gpus.to_string()/>
+            <input type="hidden" name="config[engine]" value=fit.engine.as_str()/>
+            <input type="hidden" name="config[engine_version]" value=fit.engine_version.clone()/>
             <input type="hidden" name="config[provider]" value=offer.provider.as_str().to_owned()/>
             <input type="hidden" name="config[max_price]" value=max_price/>
             <input type="hidden" name="config[pin_offer]" value=offer.id.to_string()/>
@@ -299,7 +334,13 @@ fn OfferTable(view: InventoryView, start: ServerAction<StartRun>) -> impl IntoVi
                     </td>
                 }
                 .into_any(),
-                None => view! { <td class="muted">"too small"</td> }.into_any(),
+                None => match fit.as_ref().and_then(|f| f.left_out_reason(&o.id)) {
+                    Some(why) => view! {
+                        <td class="muted small left-out" data-left-out="" title=why.to_owned()>{format!("✗ {why}")}</td>
+                    }
+                    .into_any(),
+                    None => view! { <td class="muted">"too small"</td> }.into_any(),
+                },
             });
             view! {
                 <tr data-offer=o.id.to_string() data-provider=o.provider.as_str().to_owned() data-vram=o.vram_gb data-price=o.price_per_hour data-fits=marked class:fits=fits.is_some()>

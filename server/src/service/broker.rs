@@ -51,6 +51,7 @@ impl Dashboard {
     pub async fn inventory(&self, filters: &InventoryFilters) -> ServiceResult<InventoryView> {
         filters.check()?;
         let model = filters.fit_model().transpose()?;
+        let engine = filters.fit_engine()?;
         let listed = self.monitor().offers(false, self.parts.patience).await;
         if listed.at.is_none() {
             return Err(listed.error.map(ServiceError::from).unwrap_or_else(|| {
@@ -69,7 +70,7 @@ impl Dashboard {
             .collect();
         filters.sort(&mut offers);
         let fetched_at = offers.iter().filter_map(|o| o.fetched_at).max();
-        let fit = model.map(|m| ModelFit::of(m, filters.gpus.unwrap_or(1), &offers));
+        let fit = model.map(|m| ModelFit::of(m, filters.gpus.unwrap_or(1), &offers, engine));
         // Offers too small for the model would pull the cheapest price down to a GPU
         // that cannot serve it.
         let prices = match &fit {

@@ -21,15 +21,33 @@ async fn offers_that_fit_a_model_are_marked_with_its_estimate() {
     let fit = view.fit.as_ref().expect("a model was asked for");
     assert_eq!(fit.vram_per_gpu, model.vram_gb);
     assert!(!fit.fitting.is_empty() && fit.fitting.len() < view.offers.len());
+    // Enough VRAM, and the default engine runs there: the rule a test's inventory step
+    // applies (`deployable`); the others with enough VRAM say why not.
+    assert_eq!(fit.engine_label(), "vLLM 0.31.0");
     for o in &view.offers {
+        let big_enough = o.vram_gb >= model.vram_gb;
         assert_eq!(
             fit.fitting.contains(&o.id),
-            o.vram_gb >= model.vram_gb,
+            big_enough && deployable(o),
             "{} with {} GB",
             o.id,
             o.vram_gb
         );
+        assert_eq!(
+            fit.left_out_reason(&o.id).is_some(),
+            big_enough && !deployable(o),
+            "{o:?}"
+        );
     }
+    assert!(
+        !fit.left_out.is_empty(),
+        "the simulator lists hosts whose driver is too old for the default vLLM"
+    );
+    let summary = fit.left_out_summary.as_deref().unwrap();
+    assert!(
+        summary.starts_with(&format!("{} offer", fit.left_out.len())),
+        "{summary}"
+    );
     // Split across two GPUs, each needs less, and only offers of two GPUs or more fit.
     let two: InventoryView = d
         .get("/api/inventory?model=qwen2.5-7b&gpus=2")
@@ -42,7 +60,7 @@ async fn offers_that_fit_a_model_are_marked_with_its_estimate() {
     for o in &two.offers {
         assert_eq!(
             fit2.fitting.contains(&o.id),
-            o.gpu_count >= 2 && o.vram_gb >= fit2.vram_per_gpu,
+            o.gpu_count >= 2 && o.vram_gb >= fit2.vram_per_gpu && deployable(o),
             "{o:?}"
         );
     }
@@ -59,11 +77,53 @@ async fn offers_that_fit_a_model_are_marked_with_its_estimate() {
         "{html}"
     );
     assert_eq!(html.matches("data-test-offer=").count(), fit.fitting.len());
+    assert_eq!(
+        html.matches("data-left-out=\"\"").count(),
+        fit.left_out.len(),
+        "each offer the engine cannot run says why"
+    );
+    let reason = &fit.left_out[0].reason;
+    assert!(html.contains(&format!("✗ {reason}")), "{reason}");
+    assert!(html.contains(summary), "the page counts them: {summary}");
     assert!(html.contains(&format!("needs {} GB VRAM", model.vram_gb)));
     assert!(html.contains(&format!("{} GB weights", model.weights_gb)));
     assert!(
         html.contains("value=\"qwen2.5-7b\""),
         "the form keeps the model"
+    );
+    // Another engine version: its own rule, named on the fit.
+    let old: InventoryView = d
+        .get("/api/inventory?model=qwen2.5-7b&engine=vllm&engine_version=0.6.4")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old_fit = old.fit.as_ref().unwrap();
+    assert_eq!(old_fit.engine_label(), "vLLM 0.6.4");
+    let engine = gdl_model::engines::find(gdl_model::engines::Engine::Vllm, "0.6.4").unwrap();
+    for o in &old.offers {
+        let runs = !matches!(
+            gdl_model::engines::fit::check(o, engine, "none"),
+            gdl_model::engines::fit::Verdict::Cannot(_)
+        );
+        assert_eq!(
+            old_fit.fitting.contains(&o.id),
+            o.vram_gb >= model.vram_gb && runs,
+            "{o:?}"
+        );
+    }
+    assert!(
+        old_fit.fitting.len() > fit.fitting.len(),
+        "CUDA 12.x drivers run 0.6.4"
+    );
+    let bad = d
+        .get("/api/inventory?model=qwen2.5-7b&engine=sglang&engine_version=0.6.4")
+        .await;
+    assert_eq!(bad.status(), 400);
+    let error: serde_json::Value = bad.json().await.unwrap();
+    assert!(
+        error["hint"].as_str().unwrap().contains("0.5.21"),
+        "{error}"
     );
     // A model that cannot be served is refused with its code and hint.
     let bad = d.get("/api/inventory?model=not%20a%20model").await;
