@@ -193,3 +193,84 @@ fn tests_engine_flags_reach_the_runs_record() {
         out.stderr
     );
 }
+
+/// The rows of the README's table whose header starts with `header`.
+fn readme_rows(header: &str) -> Vec<Vec<String>> {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("## Models and engines")
+        .nth(1)
+        .expect("the README has its models section");
+    let table = section
+        .split(&format!("\n{header}"))
+        .nth(1)
+        .expect("the README has that table");
+    table
+        .lines()
+        .skip(2) // the rest of the header, and the rule under it
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_readmes_tables_are_the_catalogues() {
+    let engines: Vec<Vec<String>> = listing()
+        .iter()
+        .map(|v| {
+            vec![
+                v.engine.label().to_owned(),
+                v.version.clone(),
+                if v.default { "yes" } else { "" }.to_owned(),
+                v.image.clone(),
+                format!("{:.1}+", v.min_cuda),
+                v.archs.join(" "),
+            ]
+        })
+        .collect();
+    assert_eq!(readme_rows("| engine | version |"), engines);
+
+    let gpus = readme_rows("| architecture |");
+    let mut archs = std::collections::BTreeSet::new();
+    for gpu in gdl_model::gpus::all() {
+        let (major, minor) = gpu.compute_capability;
+        let sm = format!("sm_{major}{minor}");
+        let row = gpus
+            .iter()
+            .find(|r| r[0] == gpu.arch.label())
+            .unwrap_or_else(|| panic!("no README row for {}", gpu.arch));
+        assert!(row[1].split(", ").any(|s| s == sm), "{sm} for {}", gpu.name);
+        // A card of several sizes or forms is listed once, by the name they share (the
+        // H100's forms differ in more than form, and are listed each).
+        let mut words: Vec<&str> = gpu.name.split(' ').collect();
+        while words.len() > 1 {
+            let last = words[words.len() - 1];
+            let size = last
+                .strip_suffix("GB")
+                .is_some_and(|n| n.parse::<u32>().is_ok());
+            let form = matches!(last, "PCIe" | "SXM") && words[0] != "H100";
+            if !(size || form) {
+                break;
+            }
+            words.pop();
+        }
+        let card = words.join(" ");
+        assert!(
+            row[2].split(", ").any(|c| c == card),
+            "{} ({card}) in the README's {} row",
+            gpu.name,
+            gpu.arch
+        );
+        archs.insert(gpu.arch.label());
+    }
+    assert_eq!(
+        archs.len(),
+        gpus.len(),
+        "no README row for an architecture we lack"
+    );
+}
