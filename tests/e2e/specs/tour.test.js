@@ -2,8 +2,8 @@
 // page, at 1366×900 and at phone width (390×844), in light and in dark. On each: no
 // horizontal overflow (the page is never wider than the window), and screenshots saved as
 // test artifacts (tests/e2e/artifacts/tour/, for a person to look at). On the dashboard
-// the test form's controls are all visible (not cut off, not under another card); on a
-// benchmark the histograms' bars are drawn as bars.
+// the test form's controls are all visible (not cut off, not under another card; its folded
+// engine settings opened); on a benchmark the histograms' bars are drawn as bars.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -51,6 +51,8 @@ async function overflow(page) {
 /** The test form's controls that a person cannot see whole (cut off or under something). */
 async function hiddenControls(page) {
   return page.locator('.test-form').evaluate((form) => {
+    // Folded parts (the engine settings) are opened: their controls must fit too.
+    for (const details of form.querySelectorAll('details')) details.open = true;
     const hidden = [];
     for (const el of form.querySelectorAll('input:not([type=hidden]), select, button')) {
       el.scrollIntoView({ block: 'center' });
