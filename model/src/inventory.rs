@@ -114,6 +114,14 @@ pub struct InventoryFilters {
         skip_serializing_if = "Option::is_none"
     )]
     pub gpus: Option<u32>,
+    /// The context length the model is to serve, tokens: its KV cache counts in the VRAM
+    /// it needs (as for a test with that `max_model_len`).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_model_len: Option<u32>,
     /// The engine the model's fit is checked for (`vllm` when unset).
     #[serde(
         default,
@@ -261,8 +269,13 @@ impl InventoryFilters {
                 }
             },
         };
+        let context = crate::engines::EngineSettings {
+            max_model_len: self.max_model_len,
+            ..Default::default()
+        };
         Some(
             resolve(model, quantization)
+                .map(|m| m.with_context(&context))
                 .map_err(|e| ApiError::new(e.code(), e.to_string()).with_hint(e.hint())),
         )
     }

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod error;
+pub mod kv_cache;
 mod presets;
 pub use error::ModelError;
 pub use presets::PRESETS;

@@ -59,7 +59,7 @@ pub fn EngineFields() -> impl IntoView {
             "Engine version"
             <select name="config[engine_version]" data-testid="engine-version"
                 on:change=move |ev| version.set(event_target_value(&ev))>
-                <option value="" prop:selected=move || version.get().is_empty()>"the engine's default"</option>
+                <option value="" prop:selected=move || version.get().is_empty()>"default"</option>
                 {groups}
             </select>
         </label>

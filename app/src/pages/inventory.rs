@@ -131,6 +131,10 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
                 <label>"GPUs"
                     <input type="number" name="gpus" min="1" max="8" step="1" value=f.gpus.unwrap_or(1).to_string()/>
                 </label>
+                <label title="Its KV cache counts in the VRAM the model needs">"Context length"
+                    <input type="number" name="max_model_len" min="256" max="1048576" step="1" placeholder="the model's"
+                        value=f.max_model_len.map(|n| n.to_string()).unwrap_or_default()/>
+                </label>
                 <label title="Offers the engine version cannot run (driver, GPU architecture, quantization) do not fit">"Engine"
                     <select name="engine">
                         {Engine::ALL
@@ -141,7 +145,7 @@ fn FilterForm(f: InventoryFilters) -> impl IntoView {
                 </label>
                 <label>"Engine version"
                     <select name="engine_version">
-                        <option value="">"the engine's default"</option>
+                        <option value="">"default"</option>
                         {Engine::ALL
                             .into_iter()
                             .map(|e| {

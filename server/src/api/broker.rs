@@ -44,8 +44,9 @@ pub async fn sessions(
 /// Offers from every provider the broker lists, filtered by provider, VRAM, price, GPU type
 /// (part of the name matches: `4090` finds `RTX 4090`), location and reliability, sorted by
 /// price (the default), VRAM, reliability or confidence. With `model` (and optionally
-/// `quantization`, `gpus`, `engine` and `engine_version`), each offer says whether that model
-/// fits on it: enough VRAM, and the engine version can run there (the driver's CUDA, the GPU's
+/// `quantization`, `gpus`, `max_model_len`, `engine` and `engine_version`), each offer says
+/// whether that model fits on it: enough VRAM (with the KV cache of `max_model_len` tokens
+/// when given), and the engine version can run there (the driver's CUDA, the GPU's
 /// architecture, the quantization), by the rule a deployment test applies; the others with
 /// enough VRAM say why not. 502 when the broker fails.
 #[utoipa::path(get, path = "/api/inventory", tag = "broker",
@@ -56,6 +57,7 @@ pub async fn sessions(
         ("sort" = Option<String>, Query, description = "price (default), vram, reliability or confidence"),
         ("model" = Option<String>, Query, description = "Mark the offers that fit this model"),
         ("quantization" = Option<String>, Query), ("gpus" = Option<u32>, Query),
+        ("max_model_len" = Option<u32>, Query, description = "The context length to serve: its KV cache counts in the VRAM needed"),
         ("engine" = Option<String>, Query, description = "vllm (default) or sglang: the fit leaves out offers it cannot run"),
         ("engine_version" = Option<String>, Query, description = "The engine's version (its default when unset; GET /api/engines)"),
     ),

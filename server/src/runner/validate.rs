@@ -30,11 +30,14 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
             )
         })?,
     };
-    let model = registry::resolve(&config.model, quantization).map_err(|e| RunError::Invalid {
-        code: e.code(),
-        message: e.to_string(),
-        hint: e.hint(),
-    })?;
+    // With the KV cache the chosen context length needs (the inventory's least VRAM).
+    let model = registry::resolve(&config.model, quantization)
+        .map_err(|e| RunError::Invalid {
+            code: e.code(),
+            message: e.to_string(),
+            hint: e.hint(),
+        })?
+        .with_context(&config.settings);
     if !(config.max_price.is_finite() && config.max_price > 0.0 && config.max_price <= 100.0) {
         return Err(RunError::invalid(
             format!(

@@ -274,3 +274,45 @@ fn the_readmes_tables_are_the_catalogues() {
         "no README row for an architecture we lack"
     );
 }
+
+/// A context length counts its KV cache in the VRAM a model needs: on the Inventory tab's
+/// fit and in a test's inventory query alike.
+#[tokio::test]
+async fn a_context_length_counts_its_kv_cache_in_the_vram_needed() {
+    use gdl_model::engines::EngineSettings;
+    use gdl_model::inventory::InventoryView;
+    use gdl_model::registry::{resolve, Quantization};
+    let d = Dashboard::start(None).await;
+    let plain = resolve("qwen2.5-7b", Quantization::None).unwrap();
+    let long = plain.clone().with_context(&EngineSettings {
+        max_model_len: Some(131_072),
+        ..Default::default()
+    });
+    assert!(long.vram_gb > plain.vram_gb);
+    let view: InventoryView = d
+        .get("/api/inventory?model=qwen2.5-7b&max_model_len=131072")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fit = view.fit.unwrap();
+    assert_eq!(fit.vram_per_gpu, long.vram_gb);
+    for o in &view.offers {
+        if fit.fitting.contains(&o.id) {
+            assert!(o.vram_gb >= long.vram_gb, "{o:?}");
+        }
+    }
+    // A test with that context asks the broker for that much (too low a price: nothing).
+    let id = crate::runs::start(
+        &d,
+        json!({"model": "qwen2.5-7b", "max_price": 0.01,
+               "settings": {"max_model_len": 131072}}),
+    )
+    .await;
+    let run = crate::runs::finished(&d, &id).await;
+    let error = run.error.unwrap_or_default();
+    assert!(
+        error.contains(&format!("at least {} GB VRAM per GPU", long.vram_gb)),
+        "{error}"
+    );
+}
