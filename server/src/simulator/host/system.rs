@@ -53,10 +53,12 @@ impl SimHost {
         let Some(query) = args.iter().find_map(|a| a.strip_prefix("--query-gpu=")) else {
             return format!(
                 "+-----------------------------------------------------------------------------+\n\
-                 | NVIDIA-SMI 550.54.15    Driver Version: 550.54.15    CUDA Version: 12.4     |\n\
+                 | NVIDIA-SMI {driver}    Driver Version: {driver}    CUDA Version: {cuda:.1}     |\n\
                  |-------------------------------+----------------------+----------------------+\n\
                  | {} GPU(s): {name}, {total} MiB\n",
-                self.gpus.count
+                self.gpus.count,
+                driver = self.driver.version,
+                cuda = self.driver.cuda,
             );
         };
         (0..self.gpus.count)
@@ -67,7 +69,7 @@ impl SimHost {
                         "name" => name.clone(),
                         "memory.total" => total.to_string(),
                         "memory.used" => used.to_string(),
-                        "driver_version" => "550.54.15".into(),
+                        "driver_version" => self.driver.version.into(),
                         "temperature.gpu" => (38 + i).to_string(),
                         "utilization.gpu" => if loaded { "87" } else { "0" }.into(),
                         "index" => i.to_string(),
