@@ -122,7 +122,7 @@ impl Simulator {
                     ),
                 ));
             }
-            let stale = offer.ghost || state.faults.stale_creates > 0;
+            let stale = (offer.ghost && self.config().ghosts) || state.faults.stale_creates > 0;
             if state.faults.stale_creates > 0 {
                 state.faults.stale_creates -= 1;
             }
