@@ -6,7 +6,6 @@
 //! vLLM 0.6.4: vllm-project/vllm issues #16901, #35432). The engine version comes from the
 //! image tag or pip spec, read against the catalogue ([`gdl_model::engines::catalogue`]).
 
-use super::vllm::Gpus;
 use super::Simulator;
 use gdl_model::engines::{self, EngineVersion};
 use gdl_model::gpus;
@@ -133,9 +132,14 @@ pub struct Death {
     pub early: bool,
 }
 
-/// Why `engine` dies at start on a host with `driver` and `gpus`, as its log says; `None`
-/// when it runs there (or the GPU is one the catalogue does not know).
-pub fn startup_error(engine: &EngineVersion, driver: Driver, gpus: &Gpus) -> Option<Death> {
+/// Why `engine` dies at start on a host with `driver` and GPUs `gpu_type` of `vram_gb`, as
+/// its log says; `None` when it runs there (or the GPU is one the catalogue does not know).
+pub fn startup_error(
+    engine: &EngineVersion,
+    driver: Driver,
+    gpu_type: &str,
+    vram_gb: u32,
+) -> Option<Death> {
     if driver.cuda + 1e-6 < engine.min_cuda {
         // PyTorch's check at CUDA initialisation (torch/cuda/__init__.py, `_check_driver`).
         let error = format!(
@@ -144,7 +148,7 @@ pub fn startup_error(engine: &EngineVersion, driver: Driver, gpus: &Gpus) -> Opt
         );
         return Some(Death { error, early: true });
     }
-    let gpu = gpus::lookup_with_vram(&gpus.gpu_type, gpus.vram_gb)?;
+    let gpu = gpus::lookup_with_vram(gpu_type, vram_gb)?;
     (!engine.supports_architecture(gpu.compute_capability)).then(|| Death {
         error: "torch.AcceleratorError: CUDA error: no kernel image is available for execution on the device\nCUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace below might be incorrect.".to_owned(),
         early: false,
@@ -154,14 +158,6 @@ pub fn startup_error(engine: &EngineVersion, driver: Driver, gpus: &Gpus) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gpus(name: &str, vram_gb: u32) -> Gpus {
-        Gpus {
-            gpu_type: name.into(),
-            count: 1,
-            vram_gb,
-        }
-    }
 
     #[test]
     fn drivers_follow_the_cuda_version_listed() {
@@ -179,28 +175,31 @@ mod tests {
         let new = engine_of_pip("'vllm==0.31.0'").unwrap();
         assert_eq!((old.version, new.version), ("0.6.4", "0.31.0"));
         assert_eq!(engine_of_image("vllm/vllm-openai:latest"), None);
-        let blackwell = gpus("RTX 5090", 32);
-        let err = startup_error(old, Driver::DEFAULT, &blackwell).unwrap();
+        let blackwell = ("RTX 5090", 32);
+        let err = startup_error(old, Driver::DEFAULT, blackwell.0, blackwell.1).unwrap();
         assert!(
             err.error.contains("no kernel image is available"),
             "{err:?}"
         );
         assert!(!err.early, "it dies at the first kernel, once loading");
-        assert_eq!(startup_error(new, Driver::DEFAULT, &blackwell), None);
-        let volta = gpus("V100", 16);
-        assert!(startup_error(new, Driver::DEFAULT, &volta)
+        assert_eq!(
+            startup_error(new, Driver::DEFAULT, blackwell.0, blackwell.1),
+            None
+        );
+
+        assert!(startup_error(new, Driver::DEFAULT, "V100", 16)
             .unwrap()
             .error
             .contains("no kernel image"));
-        assert_eq!(startup_error(old, Driver::DEFAULT, &volta), None);
-        let err = startup_error(new, Driver::for_cuda(12.4), &gpus("RTX 4090", 24)).unwrap();
+        assert_eq!(startup_error(old, Driver::DEFAULT, "V100", 16), None);
+        let err = startup_error(new, Driver::for_cuda(12.4), "RTX 4090", 24).unwrap();
         assert!(
             err.error.contains("too old (found version 12040)"),
             "{err:?}"
         );
         assert!(err.early, "at CUDA initialisation");
         assert_eq!(
-            startup_error(new, Driver::DEFAULT, &gpus("Mystery GPU", 24)),
+            startup_error(new, Driver::DEFAULT, "Mystery GPU", 24),
             None,
             "an unknown GPU is not guessed"
         );

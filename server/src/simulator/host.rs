@@ -161,7 +161,8 @@ impl SimHost {
     fn as_engine(&self, vllm: Vllm, engine: Option<&'static EngineVersion>) -> Vllm {
         match engine {
             Some(engine) => {
-                let death = startup_error(engine, self.driver, &self.gpus);
+                let gpus = &self.gpus;
+                let death = startup_error(engine, self.driver, &gpus.gpu_type, gpus.vram_gb);
                 vllm.as_engine(engine, death)
             }
             None => vllm,
