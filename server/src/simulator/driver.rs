@@ -98,18 +98,34 @@ impl Default for Driver {
 impl Simulator {
     /// The driver of a host created now on `offer`: the CUDA version the offer lists (as
     /// listed, old-driver faults included), a current driver when it lists none, or the
-    /// older one the `host_driver_cuda` fault gives the next hosts.
-    pub(crate) fn host_driver(&self, offer: &Offer) -> Driver {
+    /// older one the `host_driver_cuda` fault gives the next hosts; none that works for the
+    /// next hosts of the `hosts_without_driver` fault.
+    pub(crate) fn host_driver(&self, offer: &Offer) -> Option<Driver> {
         let mut state = self.state();
         let faults = &mut state.faults;
+        if faults.hosts_without_driver > 0 {
+            faults.hosts_without_driver -= 1;
+            return None;
+        }
         if let (Some(cuda), true) = (faults.host_driver_cuda, faults.host_driver_hosts > 0) {
             faults.host_driver_hosts -= 1;
-            return Driver::for_cuda(cuda);
+            return Some(Driver::for_cuda(cuda));
         }
         let listed = super::inventory::as_listed(offer.clone(), faults.old_drivers_below);
-        listed
-            .cuda_version
-            .map_or(Driver::DEFAULT, Driver::for_cuda)
+        Some(
+            listed
+                .cuda_version
+                .map_or(Driver::DEFAULT, Driver::for_cuda),
+        )
+    }
+}
+
+/// What an engine logs on a host without a working driver (PyTorch finds none at CUDA
+/// initialisation).
+pub fn no_driver() -> Death {
+    Death {
+        error: "RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a driver from http://www.nvidia.com/Download/index.aspx".into(),
+        early: true,
     }
 }
 

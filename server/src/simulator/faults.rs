@@ -69,6 +69,9 @@ pub struct Faults {
     pub host_driver_cuda: Option<f64>,
     /// How many hosts created from now on get `host_driver_cuda` (counts down per host).
     pub host_driver_hosts: u32,
+    /// The next N hosts created have no working NVIDIA driver: `nvidia-smi` fails (exit 9)
+    /// and an engine finds no GPU.
+    pub hosts_without_driver: u32,
     /// Every inventory listing takes this many milliseconds longer (not scaled), as the
     /// broker's does while its inventory cache is cold (5–7 s observed); other calls do not.
     pub cold_inventory_ms: u64,

@@ -4,7 +4,7 @@
 //! session's GPUs would, streaming output as it comes (image pulls, installs) with real exit
 //! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process.
 
-use super::driver::{startup_error, Driver};
+use super::driver::{no_driver, startup_error, Driver};
 use super::shell::{self, Connector, Target};
 use super::vllm::{Gpus, Kind, Vllm};
 
@@ -59,8 +59,9 @@ pub struct SimHost {
     secrets: Option<SecretLog>,
     /// The faults it shows (flooded output, vLLM crashing).
     faults: Arc<HostFaults>,
-    /// Its NVIDIA driver (what `nvidia-smi` reports and engine builds find).
-    driver: Driver,
+    /// Its NVIDIA driver (what `nvidia-smi` reports and engine builds find); `None` when no
+    /// driver works (`nvidia-smi` fails, engines find no GPU).
+    driver: Option<Driver>,
     /// The size of its disk (what the session asked for), bytes.
     disk_bytes: u64,
 }
@@ -137,7 +138,7 @@ impl SimHost {
             }),
             secrets: None,
             faults: Default::default(),
-            driver: Driver::DEFAULT,
+            driver: Some(Driver::DEFAULT),
             disk_bytes: 107_374_182_400,
         }
     }
@@ -150,8 +151,8 @@ impl SimHost {
         self
     }
 
-    /// Has `driver` (instead of a current one).
-    pub fn with_driver(mut self, driver: Driver) -> Self {
+    /// Has `driver` (instead of a current one; `None`: none that works).
+    pub fn with_driver(mut self, driver: Option<Driver>) -> Self {
         self.driver = driver;
         self
     }
@@ -162,7 +163,10 @@ impl SimHost {
         match engine {
             Some(engine) => {
                 let gpus = &self.gpus;
-                let death = startup_error(engine, self.driver, &gpus.gpu_type, gpus.vram_gb);
+                let death = match self.driver {
+                    Some(driver) => startup_error(engine, driver, &gpus.gpu_type, gpus.vram_gb),
+                    None => Some(no_driver()),
+                };
                 vllm.as_engine(engine, death)
             }
             None => vllm,
@@ -375,8 +379,9 @@ impl SimHost {
             }
             "cat" | "tail" => self.read_file(program, &args, io).await,
             "nvidia-smi" => {
-                io.out(&self.nvidia_smi(&args)).await;
-                0
+                let (text, code) = self.nvidia_smi(&args);
+                io.out(&text).await;
+                code
             }
             "python3" | "python" => self.python(&args, env, log_to, io).await,
             "pip" | "pip3" => self.pip(&args, io).await,

@@ -91,3 +91,20 @@ async fn when_every_host_is_bad_the_run_fails_host_unsuitable_after_max_rentals(
     assert_eq!(install.status, gdl_model::runs::StepStatus::Skipped);
     nothing_running(&d).await;
 }
+
+#[tokio::test]
+async fn a_host_whose_gpu_is_not_visible_is_replaced() {
+    let d = Dashboard::start(None).await;
+    let sim = d.state.simulator.clone().unwrap();
+    sim.simulator()
+        .update_faults(|f| f.hosts_without_driver = 1);
+    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Passed, "{:?}", done.error);
+    assert_eq!(done.rentals.len(), 2, "{:#?}", done.rentals);
+    let failure = done.rentals[0].failure.clone().unwrap_or_default();
+    assert!(failure.contains("no GPU is visible"), "{failure}");
+    assert_eq!(done.rentals[0].destroyed, Some(true));
+    assert!(log_has(&d, &id, "nvidia-smi is missing or failed"));
+    nothing_running(&d).await;
+}

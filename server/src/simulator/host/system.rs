@@ -37,7 +37,11 @@ impl SimHost {
         0
     }
 
-    pub(super) fn nvidia_smi(&self, args: &[&str]) -> String {
+    /// What `nvidia-smi` prints, and its exit code (9 when no driver works, as the real one).
+    pub(super) fn nvidia_smi(&self, args: &[&str]) -> (String, i32) {
+        let Some(driver) = self.driver else {
+            return ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n\n".into(), 9);
+        };
         let loaded = self
             .lock()
             .vllm
@@ -51,17 +55,18 @@ impl SimHost {
         let total = self.gpus.vram_gb as u64 * 1024;
         let used = if loaded { total * 9 / 10 } else { 3 };
         let Some(query) = args.iter().find_map(|a| a.strip_prefix("--query-gpu=")) else {
-            return format!(
+            let banner = format!(
                 "+-----------------------------------------------------------------------------+\n\
                  | NVIDIA-SMI {driver}    Driver Version: {driver}    CUDA Version: {cuda:.1}     |\n\
                  |-------------------------------+----------------------+----------------------+\n\
                  | {} GPU(s): {name}, {total} MiB\n",
                 self.gpus.count,
-                driver = self.driver.version,
-                cuda = self.driver.cuda,
+                driver = driver.version,
+                cuda = driver.cuda,
             );
+            return (banner, 0);
         };
-        (0..self.gpus.count)
+        let lines = (0..self.gpus.count)
             .map(|i| {
                 let fields: Vec<String> = query
                     .split(',')
@@ -69,7 +74,7 @@ impl SimHost {
                         "name" => name.clone(),
                         "memory.total" => total.to_string(),
                         "memory.used" => used.to_string(),
-                        "driver_version" => self.driver.version.into(),
+                        "driver_version" => driver.version.into(),
                         "temperature.gpu" => (38 + i).to_string(),
                         "utilization.gpu" => if loaded { "87" } else { "0" }.into(),
                         "index" => i.to_string(),
@@ -78,6 +83,7 @@ impl SimHost {
                     .collect();
                 fields.join(", ") + "\n"
             })
-            .collect()
+            .collect();
+        (lines, 0)
     }
 }

@@ -66,7 +66,7 @@ fn host_with(gpu: &str, vram_gb: u32, driver: Driver) -> Arc<SimHost> {
         count: 1,
         vram_gb,
     };
-    Arc::new(SimHost::new("sim-test".into(), gpus, 1000.0).with_driver(driver))
+    Arc::new(SimHost::new("sim-test".into(), gpus, 1000.0).with_driver(Some(driver)))
 }
 
 /// Starts `image` as the runner's docker mode does and returns its log once it has died
@@ -136,4 +136,25 @@ async fn an_engine_built_for_a_newer_cuda_dies_on_an_old_driver() {
     assert!(log.contains("vLLM API server version 0.6.4"), "{log}");
     assert!(log.contains("Uvicorn running"), "{log}");
     assert!(!log.contains("too old"), "{log}");
+}
+
+#[tokio::test]
+async fn a_host_without_a_working_driver_fails_nvidia_smi_and_the_engine() {
+    let gpus = Gpus {
+        gpu_type: "RTX 4090".into(),
+        count: 1,
+        vram_gb: 24,
+    };
+    let h = Arc::new(SimHost::new("sim-test".into(), gpus, 1000.0).with_driver(None));
+    let (out, _, code) = run(&h, "nvidia-smi").await;
+    assert_eq!(code, 9);
+    assert!(
+        out.contains("couldn't communicate with the NVIDIA driver"),
+        "{out}"
+    );
+    let log = docker_log_after_start(&h, "vllm/vllm-openai:v0.31.0").await;
+    assert!(
+        log.contains("Found no NVIDIA driver on your system"),
+        "{log}"
+    );
 }
