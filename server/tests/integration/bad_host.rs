@@ -52,7 +52,12 @@ async fn when_every_host_is_bad_the_run_fails_host_unsuitable_after_max_rentals(
         f.host_driver_cuda = Some(12.2);
         f.host_driver_hosts = 10;
     });
-    let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
+    // Keep on failure keeps nothing here: every host was given back when found unsuitable.
+    let id = start(
+        &d,
+        serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5, "keep_on_failure": true}),
+    )
+    .await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Failed);
     assert_eq!(
@@ -89,6 +94,8 @@ async fn when_every_host_is_bad_the_run_fails_host_unsuitable_after_max_rentals(
         .find(|s| s.name == StepName::InstallVllm)
         .unwrap();
     assert_eq!(install.status, gdl_model::runs::StepStatus::Skipped);
+    let cleanup = done.cleanup.clone().unwrap();
+    assert!(cleanup.destroyed_confirmed && !cleanup.kept, "{cleanup:?}");
     nothing_running(&d).await;
 }
 
