@@ -32,10 +32,20 @@ pub async fn diagnosed(
     let disk_gb = model.weights_gb + create::install_gb(d.ctx.config().deploy_mode);
     let mut exclusions = Exclusions::for_test(&d.ctx.config(), &connected.offer);
     let mut connected = connected;
+    let mut given_back: Vec<String> = Vec::new();
     loop {
         let report = diagnose::run(d, &connected).await?;
         let offer = connected.offer.clone();
         let Some(why) = unsuitable(&report, &offer, fit.engine, disk_gb) else {
+            if !given_back.is_empty() {
+                let detail = format!(
+                    "{} GPU(s) seen on offer {}; given back before: {}",
+                    report.gpus.len(),
+                    offer.id,
+                    given_back.join("; ")
+                );
+                d.ctx.detail(StepName::DiagnoseHost, detail).await;
+            }
             return Ok(connected);
         };
         // The connection goes before the machine does.
@@ -62,6 +72,7 @@ pub async fn diagnosed(
             wait::give_up(d, &session, &offer, &failure).await;
         }
         exclusions.failed(&offer);
+        given_back.push(why.clone());
         if rentals >= max {
             return Err(unsuitable_error(format!(
                 "{why} ({rentals} rental(s), the most this run may make)"

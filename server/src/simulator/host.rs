@@ -4,7 +4,7 @@
 //! session's GPUs would, streaming output as it comes (image pulls, installs) with real exit
 //! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process.
 
-use super::driver::{no_driver, startup_error, Driver};
+use super::driver::Driver;
 use super::shell::{self, Connector, Target};
 use super::vllm::{Gpus, Kind, Vllm};
 
@@ -155,22 +155,6 @@ impl SimHost {
     pub fn with_driver(mut self, driver: Option<Driver>) -> Self {
         self.driver = driver;
         self
-    }
-
-    /// `vllm` as `engine` runs it on this host (dying as that build would here); `vllm`
-    /// unchanged when the engine is not in the catalogue.
-    fn as_engine(&self, vllm: Vllm, engine: Option<&'static EngineVersion>) -> Vllm {
-        match engine {
-            Some(engine) => {
-                let gpus = &self.gpus;
-                let death = match self.driver {
-                    Some(driver) => startup_error(engine, driver, &gpus.gpu_type, gpus.vram_gb),
-                    None => Some(no_driver()),
-                };
-                vllm.as_engine(engine, death)
-            }
-            None => vllm,
-        }
     }
 
     /// Shows the faults `faults` asks for at the time.

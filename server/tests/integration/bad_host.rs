@@ -38,6 +38,16 @@ async fn a_host_whose_driver_is_too_old_is_replaced_by_the_next_offer() {
         &id,
         "giving it back and renting the next offer (rental 2 of at most 3)"
     ));
+    let diagnose = done
+        .steps
+        .iter()
+        .find(|s| s.name == StepName::DiagnoseHost)
+        .and_then(|s| s.detail.clone())
+        .unwrap_or_default();
+    assert!(
+        diagnose.contains(used.offer.offer_id.as_str()) && diagnose.contains("given back before"),
+        "{diagnose}"
+    );
     // The engine ran on the second host: its driver is the one its offer listed.
     let host = done.host.clone().unwrap();
     assert_ne!(host.cuda_version.as_deref(), Some("12.4"), "{host:?}");

@@ -1,10 +1,30 @@
 //! What the host's files and GPUs look like to the commands that read them: `cat` and
-//! `tail` (the OS release, vLLM's log, files written), and `nvidia-smi`.
+//! `tail` (the OS release, vLLM's log, files written), `nvidia-smi`, and what the host's driver
+//! and GPUs do to an engine started there.
 
 use super::{Io, SimHost};
+use crate::simulator::driver::{no_driver, startup_error};
 use crate::simulator::vllm::Phase;
+use crate::simulator::vllm::Vllm;
+use gdl_model::engines::EngineVersion;
 
 impl SimHost {
+    /// `vllm` as `engine` runs it on this host (dying as that build would here); `vllm`
+    /// unchanged when the engine is not in the catalogue.
+    pub(super) fn as_engine(&self, vllm: Vllm, engine: Option<&'static EngineVersion>) -> Vllm {
+        match engine {
+            Some(engine) => {
+                let gpus = &self.gpus;
+                let death = match self.driver {
+                    Some(driver) => startup_error(engine, driver, &gpus.gpu_type, gpus.vram_gb),
+                    None => Some(no_driver()),
+                };
+                vllm.as_engine(engine, death)
+            }
+            None => vllm,
+        }
+    }
+
     pub(super) async fn read_file(&self, program: &str, args: &[&str], io: &Io<'_>) -> i32 {
         let Some(path) = args.iter().rev().find(|a| !a.starts_with('-')).copied() else {
             return 0;
