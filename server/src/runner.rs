@@ -15,6 +15,8 @@
 //! - `context`: one run's record, log and publication (live channel + database).
 //! - `pipeline`: the run loop (step wrapper, skipping, cleanup guarantee, outcome).
 //! - [`steps`]: one file per step, with typed inputs and outputs (a table is there).
+//! - `replace`: a host Diagnose host finds unfit for the run is given back and the next
+//!   offer rented.
 //! - [`host`], [`ssh`]: the remote host and its one implementation, SSH (russh).
 //! - [`shell`], [`vllm`]: shell quoting, and vLLM's command lines in both install modes.
 //! - [`loadgen`]: the streaming benchmark client.
@@ -33,6 +35,7 @@ mod lost_host;
 mod pipeline;
 pub mod reconcile;
 mod recover;
+mod replace;
 pub mod shell;
 pub mod ssh;
 pub mod steps;

@@ -15,6 +15,7 @@
 //! # Layout
 //! - [`catalog`]: GPU types, offer generation, inventory drift.
 //! - [`faults`]: the fault knobs.
+//! - [`driver`]: a host's NVIDIA driver, and what an engine build finds on the host.
 //! - `inventory`: the provider cache and the listing filters.
 //! - `sessions`: the session state machine, provisioning and the lifecycle tick.
 //! - `routes`: the HTTP surface (axum).
@@ -26,6 +27,7 @@
 //! - [`llm`]: the OpenAI-compatible streaming server a loaded vLLM answers with.
 
 pub mod catalog;
+pub mod driver;
 pub mod faults;
 pub mod host;
 mod inventory;

@@ -75,7 +75,12 @@ async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Resul
     let host = s
         .step(StepName::ConnectSsh, connect::run(d, running))
         .await?;
-    s.step(StepName::DiagnoseHost, diagnose::run(d, &host))
+    // A host that cannot run the engine is replaced by the next offer's (`replace`).
+    let host = s
+        .step(
+            StepName::DiagnoseHost,
+            super::replace::diagnosed(d, host, &model, &offers),
+        )
         .await?;
     let served = s
         .step(StepName::InstallVllm, install::run(d, &host, &model))

@@ -10,7 +10,7 @@
 //! | 4 | Create session | [`create`] | [`Offer`] | [`Booked`] (session + one-time key) |
 //! | 5 | Wait for running | [`wait`] | [`Booked`] | [`RunningSession`] |
 //! | 6 | Connect SSH | [`connect`] | [`RunningSession`] | [`Connected`] host |
-//! | 7 | Diagnose host | [`diagnose`] | [`Connected`] | [`HostReport`] |
+//! | 7 | Diagnose host | [`diagnose`], `replace` | [`Connected`] | [`HostReport`]; a host that cannot run the engine replaced by the next offer's |
 //! | 8 | Install & start vLLM | [`install`] | [`Connected`] | [`Served`] (its API key) |
 //! | 9 | Verify deployment | [`verify`] | [`Connected`] + [`Served`] | [`Target`] (tunnel) |
 //! | 10 | Benchmark | [`benchmark`] | [`Target`] | [`BenchmarkRecord`] (stored) |

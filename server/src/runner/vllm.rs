@@ -14,6 +14,8 @@ use gdl_model::registry::{Quantization, ResolvedModel};
 use gdl_model::runs::DeployMode;
 use zeroize::Zeroizing;
 
+mod hint;
+
 /// How long a liveness check or log read may take.
 const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// The port vLLM serves on, on the host.
@@ -207,9 +209,8 @@ impl Launch {
             .await
             .map(|o| o.stdout)
             .unwrap_or_default();
-        StepError::new(code, format!("{what}; last log lines:\n{}", tail.trim())).hint(
-            "Read the log lines: out of memory means a bigger GPU or a quantized model; a CUDA error while serving is the host's GPU or driver (try another offer); a missing module means the install failed.",
-        )
+        StepError::new(code, format!("{what}; last log lines:\n{}", tail.trim()))
+            .hint(hint::for_log(&tail))
     }
 
     /// The last `lines` lines of vLLM's log.

@@ -1,4 +1,5 @@
-//! The simulated inventory: real GPU types with their VRAM and plausible prices, offers
+//! The simulated inventory: real GPU types with their VRAM and plausible prices (Volta to
+//! Blackwell, one to eight GPUs per offer), offers
 //! shaped like each provider's (ids, locations, reliability, confidence), and a slow drift
 //! applied at every provider refresh.
 
@@ -101,6 +102,19 @@ const GPUS: &[Gpu] = &[
         vram_gb: 80,
         price: (1.99, 3.20),
         tensordock_name: Some("h100-sxm5-80gb"),
+    },
+    // Blackwell: builds without sm_120 / sm_100 kernels fail on these ("no kernel image").
+    Gpu {
+        name: "RTX 5090",
+        vram_gb: 32,
+        price: (0.35, 0.80),
+        tensordock_name: None,
+    },
+    Gpu {
+        name: "B200",
+        vram_gb: 180,
+        price: (3.20, 5.50),
+        tensordock_name: None,
     },
 ];
 

@@ -63,6 +63,15 @@ pub struct Faults {
     /// Vast.ai offers priced under this ($/h) report CUDA 11.8, as hosts with an old
     /// driver do (the `min_cuda` filter sees them so).
     pub old_drivers_below: Option<f64>,
+    /// The real driver of the next `host_driver_hosts` hosts created supports only this
+    /// CUDA version, whatever their offer lists: a host that turns out older than listed
+    /// once rented (an engine built for a newer CUDA dies on it; Diagnose host sees it).
+    pub host_driver_cuda: Option<f64>,
+    /// How many hosts created from now on get `host_driver_cuda` (counts down per host).
+    pub host_driver_hosts: u32,
+    /// The next N hosts created have no working NVIDIA driver: `nvidia-smi` fails (exit 9)
+    /// and an engine finds no GPU.
+    pub hosts_without_driver: u32,
     /// Every inventory listing takes this many milliseconds longer (not scaled), as the
     /// broker's does while its inventory cache is cold (5–7 s observed); other calls do not.
     pub cold_inventory_ms: u64,

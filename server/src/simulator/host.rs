@@ -4,6 +4,7 @@
 //! session's GPUs would, streaming output as it comes (image pulls, installs) with real exit
 //! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process.
 
+use super::driver::Driver;
 use super::shell::{self, Connector, Target};
 use super::vllm::{Gpus, Kind, Vllm};
 
@@ -13,6 +14,7 @@ mod entrypoint;
 mod packages;
 mod system;
 use futures::future::BoxFuture;
+use gdl_model::engines::EngineVersion;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -57,6 +59,11 @@ pub struct SimHost {
     secrets: Option<SecretLog>,
     /// The faults it shows (flooded output, vLLM crashing).
     faults: Arc<HostFaults>,
+    /// Its NVIDIA driver (what `nvidia-smi` reports and engine builds find); `None` when no
+    /// driver works (`nvidia-smi` fails, engines find no GPU).
+    driver: Option<Driver>,
+    /// The size of its disk (what the session asked for), bytes.
+    disk_bytes: u64,
 }
 
 /// Secrets a simulated cloud was handed, kept so tests can look for leaks of them.
@@ -66,6 +73,8 @@ pub type SecretLog = Arc<Mutex<Vec<String>>>;
 struct HostState {
     pulled: Vec<String>,
     pip_vllm: bool,
+    /// The catalogue's engine version `pip install` put there, when it knows the spec.
+    pip_engine: Option<&'static EngineVersion>,
     /// Files written by redirection (`/tmp/x.log`).
     files: HashMap<String, String>,
     vllm: Option<Vllm>,
@@ -129,7 +138,23 @@ impl SimHost {
             }),
             secrets: None,
             faults: Default::default(),
+            driver: Some(Driver::DEFAULT),
+            disk_bytes: 107_374_182_400,
         }
+    }
+
+    /// Has a disk of `gb` GB (the session's `disk_gb`; 100 GiB when it asked for none).
+    pub fn with_disk_gb(mut self, gb: Option<u32>) -> Self {
+        if let Some(gb) = gb {
+            self.disk_bytes = gb as u64 * 1_000_000_000;
+        }
+        self
+    }
+
+    /// Has `driver` (instead of a current one; `None`: none that works).
+    pub fn with_driver(mut self, driver: Option<Driver>) -> Self {
+        self.driver = driver;
+        self
     }
 
     /// Shows the faults `faults` asks for at the time.
@@ -338,8 +363,9 @@ impl SimHost {
             }
             "cat" | "tail" => self.read_file(program, &args, io).await,
             "nvidia-smi" => {
-                io.out(&self.nvidia_smi(&args)).await;
-                0
+                let (text, code) = self.nvidia_smi(&args);
+                io.out(&text).await;
+                code
             }
             "python3" | "python" => self.python(&args, env, log_to, io).await,
             "pip" | "pip3" => self.pip(&args, io).await,
@@ -373,9 +399,11 @@ impl SimHost {
             }
             "curl" => self.curl(&args, io).await,
             "df" => {
-                let free =
-                    85_899_345_920u64 - (self.lock().pulled.len() as f64 * IMAGE_GB * 1e9) as u64;
-                io.out(&format!("Filesystem 1B-blocks Used Available Use% Mounted on\noverlay 107374182400 {} {free} 20% /\n", 107_374_182_400u64 - free)).await;
+                let total = self.disk_bytes;
+                let images = (self.lock().pulled.len() as f64 * IMAGE_GB * 1e9) as u64;
+                let used = (total / 10 + images).min(total);
+                let pct = used * 100 / total.max(1);
+                io.out(&format!("Filesystem 1B-blocks Used Available Use% Mounted on\noverlay {total} {used} {} {pct}% /\n", total - used)).await;
                 0
             }
             "free" => {

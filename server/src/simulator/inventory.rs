@@ -184,7 +184,7 @@ impl Simulator {
 
 /// Vast ids: the `vastai-` prefix is case-insensitive and a bare number is accepted.
 /// `offer` as listed while Vast.ai offers under `old_below` $/h have an old driver.
-fn as_listed(mut offer: Offer, old_below: Option<f64>) -> Offer {
+pub(super) fn as_listed(mut offer: Offer, old_below: Option<f64>) -> Offer {
     if offer.provider == Provider::VastAi && old_below.is_some_and(|p| offer.price_per_hour < p) {
         offer.cuda_version = Some(11.8);
     }

@@ -6,10 +6,8 @@
 //! `reservation`. An instance's machine lives from a successful create until it is
 //! destroyed, fails or vanishes at the provider.
 
-use super::host::SimHost;
 use super::ssh::{self, Access, Endpoint};
-use super::vllm::Gpus;
-use super::{sanitize, SimError, Simulator};
+use super::{host::SimHost, sanitize, vllm::Gpus, SimError, Simulator};
 use provision::{choose_plan, Plan, VANISHED};
 use validate::validate_create;
 
@@ -124,7 +122,7 @@ impl Simulator {
                     ),
                 ));
             }
-            let stale = offer.ghost || state.faults.stale_creates > 0;
+            let stale = (offer.ghost && self.config().ghosts) || state.faults.stale_creates > 0;
             if state.faults.stale_creates > 0 {
                 state.faults.stale_creates -= 1;
             }
@@ -277,7 +275,9 @@ impl Simulator {
             self.config().speed,
         )
         .with_secret_log(self.shared.handed_secrets.clone())
-        .with_faults(self.shared.host_faults.clone());
+        .with_faults(self.shared.host_faults.clone())
+        .with_driver(self.host_driver(&offer.offer))
+        .with_disk_gb(request.disk_gb);
         let host = Arc::new(host);
         if let Some(args) = request.provider_vllm(&offer.offer.provider) {
             host.start_provider_vllm(args);

@@ -1,11 +1,13 @@
 //! A vLLM process on the simulated host, from launch to serving: what its command line
 //! asks for, how long the download and load take on this hardware, what it logs on the
 //! way, and why it dies when it does (the model does not fit, more tensor-parallel ranks
-//! than GPUs, the package missing). Once loaded it serves through [`SimLlm`].
+//! than GPUs, the package missing, a driver too old or a GPU its build has no kernels for). Once loaded it serves through [`SimLlm`].
 
+use super::driver::Death;
 use super::llm::{LlmProfile, SimLlm};
 use super::shell::arg_after;
 use chrono::{DateTime, Utc};
+use gdl_model::engines::EngineVersion;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,10 @@ pub struct Vllm {
     server: Option<SimLlm>,
     /// Crashed while serving (a fault): stays dead once its server is gone.
     crashed: bool,
+    /// The release it logs (the catalogue's, read from its image or pip spec).
+    version: String,
+    /// The share of loading at which a doomed process dies.
+    dies_at: f64,
 }
 
 /// What [`Vllm::phase`] reports.
@@ -105,7 +111,20 @@ impl Vllm {
             killed: false,
             server: None,
             crashed: false,
+            version: "0.6.4".into(),
+            dies_at: 0.6,
         }
+    }
+
+    /// Runs as `engine` (its release in the log), dying with `death` (what the host's driver
+    /// or GPU does to this build, [`super::driver::startup_error`]) when there is one.
+    pub fn as_engine(mut self, engine: &EngineVersion, death: Option<Death>) -> Self {
+        self.version = engine.version.to_owned();
+        if let Some(death) = death {
+            self.death = Some(death.error);
+            self.dies_at = if death.early { 0.05 } else { 0.6 };
+        }
+        self
     }
 
     /// A process that cannot start at all: it logs `error` and exits at once.
@@ -126,7 +145,7 @@ impl Vllm {
         let done = self.started.elapsed().as_secs_f64() / self.load_time.as_secs_f64().max(1e-3);
         match (&self.death, done) {
             _ if self.killed || self.crashed() => Phase::Dead,
-            (Some(_), d) if d >= 0.6 || self.load_time.is_zero() => Phase::Dead,
+            (Some(_), d) if d >= self.dies_at || self.load_time.is_zero() => Phase::Dead,
             (None, d) if d >= 1.0 => Phase::Serving,
             (_, d) => Phase::Loading(d.min(1.0)),
         }
@@ -141,7 +160,10 @@ impl Vllm {
     pub fn log(&self) -> Vec<String> {
         let stamp = self.started_wall.format("%m-%d %H:%M:%S");
         let mut lines = vec![
-            format!("INFO {stamp} api_server.py:585] vLLM API server version 0.6.4"),
+            format!(
+                "INFO {stamp} api_server.py:585] vLLM API server version {}",
+                self.version
+            ),
             format!(
                 "INFO {stamp} api_server.py:586] args: model='{}', served_model_name=['{}']",
                 self.profile.model, self.profile.model
@@ -152,7 +174,7 @@ impl Vllm {
             Phase::Serving => 1.0,
             Phase::Dead if self.killed => return lines,
             Phase::Dead if self.crashed() => 1.0,
-            Phase::Dead => 0.6,
+            Phase::Dead => self.dies_at,
         };
         let download = (done * 2.0).min(1.0);
         for tenth in 1..=(download * 10.0) as u32 {

@@ -141,8 +141,14 @@ async fn offers_that_fit_a_model_are_marked_with_its_estimate() {
 }
 
 /// The Vast.ai offers under $3/h a test of qwen2.5-0.5b can rent (available, fitting, with
-/// a driver new enough for vLLM), cheapest first.
+/// a driver new enough for vLLM, and still there at the simulated provider: not a ghost),
+/// cheapest first.
 pub async fn rentable(d: &Dashboard) -> Vec<gdl_model::shopper::Offer> {
+    let sim = d
+        .state
+        .simulator
+        .clone()
+        .expect("the dashboard's simulator");
     let view: InventoryView = d
         .get("/api/inventory?provider=vastai&max_price=3&model=qwen2.5-0.5b")
         .await
@@ -153,6 +159,7 @@ pub async fn rentable(d: &Dashboard) -> Vec<gdl_model::shopper::Offer> {
     view.offers
         .into_iter()
         .filter(|o| o.available && fit.fitting.contains(&o.id) && deployable(o))
+        .filter(|o| sim.simulator().is_rentable(&o.id))
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: the broker client against the simulator over real loopback HTTP, and
 //! the dashboard's router served on a port-0 listener.
 
+mod bad_host;
 mod bench_cli;
 mod broker_features;
 mod cli;

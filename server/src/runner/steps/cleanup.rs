@@ -51,7 +51,14 @@ pub async fn run(d: &Deps<'_>, keep: bool) {
         }
         return;
     };
-    if keep {
+    // A rental the run gave up (a machine that did not start, a host that could not run
+    // the engine) was destroyed then: there is nothing left to keep.
+    let given_up = ctx.read(|run| {
+        run.rentals
+            .iter()
+            .any(|r| r.session_id == id && r.failure.is_some())
+    });
+    if keep && !given_up {
         let message = format!("session {id} left running as asked (keep on failure); destroy it from the Sessions tab when done");
         ctx.warn(&message);
         ctx.update(|run| run.cleanup = Some(outcome(false, true, &message)))

@@ -206,14 +206,19 @@ fn explained(mut e: StepError) -> StepError {
     e
 }
 
+/// What installing the engine takes on disk (the image, or the wheels and their
+/// dependencies), GB.
+pub fn install_gb(mode: DeployMode) -> f64 {
+    match mode {
+        DeployMode::Docker | DeployMode::Entrypoint => 20.0,
+        DeployMode::Pip => 12.0,
+    }
+}
+
 /// The disk (GB) a rental asks for: the weights half again (download and cache), the
 /// install (the vLLM image unpacked, or the pip environment) and headroom, in steps of 5.
 pub fn disk_for(model: &ResolvedModel, mode: DeployMode) -> u32 {
-    let install = match mode {
-        DeployMode::Docker | DeployMode::Entrypoint => 20.0,
-        DeployMode::Pip => 12.0,
-    };
-    let gb = (model.weights_gb * 1.5 + install + 8.0).ceil() as u32;
+    let gb = (model.weights_gb * 1.5 + install_gb(mode) + 8.0).ceil() as u32;
     gb.div_ceil(5) * 5
 }
 

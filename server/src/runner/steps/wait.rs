@@ -7,11 +7,12 @@
 
 use super::create;
 use super::select::{self, Exclusions};
-use super::{describe, Booked, Deps, Offers, ResolvedModel, RunningSession};
+use super::{describe, Booked, Deps, Offer, Offers, ResolvedModel, RunningSession};
 use crate::runner::destroy::destroy;
 use crate::runner::error::StepError;
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
+use gdl_model::ids::SessionId;
 use gdl_model::runs::StepName;
 use gdl_model::shopper::{explain_provider_error, Provider, Session, SessionStatus};
 use std::time::{Duration, Instant};
@@ -26,6 +27,18 @@ pub async fn run(
     offers: &Offers,
 ) -> Result<RunningSession, StepError> {
     let mut exclusions = Exclusions::for_test(&d.ctx.config(), &booked.offer);
+    follow(d, booked, model, offers, &mut exclusions).await
+}
+
+/// Waits for `booked` to run, renting again on the next offer `exclusions` allow (ruling
+/// out each that fails to start) while rentals are left.
+pub async fn follow(
+    d: &Deps<'_>,
+    booked: Booked,
+    model: &ResolvedModel,
+    offers: &Offers,
+    exclusions: &mut Exclusions,
+) -> Result<RunningSession, StepError> {
     let mut booked = booked;
     loop {
         let failure = match until_running(d, &booked.session).await {
@@ -54,7 +67,7 @@ pub async fn run(
             Err(e) => return Err(e),
         };
         let rentals = d.ctx.read(|run| run.rentals.len()) as u32;
-        give_up(d, &booked, &failure).await;
+        give_up(d, &booked.session.id, &booked.offer, &failure).await;
         exclusions.failed(&booked.offer);
         let max = d.config.max_rentals.max(1);
         if rentals >= max {
@@ -70,7 +83,7 @@ pub async fn run(
             "Renting again on another offer (rental {} of at most {max})",
             rentals + 1
         ));
-        let next = select::next(d, offers, &exclusions).await?;
+        let next = select::next(d, offers, exclusions).await?;
         d.ctx.info(&format!("Next best: {}", describe(&next)));
         d.ctx
             .detail(
@@ -83,7 +96,7 @@ pub async fn run(
                 ),
             )
             .await;
-        booked = create::book(d, model, offers, next, &exclusions).await?;
+        booked = create::book(d, model, offers, next, exclusions).await?;
     }
 }
 
@@ -108,9 +121,10 @@ fn is_provisioning(e: &StepError) -> bool {
     )
 }
 
-/// Records why a rental failed and what it cost, and destroys it.
-async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
-    let id = booked.session.id.clone();
+/// Records why the rental of session `id` on `offer` failed and what it cost, and destroys
+/// it (confirmed, or left to cleanup).
+pub async fn give_up(d: &Deps<'_>, id: &SessionId, offer: &Offer, failure: &StepError) {
+    let id = id.clone();
     let now = Utc::now();
     let cost = d.ctx.read(|run| {
         run.rentals
@@ -121,7 +135,7 @@ async fn give_up(d: &Deps<'_>, booked: &Booked, failure: &StepError) {
     });
     d.ctx.warn(&format!(
         "Rental of {} failed: {} (cost so far ${cost:.4})",
-        describe(&booked.offer),
+        describe(offer),
         failure.message
     ));
     // Not confirmed in a while: cleanup tries it again, with all its patience.

@@ -1,7 +1,9 @@
 //! `docker` on the simulated host: pull (with progress), run (vLLM in a container, its
-//! port published with `-p`), inspect, logs, rm.
+//! port published with `-p`, running as the catalogue's version of its image), inspect,
+//! logs, rm.
 
 use super::{Dest, Io, SimHost, IMAGE_GB, PULL_SECS};
+use crate::simulator::driver::engine_of_image;
 use crate::simulator::vllm::{Kind, Vllm};
 use std::collections::HashMap;
 
@@ -178,7 +180,8 @@ impl SimHost {
             self.lock().pulled.push(image.to_string());
         }
         self.handed(&key);
-        let mut vllm = Vllm::launch(Kind::Container { name }, &rest, key, &self.gpus, self.speed);
+        let vllm = Vllm::launch(Kind::Container { name }, &rest, key, &self.gpus, self.speed);
+        let mut vllm = self.as_engine(vllm, engine_of_image(image));
         vllm.port = match (host_network, port_map, vllm.port) {
             (true, _, port) => port,
             (false, Some((host, container)), Some(port)) if container == port => Some(host),

@@ -2,6 +2,7 @@
 //! vLLM's OpenAI server as a background process (which needs the package installed).
 
 use super::{Io, SimHost};
+use crate::simulator::driver::engine_of_pip;
 use crate::simulator::vllm::{Kind, Vllm};
 use std::collections::HashMap;
 
@@ -25,8 +26,10 @@ impl SimHost {
             packages.join(" ").replace("==", "-")
         ))
         .await;
-        if packages.iter().any(|p| p.starts_with("vllm")) {
-            self.lock().pip_vllm = true;
+        if let Some(vllm) = packages.iter().find(|p| p.starts_with("vllm")) {
+            let mut state = self.lock();
+            state.pip_vllm = true;
+            state.pip_engine = engine_of_pip(vllm);
         }
         0
     }
@@ -54,7 +57,8 @@ impl SimHost {
                     pid: state.next_pid,
                 };
                 let vllm = if state.pip_vllm {
-                    Vllm::launch(kind, &rest, key, &self.gpus, self.speed)
+                    let vllm = Vllm::launch(kind, &rest, key, &self.gpus, self.speed);
+                    self.as_engine(vllm, state.pip_engine)
                 } else {
                     Vllm::broken(kind, "/usr/bin/python3: Error while finding module specification for 'vllm.entrypoints.openai.api_server' (ModuleNotFoundError: No module named 'vllm')", key, &self.gpus)
                 };

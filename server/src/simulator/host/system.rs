@@ -1,10 +1,30 @@
 //! What the host's files and GPUs look like to the commands that read them: `cat` and
-//! `tail` (the OS release, vLLM's log, files written), and `nvidia-smi`.
+//! `tail` (the OS release, vLLM's log, files written), `nvidia-smi`, and what the host's driver
+//! and GPUs do to an engine started there.
 
 use super::{Io, SimHost};
+use crate::simulator::driver::{no_driver, startup_error};
 use crate::simulator::vllm::Phase;
+use crate::simulator::vllm::Vllm;
+use gdl_model::engines::EngineVersion;
 
 impl SimHost {
+    /// `vllm` as `engine` runs it on this host (dying as that build would here); `vllm`
+    /// unchanged when the engine is not in the catalogue.
+    pub(super) fn as_engine(&self, vllm: Vllm, engine: Option<&'static EngineVersion>) -> Vllm {
+        match engine {
+            Some(engine) => {
+                let gpus = &self.gpus;
+                let death = match self.driver {
+                    Some(driver) => startup_error(engine, driver, &gpus.gpu_type, gpus.vram_gb),
+                    None => Some(no_driver()),
+                };
+                vllm.as_engine(engine, death)
+            }
+            None => vllm,
+        }
+    }
+
     pub(super) async fn read_file(&self, program: &str, args: &[&str], io: &Io<'_>) -> i32 {
         let Some(path) = args.iter().rev().find(|a| !a.starts_with('-')).copied() else {
             return 0;
@@ -37,7 +57,11 @@ impl SimHost {
         0
     }
 
-    pub(super) fn nvidia_smi(&self, args: &[&str]) -> String {
+    /// What `nvidia-smi` prints, and its exit code (9 when no driver works, as the real one).
+    pub(super) fn nvidia_smi(&self, args: &[&str]) -> (String, i32) {
+        let Some(driver) = self.driver else {
+            return ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n\n".into(), 9);
+        };
         let loaded = self
             .lock()
             .vllm
@@ -51,15 +75,18 @@ impl SimHost {
         let total = self.gpus.vram_gb as u64 * 1024;
         let used = if loaded { total * 9 / 10 } else { 3 };
         let Some(query) = args.iter().find_map(|a| a.strip_prefix("--query-gpu=")) else {
-            return format!(
+            let banner = format!(
                 "+-----------------------------------------------------------------------------+\n\
-                 | NVIDIA-SMI 550.54.15    Driver Version: 550.54.15    CUDA Version: 12.4     |\n\
+                 | NVIDIA-SMI {driver}    Driver Version: {driver}    CUDA Version: {cuda:.1}     |\n\
                  |-------------------------------+----------------------+----------------------+\n\
                  | {} GPU(s): {name}, {total} MiB\n",
-                self.gpus.count
+                self.gpus.count,
+                driver = driver.version,
+                cuda = driver.cuda,
             );
+            return (banner, 0);
         };
-        (0..self.gpus.count)
+        let lines = (0..self.gpus.count)
             .map(|i| {
                 let fields: Vec<String> = query
                     .split(',')
@@ -67,7 +94,7 @@ impl SimHost {
                         "name" => name.clone(),
                         "memory.total" => total.to_string(),
                         "memory.used" => used.to_string(),
-                        "driver_version" => "550.54.15".into(),
+                        "driver_version" => driver.version.into(),
                         "temperature.gpu" => (38 + i).to_string(),
                         "utilization.gpu" => if loaded { "87" } else { "0" }.into(),
                         "index" => i.to_string(),
@@ -76,6 +103,7 @@ impl SimHost {
                     .collect();
                 fields.join(", ") + "\n"
             })
-            .collect()
+            .collect();
+        (lines, 0)
     }
 }
