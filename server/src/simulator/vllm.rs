@@ -6,6 +6,7 @@
 use super::llm::{LlmProfile, SimLlm};
 use super::shell::arg_after;
 use chrono::{DateTime, Utc};
+use gdl_model::engines::Engine;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -27,18 +28,22 @@ pub enum Kind {
     Process { pid: u32 },
 }
 
-/// One vLLM process.
+/// One vLLM process (or SGLang's, started by [`super::sglang::launch`]).
 pub struct Vllm {
     pub kind: Kind,
+    /// Which engine it is: its log lines follow.
+    pub engine: Engine,
+    /// SGLang's startup line (its `ServerArgs`); empty for vLLM.
+    pub(super) server_args: String,
     pub profile: LlmProfile,
     /// The host port it is reachable on, if any (docker needs `-p` or host networking).
     pub port: Option<u16>,
     pub started: Instant,
     pub started_wall: DateTime<Utc>,
     /// Download + load time on this hardware (already scaled).
-    load_time: Duration,
+    pub(super) load_time: Duration,
     /// Why it dies during loading, if it will.
-    death: Option<String>,
+    pub(super) death: Option<String>,
     /// Stopped by `docker rm -f` / `pkill`.
     pub killed: bool,
     server: Option<SimLlm>,
@@ -96,6 +101,8 @@ impl Vllm {
             .unwrap_or(8000);
         Self {
             kind,
+            engine: Engine::Vllm,
+            server_args: String::new(),
             load_time: Duration::from_secs_f64((20.0 + 4.0 * profile.params_b) / speed.max(0.01)),
             profile,
             port: Some(port),
@@ -117,7 +124,7 @@ impl Vllm {
     }
 
     /// Whether it crashed while serving.
-    fn crashed(&self) -> bool {
+    pub(super) fn crashed(&self) -> bool {
         self.crashed || self.server.as_ref().is_some_and(SimLlm::crashed)
     }
 
@@ -139,6 +146,9 @@ impl Vllm {
 
     /// Every log line so far, oldest first.
     pub fn log(&self) -> Vec<String> {
+        if self.engine == Engine::Sglang {
+            return super::sglang::log(self);
+        }
         let stamp = self.started_wall.format("%m-%d %H:%M:%S");
         let mut lines = vec![
             format!("INFO {stamp} api_server.py:585] vLLM API server version 0.6.4"),
