@@ -52,7 +52,8 @@ use crate::runs::BenchmarkRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `GET /api/compare?model=` and the Compare page: the model to compare across GPUs.
+/// `GET /api/compare?model=&engine=` and the Compare page: the model to compare across
+/// GPUs, and the engine when only one engine's benchmarks should count.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
@@ -64,6 +65,15 @@ pub struct CompareQuery {
         skip_serializing_if = "Option::is_none"
     )]
     pub model: Option<String>,
+    /// `vllm` or `sglang`: only benchmarks that engine served (a run's record from before
+    /// engines were kept counts as vLLM); every engine when unset.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub engine: Option<crate::engines::Engine>,
 }
 
 /// One GPU on one provider, over every benchmark of the model there.
