@@ -364,4 +364,27 @@ mod tests {
         tpot.sort(&mut all);
         assert_eq!(all[0].id, "b");
     }
+
+    #[test]
+    fn the_engine_filter_counts_records_from_before_engines_as_vllm_but_not_external_ones() {
+        let mut sglang = record("s", "H100", "vastai", 0.2, 5.0);
+        sglang.engine = Some(crate::engines::Engine::Sglang);
+        let old = record("o", "H100", "vastai", 0.2, 5.0);
+        let mut external = record("x", "H100", "vastai", 0.2, 5.0);
+        external.external = true;
+        let kept = |query: &str| {
+            let f: BenchmarkFilters = crate::query::decode(query).unwrap();
+            [&sglang, &old, &external]
+                .into_iter()
+                .filter(|r| f.passes(r))
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept("engine=sglang"), ["s"]);
+        assert_eq!(kept("engine=vllm"), ["o"]);
+        assert_eq!(kept("engine="), ["s", "o", "x"]);
+        assert!(crate::query::decode::<BenchmarkFilters>("engine=tgi").is_err());
+        let q: CompareQuery = crate::query::decode("model=m&engine=sglang").unwrap();
+        assert_eq!(q.engine, Some(crate::engines::Engine::Sglang));
+    }
 }
