@@ -30,6 +30,10 @@ async fn get_json(d: &Dashboard, path: &str) -> Value {
     r.json().await.unwrap()
 }
 
+async fn page(d: &Dashboard, path: &str) -> String {
+    d.get(path).await.text().await.unwrap()
+}
+
 /// The ids in a list of benchmark records.
 fn ids(list: &Value) -> Vec<String> {
     list.as_array()
@@ -134,6 +138,30 @@ async fn compare_and_the_benchmarks_list_filter_by_engine() {
     assert_eq!(
         compared(&get_json(&d, &format!("/api/compare?{model}&engine=vllm")).await),
         [v.clone()]
+    );
+    // The pages: the Benchmarks tab's engine filter, the engine on a benchmark's page and
+    // the Compare page's engine filter.
+    let tab = page(&d, "/benchmarks?engine=sglang").await;
+    assert!(
+        tab.contains(&format!("data-benchmark=\"{s}\""))
+            && !tab.contains(&format!("data-benchmark=\"{v}\"")),
+        "{tab}"
+    );
+    assert!(tab.contains("class=\"engine\">SGLang 0.5.21</td>"), "{tab}");
+    assert!(
+        tab.contains("<option value=\"sglang\" selected"),
+        "the filter is kept"
+    );
+    let detail = page(&d, &format!("/benchmarks/{s}")).await;
+    assert!(
+        detail.contains("<dt>Engine</dt><dd>SGLang 0.5.21</dd>"),
+        "{detail}"
+    );
+    let frontier = page(&d, &format!("/compare?{model}&engine=vllm")).await;
+    assert!(
+        frontier.contains(&format!("from 1 benchmark ({v})"))
+            && !frontier.contains(&format!("from 1 benchmark ({s})")),
+        "the Compare page counts vLLM's benchmark only"
     );
     let mut both = compared(&get_json(&d, &format!("/api/compare?{model}")).await);
     both.sort();
