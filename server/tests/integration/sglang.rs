@@ -101,6 +101,24 @@ async fn an_sglang_run_passes_every_step_and_its_benchmark_says_sglang() {
         &format!("/api/benchmarks/{}", done.benchmark_id.unwrap()),
     )
     .await;
+    // The CLI's table names the engine.
+    let url = d.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::process::output_within(
+            crate::process::binary().args(["benchmarks", "list", "--url", &url]),
+            std::time::Duration::from_secs(60),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", out.stderr);
+    let header = out.stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("MODEL") && header.contains("ENGINE"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("SGLang 0.5.21"), "{}", out.stdout);
     assert_eq!(detail["benchmark"]["engine"], "sglang");
     assert_eq!(detail["benchmark"]["engine_version"], "0.5.21");
     nothing_running(&d).await;
