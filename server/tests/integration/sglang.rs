@@ -139,11 +139,11 @@ async fn compare_and_the_benchmarks_list_filter_by_engine() {
     );
     assert_eq!(
         ids(&get_json(&d, "/api/benchmarks?engine=sglang").await),
-        [s.clone()]
+        [s.as_str()]
     );
     assert_eq!(
         ids(&get_json(&d, "/api/benchmarks?engine=vllm").await),
-        [v.clone()]
+        [v.as_str()]
     );
     assert_eq!(ids(&get_json(&d, "/api/benchmarks?engine=").await).len(), 2);
     let r = d.get("/api/benchmarks?engine=tgi").await;
@@ -151,11 +151,11 @@ async fn compare_and_the_benchmarks_list_filter_by_engine() {
     let model = "model=Qwen/Qwen2.5-0.5B-Instruct";
     assert_eq!(
         compared(&get_json(&d, &format!("/api/compare?{model}&engine=sglang")).await),
-        [s.clone()]
+        [s.as_str()]
     );
     assert_eq!(
         compared(&get_json(&d, &format!("/api/compare?{model}&engine=vllm")).await),
-        [v.clone()]
+        [v.as_str()]
     );
     // The pages: the Benchmarks tab's engine filter, the engine on a benchmark's page and
     // the Compare page's engine filter.
