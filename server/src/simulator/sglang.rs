@@ -56,6 +56,7 @@ pub fn launch(
             let error = format!("ValueError: Config file not found: {path}");
             let mut dead = Vllm::broken(kind, &error, String::new(), gpus);
             dead.engine = Engine::Sglang;
+            dead.own_log = Some(log);
             dead.server_args = format!("ServerArgs(config='{path}')");
             return dead;
         }
@@ -89,6 +90,7 @@ pub fn launch(
     }
     let mut server = Vllm::launch(kind, &as_vllm, key.clone(), gpus, speed);
     server.engine = Engine::Sglang;
+    server.own_log = Some(log);
     server.profile.owned_by = "sglang";
     // Its own start time: CUDA graph capture after the weights (a few seconds more than
     // vLLM's fixed part), weights read a little faster.

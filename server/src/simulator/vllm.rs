@@ -28,13 +28,15 @@ pub enum Kind {
     Process { pid: u32 },
 }
 
-/// One vLLM process (or SGLang's, started by [`super::sglang::launch`]).
+/// One vLLM process, or another engine's that logs its own way (SGLang's).
 pub struct Vllm {
     pub kind: Kind,
     /// Which engine it is: its log lines follow.
     pub engine: Engine,
     /// SGLang's startup line (its `ServerArgs`); empty for vLLM.
     pub(super) server_args: String,
+    /// The engine's own log lines when they are not vLLM's (set by the engine's launch).
+    pub(super) own_log: Option<fn(&Vllm) -> Vec<String>>,
     pub profile: LlmProfile,
     /// The host port it is reachable on, if any (docker needs `-p` or host networking).
     pub port: Option<u16>,
@@ -103,6 +105,7 @@ impl Vllm {
             kind,
             engine: Engine::Vllm,
             server_args: String::new(),
+            own_log: None,
             load_time: Duration::from_secs_f64((20.0 + 4.0 * profile.params_b) / speed.max(0.01)),
             profile,
             port: Some(port),
@@ -146,8 +149,8 @@ impl Vllm {
 
     /// Every log line so far, oldest first.
     pub fn log(&self) -> Vec<String> {
-        if self.engine == Engine::Sglang {
-            return super::sglang::log(self);
+        if let Some(log) = self.own_log {
+            return log(self);
         }
         let stamp = self.started_wall.format("%m-%d %H:%M:%S");
         let mut lines = vec![
@@ -218,8 +221,11 @@ impl Vllm {
 
     /// Whether the pattern of `pgrep -f` / `pkill -f` matches its command line.
     pub fn matches(&self, pattern: &str) -> bool {
-        matches!(self.kind, Kind::Process { .. })
-            && "python3 -m vllm.entrypoints.openai.api_server".contains(pattern)
+        let command = match self.engine {
+            Engine::Vllm => "python3 -m vllm.entrypoints.openai.api_server",
+            Engine::Sglang => "python3 -m sglang.launch_server",
+        };
+        matches!(self.kind, Kind::Process { .. }) && command.contains(pattern)
     }
 }
 

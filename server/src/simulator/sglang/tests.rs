@@ -79,6 +79,7 @@ async fn the_command_line_wins_over_the_config_file_and_a_missing_file_is_fatal(
         1000.0,
     );
     assert_eq!(s.profile.api_key, "cli");
+    assert!(s.matches("sglang.launch_server") && !s.matches("vllm.entrypoints"));
     assert!(s.log()[0].contains("tp_size=2, quantization='awq'"));
     let missing = launch(
         Kind::Process { pid: 2 },
