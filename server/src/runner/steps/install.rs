@@ -39,12 +39,15 @@ pub async fn run(
         compute_capability: gdl_model::gpus::lookup_with_vram(&offer.gpu_type, offer.vram_gb)
             .map(|g| g.compute_capability),
     });
-    d.ctx
-        .detail(
-            StepName::InstallVllm,
-            format!("{} ({})", launch.label(), config.deploy_mode.as_str()),
+    let detail = if launch.broker_launched() {
+        format!(
+            "{} ({BROKER_IMAGE}, started by the broker)",
+            launch.engine()
         )
-        .await;
+    } else {
+        format!("{} ({})", launch.label(), config.deploy_mode.as_str())
+    };
+    d.ctx.detail(StepName::InstallVllm, detail).await;
     let api_key = if launch.broker_launched() {
         Zeroizing::new(String::new())
     } else {
