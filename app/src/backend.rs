@@ -60,8 +60,12 @@ pub trait Backend: Send + Sync + 'static {
     /// One benchmark with its raw samples.
     fn benchmark(&self, id: BenchmarkId) -> Answer<'_, BenchmarkDetail>;
     /// The models benchmarked, and `model` across GPUs and providers (only the models when
-    /// `model` is empty).
-    fn compare(&self, model: String) -> Answer<'_, (Vec<String>, Comparison)>;
+    /// `model` is empty), only `engine`'s benchmarks counted when it is given.
+    fn compare(
+        &self,
+        model: String,
+        engine: Option<gdl_model::engines::Engine>,
+    ) -> Answer<'_, (Vec<String>, Comparison)>;
     /// Imports the old Python dashboard's benchmark files: what was imported, why the rest
     /// was skipped.
     fn import_benchmarks(&self, files: Vec<OldFile>) -> Answer<'_, ImportReport>;

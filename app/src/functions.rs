@@ -140,10 +140,14 @@ pub async fn get_benchmark(id: BenchmarkId) -> Reply<BenchmarkDetail> {
     Ok(crate::backend::backend()?.benchmark(id).await)
 }
 
-/// The models benchmarked, and `model` across GPUs and providers (the Compare page).
+/// The models benchmarked, and `model` across GPUs and providers (the Compare page), only
+/// `engine`'s benchmarks counted when it is given.
 #[server(prefix = "/_fn", endpoint = "compare")]
-pub async fn get_comparison(model: String) -> Reply<(Vec<String>, Comparison)> {
-    Ok(crate::backend::backend()?.compare(model).await)
+pub async fn get_comparison(
+    model: String,
+    engine: Option<gdl_model::engines::Engine>,
+) -> Reply<(Vec<String>, Comparison)> {
+    Ok(crate::backend::backend()?.compare(model, engine).await)
 }
 
 /// Imports the old Python dashboard's benchmark files (JSON-encoded: file texts go as they

@@ -52,7 +52,8 @@ use crate::runs::BenchmarkRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `GET /api/compare?model=` and the Compare page: the model to compare across GPUs.
+/// `GET /api/compare?model=&engine=` and the Compare page: the model to compare across
+/// GPUs, and the engine when only one engine's benchmarks should count.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
@@ -64,6 +65,15 @@ pub struct CompareQuery {
         skip_serializing_if = "Option::is_none"
     )]
     pub model: Option<String>,
+    /// `vllm` or `sglang`: only benchmarks that engine served (a run's record from before
+    /// engines were kept counts as vLLM); every engine when unset.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub engine: Option<crate::engines::Engine>,
 }
 
 /// One GPU on one provider, over every benchmark of the model there.
@@ -353,5 +363,28 @@ mod tests {
         assert!(all.iter().all(|r| tpot.passes(r)));
         tpot.sort(&mut all);
         assert_eq!(all[0].id, "b");
+    }
+
+    #[test]
+    fn the_engine_filter_counts_records_from_before_engines_as_vllm_but_not_external_ones() {
+        let mut sglang = record("s", "H100", "vastai", 0.2, 5.0);
+        sglang.engine = Some(crate::engines::Engine::Sglang);
+        let old = record("o", "H100", "vastai", 0.2, 5.0);
+        let mut external = record("x", "H100", "vastai", 0.2, 5.0);
+        external.external = true;
+        let kept = |query: &str| {
+            let f: BenchmarkFilters = crate::query::decode(query).unwrap();
+            [&sglang, &old, &external]
+                .into_iter()
+                .filter(|r| f.passes(r))
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept("engine=sglang"), ["s"]);
+        assert_eq!(kept("engine=vllm"), ["o"]);
+        assert_eq!(kept("engine="), ["s", "o", "x"]);
+        assert!(crate::query::decode::<BenchmarkFilters>("engine=tgi").is_err());
+        let q: CompareQuery = crate::query::decode("model=m&engine=sglang").unwrap();
+        assert_eq!(q.engine, Some(crate::engines::Engine::Sglang));
     }
 }

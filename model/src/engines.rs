@@ -63,6 +63,8 @@ impl Engine {
     }
 }
 
+crate::query::word_enum!(Engine, "vllm or sglang");
+
 impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())

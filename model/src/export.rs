@@ -29,6 +29,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "created_at",
     "model",
     "quantization",
+    "engine",
+    "engine_settings",
     "gpu_type",
     "gpu_count",
     "provider",
@@ -65,6 +67,8 @@ pub fn benchmarks_csv(records: &[BenchmarkRecord]) -> String {
             r.created_at.to_rfc3339(),
             text(&r.model),
             text(&r.quantization),
+            text(&r.engine_label().unwrap_or_default()),
+            text(&r.engine_settings.summary()),
             text(&r.gpu_type),
             r.gpu_count.to_string(),
             text(r.provider.as_str()),
@@ -126,6 +130,11 @@ mod tests {
         assert_eq!(lines[0].split(',').count(), CSV_COLUMNS.len());
         assert!(
             lines[1].starts_with("b-1,2026-11-24T01:00:00+00:00,\"org/model, \"\"v2\"\"\",awq,")
+        );
+        assert!(
+            lines[1].contains(",awq,vLLM 0.6.4,,RTX 4090,"),
+            "{}",
+            lines[1]
         );
         assert!(lines[1].contains(",0.0200,false,"));
         assert_eq!(lines.len(), 3, "header, one row, and the final line break");

@@ -42,8 +42,8 @@ mod logs;
 mod rentals;
 mod steps;
 pub use benchmarks::{
-    BenchmarkDetail, BenchmarkFilters, BenchmarkRecord, BenchmarkSort, ExportFormat, ExportQuery,
-    PhaseSample,
+    BenchmarkDetail, BenchmarkFilters, BenchmarkPage, BenchmarkRecord, BenchmarkSort, ExportFormat,
+    ExportQuery, PhaseSample,
 };
 pub use config::{
     DeployMode, PinnedGpu, RunStarted, TestConfig, BROKER_IMAGE, VERSION_BEFORE_THE_CATALOGUE,

@@ -81,8 +81,12 @@ impl Backend for Dashboard {
         Box::pin(async move { Ok(self.history().benchmark(&id).await?) })
     }
 
-    fn compare(&self, model: String) -> Answer<'_, (Vec<String>, Comparison)> {
-        Box::pin(async move { Ok(self.history().compare(&model).await?) })
+    fn compare(
+        &self,
+        model: String,
+        engine: Option<gdl_model::engines::Engine>,
+    ) -> Answer<'_, (Vec<String>, Comparison)> {
+        Box::pin(async move { Ok(self.history().compare_by(&model, engine).await?) })
     }
 
     fn import_benchmarks(&self, files: Vec<OldFile>) -> Answer<'_, ImportReport> {

@@ -225,6 +225,7 @@ mod tests {
             api_key: "k".into(),
             fail_every: 0,
             max_seqs: 0,
+            owned_by: "vllm",
         }
     }
 

@@ -35,6 +35,7 @@ mod listener;
 pub mod llm;
 mod routes;
 mod sessions;
+pub mod sglang;
 mod shell;
 pub mod ssh;
 pub mod vllm;

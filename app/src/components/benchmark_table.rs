@@ -76,6 +76,7 @@ pub fn BenchmarkTable() -> impl IntoView {
                         <tr>
                             <th>"When"</th>
                             <th>"Model"</th>
+                            <th>"Engine"</th>
                             <th>"Quant"</th>
                             <th>"GPU"</th>
                             <th>"Provider"</th>
@@ -130,6 +131,10 @@ pub fn BenchmarkTable() -> impl IntoView {
 #[component]
 fn FilterForm(f: BenchmarkFilters) -> impl IntoView {
     let chosen = f.sort.unwrap_or_default();
+    let engines = gdl_model::engines::Engine::ALL
+        .into_iter()
+        .map(|e| view! { <option value=e.as_str() selected=f.engine == Some(e)>{e.label()}</option> })
+        .collect_view();
     let sorts = BenchmarkSort::ALL
         .into_iter()
         .map(|s| view! { <option value=s.as_str() selected=s == chosen>{s.label()}</option> })
@@ -141,6 +146,9 @@ fn FilterForm(f: BenchmarkFilters) -> impl IntoView {
                 <select name="provider">{super::provider_options(f.provider.as_ref(), &[("external", "external (bench)")])}</select>
             </label>
             <label>"GPU" <input type="text" name="gpu" placeholder="4090" value=f.gpu.clone().unwrap_or_default()/></label>
+            <label title="Records from before engines were kept count as vLLM">"Engine"
+                <select name="engine"><option value="" selected=f.engine.is_none()>"any"</option>{engines}</select>
+            </label>
             <label>"Sort by"
                 <select name="sort">{sorts}</select>
             </label>
@@ -167,6 +175,7 @@ fn BenchmarkRow(b: BenchmarkRecord) -> impl IntoView {
                 </a>
                 {b.external.then(|| view! { <span class="badge" title="Measured with gpu-deploy-llm bench on a server we did not deploy">"external"</span> })}
             </td>
+            <td class="engine" title=Some(b.engine_settings.summary()).filter(|s| !s.is_empty())>{b.engine_label().unwrap_or_else(|| "—".into())}</td>
             <td>{format::quantization(&b.quantization)}</td>
             <td>{format::gpu(&b.gpu_type, b.gpu_count)}</td>
             <td>{b.provider.label().to_owned()}</td>

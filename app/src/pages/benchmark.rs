@@ -37,6 +37,17 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
     let facts: Vec<(&str, String)> = vec![
         ("Model", r.model.clone()),
         ("Served", r.served_repo.clone()),
+        (
+            "Engine",
+            r.engine_label()
+                .unwrap_or_else(|| "not named (measured with bench)".into()),
+        ),
+        (
+            "Engine settings",
+            Some(r.engine_settings.summary())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "the engine's defaults".into()),
+        ),
         ("Quantization", format::quantization(&r.quantization)),
         ("GPU", format::gpu(&r.gpu_type, r.gpu_count)),
         ("Provider", r.provider.label().to_owned()),

@@ -8,6 +8,7 @@ use crate::functions::get_comparison;
 use crate::url::query;
 use gdl_model::compare::CompareQuery;
 use gdl_model::compare::{Comparison, FrontierPoint};
+use gdl_model::engines::Engine;
 use leptos::prelude::*;
 
 /// One model across GPUs and providers (`/compare?model=Qwen/Qwen2.5-0.5B-Instruct`): $ per
@@ -17,22 +18,27 @@ use leptos::prelude::*;
 pub fn ComparePage() -> impl IntoView {
     let query = query::<CompareQuery>();
     let model = move || query.get().ok().and_then(|q| q.model).unwrap_or_default();
-    let data = Resource::new(model, get_comparison);
+    let engine = move || query.get().ok().and_then(|q| q.engine);
+    let data = Resource::new(move || (model(), engine()), |(m, e)| get_comparison(m, e));
     view! {
         <div class="toolbar">
             <h1>"Compare"</h1>
         </div>
         <PageBanner/>
         <Loaded reply=data fallback="Reading the benchmarks…" let:answer>
-            <ModelForm models=answer.0 chosen=model()/>
+            <ModelForm models=answer.0 chosen=model() engine=engine()/>
             {(!answer.1.model.is_empty()).then(|| view! { <Frontier c=answer.1/> })}
         </Loaded>
     }
 }
 
-/// The model to compare, as a plain GET form.
+/// The model to compare and the engine, as a plain GET form.
 #[component]
-fn ModelForm(models: Vec<String>, chosen: String) -> impl IntoView {
+fn ModelForm(models: Vec<String>, chosen: String, engine: Option<Engine>) -> impl IntoView {
+    let engines = Engine::ALL
+        .into_iter()
+        .map(|e| view! { <option value=e.as_str() selected=engine == Some(e)>{e.label()}</option> })
+        .collect_view();
     let options = models
         .into_iter()
         .map(|m| {
@@ -48,6 +54,9 @@ fn ModelForm(models: Vec<String>, chosen: String) -> impl IntoView {
                     <option value="">"choose a model benchmarked"</option>
                     {options}
                 </select>
+            </label>
+            <label title="Records from before engines were kept count as vLLM">"Engine"
+                <select name="engine"><option value="" selected=engine.is_none()>"any"</option>{engines}</select>
             </label>
             <div class="actions"><button type="submit">"Compare"</button></div>
         </form>

@@ -7,11 +7,8 @@ use crate::engines::fit::{catalogue_quantization, check, LeftOut, Verdict};
 use crate::engines::{default_version, find, Dtype, Engine, EngineVersion};
 use crate::error::ApiError;
 use crate::ids::OfferId;
-use crate::query::word_enum;
 use crate::shopper::Offer;
 use serde::{Deserialize, Serialize};
-
-word_enum!(Engine, "vllm or sglang");
 
 /// A model's VRAM estimate against the offers listed (the Inventory tab's "fits model M").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

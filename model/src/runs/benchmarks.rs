@@ -110,6 +110,13 @@ impl BenchmarkRecord {
         }
     }
 
+    /// The engine that served, for filters: a run's record from before engines were kept
+    /// counts as vLLM; `None` only for a server measured by `bench` that named none.
+    pub fn served_by(&self) -> Option<crate::engines::Engine> {
+        self.engine
+            .or((!self.external).then_some(crate::engines::Engine::Vllm))
+    }
+
     /// The level the SLOs allow the most load at: the capacity found by the search, else
     /// the highest-throughput level that met them. `None` when no level was judged or none
     /// met them.
@@ -202,6 +209,46 @@ pub struct ExportQuery {
     pub format: Option<ExportFormat>,
 }
 
+/// `GET /api/benchmarks?limit=&offset=&engine=`: a page of records, of one engine when
+/// `engine` is given (see [`BenchmarkRecord::served_by`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct BenchmarkPage {
+    /// Rows in the page, 1 to 500 (50 when unset).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limit: Option<u32>,
+    /// Rows skipped before the page (0 when unset).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub offset: Option<u32>,
+    /// `vllm` or `sglang`; every engine when unset.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub engine: Option<crate::engines::Engine>,
+}
+
+impl BenchmarkPage {
+    /// The page asked for, without the filter.
+    pub fn page(&self) -> crate::query::Page {
+        crate::query::Page {
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
+
 /// The Benchmarks tab's filters and sort, as its URL carries them
 /// (`/benchmarks?model=Qwen&provider=vastai&sort=slo_cost`).
 ///
@@ -240,6 +287,13 @@ pub struct BenchmarkFilters {
         skip_serializing_if = "Option::is_none"
     )]
     pub gpu: Option<String>,
+    /// Only this engine's benchmarks (see [`BenchmarkRecord::served_by`]).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub engine: Option<crate::engines::Engine>,
     /// The order (newest first when unset).
     #[serde(
         default,
@@ -311,6 +365,7 @@ impl BenchmarkFilters {
         has(&r.model, &self.model)
             && has(&r.gpu_type, &self.gpu)
             && self.provider.as_ref().is_none_or(|p| &r.provider == p)
+            && self.engine.is_none_or(|e| r.served_by() == Some(e))
     }
 
     /// Sorts as asked.

@@ -12,20 +12,20 @@ use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::error::ApiError;
 use gdl_model::ids::BenchmarkId;
 use gdl_model::legacy::{ImportReport, OldFile};
-use gdl_model::query::Page;
-use gdl_model::runs::{BenchmarkDetail, BenchmarkRecord, ExportQuery};
+use gdl_model::runs::{BenchmarkDetail, BenchmarkPage, BenchmarkRecord, ExportQuery};
 
 /// The stored benchmarks, newest first.
 ///
 /// Benchmark records in pages (`limit` 1–500 with `offset`), each with the whole test's
-/// cost.
-#[utoipa::path(get, path = "/api/benchmarks", tag = "benchmarks", params(Page),
+/// cost; `engine` (`vllm`, `sglang`) keeps one engine's (records from before engines were
+/// kept count as vLLM).
+#[utoipa::path(get, path = "/api/benchmarks", tag = "benchmarks", params(BenchmarkPage),
     responses((status = 200, body = Vec<BenchmarkRecord>), (status = 400, body = ApiError)))]
 pub async fn list(
     State(d): State<Dashboard>,
-    Query(page): Query<Page>,
+    Query(query): Query<BenchmarkPage>,
 ) -> Result<Json<Vec<BenchmarkRecord>>, ServiceError> {
-    Ok(Json(d.history().benchmarks(&page).await?))
+    Ok(Json(d.history().benchmarks_of(&query).await?))
 }
 
 /// One benchmark with its raw samples.
@@ -45,7 +45,8 @@ pub async fn get(
 ///
 /// The price-performance frontier of the model's benchmarks (a model id, or a preset's alias
 /// such as `qwen2.5-0.5b`; ids with `/` work as a query value) and the recommendations for
-/// cost, speed and balance. 400 without a model.
+/// cost, speed and balance; `engine` (`vllm`, `sglang`) counts only that engine's
+/// benchmarks. 400 without a model.
 #[utoipa::path(get, path = "/api/compare", tag = "benchmarks", params(CompareQuery),
     responses(
         (status = 200, body = Comparison),
@@ -61,7 +62,7 @@ pub async fn compare(
             "GET /api/compare?model=Qwen/Qwen2.5-0.5B-Instruct",
         ));
     };
-    Ok(Json(d.history().compare(&model).await?.1))
+    Ok(Json(d.history().compare_by(&model, q.engine).await?.1))
 }
 
 /// Every stored benchmark, as a download.

@@ -248,9 +248,12 @@ pub(super) fn summary(r: &BenchmarkRecord) -> String {
         })
         .collect();
     let mut out = format!(
-        "benchmark {} of {} ({}), stored\n",
+        "benchmark {} of {}{} ({}), stored\n",
         r.id,
         r.model,
+        r.engine_label()
+            .map(|e| format!(" on {e}"))
+            .unwrap_or_default(),
         r.workload.clone().unwrap_or_default()
     );
     out += &table(

@@ -199,6 +199,7 @@ fn benchmark_table(list: &[gdl_model::runs::BenchmarkRecord]) -> String {
                 b.id.to_string(),
                 b.created_at.format("%Y-%m-%d %H:%M").to_string(),
                 b.model.clone(),
+                b.engine_label().unwrap_or_else(|| "-".into()),
                 format!("{} x{}", b.gpu_type, b.gpu_count),
                 b.provider.as_str().to_owned(),
                 b.phases
@@ -218,6 +219,7 @@ fn benchmark_table(list: &[gdl_model::runs::BenchmarkRecord]) -> String {
             "ID",
             "WHEN",
             "MODEL",
+            "ENGINE",
             "GPU",
             "PROVIDER",
             "TTFT P50",

@@ -110,6 +110,7 @@ impl Source {
             Self::Dashboard(d) => {
                 let query = CompareQuery {
                     model: Some(model.to_owned()),
+                    engine: None,
                 };
                 d.get(&["api", "compare"], &encode(&query)).await
             }

@@ -8,61 +8,65 @@ pub fn quote(word: &str) -> String {
 }
 
 /// A command as errors may show it: every `NAME=value` word (quoted or not) becomes
-/// `NAME=[redacted]`, the value after `--api-key` too, and at most `max` characters remain.
+/// `NAME=[redacted]`, the value after `--api-key` and the value `printf` writes after its
+/// format (how SGLang's key reaches its file) too, and at most `max` characters remain.
 pub fn redact(command: &str, max: usize) -> String {
     let mut out = String::new();
-    let mut chars = command.chars().peekable();
-    let mut at_word_start = true;
-    let mut hide_next_word = false;
-    while let Some(c) = chars.next() {
-        if c.is_whitespace() {
-            at_word_start = true;
-            out.push(c);
-            continue;
+    let mut hide_next = false;
+    // Words since a `printf`: its format is shown, the value after it hidden.
+    let mut after_printf = 0u8;
+    for (space, word) in words(command) {
+        out.push_str(space);
+        let name = word
+            .split_once('=')
+            .map(|(n, _)| n)
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if let Some(name) = name {
+            out.push_str(name);
+            out.push_str("=[redacted]");
+        } else if hide_next || after_printf == 2 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
         }
-        if at_word_start {
-            at_word_start = false;
-            let mut word = String::from(c);
-            while let Some(&n) = chars.peek() {
-                if n.is_whitespace() || n == '=' || n == '\'' {
-                    break;
-                }
-                word.push(n);
-                chars.next();
-            }
-            let assignment = chars.peek() == Some(&'=')
-                && word.chars().all(|w| w.is_ascii_alphanumeric() || w == '_');
-            if assignment || hide_next_word {
-                if assignment {
-                    out.push_str(&word);
-                    out.push_str("=[redacted]");
-                    chars.next();
-                } else {
-                    out.push_str("[redacted]");
-                }
-                hide_next_word = false;
-                skip_value(&mut chars);
-                continue;
-            }
-            hide_next_word = word == "--api-key";
-            out.push_str(&word);
-            continue;
-        }
-        out.push(c);
+        hide_next = word == "--api-key";
+        after_printf = match (word, after_printf) {
+            ("printf", _) => 1,
+            (_, 1) => 2,
+            _ => 0,
+        };
     }
     out.chars().take(max).collect()
 }
 
-/// Skips the rest of a word's value: up to the next unquoted space.
-fn skip_value(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    let mut quoted = false;
-    while let Some(&c) = chars.peek() {
-        if c == '\'' {
-            quoted = !quoted;
-        } else if c.is_whitespace() && !quoted {
-            return;
+/// The shell words of `command`, each with the blanks before it: quotes (`'`, `"`) and
+/// backslashes keep blanks inside a word.
+fn words(command: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut rest = command;
+    loop {
+        let start = rest.len() - rest.trim_start().len();
+        let (space, tail) = rest.split_at(start);
+        if tail.is_empty() {
+            return out;
         }
-        chars.next();
+        let (mut quote, mut escaped, mut end) = (None, false, tail.len());
+        for (i, c) in tail.char_indices() {
+            match (quote, c) {
+                _ if escaped => escaped = false,
+                (None, '\\') | (Some('"'), '\\') => escaped = true,
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, c) if c.is_whitespace() => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let (word, next) = tail.split_at(end);
+        out.push((space, word));
+        rest = next;
     }
 }
 
@@ -87,6 +91,14 @@ mod tests {
         assert_eq!(
             redact("A=1 B='x y' env", 100),
             "A=[redacted] B=[redacted] env"
+        );
+        let sglang = format!(
+            "umask 077 && printf 'api-key: \"%s\"\\n' {} > /tmp/k.yaml && docker run x",
+            quote(&format!("{key} it's"))
+        );
+        assert_eq!(
+            redact(&sglang, 200),
+            "umask 077 && printf 'api-key: \"%s\"\\n' [redacted] > /tmp/k.yaml && docker run x"
         );
     }
 

@@ -1,15 +1,23 @@
 //! The engine's command lines for each deploy mode: fetch (image pull or pip install),
-//! start (the API key through the environment, never on the logged line), the liveness
-//! check, the log tail and the health probe, for the engine version the run deploys (its
-//! image and pip spec from the catalogue, `gdl_model::engines`) and its settings. Every value
-//! that is not a literal is shell-quoted. In the entrypoint mode the broker fetches and
-//! starts vLLM: only the watching is ours.
+//! start (the API key never on the logged line), the liveness check, the log tail and the
+//! health probe, for the engine version the run deploys (vLLM or SGLang; its image and pip
+//! spec from the catalogue, `gdl_model::engines`) and its settings. Every value that is not a
+//! literal is shell-quoted. In the entrypoint mode the broker fetches and starts vLLM: only
+//! the watching is ours.
+//!
+//! vLLM reads its key from `VLLM_API_KEY`. SGLang takes it only as `--api-key` (no
+//! environment variable), which would put it in the server's argv, visible to `ps` on the
+//! host; it is given instead through SGLang's `--config` YAML file (its values are merged
+//! into the arguments inside the process, source: docs.sglang.io "Server Arguments",
+//! sgl-project/sglang `server_args_config_parser.py`): the host's shell writes a 0600 file
+//! with builtins (`umask`, `printf`), Docker mounts it read-only into the container, and the
+//! host's copy is removed once `docker run` returns (the mount keeps it readable inside).
 
 use super::error::StepError;
 use super::host::{ExecOutput, RemoteHost};
 use super::shell::quote;
 use gdl_model::code::ErrorCode;
-use gdl_model::engines::{ComputeCapability, Dtype, EngineSettings, EngineVersion};
+use gdl_model::engines::{ComputeCapability, Dtype, Engine, EngineSettings, EngineVersion};
 use gdl_model::registry::{Quantization, ResolvedModel};
 use gdl_model::runs::DeployMode;
 use zeroize::Zeroizing;
@@ -18,10 +26,12 @@ mod hint;
 
 /// How long a liveness check or log read may take.
 const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
-/// The port vLLM serves on, on the host.
+/// The port the engine serves on, on the host.
 pub const PORT: u16 = 8000;
-/// The docker container's name.
-const CONTAINER: &str = "vllm-server";
+/// SGLang's key file on the host, between its writing and `docker run` (docker mode).
+const SGLANG_KEY_FILE: &str = "/tmp/gdl-sglang-key.yaml";
+/// Where the SGLang container sees it.
+const SGLANG_KEY_MOUNT: &str = "/run/gdl-sglang-key.yaml";
 /// The pip-mode log file.
 const LOG_FILE: &str = "/tmp/vllm.log";
 /// Where the container the broker starts (entrypoint mode) writes vLLM's output, as our
@@ -46,7 +56,7 @@ pub struct Deployment<'a> {
     pub compute_capability: Option<ComputeCapability>,
 }
 
-/// How vLLM is installed, started and watched in one mode, for one model.
+/// How the engine is installed, started and watched in one mode, for one model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Launch {
     mode: DeployMode,
@@ -85,8 +95,12 @@ impl Launch {
             DeployMode::Docker | DeployMode::Entrypoint => "0.0.0.0",
             DeployMode::Pip => "127.0.0.1",
         };
+        let model_flag = match d.engine.engine {
+            Engine::Vllm => "--model",
+            Engine::Sglang => "--model-path",
+        };
         let mut words = vec![
-            "--model".to_owned(),
+            model_flag.to_owned(),
             d.model.served_repo.clone(),
             "--served-model-name".to_owned(),
             d.model.model.clone(),
@@ -114,12 +128,37 @@ impl Launch {
         }
     }
 
-    /// `vLLM 0.31.0`.
+    /// `vLLM 0.31.0`, `SGLang 0.5.21`.
     pub fn label(&self) -> String {
         self.engine.label()
     }
 
-    /// Whether the broker starts vLLM (nothing to fetch or start over SSH).
+    /// `vLLM`, `SGLang`: the engine alone, for messages.
+    pub fn engine(&self) -> &'static str {
+        self.engine.engine.label()
+    }
+
+    fn sglang(&self) -> bool {
+        self.engine.engine == Engine::Sglang
+    }
+
+    /// The docker container's name.
+    fn container(&self) -> &'static str {
+        match self.engine.engine {
+            Engine::Vllm => "vllm-server",
+            Engine::Sglang => "sglang-server",
+        }
+    }
+
+    /// The server's Python module (pip mode, the SGLang image, `pgrep`).
+    fn module(&self) -> &'static str {
+        match self.engine.engine {
+            Engine::Vllm => "vllm.entrypoints.openai.api_server",
+            Engine::Sglang => "sglang.launch_server",
+        }
+    }
+
+    /// Whether the broker starts the engine (nothing to fetch or start over SSH).
     pub fn broker_launched(&self) -> bool {
         self.mode.broker_launched()
     }
@@ -127,12 +166,19 @@ impl Launch {
     /// Clears what an earlier attempt may have left (docker mode), ignoring failures.
     pub fn prepare(&self) -> Option<String> {
         match self.mode {
-            DeployMode::Docker => Some(format!("docker rm -f {CONTAINER} >/dev/null 2>&1; true")),
+            DeployMode::Docker if self.sglang() => Some(format!(
+                "docker rm -f {} >/dev/null 2>&1; rm -f {SGLANG_KEY_FILE}; true",
+                self.container()
+            )),
+            DeployMode::Docker => Some(format!(
+                "docker rm -f {} >/dev/null 2>&1; true",
+                self.container()
+            )),
             DeployMode::Pip | DeployMode::Entrypoint => None,
         }
     }
 
-    /// Downloads vLLM (long: run it streaming); nothing when the broker does.
+    /// Downloads the engine (long: run it streaming); nothing when the broker does.
     pub fn fetch(&self) -> Option<String> {
         match self.mode {
             DeployMode::Docker => Some(format!("docker pull {}", self.engine.image)),
@@ -144,45 +190,49 @@ impl Launch {
         }
     }
 
-    /// The start command without its key, as logged; nothing when the broker starts it.
-    fn start_line(&self) -> Option<String> {
-        match self.mode {
-            DeployMode::Docker => Some(format!(
-                "docker run -d --gpus all --ipc=host --name {CONTAINER} -p 127.0.0.1:{PORT}:{PORT} -e VLLM_API_KEY {} {}",
-                self.engine.image,
-                self.args
+    /// The start command with `key` (the key itself, quoted, or `[redacted]` for the log);
+    /// nothing when the broker starts it.
+    fn start_line(&self, key: &str) -> Option<String> {
+        let (container, module, args) = (self.container(), self.module(), &self.args);
+        let image = self.engine.image;
+        let run = format!(
+            "docker run -d --gpus all --ipc=host --name {container} -p 127.0.0.1:{PORT}:{PORT}"
+        );
+        match (self.mode, self.engine.engine) {
+            (DeployMode::Docker, Engine::Vllm) => Some(format!(
+                "VLLM_API_KEY={key} {run} -e VLLM_API_KEY {image} {args}"
             )),
-            DeployMode::Pip => Some(format!(
-                "nohup python3 -m vllm.entrypoints.openai.api_server {} > {LOG_FILE} 2>&1 &",
-                self.args
+            // SGLang needs a larger /dev/shm than Docker's 64 MB (its docs' docker line uses
+            // `--shm-size 32g`; 16 GB is ample for one server's workers).
+            (DeployMode::Docker, Engine::Sglang) => Some(format!(
+                "umask 077 && printf 'api-key: \"%s\"\\n' {key} > {SGLANG_KEY_FILE} && {run} --shm-size 16g -v {SGLANG_KEY_FILE}:{SGLANG_KEY_MOUNT}:ro {image} python3 -m {module} --config {SGLANG_KEY_MOUNT} {args} && rm -f {SGLANG_KEY_FILE}"
             )),
-            DeployMode::Entrypoint => None,
+            (DeployMode::Pip, Engine::Vllm) => Some(format!(
+                "VLLM_API_KEY={key} nohup python3 -m {module} {args} > {LOG_FILE} 2>&1 &"
+            )),
+            // Validation keeps SGLang to the docker mode (`runner::validate`).
+            (DeployMode::Pip, Engine::Sglang) | (DeployMode::Entrypoint, _) => None,
         }
     }
 
-    /// The start command as run: the API key goes in through the environment.
+    /// The start command as run, with the API key.
     pub fn start(&self, api_key: &str) -> Option<Zeroizing<String>> {
-        let line = self.start_line()?;
-        Some(Zeroizing::new(format!(
-            "VLLM_API_KEY={} {line}",
-            quote(api_key)
-        )))
+        self.start_line(&quote(api_key)).map(Zeroizing::new)
     }
 
     /// The start command as shown in the log, with the key redacted.
     pub fn start_logged(&self) -> Option<String> {
-        Some(format!("VLLM_API_KEY=[redacted] {}", self.start_line()?))
+        self.start_line("[redacted]")
     }
 
-    /// Asks whether vLLM still runs, and as what.
-    pub fn liveness_check(&self) -> &'static str {
+    /// Asks whether the engine still runs, and as what.
+    pub fn liveness_check(&self) -> String {
         match self.mode {
-            DeployMode::Docker => {
-                "docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' vllm-server"
-            }
-            DeployMode::Pip | DeployMode::Entrypoint => {
-                "pgrep -n -f vllm.entrypoints.openai.api_server"
-            }
+            DeployMode::Docker => format!(
+                "docker inspect -f '{{{{.State.Running}}}} {{{{.State.StartedAt}}}}' {}",
+                self.container()
+            ),
+            DeployMode::Pip | DeployMode::Entrypoint => format!("pgrep -n -f {}", self.module()),
         }
     }
 
@@ -196,203 +246,48 @@ impl Launch {
         }
     }
 
-    /// Whether vLLM still runs on `host`.
+    /// Whether the engine still runs on `host`.
     pub async fn alive(&self, host: &dyn RemoteHost) -> Result<Liveness, StepError> {
-        let out = host.exec(self.liveness_check(), COMMAND_LIMIT).await?;
+        let out = host.exec(&self.liveness_check(), COMMAND_LIMIT).await?;
         Ok(self.liveness(&out))
     }
 
-    /// The failure of a process that died or restarted (`what`), with its last log lines.
-    pub async fn failure(&self, host: &dyn RemoteHost, code: ErrorCode, what: &str) -> StepError {
+    /// The failure of a process that died or restarted (`what`), with its last log lines,
+    /// `api_key` hidden in them (SGLang prints its arguments, key included, at start).
+    pub async fn failure(
+        &self,
+        host: &dyn RemoteHost,
+        code: ErrorCode,
+        what: &str,
+        api_key: &str,
+    ) -> StepError {
         let tail = host
             .exec(&self.log_tail(30), COMMAND_LIMIT)
             .await
-            .map(|o| o.stdout)
+            .map(|o| scrub(&o.stdout, api_key))
             .unwrap_or_default();
         StepError::new(code, format!("{what}; last log lines:\n{}", tail.trim()))
             .hint(hint::for_log(&tail))
     }
 
-    /// The last `lines` lines of vLLM's log.
+    /// The last `lines` lines of the engine's log.
     pub fn log_tail(&self, lines: u32) -> String {
         match self.mode {
-            DeployMode::Docker => format!("docker logs --tail {lines} {CONTAINER} 2>&1"),
+            DeployMode::Docker => format!("docker logs --tail {lines} {} 2>&1", self.container()),
             DeployMode::Pip => format!("tail -n {lines} {LOG_FILE}"),
             DeployMode::Entrypoint => format!("tail -n {lines} {ENTRYPOINT_LOG}"),
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gdl_model::registry::resolve;
-
-    fn launch(mode: DeployMode, model: &str, q: Quantization, gpus: u32) -> Launch {
-        with(
-            mode,
-            model,
-            q,
-            gpus,
-            &EngineSettings::default(),
-            "0.6.4",
-            None,
-        )
-    }
-
-    fn with(
-        mode: DeployMode,
-        model: &str,
-        q: Quantization,
-        gpus: u32,
-        settings: &EngineSettings,
-        version: &str,
-        cc: Option<ComputeCapability>,
-    ) -> Launch {
-        Launch::new(&Deployment {
-            mode,
-            engine: gdl_model::engines::find(gdl_model::engines::Engine::Vllm, version).unwrap(),
-            model: &resolve(model, q).unwrap(),
-            gpu_count: gpus,
-            settings,
-            compute_capability: cc,
-        })
-    }
-
-    #[test]
-    fn the_version_and_settings_chosen_are_what_starts_and_values_are_quoted() {
-        let settings: EngineSettings = serde_json::from_str(
-            r#"{"max_model_len":8192,"extra_flags":["--generation-config=a b'c"]}"#,
-        )
-        .unwrap();
-        let l = with(
-            DeployMode::Docker,
-            "qwen2.5-0.5b",
-            Quantization::None,
-            1,
-            &settings,
-            "0.31.0",
-            Some((7, 5)),
-        );
-        assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.31.0");
-        let logged = l.start_logged().unwrap();
-        assert!(
-            logged.contains("-e VLLM_API_KEY vllm/vllm-openai:v0.31.0 --model"),
-            "{logged}"
-        );
-        assert!(
-            logged.contains(" --max-model-len 8192 --gpu-memory-utilization 0.9 --dtype half "),
-            "auto is half on Turing: {logged}"
-        );
-        assert!(
-            logged.ends_with(r"'--generation-config=a b'\''c'"),
-            "{logged}"
-        );
-        let pip = with(
-            DeployMode::Pip,
-            "qwen2.5-0.5b",
-            Quantization::None,
-            1,
-            &EngineSettings::default(),
-            "0.31.0",
-            Some((8, 9)),
-        );
-        assert!(pip.fetch().unwrap().ends_with("'vllm==0.31.0'"));
-        assert!(
-            !pip.start_logged().unwrap().contains("--dtype"),
-            "bf16 runs on Ada"
-        );
-        assert_eq!(l.label(), "vLLM 0.31.0");
-    }
-
-    #[test]
-    fn docker_mode_quotes_every_argument_and_keeps_the_key_off_the_log() {
-        let l = launch(DeployMode::Docker, "qwen2.5-7b", Quantization::Awq, 2);
-        let logged = l.start_logged().unwrap();
-        assert!(logged.starts_with("VLLM_API_KEY=[redacted] docker run -d --gpus all"));
-        assert!(
-            logged.contains("--model 'Qwen/Qwen2.5-7B-Instruct-AWQ'"),
-            "{logged}"
-        );
-        assert!(logged.contains("--served-model-name 'Qwen/Qwen2.5-7B-Instruct'"));
-        assert!(logged.contains("--quantization awq"));
-        assert!(logged.contains("--tensor-parallel-size 2"));
-        assert!(logged.contains("--host 0.0.0.0 "), "inside the container");
-        assert!(logged.contains("-p 127.0.0.1:8000:8000 -e VLLM_API_KEY vllm/vllm-openai:v0.6.4"));
-        let run = l.start("k'ey").unwrap();
-        assert!(
-            run.starts_with(r"VLLM_API_KEY='k'\''ey' docker run"),
-            "{}",
-            *run
-        );
-        assert!(!logged.contains("k'ey"));
-        assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.6.4");
-        assert!(l.prepare().unwrap().starts_with("docker rm -f vllm-server"));
-        assert_eq!(l.log_tail(30), "docker logs --tail 30 vllm-server 2>&1");
-    }
-
-    #[test]
-    fn pip_mode_runs_in_the_background_and_logs_to_a_file() {
-        let l = launch(DeployMode::Pip, "qwen2.5-0.5b", Quantization::None, 1);
-        assert_eq!(l.prepare(), None);
-        assert_eq!(
-            l.fetch().unwrap(),
-            "python3 -m pip install --progress-bar off 'vllm==0.6.4'"
-        );
-        let logged = l.start_logged().unwrap();
-        assert!(logged.ends_with("> /tmp/vllm.log 2>&1 &"), "{logged}");
-        assert!(logged.contains("nohup python3 -m vllm.entrypoints.openai.api_server --model 'Qwen/Qwen2.5-0.5B-Instruct'"));
-        assert!(!logged.contains("--quantization") && !logged.contains("tensor-parallel"));
-        assert!(
-            logged.contains("--host 127.0.0.1 "),
-            "only the tunnel reaches it"
-        );
-        assert_eq!(l.log_tail(1), "tail -n 1 /tmp/vllm.log");
-    }
-
-    #[test]
-    fn entrypoint_mode_only_watches_what_the_broker_started() {
-        let l = launch(
-            DeployMode::Entrypoint,
-            "qwen2.5-0.5b",
-            Quantization::None,
-            1,
-        );
-        assert!(l.broker_launched());
-        assert_eq!(
-            (l.prepare(), l.fetch(), l.start_logged()),
-            (None, None, None)
-        );
-        assert!(l.start("k").is_none());
-        assert_eq!(
-            l.liveness_check(),
-            "pgrep -n -f vllm.entrypoints.openai.api_server"
-        );
-        assert_eq!(l.log_tail(5), "tail -n 5 /var/log/vllm.log");
-    }
-
-    #[test]
-    fn liveness_reads_both_checks() {
-        let docker = launch(DeployMode::Docker, "qwen2.5-0.5b", Quantization::None, 1);
-        let out = |stdout: &str, exit_code| ExecOutput {
-            stdout: stdout.into(),
-            exit_code,
-            ..Default::default()
-        };
-        assert_eq!(
-            docker.liveness(&out("true 2026-01-01T00:00:00Z\n", 0)),
-            Liveness::Running("true 2026-01-01T00:00:00Z".into())
-        );
-        assert_eq!(
-            docker.liveness(&out("false 2026-01-01T00:00:00Z\n", 0)),
-            Liveness::Stopped
-        );
-        assert_eq!(docker.liveness(&out("", 1)), Liveness::Stopped);
-        let pip = launch(DeployMode::Pip, "qwen2.5-0.5b", Quantization::None, 1);
-        assert_eq!(
-            pip.liveness(&out("4243\n", 0)),
-            Liveness::Running("4243".into())
-        );
-        assert_eq!(pip.liveness(&out("", 1)), Liveness::Stopped);
+/// `text` (what a host printed) with every occurrence of `secret` replaced by `[redacted]`.
+pub fn scrub(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "[redacted]")
     }
 }
+
+#[cfg(test)]
+mod tests;

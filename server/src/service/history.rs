@@ -9,12 +9,14 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 use gdl_model::code::ErrorCode;
 use gdl_model::compare::Comparison;
+use gdl_model::engines::Engine;
 use gdl_model::ids::{BenchmarkId, RunId};
 use gdl_model::legacy::{ImportReport, OldFile};
 use gdl_model::query::Page;
 use gdl_model::registry::Quantization;
 use gdl_model::runs::{
-    BenchmarkDetail, BenchmarkRecord, ExportFormat, LogLine, LogQuery, PhaseSample, Run, RunFilters,
+    BenchmarkDetail, BenchmarkPage, BenchmarkRecord, ExportFormat, LogLine, LogQuery, PhaseSample,
+    Run, RunFilters,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -112,6 +114,25 @@ impl History {
         Ok(self.store.benchmarks_page(offset, limit).await?)
     }
 
+    /// Benchmark records of one engine (every engine when `query.engine` is unset), newest
+    /// first, one page.
+    pub async fn benchmarks_of(
+        &self,
+        query: &BenchmarkPage,
+    ) -> ServiceResult<Vec<BenchmarkRecord>> {
+        let Some(engine) = query.engine else {
+            return self.benchmarks(&query.page()).await;
+        };
+        let (limit, offset) = query.page().window()?;
+        let records = self.store.benchmarks(ALL_BENCHMARKS).await?;
+        Ok(records
+            .into_iter()
+            .filter(|r| r.served_by() == Some(engine))
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect())
+    }
+
     /// The `limit` (1 to 200) newest benchmark records created before `before`.
     pub async fn benchmarks_before(
         &self,
@@ -146,6 +167,16 @@ impl History {
     /// providers (only the models when `model` is empty). `model` may be a preset's alias
     /// (`qwen2.5-0.5b`), as everywhere else.
     pub async fn compare(&self, model: &str) -> ServiceResult<(Vec<String>, Comparison)> {
+        self.compare_by(model, None).await
+    }
+
+    /// As [`Self::compare`], counting only the benchmarks `engine` served when it is given
+    /// (the models listed are every engine's).
+    pub async fn compare_by(
+        &self,
+        model: &str,
+        engine: Option<Engine>,
+    ) -> ServiceResult<(Vec<String>, Comparison)> {
         let records = self.store.benchmarks(ALL_BENCHMARKS).await?;
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for r in &records {
@@ -161,6 +192,10 @@ impl History {
             }
             _ => model.to_owned(),
         };
+        let records: Vec<BenchmarkRecord> = records
+            .into_iter()
+            .filter(|r| engine.is_none_or(|e| r.served_by() == Some(e)))
+            .collect();
         Ok((models, gdl_model::compare::compare(&model, &records)))
     }
 

@@ -1,8 +1,9 @@
 //! The simulated GPU host behind a rented session: the machine its SSH exec channels run
 //! commands on. It answers `nvidia-smi`, `docker`, `pip`, `python3`, `curl`, `df`, `free`,
-//! `cat`, `tail`, `pgrep`/`pkill` and a few shell builtins as an Ubuntu 22.04 host with the
+//! `cat`, `tail`, `pgrep`/`pkill`, `rm` and a few shell builtins as an Ubuntu 22.04 host with the
 //! session's GPUs would, streaming output as it comes (image pulls, installs) with real exit
-//! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process.
+//! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process, SGLang as one
+//! too ([`super::sglang`]).
 
 use super::driver::Driver;
 use super::shell::{self, Connector, Target};
@@ -11,6 +12,7 @@ use super::vllm::{Gpus, Kind, Vllm};
 mod curl;
 mod docker;
 mod entrypoint;
+mod files;
 mod packages;
 mod system;
 use futures::future::BoxFuture;
@@ -370,6 +372,7 @@ impl SimHost {
             "python3" | "python" => self.python(&args, env, log_to, io).await,
             "pip" | "pip3" => self.pip(&args, io).await,
             "docker" => self.docker(&args, env, io).await,
+            "umask" | "printf" | "rm" => self.file_builtin(program, &args, io).await,
             "pgrep" | "pkill" => {
                 let pattern = args.iter().rev().find(|a| !a.starts_with('-'));
                 let found = {

@@ -37,6 +37,8 @@ pub struct LlmProfile {
     /// Streams decoded at once (vLLM's `max_num_seqs`); more wait in its queue, so past it
     /// throughput stops growing (0: no limit).
     pub max_seqs: u32,
+    /// The engine `/v1/models` names as the owner (`vllm`, `sglang`).
+    pub owned_by: &'static str,
 }
 
 /// Relative decode speed of a GPU (RTX 3090 = 1).
@@ -74,6 +76,7 @@ impl LlmProfile {
             api_key,
             fail_every: 0,
             max_seqs: 0,
+            owned_by: "vllm",
         }
     }
 }
@@ -194,7 +197,7 @@ async fn models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     if !authorized(&shared, &headers) {
         return unauthorized();
     }
-    Json(json!({"object": "list", "data": [{"id": shared.profile.model, "object": "model", "owned_by": "vllm"}]}))
+    Json(json!({"object": "list", "data": [{"id": shared.profile.model, "object": "model", "owned_by": shared.profile.owned_by}]}))
         .into_response()
 }
 

@@ -7,7 +7,7 @@ use super::driver::Death;
 use super::llm::{LlmProfile, SimLlm};
 use super::shell::arg_after;
 use chrono::{DateTime, Utc};
-use gdl_model::engines::EngineVersion;
+use gdl_model::engines::{Engine, EngineVersion};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -29,18 +29,24 @@ pub enum Kind {
     Process { pid: u32 },
 }
 
-/// One vLLM process.
+/// One vLLM process, or another engine's that logs its own way (SGLang's).
 pub struct Vllm {
     pub kind: Kind,
+    /// Which engine it is: its log lines follow.
+    pub engine: Engine,
+    /// SGLang's startup line (its `ServerArgs`); empty for vLLM.
+    pub(super) server_args: String,
+    /// The engine's own log lines when they are not vLLM's (set by the engine's launch).
+    pub(super) own_log: Option<fn(&Vllm) -> Vec<String>>,
     pub profile: LlmProfile,
     /// The host port it is reachable on, if any (docker needs `-p` or host networking).
     pub port: Option<u16>,
     pub started: Instant,
     pub started_wall: DateTime<Utc>,
     /// Download + load time on this hardware (already scaled).
-    load_time: Duration,
+    pub(super) load_time: Duration,
     /// Why it dies during loading, if it will.
-    death: Option<String>,
+    pub(super) death: Option<String>,
     /// Stopped by `docker rm -f` / `pkill`.
     pub killed: bool,
     server: Option<SimLlm>,
@@ -102,6 +108,9 @@ impl Vllm {
             .unwrap_or(8000);
         Self {
             kind,
+            engine: Engine::Vllm,
+            server_args: String::new(),
+            own_log: None,
             load_time: Duration::from_secs_f64((20.0 + 4.0 * profile.params_b) / speed.max(0.01)),
             profile,
             port: Some(port),
@@ -136,7 +145,7 @@ impl Vllm {
     }
 
     /// Whether it crashed while serving.
-    fn crashed(&self) -> bool {
+    pub(super) fn crashed(&self) -> bool {
         self.crashed || self.server.as_ref().is_some_and(SimLlm::crashed)
     }
 
@@ -158,6 +167,9 @@ impl Vllm {
 
     /// Every log line so far, oldest first.
     pub fn log(&self) -> Vec<String> {
+        if let Some(log) = self.own_log {
+            return log(self);
+        }
         let stamp = self.started_wall.format("%m-%d %H:%M:%S");
         let mut lines = vec![
             format!(
@@ -230,8 +242,11 @@ impl Vllm {
 
     /// Whether the pattern of `pgrep -f` / `pkill -f` matches its command line.
     pub fn matches(&self, pattern: &str) -> bool {
-        matches!(self.kind, Kind::Process { .. })
-            && "python3 -m vllm.entrypoints.openai.api_server".contains(pattern)
+        let command = match self.engine {
+            Engine::Vllm => "python3 -m vllm.entrypoints.openai.api_server",
+            Engine::Sglang => "python3 -m sglang.launch_server",
+        };
+        matches!(self.kind, Kind::Process { .. }) && command.contains(pattern)
     }
 }
 

@@ -34,6 +34,15 @@ async fn an_entrypoint_run_benchmarks_the_vllm_the_broker_started() {
     assert_eq!(done.offer.as_ref().unwrap().provider, Provider::VastAi);
     assert!(done.benchmark_id.is_some());
     assert_eq!(done.rentals[0].running_after_secs, None, "never running");
+    let install = done
+        .steps
+        .iter()
+        .find(|s| s.name == StepName::InstallVllm)
+        .unwrap();
+    assert_eq!(
+        install.detail.as_deref(),
+        Some("vLLM (vllm/vllm-openai:latest, started by the broker)")
+    );
     assert!(log_has(
         &d,
         &id,

@@ -40,6 +40,7 @@ mod secrets;
 mod security;
 mod session_actions;
 mod sessions_tab;
+mod sglang;
 mod sim_ssh;
 mod ssh;
 mod support;

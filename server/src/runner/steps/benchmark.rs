@@ -191,10 +191,13 @@ async fn still_serving(
     );
     let host = connected.host.as_ref();
     if served.launch.alive(host).await? == Liveness::Stopped {
-        let what = format!("vLLM exited during the benchmark ({failed})");
+        let what = format!(
+            "{} exited during the benchmark ({failed})",
+            served.launch.engine()
+        );
         return Err(served
             .launch
-            .failure(host, ErrorCode::VllmExited, &what)
+            .failure(host, ErrorCode::VllmExited, &what, &served.api_key)
             .await);
     }
     if errors.len() == samples.len() {

@@ -1,21 +1,23 @@
-//! Step 8, Install & start vLLM: fetches it (image pull or pip install, progress streamed),
-//! starts it with a fresh API key passed through the environment, then watches the model
-//! download and load until `/health` answers. A process that exits or restarts (a crash
-//! loop) fails the step with the last lines of its log. In the entrypoint mode the broker
-//! has the provider pull and start vLLM: the step only waits for it (it may not have
+//! Step 8, Install & start vLLM (or SGLang, the run's engine; the step's detail names it):
+//! fetches it (image pull or pip install, progress streamed), starts it with a fresh API
+//! key kept off its command line (see `runner::vllm`), then watches the model download and
+//! load until `/health` answers. A process that exits or restarts (a crash loop) fails the
+//! step with the last lines of its log, the key hidden in them. In the entrypoint mode the
+//! broker has the provider pull and start vLLM: the step only waits for it (it may not have
 //! started yet), and the server has no API key.
 
 use super::{Connected, Deps, ResolvedModel, Served};
 use crate::runner::error::StepError;
 use crate::runner::host::RemoteHost;
-use crate::runner::vllm::{Deployment, Launch, Liveness, BROKER_IMAGE, HEALTH_CHECK};
+use crate::runner::vllm::{scrub, Deployment, Launch, Liveness, BROKER_IMAGE, HEALTH_CHECK};
 use gdl_model::code::ErrorCode;
+use gdl_model::runs::StepName;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// How long the model may take to download and load.
 const MODEL_LOAD_LIMIT: Duration = Duration::from_secs(20 * 60);
-/// How long fetching vLLM may take.
+/// How long fetching the engine may take.
 const FETCH_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// Ordinary commands.
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
@@ -37,6 +39,15 @@ pub async fn run(
         compute_capability: gdl_model::gpus::lookup_with_vram(&offer.gpu_type, offer.vram_gb)
             .map(|g| g.compute_capability),
     });
+    let detail = if launch.broker_launched() {
+        format!(
+            "{} ({BROKER_IMAGE}, started by the broker)",
+            launch.engine()
+        )
+    } else {
+        format!("{} ({})", launch.label(), config.deploy_mode.as_str())
+    };
+    d.ctx.detail(StepName::InstallVllm, detail).await;
     let api_key = if launch.broker_launched() {
         Zeroizing::new(String::new())
     } else {
@@ -50,7 +61,7 @@ pub async fn run(
     Ok(Served { api_key, launch })
 }
 
-/// Fetches and starts vLLM, then waits for the model to load.
+/// Fetches and starts the engine, then waits for the model to load.
 async fn start(
     d: &Deps<'_>,
     host: &dyn RemoteHost,
@@ -61,7 +72,7 @@ async fn start(
         host.exec(&prepare, COMMAND_LIMIT).await?;
     }
     if let Some(fetch) = launch.fetch() {
-        fetch_vllm(d, host, &fetch).await?;
+        fetch_engine(d, host, &fetch).await?;
     }
     match (launch.start(api_key), launch.start_logged()) {
         (Some(line), Some(logged)) => {
@@ -71,23 +82,24 @@ async fn start(
                 return Err(StepError::new(
                     ErrorCode::VllmStartFailed,
                     format!(
-                        "starting vLLM exited {}: {}",
+                        "starting {} exited {}: {}",
+                        launch.engine(),
                         launched.exit_code,
-                        launched.stderr.trim()
+                        scrub(launched.stderr.trim(), api_key)
                     ),
                 )
-                .hint("The host's Docker or Python could not start vLLM; try the other deploy mode."));
+                .hint("The host's Docker or Python could not start the engine; try the other deploy mode."));
             }
         }
         _ => d.ctx.info(&format!(
             "The broker has the provider start {BROKER_IMAGE} with the model; waiting for it to serve"
         )),
     }
-    wait_until_serving(d, host, launch).await
+    wait_until_serving(d, host, launch, api_key).await
 }
 
 /// Runs `fetch` (an image pull or a pip install), its progress shown a line a moment.
-async fn fetch_vllm(d: &Deps<'_>, host: &dyn RemoteHost, fetch: &str) -> Result<(), StepError> {
+async fn fetch_engine(d: &Deps<'_>, host: &dyn RemoteHost, fetch: &str) -> Result<(), StepError> {
     let throttle = std::sync::Mutex::new(Instant::now() - Duration::from_secs(10));
     let progress = |line: &str| {
         let mut last = throttle.lock().unwrap();
@@ -113,12 +125,15 @@ async fn fetch_vllm(d: &Deps<'_>, host: &dyn RemoteHost, fetch: &str) -> Result<
     Ok(())
 }
 
-/// Watches the loading process until `/health` answers 200.
+/// Watches the loading process until `/health` answers 200. Its log lines are shown with
+/// `api_key` hidden.
 async fn wait_until_serving(
     d: &Deps<'_>,
     host: &dyn RemoteHost,
     launch: &Launch,
+    api_key: &str,
 ) -> Result<(), StepError> {
+    let engine = launch.engine();
     let started = Instant::now();
     let mut last_line = String::new();
     // The container start time or process id first seen: a change means a restart.
@@ -129,34 +144,37 @@ async fn wait_until_serving(
             // The broker's provider may still be pulling the image.
             (Liveness::Stopped, None) if launch.broker_launched() => {
                 if !announced {
-                    d.ctx.info("vLLM has not started yet (the provider pulls the image first)");
+                    d.ctx.info(&format!(
+                        "{engine} has not started yet (the provider pulls the image first)"
+                    ));
                     announced = true;
                 }
             }
             (Liveness::Stopped, _) => {
+                let what = format!("{engine} exited while loading");
                 return Err(launch
-                    .failure(host, ErrorCode::VllmExited, "vLLM exited while loading")
-                    .await)
+                    .failure(host, ErrorCode::VllmExited, &what, api_key)
+                    .await);
             }
             (Liveness::Running(seen), None) => first_seen = Some(seen),
-            (Liveness::Running(seen), Some(first)) if seen != *first => return Err(launch.failure(
-                host,
-                ErrorCode::VllmRestarted,
-                "vLLM restarted while loading (a crash loop: often a dependency or memory problem)",
-            )
-            .await),
+            (Liveness::Running(seen), Some(first)) if seen != *first => {
+                let what = format!("{engine} restarted while loading (a crash loop: often a dependency or memory problem)");
+                return Err(launch
+                    .failure(host, ErrorCode::VllmRestarted, &what, api_key)
+                    .await);
+            }
             (Liveness::Running(_), Some(_)) => {}
         }
         let code = host.exec(HEALTH_CHECK, COMMAND_LIMIT).await?;
         if code.stdout.trim() == "200" {
             d.ctx.info(&format!(
-                "vLLM is serving after {:.0} s",
+                "{engine} is serving after {:.0} s",
                 started.elapsed().as_secs_f64()
             ));
             return Ok(());
         }
         let tail = host.exec(&launch.log_tail(1), COMMAND_LIMIT).await?;
-        let line = tail.stdout.trim().to_owned();
+        let line = scrub(tail.stdout.trim(), api_key);
         if !line.is_empty() && line != last_line {
             d.ctx.info(&format!(
                 "[{:.0} s] {line}",

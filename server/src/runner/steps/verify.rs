@@ -1,4 +1,4 @@
-//! Step 9, Verify deployment: opens a tunnel to the vLLM port through SSH, then checks
+//! Step 9, Verify deployment: opens a tunnel to the engine's port through SSH, then checks
 //! `/health`, that `/v1/models` serves a model, and that one real completion streams.
 
 use super::{Connected, Deps, Served, Target};
@@ -75,5 +75,5 @@ pub async fn run(
 
 fn failed(message: String) -> StepError {
     StepError::new(ErrorCode::VerifyFailed, message)
-        .hint("vLLM started but does not answer as an OpenAI-compatible server should; keep the instance on failure and read its log.")
+        .hint("The engine started but does not answer as an OpenAI-compatible server should; keep the instance on failure and read its log.")
 }

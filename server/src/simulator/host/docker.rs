@@ -1,9 +1,11 @@
 //! `docker` on the simulated host: pull (with progress), run (vLLM in a container, its
-//! port published with `-p`, running as the catalogue's version of its image), inspect,
-//! logs, rm.
+//! port published with `-p`, running as the catalogue's version of its image; SGLang when
+//! the command is `python3 -m sglang.launch_server`, files mounted with `-v` readable in
+//! it), inspect, logs, rm.
 
 use super::{Dest, Io, SimHost, IMAGE_GB, PULL_SECS};
 use crate::simulator::driver::engine_of_image;
+use crate::simulator::sglang;
 use crate::simulator::vllm::{Kind, Vllm};
 use std::collections::HashMap;
 
@@ -112,12 +114,15 @@ impl SimHost {
         }
     }
 
-    /// `docker run -d [--gpus all] [--name N] [-p [IP:]HOST:CONTAINER] [-e K[=V]] IMAGE ARGS`.
+    /// `docker run -d [--gpus all] [--name N] [-p [IP:]HOST:CONTAINER] [-e K[=V]]
+    /// [-v HOST:CONTAINER[:ro]] IMAGE ARGS`.
     async fn docker_run(&self, args: &[&str], env: &HashMap<&str, &str>, io: &Io<'_>) -> i32 {
         let mut name = String::from("sleepy_turing");
         let mut port_map: Option<(u16, u16)> = None;
         let mut host_network = false;
         let mut key = String::new();
+        // Host file → where the container sees it.
+        let mut mounts: Vec<(String, String)> = Vec::new();
         let mut i = 0;
         while i < args.len() && args[i].starts_with('-') {
             let value = args.get(i + 1).copied().unwrap_or_default();
@@ -136,6 +141,12 @@ impl SimHost {
                             env.get("VLLM_API_KEY").unwrap_or(&"").to_string()
                         }
                         _ => key,
+                    }
+                }
+                "-v" | "--volume" => {
+                    let mut parts = value.split(':');
+                    if let (Some(host), Some(inside)) = (parts.next(), parts.next()) {
+                        mounts.push((host.to_owned(), inside.to_owned()));
                     }
                 }
                 "--network" | "--net" => host_network = value == "host",
@@ -179,9 +190,21 @@ impl SimHost {
             .await;
             self.lock().pulled.push(image.to_string());
         }
-        self.handed(&key);
-        let vllm = Vllm::launch(Kind::Container { name }, &rest, key, &self.gpus, self.speed);
+        let kind = Kind::Container { name };
+        let vllm = if sglang::is_sglang(&rest) {
+            // The file its `--config` names, read through the mounts as the container sees it.
+            let config = sglang_config(&rest).and_then(|inside| {
+                mounts
+                    .iter()
+                    .find(|(_, m)| *m == inside)
+                    .and_then(|(host, _)| self.file(host))
+            });
+            sglang::launch(kind, &rest, config.as_deref(), &self.gpus, self.speed)
+        } else {
+            Vllm::launch(kind, &rest, key, &self.gpus, self.speed)
+        };
         let mut vllm = self.as_engine(vllm, engine_of_image(image));
+        self.handed(&vllm.profile.api_key);
         vllm.port = match (host_network, port_map, vllm.port) {
             (true, _, port) => port,
             (false, Some((host, container)), Some(port)) if container == port => Some(host),
@@ -203,6 +226,11 @@ impl SimHost {
             .await;
         0
     }
+}
+
+/// The path after `--config` in SGLang's command.
+fn sglang_config(command: &[String]) -> Option<&str> {
+    crate::simulator::shell::arg_after(command, "--config")
 }
 
 #[cfg(test)]
@@ -251,5 +279,40 @@ mod tests {
         assert_eq!(h.tcp_target(8000), None);
         h.power_off();
         assert_eq!(run(&h, "echo gone").await.2, 255);
+    }
+
+    #[tokio::test]
+    async fn sglang_reads_its_key_from_the_mounted_file_the_runner_writes() {
+        let h = host();
+        let start = "umask 077 && printf 'api-key: \"%s\"\\n' 's3cret' > /tmp/k.yaml && docker run -d --gpus all --ipc=host --name sglang-server -p 127.0.0.1:8000:8000 --shm-size 16g -v /tmp/k.yaml:/run/k.yaml:ro lmsysorg/sglang:v0.5.21-cu130 python3 -m sglang.launch_server --config /run/k.yaml --model-path 'Qwen/Qwen2.5-0.5B-Instruct' --served-model-name qwen --host 0.0.0.0 --port 8000 && rm -f /tmp/k.yaml";
+        let (_, err, code) = run(&h, start).await;
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(run(&h, "cat /tmp/k.yaml").await.2, 1, "removed on the host");
+        let mut models = String::new();
+        for _ in 0..100 {
+            models = run(
+                &h,
+                "curl -s -H 'Authorization: Bearer s3cret' http://localhost:8000/v1/models",
+            )
+            .await
+            .0;
+            if models.contains("qwen") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(models.contains("\"sglang\""), "{models}");
+        let log = run(&h, "docker logs --tail 100 sglang-server").await.0;
+        assert!(
+            log.contains("api_key='s3cret'") && log.contains("fired up"),
+            "{log}"
+        );
+        let (_, _, code) = run(&h, "docker rm -f sglang-server").await;
+        assert_eq!(code, 0);
+        // Without the file, SGLang stops at once.
+        let again = start.replace("-v /tmp/k.yaml:/run/k.yaml:ro ", "");
+        assert_eq!(run(&h, &again).await.2, 0);
+        let log = run(&h, "docker logs --tail 1 sglang-server").await.0;
+        assert!(log.contains("Config file not found"), "{log}");
     }
 }
