@@ -14,8 +14,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod connections;
+mod hub;
 mod parse;
 pub use connections::ConnectionSettings;
+pub use hub::HubSettings;
 pub use parse::positive_f64;
 use parse::{hours, millis, origin, seconds, seconds_f64, share};
 
@@ -45,6 +47,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub connections: ConnectionSettings,
+
+    #[command(flatten)]
+    pub hub: HubSettings,
 
     /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
     #[arg(long, env = "GDL_TEST_HOOKS")]
@@ -359,6 +364,7 @@ impl RunSettings {
                     .then(|| Duration::from_secs(u64::from(self.orphan_grace_minutes) * 60)),
                 ..ReconcileConfig::default()
             },
+            hub: Default::default(),
         }
     }
 }

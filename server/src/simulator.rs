@@ -21,6 +21,7 @@
 //! - `listener`: an accept loop that can go offline (refusing connections) and come back.
 //! - [`ssh`]: the instances' SSH server (russh) and the per-session keys.
 //! - [`host`]: the simulated GPU host that exec channels run on.
+//! - [`hub`]: a fake Hugging Face Hub (gated models, the token it accepts).
 //! - `shell`: the little shell grammar the host understands.
 //! - [`vllm`]: a vLLM process on the host, from launch to serving (or dying).
 //! - [`llm`]: the OpenAI-compatible streaming server a loaded vLLM answers with.
@@ -28,6 +29,7 @@
 pub mod catalog;
 pub mod faults;
 pub mod host;
+pub mod hub;
 mod inventory;
 mod listener;
 pub mod llm;
@@ -71,6 +73,8 @@ pub struct SimConfig {
     /// session on one fails as stale inventory, as real listings lag behind. Tests that
     /// need their first create to succeed turn it off.
     pub ghosts: bool,
+    /// The Hugging Face token the fake Hub accepts (for gated models); `None`: any token.
+    pub hub_token: Option<gdl_model::secret::HfToken>,
 }
 
 impl Default for SimConfig {
@@ -81,6 +85,7 @@ impl Default for SimConfig {
             offers_per_provider: 32,
             provision_failure_rate: 0.12,
             ghosts: true,
+            hub_token: None,
         }
     }
 }
@@ -221,6 +226,11 @@ impl Simulator {
     /// Every private key this simulator has handed out (tests look for leaks of them).
     pub fn issued_keys(&self) -> Vec<String> {
         self.state().issued_keys.clone()
+    }
+
+    /// The fake Hugging Face Hub its hosts download from.
+    pub fn hub(&self) -> hub::FakeHub {
+        hub::FakeHub::new(self.shared.config.hub_token.clone())
     }
 
     /// The axum router serving the broker API (and `/_sim/*` control routes).

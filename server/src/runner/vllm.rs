@@ -1,5 +1,6 @@
 //! The engine's command lines for each deploy mode: fetch (image pull or pip install),
-//! start (the API key through the environment, never on the logged line), the liveness
+//! start (its secrets read from the file [`super::engine_env`] wrote, never on a command
+//! line), the liveness
 //! check, the log tail and the health probe, for the engine version the run deploys (its
 //! image and pip spec from the catalogue, `gdl_model::engines`) and its settings. Every value
 //! that is not a literal is shell-quoted. In the entrypoint mode the broker fetches and
@@ -12,7 +13,6 @@ use gdl_model::code::ErrorCode;
 use gdl_model::engines::{ComputeCapability, Dtype, EngineSettings, EngineVersion};
 use gdl_model::registry::{Quantization, ResolvedModel};
 use gdl_model::runs::DeployMode;
-use zeroize::Zeroizing;
 
 /// How long a liveness check or log read may take.
 const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -142,34 +142,24 @@ impl Launch {
         }
     }
 
-    /// The start command without its key, as logged; nothing when the broker starts it.
-    fn start_line(&self) -> Option<String> {
+    /// The start command (logged as it is: it holds no secret), nothing when the broker
+    /// starts it. The API key and the Hub token come from the file
+    /// [`ENV_FILE`](super::engine_env::ENV_FILE): docker reads it with `--env-file`, the
+    /// shell with `.` under `set -a` (a file that cannot be read stops the start).
+    pub fn start(&self) -> Option<String> {
+        use super::engine_env::ENV_FILE;
         match self.mode {
             DeployMode::Docker => Some(format!(
-                "docker run -d --gpus all --ipc=host --name {CONTAINER} -p 127.0.0.1:{PORT}:{PORT} -e VLLM_API_KEY {} {}",
+                "docker run -d --gpus all --ipc=host --name {CONTAINER} -p 127.0.0.1:{PORT}:{PORT} --env-file {ENV_FILE} {} {}",
                 self.engine.image,
                 self.args
             )),
             DeployMode::Pip => Some(format!(
-                "nohup python3 -m vllm.entrypoints.openai.api_server {} > {LOG_FILE} 2>&1 &",
+                "set -a; . ./{ENV_FILE} || exit 1; set +a; nohup python3 -m vllm.entrypoints.openai.api_server {} > {LOG_FILE} 2>&1 &",
                 self.args
             )),
             DeployMode::Entrypoint => None,
         }
-    }
-
-    /// The start command as run: the API key goes in through the environment.
-    pub fn start(&self, api_key: &str) -> Option<Zeroizing<String>> {
-        let line = self.start_line()?;
-        Some(Zeroizing::new(format!(
-            "VLLM_API_KEY={} {line}",
-            quote(api_key)
-        )))
-    }
-
-    /// The start command as shown in the log, with the key redacted.
-    pub fn start_logged(&self) -> Option<String> {
-        Some(format!("VLLM_API_KEY=[redacted] {}", self.start_line()?))
     }
 
     /// Asks whether vLLM still runs, and as what.
@@ -274,9 +264,9 @@ mod tests {
             Some((7, 5)),
         );
         assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.31.0");
-        let logged = l.start_logged().unwrap();
+        let logged = l.start().unwrap();
         assert!(
-            logged.contains("-e VLLM_API_KEY vllm/vllm-openai:v0.31.0 --model"),
+            logged.contains("--env-file .gdl/engine.env vllm/vllm-openai:v0.31.0 --model"),
             "{logged}"
         );
         assert!(
@@ -298,17 +288,17 @@ mod tests {
         );
         assert!(pip.fetch().unwrap().ends_with("'vllm==0.31.0'"));
         assert!(
-            !pip.start_logged().unwrap().contains("--dtype"),
+            !pip.start().unwrap().contains("--dtype"),
             "bf16 runs on Ada"
         );
         assert_eq!(l.label(), "vLLM 0.31.0");
     }
 
     #[test]
-    fn docker_mode_quotes_every_argument_and_keeps_the_key_off_the_log() {
+    fn docker_mode_quotes_every_argument_and_reads_its_secrets_from_the_env_file() {
         let l = launch(DeployMode::Docker, "qwen2.5-7b", Quantization::Awq, 2);
-        let logged = l.start_logged().unwrap();
-        assert!(logged.starts_with("VLLM_API_KEY=[redacted] docker run -d --gpus all"));
+        let logged = l.start().unwrap();
+        assert!(logged.starts_with("docker run -d --gpus all"));
         assert!(
             logged.contains("--model 'Qwen/Qwen2.5-7B-Instruct-AWQ'"),
             "{logged}"
@@ -317,14 +307,9 @@ mod tests {
         assert!(logged.contains("--quantization awq"));
         assert!(logged.contains("--tensor-parallel-size 2"));
         assert!(logged.contains("--host 0.0.0.0 "), "inside the container");
-        assert!(logged.contains("-p 127.0.0.1:8000:8000 -e VLLM_API_KEY vllm/vllm-openai:v0.6.4"));
-        let run = l.start("k'ey").unwrap();
-        assert!(
-            run.starts_with(r"VLLM_API_KEY='k'\''ey' docker run"),
-            "{}",
-            *run
-        );
-        assert!(!logged.contains("k'ey"));
+        assert!(logged
+            .contains("-p 127.0.0.1:8000:8000 --env-file .gdl/engine.env vllm/vllm-openai:v0.6.4"));
+        assert!(!logged.contains("VLLM_API_KEY") && !logged.contains("HF_TOKEN"));
         assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.6.4");
         assert!(l.prepare().unwrap().starts_with("docker rm -f vllm-server"));
         assert_eq!(l.log_tail(30), "docker logs --tail 30 vllm-server 2>&1");
@@ -338,8 +323,12 @@ mod tests {
             l.fetch().unwrap(),
             "python3 -m pip install --progress-bar off 'vllm==0.6.4'"
         );
-        let logged = l.start_logged().unwrap();
+        let logged = l.start().unwrap();
         assert!(logged.ends_with("> /tmp/vllm.log 2>&1 &"), "{logged}");
+        assert!(
+            logged.starts_with("set -a; . ./.gdl/engine.env || exit 1; set +a; nohup python3"),
+            "the secrets are exported from the file: {logged}"
+        );
         assert!(logged.contains("nohup python3 -m vllm.entrypoints.openai.api_server --model 'Qwen/Qwen2.5-0.5B-Instruct'"));
         assert!(!logged.contains("--quantization") && !logged.contains("tensor-parallel"));
         assert!(
@@ -358,11 +347,7 @@ mod tests {
             1,
         );
         assert!(l.broker_launched());
-        assert_eq!(
-            (l.prepare(), l.fetch(), l.start_logged()),
-            (None, None, None)
-        );
-        assert!(l.start("k").is_none());
+        assert_eq!((l.prepare(), l.fetch(), l.start()), (None, None, None));
         assert_eq!(
             l.liveness_check(),
             "pgrep -n -f vllm.entrypoints.openai.api_server"

@@ -1,13 +1,17 @@
 //! Step 8, Install & start vLLM: fetches it (image pull or pip install, progress streamed),
-//! starts it with a fresh API key passed through the environment, then watches the model
-//! download and load until `/health` answers. A process that exits or restarts (a crash
-//! loop) fails the step with the last lines of its log. In the entrypoint mode the broker
+//! starts it with a fresh API key (and the Hub token, when given) from a file written
+//! through standard input ([`engine_env`](crate::runner::engine_env)), then watches the
+//! model download and load until `/health` answers. A process that exits or restarts (a
+//! crash loop) fails the step with the last lines of its log; when they show the Hub
+//! refusing the download, as `model_access_denied`. In the entrypoint mode the broker
 //! has the provider pull and start vLLM: the step only waits for it (it may not have
 //! started yet), and the server has no API key.
 
 use super::{Connected, Deps, ResolvedModel, Served};
+use crate::runner::engine_env::EngineEnv;
 use crate::runner::error::StepError;
 use crate::runner::host::RemoteHost;
+use crate::runner::hub::download_refused;
 use crate::runner::vllm::{Deployment, Launch, Liveness, BROKER_IMAGE, HEALTH_CHECK};
 use gdl_model::code::ErrorCode;
 use std::time::{Duration, Instant};
@@ -63,10 +67,16 @@ async fn start(
     if let Some(fetch) = launch.fetch() {
         fetch_vllm(d, host, &fetch).await?;
     }
-    match (launch.start(api_key), launch.start_logged()) {
-        (Some(line), Some(logged)) => {
-            d.ctx.info(&logged);
-            let launched = host.exec(&line, COMMAND_LIMIT).await?;
+    match launch.start() {
+        Some(line) => {
+            d.ctx.info(&line);
+            let token = d.config.hub.token.as_ref();
+            EngineEnv::new(api_key, token).write(host).await?;
+            let launched = host.exec(&line, COMMAND_LIMIT).await;
+            // Whatever the start did, the file goes: the engine has read it, or never will.
+            let removed = EngineEnv::remove(host).await;
+            let launched = launched?;
+            removed?;
             if launched.exit_code != 0 {
                 return Err(StepError::new(
                     ErrorCode::VllmStartFailed,
@@ -79,7 +89,7 @@ async fn start(
                 .hint("The host's Docker or Python could not start vLLM; try the other deploy mode."));
             }
         }
-        _ => d.ctx.info(&format!(
+        None => d.ctx.info(&format!(
             "The broker has the provider start {BROKER_IMAGE} with the model; waiting for it to serve"
         )),
     }
@@ -134,9 +144,10 @@ async fn wait_until_serving(
                 }
             }
             (Liveness::Stopped, _) => {
-                return Err(launch
+                let died = launch
                     .failure(host, ErrorCode::VllmExited, "vLLM exited while loading")
-                    .await)
+                    .await;
+                return Err(download_refused(died, d.config.hub.token.is_some()));
             }
             (Liveness::Running(seen), None) => first_seen = Some(seen),
             (Liveness::Running(seen), Some(first)) if seen != *first => return Err(launch.failure(
@@ -229,6 +240,15 @@ mod tests {
             _: &'a (dyn Fn(&str) + Send + Sync),
         ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
             self.exec(c, t)
+        }
+
+        fn exec_with_input<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a [u8],
+            _: Duration,
+        ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+            Box::pin(async { Ok(ExecOutput::default()) })
         }
 
         fn forward<'a>(&'a self, _: u16) -> BoxFuture<'a, Result<std::net::SocketAddr, HostError>> {
