@@ -106,6 +106,8 @@ struct Shared {
     ssh: ssh::SshServer,
     /// API keys the hosts were handed (for leak tests).
     handed_secrets: host::SecretLog,
+    /// Command lines the hosts ran (for leak tests).
+    host_commands: host::CommandLog,
     /// The faults the hosts show (mirrors of some of `Faults`).
     host_faults: Arc<host::HostFaults>,
 }
@@ -168,6 +170,7 @@ impl Simulator {
                 offline: tokio::sync::watch::Sender::new(false),
                 ssh: ssh::SshServer::new(),
                 handed_secrets: Default::default(),
+                host_commands: Default::default(),
                 host_faults: Default::default(),
             }),
         };
@@ -214,10 +217,21 @@ impl Simulator {
         self.shared.ssh.set_down(down);
     }
 
-    /// Every API key a client handed the simulated hosts (tests look for leaks of them).
+    /// Every API key and Hub token a client handed the simulated hosts (tests look for leaks
+    /// of them).
     pub fn handed_secrets(&self) -> Vec<String> {
         self.shared
             .handed_secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Every command line the hosts ran, in order (each was `bash -c LINE` in a host's
+    /// process list while it ran; tests look for secrets in them).
+    pub fn host_commands(&self) -> Vec<String> {
+        self.shared
+            .host_commands
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -231,6 +245,15 @@ impl Simulator {
     /// The fake Hugging Face Hub its hosts download from.
     pub fn hub(&self) -> hub::FakeHub {
         hub::FakeHub::new(self.shared.config.hub_token.clone())
+    }
+
+    /// A new host of this cloud: its secrets and command lines noted, its faults shown, its
+    /// downloads from the fake Hub.
+    fn equip(&self, host: host::SimHost) -> host::SimHost {
+        host.with_secret_log(self.shared.handed_secrets.clone())
+            .with_command_log(self.shared.host_commands.clone())
+            .with_hub(self.hub())
+            .with_faults(self.shared.host_faults.clone())
     }
 
     /// The axum router serving the broker API (and `/_sim/*` control routes).

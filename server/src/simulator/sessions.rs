@@ -275,10 +275,8 @@ impl Simulator {
                 vram_gb: offer.offer.vram_gb,
             },
             self.config().speed,
-        )
-        .with_secret_log(self.shared.handed_secrets.clone())
-        .with_faults(self.shared.host_faults.clone());
-        let host = Arc::new(host);
+        );
+        let host = Arc::new(self.equip(host));
         if let Some(args) = request.provider_vllm(&offer.offer.provider) {
             host.start_provider_vllm(args);
         }

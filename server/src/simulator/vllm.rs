@@ -39,6 +39,10 @@ pub struct Vllm {
     load_time: Duration,
     /// Why it dies during loading, if it will.
     death: Option<String>,
+    /// The share of the loading done when it dies (0.6: after the download).
+    death_at: f64,
+    /// Its command line, as `ps` shows it.
+    pub command: String,
     /// Stopped by `docker rm -f` / `pkill`.
     pub killed: bool,
     server: Option<SimLlm>,
@@ -102,6 +106,11 @@ impl Vllm {
             started: Instant::now(),
             started_wall: Utc::now(),
             death,
+            death_at: 0.6,
+            command: format!(
+                "python3 -m vllm.entrypoints.openai.api_server {}",
+                args.join(" ")
+            ),
             killed: false,
             server: None,
             crashed: false,
@@ -116,6 +125,13 @@ impl Vllm {
         vllm
     }
 
+    /// The Hub refused its download (`error`, huggingface_hub's): it dies at once, before
+    /// downloading anything, as vLLM does when it cannot read the model's config.
+    pub fn refused_by_hub(&mut self, error: String) {
+        self.death = Some(error);
+        self.death_at = 0.0;
+    }
+
     /// Whether it crashed while serving.
     fn crashed(&self) -> bool {
         self.crashed || self.server.as_ref().is_some_and(SimLlm::crashed)
@@ -126,7 +142,7 @@ impl Vllm {
         let done = self.started.elapsed().as_secs_f64() / self.load_time.as_secs_f64().max(1e-3);
         match (&self.death, done) {
             _ if self.killed || self.crashed() => Phase::Dead,
-            (Some(_), d) if d >= 0.6 || self.load_time.is_zero() => Phase::Dead,
+            (Some(_), d) if d >= self.death_at || self.load_time.is_zero() => Phase::Dead,
             (None, d) if d >= 1.0 => Phase::Serving,
             (_, d) => Phase::Loading(d.min(1.0)),
         }
@@ -152,7 +168,7 @@ impl Vllm {
             Phase::Serving => 1.0,
             Phase::Dead if self.killed => return lines,
             Phase::Dead if self.crashed() => 1.0,
-            Phase::Dead => 0.6,
+            Phase::Dead => self.death_at,
         };
         let download = (done * 2.0).min(1.0);
         for tenth in 1..=(download * 10.0) as u32 {

@@ -115,7 +115,9 @@ impl SimHost {
         let mut name = String::from("sleepy_turing");
         let mut port_map: Option<(u16, u16)> = None;
         let mut host_network = false;
-        let mut key = String::new();
+        // The container's environment: `-e NAME=value`, `-e NAME` (from the client's
+        // environment) and `--env-file FILE` (read by the client).
+        let mut vars: HashMap<String, String> = HashMap::new();
         let mut i = 0;
         while i < args.len() && args[i].starts_with('-') {
             let value = args.get(i + 1).copied().unwrap_or_default();
@@ -127,13 +129,33 @@ impl SimHost {
                         port_map = host.parse().ok().zip(container.parse().ok());
                     }
                 }
-                "-e" => {
-                    key = match value.split_once('=') {
-                        Some(("VLLM_API_KEY", v)) => v.to_owned(),
-                        None if value == "VLLM_API_KEY" => {
-                            env.get("VLLM_API_KEY").unwrap_or(&"").to_string()
+                "-e" => match value.split_once('=') {
+                    Some((name, v)) => {
+                        vars.insert(name.to_owned(), v.to_owned());
+                    }
+                    None => {
+                        if let Some(v) = env.get(value) {
+                            vars.insert(value.to_owned(), v.to_string());
                         }
-                        _ => key,
+                    }
+                },
+                "--env-file" => {
+                    let file = self
+                        .lock()
+                        .files
+                        .get(super::session::normalise(value))
+                        .cloned();
+                    let Some(text) = file else {
+                        io.err(&format!(
+                            "docker: open {value}: no such file or directory.\n"
+                        ))
+                        .await;
+                        return 125;
+                    };
+                    for line in text.lines().filter(|l| !l.starts_with('#')) {
+                        if let Some((name, v)) = line.split_once('=') {
+                            vars.insert(name.to_owned(), v.to_owned());
+                        }
                     }
                 }
                 "--network" | "--net" => host_network = value == "host",
@@ -169,6 +191,7 @@ impl SimHost {
                     tx: io.tx,
                     fds: [Dest::Null, Dest::Null],
                     host: self,
+                    shell: io.shell,
                 },
                 "Downloading",
                 IMAGE_GB,
@@ -177,8 +200,9 @@ impl SimHost {
             .await;
             self.lock().pulled.push(image.to_string());
         }
-        self.handed(&key);
-        let mut vllm = Vllm::launch(Kind::Container { name }, &rest, key, &self.gpus, self.speed);
+        let vars: HashMap<&str, &str> =
+            vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut vllm = self.engine(Kind::Container { name }, &rest, &vars);
         vllm.port = match (host_network, port_map, vllm.port) {
             (true, _, port) => port,
             (false, Some((host, container)), Some(port)) if container == port => Some(host),
