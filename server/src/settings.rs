@@ -269,6 +269,7 @@ impl Settings {
         settings.broker.shopper_url = None;
         settings.broker.data_dir = Some(data_dir);
         settings.tuning.sim = Some(sim);
+        settings.hub = HubSettings::default(); // not this machine's HF_TOKEN or HF_ENDPOINT
         settings.access.session_ttl = Duration::from_secs(3600);
         settings
     }

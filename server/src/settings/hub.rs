@@ -7,6 +7,7 @@ use crate::runner::hub::{HubAccess, DEFAULT_ENDPOINT};
 use clap::Args;
 use gdl_model::secret::HfToken;
 use std::path::PathBuf;
+use zeroize::Zeroizing;
 
 /// The Hub settings shared by `serve` and `test`. `Debug` never shows the token.
 #[derive(Clone, Default, Args)]
@@ -23,14 +24,18 @@ pub struct HubSettings {
     #[arg(long = "hf-token-file", env = "GDL_HF_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// `HF_TOKEN` as the environment had it when the settings were parsed.
+    #[arg(skip = std::env::var("HF_TOKEN").ok().map(Zeroizing::new))]
+    pub from_env: Option<Zeroizing<String>>,
+
     /// The token read by [`HubSettings::load_token`] (or set by a test).
     #[arg(skip)]
     pub token: Option<HfToken>,
 }
 
 impl HubSettings {
-    /// Reads the token: from `--hf-token-file` when given, else from `HF_TOKEN` unless one
-    /// is set already. A file that cannot be read, or holds no token, is an error.
+    /// Reads the token: from `--hf-token-file` when given, else from `HF_TOKEN` (as it was
+    /// when the settings were parsed) unless one is set already. A file that cannot be read, or holds no token, is an error.
     pub fn load_token(&mut self) -> Result<(), String> {
         if let Some(path) = &self.token_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -46,11 +51,8 @@ impl HubSettings {
             return Ok(());
         }
         if self.token.is_none() {
-            if let Some(text) = std::env::var("HF_TOKEN")
-                .ok()
-                .filter(|t| !t.trim().is_empty())
-            {
-                let token = HfToken::parse(&text).map_err(|why| format!("HF_TOKEN: {why}"))?;
+            if let Some(text) = self.from_env.as_ref().filter(|t| !t.trim().is_empty()) {
+                let token = HfToken::parse(text).map_err(|why| format!("HF_TOKEN: {why}"))?;
                 self.token = Some(token);
             }
         }
@@ -79,6 +81,7 @@ impl std::fmt::Debug for HubSettings {
         f.debug_struct("HubSettings")
             .field("endpoint", &self.endpoint)
             .field("token_file", &self.token_file)
+            .field("from_env", &self.from_env.as_ref().map(|_| "[redacted]"))
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .finish()
     }
@@ -130,5 +133,11 @@ mod tests {
             HubSettings::default().access(None).endpoint,
             DEFAULT_ENDPOINT
         );
+        let mut from_env = HubSettings {
+            from_env: Some(Zeroizing::new(" hf_FromEnv ".into())),
+            ..Default::default()
+        };
+        from_env.load_token().unwrap();
+        assert_eq!(from_env.token.unwrap().expose(), "hf_FromEnv");
     }
 }

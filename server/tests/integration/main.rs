@@ -18,6 +18,7 @@ mod dashboard;
 mod doors;
 mod embed;
 mod entrypoint;
+mod gated;
 mod health;
 mod history;
 mod inventory_fit;
