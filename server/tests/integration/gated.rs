@@ -277,3 +277,44 @@ async fn with_the_token_a_gated_model_deploys_and_the_token_shows_nowhere() {
         }
     }
 }
+
+/// `gpu-deploy-llm test` asks the embedded simulator's Hub too, and takes the token from
+/// `HF_TOKEN`; the token is in none of its output.
+#[test]
+fn the_test_command_refuses_a_gated_model_until_hf_token_is_set() {
+    use crate::process::{binary, data_dir, output_within};
+    let test = |token: Option<&str>| {
+        let mut command = binary();
+        command
+            .env_remove("HF_ENDPOINT")
+            .args([
+                "test",
+                "--model",
+                "llama3.2-1b",
+                "--max-price",
+                "5",
+                "--json",
+            ])
+            .args(["--sim-speed", "60", "--sim-failure-rate", "0", "--data-dir"])
+            .arg(data_dir());
+        if let Some(token) = token {
+            command.env("HF_TOKEN", token);
+        }
+        output_within(&mut command, Duration::from_secs(180))
+    };
+    let refused = test(None);
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.stderr);
+    let result: Value = serde_json::from_str(&refused.stdout).unwrap();
+    assert_eq!(result["run"]["error_code"], "model_gated");
+    assert!(
+        refused.stderr.contains("HF_TOKEN"),
+        "the hint: {}",
+        refused.stderr
+    );
+    let token = "hf_CliEnvToken0123456789";
+    let passed = test(Some(token));
+    assert_eq!(passed.status.code(), Some(0), "{}", passed.stderr);
+    let result: Value = serde_json::from_str(&passed.stdout).unwrap();
+    assert_eq!(result["run"]["status"], "passed");
+    assert!(!passed.stdout.contains(token) && !passed.stderr.contains(token));
+}
