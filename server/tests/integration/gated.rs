@@ -3,8 +3,9 @@
 //! anything is rented (`model_gated`), with a token the Hub refuses too
 //! (`model_access_denied`); with the right token it deploys, and the token shows nowhere:
 //! not in the store's bytes, the logs, the run's JSON, the live channel, the pages, nor any
-//! command line the host ran. A Hub that cannot be asked is a warning, and the host's
-//! refused download is `model_access_denied`.
+//! command line the host ran. A Hub that cannot be asked is a warning (a preset the model
+//! registry knows to be gated is still refused without a token), and the host's refused
+//! download is `model_access_denied`.
 
 use crate::dashboard::Dashboard;
 use crate::support::{eventually, in_own_process};
@@ -120,6 +121,16 @@ async fn a_gated_model_without_a_token_is_refused_before_renting() {
         .as_str()
         .unwrap()
         .contains("gated (manual)"));
+    // A Hub that cannot be asked: the registry knows the preset is gated.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let offline = dashboard(None, Some(&unreachable)).await;
+    let known = self::run(&offline, json!({"model": "llama3.2-1b", "max_price": 5})).await;
+    refused_before_renting(&offline, &known, "model_gated").await;
+    assert!(log_of(&offline, &known)
+        .await
+        .contains("could not ask the Hub"));
     // A model that is not gated goes on to rent.
     let open = self::run(&d, json!({"model": "qwen2.5-0.5b", "max_price": 5})).await;
     assert_eq!(open["status"], "passed", "{open}");

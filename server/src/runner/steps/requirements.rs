@@ -36,7 +36,8 @@ pub async fn run(d: &Deps<'_>, plan: Plan) -> Result<ResolvedModel, StepError> {
 }
 
 /// Asks the Hub whether the served repository is gated or private; a Hub that cannot be
-/// asked is said and the run goes on (the host's download is then the test).
+/// asked is said and the run goes on (the host's download is then the test), unless the
+/// model registry knows the model is gated and there is no token.
 async fn ask_the_hub(d: &Deps<'_>, model: &ResolvedModel) -> Result<(), StepError> {
     let access = &d.config.hub;
     let repo = &model.served_repo;
@@ -57,8 +58,16 @@ async fn ask_the_hub(d: &Deps<'_>, model: &ResolvedModel) -> Result<(), StepErro
                 "could not ask the Hub ({}) whether {repo} is gated: {why}; going on",
                 access.endpoint
             ));
-            if model.gated && access.token.is_none() {
-                d.ctx.warn("This model is gated on Hugging Face: without a token (--hf-token-file or HF_TOKEN) its download on the host will be refused");
+            // The model registry knows its gated presets: judged as the Hub would answer.
+            if model.gated {
+                let known = hub::HubAnswer::Listed {
+                    gated: Some("per the model registry".into()),
+                    private: false,
+                };
+                let mode = d.ctx.config().deploy_mode;
+                let has_token = access.token.is_some();
+                let note = hub::judge(repo, hub::DEFAULT_ENDPOINT, &known, has_token, mode)?;
+                d.ctx.info(&note);
             }
         }
     }
