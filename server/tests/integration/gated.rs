@@ -329,3 +329,59 @@ fn the_test_command_refuses_a_gated_model_until_hf_token_is_set() {
     assert_eq!(result["run"]["status"], "passed");
     assert!(!passed.stdout.contains(token) && !passed.stderr.contains(token));
 }
+
+/// The host's process list over the session's own SSH, while the engine serves a gated
+/// model with the token: the engine's command line is there, the token is not, and the
+/// file that carried it is gone.
+#[tokio::test]
+async fn ps_on_the_host_does_not_show_the_token() {
+    use gdl_model::runs::StepName;
+    use gdl_model::secret::SshPrivateKey;
+    use server::runner::host::RemoteHost;
+    use server::runner::ssh::{SshAddress, SshHost};
+    let d = dashboard(Some(RIGHT), None).await;
+    // Kept after a failure at the benchmark: the engine still serves on the host.
+    d.state
+        .dashboard
+        .runner()
+        .inject_failure(Some(StepName::Benchmark));
+    let run = run(
+        &d,
+        json!({"model": "llama3.2-1b", "max_price": 5, "keep_on_failure": true}),
+    )
+    .await;
+    assert_eq!(run["steps"][7]["status"], "complete", "{run}");
+    assert_eq!(run["error_code"], "injected_failure", "{run}");
+    let session = d
+        .broker()
+        .get_session(run["session_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let sim = d.state.simulator.as_ref().unwrap().simulator();
+    let keys = sim.issued_keys();
+    assert_eq!(keys.len(), 1, "one rental");
+    let address = SshAddress {
+        host: session.ssh_host.clone().unwrap(),
+        port: session.ssh_port.unwrap(),
+        user: session.ssh_user.clone().unwrap(),
+    };
+    let key = SshPrivateKey::new(keys[0].clone());
+    let host = SshHost::connect(&address, &key, Duration::from_secs(10), &Default::default())
+        .await
+        .unwrap();
+    let limit = Duration::from_secs(10);
+    let ps = host.exec("ps aux", limit).await.unwrap().stdout;
+    assert!(
+        ps.contains("python3 -m vllm.entrypoints.openai.api_server --model meta-llama/Llama-3.2-1B-Instruct"),
+        "the engine runs: {ps}"
+    );
+    assert!(!ps.contains(&RIGHT[..12]), "{ps}");
+    assert!(!host
+        .exec("ps -eo args", limit)
+        .await
+        .unwrap()
+        .stdout
+        .contains(&RIGHT[..12]));
+    let file = host.exec("cat .gdl/engine.env", limit).await.unwrap();
+    assert_eq!(file.exit_code, 1, "the file was removed after the start");
+}
