@@ -34,7 +34,8 @@
 //!   driver CUDA version, GPU architectures, quantizations per architecture.
 //! - [`registry`]: model presets, aliases, VRAM estimates and quantized checkpoints.
 //! - [`runs`]: deployment-test runs, their 11 steps, logs, host reports and benchmark records.
-//! - [`secret`]: [`secret::SshPrivateKey`], a key that never prints or serialises itself.
+//! - [`secret`]: [`secret::SshPrivateKey`] and [`secret::HfToken`], secrets that never print
+//!   or serialise themselves.
 //! - [`time`]: lenient timestamp parsing shared by the types above.
 //! - [`prices`]: what renting cost over a time, and prices by GPU type across providers.
 //!

@@ -1,4 +1,5 @@
-//! Secrets that must not leak: they never print, never serialise, and are wiped on drop.
+//! Secrets that must not leak: they never print, never serialise, and are wiped on drop:
+//! the broker's SSH keys ([`SshPrivateKey`]) and the Hugging Face token ([`HfToken`]).
 //!
 //! # Examples
 //!
@@ -61,6 +62,65 @@ impl<'de> Deserialize<'de> for SshPrivateKey {
         Ok(Self::new(
             Option::<String>::deserialize(de)?.unwrap_or_default(),
         ))
+    }
+}
+
+/// A Hugging Face Hub access token (`hf_...`), given to the server to download gated and
+/// private models.
+///
+/// Like [`SshPrivateKey`] it never prints and never serialises, and its memory is wiped on
+/// drop. [`HfToken::parse`] accepts only the characters tokens are made of (letters, digits,
+/// `_`, `-`, `.`), so the token can be written as a `NAME=value` line that the shell and
+/// `docker --env-file` read alike.
+///
+/// ```
+/// use gdl_model::secret::HfToken;
+///
+/// let token = HfToken::parse("  hf_AbC123\n").unwrap();
+/// assert_eq!(token.expose(), "hf_AbC123");
+/// assert_eq!(format!("{token:?}"), "HfToken([redacted])");
+/// assert!(HfToken::parse("hf_a b").is_err() && HfToken::parse("").is_err());
+/// ```
+#[derive(Clone)]
+pub struct HfToken(Zeroizing<String>);
+
+impl HfToken {
+    /// The token in `text` (surrounding white space trimmed), or why it is not one.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let token = text.trim();
+        if token.is_empty() {
+            return Err("the Hugging Face token is empty");
+        }
+        if !token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err("a Hugging Face token holds only letters, digits, '_', '-' and '.'");
+        }
+        Ok(Self(Zeroizing::new(token.to_owned())))
+    }
+
+    /// The token, for the `Authorization` header and the host's environment only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for HfToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl fmt::Debug for HfToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HfToken([redacted])")
+    }
+}
+
+impl fmt::Display for HfToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
     }
 }
 

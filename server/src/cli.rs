@@ -195,6 +195,7 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     // environment variables), on the broker and data directory given here.
     let mut settings = Settings::defaults("127.0.0.1:0");
     settings.broker = args.broker.clone();
+    settings.hub = args.hub.clone();
     let Some(deploy_mode) = DeployMode::parse(&args.deploy_mode) else {
         return Ok(output::bad_input(
             &format!(

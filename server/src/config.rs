@@ -1,7 +1,7 @@
 //! The command line: its commands and their flags, each with an environment fallback where
 //! it has one. `serve`'s flags are the dashboard's [`Settings`]; the rest are here.
 
-use crate::settings::{positive_f64, BrokerArgs, Settings};
+use crate::settings::{positive_f64, BrokerArgs, HubSettings, Settings};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -350,6 +350,10 @@ pub struct TestArgs {
 
     #[command(flatten)]
     pub broker: BrokerArgs,
+
+    /// The Hugging Face Hub and token (gated and private models).
+    #[command(flatten)]
+    pub hub: HubSettings,
 }
 
 /// Options of `gpu-deploy-llm simulate`.

@@ -18,17 +18,21 @@
 //! - `replace`: a host Diagnose host finds unfit for the run is given back and the next
 //!   offer rented.
 //! - [`host`], [`ssh`]: the remote host and its one implementation, SSH (russh).
+//! - [`hub`]: the Hugging Face Hub, asked before renting whether the model is gated.
 //! - [`shell`], [`vllm`]: shell quoting, and vLLM's command lines in both install modes.
+//! - [`engine_env`]: the engine's secrets on the host, in a file written through stdin.
 //! - [`loadgen`]: the streaming benchmark client.
 //! - `bounded`: what a stranger's host can make us keep (output tails, line length, bodies).
 
 mod bounded;
 mod context;
 pub mod destroy;
+pub mod engine_env;
 pub mod engine_fit;
 pub mod error;
 pub mod history;
 pub mod host;
+pub mod hub;
 mod limits;
 pub mod loadgen;
 mod lost_host;
@@ -84,6 +88,8 @@ pub struct RunnerConfig {
     pub max_disk_gb: u32,
     /// The reconciler's pace, grace period and patience.
     pub reconcile: ReconcileConfig,
+    /// The Hugging Face Hub asked before renting, and the token for gated models.
+    pub hub: hub::HubAccess,
 }
 
 impl Default for RunnerConfig {
@@ -99,6 +105,7 @@ impl Default for RunnerConfig {
             ssh_timeout_minutes: 10,
             max_disk_gb: 500,
             reconcile: ReconcileConfig::default(),
+            hub: hub::HubAccess::default(),
         }
     }
 }

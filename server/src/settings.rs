@@ -14,8 +14,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod connections;
+mod hub;
 mod parse;
 pub use connections::ConnectionSettings;
+pub use hub::HubSettings;
 pub use parse::positive_f64;
 use parse::{hours, millis, origin, seconds, seconds_f64, share};
 
@@ -45,6 +47,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub connections: ConnectionSettings,
+
+    #[command(flatten)]
+    pub hub: HubSettings,
 
     /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
     #[arg(long, env = "GDL_TEST_HOOKS")]
@@ -264,6 +269,7 @@ impl Settings {
         settings.broker.shopper_url = None;
         settings.broker.data_dir = Some(data_dir);
         settings.tuning.sim = Some(sim);
+        settings.hub = HubSettings::default(); // not this machine's HF_TOKEN or HF_ENDPOINT
         settings.access.session_ttl = Duration::from_secs(3600);
         settings
     }
@@ -359,6 +365,7 @@ impl RunSettings {
                     .then(|| Duration::from_secs(u64::from(self.orphan_grace_minutes) * 60)),
                 ..ReconcileConfig::default()
             },
+            hub: Default::default(),
         }
     }
 }

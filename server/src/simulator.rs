@@ -22,6 +22,7 @@
 //! - `listener`: an accept loop that can go offline (refusing connections) and come back.
 //! - [`ssh`]: the instances' SSH server (russh) and the per-session keys.
 //! - [`host`]: the simulated GPU host that exec channels run on.
+//! - [`hub`]: a fake Hugging Face Hub (gated models, the token it accepts).
 //! - `shell`: the little shell grammar the host understands.
 //! - [`vllm`]: a vLLM process on the host, from launch to serving (or dying).
 //! - [`llm`]: the OpenAI-compatible streaming server a loaded vLLM answers with.
@@ -30,6 +31,7 @@ pub mod catalog;
 pub mod driver;
 pub mod faults;
 pub mod host;
+pub mod hub;
 mod inventory;
 mod listener;
 pub mod llm;
@@ -74,6 +76,8 @@ pub struct SimConfig {
     /// session on one fails as stale inventory, as real listings lag behind. Tests that
     /// need their first create to succeed turn it off.
     pub ghosts: bool,
+    /// The Hugging Face token the fake Hub accepts (for gated models); `None`: any token.
+    pub hub_token: Option<gdl_model::secret::HfToken>,
 }
 
 impl Default for SimConfig {
@@ -84,6 +88,7 @@ impl Default for SimConfig {
             offers_per_provider: 32,
             provision_failure_rate: 0.12,
             ghosts: true,
+            hub_token: None,
         }
     }
 }
@@ -104,6 +109,8 @@ struct Shared {
     ssh: ssh::SshServer,
     /// API keys the hosts were handed (for leak tests).
     handed_secrets: host::SecretLog,
+    /// Command lines the hosts ran (for leak tests).
+    host_commands: host::CommandLog,
     /// The faults the hosts show (mirrors of some of `Faults`).
     host_faults: Arc<host::HostFaults>,
 }
@@ -166,6 +173,7 @@ impl Simulator {
                 offline: tokio::sync::watch::Sender::new(false),
                 ssh: ssh::SshServer::new(),
                 handed_secrets: Default::default(),
+                host_commands: Default::default(),
                 host_faults: Default::default(),
             }),
         };
@@ -212,7 +220,8 @@ impl Simulator {
         self.shared.ssh.set_down(down);
     }
 
-    /// Every API key a client handed the simulated hosts (tests look for leaks of them).
+    /// Every API key and Hub token a client handed the simulated hosts (tests look for leaks
+    /// of them).
     pub fn handed_secrets(&self) -> Vec<String> {
         self.shared
             .handed_secrets
@@ -221,9 +230,33 @@ impl Simulator {
             .clone()
     }
 
+    /// Every command line the hosts ran, in order (each was `bash -c LINE` in a host's
+    /// process list while it ran; tests look for secrets in them).
+    pub fn host_commands(&self) -> Vec<String> {
+        self.shared
+            .host_commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Every private key this simulator has handed out (tests look for leaks of them).
     pub fn issued_keys(&self) -> Vec<String> {
         self.state().issued_keys.clone()
+    }
+
+    /// The fake Hugging Face Hub its hosts download from.
+    pub fn hub(&self) -> hub::FakeHub {
+        hub::FakeHub::new(self.shared.config.hub_token.clone())
+    }
+
+    /// A new host of this cloud: its secrets and command lines noted, its faults shown, its
+    /// downloads from the fake Hub.
+    fn equip(&self, host: host::SimHost) -> host::SimHost {
+        host.with_secret_log(self.shared.handed_secrets.clone())
+            .with_command_log(self.shared.host_commands.clone())
+            .with_hub(self.hub())
+            .with_faults(self.shared.host_faults.clone())
     }
 
     /// The axum router serving the broker API (and `/_sim/*` control routes).

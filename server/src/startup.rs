@@ -25,6 +25,7 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         .map_err(anyhow::Error::msg)?;
     crate::security::check_token(settings.access.auth_token.as_deref())
         .map_err(anyhow::Error::msg)?;
+    settings.hub.load_token().map_err(anyhow::Error::msg)?;
     let data_dir = settings.broker.resolved_data_dir();
     create_private_dir(&data_dir).with_context(|| {
         format!(
@@ -65,6 +66,10 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
     if let Some(reconcile) = &settings.tuning.reconcile {
         runner_config.reconcile = reconcile.clone();
     }
+    // The embedded simulator's hosts download from its fake Hub: ask that one.
+    runner_config.hub = settings
+        .hub
+        .access(simulator.as_ref().map(|s| s.url()).as_deref());
     let runner = Runner::new(runner_config, client.clone(), hub.clone(), store.clone());
     runner
         .recover()

@@ -118,6 +118,23 @@ pub trait RemoteHost: Send + Sync {
         on_line: &'a (dyn Fn(&str) + Send + Sync),
     ) -> BoxFuture<'a, Result<ExecOutput, HostError>>;
 
+    /// Runs a command with `input` as its standard input (sent through the channel, then
+    /// end of file): how secrets reach the host without being on any command line. A host
+    /// that cannot take input (a scripted test host) refuses.
+    fn exec_with_input<'a>(
+        &'a self,
+        command: &'a str,
+        input: &'a [u8],
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+        let _ = (input, timeout);
+        Box::pin(async move {
+            Err(HostError::Channel(format!(
+                "this host takes no standard input (`{command}`)"
+            )))
+        })
+    }
+
     /// Forwards a local loopback port to `remote_port` on the host; returns the local
     /// address to connect to.
     fn forward<'a>(&'a self, remote_port: u16) -> BoxFuture<'a, Result<SocketAddr, HostError>>;

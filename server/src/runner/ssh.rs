@@ -163,6 +163,7 @@ impl SshHost {
     async fn run(
         &self,
         command: &str,
+        input: Option<&[u8]>,
         timeout: Duration,
         on_line: Option<&(dyn Fn(&str) + Send + Sync)>,
     ) -> Result<ExecOutput, HostError> {
@@ -176,6 +177,11 @@ impl SshHost {
                 .exec(true, command)
                 .await
                 .map_err(|e| self.lost(e))?;
+            if let Some(input) = input {
+                // Standard input: the data, then end of file (`cat` ends there).
+                channel.data(input).await.map_err(|e| self.lost(e))?;
+                channel.eof().await.map_err(|e| self.lost(e))?;
+            }
             // Bounded whatever the host prints: the tail of each stream, lines cut short.
             let mut stdout = Tail::new(EXEC_TAIL);
             let mut stderr = Tail::new(EXEC_TAIL);
@@ -270,7 +276,7 @@ impl RemoteHost for SshHost {
         command: &'a str,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
-        Box::pin(self.run(command, timeout, None))
+        Box::pin(self.run(command, None, timeout, None))
     }
 
     fn exec_streaming<'a>(
@@ -279,7 +285,16 @@ impl RemoteHost for SshHost {
         timeout: Duration,
         on_line: &'a (dyn Fn(&str) + Send + Sync),
     ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
-        Box::pin(self.run(command, timeout, Some(on_line)))
+        Box::pin(self.run(command, None, timeout, Some(on_line)))
+    }
+
+    fn exec_with_input<'a>(
+        &'a self,
+        command: &'a str,
+        input: &'a [u8],
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+        Box::pin(self.run(command, Some(input), timeout, None))
     }
 
     fn forward<'a>(&'a self, remote_port: u16) -> BoxFuture<'a, Result<SocketAddr, HostError>> {
@@ -333,56 +348,4 @@ impl Drop for SshHost {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn connect_failures_are_typed() {
-        let key = SshPrivateKey::new(
-            "-----BEGIN RSA PRIVATE KEY-----\nnot base64!\n-----END RSA PRIVATE KEY-----\n".into(),
-        );
-        let address = SshAddress {
-            host: "127.0.0.1".into(),
-            port: 9,
-            user: "root".into(),
-        };
-        let err = SshHost::connect(&address, &key, Duration::from_secs(2), &Default::default())
-            .await
-            .err()
-            .unwrap();
-        assert!(matches!(err, HostError::KeyInvalid(_)), "{err}");
-        // A port nothing listens on: refused.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = closed.local_addr().unwrap().port();
-        drop(closed);
-        let (pem, _) = crate::simulator::ssh::session_key().unwrap();
-        let key = SshPrivateKey::new(pem);
-        let err = SshHost::connect(
-            &SshAddress {
-                port,
-                ..address.clone()
-            },
-            &key,
-            Duration::from_secs(2),
-            &Default::default(),
-        )
-        .await
-        .err()
-        .unwrap();
-        assert!(matches!(err, HostError::ConnectionRefused { .. }), "{err}");
-        // A listener that accepts and never speaks: the handshake times out.
-        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = silent.local_addr().unwrap().port();
-        let err = SshHost::connect(
-            &SshAddress { port, ..address },
-            &key,
-            Duration::from_millis(300),
-            &Default::default(),
-        )
-        .await
-        .err()
-        .unwrap();
-        assert!(matches!(err, HostError::ConnectTimeout { .. }), "{err}");
-        drop(silent);
-    }
-}
+mod tests;

@@ -1,17 +1,19 @@
 //! The engine's command lines for each deploy mode: fetch (image pull or pip install),
-//! start (the API key never on the logged line), the liveness check, the log tail and the
-//! health probe, for the engine version the run deploys (vLLM or SGLang; its image and pip
-//! spec from the catalogue, `gdl_model::engines`) and its settings. Every value that is not a
-//! literal is shell-quoted. In the entrypoint mode the broker fetches and starts vLLM: only
-//! the watching is ours.
+//! start (its secrets never on a command line: the API key and the Hub token from the file
+//! [`super::engine_env`] writes through standard input, SGLang's key from a 0600 `--config`
+//! file written the same way), the liveness check, the log tail and the health probe, for
+//! the engine version the run deploys (vLLM or SGLang; its image and pip spec from the
+//! catalogue, `gdl_model::engines`) and its settings. Every value that is not a literal is
+//! shell-quoted. In the entrypoint mode the broker fetches and starts vLLM: only the
+//! watching is ours.
 //!
 //! vLLM reads its key from `VLLM_API_KEY`. SGLang takes it only as `--api-key` (no
 //! environment variable), which would put it in the server's argv, visible to `ps` on the
 //! host; it is given instead through SGLang's `--config` YAML file (its values are merged
 //! into the arguments inside the process, source: docs.sglang.io "Server Arguments",
-//! sgl-project/sglang `server_args_config_parser.py`): the host's shell writes a 0600 file
-//! with builtins (`umask`, `printf`), Docker mounts it read-only into the container, and the
-//! host's copy is removed once `docker run` returns (the mount keeps it readable inside).
+//! sgl-project/sglang `server_args_config_parser.py`), written through standard input under
+//! `umask 077`, mounted read-only into the container, and removed from the host once
+//! `docker run` returns (the mount keeps it readable inside).
 
 use super::error::StepError;
 use super::host::{ExecOutput, RemoteHost};
@@ -190,39 +192,42 @@ impl Launch {
         }
     }
 
-    /// The start command with `key` (the key itself, quoted, or `[redacted]` for the log);
-    /// nothing when the broker starts it.
-    fn start_line(&self, key: &str) -> Option<String> {
+    /// The start command (logged as it is: it holds no secret), nothing when the broker
+    /// starts it. The API key and the Hub token come from the file
+    /// [`ENV_FILE`](super::engine_env::ENV_FILE): docker reads it with `--env-file`, the
+    /// shell with `.` under `set -a` (a file that cannot be read stops the start); SGLang's
+    /// key from its `--config` file ([`Launch::key_file`]).
+    pub fn start(&self) -> Option<String> {
+        use super::engine_env::ENV_FILE;
         let (container, module, args) = (self.container(), self.module(), &self.args);
         let image = self.engine.image;
         let run = format!(
-            "docker run -d --gpus all --ipc=host --name {container} -p 127.0.0.1:{PORT}:{PORT}"
+            "docker run -d --gpus all --ipc=host --name {container} -p 127.0.0.1:{PORT}:{PORT} --env-file {ENV_FILE}"
         );
         match (self.mode, self.engine.engine) {
-            (DeployMode::Docker, Engine::Vllm) => Some(format!(
-                "VLLM_API_KEY={key} {run} -e VLLM_API_KEY {image} {args}"
-            )),
+            (DeployMode::Docker, Engine::Vllm) => Some(format!("{run} {image} {args}")),
             // SGLang needs a larger /dev/shm than Docker's 64 MB (its docs' docker line uses
             // `--shm-size 32g`; 16 GB is ample for one server's workers).
             (DeployMode::Docker, Engine::Sglang) => Some(format!(
-                "umask 077 && printf 'api-key: \"%s\"\\n' {key} > {SGLANG_KEY_FILE} && {run} --shm-size 16g -v {SGLANG_KEY_FILE}:{SGLANG_KEY_MOUNT}:ro {image} python3 -m {module} --config {SGLANG_KEY_MOUNT} {args} && rm -f {SGLANG_KEY_FILE}"
+                "{run} --shm-size 16g -v {SGLANG_KEY_FILE}:{SGLANG_KEY_MOUNT}:ro {image} python3 -m {module} --config {SGLANG_KEY_MOUNT} {args}"
             )),
             (DeployMode::Pip, Engine::Vllm) => Some(format!(
-                "VLLM_API_KEY={key} nohup python3 -m {module} {args} > {LOG_FILE} 2>&1 &"
+                "set -a; . ./{ENV_FILE} || exit 1; set +a; nohup python3 -m {module} {args} > {LOG_FILE} 2>&1 &"
             )),
             // Validation keeps SGLang to the docker mode (`runner::validate`).
             (DeployMode::Pip, Engine::Sglang) | (DeployMode::Entrypoint, _) => None,
         }
     }
 
-    /// The start command as run, with the API key.
-    pub fn start(&self, api_key: &str) -> Option<Zeroizing<String>> {
-        self.start_line(&quote(api_key)).map(Zeroizing::new)
-    }
-
-    /// The start command as shown in the log, with the key redacted.
-    pub fn start_logged(&self) -> Option<String> {
-        self.start_line("[redacted]")
+    /// SGLang's key file: where it goes on the host, the command that writes its standard
+    /// input there readable by its owner only, and its content. `None` for vLLM (its key is
+    /// in the environment file).
+    pub fn key_file(&self, api_key: &str) -> Option<KeyFile> {
+        (self.sglang() && self.mode == DeployMode::Docker).then(|| KeyFile {
+            write: format!("umask 077 && cat > {SGLANG_KEY_FILE}"),
+            remove: format!("rm -f {SGLANG_KEY_FILE}"),
+            content: Zeroizing::new(format!("api-key: \"{api_key}\"\n")),
+        })
     }
 
     /// Asks whether the engine still runs, and as what.
@@ -278,6 +283,16 @@ impl Launch {
             DeployMode::Entrypoint => format!("tail -n {lines} {ENTRYPOINT_LOG}"),
         }
     }
+}
+
+/// A file of secrets the engine reads at start, written through standard input.
+pub struct KeyFile {
+    /// Writes standard input to the file (`umask 077`).
+    pub write: String,
+    /// Removes it once the start has returned.
+    pub remove: String,
+    /// What it holds.
+    pub content: Zeroizing<String>,
 }
 
 /// `text` (what a host printed) with every occurrence of `secret` replaced by `[redacted]`.

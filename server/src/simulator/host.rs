@@ -3,7 +3,9 @@
 //! `cat`, `tail`, `pgrep`/`pkill`, `rm` and a few shell builtins as an Ubuntu 22.04 host with the
 //! session's GPUs would, streaming output as it comes (image pulls, installs) with real exit
 //! codes. Anything else exits 127, as bash does. vLLM runs as a [`Vllm`] process, SGLang as one
-//! too ([`super::sglang`]).
+//! too ([`super::sglang`]); either downloads its model from the simulator's fake Hub
+//! ([`super::hub`]) with its `HF_TOKEN`. Each exec runs in its own [`Shell`] (standard input,
+//! exported variables, umask).
 
 use super::driver::Driver;
 use super::shell::{self, Connector, Target};
@@ -11,12 +13,16 @@ use super::vllm::{Gpus, Kind, Vllm};
 
 mod curl;
 mod docker;
+mod engine;
 mod entrypoint;
 mod files;
 mod packages;
+mod session;
 mod system;
 use futures::future::BoxFuture;
 use gdl_model::engines::EngineVersion;
+use session::Running;
+pub use session::{CommandLog, Shell};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -66,6 +72,10 @@ pub struct SimHost {
     driver: Option<Driver>,
     /// The size of its disk (what the session asked for), bytes.
     disk_bytes: u64,
+    /// Where the command lines it runs are noted, for leak tests.
+    commands: Option<CommandLog>,
+    /// The Hub its engine downloads from.
+    hub: super::hub::FakeHub,
 }
 
 /// Secrets a simulated cloud was handed, kept so tests can look for leaks of them.
@@ -77,8 +87,11 @@ struct HostState {
     pip_vllm: bool,
     /// The catalogue's engine version `pip install` put there, when it knows the spec.
     pip_engine: Option<&'static EngineVersion>,
-    /// Files written by redirection (`/tmp/x.log`).
+    /// Files written by redirection (`/tmp/x.log`), and their modes.
     files: HashMap<String, String>,
+    modes: HashMap<String, u32>,
+    /// The execs running now (a process id and the command line each), for `ps`.
+    running: Vec<(u32, String)>,
     vllm: Option<Vllm>,
     /// The file the vLLM process writes its log to (pip mode).
     vllm_log: Option<String>,
@@ -99,6 +112,7 @@ struct Io<'a> {
     tx: &'a OutputTx,
     fds: [Dest; 2],
     host: &'a SimHost,
+    shell: &'a Shell,
 }
 
 impl Io<'_> {
@@ -142,6 +156,8 @@ impl SimHost {
             faults: Default::default(),
             driver: Some(Driver::DEFAULT),
             disk_bytes: 107_374_182_400,
+            commands: None,
+            hub: Default::default(),
         }
     }
 
@@ -228,7 +244,18 @@ impl SimHost {
     /// Runs a command line, sending its output to `tx` as it is written; returns the exit
     /// code.
     pub fn exec<'a>(self: &'a Arc<Self>, line: &'a str, tx: &'a OutputTx) -> BoxFuture<'a, i32> {
+        self.exec_in(line, Shell::default(), tx)
+    }
+
+    /// Runs a command line in `shell` (which may have standard input), as `bash -c LINE`.
+    pub fn exec_in<'a>(
+        self: &'a Arc<Self>,
+        line: &'a str,
+        shell: Shell,
+        tx: &'a OutputTx,
+    ) -> BoxFuture<'a, i32> {
         Box::pin(async move {
+            let _running = Running::new(self, line);
             let steps = match shell::parse(line) {
                 Ok(steps) => steps,
                 Err(e) => {
@@ -261,14 +288,15 @@ impl SimHost {
                     let host = self.clone();
                     let command = step.command.clone();
                     let (sink, mut drain) = mpsc::channel(16);
+                    let fork = shell.fork();
                     tokio::spawn(async move { while drain.recv().await.is_some() {} });
-                    let job = tokio::spawn(async move { host.run(&command, &sink).await });
+                    let job = tokio::spawn(async move { host.run(&command, &sink, &fork).await });
                     // A job that starts at once (a server launch) has started when the
                     // shell returns, as after a fork; a long one goes on detached.
                     let _ = tokio::time::timeout(Duration::from_millis(50), job).await;
                     status = 0;
                 } else {
-                    status = self.run(&step.command, tx).await;
+                    status = self.run(&step.command, tx, &shell).await;
                 }
             }
             status
@@ -276,7 +304,7 @@ impl SimHost {
     }
 
     /// Runs one simple command with its redirections.
-    async fn run(&self, command: &shell::Command, tx: &OutputTx) -> i32 {
+    async fn run(&self, command: &shell::Command, tx: &OutputTx, shell: &Shell) -> i32 {
         let mut fds = [Dest::Out(Stream::Stdout), Dest::Out(Stream::Stderr)];
         for r in &command.redirects {
             let fd = match r.fd {
@@ -290,10 +318,13 @@ impl SimHost {
                 Target::Fd(_) => Dest::Null,
                 Target::File { path, .. } if path == "/dev/null" => Dest::Null,
                 Target::File { path, append } => {
+                    let path = session::normalise(path).to_owned();
                     if !append {
-                        self.lock().files.insert(path.clone(), String::new());
+                        let mut state = self.lock();
+                        state.files.insert(path.clone(), String::new());
+                        state.modes.insert(path.clone(), shell.file_mode());
                     }
-                    Dest::File(path.clone())
+                    Dest::File(path)
                 }
             };
         }
@@ -301,6 +332,7 @@ impl SimHost {
             tx,
             fds,
             host: self,
+            shell,
         };
         if self.lock().powered_off {
             return 255;
@@ -309,9 +341,11 @@ impl SimHost {
         if words.first().is_some_and(|w| w == "nohup") {
             words = &words[1..];
         }
-        let env: HashMap<&str, &str> = command
-            .env
+        // What `set -a` and `.` exported, then the command's own `NAME=value` words.
+        let exported = shell.exported();
+        let env: HashMap<&str, &str> = exported
             .iter()
+            .chain(&command.env)
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let log_to = match &io.fds[0] {
@@ -364,6 +398,9 @@ impl SimHost {
                 0
             }
             "cat" | "tail" => self.read_file(program, &args, io).await,
+            "set" | "." | "source" | "umask" | "mkdir" | "rm" | "stat" | "ps" => {
+                self.session_builtin(program, &args, io).await
+            }
             "nvidia-smi" => {
                 let (text, code) = self.nvidia_smi(&args);
                 io.out(&text).await;
@@ -372,7 +409,7 @@ impl SimHost {
             "python3" | "python" => self.python(&args, env, log_to, io).await,
             "pip" | "pip3" => self.pip(&args, io).await,
             "docker" => self.docker(&args, env, io).await,
-            "umask" | "printf" | "rm" => self.file_builtin(program, &args, io).await,
+            "printf" => self.file_builtin(program, &args, io).await,
             "pgrep" | "pkill" => {
                 let pattern = args.iter().rev().find(|a| !a.starts_with('-'));
                 let found = {

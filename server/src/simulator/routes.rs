@@ -1,5 +1,6 @@
 //! The simulator's HTTP surface: the broker routes with its status codes, error bodies,
-//! request ids and Gin's plain-text 404, plus `/_sim/*` control routes for the fault knobs.
+//! request ids and Gin's plain-text 404, `/_sim/*` control routes for the fault knobs, and
+//! the fake Hugging Face Hub's `/api/models/{org}/{name}` ([`super::hub`]).
 
 use super::faults::Injected;
 use super::sessions::cost_range;
@@ -49,6 +50,11 @@ pub(super) fn router(sim: Simulator) -> Router {
         .route("/_sim/sessions/{id}", axum::routing::delete(purge_session))
         .route("/_sim/sessions/{id}/vanish", post(vanish_instance))
         .route("/_sim/restart", post(restart))
+        .merge(
+            Router::new()
+                .route("/api/models/{org}/{name}", get(super::hub::model_info))
+                .with_state(sim.hub()),
+        )
         .merge(broker)
         .layer(middleware::from_fn(request_id))
         .with_state(sim)

@@ -274,11 +274,9 @@ impl Simulator {
             },
             self.config().speed,
         )
-        .with_secret_log(self.shared.handed_secrets.clone())
-        .with_faults(self.shared.host_faults.clone())
         .with_driver(self.host_driver(&offer.offer))
         .with_disk_gb(request.disk_gb);
-        let host = Arc::new(host);
+        let host = Arc::new(self.equip(host));
         if let Some(args) = request.provider_vllm(&offer.offer.provider) {
             host.start_provider_vllm(args);
         }

@@ -1,14 +1,14 @@
 //! The SSH side of the simulated cloud (russh's server): every rented instance gets its own
 //! loopback port, as a Vast.ai proxy port or a TensorDock IP would be. It accepts only that
 //! session's one-time key for the provider's user, runs exec channels on the session's
-//! [`SimHost`] (output streamed, exit codes kept) and forwards `direct-tcpip` channels to
+//! [`SimHost`] (standard input passed on, output streamed, exit codes kept) and forwards `direct-tcpip` channels to
 //! what listens on the host (its vLLM). One host key serves the simulator's whole life.
 //!
 //! Destroying the instance closes its port and cuts its connections; [`SshServer::set_down`]
 //! does the same for every instance at once (new connections are closed on arrival), as
 //! when hosts lose their network.
 
-use super::host::{SimHost, Stream};
+use super::host::{Shell, SimHost, Stream};
 use russh::keys::{Algorithm, PrivateKey, PublicKey};
 use russh::server::{
     Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Session, VerifiedPublicKey,
@@ -326,11 +326,16 @@ impl Handler for Conn {
     }
 }
 
-/// A session channel: waits for its exec request, runs it on the host, streams the output
-/// back and ends with the exit status. Shells and subsystems are refused.
-async fn run_channel(mut channel: Channel<Msg>, host: Arc<SimHost>, counters: Arc<Counters>) {
+/// The most standard input an exec keeps (the rest is dropped, as a full pipe would stall).
+const MAX_STDIN: usize = 1 << 20;
+
+/// A session channel: waits for its exec request, runs it on the host with the channel's
+/// data (up to the client's end of file) as its standard input, streams the output back
+/// and ends with the exit status. Shells and subsystems are refused.
+async fn run_channel(channel: Channel<Msg>, host: Arc<SimHost>, counters: Arc<Counters>) {
+    let (mut read, channel) = channel.split();
     let command = loop {
-        match channel.wait().await {
+        match read.wait().await {
             Some(ChannelMsg::Exec { command, .. }) => {
                 break String::from_utf8_lossy(&command).into_owned()
             }
@@ -347,9 +352,25 @@ async fn run_channel(mut channel: Channel<Msg>, host: Arc<SimHost>, counters: Ar
         }
     };
     counters.execs.fetch_add(1, Relaxed);
+    let (stdin_tx, stdin_rx) = tokio::sync::oneshot::channel();
+    let stdin = tokio::spawn(async move {
+        let mut input = Vec::new();
+        while let Some(message) = read.wait().await {
+            match message {
+                ChannelMsg::Data { data } if input.len() + data.len() <= MAX_STDIN => {
+                    input.extend_from_slice(&data)
+                }
+                ChannelMsg::Eof => break,
+                _ => {}
+            }
+        }
+        let _ = stdin_tx.send(input);
+    });
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let run = async {
-        let code = host.exec(&command, &tx).await;
+        let code = host
+            .exec_in(&command, Shell::with_stdin(stdin_rx), &tx)
+            .await;
         drop(tx);
         code
     };
@@ -371,6 +392,7 @@ async fn run_channel(mut channel: Channel<Msg>, host: Arc<SimHost>, counters: Ar
         let _ = channel.eof().await;
         let _ = channel.close().await;
     }
+    stdin.abort();
 }
 
 /// A one-time key for a session, as the broker makes them: RSA in PKCS#1 PEM (2048-bit

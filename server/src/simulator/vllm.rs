@@ -47,6 +47,8 @@ pub struct Vllm {
     pub(super) load_time: Duration,
     /// Why it dies during loading, if it will.
     pub(super) death: Option<String>,
+    /// Its command line, as `ps` shows it.
+    pub command: String,
     /// Stopped by `docker rm -f` / `pkill`.
     pub killed: bool,
     server: Option<SimLlm>,
@@ -117,6 +119,10 @@ impl Vllm {
             started: Instant::now(),
             started_wall: Utc::now(),
             death,
+            command: format!(
+                "python3 -m vllm.entrypoints.openai.api_server {}",
+                args.join(" ")
+            ),
             killed: false,
             server: None,
             crashed: false,
@@ -142,6 +148,13 @@ impl Vllm {
         vllm.death = Some(error.to_owned());
         vllm.load_time = Duration::ZERO;
         vllm
+    }
+
+    /// The Hub refused its download (`error`, huggingface_hub's): it dies at once, before
+    /// downloading anything, as vLLM does when it cannot read the model's config.
+    pub fn refused_by_hub(&mut self, error: String) {
+        self.death = Some(error);
+        self.dies_at = 0.0;
     }
 
     /// Whether it crashed while serving.

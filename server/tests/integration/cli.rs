@@ -187,6 +187,9 @@ fn test_against(broker: &str) -> std::process::Command {
         .args([
             "--shopper-url",
             broker,
+            // The standalone simulator's fake Hub.
+            "--hf-endpoint",
+            broker,
             "--allow-private-hosts",
             "--data-dir",
         ])

@@ -55,6 +55,9 @@ impl Dashboard {
         };
         let mut settings = Settings::local(data_dir.clone(), sim);
         settings.broker.shopper_url = shopper_url.map(str::to_owned);
+        // Tests talk to loopback only: with a broker of their own, the Hub is a closed port
+        // (the run says so and goes on); the embedded simulator is its own Hub.
+        settings.hub.endpoint = shopper_url.map(|_| "http://127.0.0.1:9".to_owned());
         settings.tuning.poll = Some(PollIntervals {
             idle: Duration::from_millis(200),
             busy: Duration::from_millis(100),

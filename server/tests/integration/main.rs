@@ -21,6 +21,7 @@ mod embed;
 mod engine_form;
 mod engines;
 mod entrypoint;
+mod gated;
 mod health;
 mod history;
 mod inventory_fit;

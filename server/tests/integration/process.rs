@@ -7,7 +7,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The `gpu-deploy-llm` binary, with no broker, dashboard or token from the environment.
+/// The `gpu-deploy-llm` binary, with no broker, dashboard or token from the environment,
+/// and a Hugging Face Hub on a closed loopback port (tests talk to loopback only: a run
+/// says it could not ask the Hub and goes on; `--hf-endpoint` names another).
 pub fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gpu-deploy-llm"));
     for name in [
@@ -17,9 +19,12 @@ pub fn binary() -> Command {
         "GDL_URL",
         "GDL_TOKEN",
         "GDL_TOKEN_FILE",
+        "HF_TOKEN",
+        "GDL_HF_TOKEN_FILE",
     ] {
         command.env_remove(name);
     }
+    command.env("HF_ENDPOINT", "http://127.0.0.1:9");
     command
 }
 

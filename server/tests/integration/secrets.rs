@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Everything any test in this binary logs, from the moment the capture is installed.
-fn captured() -> Arc<Mutex<Vec<u8>>> {
+pub(crate) fn captured() -> Arc<Mutex<Vec<u8>>> {
     static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     BUFFER
         .get_or_init(|| {

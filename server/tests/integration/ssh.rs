@@ -339,3 +339,61 @@ async fn the_tunnel_is_sshds_forwarding() {
         "nothing reaches the model server without sshd forwarding"
     );
 }
+
+/// Secrets go to the host as standard input (never in a command line): real OpenSSH passes
+/// the channel's data and end of file on, `umask 077` makes the file private, and the
+/// shell's `.` under `set -a` hands the values to a child's environment, where `ps` does
+/// not show them.
+#[tokio::test]
+async fn standard_input_carries_secrets_into_a_private_file_and_the_environment() {
+    let sshd = start_sshd().await;
+    let host = connect(&sshd).await;
+    let file = sshd.dir.join("engine.env");
+    let file = file.display();
+    let secret = "hf_RealSshdToken0123456789";
+    let input = format!("VLLM_API_KEY=k0123\nHF_TOKEN={secret}\n");
+    let limit = Duration::from_secs(10);
+    let wrote = host
+        .exec_with_input(
+            &format!("umask 077 && cat > {file}"),
+            input.as_bytes(),
+            limit,
+        )
+        .await
+        .unwrap();
+    assert_eq!(wrote.exit_code, 0, "{wrote:?}");
+    let mode = host
+        .exec(&format!("stat -c %a {file}"), limit)
+        .await
+        .unwrap();
+    assert_eq!(mode.stdout, "600\n");
+    assert_eq!(
+        host.exec(&format!("cat {file}"), limit)
+            .await
+            .unwrap()
+            .stdout,
+        input
+    );
+    // A child started after `set -a; . FILE` has the token in its environment; the
+    // process list shows its arguments only.
+    let started = host
+        .exec(
+            &format!("set -a; . {file} || exit 1; set +a; nohup sh -c 'printf %s \"$HF_TOKEN\" > {file}.seen; sleep 3' > /dev/null 2>&1 &"),
+            limit,
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.exit_code, 0, "{started:?}");
+    let ps = host.exec("ps -eo args", limit).await.unwrap().stdout;
+    assert!(ps.contains("sleep 3"), "the child runs: {ps}");
+    assert!(!ps.contains(secret), "{ps}");
+    let seen = crate::support::eventually(limit, || async {
+        let out = host.exec(&format!("cat {file}.seen"), limit).await.ok()?;
+        (!out.stdout.is_empty()).then_some(out.stdout)
+    })
+    .await;
+    assert_eq!(seen, secret, "the child's environment had the token");
+    // Without input, a command that reads none still ends.
+    let plain = host.exec("echo done", limit).await.unwrap();
+    assert_eq!(plain.stdout, "done\n");
+}

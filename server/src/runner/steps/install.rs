@@ -1,14 +1,18 @@
 //! Step 8, Install & start vLLM (or SGLang, the run's engine; the step's detail names it):
-//! fetches it (image pull or pip install, progress streamed), starts it with a fresh API
-//! key kept off its command line (see `runner::vllm`), then watches the model download and
-//! load until `/health` answers. A process that exits or restarts (a crash loop) fails the
-//! step with the last lines of its log, the key hidden in them. In the entrypoint mode the
-//! broker has the provider pull and start vLLM: the step only waits for it (it may not have
+//! fetches it (image pull or pip install, progress streamed), starts it with a fresh API key
+//! (and the Hub token, when given) from files written through standard input, never on a
+//! command line ([`engine_env`](crate::runner::engine_env), `runner::vllm`), then watches
+//! the model download and load until `/health` answers. A process that exits or restarts (a
+//! crash loop) fails the step with the last lines of its log, the key hidden in them; when
+//! they show the Hub refusing the download, as `model_access_denied`. In the entrypoint mode
+//! the broker has the provider pull and start vLLM: the step only waits for it (it may not have
 //! started yet), and the server has no API key.
 
 use super::{Connected, Deps, ResolvedModel, Served};
+use crate::runner::engine_env::EngineEnv;
 use crate::runner::error::StepError;
 use crate::runner::host::RemoteHost;
+use crate::runner::hub::download_refused;
 use crate::runner::vllm::{scrub, Deployment, Launch, Liveness, BROKER_IMAGE, HEALTH_CHECK};
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::StepName;
@@ -74,10 +78,23 @@ async fn start(
     if let Some(fetch) = launch.fetch() {
         fetch_engine(d, host, &fetch).await?;
     }
-    match (launch.start(api_key), launch.start_logged()) {
-        (Some(line), Some(logged)) => {
-            d.ctx.info(&logged);
-            let launched = host.exec(&line, COMMAND_LIMIT).await?;
+    match launch.start() {
+        Some(line) => {
+            d.ctx.info(&line);
+            let token = d.config.hub.token.as_ref();
+            EngineEnv::new(api_key, token).write(host).await?;
+            let key_file = launch.key_file(api_key);
+            if let Some(file) = &key_file {
+                write_key_file(host, &file.write, file.content.as_bytes()).await?;
+            }
+            let launched = host.exec(&line, COMMAND_LIMIT).await;
+            // Whatever the start did, the files go: the engine has read them, or never will.
+            let removed = EngineEnv::remove(host).await;
+            if let Some(file) = &key_file {
+                host.exec(&file.remove, COMMAND_LIMIT).await?;
+            }
+            let launched = launched?;
+            removed?;
             if launched.exit_code != 0 {
                 return Err(StepError::new(
                     ErrorCode::VllmStartFailed,
@@ -91,11 +108,32 @@ async fn start(
                 .hint("The host's Docker or Python could not start the engine; try the other deploy mode."));
             }
         }
-        _ => d.ctx.info(&format!(
+        None => d.ctx.info(&format!(
             "The broker has the provider start {BROKER_IMAGE} with the model; waiting for it to serve"
         )),
     }
     wait_until_serving(d, host, launch, api_key).await
+}
+
+/// Writes SGLang's key file through standard input.
+async fn write_key_file(
+    host: &dyn RemoteHost,
+    write: &str,
+    content: &[u8],
+) -> Result<(), StepError> {
+    let out = host.exec_with_input(write, content, COMMAND_LIMIT).await?;
+    if out.exit_code != 0 {
+        return Err(StepError::new(
+            ErrorCode::VllmStartFailed,
+            format!(
+                "could not write the engine's key file (exit {}): {}",
+                out.exit_code,
+                out.stderr.trim()
+            ),
+        )
+        .hint("The host's /tmp may be full or read-only; keep the instance on failure to look."));
+    }
+    Ok(())
 }
 
 /// Runs `fetch` (an image pull or a pip install), its progress shown a line a moment.
@@ -152,9 +190,10 @@ async fn wait_until_serving(
             }
             (Liveness::Stopped, _) => {
                 let what = format!("{engine} exited while loading");
-                return Err(launch
+                let died = launch
                     .failure(host, ErrorCode::VllmExited, &what, api_key)
-                    .await);
+                    .await;
+                return Err(download_refused(died, d.config.hub.token.is_some()));
             }
             (Liveness::Running(seen), None) => first_seen = Some(seen),
             (Liveness::Running(seen), Some(first)) if seen != *first => {
@@ -247,6 +286,15 @@ mod tests {
             _: &'a (dyn Fn(&str) + Send + Sync),
         ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
             self.exec(c, t)
+        }
+
+        fn exec_with_input<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a [u8],
+            _: Duration,
+        ) -> BoxFuture<'a, Result<ExecOutput, HostError>> {
+            Box::pin(async { Ok(ExecOutput::default()) })
         }
 
         fn forward<'a>(&'a self, _: u16) -> BoxFuture<'a, Result<std::net::SocketAddr, HostError>> {

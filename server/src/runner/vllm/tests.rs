@@ -49,9 +49,9 @@ fn the_version_and_settings_chosen_are_what_starts_and_values_are_quoted() {
         Some((7, 5)),
     );
     assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.31.0");
-    let logged = l.start_logged().unwrap();
+    let logged = l.start().unwrap();
     assert!(
-        logged.contains("-e VLLM_API_KEY vllm/vllm-openai:v0.31.0 --model"),
+        logged.contains("--env-file .gdl/engine.env vllm/vllm-openai:v0.31.0 --model"),
         "{logged}"
     );
     assert!(
@@ -73,17 +73,17 @@ fn the_version_and_settings_chosen_are_what_starts_and_values_are_quoted() {
     );
     assert!(pip.fetch().unwrap().ends_with("'vllm==0.31.0'"));
     assert!(
-        !pip.start_logged().unwrap().contains("--dtype"),
+        !pip.start().unwrap().contains("--dtype"),
         "bf16 runs on Ada"
     );
     assert_eq!(l.label(), "vLLM 0.31.0");
 }
 
 #[test]
-fn docker_mode_quotes_every_argument_and_keeps_the_key_off_the_log() {
+fn docker_mode_quotes_every_argument_and_reads_its_secrets_from_the_env_file() {
     let l = launch(DeployMode::Docker, "qwen2.5-7b", Quantization::Awq, 2);
-    let logged = l.start_logged().unwrap();
-    assert!(logged.starts_with("VLLM_API_KEY=[redacted] docker run -d --gpus all"));
+    let logged = l.start().unwrap();
+    assert!(logged.starts_with("docker run -d --gpus all"));
     assert!(
         logged.contains("--model 'Qwen/Qwen2.5-7B-Instruct-AWQ'"),
         "{logged}"
@@ -92,14 +92,10 @@ fn docker_mode_quotes_every_argument_and_keeps_the_key_off_the_log() {
     assert!(logged.contains("--quantization awq"));
     assert!(logged.contains("--tensor-parallel-size 2"));
     assert!(logged.contains("--host 0.0.0.0 "), "inside the container");
-    assert!(logged.contains("-p 127.0.0.1:8000:8000 -e VLLM_API_KEY vllm/vllm-openai:v0.6.4"));
-    let run = l.start("k'ey").unwrap();
-    assert!(
-        run.starts_with(r"VLLM_API_KEY='k'\''ey' docker run"),
-        "{}",
-        *run
-    );
-    assert!(!logged.contains("k'ey"));
+    assert!(logged
+        .contains("-p 127.0.0.1:8000:8000 --env-file .gdl/engine.env vllm/vllm-openai:v0.6.4"));
+    assert!(!logged.contains("VLLM_API_KEY") && !logged.contains("HF_TOKEN"));
+    assert!(l.key_file("k").is_none(), "vLLM's key is in the env file");
     assert_eq!(l.fetch().unwrap(), "docker pull vllm/vllm-openai:v0.6.4");
     assert!(l.prepare().unwrap().starts_with("docker rm -f vllm-server"));
     assert_eq!(l.log_tail(30), "docker logs --tail 30 vllm-server 2>&1");
@@ -113,8 +109,12 @@ fn pip_mode_runs_in_the_background_and_logs_to_a_file() {
         l.fetch().unwrap(),
         "python3 -m pip install --progress-bar off 'vllm==0.6.4'"
     );
-    let logged = l.start_logged().unwrap();
+    let logged = l.start().unwrap();
     assert!(logged.ends_with("> /tmp/vllm.log 2>&1 &"), "{logged}");
+    assert!(
+        logged.starts_with("set -a; . ./.gdl/engine.env || exit 1; set +a; nohup"),
+        "{logged}"
+    );
     assert!(logged.contains(
         "nohup python3 -m vllm.entrypoints.openai.api_server --model 'Qwen/Qwen2.5-0.5B-Instruct'"
     ));
@@ -135,11 +135,7 @@ fn entrypoint_mode_only_watches_what_the_broker_started() {
         1,
     );
     assert!(l.broker_launched());
-    assert_eq!(
-        (l.prepare(), l.fetch(), l.start_logged()),
-        (None, None, None)
-    );
-    assert!(l.start("k").is_none());
+    assert_eq!((l.prepare(), l.fetch(), l.start()), (None, None, None));
     assert_eq!(
         l.liveness_check(),
         "pgrep -n -f vllm.entrypoints.openai.api_server"
@@ -193,32 +189,29 @@ fn sglang_runs_its_image_with_its_flags_and_the_key_in_a_mounted_file() {
         l.prepare().unwrap(),
         "docker rm -f sglang-server >/dev/null 2>&1; rm -f /tmp/gdl-sglang-key.yaml; true"
     );
-    let logged = l.start_logged().unwrap();
+    let logged = l.start().unwrap();
     assert_eq!(
         logged,
-        "umask 077 && printf 'api-key: \"%s\"\\n' [redacted] > /tmp/gdl-sglang-key.yaml \
-         && docker run -d --gpus all --ipc=host --name sglang-server -p 127.0.0.1:8000:8000 \
-         --shm-size 16g -v /tmp/gdl-sglang-key.yaml:/run/gdl-sglang-key.yaml:ro \
+        "docker run -d --gpus all --ipc=host --name sglang-server -p 127.0.0.1:8000:8000 \
+         --env-file .gdl/engine.env --shm-size 16g \
+         -v /tmp/gdl-sglang-key.yaml:/run/gdl-sglang-key.yaml:ro \
          lmsysorg/sglang:v0.5.21-cu130 python3 -m sglang.launch_server \
          --config /run/gdl-sglang-key.yaml --model-path 'Qwen/Qwen2.5-7B-Instruct-AWQ' \
          --served-model-name 'Qwen/Qwen2.5-7B-Instruct' --host 0.0.0.0 --port 8000 \
          --quantization awq --context-length 8192 --mem-fraction-static 0.9 \
-         --disable-radix-cache --tp-size 2 && rm -f /tmp/gdl-sglang-key.yaml"
-    );
-    let run = l.start("k'ey").unwrap();
-    assert!(
-        run.contains(r#"printf 'api-key: "%s"\n' 'k'\''ey' > /tmp/gdl-sglang-key.yaml"#),
-        "{}",
-        *run
+         --disable-radix-cache --tp-size 2"
     );
     assert!(
-        !run.contains("--api-key") && !run.contains("SGLANG_API_KEY"),
+        !logged.contains("--api-key") && !logged.contains("SGLANG_API_KEY"),
         "the key is never an argument of the server"
     );
-    assert_eq!(
-        crate::runner::shell::redact(&run, 400),
-        crate::runner::shell::redact(&logged, 400),
-        "errors show the start command as the log does"
+    let file = l.key_file("k3y").unwrap();
+    assert_eq!(file.write, "umask 077 && cat > /tmp/gdl-sglang-key.yaml");
+    assert_eq!(file.remove, "rm -f /tmp/gdl-sglang-key.yaml");
+    assert_eq!(*file.content, "api-key: \"k3y\"\n");
+    assert!(
+        !file.write.contains("k3y"),
+        "the key goes in through standard input"
     );
     assert_eq!(
         l.liveness_check(),

@@ -120,9 +120,11 @@ impl SimHost {
         let mut name = String::from("sleepy_turing");
         let mut port_map: Option<(u16, u16)> = None;
         let mut host_network = false;
-        let mut key = String::new();
         // Host file → where the container sees it.
         let mut mounts: Vec<(String, String)> = Vec::new();
+        // The container's environment: `-e NAME=value`, `-e NAME` (from the client's
+        // environment) and `--env-file FILE` (read by the client).
+        let mut vars: HashMap<String, String> = HashMap::new();
         let mut i = 0;
         while i < args.len() && args[i].starts_with('-') {
             let value = args.get(i + 1).copied().unwrap_or_default();
@@ -134,13 +136,33 @@ impl SimHost {
                         port_map = host.parse().ok().zip(container.parse().ok());
                     }
                 }
-                "-e" => {
-                    key = match value.split_once('=') {
-                        Some(("VLLM_API_KEY", v)) => v.to_owned(),
-                        None if value == "VLLM_API_KEY" => {
-                            env.get("VLLM_API_KEY").unwrap_or(&"").to_string()
+                "-e" => match value.split_once('=') {
+                    Some((name, v)) => {
+                        vars.insert(name.to_owned(), v.to_owned());
+                    }
+                    None => {
+                        if let Some(v) = env.get(value) {
+                            vars.insert(value.to_owned(), v.to_string());
                         }
-                        _ => key,
+                    }
+                },
+                "--env-file" => {
+                    let file = self
+                        .lock()
+                        .files
+                        .get(super::session::normalise(value))
+                        .cloned();
+                    let Some(text) = file else {
+                        io.err(&format!(
+                            "docker: open {value}: no such file or directory.\n"
+                        ))
+                        .await;
+                        return 125;
+                    };
+                    for line in text.lines().filter(|l| !l.starts_with('#')) {
+                        if let Some((name, v)) = line.split_once('=') {
+                            vars.insert(name.to_owned(), v.to_owned());
+                        }
                     }
                 }
                 "-v" | "--volume" => {
@@ -182,6 +204,7 @@ impl SimHost {
                     tx: io.tx,
                     fds: [Dest::Null, Dest::Null],
                     host: self,
+                    shell: io.shell,
                 },
                 "Downloading",
                 IMAGE_GB,
@@ -190,6 +213,8 @@ impl SimHost {
             .await;
             self.lock().pulled.push(image.to_string());
         }
+        let vars: HashMap<&str, &str> =
+            vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let kind = Kind::Container { name };
         let vllm = if sglang::is_sglang(&rest) {
             // The file its `--config` names, read through the mounts as the container sees it.
@@ -199,12 +224,13 @@ impl SimHost {
                     .find(|(_, m)| *m == inside)
                     .and_then(|(host, _)| self.file(host))
             });
-            sglang::launch(kind, &rest, config.as_deref(), &self.gpus, self.speed)
+            let sglang = sglang::launch(kind, &rest, config.as_deref(), &self.gpus, self.speed);
+            self.handed(&sglang.profile.api_key);
+            sglang
         } else {
-            Vllm::launch(kind, &rest, key, &self.gpus, self.speed)
+            self.engine(kind, &rest, &vars)
         };
         let mut vllm = self.as_engine(vllm, engine_of_image(image));
-        self.handed(&vllm.profile.api_key);
         vllm.port = match (host_network, port_map, vllm.port) {
             (true, _, port) => port,
             (false, Some((host, container)), Some(port)) if container == port => Some(host),

@@ -50,18 +50,19 @@ impl SimHost {
             ["-m", "vllm.entrypoints.openai.api_server", rest @ ..] => {
                 let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
                 let key = env.get("VLLM_API_KEY").unwrap_or(&"").to_string();
-                self.handed(&key);
-                let mut state = self.lock();
-                state.next_pid += 1;
-                let kind = Kind::Process {
-                    pid: state.next_pid,
+                let (pid, installed, pip_engine) = {
+                    let mut state = self.lock();
+                    state.next_pid += 1;
+                    (state.next_pid, state.pip_vllm, state.pip_engine)
                 };
-                let vllm = if state.pip_vllm {
-                    let vllm = Vllm::launch(kind, &rest, key, &self.gpus, self.speed);
-                    self.as_engine(vllm, state.pip_engine)
+                let kind = Kind::Process { pid };
+                let vllm = if installed {
+                    let vllm = self.engine(kind, &rest, env);
+                    self.as_engine(vllm, pip_engine)
                 } else {
                     Vllm::broken(kind, "/usr/bin/python3: Error while finding module specification for 'vllm.entrypoints.openai.api_server' (ModuleNotFoundError: No module named 'vllm')", key, &self.gpus)
                 };
+                let mut state = self.lock();
                 state.vllm = Some(vllm);
                 state.vllm_log = log_to;
                 0

@@ -27,8 +27,12 @@ impl SimHost {
 
     pub(super) async fn read_file(&self, program: &str, args: &[&str], io: &Io<'_>) -> i32 {
         let Some(path) = args.iter().rev().find(|a| !a.starts_with('-')).copied() else {
-            return 0;
+            return match program {
+                "cat" => self.cat_stdin(io).await,
+                _ => 0,
+            };
         };
+        let path = super::session::normalise(path);
         let lines: usize = match args.iter().position(|a| *a == "-n") {
             Some(i) => args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(10),
             None if program == "tail" => 10,
