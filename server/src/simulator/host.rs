@@ -16,6 +16,7 @@ mod docker;
 mod engine;
 mod entrypoint;
 mod files;
+mod output;
 mod packages;
 mod session;
 mod system;
@@ -179,27 +180,6 @@ impl SimHost {
     pub fn with_faults(mut self, faults: Arc<HostFaults>) -> Self {
         self.faults = faults;
         self
-    }
-
-    /// The flood fault: many lines as fast as the channel takes them, then one line of
-    /// 10 MB without an end.
-    async fn flood(&self, io: &Io<'_>) {
-        let lines = self.faults.flood_lines.load(Relaxed);
-        if lines == 0 {
-            return;
-        }
-        let line = "layer 5f70bf18a086: extracting sha256:0123456789abcdef 47.2MB/120MB\n";
-        let per_chunk = 1000u64;
-        let chunk = line.repeat(per_chunk as usize);
-        for _ in 0..lines / per_chunk {
-            io.out(&chunk).await;
-        }
-        io.out(&line.repeat((lines % per_chunk) as usize)).await;
-        let long = "x".repeat(1024 * 1024);
-        for _ in 0..10 {
-            io.out(&long).await;
-        }
-        io.out("\n").await;
     }
 
     /// Notes every API key the host is handed in `log`.
@@ -455,19 +435,6 @@ impl SimHost {
                     .await;
                 127
             }
-        }
-    }
-
-    /// Reports a download as it goes: `total_secs` (contract time) in ten steps.
-    async fn download(&self, io: &Io<'_>, what: &str, gb: f64, total_secs: f64) {
-        for i in 1..=10u32 {
-            tokio::time::sleep(self.scaled(total_secs / 10.0)).await;
-            io.out(&format!(
-                "{what}: {}% ({:.1} GB of {gb:.1} GB)\n",
-                i * 10,
-                gb * i as f64 / 10.0
-            ))
-            .await;
         }
     }
 }

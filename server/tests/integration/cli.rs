@@ -204,9 +204,11 @@ fn test_command_passes_against_a_standalone_simulator_over_ssh() {
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(result["run"]["status"], "passed", "{}", out.stderr);
+    // The user is the provider's (root on Vast.ai, user on TensorDock, ubuntu on Blue Lobster).
     assert!(
-        out.stderr.contains("SSH connected to root@127.0.0.1:")
-            || out.stderr.contains("SSH connected to user@127.0.0.1:"),
+        ["root", "user", "ubuntu"].iter().any(|u| out
+            .stderr
+            .contains(&format!("SSH connected to {u}@127.0.0.1:"))),
         "{}",
         out.stderr
     );

@@ -76,7 +76,7 @@ async fn an_sglang_run_passes_every_step_and_its_benchmark_says_sglang() {
     assert!(log_has(
         &d,
         &id,
-        "printf 'api-key: \"%s\"\\n' [redacted] > /tmp/gdl-sglang-key.yaml"
+        "-v /tmp/gdl-sglang-key.yaml:/run/gdl-sglang-key.yaml:ro"
     ));
     assert!(log_has(
         &d,
@@ -95,6 +95,15 @@ async fn an_sglang_run_passes_every_step_and_its_benchmark_says_sglang() {
     assert!(
         !lines.iter().any(|l| l.contains(&keys[0])),
         "the key is in no log line"
+    );
+    // Written through standard input: no command line the host ran holds it.
+    let commands = sim.simulator().host_commands();
+    assert!(commands
+        .iter()
+        .any(|c| c.contains("cat > /tmp/gdl-sglang-key.yaml")));
+    assert!(
+        !commands.iter().any(|c| c.contains(&keys[0])),
+        "the key is in no command line"
     );
     let detail = get_json(
         &d,
