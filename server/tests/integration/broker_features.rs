@@ -317,3 +317,52 @@ async fn a_blackwell_offer_is_skipped_by_an_engine_version_without_its_kernels_a
     assert_eq!(done.rentals[0].offer.gpu_type, "RTX 5090");
     nothing_running(&d).await;
 }
+
+/// Issue 27: FP8 (W8A8) needs Ada or Hopper (compute capability 8.9+): a test asking for
+/// FP8 on an Ampere offer is refused before anything is rented, with the reason; unpinned,
+/// the Ampere offers are counted out and an Ada or newer card is rented.
+#[tokio::test]
+async fn fp8_on_an_ampere_card_is_refused_before_renting_with_the_reason() {
+    let d = Dashboard::start(None).await;
+    let usable = crate::inventory_fit::rentable(&d).await;
+    let ampere = |o: &gdl_model::shopper::Offer| {
+        gdl_model::gpus::lookup_with_vram(&o.gpu_type, o.vram_gb)
+            .is_some_and(|g| (8, 0) <= g.compute_capability && g.compute_capability < (8, 9))
+    };
+    let pinned = usable
+        .iter()
+        .find(|o| ampere(o))
+        .expect("an Ampere offer on Vast.ai under $3/h");
+    let body = serde_json::json!({"model": "qwen2.5-7b", "max_price": 3, "provider": "vastai",
+        "quantization": "fp8", "pin_offer": pinned.id.as_str()});
+    let id = start(&d, body).await;
+    let done = finished(&d, &id).await;
+    assert_eq!(done.status, RunStatus::Failed);
+    assert_eq!(
+        done.error_code,
+        Some(ErrorCode::NoOffers),
+        "{:?}",
+        done.error
+    );
+    let error = done.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("fp8 needs compute capability 8.9 or newer"),
+        "{error}"
+    );
+    assert!(done.rentals.is_empty(), "{:?}", done.rentals);
+    assert!(done.session_id.is_none());
+    // Unpinned: the Ampere offers are left out and counted, and what is rented is Ada or newer.
+    let body = serde_json::json!({"model": "qwen2.5-7b", "max_price": 3, "provider": "vastai",
+        "quantization": "fp8"});
+    let id = start(&d, body).await;
+    let done = finished(&d, &id).await;
+    assert!(log_has(&d, &id, "fp8 needs sm_89"), "the log counts them");
+    for rental in &done.rentals {
+        let gpu = gdl_model::gpus::lookup_with_vram(&rental.offer.gpu_type, rental.offer.vram_gb);
+        assert!(
+            gpu.is_none_or(|g| g.compute_capability >= (8, 9)),
+            "{rental:?}"
+        );
+    }
+    nothing_running(&d).await;
+}
