@@ -60,11 +60,13 @@ pub trait Backend: Send + Sync + 'static {
     /// One benchmark with its raw samples.
     fn benchmark(&self, id: BenchmarkId) -> Answer<'_, BenchmarkDetail>;
     /// The models benchmarked, and `model` across GPUs and providers (only the models when
-    /// `model` is empty), only `engine`'s benchmarks counted when it is given.
+    /// `model` is empty), only `engine`'s benchmarks counted when it is given, and only
+    /// those run with `settings` (a settings summary, or `default`) when that is.
     fn compare(
         &self,
         model: String,
         engine: Option<gdl_model::engines::Engine>,
+        settings: Option<String>,
     ) -> Answer<'_, (Vec<String>, Comparison)>;
     /// Imports the old Python dashboard's benchmark files: what was imported, why the rest
     /// was skipped.

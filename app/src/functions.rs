@@ -141,13 +141,16 @@ pub async fn get_benchmark(id: BenchmarkId) -> Reply<BenchmarkDetail> {
 }
 
 /// The models benchmarked, and `model` across GPUs and providers (the Compare page), only
-/// `engine`'s benchmarks counted when it is given.
+/// `engine`'s benchmarks counted when it is given, and those run with `settings` when that is.
 #[server(prefix = "/_fn", endpoint = "compare")]
 pub async fn get_comparison(
     model: String,
     engine: Option<gdl_model::engines::Engine>,
+    settings: Option<String>,
 ) -> Reply<(Vec<String>, Comparison)> {
-    Ok(crate::backend::backend()?.compare(model, engine).await)
+    Ok(crate::backend::backend()?
+        .compare(model, engine, settings)
+        .await)
 }
 
 /// Imports the old Python dashboard's benchmark files (JSON-encoded: file texts go as they

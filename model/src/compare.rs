@@ -74,6 +74,14 @@ pub struct CompareQuery {
     )]
     #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
     pub engine: Option<crate::engines::Engine>,
+    /// Only benchmarks run with these engine settings: their summary as the Compare page
+    /// lists them (`context 8,192 · prefix caching off`), or `default`; any when unset.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub settings: Option<String>,
 }
 
 /// One GPU on one provider, over every benchmark of the model there.
@@ -148,6 +156,10 @@ pub struct Comparison {
     pub recommendations: Vec<Recommendation>,
     /// Benchmarks of the model where no level met the SLOs (not on the chart).
     pub without_slo: Vec<BenchmarkId>,
+    /// The engine settings the model's benchmarks ran with (of the engine asked for), most
+    /// used first, as the settings filter names them (`default` for none set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<String>,
 }
 
 /// GPU type, GPU count and provider.
@@ -217,6 +229,7 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
         points,
         recommendations,
         without_slo,
+        settings: Vec::new(),
     }
 }
 

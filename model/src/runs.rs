@@ -43,7 +43,7 @@ mod rentals;
 mod steps;
 pub use benchmarks::{
     BenchmarkDetail, BenchmarkFilters, BenchmarkPage, BenchmarkRecord, BenchmarkSort, ExportFormat,
-    ExportQuery, PhaseSample,
+    ExportQuery, PhaseSample, DEFAULT_SETTINGS,
 };
 pub use config::{
     DeployMode, PinnedGpu, RunStarted, TestConfig, BROKER_IMAGE, VERSION_BEFORE_THE_CATALOGUE,

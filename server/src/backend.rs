@@ -85,8 +85,14 @@ impl Backend for Dashboard {
         &self,
         model: String,
         engine: Option<gdl_model::engines::Engine>,
+        settings: Option<String>,
     ) -> Answer<'_, (Vec<String>, Comparison)> {
-        Box::pin(async move { Ok(self.history().compare_by(&model, engine).await?) })
+        Box::pin(async move {
+            Ok(self
+                .history()
+                .compare_by(&model, engine, settings.as_deref())
+                .await?)
+        })
     }
 
     fn import_benchmarks(&self, files: Vec<OldFile>) -> Answer<'_, ImportReport> {

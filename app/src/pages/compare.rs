@@ -19,22 +19,40 @@ pub fn ComparePage() -> impl IntoView {
     let query = query::<CompareQuery>();
     let model = move || query.get().ok().and_then(|q| q.model).unwrap_or_default();
     let engine = move || query.get().ok().and_then(|q| q.engine);
-    let data = Resource::new(move || (model(), engine()), |(m, e)| get_comparison(m, e));
+    let settings = move || query.get().ok().and_then(|q| q.settings);
+    let data = Resource::new(
+        move || (model(), engine(), settings()),
+        |(m, e, s)| get_comparison(m, e, s),
+    );
     view! {
         <div class="toolbar">
             <h1>"Compare"</h1>
         </div>
         <PageBanner/>
         <Loaded reply=data fallback="Reading the benchmarks…" let:answer>
-            <ModelForm models=answer.0 chosen=model() engine=engine()/>
+            <ModelForm models=answer.0 chosen=model() engine=engine() settings=settings() seen=answer.1.settings.clone()/>
             {(!answer.1.model.is_empty()).then(|| view! { <Frontier c=answer.1/> })}
         </Loaded>
     }
 }
 
-/// The model to compare and the engine, as a plain GET form.
+/// The model to compare, the engine and the engine settings, as a plain GET form.
 #[component]
-fn ModelForm(models: Vec<String>, chosen: String, engine: Option<Engine>) -> impl IntoView {
+fn ModelForm(
+    models: Vec<String>,
+    chosen: String,
+    engine: Option<Engine>,
+    settings: Option<String>,
+    seen: Vec<String>,
+) -> impl IntoView {
+    let settings_options = seen
+        .into_iter()
+        .map(|s| {
+            let selected = settings.as_deref() == Some(s.as_str());
+            let text = s.clone();
+            view! { <option value=s selected=selected>{text}</option> }
+        })
+        .collect_view();
     let engines = Engine::ALL
         .into_iter()
         .map(|e| view! { <option value=e.as_str() selected=engine == Some(e)>{e.label()}</option> })
@@ -57,6 +75,12 @@ fn ModelForm(models: Vec<String>, chosen: String, engine: Option<Engine>) -> imp
             </label>
             <label title="Records from before engines were kept count as vLLM">"Engine"
                 <select name="engine"><option value="" selected=engine.is_none()>"any"</option>{engines}</select>
+            </label>
+            <label title="The engine settings the benchmarks ran with (default: none set)">"Settings"
+                <select name="settings" data-testid="compare-settings">
+                    <option value="" selected=settings.is_none()>"any"</option>
+                    {settings_options}
+                </select>
             </label>
             <div class="actions"><button type="submit">"Compare"</button></div>
         </form>

@@ -240,7 +240,7 @@ pub fn EmbedBenchmarksPage() -> impl IntoView {
 fn benchmarks() -> AnyView {
     let query = use_query_map();
     let model = query.with_untracked(|q| q.get("model").unwrap_or_default());
-    let data = Resource::new(move || model.clone(), |m| get_comparison(m, None));
+    let data = Resource::new(move || model.clone(), |m| get_comparison(m, None, None));
     reload_on_new_benchmark();
     view! {
         <Loaded reply=data fallback="Reading the benchmarks…" let:answer>

@@ -91,11 +91,25 @@ pub struct BenchmarkRecord {
     pub engine_settings: crate::engines::EngineSettings,
 }
 
+/// How [`BenchmarkRecord::settings_key`] names the engines' own defaults.
+pub const DEFAULT_SETTINGS: &str = "default";
+
 fn is_default_settings(s: &crate::engines::EngineSettings) -> bool {
     *s == crate::engines::EngineSettings::default()
 }
 
 impl BenchmarkRecord {
+    /// The engine settings it ran with, as the Compare filter names them: their summary
+    /// (`context 8,192 · prefix caching off`), or `default` when none was set.
+    pub fn settings_key(&self) -> String {
+        let summary = self.engine_settings.summary();
+        if summary.is_empty() {
+            DEFAULT_SETTINGS.to_owned()
+        } else {
+            summary
+        }
+    }
+
     /// `vLLM 0.31.0`, `SGLang 0.5.21`; `vLLM 0.6.4` for a run's record from before engines
     /// were kept; `None` for a server measured by `bench` that named none.
     pub fn engine_label(&self) -> Option<String> {

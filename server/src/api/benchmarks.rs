@@ -62,7 +62,11 @@ pub async fn compare(
             "GET /api/compare?model=Qwen/Qwen2.5-0.5B-Instruct",
         ));
     };
-    Ok(Json(d.history().compare_by(&model, q.engine).await?.1))
+    let (_, comparison) = d
+        .history()
+        .compare_by(&model, q.engine, q.settings.as_deref())
+        .await?;
+    Ok(Json(comparison))
 }
 
 /// Every stored benchmark, as a download.

@@ -111,6 +111,7 @@ impl Source {
                 let query = CompareQuery {
                     model: Some(model.to_owned()),
                     engine: None,
+                    settings: None,
                 };
                 d.get(&["api", "compare"], &encode(&query)).await
             }

@@ -167,15 +167,18 @@ impl History {
     /// providers (only the models when `model` is empty). `model` may be a preset's alias
     /// (`qwen2.5-0.5b`), as everywhere else.
     pub async fn compare(&self, model: &str) -> ServiceResult<(Vec<String>, Comparison)> {
-        self.compare_by(model, None).await
+        self.compare_by(model, None, None).await
     }
 
-    /// As [`Self::compare`], counting only the benchmarks `engine` served when it is given
-    /// (the models listed are every engine's).
+    /// As [`Self::compare`], counting only the benchmarks `engine` served when it is given,
+    /// and only those run with `settings` (a settings summary, or `default`) when that is
+    /// (the models listed are every engine's; the settings listed are those of the model's
+    /// benchmarks of that engine).
     pub async fn compare_by(
         &self,
         model: &str,
         engine: Option<Engine>,
+        settings: Option<&str>,
     ) -> ServiceResult<(Vec<String>, Comparison)> {
         let records = self.store.benchmarks(ALL_BENCHMARKS).await?;
         let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -196,7 +199,20 @@ impl History {
             .into_iter()
             .filter(|r| engine.is_none_or(|e| r.served_by() == Some(e)))
             .collect();
-        Ok((models, gdl_model::compare::compare(&model, &records)))
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for r in records.iter().filter(|r| r.model == model) {
+            *seen.entry(r.settings_key()).or_default() += 1;
+        }
+        let mut seen: Vec<(String, usize)> = seen.into_iter().collect();
+        seen.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let settings = settings.map(str::trim).filter(|s| !s.is_empty());
+        let records: Vec<BenchmarkRecord> = records
+            .into_iter()
+            .filter(|r| settings.is_none_or(|s| r.settings_key() == s))
+            .collect();
+        let mut comparison = gdl_model::compare::compare(&model, &records);
+        comparison.settings = seen.into_iter().map(|(s, _)| s).collect();
+        Ok((models, comparison))
     }
 
     /// Every stored benchmark, newest first, as CSV (the Benchmarks tab's columns) or as

@@ -11,6 +11,7 @@ mod cli_history;
 mod client_errors;
 mod client_sessions;
 mod compare;
+mod compare_settings;
 mod contract;
 mod cost_safety;
 mod costs;

@@ -24,13 +24,13 @@ fn log_lines(d: &Dashboard, id: &str) -> Vec<String> {
     })
 }
 
-async fn get_json(d: &Dashboard, path: &str) -> Value {
+pub async fn get_json(d: &Dashboard, path: &str) -> Value {
     let r = d.get(path).await;
     assert_eq!(r.status(), 200, "{path}");
     r.json().await.unwrap()
 }
 
-async fn page(d: &Dashboard, path: &str) -> String {
+pub async fn page(d: &Dashboard, path: &str) -> String {
     d.get(path).await.text().await.unwrap()
 }
 
@@ -44,7 +44,7 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 /// The benchmark ids a comparison rests on.
-fn compared(c: &Value) -> Vec<String> {
+pub fn compared(c: &Value) -> Vec<String> {
     c["points"]
         .as_array()
         .unwrap()
