@@ -4,7 +4,8 @@
 # registries (crates.io, npm, Debian). Nothing is downloaded from anywhere else.
 #
 #   scripts/setup.sh          wasm target, cargo-leptos, wasm-bindgen, wasm-opt
-#   scripts/setup.sh --test   the above, plus Chromium, OpenSSH server and test packages
+#   scripts/setup.sh --test   the above, plus Chromium, OpenSSH server and test packages,
+#                             and a Python venv with the official `openai` client (below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ command -v npm >/dev/null || apt_missing+=(npm)
 if $want_test; then
   [[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
   [[ -x /usr/sbin/sshd ]] || apt_missing+=(openssh-server)
+  /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || apt_missing+=(python3-venv)
 fi
 if ((${#apt_missing[@]})); then
   say "installing Debian packages: ${apt_missing[*]}"
@@ -65,4 +67,17 @@ fi
 if $want_test && [[ ! -d tests/e2e/node_modules/playwright-core ]]; then
   say "installing the browser-test packages into tests/e2e/"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The gateway's test talks to a deployment with the official OpenAI Python client, from a
+# venv of Debian's python3 outside the work tree (kept across clones and `cargo clean`):
+# ${XDG_CACHE_HOME:-~/.cache}/gpu-deploy-llm/pyenv. scripts/test.sh hands its python to
+# the tests as GDL_PYTHON; without it they look there too.
+if $want_test; then
+  pyenv="${XDG_CACHE_HOME:-$HOME/.cache}/gpu-deploy-llm/pyenv"
+  if ! "$pyenv/bin/python" -c 'import openai' 2>/dev/null; then
+    say "installing the OpenAI Python client (PyPI: openai) into $pyenv"
+    /usr/bin/python3 -m venv --clear "$pyenv"
+    "$pyenv/bin/python" -m pip install --quiet --disable-pip-version-check openai
+  fi
 fi

@@ -42,6 +42,8 @@ trap 'summary' EXIT
 
 step "setup (installs what is missing)"
 scripts/setup.sh --test
+# The gateway's test runs the official OpenAI Python client from the venv setup.sh made.
+export GDL_PYTHON="${XDG_CACHE_HOME:-$HOME/.cache}/gpu-deploy-llm/pyenv/bin/python"
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -73,6 +75,9 @@ cargo leptos build --release
 
 step "benchmark engine accuracy against the simulated model server (release)"
 (source scripts/leptos-env.sh && cargo bench -p server --bench bench_client -- accuracy)
+
+step "gateway load driver, small level: time to first token straight vs through the gateway"
+(source scripts/leptos-env.sh && cargo bench -p server --bench gateway -- --requests 20 --levels 1,8)
 
 step "page and status load driver, small level, against the release binary"
 (source scripts/leptos-env.sh &&

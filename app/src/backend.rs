@@ -4,12 +4,17 @@
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use gdl_model::campaigns::record::Campaign;
+use gdl_model::campaigns::{CampaignPlan, CampaignRequest};
 use gdl_model::compare::Comparison;
 use gdl_model::costs::{CostParams, CostReport};
+use gdl_model::deployments::{
+    CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
+};
 use gdl_model::embed::{CreatedEmbedToken, EmbedSetup, EmbedToken};
 use gdl_model::error::ApiError;
 use gdl_model::health::HealthView;
-use gdl_model::ids::{BenchmarkId, RunId, SessionId};
+use gdl_model::ids::{BenchmarkId, CampaignId, DeploymentId, RunId, SessionId};
 use gdl_model::inventory::{InventoryFilters, InventoryView};
 use gdl_model::legacy::{ImportReport, OldFile};
 use gdl_model::live::LiveState;
@@ -79,6 +84,31 @@ pub trait Backend: Send + Sync + 'static {
     fn create_embed_token(&self, label: String) -> Answer<'_, CreatedEmbedToken>;
     /// Revokes an embed token.
     fn revoke_embed_token(&self, id: String) -> Answer<'_, EmbedToken>;
+    /// Starts a deployment: its run provisions it, then it serves until stopped. The answer
+    /// holds its first key in full, this once.
+    fn deploy(&self, request: DeployRequest) -> Answer<'_, DeployStarted>;
+    /// Deployments, newest first.
+    fn deployments(&self) -> Answer<'_, Vec<Deployment>>;
+    /// One deployment as it is now.
+    fn deployment(&self, id: DeploymentId) -> Answer<'_, Deployment>;
+    /// Stops a deployment; its run destroys the session and confirms it.
+    fn stop_deployment(&self, id: DeploymentId) -> Answer<'_, Deployment>;
+    /// Changes a deployment's guards while it runs.
+    fn set_deployment_guards(&self, id: DeploymentId, guards: Guards) -> Answer<'_, Deployment>;
+    /// Makes a key for a deployment; its secret is in the answer only.
+    fn new_deployment_key(&self, id: DeploymentId, label: String) -> Answer<'_, CreatedKey>;
+    /// Revokes a deployment's key.
+    fn revoke_deployment_key(&self, id: DeploymentId, key_id: String) -> Answer<'_, DeploymentKey>;
+    /// The candidates a campaign would measure, ranked by estimate; nothing rented.
+    fn plan_campaign(&self, request: CampaignRequest) -> Answer<'_, CampaignPlan>;
+    /// Starts a campaign.
+    fn start_campaign(&self, request: CampaignRequest) -> Answer<'_, Campaign>;
+    /// Campaigns, newest first.
+    fn campaigns(&self) -> Answer<'_, Vec<Campaign>>;
+    /// One campaign as it is now.
+    fn campaign(&self, id: CampaignId) -> Answer<'_, Campaign>;
+    /// Stops a campaign; its runs' sessions are destroyed and confirmed.
+    fn stop_campaign(&self, id: CampaignId) -> Answer<'_, Campaign>;
 }
 
 /// The Content-Security-Policy of pages and of the embeddable panels (`/embed/...`, the

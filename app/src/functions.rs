@@ -8,6 +8,12 @@
 //! the call. Pages read a reply through [`crate::components::Loaded`]; actions through
 //! [`outcome`].
 
+mod campaigns;
+mod deployments;
+
+pub use campaigns::*;
+pub use deployments::*;
+
 use crate::error::AppError;
 use gdl_model::compare::Comparison;
 use gdl_model::costs::{CostParams, CostReport};

@@ -11,8 +11,8 @@
 //!   [`functions::Reply`]; their bodies reach the server's service layer through the
 //!   [`backend::Backend`] context value (`ssr` only).
 //! - [`pages`]: one file per route (dashboard, inventory, sessions, runs, a run,
-//!   benchmarks, a benchmark, compare, costs, health, share, the embedded panels, not
-//!   found).
+//!   deployments, a deployment, benchmarks, a benchmark, compare, costs, health, share, the
+//!   embedded panels, not found).
 //! - [`components`]: what pages share: the loading frame ([`components::Loaded`]), the
 //!   chart frame, the broker cards, the session and benchmark tables, the run panel, the
 //!   test form, the orphan banner, the live-connection indicator.

@@ -2,9 +2,13 @@
 
 mod benchmark;
 mod benchmarks;
+mod campaign;
+mod campaigns;
 mod compare;
 mod costs;
 mod dashboard;
+mod deployment;
+mod deployments;
 mod embed;
 mod embed_help;
 mod health;
@@ -18,9 +22,13 @@ mod share;
 
 pub use benchmark::BenchmarkPage;
 pub use benchmarks::BenchmarksPage;
+pub use campaign::CampaignPage;
+pub use campaigns::CampaignsPage;
 pub use compare::ComparePage;
 pub use costs::CostsPage;
 pub use dashboard::DashboardPage;
+pub use deployment::DeploymentPage;
+pub use deployments::DeploymentsPage;
 pub use embed::{
     EmbedBenchmarksPage, EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage,
 };

@@ -4,9 +4,10 @@ use crate::components::{LiveStatus, ThemeToggle};
 use crate::functions::get_live_state;
 use crate::live::provide_live;
 use crate::pages::{
-    BenchmarkPage, BenchmarksPage, ComparePage, CostsPage, DashboardPage, EmbedBenchmarksPage,
-    EmbedHelpPage, EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage,
-    InventoryPage, NotFoundPage, RunPage, RunsPage, SessionsPage, SharePage,
+    BenchmarkPage, BenchmarksPage, CampaignPage, CampaignsPage, ComparePage, CostsPage,
+    DashboardPage, DeploymentPage, DeploymentsPage, EmbedBenchmarksPage, EmbedHelpPage,
+    EmbedOrphansPage, EmbedRunPage, EmbedSessionsPage, EmbedStatusPage, HealthPage, InventoryPage,
+    NotFoundPage, RunPage, RunsPage, SessionsPage, SharePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
@@ -80,6 +81,8 @@ fn Chrome() -> impl IntoView {
                     <A href="/inventory">"Inventory"</A>
                     <A href="/sessions">"Sessions"</A>
                     <A href="/runs">"Runs"</A>
+                    <A href="/deployments">"Deployments"</A>
+                    <A href="/campaigns">"Campaigns"</A>
                     <A href="/benchmarks">"Benchmarks"</A>
                     <A href="/costs">"Costs"</A>
                     <A href="/health">"Health"</A>
@@ -103,6 +106,10 @@ fn Chrome() -> impl IntoView {
                     <Route path=path!("/benchmarks/:id") view=BenchmarkPage ssr=SsrMode::Async/>
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async/>
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deployments") view=DeploymentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deployments/:id") view=DeploymentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/campaigns") view=CampaignsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/status") view=EmbedStatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/sessions") view=EmbedSessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/orphans") view=EmbedOrphansPage ssr=SsrMode::Async/>

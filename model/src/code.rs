@@ -130,6 +130,24 @@ codes! {
     HostRefused => "host_refused",
     /// Too many wrong tokens from this address (or from everywhere) lately.
     LoginThrottled => "login_throttled",
+    /// No deployment with that id.
+    DeploymentNotFound => "deployment_not_found",
+    /// No campaign with that id.
+    CampaignNotFound => "campaign_not_found",
+    /// The deployment has ended: it serves no more requests.
+    DeploymentStopped => "deployment_stopped",
+    /// The deployment is starting, or reconnecting to its engine: try again shortly.
+    DeploymentNotReady => "deployment_not_ready",
+    /// No deployment key with that id.
+    DeploymentKeyNotFound => "deployment_key_not_found",
+    /// A gateway request without a valid deployment key (missing, wrong or revoked).
+    InvalidApiKey => "invalid_api_key",
+    /// A gateway request larger than the gateway takes.
+    RequestTooLarge => "request_too_large",
+    /// The engine behind the gateway did not answer in time.
+    UpstreamTimeout => "upstream_timeout",
+    /// The engine behind the gateway failed or the tunnel to it broke.
+    UpstreamFailed => "upstream_failed",
     /// The browser could not reach the dashboard server.
     DashboardUnreachable => "dashboard_unreachable",
     /// Page and server disagree on a message's shape.
@@ -196,6 +214,10 @@ codes! {
     VerifyFailed => "verify_failed",
     /// The benchmark could not complete.
     BenchmarkFailed => "benchmark_failed",
+    /// A campaign's quick probe found the host decoding far below what its GPU type should
+    /// (a "lemon"): the run ended before the capacity search spent money on it, and the
+    /// campaign rents another offer of the same GPU type.
+    SlowHost => "slow_host",
     /// The server to benchmark did not list its models in time (`bench`).
     BenchmarkUnreachable => "benchmark_unreachable",
     /// The person (or a shutdown) cancelled the run.

@@ -233,10 +233,8 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
     }
 }
 
-fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
-    if points.is_empty() {
-        return Vec::new();
-    }
+/// The lowest $ per 1M and the highest per-user speed among `points`.
+pub(crate) fn extremes(points: &[FrontierPoint]) -> (f64, f64) {
     let cheapest = points
         .iter()
         .map(|p| p.usd_per_million)
@@ -245,6 +243,20 @@ fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
         .iter()
         .map(|p| p.tokens_per_s_per_user)
         .fold(0.0, f64::max);
+    (cheapest, fastest)
+}
+
+/// The balanced goal's score: the product of "how close to the cheapest" and "how close to
+/// the fastest", each 0–1.
+pub(crate) fn balanced_score(p: &FrontierPoint, cheapest: f64, fastest: f64) -> f64 {
+    (cheapest / p.usd_per_million) * (p.tokens_per_s_per_user / fastest)
+}
+
+fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
+    if points.is_empty() {
+        return Vec::new();
+    }
+    let (cheapest, fastest) = extremes(points);
     Goal::ALL
         .iter()
         .filter_map(|&goal| {
@@ -263,9 +275,7 @@ fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
                 // The best product of "how close to the cheapest" and "how close to the
                 // fastest", each 0–1.
                 Goal::Balanced => candidates.max_by(|a, b| {
-                    let score = |p: &FrontierPoint| {
-                        (cheapest / p.usd_per_million) * (p.tokens_per_s_per_user / fastest)
-                    };
+                    let score = |p| balanced_score(p, cheapest, fastest);
                     score(a.1).total_cmp(&score(b.1))
                 }),
             }?;

@@ -140,6 +140,10 @@ ids! {
     BenchmarkId,
     /// An offer's id in the broker's inventory (`vastai-…`, `bluelobster:<type>:<region>`).
     OfferId,
+    /// A deployment's id (`dep-…`), given by the dashboard.
+    DeploymentId,
+    /// A campaign's id (`camp-…`), given by the dashboard.
+    CampaignId,
 }
 
 #[cfg(test)]

@@ -85,9 +85,11 @@
 
 pub mod benchmark;
 pub mod breaker;
+pub mod campaigns;
 pub mod code;
 pub mod compare;
 pub mod costs;
+pub mod deployments;
 pub mod embed;
 pub mod engines;
 pub mod error;

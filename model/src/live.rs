@@ -37,7 +37,8 @@
 mod state;
 
 pub use state::{
-    LiveState, BENCHMARKS_KEPT, FINISHED_LOG_TAIL, FINISHED_RUNS_KEPT, LOG_LINES_KEPT,
+    LiveState, BENCHMARKS_KEPT, FINISHED_CAMPAIGNS_KEPT, FINISHED_DEPLOYMENTS_KEPT,
+    FINISHED_LOG_TAIL, FINISHED_RUNS_KEPT, LOG_LINES_KEPT,
 };
 
 use crate::ids::SessionId;
@@ -102,6 +103,16 @@ pub enum LiveEvent {
     Reconciled {
         /// What it did.
         record: crate::reconciled::Reconciled,
+    },
+    /// A deployment started or changed (status, meter, spend, keys, guards).
+    DeploymentUpsert {
+        /// The deployment as it is now, replacing any copy with its id.
+        deployment: crate::deployments::Deployment,
+    },
+    /// A campaign started or changed (its candidates' progress, spend, answer).
+    CampaignUpsert {
+        /// The campaign as it is now, replacing any copy with its id.
+        campaign: crate::campaigns::record::Campaign,
     },
 }
 

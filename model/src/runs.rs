@@ -46,7 +46,8 @@ pub use benchmarks::{
     ExportQuery, PhaseSample, DEFAULT_SETTINGS,
 };
 pub use config::{
-    DeployMode, PinnedGpu, RunStarted, TestConfig, BROKER_IMAGE, VERSION_BEFORE_THE_CATALOGUE,
+    DecodeProbe, DeployMode, PinnedGpu, RunStarted, TestConfig, BROKER_IMAGE,
+    VERSION_BEFORE_THE_CATALOGUE,
 };
 pub use filters::{LogFormat, LogQuery, RunFilters, LOG_PAGE, MAX_LOG_PAGE};
 pub use host::{GpuInfo, HostReport};

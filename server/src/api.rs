@@ -7,6 +7,8 @@
 //! - `broker`: status, sessions, inventory, costs, health, live counters.
 //! - `runs`: start, list, read, cancel, logs.
 //! - `engines`: the engine catalogue.
+//! - `campaigns`: plan, start, list, read, stop.
+//! - `deployments`: start, list, read, stop; guards; keys.
 //! - `benchmarks`: list, read, compare, export, import.
 //! - `sessions`: session actions and the orphans.
 //! - `embed_tokens`: create, list, revoke.
@@ -26,6 +28,8 @@ use serde::de::DeserializeOwned;
 
 mod benchmarks;
 mod broker;
+mod campaigns;
+mod deployments;
 mod embed_tokens;
 mod engines;
 pub mod metrics;
@@ -65,6 +69,29 @@ pub fn routes() -> Router<AppState> {
         .route("/api/runs/{id}", get(runs::get))
         .route("/api/runs/{id}/logs", get(runs::logs))
         .route("/api/runs/{id}/cancel", post(runs::cancel))
+        .route(
+            "/api/deployments",
+            get(deployments::list).post(deployments::start),
+        )
+        .route(
+            "/api/campaigns",
+            get(campaigns::list).post(campaigns::start),
+        )
+        .route("/api/campaigns/plan", post(campaigns::plan))
+        .route("/api/campaigns/{id}", get(campaigns::get))
+        .route("/api/campaigns/{id}/stop", post(campaigns::stop))
+        .route("/api/campaigns/{id}/bundle", get(campaigns::bundle))
+        .route("/api/deployments/{id}", get(deployments::get))
+        .route("/api/deployments/{id}/stop", post(deployments::stop))
+        .route(
+            "/api/deployments/{id}/guards",
+            axum::routing::put(deployments::guards),
+        )
+        .route("/api/deployments/{id}/keys", post(deployments::new_key))
+        .route(
+            "/api/deployments/{id}/keys/{key_id}",
+            axum::routing::delete(deployments::revoke_key),
+        )
         .route("/api/benchmarks", get(benchmarks::list))
         .route("/api/benchmarks/export", get(benchmarks::export))
         .route("/api/benchmarks/import", post(benchmarks::import))

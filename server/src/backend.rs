@@ -6,11 +6,16 @@ use crate::service::Dashboard;
 use app::backend::{Answer, Backend};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use gdl_model::campaigns::record::Campaign;
+use gdl_model::campaigns::{CampaignPlan, CampaignRequest};
 use gdl_model::compare::Comparison;
 use gdl_model::costs::{CostParams, CostReport};
+use gdl_model::deployments::{
+    CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
+};
 use gdl_model::embed::{CreatedEmbedToken, EmbedSetup, EmbedToken};
 use gdl_model::health::HealthView;
-use gdl_model::ids::{BenchmarkId, RunId, SessionId};
+use gdl_model::ids::{BenchmarkId, CampaignId, DeploymentId, RunId, SessionId};
 use gdl_model::inventory::{InventoryFilters, InventoryView};
 use gdl_model::legacy::{ImportReport, OldFile};
 use gdl_model::live::LiveState;
@@ -113,5 +118,53 @@ impl Backend for Dashboard {
 
     fn revoke_embed_token(&self, id: String) -> Answer<'_, EmbedToken> {
         Box::pin(async move { Ok(Dashboard::revoke_embed_token(self, &id).await?) })
+    }
+
+    fn deploy(&self, request: DeployRequest) -> Answer<'_, DeployStarted> {
+        Box::pin(async move { Ok(Dashboard::deploy(self, request).await?) })
+    }
+
+    fn deployments(&self) -> Answer<'_, Vec<Deployment>> {
+        Box::pin(async move { Ok(Dashboard::deployments(self, false).await?) })
+    }
+
+    fn deployment(&self, id: DeploymentId) -> Answer<'_, Deployment> {
+        Box::pin(async move { Ok(Dashboard::deployment(self, &id).await?) })
+    }
+
+    fn stop_deployment(&self, id: DeploymentId) -> Answer<'_, Deployment> {
+        Box::pin(async move { Ok(Dashboard::stop_deployment(self, &id).await?) })
+    }
+
+    fn set_deployment_guards(&self, id: DeploymentId, guards: Guards) -> Answer<'_, Deployment> {
+        Box::pin(async move { Ok(Dashboard::set_deployment_guards(self, &id, guards).await?) })
+    }
+
+    fn new_deployment_key(&self, id: DeploymentId, label: String) -> Answer<'_, CreatedKey> {
+        Box::pin(async move { Ok(Dashboard::new_deployment_key(self, &id, &label).await?) })
+    }
+
+    fn revoke_deployment_key(&self, id: DeploymentId, key_id: String) -> Answer<'_, DeploymentKey> {
+        Box::pin(async move { Ok(Dashboard::revoke_deployment_key(self, &id, &key_id).await?) })
+    }
+
+    fn plan_campaign(&self, request: CampaignRequest) -> Answer<'_, CampaignPlan> {
+        Box::pin(async move { Ok(Dashboard::plan_campaign(self, &request).await?) })
+    }
+
+    fn start_campaign(&self, request: CampaignRequest) -> Answer<'_, Campaign> {
+        Box::pin(async move { Ok(Dashboard::start_campaign(self, request).await?) })
+    }
+
+    fn campaigns(&self) -> Answer<'_, Vec<Campaign>> {
+        Box::pin(async move { Ok(Dashboard::campaigns_list(self).await?) })
+    }
+
+    fn campaign(&self, id: CampaignId) -> Answer<'_, Campaign> {
+        Box::pin(async move { Ok(Dashboard::campaign(self, &id).await?) })
+    }
+
+    fn stop_campaign(&self, id: CampaignId) -> Answer<'_, Campaign> {
+        Box::pin(async move { Ok(Dashboard::stop_campaign(self, &id).await?) })
     }
 }

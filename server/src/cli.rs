@@ -9,6 +9,8 @@
 //! - [`broker`]: the other one-shot broker commands and `orphans`.
 //! - [`history`]: `runs`, `logs` and `benchmarks`, on the data directory's store or a
 //!   running dashboard (`source`, over `dashboard`'s REST client).
+//! - `deploy`: `deploy`, a model kept serving on a running dashboard, with its endpoint,
+//!   key and examples; `deployments`: `deployments`, `stop` and `keys`.
 //! - `bench`: `bench`, the benchmark engine against any OpenAI-compatible server.
 //! - `engines`: `engines`, the engine catalogue.
 //! - [`output`]: tables, JSON, errors with their hint, exit codes, printable text.
@@ -16,7 +18,10 @@
 
 mod bench;
 pub mod broker;
+mod campaign;
 mod dashboard;
+mod deploy;
+mod deployments;
 mod engines;
 mod follow;
 pub mod glance;
@@ -53,6 +58,9 @@ pub fn init_logging(format: &str) {
 }
 
 pub use bench::bench;
+pub use campaign::campaign;
+pub use deploy::deploy;
+pub use deployments::{deployments, keys, stop};
 pub use engines::engines;
 pub use history::{benchmarks, logs, runs};
 
@@ -190,50 +198,20 @@ pub async fn shutdown_signal() {
 /// `gpu-deploy-llm test`: one run, headless. Returns the exit code: 0 passed, 1 failed,
 /// 130 cancelled (Ctrl-C cancels the run and waits for its cleanup).
 pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
-    use gdl_model::runs::{DeployMode, RunStatus, TestConfig};
+    use gdl_model::runs::RunStatus;
     // Every other server setting is what `serve` would use (flags' defaults and their
     // environment variables), on the broker and data directory given here.
     let mut settings = Settings::defaults("127.0.0.1:0");
     settings.broker = args.broker.clone();
     settings.hub = args.hub.clone();
-    let Some(deploy_mode) = DeployMode::parse(&args.deploy_mode) else {
-        return Ok(output::bad_input(
-            &format!(
-                "--deploy-mode must be docker, pip or entrypoint, not {:?}",
-                args.deploy_mode
-            ),
-            "Leave it out for docker.",
-        ));
+    let mut config = match args.rent.config(&args.model) {
+        Ok(config) => config,
+        Err((message, hint)) => return Ok(output::bad_input(&message, hint)),
     };
-    let (engine, engine_version, engine_settings) = match args.engine.resolve() {
-        Ok(chosen) => chosen,
-        Err(why) => return Ok(output::bad_input(
-            &why,
-            "Leave --engine out for vLLM; `gpu-deploy-llm engines` lists the engines and versions.",
-        )),
-    };
+    config.keep_on_failure = args.keep_on_failure;
+    config.capacity_search = args.search;
     let state = crate::start(settings).await?;
     let dashboard = state.dashboard.clone();
-    let config = TestConfig {
-        engine,
-        engine_version,
-        settings: engine_settings,
-        model: args.model.clone(),
-        max_price: args.max_price,
-        provider: args
-            .provider
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-            .map(gdl_model::shopper::Provider::from_wire),
-        quantization: args.quantization.clone(),
-        reservation_hours: args.reservation_hours,
-        gpu_count: args.gpu_count,
-        keep_on_failure: args.keep_on_failure,
-        deploy_mode,
-        pin_offer: args.offer.clone(),
-        pin_gpu: None,
-        capacity_search: args.search,
-    };
     let run = match dashboard.start_run(config).await {
         Ok(run) => run,
         Err(e) => {

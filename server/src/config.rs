@@ -6,9 +6,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod campaign_args;
+mod deploy_args;
 mod engine_args;
 mod reads;
 
+pub use campaign_args::CampaignArgs;
+pub use deploy_args::{DeployArgs, DeploymentsArgs, KeysArgs, RentArgs, StopArgs};
 pub use engine_args::EngineArgs;
 pub use reads::{
     BenchmarksAction, BenchmarksArgs, DashboardArgs, DataDir, ExportAs, LogsArgs, RunState,
@@ -79,6 +83,24 @@ pub enum Command {
     /// Our sessions that cost money and that no run in progress uses; --cleanup destroys
     /// them, following each until the broker confirms.
     Orphans(OrphansArgs),
+    /// Deploy a model on a running dashboard (--url) and keep it serving behind its
+    /// OpenAI-compatible gateway: prints the endpoint, a key (once), examples and how to stop
+    /// it, then returns. Stops by itself after --idle-minutes (30), --max-spend or
+    /// --max-lifetime-hours.
+    Deploy(Box<DeployArgs>),
+    /// A running dashboard's deployments, newest first, with spend, requests, tokens, idle
+    /// time and time left (exit 3 when there are none).
+    Deployments(DeploymentsArgs),
+    /// Stop a deployment, following it until its session is destroyed (exit 1 if the broker
+    /// did not confirm it).
+    Stop(StopArgs),
+    /// A deployment's keys; --new LABEL makes one (its secret printed once), --revoke KEY_ID
+    /// revokes one.
+    Keys(KeysArgs),
+    /// Measure several GPU types at once under a hard budget on a running dashboard (--url)
+    /// and say which serves the model cheapest at the SLO: one progress line per candidate,
+    /// then the frontier and the recommendation. --plan lists the candidates only.
+    Campaign(Box<CampaignArgs>),
 }
 
 /// Options of `gpu-deploy-llm orphans`.
@@ -303,38 +325,12 @@ pub struct TestArgs {
     #[arg(long)]
     pub model: String,
 
-    /// Highest price accepted, USD per hour.
-    #[arg(long)]
-    pub max_price: f64,
-
-    /// Only this provider (vastai, tensordock or bluelobster); any when left out.
-    #[arg(long)]
-    pub provider: Option<String>,
-
-    /// none, awq, gptq or fp8 (AWQ/GPTQ use a pre-quantized checkpoint).
-    #[arg(long)]
-    pub quantization: Option<String>,
-
-    /// Hours to reserve the instance for (1-12).
-    #[arg(long, default_value_t = 1)]
-    pub reservation_hours: u32,
-
-    /// GPUs wanted (1-8).
-    #[arg(long, default_value_t = 1)]
-    pub gpu_count: u32,
+    #[command(flatten)]
+    pub rent: RentArgs,
 
     /// Leave the instance running if the test fails.
     #[arg(long)]
     pub keep_on_failure: bool,
-
-    /// How vLLM is started: docker (our container over SSH), pip (installed over SSH) or
-    /// entrypoint (the broker starts the vLLM container; Vast.ai, one GPU).
-    #[arg(long, default_value = "docker")]
-    pub deploy_mode: String,
-
-    /// Rent this offer (an id from `inventory`); the next-best one when it is gone.
-    #[arg(long)]
-    pub offer: Option<String>,
 
     /// Benchmark with the SLO capacity search (the highest concurrency within the default
     /// SLOs, at most 64 and 5 minutes) instead of the fixed levels.
@@ -344,9 +340,6 @@ pub struct TestArgs {
     /// Print the run and its benchmark as JSON on stdout (progress goes to stderr).
     #[arg(long)]
     pub json: bool,
-
-    #[command(flatten)]
-    pub engine: EngineArgs,
 
     #[command(flatten)]
     pub broker: BrokerArgs,

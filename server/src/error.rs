@@ -19,7 +19,16 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | C::SessionNotFound
         | C::RunNotFound
         | C::BenchmarkNotFound
-        | C::EmbedTokenNotFound => StatusCode::NOT_FOUND,
+        | C::EmbedTokenNotFound
+        | C::DeploymentNotFound
+        | C::CampaignNotFound
+        | C::DeploymentKeyNotFound => StatusCode::NOT_FOUND,
+        C::DeploymentStopped => StatusCode::GONE,
+        C::DeploymentNotReady => StatusCode::SERVICE_UNAVAILABLE,
+        C::InvalidApiKey => StatusCode::UNAUTHORIZED,
+        C::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        C::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+        C::UpstreamFailed => StatusCode::BAD_GATEWAY,
         // The request is wrong; the person can put it right.
         C::InvalidInput
         | C::InvalidModelId
@@ -79,6 +88,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | C::TunnelFailed
         | C::VerifyFailed
         | C::BenchmarkFailed
+        | C::SlowHost
         | C::BenchmarkUnreachable
         | C::Cancelled
         | C::InjectedFailure

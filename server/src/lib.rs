@@ -34,9 +34,12 @@
 pub mod api;
 mod backend;
 pub mod bench;
+pub mod campaign;
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod error;
+pub mod gateway;
 pub mod live;
 pub mod monitor;
 pub mod request_id;
@@ -87,7 +90,9 @@ pub fn router(state: AppState) -> Router {
     if state.settings.test_hooks {
         router = router.merge(api::test_hooks());
     }
-    router
+    // The gateway is outside the dashboard's login and checks: its keys are its own.
+    let gateway = gateway::routes(state.dashboard.clone(), state.settings.deploy.gateway());
+    let dashboard = router
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -103,10 +108,13 @@ pub fn router(state: AppState) -> Router {
         // Every body, server functions' included (they read it themselves).
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    Router::new()
+        .merge(gateway)
+        .merge(dashboard)
         // Outermost: every request, refused ones too, has its id in its logs and reply, and
         // every reply the security headers.
         .layer(axum::middleware::from_fn(request_id::layer))
-        .with_state(state)
 }
 
 /// The property tests' configuration: 100,000 cases (or `PROPTEST_CASES` for a longer

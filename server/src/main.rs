@@ -30,6 +30,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Runs(a) => exit(server::cli::runs(a).await),
         Command::Logs(a) => exit(server::cli::logs(a).await),
         Command::Orphans(a) => exit(broker::orphans(a).await),
+        Command::Deploy(a) => exit(server::cli::deploy(*a).await),
+        Command::Deployments(a) => exit(server::cli::deployments(a).await),
+        Command::Stop(a) => exit(server::cli::stop(a).await),
+        Command::Keys(a) => exit(server::cli::keys(a).await),
+        Command::Campaign(a) => exit(server::cli::campaign(*a).await),
     }
 }
 

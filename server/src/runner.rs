@@ -13,8 +13,13 @@
 //!   sessions nothing owns.
 //! - [`destroy`]: destroying a session until the broker confirms it gone.
 //! - `context`: one run's record, log and publication (live channel + database).
-//! - `pipeline`: the run loop (step wrapper, skipping, cleanup guarantee, outcome).
+//! - `pipeline`, `outcome`: the run loop (step wrapper, skipping, cleanup guarantee) and
+//!   how a run ends.
 //! - [`steps`]: one file per step, with typed inputs and outputs (a table is there).
+//! - [`serving`] (and its `recover`, `end`), `serving_extend`: a deployment's
+//!   serving phase after Verify (guards, engine restarts, SSH reconnects, reservation
+//!   extensions) and how it ended or was left serving at shutdown; `resume`: deployments
+//!   taken back (or stopped) after a restart. The registry is [`crate::deploy`].
 //! - `replace`: a host Diagnose host finds unfit for the run is given back and the next
 //!   offer rented.
 //! - [`host`], [`ssh`]: the remote host and its one implementation, SSH (russh).
@@ -26,6 +31,7 @@
 
 mod bounded;
 mod context;
+mod deploying;
 pub mod destroy;
 pub mod engine_env;
 pub mod engine_fit;
@@ -36,10 +42,14 @@ pub mod hub;
 mod limits;
 pub mod loadgen;
 mod lost_host;
+mod outcome;
 mod pipeline;
 pub mod reconcile;
 mod recover;
 mod replace;
+mod resume;
+pub mod serving;
+mod serving_extend;
 pub mod shell;
 pub mod ssh;
 pub mod steps;
@@ -90,6 +100,8 @@ pub struct RunnerConfig {
     pub reconcile: ReconcileConfig,
     /// The Hugging Face Hub asked before renting, and the token for gated models.
     pub hub: hub::HubAccess,
+    /// How deployments are watched while they serve.
+    pub serving: serving::ServingConfig,
 }
 
 impl Default for RunnerConfig {
@@ -106,6 +118,7 @@ impl Default for RunnerConfig {
             max_disk_gb: 500,
             reconcile: ReconcileConfig::default(),
             hub: hub::HubAccess::default(),
+            serving: serving::ServingConfig::default(),
         }
     }
 }
@@ -130,11 +143,15 @@ struct Inner {
     /// Asks the reconciler for a pass now.
     reconcile_wake: tokio::sync::Notify,
     reconcile_counters: reconcile::ReconcileCounters,
+    /// The deployments this process watches.
+    deployments: crate::deploy::Deployments,
 }
 
 struct Active {
     cancel: CancellationToken,
     done: tokio::sync::watch::Receiver<bool>,
+    /// A campaign's run: its campaign limits it, not the runs-at-once limit.
+    campaign: bool,
 }
 
 impl Runner {
@@ -144,23 +161,25 @@ impl Runner {
             inner: Arc::new(Inner {
                 config,
                 client,
-                hub,
-                store,
+                hub: hub.clone(),
+                store: store.clone(),
                 active: Mutex::new(HashMap::new()),
                 inject_failure: Mutex::new(None),
                 starts: Mutex::new(StartLimiter::new(12)),
                 reconcile_wake: tokio::sync::Notify::new(),
                 reconcile_counters: Default::default(),
+                deployments: crate::deploy::Deployments::new(store.clone(), hub.clone()),
             }),
         }
     }
 
-    /// Loads recent runs and benchmarks into the live state, and closes runs a previous
-    /// process left unfinished; what they rented is the reconciler's
-    /// ([`Runner::spawn_reconciler`]).
+    /// Resumes the deployments a previous process left serving (or stops them), loads
+    /// recent runs and benchmarks into the live state, and closes runs a previous process
+    /// left unfinished; what they rented is the reconciler's ([`Runner::spawn_reconciler`]).
     pub async fn recover(&self) -> Result<(), crate::store::StoreError> {
         let store = &self.inner.store;
-        let owing = recover::mark_interrupted(store).await?;
+        let resumed = resume::deployments(self).await?;
+        let owing = recover::mark_interrupted(store, &resumed).await?;
         let mut events = Vec::new();
         // What the live state keeps of finished runs (the rest is fetched on demand).
         let mut runs = store.recent_runs(FINISHED_RUNS_KEPT as u32).await?;
@@ -208,7 +227,49 @@ impl Runner {
     }
 
     /// Validates `config` and starts a run.
-    pub async fn start(&self, mut config: TestConfig) -> Result<Run, RunError> {
+    pub async fn start(&self, config: TestConfig) -> Result<Run, RunError> {
+        Ok(self.launch(config, None, false).await?.0)
+    }
+
+    /// Validates `config` and starts a run of a campaign: the campaign limits how many run
+    /// at once, so neither the runs-at-once limit nor the start rate applies (nor do these
+    /// runs count toward the limit for others).
+    pub async fn start_for_campaign(&self, config: TestConfig) -> Result<Run, RunError> {
+        Ok(self.launch(config, None, true).await?.0)
+    }
+
+    /// Run `id` as the live state has it now (a run of the last few, or in progress).
+    pub fn live_run(&self, id: &RunId) -> Option<Run> {
+        self.inner.hub.with_state(|s| s.runs.get(id).cloned())
+    }
+
+    /// Waits until run `id` has ended (at once when it is not running).
+    pub async fn ended(&self, id: &RunId) {
+        let done = self
+            .inner
+            .active
+            .lock()
+            .unwrap()
+            .get(id)
+            .map(|a| a.done.clone());
+        if let Some(mut done) = done {
+            let _ = done.wait_for(|d| *d).await;
+        }
+    }
+
+    /// The deployments this process watches.
+    pub fn deployments(&self) -> &crate::deploy::Deployments {
+        &self.inner.deployments
+    }
+
+    /// Validates `config` and starts a run; for a deployment, registers it (with its first
+    /// key) before the run begins.
+    async fn launch(
+        &self,
+        mut config: TestConfig,
+        deploy: Option<deploying::Asked>,
+        campaign: bool,
+    ) -> Result<(Run, Option<deploying::Started>), RunError> {
         // Forms send an empty string for "none".
         config.quantization = config.quantization.filter(|q| !q.trim().is_empty());
         let plan = validate(&config)?;
@@ -228,12 +289,15 @@ impl Runner {
             // be writing its last line: whoever saw it finish may start the next at once.
             let mut running: Vec<String> = self.inner.hub.with_state(|s| {
                 active
-                    .keys()
+                    .iter()
+                    .filter(|(_, a)| !a.campaign)
+                    .map(|(id, _)| id)
                     .filter(|id| s.runs.get(*id).is_none_or(|r| !r.status.is_finished()))
+                    .filter(|id| !self.serves(id))
                     .map(RunId::to_string)
                     .collect()
             });
-            if running.len() >= self.inner.config.max_concurrent {
+            if !campaign && running.len() >= self.inner.config.max_concurrent {
                 running.sort();
                 return Err(RunError::Busy {
                     running,
@@ -241,17 +305,20 @@ impl Runner {
                 });
             }
             let mut starts = self.inner.starts.lock().unwrap();
-            if let Err(retry_after) = starts.try_start(std::time::Instant::now()) {
-                return Err(RunError::RateLimited {
-                    limit: starts.limit(),
-                    retry_after,
-                });
+            if !campaign {
+                if let Err(retry_after) = starts.try_start(std::time::Instant::now()) {
+                    return Err(RunError::RateLimited {
+                        limit: starts.limit(),
+                        retry_after,
+                    });
+                }
             }
             active.insert(
                 id.clone(),
                 Active {
                     cancel: cancel.clone(),
                     done: done_rx,
+                    campaign,
                 },
             );
         }
@@ -263,16 +330,26 @@ impl Runner {
             self.inner.store.clone(),
             cancel,
         );
+        let (ticket, started) = match deploy {
+            Some(asked) => match deploying::register(self, asked, &run, &plan).await {
+                Ok((ticket, started)) => (Some(ticket), Some(started)),
+                Err(e) => {
+                    self.inner.active.lock().unwrap().remove(&id);
+                    return Err(e);
+                }
+            },
+            None => (None, None),
+        };
         ctx.publish().await;
         let runner = self.clone();
         tokio::spawn(async move {
             let inner = &runner.inner;
-            pipeline::run(&inner.client, &inner.config, ctx, plan, failure).await;
+            pipeline::run(&inner.client, &inner.config, ctx, plan, failure, ticket).await;
             inner.active.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
             runner.reconcile_soon();
         });
-        Ok(run)
+        Ok((run, started))
     }
 
     /// Cancels a run in progress.

@@ -11,6 +11,7 @@
 //! - `benchmarks`: the old dashboard's import, sent to every open page.
 //! - `sessions`: clean up, done and extend a session; the orphans.
 //! - `runs`: start and cancel deployment tests.
+//! - `deployments`: start, list, stop deployments; their guards and keys.
 //! - [`history`]: [`History`], what the store holds (runs, logs, benchmarks, compare,
 //!   export, import): the one part the CLI also runs without a dashboard.
 //! - `costs`: what renting cost over a period.
@@ -19,7 +20,9 @@
 
 mod benchmarks;
 mod broker;
+mod campaigns;
 mod costs;
+mod deployments;
 mod embed;
 pub mod error;
 mod health;
@@ -53,6 +56,8 @@ pub struct Parts {
     pub hub: Hub,
     /// Deployment tests in progress.
     pub runner: Runner,
+    /// Campaigns in progress, over the runner's runs.
+    pub campaigns: crate::campaign::Campaigns,
     /// The read-only embed tokens.
     pub embed_tokens: EmbedTokens,
     /// The Health tab's samples of the last hour.
@@ -83,6 +88,11 @@ impl Dashboard {
     /// The live channel's hub.
     pub fn hub(&self) -> &Hub {
         &self.parts.hub
+    }
+
+    /// The campaigns.
+    pub fn campaigns(&self) -> &crate::campaign::Campaigns {
+        &self.parts.campaigns
     }
 
     /// The runner.

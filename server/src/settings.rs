@@ -5,6 +5,7 @@
 
 use crate::live::HubConfig;
 use crate::monitor::PollIntervals;
+use crate::runner::serving::ServingConfig;
 use crate::runner::{ReconcileConfig, RunnerConfig};
 use crate::shopper::{BreakerConfig, ReplyLimits, Timeouts};
 use crate::simulator::SimConfig;
@@ -14,9 +15,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod connections;
+mod deploy;
 mod hub;
 mod parse;
 pub use connections::ConnectionSettings;
+pub use deploy::DeploySettings;
 pub use hub::HubSettings;
 pub use parse::positive_f64;
 use parse::{hours, millis, origin, seconds, seconds_f64, share};
@@ -50,6 +53,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub hub: HubSettings,
+
+    #[command(flatten)]
+    pub deploy: DeploySettings,
 
     /// Enable test-only endpoints (/_test/*), used by the browser tests. Never in production.
     #[arg(long, env = "GDL_TEST_HOOKS")]
@@ -366,6 +372,7 @@ impl RunSettings {
                 ..ReconcileConfig::default()
             },
             hub: Default::default(),
+            serving: ServingConfig::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! [`start`]: builds a dashboard from its [`Settings`]: the data directory, the broker (the
-//! embedded simulator when no URL is given), the store, the runner (recovering runs a
-//! restart interrupted), the broker monitor, the reconciler and the health sampler.
+//! embedded simulator when no URL is given), the secret key that seals deployments, the
+//! store, the runner (resuming deployments and closing runs a restart interrupted), the
+//! broker monitor, the reconciler and the health sampler.
 
 use crate::live::Hub;
 use crate::monitor::Monitor;
@@ -26,6 +27,7 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
     crate::security::check_token(settings.access.auth_token.as_deref())
         .map_err(anyhow::Error::msg)?;
     settings.hub.load_token().map_err(anyhow::Error::msg)?;
+    let serving = settings.deploy.serving().map_err(anyhow::Error::msg)?;
     let data_dir = settings.broker.resolved_data_dir();
     create_private_dir(&data_dir).with_context(|| {
         format!(
@@ -63,6 +65,7 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
     let hub = Hub::new(settings.tuning.live.clone());
     let allow_private = settings.broker.allow_private_hosts || simulator.is_some();
     let mut runner_config = settings.runs.runner_config(allow_private);
+    runner_config.serving = serving;
     if let Some(reconcile) = &settings.tuning.reconcile {
         runner_config.reconcile = reconcile.clone();
     }
@@ -75,6 +78,11 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         .recover()
         .await
         .context("cannot read the stored runs")?;
+    let campaigns = crate::campaign::Campaigns::new(runner.clone(), client.clone(), hub.clone());
+    campaigns
+        .recover()
+        .await
+        .context("cannot read the stored campaigns")?;
     let monitor = Monitor::with_store(
         client,
         simulator.is_some(),
@@ -97,6 +105,7 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         monitor,
         hub,
         runner,
+        campaigns,
         embed_tokens,
         health: HealthSamples::default(),
         patience: settings.calls.broker_patience,

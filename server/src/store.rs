@@ -8,6 +8,7 @@
 //! - `runs`: runs, their rentals and log lines.
 //! - `benchmarks`: benchmark records and their raw samples, the old dashboard's import.
 //! - `embed_tokens`: the embed tokens' hashes.
+//! - `deployments`: deployments, their keys' hashes, their sealed secrets.
 //! - `reconciled`: the sessions nothing owned that the reconciler destroyed.
 
 use gdl_model::ids::RunId;
@@ -16,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 mod benchmarks;
+mod campaigns;
+mod deployments;
 mod embed_tokens;
 mod reconciled;
 mod runs;
@@ -83,6 +86,33 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE reconciled (
         session_id TEXT PRIMARY KEY,
         destroyed_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    );",
+    // Deployments (the body is the model's `Deployment`), their keys (only the SHA-256 of
+    // each secret) and what resuming one after a restart needs, sealed under the operator's
+    // secret key (never in clear).
+    "CREATE TABLE deployments (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE deployment_keys (
+        id TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE deployment_secrets (
+        deployment_id TEXT PRIMARY KEY,
+        sealed BLOB NOT NULL
+    );",
+    // Campaigns (the body is the model's `Campaign`).
+    "CREATE TABLE campaigns (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
         body TEXT NOT NULL
     );",
 ];
@@ -254,8 +284,9 @@ mod tests {
             let conn = store.conn.lock().unwrap();
             conn.execute_batch(
                 "DROP TABLE rentals; DROP TABLE embed_tokens; DROP TABLE installation;
-                 DROP TABLE reconciled;
-                 PRAGMA user_version = 1;",
+                 DROP TABLE reconciled; DROP TABLE deployments;
+                 DROP TABLE deployment_keys; DROP TABLE deployment_secrets;
+                 DROP TABLE campaigns; PRAGMA user_version = 1;",
             )
             .unwrap();
         }

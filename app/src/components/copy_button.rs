@@ -17,16 +17,24 @@ enum Copied {
 
 /// "Copy": puts `text` on the clipboard (in the browser; the button does nothing before
 /// hydration) and shows "Copied" for a few seconds. Its class is `copy` and its
-/// `data-testid` is `copy-snippet`; `data-copied` says `true` once it worked.
+/// `data-testid` is `copy-snippet` unless told; `data-copied` says `true` once it worked.
 #[component]
 pub fn CopyButton(
     /// The text to copy, read when pressed.
     text: Signal<String>,
+    /// Its `data-testid` (`copy-snippet` when not given).
+    #[prop(optional)]
+    testid: Option<&'static str>,
+    /// The text area holding the text, selected when the clipboard refuses (the Share
+    /// tab's snippet when not given).
+    #[prop(optional)]
+    area: Option<&'static str>,
 ) -> impl IntoView {
     let copied = RwSignal::new(Copied::No);
+    let area = area.unwrap_or("textarea[data-snippet]");
     let press = move |_| {
         let text = text.get_untracked();
-        copy(text, copied);
+        copy(text, area, copied);
     };
     let label = move || match copied.get() {
         Copied::No => "Copy",
@@ -37,7 +45,7 @@ pub fn CopyButton(
         <button
             type="button"
             class="copy secondary"
-            data-testid="copy-snippet"
+            data-testid=testid.unwrap_or("copy-snippet")
             data-copied=move || (copied.get() == Copied::Yes).then_some("true")
             on:click=press
         >
@@ -49,7 +57,7 @@ pub fn CopyButton(
 /// Browser only: writes `text` to the clipboard, then sets `copied` (back to `No` after a
 /// few seconds).
 #[cfg(feature = "hydrate")]
-fn copy(text: String, copied: RwSignal<Copied>) {
+fn copy(text: String, area: &'static str, copied: RwSignal<Copied>) {
     use wasm_bindgen::JsValue;
     let Some(window) = web_sys::window() else {
         return;
@@ -59,7 +67,7 @@ fn copy(text: String, copied: RwSignal<Copied>) {
     let available = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard"))
         .is_ok_and(|c| !c.is_undefined() && !c.is_null());
     if !available {
-        select_snippet();
+        select_snippet(area);
         copied.set(Copied::Refused);
         return;
     }
@@ -72,7 +80,7 @@ fn copy(text: String, copied: RwSignal<Copied>) {
                 copied.set(Copied::No);
             }
             Err(_) => {
-                select_snippet();
+                select_snippet(area);
                 copied.set(Copied::Refused);
             }
         }
@@ -80,14 +88,14 @@ fn copy(text: String, copied: RwSignal<Copied>) {
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn copy(_text: String, _copied: RwSignal<Copied>) {}
+fn copy(_text: String, _area: &'static str, _copied: RwSignal<Copied>) {}
 
-/// Selects the snippet's text, so Ctrl+C copies it when the clipboard could not be written.
+/// Selects the text in `area`, so Ctrl+C copies it when the clipboard could not be written.
 #[cfg(feature = "hydrate")]
-fn select_snippet() {
+fn select_snippet(area: &str) {
     use wasm_bindgen::JsCast;
     if let Some(area) = document()
-        .query_selector("textarea[data-snippet]")
+        .query_selector(area)
         .ok()
         .flatten()
         .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())

@@ -1,40 +1,69 @@
 use crate::components::engine_fields::EngineFields;
 use crate::components::ErrorNote;
-use crate::functions::{outcome, CancelRun, StartRun};
+use crate::functions::{outcome, CancelRun, Deploy, StartRun};
 use crate::live::use_live;
+use gdl_model::deployments::DEFAULT_IDLE_MINUTES;
 use gdl_model::registry::{Quantization, PRESETS};
 use gdl_model::runs::DeployMode;
 use gdl_model::shopper::Provider;
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 /// The model the form starts with: the smallest preset, quick to load.
 const DEFAULT_MODEL: &str = "Qwen/Qwen2.5-0.5B-Instruct";
 
 /// The test configuration form: model, provider, quantization, max $/h, reservation
-/// hours, the engine with its version and settings, keep the instance on failure. Run starts a deployment test; Cancel stops the
-/// one in progress.
+/// hours, the engine with its version and settings, keep the instance on failure. Run
+/// starts a deployment test; Cancel stops the one in progress; Deploy keeps the same
+/// configuration serving behind the gateway, with its guards (idle minutes, max spend, max
+/// lifetime), and goes to the deployment's page.
+///
+/// A plain form: without JavaScript, Run posts to `/_fn/start_run` and Deploy (its
+/// `formaction`) to `/_fn/deploy`; hydrated, the submit is sent as the button pressed asks.
 #[component]
 pub fn TestForm() -> AnyView {
     let store = use_live();
     let start = ServerAction::<StartRun>::new();
+    let deploy = ServerAction::<Deploy>::new();
     let cancel = ServerAction::<CancelRun>::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        use leptos::form::FromFormData;
+        ev.prevent_default();
+        let deploying = ev
+            .submitter()
+            .is_some_and(|b| b.has_attribute("data-deploy"));
+        // Decoding fails only when the page is out of date: the server says what is wrong.
+        if deploying {
+            if let Ok(asked) = Deploy::from_event(&ev) {
+                deploy.dispatch(asked);
+            }
+        } else if let Ok(asked) = StartRun::from_event(&ev) {
+            start.dispatch(asked);
+        }
+    };
+    let busy = move || start.pending().get() || deploy.pending().get();
+    // A test in progress; a deployment's run is not one (its page stops it).
     let running = move || {
         store.client.with(|c| {
+            let deploying =
+                |id: &gdl_model::ids::RunId| c.live.deployments.values().any(|d| d.run_id == *id);
             c.live
-                .current_run()
-                .filter(|r| !r.status.is_finished())
-                .map(|r| r.id.clone())
+                .runs_newest_first()
+                .into_iter()
+                .find(|r| !r.status.is_finished() && !deploying(&r.id))
+                .map(|r| r.id)
         })
     };
     let error = move || {
         let started = start.value().get().and_then(|r| outcome(r).err());
-        started.or_else(|| cancel.value().get().and_then(|r| outcome(r).err()))
+        let deployed = || deploy.value().get().and_then(|r| outcome(r).err());
+        started
+            .or_else(deployed)
+            .or_else(|| cancel.value().get().and_then(|r| outcome(r).err()))
     };
     view! {
         <section class="card test-form">
             <h2>"Deployment test"</h2>
-            <ActionForm action=start>
+            <form action="/_fn/start_run" method="post" on:submit=submit>
                 <div class="fields">
                     <label title="A preset, or any Hugging Face id that names its size (owner/Model-7B-Instruct)">
                         "Model"
@@ -100,9 +129,36 @@ pub fn TestForm() -> AnyView {
                         "Find the capacity at the SLOs (longer)"
                     </label>
                 </div>
+                <fieldset class="deploy-guards">
+                    <legend>"Deploy: keep it serving until"</legend>
+                    <label title="No request for this long stops it (fractions allowed)">
+                        "Idle (minutes)"
+                        <input type="number" name="guards[idle_minutes]" value=DEFAULT_IDLE_MINUTES.to_string()
+                            min="0.1" max="10080" step="any" required/>
+                    </label>
+                    <label title="Its rent, provisioning included, reaching this stops it; empty: no limit">
+                        "Max spend ($)"
+                        <input type="number" name="guards[max_spend_usd]" min="0.01" max="10000" step="0.01"
+                            placeholder="no limit"/>
+                    </label>
+                    <label title="This long after it was started it stops; empty: no limit (the broker's 12 h maximum still applies)">
+                        "Max lifetime (h)"
+                        <input type="number" name="guards[max_lifetime_hours]" min="0.1" max="168" step="any"
+                            placeholder="no limit"/>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="benchmark" value="true"/>
+                        "Benchmark first (its $ per 1M tokens is shown beside what serving costs)"
+                    </label>
+                </fieldset>
                 <div class="actions">
-                    <button type="submit" disabled=move || running().is_some() || start.pending().get()>
+                    <button type="submit" disabled=move || running().is_some() || busy()>
                         {move || if start.pending().get() { "Starting…" } else { "Run test ▶" }}
+                    </button>
+                    <button type="submit" class="secondary" formaction="/_fn/deploy" data-deploy=""
+                        data-testid="deploy" disabled=busy
+                        title="Rent, start and verify as a test does, then keep it serving behind this dashboard's OpenAI-compatible endpoint">
+                        {move || if deploy.pending().get() { "Deploying…" } else { "Deploy" }}
                     </button>
                     {move || {
                         running()
@@ -121,7 +177,7 @@ pub fn TestForm() -> AnyView {
                             })
                     }}
                 </div>
-            </ActionForm>
+            </form>
             {move || error().map(|e| view! { <ErrorNote error=e/> })}
         </section>
     }    .into_any()

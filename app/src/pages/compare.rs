@@ -87,8 +87,10 @@ fn ModelForm(
     }
 }
 
+/// The frontier chart with the recommendations under it (left out when `bare`: a page
+/// that says them itself), and the table of points.
 #[component]
-pub(crate) fn Frontier(c: Comparison) -> impl IntoView {
+pub(crate) fn Frontier(c: Comparison, #[prop(optional)] bare: bool) -> impl IntoView {
     if c.points.is_empty() {
         return view! {
             <section class="card">
@@ -131,7 +133,7 @@ pub(crate) fn Frontier(c: Comparison) -> impl IntoView {
         <section class="card compare">
             <h2>{format!("{}: price against speed", c.model)}</h2>
             <Chart points=c.points.clone()/>
-            <ul class="recommendations">{recommendations}</ul>
+            {(!bare).then(|| view! { <ul class="recommendations">{recommendations}</ul> })}
         </section>
         <section class="card table-wrap">
             <table class="frontier">

@@ -51,3 +51,40 @@ pub fn LiveToolbar(#[prop(into)] title: String) -> impl IntoView {
         </div>
     }
 }
+
+/// `stored` (a list read from the server) with the live state's copies laid over it and the
+/// live ones not stored yet added, newest first (then by id); `key` gives an entry's creation
+/// time and id. The Deployments and Campaigns tabs list this way.
+pub fn laid_over<K: Ord + Clone, V: Clone>(
+    stored: &[V],
+    live: &std::collections::BTreeMap<K, V>,
+    key: impl Fn(&V) -> (chrono::DateTime<chrono::Utc>, K),
+) -> Vec<V> {
+    let mut all: Vec<V> = stored
+        .iter()
+        .map(|v| live.get(&key(v).1).unwrap_or(v).clone())
+        .collect();
+    let ids: Vec<K> = stored.iter().map(|v| key(v).1).collect();
+    all.extend(
+        live.iter()
+            .filter(|(k, _)| !ids.contains(k))
+            .map(|(_, v)| v.clone()),
+    );
+    all.sort_by(|a, b| {
+        let ((ta, ia), (tb, ib)) = (key(a), key(b));
+        tb.cmp(&ta).then_with(|| ia.cmp(&ib))
+    });
+    all
+}
+
+/// What changes when an entry of `map` appears or ends (`ended`): the key a stored list is
+/// read again on.
+pub fn appeared_or_ended<K: std::fmt::Display, V>(
+    map: &std::collections::BTreeMap<K, V>,
+    ended: impl Fn(&V) -> bool,
+) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}:{}", ended(v)))
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -3,7 +3,9 @@
 //! with the history.
 
 use super::LiveEvent;
-use crate::ids::{BenchmarkId, RunId, SessionId};
+use crate::campaigns::record::Campaign;
+use crate::deployments::Deployment;
+use crate::ids::{BenchmarkId, CampaignId, DeploymentId, RunId, SessionId};
 use crate::reconciled::{Reconciled, RECONCILED_KEPT};
 use crate::runs::{BenchmarkRecord, LogLine, Run};
 use crate::sessions::SessionView;
@@ -36,7 +38,20 @@ pub struct LiveState {
     /// owned them, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reconciled: Vec<Reconciled>,
+    /// Deployments still up and the [`FINISHED_DEPLOYMENTS_KEPT`] newest ended ones, by id
+    /// (older ones: `GET /api/deployments`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<DeploymentId, Deployment>,
+    /// Campaigns still running and the [`FINISHED_CAMPAIGNS_KEPT`] newest ended ones, by id
+    /// (older ones: `GET /api/campaigns`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub campaigns: BTreeMap<CampaignId, Campaign>,
 }
+
+/// Ended deployments kept in the live state.
+pub const FINISHED_DEPLOYMENTS_KEPT: usize = 10;
+/// Ended campaigns kept in the live state.
+pub const FINISHED_CAMPAIGNS_KEPT: usize = 5;
 
 /// Log lines kept per run in progress in the live state; older ones stay in the database.
 pub const LOG_LINES_KEPT: usize = 2000;
@@ -113,6 +128,23 @@ impl LiveState {
                     .retain(|r| r.session.id != record.session.id);
                 self.reconciled.insert(0, record.clone());
                 self.reconciled.truncate(RECONCILED_KEPT);
+            }
+            LiveEvent::DeploymentUpsert { deployment } => {
+                self.deployments
+                    .insert(deployment.id.clone(), deployment.clone());
+                keep_newest_ended(
+                    &mut self.deployments,
+                    |d| d.status.is_finished().then_some(d.created_at),
+                    FINISHED_DEPLOYMENTS_KEPT,
+                );
+            }
+            LiveEvent::CampaignUpsert { campaign } => {
+                self.campaigns.insert(campaign.id.clone(), campaign.clone());
+                keep_newest_ended(
+                    &mut self.campaigns,
+                    |c| c.status.is_finished().then_some(c.created_at),
+                    FINISHED_CAMPAIGNS_KEPT,
+                );
             }
         }
     }
@@ -256,5 +288,23 @@ impl LiveState {
                 .then_with(|| a.id.cmp(&b.id))
         });
         list
+    }
+}
+
+/// Drops the oldest ended entries of `map` past `kept`; `ended` gives an entry's creation
+/// time when it has ended, `None` while it goes on.
+fn keep_newest_ended<K: Ord + Clone, V>(
+    map: &mut BTreeMap<K, V>,
+    ended: impl Fn(&V) -> Option<chrono::DateTime<chrono::Utc>>,
+    kept: usize,
+) {
+    let mut done: Vec<_> = map
+        .iter()
+        .filter_map(|(k, v)| ended(v).map(|at| (at, k.clone())))
+        .collect();
+    done.sort();
+    let excess = done.len().saturating_sub(kept);
+    for (_, k) in done.into_iter().take(excess) {
+        map.remove(&k);
     }
 }

@@ -130,6 +130,52 @@ pub struct TestConfig {
     /// default SLOs, within 64 and 5 minutes) instead of the fixed levels.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub capacity_search: bool,
+    /// The benchmark's load requests (tokens in and out, seed); absent means the
+    /// dashboard's (64 in, `--bench-max-tokens` out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<crate::campaigns::WorkloadSpec>,
+    /// The SLOs a level must meet; absent means [`crate::benchmark::Slo::default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::benchmark::Slo>,
+    /// The most the capacity search may spend on the instance, USD (a campaign's share of
+    /// its budget): the search ends there with what it measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_budget_usd: Option<f64>,
+    /// A quick probe before the benchmark (a campaign's): a few requests alone on the
+    /// engine, and the run fails `slow_host` when it decodes under the expected speed's
+    /// share, before the capacity search spends money on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<DecodeProbe>,
+    /// Offers not to rent (a campaign's slow hosts, replaced by others of their GPU type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub avoid_offers: Vec<String>,
+}
+
+/// What a campaign's quick probe expects of a host.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DecodeProbe {
+    /// The decode speed of one stream alone that the GPU type should reach, tokens per
+    /// second (the campaign's estimate).
+    pub expected_tokens_per_s: f64,
+    /// Under this share of it, the host is slow (0.1–0.95).
+    pub ratio: f64,
+}
+
+impl DecodeProbe {
+    /// Whether `measured` tokens per second is too slow.
+    ///
+    /// ```
+    /// use gdl_model::runs::DecodeProbe;
+    ///
+    /// let probe = DecodeProbe { expected_tokens_per_s: 40.0, ratio: 0.6 };
+    /// assert!(probe.too_slow(20.0));
+    /// assert!(!probe.too_slow(30.0));
+    /// ```
+    pub fn too_slow(&self, measured: f64) -> bool {
+        measured < self.expected_tokens_per_s * self.ratio
+    }
 }
 
 /// The GPU a pinned offer rents, as listed when the person chose it.

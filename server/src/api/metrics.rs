@@ -1,6 +1,9 @@
 //! `GET /metrics`: the Health tab's figures in Prometheus' text exposition format (0.0.4),
 //! and the time to running of the sessions the broker lists, as a histogram per provider
-//! and GPU (what the broker's team asked for).
+//! and GPU (what the broker's team asked for), and each deployment's figures as the
+//! gateway sees them (`deployments`).
+
+mod deployments;
 
 use crate::runner::reconcile::ReconcileCounters;
 use crate::serve::connections::ConnectionStats;
@@ -31,6 +34,9 @@ pub async fn metrics(
     let orphans = d.hub().with_state(|s| s.orphans().len());
     text += &reconciler(d.runner().reconcile_counters(), orphans);
     text += &connections(&conns);
+    let watched = d.runner().deployments().watched();
+    let mut live: Vec<_> = watched.iter().map(|l| l.snapshot()).collect();
+    text += &deployments::render(&mut live);
     (
         [(
             header::CONTENT_TYPE,

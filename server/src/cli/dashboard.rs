@@ -1,4 +1,5 @@
-//! A running dashboard's REST API as the read commands ask it (`--url`, `GDL_URL`): the
+//! A running dashboard's REST API as the commands that ask it use it (`--url`, `GDL_URL`):
+//! the read commands, and the deployment commands that also change it (`POST`, `DELETE`); the
 //! access token from `--token-file` or `GDL_TOKEN`, sent as `Authorization: Bearer`; the
 //! answers read into the wire types; and every failure (nothing answers, 401, an answer
 //! that is not the dashboard's API) an [`ApiError`] with a code and a hint.
@@ -7,8 +8,9 @@ use crate::config::DashboardArgs;
 use gdl_model::code::ErrorCode;
 use gdl_model::error::ApiError;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::Url;
+use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -71,7 +73,35 @@ impl Remote {
         segments: &[&str],
         query: &str,
     ) -> Result<T, ApiError> {
-        let (body, headers) = self.text(segments, query).await?;
+        self.json(Method::GET, segments, query, None).await
+    }
+
+    /// `POST` `body` as JSON to the route made of `segments`; the answer read as JSON `T`.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &impl Serialize,
+    ) -> Result<T, ApiError> {
+        let body = serde_json::to_value(body).map_err(|e| {
+            ApiError::new(ErrorCode::DashboardError, format!("no request body: {e}"))
+        })?;
+        self.json(Method::POST, segments, "", Some(body)).await
+    }
+
+    /// `DELETE` the route made of `segments`; the answer read as JSON `T`.
+    pub async fn delete<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ApiError> {
+        self.json(Method::DELETE, segments, "", None).await
+    }
+
+    /// One request, its answer read as JSON `T`.
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let (body, headers) = self.send(method, segments, query, body).await?;
         serde_json::from_str(&body).map_err(|e| {
             let kind = headers
                 .get(reqwest::header::CONTENT_TYPE)
@@ -88,12 +118,30 @@ impl Remote {
         segments: &[&str],
         query: &str,
     ) -> Result<(String, HeaderMap), ApiError> {
+        self.send(Method::GET, segments, query, None).await
+    }
+
+    /// One request with the token: the body and headers of a success, else the error the
+    /// dashboard answered with (or why there was no answer).
+    async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(String, HeaderMap), ApiError> {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
         }
         url.set_query(Some(query).filter(|q| !q.is_empty()));
-        let mut request = self.http.get(url).header(ACCEPT, "application/json");
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
         if let Some((token, _)) = &self.token {
             let bearer = Zeroizing::new(format!("Bearer {}", token.as_str()));
             // A token that is not header text is sent as nothing: the 401 then says so.

@@ -57,6 +57,11 @@ impl RunContext {
         }
     }
 
+    /// Numbers the next log line after `last` (a run taken up again after a restart).
+    pub fn continue_log_after(&self, last: u64) {
+        self.lines.store(last, Ordering::SeqCst);
+    }
+
     /// Counts a session create in flight until the returned guard is dropped.
     pub fn create_in_flight(self: &Arc<Self>) -> CreateInFlight {
         self.creates.send_modify(|n| *n += 1);

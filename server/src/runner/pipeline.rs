@@ -4,10 +4,10 @@
 
 use super::context::RunContext;
 use super::error::StepError;
+use super::serving::{self, Ticket};
 use super::steps::{self, Deps};
 use super::{Plan, RunnerConfig};
 use crate::shopper::ShopperClient;
-use chrono::Utc;
 use gdl_model::code::ErrorCode;
 use gdl_model::runs::{RunStatus, StepName, StepStatus};
 use std::future::Future;
@@ -26,23 +26,49 @@ pub(super) async fn run(
     ctx: RunContext,
     plan: Plan,
     failure: Option<StepName>,
+    ticket: Option<Ticket>,
 ) {
     let ctx = Arc::new(ctx);
     let deps = Deps {
         client,
         config,
         ctx: &ctx,
+        deploy: ticket.is_some(),
     };
-    let outcome = run_steps(&deps, plan, failure).await;
+    let outcome = run_steps(&deps, plan, failure, ticket.as_ref()).await;
+    if let (Ok(Some(ending)), Some(t)) = (&outcome, &ticket) {
+        if ending.detached {
+            // Left serving for the next start to resume: nothing is cleaned up.
+            return serving::detach(&deps, t).await;
+        }
+    }
     skip_the_rest(&ctx, matches!(outcome, Err(Stop::Cancelled))).await;
     ctx.note_omitted();
     let keep = matches!(outcome, Err(Stop::Failed)) && ctx.config().keep_on_failure;
     steps::cleanup::run(&deps, keep).await;
-    finish(&ctx, outcome).await;
+    if let Some(ticket) = &ticket {
+        let ending = match &outcome {
+            Ok(Some(ending)) => ending.clone(),
+            _ => serving::Ending::provisioning(&ctx, &ticket.live),
+        };
+        serving::ended(&deps, ticket, ending).await;
+    }
+    let status = match outcome {
+        Ok(_) => RunStatus::Passed,
+        Err(Stop::Failed) => RunStatus::Failed,
+        Err(Stop::Cancelled) => RunStatus::Cancelled,
+    };
+    super::outcome::finish(&ctx, status).await;
 }
 
-/// Steps 1–10.
-async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Result<(), Stop> {
+/// Steps 1–10; for a deployment, serving after Verify (and the benchmark when asked) until
+/// it ends.
+async fn run_steps(
+    d: &Deps<'_>,
+    plan: Plan,
+    failure: Option<StepName>,
+    ticket: Option<&Ticket>,
+) -> Result<Option<serving::Ending>, Stop> {
     use steps::*;
     let s = Stepper {
         ctx: d.ctx,
@@ -88,12 +114,25 @@ async fn run_steps(d: &Deps<'_>, plan: Plan, failure: Option<StepName>) -> Resul
     let target = s
         .step(StepName::VerifyDeployment, verify::run(d, &host, &served))
         .await?;
-    s.step(
-        StepName::Benchmark,
-        benchmark::run(d, &host, &served, &target, &model),
-    )
-    .await?;
-    Ok(())
+    if let Some(t) = ticket.filter(|t| !t.benchmark) {
+        d.ctx
+            .step_skipped(StepName::Benchmark, "not asked for this deployment")
+            .await;
+        return Ok(Some(serving::serve(d, &host, &served, &target, t).await));
+    }
+    let record = s
+        .step(
+            StepName::Benchmark,
+            benchmark::run(d, &host, &served, &target, &model),
+        )
+        .await?;
+    match ticket {
+        Some(t) => {
+            serving::benchmarked(t, &record);
+            Ok(Some(serving::serve(d, &host, &served, &target, t).await))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Runs one step at a time: running → complete, or failed with its error; stops on cancel.
@@ -180,43 +219,4 @@ async fn skip_the_rest(ctx: &RunContext, cancelled: bool) {
         }
     })
     .await;
-}
-
-/// Records the run's status and error, and logs the outcome.
-async fn finish(ctx: &RunContext, outcome: Result<(), Stop>) {
-    let failed_step = ctx.read(|run| {
-        run.steps
-            .iter()
-            .find(|s| s.status == StepStatus::Failed && s.name != StepName::Cleanup)
-            .map(|s| {
-                let reason = s.reason.clone().unwrap_or_default();
-                (format!("{}: {reason}", s.name.label()), s.code)
-            })
-    });
-    let status = match outcome {
-        Ok(()) => RunStatus::Passed,
-        Err(Stop::Failed) => RunStatus::Failed,
-        Err(Stop::Cancelled) => RunStatus::Cancelled,
-    };
-    let (error, code) = match (failed_step, status) {
-        (Some((error, code)), _) => (Some(error), code),
-        (None, RunStatus::Cancelled) => (Some("cancelled".to_owned()), Some(ErrorCode::Cancelled)),
-        (None, _) => (None, None),
-    };
-    ctx.update(|run| {
-        run.status = status;
-        run.error = error.clone();
-        run.error_code = code;
-        run.ended_at = Some(Utc::now());
-    })
-    .await;
-    let message = format!(
-        "Run {status:?}{}",
-        error.map(|e| format!(": {e}")).unwrap_or_default()
-    );
-    if status == RunStatus::Passed {
-        ctx.info(&message);
-    } else {
-        ctx.warn(&message);
-    }
 }

@@ -1,5 +1,6 @@
 //! After a restart: runs a previous process left unfinished end as `interrupted` at once,
-//! with the step they had reached marked so. What they rented is then the reconciler's
+//! with the step they had reached marked so (but those of deployments resumed, which go on:
+//! `resume`). What they rented is then the reconciler's
 //! (`reconcile`), in the background after the listener is bound: every rental of the run,
 //! and a session the broker made for a create that was under way when the process died
 //! (recorded before the request was sent, so it is known as a create whose answer was lost).
@@ -7,14 +8,22 @@
 use crate::store::{Store, StoreError};
 use chrono::Utc;
 use gdl_model::code::ErrorCode;
+use gdl_model::ids::RunId;
 use gdl_model::runs::{CleanupOutcome, Run, RunStatus, StepName, StepStatus, UnclearCreate};
+use std::collections::HashSet;
 
-/// Marks every run a previous process left running as interrupted, and turns the creates it
-/// had under way into creates whose answer was lost (store writes only, so the listener
-/// binds at once). Returns how many runs still owe a cleanup, for the reconciler.
-pub async fn mark_interrupted(store: &Store) -> Result<usize, StoreError> {
+/// Marks every run a previous process left running as interrupted (but the `resumed`
+/// ones), and turns the creates it had under way into creates whose answer was lost (store
+/// writes only). Returns how many runs still owe a cleanup, for the reconciler.
+pub async fn mark_interrupted(
+    store: &Store,
+    resumed: &HashSet<RunId>,
+) -> Result<usize, StoreError> {
     let mut owing = 0;
     for mut run in store.recent_runs(1000).await? {
+        if resumed.contains(&run.id) {
+            continue;
+        }
         let was_running = run.status == RunStatus::Running;
         if was_running {
             close(&mut run);

@@ -6,12 +6,15 @@
 //! The key is parsed in memory and never written to disk; the parsed copy lives as long as
 //! the connection. The broker gives no host key to compare with, so it is trusted on first
 //! use per session: a [`HostKeyPin`] remembers the first key seen, and a different one on a
-//! retry is refused (`host_key_changed`).
+//! retry is refused (`host_key_changed`). A deployment keeps its [`Login`] to connect again
+//! when the connection drops.
 
 mod host_key;
+mod login;
 
 use host_key::CheckHostKey;
 pub use host_key::HostKeyPin;
+pub use login::Login;
 
 use super::bounded::{Lines, Tail, Utf8Stream, EXEC_TAIL};
 use super::host::{ExecOutput, HostError, RemoteHost};
@@ -311,6 +314,10 @@ impl RemoteHost for SshHost {
             let handle = self.handle.clone();
             let task = tokio::spawn(async move {
                 while let Ok((mut socket, peer)) = listener.accept().await {
+                    // The engine's reply comes in small writes (headers, then one event a
+                    // token): with Nagle's algorithm each would wait for the client's
+                    // delayed ACK of the one before, up to 40 ms onto time to first token.
+                    let _ = socket.set_nodelay(true);
                     let handle = handle.clone();
                     tokio::spawn(async move {
                         let channel = match handle

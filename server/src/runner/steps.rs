@@ -51,6 +51,8 @@ pub struct Deps<'a> {
     pub client: &'a ShopperClient,
     pub config: &'a RunnerConfig,
     pub ctx: &'a Arc<RunContext>,
+    /// The run provisions a deployment: its SSH login is kept to reconnect with.
+    pub deploy: bool,
 }
 
 /// The offers that fit, the query that found them (asked again when an offer is gone) and
@@ -87,10 +89,12 @@ pub struct RunningSession {
     pub offer: Offer,
 }
 
-/// A host logged in to over SSH (the key is no longer needed), on the booked offer.
+/// A host logged in to over SSH, on the booked offer. A test's key is wiped once logged
+/// in; a deployment keeps its login (in memory only) to reconnect when SSH drops.
 pub struct Connected {
     pub host: Box<dyn RemoteHost>,
     pub offer: Offer,
+    pub login: Option<super::ssh::Login>,
 }
 
 /// vLLM serving on the host, the API key it requires and how it was launched (to watch it).

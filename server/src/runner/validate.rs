@@ -2,6 +2,7 @@
 //! error, with what to do about it.
 
 use super::error::RunError;
+use gdl_model::campaigns::slo_problems;
 use gdl_model::engines::{self, EngineVersion};
 use gdl_model::registry::{self, Quantization};
 use gdl_model::runs::{DeployMode, TestConfig};
@@ -110,6 +111,33 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
                 "The broker passes no tensor-parallel size to the vLLM it starts: use gpu_count 1, or the docker mode to split a model across GPUs.",
             ));
         }
+    }
+    let mut terms: Vec<String> = config
+        .workload
+        .as_ref()
+        .map(|w| w.problems())
+        .unwrap_or_default();
+    terms.extend(config.slo.as_ref().map(slo_problems).unwrap_or_default());
+    if config
+        .search_budget_usd
+        .is_some_and(|b| !(b.is_finite() && b > 0.0))
+    {
+        terms.push("search_budget_usd must be above 0".to_owned());
+    }
+    if config.probe.is_some_and(|p| {
+        !(p.expected_tokens_per_s.is_finite()
+            && p.expected_tokens_per_s > 0.0
+            && (0.1..=0.95).contains(&p.ratio))
+    }) {
+        terms.push(
+            "probe needs expected_tokens_per_s above 0 and a ratio between 0.1 and 0.95".to_owned(),
+        );
+    }
+    if !terms.is_empty() {
+        return Err(RunError::invalid(
+            terms.join("; "),
+            "Leave workload, slo, search_budget_usd and probe out for the dashboard's defaults.",
+        ));
     }
     let engine = engine_version(config)?;
     config

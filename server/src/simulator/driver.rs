@@ -120,6 +120,24 @@ impl Simulator {
     }
 }
 
+impl Simulator {
+    /// How many times slower than its GPU type a host created now decodes: the
+    /// `slow_hosts` fault's factor for the next hosts that come up (`runs`), 1 otherwise.
+    pub(crate) fn host_slowdown(&self, runs: bool) -> f64 {
+        let mut state = self.state();
+        let faults = &mut state.faults;
+        if faults.slow_hosts == 0 || !runs {
+            return 1.0;
+        }
+        faults.slow_hosts -= 1;
+        if faults.slow_host_factor > 1.0 {
+            faults.slow_host_factor
+        } else {
+            4.0
+        }
+    }
+}
+
 /// What an engine logs on a host without a working driver (PyTorch finds none at CUDA
 /// initialisation).
 pub fn no_driver() -> Death {

@@ -75,6 +75,11 @@ pub struct Faults {
     /// Every inventory listing takes this many milliseconds longer (not scaled), as the
     /// broker's does while its inventory cache is cold (5–7 s observed); other calls do not.
     pub cold_inventory_ms: u64,
+    /// The next N hosts that come up decode `slow_host_factor` times slower than their GPU
+    /// should (a "lemon": throttled, a bad card, a noisy neighbour).
+    pub slow_hosts: u32,
+    /// How many times slower a slow host decodes (4 when 0 or absent).
+    pub slow_host_factor: f64,
 }
 
 /// What the faults ask of one request, decided (and counted down) when it arrives.

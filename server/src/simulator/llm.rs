@@ -1,16 +1,15 @@
-//! The simulated host's vLLM server: an OpenAI-compatible server on loopback that streams chat
-//! completions token by token. Its time to first token and token rate follow the GPU and
-//! the model size (and slow down a little under concurrency), so benchmarks of different
+//! The simulated host's vLLM server: an OpenAI-compatible server on loopback that streams
+//! chat and plain completions token by token (`completions`). Its time to first token and
+//! token rate follow the GPU and the model size (and slow down a little under concurrency), so benchmarks of different
 //! offers differ the way real ones do. It can be made to crash mid-stream (a fault): the
 //! open streams break, the port closes, as when the real process dies.
 
-use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,7 +30,7 @@ pub struct LlmProfile {
     pub ms_per_token: f64,
     /// The API key requests must carry.
     pub api_key: String,
-    /// Every Nth chat completion is refused with a 500, as an overloaded server's are
+    /// Every Nth completion (chat or plain) is refused with a 500, as an overloaded server's are
     /// (0: none).
     pub fail_every: u32,
     /// Streams decoded at once (vLLM's `max_num_seqs`); more wait in its queue, so past it
@@ -45,14 +44,17 @@ pub struct LlmProfile {
 fn gpu_factor(gpu_type: &str) -> f64 {
     let g = gpu_type.to_ascii_uppercase();
     match () {
+        _ if g.contains("B200") => 5.0,
         _ if g.contains("H100") => 3.0,
         _ if g.contains("A100") => 2.0,
         _ if g.contains("L40S") => 1.8,
+        _ if g.contains("5090") => 2.0,
         _ if g.contains("4090") => 1.6,
         _ if g.contains("A6000") || g.contains("A40") => 1.1,
         _ if g.contains("3090") => 1.0,
         _ if g.contains("A5000") => 0.8,
         _ if g.contains("V100") => 0.7,
+        _ if g.contains("2080") => 0.6,
         _ if g.contains("L4") => 0.6,
         _ if g.contains("4060") => 0.5,
         _ => 0.4,
@@ -84,9 +86,9 @@ impl LlmProfile {
 struct Shared {
     profile: LlmProfile,
     active: AtomicUsize,
-    /// Chat completions begun.
+    /// Completions (chat or plain) begun.
     begun: AtomicUsize,
-    /// The chat completion that crashes the server (1 = the first), if any.
+    /// The completion that crashes the server (1 = the first), if any.
     crash_at: Option<usize>,
     /// Set once it crashed: the server stops and cuts its connections.
     crashed: watch::Sender<bool>,
@@ -108,7 +110,7 @@ pub struct SimLlm {
 
 impl SimLlm {
     /// Starts serving on a free loopback port (inside a tokio runtime). With
-    /// `crash_after` > 0 it crashes partway through that chat completion.
+    /// `crash_after` > 0 it crashes partway through that completion.
     pub fn start(profile: LlmProfile, crash_after: u32) -> std::io::Result<Self> {
         let (crash, crashed) = watch::channel(false);
         let profile_slots = profile.max_seqs;
@@ -127,7 +129,8 @@ impl SimLlm {
         let router = Router::new()
             .route("/health", get(|| async { StatusCode::OK }))
             .route("/v1/models", get(models))
-            .route("/v1/chat/completions", post(chat))
+            .route("/v1/chat/completions", post(completions::chat))
+            .route("/v1/completions", post(completions::text))
             .with_state(shared.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
@@ -201,182 +204,6 @@ async fn models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         .into_response()
 }
 
-/// The answer to a prompt: right for the quality prompts, filler otherwise.
-fn answer(prompt: &str, max_tokens: usize) -> Vec<String> {
-    let p = prompt.to_ascii_lowercase();
-    let text = if p.contains("15 + 27") {
-        "42".to_owned()
-    } else if p.contains("capital of france") {
-        "Paris".to_owned()
-    } else if p.contains("primary colo") {
-        "Red, blue, yellow".to_owned()
-    } else if p.contains("square") {
-        "def square(x):\n    return x ** 2".to_owned()
-    } else {
-        let words = [
-            "Large", "language", "models", "predict", "the", "next", "token", "from", "context,",
-            "and",
-        ];
-        (0..max_tokens)
-            .map(|i| words[i % words.len()])
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let mut tokens: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
-    tokens.truncate(max_tokens.max(1));
-    tokens
-}
-
-async fn chat(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let arrived = Instant::now();
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
-    let model = body["model"].as_str().unwrap_or_default().to_owned();
-    if model != shared.profile.model {
-        let message = format!("The model `{model}` does not exist.");
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"object": "error", "message": message})),
-        )
-            .into_response();
-    }
-    let prompt: String = body["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["content"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
-    let max_tokens = body["max_tokens"].as_u64().unwrap_or(64).clamp(1, 4096) as usize;
-    let stream = body["stream"].as_bool().unwrap_or(false);
-    let tokens = answer(&prompt, max_tokens);
-    let prompt_tokens = prompt.split_whitespace().count().max(1) + 8;
-    let completion_tokens = tokens.len();
-    let number = shared.begun.fetch_add(1, Ordering::SeqCst) + 1;
-    let crashes = shared.crash_at == Some(number);
-    let every = shared.profile.fail_every as usize;
-    if every > 0 && number % every == 0 {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"object": "error", "message": "the engine is overloaded", "type": "InternalServerError"})),
-        )
-            .into_response();
-    }
-    if *shared.crashed.borrow() {
-        // Gone: the connection this came on is being cut.
-        return std::future::pending().await;
-    }
-    if crashes && !stream {
-        // Dies before answering: the connection is cut with this request in it.
-        shared.crashed.send_replace(true);
-        return std::future::pending().await;
-    }
-    if !stream {
-        let shared2 = shared.clone();
-        let _busy = Busy::new(&shared2);
-        tokio::time::sleep(Duration::from_secs_f64(
-            (shared.profile.ttft_ms + shared.profile.ms_per_token * completion_tokens as f64)
-                / 1000.0,
-        ))
-        .await;
-        return Json(json!({
-            "object": "chat.completion", "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": tokens.concat()}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
-        }))
-        .into_response();
-    }
-    let include_usage = body["stream_options"]["include_usage"]
-        .as_bool()
-        .unwrap_or(false);
-    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
-    tokio::spawn(async move {
-        use futures::SinkExt;
-        // Queued until a decoding slot is free; prefill starts on arrival or when a slot is.
-        let (_slot, start) = match shared.slots.clone().try_acquire_owned() {
-            Ok(slot) => (slot, arrived),
-            Err(_) => match shared.slots.clone().acquire_owned().await {
-                Ok(slot) => (slot, Instant::now()),
-                Err(_) => return,
-            },
-        };
-        let busy = Busy::new(&shared);
-        let profile = &shared.profile;
-        let slowdown = |active: usize| 1.0 + 0.12 * (active.saturating_sub(1)) as f64;
-        let prefill = profile.ttft_ms + prompt_tokens as f64 * 0.02 * profile.params_b;
-        // Each token is due at a point in time from the request's arrival, so waits do not
-        // add up over a reply.
-        let mut due = start + Duration::from_secs_f64(prefill * slowdown(busy.active()) / 1000.0);
-        sleep_until(due).await;
-        let chunk = |delta: Value, finish: Value| {
-            let v = json!({"object": "chat.completion.chunk", "model": profile.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
-            Ok(Bytes::from(format!("data: {v}\n\n")))
-        };
-        let _ = tx
-            .send(chunk(
-                json!({"role": "assistant", "content": ""}),
-                Value::Null,
-            ))
-            .await;
-        let mut i = 0;
-        while i < tokens.len() {
-            // Now and then a chunk carries two tokens, as real servers' do.
-            let take = if i % 8 == 7 && i + 1 < tokens.len() {
-                2
-            } else {
-                1
-            };
-            if crashes && i >= tokens.len() / 2 {
-                // The stream breaks without its end (no `[DONE]`, no final chunk).
-                shared.crashed.send_replace(true);
-                let _ = tx.send(Err(std::io::Error::other("CUDA error"))).await;
-                return;
-            }
-            let text: String = tokens[i..i + take].concat();
-            if i > 0 {
-                let wait = profile.ms_per_token * take as f64 * slowdown(busy.active());
-                due += Duration::from_secs_f64(wait / 1000.0);
-                sleep_until(due).await;
-            } else {
-                let served = arrived.elapsed().as_secs_f64() * 1000.0;
-                shared
-                    .first_content_ms
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(served);
-            }
-            if tx
-                .send(chunk(json!({"content": text}), Value::Null))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            i += take;
-        }
-        let _ = tx.send(chunk(json!({}), json!("stop"))).await;
-        if include_usage {
-            let usage = json!({"object": "chat.completion.chunk", "model": profile.model, "choices": [],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens}});
-            let _ = tx.send(Ok(Bytes::from(format!("data: {usage}\n\n")))).await;
-        }
-        let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
-    });
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .body(Body::from_stream(rx))
-        .expect("a valid response")
-}
-
 /// Waits until `due`, to within a tenth of a millisecond or so: the known timing is what
 /// benchmarks of this server are checked against. Tokio's timer wakes on whole
 /// milliseconds, up to two late, so it sleeps to two milliseconds before, and a thread of
@@ -411,6 +238,8 @@ impl Drop for Busy {
         self.0.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+mod completions;
 
 #[cfg(test)]
 mod tests;

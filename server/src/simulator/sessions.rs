@@ -271,6 +271,7 @@ impl Simulator {
                 gpu_type: offer.offer.gpu_type.clone(),
                 count: offer.offer.gpu_count,
                 vram_gb: offer.offer.vram_gb,
+                slowdown: self.host_slowdown(matches!(plan, Plan::Running { .. })),
             },
             self.config().speed,
         )

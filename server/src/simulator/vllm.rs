@@ -18,6 +18,8 @@ pub struct Gpus {
     pub count: u32,
     /// Per GPU, GiB.
     pub vram_gb: u32,
+    /// How many times slower than its GPU type this host decodes (1: a sound host).
+    pub slowdown: f64,
 }
 
 /// How the process was started.
@@ -82,7 +84,8 @@ impl Vllm {
         let key = arg_after(args, "--api-key")
             .map(str::to_owned)
             .unwrap_or(api_key);
-        let profile = LlmProfile::for_hardware(&served, &gpus.gpu_type, gpus.count, key);
+        let mut profile = LlmProfile::for_hardware(&served, &gpus.gpu_type, gpus.count, key);
+        profile.ms_per_token *= gpus.slowdown.max(1.0);
         let tp: u32 = arg_after(args, "--tensor-parallel-size")
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
@@ -272,6 +275,7 @@ mod tests {
             gpu_type: "RTX 4090".into(),
             count,
             vram_gb,
+            slowdown: 1.0,
         }
     }
 

@@ -3,7 +3,7 @@
 //! a wrong one, with nothing at the address or something else than the dashboard there,
 //! they say why with a code and a hint and exit non-zero.
 
-use crate::process::{binary, data_dir, output_within, serve, Output};
+use crate::process::{client, data_dir, output_within, serve, Output};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,20 +33,13 @@ fn dashboard() -> (crate::process::Child, String, PathBuf) {
     (child, url, token_file)
 }
 
-/// The binary with `args`, the token in `GDL_TOKEN` when given, and an empty data
-/// directory of its own (so what it prints can only come from the dashboard).
+/// The binary with `args` and the token in `GDL_TOKEN` when given.
 fn cli(args: &[&str], token: Option<&str>) -> Output {
-    let mut command = binary();
-    command.args(args).env("GDL_DATA_DIR", data_dir());
-    if let Some(token) = token {
-        command.env("GDL_TOKEN", token);
-    }
-    output_within(&mut command, LIMIT)
+    output_within(&mut client(args, None, token), LIMIT)
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr))
+    out.json()
 }
 
 /// Starts a deployment test with the token and waits for its end; the run as the API shows it.
@@ -99,11 +92,11 @@ async fn read_commands_show_what_a_running_dashboard_shows_with_its_token() {
         table.stderr
     );
     // The token from a file; the URL from GDL_URL.
-    let mut command = binary();
-    command
-        .args(["benchmarks", "list", "--json", "--token-file", file])
-        .env("GDL_URL", &url)
-        .env("GDL_DATA_DIR", data_dir());
+    let mut command = client(
+        &["benchmarks", "list", "--json", "--token-file", file],
+        Some(&url),
+        None,
+    );
     let listed = output_within(&mut command, LIMIT);
     assert_eq!(listed.status.code(), Some(0), "{}", listed.stderr);
     assert_eq!(json(&listed)[0]["id"], benchmark);

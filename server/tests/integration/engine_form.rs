@@ -9,7 +9,7 @@ use gdl_model::runs::Run;
 use serde_json::json;
 
 /// The test form of the dashboard's page, as HTML.
-fn test_form(page: &str) -> &str {
+pub fn test_form(page: &str) -> &str {
     let start = page
         .find("class=\"card test-form\"")
         .expect("the test form");
@@ -19,7 +19,7 @@ fn test_form(page: &str) -> &str {
 
 /// What a browser posts for the form untouched: each text input's value, each select's
 /// first option, empty text areas; unchecked boxes send nothing.
-fn defaults(form: &str) -> Vec<(String, String)> {
+pub fn defaults(form: &str) -> Vec<(String, String)> {
     let attr = |tag: &str, name: &str| -> Option<String> {
         let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
         Some(tag[at..at + tag[at..].find('"')?].to_owned())
@@ -44,7 +44,7 @@ fn defaults(form: &str) -> Vec<(String, String)> {
     fields
 }
 
-fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+pub fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
     match fields.iter_mut().find(|(n, _)| n == name) {
         Some(field) => field.1 = value.to_owned(),
         None => fields.push((name.to_owned(), value.to_owned())),

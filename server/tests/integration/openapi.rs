@@ -77,11 +77,13 @@ async fn every_route_is_in_the_openapi_document_and_every_operation_is_a_route()
             d.url,
             path.replace("{id}", "no-such-id")
                 .replace("{action}", "cleanup")
+                .replace("{key_id}", "no-such-key")
         );
         let request = match method.as_str() {
             "get" => d.http.get(&url),
             "post" => d.http.post(&url),
             "delete" => d.http.delete(&url),
+            "put" => d.http.put(&url),
             other => panic!("unexpected method {other}"),
         };
         let reply = request.send().await.unwrap();

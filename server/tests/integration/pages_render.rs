@@ -16,6 +16,8 @@ const PAGES: &[&str] = &[
     "/runs",
     "/runs?status=bogus",
     "/runs/run-unknown",
+    "/deployments",
+    "/deployments/dep-unknown",
     "/benchmarks",
     "/benchmarks/bench-unknown",
     "/compare?model=Qwen/Qwen2.5-0.5B-Instruct",

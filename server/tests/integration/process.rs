@@ -51,6 +51,29 @@ pub fn output_within(command: &mut Command, limit: Duration) -> Output {
     }
 }
 
+impl Output {
+    /// Standard output as JSON; a panic with both outputs when it is not.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// The binary with `args` as a client of a running dashboard: `GDL_URL` when given, the
+/// token in `GDL_TOKEN` (never on the command line), and an empty data directory of its
+/// own, so what it prints can only come from the dashboard.
+pub fn client(args: &[&str], url: Option<&str>, token: Option<&str>) -> Command {
+    let mut command = binary();
+    command.args(args).env("GDL_DATA_DIR", data_dir());
+    if let Some(url) = url {
+        command.env("GDL_URL", url);
+    }
+    if let Some(token) = token {
+        command.env("GDL_TOKEN", token);
+    }
+    command
+}
+
 /// A running child whose output is collected by reader threads.
 pub struct Child {
     child: std::process::Child,

@@ -10,12 +10,12 @@ use crate::runner::error::StepError;
 use crate::runner::loadgen;
 use crate::runner::vllm::Liveness;
 use chrono::Utc;
-use gdl_model::benchmark::{Sample, Slo};
+use gdl_model::benchmark::Sample;
 
 /// Warm-up requests before the load phases.
 const WARM_UP: u32 = 2;
 
-/// Prompt length of the load phases, tokens.
+/// Prompt length of the load phases when the run names no workload, tokens.
 const LOAD_INPUT_TOKENS: u32 = 64;
 
 /// How far the dashboard's capacity search may go.
@@ -59,28 +59,46 @@ pub async fn run(
     let mut phases = Vec::new();
     let mut samples = vec![("quality".to_owned(), answers)];
     let load = d.config;
+    let test = d.ctx.config();
+    let (input_tokens, output_tokens) = test
+        .workload
+        .as_ref()
+        .map_or((LOAD_INPUT_TOKENS, load.load_max_tokens), |w| {
+            (w.input_tokens, w.output_tokens)
+        });
     // The same engine as `gpu-deploy-llm bench`, through the tunnel.
     let engine = Engine {
         http,
         target: target.clone(),
-        workload: Workload::synthetic(LOAD_INPUT_TOKENS, load.load_max_tokens),
-        slo: Slo::default(),
+        workload: Workload::synthetic(input_tokens, output_tokens),
+        slo: test.slo.unwrap_or_default(),
         price_per_hour: Some(offer.price_per_hour),
     };
     let warm_failed = engine.warm_up(WARM_UP).await;
     d.ctx.info(&format!(
         "Warm-up: {WARM_UP} requests, left out of the metrics ({warm_failed} failed)"
     ));
+    if let Some(probe) = test.probe {
+        probe_host(d, &engine, probe).await?;
+    }
     let mut capacity = None;
-    if d.ctx.config().capacity_search {
+    if test.capacity_search {
+        let limits = crate::bench::search::Limits {
+            usd_budget: test.search_budget_usd,
+            ..SEARCH
+        };
         d.ctx.info(&format!(
-            "Capacity search: the highest concurrency within the SLOs (p95 TTFT ≤ {:.0} ms, p95 TPOT ≤ {:.0} ms), at most {} and {} s",
+            "Capacity search: the highest concurrency within the SLOs (p95 TTFT ≤ {:.0} ms, p95 TPOT ≤ {:.0} ms), at most {} and {} s{}",
             engine.slo.ttft_p95_ms,
             engine.slo.tpot_p95_ms,
-            SEARCH.max_concurrency,
-            SEARCH.time_budget.as_secs()
+            limits.max_concurrency,
+            limits.time_budget.as_secs(),
+            limits
+                .usd_budget
+                .map(|b| format!(" and ${b:.2}"))
+                .unwrap_or_default()
         ));
-        let found = crate::bench::search::search(&engine, &SEARCH).await;
+        let found = crate::bench::search::search(&engine, &limits).await;
         capacity = found.concurrency;
         d.ctx.info(&format!(
             "Capacity search ended ({:?}) after {:.0} s: {}",
@@ -102,15 +120,15 @@ pub async fn run(
             phases.push(metrics);
         }
     }
-    let levels: &[u32] = if d.ctx.config().capacity_search {
+    let levels: &[u32] = if test.capacity_search {
         &[]
     } else {
         &load.load_levels
     };
     for &level in levels {
         d.ctx.info(&format!(
-            "Load phase: {} requests at concurrency {level}, {LOAD_INPUT_TOKENS} tokens in, {} out",
-            load.load_requests, load.load_max_tokens
+            "Load phase: {} requests at concurrency {level}, {input_tokens} tokens in, {output_tokens} out",
+            load.load_requests
         ));
         let (metrics, raw) = engine.level(level, load.load_requests).await;
         d.ctx.info(&format!(
@@ -128,7 +146,6 @@ pub async fn run(
         samples.push((format!("c{level}"), raw));
         phases.push(metrics);
     }
-    let test = d.ctx.config();
     let record = BenchmarkRecord {
         id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
         run_id: d.ctx.id(),
@@ -143,10 +160,7 @@ pub async fn run(
         prompts_matching: matching,
         prompts_with_expected: with_expected,
         slo: Some(engine.slo),
-        workload: Some(format!(
-            "synthetic {LOAD_INPUT_TOKENS} in / {} out",
-            load.load_max_tokens
-        )),
+        workload: Some(format!("synthetic {input_tokens} in / {output_tokens} out")),
         phases,
         test_cost_usd: Some(d.ctx.read(|run| run.cost_usd(Utc::now()))),
         external: false,
@@ -204,6 +218,46 @@ async fn still_serving(
         return Err(StepError::new(ErrorCode::BenchmarkFailed, failed).hint(
             "vLLM runs but answered none of these requests: keep the instance on failure and read its log.",
         ));
+    }
+    Ok(())
+}
+
+/// Requests sent alone to the engine by a campaign's quick probe.
+const PROBE_REQUESTS: u32 = 3;
+
+/// A campaign's quick probe: a few requests alone on the engine; a host decoding under the
+/// expected speed's share fails the run `slow_host` before the capacity search spends
+/// money on it (the campaign then rents another offer of the same GPU type).
+async fn probe_host(
+    d: &Deps<'_>,
+    engine: &Engine,
+    probe: gdl_model::runs::DecodeProbe,
+) -> Result<(), StepError> {
+    let (metrics, _) = engine.level(1, PROBE_REQUESTS).await;
+    let tpot = metrics.tpot_ms.p50;
+    if !(tpot.is_finite() && tpot > 0.0) {
+        d.ctx.warn(&format!(
+            "Probe: {PROBE_REQUESTS} requests alone measured no decode speed ({} failed); going on",
+            metrics.failed
+        ));
+        return Ok(());
+    }
+    let speed = 1000.0 / tpot;
+    let floor = probe.expected_tokens_per_s * probe.ratio;
+    d.ctx.info(&format!(
+        "Probe: {speed:.1} tok/s alone over {PROBE_REQUESTS} requests; {:.1} expected of this GPU, {floor:.1} at least",
+        probe.expected_tokens_per_s
+    ));
+    if probe.too_slow(speed) {
+        return Err(StepError::new(
+            ErrorCode::SlowHost,
+            format!(
+                "this host decodes at {speed:.1} tok/s alone, under {:.0} % of the {:.1} expected of its GPU: a slow host",
+                probe.ratio * 100.0,
+                probe.expected_tokens_per_s
+            ),
+        )
+        .hint("A campaign rents another offer of the same GPU type; lower lemon_ratio to keep slower hosts."));
     }
     Ok(())
 }

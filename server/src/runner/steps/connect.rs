@@ -1,5 +1,5 @@
-//! Step 6, Connect SSH: logs in with the session's one-time key (which is dropped, and so
-//! wiped, once logged in), retrying while the host comes up, with the host key trusted on
+//! Step 6, Connect SSH: logs in with the session's one-time key (which a test drops, and so
+//! wipes, once logged in; a deployment keeps it in memory to reconnect), retrying while the host comes up, with the host key trusted on
 //! first use (its fingerprint is recorded on the run); then checks that its shell runs
 //! commands. The host name is resolved once: an address on this machine or an internal
 //! network among its answers is refused unless allowed (a rented host is never there), and
@@ -8,7 +8,7 @@
 use super::{Connected, Deps, RunningSession};
 use crate::runner::error::StepError;
 use crate::runner::host::{HostError, RemoteHost};
-use crate::runner::ssh::{HostKeyPin, SshAddress, SshHost};
+use crate::runner::ssh::{HostKeyPin, Login, SshAddress, SshHost};
 use gdl_model::code::ErrorCode;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -67,7 +67,18 @@ pub async fn run(d: &Deps<'_>, running: RunningSession) -> Result<Connected, Ste
             Err(e) => return Err(e.into()),
         }
     };
-    drop(key);
+    let login = match at {
+        Some(at) if d.deploy => Some(Login {
+            address: address.clone(),
+            at,
+            key,
+            pin: pin.clone(),
+        }),
+        _ => {
+            drop(key);
+            None
+        }
+    };
     let hello = ssh.exec("echo connected", Duration::from_secs(30)).await?;
     if hello.exit_code != 0 || hello.stdout.trim() != "connected" {
         return Err(HostError::Channel(format!(
@@ -86,6 +97,7 @@ pub async fn run(d: &Deps<'_>, running: RunningSession) -> Result<Connected, Ste
     Ok(Connected {
         host: Box::new(ssh),
         offer,
+        login,
     })
 }
 

@@ -78,6 +78,31 @@ async fn start(
     if let Some(fetch) = launch.fetch() {
         fetch_engine(d, host, &fetch).await?;
     }
+    launch_and_wait(d, host, launch, api_key).await
+}
+
+/// Starts a deployment's engine again after it crashed (nothing fetched: the image or
+/// package is there), with the same key, and waits until it serves.
+pub async fn restart(
+    d: &Deps<'_>,
+    host: &dyn RemoteHost,
+    launch: &Launch,
+    api_key: &str,
+) -> Result<(), StepError> {
+    if let Some(prepare) = launch.prepare() {
+        host.exec(&prepare, COMMAND_LIMIT).await?;
+    }
+    launch_and_wait(d, host, launch, api_key).await
+}
+
+/// Starts the engine with its secrets in files written through standard input, then waits
+/// for the model to load.
+async fn launch_and_wait(
+    d: &Deps<'_>,
+    host: &dyn RemoteHost,
+    launch: &Launch,
+    api_key: &str,
+) -> Result<(), StepError> {
     match launch.start() {
         Some(line) => {
             d.ctx.info(&line);
@@ -322,6 +347,7 @@ mod tests {
             client: &client,
             config: &runner_config,
             ctx: &ctx,
+            deploy: false,
         };
         let plan = crate::runner::validate(&config).unwrap();
         let host = Scripted {

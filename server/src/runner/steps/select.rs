@@ -8,6 +8,7 @@
 //! when it is gone, the cheapest offer of the same GPU type and count, saying so on the
 //! step and in the log, and when there is none it fails `pinned_offer_gone`: a pinned test
 //! never rents another GPU type, here or when an offer is replaced later ([`Exclusions`]).
+//! Offers the test asks to avoid (a campaign's slow hosts) are never rented.
 
 use super::{describe, Deps, Offer, Offers};
 use crate::runner::error::StepError;
@@ -19,7 +20,11 @@ use gdl_model::shopper::Provider;
 use std::collections::{HashMap, HashSet};
 
 pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
-    let ranked = rank(&offers.offers, &offers.history);
+    let avoid = &d.ctx.config().avoid_offers;
+    let ranked: Vec<&Offer> = rank(&offers.offers, &offers.history)
+        .into_iter()
+        .filter(|o| !avoid.iter().any(|a| a == o.id.as_str()))
+        .collect();
     if let Some(wanted) = d.ctx.config().pin_offer {
         return pinned(d, &wanted, &ranked).await;
     }
@@ -55,6 +60,11 @@ async fn pinned(d: &Deps<'_>, wanted: &str, ranked: &[&Offer]) -> Result<Offer, 
     }
     let chosen = pinned_gpu(d, wanted).await?;
     let gpu = chosen.gpu();
+    let why = if d.ctx.config().avoid_offers.iter().any(|a| a == wanted) {
+        "was ruled out by an earlier run (a slow host, or a machine that did not start)"
+    } else {
+        "is gone"
+    };
     let Some(other) = ranked.iter().find(|o| chosen.same_gpu(o)) else {
         return Err(pinned_gone(format!(
             "The offer you chose ({wanted}, {chosen}) is gone or no longer fits this test, and no other {gpu} offer does; nothing else was rented in its place"
@@ -65,13 +75,13 @@ async fn pinned(d: &Deps<'_>, wanted: &str, ranked: &[&Offer]) -> Result<Offer, 
         .detail(
             StepName::SelectOffer,
             format!(
-                "{} (another {gpu}: the offer you chose, {wanted}, is gone)",
+                "{} (another {gpu}: the offer you chose, {wanted}, {why})",
                 describe(&offer)
             ),
         )
         .await;
     d.ctx.warn(&format!(
-        "The offer you chose ({wanted}, {chosen}) is gone; renting another {gpu}: {} at {}",
+        "The offer you chose ({wanted}, {chosen}) {why}; renting another {gpu}: {} at {}",
         offer.id,
         PinnedGpu::of(&offer).price()
     ));
@@ -108,6 +118,8 @@ pub fn pinned_gone(message: String) -> StepError {
 pub struct Exclusions {
     machines: HashSet<String>,
     failures: HashMap<(Provider, String), u32>,
+    /// Offers the test asked not to rent (a campaign's slow hosts).
+    avoided: HashSet<String>,
     /// A pinned test's GPU type and count: the only kind it may rent.
     only: Option<PinnedGpu>,
 }
@@ -118,6 +130,7 @@ impl Exclusions {
     pub fn for_test(test: &TestConfig, selected: &Offer) -> Self {
         Self {
             only: test.pin_offer.is_some().then(|| PinnedGpu::of(selected)),
+            avoided: test.avoid_offers.iter().cloned().collect(),
             ..Self::default()
         }
     }
@@ -140,6 +153,7 @@ impl Exclusions {
     pub fn allows(&self, offer: &Offer) -> bool {
         self.only.as_ref().is_none_or(|gpu| gpu.same_gpu(offer))
             && !self.machines.contains(&machine(offer))
+            && !self.avoided.contains(offer.id.as_str())
             && self
                 .failures
                 .get(&(offer.provider.clone(), offer.gpu_type.clone()))

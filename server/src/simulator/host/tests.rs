@@ -8,6 +8,7 @@ pub(super) fn host() -> Arc<SimHost> {
             gpu_type: "RTX 4090".into(),
             count: 2,
             vram_gb: 24,
+            slowdown: 1.0,
         },
         1000.0,
     ))
@@ -65,6 +66,7 @@ fn host_with(gpu: &str, vram_gb: u32, driver: Driver) -> Arc<SimHost> {
         gpu_type: gpu.into(),
         count: 1,
         vram_gb,
+        slowdown: 1.0,
     };
     Arc::new(SimHost::new("sim-test".into(), gpus, 1000.0).with_driver(Some(driver)))
 }
@@ -144,6 +146,7 @@ async fn a_host_without_a_working_driver_fails_nvidia_smi_and_the_engine() {
         gpu_type: "RTX 4090".into(),
         count: 1,
         vram_gb: 24,
+        slowdown: 1.0,
     };
     let h = Arc::new(SimHost::new("sim-test".into(), gpus, 1000.0).with_driver(None));
     let (out, _, code) = run(&h, "nvidia-smi").await;

@@ -6,6 +6,7 @@ fn gpus(vram_gb: u32, count: u32) -> Gpus {
         gpu_type: "RTX 4090".into(),
         count,
         vram_gb,
+        slowdown: 1.0,
     }
 }
 

@@ -1,0 +1,414 @@
+//! One campaign's loop. Each second it: ends what a stop asks to end; records the runs that
+//! ended (what each measured, what it cost); cuts short a run whose rent would pass the
+//! budget; and launches the next candidates while fewer than `parallel` run and the ledger
+//! says the projected spend, with the new one's planned cost, stays within the $ and time
+//! budgets. A candidate the budget cannot afford while nothing else runs is not measured,
+//! and the record says so. At the end it works out the answer from what was measured.
+
+use super::launch::{candidate_config, SLOW_HOSTS_REPLACED};
+use crate::live::Hub;
+use crate::runner::Runner;
+use chrono::{DateTime, Duration, Utc};
+use gdl_model::campaigns::budget::Ledger;
+use gdl_model::campaigns::record::{
+    Answer, Campaign, CampaignStatus, CandidateState, CandidateStatus, GoalConfidence, SlowHost,
+};
+use gdl_model::campaigns::verdict::{self, break_even, default_serverless_price};
+use gdl_model::code::ErrorCode;
+use gdl_model::compare::{compare, Goal};
+use gdl_model::ids::RunId;
+use gdl_model::live::LiveEvent;
+use gdl_model::runs::{BenchmarkRecord, Run, RunStatus};
+use std::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// How long a candidate's rental is planned for: renting and starting the engine, then the
+/// capacity search (at most 5 minutes), with a margin.
+const PLANNED: Duration = Duration::minutes(15);
+/// How often the loop looks.
+const TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A candidate's run in progress: its index and ledger entry.
+struct Running {
+    candidate: usize,
+    entry: usize,
+    run: RunId,
+    /// What the candidate's earlier runs (slow hosts replaced) cost.
+    before_usd: f64,
+}
+
+/// Runs the campaign in `record` to its end.
+pub async fn drive(
+    runner: &Runner,
+    hub: &Hub,
+    record: &Mutex<Campaign>,
+    stop: &CancellationToken,
+    params_b: f64,
+) {
+    let (request, created) = {
+        let r = record.lock().unwrap();
+        (r.request.clone(), r.created_at)
+    };
+    let deadline = created + Duration::minutes(i64::from(request.time_budget_minutes));
+    let mut ledger = Ledger::new(request.budget_usd, deadline);
+    let mut running: Vec<Running> = Vec::new();
+    let mut records: Vec<BenchmarkRecord> = Vec::new();
+    let mut published: Option<Campaign> = None;
+    loop {
+        let now = Utc::now();
+        let stopping = stop.is_cancelled() || now >= deadline;
+        // Ended runs: what they measured and cost.
+        let mut still = Vec::new();
+        for r in running.drain(..) {
+            match runner.live_run(&r.run) {
+                Some(run) if !run.status.is_finished() => {
+                    let spent = r.before_usd + run.cost_usd(now);
+                    set(record, r.candidate, |c| c.spend_usd = spent);
+                    let cut = ledger.must_end_by(r.entry, now).is_some_and(|by| by <= now);
+                    if stopping || cut {
+                        let _ = runner.cancel(&r.run).await;
+                        if cut && !stopping {
+                            set(record, r.candidate, |c| {
+                                c.note = Some(
+                                    "cut short: going on would pass the campaign's budget".into(),
+                                )
+                            });
+                        }
+                    }
+                    still.push(r);
+                }
+                _ => {
+                    runner.ended(&r.run).await;
+                    let run = runner.store().run(&r.run).await.ok().flatten();
+                    let ended = run.as_ref().and_then(|x| x.ended_at).unwrap_or(now);
+                    ledger.end(r.entry, ended);
+                    if let Some(b) = finished(runner, record, &r, run, stopping).await {
+                        records.push(b);
+                    }
+                }
+            }
+        }
+        running = still;
+        // The next candidates, while the budgets allow.
+        if !stopping {
+            while running.len() < request.parallel as usize {
+                let Some(i) = next_waiting(record) else { break };
+                let price = record.lock().unwrap().candidates[i]
+                    .candidate
+                    .price_per_hour;
+                match ledger.may_launch(price, PLANNED, now) {
+                    Ok(()) => {
+                        let config = {
+                            let r = record.lock().unwrap();
+                            candidate_config(&request, &r.candidates[i])
+                        };
+                        match runner.start_for_campaign(config).await {
+                            Ok(run) => {
+                                let entry = ledger.start(price, now, now + PLANNED);
+                                let mut before_usd = 0.0;
+                                set(record, i, |c| {
+                                    c.status = CandidateStatus::Running;
+                                    c.runs.push(run.id.clone());
+                                    before_usd = c.spend_usd;
+                                });
+                                running.push(Running {
+                                    candidate: i,
+                                    entry,
+                                    run: run.id,
+                                    before_usd,
+                                });
+                            }
+                            Err(e) => set(record, i, |c| {
+                                c.status = CandidateStatus::Failed;
+                                c.note = Some(format!("its run could not start: {e}"));
+                            }),
+                        }
+                    }
+                    Err(why) if running.is_empty() => {
+                        set(record, i, |c| {
+                            c.status = CandidateStatus::NotMeasured;
+                            c.note = Some(format!("not measured: {why}"));
+                        });
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        publish(runner, hub, record, &ledger, now, &mut published).await;
+        let waiting = next_waiting(record).is_some();
+        if running.is_empty() && (stopping || !waiting) {
+            break;
+        }
+        tokio::select! {
+            _ = stop.cancelled(), if !stop.is_cancelled() => {}
+            _ = tokio::time::sleep(TICK) => {}
+        }
+    }
+    let end = End {
+        stopped: stop.is_cancelled(),
+        deadline,
+        params_b,
+    };
+    finish(record, &end, &records);
+    publish(runner, hub, record, &ledger, Utc::now(), &mut published).await;
+}
+
+/// How a campaign came to its end.
+struct End {
+    stopped: bool,
+    deadline: DateTime<Utc>,
+    params_b: f64,
+}
+
+/// The first candidate not started yet.
+fn next_waiting(record: &Mutex<Campaign>) -> Option<usize> {
+    record
+        .lock()
+        .unwrap()
+        .candidates
+        .iter()
+        .position(|c| c.status == CandidateStatus::Waiting)
+}
+
+fn set(record: &Mutex<Campaign>, i: usize, change: impl FnOnce(&mut CandidateState)) {
+    if let Some(c) = record.lock().unwrap().candidates.get_mut(i) {
+        change(c);
+    }
+}
+
+/// Records what the candidate of ended run `r` measured; its benchmark when it has one. A
+/// host its probe found slow puts the candidate back in line, that offer avoided.
+async fn finished(
+    runner: &Runner,
+    record: &Mutex<Campaign>,
+    r: &Running,
+    run: Option<Run>,
+    stopping: bool,
+) -> Option<BenchmarkRecord> {
+    let run = run?;
+    let i = r.candidate;
+    let spent = r.before_usd + run.cost_usd(run.ended_at.unwrap_or_else(Utc::now));
+    if !stopping && run.status == RunStatus::Failed && run.benchmark_id.is_none() {
+        if let Some(again) = try_again(record, i, &run) {
+            set(record, i, |c| {
+                c.spend_usd = spent;
+                c.status = CandidateStatus::Waiting;
+                c.note = Some(again);
+            });
+            return None;
+        }
+    }
+    let bench = match &run.benchmark_id {
+        Some(id) => runner
+            .store()
+            .benchmark(id.as_str())
+            .await
+            .ok()
+            .flatten()
+            .map(|(b, _)| b),
+        None => None,
+    };
+    set(record, i, |c| {
+        c.spend_usd = spent;
+        match &bench {
+            Some(b) => {
+                c.benchmark = Some(b.id.clone());
+                c.points = b.phases.len() as u32;
+                let at = b.at_slo();
+                c.measured(
+                    at.and_then(|p| p.usd_per_million_output_tokens),
+                    at.filter(|p| p.tpot_ms.p50 > 0.0)
+                        .map(|p| 1000.0 / p.tpot_ms.p50),
+                );
+                c.status = if c
+                    .note
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("cut short"))
+                {
+                    CandidateStatus::CutShort
+                } else if b.capacity.is_some() {
+                    CandidateStatus::Measured
+                } else {
+                    CandidateStatus::SloNotMet
+                };
+            }
+            None if run.status == RunStatus::Cancelled || stopping => {
+                c.status = CandidateStatus::CutShort;
+                c.note
+                    .get_or_insert_with(|| "stopped before it measured anything".into());
+            }
+            None => {
+                c.status = CandidateStatus::Failed;
+                c.note = Some(run.error.clone().unwrap_or_else(|| "its run failed".into()));
+            }
+        }
+    });
+    bench
+}
+
+/// Why candidate `i` is put back in line after its `run` failed before measuring, when it
+/// is: a host its probe found slow (recorded, its offer avoided from now on), or a failure
+/// to rent a machine that works ([`FAILED_RUNS_RETRIED`] times at most). `None`: the
+/// candidate failed.
+fn try_again(record: &Mutex<Campaign>, i: usize, run: &Run) -> Option<String> {
+    let mut r = record.lock().unwrap();
+    let c = r.candidates.get_mut(i)?;
+    if run.error_code == Some(ErrorCode::SlowHost) {
+        c.slow_hosts.push(SlowHost {
+            run: run.id.clone(),
+            offer: run
+                .offer
+                .as_ref()
+                .map_or_else(String::new, |o| o.offer_id.to_string()),
+            message: run.error.clone().unwrap_or_default(),
+        });
+        return Some(if c.slow_hosts.len() < SLOW_HOSTS_REPLACED {
+            "a slow host was replaced by another offer of its GPU type".into()
+        } else {
+            format!(
+                "{} hosts decoded below the estimate: the GPU type is slower than estimated, so it is measured without the probe",
+                c.slow_hosts.len()
+            )
+        });
+    }
+    let failed = c.runs.len() - c.slow_hosts.len();
+    let renting = run.error_code.is_some_and(|code| RENTING.contains(&code));
+    if !renting {
+        return None;
+    }
+    // What this run could not use, the next one does not try.
+    let unusable = run.rentals.iter().filter(|x| x.failure.is_some());
+    c.ruled_out.extend(
+        unusable
+            .map(|x| x.offer.offer_id.to_string())
+            .chain(run.offer.as_ref().map(|o| o.offer_id.to_string())),
+    );
+    c.ruled_out.sort();
+    c.ruled_out.dedup();
+    (failed <= FAILED_RUNS_RETRIED).then(|| {
+        format!(
+            "its run {} failed to get a working machine ({}); trying again",
+            run.id,
+            run.error.as_deref().unwrap_or("no reason given")
+        )
+    })
+}
+
+/// Failures of renting a machine that works, which another try may not meet.
+const RENTING: [ErrorCode; 12] = [
+    ErrorCode::NoOffers,
+    ErrorCode::PinnedOfferGone,
+    ErrorCode::OfferStale,
+    ErrorCode::ProvisioningFailed,
+    ErrorCode::ProvisioningTimeout,
+    ErrorCode::SessionEndedByBroker,
+    ErrorCode::HostUnsuitable,
+    ErrorCode::HostUnusable,
+    ErrorCode::SshTimeout,
+    ErrorCode::SshUnreachable,
+    ErrorCode::SshConnectionRefused,
+    ErrorCode::SshDisconnected,
+];
+
+/// Runs of one candidate that failed to get a working machine tried again.
+const FAILED_RUNS_RETRIED: usize = 2;
+
+/// Works out the spend so far and, when the record changed since `last`, saves it and
+/// publishes it to every open page.
+async fn publish(
+    runner: &Runner,
+    hub: &Hub,
+    record: &Mutex<Campaign>,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+    last: &mut Option<Campaign>,
+) {
+    let snapshot = {
+        let mut r = record.lock().unwrap();
+        r.spend_usd = r.candidates.iter().map(|c| c.spend_usd).sum();
+        r.projected_usd = ledger.projected(now).max(r.spend_usd);
+        r.clone()
+    };
+    if last.as_ref() == Some(&snapshot) {
+        return;
+    }
+    if let Err(e) = runner.store().save_campaign(&snapshot).await {
+        tracing::warn!(campaign = %snapshot.id, error = %e, "could not save the campaign");
+    }
+    hub.publish([LiveEvent::CampaignUpsert {
+        campaign: snapshot.clone(),
+    }]);
+    *last = Some(snapshot);
+}
+
+/// The end: candidates never started are not measured, and the answer is worked out from
+/// what was.
+fn finish(record: &Mutex<Campaign>, end: &End, records: &[BenchmarkRecord]) {
+    let now = Utc::now();
+    {
+        let mut r = record.lock().unwrap();
+        let stopped = end.stopped;
+        let why = if stopped {
+            "not measured: the campaign was stopped first"
+        } else if now >= end.deadline {
+            "not measured: the time budget ran out first"
+        } else {
+            "not measured: the budget did not allow it"
+        };
+        for c in &mut r.candidates {
+            if c.status == CandidateStatus::Waiting {
+                c.status = CandidateStatus::NotMeasured;
+                c.note = Some(why.into());
+            }
+        }
+        r.answer = answer(&r, records, end.params_b);
+        r.status = if stopped {
+            CampaignStatus::Stopped
+        } else {
+            CampaignStatus::Finished
+        };
+        r.ended_at = Some(now);
+        r.message = Some(r.outcome());
+    }
+}
+
+/// The frontier and recommendations of `records`, how sure each is, and the break-even of
+/// the cheapest against the default serverless price.
+fn answer(c: &Campaign, records: &[BenchmarkRecord], params_b: f64) -> Option<Answer> {
+    let model = records.first()?.model.clone();
+    let comparison = compare(&model, records);
+    if comparison.recommendations.is_empty() {
+        return None;
+    }
+    let confidence = Goal::ALL
+        .into_iter()
+        .filter_map(|goal| {
+            verdict::confidence(&comparison, goal, &[])
+                .map(|confidence| GoalConfidence { goal, confidence })
+        })
+        .collect();
+    let serverless = default_serverless_price(params_b);
+    let cheapest = comparison
+        .recommendations
+        .iter()
+        .find(|r| r.goal == Goal::Cost)
+        .map(|r| &comparison.points[r.point]);
+    let break_even = cheapest.and_then(|p| {
+        let b = records.iter().find(|r| p.benchmarks.contains(&r.id))?;
+        let at = b.at_slo()?;
+        let w = &c.request.workload;
+        Some(break_even(
+            b.price_per_hour,
+            at.output_tokens_per_s,
+            w.input_tokens,
+            w.output_tokens,
+            &serverless,
+        ))
+    });
+    Some(Answer {
+        comparison,
+        confidence,
+        break_even,
+        serverless: Some(serverless),
+    })
+}

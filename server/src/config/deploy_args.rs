@@ -1,0 +1,190 @@
+//! What `test` and `deploy` rent and start ([`RentArgs`]), and the options of the deployment
+//! commands: `deploy`, `deployments`, `stop` and `keys`, each asking a running dashboard
+//! ([`DashboardArgs`]).
+
+use super::{DashboardArgs, EngineArgs};
+use clap::Args;
+use gdl_model::deployments::DEFAULT_IDLE_MINUTES;
+use gdl_model::runs::{DeployMode, TestConfig};
+
+/// The offer, price, provider, quantization and engine a run rents and starts: `test`'s and
+/// `deploy`'s, the same flags.
+#[derive(Clone, Debug, Args)]
+pub struct RentArgs {
+    /// Highest price accepted, USD per hour.
+    #[arg(long)]
+    pub max_price: f64,
+
+    /// Only this provider (vastai, tensordock or bluelobster); any when left out.
+    #[arg(long)]
+    pub provider: Option<String>,
+
+    /// none, awq, gptq or fp8 (AWQ/GPTQ use a pre-quantized checkpoint).
+    #[arg(long)]
+    pub quantization: Option<String>,
+
+    /// Hours to reserve the instance for (1-12).
+    #[arg(long, default_value_t = 1)]
+    pub reservation_hours: u32,
+
+    /// GPUs wanted (1-8).
+    #[arg(long, default_value_t = 1)]
+    pub gpu_count: u32,
+
+    /// How vLLM is started: docker (our container over SSH), pip (installed over SSH) or
+    /// entrypoint (the broker starts the vLLM container; Vast.ai, one GPU).
+    #[arg(long, default_value = "docker")]
+    pub deploy_mode: String,
+
+    /// Rent this offer (an id from `inventory`); the next-best one when it is gone.
+    #[arg(long)]
+    pub offer: Option<String>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+impl RentArgs {
+    /// The test configuration for `model` (no capacity search, nothing kept on failure), or
+    /// what is wrong with a flag and what to do. The rest is checked where every run is.
+    pub fn config(&self, model: &str) -> Result<TestConfig, (String, &'static str)> {
+        let deploy_mode = DeployMode::parse(&self.deploy_mode).ok_or_else(|| {
+            (
+                format!(
+                    "--deploy-mode must be docker, pip or entrypoint, not {:?}",
+                    self.deploy_mode
+                ),
+                "Leave it out for docker.",
+            )
+        })?;
+        let (engine, engine_version, settings) = self.engine.resolve().map_err(|why| {
+            (
+                why,
+                "Leave --engine out for vLLM; `gpu-deploy-llm engines` lists the engines and versions.",
+            )
+        })?;
+        Ok(TestConfig {
+            engine,
+            engine_version,
+            settings,
+            model: model.to_owned(),
+            max_price: self.max_price,
+            provider: self
+                .provider
+                .as_deref()
+                .filter(|p| !p.trim().is_empty())
+                .map(gdl_model::shopper::Provider::from_wire),
+            quantization: self.quantization.clone(),
+            reservation_hours: self.reservation_hours,
+            gpu_count: self.gpu_count,
+            keep_on_failure: false,
+            deploy_mode,
+            pin_offer: self.offer.clone(),
+            pin_gpu: None,
+            capacity_search: false,
+            workload: None,
+            slo: None,
+            search_budget_usd: None,
+            probe: None,
+            avoid_offers: Vec::new(),
+        })
+    }
+}
+
+/// Options of `gpu-deploy-llm deploy`.
+#[derive(Clone, Debug, Args)]
+pub struct DeployArgs {
+    /// Model: a preset alias (e.g. qwen2.5-0.5b) or a Hugging Face id.
+    pub model: String,
+
+    #[command(flatten)]
+    pub rent: RentArgs,
+
+    /// Stop after this many minutes without a request (fractions allowed).
+    #[arg(long, default_value_t = DEFAULT_IDLE_MINUTES, allow_negative_numbers = true)]
+    pub idle_minutes: f64,
+
+    /// Stop once the deployment's rent (provisioning included) reaches this many USD.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub max_spend: Option<f64>,
+
+    /// Stop this many hours after the deployment started.
+    #[arg(long, value_name = "H", allow_negative_numbers = true)]
+    pub max_lifetime_hours: Option<f64>,
+
+    /// Run the benchmark before serving (its $/1M tokens shows beside what serving costs).
+    #[arg(long)]
+    pub benchmark: bool,
+
+    /// With --benchmark: the SLO capacity search (the highest concurrency within the default
+    /// SLOs, at most 64 and 5 minutes) instead of the fixed levels.
+    #[arg(long, requires = "benchmark")]
+    pub search: bool,
+
+    /// The first deployment key's label (default "first key").
+    #[arg(long, value_name = "L")]
+    pub key_label: Option<String>,
+
+    /// Wait until it serves (or fails), printing its progress on stderr; without it the
+    /// command returns as soon as the dashboard has started it.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Print the answer (id, endpoint, key) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// Options of `gpu-deploy-llm deployments`.
+#[derive(Clone, Debug, Args)]
+pub struct DeploymentsArgs {
+    /// Only those still up (starting, serving, recovering, stopping).
+    #[arg(long)]
+    pub active: bool,
+
+    /// Print the deployments as JSON (as `GET /api/deployments` answers).
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// Options of `gpu-deploy-llm stop`.
+#[derive(Clone, Debug, Args)]
+pub struct StopArgs {
+    /// The deployment's id (`gpu-deploy-llm deployments` lists them).
+    pub id: String,
+
+    /// Print the ended deployment as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// Options of `gpu-deploy-llm keys`.
+#[derive(Clone, Debug, Args)]
+pub struct KeysArgs {
+    /// The deployment's id.
+    pub id: String,
+
+    /// Make a key with this label; its secret is printed this once.
+    #[arg(long = "new", value_name = "LABEL", conflicts_with = "revoke")]
+    pub new: Option<String>,
+
+    /// Revoke this key (its `key-…` id): the gateway refuses it from then on.
+    #[arg(long, value_name = "KEY_ID")]
+    pub revoke: Option<String>,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}

@@ -1,0 +1,144 @@
+//! Starting a deployment: its guards and key label checked, its record and first key made
+//! before its run begins (resumable when the dashboard has a secret key), and the ticket that hands the run's engine to
+//! [`super::serving`] after Verify.
+
+use super::serving::Ticket;
+use super::{Plan, RunError, Runner};
+use chrono::Utc;
+use gdl_model::code::ErrorCode;
+use gdl_model::deployments::{
+    CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentStatus, Guards,
+};
+use gdl_model::error::ApiError;
+use gdl_model::ids::{DeploymentId, RunId};
+use gdl_model::runs::Run;
+
+/// What a deploy asks of the run besides its test configuration.
+pub struct Asked {
+    guards: Guards,
+    benchmark: bool,
+    key_label: String,
+}
+
+/// A deployment registered: its record as it begins and its first key.
+pub struct Started {
+    deployment: Deployment,
+    key: CreatedKey,
+}
+
+/// The label of the first key when none is given.
+const FIRST_KEY: &str = "first key";
+
+/// Registers the deployment `run` provisions and makes its ticket.
+pub async fn register(
+    runner: &Runner,
+    asked: Asked,
+    run: &Run,
+    plan: &Plan,
+) -> Result<(Ticket, Started), RunError> {
+    let id = DeploymentId::from(format!(
+        "dep-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    ));
+    let mut record = Deployment::new(
+        id,
+        run.id.clone(),
+        run.config.model.clone(),
+        plan.engine.label(),
+        asked.guards,
+        Utc::now(),
+    );
+    // With the operator's key its secrets are sealed as it begins serving.
+    record.resumable = runner.inner.config.serving.seal.is_some();
+    let registry = runner.deployments().clone();
+    let (live, key) = registry
+        .create(record, &asked.key_label)
+        .await
+        .map_err(invalid)?;
+    live.change(|_| {});
+    registry.flush(&live).await;
+    let started = Started {
+        deployment: live.snapshot(),
+        key,
+    };
+    Ok((
+        Ticket {
+            live,
+            registry,
+            benchmark: asked.benchmark,
+        },
+        started,
+    ))
+}
+
+fn invalid(e: ApiError) -> RunError {
+    RunError::Invalid {
+        code: ErrorCode::parse(&e.code),
+        message: e.message,
+        hint: e.hint.unwrap_or_default(),
+    }
+}
+
+impl Runner {
+    /// Starts a deployment: a run that provisions it, then keeps it serving.
+    pub async fn deploy(&self, request: DeployRequest) -> Result<DeployStarted, RunError> {
+        let DeployRequest {
+            config,
+            guards,
+            benchmark,
+            key_label,
+        } = request;
+        guards.check().map_err(|e| {
+            RunError::invalid(
+                e,
+                "Guards: idle_minutes (default 30), max_spend_usd and max_lifetime_hours, each more than 0.",
+            )
+        })?;
+        if config.keep_on_failure {
+            return Err(RunError::invalid(
+                "keep_on_failure does not apply to a deployment",
+                "A deployment that fails is always destroyed; leave keep_on_failure out.",
+            ));
+        }
+        let key_label = key_label.unwrap_or_else(|| FIRST_KEY.to_owned());
+        let asked = Asked {
+            guards,
+            benchmark,
+            key_label,
+        };
+        let (run, started) = self.launch(config, Some(asked), false).await?;
+        let started = started.expect("a deploy registers its deployment");
+        let warning = (!started.deployment.resumable).then(|| {
+            "The dashboard has no --secret-key-file: if it restarts, this deployment is stopped and its session destroyed rather than resumed."
+                .to_owned()
+        });
+        Ok(DeployStarted {
+            base_path: started.deployment.base_path(),
+            id: started.deployment.id,
+            run_id: run.id,
+            key: started.key,
+            warning,
+        })
+    }
+
+    /// Asks deployment `id` to stop: a deployment still being provisioned has its run
+    /// cancelled; one serving ends its serving phase. Either way the run's Cleanup destroys
+    /// the session and confirms it.
+    pub async fn stop_deployment(&self, id: &DeploymentId) -> Result<Deployment, ApiError> {
+        let registry = self.deployments();
+        let deployment = registry.stop(id).await?;
+        if deployment.status == DeploymentStatus::Starting {
+            let _ = self.cancel(&deployment.run_id).await;
+        }
+        Ok(deployment)
+    }
+
+    /// Whether run `id` provisioned a deployment that now serves (it no longer counts
+    /// against the limit of runs at once).
+    pub(super) fn serves(&self, id: &RunId) -> bool {
+        self.deployments()
+            .watched()
+            .iter()
+            .any(|d| d.read(|x| x.run_id == *id && x.status != DeploymentStatus::Starting))
+    }
+}

@@ -1,0 +1,135 @@
+// Deployments (issue 28) in a real browser: Deploy from the test form lands on the
+// deployment's page with its first key shown once; the curl example is copied with one
+// press (and carries the key); a client (node's fetch) sends requests to the gateway with
+// that key, and the page's requests and spend move without a reload (the live channel);
+// the page reads whole at phone width; Stop (confirmed) ends it, and the Deployments tab
+// lists it stopped.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually, launchBrowser, repoRoot, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
+
+const SHOTS = path.join(repoRoot, 'tests/e2e/artifacts/deploy');
+
+/** A chat completion through the gateway, as an OpenAI client sends it. */
+async function chat(url, key, { stream = false } = {}) {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'any', stream, max_tokens: 16, messages: [{ role: 'user', content: 'Say hello' }] }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: r.status, body: await r.text() };
+}
+
+describe('deployments in the dashboard', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // Guards and the meter's spend checked every second, so spend moves while the test watches.
+    server = await startDashboard({ args: ['--deploy-check-every', '1'] });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('deploys from the form, serves a client, shows usage live and stops', async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await waitHydrated(page);
+
+    // The test form, with its guards, and Deploy beside Run.
+    const form = page.locator('.test-form');
+    await form.locator('input[name="config[max_price]"]').fill('3');
+    await form.locator('input[name="guards[idle_minutes]"]').fill('20');
+    await form.locator('input[name="guards[max_spend_usd]"]').fill('5');
+    await form.locator('[data-testid="deploy"]').click();
+    await page.waitForURL(/\/deployments\/dep-[0-9a-f]+$/, { timeout: 30_000 });
+    const id = page.url().split('/').pop();
+
+    // The first key, once, with the warning; the examples carry it.
+    const key = (await page.locator('[data-testid="fresh-key"]').innerText()).trim();
+    assert.match(key, /^gdk-[0-9a-f]+$/);
+    assert.match(await page.locator('.fresh-key').innerText(), /Copy it now; it is not shown again/);
+    const endpoint = `${server.url}/serve/${id}/v1`;
+    assert.equal((await page.locator('[data-testid="endpoint"]').innerText()).trim(), endpoint);
+
+    // Copy the curl example with one press: the clipboard holds it, key included.
+    const copy = page.locator('[data-testid="copy-curl"]');
+    await copy.click();
+    await eventually(async () => (await copy.getAttribute('data-copied')) === 'true', { what: 'Copied shown' });
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, await page.locator('textarea[data-example="curl"]').inputValue());
+    assert.ok(copied.startsWith(`curl ${endpoint}/chat/completions`), copied);
+    const bearer = copied.match(/Authorization: Bearer (gdk-[0-9a-f]+)/)?.[1];
+    assert.equal(bearer, key, 'the copied example carries the new key');
+
+    // Serving: a client sends requests with the key copied.
+    const status = page.locator('[data-testid="deployment-status"]');
+    await eventually(async () => (await status.innerText()) === 'serving', { timeout: 120_000, what: 'serving' });
+    // A marker that a reload would wipe.
+    await page.evaluate(() => { window.__notReloaded = true; });
+    const requests = page.locator('[data-testid="meter-requests"]');
+    const spend = page.locator('[data-testid="meter-spend"]');
+    const spentBefore = Number(await spend.getAttribute('data-usd'));
+    assert.equal(Number(await requests.getAttribute('data-n')), 0);
+    for (const stream of [false, true, false]) {
+      const answer = await chat(`${endpoint}/chat/completions`, bearer, { stream });
+      assert.equal(answer.status, 200, answer.body);
+    }
+    const refused = await chat(`${endpoint}/chat/completions`, 'gdk-not-a-key');
+    assert.equal(refused.status, 401);
+    assert.equal(JSON.parse(refused.body).error.code, 'invalid_api_key');
+
+    // The page moves by itself: requests counted, spend up, tokens and served cost shown.
+    await eventually(async () => Number(await requests.getAttribute('data-n')) >= 3, { timeout: 20_000, what: '3 requests shown' });
+    await eventually(async () => Number(await spend.getAttribute('data-usd')) > spentBefore, { timeout: 20_000, what: 'spend moving' });
+    assert.match(await requests.innerText(), /^\d+ requests$/);
+    assert.match(await page.locator('[data-testid="meter-output"]').innerText(), /^[1-9]\d* output tokens$/);
+    assert.match(await page.locator('[data-testid="served-cost"]').innerText(), /^\$\d+\.\d{3} per 1M output tokens$/);
+    assert.match(await page.locator('[data-testid="deployment-ends"]').innerText(), /^in .+: idle for 20 min$/);
+    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'no reload');
+
+    // At phone width the page reads whole (nothing wider than the window).
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const small = await phone.newPage();
+    await small.goto(page.url());
+    await waitHydrated(small);
+    await small.screenshot({ path: path.join(SHOTS, 'deployment-phone.png'), fullPage: true });
+    const width = await small.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(width[0] <= width[1], `page ${width[0]} px wide in a ${width[1]} px window`);
+    assert.doesNotMatch(await small.locator('main').innerText(), /gdk-[0-9a-f]{20}/, 'the key is not shown again');
+    await phone.close();
+    await page.screenshot({ path: path.join(SHOTS, 'deployment-serving.png'), fullPage: true });
+
+    // Stop, confirmed.
+    await page.locator('[data-testid="stop"]').click();
+    await page.locator('[data-testid="confirm-stop"]').click();
+    await eventually(async () => (await status.innerText()) === 'stopped', { timeout: 90_000, what: 'stopped' });
+    assert.match(await page.locator('[data-testid="stop-reason"]').innerText(), /stopped by a person/);
+    assert.equal(await page.locator('[data-testid="stop"]').count(), 0, 'no Stop once ended');
+    const after = await chat(`${endpoint}/chat/completions`, bearer);
+    assert.equal(after.status, 410, after.body);
+
+    // The Deployments tab lists it, stopped.
+    await page.getByRole('link', { name: 'Deployments', exact: true }).click();
+    await page.waitForURL(`${server.url}/deployments`);
+    const row = page.locator(`tr[data-deployment="${id}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'stopped');
+    assert.match(await row.innerText(), /ended: stopped by a person/);
+    await page.screenshot({ path: path.join(SHOTS, 'deployments.png'), fullPage: true });
+    assert.deepEqual(errors.filter((e) => !/status of 404/.test(e)), []);
+    await context.close();
+  });
+});
