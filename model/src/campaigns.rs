@@ -27,11 +27,13 @@
 //! let offers: Vec<Offer> = serde_json::from_str(r#"[
 //!     {"id":"a","provider":"vastai","gpu_type":"RTX 4090","gpu_count":1,"vram_gb":24,"price_per_hour":0.40},
 //!     {"id":"b","provider":"vastai","gpu_type":"RTX 4090","gpu_count":1,"vram_gb":24,"price_per_hour":0.35},
+//!     {"id":"e","provider":"vastai","gpu_type":"RTX 4090","gpu_count":1,"vram_gb":24,"price_per_hour":0.60},
 //!     {"id":"c","provider":"tensordock","gpu_type":"H100 SXM","gpu_count":1,"vram_gb":80,"price_per_hour":2.20},
 //!     {"id":"d","provider":"tensordock","gpu_type":"Mystery 9000","gpu_count":1,"vram_gb":48,"price_per_hour":0.10}
 //! ]"#)?;
 //! let list = candidates(&request, 7.62, &offers, |_, _| true, &[] as &[Measured]);
-//! // One candidate per GPU type and provider, at its cheapest offer, estimated ones first.
+//! // One candidate per GPU type and provider, at its cheapest offer, estimated ones first;
+//! // its offers those its runs may rent (within 25 % of the cheapest: not the $0.60 one).
 //! assert_eq!(list.len(), 3);
 //! assert_eq!((list[0].offers, list[0].price_per_hour), (2, 0.35));
 //! let unknown = list.last().unwrap();
@@ -229,13 +231,19 @@ pub struct Measured {
     pub tokens_per_s_per_user: f64,
 }
 
+/// How much dearer than its cheapest offer a candidate's run may rent: prices drift
+/// between the plan and the run, and another offer of the same kind in this band replaces
+/// one that failed or was slow. Dearer ones would measure another price.
+pub const PRICE_DRIFT: f64 = 1.25;
+
 /// One candidate, before and while the campaign runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Candidate {
     /// Which GPU, how many, where, quantized how.
     pub key: CandidateKey,
-    /// Offers of it that can run the model.
+    /// Offers of it that can run the model and that its runs may rent: within
+    /// [`PRICE_DRIFT`] of its cheapest, or the request's max price when it sets one.
     pub offers: u32,
     /// Its cheapest such offer (the one rented first).
     pub offer: crate::ids::OfferId,
@@ -284,7 +292,7 @@ pub fn candidates(
     let wanted_gpu = |name: &str| {
         request.gpus.is_empty() || request.gpus.iter().any(|g| g.eq_ignore_ascii_case(name))
     };
-    let mut groups: BTreeMap<CandidateKey, (u32, &Offer)> = BTreeMap::new();
+    let mut groups: BTreeMap<CandidateKey, Vec<&Offer>> = BTreeMap::new();
     for quantization in request.quantizations() {
         for offer in offers {
             let spec = crate::gpus::lookup_with_vram(&offer.gpu_type, offer.vram_gb);
@@ -302,18 +310,22 @@ pub fn candidates(
                 provider: offer.provider.clone(),
                 quantization: quantization.as_str().to_owned(),
             };
-            let entry = groups.entry(key).or_insert((0, offer));
-            entry.0 += 1;
-            if offer.price_per_hour < entry.1.price_per_hour {
-                entry.1 = offer;
-            }
+            groups.entry(key).or_default().push(offer);
         }
     }
     let mut list: Vec<Candidate> = groups
         .into_iter()
         .filter(|(key, _)| !request.exclude.contains(key))
         .filter(|(key, _)| request.only.is_empty() || request.only.contains(key))
-        .map(|(key, (count, cheapest))| {
+        .filter_map(|(key, offers)| {
+            let cheapest = *offers
+                .iter()
+                .min_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour))?;
+            // What its runs may rent: the same kind, up to the run's price cap.
+            let cap = request
+                .max_price
+                .unwrap_or(cheapest.price_per_hour * PRICE_DRIFT);
+            let count = offers.iter().filter(|o| o.price_per_hour <= cap).count() as u32;
             let quantization = Quantization::parse(&key.quantization).unwrap_or(Quantization::None);
             let model = ModelSize {
                 params_b,
@@ -355,7 +367,7 @@ pub fn candidates(
                 ),
             };
             let measured = before.iter().find(|m| m.key == key);
-            Candidate {
+            Some(Candidate {
                 rank_usd_per_million: measured
                     .map(|m| m.usd_per_million)
                     .or(estimate.and_then(|e| e.usd_per_million)),
@@ -368,7 +380,7 @@ pub fn candidates(
                 price_per_hour: cheapest.price_per_hour,
                 estimate,
                 note,
-            }
+            })
         })
         .collect();
     list.sort_by(

@@ -4,15 +4,13 @@
 
 use crate::runner::Runner;
 use gdl_model::campaigns::record::CandidateState;
-use gdl_model::campaigns::{CampaignRequest, CandidateKey, Measured};
+use gdl_model::campaigns::{CampaignRequest, CandidateKey, Measured, PRICE_DRIFT};
 use gdl_model::registry::Quantization;
 use gdl_model::runs::{DecodeProbe, PinnedGpu, TestConfig};
 
 /// The capacity search's share of a candidate's planned time, minutes, as the search's own
 /// $ limit.
 const SEARCH_MINUTES: f64 = 5.0;
-/// How much dearer than planned a candidate's offer may have become when its run rents.
-const PRICE_DRIFT: f64 = 1.25;
 /// Slow hosts replaced per candidate: past this many, its GPU type (not the host) is what
 /// decodes slower than estimated, and it is measured without the probe.
 pub const SLOW_HOSTS_REPLACED: usize = 2;

@@ -82,18 +82,18 @@ async fn rentals_cost(d: &Dashboard, c: &Campaign) -> f64 {
     sum
 }
 
-/// Four candidates whose simulated costs stand 25 % apart: the others to leave out, and
-/// the cheapest's GPU type.
-async fn four_apart(d: &Dashboard) -> (Vec<CandidateKey>, String) {
+/// Four candidates whose simulated costs stand 25 % apart, each with `min_offers` offers at
+/// least: the others to leave out, and the cheapest's GPU type.
+async fn four_apart(d: &Dashboard, min_offers: u32) -> (Vec<CandidateKey>, String) {
     // Every GPU type and provider that runs the model; four whose costs stand apart.
     let all = plan(d, request(json!({}))).await;
     assert!(all.len() >= 4, "{all:?}");
     assert!(all.iter().all(|c| c.estimate.is_some() || c.note.is_some()));
-    // Of candidates with a second offer: the simulator's inventory drifts, and a run
-    // whose offer is gone rents the next of the same GPU type.
+    // Of candidates with offers to spare: the simulator's inventory drifts, and a run
+    // whose offer is gone (or failed, or was slow) rents the next of the same GPU type.
     let mut by_cost: Vec<(f64, &Candidate)> = all
         .iter()
-        .filter(|c| c.offers >= 2)
+        .filter(|c| c.offers >= min_offers)
         .filter_map(|c| Some((simulated_cost(c)?, c)))
         .collect();
     by_cost.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -147,7 +147,7 @@ fn recommended(done: &Campaign) -> Option<&'static str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_recommends_the_gpu_the_simulator_makes_cheapest_at_the_slo() {
     let d = Dashboard::start(None).await;
-    let (exclude, cheapest) = four_apart(&d).await;
+    let (exclude, cheapest) = four_apart(&d, 2).await;
     let id = start_four(&d, &exclude).await;
 
     let done = ended(&d, &id).await;
@@ -215,14 +215,23 @@ async fn a_campaign_recommends_the_gpu_the_simulator_makes_cheapest_at_the_slo()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_and_slow_rentals_are_replaced_and_the_recommendation_stays_right() {
     let dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
-    let d = Dashboard::start_custom(None, dir, |s| s.sim_mut().provision_failure_rate = 0.3).await;
+    // Offers enough that four candidates have four each in their price band: a slow host
+    // and each failed rental are ruled out, and a kind whose offers all went that way could
+    // not be measured. The only failures are the ones asked for (no stale "ghost" offers).
+    let d = Dashboard::start_custom(None, dir, |s| {
+        let sim = s.sim_mut();
+        sim.provision_failure_rate = 0.3;
+        sim.offers_per_provider = 256;
+        sim.ghosts = false;
+    })
+    .await;
     let sim = d.state.simulator.clone().unwrap();
     sim.simulator().update_faults(|f| {
         f.slow_hosts = 1;
         f.slow_host_factor = 6.0;
         f.failing_provisionings = 1;
     });
-    let (exclude, cheapest) = four_apart(&d).await;
+    let (exclude, cheapest) = four_apart(&d, 4).await;
     let id = start_four(&d, &exclude).await;
     let done = ended(&d, &id).await;
     assert_eq!(done.status, CampaignStatus::Finished, "{done:#?}");

@@ -240,7 +240,7 @@ async fn ctrl_c_cancels_cleans_up_and_exits_130() {
 
 /// Starts a run on a `serve` child and waits until it has rented a session.
 pub(crate) async fn start_run_until_rented(url: &str) -> String {
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let started: serde_json::Value = http
         .post(format!("{url}/api/runs"))
         .json(&serde_json::json!({"model": "qwen2.5-0.5b", "max_price": 5}))
@@ -342,7 +342,7 @@ async fn a_dashboard_killed_mid_run_destroys_the_session_when_it_starts_again() 
         "left behind by the crash"
     );
     // A slow broker: each destroy takes 5 s (the real one's take from 5 s to minutes).
-    let faults = reqwest::Client::new()
+    let faults = crate::support::http()
         .post(format!("{broker}/_sim/faults"))
         .json(&serde_json::json!({"destroy_delay_ms": 5000}))
         .send()
@@ -427,7 +427,7 @@ async fn log_format_json_writes_one_object_a_line_with_the_request_id() {
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != ')')
         .collect();
-    let r = reqwest::Client::new()
+    let r = crate::support::http()
         .get(format!("{}/api/runs/run-nope", url.trim_end_matches('/')))
         .header("x-request-id", "json-log-1")
         .send()
@@ -467,7 +467,7 @@ async fn the_token_file_and_the_brokers_password_never_reach_the_log() {
     assert!(line.contains(&format!("broker {broker}")), "{line}");
     let url = crate::process::announced_url(&line);
     // The file's token is the one asked for.
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let refused = http.get(format!("{url}/api/status")).send().await.unwrap();
     assert_eq!(refused.status(), 401);
     let allowed = http

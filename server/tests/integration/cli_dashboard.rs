@@ -44,7 +44,7 @@ fn json(out: &Output) -> serde_json::Value {
 
 /// Starts a deployment test with the token and waits for its end; the run as the API shows it.
 async fn finished_run(url: &str) -> serde_json::Value {
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let started: serde_json::Value = http
         .post(format!("{url}/api/runs"))
         .bearer_auth(TOKEN)

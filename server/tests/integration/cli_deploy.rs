@@ -47,7 +47,7 @@ async fn rest(d: &Dashboard, path: &str) -> Value {
 
 /// A chat completion through the gateway with `key`: its status and body.
 async fn chat(endpoint: &str, key: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
+    let r = crate::support::http()
         .post(format!("{endpoint}/chat/completions"))
         .bearer_auth(key)
         .json(body)
@@ -368,7 +368,7 @@ async fn a_deployment_stopped_while_it_starts_is_refused_meanwhile_and_leaves_no
     let key = started["key"]["secret"].as_str().unwrap();
     assert!(key.starts_with("gdk-"), "{started}");
     // It returned at once: the deployment is still being provisioned, and says so.
-    let r = reqwest::Client::new()
+    let r = crate::support::http()
         .get(format!("{endpoint}/models"))
         .bearer_auth(key)
         .send()

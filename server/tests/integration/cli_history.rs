@@ -299,7 +299,7 @@ async fn broker_text_reaches_the_terminal_without_control_characters() {
     let (_sim, url) = simulate(&[]);
     let broker = client(&url);
     // Every provisioning fails with an error text that would retitle the terminal.
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     http.post(format!("{url}/_sim/faults"))
         .json(&serde_json::json!({"fail_provisioning_with": "\u{1b}]0;pwned\u{7}gone"}))
         .send()

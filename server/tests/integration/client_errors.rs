@@ -294,7 +294,7 @@ async fn bad_request_carries_the_brokers_message() {
 #[tokio::test]
 async fn faults_can_be_flipped_over_http() {
     let server = sim(200.0).await;
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let faults: Faults = http
         .post(format!("{}/_sim/faults", server.url()))
         .json(&serde_json::json!({"not_ready": true}))

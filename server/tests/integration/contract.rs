@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Raw JSON over HTTP, for bodies the typed client would not show whole.
 async fn send(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, url);
+    let mut req = crate::support::http().request(method, url);
     if let Some(body) = body {
         req = req.json(&body);
     }
@@ -306,7 +306,7 @@ async fn a_ghost_becomes_stopped_at_reconciliation() {
     let s = c.create_session(&twelve).await.unwrap().session;
     let created = Instant::now();
     session_until(&c, &s.id, |s| s.status == SessionStatus::Running).await;
-    let vanished = reqwest::Client::new()
+    let vanished = crate::support::http()
         .post(format!("{}/_sim/sessions/{}/vanish", server.url(), s.id))
         .send()
         .await
@@ -537,7 +537,7 @@ async fn a_broker_restart_destroys_every_instance_and_sweeps_provisioning_sessio
         tokio::net::TcpStream::connect(&ssh).await.is_err(),
         "the running session's instance is gone"
     );
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let health = format!("{}/health", server.url());
     eventually(Duration::from_secs(10), || async {
         http.get(&health).send().await.is_err().then_some(())

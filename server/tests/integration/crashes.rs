@@ -53,7 +53,7 @@ async fn a_cleanup_interrupted_twice_is_taken_up_by_the_next_start() {
         .unwrap()
         .to_owned();
     // The provider takes 8 s to confirm a destroy: long enough to die twice meanwhile.
-    let faults = reqwest::Client::new()
+    let faults = crate::support::http()
         .post(format!("{broker}/_sim/faults"))
         .json(&json!({"destroy_delay_ms": 8000}))
         .send()
@@ -62,7 +62,7 @@ async fn a_cleanup_interrupted_twice_is_taken_up_by_the_next_start() {
     assert!(faults.status().is_success());
 
     // 1. Cancelled: its cleanup asks for the destroy and waits for it; killed meanwhile.
-    let cancel = reqwest::Client::new()
+    let cancel = crate::support::http()
         .post(format!("{url}/api/runs/{id}/cancel"))
         .send()
         .await

@@ -83,7 +83,9 @@ impl Dashboard {
         Self {
             url,
             state,
-            http: reqwest::Client::new(),
+            // A request the dashboard never answers fails the test instead of hanging it
+            // (and with it the whole suite, until CI's own limit).
+            http: crate::support::http(),
             data_dir,
             _shutdown: tx,
         }

@@ -163,7 +163,7 @@ async fn a_host_that_is_gone_ends_the_deployment_as_host_lost() {
     let serving = reaches(&d, &id, DeploymentStatus::Serving).await;
     let session = serving.session_id.clone().unwrap();
     // The instance vanishes at the provider; the broker still reads it running.
-    let vanished = reqwest::Client::new()
+    let vanished = crate::support::http()
         .post(format!("{}/_sim/sessions/{session}/vanish", sim.url()))
         .send()
         .await

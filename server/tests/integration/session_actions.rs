@@ -118,7 +118,7 @@ async fn a_session_the_broker_no_longer_knows_is_not_found_and_leaves_the_list()
     let d = Dashboard::start(None).await;
     let id = stray_session(&d).await;
     let sim = d.state.simulator.clone().unwrap();
-    let purged = reqwest::Client::new()
+    let purged = crate::support::http()
         .delete(format!("{}/_sim/sessions/{id}", sim.url()))
         .send()
         .await

@@ -190,7 +190,7 @@ async fn a_port_forward_reaches_the_sessions_model_server() {
     })
     .await;
     let local = host.forward(8000).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let target = Target {
         base_url: format!("http://{local}"),
         api_key: zeroize::Zeroizing::new("fwd-key".into()),
@@ -395,7 +395,7 @@ async fn ssh_goes_down_and_comes_back_over_the_control_route() {
     let c = client(&server.url());
     let (address, key, _) = running(&server, &c).await;
     let host = login(&address, &key).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let set = |down: bool| {
         http.post(format!("{}/_sim/ssh", server.url()))
             .json(&serde_json::json!({ "down": down }))

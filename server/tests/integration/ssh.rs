@@ -288,7 +288,7 @@ async fn benchmark_through_the_tunnel() {
     )
     .unwrap();
     let local = host.forward(llm.addr().port()).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let target = Target {
         base_url: format!("http://{local}"),
         api_key: zeroize::Zeroizing::new("tunnel-key".into()),
@@ -327,7 +327,7 @@ async fn the_tunnel_is_sshds_forwarding() {
     .unwrap();
     let reached = match host.forward(llm.addr().port()).await {
         Err(_) => false,
-        Ok(local) => reqwest::Client::new()
+        Ok(local) => crate::support::http()
             .get(format!("http://{local}/health"))
             .timeout(Duration::from_secs(10))
             .send()

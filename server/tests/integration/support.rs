@@ -83,7 +83,10 @@ where
 {
     let deadline = Instant::now() + limit;
     loop {
-        if let Some(value) = check().await {
+        // A check that never returns fails at the deadline too, not never.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let answer = tokio::time::timeout(left.max(Duration::from_secs(5)), check()).await;
+        if let Some(value) = answer.unwrap_or_else(|_| panic!("a check hung past {limit:?}")) {
             return value;
         }
         assert!(
@@ -134,4 +137,13 @@ pub async fn in_own_process(name: &'static str) -> bool {
         String::from_utf8_lossy(&out.stderr)
     );
     false
+}
+
+/// An HTTP client for the tests: a request nothing answers fails the test after two
+/// minutes instead of hanging it (and the whole suite with it, until CI's own limit).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
 }
