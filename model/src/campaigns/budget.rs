@@ -176,3 +176,52 @@ impl Ledger {
 fn hours(d: Duration) -> f64 {
     d.num_milliseconds().max(0) as f64 / 3_600_000.0
 }
+
+/// A candidate's rental as planned: renting the machine and starting the engine, then the
+/// capacity search, shortened to what the time budget leaves.
+///
+/// ```
+/// use chrono::Duration;
+/// use gdl_model::campaigns::budget::RentalPlan;
+///
+/// let full = RentalPlan::within(Duration::hours(1), Duration::minutes(5)).unwrap();
+/// assert_eq!((full.search, full.planned), (Duration::minutes(5), Duration::minutes(15)));
+/// // 12 minutes left: 10 to start, a 2-minute search.
+/// let short = RentalPlan::within(Duration::minutes(12), Duration::minutes(5)).unwrap();
+/// assert_eq!((short.search, short.planned), (Duration::minutes(2), Duration::minutes(12)));
+/// // 10 minutes left: no time for a search.
+/// assert!(RentalPlan::within(Duration::minutes(10), Duration::minutes(5)).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RentalPlan {
+    /// The capacity search's time limit.
+    pub search: Duration,
+    /// The whole rental: the start-up allowance, then the search.
+    pub planned: Duration,
+}
+
+impl RentalPlan {
+    /// Renting, booting, downloading the model and starting the engine, with a margin.
+    pub const STARTUP_MINUTES: i64 = 10;
+    /// The shortest capacity search worth renting for.
+    pub const MIN_SEARCH_SECONDS: i64 = 60;
+
+    /// The plan of a rental that must end within `left`, its search at most `search_limit`;
+    /// why there is none when `left` has no room for the start-up and a minimal search.
+    pub fn within(left: Duration, search_limit: Duration) -> Result<Self, String> {
+        let startup = Duration::minutes(Self::STARTUP_MINUTES);
+        let search = search_limit.min(left - startup);
+        if search < Duration::seconds(Self::MIN_SEARCH_SECONDS) {
+            return Err(format!(
+                "the time budget has {} min left: {} min to rent and start the engine and a search of {} min at least do not fit",
+                left.num_minutes().max(0),
+                Self::STARTUP_MINUTES,
+                Self::MIN_SEARCH_SECONDS / 60
+            ));
+        }
+        Ok(Self {
+            search,
+            planned: startup + search,
+        })
+    }
+}

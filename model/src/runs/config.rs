@@ -141,6 +141,10 @@ pub struct TestConfig {
     /// its budget): the search ends there with what it measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_budget_usd: Option<f64>,
+    /// The capacity search's time limit, seconds (30–3,600; a campaign's share of its time
+    /// budget); absent means the dashboard's 300.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_seconds: Option<u32>,
     /// A quick probe before the benchmark (a campaign's): a few requests alone on the
     /// engine, and the run fails `slow_host` when it decodes under the expected speed's
     /// share, before the capacity search spends money on the host.

@@ -9,7 +9,7 @@ use super::launch::{candidate_config, SLOW_HOSTS_REPLACED};
 use crate::live::Hub;
 use crate::runner::Runner;
 use chrono::{DateTime, Duration, Utc};
-use gdl_model::campaigns::budget::Ledger;
+use gdl_model::campaigns::budget::{Ledger, RentalPlan};
 use gdl_model::campaigns::record::{
     Answer, Campaign, CampaignStatus, CandidateState, CandidateStatus, GoalConfidence, SlowHost,
 };
@@ -22,9 +22,11 @@ use gdl_model::runs::{BenchmarkRecord, Run, RunStatus};
 use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-/// How long a candidate's rental is planned for: renting and starting the engine, then the
-/// capacity search (at most 5 minutes), with a margin.
-const PLANNED: Duration = Duration::minutes(15);
+/// The longest capacity search of a candidate: the dashboard's own limit.
+fn search_limit() -> Duration {
+    Duration::from_std(crate::runner::steps::benchmark::SEARCH.time_budget)
+        .unwrap_or(Duration::minutes(5))
+}
 /// How often the loop looks.
 const TICK: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -96,15 +98,18 @@ pub async fn drive(
                 let price = record.lock().unwrap().candidates[i]
                     .candidate
                     .price_per_hour;
-                match ledger.may_launch(price, PLANNED, now) {
-                    Ok(()) => {
+                // Renting and starting, then a search as long as the time budget allows.
+                let plan = RentalPlan::within(deadline - now, search_limit())
+                    .and_then(|p| ledger.may_launch(price, p.planned, now).map(|()| p));
+                match plan {
+                    Ok(plan) => {
                         let config = {
                             let r = record.lock().unwrap();
-                            candidate_config(&request, &r.candidates[i])
+                            candidate_config(&request, &r.candidates[i], plan.search)
                         };
                         match runner.start_for_campaign(config).await {
                             Ok(run) => {
-                                let entry = ledger.start(price, now, now + PLANNED);
+                                let entry = ledger.start(price, now, now + plan.planned);
                                 let mut before_usd = 0.0;
                                 set(record, i, |c| {
                                     c.status = CandidateStatus::Running;

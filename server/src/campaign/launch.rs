@@ -8,9 +8,6 @@ use gdl_model::campaigns::{CampaignRequest, CandidateKey, Measured, PRICE_DRIFT}
 use gdl_model::registry::Quantization;
 use gdl_model::runs::{DecodeProbe, PinnedGpu, TestConfig};
 
-/// The capacity search's share of a candidate's planned time, minutes, as the search's own
-/// $ limit.
-const SEARCH_MINUTES: f64 = 5.0;
 /// Slow hosts replaced per candidate: past this many, its GPU type (not the host) is what
 /// decodes slower than estimated, and it is measured without the probe.
 pub const SLOW_HOSTS_REPLACED: usize = 2;
@@ -35,14 +32,20 @@ pub fn base_config(request: &CampaignRequest, q: Quantization) -> TestConfig {
         workload: Some(request.workload.clone()),
         slo: Some(request.slo),
         search_budget_usd: None,
+        search_seconds: None,
         probe: None,
         avoid_offers: Vec::new(),
     }
 }
 
-/// The run of one candidate: pinned to its cheapest offer, on its provider, with the
-/// search's $ limit.
-pub fn candidate_config(request: &CampaignRequest, c: &CandidateState) -> TestConfig {
+/// The run of one candidate: pinned to its cheapest offer, on its provider, its capacity
+/// search limited to `search` (the time the campaign's time budget leaves it) and to what
+/// that time costs at the offer's price.
+pub fn candidate_config(
+    request: &CampaignRequest,
+    c: &CandidateState,
+    search: chrono::Duration,
+) -> TestConfig {
     let key = &c.candidate.key;
     let q = Quantization::parse(&key.quantization).unwrap_or(Quantization::None);
     let price = c.candidate.price_per_hour;
@@ -61,7 +64,8 @@ pub fn candidate_config(request: &CampaignRequest, c: &CandidateState) -> TestCo
             gpu_count: key.gpu_count,
             price_per_hour: price,
         }),
-        search_budget_usd: Some((price * SEARCH_MINUTES / 60.0).max(0.001)),
+        search_budget_usd: Some((price * search.num_seconds() as f64 / 3600.0).max(0.001)),
+        search_seconds: Some(search.num_seconds().clamp(30, 3600) as u32),
         // A quick probe against the estimate, until hosts enough were found slow that the
         // estimate (not the host) must be off.
         probe: c

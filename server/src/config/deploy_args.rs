@@ -85,6 +85,7 @@ impl RentArgs {
             workload: None,
             slo: None,
             search_budget_usd: None,
+            search_seconds: None,
             probe: None,
             avoid_offers: Vec::new(),
         })

@@ -124,6 +124,12 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
     {
         terms.push("search_budget_usd must be above 0".to_owned());
     }
+    if config
+        .search_seconds
+        .is_some_and(|s| !(30..=3600).contains(&s))
+    {
+        terms.push("search_seconds must be between 30 and 3,600".to_owned());
+    }
     if config.probe.is_some_and(|p| {
         !(p.expected_tokens_per_s.is_finite()
             && p.expected_tokens_per_s > 0.0
@@ -136,7 +142,7 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
     if !terms.is_empty() {
         return Err(RunError::invalid(
             terms.join("; "),
-            "Leave workload, slo, search_budget_usd and probe out for the dashboard's defaults.",
+            "Leave workload, slo, search_budget_usd, search_seconds and probe out for the dashboard's defaults.",
         ));
     }
     let engine = engine_version(config)?;

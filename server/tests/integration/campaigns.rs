@@ -330,6 +330,57 @@ async fn a_budget_too_small_for_every_candidate_stops_within_it_and_says_what_it
     nothing_running(&d).await;
 }
 
+/// A rental is planned as 10 minutes to start and a capacity search as long as the time
+/// budget leaves it (5 minutes at most): 12 minutes give a search of under 2, and 10 none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_time_budget_shortens_the_search_and_a_shorter_one_rents_nothing() {
+    let d = Dashboard::start(None).await;
+    let all = plan(&d, request(json!({}))).await;
+    let first = all[0].key.clone();
+    let (status, started) = post(
+        &d,
+        "/api/campaigns",
+        request(json!({"time_budget_minutes": 10, "only": [first]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let done = ended(&d, started["id"].as_str().unwrap()).await;
+    let c = &done.candidates[0];
+    assert_eq!(c.status, CandidateStatus::NotMeasured, "{c:?}");
+    assert!(c.runs.is_empty(), "nothing rented: {c:?}");
+    assert!(c.note.as_deref().unwrap().contains("time budget"), "{c:?}");
+
+    let (status, started) = post(
+        &d,
+        "/api/campaigns",
+        request(json!({"time_budget_minutes": 12, "only": [first]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let done = ended(&d, started["id"].as_str().unwrap()).await;
+    let c = &done.candidates[0];
+    let measured = run(&d, c.runs[0].as_str()).await;
+    let seconds = measured.config.search_seconds.unwrap();
+    assert!((100..=120).contains(&seconds), "{seconds}");
+    let usd = measured.config.search_budget_usd.unwrap();
+    let expected = c.candidate.price_per_hour * f64::from(seconds) / 3600.0;
+    assert!(
+        (usd - expected).abs() < 1e-3 * expected.max(1e-6),
+        "{usd} vs {expected}"
+    );
+    let log = d
+        .get(&format!("/api/runs/{}/logs?format=text", measured.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        log.contains(&format!("at most 64 and {seconds} s")),
+        "{log}"
+    );
+    nothing_running(&d).await;
+}
+
 #[tokio::test]
 async fn bad_campaigns_are_refused_with_every_problem_and_start_nothing() {
     let d = Dashboard::start(None).await;

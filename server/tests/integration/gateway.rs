@@ -13,6 +13,7 @@ use gdl_model::deployments::DeploymentStatus;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 /// The venv's python: `GDL_PYTHON`, else where `scripts/setup.sh --test` puts it. Fails
 /// (never skips) when it is missing or cannot import `openai`.
@@ -51,15 +52,16 @@ async fn client(base_url: &str, key: &str, case: &str) -> Value {
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
         .env_remove("ALL_PROXY");
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = tokio::task::spawn_blocking(move || {
+        crate::process::output_within(&mut command, Duration::from_secs(180))
+    })
+    .await
+    .unwrap();
+    let stdout = &output.stdout;
     assert!(
         output.status.success(),
         "the client script failed ({case}): {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
+        output.stderr
     );
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }

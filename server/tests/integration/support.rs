@@ -122,19 +122,20 @@ pub async fn in_own_process(name: &'static str) -> bool {
         return true;
     }
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(std::env::current_exe().unwrap())
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
             .args([name, "--exact", "--test-threads=1", "--nocapture"])
-            .env(ALONE, "1")
-            .output()
+            .env(ALONE, "1");
+        // A test that hangs in its own process fails here instead of hanging this one.
+        crate::process::output_within(&mut command, Duration::from_secs(600))
     })
     .await
-    .unwrap()
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = &out.stdout;
     assert!(
         out.status.success() && stdout.contains("1 passed"),
         "{name} in its own process:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
     false
 }

@@ -11,6 +11,7 @@ use crate::runner::loadgen;
 use crate::runner::vllm::Liveness;
 use chrono::Utc;
 use gdl_model::benchmark::Sample;
+use std::time::Duration;
 
 /// Warm-up requests before the load phases.
 const WARM_UP: u32 = 2;
@@ -18,8 +19,8 @@ const WARM_UP: u32 = 2;
 /// Prompt length of the load phases when the run names no workload, tokens.
 const LOAD_INPUT_TOKENS: u32 = 64;
 
-/// How far the dashboard's capacity search may go.
-const SEARCH: crate::bench::search::Limits = crate::bench::search::Limits {
+/// How far the dashboard's capacity search may go (a run may shorten its time).
+pub const SEARCH: crate::bench::search::Limits = crate::bench::search::Limits {
     max_concurrency: 64,
     time_budget: std::time::Duration::from_secs(300),
     usd_budget: None,
@@ -85,6 +86,9 @@ pub async fn run(
     if test.capacity_search {
         let limits = crate::bench::search::Limits {
             usd_budget: test.search_budget_usd,
+            time_budget: test
+                .search_seconds
+                .map_or(SEARCH.time_budget, |s| Duration::from_secs(s.into())),
             ..SEARCH
         };
         d.ctx.info(&format!(
