@@ -17,6 +17,7 @@
 //! GPU type, as any run's is. A campaign's runs do not count toward the runs-at-once limit:
 //! the campaign's own `parallel` limits them.
 
+mod again;
 mod driver;
 mod launch;
 

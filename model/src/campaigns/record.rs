@@ -112,9 +112,13 @@ pub struct CandidateState {
     /// What its rentals cost, USD.
     #[serde(default)]
     pub spend_usd: f64,
-    /// The benchmark that measured it.
+    /// The benchmark that measured it (the first, when it was measured again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benchmark: Option<BenchmarkId>,
+    /// Its measurements after the first: it was too close to call against another, and
+    /// its figures are then the median of all its measurements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<BenchmarkId>,
     /// Levels measured so far.
     #[serde(default)]
     pub points: u32,
@@ -164,6 +168,7 @@ impl CandidateState {
             runs: Vec::new(),
             spend_usd: 0.0,
             benchmark: None,
+            repeats: Vec::new(),
             points: 0,
             usd_per_million: None,
             tokens_per_s_per_user: None,
@@ -173,6 +178,11 @@ impl CandidateState {
             slow_hosts: Vec::new(),
             ruled_out: Vec::new(),
         }
+    }
+
+    /// Whether it was measured already and waits, or runs, to be measured again.
+    pub fn again(&self) -> bool {
+        self.benchmark.is_some()
     }
 
     /// Records its measurement and the estimate's error against it.

@@ -321,6 +321,56 @@ fn two_candidates_within_the_noise_are_too_close_to_call() {
 }
 
 #[test]
+fn too_close_to_call_measures_both_again_and_a_second_look_may_settle_it() {
+    let close = compare(
+        "m",
+        &[
+            record("a", "RTX 4090", 0.100, 20.0),
+            record("b", "L40S", 0.103, 15.0),
+            record("c", "H100 SXM", 0.300, 60.0),
+        ],
+    );
+    let again = verdict::measure_again(&close, &[]);
+    let names: Vec<&str> = again
+        .iter()
+        .map(|i| close.points[*i].gpu_type.as_str())
+        .collect();
+    assert_eq!(names, ["RTX 4090", "L40S"]);
+    // Measured again, each twice: the medians are 8 % apart and each pair 1 % wide: clear.
+    let twice = compare(
+        "m",
+        &[
+            record("a", "RTX 4090", 0.100, 20.0),
+            record("a2", "RTX 4090", 0.101, 20.0),
+            record("b", "L40S", 0.108, 15.0),
+            record("b2", "L40S", 0.109, 15.0),
+        ],
+    );
+    let usd = |id: &crate::ids::BenchmarkId| match id.as_str() {
+        "a" => Some(0.100),
+        "a2" => Some(0.101),
+        "b" => Some(0.108),
+        "b2" => Some(0.109),
+        _ => None,
+    };
+    let spreads = verdict::spreads(&twice, usd);
+    assert!(
+        spreads.iter().all(|s| (0.009..0.011).contains(s)),
+        "{spreads:?}"
+    );
+    assert!(verdict::measure_again(&twice, &spreads).is_empty());
+    // A clear answer is not measured again.
+    let clear = compare(
+        "m",
+        &[
+            record("a", "RTX 4090", 0.10, 20.0),
+            record("b", "L40S", 0.20, 15.0),
+        ],
+    );
+    assert!(verdict::measure_again(&clear, &[]).is_empty());
+}
+
+#[test]
 fn renting_breaks_even_above_the_rent_over_the_apis_price_of_a_request() {
     let api = default_serverless_price(7.62);
     assert!(api.label.contains(verdict::PRICES_AS_OF));

@@ -118,6 +118,45 @@ pub fn confidence(comparison: &Comparison, goal: Goal, spreads: &[f64]) -> Optio
     })
 }
 
+/// The points to measure again before the cost recommendation is given: the chosen one and
+/// its runner-up when they are too close to call; none when it is clear (or was measured
+/// again already: `spreads` then hold their own spread, and a second look settles it or
+/// leaves it too close to call, said so).
+///
+/// ```
+/// use gdl_model::campaigns::verdict::{confidence, measure_again};
+/// use gdl_model::compare::{compare, Goal};
+/// # let records: Vec<gdl_model::runs::BenchmarkRecord> = Vec::new();
+/// let comparison = compare("qwen2.5-7b", &records);
+/// assert!(measure_again(&comparison, &[]).is_empty());
+/// ```
+pub fn measure_again(comparison: &Comparison, spreads: &[f64]) -> Vec<usize> {
+    match confidence(comparison, Goal::Cost, spreads) {
+        Some(Confidence::TooCloseToCall { runner_up, .. }) => {
+            let chosen = comparison
+                .recommendations
+                .iter()
+                .find(|r| r.goal == Goal::Cost)
+                .map(|r| r.point);
+            chosen.into_iter().chain([runner_up]).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Each point's spread of $ per 1M over its own measurements (`usd_of` a benchmark id
+/// gives that benchmark's figure), in the comparison's order: for [`confidence`].
+pub fn spreads(
+    comparison: &Comparison,
+    usd_of: impl Fn(&crate::ids::BenchmarkId) -> Option<f64>,
+) -> Vec<f64> {
+    comparison
+        .points
+        .iter()
+        .map(|p| spread(&p.benchmarks.iter().filter_map(&usd_of).collect::<Vec<_>>()))
+        .collect()
+}
+
 /// A serverless API's price for a model, USD per 1M tokens.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

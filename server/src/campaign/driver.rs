@@ -5,16 +5,16 @@
 //! budgets. A candidate the budget cannot afford while nothing else runs is not measured,
 //! and the record says so. At the end it works out the answer from what was measured.
 
-use super::launch::{candidate_config, SLOW_HOSTS_REPLACED};
+use super::again::{measure_again, measured_again, not_again, spreads, try_again};
+use super::launch::candidate_config;
 use crate::live::Hub;
 use crate::runner::Runner;
 use chrono::{DateTime, Duration, Utc};
 use gdl_model::campaigns::budget::{Ledger, RentalPlan};
 use gdl_model::campaigns::record::{
-    Answer, Campaign, CampaignStatus, CandidateState, CandidateStatus, GoalConfidence, SlowHost,
+    Answer, Campaign, CampaignStatus, CandidateState, CandidateStatus, GoalConfidence,
 };
 use gdl_model::campaigns::verdict::{self, break_even, default_serverless_price};
-use gdl_model::code::ErrorCode;
 use gdl_model::compare::{compare, Goal};
 use gdl_model::ids::RunId;
 use gdl_model::live::LiveEvent;
@@ -56,6 +56,8 @@ pub async fn drive(
     let mut running: Vec<Running> = Vec::new();
     let mut records: Vec<BenchmarkRecord> = Vec::new();
     let mut published: Option<Campaign> = None;
+    // Whether the too-close-to-call look was taken (once a campaign).
+    let mut looked_again = false;
     loop {
         let now = Utc::now();
         let stopping = stop.is_cancelled() || now >= deadline;
@@ -124,15 +126,23 @@ pub async fn drive(
                                 });
                             }
                             Err(e) => set(record, i, |c| {
-                                c.status = CandidateStatus::Failed;
-                                c.note = Some(format!("its run could not start: {e}"));
+                                if c.again() {
+                                    not_again(c, &format!("its run could not start: {e}"));
+                                } else {
+                                    c.status = CandidateStatus::Failed;
+                                    c.note = Some(format!("its run could not start: {e}"));
+                                }
                             }),
                         }
                     }
                     Err(why) if running.is_empty() => {
                         set(record, i, |c| {
-                            c.status = CandidateStatus::NotMeasured;
-                            c.note = Some(format!("not measured: {why}"));
+                            if c.again() {
+                                not_again(c, &why);
+                            } else {
+                                c.status = CandidateStatus::NotMeasured;
+                                c.note = Some(format!("not measured: {why}"));
+                            }
                         });
                     }
                     Err(_) => break,
@@ -142,6 +152,14 @@ pub async fn drive(
         publish(runner, hub, record, &ledger, now, &mut published).await;
         let waiting = next_waiting(record).is_some();
         if running.is_empty() && (stopping || !waiting) {
+            // Everything measured: when the cost recommendation is too close to call, the
+            // two that decide it are measured again, once, within the budgets.
+            if !stopping && !looked_again {
+                looked_again = true;
+                if measure_again(record, &records) {
+                    continue;
+                }
+            }
             break;
         }
         tokio::select! {
@@ -215,6 +233,10 @@ async fn finished(
     };
     set(record, i, |c| {
         c.spend_usd = spent;
+        if c.again() {
+            measured_again(c, bench.as_ref(), &run);
+            return;
+        }
         match &bench {
             Some(b) => {
                 c.benchmark = Some(b.id.clone());
@@ -250,73 +272,6 @@ async fn finished(
     });
     bench
 }
-
-/// Why candidate `i` is put back in line after its `run` failed before measuring, when it
-/// is: a host its probe found slow (recorded, its offer avoided from now on), or a failure
-/// to rent a machine that works ([`FAILED_RUNS_RETRIED`] times at most). `None`: the
-/// candidate failed.
-fn try_again(record: &Mutex<Campaign>, i: usize, run: &Run) -> Option<String> {
-    let mut r = record.lock().unwrap();
-    let c = r.candidates.get_mut(i)?;
-    if run.error_code == Some(ErrorCode::SlowHost) {
-        c.slow_hosts.push(SlowHost {
-            run: run.id.clone(),
-            offer: run
-                .offer
-                .as_ref()
-                .map_or_else(String::new, |o| o.offer_id.to_string()),
-            message: run.error.clone().unwrap_or_default(),
-        });
-        return Some(if c.slow_hosts.len() < SLOW_HOSTS_REPLACED {
-            "a slow host was replaced by another offer of its GPU type".into()
-        } else {
-            format!(
-                "{} hosts decoded below the estimate: the GPU type is slower than estimated, so it is measured without the probe",
-                c.slow_hosts.len()
-            )
-        });
-    }
-    let failed = c.runs.len() - c.slow_hosts.len();
-    let renting = run.error_code.is_some_and(|code| RENTING.contains(&code));
-    if !renting {
-        return None;
-    }
-    // What this run could not use, the next one does not try.
-    let unusable = run.rentals.iter().filter(|x| x.failure.is_some());
-    c.ruled_out.extend(
-        unusable
-            .map(|x| x.offer.offer_id.to_string())
-            .chain(run.offer.as_ref().map(|o| o.offer_id.to_string())),
-    );
-    c.ruled_out.sort();
-    c.ruled_out.dedup();
-    (failed <= FAILED_RUNS_RETRIED).then(|| {
-        format!(
-            "its run {} failed to get a working machine ({}); trying again",
-            run.id,
-            run.error.as_deref().unwrap_or("no reason given")
-        )
-    })
-}
-
-/// Failures of renting a machine that works, which another try may not meet.
-const RENTING: [ErrorCode; 12] = [
-    ErrorCode::NoOffers,
-    ErrorCode::PinnedOfferGone,
-    ErrorCode::OfferStale,
-    ErrorCode::ProvisioningFailed,
-    ErrorCode::ProvisioningTimeout,
-    ErrorCode::SessionEndedByBroker,
-    ErrorCode::HostUnsuitable,
-    ErrorCode::HostUnusable,
-    ErrorCode::SshTimeout,
-    ErrorCode::SshUnreachable,
-    ErrorCode::SshConnectionRefused,
-    ErrorCode::SshDisconnected,
-];
-
-/// Runs of one candidate that failed to get a working machine tried again.
-const FAILED_RUNS_RETRIED: usize = 2;
 
 /// Works out the spend so far and, when the record changed since `last`, saves it and
 /// publishes it to every open page.
@@ -361,7 +316,9 @@ fn finish(record: &Mutex<Campaign>, end: &End, records: &[BenchmarkRecord]) {
             "not measured: the budget did not allow it"
         };
         for c in &mut r.candidates {
-            if c.status == CandidateStatus::Waiting {
+            if c.status == CandidateStatus::Waiting && c.again() {
+                not_again(c, why.trim_start_matches("not measured: "));
+            } else if c.status == CandidateStatus::Waiting {
                 c.status = CandidateStatus::NotMeasured;
                 c.note = Some(why.into());
             }
@@ -385,10 +342,11 @@ fn answer(c: &Campaign, records: &[BenchmarkRecord], params_b: f64) -> Option<An
     if comparison.recommendations.is_empty() {
         return None;
     }
+    let spreads = spreads(&comparison, records);
     let confidence = Goal::ALL
         .into_iter()
         .filter_map(|goal| {
-            verdict::confidence(&comparison, goal, &[])
+            verdict::confidence(&comparison, goal, &spreads)
                 .map(|confidence| GoalConfidence { goal, confidence })
         })
         .collect();

@@ -330,6 +330,95 @@ async fn a_budget_too_small_for_every_candidate_stops_within_it_and_says_what_it
     nothing_running(&d).await;
 }
 
+/// Two candidates too close to call (the same GPU type on two providers at nearly the same
+/// price): both are measured again, once, their figures the median of their two
+/// measurements, and the answer rests on both; far apart, nothing is measured twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_too_close_to_call_are_measured_again_once() {
+    let dir = std::env::temp_dir().join(format!("gdl-test-{}", uuid::Uuid::new_v4()));
+    let d = Dashboard::start_custom(None, dir, |s| {
+        let sim = s.sim_mut();
+        sim.offers_per_provider = 96;
+        sim.ghosts = false;
+    })
+    .await;
+    let all = plan(&d, request(json!({}))).await;
+    let twins = all
+        .iter()
+        .filter(|a| a.offers >= 2)
+        .flat_map(|a| all.iter().map(move |b| (a, b)))
+        .filter(|(a, b)| {
+            a.key.gpu_type == b.key.gpu_type
+                && a.key.gpu_count == b.key.gpu_count
+                && a.key.provider < b.key.provider
+                && b.offers >= 2
+                && (a.price_per_hour / b.price_per_hour - 1.0).abs() < 0.02
+        })
+        .min_by(|x, y| x.0.price_per_hour.total_cmp(&y.0.price_per_hour))
+        .expect("one GPU type at nearly one price on two providers");
+    let only = [twins.0.key.clone(), twins.1.key.clone()];
+    let (status, started) = post(
+        &d,
+        "/api/campaigns",
+        request(json!({"only": only, "parallel": 2})),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let done = ended(&d, started["id"].as_str().unwrap()).await;
+    assert_eq!(done.status, CampaignStatus::Finished, "{done:#?}");
+    // The first measurement of each, as the campaign had them before looking again.
+    let mut first = Vec::new();
+    for c in &done.candidates {
+        let id = c.benchmark.as_ref().expect("measured");
+        let b: Value = d
+            .get(&format!("/api/benchmarks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let record: gdl_model::runs::BenchmarkRecord =
+            serde_json::from_value(b["benchmark"].clone()).unwrap();
+        first.push(
+            record
+                .at_slo()
+                .unwrap()
+                .usd_per_million_output_tokens
+                .unwrap(),
+        );
+    }
+    let (lo, hi) = (first[0].min(first[1]), first[0].max(first[1]));
+    let close = (hi - lo) / lo < gdl_model::campaigns::verdict::NOISE;
+    eprintln!("first measurements {first:?}: too close to call {close}");
+    let answer = done.answer.as_ref().unwrap();
+    for c in &done.candidates {
+        if close {
+            assert_eq!(c.repeats.len(), 1, "{c:#?}");
+            assert_eq!(c.status, CandidateStatus::Measured, "{c:#?}");
+            assert!(
+                c.note.as_deref().unwrap().contains("measured twice"),
+                "{c:#?}"
+            );
+            let point = answer
+                .comparison
+                .points
+                .iter()
+                .find(|p| p.benchmarks.contains(c.benchmark.as_ref().unwrap()))
+                .unwrap();
+            assert_eq!(point.benchmarks.len(), 2, "{point:?}");
+            assert!((point.usd_per_million - c.usd_per_million.unwrap()).abs() < 1e-9);
+        } else {
+            assert!(c.repeats.is_empty(), "{c:#?}");
+        }
+    }
+    nothing_running(&d).await;
+    let sum = rentals_cost(&d, &done).await;
+    assert!(
+        (done.spend_usd - sum).abs() < 1e-9,
+        "{} vs {sum}",
+        done.spend_usd
+    );
+}
+
 /// A rental is planned as 10 minutes to start and a capacity search as long as the time
 /// budget leaves it (5 minutes at most): 12 minutes give a search of under 2, and 10 none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
