@@ -100,7 +100,7 @@ describe('dashboard on the embedded simulator', () => {
     await row.waitFor();
     assert.match(await row.innerText(), /stopped/);
     assert.match(await row.innerText(), /SSH verification timeout/);
-    assert.match(await row.innerText(), /RTX|A100|H100|L4|V100|A40|A[56]000|L40S/);
+    assert.match(await row.innerText(), /RTX|A100|H100|B200|L4|V100|A40|A[56]000|L40S/);
     // An older version's session that none of this installation's runs rented: shown as
     // another dashboard's, never one of ours.
     assert.match(await row.locator('[data-foreign="true"]').innerText(), /another dashboard's/);
