@@ -82,6 +82,25 @@ async fn rentals_cost(d: &Dashboard, c: &Campaign) -> f64 {
     sum
 }
 
+/// Nothing left running, and the campaign's spend the sum of its rentals' costs (returned).
+async fn settled(d: &Dashboard, done: &Campaign) -> f64 {
+    nothing_running(d).await;
+    let sum = rentals_cost(d, done).await;
+    assert!(
+        (done.spend_usd - sum).abs() < 1e-9,
+        "{} vs {sum}",
+        done.spend_usd
+    );
+    sum
+}
+
+/// Starts the campaign `body` asks for and waits for its end.
+async fn run_to_end(d: &Dashboard, body: Value) -> Campaign {
+    let (status, started) = post(d, "/api/campaigns", body).await;
+    assert_eq!(status, 201, "{started}");
+    ended(d, started["id"].as_str().unwrap()).await
+}
+
 /// Four candidates whose simulated costs stand 25 % apart, each with `min_offers` offers at
 /// least: the others to leave out, and the cheapest's GPU type.
 async fn four_apart(d: &Dashboard, min_offers: u32) -> (Vec<CandidateKey>, String) {
@@ -197,14 +216,8 @@ async fn a_campaign_recommends_the_gpu_the_simulator_makes_cheapest_at_the_slo()
     }
     assert!(answer.break_even.is_some());
 
-    nothing_running(&d).await;
-    let sum = rentals_cost(&d, &done).await;
+    let sum = settled(&d, &done).await;
     assert!(sum > 0.0);
-    assert!(
-        (done.spend_usd - sum).abs() < 1e-9,
-        "{} vs {sum}",
-        done.spend_usd
-    );
     assert!(done.spend_usd <= 2.0);
 }
 
@@ -286,13 +299,7 @@ async fn failed_and_slow_rentals_are_replaced_and_the_recommendation_stays_right
     }
     assert!(failed_rentals >= 1, "{done:#?}");
 
-    nothing_running(&d).await;
-    let sum = rentals_cost(&d, &done).await;
-    assert!(
-        (done.spend_usd - sum).abs() < 1e-9,
-        "{} vs {sum}",
-        done.spend_usd
-    );
+    settled(&d, &done).await;
     assert!(done.spend_usd <= done.request.budget_usd);
 }
 
@@ -308,15 +315,7 @@ async fn a_budget_too_small_for_every_candidate_stops_within_it_and_says_what_it
     let budget = cheapest * 0.25 * 1.05;
     let total: f64 = all.iter().map(|c| c.price_per_hour * 0.25).sum();
     assert!(total > budget, "the budget must be too small for all");
-    let (status, started) = post(
-        &d,
-        "/api/campaigns",
-        request(json!({"budget_usd": budget, "parallel": 1})),
-    )
-    .await;
-    assert_eq!(status, 201, "{started}");
-    let id = started["id"].as_str().unwrap().to_owned();
-    let done = ended(&d, &id).await;
+    let done = run_to_end(&d, request(json!({"budget_usd": budget, "parallel": 1}))).await;
     assert_eq!(done.status, CampaignStatus::Finished, "{done:?}");
     let left_out = done.not_measured();
     assert!(!left_out.is_empty(), "{done:?}");
@@ -359,14 +358,7 @@ async fn candidates_too_close_to_call_are_measured_again_once() {
         .map(|(a, b)| (a.1, b.1))
         .expect("two candidates with offers");
     let only = [twins.0.key.clone(), twins.1.key.clone()];
-    let (status, started) = post(
-        &d,
-        "/api/campaigns",
-        request(json!({"only": only, "parallel": 2})),
-    )
-    .await;
-    assert_eq!(status, 201, "{started}");
-    let done = ended(&d, started["id"].as_str().unwrap()).await;
+    let done = run_to_end(&d, request(json!({"only": only, "parallel": 2}))).await;
     assert_eq!(done.status, CampaignStatus::Finished, "{done:#?}");
     // The first measurement of each, as the campaign had them before looking again.
     let mut first = Vec::new();
@@ -412,13 +404,7 @@ async fn candidates_too_close_to_call_are_measured_again_once() {
             assert!(c.repeats.is_empty(), "{c:#?}");
         }
     }
-    nothing_running(&d).await;
-    let sum = rentals_cost(&d, &done).await;
-    assert!(
-        (done.spend_usd - sum).abs() < 1e-9,
-        "{} vs {sum}",
-        done.spend_usd
-    );
+    settled(&d, &done).await;
 }
 
 /// A rental is planned as 10 minutes to start and a capacity search as long as the time
@@ -428,27 +414,21 @@ async fn a_short_time_budget_shortens_the_search_and_a_shorter_one_rents_nothing
     let d = Dashboard::start(None).await;
     let all = plan(&d, request(json!({}))).await;
     let first = all[0].key.clone();
-    let (status, started) = post(
+    let done = run_to_end(
         &d,
-        "/api/campaigns",
         request(json!({"time_budget_minutes": 10, "only": [first]})),
     )
     .await;
-    assert_eq!(status, 201, "{started}");
-    let done = ended(&d, started["id"].as_str().unwrap()).await;
     let c = &done.candidates[0];
     assert_eq!(c.status, CandidateStatus::NotMeasured, "{c:?}");
     assert!(c.runs.is_empty(), "nothing rented: {c:?}");
     assert!(c.note.as_deref().unwrap().contains("time budget"), "{c:?}");
 
-    let (status, started) = post(
+    let done = run_to_end(
         &d,
-        "/api/campaigns",
         request(json!({"time_budget_minutes": 12, "only": [first]})),
     )
     .await;
-    assert_eq!(status, 201, "{started}");
-    let done = ended(&d, started["id"].as_str().unwrap()).await;
     let c = &done.candidates[0];
     let measured = run(&d, c.runs[0].as_str()).await;
     let seconds = measured.config.search_seconds.unwrap();
@@ -527,13 +507,7 @@ async fn a_stopped_campaign_destroys_its_rentals_and_keeps_what_it_measured() {
         .iter()
         .filter(|c| c.runs.is_empty())
         .all(|c| c.note.as_deref().unwrap().contains("stopped")));
-    nothing_running(&d).await;
-    let sum = rentals_cost(&d, &done).await;
-    assert!(
-        (done.spend_usd - sum).abs() < 1e-9,
-        "{} vs {sum}",
-        done.spend_usd
-    );
+    settled(&d, &done).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
