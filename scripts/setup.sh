@@ -4,8 +4,9 @@
 # registries (crates.io, npm, Debian). Nothing is downloaded from anywhere else.
 #
 #   scripts/setup.sh          wasm target, cargo-leptos, wasm-bindgen, wasm-opt
-#   scripts/setup.sh --test   the above, plus Chromium, OpenSSH server and test packages,
-#                             and a Python venv with the official `openai` client (below)
+#   scripts/setup.sh --test   the above, plus Chromium, OpenSSH server, PostgreSQL (for the
+#                             store's tests, started privately by scripts/pg.sh) and test
+#                             packages, and a Python venv with the official `openai` client
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,8 @@ command -v npm >/dev/null || apt_missing+=(npm)
 if $want_test; then
   [[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
   [[ -x /usr/sbin/sshd ]] || apt_missing+=(openssh-server)
+  # Only the binaries are used: scripts/pg.sh starts a private cluster, never the service.
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_missing+=(postgresql)
   /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || apt_missing+=(python3-venv)
 fi
 if ((${#apt_missing[@]})); then

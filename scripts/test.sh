@@ -54,13 +54,24 @@ cargo clippy -p app --features ssr --all-targets -- -D warnings
 step "clippy: browser side (hydrate, wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-step "unit and integration tests"
+step "unit and integration tests (the store's and the replicas' on PostgreSQL too)"
+# A private PostgreSQL on loopback for this run (scripts/pg.sh), stopped and removed at the
+# end whatever happens: the store's tests run on it as well as on SQLite, and the replica
+# tests (two `serve` processes on one database) need it.
+eval "$(scripts/pg.sh start)"
+trap 'scripts/pg.sh stop "$GDL_TEST_PG_DIR" >/dev/null 2>&1 || true; summary' EXIT
 # A failing test's message is what a reader of CI's log needs; a backtrace of 30 frames
 # after it pushes it out of the part of the log that is shown (RUST_BACKTRACE=1 there).
 export RUST_BACKTRACE=0
 cargo test -p gdl-model
 cargo test -p app --features ssr
 cargo test -p server -p gdl-examples
+
+step "the dashboard's run, cleanup and restart tests again, on PostgreSQL"
+# The same tests, each dashboard on a schema of its own (GDL_TEST_STORE, support.rs): what
+# money depends on (runs, cleanup, the reconciler, restarts, deployments) holds on both.
+GDL_TEST_STORE=postgres cargo test -p server --test integration -- \
+  runs:: reconcile:: cost_safety:: recovery:: deploy_restart:: deployments::
 
 step "live-channel load driver, small level (so it cannot rot)"
 cargo test -p server --bench fanout -- 50

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use gdl_model::campaigns::record::Campaign;
 use gdl_model::campaigns::{CampaignPlan, CampaignRequest};
-use gdl_model::compare::Comparison;
+use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::costs::{CostParams, CostReport};
 use gdl_model::deployments::{
     CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
@@ -64,15 +64,10 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Answer<'_, Vec<BenchmarkRecord>>;
     /// One benchmark with its raw samples.
     fn benchmark(&self, id: BenchmarkId) -> Answer<'_, BenchmarkDetail>;
-    /// The models benchmarked, and `model` across GPUs and providers (only the models when
-    /// `model` is empty), only `engine`'s benchmarks counted when it is given, and only
-    /// those run with `settings` (a settings summary, or `default`) when that is.
-    fn compare(
-        &self,
-        model: String,
-        engine: Option<gdl_model::engines::Engine>,
-        settings: Option<String>,
-    ) -> Answer<'_, (Vec<String>, Comparison)>;
+    /// The models benchmarked, and the query's model across GPUs and providers in one
+    /// comparison group (only the models when no model is given), only the benchmarks run
+    /// with the query's settings counted when it names them.
+    fn compare(&self, query: CompareQuery) -> Answer<'_, (Vec<String>, Comparison)>;
     /// Imports the old Python dashboard's benchmark files: what was imported, why the rest
     /// was skipped.
     fn import_benchmarks(&self, files: Vec<OldFile>) -> Answer<'_, ImportReport>;

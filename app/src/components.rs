@@ -17,6 +17,7 @@ mod sessions;
 mod test_form;
 mod theme_toggle;
 mod ttr_chart;
+mod workload_fields;
 
 pub use benchmark_table::BenchmarkTable;
 pub use broker::{BrokerCard, ProvidersCard};

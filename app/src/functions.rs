@@ -15,7 +15,7 @@ pub use campaigns::*;
 pub use deployments::*;
 
 use crate::error::AppError;
-use gdl_model::compare::Comparison;
+use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::costs::{CostParams, CostReport};
 use gdl_model::embed::{CreatedEmbedToken, EmbedSetup, EmbedToken};
 use gdl_model::error::ApiError;
@@ -146,17 +146,11 @@ pub async fn get_benchmark(id: BenchmarkId) -> Reply<BenchmarkDetail> {
     Ok(crate::backend::backend()?.benchmark(id).await)
 }
 
-/// The models benchmarked, and `model` across GPUs and providers (the Compare page), only
-/// `engine`'s benchmarks counted when it is given, and those run with `settings` when that is.
+/// The models benchmarked, and the query's model across GPUs and providers in one
+/// comparison group (the Compare page; see [`CompareQuery`]).
 #[server(prefix = "/_fn", endpoint = "compare")]
-pub async fn get_comparison(
-    model: String,
-    engine: Option<gdl_model::engines::Engine>,
-    settings: Option<String>,
-) -> Reply<(Vec<String>, Comparison)> {
-    Ok(crate::backend::backend()?
-        .compare(model, engine, settings)
-        .await)
+pub async fn get_comparison(query: CompareQuery) -> Reply<(Vec<String>, Comparison)> {
+    Ok(crate::backend::backend()?.compare(query).await)
 }
 
 /// Imports the old Python dashboard's benchmark files (JSON-encoded: file texts go as they

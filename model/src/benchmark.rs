@@ -46,6 +46,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod input;
+pub mod trace;
+
 /// One request as measured by the client. Times are milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -339,14 +339,8 @@ pub fn candidates(
                     vram_gb: cheapest.vram_gb,
                     price_per_hour: cheapest.price_per_hour,
                 };
-                let w = &request.workload;
-                estimate::estimate(
-                    &model,
-                    &hardware,
-                    w.input_tokens,
-                    w.output_tokens,
-                    &request.slo,
-                )
+                let (input, output) = request.workload.mean_lengths();
+                estimate::estimate(&model, &hardware, input, output, &request.slo)
             });
             let (estimate, note) = match estimated {
                 Some(Ok(e)) if e.concurrency == 0 => (

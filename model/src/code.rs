@@ -113,6 +113,9 @@ codes! {
     RunFinished => "run_finished",
     /// No benchmark with that id.
     BenchmarkNotFound => "benchmark_not_found",
+    /// A benchmark no run of ours measured (by `gpu-deploy-llm bench`, or imported): it has
+    /// no configuration to run again, so no bundle.
+    BenchmarkNotRepeatable => "benchmark_not_repeatable",
     /// Not a session this dashboard created.
     SessionNotFound => "session_not_found",
     /// The dashboard's database failed.

@@ -47,42 +47,15 @@
 use crate::benchmark::Dist;
 use crate::ids::BenchmarkId;
 use crate::provider::Provider;
-use crate::query::blank_as_none;
 use crate::runs::BenchmarkRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `GET /api/compare?model=&engine=` and the Compare page: the model to compare across
-/// GPUs, and the engine when only one engine's benchmarks should count.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
-pub struct CompareQuery {
-    /// The model id, e.g. Qwen/Qwen2.5-0.5B-Instruct (empty: the models benchmarked only).
-    #[serde(
-        default,
-        deserialize_with = "blank_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub model: Option<String>,
-    /// `vllm` or `sglang`: only benchmarks that engine served (a run's record from before
-    /// engines were kept counts as vLLM); every engine when unset.
-    #[serde(
-        default,
-        deserialize_with = "blank_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
-    pub engine: Option<crate::engines::Engine>,
-    /// Only benchmarks run with these engine settings: their summary as the Compare page
-    /// lists them (`context 8,192 · prefix caching off`), or `default`; any when unset.
-    #[serde(
-        default,
-        deserialize_with = "blank_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub settings: Option<String>,
-}
+mod groups;
+
+pub use groups::{
+    compare_group, groups, slo_key, CompareGroup, CompareQuery, DEFAULT_WORKLOAD, UNKNOWN,
+};
 
 /// One GPU on one provider, over every benchmark of the model there.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,8 +73,31 @@ pub struct FrontierPoint {
     pub tokens_per_s_per_user: f64,
     /// The benchmarks it rests on, newest first.
     pub benchmarks: Vec<BenchmarkId>,
+    /// How many of them are external (measured by `bench`, or imported), not deployed here.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub external: usize,
     /// No other point is at least as cheap and as fast, and better in one.
     pub pareto: bool,
+    /// Its quantization, set only when the benchmarks compared ran with several (a campaign
+    /// weighing quantizations): each quantization is then a point of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<String>,
+}
+
+impl FrontierPoint {
+    /// "RTX 4090 ×1 on Vast.ai", with " · awq" when points differ in quantization.
+    pub fn label(&self) -> String {
+        format!(
+            "{} ×{} on {}{}",
+            self.gpu_type,
+            self.gpu_count,
+            self.provider.label(),
+            self.quantization
+                .as_ref()
+                .map(|q| format!(" · {q}"))
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// What to optimise a recommendation for.
@@ -149,8 +145,8 @@ pub struct Recommendation {
 pub struct Comparison {
     /// The model id compared.
     pub model: String,
-    /// One point per GPU type, count and provider with a level that met the SLOs,
-    /// cheapest first.
+    /// One point per GPU type, count and provider (and quantization, when the benchmarks
+    /// differ in it) with a level that met the SLOs, cheapest first.
     pub points: Vec<FrontierPoint>,
     /// One per [`Goal`], chosen among the frontier (pareto) points; empty without points.
     pub recommendations: Vec<Recommendation>,
@@ -160,10 +156,24 @@ pub struct Comparison {
     /// used first, as the settings filter names them (`default` for none set).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub settings: Vec<String>,
+    /// The comparison group shown (see [`CompareQuery`]); absent when none matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<CompareGroup>,
+    /// Every group of the model's benchmarks (of the settings asked for), the most
+    /// benchmarks first; the one shown among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<CompareGroup>,
+    /// The model's benchmarks in other groups, left off this frontier.
+    #[serde(default)]
+    pub left_out: usize,
 }
 
-/// GPU type, GPU count and provider.
-type Hardware = (String, u32, Provider);
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// GPU type, GPU count, provider, and quantization when the records compared differ in it.
+type Hardware = (String, u32, Provider, Option<String>);
 
 /// A benchmark with its $ per 1M tokens and per-user speed at the SLO capacity.
 type Measured<'a> = (&'a BenchmarkRecord, f64, f64);
@@ -178,6 +188,7 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
     let mut without_slo = Vec::new();
     let mut mine: Vec<&BenchmarkRecord> = records.iter().filter(|r| r.model == model).collect();
     mine.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    let mixed = mine.iter().any(|r| r.quantization != mine[0].quantization);
     for r in mine {
         let at = r.at_slo();
         let figures = at.and_then(|p| {
@@ -186,7 +197,12 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
         });
         match figures {
             Some((usd, speed)) => groups
-                .entry((r.gpu_type.clone(), r.gpu_count, r.provider.clone()))
+                .entry((
+                    r.gpu_type.clone(),
+                    r.gpu_count,
+                    r.provider.clone(),
+                    mixed.then(|| r.quantization.clone()),
+                ))
                 .or_default()
                 .push((r, usd, speed)),
             None => without_slo.push(r.id.clone()),
@@ -194,7 +210,7 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
     }
     let mut points: Vec<FrontierPoint> = groups
         .into_iter()
-        .map(|((gpu_type, gpu_count, provider), list)| {
+        .map(|((gpu_type, gpu_count, provider, quantization), list)| {
             let usd: Vec<f64> = list.iter().map(|x| x.1).collect();
             let speed: Vec<f64> = list.iter().map(|x| x.2).collect();
             FrontierPoint {
@@ -204,7 +220,9 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
                 usd_per_million: Dist::of(&usd).p50,
                 tokens_per_s_per_user: Dist::of(&speed).p50,
                 benchmarks: list.iter().map(|x| x.0.id.clone()).collect(),
+                external: list.iter().filter(|x| x.0.external).count(),
                 pareto: false,
+                quantization,
             }
         })
         .collect();
@@ -229,7 +247,7 @@ pub fn compare(model: &str, records: &[BenchmarkRecord]) -> Comparison {
         points,
         recommendations,
         without_slo,
-        settings: Vec::new(),
+        ..Comparison::default()
     }
 }
 
@@ -285,10 +303,8 @@ fn recommend(points: &[FrontierPoint]) -> Vec<Recommendation> {
                 goal,
                 point: i,
                 text: format!(
-                    "{} ×{} on {}: ${:.3} per 1M output tokens at {:.0} tok/s per user, from {n} benchmark{} ({})",
-                    p.gpu_type,
-                    p.gpu_count,
-                    p.provider.label(),
+                    "{}: ${:.3} per 1M output tokens at {:.0} tok/s per user, from {n} benchmark{} ({})",
+                    p.label(),
                     p.usd_per_million,
                     p.tokens_per_s_per_user,
                     if n == 1 { "" } else { "s" },

@@ -36,7 +36,7 @@ pub const MISSING: &[&str] = &[
 ];
 
 /// How an imported record's `workload` begins: what marks it as imported.
-const IMPORTED: &str = "imported from the Python dashboard";
+pub(crate) const IMPORTED: &str = "imported from the Python dashboard";
 
 /// One old file to import: its name (for messages) and its text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -170,6 +170,7 @@ pub fn import(text: &str, from: &str) -> Result<BenchmarkRecord, String> {
         engine: Some(crate::engines::Engine::Vllm),
         engine_version: None,
         engine_settings: Default::default(),
+        input: None,
     })
 }
 

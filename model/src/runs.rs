@@ -35,6 +35,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod benchmarks;
+pub mod bundle;
 mod config;
 mod filters;
 mod host;

@@ -97,6 +97,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/benchmarks/import", post(benchmarks::import))
         .route("/api/compare", get(benchmarks::compare))
         .route("/api/benchmarks/{id}", get(benchmarks::get))
+        .route("/api/benchmarks/{id}/bundle", get(benchmarks::bundle))
         .route(
             "/api/{*rest}",
             get(unknown).post(unknown).put(unknown).delete(unknown),
@@ -125,6 +126,21 @@ pub fn json_body<T: DeserializeOwned>(
     hint: &str,
 ) -> Result<T, ServiceError> {
     serde_json::from_slice(body).map_err(|e| ServiceError::invalid(format!("{refusal}: {e}"), hint))
+}
+
+/// `response` as a download named `filename` (its `Content-Disposition`); a name that is no
+/// header value leaves it shown inline.
+pub fn attached(
+    mut response: axum::response::Response,
+    filename: &str,
+) -> axum::response::Response {
+    let value = format!("attachment; filename=\"{filename}\"");
+    if let Ok(disposition) = axum::http::HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, disposition);
+    }
+    response
 }
 
 /// Test-only routes, mounted with `--test-hooks`: `POST /_test/live/raw` sends its body as

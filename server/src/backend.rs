@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use gdl_model::campaigns::record::Campaign;
 use gdl_model::campaigns::{CampaignPlan, CampaignRequest};
-use gdl_model::compare::Comparison;
+use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::costs::{CostParams, CostReport};
 use gdl_model::deployments::{
     CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
@@ -86,18 +86,8 @@ impl Backend for Dashboard {
         Box::pin(async move { Ok(self.history().benchmark(&id).await?) })
     }
 
-    fn compare(
-        &self,
-        model: String,
-        engine: Option<gdl_model::engines::Engine>,
-        settings: Option<String>,
-    ) -> Answer<'_, (Vec<String>, Comparison)> {
-        Box::pin(async move {
-            Ok(self
-                .history()
-                .compare_by(&model, engine, settings.as_deref())
-                .await?)
-        })
+    fn compare(&self, query: CompareQuery) -> Answer<'_, (Vec<String>, Comparison)> {
+        Box::pin(async move { Ok(self.history().compare(&query).await?) })
     }
 
     fn import_benchmarks(&self, files: Vec<OldFile>) -> Answer<'_, ImportReport> {

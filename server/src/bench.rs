@@ -4,6 +4,7 @@
 //! of a target length, or a prompt file), load levels at fixed concurrency judged against
 //! SLOs, and the capacity search ([`search`]).
 
+pub mod calibrate;
 pub mod search;
 pub mod workload;
 
@@ -151,6 +152,30 @@ impl Engine {
                 due
             })
             .collect();
+        self.scheduled(schedule, cap, Some(rate)).await
+    }
+
+    /// Replays a trace workload's requests at their arrival times, `speed` times faster, at
+    /// most `cap` in flight (as [`Engine::rate_level`]). Other workloads send nothing.
+    pub async fn replay(&self, speed: f64, cap: u32) -> (PhaseMetrics, Vec<Sample>) {
+        let requests = self.workload.trace().unwrap_or_default();
+        let first = requests.first().map_or(0, |r| r.timestamp);
+        let schedule: Vec<f64> = requests
+            .iter()
+            .map(|r| (r.timestamp - first) as f64 / 1000.0 / speed.max(1e-3))
+            .collect();
+        let span = schedule.last().copied().unwrap_or(0.0);
+        let rate = (span > 0.0).then(|| schedule.len() as f64 / span);
+        self.scheduled(schedule, cap, rate).await
+    }
+
+    /// Request `i` sent at `schedule[i]` seconds from now, at most `cap` in flight.
+    async fn scheduled(
+        &self,
+        schedule: Vec<f64>,
+        cap: u32,
+        rate: Option<f64>,
+    ) -> (PhaseMetrics, Vec<Sample>) {
         let slots = Arc::new(tokio::sync::Semaphore::new(cap.max(1) as usize));
         let origin = Instant::now();
         let tasks = schedule.into_iter().enumerate().map(|(i, due)| {
@@ -189,7 +214,7 @@ impl Engine {
             .into_iter()
             .flatten()
             .collect();
-        self.measured(samples, cap, origin, Some(rate))
+        self.measured(samples, cap, origin, rate)
     }
 }
 
@@ -264,6 +289,67 @@ mod tests {
         let spread = gaps.iter().cloned().fold(0.0, f64::max)
             - gaps.iter().cloned().fold(f64::MAX, f64::min);
         assert!(spread > 20.0, "exponential gaps vary: {gaps:?}");
+    }
+
+    #[tokio::test]
+    async fn calibrated_prompts_have_the_tokens_asked_and_the_record_says_so() {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let p = profile(20.0, 1.0);
+        let llm = SimLlm::start(p.clone(), 0).unwrap();
+        let mut engine = engine_on(&llm, &p, Workload::synthetic(300, 2));
+        // One word per token asked: the simulated tokenizer makes more of them.
+        let (before, _) = engine.level(1, 2).await;
+        let words = engine.input_lengths(&[before]).measured.unwrap();
+        assert!(words > 330.0, "uncalibrated prompts count {words} tokens");
+        let fit = engine
+            .calibrate()
+            .await
+            .expect("the simulator counts tokens");
+        assert!(fit.per_word > 1.1, "{fit:?}");
+        let (after, _) = engine.level(2, 4).await;
+        let input = engine.input_lengths(&[after]);
+        let counted = input.measured.unwrap();
+        assert!((counted - 300.0).abs() <= 9.0, "calibrated: {counted}");
+        assert_eq!((input.asked, input.calibration), (Some(300.0), Some(fit)));
+    }
+
+    #[tokio::test]
+    async fn a_trace_replays_at_its_times_with_exact_answer_lengths() {
+        use gdl_model::benchmark::trace::TraceRequest;
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let p = profile(5.0, 1.0);
+        let llm = SimLlm::start(p.clone(), 0).unwrap();
+        let requests: Vec<TraceRequest> = (0..5)
+            .map(|k| TraceRequest {
+                timestamp: 1000 * k,
+                input_length: 40,
+                output_length: 3 + k as u32,
+                hash_ids: vec![0],
+            })
+            .collect();
+        let trace = Workload::Trace {
+            name: "five".into(),
+            requests: Arc::new(requests),
+            exact_output: true,
+            seed: 0,
+            fit: None,
+        };
+        let engine = engine_on(&llm, &p, trace);
+        let (m, samples) = engine.replay(20.0, 8).await;
+        assert_eq!(m.completed, 5);
+        assert_eq!(
+            m.request_rate,
+            Some(5.0 / 0.2),
+            "5 requests over 4 s at 20×"
+        );
+        for (k, s) in samples.iter().enumerate() {
+            // At its time (50 ms apart at 20×) or after it, never before.
+            assert!(
+                s.start_ms > 50.0 * k as f64 - 2.0,
+                "request {k}: {samples:?}"
+            );
+            assert_eq!(s.output_tokens, 3 + k as u32);
+        }
     }
 
     #[tokio::test]

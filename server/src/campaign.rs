@@ -25,6 +25,7 @@ use crate::live::Hub;
 use crate::runner::engine_fit::Fit;
 use crate::runner::Runner;
 use crate::shopper::ShopperClient;
+use crate::store::Lease;
 use chrono::Utc;
 use gdl_model::campaigns::record::{Campaign, CampaignStatus, CandidateState};
 use gdl_model::campaigns::{candidates, CampaignRequest, Candidate};
@@ -37,6 +38,11 @@ use gdl_model::shopper::{InventoryQuery, Offer};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
+
+/// What a campaign whose dashboard stopped says, after a restart.
+const STOPPED: &str = "The dashboard stopped while this campaign ran; its runs were ended and their sessions destroyed at the next start.";
+/// What it says when another replica found it.
+const TAKEN_OVER: &str = "The replica running this campaign stopped answering; another ended it, and its runs were ended and their sessions destroyed.";
 
 /// Campaigns kept in a list.
 const LISTED: u32 = 100;
@@ -166,18 +172,23 @@ impl Campaigns {
             answer: None,
             message: None,
         };
-        self.inner
-            .runner
+        let runner = &self.inner.runner;
+        let stop = CancellationToken::new();
+        let owned = runner.hold(Lease::new_campaign(&id, runner.replica()), stop.clone());
+        if let Err(e) = runner
             .store()
-            .save_campaign(&record)
+            .save_campaign_owned(&record, &owned.lease, owned.ttl)
             .await
-            .map_err(|e| ApiError::new(ErrorCode::StorageError, e.to_string()))?;
+        {
+            runner.let_go(&owned).await;
+            return Err(ApiError::new(ErrorCode::StorageError, e.to_string()));
+        }
         self.inner.hub.publish([LiveEvent::CampaignUpsert {
             campaign: record.clone(),
         }]);
         let handle = Handle {
             record: Arc::new(Mutex::new(record.clone())),
-            stop: CancellationToken::new(),
+            stop,
         };
         self.inner
             .running
@@ -191,9 +202,11 @@ impl Campaigns {
                 &this.inner.hub,
                 &handle.record,
                 &handle.stop,
+                &owned,
                 planned.params_b,
             )
             .await;
+            this.inner.runner.let_go(&owned).await;
             this.inner.running.lock().unwrap().remove(&id);
         });
         Ok(record)
@@ -259,23 +272,60 @@ impl Campaigns {
     /// runner's own recovery, sessions destroyed; the record says the campaign was cut),
     /// then puts the newest campaigns in the live state.
     pub async fn recover(&self) -> Result<(), crate::store::StoreError> {
+        self.end_orphans(STOPPED).await?;
         let store = self.inner.runner.store();
-        for mut c in store.unfinished_campaigns().await? {
-            c.status = CampaignStatus::Stopped;
-            c.ended_at = Some(Utc::now());
-            c.message = Some(
-                "The dashboard stopped while this campaign ran; its runs were ended and their sessions destroyed at the next start."
-                    .into(),
-            );
-            store.save_campaign(&c).await?;
-        }
         let mut newest = store.campaigns(FINISHED_CAMPAIGNS_KEPT as u32).await?;
         newest.reverse();
-        self.inner.hub.publish(
+        self.inner.hub.seed(
             newest
                 .into_iter()
                 .map(|campaign| LiveEvent::CampaignUpsert { campaign }),
         );
+        Ok(())
+    }
+
+    /// Looks every `every` for campaigns whose replica stopped (their lease expired) and
+    /// ends them, as a restart does.
+    pub fn spawn_takeover(&self, every: std::time::Duration) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = this.end_orphans(TAKEN_OVER).await {
+                    tracing::warn!(error = %e, "cannot look for campaigns a stopped replica left");
+                }
+            }
+        });
+    }
+
+    /// Claims each campaign recorded running whose lease is free or expired (none another
+    /// replica runs) and ends it, saying `why`.
+    async fn end_orphans(&self, why: &str) -> Result<(), crate::store::StoreError> {
+        let runner = &self.inner.runner;
+        let store = runner.store();
+        for id in store.orphaned_campaigns().await? {
+            if self.inner.running.lock().unwrap().contains_key(&id) {
+                continue;
+            }
+            let ttl = runner.lease_ttl();
+            let Some(lease) = store.claim_campaign(&id, runner.replica(), ttl).await? else {
+                continue;
+            };
+            let Some(mut c) = store.campaign(&id).await? else {
+                continue;
+            };
+            if !c.status.is_finished() {
+                c.status = CampaignStatus::Stopped;
+                c.ended_at = Some(Utc::now());
+                c.message = Some(why.into());
+                store.save_campaign_owned(&c, &lease, ttl).await?;
+                tracing::warn!(campaign = %id, "ended a campaign whose dashboard stopped");
+                self.inner
+                    .hub
+                    .publish([LiveEvent::CampaignUpsert { campaign: c }]);
+            }
+            store.release(&lease).await?;
+        }
         Ok(())
     }
 

@@ -204,12 +204,10 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
     let mut settings = Settings::defaults("127.0.0.1:0");
     settings.broker = args.broker.clone();
     settings.hub = args.hub.clone();
-    let mut config = match args.rent.config(&args.model) {
+    let config = match test_config(&args) {
         Ok(config) => config,
         Err((message, hint)) => return Ok(output::bad_input(&message, hint)),
     };
-    config.keep_on_failure = args.keep_on_failure;
-    config.capacity_search = args.search;
     let state = crate::start(settings).await?;
     let dashboard = state.dashboard.clone();
     let run = match dashboard.start_run(config).await {
@@ -263,6 +261,42 @@ pub async fn test(args: crate::config::TestArgs) -> anyhow::Result<i32> {
         RunStatus::Cancelled | RunStatus::Interrupted => 130,
         _ => 1,
     })
+}
+
+/// What `test` runs: `--from`'s bundle run again (its highest price replaced by
+/// `--max-price`), else the options; what is wrong and what to do otherwise.
+fn test_config(
+    args: &crate::config::TestArgs,
+) -> Result<gdl_model::runs::TestConfig, (String, &'static str)> {
+    let Some(path) = &args.from else {
+        let mut config = args
+            .rent
+            .config(args.model.as_deref().unwrap_or_default())?;
+        config.keep_on_failure = args.keep_on_failure;
+        config.capacity_search = args.search;
+        args.workload.apply(&mut config);
+        return Ok(config);
+    };
+    let hint = "Save a benchmark's bundle from its page (Download the bundle), or GET /api/benchmarks/{id}/bundle, then pass that file.";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| (format!("cannot read {}: {e}", path.display()), hint))?;
+    let bundle = gdl_model::runs::bundle::BenchmarkBundle::read(&text)
+        .map_err(|e| (format!("{} is {e}", path.display()), hint))?;
+    eprintln!(
+        "running benchmark {} again: {} on {} × {} ({}), ${:.3}/h then",
+        bundle.benchmark,
+        bundle.model,
+        bundle.gpu_count,
+        bundle.gpu_type,
+        bundle.provider.label(),
+        bundle.price_per_hour
+    );
+    let mut config = bundle.again();
+    if let Some(price) = args.rent.max_price {
+        config.max_price = price;
+    }
+    config.keep_on_failure |= args.keep_on_failure;
+    Ok(config)
 }
 
 /// What a finished run did, as people read it (the caller prints it, control characters

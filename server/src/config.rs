@@ -10,6 +10,7 @@ mod campaign_args;
 mod deploy_args;
 mod engine_args;
 mod reads;
+mod workload_args;
 
 pub use campaign_args::CampaignArgs;
 pub use deploy_args::{DeployArgs, DeploymentsArgs, KeysArgs, RentArgs, StopArgs};
@@ -18,6 +19,7 @@ pub use reads::{
     BenchmarksAction, BenchmarksArgs, DashboardArgs, DataDir, ExportAs, LogsArgs, RunState,
     RunsArgs,
 };
+pub use workload_args::WorkloadArgs;
 
 /// Deploy LLMs on cheap cloud GPUs through cloud-gpu-shopper, and benchmark them.
 #[derive(Debug, Parser)]
@@ -43,7 +45,7 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Run one deployment test headless (the dashboard's 11 steps) and print the result.
     /// Uses the embedded simulator unless a broker URL is given.
-    Test(TestArgs),
+    Test(Box<TestArgs>),
     /// Whether the broker is ready, and if not why and what to do (exit 1 when not); with
     /// --url, the broker as that dashboard sees it.
     Status(ReadArgs),
@@ -135,7 +137,8 @@ pub struct BenchArgs {
     /// What it runs on, e.g. "RTX 4090 x1" (recorded as GPU type and count).
     #[arg(long, default_value = "unknown x1")]
     pub gpu: String,
-    /// Prompt length of the synthetic workload, in tokens (about one word each).
+    /// Prompt length of the synthetic workload, in the model's tokens (calibrated with the
+    /// server's own counts when it reports them).
     #[arg(long, default_value_t = 128)]
     pub input_tokens: u32,
     /// Output length asked for, in tokens.
@@ -147,6 +150,20 @@ pub struct BenchArgs {
     /// A JSON lines file of {"prompt" | "messages", "max_tokens"} instead of synthetic prompts.
     #[arg(long)]
     pub prompt_file: Option<PathBuf>,
+    /// A request trace instead of synthetic prompts: a shipped one (chat, rag) or a Mooncake
+    /// JSON lines file ({"timestamp", "input_length", "output_length", "hash_ids"}). Its
+    /// requests are used in turn at each level; with --replay, sent at their times.
+    #[arg(long, conflicts_with = "prompt_file")]
+    pub trace: Option<String>,
+    /// Send the trace's requests at their arrival times (one phase) instead of levels.
+    #[arg(long, requires = "trace")]
+    pub replay: bool,
+    /// Replay this many times faster than the trace's own clock.
+    #[arg(long, default_value_t = 1.0, requires = "replay")]
+    pub replay_speed: f64,
+    /// Seeds the synthetic and trace prompts (the same seed sends the same prompts).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Concurrency levels, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     pub concurrency: Vec<u32>,
@@ -318,12 +335,49 @@ pub struct EnginesArgs {
     pub json: bool,
 }
 
+/// What a bundle decides, so `test --from` refuses it as a flag.
+const FROM_CONFLICTS: [&str; 25] = [
+    "model",
+    "provider",
+    "quantization",
+    "reservation_hours",
+    "gpu_count",
+    "deploy_mode",
+    "offer",
+    "search",
+    "engine",
+    "engine_version",
+    "max_model_len",
+    "max_num_seqs",
+    "gpu_memory_utilization",
+    "dtype",
+    "kv_cache_dtype",
+    "prefix_caching",
+    "enforce_eager",
+    "trust_remote_code",
+    "engine_flags",
+    "input_tokens",
+    "output_tokens",
+    "trace",
+    "seed",
+    "ttft_ms",
+    "tpot_ms",
+];
+
 /// Options of `gpu-deploy-llm test`.
 #[derive(Clone, Debug, Args)]
 pub struct TestArgs {
-    /// Model: a preset alias (e.g. qwen2.5-0.5b) or a Hugging Face id.
-    #[arg(long)]
-    pub model: String,
+    /// Model: a preset alias (e.g. qwen2.5-0.5b) or a Hugging Face id (not with --from).
+    #[arg(long, required_unless_present = "from")]
+    pub model: Option<String>,
+
+    /// Runs a benchmark again from its bundle (downloaded from its page, or
+    /// `GET /api/benchmarks/{id}/bundle`): the same test on the same GPU type and count and
+    /// provider, whichever offer of them is cheapest now. Beside it only --max-price
+    /// (replaces the bundle's), --keep-on-failure, --json and the broker, data and Hub
+    /// options are taken; the test's other options are refused.
+    #[arg(long, value_name = "FILE", conflicts_with_all = FROM_CONFLICTS)]
+    pub from: Option<PathBuf>,
 
     #[command(flatten)]
     pub rent: RentArgs,
@@ -332,10 +386,13 @@ pub struct TestArgs {
     #[arg(long)]
     pub keep_on_failure: bool,
 
-    /// Benchmark with the SLO capacity search (the highest concurrency within the default
-    /// SLOs, at most 64 and 5 minutes) instead of the fixed levels.
+    /// Benchmark with the SLO capacity search (the highest concurrency within the SLOs, at
+    /// most 64 and 5 minutes) instead of the fixed levels.
     #[arg(long)]
     pub search: bool,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
 
     /// Print the run and its benchmark as JSON on stdout (progress goes to stderr).
     #[arg(long)]

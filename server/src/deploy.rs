@@ -256,12 +256,33 @@ impl Deployments {
 
     /// Saves and publishes `live`'s record if it changed since the last flush.
     pub async fn flush(&self, live: &Live) {
-        if !live.take_dirty() {
+        if live.is_lost() || !live.take_dirty() {
             return;
         }
         let record = live.snapshot();
-        if let Err(e) = self.inner.store.save_deployment(&record).await {
-            tracing::error!(deployment = %record.id, error = %e, "cannot save a deployment");
+        // Bound to its run's lease, the record is written only while that lease is this
+        // replica's, checked in the database itself: a replica woken after another took the
+        // run over has its write refused there, whatever it believed, and stops.
+        let saved = match live.owned() {
+            Some(owned) => {
+                self.inner
+                    .store
+                    .save_deployment_owned(&record, &owned.lease)
+                    .await
+            }
+            None => self.inner.store.save_deployment(&record).await,
+        };
+        match saved {
+            Ok(()) => {}
+            Err(StoreError::Fenced(_)) => {
+                if let Some(owned) = live.owned() {
+                    owned.lose();
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(deployment = %record.id, error = %e, "cannot save a deployment")
+            }
         }
         self.inner
             .hub

@@ -40,6 +40,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         // The request clashes with how things stand.
         C::RunInProgress
         | C::RunFinished
+        | C::BenchmarkNotRepeatable
         | C::SessionDuplicate
         | C::SessionTerminal
         | C::OfferStale => StatusCode::CONFLICT,

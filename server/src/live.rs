@@ -3,10 +3,13 @@
 //! - [`hub`]: numbers events (`seq`, per-boot `epoch`), keeps the current state and a ring
 //!   of recent events, fans frames out to bounded per-client queues, resumes clients by
 //!   replay or snapshot, and counts everything.
+//! - [`relay`]: with several replicas, the hub's events through the database, in one
+//!   order for all (PostgreSQL).
 //! - [`socket`]: one connection's loop (hello, replay/snapshot, live frames, heartbeat,
 //!   silence deadline, shutdown), generic over `Sink`/`Stream` so tests drive it directly.
 
 pub mod hub;
+pub mod relay;
 pub mod socket;
 
 pub use hub::{Hub, HubConfig, Subscription};

@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => server::cli::serve(*args).await,
         Command::Simulate(args) => server::cli::simulate(args).await,
-        Command::Test(args) => exit(server::cli::test(args).await),
+        Command::Test(args) => exit(server::cli::test(*args).await),
         Command::Status(a) => exit(server::cli::glance::status(a).await),
         Command::Inventory(a) => exit(broker::inventory(a).await),
         Command::Sessions(a) => exit(server::cli::glance::sessions(a).await),

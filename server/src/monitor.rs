@@ -4,6 +4,9 @@
 
 pub mod inventory;
 mod ledger;
+mod poller;
+
+pub use poller::POLLER;
 
 use crate::live::Hub;
 use crate::shopper::{ShopperClient, ShopperError};
@@ -15,8 +18,8 @@ use gdl_model::sessions::{SessionView, SessionsView};
 use gdl_model::shopper::{Provider, Session, SessionStatus};
 use gdl_model::status::{BrokerState, BrokerStatus, ProviderOffers, StatusView};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
@@ -101,6 +104,11 @@ struct Shared {
     /// Held while the changes since the hub's state are worked out and published: two
     /// loops publish the status.
     publishing: Mutex<()>,
+    /// Among several replicas: the lease polling needs ([`poller`]), whether this replica
+    /// holds it, and whether a page asked for fresh figures (read even by a follower).
+    poller: OnceLock<poller::PollerLease>,
+    holding: AtomicBool,
+    forced: AtomicBool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -171,6 +179,9 @@ impl Monitor {
                 offers: watch::Sender::new(inventory::Offers::default()),
                 inventory_wake: Notify::new(),
                 publishing: Mutex::new(()),
+                poller: OnceLock::new(),
+                holding: AtomicBool::new(false),
+                forced: AtomicBool::new(false),
             }),
         }
     }
@@ -248,14 +259,29 @@ impl Monitor {
     pub async fn refresh(&self, patience: Duration) -> BrokerView {
         let mut rx = self.subscribe();
         let target = self.shared.started.load(Ordering::SeqCst) + 1;
+        self.shared.forced.store(true, Ordering::SeqCst);
         self.shared.wake.notify_one();
         let _ = tokio::time::timeout(patience, rx.wait_for(|v| v.polls >= target)).await;
         self.view()
     }
 
-    /// One poll: health first (published at once), then our sessions. Returns how long to
-    /// wait before the next one.
+    /// One poll: health first (published at once), then our sessions; among several
+    /// replicas, only by the poller's holder (the others follow it, [`poller`]). Returns how
+    /// long to wait before the next one.
     async fn poll_once(&self) -> Duration {
+        let forced = self.shared.forced.swap(false, Ordering::SeqCst);
+        let first = self.view().polls == 0;
+        if !self.holds_poller().await && !forced && !first {
+            self.shared.started.fetch_add(1, Ordering::SeqCst);
+            self.follow();
+            return self.pace(self.shared.intervals.busy);
+        }
+        let pause = self.poll_broker().await;
+        self.pace(pause)
+    }
+
+    /// One read of the broker (see [`Monitor::poll_once`]).
+    async fn poll_broker(&self) -> Duration {
         self.shared.started.fetch_add(1, Ordering::SeqCst);
         let client = &self.shared.client;
         let broker = self.check_health().await;
@@ -303,6 +329,11 @@ impl Monitor {
     /// Publishes what changed since the hub's state: the status, and sessions upserted or
     /// (only after a successful listing) removed.
     fn publish_changes(&self, sessions_listed: bool) {
+        // Among several replicas the poller's holder publishes, and each replica its first
+        // read (what its browsers start from); a follower's other reads stay its own.
+        if !self.publishes() && self.view().polls > 0 {
+            return;
+        }
         let _one_at_a_time = self
             .shared
             .publishing

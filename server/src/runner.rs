@@ -8,7 +8,11 @@
 //! - [`error`]: [`StepError`] (why a step failed) and [`RunError`] (why a request was
 //!   refused, with its HTTP status).
 //! - `validate`, `limits`: checking a configuration; the start rate limit.
+//! - `config`: [`RunnerConfig`].
 //! - `recover`: closing runs a previous process left unfinished, after a restart.
+//! - `owned`, `takeover`: leases (docs/replicas.md): every run holds one, renewed by a
+//!   heartbeat, its writes fenced by its token; runs and deployments whose replica stopped
+//!   are taken over; the reconciler runs under a named lease.
 //! - [`reconcile`]: the reconciler, which settles what finished runs still owe and destroys
 //!   sessions nothing owns.
 //! - [`destroy`]: destroying a session until the broker confirms it gone.
@@ -30,7 +34,11 @@
 //! - `bounded`: what a stranger's host can make us keep (output tails, line length, bodies).
 
 mod bounded;
+mod config;
 mod context;
+pub(crate) mod owned;
+pub use config::RunnerConfig;
+pub use owned::LeaseConfig;
 mod deploying;
 pub mod destroy;
 pub mod engine_env;
@@ -53,6 +61,7 @@ mod serving_extend;
 pub mod shell;
 pub mod ssh;
 pub mod steps;
+mod takeover;
 mod validate;
 pub mod vllm;
 
@@ -63,7 +72,7 @@ pub use validate::{validate, Plan};
 
 use crate::live::Hub;
 use crate::shopper::ShopperClient;
-use crate::store::Store;
+use crate::store::{Lease, Store};
 use chrono::Utc;
 use context::RunContext;
 use gdl_model::ids::RunId;
@@ -72,56 +81,11 @@ use gdl_model::live::{
 };
 use gdl_model::reconciled::RECONCILED_KEPT;
 use gdl_model::runs::{Run, StepName, TestConfig};
+use owned::Owned;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// How runs behave.
-#[derive(Clone, Debug)]
-pub struct RunnerConfig {
-    /// Runs allowed at once.
-    pub max_concurrent: usize,
-    /// Requests per load phase, and the concurrency levels (the first is 1).
-    pub load_requests: u32,
-    pub load_levels: Vec<u32>,
-    pub load_max_tokens: u32,
-    /// Sessions a run may rent in all (a new one when a machine fails to start).
-    pub max_rentals: u32,
-    /// SSH addresses on loopback or private networks are allowed (a local simulator).
-    pub allow_private_hosts: bool,
-    /// How long cleanup keeps asking the broker to confirm a destroy.
-    pub destroy_patience: Duration,
-    /// The broker's SSH verification budget asked for on every create (1–30 minutes).
-    pub ssh_timeout_minutes: u32,
-    /// The most disk (GB) a rental may ask for.
-    pub max_disk_gb: u32,
-    /// The reconciler's pace, grace period and patience.
-    pub reconcile: ReconcileConfig,
-    /// The Hugging Face Hub asked before renting, and the token for gated models.
-    pub hub: hub::HubAccess,
-    /// How deployments are watched while they serve.
-    pub serving: serving::ServingConfig,
-}
-
-impl Default for RunnerConfig {
-    fn default() -> Self {
-        Self {
-            max_concurrent: 1,
-            load_requests: 12,
-            load_levels: vec![1, 4],
-            load_max_tokens: 96,
-            max_rentals: 3,
-            allow_private_hosts: false,
-            destroy_patience: destroy::DESTROY_PATIENCE,
-            ssh_timeout_minutes: 10,
-            max_disk_gb: 500,
-            reconcile: ReconcileConfig::default(),
-            hub: hub::HubAccess::default(),
-            serving: serving::ServingConfig::default(),
-        }
-    }
-}
 
 /// A cheap-to-clone handle to the runner.
 #[derive(Clone)]
@@ -145,10 +109,17 @@ struct Inner {
     reconcile_counters: reconcile::ReconcileCounters,
     /// The deployments this process watches.
     deployments: crate::deploy::Deployments,
+    /// This replica's name in the leases it holds.
+    replica: String,
+    /// The reconciler's lease while a pass runs here.
+    reconciling: Mutex<Option<Lease>>,
+    /// Other leases the heartbeat extends (the campaigns running here), by key.
+    held: Mutex<HashMap<String, Arc<Owned>>>,
 }
 
 struct Active {
     cancel: CancellationToken,
+    owned: Arc<owned::Owned>,
     done: tokio::sync::watch::Receiver<bool>,
     /// A campaign's run: its campaign limits it, not the runs-at-once limit.
     campaign: bool,
@@ -169,6 +140,9 @@ impl Runner {
                 reconcile_wake: tokio::sync::Notify::new(),
                 reconcile_counters: Default::default(),
                 deployments: crate::deploy::Deployments::new(store.clone(), hub.clone()),
+                replica: owned::replica_name(),
+                reconciling: Mutex::new(None),
+                held: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -178,8 +152,13 @@ impl Runner {
     /// left unfinished; what they rented is the reconciler's ([`Runner::spawn_reconciler`]).
     pub async fn recover(&self) -> Result<(), crate::store::StoreError> {
         let store = &self.inner.store;
-        let resumed = resume::deployments(self).await?;
-        let owing = recover::mark_interrupted(store, &resumed).await?;
+        if store.path().is_some() {
+            // SQLite: one replica, this one; what its previous process held is its own.
+            store.free_all_leases().await?;
+        }
+        let resumed = resume::deployments(self, |_| true).await?;
+        let (owner, ttl) = (&self.inner.replica, self.inner.config.leases.ttl);
+        let owing = recover::mark_interrupted(store, &resumed, owner, ttl).await?;
         let mut events = Vec::new();
         // What the live state keeps of finished runs (the rest is fetched on demand).
         let mut runs = store.recent_runs(FINISHED_RUNS_KEPT as u32).await?;
@@ -206,7 +185,7 @@ impl Runner {
                 .into_iter()
                 .map(|record| LiveEvent::Reconciled { record }),
         );
-        self.inner.hub.publish(events);
+        self.inner.hub.seed(events);
         if owing > 0 {
             tracing::warn!(
                 runs = owing,
@@ -283,6 +262,12 @@ impl Runner {
         ));
         let cancel = CancellationToken::new();
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+        let lease = Lease::new_run(&id, &self.inner.replica);
+        let owned = Arc::new(Owned::new(
+            lease,
+            self.inner.config.leases.ttl,
+            cancel.clone(),
+        ));
         {
             let mut active = self.inner.active.lock().unwrap();
             // A run whose outcome is published no longer counts, though its task may still
@@ -317,6 +302,7 @@ impl Runner {
                 id.clone(),
                 Active {
                     cancel: cancel.clone(),
+                    owned: owned.clone(),
                     done: done_rx,
                     campaign,
                 },
@@ -329,6 +315,7 @@ impl Runner {
             self.inner.hub.clone(),
             self.inner.store.clone(),
             cancel,
+            owned.clone(),
         );
         let (ticket, started) = match deploy {
             Some(asked) => match deploying::register(self, asked, &run, &plan).await {
@@ -345,6 +332,7 @@ impl Runner {
         tokio::spawn(async move {
             let inner = &runner.inner;
             pipeline::run(&inner.client, &inner.config, ctx, plan, failure, ticket).await;
+            owned.release(&inner.store).await;
             inner.active.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
             runner.reconcile_soon();

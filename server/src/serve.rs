@@ -62,6 +62,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let hub = state.dashboard.hub().clone();
     let runner = state.dashboard.runner().clone();
+    let monitor = state.dashboard.monitor().clone();
     let limits = state.settings.connections.limits();
     let stats = state.connections.clone();
     let (began_tx, began_rx) = tokio::sync::oneshot::channel();
@@ -77,6 +78,12 @@ pub async fn run(
         } else {
             (0, 0)
         };
+        // With several replicas, another polls the broker at once, and this one's last
+        // events reach the others' browsers.
+        monitor.release_poller().await;
+        if hub.origin().is_some() {
+            hub.settle(Duration::from_secs(5)).await;
+        }
         // Live connections would keep graceful shutdown waiting: tell them to close.
         let live = hub.stats();
         let dropped = hub.queued_frames();

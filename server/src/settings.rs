@@ -15,10 +15,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod connections;
+mod database;
 mod deploy;
 mod hub;
 mod parse;
 pub use connections::ConnectionSettings;
+pub use database::{data_dir_or_default, DatabaseSettings};
 pub use deploy::DeploySettings;
 pub use hub::HubSettings;
 pub use parse::positive_f64;
@@ -36,6 +38,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub calls: BrokerCalls,
+
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 
     /// Directory holding the built site (`pkg/` with the wasm, JS and CSS). cargo-leptos
     /// writes it to target/site; the default works when started from the repository root.
@@ -276,6 +281,7 @@ impl Settings {
         settings.broker.data_dir = Some(data_dir);
         settings.tuning.sim = Some(sim);
         settings.hub = HubSettings::default(); // not this machine's HF_TOKEN or HF_ENDPOINT
+        settings.database = DatabaseSettings::default(); // SQLite, not GDL_DATABASE_URL
         settings.access.session_ttl = Duration::from_secs(3600);
         settings
     }
@@ -373,21 +379,9 @@ impl RunSettings {
             },
             hub: Default::default(),
             serving: ServingConfig::default(),
+            leases: Default::default(),
         }
     }
-}
-
-/// `dir`, else $XDG_DATA_HOME/gpu-deploy-llm, else ~/.local/share/gpu-deploy-llm.
-pub fn data_dir_or_default(dir: Option<&PathBuf>) -> PathBuf {
-    if let Some(dir) = dir {
-        return dir.clone();
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("gpu-deploy-llm")
 }
 
 impl std::fmt::Debug for BrokerArgs {

@@ -47,12 +47,18 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
             (server.url(), Some(Arc::new(server)))
         }
     };
-    let store = Store::open(&data_dir).with_context(|| {
-        format!(
-            "cannot open the database in {} (choose another with --data-dir)",
-            data_dir.display()
-        )
-    })?;
+    let store = match settings.database.postgres().map_err(anyhow::Error::msg)? {
+        Some(config) => Store::connect_with(config).await.context(
+            "cannot open the PostgreSQL database (check --database-url or GDL_DATABASE_URL, and that the server is up)",
+        )?,
+        None => Store::open(&data_dir).with_context(|| {
+            format!(
+                "cannot open the database in {} (choose another with --data-dir)",
+                data_dir.display()
+            )
+        })?,
+    };
+    tracing::info!(database = %store.place(), "database open");
     let installation = store
         .installation_id()
         .await
@@ -62,10 +68,23 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         .with_breaker(settings.calls.breaker())
         .with_limits(settings.calls.limits())
         .with_consumer_id(gdl_model::consumer_id(&installation));
-    let hub = Hub::new(settings.tuning.live.clone());
+    // Alone (SQLite), the live order is this process's; with several replicas
+    // (PostgreSQL), the database's: events published from here on go through it, read back
+    // from the newest one stored now (what starting reads from the store is seeded).
+    let (hub, relay) = if store.shares_events() {
+        let newest = store
+            .newest_event()
+            .await
+            .context("cannot read the live events from the database")?;
+        let (hub, outgoing) = Hub::shared(settings.tuning.live.clone(), installation.clone());
+        (hub, Some((newest, outgoing)))
+    } else {
+        (Hub::new(settings.tuning.live.clone()), None)
+    };
     let allow_private = settings.broker.allow_private_hosts || simulator.is_some();
     let mut runner_config = settings.runs.runner_config(allow_private);
     runner_config.serving = serving;
+    runner_config.leases = settings.database.leases();
     if let Some(reconcile) = &settings.tuning.reconcile {
         runner_config.reconcile = reconcile.clone();
     }
@@ -83,6 +102,9 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         .recover()
         .await
         .context("cannot read the stored campaigns")?;
+    if let Some((newest, outgoing)) = relay {
+        crate::live::relay::start(hub.clone(), store.clone(), newest, outgoing);
+    }
     let monitor = Monitor::with_store(
         client,
         simulator.is_some(),
@@ -90,8 +112,17 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         hub.clone(),
         Some(store.clone()),
     );
+    if store.shares_events() {
+        monitor.share_polling(
+            store.clone(),
+            runner.replica().to_owned(),
+            runner.lease_ttl(),
+        );
+    }
     monitor.spawn();
     runner.spawn_reconciler();
+    runner.spawn_leases();
+    campaigns.spawn_takeover(settings.database.leases().takeover_every);
     let embed_tokens = EmbedTokens::new(store);
     let access = Access::new(
         settings.access.auth_token.clone(),

@@ -1,4 +1,5 @@
 use crate::components::engine_fields::EngineFields;
+use crate::components::workload_fields::WorkloadFields;
 use crate::components::ErrorNote;
 use crate::functions::{outcome, CancelRun, Deploy, StartRun};
 use crate::live::use_live;
@@ -111,6 +112,7 @@ pub fn TestForm() -> AnyView {
                         <input type="number" name="config[gpu_count]" value="1" min="1" max="8" step="1" required/>
                     </label>
                     <EngineFields/>
+                    <WorkloadFields/>
                     <label>
                         "Start the engine with"
                         <select name="config[deploy_mode]">

@@ -59,6 +59,13 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
                 .unwrap_or_else(|| "the load prompt (before workloads were kept)".into()),
         ),
         (
+            "Prompt lengths",
+            r.input
+                .as_ref()
+                .map(|i| i.describe())
+                .unwrap_or_else(|| "not counted (before prompt lengths were kept)".into()),
+        ),
+        (
             "SLOs",
             format!(
                 "p95 TTFT ≤ {:.0} ms, p95 TPOT ≤ {:.0} ms, ≥ {:.0} % success",
@@ -114,6 +121,23 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
     let run = (!r.run_id.is_empty()).then(|| {
         view! { <a href=format!("/runs/{}", r.run_id)>"the run"</a>" · " }
     });
+    let bundle = if r.external || r.run_id.is_empty() {
+        view! {
+            <p class="downloads small" data-testid="benchmark-no-bundle">
+                "No bundle: measured by gpu-deploy-llm bench against a server this dashboard did not deploy, so there is no test to run again."
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <p class="downloads" data-testid="benchmark-bundle-line">
+                <a href=format!("/api/benchmarks/{}/bundle", r.id) download=format!("{}.json", r.id)
+                    data-testid="benchmark-bundle">"Download the bundle"</a>
+                {format!(" (the test as it ran, its GPU and price, and the command that runs it again: gpu-deploy-llm test --from {}.json)", r.id)}
+            </p>
+        }
+        .into_any()
+    };
     view! {
         <section class="card benchmark-facts" data-benchmark=r.id.to_string()>
             <h2>{r.id.to_string()}</h2>
@@ -124,6 +148,7 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
                 " · "
                 <a href=format!("/compare?model={}", r.model)>"compare this model"</a>
             </p>
+            {bundle}
         </section>
         <section class="card">
             <h2>"Operating curve"</h2>

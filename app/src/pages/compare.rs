@@ -5,85 +5,35 @@ use crate::components::chart::{
 use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_comparison;
-use crate::url::query;
-use gdl_model::compare::CompareQuery;
-use gdl_model::compare::{Comparison, FrontierPoint};
-use gdl_model::engines::Engine;
+use crate::url::{ask, query};
+use form::{CompareForm, GroupLine};
+use gdl_model::compare::{CompareQuery, Comparison, FrontierPoint};
 use leptos::prelude::*;
 
-/// One model across GPUs and providers (`/compare?model=Qwen/Qwen2.5-0.5B-Instruct`): $ per
-/// 1M output tokens at the SLO capacity against per-user speed, the frontier highlighted,
-/// and what to rent for cost, speed or balance, with the benchmarks each rests on.
+mod form;
+
+/// One model across GPUs and providers (`/compare?model=Qwen/Qwen2.5-0.5B-Instruct`), in
+/// one comparison group (the same workload, SLOs, quantization and engine; `workload=`,
+/// `slo=`, `quantization=`, `engine=` choose it): $ per 1M output tokens at the SLO capacity
+/// against per-user speed, the frontier highlighted, and what to rent for cost, speed or
+/// balance, with the benchmarks each rests on.
 #[component]
 pub fn ComparePage() -> impl IntoView {
     let query = query::<CompareQuery>();
-    let model = move || query.get().ok().and_then(|q| q.model).unwrap_or_default();
-    let engine = move || query.get().ok().and_then(|q| q.engine);
-    let settings = move || query.get().ok().and_then(|q| q.settings);
-    let data = Resource::new(
-        move || (model(), engine(), settings()),
-        |(m, e, s)| get_comparison(m, e, s),
-    );
+    let data = Resource::new(move || query.get(), |q| ask(q, get_comparison));
+    let q = move || query.get().unwrap_or_default();
     view! {
         <div class="toolbar">
             <h1>"Compare"</h1>
         </div>
         <PageBanner/>
         <Loaded reply=data fallback="Reading the benchmarks…" let:answer>
-            <ModelForm models=answer.0 chosen=model() engine=engine() settings=settings() seen=answer.1.settings.clone()/>
-            {(!answer.1.model.is_empty()).then(|| view! { <Frontier c=answer.1/> })}
+            <CompareForm models=answer.0 q=q() c=answer.1.clone()/>
+            {(!answer.1.model.is_empty()).then(|| view! {
+                <GroupLine c=answer.1.clone() q=q()/>
+                <Frontier c=answer.1/>
+            })}
         </Loaded>
-    }
-}
-
-/// The model to compare, the engine and the engine settings, as a plain GET form.
-#[component]
-fn ModelForm(
-    models: Vec<String>,
-    chosen: String,
-    engine: Option<Engine>,
-    settings: Option<String>,
-    seen: Vec<String>,
-) -> impl IntoView {
-    let settings_options = seen
-        .into_iter()
-        .map(|s| {
-            let selected = settings.as_deref() == Some(s.as_str());
-            let text = s.clone();
-            view! { <option value=s selected=selected>{text}</option> }
-        })
-        .collect_view();
-    let engines = Engine::ALL
-        .into_iter()
-        .map(|e| view! { <option value=e.as_str() selected=engine == Some(e)>{e.label()}</option> })
-        .collect_view();
-    let options = models
-        .into_iter()
-        .map(|m| {
-            let selected = m == chosen;
-            let text = m.clone();
-            view! { <option value=m selected=selected>{text}</option> }
-        })
-        .collect_view();
-    view! {
-        <form class="card filters" method="get" action="/compare" data-compare-form="">
-            <label>"Model"
-                <select name="model">
-                    <option value="">"choose a model benchmarked"</option>
-                    {options}
-                </select>
-            </label>
-            <label title="Records from before engines were kept count as vLLM">"Engine"
-                <select name="engine"><option value="" selected=engine.is_none()>"any"</option>{engines}</select>
-            </label>
-            <label title="The engine settings the benchmarks ran with (default: none set)">"Settings"
-                <select name="settings" data-testid="compare-settings">
-                    <option value="" selected=settings.is_none()>"any"</option>
-                    {settings_options}
-                </select>
-            </label>
-            <div class="actions"><button type="submit">"Compare"</button></div>
-        </form>
     }
 }
 
@@ -119,12 +69,13 @@ pub(crate) fn Frontier(c: Comparison, #[prop(optional)] bare: bool) -> impl Into
         .map(|p| {
             view! {
                 <tr data-point=label(p) data-pareto=p.pareto.to_string()>
-                    <td>{format!("{} ×{}", p.gpu_type, p.gpu_count)}</td>
+                    <td>{format!("{} ×{}{}", p.gpu_type, p.gpu_count, p.quantization.as_ref().map(|q| format!(" · {q}")).unwrap_or_default())}</td>
                     <td>{p.provider.label().to_owned()}</td>
                     <td class="num">{format!("${:.3}", p.usd_per_million)}</td>
                     <td class="num">{format!("{:.0}", p.tokens_per_s_per_user)}</td>
                     <td class="num">{p.benchmarks.len()}</td>
                     <td>{if p.pareto { "on the frontier" } else { "" }}</td>
+                    <td data-external=p.external.to_string()>{external(p)}</td>
                 </tr>
             }
         })
@@ -133,6 +84,12 @@ pub(crate) fn Frontier(c: Comparison, #[prop(optional)] bare: bool) -> impl Into
         <section class="card compare">
             <h2>{format!("{}: price against speed", c.model)}</h2>
             <Chart points=c.points.clone()/>
+            {c.points.iter().any(|p| p.external > 0).then(|| view! {
+                <p class="muted small" data-testid="external-legend">
+                    <svg class="frontier-chart legend-dot" width="12" height="12"><g class="point external"><circle cx="6" cy="6" r="4"/></g></svg>
+                    " A hollow point rests on external benchmarks (measured by `gpu-deploy-llm bench` or imported), not on a deployment of this dashboard."
+                </p>
+            })}
             {(!bare).then(|| view! { <ul class="recommendations">{recommendations}</ul> })}
         </section>
         <section class="card table-wrap">
@@ -145,6 +102,7 @@ pub(crate) fn Frontier(c: Comparison, #[prop(optional)] bare: bool) -> impl Into
                         <th class="num">"tok/s per user"</th>
                         <th class="num">"Benchmarks"</th>
                         <th></th>
+                        <th>"Source"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -168,8 +126,28 @@ fn without_slo(n: usize) -> String {
     }
 }
 
+/// Whether a point rests on external benchmarks (measured by `bench` or imported): the
+/// table's word for it.
+fn external(p: &FrontierPoint) -> String {
+    match (p.external, p.benchmarks.len()) {
+        (0, _) => String::new(),
+        (e, n) if e == n => "external".into(),
+        (e, _) => format!("{e} external"),
+    }
+}
+
 fn label(p: &FrontierPoint) -> String {
-    format!("{} ×{} on {}", p.gpu_type, p.gpu_count, p.provider.label())
+    p.label()
+}
+
+/// A point's classes: on the frontier, external.
+fn point_class(p: &FrontierPoint) -> &'static str {
+    match (p.pareto, p.external > 0) {
+        (true, true) => "point pareto external",
+        (true, false) => "point pareto",
+        (false, true) => "point external",
+        (false, false) => "point",
+    }
 }
 
 /// The scatter: cost across, speed up, the frontier joined by a line; each axis fitted to
@@ -201,7 +179,15 @@ fn Chart(points: Vec<FrontierPoint>) -> impl IntoView {
         .join(" ");
     let texts: Vec<String> = points
         .iter()
-        .map(|p| format!("{} ({})", p.gpu_type, p.provider.label()))
+        .map(|p| {
+            let q = p.quantization.as_ref().map(|q| format!(" {q}"));
+            format!(
+                "{}{} ({})",
+                p.gpu_type,
+                q.unwrap_or_default(),
+                p.provider.label()
+            )
+        })
         .collect();
     let spots: Vec<(f64, f64)> = points.iter().map(at).collect();
     let widths: Vec<f64> = texts.iter().map(|t| text_width(t)).collect();
@@ -219,9 +205,9 @@ fn Chart(points: Vec<FrontierPoint>) -> impl IntoView {
         .map(|((p, text), (&(cx, cy), spot))| {
             let (tx, anchor) = spot.rect.anchor(spot.end);
             view! {
-                <g class=if p.pareto { "point pareto" } else { "point" }>
+                <g class=point_class(p)>
                     <circle cx=fmt(cx) cy=fmt(cy) r=if p.pareto { "5" } else { "4" }>
-                        <title>{format!("{}: ${:.3} per 1M tokens, {:.0} tok/s per user", label(p), p.usd_per_million, p.tokens_per_s_per_user)}</title>
+                        <title>{format!("{}: ${:.3} per 1M tokens, {:.0} tok/s per user{}", label(p), p.usd_per_million, p.tokens_per_s_per_user, if p.external > 0 { " (external)" } else { "" })}</title>
                     </circle>
                     <text x=fmt(tx) y=fmt(spot.rect.y) text-anchor=anchor>{text}</text>
                 </g>

@@ -13,7 +13,7 @@ use crate::components::{
 use crate::format;
 use crate::functions::get_comparison;
 use crate::live::use_live;
-use gdl_model::compare::Comparison;
+use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::embed::EmbedTheme;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
@@ -238,9 +238,11 @@ pub fn EmbedBenchmarksPage() -> impl IntoView {
 }
 
 fn benchmarks() -> AnyView {
-    let query = use_query_map();
-    let model = query.with_untracked(|q| q.get("model").unwrap_or_default());
-    let data = Resource::new(move || model.clone(), |m| get_comparison(m, None, None));
+    // The same query as the Compare page's, the group filters included.
+    let wanted = crate::url::query::<CompareQuery>()
+        .get_untracked()
+        .unwrap_or_default();
+    let data = Resource::new(move || wanted.clone(), get_comparison);
     reload_on_new_benchmark();
     view! {
         <Loaded reply=data fallback="Reading the benchmarks…" let:answer>

@@ -30,8 +30,8 @@ pub struct Bundle {
     pub candidates: Vec<BundleCandidate>,
     /// The command that runs it again, with this bundle saved as `{campaign}.json`.
     pub command: String,
-    /// The same request as command-line flags (without the candidates left out, the engine
-    /// settings and the seed, which only the bundle carries).
+    /// The same request as command-line flags (without the candidates left out and the
+    /// engine settings, which only the bundle carries).
     pub flags: String,
 }
 
@@ -144,6 +144,12 @@ fn flags(r: &CampaignRequest) -> String {
     for g in &r.gpus {
         out.push_str(&format!(" --gpu {}", quoted(g)));
     }
+    if let Some(t) = &r.workload.trace {
+        out.push_str(&format!(" --trace {}", quoted(t)));
+    }
+    if r.workload.seed != 0 {
+        out.push_str(&format!(" --seed {}", r.workload.seed));
+    }
     if let Some(p) = r.max_price {
         out.push_str(&format!(" --max-price {p}"));
     }
@@ -151,7 +157,7 @@ fn flags(r: &CampaignRequest) -> String {
 }
 
 /// `text` as one shell word.
-fn quoted(text: &str) -> String {
+pub(crate) fn quoted(text: &str) -> String {
     if !text.is_empty()
         && text
             .chars()

@@ -1,5 +1,6 @@
 //! The requests a campaign measures with, and the bounds of its SLOs.
 
+use crate::benchmark::trace::{self, Mix};
 use crate::benchmark::Slo;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,15 @@ pub struct WorkloadSpec {
     /// Seeds the prompts, so a campaign run again sends the same ones.
     #[serde(default)]
     pub seed: u64,
+    /// A shipped request trace (`chat` or `rag`, see [`crate::benchmark::trace`]) whose
+    /// requests give each prompt's and answer's length and shared prefixes, in place of
+    /// `input_tokens` and `output_tokens`.
+    #[serde(
+        default,
+        deserialize_with = "crate::query::blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub trace: Option<String>,
 }
 
 fn default_input() -> u32 {
@@ -37,15 +47,38 @@ impl WorkloadSpec {
         if !(1..=8192).contains(&self.output_tokens) {
             out.push("workload.output_tokens must be between 1 and 8,192".to_owned());
         }
+        if let Some(name) = self.trace.as_deref() {
+            if Mix::from_name(name).is_none() {
+                out.push(format!(
+                    "workload.trace must be one of the shipped traces ({}), not {name:?}",
+                    trace::SHIPPED.join(", ")
+                ));
+            }
+        }
         out
     }
 
-    /// "synthetic 512 in / 128 out" (as benchmarks record their workload).
+    /// "synthetic 512 in / 128 out", or "trace chat" (as benchmarks record their workload).
     pub fn label(&self) -> String {
-        format!(
-            "synthetic {} in / {} out",
-            self.input_tokens, self.output_tokens
-        )
+        match &self.trace {
+            Some(name) => format!("trace {name}"),
+            None => format!(
+                "synthetic {} in / {} out",
+                self.input_tokens, self.output_tokens
+            ),
+        }
+    }
+
+    /// Mean prompt and answer lengths, tokens: the trace's when it names one (for
+    /// estimates), else the lengths asked.
+    pub fn mean_lengths(&self) -> (u32, u32) {
+        match self.trace.as_deref().and_then(trace::shipped) {
+            Some(t) => {
+                let s = trace::stats(&t);
+                (s.mean_input.round() as u32, s.mean_output.round() as u32)
+            }
+            None => (self.input_tokens, self.output_tokens),
+        }
     }
 }
 
@@ -68,6 +101,7 @@ impl Default for WorkloadSpec {
             input_tokens: default_input(),
             output_tokens: default_output(),
             seed: 0,
+            trace: None,
         }
     }
 }

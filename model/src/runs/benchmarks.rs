@@ -89,6 +89,10 @@ pub struct BenchmarkRecord {
     /// How it was started (only what differs from the engine's defaults is kept).
     #[serde(default, skip_serializing_if = "is_default_settings")]
     pub engine_settings: crate::engines::EngineSettings,
+    /// Prompt lengths asked and counted by the server, with the calibration the prompts
+    /// were built with (absent in records from before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<crate::benchmark::input::InputLengths>,
 }
 
 /// How [`BenchmarkRecord::settings_key`] names the engines' own defaults.

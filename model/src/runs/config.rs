@@ -109,6 +109,9 @@ pub struct TestConfig {
     /// What the pinned offer rents, as the person saw it listed (the Inventory tab sends
     /// it): when the offer is gone from the broker by the time the run looks, this says
     /// which GPU type to stay on. Without it, the broker is asked about the offer.
+    /// Without `pin_offer` (a benchmark's bundle run again), the test rents the cheapest
+    /// offer of this GPU type and count, never another, and fails `pinned_offer_gone`
+    /// when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_gpu: Option<PinnedGpu>,
     /// The inference engine (`vllm` when absent).

@@ -12,6 +12,7 @@ use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::error::ApiError;
 use gdl_model::ids::BenchmarkId;
 use gdl_model::legacy::{ImportReport, OldFile};
+use gdl_model::runs::bundle::BenchmarkBundle;
 use gdl_model::runs::{BenchmarkDetail, BenchmarkPage, BenchmarkRecord, ExportQuery};
 
 /// The stored benchmarks, newest first.
@@ -45,8 +46,12 @@ pub async fn get(
 ///
 /// The price-performance frontier of the model's benchmarks (a model id, or a preset's alias
 /// such as `qwen2.5-0.5b`; ids with `/` work as a query value) and the recommendations for
-/// cost, speed and balance; `engine` (`vllm`, `sglang`) counts only that engine's
-/// benchmarks. 400 without a model.
+/// cost, speed and balance, over one comparison group: benchmarks with the same workload,
+/// SLOs, quantization and engine. `workload`, `slo`, `quantization` and `engine` choose the
+/// group; where they leave a choice, the group with the most benchmarks is shown. The
+/// answer names the group (`group`), lists the model's groups (`groups`) and counts the
+/// benchmarks of other groups (`left_out`); a point's `external` counts its benchmarks
+/// measured by `bench` or imported. 400 without a model.
 #[utoipa::path(get, path = "/api/compare", tag = "benchmarks", params(CompareQuery),
     responses(
         (status = 200, body = Comparison),
@@ -62,10 +67,11 @@ pub async fn compare(
             "GET /api/compare?model=Qwen/Qwen2.5-0.5B-Instruct",
         ));
     };
-    let (_, comparison) = d
-        .history()
-        .compare_by(&model, q.engine, q.settings.as_deref())
-        .await?;
+    let q = CompareQuery {
+        model: Some(model),
+        ..q
+    };
+    let (_, comparison) = d.history().compare(&q).await?;
     Ok(Json(comparison))
 }
 
@@ -151,4 +157,29 @@ pub async fn import(
         ));
     }
     Ok(Json(report))
+}
+
+/// A benchmark's bundle, to run it again.
+///
+/// The configuration of the run that measured it, exactly as the run recorded it (the
+/// engine, the version it deployed and its settings, the workload with its seed, the SLOs,
+/// the capacity search), the GPU type and count, provider and offer price it ran on, and
+/// the command that runs it again: `gpu-deploy-llm test --from bench-….json`, which rents
+/// the same GPU type and count on the same provider (not the old offer). Sent as an
+/// attachment named after the benchmark. 404 `benchmark_not_found` for an unknown id; 409
+/// `benchmark_not_repeatable` for a benchmark no run of this dashboard measured (from
+/// `gpu-deploy-llm bench`, or imported).
+#[utoipa::path(get, path = "/api/benchmarks/{id}/bundle", tag = "benchmarks", params(("id" = String, Path)),
+    responses(
+        (status = 200, body = BenchmarkBundle),
+        (status = 404, body = ApiError),
+        (status = 409, description = "Not measured by a run of ours", body = ApiError),
+    ))]
+pub async fn bundle(
+    State(d): State<Dashboard>,
+    Path(id): Path<BenchmarkId>,
+) -> Result<Response, ServiceError> {
+    let bundle = d.history().bundle(&id).await?;
+    let name = format!("{}.json", bundle.benchmark);
+    Ok(super::attached(Json(&bundle).into_response(), &name))
 }

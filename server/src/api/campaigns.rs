@@ -3,7 +3,7 @@
 use super::json_body;
 use crate::service::{Dashboard, ServiceError};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gdl_model::campaigns::bundle::Bundle;
@@ -106,13 +106,6 @@ pub async fn bundle(
     Path(id): Path<CampaignId>,
 ) -> Result<Response, ServiceError> {
     let c = d.campaign(&id).await?;
-    let mut response = Json(Bundle::of(&c)).into_response();
-    if let Ok(disposition) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{}.json\"", c.id))
-    {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    Ok(response)
+    let name = format!("{}.json", c.id);
+    Ok(super::attached(Json(Bundle::of(&c)).into_response(), &name))
 }

@@ -49,6 +49,7 @@ use utoipa::OpenApi;
         super::campaigns::bundle,
         super::benchmarks::list,
         super::benchmarks::get,
+        super::benchmarks::bundle,
         super::benchmarks::export,
         super::benchmarks::import,
         super::benchmarks::compare,

@@ -105,14 +105,12 @@ pub async fn logs(
         ),
         LogFormat::Jsonl => (json_lines(&page.lines), "application/x-ndjson", "jsonl"),
     };
-    let mut response = (StatusCode::OK, body).into_response();
+    let mut response = super::attached(
+        (StatusCode::OK, body).into_response(),
+        &format!("{id}.{extension}"),
+    );
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(disposition) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{id}.{extension}\""))
-    {
-        headers.insert(header::CONTENT_DISPOSITION, disposition);
-    }
     if let Some(n) = page.next_after {
         headers.insert(NEXT_AFTER, HeaderValue::from(n));
     }

@@ -1,10 +1,16 @@
-//! What the benchmark asks: synthetic prompts of a target length asking for an exact output
-//! length (vLLM's `ignore_eos` and `min_tokens`), or prompts from a file.
+//! What the benchmark asks: seeded synthetic prompts of a target length, the requests of a
+//! trace (Mooncake JSON lines: lengths and shared prefixes), or prompts from a file. Answers
+//! are asked for at an exact length where the server allows it (vLLM's and SGLang's
+//! `ignore_eos` and `min_tokens`). Lengths are in the model's tokens once [`Fit`] holds the
+//! server's own count of words (see `gdl_model::benchmark::input`).
 
 use crate::runner::loadgen::ChatRequest;
+use gdl_model::benchmark::input::Calibration;
+use gdl_model::benchmark::trace::{self, Draws, TraceRequest, BLOCK_TOKENS};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
-/// Words of the synthetic prompts: common English words, about one token each.
+/// Words of the synthetic prompts: common English words.
 const WORDS: &[&str] = &[
     "the", "river", "city", "light", "model", "paper", "green", "stone", "water", "house", "table",
     "night", "music", "window", "garden", "winter", "market", "road", "cloud", "bread", "story",
@@ -12,29 +18,127 @@ const WORDS: &[&str] = &[
     "silver", "morning",
 ];
 
+/// How prompts of a target length are built: one word per token until calibrated.
+pub type Fit = Option<Calibration>;
+
 /// The requests of a benchmark.
 #[derive(Clone, Debug)]
 pub enum Workload {
-    /// Prompts of about `input_tokens` tokens, each different (so no prefix cache answers
-    /// them), asking for exactly `output_tokens` tokens where the server supports it.
+    /// Prompts of `input_tokens` tokens, each different (so no prefix cache answers them),
+    /// drawn from `seed`, asking for exactly `output_tokens` tokens.
     Synthetic {
         input_tokens: u32,
         output_tokens: u32,
-        /// Send vLLM's `ignore_eos` and `min_tokens` (other servers may refuse them).
+        /// Send `ignore_eos` and `min_tokens` (other servers may refuse them).
         exact_output: bool,
+        seed: u64,
+        fit: Fit,
+    },
+    /// A trace's requests in turn: each prompt built block by block from its `hash_ids`
+    /// (the same id, the same text), so prompts share what the trace says they share.
+    Trace {
+        /// The shipped trace's name, or the file's.
+        name: String,
+        requests: Arc<Vec<TraceRequest>>,
+        exact_output: bool,
+        seed: u64,
+        fit: Fit,
     },
     /// Prompts from a JSON lines file, used in turn.
     File(Vec<ChatRequest>),
 }
 
 impl Workload {
-    /// Synthetic prompts asking for exact output lengths.
+    /// Synthetic prompts asking for exact output lengths, seed 0.
     pub fn synthetic(input_tokens: u32, output_tokens: u32) -> Self {
         Self::Synthetic {
             input_tokens,
             output_tokens,
             exact_output: true,
+            seed: 0,
+            fit: None,
         }
+    }
+
+    /// A shipped trace (`chat`, `rag`) by name.
+    pub fn shipped_trace(name: &str, seed: u64) -> Option<Self> {
+        trace::shipped(name).map(|t| Self::Trace {
+            name: name.to_owned(),
+            requests: Arc::new(t),
+            exact_output: true,
+            seed,
+            fit: None,
+        })
+    }
+
+    /// The same prompts drawn from another seed.
+    pub fn seeded(mut self, new: u64) -> Self {
+        if let Self::Synthetic { seed, .. } | Self::Trace { seed, .. } = &mut self {
+            *seed = new;
+        }
+        self
+    }
+
+    /// Whether answers are asked for at an exact length (`ignore_eos`, `min_tokens`).
+    pub fn exact_output(mut self, on: bool) -> Self {
+        if let Self::Synthetic { exact_output, .. } | Self::Trace { exact_output, .. } = &mut self {
+            *exact_output = on;
+        }
+        self
+    }
+
+    /// The trace's requests, when it is one.
+    pub fn trace(&self) -> Option<&[TraceRequest]> {
+        match self {
+            Self::Trace { requests, .. } => Some(requests),
+            _ => None,
+        }
+    }
+
+    /// Mean prompt tokens asked for over the whole workload (none for a prompt file).
+    pub fn asked_input(&self) -> Option<f64> {
+        self.asked_over(self.trace().map_or(1, <[_]>::len))
+    }
+
+    /// Mean prompt tokens asked for by requests `0..n` (none for a prompt file).
+    pub fn asked_over(&self, n: usize) -> Option<f64> {
+        match self {
+            Self::Synthetic { input_tokens, .. } => Some(f64::from(*input_tokens)),
+            Self::Trace { requests, .. } => {
+                let n = n.max(1);
+                let sum: f64 = (0..n)
+                    .map(|i| f64::from(requests[i % requests.len()].input_length))
+                    .sum();
+                Some(sum / n as f64)
+            }
+            Self::File(_) => None,
+        }
+    }
+
+    /// The fit prompts are built with (none for a prompt file or before calibrating).
+    pub fn fit(&self) -> Fit {
+        match self {
+            Self::Synthetic { fit, .. } | Self::Trace { fit, .. } => *fit,
+            Self::File(_) => None,
+        }
+    }
+
+    /// Where prompts are built to a length: the fit that makes words tokens.
+    pub fn fit_mut(&mut self) -> Option<&mut Fit> {
+        match self {
+            Self::Synthetic { fit, .. } | Self::Trace { fit, .. } => Some(fit),
+            Self::File(_) => None,
+        }
+    }
+
+    /// A prompt of exactly `words` words shaped as this workload's are, answered with one
+    /// token: what calibration asks the server to count.
+    pub fn probe(&self, words: u32) -> ChatRequest {
+        let text = match self {
+            Self::Trace { .. } => block_text(u64::MAX, 0, words),
+            _ => preamble_and(0, &block_text(u64::MAX, 1, words)),
+        };
+        ChatRequest::prompt(&text, 1)
     }
 
     /// The `i`th request.
@@ -44,19 +148,26 @@ impl Workload {
                 input_tokens,
                 output_tokens,
                 exact_output,
+                seed,
+                fit,
             } => {
-                let words: Vec<&str> = (0..*input_tokens as usize)
-                    .map(|k| WORDS[(k * 7 + i * 13 + k / WORDS.len()) % WORDS.len()])
-                    .collect();
-                let prompt = format!("Request {i}. Continue this text: {}", words.join(" "));
-                let mut request = ChatRequest::prompt(&prompt, *output_tokens);
-                if *exact_output {
-                    request.extra.insert("ignore_eos".into(), json!(true));
-                    request
-                        .extra
-                        .insert("min_tokens".into(), json!(output_tokens));
-                }
-                request
+                let words = fit.map_or(*input_tokens, |c| c.words_for(*input_tokens));
+                let text = block_text(*seed, i as u64 + 1, words);
+                exact(
+                    ChatRequest::prompt(&preamble_and(i, &text), *output_tokens),
+                    *exact_output,
+                )
+            }
+            Self::Trace {
+                requests,
+                exact_output,
+                seed,
+                fit,
+                ..
+            } => {
+                let r = &requests[i % requests.len()];
+                let text = trace_prompt(r, *seed, fit);
+                exact(ChatRequest::prompt(&text, r.output_length), *exact_output)
             }
             Self::File(list) => list[i % list.len()].clone(),
         }
@@ -105,35 +216,59 @@ impl Workload {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synthetic_prompts_differ_and_ask_for_exact_lengths() {
-        let w = Workload::synthetic(50, 64);
-        let (a, b) = (w.request(0), w.request(1));
-        assert_ne!(a.messages, b.messages);
-        let text = a.messages[0]["content"].as_str().unwrap();
-        let words = text.split_whitespace().count();
-        assert!((50..60).contains(&words), "{words}");
-        assert_eq!(a.max_tokens, 64);
-        assert_eq!(a.extra["ignore_eos"], true);
-        assert_eq!(a.extra["min_tokens"], 64);
+/// `request` asking for exactly its `max_tokens`, when `exact`.
+fn exact(mut request: ChatRequest, exact: bool) -> ChatRequest {
+    if exact {
+        request.extra.insert("ignore_eos".into(), json!(true));
+        request
+            .extra
+            .insert("min_tokens".into(), json!(request.max_tokens));
     }
-
-    #[test]
-    fn prompt_files_take_prompts_or_messages_and_name_the_bad_line() {
-        let w = Workload::from_jsonl(
-            "{\"prompt\": \"hi\", \"max_tokens\": 5}\n\n{\"messages\": [{\"role\": \"user\", \"content\": \"yo\"}]}\n",
-            32,
-        )
-        .unwrap();
-        assert_eq!(w.request(0).max_tokens, 5);
-        assert_eq!(w.request(1).max_tokens, 32);
-        assert_eq!(w.request(2).max_tokens, 5, "used in turn");
-        let bad = Workload::from_jsonl("{\"prompt\": \"a\"}\n{\"text\": 1}\n", 8).unwrap_err();
-        assert!(bad.starts_with("line 2:"), "{bad}");
-        assert!(Workload::from_jsonl("\n", 8).is_err());
-    }
+    request
 }
+
+/// A synthetic prompt: a line that makes it unique, then its words.
+fn preamble_and(i: usize, text: &str) -> String {
+    format!("Request {i}. Continue this text: {text}")
+}
+
+/// `words` words drawn from `(seed, block)`: the same pair, the same words.
+fn block_text(seed: u64, block: u64, words: u32) -> String {
+    let mut d = Draws::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ block);
+    (0..words)
+        .map(|_| WORDS[(d.next_u64() % WORDS.len() as u64) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A trace request's prompt: its blocks' text in order, the last block only as long as the
+/// request (less what the server adds to every prompt).
+fn trace_prompt(r: &TraceRequest, seed: u64, fit: &Fit) -> String {
+    let overhead = fit.map_or(0, |c| c.overhead.round() as u32);
+    let mut left = r.input_length.saturating_sub(overhead).max(1);
+    let mut parts = Vec::new();
+    let ids: Vec<u64> = if r.hash_ids.is_empty() {
+        // No ids: text of its own, shared with no one.
+        vec![u64::MAX - r.timestamp]
+    } else {
+        r.hash_ids.clone()
+    };
+    for id in ids {
+        if left == 0 {
+            break;
+        }
+        let tokens = left.min(BLOCK_TOKENS);
+        let words = fit.map_or(tokens, |c| c.words_in(tokens));
+        parts.push(block_text(seed, id, words));
+        left -= tokens;
+    }
+    if left > 0 {
+        // Fewer ids than blocks: the rest is the request's own.
+        let words = fit.map_or(left, |c| c.words_in(left));
+        parts.push(block_text(seed, u64::MAX - r.timestamp - 1, words));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -98,10 +98,7 @@ pub fn measure_again(record: &Mutex<Campaign>, records: &[BenchmarkRecord]) -> b
     };
     let comparison = compare(&first.model, records);
     let points = verdict::measure_again(&comparison, &spreads(&comparison, records));
-    let label = |i: usize| {
-        let p = &comparison.points[i];
-        format!("{} × {} on {}", p.gpu_count, p.gpu_type, p.provider.label())
-    };
+    let label = |i: usize| comparison.points[i].label();
     let mut r = record.lock().unwrap();
     let mut again = 0;
     for (n, &p) in points.iter().enumerate() {

@@ -8,7 +8,9 @@
 use super::again::{measure_again, measured_again, not_again, spreads, try_again};
 use super::launch::candidate_config;
 use crate::live::Hub;
+use crate::runner::owned::Owned;
 use crate::runner::Runner;
+use crate::store::StoreError;
 use chrono::{DateTime, Duration, Utc};
 use gdl_model::campaigns::budget::{Ledger, RentalPlan};
 use gdl_model::campaigns::record::{
@@ -45,6 +47,7 @@ pub async fn drive(
     hub: &Hub,
     record: &Mutex<Campaign>,
     stop: &CancellationToken,
+    owned: &Owned,
     params_b: f64,
 ) {
     let (request, created) = {
@@ -149,7 +152,7 @@ pub async fn drive(
                 }
             }
         }
-        publish(runner, hub, record, &ledger, now, &mut published).await;
+        publish(runner, hub, (record, owned), &ledger, now, &mut published).await;
         let waiting = next_waiting(record).is_some();
         if running.is_empty() && (stopping || !waiting) {
             // Everything measured: when the cost recommendation is too close to call, the
@@ -173,7 +176,15 @@ pub async fn drive(
         params_b,
     };
     finish(record, &end, &records);
-    publish(runner, hub, record, &ledger, Utc::now(), &mut published).await;
+    publish(
+        runner,
+        hub,
+        (record, owned),
+        &ledger,
+        Utc::now(),
+        &mut published,
+    )
+    .await;
 }
 
 /// How a campaign came to its end.
@@ -273,12 +284,13 @@ async fn finished(
     bench
 }
 
-/// Works out the spend so far and, when the record changed since `last`, saves it and
-/// publishes it to every open page.
+/// Works out the spend so far and, when the record changed since `last`, saves it (under
+/// the campaign's lease) and publishes it to every open page. Once another replica has
+/// taken the campaign over, nothing is saved or published.
 async fn publish(
     runner: &Runner,
     hub: &Hub,
-    record: &Mutex<Campaign>,
+    (record, owned): (&Mutex<Campaign>, &Owned),
     ledger: &Ledger,
     now: DateTime<Utc>,
     last: &mut Option<Campaign>,
@@ -289,11 +301,19 @@ async fn publish(
         r.projected_usd = ledger.projected(now).max(r.spend_usd);
         r.clone()
     };
-    if last.as_ref() == Some(&snapshot) {
+    if last.as_ref() == Some(&snapshot) || owned.is_lost() {
         return;
     }
-    if let Err(e) = runner.store().save_campaign(&snapshot).await {
-        tracing::warn!(campaign = %snapshot.id, error = %e, "could not save the campaign");
+    let store = runner.store();
+    match store
+        .save_campaign_owned(&snapshot, &owned.lease, owned.ttl)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Fenced(_)) => return owned.lose(),
+        Err(e) => {
+            tracing::warn!(campaign = %snapshot.id, error = %e, "could not save the campaign")
+        }
     }
     hub.publish([LiveEvent::CampaignUpsert {
         campaign: snapshot.clone(),
@@ -359,12 +379,12 @@ fn answer(c: &Campaign, records: &[BenchmarkRecord], params_b: f64) -> Option<An
     let break_even = cheapest.and_then(|p| {
         let b = records.iter().find(|r| p.benchmarks.contains(&r.id))?;
         let at = b.at_slo()?;
-        let w = &c.request.workload;
+        let (input, output) = c.request.workload.mean_lengths();
         Some(break_even(
             b.price_per_hour,
             at.output_tokens_per_s,
-            w.input_tokens,
-            w.output_tokens,
+            input,
+            output,
             &serverless,
         ))
     });

@@ -63,20 +63,33 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
                 }
             }
         }
-        None => (
-            Workload::Synthetic {
-                input_tokens: a.input_tokens.max(1),
-                output_tokens: a.output_tokens.max(1),
-                exact_output: !a.no_exact_output,
-            },
-            format!(
-                "synthetic {} in / {} out",
-                a.input_tokens.max(1),
-                a.output_tokens.max(1)
+        None => match a.trace.as_deref().map(|t| read_trace(t, a.seed)) {
+            Some(Err(code)) => return Ok(code),
+            Some(Ok(w)) => w,
+            None => (
+                Workload::Synthetic {
+                    input_tokens: a.input_tokens.max(1),
+                    output_tokens: a.output_tokens.max(1),
+                    exact_output: !a.no_exact_output,
+                    seed: a.seed,
+                    fit: None,
+                },
+                format!(
+                    "synthetic {} in / {} out",
+                    a.input_tokens.max(1),
+                    a.output_tokens.max(1)
+                ),
             ),
-        ),
+        },
     };
-    let engine = Engine {
+    let workload = workload.exact_output(!a.no_exact_output);
+    if !(a.replay_speed.is_finite() && a.replay_speed > 0.0) {
+        return Ok(bad_input(
+            &format!("--replay-speed must be above 0, got {}", a.replay_speed),
+            "1 replays at the trace's own times, 10 ten times faster.",
+        ));
+    }
+    let mut engine = Engine {
         http: crate::runner::loadgen::host_client(None),
         target: Target {
             base_url,
@@ -98,6 +111,11 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         );
         return Ok(1);
     }
+    let fit = engine.calibrate().await;
+    eprintln!(
+        "{}",
+        crate::bench::calibrate::described(fit, engine.workload.asked_input())
+    );
     let warm_failures = engine.warm_up(a.warmup).await;
     if warm_failures > 0 {
         eprintln!(
@@ -109,7 +127,16 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
     let mut samples: Vec<(String, Vec<Sample>)> = Vec::new();
     let mut phases: Vec<PhaseMetrics> = Vec::new();
     let mut capacity = None;
-    if a.search {
+    if a.replay {
+        let n = engine.workload.trace().map_or(0, <[_]>::len);
+        eprintln!(
+            "replaying {n} requests at {}× the trace's times",
+            a.replay_speed
+        );
+        let (m, s) = engine.replay(a.replay_speed, a.max_in_flight).await;
+        samples.push(("replay".to_owned(), s));
+        phases.push(m);
+    } else if a.search {
         let found = search(
             &engine,
             &Limits {
@@ -174,6 +201,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         eprintln!("hint: Try one request with curl against {}/v1/chat/completions; with a server that refuses unknown fields, add --no-exact-output.", engine.target.base_url);
         return Ok(1);
     }
+    let input = engine.input_lengths(&phases);
     let record = BenchmarkRecord {
         id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
         run_id: Default::default(),
@@ -196,6 +224,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         engine: None,
         engine_version: None,
         engine_settings: Default::default(),
+        input: Some(input),
     };
     let dir = crate::settings::data_dir_or_default(a.data_dir.as_ref());
     std::fs::create_dir_all(&dir)?;
@@ -203,6 +232,29 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
     store.save_benchmark(&record, samples).await?;
     print(a.json, &record, || summary(&record));
     Ok(0)
+}
+
+/// A trace by shipped name or file, with its label; the exit code of bad input otherwise.
+fn read_trace(name: &str, seed: u64) -> Result<(Workload, String), i32> {
+    if let Some(w) = Workload::shipped_trace(name, seed) {
+        return Ok((w, format!("trace {name}")));
+    }
+    let hint = "Name a shipped trace (chat, rag) or a Mooncake JSON lines file: {\"timestamp\": ms, \"input_length\": N, \"output_length\": N, \"hash_ids\": [...]} a line.";
+    let text = std::fs::read_to_string(name)
+        .map_err(|e| bad_input(&format!("cannot read the trace {name}: {e}"), hint))?;
+    let requests = gdl_model::benchmark::trace::read_jsonl(&text)
+        .map_err(|e| bad_input(&format!("{name}: {e}"), hint))?;
+    let label = format!("trace {name}");
+    Ok((
+        Workload::Trace {
+            name: name.to_owned(),
+            requests: std::sync::Arc::new(requests),
+            exact_output: true,
+            seed,
+            fit: None,
+        },
+        label,
+    ))
 }
 
 /// "RTX 4090 x2" → ("RTX 4090", 2); no count means one.
@@ -286,6 +338,9 @@ pub(super) fn summary(r: &BenchmarkRecord) -> String {
     }
     if r.phases.iter().any(|p| p.tokens_per_chunk > 1.05) {
         out += "chunks carry several tokens: ITL is per chunk, not per token\n";
+    }
+    if let Some(input) = &r.input {
+        out += &format!("prompt lengths: {}\n", input.describe());
     }
     out += &format!(
         "quality {}/{} prompts answered as expected · vLLM conventions (TPOT decode-only per request, ITL per chunk gap)\n",

@@ -47,7 +47,8 @@ fn from_options(args: &CampaignArgs) -> CampaignRequest {
         workload: WorkloadSpec {
             input_tokens: args.input_tokens,
             output_tokens: args.output_tokens,
-            seed: 0,
+            seed: args.seed,
+            trace: args.trace.clone(),
         },
         slo: Slo {
             ttft_p95_ms: args.ttft_ms,

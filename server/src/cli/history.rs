@@ -159,10 +159,15 @@ pub async fn benchmarks(a: BenchmarksArgs) -> anyhow::Result<i32> {
                 OK
             })
         }
-        BenchmarksAction::Compare { model } => exit(source.compare(&model).await, |c| {
+        BenchmarksAction::Compare(args) => exit(source.compare(&args.query()).await, |c| {
             print(a.json, &c, || comparison_table(&c));
             if c.points.is_empty() && c.without_slo.is_empty() {
-                return nothing_found(&format!("no benchmarks of {model} to compare"));
+                let what = if c.groups.is_empty() {
+                    ""
+                } else {
+                    " in a group these filters match"
+                };
+                return nothing_found(&format!("no benchmarks of {}{what} to compare", args.model));
             }
             OK
         }),
@@ -230,6 +235,25 @@ fn benchmark_table(list: &[gdl_model::runs::BenchmarkRecord]) -> String {
     )
 }
 
+/// The group shown, and the others with their benchmark counts.
+fn groups_text(c: &gdl_model::compare::Comparison) -> String {
+    let mut text = match &c.group {
+        Some(g) => format!("group: {} ({} benchmarks)\n", g.label(), g.benchmarks),
+        None => "group: none matches the filters\n".to_owned(),
+    };
+    for g in c.groups.iter().filter(|g| Some(*g) != c.group.as_ref()) {
+        text += &format!(
+            "  other group: {} ({} benchmarks)\n",
+            g.label(),
+            g.benchmarks
+        );
+    }
+    if c.left_out > 0 {
+        text += &format!("{} benchmarks of other groups left out\n", c.left_out);
+    }
+    text
+}
+
 fn comparison_table(c: &gdl_model::compare::Comparison) -> String {
     let rows = c
         .points
@@ -240,7 +264,10 @@ fn comparison_table(c: &gdl_model::compare::Comparison) -> String {
                 p.provider.to_string(),
                 format!("${:.3}", p.usd_per_million),
                 format!("{:.0} tok/s", p.tokens_per_s_per_user),
-                p.benchmarks.len().to_string(),
+                match p.external {
+                    0 => p.benchmarks.len().to_string(),
+                    n => format!("{} ({n} external)", p.benchmarks.len()),
+                },
                 if p.pareto {
                     "yes".into()
                 } else {
@@ -260,6 +287,7 @@ fn comparison_table(c: &gdl_model::compare::Comparison) -> String {
         ],
         rows,
     );
+    text += &groups_text(c);
     for r in &c.recommendations {
         text += &format!("for {}: {}\n", r.goal.as_str(), r.text);
     }

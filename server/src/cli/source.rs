@@ -103,18 +103,12 @@ impl Source {
         }
     }
 
-    /// `model` (an id or a preset's alias) across GPUs and providers.
-    pub async fn compare(&self, model: &str) -> Result<Comparison, ApiError> {
+    /// The query's model (an id or a preset's alias) across GPUs and providers, in one
+    /// comparison group.
+    pub async fn compare(&self, query: &CompareQuery) -> Result<Comparison, ApiError> {
         match self {
-            Self::Store(h) => h.compare(model).await.map(|(_, c)| c).map_err(|e| e.error),
-            Self::Dashboard(d) => {
-                let query = CompareQuery {
-                    model: Some(model.to_owned()),
-                    engine: None,
-                    settings: None,
-                };
-                d.get(&["api", "compare"], &encode(&query)).await
-            }
+            Self::Store(h) => h.compare(query).await.map(|(_, c)| c).map_err(|e| e.error),
+            Self::Dashboard(d) => d.get(&["api", "compare"], &encode(query)).await,
         }
     }
 

@@ -37,6 +37,15 @@ pub struct CampaignArgs {
     #[arg(long, default_value_t = 128)]
     pub output_tokens: u32,
 
+    /// A shipped request trace instead of synthetic lengths: chat or rag (its requests'
+    /// lengths and shared prefixes; the estimate uses its mean lengths).
+    #[arg(long)]
+    pub trace: Option<String>,
+
+    /// Seeds the prompts, so the campaign run again sends the same ones.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
     /// The SLO on time to first token: its p95 at most this, ms.
     #[arg(long, default_value_t = 1000.0)]
     pub ttft_ms: f64,

@@ -11,9 +11,10 @@ use gdl_model::runs::{DeployMode, TestConfig};
 /// `deploy`'s, the same flags.
 #[derive(Clone, Debug, Args)]
 pub struct RentArgs {
-    /// Highest price accepted, USD per hour.
+    /// Highest price accepted, USD per hour: required (with `test --from`, it replaces the
+    /// bundle's).
     #[arg(long)]
-    pub max_price: f64,
+    pub max_price: Option<f64>,
 
     /// Only this provider (vastai, tensordock or bluelobster); any when left out.
     #[arg(long)]
@@ -48,6 +49,12 @@ impl RentArgs {
     /// The test configuration for `model` (no capacity search, nothing kept on failure), or
     /// what is wrong with a flag and what to do. The rest is checked where every run is.
     pub fn config(&self, model: &str) -> Result<TestConfig, (String, &'static str)> {
+        let max_price = self.max_price.ok_or_else(|| {
+            (
+                "--max-price is required: the highest price accepted, USD per hour".to_owned(),
+                "Add --max-price 0.5, say; `gpu-deploy-llm inventory` lists the offers' prices.",
+            )
+        })?;
         let deploy_mode = DeployMode::parse(&self.deploy_mode).ok_or_else(|| {
             (
                 format!(
@@ -68,7 +75,7 @@ impl RentArgs {
             engine_version,
             settings,
             model: model.to_owned(),
-            max_price: self.max_price,
+            max_price,
             provider: self
                 .provider
                 .as_deref()

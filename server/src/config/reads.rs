@@ -108,11 +108,9 @@ pub enum BenchmarksAction {
     },
     /// One benchmark, whole.
     Show { id: String },
-    /// A model across GPUs and providers: the frontier and the recommendations.
-    Compare {
-        #[arg(long)]
-        model: String,
-    },
+    /// A model across GPUs and providers, in one comparison group (the same workload,
+    /// SLOs, quantization and engine): the frontier and the recommendations.
+    Compare(CompareArgs),
     /// Every benchmark as CSV (default) or JSON, on stdout.
     Export {
         #[arg(long, value_enum, default_value = "csv")]
@@ -131,4 +129,43 @@ pub enum ExportAs {
     Csv,
     /// The records as a JSON array.
     Json,
+}
+
+/// `benchmarks compare`: the model, and the comparison group to show; each part left out
+/// is chosen (the group with the most benchmarks that matches the rest).
+#[derive(Clone, Debug, Args)]
+pub struct CompareArgs {
+    /// A model id or a preset's alias.
+    #[arg(long)]
+    pub model: String,
+    /// The workload as benchmarks record it (`synthetic 512 in / 128 out`).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// The SLOs as `ttft<ms>-tpot<ms>` (`ttft1000-tpot100`), `-ok<percent>` appended when
+    /// other than 99 % of requests had to succeed.
+    #[arg(long)]
+    pub slo: Option<String>,
+    /// `none`, `awq`, `gptq`, `fp8` or `unknown`.
+    #[arg(long)]
+    pub quantization: Option<String>,
+    /// `vllm` or `sglang`.
+    #[arg(long, value_parser = |s: &str| gdl_model::engines::Engine::parse(s).ok_or("vllm or sglang"))]
+    pub engine: Option<gdl_model::engines::Engine>,
+    /// Only benchmarks run with these engine settings (their summary, or `default`).
+    #[arg(long)]
+    pub settings: Option<String>,
+}
+
+impl CompareArgs {
+    /// The same query the Compare page's URL carries.
+    pub fn query(&self) -> gdl_model::compare::CompareQuery {
+        gdl_model::compare::CompareQuery {
+            model: Some(self.model.clone()),
+            engine: self.engine,
+            settings: self.settings.clone(),
+            workload: self.workload.clone(),
+            slo: self.slo.clone(),
+            quantization: self.quantization.clone(),
+        }
+    }
 }

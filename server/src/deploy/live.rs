@@ -48,6 +48,9 @@ pub struct Live {
     window: Mutex<Window>,
     /// Changed since last saved and published.
     dirty: AtomicBool,
+    /// The lease of the run serving it: once another replica has taken that run over, the
+    /// record is saved and published from here no more.
+    lease: std::sync::OnceLock<Arc<crate::runner::owned::Owned>>,
 }
 
 #[derive(Default)]
@@ -69,6 +72,7 @@ impl Live {
             upstream: RwLock::new(None),
             stop: CancellationToken::new(),
             window: Mutex::default(),
+            lease: std::sync::OnceLock::new(),
             dirty: AtomicBool::new(false),
         }
     }
@@ -96,6 +100,21 @@ impl Live {
         f(&mut record);
         record.updated_at = Utc::now();
         self.dirty.store(true, Ordering::SeqCst);
+    }
+
+    /// Ties the record to the lease of the run serving it.
+    pub fn bind(&self, lease: Arc<crate::runner::owned::Owned>) {
+        let _ = self.lease.set(lease);
+    }
+
+    /// The lease of the run serving it, once bound: every save of the record is fenced by it.
+    pub fn owned(&self) -> Option<&Arc<crate::runner::owned::Owned>> {
+        self.lease.get()
+    }
+
+    /// Whether another replica has taken the serving run over.
+    pub fn is_lost(&self) -> bool {
+        self.lease.get().is_some_and(|l| l.is_lost())
     }
 
     /// Whether the record changed since the last flush (and clears the mark).

@@ -58,6 +58,8 @@ struct Inner {
     counters: Counters,
     /// `Some(reason)` once the server is shutting down.
     closing: watch::Sender<Option<String>>,
+    /// With several replicas: the order is the database's ([`shared`]).
+    sharing: Option<shared::Sharing>,
 }
 
 struct State {
@@ -68,6 +70,10 @@ struct State {
     next_client: u64,
     /// The snapshot as of a seq, encoded once and shared by every client that needs it.
     snapshot: Option<(u64, Frame)>,
+    /// With several replicas: this replica's events not yet back from the database,
+    /// numbered by its own count (applied to `live` at once, re-applied over what is read).
+    pending: VecDeque<(u64, LiveEvent)>,
+    own_n: u64,
 }
 
 struct Slot {
@@ -117,9 +123,13 @@ pub enum Count {
 impl Hub {
     /// A hub with a fresh epoch (boot id).
     pub fn new(config: HubConfig) -> Self {
+        Self::build(config, uuid::Uuid::new_v4().simple().to_string(), None)
+    }
+
+    fn build(config: HubConfig, epoch: String, sharing: Option<shared::Sharing>) -> Self {
         Self {
             inner: Arc::new(Inner {
-                epoch: uuid::Uuid::new_v4().simple().to_string(),
+                epoch,
                 config,
                 state: Mutex::new(State {
                     seq: 0,
@@ -128,9 +138,12 @@ impl Hub {
                     clients: HashMap::new(),
                     next_client: 1,
                     snapshot: None,
+                    pending: VecDeque::new(),
+                    own_n: 0,
                 }),
                 counters: Counters::default(),
                 closing: watch::Sender::new(None),
+                sharing,
             }),
         }
     }
@@ -167,25 +180,49 @@ impl Hub {
         self.with_state(LiveState::clone)
     }
 
-    /// Numbers, records and fans out `events`, in order. Returns the last `seq`.
+    /// Numbers, records and fans out `events`, in order. Returns the last `seq`. With
+    /// several replicas the state changes at once and the numbering is the database's:
+    /// the events reach clients when they come back numbered ([`shared`]).
     pub fn publish(&self, events: impl IntoIterator<Item = LiveEvent>) -> u64 {
+        if let Some(sharing) = &self.inner.sharing {
+            return self.publish_shared(sharing, events);
+        }
         let mut state = self.lock();
         for event in events {
-            state.seq += 1;
-            let seq = state.seq;
-            state.live.apply(&event);
-            let frame = encode(&ServerFrame::Event {
-                epoch: self.inner.epoch.clone(),
-                seq,
-                event,
-            });
-            state.ring.push_back((seq, frame.clone()));
-            while state.ring.len() > self.inner.config.ring_capacity {
-                state.ring.pop_front();
-            }
-            self.fan_out(&mut state, &frame);
+            let seq = state.seq + 1;
+            self.record(&mut state, seq, event);
         }
         state.seq
+    }
+
+    /// Puts what a replica read from its store at start into the state. With several
+    /// replicas this is not news to the others, so it is not published; alone, it is.
+    pub fn seed(&self, events: impl IntoIterator<Item = LiveEvent>) {
+        if self.inner.sharing.is_none() {
+            self.publish(events);
+            return;
+        }
+        let mut state = self.lock();
+        for event in events {
+            state.live.apply(&event);
+        }
+        state.snapshot = None;
+    }
+
+    /// Applies event number `seq`, keeps it for resuming clients and sends it to every one.
+    fn record(&self, state: &mut State, seq: u64, event: LiveEvent) {
+        state.seq = seq;
+        state.live.apply(&event);
+        let frame = encode(&ServerFrame::Event {
+            epoch: self.inner.epoch.clone(),
+            seq,
+            event,
+        });
+        state.ring.push_back((seq, frame.clone()));
+        while state.ring.len() > self.inner.config.ring_capacity {
+            state.ring.pop_front();
+        }
+        self.fan_out(state, &frame);
     }
 
     /// Sends a raw text frame to every client (test hook: malformed frames).
@@ -392,5 +429,8 @@ pub fn encode(frame: &ServerFrame) -> Frame {
     Frame::from(serde_json::to_string(frame).expect("server frames serialise"))
 }
 
+mod shared;
 #[cfg(test)]
 mod tests;
+
+pub use shared::Outgoing;

@@ -8,8 +8,9 @@ use super::error::StepError;
 pub const MAX_RUN_LINES: u64 = 5_000;
 /// The longest step reason kept, in bytes (a log tail included).
 const MAX_REASON: usize = 8 * 1024;
+use super::owned::Owned;
 use crate::live::Hub;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use chrono::Utc;
 use gdl_model::ids::RunId;
 use gdl_model::live::LiveEvent;
@@ -31,6 +32,8 @@ pub struct RunContext {
     step: Mutex<Option<StepName>>,
     /// Session creates in flight at the broker (cleanup waits for them).
     creates: tokio::sync::watch::Sender<u32>,
+    /// The run's lease: every write carries it.
+    owned: Arc<Owned>,
 }
 
 /// A create in flight; dropping it says the create has ended and its session (if any) is
@@ -44,7 +47,13 @@ impl Drop for CreateInFlight {
 }
 
 impl RunContext {
-    pub fn new(run: Run, hub: Hub, store: Store, cancel: CancellationToken) -> Self {
+    pub fn new(
+        run: Run,
+        hub: Hub,
+        store: Store,
+        cancel: CancellationToken,
+        owned: Arc<Owned>,
+    ) -> Self {
         Self {
             run: Mutex::new(run),
             hub,
@@ -54,7 +63,13 @@ impl RunContext {
             omitted: AtomicU64::new(0),
             step: Mutex::new(None),
             creates: tokio::sync::watch::Sender::new(0),
+            owned,
         }
+    }
+
+    /// The run's lease.
+    pub fn owned(&self) -> &Arc<Owned> {
+        &self.owned
     }
 
     /// Numbers the next log line after `last` (a run taken up again after a restart).
@@ -108,13 +123,23 @@ impl RunContext {
     }
 
     /// Publishes the run as it is, then saves it: whoever reads a finished run over REST
-    /// (from the store) finds the runner already counting it finished (from the hub).
+    /// (from the store) finds the runner already counting it finished (from the hub). Once
+    /// another replica has taken the run over, nothing is published or saved.
     pub async fn publish(&self) {
+        if self.owned.is_lost() {
+            return;
+        }
         let run = self.snapshot();
         self.hub
             .publish([LiveEvent::RunUpsert { run: run.clone() }]);
-        if let Err(e) = self.store.save_run(&run).await {
-            tracing::error!(run = %run.id, error = %e, "could not save the run");
+        match self
+            .store
+            .save_run_owned(&run, &self.owned.lease, self.owned.ttl)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Fenced(_)) => self.owned.lose(),
+            Err(e) => tracing::error!(run = %run.id, error = %e, "could not save the run"),
         }
     }
 
@@ -215,10 +240,14 @@ impl RunContext {
             LogLevel::Error => tracing::warn!(run = %line.run_id, "{}", line.message),
             _ => tracing::debug!(run = %line.run_id, "{}", line.message),
         }
-        let store = self.store.clone();
+        if self.owned.is_lost() {
+            return;
+        }
+        let (store, owned) = (self.store.clone(), self.owned.clone());
         let stored = line.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.append_log(&stored).await {
+            let lines = std::slice::from_ref(&stored);
+            if let Err(e) = store.append_logs_owned(lines, &owned.lease).await {
                 tracing::error!(error = %e, "could not store a log line");
             }
         });

@@ -29,6 +29,9 @@ pub(super) async fn run(
     ticket: Option<Ticket>,
 ) {
     let ctx = Arc::new(ctx);
+    if let Some(t) = &ticket {
+        t.live.bind(ctx.owned().clone());
+    }
     let deps = Deps {
         client,
         config,
@@ -49,7 +52,10 @@ pub(super) async fn run(
     if let Some(ticket) = &ticket {
         let ending = match &outcome {
             Ok(Some(ending)) => ending.clone(),
-            _ => serving::Ending::provisioning(&ctx, &ticket.live),
+            _ => {
+                let cancelled = matches!(outcome, Err(Stop::Cancelled));
+                serving::Ending::provisioning(&ctx, &ticket.live, cancelled)
+            }
         };
         serving::ended(&deps, ticket, ending).await;
     }

@@ -87,7 +87,7 @@ impl Runner {
             let every = runner.inner.config.reconcile.every;
             let mut backoff = Duration::from_secs(1);
             loop {
-                let wait = match runner.reconcile().await {
+                let wait = match runner.reconcile_if_ours().await {
                     Ok(()) => {
                         backoff = Duration::from_secs(1);
                         every

@@ -11,41 +11,34 @@ use gdl_model::code::ErrorCode;
 use gdl_model::ids::RunId;
 use gdl_model::runs::{CleanupOutcome, Run, RunStatus, StepName, StepStatus, UnclearCreate};
 use std::collections::HashSet;
+use std::time::Duration;
 
 /// Marks every run a previous process left running as interrupted (but the `resumed`
-/// ones), and turns the creates it had under way into creates whose answer was lost (store
-/// writes only). Returns how many runs still owe a cleanup, for the reconciler.
+/// ones, and those another replica runs: only runs whose lease is free or expired are
+/// claimed, by `owner`), and turns the creates it had under way into creates whose answer
+/// was lost (store writes only). Returns how many runs still owe a cleanup, for the
+/// reconciler.
 pub async fn mark_interrupted(
     store: &Store,
     resumed: &HashSet<RunId>,
+    owner: &str,
+    ttl: Duration,
 ) -> Result<usize, StoreError> {
     let mut owing = 0;
     for mut run in store.recent_runs(1000).await? {
         if resumed.contains(&run.id) {
             continue;
         }
-        let was_running = run.status == RunStatus::Running;
-        if was_running {
-            close(&mut run);
-        }
-        let mut changed = was_running | lost_creates(&mut run);
-        // A run that owes nothing (it rented nothing, or the broker had confirmed every
-        // rental gone before the process died) has its cleanup recorded now: no reconciler
-        // pass will come for it.
-        if run.status.is_finished() && run.cleanup.is_none() && !run.owes_cleanup() {
-            run.cleanup = Some(if run.rentals.is_empty() {
-                CleanupOutcome {
-                    destroyed_confirmed: true,
-                    kept: false,
-                    message: "the run rented nothing before the dashboard stopped".into(),
-                }
-            } else {
-                super::reconcile::outcome(&run)
-            });
-            changed = true;
-        }
-        if changed {
-            store.save_run(&run).await?;
+        if run.status == RunStatus::Running {
+            match close_orphan(store, &run.id, owner, ttl, STOPPED).await? {
+                Some(closed) => run = closed,
+                None => continue, // another replica's, and going on
+            }
+        } else if settle_bookkeeping(&mut run) {
+            match store.save_run(&run).await {
+                Err(StoreError::Fenced(_)) => continue, // its replica is still on it
+                other => other?,
+            }
         }
         if run.status.is_finished() && run.owes_cleanup() {
             owing += 1;
@@ -54,13 +47,65 @@ pub async fn mark_interrupted(
     Ok(owing)
 }
 
-/// Marks the run and the step it had reached interrupted, and the rest skipped.
-fn close(run: &mut Run) {
+/// What a run says when the dashboard that ran it stopped (after a restart).
+pub const STOPPED: &str = "the dashboard stopped";
+
+/// Claims run `id` for `owner` if its lease is free or expired and closes it as
+/// interrupted, saying `why` (`the dashboard stopped`); the closed run, or `None` when
+/// another replica holds it (or it is no longer running).
+pub async fn close_orphan(
+    store: &Store,
+    id: &RunId,
+    owner: &str,
+    ttl: Duration,
+    why: &str,
+) -> Result<Option<Run>, StoreError> {
+    let Some(lease) = store.claim_run(id, owner, ttl).await? else {
+        return Ok(None);
+    };
+    // Read again under the lease: the last word of the replica that had it.
+    let mut run = match store.run(id).await? {
+        Some(run) if run.status == RunStatus::Running => run,
+        _ => {
+            store.release(&lease).await?;
+            return Ok(None);
+        }
+    };
+    close(&mut run, why);
+    settle_bookkeeping(&mut run);
+    store.save_run_owned(&run, &lease, ttl).await?;
+    store.release(&lease).await?;
+    Ok(Some(run))
+}
+
+/// Creates under way become creates whose answer was lost, and a finished run that owes
+/// nothing has its cleanup recorded (no reconciler pass will come for it); true if the run
+/// changed.
+fn settle_bookkeeping(run: &mut Run) -> bool {
+    let mut changed = lost_creates(run);
+    if run.status.is_finished() && run.cleanup.is_none() && !run.owes_cleanup() {
+        run.cleanup = Some(if run.rentals.is_empty() {
+            CleanupOutcome {
+                destroyed_confirmed: true,
+                kept: false,
+                message: "the run rented nothing before the dashboard stopped".into(),
+            }
+        } else {
+            super::reconcile::outcome(run)
+        });
+        changed = true;
+    }
+    changed
+}
+
+/// Marks the run and the step it had reached interrupted, and the rest skipped, saying
+/// `why` (`the dashboard stopped`).
+fn close(run: &mut Run, why: &str) {
     let reached = run.current_step();
     run.status = RunStatus::Interrupted;
     run.error = Some(match reached {
-        Some(step) => format!("{}: the dashboard stopped during this step", step.label()),
-        None => "the dashboard stopped during this run".into(),
+        Some(step) => format!("{}: {why} during this step", step.label()),
+        None => format!("{why} during this run"),
     });
     run.error_code = Some(ErrorCode::Interrupted);
     run.ended_at = Some(Utc::now());
@@ -69,11 +114,11 @@ fn close(run: &mut Run) {
             StepStatus::Running => {
                 step.status = StepStatus::Interrupted;
                 step.code = Some(ErrorCode::Interrupted);
-                step.reason = Some("the dashboard stopped during this step".into());
+                step.reason = Some(format!("{why} during this step"));
             }
             StepStatus::Pending => {
                 step.status = StepStatus::Skipped;
-                step.reason = Some("the dashboard stopped".into());
+                step.reason = Some(why.to_owned());
             }
             _ => {}
         }
@@ -145,7 +190,7 @@ mod tests {
     #[test]
     fn an_interrupted_run_says_where_it_stopped() {
         let mut run = run_in_create();
-        close(&mut run);
+        close(&mut run, STOPPED);
         assert_eq!(run.status, RunStatus::Interrupted);
         let create = run.step_mut(StepName::CreateSession).clone();
         assert_eq!(create.status, StepStatus::Interrupted);
@@ -167,7 +212,7 @@ mod tests {
             why: UnclearCreate::IN_FLIGHT.into(),
             settled: None,
         });
-        close(&mut run);
+        close(&mut run, STOPPED);
         assert!(lost_creates(&mut run));
         assert_eq!(run.unclear_creates.len(), 1);
         assert_eq!(run.unclear_creates[0].asked_at, asked);
@@ -177,7 +222,7 @@ mod tests {
 
         // Recorded by an older version: only the interrupted step says so.
         let mut old = run_in_create();
-        close(&mut old);
+        close(&mut old, STOPPED);
         assert!(lost_creates(&mut old));
         assert_eq!(old.unclear_creates.len(), 1);
         assert!(old.owes_cleanup());
@@ -189,7 +234,7 @@ mod tests {
             "offer": answered.offer.clone().unwrap()}]))
         .unwrap();
         answered.session_id = Some("s-1".into());
-        close(&mut answered);
+        close(&mut answered, STOPPED);
         assert!(!lost_creates(&mut answered));
         assert!(answered.owes_cleanup(), "its rental is the reconciler's");
     }

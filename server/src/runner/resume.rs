@@ -11,13 +11,14 @@
 //!   confirmed it.
 
 use super::context::RunContext;
+use super::owned::Owned;
 use super::serving::{self, Link, Ticket};
 use super::ssh::{HostKeyPin, Login, SshAddress};
 use super::steps::{cleanup, Deps, Served, Target};
 use super::vllm::{Deployment as Launching, Launch};
 use super::{outcome, Active, Runner};
 use crate::deploy::Upstream;
-use crate::store::StoreError;
+use crate::store::{Lease, StoreError};
 use chrono::Utc;
 use gdl_model::deployments::{Deployment, DeploymentStatus, StopReason};
 use gdl_model::ids::RunId;
@@ -40,27 +41,44 @@ struct Back {
     target: Target,
 }
 
-/// Resumes or stops each deployment not ended; returns the runs of those resumed (they
-/// stay running).
-pub(super) async fn deployments(runner: &Runner) -> Result<HashSet<RunId>, StoreError> {
+/// Resumes or stops each deployment not ended whose run no live replica owns (`wanted`
+/// picks among them); returns the runs of those resumed (they stay running).
+pub(super) async fn deployments(
+    runner: &Runner,
+    wanted: impl Fn(&Deployment) -> bool,
+) -> Result<HashSet<RunId>, StoreError> {
     let store = runner.store();
+    let (owner, ttl) = (&runner.inner.replica, runner.inner.config.leases.ttl);
+    let mut claimed = Vec::new();
+    for record in store.deployments(true, 1000).await? {
+        if !wanted(&record) {
+            continue;
+        }
+        // Another replica serves it (its run's lease is live): it is left to that one.
+        if let Some(lease) = store.claim_run(&record.run_id, owner, ttl).await? {
+            claimed.push((record, lease));
+        }
+    }
     let mut resumed = HashSet::new();
     let mut back = Vec::new();
-    let open = store.deployments(true, 1000).await?;
     // Reconnected side by side: one slow host does not hold up the others.
-    let tried = futures::future::join_all(open.iter().map(|r| take_back(runner, r))).await;
-    for (record, tried) in open.into_iter().zip(tried) {
+    let tried = futures::future::join_all(claimed.iter().map(|(r, _)| take_back(runner, r))).await;
+    for ((record, lease), tried) in claimed.into_iter().zip(tried) {
         match tried {
             Ok(b) => {
                 resumed.insert(record.run_id.clone());
-                back.push(b);
+                back.push((b, lease));
             }
-            Err(why) => not_resumed(runner, record, why).await?,
+            Err(why) => {
+                // Its run is closed next, by whoever claims it.
+                store.release(&lease).await?;
+                not_resumed(runner, record, why).await?
+            }
         }
     }
     runner.deployments().load_keys().await?;
-    for b in back {
-        spawn(runner, b).await;
+    for (b, lease) in back {
+        spawn(runner, b, lease).await;
     }
     Ok(resumed)
 }
@@ -155,8 +173,9 @@ fn served(run: &Run, api_key: zeroize::Zeroizing<String>) -> Result<Served, Stri
     Ok(Served { api_key, launch })
 }
 
-/// Serves `b` again in a task owned like a run: then its Cleanup, as for any deployment.
-async fn spawn(runner: &Runner, b: Back) {
+/// Serves `b` again in a task owned like a run (under `lease`): then its Cleanup, as for
+/// any deployment.
+async fn spawn(runner: &Runner, b: Back, lease: Lease) {
     let inner = &runner.inner;
     let Back {
         record,
@@ -169,10 +188,12 @@ async fn spawn(runner: &Runner, b: Back) {
     let id = run.id.clone();
     let cancel = CancellationToken::new();
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let owned = Arc::new(Owned::new(lease, inner.config.leases.ttl, cancel.clone()));
     inner.active.lock().unwrap().insert(
         id.clone(),
         Active {
             cancel: cancel.clone(),
+            owned: owned.clone(),
             done: done_rx,
             campaign: false,
         },
@@ -186,10 +207,12 @@ async fn spawn(runner: &Runner, b: Back) {
         inner.hub.clone(),
         inner.store.clone(),
         cancel,
+        owned.clone(),
     ));
     ctx.continue_log_after(last);
     let registry = runner.deployments().clone();
     let live = registry.watch(record);
+    live.bind(owned.clone());
     live.set_upstream(Some(Upstream {
         base_url: target.base_url.clone(),
         api_key: target.api_key.clone(),
@@ -234,6 +257,7 @@ async fn spawn(runner: &Runner, b: Back) {
             serving::ended(&deps, &ticket, ending).await;
             outcome::finish(&ctx, RunStatus::Passed).await;
         }
+        owned.release(&inner.store).await;
         inner.active.lock().unwrap().remove(&id);
         let _ = done_tx.send(true);
         runner.reconcile_soon();

@@ -77,13 +77,13 @@ pub struct Ending {
 }
 
 impl Ending {
-    /// The run ended before serving: failed, or cancelled while provisioning.
-    pub fn provisioning(ctx: &super::context::RunContext, live: &Live) -> Self {
+    /// The run ended before serving: failed, or `cancelled` while provisioning (during a
+    /// step or between two).
+    pub fn provisioning(ctx: &super::context::RunContext, live: &Live, cancelled: bool) -> Self {
         let (cancelled, error) = ctx.read(|run| {
+            let cancel = Some(gdl_model::code::ErrorCode::Cancelled);
             (
-                run.steps
-                    .iter()
-                    .any(|s| s.code == Some(gdl_model::code::ErrorCode::Cancelled)),
+                cancelled || run.steps.iter().any(|s| s.code == cancel),
                 run.steps
                     .iter()
                     .find(|s| s.status == gdl_model::runs::StepStatus::Failed)

@@ -3,7 +3,7 @@
 //! the runner and the store. A sample is kept every minute for the tab's small charts.
 
 use super::Dashboard;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use gdl_model::health::{
     BrokerHealth, HealthSample, HealthView, RunInFlight, RunnerHealth, StoreHealth,
 };
@@ -124,7 +124,13 @@ impl Dashboard {
             broker,
             live: self.hub().stats(),
             runner,
-            store: store_health(self.runner().store().path()),
+            store: {
+                let (size_bytes, last_write_at) = self.runner().store().footprint();
+                StoreHealth {
+                    size_bytes,
+                    last_write_at,
+                }
+            },
             history: Vec::new(),
         };
         if with_history {
@@ -134,24 +140,5 @@ impl Dashboard {
         } else {
             view
         }
-    }
-}
-
-/// The database's size (with its write-ahead log) and when it was last written.
-fn store_health(db: &std::path::Path) -> StoreHealth {
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    let files = [db.to_path_buf(), std::path::PathBuf::from(wal)];
-    let metadata: Vec<std::fs::Metadata> = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .collect();
-    StoreHealth {
-        size_bytes: metadata.iter().map(|m| m.len()).sum(),
-        last_write_at: metadata
-            .iter()
-            .filter_map(|m| m.modified().ok())
-            .max()
-            .map(DateTime::<Utc>::from),
     }
 }

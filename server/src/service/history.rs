@@ -8,12 +8,12 @@ use crate::runner::RunError;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use gdl_model::code::ErrorCode;
-use gdl_model::compare::Comparison;
-use gdl_model::engines::Engine;
+use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::ids::{BenchmarkId, RunId};
 use gdl_model::legacy::{ImportReport, OldFile};
 use gdl_model::query::Page;
 use gdl_model::registry::Quantization;
+use gdl_model::runs::bundle::BenchmarkBundle;
 use gdl_model::runs::{
     BenchmarkDetail, BenchmarkPage, BenchmarkRecord, ExportFormat, LogLine, LogQuery, PhaseSample,
     Run, RunFilters,
@@ -163,23 +163,32 @@ impl History {
         }
     }
 
-    /// The models benchmarked (most benchmarks first), and `model` across GPUs and
-    /// providers (only the models when `model` is empty). `model` may be a preset's alias
-    /// (`qwen2.5-0.5b`), as everywhere else.
-    pub async fn compare(&self, model: &str) -> ServiceResult<(Vec<String>, Comparison)> {
-        self.compare_by(model, None, None).await
+    /// The bundle of benchmark `id`: its record with the configuration of the run that
+    /// measured it. A benchmark no run of ours measured (`bench`, imported), or whose run is
+    /// no longer stored, has none: 409 `benchmark_not_repeatable`.
+    pub async fn bundle(&self, id: &BenchmarkId) -> ServiceResult<BenchmarkBundle> {
+        let record = self.benchmark(id).await?.benchmark;
+        let run = if record.external || record.run_id.is_empty() {
+            None
+        } else {
+            self.store.run(&record.run_id).await?
+        };
+        let Some(run) = run else {
+            return Err(ServiceError::new(
+                ErrorCode::BenchmarkNotRepeatable,
+                format!("benchmark {id} was not measured by a run stored here: there is no test to run again"),
+                "A benchmark from `gpu-deploy-llm bench` or the old dashboard's import measured a server this dashboard did not deploy; measure it again with `gpu-deploy-llm bench`, or start a test of the model.",
+            ));
+        };
+        Ok(BenchmarkBundle::of(&record, &run.config))
     }
 
-    /// As [`Self::compare`], counting only the benchmarks `engine` served when it is given,
-    /// and only those run with `settings` (a settings summary, or `default`) when that is
-    /// (the models listed are every engine's; the settings listed are those of the model's
-    /// benchmarks of that engine).
-    pub async fn compare_by(
-        &self,
-        model: &str,
-        engine: Option<Engine>,
-        settings: Option<&str>,
-    ) -> ServiceResult<(Vec<String>, Comparison)> {
+    /// The models benchmarked (most benchmarks first), and `q.model` across GPUs and
+    /// providers in one comparison group (only the models when the model is empty). The
+    /// model may be a preset's alias (`qwen2.5-0.5b`), as everywhere else. Only benchmarks
+    /// run with `q.settings` (a settings summary, or `default`) count when it is given; the
+    /// settings listed are those of the model's benchmarks of `q.engine` (of any when unset).
+    pub async fn compare(&self, q: &CompareQuery) -> ServiceResult<(Vec<String>, Comparison)> {
         let records = self.store.benchmarks(ALL_BENCHMARKS).await?;
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for r in &records {
@@ -188,29 +197,32 @@ impl History {
         let mut models: Vec<(&str, usize)> = counts.into_iter().collect();
         models.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let models: Vec<String> = models.into_iter().map(|(m, _)| m.to_owned()).collect();
-        let model = model.trim();
+        let model = q.model.as_deref().unwrap_or_default().trim();
         let model = match gdl_model::registry::resolve(model, Quantization::None) {
             Ok(resolved) if !model.is_empty() && !models.iter().any(|m| m == model) => {
                 resolved.model
             }
             _ => model.to_owned(),
         };
-        let records: Vec<BenchmarkRecord> = records
-            .into_iter()
-            .filter(|r| engine.is_none_or(|e| r.served_by() == Some(e)))
-            .collect();
         let mut seen: HashMap<String, usize> = HashMap::new();
-        for r in records.iter().filter(|r| r.model == model) {
+        for r in records
+            .iter()
+            .filter(|r| r.model == model && q.engine.is_none_or(|e| r.served_by() == Some(e)))
+        {
             *seen.entry(r.settings_key()).or_default() += 1;
         }
         let mut seen: Vec<(String, usize)> = seen.into_iter().collect();
         seen.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let settings = settings.map(str::trim).filter(|s| !s.is_empty());
+        let settings = q
+            .settings
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         let records: Vec<BenchmarkRecord> = records
             .into_iter()
             .filter(|r| settings.is_none_or(|s| r.settings_key() == s))
             .collect();
-        let mut comparison = gdl_model::compare::compare(&model, &records);
+        let mut comparison = gdl_model::compare::compare_group(&model, q, &records);
         comparison.settings = seen.into_iter().map(|(s, _)| s).collect();
         Ok((models, comparison))
     }

@@ -1,10 +1,9 @@
 //! Benchmark records and their raw samples in the store.
 
-use super::{Store, StoreError};
+use super::{args, Store, StoreError};
 use gdl_model::benchmark::Sample;
 use gdl_model::legacy::{self, ImportReport, OldFile};
 use gdl_model::runs::BenchmarkRecord;
-use rusqlite::{params, OptionalExtension};
 
 impl Store {
     /// Saves a benchmark and its raw samples (phase name → samples) in one transaction.
@@ -13,37 +12,34 @@ impl Store {
         record: &BenchmarkRecord,
         samples: Vec<(String, Vec<Sample>)>,
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(record)?;
-        let (id, run_id, created) = (
-            record.id.to_string(),
-            record.run_id.to_string(),
-            record.created_at.to_rfc3339(),
-        );
-        let mut rows = Vec::new();
+        let id = record.id.to_string();
+        let mut statements = vec![(
+            "INSERT INTO benchmarks (id, run_id, created_at, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id,
+                 created_at = excluded.created_at, body = excluded.body",
+            args![
+                id.clone(),
+                record.run_id.to_string(),
+                record.created_at.to_rfc3339(),
+                serde_json::to_string(record)?
+            ],
+        )];
         for (phase, list) in samples {
             for (i, s) in list.iter().enumerate() {
-                rows.push((phase.clone(), i as i64, serde_json::to_string(s)?));
+                statements.push((
+                    "INSERT INTO samples (benchmark_id, phase, idx, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (benchmark_id, phase, idx) DO UPDATE SET body = excluded.body",
+                    args![
+                        id.clone(),
+                        phase.clone(),
+                        i as i64,
+                        serde_json::to_string(s)?
+                    ],
+                ));
             }
         }
-        let sql = self.sql();
-        self.with(move |c| {
-            let tx = c.transaction().map_err(&sql)?;
-            tx.execute(
-                "INSERT OR REPLACE INTO benchmarks (id, run_id, created_at, body) VALUES (?1, ?2, ?3, ?4)",
-                params![id, run_id, created, body],
-            )
-            .map_err(&sql)?;
-            for (phase, idx, body) in rows {
-                tx.execute(
-                    "INSERT OR REPLACE INTO samples (benchmark_id, phase, idx, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, phase, idx, body],
-                )
-                .map_err(&sql)?;
-            }
-            tx.commit().map_err(&sql)?;
-            Ok(())
-        })
-        .await
+        self.batch(statements).await?;
+        Ok(())
     }
 
     /// Records the settled cost of the test behind benchmark `id`; the updated record, or
@@ -53,28 +49,20 @@ impl Store {
         id: &str,
         usd: f64,
     ) -> Result<Option<BenchmarkRecord>, StoreError> {
-        let id = id.to_owned();
-        let sql = self.sql();
-        self.with(move |c| {
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM benchmarks WHERE id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(&sql)?;
-            let Some(body) = body else { return Ok(None) };
-            let mut record: BenchmarkRecord = serde_json::from_str(&body)?;
-            record.test_cost_usd = Some(usd);
-            c.execute(
-                "UPDATE benchmarks SET body = ?2 WHERE id = ?1",
-                params![id, serde_json::to_string(&record)?],
-            )
-            .map_err(&sql)?;
-            Ok(Some(record))
-        })
-        .await
+        let found: Option<BenchmarkRecord> = self
+            .bodies("SELECT body FROM benchmarks WHERE id = ?1", args![id])
+            .await?
+            .pop();
+        let Some(mut record) = found else {
+            return Ok(None);
+        };
+        record.test_cost_usd = Some(usd);
+        self.execute(
+            "UPDATE benchmarks SET body = ?2 WHERE id = ?1",
+            args![id, serde_json::to_string(&record)?],
+        )
+        .await?;
+        Ok(Some(record))
     }
 
     /// Benchmarks, newest first.
@@ -90,7 +78,7 @@ impl Store {
     ) -> Result<Vec<BenchmarkRecord>, StoreError> {
         self.bodies(
             "SELECT body FROM benchmarks WHERE created_at < ?1 ORDER BY created_at DESC, id LIMIT ?2",
-            vec![before.to_rfc3339(), limit.to_string()],
+            args![before.to_rfc3339(), limit],
         )
         .await
     }
@@ -103,7 +91,7 @@ impl Store {
     ) -> Result<Vec<BenchmarkRecord>, StoreError> {
         self.bodies(
             "SELECT body FROM benchmarks ORDER BY created_at DESC, id LIMIT ?1 OFFSET ?2",
-            vec![limit.to_string(), offset.to_string()],
+            args![limit, offset],
         )
         .await
     }
@@ -146,33 +134,24 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<(BenchmarkRecord, Vec<(String, Sample)>)>, StoreError> {
-        let (id, sql) = (id.to_owned(), self.sql());
-        self.with(move |c| {
-            let body: Option<String> = c
-                .query_row("SELECT body FROM benchmarks WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(&sql)?;
-            let Some(body) = body else { return Ok(None) };
-            let mut stmt = c
-                .prepare(
-                    "SELECT phase, body FROM samples WHERE benchmark_id = ?1 ORDER BY phase, idx",
-                )
-                .map_err(&sql)?;
-            let rows = stmt
-                .query_map([&id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(&sql)?;
-            let mut samples = Vec::new();
-            for row in rows {
-                let (phase, body) = row.map_err(&sql)?;
-                samples.push((phase, serde_json::from_str(&body)?));
-            }
-            Ok(Some((serde_json::from_str(&body)?, samples)))
-        })
-        .await
+        let found: Option<BenchmarkRecord> = self
+            .bodies("SELECT body FROM benchmarks WHERE id = ?1", args![id])
+            .await?
+            .pop();
+        let Some(record) = found else {
+            return Ok(None);
+        };
+        let rows = self
+            .query(
+                "SELECT phase, body FROM samples WHERE benchmark_id = ?1 ORDER BY phase, idx",
+                args![id],
+            )
+            .await?;
+        let mut samples = Vec::with_capacity(rows.len());
+        for row in rows {
+            samples.push((row.text(0)?, serde_json::from_str(&row.text(1)?)?));
+        }
+        Ok(Some((record, samples)))
     }
 }
 
@@ -192,42 +171,41 @@ mod tests {
 
     #[tokio::test]
     async fn an_import_replaces_an_earlier_import_but_never_a_benchmark_of_ours() {
-        let dir = std::env::temp_dir().join(format!("gdl-store-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir).unwrap();
-        let (report, saved) = store
-            .import_legacy(vec![old("bench-1", 100.0), old("bench-2", 200.0)])
-            .await
-            .unwrap();
-        assert_eq!(report.imported, ["bench-1", "bench-2"]);
-        assert_eq!(saved.len(), 2);
-        // Ours, with the id an old file also has.
-        let ours = BenchmarkRecord {
-            external: false,
-            workload: None,
-            ..saved[1].clone()
-        };
-        store.save_benchmark(&ours, Vec::new()).await.unwrap();
-        let (report, _) = store
-            .import_legacy(vec![
-                old("bench-1", 150.0),
-                old("bench-2", 250.0),
-                OldFile {
-                    name: "broken.json".into(),
-                    text: "{".into(),
-                },
-            ])
-            .await
-            .unwrap();
-        assert_eq!(report.imported, ["bench-1"], "{report:?}");
-        assert_eq!(report.skipped.len(), 2);
-        assert!(report.skipped[0].contains("bench-2 is the id of a benchmark of ours"));
-        assert!(report.skipped[1].starts_with("broken.json:"));
-        let ttft = |r: &BenchmarkRecord| r.phases[0].ttft_ms.p50;
-        let (again, _) = store.benchmark("bench-1").await.unwrap().unwrap();
-        assert_eq!(ttft(&again), 150.0, "imported again");
-        let (kept, _) = store.benchmark("bench-2").await.unwrap().unwrap();
-        assert!(!kept.external && ttft(&kept) == 200.0, "ours is kept");
-        std::fs::remove_dir_all(&dir).unwrap();
+        for place in crate::store::tests::places("import").await {
+            let store = place.open().await;
+            let (report, saved) = store
+                .import_legacy(vec![old("bench-1", 100.0), old("bench-2", 200.0)])
+                .await
+                .unwrap();
+            assert_eq!(report.imported, ["bench-1", "bench-2"]);
+            assert_eq!(saved.len(), 2);
+            // Ours, with the id an old file also has.
+            let ours = BenchmarkRecord {
+                external: false,
+                workload: None,
+                ..saved[1].clone()
+            };
+            store.save_benchmark(&ours, Vec::new()).await.unwrap();
+            let (report, _) = store
+                .import_legacy(vec![
+                    old("bench-1", 150.0),
+                    old("bench-2", 250.0),
+                    OldFile {
+                        name: "broken.json".into(),
+                        text: "{".into(),
+                    },
+                ])
+                .await
+                .unwrap();
+            assert_eq!(report.imported, ["bench-1"], "{report:?}");
+            assert_eq!(report.skipped.len(), 2);
+            assert!(report.skipped[0].contains("bench-2 is the id of a benchmark of ours"));
+            assert!(report.skipped[1].starts_with("broken.json:"));
+            let ttft = |r: &BenchmarkRecord| r.phases[0].ttft_ms.p50;
+            let (again, _) = store.benchmark("bench-1").await.unwrap().unwrap();
+            assert_eq!(ttft(&again), 150.0, "imported again");
+            let (kept, _) = store.benchmark("bench-2").await.unwrap().unwrap();
+            assert!(!kept.external && ttft(&kept) == 200.0, "ours is kept");
+        }
     }
 }

@@ -1,10 +1,9 @@
 //! Embed tokens in the store: created with a label, looked up by the SHA-256 of their
 //! secret (the secret itself is never stored), listed, revoked.
 
-use super::{Store, StoreError};
+use super::{args, Row, Store, StoreError};
 use chrono::{DateTime, Utc};
 use gdl_model::embed::EmbedToken;
-use rusqlite::{params, OptionalExtension};
 
 /// The hex SHA-256 of an embed token's secret: what the store keeps and looks up.
 pub fn hash(secret: &str) -> String {
@@ -15,16 +14,13 @@ pub fn hash(secret: &str) -> String {
         .collect()
 }
 
-/// The columns [`row`] reads, in its order.
-const COLUMNS: &str = "id, label, created_at, revoked_at";
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EmbedToken> {
+fn token(r: &Row) -> Result<EmbedToken, StoreError> {
     let at = |s: String| gdl_model::time::parse_lenient(&s).unwrap_or_default();
     Ok(EmbedToken {
-        id: r.get(0)?,
-        label: r.get(1)?,
-        created_at: at(r.get(2)?),
-        revoked_at: r.get::<_, Option<String>>(3)?.map(at),
+        id: r.text(0)?,
+        label: r.text(1)?,
+        created_at: at(r.text(2)?),
+        revoked_at: r.opt_text(3)?.map(at),
     })
 }
 
@@ -35,37 +31,29 @@ impl Store {
         token: &EmbedToken,
         secret: &str,
     ) -> Result<(), StoreError> {
-        let (id, label, created) = (
-            token.id.clone(),
-            token.label.clone(),
-            token.created_at.to_rfc3339(),
-        );
-        let hash = hash(secret);
-        let sql = self.sql();
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO embed_tokens (id, label, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, label, hash, created],
-            )
-            .map_err(&sql)?;
-            Ok(())
-        })
-        .await
+        self.execute(
+            "INSERT INTO embed_tokens (id, label, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            args![
+                token.id.clone(),
+                token.label.clone(),
+                hash(secret),
+                token.created_at.to_rfc3339()
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Every embed token, newest first, revoked ones included.
     pub async fn embed_tokens(&self) -> Result<Vec<EmbedToken>, StoreError> {
-        let sql = self.sql();
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare(&format!(
-                    "SELECT {COLUMNS} FROM embed_tokens ORDER BY created_at DESC, id"
-                ))
-                .map_err(&sql)?;
-            let rows = stmt.query_map([], row).map_err(&sql)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&sql)
-        })
-        .await
+        let rows = self
+            .query(
+                "SELECT id, label, created_at, revoked_at FROM embed_tokens
+                 ORDER BY created_at DESC, id",
+                Vec::new(),
+            )
+            .await?;
+        rows.iter().map(token).collect()
     }
 
     /// The embed token whose secret hashes to `hash`, revoked or not.
@@ -73,17 +61,13 @@ impl Store {
         &self,
         hash: String,
     ) -> Result<Option<EmbedToken>, StoreError> {
-        let sql = self.sql();
-        self.with(move |c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM embed_tokens WHERE hash = ?1"),
-                params![hash],
-                row,
+        let rows = self
+            .query(
+                "SELECT id, label, created_at, revoked_at FROM embed_tokens WHERE hash = ?1",
+                args![hash],
             )
-            .optional()
-            .map_err(&sql)
-        })
-        .await
+            .await?;
+        rows.first().map(token).transpose()
     }
 
     /// Revokes an embed token; `None` when there is no such token. Revoking twice keeps
@@ -93,22 +77,18 @@ impl Store {
         id: String,
         at: DateTime<Utc>,
     ) -> Result<Option<EmbedToken>, StoreError> {
-        let sql = self.sql();
-        self.with(move |c| {
-            c.execute(
-                "UPDATE embed_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
-                params![id, at.to_rfc3339()],
+        self.execute(
+            "UPDATE embed_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+            args![id.clone(), at.to_rfc3339()],
+        )
+        .await?;
+        let rows = self
+            .query(
+                "SELECT id, label, created_at, revoked_at FROM embed_tokens WHERE id = ?1",
+                args![id],
             )
-            .map_err(&sql)?;
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM embed_tokens WHERE id = ?1"),
-                params![id],
-                row,
-            )
-            .optional()
-            .map_err(&sql)
-        })
-        .await
+            .await?;
+        rows.first().map(token).transpose()
     }
 }
 
@@ -118,51 +98,67 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_are_kept_as_hashes_and_revoked_once() {
-        let dir = std::env::temp_dir().join(format!("gdl-embed-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir).unwrap();
-        let secret = "gdle_0123456789abcdef0123456789abcdef";
-        let token = EmbedToken {
-            id: "t1".into(),
-            label: "wall".into(),
-            created_at: Utc::now(),
-            revoked_at: None,
-        };
-        store.add_embed_token(&token, secret).await.unwrap();
-        let raw = std::fs::read(store.path()).unwrap_or_default();
-        let wal = std::fs::read(dir.join("gpu-deploy-llm.db-wal")).unwrap_or_default();
-        let needle = secret.as_bytes();
-        assert!(
-            ![raw, wal]
-                .iter()
-                .any(|b| b.windows(needle.len()).any(|w| w == needle)),
-            "the secret itself is never written"
-        );
-        let found = store.embed_token_by_hash(hash(secret)).await.unwrap();
-        assert_eq!(found.map(|t| t.id), Some("t1".into()));
-        assert!(store
-            .embed_token_by_hash(hash("gdle_other"))
-            .await
-            .unwrap()
-            .is_none());
-        let first = Utc::now();
-        let revoked = store
-            .revoke_embed_token("t1".into(), first)
-            .await
-            .unwrap()
-            .unwrap();
-        let again = store
-            .revoke_embed_token("t1".into(), first + chrono::Duration::hours(1))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(revoked.revoked_at, again.revoked_at);
-        assert!(store
-            .revoke_embed_token("nope".into(), first)
-            .await
-            .unwrap()
-            .is_none());
-        assert_eq!(store.embed_tokens().await.unwrap().len(), 1);
-        let _ = std::fs::remove_dir_all(&dir);
+        for place in crate::store::tests::places("embed_tokens").await {
+            let store = place.open().await;
+            let secret = "gdle_0123456789abcdef0123456789abcdef";
+            let token = EmbedToken {
+                id: "t1".into(),
+                label: "wall".into(),
+                created_at: Utc::now(),
+                revoked_at: None,
+            };
+            store.add_embed_token(&token, secret).await.unwrap();
+            if let Some(path) = store.path() {
+                let raw = std::fs::read(path).unwrap_or_default();
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                let wal = std::fs::read(wal).unwrap_or_default();
+                let needle = secret.as_bytes();
+                assert!(
+                    ![raw, wal]
+                        .iter()
+                        .any(|b| b.windows(needle.len()).any(|w| w == needle)),
+                    "the secret itself is never written"
+                );
+            }
+            let kept = store
+                .query(
+                    "SELECT id, label, hash, created_at FROM embed_tokens",
+                    Vec::new(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(kept.len(), 1);
+            assert_eq!(
+                kept[0].text(2).unwrap(),
+                hash(secret),
+                "only the hash is kept"
+            );
+            let found = store.embed_token_by_hash(hash(secret)).await.unwrap();
+            assert_eq!(found.map(|t| t.id), Some("t1".into()));
+            assert!(store
+                .embed_token_by_hash(hash("gdle_other"))
+                .await
+                .unwrap()
+                .is_none());
+            let first = Utc::now();
+            let revoked = store
+                .revoke_embed_token("t1".into(), first)
+                .await
+                .unwrap()
+                .unwrap();
+            let again = store
+                .revoke_embed_token("t1".into(), first + chrono::Duration::hours(1))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(revoked.revoked_at, again.revoked_at);
+            assert!(store
+                .revoke_embed_token("nope".into(), first)
+                .await
+                .unwrap()
+                .is_none());
+            assert_eq!(store.embed_tokens().await.unwrap().len(), 1);
+        }
     }
 }

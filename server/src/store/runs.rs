@@ -1,47 +1,57 @@
-//! Runs in the store: each run's JSON body with its id, creation time and status, the
-//! sessions it rented (by session id, for the Sessions tab), and its log lines.
+//! Runs in the store: each run's JSON body with its id, creation time, status, model and
+//! whether its cleanup was confirmed; the sessions it rented (by session id, for the
+//! Sessions tab); and its log lines.
 
-use super::{RentalFacts, Store, StoreError};
+use super::db::Statement;
+use super::{args, RentalFacts, Store, StoreError};
 use gdl_model::ids::{RunId, SessionId};
 use gdl_model::runs::{LogLine, Run, RunStatus};
-use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 
+/// The columns a run's body fills besides its status: the model as asked for, and whether
+/// the broker confirmed its cleanup.
+pub(super) fn columns(run: &Run) -> (String, bool) {
+    (
+        run.config.model.clone(),
+        run.cleanup.as_ref().is_some_and(|c| c.destroyed_confirmed),
+    )
+}
+
+/// [`columns`] of a stored body.
+pub(super) fn columns_of(body: &str) -> serde_json::Result<(String, bool)> {
+    Ok(columns(&serde_json::from_str(body)?))
+}
+
 impl Store {
-    /// Inserts or replaces a run.
+    /// Inserts or replaces a run no replica owns (the reconciler's writes, a restart's),
+    /// with its rentals. [`StoreError::Fenced`] when a replica holds the run's lease: its
+    /// owner's writes win.
     pub async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
-        let body = serde_json::to_string(run)?;
-        let (id, created, status) = (
-            run.id.to_string(),
-            run.created_at.to_rfc3339(),
-            status_column(run.status),
-        );
-        let rentals: Vec<(String, Option<f64>, f64)> = run
-            .rentals
-            .iter()
-            .map(|r| (r.session_id.to_string(), r.running_after_secs, r.cost_usd))
-            .collect();
-        let sql = self.sql();
-        self.with(move |c| {
-            let tx = c.transaction().map_err(&sql)?;
-            tx.execute(
-                "INSERT INTO runs (id, created_at, status, body) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
-                params![id, created, status, body],
-            )
-            .map_err(&sql)?;
-            for (session, running_after, cost) in rentals {
-                tx.execute(
-                    "INSERT OR REPLACE INTO rentals (session_id, run_id, running_after_secs, cost_usd)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![session, id, running_after, cost],
-                )
-                .map_err(&sql)?;
-            }
-            tx.commit().map_err(&sql)?;
+        let (model, confirmed) = columns(run);
+        let mut statements = vec![(
+            "INSERT INTO runs (id, created_at, status, body, model, cleanup_confirmed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body,
+                 model = excluded.model, cleanup_confirmed = excluded.cleanup_confirmed
+             WHERE runs.lock_expires_at IS NULL OR runs.lock_expires_at < {now}",
+            args![
+                run.id.to_string(),
+                run.created_at.to_rfc3339(),
+                status_column(run.status),
+                serde_json::to_string(run)?,
+                model,
+                confirmed
+            ],
+        )];
+        statements.extend(rental_statements(run));
+        if self.batch_guarded(statements).await? {
             Ok(())
-        })
-        .await
+        } else {
+            Err(StoreError::Fenced(format!(
+                "run {} is owned by a replica",
+                run.id
+            )))
+        }
     }
 
     /// Appends a log line.
@@ -51,28 +61,20 @@ impl Store {
 
     /// Appends log lines in one transaction (lines already stored are left as they are).
     pub async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
-        let mut rows = Vec::with_capacity(lines.len());
+        let mut statements = Vec::with_capacity(lines.len());
         for line in lines {
-            rows.push((
-                line.run_id.to_string(),
-                line.n as i64,
-                serde_json::to_string(line)?,
+            statements.push((
+                "INSERT INTO logs (run_id, n, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (run_id, n) DO NOTHING",
+                args![
+                    line.run_id.to_string(),
+                    line.n as i64,
+                    serde_json::to_string(line)?
+                ],
             ));
         }
-        let sql = self.sql();
-        self.with(move |c| {
-            let tx = c.transaction().map_err(&sql)?;
-            for (run_id, n, body) in rows {
-                tx.execute(
-                    "INSERT OR IGNORE INTO logs (run_id, n, body) VALUES (?1, ?2, ?3)",
-                    params![run_id, n, body],
-                )
-                .map_err(&sql)?;
-            }
-            tx.commit().map_err(&sql)?;
-            Ok(())
-        })
-        .await
+        self.batch(statements).await?;
+        Ok(())
     }
 
     /// What the store knows of each of `sessions` that one of our runs rented.
@@ -80,32 +82,24 @@ impl Store {
         &self,
         sessions: Vec<SessionId>,
     ) -> Result<HashMap<SessionId, RentalFacts>, StoreError> {
-        let sql = self.sql();
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare_cached(
+        let mut facts = HashMap::new();
+        for id in sessions {
+            let rows = self
+                .query(
                     "SELECT run_id, running_after_secs, cost_usd FROM rentals WHERE session_id = ?1",
+                    args![id.as_str()],
                 )
-                .map_err(&sql)?;
-            let mut facts = HashMap::new();
-            for id in sessions {
-                let row = stmt
-                    .query_row(params![id.as_str()], |r| {
-                        Ok(RentalFacts {
-                            run_id: RunId::from(r.get::<_, String>(0)?),
-                            running_after_secs: r.get(1)?,
-                            cost_usd: r.get(2)?,
-                        })
-                    })
-                    .optional()
-                    .map_err(&sql)?;
-                if let Some(row) = row {
-                    facts.insert(id, row);
-                }
+                .await?;
+            if let Some(r) = rows.first() {
+                let row = RentalFacts {
+                    run_id: RunId::from(r.text(0)?),
+                    running_after_secs: r.opt_f64(1)?,
+                    cost_usd: r.f64(2)?,
+                };
+                facts.insert(id, row);
             }
-            Ok(facts)
-        })
-        .await
+        }
+        Ok(facts)
     }
 
     /// The newest `limit` runs, newest first.
@@ -113,14 +107,15 @@ impl Store {
         self.runs_page(0, limit).await
     }
 
-    /// Finished runs whose cleanup the broker has not confirmed (kept ones included),
-    /// newest first, at most `limit`: what the reconciler looks at.
+    /// Finished runs whose cleanup the broker has not confirmed (kept ones included) and
+    /// that no replica is still at (their lease free or expired), newest first, at most
+    /// `limit`: what the reconciler looks at.
     pub async fn runs_not_confirmed(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
         self.bodies(
-            "SELECT body FROM runs WHERE status <> ?1
-               AND coalesce(json_extract(body, '$.cleanup.destroyed_confirmed'), 0) = 0
+            "SELECT body FROM runs WHERE status <> ?1 AND NOT coalesce(cleanup_confirmed, FALSE)
+               AND (lock_expires_at IS NULL OR lock_expires_at < {now})
              ORDER BY created_at DESC LIMIT ?2",
-            vec![status_column(RunStatus::Running), limit.to_string()],
+            args![status_column(RunStatus::Running), limit],
         )
         .await
     }
@@ -136,7 +131,7 @@ impl Store {
         self.bodies(
             "SELECT body FROM runs WHERE created_at >= ?1 AND created_at < ?2
              ORDER BY created_at DESC, id LIMIT ?3",
-            vec![start.to_rfc3339(), end.to_rfc3339(), limit.to_string()],
+            args![start.to_rfc3339(), end.to_rfc3339(), limit],
         )
         .await
     }
@@ -155,29 +150,15 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<Run>, StoreError> {
-        // An unset filter is NULL, which lets every row through.
-        let (status, model) = (status.map(status_column), model.map(str::to_owned));
-        let sql = self.sql();
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT body FROM runs
-                     WHERE (?1 IS NULL OR status = ?1)
-                       AND (?2 IS NULL OR json_extract(body, '$.config.model') = ?2)
-                     ORDER BY created_at DESC, id LIMIT ?3 OFFSET ?4",
-                )
-                .map_err(&sql)?;
-            let rows = stmt
-                .query_map(params![status, model, limit, offset], |r| {
-                    r.get::<_, String>(0)
-                })
-                .map_err(&sql)?;
-            let mut list = Vec::new();
-            for row in rows {
-                list.push(serde_json::from_str(&row.map_err(&sql)?)?);
-            }
-            Ok(list)
-        })
+        // An unset filter is NULL, which lets every row through (typed: PostgreSQL cannot
+        // tell a bare `$1 IS NULL`'s type).
+        self.bodies(
+            "SELECT body FROM runs
+             WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR model = ?2)
+             ORDER BY created_at DESC, id LIMIT ?3 OFFSET ?4",
+            args![status.map(status_column), model, limit, offset],
+        )
         .await
     }
 
@@ -190,35 +171,53 @@ impl Store {
     ) -> Result<Vec<LogLine>, StoreError> {
         self.bodies(
             "SELECT body FROM logs WHERE run_id = ?1 AND n > ?2 ORDER BY n LIMIT ?3",
-            vec![run_id.to_string(), after.to_string(), limit.to_string()],
+            args![run_id.to_string(), after as i64, limit],
         )
         .await
     }
 
     /// One run.
     pub async fn run(&self, id: &RunId) -> Result<Option<Run>, StoreError> {
-        let (id, sql) = (id.to_string(), self.sql());
-        self.with(move |c| {
-            let body: Option<String> = c
-                .query_row("SELECT body FROM runs WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
-                .map_err(sql)?;
-            Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
-        })
-        .await
+        Ok(self
+            .bodies("SELECT body FROM runs WHERE id = ?1", args![id.to_string()])
+            .await?
+            .pop())
     }
 
     /// A run's log lines, oldest first (the last `limit`).
     pub async fn logs(&self, run_id: &RunId, limit: u32) -> Result<Vec<LogLine>, StoreError> {
         self.bodies(
-            "SELECT body FROM (SELECT n, body FROM logs WHERE run_id = ?1 ORDER BY n DESC LIMIT ?2) ORDER BY n",
-            vec![run_id.to_string(), limit.to_string()],
+            "SELECT body FROM (SELECT n, body FROM logs WHERE run_id = ?1 ORDER BY n DESC LIMIT ?2)
+                 AS recent ORDER BY n",
+            args![run_id.to_string(), limit],
         )
         .await
     }
 }
 
+/// The statements that record each session `run` rented.
+pub(super) fn rental_statements(run: &Run) -> Vec<Statement> {
+    run.rentals
+        .iter()
+        .map(|r| {
+            (
+                "INSERT INTO rentals (session_id, run_id, running_after_secs, cost_usd)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (session_id) DO UPDATE SET run_id = excluded.run_id,
+                     running_after_secs = excluded.running_after_secs,
+                     cost_usd = excluded.cost_usd",
+                args![
+                    r.session_id.to_string(),
+                    run.id.to_string(),
+                    r.running_after_secs,
+                    r.cost_usd
+                ],
+            )
+        })
+        .collect()
+}
+
 /// How a run's status is kept in its column (`Running`, `Passed`, ...).
-fn status_column(status: RunStatus) -> String {
+pub(super) fn status_column(status: RunStatus) -> String {
     format!("{status:?}")
 }

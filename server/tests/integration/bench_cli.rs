@@ -104,6 +104,14 @@ async fn bench_measures_a_server_without_usage_and_with_several_tokens_a_chunk()
     );
     let phases = record["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 2);
+    // No token counts, so no calibration, and the record says so.
+    assert!(record["input"]["measured"].is_null(), "{}", record["input"]);
+    assert!(record["input"]["calibration"].is_null());
+    assert!(
+        out.stderr.contains("reported no token counts"),
+        "{}",
+        out.stderr
+    );
     for p in phases {
         assert_eq!(p["completed"], 6);
         assert_eq!(p["usage_missing"], 6, "no usage from this server: {p}");
@@ -251,9 +259,132 @@ fn the_old_dashboards_files_import_with_their_numbers_and_export_again() {
         2,
         "no SLO was judged then"
     );
+    // Their group (imported, SLOs unknown) is named; a workload no group has finds nothing.
+    let model = ["compare", "--model", "Qwen/Qwen2.5-0.5B-Instruct"];
+    let (code, text, _) = benchmarks(&data, &[&model[..], &["--slo", "unknown"]].concat());
+    assert_eq!(code, Some(0));
+    assert!(
+        text.contains("group: imported from the Python dashboard · SLOs unknown · none"),
+        "{text}"
+    );
+    let other = [&model[..], &["--workload", "synthetic 1 in / 1 out"]].concat();
+    let (code, _, err) = benchmarks(&data, &other);
+    assert_eq!(code, Some(3));
+    assert!(err.contains("in a group these filters match"), "{err}");
     let (code, _, err) = benchmarks(&data, &["show", "bench-none"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("benchmark_not_found"), "{err}");
     let (code, _, _) = benchmarks(&data, &["export", "--format", "xml"]);
     assert_eq!(code, Some(2));
+}
+
+/// A simulated model server (its tokenizer makes more tokens than words) without a key.
+fn simulated_llm() -> server::simulator::llm::SimLlm {
+    let profile = server::simulator::llm::LlmProfile {
+        model: "sim".into(),
+        params_b: 0.5,
+        ttft_ms: 5.0,
+        ms_per_token: 0.5,
+        api_key: String::new(),
+        fail_every: 0,
+        max_seqs: 0,
+        owned_by: "vllm",
+    };
+    server::simulator::llm::SimLlm::start(profile, 0).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_replays_a_trace_at_its_times_with_prompts_calibrated_to_the_servers_tokens() {
+    let llm = simulated_llm();
+    let url = format!("http://{}", llm.addr());
+    let dir = data_dir();
+    // The shipped RAG trace, 50 times faster than its own clock (about 5 s).
+    let args = |more: &[&str]| -> Vec<String> {
+        [
+            "--base-url",
+            &url,
+            "--model",
+            "sim",
+            "--warmup",
+            "0",
+            "--json",
+        ]
+        .iter()
+        .chain(more)
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |a: Vec<String>| {
+        let dir = dir.clone();
+        async move {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            bench(&dir, &a).await
+        }
+    };
+    let out = run(args(&[
+        "--trace",
+        "rag",
+        "--replay",
+        "--replay-speed",
+        "50",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let record: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(record["workload"], "trace rag");
+    let phase = &record["phases"][0];
+    assert_eq!(phase["completed"], 100, "{phase}");
+    assert!(phase["request_rate"].as_f64().unwrap() > 10.0, "{phase}");
+    // The trace's exact answer lengths.
+    let rag = gdl_model::benchmark::trace::shipped("rag").unwrap();
+    let outputs: u64 = rag.iter().map(|r| u64::from(r.output_length)).sum();
+    assert_eq!(phase["total_output_tokens"], outputs);
+    // Its prompts, calibrated: the server counted what the trace asks, within 2 %.
+    let input = &record["input"];
+    let asked = input["asked"].as_f64().unwrap();
+    let counted = input["measured"].as_f64().unwrap();
+    assert!((counted - asked).abs() / asked < 0.02, "{input}");
+    assert!(
+        input["calibration"]["per_word"].as_f64().unwrap() > 1.1,
+        "{input}"
+    );
+    assert!(out.stderr.contains("tokens a word"), "{}", out.stderr);
+
+    // A Mooncake file of our own, its requests in turn at one level.
+    let file = dir.join("mine.jsonl");
+    std::fs::write(
+        &file,
+        "{\"timestamp\": 0, \"input_length\": 700, \"output_length\": 7, \"hash_ids\": [1, 2]}\n{\"timestamp\": 10, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 3]}\n",
+    )
+    .unwrap();
+    let path = file.to_string_lossy().to_string();
+    let out = run(args(&[
+        "--trace",
+        &path,
+        "--concurrency",
+        "2",
+        "--requests",
+        "4",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let record: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(record["phases"][0]["total_output_tokens"], 7 + 5 + 7 + 5);
+    assert_eq!(record["input"]["asked"], 650.0);
+
+    // A trace that is not one: exit 2, the line named, a hint, nothing stored.
+    std::fs::write(&file, "{\"timestamp\": 0}\n").unwrap();
+    let out = run(args(&["--trace", &path])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stderr.contains("line 1") && out.stderr.contains("hint:"),
+        "{}",
+        out.stderr
+    );
+    let stored = server::store::Store::open(&dir)
+        .unwrap()
+        .benchmarks(10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
 }

@@ -153,6 +153,35 @@ async fn start_four(d: &Dashboard, exclude: &[CandidateKey]) -> String {
 }
 
 /// The GPU type the campaign recommends for cost, as the catalogue names it.
+/// The GPU the simulator's model makes cheapest at the price each candidate's measurement
+/// paid, with any other within the verdict's noise of it (too close to call).
+async fn cheapest_as_paid(d: &Dashboard, done: &Campaign) -> Vec<String> {
+    let mut costs = Vec::new();
+    for c in &done.candidates {
+        let Some(id) = &c.benchmark else { continue };
+        let b: Value = d
+            .get(&format!("/api/benchmarks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let paid = Candidate {
+            price_per_hour: b["benchmark"]["price_per_hour"].as_f64().unwrap(),
+            ..c.candidate.clone()
+        };
+        if let Some(cost) = simulated_cost(&paid) {
+            costs.push((cost, c.candidate.key.gpu_type.clone()));
+        }
+    }
+    costs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let least = costs.first().map_or(0.0, |c| c.0);
+    costs
+        .into_iter()
+        .take_while(|(cost, _)| (cost - least) / least < gdl_model::campaigns::verdict::NOISE)
+        .map(|(_, gpu)| gpu)
+        .collect()
+}
+
 fn recommended(done: &Campaign) -> Option<&'static str> {
     let answer = done.answer.as_ref()?;
     let cost = answer
@@ -215,6 +244,22 @@ async fn a_campaign_recommends_the_gpu_the_simulator_makes_cheapest_at_the_slo()
         assert_eq!(c.estimate_error.is_some(), priced, "{c:?}");
     }
     assert!(answer.break_even.is_some());
+    // Like with like: the frontier holds only benchmarks of the campaign's workload and SLOs.
+    let workload = done.request.workload.label();
+    for id in answer.comparison.points.iter().flat_map(|p| &p.benchmarks) {
+        let b: gdl_model::runs::BenchmarkDetail = d
+            .get(&format!("/api/benchmarks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let measured = (b.benchmark.workload.as_deref(), b.benchmark.slo);
+        assert_eq!(
+            measured,
+            (Some(workload.as_str()), Some(done.request.slo)),
+            "{id}"
+        );
+    }
 
     let sum = settled(&d, &done).await;
     assert!(sum > 0.0);
@@ -244,11 +289,18 @@ async fn failed_and_slow_rentals_are_replaced_and_the_recommendation_stays_right
         f.slow_host_factor = 6.0;
         f.failing_provisionings = 1;
     });
-    let (exclude, cheapest) = four_apart(&d, 4).await;
+    let (exclude, _) = four_apart(&d, 4).await;
     let id = start_four(&d, &exclude).await;
     let done = ended(&d, &id).await;
     assert_eq!(done.status, CampaignStatus::Finished, "{done:#?}");
-    assert_eq!(recommended(&done), Some(cheapest.as_str()), "{done:#?}");
+    // Replaced rentals may cost more than the offers planned: the answer is the GPU the
+    // simulator makes cheapest at the prices the measurements paid.
+    let cheapest = cheapest_as_paid(&d, &done).await;
+    let answer = recommended(&done).map(str::to_owned);
+    assert!(
+        answer.as_ref().is_some_and(|a| cheapest.contains(a)),
+        "{answer:?} is not among {cheapest:?}: {done:#?}"
+    );
 
     // The slow host: found by the probe, its run failed `slow_host` before the search, and
     // another offer of its GPU type measured the candidate.
@@ -341,70 +393,92 @@ async fn candidates_too_close_to_call_are_measured_again_once() {
         sim.ghosts = false;
     })
     .await;
-    let all = plan(&d, request(json!({}))).await;
-    // The two whose costs the simulator's model makes closest (the inventory drifts, so
-    // which two is found here, not fixed).
-    let offered: Vec<(f64, &Candidate)> = all
-        .iter()
-        .filter(|c| c.offers >= 2)
-        .filter_map(|c| Some((simulated_cost(c)?, c)))
-        .collect();
-    let apart = |a: f64, b: f64| (a - b).abs() / a.min(b);
-    let twins = offered
-        .iter()
-        .enumerate()
-        .flat_map(|(i, a)| offered[i + 1..].iter().map(move |b| (a, b)))
-        .min_by(|x, y| apart(x.0 .0, x.1 .0).total_cmp(&apart(y.0 .0, y.1 .0)))
-        .map(|(a, b)| (a.1, b.1))
-        .expect("two candidates with offers");
-    let only = [twins.0.key.clone(), twins.1.key.clone()];
-    let done = run_to_end(&d, request(json!({"only": only, "parallel": 2}))).await;
-    assert_eq!(done.status, CampaignStatus::Finished, "{done:#?}");
-    // The first measurement of each, as the campaign had them before looking again.
-    let mut first = Vec::new();
-    for c in &done.candidates {
-        let id = c.benchmark.as_ref().expect("measured");
-        let b: Value = d
-            .get(&format!("/api/benchmarks/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let record: gdl_model::runs::BenchmarkRecord =
-            serde_json::from_value(b["benchmark"].clone()).unwrap();
-        first.push(
-            record
-                .at_slo()
-                .unwrap()
-                .usd_per_million_output_tokens
-                .unwrap(),
-        );
-    }
-    let (lo, hi) = (first[0].min(first[1]), first[0].max(first[1]));
-    let close = (hi - lo) / lo < gdl_model::campaigns::verdict::NOISE;
-    eprintln!("first measurements {first:?}: too close to call {close}");
-    let answer = done.answer.as_ref().unwrap();
-    for c in &done.candidates {
-        if close {
-            assert_eq!(c.repeats.len(), 1, "{c:#?}");
-            assert_eq!(c.status, CandidateStatus::Measured, "{c:#?}");
-            assert!(
-                c.note.as_deref().unwrap().contains("measured twice"),
-                "{c:#?}"
-            );
-            let point = answer
-                .comparison
-                .points
-                .iter()
-                .find(|p| p.benchmarks.contains(c.benchmark.as_ref().unwrap()))
-                .unwrap();
-            assert_eq!(point.benchmarks.len(), 2, "{point:?}");
-            assert!((point.usd_per_million - c.usd_per_million.unwrap()).abs() < 1e-9);
-        } else {
-            assert!(c.repeats.is_empty(), "{c:#?}");
+    for attempt in 0..2 {
+        let all = plan(&d, request(json!({}))).await;
+        // The two whose costs the simulator's model makes closest (the inventory drifts, so
+        // which two is found here, not fixed).
+        let offered: Vec<(f64, &Candidate)> = all
+            .iter()
+            // Offers for the first measurement and the repeat, with one to spare for drift.
+            .filter(|c| c.offers >= 3)
+            .filter_map(|c| Some((simulated_cost(c)?, c)))
+            .collect();
+        let apart = |a: f64, b: f64| (a - b).abs() / a.min(b);
+        let twins = offered
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| offered[i + 1..].iter().map(move |b| (a, b)))
+            .min_by(|x, y| apart(x.0 .0, x.1 .0).total_cmp(&apart(y.0 .0, y.1 .0)))
+            .map(|(a, b)| (a.1, b.1))
+            .expect("two candidates with offers");
+        let only = [twins.0.key.clone(), twins.1.key.clone()];
+        // Budget for both measurements of both, whatever GPUs the drift made the twins (the
+        // budget's own limits are another test's).
+        let done = run_to_end(
+            &d,
+            request(json!({"only": only, "parallel": 2, "budget_usd": 20})),
+        )
+        .await;
+        assert_eq!(done.status, CampaignStatus::Finished, "{done:#?}");
+        // The simulator's inventory drifts: the repeat's GPU type may have no offer left by
+        // then, which the campaign says ("is gone"). That is not what this test is about: it
+        // looks again, once.
+        let gone = done.candidates.iter().any(|c| {
+            c.repeats.is_empty() && c.note.as_deref().is_some_and(|n| n.contains("is gone"))
+        });
+        if gone && attempt == 0 {
+            eprintln!("the repeat's offers drifted away; once more");
+            settled(&d, &done).await;
+            continue;
         }
+        // The first measurement of each, as the campaign had them before looking again.
+        let mut first = Vec::new();
+        for c in &done.candidates {
+            let id = c.benchmark.as_ref().expect("measured");
+            let b: Value = d
+                .get(&format!("/api/benchmarks/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let record: gdl_model::runs::BenchmarkRecord =
+                serde_json::from_value(b["benchmark"].clone()).unwrap();
+            first.push(
+                record
+                    .at_slo()
+                    .unwrap()
+                    .usd_per_million_output_tokens
+                    .unwrap(),
+            );
+        }
+        let (lo, hi) = (first[0].min(first[1]), first[0].max(first[1]));
+        let close = (hi - lo) / lo < gdl_model::campaigns::verdict::NOISE;
+        eprintln!("first measurements {first:?}: too close to call {close}");
+        let answer = done.answer.as_ref().unwrap();
+        for c in &done.candidates {
+            if close {
+                assert_eq!(c.repeats.len(), 1, "{c:#?}");
+                assert_eq!(c.status, CandidateStatus::Measured, "{c:#?}");
+                assert!(
+                    c.note.as_deref().unwrap().contains("measured twice"),
+                    "{c:#?}"
+                );
+                let point = answer
+                    .comparison
+                    .points
+                    .iter()
+                    .find(|p| p.benchmarks.contains(c.benchmark.as_ref().unwrap()))
+                    .unwrap();
+                assert_eq!(point.benchmarks.len(), 2, "{point:?}");
+                assert!((point.usd_per_million - c.usd_per_million.unwrap()).abs() < 1e-9);
+            } else {
+                assert!(c.repeats.is_empty(), "{c:#?}");
+            }
+        }
+        settled(&d, &done).await;
+        return;
     }
-    settled(&d, &done).await;
+    unreachable!("the second attempt returns or fails");
 }
 
 /// A rental is planned as 10 minutes to start and a capacity search as long as the time

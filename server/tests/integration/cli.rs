@@ -321,7 +321,7 @@ async fn run_to_the_end(url: &str) -> serde_json::Value {
     }
 }
 
-async fn get_json(url: String) -> serde_json::Value {
+pub(crate) async fn get_json(url: String) -> serde_json::Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
 

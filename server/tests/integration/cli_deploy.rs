@@ -385,7 +385,13 @@ async fn a_deployment_stopped_while_it_starts_is_refused_meanwhile_and_leaves_no
     let stopped = cli(&d.url, &["stop", id, "--json"]).await;
     assert_eq!(stopped.status.code(), Some(0), "{}", stopped.stderr);
     let ended: Deployment = json(&stopped);
-    assert_eq!(ended.status, DeploymentStatus::Stopped);
+    if ended.status != DeploymentStatus::Stopped {
+        let store = d.state.dashboard.runner().store();
+        let run = store.run(&ended.run_id).await.unwrap().unwrap();
+        let logs = store.logs(&ended.run_id, 100).await.unwrap();
+        let said: Vec<_> = logs.iter().map(|l| &l.message).collect();
+        panic!("{:?}\n{:#?}\n{said:#?}", ended.message, run.steps);
+    }
     assert_eq!(
         ended.stop_reason,
         Some(gdl_model::deployments::StopReason::Requested)

@@ -6,7 +6,7 @@ use crate::dashboard::Dashboard;
 use crate::runs::{finished, run, start, SMALL};
 use crate::support::{active_sessions as active, client, eventually, rentable_offer, request, sim};
 use gdl_model::code::ErrorCode;
-use gdl_model::runs::{OfferChoice, RunStatus, StepName, StepStatus};
+use gdl_model::runs::{OfferChoice, RunStatus, StepName, StepStatus, UnclearCreate};
 use gdl_model::shopper::SessionStatus;
 use server::shopper::{ShopperClient, Timeouts};
 use std::time::Duration;
@@ -30,8 +30,9 @@ async fn cancel_during_create_waits_for_the_session_and_destroys_it() {
     let sim = d.state.simulator.clone().unwrap();
     sim.simulator().update_faults(|f| f.create_delay_ms = 3000);
     let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
-    // The POST is in flight: the step runs and no session is recorded yet, read in one
-    // answer (two reads could straddle the broker's reply on a busy machine).
+    // The POST is in flight: the run records the request as sent (its open "in flight"
+    // entry) and no session yet, read in one answer. The step merely running is not
+    // enough: a cancel before the request leaves rightly rents nothing.
     eventually(Duration::from_secs(30), || async {
         let r = run(&d, &id).await;
         let create = r
@@ -39,7 +40,11 @@ async fn cancel_during_create_waits_for_the_session_and_destroys_it() {
             .iter()
             .find(|s| s.name == StepName::CreateSession)
             .unwrap();
-        (create.status == StepStatus::Running && r.session_id.is_none()).then_some(())
+        let sent = r
+            .unclear_creates
+            .iter()
+            .any(|u| u.is_open() && u.why == UnclearCreate::IN_FLIGHT);
+        (create.status == StepStatus::Running && sent && r.session_id.is_none()).then_some(())
     })
     .await;
     assert_eq!(cancel(&d, &id).await, 202);
@@ -183,7 +188,7 @@ async fn a_restart_finds_and_destroys_a_session_created_while_the_dashboard_was_
         vram_gb: offer.vram_gb,
         price_per_hour: offer.price_per_hour,
     });
-    let store = server::store::Store::open(&data_dir).unwrap();
+    let store = crate::support::store_for(&data_dir).await;
     store.save_run(&interrupted).await.unwrap();
     // The broker made it for this installation while the dashboard was gone.
     let mine = gdl_model::consumer_id(&store.installation_id().await.unwrap());

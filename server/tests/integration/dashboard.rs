@@ -70,6 +70,9 @@ impl Dashboard {
         settings.runs.bench_requests = 4;
         settings.runs.bench_concurrency = vec![1, 2];
         settings.runs.bench_max_tokens = 16;
+        if let Some(url) = crate::support::postgres_for(&data_dir).await {
+            settings.database = server::settings::DatabaseSettings::postgres_at(&url);
+        }
         change(&mut settings);
         let state = server::start(settings).await.unwrap();
         assert!(data_dir.is_dir(), "the data directory is created");

@@ -37,7 +37,7 @@ async fn shut_down(d: Dashboard) {
 }
 
 /// A key file readable by its owner only.
-fn key_file(dir: &Path) -> PathBuf {
+pub(crate) fn key_file(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("secret.key");
     let hex: String = (0..32)

@@ -86,6 +86,10 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
         "name=\"config[settings][trust_remote_code]\"",
         "code on the rented host",
         "name=\"config[settings][extra_flags]\"",
+        "<summary>Workload and SLOs</summary>",
+        "<option value=\"rag\">rag trace</option>",
+        "name=\"config[workload][seed]\"",
+        "name=\"config[slo][tpot_p95_ms]\"",
     ] {
         assert!(form.contains(needed), "{needed} in {form}");
     }
@@ -108,8 +112,16 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
     set(&mut bad, "config[engine_version]", "0.31.0");
     let answer = post_form(&d, &bad).await;
     assert!(answer.contains("0.5.21"), "{answer}");
+    // A trace that is not shipped.
+    let mut bad = fields.clone();
+    set(&mut bad, "config[workload][trace]", "mine");
+    let answer = post_form(&d, &bad).await;
+    assert!(answer.contains("chat, rag"), "{answer}");
     assert!(runs(&d).await.is_empty());
 
+    set(&mut fields, "config[workload][trace]", "chat");
+    set(&mut fields, "config[workload][seed]", "5");
+    set(&mut fields, "config[slo][ttft_p95_ms]", "800");
     set(&mut fields, "config[engine_version]", "0.6.4");
     set(&mut fields, "config[settings][max_model_len]", "8192");
     set(&mut fields, "config[settings][prefix_caching]", "false");
@@ -134,6 +146,22 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
         ..Default::default()
     };
     assert_eq!(run.config.settings, expected);
+    // The workload and SLOs as set, the rest the form's defaults.
+    let workload = run.config.workload.clone().expect("the form's workload");
+    assert_eq!(
+        (
+            workload.trace.as_deref(),
+            workload.seed,
+            workload.input_tokens,
+            workload.output_tokens
+        ),
+        (Some("chat"), 5, 64, 96)
+    );
+    let slo = run.config.slo.expect("the form's SLOs");
+    assert_eq!(
+        (slo.ttft_p95_ms, slo.tpot_p95_ms, slo.min_success),
+        (800.0, 100.0, 0.99)
+    );
 
     // The run page names the engine and what was set.
     let page = d

@@ -154,6 +154,7 @@ fn tests_engine_flags_reach_the_runs_record() {
                 "--seed=7",
                 "--engine-flag=--disable-log-stats",
             ])
+            .args(["--trace", "chat", "--seed", "4", "--tpot-ms", "50"])
             .args(["--sim-speed", "200", "--sim-failure-rate", "0", "--json"])
             .arg("--data-dir")
             .arg(data_dir()),
@@ -171,6 +172,15 @@ fn tests_engine_flags_reach_the_runs_record() {
             "dtype": "half", "kv_cache_dtype": "fp8", "prefix_caching": false,
             "enforce_eager": true, "extra_flags": ["--seed=7", "--disable-log-stats"],
         })
+    );
+    // The workload and SLO flags, the rest their defaults.
+    assert_eq!(
+        config["workload"],
+        json!({"input_tokens": 64, "output_tokens": 96, "seed": 4, "trace": "chat"})
+    );
+    assert_eq!(
+        config["slo"],
+        json!({"ttft_p95_ms": 1000.0, "tpot_p95_ms": 50.0, "min_success": 0.99})
     );
     // A flag the engine does not take is refused before anything is rented.
     let out = output_within(

@@ -9,12 +9,11 @@ use crate::runs::{finished, start, SMALL};
 use gdl_model::ids::RunId;
 use gdl_model::live::{BENCHMARKS_KEPT, FINISHED_LOG_TAIL, FINISHED_RUNS_KEPT};
 use gdl_model::runs::{LogLine, Run, RunStatus};
-use server::store::Store;
 
 /// Copies of `run` (its log and its benchmark too) numbered `from..to`, each a minute
 /// newer than the last, into the store at `dir`.
 async fn copies(dir: &std::path::Path, run: &Run, logs: &[LogLine], from: i64, to: i64) {
-    let store = Store::open(dir).unwrap();
+    let store = crate::support::store_for(dir).await;
     let benchmark = store
         .benchmark(run.benchmark_id.as_ref().unwrap())
         .await

@@ -21,6 +21,9 @@ pub fn binary() -> Command {
         "GDL_TOKEN_FILE",
         "HF_TOKEN",
         "GDL_HF_TOKEN_FILE",
+        "GDL_DATABASE_URL",
+        "GDL_DATABASE_PASSWORD_FILE",
+        "PGPASSWORD",
     ] {
         command.env_remove(name);
     }
@@ -128,6 +131,11 @@ impl Child {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (a name `kill -s` knows: TERM, INT, KILL, STOP, CONT).
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
@@ -215,7 +223,8 @@ pub fn serve(args: &[&str], data_dir: &std::path::Path) -> (Child, String) {
     (child, announced_url(&line))
 }
 
-/// The broker's sessions that are not stopped (what would still be billed).
+/// The broker's sessions that are neither stopped nor failed (what may still be billed; a
+/// failed create left nothing running, as `SessionStatus::is_terminal` says).
 pub async fn live_sessions(broker: &str) -> Vec<serde_json::Value> {
     let body: serde_json::Value = reqwest::get(format!("{broker}/api/v1/sessions"))
         .await
@@ -228,6 +237,6 @@ pub async fn live_sessions(broker: &str) -> Vec<serde_json::Value> {
         .cloned()
         .unwrap_or_default()
         .into_iter()
-        .filter(|s| s["status"] != "stopped")
+        .filter(|s| s["status"] != "stopped" && s["status"] != "failed")
         .collect()
 }

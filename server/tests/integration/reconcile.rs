@@ -159,7 +159,7 @@ async fn after_a_restart_every_rental_is_destroyed_and_nothing_is_confirmed_whil
     let broker = client(&server.url());
     let dir = data_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let store = server::store::Store::open(&dir).unwrap();
+    let store = crate::support::store_for(&dir).await;
     let mine = gdl_model::consumer_id(&store.installation_id().await.unwrap());
     let offers: Vec<Offer> = broker
         .inventory_all(&Default::default())

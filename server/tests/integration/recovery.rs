@@ -239,10 +239,11 @@ async fn a_destroy_the_broker_fails_during_cleanup_is_retried_until_confirmed() 
 async fn vllm_crashing_mid_benchmark_fails_the_step_with_its_log_and_cleanup_destroys() {
     let d = Dashboard::start(None).await;
     let sim = d.state.simulator.clone().unwrap();
-    // Verify's completion (1) and the quality prompts (4) pass; the third request of the
-    // first load phase dies mid-stream.
+    // Verify's completion (1), the quality prompts (4), the two prompts counted for the
+    // calibration and the two warm-up requests pass; the first load phase's first request
+    // dies mid-stream.
     sim.simulator()
-        .update_faults(|f| f.vllm_crash_after_requests = 8);
+        .update_faults(|f| f.vllm_crash_after_requests = 10);
     let id = start(&d, serde_json::from_str(SMALL).unwrap()).await;
     let done = finished(&d, &id).await;
     assert_eq!(done.status, RunStatus::Failed, "{:?}", done.error);

@@ -148,3 +148,45 @@ pub fn http() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// With `GDL_TEST_STORE=postgres` (and `GDL_TEST_DATABASE_URL`), the URL of a schema of its
+/// own for the dashboard whose data directory is `data_dir` (the same schema each time, so
+/// a dashboard started again on the same directory finds its data): the whole suite can
+/// then run on PostgreSQL. `None`, and SQLite, otherwise.
+pub async fn postgres_for(data_dir: &std::path::Path) -> Option<String> {
+    if std::env::var("GDL_TEST_STORE").ok()? != "postgres" {
+        return None;
+    }
+    let url = std::env::var("GDL_TEST_DATABASE_URL")
+        .expect("GDL_TEST_STORE=postgres needs GDL_TEST_DATABASE_URL (scripts/pg.sh start)");
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let schema = format!(
+        "d_{}",
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("the test database answers");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .await
+        .unwrap();
+    Some(format!("{url}?options=-c%20search_path%3D{schema}"))
+}
+
+/// The store a test dashboard started on `data_dir` uses: SQLite there, or its PostgreSQL
+/// schema under `GDL_TEST_STORE=postgres` ([`postgres_for`]).
+pub async fn store_for(data_dir: &std::path::Path) -> server::store::Store {
+    match postgres_for(data_dir).await {
+        Some(url) => server::store::Store::connect(&url).await.unwrap(),
+        None => {
+            std::fs::create_dir_all(data_dir).unwrap();
+            server::store::Store::open(data_dir).unwrap()
+        }
+    }
+}

@@ -21,6 +21,7 @@ struct Fields {
     parallel: RwSignal<String>,
     input: RwSignal<String>,
     output: RwSignal<String>,
+    trace: RwSignal<String>,
     ttft: RwSignal<String>,
     tpot: RwSignal<String>,
     max_price: RwSignal<String>,
@@ -36,6 +37,7 @@ impl Fields {
             parallel: s("3"),
             input: s("512"),
             output: s("128"),
+            trace: s(""),
             ttft: s("1000"),
             tpot: s("100"),
             max_price: s(""),
@@ -74,6 +76,7 @@ impl Fields {
                 input_tokens: number(self.input, "Input tokens")?,
                 output_tokens: number(self.output, "Output tokens")?,
                 seed: 0,
+                trace: Some(self.trace.get_untracked()).filter(|t| !t.is_empty()),
             },
             slo: Slo {
                 ttft_p95_ms: number(self.ttft, "TTFT p95")?,
@@ -164,6 +167,13 @@ pub fn NewCampaign() -> impl IntoView {
             {field("Rentals at once", "parallel", f.parallel, "How many GPUs are rented at the same time (1–8)")}
             {field("Input tokens", "input_tokens", f.input, "Prompt length of the benchmark's requests")}
             {field("Output tokens", "output_tokens", f.output, "Answer length of the benchmark's requests")}
+            <label title="Synthetic requests of the lengths above, or a shipped trace's requests (lengths and shared prefixes; the lengths above then only name the estimate's basis)">"Requests"
+                <select name="trace" prop:value=f.trace on:change=move |ev| f.trace.set(event_target_value(&ev))>
+                    <option value="">"Synthetic"</option>
+                    <option value="chat">"Chat trace"</option>
+                    <option value="rag">"RAG trace"</option>
+                </select>
+            </label>
             {field("TTFT p95, ms", "ttft_p95_ms", f.ttft, "The SLO on time to first token")}
             {field("TPOT p95, ms", "tpot_p95_ms", f.tpot, "The SLO on time per output token")}
             {field("Max price, $/h", "max_price", f.max_price, "Highest price for one rental; empty: any")}

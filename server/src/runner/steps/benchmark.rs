@@ -61,20 +61,20 @@ pub async fn run(
     let mut samples = vec![("quality".to_owned(), answers)];
     let load = d.config;
     let test = d.ctx.config();
-    let (input_tokens, output_tokens) = test
-        .workload
-        .as_ref()
-        .map_or((LOAD_INPUT_TOKENS, load.load_max_tokens), |w| {
-            (w.input_tokens, w.output_tokens)
-        });
+    let (workload, label) = workload_of(test.workload.as_ref(), load.load_max_tokens);
     // The same engine as `gpu-deploy-llm bench`, through the tunnel.
-    let engine = Engine {
+    let mut engine = Engine {
         http,
         target: target.clone(),
-        workload: Workload::synthetic(input_tokens, output_tokens),
+        workload,
         slo: test.slo.unwrap_or_default(),
         price_per_hour: Some(offer.price_per_hour),
     };
+    let fit = engine.calibrate().await;
+    d.ctx.info(&crate::bench::calibrate::described(
+        fit,
+        engine.workload.asked_input(),
+    ));
     let warm_failed = engine.warm_up(WARM_UP).await;
     d.ctx.info(&format!(
         "Warm-up: {WARM_UP} requests, left out of the metrics ({warm_failed} failed)"
@@ -131,7 +131,7 @@ pub async fn run(
     };
     for &level in levels {
         d.ctx.info(&format!(
-            "Load phase: {} requests at concurrency {level}, {input_tokens} tokens in, {output_tokens} out",
+            "Load phase: {} requests at concurrency {level}, {label}",
             load.load_requests
         ));
         let (metrics, raw) = engine.level(level, load.load_requests).await;
@@ -150,6 +150,8 @@ pub async fn run(
         samples.push((format!("c{level}"), raw));
         phases.push(metrics);
     }
+    let input = engine.input_lengths(&phases);
+    d.ctx.info(&format!("Prompt lengths: {}", input.describe()));
     let record = BenchmarkRecord {
         id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
         run_id: d.ctx.id(),
@@ -164,7 +166,7 @@ pub async fn run(
         prompts_matching: matching,
         prompts_with_expected: with_expected,
         slo: Some(engine.slo),
-        workload: Some(format!("synthetic {input_tokens} in / {output_tokens} out")),
+        workload: Some(label),
         phases,
         test_cost_usd: Some(d.ctx.read(|run| run.cost_usd(Utc::now()))),
         external: false,
@@ -176,6 +178,7 @@ pub async fn run(
                 .unwrap_or_else(|| gdl_model::runs::BROKER_IMAGE.to_owned()),
         ),
         engine_settings: test.settings.clone(),
+        input: Some(input),
     };
     d.ctx.store().save_benchmark(&record, samples).await?;
     d.ctx
@@ -188,6 +191,28 @@ pub async fn run(
         benchmark: record.clone(),
     }]);
     Ok(record)
+}
+
+/// The load requests a run asks for, and their label as benchmarks record it: its workload
+/// (seeded synthetic lengths or a shipped trace), else the dashboard's (64 tokens in,
+/// `max_tokens` out).
+fn workload_of(
+    spec: Option<&gdl_model::campaigns::WorkloadSpec>,
+    max_tokens: u32,
+) -> (Workload, String) {
+    let Some(w) = spec else {
+        return (
+            Workload::synthetic(LOAD_INPUT_TOKENS, max_tokens),
+            format!("synthetic {LOAD_INPUT_TOKENS} in / {max_tokens} out"),
+        );
+    };
+    let trace = w
+        .trace
+        .as_deref()
+        .and_then(|name| Workload::shipped_trace(name, w.seed));
+    let workload = trace
+        .unwrap_or_else(|| Workload::synthetic(w.input_tokens, w.output_tokens).seeded(w.seed));
+    (workload, w.label())
 }
 
 /// After a stage (`what`) with failed requests: fails the step if vLLM is gone (with its

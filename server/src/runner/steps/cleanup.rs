@@ -24,6 +24,12 @@ const CREATE_PATIENCE: Duration = Duration::from_secs(330);
 pub async fn run(d: &Deps<'_>, keep: bool) {
     let name = StepName::Cleanup;
     let ctx = d.ctx;
+    if ctx.owned().is_lost() {
+        // Another replica took the run over: what it rented is that replica's to destroy
+        // (or, for a deployment it resumed, to keep serving). Nothing is touched here.
+        tracing::warn!(run = %ctx.id(), "cleanup left to the replica that took the run over");
+        return;
+    }
     ctx.step_started(name).await;
     if !ctx.creates_settled(Duration::ZERO).await {
         ctx.info("Waiting for a session create in flight, to destroy what it makes");

@@ -292,8 +292,10 @@ async fn create(
         why: UnclearCreate::IN_FLIGHT.into(),
         settled: None,
     };
-    d.ctx.update(|run| run.unclear_creates.push(asked)).await;
+    // Recorded inside the task: a cancel that drops this step between the record and
+    // the request would leave an "in flight" create that was never sent.
     let task = tokio::spawn(async move {
+        ctx.update(|run| run.unclear_creates.push(asked)).await;
         let result = client.create_session(&request).await;
         let unclear = result.as_ref().err().filter(|e| e.outcome_unclear());
         if let Some(e) = unclear {

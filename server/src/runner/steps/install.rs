@@ -334,11 +334,16 @@ mod tests {
         let config: gdl_model::runs::TestConfig =
             serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":1}"#).unwrap();
         let run = gdl_model::runs::Run::new("r".into(), config.clone(), chrono::Utc::now());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let lease = crate::store::Lease::new_run(&run.id, "test");
+        let owned =
+            crate::runner::owned::Owned::new(lease, Duration::from_secs(30), cancel.clone());
         let ctx = std::sync::Arc::new(RunContext::new(
             run,
             crate::live::Hub::new(Default::default()),
             store,
-            Default::default(),
+            cancel,
+            std::sync::Arc::new(owned),
         ));
         let client =
             crate::shopper::ShopperClient::new("http://127.0.0.1:9", Default::default()).unwrap();

@@ -8,6 +8,8 @@
 //! when it is gone, the cheapest offer of the same GPU type and count, saying so on the
 //! step and in the log, and when there is none it fails `pinned_offer_gone`: a pinned test
 //! never rents another GPU type, here or when an offer is replaced later ([`Exclusions`]).
+//! A test pinned to a GPU type and count without an offer (a benchmark's bundle run again)
+//! rents the cheapest offer of them, and no other GPU type.
 //! Offers the test asks to avoid (a campaign's slow hosts) are never rented.
 
 use super::{describe, Deps, Offer, Offers};
@@ -27,6 +29,9 @@ pub async fn run(d: &Deps<'_>, offers: &Offers) -> Result<Offer, StepError> {
         .collect();
     if let Some(wanted) = d.ctx.config().pin_offer {
         return pinned(d, &wanted, &ranked).await;
+    }
+    if let Some(gpu) = d.ctx.config().pin_gpu {
+        return same_gpu(d, &gpu, &ranked).await;
     }
     let offer = ranked.first().map(|o| (*o).clone()).ok_or_else(|| {
         StepError::new(
@@ -88,6 +93,27 @@ async fn pinned(d: &Deps<'_>, wanted: &str, ranked: &[&Offer]) -> Result<Offer, 
     Ok(offer)
 }
 
+/// A test pinned to a GPU type and count but no offer (a benchmark's bundle run again):
+/// the cheapest offer of them; else the run fails `pinned_offer_gone`.
+async fn same_gpu(d: &Deps<'_>, gpu: &PinnedGpu, ranked: &[&Offer]) -> Result<Offer, StepError> {
+    let Some(first) = ranked.iter().find(|o| gpu.same_gpu(o)) else {
+        return Err(pinned_gone(format!(
+            "no {} offer fits this test (it stays on the GPU it ran on before, {gpu}); nothing else was rented",
+            gpu.gpu()
+        )));
+    };
+    let offer = (*first).clone();
+    d.ctx.detail(StepName::SelectOffer, describe(&offer)).await;
+    d.ctx.info(&format!(
+        "Selected {}: the cheapest {} (the GPU this test stays on; {} before) at ${:.3}/h",
+        describe(&offer),
+        gpu.gpu(),
+        gpu.price(),
+        offer.price_per_hour
+    ));
+    Ok(offer)
+}
+
 /// What the pinned offer rents: as the person saw it listed, else as the broker still
 /// describes it. An offer the broker no longer knows, of a GPU nobody told us, fails the
 /// run: there is nothing to stay on.
@@ -125,11 +151,12 @@ pub struct Exclusions {
 }
 
 impl Exclusions {
-    /// Nothing ruled out yet; a test pinned to an offer stays on `selected`'s GPU type and
-    /// count.
+    /// Nothing ruled out yet; a test pinned to an offer or a GPU stays on `selected`'s GPU
+    /// type and count.
     pub fn for_test(test: &TestConfig, selected: &Offer) -> Self {
+        let pinned = test.pin_offer.is_some() || test.pin_gpu.is_some();
         Self {
-            only: test.pin_offer.is_some().then(|| PinnedGpu::of(selected)),
+            only: pinned.then(|| PinnedGpu::of(selected)),
             avoided: test.avoid_offers.iter().cloned().collect(),
             ..Self::default()
         }

@@ -83,8 +83,13 @@ fn a_pinned_test_allows_only_its_gpu_type_and_count() {
     assert!(pinned.allows(&same) && !pinned.allows(&l4) && !pinned.allows(&two));
     let mut free = config("a");
     free.pin_offer = None;
+    let mut gpu_only = free.clone();
     let free = Exclusions::for_test(&free, &chosen);
     assert!(free.pinned().is_none() && free.allows(&l4) && free.allows(&two));
+    // A bundle run again: a GPU type and count without an offer stays on them too.
+    gpu_only.pin_gpu = Some(PinnedGpu::of(&chosen));
+    let gpu_only = Exclusions::for_test(&gpu_only, &chosen);
+    assert!(gpu_only.allows(&same) && !gpu_only.allows(&l4) && !gpu_only.allows(&two));
 }
 
 #[test]
