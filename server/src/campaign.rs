@@ -264,7 +264,17 @@ impl Campaigns {
                 }]);
                 Ok(now)
             }
-            None => self.read(id).await,
+            None => {
+                // Another replica's campaign (several replicas): asked through its row.
+                let record = self.read(id).await?;
+                let store = self.inner.runner.store();
+                if store.shares_events() && !record.status.is_finished() {
+                    let _ = store
+                        .request_campaign(id, crate::store::requests::STOP)
+                        .await;
+                }
+                Ok(record)
+            }
         }
     }
 

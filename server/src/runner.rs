@@ -353,6 +353,16 @@ impl Runner {
             token.cancel();
             return Ok(());
         }
+        // Another replica's run (several replicas): asked through the database.
+        if self.inner.store.shares_events()
+            && self
+                .inner
+                .store
+                .request_run(id, crate::store::requests::CANCEL)
+                .await?
+        {
+            return Ok(());
+        }
         match self.inner.store.run(id).await? {
             Some(_) => Err(RunError::Finished(id.clone())),
             None => Err(RunError::NotFound(id.clone())),

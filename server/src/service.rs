@@ -11,6 +11,7 @@
 //! - `benchmarks`: the old dashboard's import, sent to every open page.
 //! - `sessions`: clean up, done and extend a session; the orphans.
 //! - `runs`: start and cancel deployment tests.
+//! - `requests`: cancels and stops another replica passed on (several replicas).
 //! - `deployments`: start, list, stop deployments; their guards and keys.
 //! - [`history`]: [`History`], what the store holds (runs, logs, benchmarks, compare,
 //!   export, import): the one part the CLI also runs without a dashboard.
@@ -27,6 +28,7 @@ mod embed;
 pub mod error;
 mod health;
 pub mod history;
+mod requests;
 mod runs;
 mod sessions;
 

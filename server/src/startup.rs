@@ -145,6 +145,9 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
         login_required: access.enabled(),
     });
     dashboard.spawn_health_sampler();
+    if dashboard.runner().store().shares_events() {
+        dashboard.spawn_requests();
+    }
     let leptos = LeptosOptions::builder()
         .output_name("gpu-deploy-llm")
         .site_root(settings.site_root.to_string_lossy().into_owned())

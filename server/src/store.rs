@@ -14,6 +14,7 @@
 //! - `deployments`: deployments, their keys' hashes, their sealed secrets.
 //! - `reconciled`: the sessions nothing owned that the reconciler destroyed.
 //! - `leases`: which replica owns a run, or the work there is one of (the reconciler).
+//! - [`requests`]: cancels and stops for work another replica runs.
 //! - `events`: the live events of several replicas in one order (PostgreSQL).
 
 use db::{args, Db, Row, Statement, Value};
@@ -33,6 +34,7 @@ mod leases;
 pub mod legacy;
 pub mod migrations;
 mod reconciled;
+pub mod requests;
 mod runs;
 #[cfg(test)]
 mod tests;

@@ -126,6 +126,19 @@ impl Runner {
     /// the session and confirms it.
     pub async fn stop_deployment(&self, id: &DeploymentId) -> Result<Deployment, ApiError> {
         let registry = self.deployments();
+        if registry.get(id).is_none() && self.inner.store.shares_events() {
+            // Another replica's deployment: asked through its run's row.
+            let stored = registry.read(id).await?;
+            let store = &self.inner.store;
+            let asked = !stored.status.is_finished()
+                && store
+                    .request_run(&stored.run_id, crate::store::requests::STOP)
+                    .await
+                    .unwrap_or(false);
+            if asked {
+                return Ok(stored);
+            }
+        }
         let deployment = registry.stop(id).await?;
         if deployment.status == DeploymentStatus::Starting {
             let _ = self.cancel(&deployment.run_id).await;

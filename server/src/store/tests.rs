@@ -99,7 +99,7 @@ async fn rentals_are_indexed_by_session_and_backfilled_from_older_databases() {
                  DROP TABLE campaigns; DROP TABLE refinery_schema_history; DROP TABLE leases;
                  DROP TABLE events;
                  ALTER TABLE runs DROP COLUMN lock_owner; ALTER TABLE runs DROP COLUMN lock_token;
-                 ALTER TABLE runs DROP COLUMN lock_expires_at;
+                 ALTER TABLE runs DROP COLUMN lock_expires_at; ALTER TABLE runs DROP COLUMN request;
                  DROP INDEX runs_by_creation;
                  ALTER TABLE runs DROP COLUMN model; ALTER TABLE runs DROP COLUMN cleanup_confirmed;
                  PRAGMA user_version = 1;",

@@ -283,6 +283,30 @@ async fn a_deployment_is_resumed_by_the_other_replica_and_the_paused_one_leaves_
     );
     let still = get_json(format!("{b_url}/api/deployments/{id}")).await;
     assert_eq!(still["status"], "serving", "{still}");
+    // A stop sent to the replica that no longer serves it is passed on to the one that
+    // does: the deployment ends and its session is destroyed, confirmed by the broker.
+    let stop = http
+        .post(format!("{a_url}/api/deployments/{id}/stop"))
+        .send()
+        .await
+        .unwrap();
+    assert!(stop.status().is_success(), "{}", stop.status());
+    let stopped = crate::support::eventually(Duration::from_secs(60), || async {
+        let d = get_json(format!("{b_url}/api/deployments/{id}")).await;
+        (d["status"] == "stopped").then_some(d)
+    })
+    .await;
+    let run_id = stopped["run_id"].as_str().unwrap().to_owned();
+    crate::support::eventually(Duration::from_secs(30), || async {
+        let run = get_json(format!("{b_url}/api/runs/{run_id}")).await;
+        (run["cleanup"]["destroyed_confirmed"] == true).then_some(())
+    })
+    .await;
+    assert_eq!(
+        live_sessions(&broker).await.len(),
+        0,
+        "nothing left billing"
+    );
 }
 
 /// A live client of the replica at `url` (`?new`, or a resume point): every frame it gets,
@@ -354,17 +378,21 @@ async fn both_replicas_clients_get_one_order_of_events_and_resume_on_either() {
         start_run_until_rented(&b_url)
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // Each run is cancelled through the replica that does not run it: the cancel is
+    // passed on to its owner.
     let http = crate::support::http();
-    for (url, id) in [(&a_url, &run_a), (&b_url, &run_b)] {
-        http.post(format!("{url}/api/runs/{id}/cancel"))
+    for (url, id) in [(&b_url, &run_a), (&a_url, &run_b)] {
+        let answer = http
+            .post(format!("{url}/api/runs/{id}/cancel"))
             .send()
             .await
             .unwrap();
+        assert_eq!(answer.status(), 202, "accepted for the other replica's run");
     }
     for (url, id) in [(&a_url, &run_a), (&b_url, &run_b)] {
         crate::support::eventually(Duration::from_secs(60), || async {
             let run = get_json(format!("{url}/api/runs/{id}")).await;
-            (run["status"] != "running" && run["cleanup"]["destroyed_confirmed"] == true)
+            (run["status"] == "cancelled" && run["cleanup"]["destroyed_confirmed"] == true)
                 .then_some(())
         })
         .await;
