@@ -19,6 +19,7 @@ pub mod embed;
 pub mod guard;
 pub mod headers;
 pub mod login;
+mod shared_logins;
 mod throttle;
 
 pub use access::Access;

@@ -123,6 +123,7 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
     runner.spawn_reconciler();
     runner.spawn_leases();
     campaigns.spawn_takeover(settings.database.leases().takeover_every);
+    let shared_logins = store.shares_events().then(|| store.clone());
     let embed_tokens = EmbedTokens::new(store);
     let access = Access::new(
         settings.access.auth_token.clone(),
@@ -132,6 +133,10 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<AppState> {
     .with_trusted_proxies(settings.access.trusted_proxies.clone())
     .with_session_ttl(settings.access.session_ttl)
     .with_embed_tokens(embed_tokens.clone());
+    let access = match shared_logins {
+        Some(store) => access.with_shared_logins(store),
+        None => access,
+    };
     let dashboard = Dashboard::new(Parts {
         monitor,
         hub,

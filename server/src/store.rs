@@ -14,6 +14,7 @@
 //! - `deployments`: deployments, their keys' hashes, their sealed secrets.
 //! - `reconciled`: the sessions nothing owned that the reconciler destroyed.
 //! - `leases`: which replica owns a run, or the work there is one of (the reconciler).
+//! - `logins`: logins and wrong tokens shared by replicas (PostgreSQL).
 //! - [`requests`]: cancels and stops for work another replica runs.
 //! - `events`: the live events of several replicas in one order (PostgreSQL).
 
@@ -32,6 +33,7 @@ mod events;
 mod footprint;
 mod leases;
 pub mod legacy;
+mod logins;
 pub mod migrations;
 mod reconciled;
 pub mod requests;

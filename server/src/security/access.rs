@@ -24,17 +24,25 @@ pub struct Access {
     allowed_origins: Arc<Vec<String>>,
     /// Host names the dashboard answers to besides loopback ones (`--allow-host`).
     allowed_hosts: Arc<Vec<String>>,
-    /// Login sessions and when they expire. std Mutex: never held across an await.
-    sessions: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Login sessions and when they expire (with several replicas: until they are looked
+    /// up again, [`RECHECK`]). std Mutex: never held across an await.
+    pub(super) sessions: Arc<Mutex<HashMap<String, Instant>>>,
     /// How long a login lasts.
     pub(super) session_ttl: Duration,
     /// Recent wrong tokens.
-    failures: Arc<Mutex<throttle::Failures>>,
+    pub(super) failures: Arc<Mutex<throttle::Failures>>,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub(super) trusted_proxies: Arc<Vec<IpAddr>>,
     /// Read-only embed tokens.
     embed: embed::EmbedTokens,
+    /// With several replicas: the database their logins and wrong tokens are shared in
+    /// (`shared_logins`).
+    pub(super) shared: Option<crate::store::Store>,
 }
+
+/// With several replicas, how long a replica trusts what it knows of a login before it
+/// looks in the database again: a logout on one holds on all of them within this time.
+pub(super) const RECHECK: Duration = Duration::from_secs(5);
 
 impl Access {
     /// Access with an optional token and extra allowed origins (`scheme://host[:port]`).
@@ -55,6 +63,7 @@ impl Access {
             failures: Arc::default(),
             trusted_proxies: Arc::default(),
             embed: embed::EmbedTokens::default(),
+            shared: None,
         }
     }
 
@@ -110,9 +119,13 @@ impl Access {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
+        let trusted = match self.shared {
+            Some(_) => self.session_ttl.min(RECHECK),
+            None => self.session_ttl,
+        };
         let mut sessions = self.sessions.lock().unwrap();
         sessions.retain(|_, expires| *expires > now);
-        sessions.insert(session.clone(), now + self.session_ttl);
+        sessions.insert(session.clone(), now + trusted);
         session
     }
 
@@ -159,10 +172,24 @@ impl Access {
             .lock()
             .unwrap()
             .failed(address, Instant::now());
+        if let (Some(store), Some(a)) = (self.shared.clone(), address) {
+            tokio::spawn(async move {
+                if let Err(e) = store.login_failed(&a.to_string(), throttle::WINDOW).await {
+                    tracing::warn!(error = %e, "cannot share a wrong token with the other replicas");
+                }
+            });
+        }
     }
 
     pub(super) fn succeeded(&self, address: Option<IpAddr>) {
         self.failures.lock().unwrap().succeeded(address);
+        if let (Some(store), Some(a)) = (self.shared.clone(), address) {
+            tokio::spawn(async move {
+                if let Err(e) = store.login_succeeded(&a.to_string()).await {
+                    tracing::warn!(error = %e, "cannot share a right token with the other replicas");
+                }
+            });
+        }
     }
 
     /// Whether a token is required.

@@ -38,6 +38,8 @@ pub async fn guard(State(access): State<Arc<Access>>, request: Request, next: Ne
     ) {
         return embed_token(&access, &secret, address, request, next).await;
     }
+    // With several replicas: what another replica knows of this login and address.
+    access.refresh(request.headers(), address).await;
     match login(&access, &request, address) {
         None => next.run(request).await,
         Some(refused) => refused,

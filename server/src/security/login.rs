@@ -62,6 +62,7 @@ pub async fn login(
         return Redirect::to("/").into_response();
     };
     let address = client_address(Some(peer), &headers, &access.trusted_proxies);
+    access.refresh_failures(address).await;
     if let Some(refused) = access.throttled(address) {
         return refused.into_response();
     }
@@ -77,6 +78,16 @@ pub async fn login(
     }
     access.succeeded(address);
     let session = access.open_session(Instant::now());
+    if let Err(e) = access.share_login(&session).await {
+        tracing::error!(error = %e, "cannot keep a login in the database");
+        access.close_session(&session);
+        return ServiceError::new(
+            ErrorCode::StorageError,
+            "the login could not be kept for the other replicas",
+            "Check the database (GDL_DATABASE_URL) and log in again.",
+        )
+        .into_response();
+    }
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     let cookie = format!(
         "{COOKIE}={session}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
@@ -92,6 +103,7 @@ pub async fn login(
 pub async fn logout(State(access): State<Access>, headers: HeaderMap) -> Response {
     if let Some(session) = cookie(&headers, COOKIE) {
         access.close_session(&session);
+        access.share_logout(&session).await;
     }
     let target = if access.enabled() { "/login" } else { "/" };
     let mut response = Redirect::to(target).into_response();

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// Failures counted over this window.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(super) const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failures one address may make in the window.
 const PER_ADDRESS: usize = 5;
 /// Addresses remembered at most (the oldest are forgotten first): a flood of addresses
@@ -50,6 +50,17 @@ impl Failures {
             }
         }
         self.by_address.entry(a).or_default().push_back(now);
+    }
+
+    /// `address`'s failures as another source counted them (the replicas' database), oldest
+    /// first, each at `now` less how long ago it was.
+    pub fn replace(&mut self, address: IpAddr, ago: &[Duration], now: Instant) {
+        let times: VecDeque<Instant> = ago.iter().filter_map(|d| now.checked_sub(*d)).collect();
+        if times.is_empty() {
+            self.by_address.remove(&address);
+        } else {
+            self.by_address.insert(address, times);
+        }
     }
 
     /// A right token: the address starts afresh.

@@ -97,7 +97,7 @@ async fn rentals_are_indexed_by_session_and_backfilled_from_older_databases() {
                  DROP TABLE reconciled; DROP TABLE deployments;
                  DROP TABLE deployment_keys; DROP TABLE deployment_secrets;
                  DROP TABLE campaigns; DROP TABLE refinery_schema_history; DROP TABLE leases;
-                 DROP TABLE events;
+                 DROP TABLE events; DROP TABLE logins; DROP TABLE login_failures;
                  ALTER TABLE runs DROP COLUMN lock_owner; ALTER TABLE runs DROP COLUMN lock_token;
                  ALTER TABLE runs DROP COLUMN lock_expires_at; ALTER TABLE runs DROP COLUMN request;
                  DROP INDEX runs_by_creation;

@@ -43,8 +43,14 @@ fn replica(broker: &str, url: &str) -> (Child, String) {
 
 /// [`replica`] with more flags.
 fn replica_with(broker: &str, url: &str, extra: &[&str]) -> (Child, String) {
+    replica_env(broker, url, extra, &[])
+}
+
+/// [`replica_with`] with more environment variables.
+fn replica_env(broker: &str, url: &str, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Child::spawn(
         binary()
+            .envs(env.iter().copied())
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir())
             .args(["--shopper-url", broker, "--allow-private-hosts"])
@@ -447,4 +453,78 @@ async fn both_replicas_clients_get_one_order_of_events_and_resume_on_either() {
         sa[0],
         sa[sa.len() - 1]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_and_the_wrong_token_throttle_hold_on_both_replicas() {
+    let Some((db_url, _db)) = database("logins").await else {
+        return;
+    };
+    const TOKEN: &str = "a-team-token-of-32-characters-xx";
+    let (_simulator, broker) = simulate(&[]);
+    let env = [("GDL_AUTH_TOKEN", TOKEN)];
+    let (_a, a_url) = replica_env(&broker, &db_url, &[], &env);
+    let (_b, b_url) = replica_env(&broker, &db_url, &[], &env);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{a_url}/login"))
+        .form(&[("token", TOKEN), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let runs_on = |url: String, session: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{url}/api/runs"))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // A browser the load balancer moves to the other replica stays logged in.
+    assert_eq!(runs_on(b_url.clone(), session.clone()).await, 200);
+    // A logout on one replica holds on the other within its recheck time (5 s).
+    let out = http
+        .post(format!("{a_url}/logout"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(runs_on(a_url.clone(), session.clone()).await, 401);
+    crate::support::eventually(Duration::from_secs(10), || {
+        let check = runs_on(b_url.clone(), session.clone());
+        async move { (check.await == 401).then_some(()) }
+    })
+    .await;
+    // Wrong tokens on one replica count on the other: the guesser is throttled there too.
+    for _ in 0..5 {
+        let wrong = http
+            .get(format!("{a_url}/api/runs"))
+            .bearer_auth("a-wrong-token-of-32-characters-x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+    }
+    let throttled = crate::support::eventually(Duration::from_secs(10), || async {
+        let answer = http
+            .get(format!("{b_url}/api/runs"))
+            .bearer_auth("another-wrong-token-32-characters")
+            .send()
+            .await
+            .unwrap();
+        (answer.status() == 429).then_some(answer)
+    })
+    .await;
+    let body: serde_json::Value = throttled.json().await.unwrap();
+    assert_eq!(body["code"], "login_throttled", "{body}");
 }
