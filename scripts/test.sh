@@ -73,8 +73,9 @@ step "the dashboard's run, cleanup and restart tests again, on PostgreSQL"
 GDL_TEST_STORE=postgres cargo test -p server --test integration -- \
   runs:: reconcile:: cost_safety:: recovery:: deploy_restart:: deployments::
 
-step "live-channel load driver, small level (so it cannot rot)"
+step "live-channel load driver, small level (so it cannot rot), one server and two replicas"
 cargo test -p server --bench fanout -- 50
+cargo test -p server --bench fanout -- replicas 50
 
 step "release build (cargo-leptos)"
 cargo leptos build --release

@@ -10,7 +10,12 @@
 //! - `storm`: every client connects at the same moment (`/ws?new`, as a browser's first
 //!   visit); the time from starting to connect to the first frame (the snapshot).
 //!
-//! Without a mode all three run; without levels, isolated and burst run at 1,000 and 5,000
+//! - `replicas`: two server processes sharing one live order through PostgreSQL (as two
+//!   replicas of the dashboard do), the clients split between them: the isolated events
+//!   published on one, the burst half on each at the same total rate. Needs
+//!   `GDL_TEST_DATABASE_URL` (`eval "$(scripts/pg.sh start)"`); says it was skipped without.
+//!
+//! Without a mode all three (not `replicas`) run; without levels, isolated and burst run at 1,000 and 5,000
 //! clients (on the same connections, isolated first) and the storm at 1,000. The server runs
 //! in a child process (this same binary, the hub's default settings), so its memory is
 //! measured apart from the clients'; everything is on 127.0.0.1 and stops by itself. Every
@@ -37,6 +42,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const ROLE: &str = "GDL_FANOUT_ROLE";
+/// The database a server process shares its events through (the `replicas` mode).
+const SHARED_DB: &str = "GDL_FANOUT_DATABASE_URL";
 const ISOLATED: u64 = 20;
 const ISOLATED_GAP_MS: u64 = 250;
 const BURST: u64 = 200;
@@ -58,7 +65,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let levels: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let named = |m: &str| args.iter().any(|a| a == m);
-    let all = !["isolated", "burst", "storm"].iter().any(|m| named(m));
+    let all = !["isolated", "burst", "storm", "replicas"]
+        .iter()
+        .any(|m| named(m));
     let (isolated, burst, storm) = (
         all || named("isolated"),
         all || named("burst"),
@@ -98,6 +107,11 @@ fn main() {
             whole &= runtime.block_on(connect_storm(clients));
         }
     }
+    if named("replicas") {
+        for &clients in &event_levels {
+            whole &= runtime.block_on(two_replicas(clients));
+        }
+    }
     println!(
         "KiB/conn: the server's resident memory growth per open connection, read after that row's phase; \
          srv µs/frame: the server's CPU time in the phase per frame delivered (storm: per connection)"
@@ -110,7 +124,10 @@ fn main() {
 
 /// The child: a hub with `/ws` and `/publish` on a port-0 listener; prints the port.
 async fn serve() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = match std::env::var(SHARED_DB) {
+        Ok(url) => shared_hub(&url).await,
+        Err(_) => Hub::new(HubConfig::default()),
+    };
     let router = axum::Router::new()
         .route("/ws", get(server::live::upgrade))
         .route("/publish", post(publish))
@@ -123,6 +140,18 @@ async fn serve() {
     )
     .await
     .unwrap();
+}
+
+/// A hub whose order is the database's at `url`, as a replica's is.
+async fn shared_hub(url: &str) -> Hub {
+    let store = server::store::Store::connect(url)
+        .await
+        .expect("the shared database");
+    let installation = store.installation_id().await.unwrap();
+    let newest = store.newest_event().await.unwrap();
+    let (hub, outgoing) = Hub::shared(HubConfig::default(), installation);
+    server::live::relay::start(hub.clone(), store, newest, outgoing);
+    hub
 }
 
 /// Publishes `n` events `ms` apart, ids `{tag}-{i}`; each carries its publish time in
@@ -208,7 +237,16 @@ impl Drop for ServerProcess {
 }
 
 fn start_server() -> ServerProcess {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    start_server_on(None)
+}
+
+/// A server process, sharing its events through the database at `shared` if given.
+fn start_server_on(shared: Option<&str>) -> ServerProcess {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if let Some(url) = shared {
+        command.env(SHARED_DB, url);
+    }
+    let mut child = command
         .env(ROLE, "server")
         .stdout(Stdio::piped())
         .spawn()
@@ -462,4 +500,89 @@ async fn connect_storm(clients: usize) -> bool {
     let ms = done.into_iter().flatten().map(|(ms, _)| ms).collect();
     row("storm", clients, 0, ms, (dropped, 0), cost);
     dropped == 0
+}
+
+/// Two replicas sharing one live order through PostgreSQL, `clients` split between them:
+/// the isolated events published on one, the burst half on each (each half at half the
+/// rate, so the total rate is a single server's). Every client must get every event once
+/// and in order, whichever replica published it.
+async fn two_replicas(clients: usize) -> bool {
+    let Ok(base) = std::env::var("GDL_TEST_DATABASE_URL") else {
+        println!("replicas: skipped: GDL_TEST_DATABASE_URL is unset (eval \"$(scripts/pg.sh start)\" sets it)");
+        return true;
+    };
+    let schema = format!("fanout_{}", uuid::Uuid::new_v4().simple());
+    let (admin, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("GDL_TEST_DATABASE_URL answers");
+    tokio::spawn(connection);
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let url = format!("{base}?options=-c%20search_path%3D{schema}");
+    let servers = [start_server_on(Some(&url)), start_server_on(Some(&url))];
+    let expected = ISOLATED + BURST;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients);
+    let mut readers = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let reader = read_client(servers[i % 2].url(), expected, ready_tx.clone());
+        readers.push(tokio::spawn(reader));
+        let _ = ready_rx.recv().await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu = |s: &[ServerProcess; 2]| s[0].cpu_ms() + s[1].cpu_ms();
+    let start = cpu(&servers);
+    let mut published = servers[0]
+        .publish("isolated", ISOLATED, ISOLATED_GAP_MS)
+        .await;
+    let between = cpu(&servers);
+    let (one, two) = tokio::join!(
+        servers[0].publish("burst", BURST / 2, SPACING_MS * 2),
+        servers[1].publish("burst", BURST - BURST / 2, SPACING_MS * 2)
+    );
+    published &= one && two;
+    let mut seen = Vec::with_capacity(clients);
+    for reader in readers {
+        seen.push(reader.await.unwrap_or_else(|_| Seen {
+            dropped: true,
+            ..Seen::default()
+        }));
+    }
+    let end = cpu(&servers);
+    let frames = |n: u64| (n as usize * clients) as f64;
+    let dropped = seen.iter().filter(|s| s.dropped).count() as u64;
+    let disordered: u64 = seen.iter().map(|s| s.disordered).sum();
+    let mut whole = published && dropped == 0 && disordered == 0;
+    let phases = [
+        (
+            "isolated",
+            "2r-isol",
+            ISOLATED,
+            (between - start) * 1e3 / frames(ISOLATED),
+        ),
+        (
+            "burst",
+            "2r-burst",
+            BURST,
+            (end - between) * 1e3 / frames(BURST),
+        ),
+    ];
+    for (tag, label, n, cpu_us_per_frame) in phases {
+        let ms: Vec<f64> = seen
+            .iter_mut()
+            .flat_map(|s| s.latencies_ms.remove(tag).unwrap_or_default())
+            .collect();
+        whole &= ms.len() == clients * n as usize;
+        let cost = Cost {
+            kib_per_conn: 0.0,
+            cpu_us_per_frame,
+        };
+        row(label, clients, n, ms, (dropped, disordered), cost);
+    }
+    drop(servers);
+    let _ = admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await;
+    whole
 }
