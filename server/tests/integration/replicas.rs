@@ -89,6 +89,27 @@ async fn closed_and_confirmed(url: &str, id: &str) -> (serde_json::Value, Durati
     }
 }
 
+/// POSTs `body` to `url`; the answer's status (a success, asserted) and JSON body.
+async fn post_ok(url: String, body: serde_json::Value) -> serde_json::Value {
+    let answer = crate::support::http()
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{url}: {}", answer.status());
+    answer.json().await.unwrap_or(serde_json::Value::Null)
+}
+
+/// Waits (at most `limit`) until the record at `url` reads `status`; the record then.
+async fn status_becomes(url: String, status: &str, limit: Duration) -> serde_json::Value {
+    crate::support::eventually(limit, || async {
+        let record = get_json(url.clone()).await;
+        (record["status"] == status).then_some(record)
+    })
+    .await
+}
+
 /// The process id of the replica holding the broker poller's lease, if one does.
 async fn poller_holder(db: &tokio_postgres::Client) -> Option<u32> {
     let rows = db
@@ -227,16 +248,11 @@ async fn a_deployment_is_resumed_by_the_other_replica_and_the_paused_one_leaves_
     let key = key.to_str().unwrap();
     let (a, a_url) = replica_with(&broker, &db_url, &["--secret-key-file", key]);
     let (_b, b_url) = replica_with(&broker, &db_url, &["--secret-key-file", key]);
-    let http = crate::support::http();
-    let started: serde_json::Value = http
-        .post(format!("{a_url}/api/deployments"))
-        .json(&serde_json::json!({"config": {"model": "qwen2.5-0.5b", "max_price": 5}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = post_ok(
+        format!("{a_url}/api/deployments"),
+        serde_json::json!({"config": {"model": "qwen2.5-0.5b", "max_price": 5}}),
+    )
+    .await;
     let id = started["id"].as_str().expect("a deployment").to_owned();
     let serving = |url: String| {
         let id = id.clone();
@@ -291,16 +307,16 @@ async fn a_deployment_is_resumed_by_the_other_replica_and_the_paused_one_leaves_
     assert_eq!(still["status"], "serving", "{still}");
     // A stop sent to the replica that no longer serves it is passed on to the one that
     // does: the deployment ends and its session is destroyed, confirmed by the broker.
-    let stop = http
-        .post(format!("{a_url}/api/deployments/{id}/stop"))
-        .send()
-        .await
-        .unwrap();
-    assert!(stop.status().is_success(), "{}", stop.status());
-    let stopped = crate::support::eventually(Duration::from_secs(60), || async {
-        let d = get_json(format!("{b_url}/api/deployments/{id}")).await;
-        (d["status"] == "stopped").then_some(d)
-    })
+    post_ok(
+        format!("{a_url}/api/deployments/{id}/stop"),
+        serde_json::json!({}),
+    )
+    .await;
+    let stopped = status_becomes(
+        format!("{b_url}/api/deployments/{id}"),
+        "stopped",
+        Duration::from_secs(60),
+    )
     .await;
     let run_id = stopped["run_id"].as_str().unwrap().to_owned();
     crate::support::eventually(Duration::from_secs(30), || async {
@@ -527,4 +543,51 @@ async fn a_login_and_the_wrong_token_throttle_hold_on_both_replicas() {
     .await;
     let body: serde_json::Value = throttled.json().await.unwrap();
     assert_eq!(body["code"], "login_throttled", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_stopped_through_the_other_replica_stops_and_leaves_nothing_billing() {
+    let Some((db_url, _db)) = database("campaign stop").await else {
+        return;
+    };
+    let (_simulator, broker) = simulate(&[]);
+    let (_a, a_url) = replica(&broker, &db_url);
+    let (_b, b_url) = replica(&broker, &db_url);
+    let started = post_ok(
+        format!("{a_url}/api/campaigns"),
+        serde_json::json!({
+            "model": "qwen2.5-7b", "budget_usd": 2, "parallel": 2,
+            "workload": {"input_tokens": 64, "output_tokens": 24},
+            "slo": {"ttft_p95_ms": 2000, "tpot_p95_ms": 45, "min_success": 0.99}
+        }),
+    )
+    .await;
+    let id = started["id"].as_str().expect("a campaign").to_owned();
+    // Once a candidate rents, the stop goes to the replica that does not run the campaign.
+    crate::support::eventually(Duration::from_secs(60), || async {
+        let c = get_json(format!("{b_url}/api/campaigns/{id}")).await;
+        c["candidates"]
+            .as_array()
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|c| c["runs"].as_array().is_some_and(|r| !r.is_empty()))
+            })
+            .then_some(())
+    })
+    .await;
+    post_ok(
+        format!("{b_url}/api/campaigns/{id}/stop"),
+        serde_json::json!({}),
+    )
+    .await;
+    status_becomes(
+        format!("{b_url}/api/campaigns/{id}"),
+        "stopped",
+        Duration::from_secs(90),
+    )
+    .await;
+    crate::support::eventually(Duration::from_secs(60), || async {
+        live_sessions(&broker).await.is_empty().then_some(())
+    })
+    .await;
 }
