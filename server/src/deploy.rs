@@ -99,14 +99,18 @@ impl Deployments {
         live
     }
 
-    /// A deployment this process watches.
+    /// A deployment this process watches. A copy whose run another replica took over (this
+    /// one was paused past its lease) is not watched here any more, even before the lost
+    /// run lets it go: asks for it go to the database, and on to the replica serving it.
     pub fn get(&self, id: &DeploymentId) -> Option<Arc<Live>> {
-        self.inner.live.lock().unwrap().get(id).cloned()
+        let live = self.inner.live.lock().unwrap().get(id).cloned();
+        live.filter(|l| !l.is_lost())
     }
 
-    /// The deployments this process watches.
+    /// The deployments this process watches (not those another replica took over).
     pub fn watched(&self) -> Vec<Arc<Live>> {
-        self.inner.live.lock().unwrap().values().cloned().collect()
+        let live = self.inner.live.lock().unwrap();
+        live.values().filter(|l| !l.is_lost()).cloned().collect()
     }
 
     /// A deployment as it is now: watched, else as stored.

@@ -39,9 +39,14 @@ fn request(extra: Value) -> Value {
 /// `ms_per_token × (1 + 0.12 × (streams − 1))`, so the largest batch within the TPOT
 /// target, its throughput, and the offer's price; `None` when not even one stream meets it.
 fn simulated_cost(c: &Candidate) -> Option<f64> {
+    simulated_cost_within(c, TPOT_MS)
+}
+
+/// [`simulated_cost`] with a TPOT target of `tpot_ms`.
+fn simulated_cost_within(c: &Candidate, tpot_ms: f64) -> Option<f64> {
     let p = LlmProfile::for_hardware(MODEL, &c.broker_gpu_type, c.key.gpu_count, String::new());
     let tpot = |n: u32| p.ms_per_token * (1.0 + 0.12 * f64::from(n - 1));
-    let batch = (1..=64).filter(|n| tpot(*n) <= TPOT_MS).max()?;
+    let batch = (1..=64).filter(|n| tpot(*n) <= tpot_ms).max()?;
     let tokens_per_s = f64::from(batch) * 1000.0 / tpot(batch);
     Some(c.price_per_hour / (tokens_per_s * 3600.0) * 1e6)
 }
@@ -152,9 +157,13 @@ async fn start_four(d: &Dashboard, exclude: &[CandidateKey]) -> String {
     started["id"].as_str().unwrap().to_owned()
 }
 
-/// The GPU type the campaign recommends for cost, as the catalogue names it.
-/// The GPU the simulator's model makes cheapest at the price each candidate's measurement
-/// paid, with any other within the verdict's noise of it (too close to call).
+/// The GPU types the simulator makes cheapest at the prices the measurements paid: those
+/// that could be the cheapest once the measuring itself is allowed for. A measured p95 runs
+/// slower than the model's steady per-token time on a busy machine (timers, two cores shared
+/// with the rest of the suite), which can cost a candidate a batch step at the TPOT target:
+/// each candidate's cost is a range, from the model's at the target to the model's at the
+/// target less [`TIMING_MARGIN`], and a type belongs here when its lower end is within the
+/// verdict's noise of the least upper end (too close to call otherwise).
 async fn cheapest_as_paid(d: &Dashboard, done: &Campaign) -> Vec<String> {
     let mut costs = Vec::new();
     for c in &done.candidates {
@@ -169,19 +178,26 @@ async fn cheapest_as_paid(d: &Dashboard, done: &Campaign) -> Vec<String> {
             price_per_hour: b["benchmark"]["price_per_hour"].as_f64().unwrap(),
             ..c.candidate.clone()
         };
-        if let Some(cost) = simulated_cost(&paid) {
-            costs.push((cost, c.candidate.key.gpu_type.clone()));
+        let best = simulated_cost(&paid);
+        let worst = simulated_cost_within(&paid, TPOT_MS / (1.0 + TIMING_MARGIN)).or(best);
+        if let (Some(best), Some(worst)) = (best, worst) {
+            costs.push((best, worst, c.candidate.key.gpu_type.clone()));
         }
     }
-    costs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let least = costs.first().map_or(0.0, |c| c.0);
+    let least_worst = costs.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
     costs
         .into_iter()
-        .take_while(|(cost, _)| (cost - least) / least < gdl_model::campaigns::verdict::NOISE)
-        .map(|(_, gpu)| gpu)
+        .filter(|(best, ..)| {
+            (best - least_worst) / least_worst < gdl_model::campaigns::verdict::NOISE
+        })
+        .map(|(.., gpu)| gpu)
         .collect()
 }
 
+/// How much slower than the model a measured p95 TPOT may run on the test machine.
+const TIMING_MARGIN: f64 = 0.15;
+
+/// The GPU type the campaign recommends for cost, as the catalogue names it.
 fn recommended(done: &Campaign) -> Option<&'static str> {
     let answer = done.answer.as_ref()?;
     let cost = answer
