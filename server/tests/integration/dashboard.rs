@@ -94,25 +94,9 @@ impl Dashboard {
         }
     }
 
-    /// GETs `path`. A request that gets no answer within a minute is asked once more, saying
-    /// so: in this binary's process, beside dozens of other dashboards, a page render has
-    /// stalled past two minutes about once in a full run (never with a dashboard in a process
-    /// of its own; not yet explained, docs/testing.md). The answer is checked as before.
+    /// GETs `path` ([`crate::support::send_patiently`]).
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        let url = format!("{}{path}", self.url);
-        let first = self
-            .http
-            .get(&url)
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await;
-        match first {
-            Err(e) if e.is_timeout() => {
-                eprintln!("GET {path}: no answer within 60 s; asking once more (docs/testing.md)");
-                self.http.get(&url).send().await.unwrap()
-            }
-            other => other.unwrap(),
-        }
+        crate::support::send_patiently(self.http.get(format!("{}{path}", self.url))).await
     }
 
     pub fn broker(&self) -> ShopperClient {

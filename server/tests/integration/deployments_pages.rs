@@ -57,7 +57,7 @@ async fn page(d: &Dashboard, path: &str, cookie: Option<&str>) -> (String, Vec<S
     if let Some(c) = cookie {
         asked = asked.header("cookie", c);
     }
-    let r = asked.send().await.unwrap();
+    let r = crate::support::send_patiently(asked).await;
     assert_eq!(r.status(), 200, "{path}");
     let cookies = r
         .headers()
