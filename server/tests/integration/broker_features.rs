@@ -220,7 +220,7 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
     );
     let kind = first.offer.clone().unwrap();
     // Our history gains three more rentals of that GPU there, two of which failed to
-    // start: 2 of 4 in all.
+    // start: 2 of 4 in all when the first run rented once.
     let mut past = first.clone();
     past.id = "run-past".into();
     past.rentals = (1..=3)
@@ -228,6 +228,7 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
             attempt,
             session_id: format!("past-{attempt}").into(),
             failure: (attempt < 3).then(|| "SSH verification timeout".into()),
+            offer: kind.clone(),
             ..first.rentals[0].clone()
         })
         .collect();
@@ -247,8 +248,18 @@ async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
             != (kind.provider.clone(), kind.gpu_type.clone()),
         "{chosen:?}"
     );
+    // The first run's own rentals of that GPU there count too (one, or more when a
+    // provisioning failed and the same kind was rented again).
+    let same = |r: &&Rental| r.offer.provider == kind.provider && r.offer.gpu_type == kind.gpu_type;
+    let failed = 2 + first
+        .rentals
+        .iter()
+        .filter(same)
+        .filter(|r| r.failure.is_some())
+        .count();
+    let rented = 3 + first.rentals.iter().filter(same).count();
     let note = format!(
-        "put last from our history: {} on {} (2 of our 4 rentals failed to start)",
+        "put last from our history: {} on {} ({failed} of our {rented} rentals failed to start)",
         kind.gpu_type,
         kind.provider.label()
     );
