@@ -332,7 +332,7 @@ pub fn pg_error(place: &str, e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-fn pool_error(place: &str, e: deadpool_postgres::PoolError) -> StoreError {
+pub fn pool_error(place: &str, e: deadpool_postgres::PoolError) -> StoreError {
     match e {
         deadpool_postgres::PoolError::Backend(e) => pg_error(place, e),
         other => StoreError::Sql {

@@ -7,7 +7,7 @@
 //! has ([`Store::events_after`]) when notified ([`Store::listen_events`]), and every second
 //! anyway: a notification lost with a dropped connection costs a second, not an event.
 
-use super::db::{Db, Statement};
+use super::db::{self, Db};
 use super::{args, Store, StoreError};
 use futures::StreamExt;
 use std::time::Duration;
@@ -47,24 +47,41 @@ impl Store {
         origin: &str,
         events: &[(u64, String)],
     ) -> Result<u64, StoreError> {
-        let mut statements: Vec<Statement> =
-            vec![("SELECT pg_advisory_xact_lock(?1)", args![NUMBERING_LOCK])];
-        for (n, body) in events {
-            statements.push((
-                "INSERT INTO events (seq, at, origin, origin_n, body)
-                 SELECT COALESCE(max(seq), 0) + 1, {now}, ?1, ?2, ?3 FROM events",
-                args![origin, *n as i64, body.clone()],
+        let Db::Postgres(pool) = &self.db else {
+            return Err(StoreError::Task(
+                "live events are shared on PostgreSQL only".into(),
             ));
-        }
-        statements.push((
-            "SELECT pg_notify('gdl_events', CAST(max(seq) AS TEXT)) FROM events",
-            Vec::new(),
-        ));
-        self.batch(statements).await?;
-        let rows = self
-            .query("SELECT COALESCE(max(seq), 0) FROM events", Vec::new())
-            .await?;
-        let newest = rows.first().map(|r| r.i64(0)).transpose()?.unwrap_or(0);
+        };
+        let place = &*self.place;
+        let err = |e| db::pg_error(place, e);
+        let mut client = pool.get().await.map_err(|e| db::pool_error(place, e))?;
+        let tx = client.transaction().await.map_err(err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&NUMBERING_LOCK])
+            .await
+            .map_err(err)?;
+        // The whole batch in one statement, numbered after the newest in the given order.
+        let counts: Vec<i64> = events.iter().map(|(n, _)| *n as i64).collect();
+        let bodies: Vec<&str> = events.iter().map(|(_, b)| b.as_str()).collect();
+        tx.execute(
+            "INSERT INTO events (seq, at, origin, origin_n, body)
+             SELECT m.s + t.k, CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT),
+                    $1, t.n, t.b
+             FROM (SELECT COALESCE(max(seq), 0) AS s FROM events) m,
+                  unnest($2::int8[], $3::text[]) WITH ORDINALITY AS t(n, b, k)",
+            &[&origin, &counts, &bodies],
+        )
+        .await
+        .map_err(err)?;
+        let newest: i64 = tx
+            .query_one("SELECT COALESCE(max(seq), 0) FROM events", &[])
+            .await
+            .map_err(err)?
+            .get(0);
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &newest.to_string()])
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        drop(client);
         if newest % 1000 < events.len() as i64 {
             // About once a thousand events: forget the oldest.
             self.execute("DELETE FROM events WHERE seq < ?1", args![newest - KEPT])
