@@ -374,6 +374,38 @@ async fn read_client(url: String, expected: u64, ready: tokio::sync::mpsc::Sende
     seen
 }
 
+/// Connects `clients` readers one after another (as arriving browsers would), client `i`
+/// to `url(i)`, each waiting for `expected` events; returns once each has its snapshot.
+async fn connect_readers(
+    clients: usize,
+    expected: u64,
+    url: impl Fn(usize) -> String,
+) -> Vec<tokio::task::JoinHandle<Seen>> {
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients);
+    let mut readers = Vec::with_capacity(clients);
+    for i in 0..clients {
+        readers.push(tokio::spawn(read_client(
+            url(i),
+            expected,
+            ready_tx.clone(),
+        )));
+        let _ = ready_rx.recv().await;
+    }
+    readers
+}
+
+/// What every reader saw (a reader that failed counts as dropped).
+async fn gather(readers: Vec<tokio::task::JoinHandle<Seen>>) -> Vec<Seen> {
+    let mut seen = Vec::with_capacity(readers.len());
+    for reader in readers {
+        seen.push(reader.await.unwrap_or_else(|_| Seen {
+            dropped: true,
+            ..Seen::default()
+        }));
+    }
+    seen
+}
+
 /// The `p` quantile of sorted `values`, or `None` when there are none.
 fn quantile(values: &[f64], p: f64) -> Option<f64> {
     let last = values.len().checked_sub(1)?;
@@ -410,13 +442,7 @@ async fn events(clients: usize, isolated: bool, burst: bool) -> bool {
     let before = server.rss_kib();
     let per_conn = |now: u64| now.saturating_sub(before) as f64 / clients as f64;
     let expected = if isolated { ISOLATED } else { 0 } + if burst { BURST } else { 0 };
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients);
-    let mut readers = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let reader = read_client(server.url(), expected, ready_tx.clone());
-        readers.push(tokio::spawn(reader));
-        let _ = ready_rx.recv().await;
-    }
+    let readers = connect_readers(clients, expected, |_| server.url()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = per_conn(server.rss_kib());
     let frames = |n: u64| (n as usize * clients) as f64;
@@ -429,13 +455,7 @@ async fn events(clients: usize, isolated: bool, burst: bool) -> bool {
     if burst {
         published &= server.publish("burst", BURST, SPACING_MS).await;
     }
-    let mut seen = Vec::with_capacity(clients);
-    for reader in readers {
-        seen.push(reader.await.unwrap_or_else(|_| Seen {
-            dropped: true,
-            ..Seen::default()
-        }));
-    }
+    let mut seen = gather(readers).await;
     let end = server.cpu_ms();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = per_conn(server.rss_kib());
@@ -523,13 +543,7 @@ async fn two_replicas(clients: usize) -> bool {
     let url = format!("{base}?options=-c%20search_path%3D{schema}");
     let servers = [start_server_on(Some(&url)), start_server_on(Some(&url))];
     let expected = ISOLATED + BURST;
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients);
-    let mut readers = Vec::with_capacity(clients);
-    for i in 0..clients {
-        let reader = read_client(servers[i % 2].url(), expected, ready_tx.clone());
-        readers.push(tokio::spawn(reader));
-        let _ = ready_rx.recv().await;
-    }
+    let readers = connect_readers(clients, expected, |i| servers[i % 2].url()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu = |s: &[ServerProcess; 2]| s[0].cpu_ms() + s[1].cpu_ms();
     let start = cpu(&servers);
@@ -542,13 +556,7 @@ async fn two_replicas(clients: usize) -> bool {
         servers[1].publish("burst", BURST - BURST / 2, SPACING_MS * 2)
     );
     published &= one && two;
-    let mut seen = Vec::with_capacity(clients);
-    for reader in readers {
-        seen.push(reader.await.unwrap_or_else(|_| Seen {
-            dropped: true,
-            ..Seen::default()
-        }));
-    }
+    let mut seen = gather(readers).await;
     let end = cpu(&servers);
     let frames = |n: u64| (n as usize * clients) as f64;
     let dropped = seen.iter().filter(|s| s.dropped).count() as u64;

@@ -269,9 +269,12 @@ impl Campaigns {
                 let record = self.read(id).await?;
                 let store = self.inner.runner.store();
                 if store.shares_events() && !record.status.is_finished() {
-                    let _ = store
+                    if let Err(e) = store
                         .request_campaign(id, crate::store::requests::STOP)
-                        .await;
+                        .await
+                    {
+                        tracing::warn!(campaign = %id, error = %e, "cannot pass a stop on to the replica running the campaign");
+                    }
                 }
                 Ok(record)
             }

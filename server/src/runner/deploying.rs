@@ -134,7 +134,10 @@ impl Runner {
                 && store
                     .request_run(&stored.run_id, crate::store::requests::STOP)
                     .await
-                    .unwrap_or(false);
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(deployment = %id, error = %e, "cannot pass a stop on to the replica serving the deployment");
+                        false
+                    });
             if asked {
                 return Ok(stored);
             }

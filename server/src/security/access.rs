@@ -217,11 +217,7 @@ impl Access {
         let Some(token) = &self.token else {
             return true;
         };
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if let Some(b) = bearer {
+        if let Some(b) = bearer(headers) {
             if constant_time_eq(b.trim().as_bytes(), token.as_bytes()) {
                 return true;
             }
@@ -282,6 +278,14 @@ pub(super) fn client_address(
         .next_back()
         .and_then(|a| a.trim().parse::<IpAddr>().ok());
     Some(forwarded.unwrap_or(peer))
+}
+
+/// The token of an `Authorization: Bearer` header, if the request has one.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

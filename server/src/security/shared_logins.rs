@@ -8,7 +8,7 @@
 
 use super::access::{cookie, Access, COOKIE, RECHECK};
 use super::throttle::WINDOW;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -93,10 +93,7 @@ impl Access {
         let Some(token) = &self.token else {
             return true;
         };
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        super::access::bearer(headers)
             .is_some_and(|b| super::access::constant_time_eq(b.trim().as_bytes(), token.as_bytes()))
     }
 }

@@ -58,7 +58,8 @@ fn new_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn ms(ttl: Duration) -> i64 {
+/// `ttl` in milliseconds, as the database's times are.
+pub(super) fn ms(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)
 }
 

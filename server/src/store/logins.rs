@@ -2,12 +2,9 @@
 //! a login is kept as the SHA-256 of its cookie with when it ends; wrong tokens as
 //! (address, time) rows, read back over the throttle's window.
 
+use super::leases::ms;
 use super::{args, Store, StoreError};
 use std::time::Duration;
-
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
-}
 
 impl Store {
     /// Keeps a login (the SHA-256 `hash` of its cookie) for `ttl`; forgets ended ones.

@@ -21,6 +21,9 @@ pub enum Taken {
     Campaign(CampaignId, String),
 }
 
+/// How a taken request is named, from its row's id and request.
+type Made = fn(String, String) -> Taken;
+
 impl Store {
     /// Asks the replica running run `id` for `what`; false when the run is not running.
     pub async fn request_run(&self, id: &RunId, what: &str) -> Result<bool, StoreError> {
@@ -52,43 +55,30 @@ impl Store {
     /// The requests for work `owner` holds the lease of, each cleared as it is taken (of
     /// two takers, one gets it).
     pub async fn take_requests(&self, owner: &str) -> Result<Vec<Taken>, StoreError> {
-        let mut taken = Vec::new();
-        let runs = self
-            .query(
+        let tables: [(&str, &str, Made); 2] = [
+            (
                 "SELECT id, request FROM runs WHERE lock_owner = ?1 AND request IS NOT NULL",
-                args![owner],
-            )
-            .await?;
-        for row in runs {
-            let (id, what) = (row.text(0)?, row.text(1)?);
-            let cleared = self
-                .execute(
-                    "UPDATE runs SET request = NULL
-                     WHERE id = ?1 AND lock_owner = ?2 AND request = ?3",
-                    args![id.clone(), owner, what.clone()],
-                )
-                .await?;
-            if cleared == 1 {
-                taken.push(Taken::Run(RunId::from(id), what));
-            }
-        }
-        let campaigns = self
-            .query(
+                "UPDATE runs SET request = NULL
+                 WHERE id = ?1 AND lock_owner = ?2 AND request = ?3",
+                |id, what| Taken::Run(RunId::from(id), what),
+            ),
+            (
                 "SELECT id, request FROM campaigns WHERE lock_owner = ?1 AND request IS NOT NULL",
-                args![owner],
-            )
-            .await?;
-        for row in campaigns {
-            let (id, what) = (row.text(0)?, row.text(1)?);
-            let cleared = self
-                .execute(
-                    "UPDATE campaigns SET request = NULL
-                     WHERE id = ?1 AND lock_owner = ?2 AND request = ?3",
-                    args![id.clone(), owner, what.clone()],
-                )
-                .await?;
-            if cleared == 1 {
-                taken.push(Taken::Campaign(CampaignId::from(id), what));
+                "UPDATE campaigns SET request = NULL
+                 WHERE id = ?1 AND lock_owner = ?2 AND request = ?3",
+                |id, what| Taken::Campaign(CampaignId::from(id), what),
+            ),
+        ];
+        let mut taken = Vec::new();
+        for (select, clear, made) in tables {
+            for row in self.query(select, args![owner]).await? {
+                let (id, what) = (row.text(0)?, row.text(1)?);
+                let cleared = self
+                    .execute(clear, args![id.clone(), owner, what.clone()])
+                    .await?;
+                if cleared == 1 {
+                    taken.push(made(id, what));
+                }
             }
         }
         Ok(taken)
