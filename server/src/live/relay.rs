@@ -1,12 +1,13 @@
 //! The relay between a shared hub ([`Hub::shared`]) and the database's events
 //! ([`crate::store::Store::append_events`]; docs/replicas.md, "One live order"): a writer
 //! task stores this replica's events in batches, and a reader task reads the events after
-//! the last it has, in order, into the hub: when PostgreSQL notifies a new one, after each
-//! of its own writes, and every second anyway (a lost notification costs a second).
+//! the last it has, in order, into the hub: when PostgreSQL notifies a new one, and every
+//! second anyway (a lost notification costs a second). A batch this replica stored that
+//! directly follows the last event its hub has is applied at once, without reading it back.
 
 use super::hub::Outgoing;
 use super::Hub;
-use crate::store::Store;
+use crate::store::{Store, StoredEvent};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
@@ -29,13 +30,21 @@ pub fn start(hub: Hub, store: Store, newest: u64, outgoing: mpsc::UnboundedRecei
     hub.start_at(newest);
     let wrote = Arc::new(Notify::new());
     let notes = store.listen_events(READ_EVERY);
-    tokio::spawn(write(store.clone(), origin, outgoing, wrote.clone()));
+    tokio::spawn(write(
+        hub.clone(),
+        store.clone(),
+        origin,
+        outgoing,
+        wrote.clone(),
+    ));
     tokio::spawn(read(hub, store, notes, wrote));
 }
 
 /// Stores this replica's events in the order published, retrying until the database takes
-/// them (they stay pending in the hub meanwhile).
+/// them (they stay pending in the hub meanwhile). A stored batch numbered right after the
+/// hub's last event is applied at once; otherwise the reader is woken to read up to it.
 async fn write(
+    hub: Hub,
     store: Store,
     origin: String,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
@@ -50,12 +59,29 @@ async fn write(
             }
         }
         let mut waited = Duration::from_millis(100);
-        while let Err(e) = store.append_events(&origin, &batch).await {
-            tracing::warn!(events = batch.len(), error = %e, "cannot store live events; trying again");
-            tokio::time::sleep(waited).await;
-            waited = (waited * 2).min(Duration::from_secs(5));
+        let newest = loop {
+            match store.append_events(&origin, &batch).await {
+                Ok(newest) => break newest,
+                Err(e) => {
+                    tracing::warn!(events = batch.len(), error = %e, "cannot store live events; trying again");
+                    tokio::time::sleep(waited).await;
+                    waited = (waited * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        let first = newest + 1 - batch.len() as u64;
+        let rows = batch
+            .into_iter()
+            .enumerate()
+            .map(|(i, (n, body))| StoredEvent {
+                seq: first + i as u64,
+                origin: origin.clone(),
+                origin_n: n,
+                body,
+            });
+        if !hub.apply_next(rows.collect()) {
+            wrote.notify_one();
         }
-        wrote.notify_one();
     }
 }
 

@@ -19,6 +19,21 @@ const NUMBERING_LOCK: i64 = 0x6764_6c5f_6576_6e74;
 /// The channel replicas are told of new events on.
 pub const CHANNEL: &str = "gdl_events";
 
+/// Takes the numbering lock until the transaction ends.
+const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+
+/// Numbers a batch after the highest `seq`, stores it and notifies [`CHANNEL`] of the
+/// newest number, which it answers.
+const APPEND: &str = "WITH m AS (SELECT COALESCE(max(seq), 0) AS s FROM events),
+     added AS (
+        INSERT INTO events (seq, at, origin, origin_n, body)
+        SELECT m.s + t.k, CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT),
+               $1, t.n, t.b
+        FROM m, unnest($2::int8[], $3::text[]) WITH ORDINALITY AS t(n, b, k)
+        RETURNING seq)
+SELECT newest, pg_notify('gdl_events', newest::text)
+FROM (SELECT max(seq) AS newest FROM added) n";
+
 /// Events kept in the table: older ones are deleted as new ones come (a replica further
 /// behind than this resumes from a snapshot, as a browser does).
 const KEPT: i64 = 50_000;
@@ -54,33 +69,29 @@ impl Store {
         };
         let place = &*self.place;
         let err = |e| db::pg_error(place, e);
-        let mut client = pool.get().await.map_err(|e| db::pool_error(place, e))?;
-        let tx = client.transaction().await.map_err(err)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&NUMBERING_LOCK])
-            .await
-            .map_err(err)?;
-        // The whole batch in one statement, numbered after the newest in the given order.
+        let client = pool.get().await.map_err(|e| db::pool_error(place, e))?;
+        let lock = client.prepare_cached(LOCK).await.map_err(err)?;
+        let insert = client.prepare_cached(APPEND).await.map_err(err)?;
         let counts: Vec<i64> = events.iter().map(|(n, _)| *n as i64).collect();
         let bodies: Vec<&str> = events.iter().map(|(_, b)| b.as_str()).collect();
-        tx.execute(
-            "INSERT INTO events (seq, at, origin, origin_n, body)
-             SELECT m.s + t.k, CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT),
-                    $1, t.n, t.b
-             FROM (SELECT COALESCE(max(seq), 0) AS s FROM events) m,
-                  unnest($2::int8[], $3::text[]) WITH ORDINALITY AS t(n, b, k)",
-            &[&origin, &counts, &bodies],
-        )
-        .await
-        .map_err(err)?;
-        let newest: i64 = tx
-            .query_one("SELECT COALESCE(max(seq), 0) FROM events", &[])
-            .await
-            .map_err(err)?
-            .get(0);
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &newest.to_string()])
-            .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)?;
+        // One round trip: the four are sent at once, in the order `futures::join!` first
+        // polls them (tokio-postgres sends a request when its future is first polled) and
+        // the server runs them in that order. The
+        // insert numbers its rows after the lock is held, in a statement of its own, so it
+        // sees every batch committed before. A failure aborts the transaction: the COMMIT
+        // then rolls back, and the first error is the answer.
+        let key: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&NUMBERING_LOCK];
+        let batch: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&origin, &counts, &bodies];
+        let (begun, locked, inserted, committed) = futures::join!(
+            client.batch_execute("BEGIN"),
+            client.execute(&lock, &key),
+            client.query_one(&insert, &batch),
+            client.batch_execute("COMMIT"),
+        );
+        begun.map_err(err)?;
+        locked.map_err(err)?;
+        let newest: i64 = inserted.map_err(err)?.get(0);
+        committed.map_err(err)?;
         drop(client);
         if newest % 1000 < events.len() as i64 {
             // About once a thousand events: forget the oldest.
@@ -191,6 +202,10 @@ mod tests {
                     .is_none());
                 continue;
             }
+            assert!(
+                super::APPEND.contains(&format!("pg_notify('{}'", super::CHANNEL)),
+                "the insert notifies the channel listened to"
+            );
             let mut heard = store
                 .listen_events(super::Duration::from_millis(50))
                 .unwrap();

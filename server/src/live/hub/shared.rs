@@ -82,6 +82,26 @@ impl Hub {
             return self.seq();
         };
         let mut state = self.lock();
+        self.apply_rows(sharing, &mut state, rows);
+        state.seq
+    }
+
+    /// Applies `rows` as [`Hub::apply_stored`] does, if the first is the event after the
+    /// last applied (or already applied): this replica's own batch, just stored, that
+    /// need not be read back. Whether they were; if not, nothing changed.
+    pub fn apply_next(&self, rows: Vec<StoredEvent>) -> bool {
+        let Some(sharing) = &self.inner.sharing else {
+            return false;
+        };
+        let mut state = self.lock();
+        if rows.first().is_some_and(|row| row.seq > state.seq + 1) {
+            return false;
+        }
+        self.apply_rows(sharing, &mut state, rows);
+        true
+    }
+
+    fn apply_rows(&self, sharing: &Sharing, state: &mut State, rows: Vec<StoredEvent>) {
         let mut own = None;
         for row in rows {
             if row.seq <= state.seq {
@@ -91,7 +111,7 @@ impl Hub {
                 own = Some(row.origin_n);
             }
             match serde_json::from_str::<LiveEvent>(&row.body) {
-                Ok(event) => self.record(&mut state, row.seq, event),
+                Ok(event) => self.record(state, row.seq, event),
                 Err(e) => {
                     // A newer release's event: clients see the gap and resync.
                     tracing::warn!(seq = row.seq, error = %e, "skipping a live event this release cannot read");
@@ -104,8 +124,7 @@ impl Hub {
                 state.pending.pop_front();
             }
         }
-        reapply_pending(&mut state);
-        state.seq
+        reapply_pending(state);
     }
 
     /// This replica's events not yet back from the database.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::StoredEvent;
 
 fn hello(last_seq: Option<u64>, epoch: Option<&str>) -> ClientFrame {
     ClientFrame::Hello {
@@ -110,4 +111,48 @@ fn a_snapshot_is_encoded_once_per_seq_and_reads_as_the_owned_frame() {
     hub.publish([removed(2)]);
     let newer = hub.snapshot_frame();
     assert!(newer.contains("\"seq\":2"), "{newer}");
+}
+
+#[test]
+fn a_shared_hub_applies_its_own_stored_batch_only_right_after_its_last_event() {
+    let (hub, mut outgoing) = Hub::shared(HubConfig::default(), "installation".into());
+    let origin = hub.origin().unwrap().to_owned();
+    hub.publish([removed(1), removed(2)]);
+    assert_eq!(hub.seq(), 0, "nothing numbered before it is stored");
+    assert_eq!(hub.pending_own(), 2);
+    let sent: Vec<_> = std::iter::from_fn(|| outgoing.try_recv().ok()).collect();
+    let row = |seq: u64, origin: &str, n: u64, body: &str| StoredEvent {
+        seq,
+        origin: origin.into(),
+        origin_n: n,
+        body: body.into(),
+    };
+    let own = |first: u64| -> Vec<StoredEvent> {
+        sent.iter()
+            .enumerate()
+            .map(|(i, o)| row(first + i as u64, &origin, o.n, &o.body))
+            .collect()
+    };
+    let sub = hub.subscribe(&hello(None, None));
+    // Another replica's event (seq 1) was stored first: the batch came back as 2 and 3,
+    // and cannot be applied before the reader has read 1.
+    assert!(!hub.apply_next(own(2)), "a gap is left to the reader");
+    assert_eq!(hub.seq(), 0);
+    let other = serde_json::to_string(&removed(9)).unwrap();
+    assert_eq!(hub.apply_stored(vec![row(1, "other", 1, &other)]), 1);
+    assert!(hub.apply_next(own(2)));
+    assert_eq!((hub.seq(), hub.pending_own()), (3, 0));
+    // Read back later by the reader too: nothing is sent twice.
+    assert_eq!(hub.apply_stored(own(2)), 3);
+    assert!(hub.apply_next(own(2)));
+    let mut seqs = Vec::new();
+    let mut rx = sub.rx;
+    while let Ok(frame) = rx.try_recv() {
+        seqs.push(seq_of(&frame).1);
+    }
+    assert_eq!(
+        seqs,
+        vec![1, 2, 3],
+        "each event once, in the database's order"
+    );
 }
