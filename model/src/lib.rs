@@ -111,6 +111,7 @@ pub mod sessions;
 pub mod shopper;
 pub mod status;
 pub mod time;
+pub mod tuning;
 
 /// The product version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

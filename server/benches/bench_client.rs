@@ -82,6 +82,7 @@ async fn accuracy() -> (f64, f64) {
         api_key: "k".into(),
         fail_every: 0,
         max_seqs: 0,
+        kv_tokens: 0,
         owned_by: "vllm",
     };
     let llm = SimLlm::start(profile.clone(), 0).unwrap();

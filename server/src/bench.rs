@@ -6,6 +6,7 @@
 
 pub mod calibrate;
 pub mod search;
+pub mod tune;
 pub mod workload;
 
 use crate::runner::loadgen::{stream_request, Target};
@@ -250,6 +251,7 @@ mod tests {
             api_key: "k".into(),
             fail_every: 0,
             max_seqs: 0,
+            kv_tokens: 0,
             owned_by: "vllm",
         }
     }

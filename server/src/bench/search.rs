@@ -198,6 +198,7 @@ mod tests {
         // Four decoding slots: past four streams, requests queue and throughput stays put.
         let p = crate::simulator::llm::LlmProfile {
             max_seqs: 4,
+            kv_tokens: 0,
             ..profile(10.0, 10.0)
         };
         let llm = SimLlm::start(p.clone(), 0).unwrap();

@@ -1,7 +1,8 @@
 //! The simulated host's vLLM server: an OpenAI-compatible server on loopback that streams
 //! chat and plain completions token by token (`completions`). Its time to first token and
-//! token rate follow the GPU and the model size (and slow down a little under concurrency), so benchmarks of different
-//! offers differ the way real ones do. It can be made to crash mid-stream (a fault): the
+//! token rate follow the GPU, the model size and the engine's settings, and slow down under
+//! concurrency ([`settings`]), so benchmarks of different offers and settings differ the way
+//! real ones do. It can be made to crash mid-stream (a fault): the
 //! open streams break, the port closes, as when the real process dies.
 
 use axum::extract::State;
@@ -38,6 +39,9 @@ pub struct LlmProfile {
     pub max_seqs: u32,
     /// The engine `/v1/models` names as the owner (`vllm`, `sglang`).
     pub owned_by: &'static str,
+    /// Tokens of KV cache: a request holds its prompt's and its reply's while it runs, and
+    /// waits in the queue when they are not free ([`settings`]; 0: no limit).
+    pub kv_tokens: u64,
 }
 
 /// Relative decode speed of a GPU (RTX 3090 = 1).
@@ -79,7 +83,14 @@ impl LlmProfile {
             fail_every: 0,
             max_seqs: 0,
             owned_by: "vllm",
+            kv_tokens: 0,
         }
+    }
+
+    /// A prefill of `prompt_tokens` alone on the GPU, ms (with others running it takes
+    /// [`settings::crowding`] times longer).
+    pub fn prefill_ms(&self, prompt_tokens: usize) -> f64 {
+        self.ttft_ms + prompt_tokens as f64 * 0.02 * self.params_b
     }
 }
 
@@ -94,10 +105,22 @@ struct Shared {
     crashed: watch::Sender<bool>,
     /// Decoding slots ([`LlmProfile::max_seqs`]).
     slots: Arc<tokio::sync::Semaphore>,
+    /// The KV cache's tokens ([`LlmProfile::kv_tokens`]).
+    cache: Arc<tokio::sync::Semaphore>,
     /// Per streamed reply, the time from its request's arrival to its first content chunk
     /// being handed to the connection, in milliseconds: what the server really did,
     /// its own timer's lateness included.
     first_content_ms: std::sync::Mutex<Vec<f64>>,
+}
+
+impl Shared {
+    /// The cache's tokens in all.
+    fn cache_size(&self) -> u64 {
+        match self.profile.kv_tokens {
+            0 => u64::MAX,
+            n => n,
+        }
+    }
 }
 
 /// A running simulated vLLM. Dropping it stops the server.
@@ -114,6 +137,12 @@ impl SimLlm {
     pub fn start(profile: LlmProfile, crash_after: u32) -> std::io::Result<Self> {
         let (crash, crashed) = watch::channel(false);
         let profile_slots = profile.max_seqs;
+        let cache_tokens = match profile.kv_tokens {
+            0 => tokio::sync::Semaphore::MAX_PERMITS,
+            n => usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        };
         let shared = Arc::new(Shared {
             profile,
             active: AtomicUsize::new(0),
@@ -125,6 +154,7 @@ impl SimLlm {
                 0 => tokio::sync::Semaphore::MAX_PERMITS,
                 n => n as usize,
             })),
+            cache: Arc::new(tokio::sync::Semaphore::new(cache_tokens)),
         });
         let router = Router::new()
             .route("/health", get(|| async { StatusCode::OK }))
@@ -240,6 +270,7 @@ impl Drop for Busy {
 }
 
 mod completions;
+pub mod settings;
 
 #[cfg(test)]
 mod tests;

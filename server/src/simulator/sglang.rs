@@ -85,8 +85,23 @@ pub fn launch(
         "--port".to_owned(),
         port.clone(),
     ];
-    if let Some(q) = arg("--quantization") {
-        as_vllm.extend(["--quantization".to_owned(), q]);
+    // Its settings, under vLLM's names (`settings::Launch` reads those). SGLang's own
+    // default memory share is 0.88.
+    let same = [
+        ("--quantization", "--quantization"),
+        ("--max-running-requests", "--max-num-seqs"),
+        ("--context-length", "--max-model-len"),
+        ("--kv-cache-dtype", "--kv-cache-dtype"),
+    ];
+    for (own, vllm) in same {
+        if let Some(value) = arg(own) {
+            as_vllm.extend([vllm.to_owned(), value]);
+        }
+    }
+    let share = arg("--mem-fraction-static").unwrap_or_else(|| "0.88".into());
+    as_vllm.extend(["--gpu-memory-utilization".to_owned(), share]);
+    if args.iter().any(|a| a == "--disable-cuda-graph") {
+        as_vllm.push("--enforce-eager".to_owned());
     }
     let mut server = Vllm::launch(kind, &as_vllm, key.clone(), gpus, speed);
     server.engine = Engine::Sglang;

@@ -4,6 +4,7 @@
 //! than GPUs, the package missing, a driver too old or a GPU its build has no kernels for). Once loaded it serves through [`SimLlm`].
 
 use super::driver::Death;
+use super::llm::settings::{Launch, Memory};
 use super::llm::{LlmProfile, SimLlm};
 use super::shell::arg_after;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,16 @@ pub struct Gpus {
     pub vram_gb: u32,
     /// How many times slower than its GPU type this host decodes (1: a sound host).
     pub slowdown: f64,
+}
+
+impl Gpus {
+    /// Their memory, as the engine's settings meet it.
+    pub fn memory(&self) -> Memory {
+        Memory {
+            vram_gb: self.vram_gb,
+            count: self.count,
+        }
+    }
 }
 
 /// How the process was started.
@@ -85,28 +96,15 @@ impl Vllm {
             .map(str::to_owned)
             .unwrap_or(api_key);
         let mut profile = LlmProfile::for_hardware(&served, &gpus.gpu_type, gpus.count, key);
-        profile.ms_per_token *= gpus.slowdown.max(1.0);
-        let tp: u32 = arg_after(args, "--tensor-parallel-size")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
-        let bytes_per_param = match arg_after(args, "--quantization") {
-            Some("awq" | "gptq") => 0.55,
-            Some("fp8") => 1.0,
-            _ if repo.to_ascii_lowercase().contains("awq")
-                || repo.to_ascii_lowercase().contains("gptq") =>
-            {
-                0.55
-            }
-            _ => 2.0,
-        };
-        let need_gb = profile.params_b * bytes_per_param + 1.0;
-        let usable_gb = gpus.vram_gb as f64 * tp.min(gpus.count).max(1) as f64 * 0.9;
-        let death = if tp > gpus.count {
-            Some(format!("ValueError: The number of required GPUs exceeds the total number of available GPUs in the placement group. (tensor_parallel_size={tp}, GPUs={})", gpus.count))
-        } else if need_gb > usable_gb {
-            Some(format!("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate {:.2} GiB. GPU 0 has a total capacity of {} GiB", need_gb - usable_gb + 0.5, gpus.vram_gb))
+        let launch = Launch::from_args(args, &repo, profile.params_b);
+        profile.ms_per_token *= gpus.slowdown.max(1.0) * launch.decode_factor();
+        profile.max_seqs = launch.max_num_seqs;
+        let memory = gpus.memory();
+        profile.kv_tokens = launch.kv_tokens(memory);
+        let death = if launch.tp > gpus.count {
+            Some(format!("ValueError: The number of required GPUs exceeds the total number of available GPUs in the placement group. (tensor_parallel_size={}, GPUs={})", launch.tp, gpus.count))
         } else {
-            None
+            launch.refusal(memory)
         };
         let port = arg_after(args, "--port")
             .and_then(|p| p.parse().ok())
@@ -158,6 +156,11 @@ impl Vllm {
     pub fn refused_by_hub(&mut self, error: String) {
         self.death = Some(error);
         self.dies_at = 0.0;
+    }
+
+    /// Why it will not serve (what it logs as it dies), if it will not.
+    pub fn refusal(&self) -> Option<&str> {
+        self.death.as_deref()
     }
 
     /// Whether it crashed while serving.

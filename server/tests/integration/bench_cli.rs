@@ -288,6 +288,7 @@ fn simulated_llm() -> server::simulator::llm::SimLlm {
         api_key: String::new(),
         fail_every: 0,
         max_seqs: 0,
+        kv_tokens: 0,
         owned_by: "vllm",
     };
     server::simulator::llm::SimLlm::start(profile, 0).unwrap()

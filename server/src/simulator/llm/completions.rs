@@ -298,20 +298,33 @@ impl Streamed {
                 Err(_) => return,
             },
         };
-        let busy = Busy::new(shared);
+        // Then until the cache holds its prompt and its reply (never more than all of it).
         let profile = &shared.profile;
-        let slowdown = |active: usize| 1.0 + 0.12 * (active.saturating_sub(1)) as f64;
-        let prefill = profile.ttft_ms + self.prompt_tokens as f64 * 0.02 * profile.params_b;
+        let longest = self.answers.iter().map(Vec::len).max().unwrap_or(0);
+        let held = self.prompt_tokens + longest * self.answers.len();
+        let held = u32::try_from(held)
+            .unwrap_or(u32::MAX)
+            .min(u32::try_from(shared.cache_size()).unwrap_or(u32::MAX));
+        let (_cache, start) = match shared.cache.clone().try_acquire_many_owned(held) {
+            Ok(cache) => (cache, start),
+            Err(_) => match shared.cache.clone().acquire_many_owned(held).await {
+                Ok(cache) => (cache, Instant::now()),
+                Err(_) => return,
+            },
+        };
+        let busy = Busy::new(shared);
+        let slowdown = super::settings::crowding;
+        let prefill = profile.prefill_ms(self.prompt_tokens);
         // Each token is due at a point in time from the request's arrival, so waits do not
         // add up over a reply.
-        let mut due = start + Duration::from_secs_f64(prefill * slowdown(busy.active()) / 1000.0);
+        let crowded = super::settings::prefill_crowding(busy.active());
+        let mut due = start + Duration::from_secs_f64(prefill * crowded / 1000.0);
         sleep_until(due).await;
         if self.asked.kind == Kind::Chat {
             let role = json!({"index": 0, "delta": {"role": "assistant", "content": ""},
                 "logprobs": null, "finish_reason": null});
             let _ = tx.send(self.event(vec![role], None)).await;
         }
-        let longest = self.answers.iter().map(Vec::len).max().unwrap_or(0);
         let mut i = 0;
         while i < longest {
             // Now and then a chunk carries two tokens, as real servers' do.

@@ -1,0 +1,177 @@
+//! Engine tuning on a rented GPU (issue 31): engine settings tried one restart at a time on
+//! the same rental, each measured by the SLO capacity search, the best kept. What was tried
+//! and what it cost is a [`Tuning`], recorded with the run and shown beside its benchmark.
+
+use crate::engines::{EngineSettings, KvCacheDtype};
+use serde::{Deserialize, Serialize};
+
+/// The GPU memory share tuning tries above the default (vLLM's documentation advises
+/// against more: the rest is the CUDA context's and other processes').
+pub const TUNED_MEMORY_SHARE: f64 = 0.95;
+
+/// One change tuning can make to the settings, in the order tried: what usually matters
+/// most first (how many sequences fit at once: the KV cache and the memory share), then the
+/// limit on sequences when it, not memory, bound the capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "knob", content = "value")]
+pub enum Change {
+    /// An FP8 KV cache: twice the tokens in the same memory.
+    KvCacheFp8,
+    /// This share of each GPU's memory for the engine.
+    MemoryShare(f64),
+    /// At most this many sequences at once.
+    MaxNumSeqs(u32),
+}
+
+impl Change {
+    /// `settings` with this change.
+    pub fn apply(self, settings: &EngineSettings) -> EngineSettings {
+        let mut out = settings.clone();
+        match self {
+            Change::KvCacheFp8 => out.kv_cache_dtype = KvCacheDtype::Fp8,
+            Change::MemoryShare(share) => out.gpu_memory_utilization = Some(share),
+            Change::MaxNumSeqs(n) => out.max_num_seqs = Some(n),
+        }
+        out
+    }
+
+    /// What it changes, in words ("KV cache FP8", "memory share 0.95").
+    pub fn describe(self) -> String {
+        match self {
+            Change::KvCacheFp8 => "KV cache FP8".into(),
+            Change::MemoryShare(share) => format!("memory share {share:.2}"),
+            Change::MaxNumSeqs(n) => format!("max sequences {n}"),
+        }
+    }
+}
+
+/// Why tuning ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TuneStop {
+    /// Every change worth trying was tried.
+    Done,
+    /// The next trial would have gone over the $ budget.
+    UsdBudget,
+    /// The next trial would have gone over the time budget.
+    TimeBudget,
+    /// The engine could not be started again with the best settings.
+    Failed,
+}
+
+/// One setting tried: its settings, what it changed against the point it started from, and
+/// what the capacity search measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TuningPoint {
+    /// The settings the engine ran with.
+    pub settings: EngineSettings,
+    /// The changes against the run's own settings, in words ("default" for none).
+    pub change: String,
+    /// The highest concurrency that met the SLOs (`None`: none did, or it did not start).
+    pub capacity: Option<u32>,
+    /// Output tokens a second at that concurrency.
+    pub output_tokens_per_s: Option<f64>,
+    /// $ per million output tokens at that concurrency, at the rental's price.
+    pub usd_per_million_output_tokens: Option<f64>,
+    /// Seconds it took: the restart and the search.
+    pub seconds: f64,
+    /// What those seconds cost at the rental's price, USD.
+    pub cost_usd: f64,
+    /// Why the engine did not serve with these settings, if it did not (its own words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl TuningPoint {
+    /// Whether this point beats `other`: a higher capacity, or the same with clearly more
+    /// throughput (by more than `noise`, a share: 0.05 is 5 %).
+    pub fn beats(&self, other: &TuningPoint, noise: f64) -> bool {
+        match (self.capacity, other.capacity) {
+            (Some(a), Some(b)) if a != b => a > b,
+            (Some(_), None) => true,
+            (None, _) => false,
+            _ => {
+                let (a, b) = (
+                    self.output_tokens_per_s.unwrap_or(0.0),
+                    other.output_tokens_per_s.unwrap_or(0.0),
+                );
+                a > b * (1.0 + noise)
+            }
+        }
+    }
+}
+
+/// A tuning: every point tried, in order, the best, and what it all cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// The points in the order tried; the first is the run's own settings.
+    pub points: Vec<TuningPoint>,
+    /// The index of the best point in `points`.
+    pub best: usize,
+    /// Why it ended.
+    pub stop: TuneStop,
+    /// Seconds in all, restarts included.
+    pub seconds: f64,
+    /// What tuning cost at the rental's price, USD (the first point's search excluded when
+    /// it was the run's own benchmark).
+    pub cost_usd: f64,
+}
+
+impl Tuning {
+    /// The best point.
+    pub fn winner(&self) -> &TuningPoint {
+        &self.points[self.best]
+    }
+
+    /// The best capacity against the first point's (1.0: no better), when both met the
+    /// SLOs at some concurrency.
+    pub fn gain(&self) -> Option<f64> {
+        let first = self.points.first()?.capacity?;
+        let best = self.winner().capacity?;
+        Some(f64::from(best) / f64::from(first.max(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(capacity: Option<u32>, tps: f64) -> TuningPoint {
+        TuningPoint {
+            settings: EngineSettings::default(),
+            change: "default".into(),
+            capacity,
+            output_tokens_per_s: Some(tps),
+            usd_per_million_output_tokens: None,
+            seconds: 1.0,
+            cost_usd: 0.0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_point_beats_another_by_capacity_then_clearly_by_throughput() {
+        assert!(point(Some(8), 100.0).beats(&point(Some(4), 300.0), 0.05));
+        assert!(!point(Some(4), 300.0).beats(&point(Some(8), 100.0), 0.05));
+        assert!(point(Some(4), 110.0).beats(&point(Some(4), 100.0), 0.05));
+        assert!(
+            !point(Some(4), 104.0).beats(&point(Some(4), 100.0), 0.05),
+            "noise"
+        );
+        assert!(point(Some(1), 1.0).beats(&point(None, 0.0), 0.05));
+        assert!(!point(None, 1.0).beats(&point(None, 0.0), 0.05));
+    }
+
+    #[test]
+    fn changes_apply_to_settings_and_read_as_words() {
+        let base = EngineSettings::default();
+        let fp8 = Change::KvCacheFp8.apply(&base);
+        assert_eq!(fp8.kv_cache_dtype, KvCacheDtype::Fp8);
+        let share = Change::MemoryShare(TUNED_MEMORY_SHARE).apply(&fp8);
+        assert_eq!(share.gpu_memory_utilization, Some(0.95));
+        assert_eq!(share.kv_cache_dtype, KvCacheDtype::Fp8, "changes add up");
+        assert_eq!(Change::MaxNumSeqs(64).describe(), "max sequences 64");
+        let json = serde_json::to_string(&Change::MemoryShare(0.95)).unwrap();
+        assert_eq!(json, r#"{"knob":"memory_share","value":0.95}"#);
+    }
+}

@@ -1,0 +1,222 @@
+//! Tuning the engine on the GPU already rented (issue 31): one restart of the engine at a
+//! time with changed settings, each measured by the SLO capacity search ([`super::search`]),
+//! keeping the setting with the highest capacity at the SLO, hence the lowest $ per token
+//! at the rental's price.
+//!
+//! The changes are tried in [`space`]'s order, each on top of the best so far: an FP8 KV
+//! cache, then a larger memory share, then a higher limit on sequences when that limit (not
+//! memory) bound the capacity. A change that does not beat the best is dropped and the
+//! engine goes back to the best at the end. Before each trial the cost of one more (as
+//! long as the slowest so far) is checked against the $ and time budgets, and the search
+//! inside is bounded by what is left, so tuning never spends past its budget.
+
+use super::search::{self, Capacity, Limits};
+use super::Engine;
+use gdl_model::engines::{EngineSettings, KvCacheDtype};
+use gdl_model::tuning::{Change, TuneStop, Tuning, TuningPoint, TUNED_MEMORY_SHARE};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// A point beats the best only by more than this share of throughput at equal capacity.
+pub const NOISE: f64 = search::SATURATION_GAIN;
+
+/// Restarts the engine on the rental.
+pub trait Restart {
+    /// Stops the engine and starts it with `settings`, waiting until it serves: the engine
+    /// to measure, or why it did not serve (its own words).
+    fn restart(
+        &mut self,
+        settings: &EngineSettings,
+    ) -> impl Future<Output = Result<Engine, String>> + Send;
+}
+
+/// How tuning goes: what it may spend, how each search goes, what it may try and what
+/// it leaves running.
+#[derive(Clone, Debug)]
+pub struct TunePlan {
+    pub usd_budget: f64,
+    pub time_budget: Duration,
+    /// Each trial's capacity search (its budgets are cut to what is left).
+    pub search: Limits,
+    /// What a restart is expected to take before one was timed (the first load's time).
+    pub restart_estimate: Duration,
+    /// Whether the engine and the GPU can hold the KV cache in FP8.
+    pub fp8_cache: bool,
+    /// Leave the engine running the best settings (the budgets keep room for that last
+    /// restart); otherwise it is left as the last trial left it (the run's cleanup follows).
+    pub settle: bool,
+}
+
+/// The changes worth trying from `settings`, in order, given the capacity measured with
+/// them: `fp8_cache` says whether the engine and GPU can hold the KV cache in FP8.
+pub fn space(settings: &EngineSettings, fp8_cache: bool, capacity: Option<u32>) -> Vec<Change> {
+    let mut out = Vec::new();
+    if fp8_cache && settings.kv_cache_dtype != KvCacheDtype::Fp8 {
+        out.push(Change::KvCacheFp8);
+    }
+    if settings.memory_share() < TUNED_MEMORY_SHARE {
+        out.push(Change::MemoryShare(TUNED_MEMORY_SHARE));
+    }
+    out.extend(raise_sequences(settings, capacity));
+    out
+}
+
+/// A doubled limit on sequences, when the limit is what the capacity reached.
+fn raise_sequences(settings: &EngineSettings, capacity: Option<u32>) -> Option<Change> {
+    let limit = settings.max_num_seqs?;
+    (capacity? >= limit && limit < 4096).then(|| Change::MaxNumSeqs((limit * 2).min(4096)))
+}
+
+/// Tunes from `settings`, which `engine` serves now and whose capacity search was
+/// `measured` (the run's own; `None`: it is measured first, as part of tuning), as `plan`
+/// says. `progress` hears of each point as it is measured.
+pub async fn tune<R: Restart>(
+    restart: &mut R,
+    engine: &Engine,
+    settings: &EngineSettings,
+    measured: Option<Capacity>,
+    plan: &TunePlan,
+    mut progress: impl FnMut(&TuningPoint),
+) -> Tuning {
+    let started = Instant::now();
+    let price = engine.price_per_hour.unwrap_or(0.0);
+    let cost = |d: Duration| price * d.as_secs_f64() / 3600.0;
+    let found = match measured {
+        Some(found) => found,
+        None => {
+            let first = Limits {
+                time_budget: plan.search.time_budget.min(plan.time_budget),
+                usd_budget: Some(plan.usd_budget),
+                ..plan.search.clone()
+            };
+            search::search(engine, &first).await
+        }
+    };
+    let seconds = found.elapsed.as_secs_f64();
+    let first = point(settings.clone(), "default".into(), &found, seconds, price);
+    progress(&first);
+    let mut points = vec![first];
+    let mut best = 0;
+    // What one trial takes at most so far: the restart and the search apart.
+    let mut restart_time = plan.restart_estimate;
+    let mut search_time = found.elapsed.max(Duration::from_secs(1));
+    let mut queue = space(settings, plan.fp8_cache, points[0].capacity);
+    let mut tried: Vec<Change> = Vec::new();
+    // The point whose settings the engine runs now (`None`: it is not running).
+    let mut running = Some(0);
+    let stop = loop {
+        if queue.is_empty() {
+            break TuneStop::Done;
+        }
+        let change = queue.remove(0);
+        let reserve = if plan.settle {
+            restart_time
+        } else {
+            Duration::ZERO
+        };
+        let projected = started.elapsed() + restart_time + search_time + reserve;
+        if projected > plan.time_budget {
+            break TuneStop::TimeBudget;
+        }
+        if cost(projected) > plan.usd_budget {
+            break TuneStop::UsdBudget;
+        }
+        let base = &points[best];
+        let candidate = change.apply(&base.settings);
+        let words = match base.change.as_str() {
+            "default" => change.describe(),
+            before => format!("{before}, {}", change.describe()),
+        };
+        let trial_started = Instant::now();
+        let restarted = restart.restart(&candidate).await;
+        restart_time = restart_time.max(trial_started.elapsed());
+        let point = match restarted {
+            Ok(engine) => {
+                running = Some(points.len());
+                // The search gets what is left of both budgets, less the room kept.
+                let used = started.elapsed() + reserve;
+                let left = plan.time_budget.saturating_sub(used);
+                let searching = Limits {
+                    time_budget: left.min(plan.search.time_budget),
+                    usd_budget: Some((plan.usd_budget - cost(used)).max(0.0)),
+                    ..plan.search.clone()
+                };
+                let searched = Instant::now();
+                let found = search::search(&engine, &searching).await;
+                search_time = search_time.max(searched.elapsed());
+                let seconds = trial_started.elapsed().as_secs_f64();
+                point(candidate, words, &found, seconds, price)
+            }
+            Err(why) => {
+                running = None;
+                TuningPoint {
+                    settings: candidate,
+                    change: words,
+                    capacity: None,
+                    output_tokens_per_s: None,
+                    usd_per_million_output_tokens: None,
+                    seconds: trial_started.elapsed().as_secs_f64(),
+                    cost_usd: cost(trial_started.elapsed()),
+                    error: Some(why),
+                }
+            }
+        };
+        progress(&point);
+        tried.push(change);
+        let better = point.beats(&points[best], NOISE);
+        points.push(point);
+        if better {
+            best = points.len() - 1;
+            // A new best may open a change that was not worth trying before.
+            for next in space(
+                &points[best].settings,
+                plan.fp8_cache,
+                points[best].capacity,
+            ) {
+                if !tried.contains(&next) && !queue.contains(&next) {
+                    queue.push(next);
+                }
+            }
+        }
+    };
+    let mut stop = stop;
+    if plan.settle && running != Some(best) {
+        // The engine runs a setting that lost (or none): back to the best.
+        if let Err(why) = restart.restart(&points[best].settings).await {
+            tracing::warn!(error = %why, "the engine did not start again with the best settings");
+            stop = TuneStop::Failed;
+        }
+    }
+    let elapsed = started.elapsed();
+    Tuning {
+        points,
+        best,
+        stop,
+        seconds: elapsed.as_secs_f64(),
+        cost_usd: cost(elapsed),
+    }
+}
+
+/// A point from a capacity search that took `seconds` at `price` $/h.
+fn point(
+    settings: EngineSettings,
+    change: String,
+    found: &Capacity,
+    seconds: f64,
+    price: f64,
+) -> TuningPoint {
+    let at = found.at_capacity();
+    TuningPoint {
+        settings,
+        change,
+        capacity: found.concurrency,
+        output_tokens_per_s: at.map(|m| m.output_tokens_per_s),
+        usd_per_million_output_tokens: at.and_then(|m| m.usd_per_million_output_tokens),
+        seconds,
+        cost_usd: price * seconds / 3600.0,
+        error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
