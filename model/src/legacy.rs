@@ -140,6 +140,7 @@ pub fn import(text: &str, from: &str) -> Result<BenchmarkRecord, String> {
         ..Default::default()
     };
     Ok(BenchmarkRecord {
+        tuning: None,
         id: old.id.into(),
         run_id: Default::default(),
         created_at,

@@ -9,10 +9,35 @@ use serde::{Deserialize, Serialize};
 /// against more: the rest is the CUDA context's and other processes').
 pub const TUNED_MEMORY_SHARE: f64 = 0.95;
 
+/// A run's request to tune its engine after the capacity search: at most this much money
+/// and time on restarts and searches (the run's own search not counted).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TuneRequest {
+    /// USD, 0.01–100.
+    pub usd_budget: f64,
+    /// Seconds, 60–7,200.
+    pub seconds: u32,
+}
+
+impl TuneRequest {
+    /// Why it cannot be used, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        if !(0.01..=100.0).contains(&self.usd_budget) {
+            return Some("tune.usd_budget must be between 0.01 and 100".into());
+        }
+        if !(60..=7200).contains(&self.seconds) {
+            return Some("tune.seconds must be between 60 and 7200".into());
+        }
+        None
+    }
+}
+
 /// One change tuning can make to the settings, in the order tried: what usually matters
 /// most first (how many sequences fit at once: the KV cache and the memory share), then the
 /// limit on sequences when it, not memory, bound the capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "knob", content = "value")]
 pub enum Change {
     /// An FP8 KV cache: twice the tokens in the same memory.
@@ -47,6 +72,7 @@ impl Change {
 
 /// Why tuning ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TuneStop {
     /// Every change worth trying was tried.
@@ -62,6 +88,7 @@ pub enum TuneStop {
 /// One setting tried: its settings, what it changed against the point it started from, and
 /// what the capacity search measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TuningPoint {
     /// The settings the engine ran with.
     pub settings: EngineSettings,
@@ -103,6 +130,7 @@ impl TuningPoint {
 
 /// A tuning: every point tried, in order, the best, and what it all cost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tuning {
     /// The points in the order tried; the first is the run's own settings.
     pub points: Vec<TuningPoint>,

@@ -60,6 +60,7 @@ async fn first_token(mode: DeployMode, speed: f64, seed: u64) -> Option<(String,
     let settings = Settings::local(data_dir.clone(), sim);
     let state = server::start(settings).await.unwrap();
     let config = TestConfig {
+        tune: None,
         model: "qwen2.5-0.5b".into(),
         max_price: 5.0,
         provider: Some(gdl_model::shopper::Provider::VastAi),

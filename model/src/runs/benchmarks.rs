@@ -93,6 +93,10 @@ pub struct BenchmarkRecord {
     /// were built with (absent in records from before they were kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::benchmark::input::InputLengths>,
+    /// The engine settings tried on the same rental after the capacity search, when the
+    /// run asked for tuning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<crate::tuning::Tuning>,
 }
 
 /// How [`BenchmarkRecord::settings_key`] names the engines' own defaults.

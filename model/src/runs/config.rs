@@ -156,6 +156,9 @@ pub struct TestConfig {
     /// Offers not to rent (a campaign's slow hosts, replaced by others of their GPU type).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub avoid_offers: Vec<String>,
+    /// Tune the engine after the capacity search, within this budget (issue 31).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tune: Option<crate::tuning::TuneRequest>,
 }
 
 /// What a campaign's quick probe expects of a host.

@@ -15,6 +15,7 @@ pub const SLOW_HOSTS_REPLACED: usize = 2;
 /// A run's configuration for a campaign's candidates at quantization `q`.
 pub fn base_config(request: &CampaignRequest, q: Quantization) -> TestConfig {
     TestConfig {
+        tune: None,
         model: request.model.clone(),
         max_price: request.max_price.unwrap_or(100.0),
         provider: None,

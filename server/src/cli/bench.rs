@@ -203,6 +203,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
     }
     let input = engine.input_lengths(&phases);
     let record = BenchmarkRecord {
+        tuning: None,
         id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
         run_id: Default::default(),
         created_at: chrono::Utc::now(),

@@ -71,6 +71,7 @@ impl RentArgs {
             )
         })?;
         Ok(TestConfig {
+            tune: None,
             engine,
             engine_version,
             settings,

@@ -31,6 +31,7 @@ pub mod install;
 pub mod inventory;
 pub mod requirements;
 pub mod select;
+pub mod tune;
 pub mod verify;
 pub mod wait;
 

@@ -139,10 +139,16 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
             "probe needs expected_tokens_per_s above 0 and a ratio between 0.1 and 0.95".to_owned(),
         );
     }
+    terms.extend(config.tune.and_then(|t| t.problem()));
+    if config.tune.is_some() && config.deploy_mode.broker_launched() {
+        terms.push(
+            "tune needs the docker or pip deploy mode: the broker starts the engine in the entrypoint mode, so it cannot be restarted with other settings".to_owned(),
+        );
+    }
     if !terms.is_empty() {
         return Err(RunError::invalid(
             terms.join("; "),
-            "Leave workload, slo, search_budget_usd, search_seconds and probe out for the dashboard's defaults.",
+            "Leave workload, slo, search_budget_usd, search_seconds, probe and tune out for the dashboard's defaults.",
         ));
     }
     let engine = engine_version(config)?;

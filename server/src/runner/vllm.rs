@@ -180,6 +180,19 @@ impl Launch {
         }
     }
 
+    /// Stops the running engine so it can be started with other settings (tuning): its
+    /// container, or its process; nothing when the broker started it.
+    pub fn stop(&self) -> Option<String> {
+        match self.mode {
+            DeployMode::Docker => Some(format!(
+                "docker rm -f {} >/dev/null 2>&1; true",
+                self.container()
+            )),
+            DeployMode::Pip => Some(format!("pkill -f {}; true", self.module())),
+            DeployMode::Entrypoint => None,
+        }
+    }
+
     /// Downloads the engine (long: run it streaming); nothing when the broker does.
     pub fn fetch(&self) -> Option<String> {
         match self.mode {

@@ -205,6 +205,7 @@ async fn runs_logs_and_benchmarks_survive_a_reopen() {
             store.append_log(&line).await.unwrap();
         }
         let record = BenchmarkRecord {
+            tuning: None,
             id: "b-1".into(),
             run_id: "run-1".into(),
             created_at: Utc::now(),

@@ -58,4 +58,5 @@ mod sim_ssh;
 mod ssh;
 mod store_migrations;
 mod support;
+mod tuning;
 mod workloads;

@@ -83,6 +83,7 @@ pub async fn run(
         probe_host(d, &engine, probe).await?;
     }
     let mut capacity = None;
+    let mut searched = None;
     if test.capacity_search {
         let limits = crate::bench::search::Limits {
             usd_budget: test.search_budget_usd,
@@ -104,6 +105,7 @@ pub async fn run(
         ));
         let found = crate::bench::search::search(&engine, &limits).await;
         capacity = found.concurrency;
+        searched = Some((found.clone(), limits));
         d.ctx.info(&format!(
             "Capacity search ended ({:?}) after {:.0} s: {}",
             found.stop,
@@ -150,9 +152,16 @@ pub async fn run(
         samples.push((format!("c{level}"), raw));
         phases.push(metrics);
     }
+    let tuning = match (test.tune, searched) {
+        (Some(request), Some(searched)) => {
+            Some(super::tune::run(d, connected, served, model, &engine, searched, request).await)
+        }
+        _ => None,
+    };
     let input = engine.input_lengths(&phases);
     d.ctx.info(&format!("Prompt lengths: {}", input.describe()));
     let record = BenchmarkRecord {
+        tuning,
         id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
         run_id: d.ctx.id(),
         created_at: Utc::now(),

@@ -1,0 +1,100 @@
+//! Issue 31: a test that asks for tuning tries engine settings one restart at a time on the
+//! GPU it rented, after its capacity search, records every point with the benchmark and
+//! spends within its budget; the rental is destroyed as always. (Which setting wins and by
+//! how much is checked against the simulator's engine model in `bench::tune`'s tests.)
+
+use crate::dashboard::Dashboard;
+use crate::recovery::{log_has, nothing_running};
+use crate::runs::{finished, post, start};
+use gdl_model::engines::KvCacheDtype;
+use gdl_model::runs::{BenchmarkRecord, RunStatus};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget() {
+    let d = Dashboard::start(None).await;
+    // An Ada card: an FP8 KV cache is among the settings tried.
+    let body = json!({"model": "qwen2.5-0.5b", "max_price": 3, "capacity_search": true,
+        "search_seconds": 30,
+        "pin_gpu": {"gpu_type": "RTX 4090", "gpu_count": 1, "price_per_hour": 0.5},
+        "tune": {"usd_budget": 0.5, "seconds": 300}});
+    let id = start(&d, body).await;
+    let run = finished(&d, &id).await;
+    assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
+    assert!(run.rentals.iter().all(|r| r.destroyed == Some(true)));
+    let b: serde_json::Value = d
+        .get(&format!("/api/benchmarks/{}", run.benchmark_id.unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let record: BenchmarkRecord = serde_json::from_value(b["benchmark"].clone()).unwrap();
+    let tuning = record
+        .tuning
+        .expect("the tuning is recorded with the benchmark");
+    for p in &tuning.points {
+        println!(
+            "{}: capacity {:?}, {:.0} s, ${:.5}",
+            p.change, p.capacity, p.seconds, p.cost_usd
+        );
+    }
+    let first = &tuning.points[0];
+    assert_eq!(first.change, "default");
+    assert_eq!(first.capacity, record.capacity, "the run's own search");
+    assert!(tuning.points.len() >= 2, "{tuning:?}");
+    let fp8 = &tuning.points[1];
+    assert_eq!(fp8.change, "KV cache FP8");
+    assert_eq!(fp8.settings.kv_cache_dtype, KvCacheDtype::Fp8);
+    assert!(fp8.error.is_none(), "{fp8:?}");
+    assert!(
+        fp8.capacity.is_some(),
+        "measured after the restart: {fp8:?}"
+    );
+    assert!(tuning.cost_usd <= 0.5, "{}", tuning.cost_usd);
+    assert!(tuning.best < tuning.points.len());
+    assert!(log_has(&d, &id, "Tuning, KV cache FP8: capacity "));
+    assert!(log_has(&d, &id, "Tuning ended"));
+    nothing_running(&d).await;
+}
+
+#[tokio::test]
+async fn tuning_that_cannot_restart_the_engine_or_has_no_budget_is_refused_before_renting() {
+    let d = Dashboard::start(None).await;
+    for (extra, words) in [
+        (
+            json!({"deploy_mode": "entrypoint", "tune": {"usd_budget": 1, "seconds": 600}}),
+            "tune needs the docker or pip deploy mode",
+        ),
+        (
+            json!({"tune": {"usd_budget": 0, "seconds": 600}}),
+            "tune.usd_budget must be between 0.01 and 100",
+        ),
+        (
+            json!({"tune": {"usd_budget": 1, "seconds": 10}}),
+            "tune.seconds must be between 60 and 7200",
+        ),
+    ] {
+        let mut body = json!({"model": "qwen2.5-0.5b", "max_price": 3});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, error) = post(&d, "/api/runs", body.clone()).await;
+        assert_eq!(status, 400, "{body}: {error}");
+        assert_eq!(error["code"], "invalid_input", "{error}");
+        assert!(
+            error["message"].as_str().unwrap().contains(words),
+            "{error}"
+        );
+    }
+    let listed = d
+        .get("/api/runs")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["runs"].as_array().map_or(0, Vec::len),
+        0,
+        "nothing started"
+    );
+}
