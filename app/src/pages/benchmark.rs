@@ -1,5 +1,6 @@
 use super::live_page::PageBanner;
 mod charts;
+mod tuning;
 
 use crate::components::Loaded;
 use crate::format;
@@ -10,6 +11,7 @@ use gdl_model::runs::BenchmarkDetail;
 use gdl_model::runs::BenchmarkRecord;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use tuning::TuningTable;
 
 /// One benchmark (`/benchmarks/{id}`): what it ran on and with, the operating curve and
 /// the TTFT and ITL distributions, drawn on the server as SVG; the raw samples to download.
@@ -150,6 +152,7 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
             </p>
             {bundle}
         </section>
+        {r.tuning.clone().map(|tuning| view! { <TuningTable tuning/> })}
         <section class="card">
             <h2>"Operating curve"</h2>
             <OperatingCurve r=r.clone() slo/>

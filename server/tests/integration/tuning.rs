@@ -52,6 +52,21 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
     );
     assert!(tuning.cost_usd <= 0.5, "{}", tuning.cost_usd);
     assert!(tuning.best < tuning.points.len());
+    // The benchmark's page shows the table: a row a point, the best marked once.
+    let page = d
+        .get(&format!("/benchmarks/{}", record.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"data-testid="tuning""#), "the tuning card");
+    assert_eq!(
+        page.matches(r#"data-testid="tuning-point""#).count(),
+        tuning.points.len()
+    );
+    assert_eq!(page.matches(r#"data-best="true""#).count(), 1);
+    assert!(page.contains("KV cache FP8"));
+    assert!(page.contains("Tuning took"), "the summary");
     assert!(log_has(&d, &id, "Tuning, KV cache FP8: capacity "));
     assert!(log_has(&d, &id, "Tuning ended"));
     nothing_running(&d).await;
