@@ -274,6 +274,12 @@ fn test_config(
             .config(args.model.as_deref().unwrap_or_default())?;
         config.keep_on_failure = args.keep_on_failure;
         config.capacity_search = args.search;
+        config.tune = args
+            .tune_usd
+            .map(|usd_budget| gdl_model::tuning::TuneRequest {
+                usd_budget,
+                seconds: args.tune_seconds,
+            });
         args.workload.apply(&mut config);
         return Ok(config);
     };
@@ -373,6 +379,21 @@ fn summary(
             out,
             "(vLLM conventions: TPOT decode-only per request; ITL per chunk gap)"
         );
+        if let Some(t) = &b.tuning {
+            let _ = writeln!(
+                out,
+                "tuning   {} point(s), {:.0} s, ${:.4}, ended {:?}",
+                t.points.len(),
+                t.seconds,
+                t.cost_usd,
+                t.stop
+            );
+            for (i, p) in t.points.iter().enumerate() {
+                let capacity = p.capacity.map_or("none".into(), |c| c.to_string());
+                let mark = if i == t.best { "  <- best" } else { "" };
+                let _ = writeln!(out, "  {:<40} capacity {capacity:>4}{mark}", p.change);
+            }
+        }
     }
     out
 }

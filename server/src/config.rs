@@ -336,7 +336,7 @@ pub struct EnginesArgs {
 }
 
 /// What a bundle decides, so `test --from` refuses it as a flag.
-const FROM_CONFLICTS: [&str; 25] = [
+const FROM_CONFLICTS: [&str; 26] = [
     "model",
     "provider",
     "quantization",
@@ -362,6 +362,7 @@ const FROM_CONFLICTS: [&str; 25] = [
     "seed",
     "ttft_ms",
     "tpot_ms",
+    "tune_usd",
 ];
 
 /// Options of `gpu-deploy-llm test`.
@@ -390,6 +391,20 @@ pub struct TestArgs {
     /// most 64 and 5 minutes) instead of the fixed levels.
     #[arg(long)]
     pub search: bool,
+
+    /// After the search, try engine settings one restart at a time on the same rental and
+    /// keep the best, spending at most this many USD on it (0.01-100; docker or pip mode).
+    #[arg(long, value_name = "USD", requires = "search")]
+    pub tune_usd: Option<f64>,
+
+    /// With --tune-usd: at most this many seconds of tuning (60-7200).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1800,
+        requires = "tune_usd"
+    )]
+    pub tune_seconds: u32,
 
     #[command(flatten)]
     pub workload: WorkloadArgs,

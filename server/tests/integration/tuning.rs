@@ -113,3 +113,30 @@ async fn tuning_that_cannot_restart_the_engine_or_has_no_budget_is_refused_befor
         "nothing started"
     );
 }
+
+/// `test --search --tune-usd`: the same tuning from the command line, its points in the
+/// summary; `--tune-usd` without `--search` is refused by the parser.
+#[test]
+fn the_test_command_tunes_with_tune_usd_and_prints_the_points() {
+    use crate::process::{binary, data_dir, output_within};
+    use std::time::Duration;
+    let mut command = binary();
+    command
+        .args(["test", "--model", "qwen2.5-0.5b", "--max-price", "5"])
+        .args(["--search", "--tune-usd", "0.5", "--tune-seconds", "300"])
+        .args(["--sim-speed", "60", "--sim-failure-rate", "0", "--data-dir"])
+        .arg(data_dir());
+    let out = output_within(&mut command, Duration::from_secs(240));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("tuning   "), "{}", out.stdout);
+    assert!(out.stdout.contains("memory share 0.95"), "{}", out.stdout);
+    assert_eq!(out.stdout.matches("<- best").count(), 1, "{}", out.stdout);
+    let mut alone = binary();
+    alone.args(["test", "--model", "qwen2.5-0.5b", "--max-price", "5"]);
+    alone
+        .args(["--tune-usd", "0.5", "--data-dir"])
+        .arg(data_dir());
+    let refused = output_within(&mut alone, Duration::from_secs(30));
+    assert_eq!(refused.status.code(), Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--search"), "{}", refused.stderr);
+}
