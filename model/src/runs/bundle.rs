@@ -69,7 +69,8 @@ impl BenchmarkBundle {
     ///     "prompts_with_expected":4,"phases":[]}"#)?;
     /// let config: TestConfig = serde_json::from_str(r#"{"model":"qwen2.5-0.5b","max_price":0.4,
     ///     "pin_offer":"vastai-41","engine_version":"0.31.0","capacity_search":true,
-    ///     "workload":{"input_tokens":64,"output_tokens":16,"seed":9}}"#)?;
+    ///     "workload":{"input_tokens":64,"output_tokens":16,"seed":9},
+    ///     "tune":{"usd_budget":0.5,"seconds":600}}"#)?;
     /// let b = BenchmarkBundle::of(&record, &config);
     /// assert_eq!(b.command, "gpu-deploy-llm test --from bench-1.json");
     /// assert_eq!(b.config, config, "the configuration as the run recorded it");
@@ -82,6 +83,9 @@ impl BenchmarkBundle {
     /// assert_eq!(again.provider.unwrap().as_str(), "vastai");
     /// assert_eq!(again.max_price, 0.41, "the price it ran at is allowed");
     /// assert_eq!(again.workload.unwrap().seed, 9);
+    /// // Tuning is run again with the same budget, by the bundle and by its flags.
+    /// assert_eq!(again.tune.unwrap().usd_budget, 0.5);
+    /// assert!(b.flags.contains(" --search --tune-usd 0.5 --tune-seconds 600"));
     ///
     /// // Any other file is refused, saying what it is.
     /// let campaign = r#"{"kind":"gpu-deploy-llm campaign bundle","version":1}"#;
@@ -176,6 +180,12 @@ fn flags(c: &TestConfig) -> String {
     }
     if c.capacity_search {
         out.push_str(" --search");
+        if let Some(t) = &c.tune {
+            out.push_str(&format!(
+                " --tune-usd {} --tune-seconds {}",
+                t.usd_budget, t.seconds
+            ));
+        }
     }
     if c.keep_on_failure {
         out.push_str(" --keep-on-failure");
