@@ -9,7 +9,7 @@ use gdl_model::campaigns::{CampaignPlan, CampaignRequest};
 use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::costs::{CostParams, CostReport};
 use gdl_model::deployments::{
-    CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
+    CreatedKey, DeployBenchmark, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
 };
 use gdl_model::embed::{CreatedEmbedToken, EmbedSetup, EmbedToken};
 use gdl_model::error::ApiError;
@@ -82,6 +82,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Starts a deployment: its run provisions it, then it serves until stopped. The answer
     /// holds its first key in full, this once.
     fn deploy(&self, request: DeployRequest) -> Answer<'_, DeployStarted>;
+    /// Keeps a benchmark's model serving where it was measured, with its tuning's best
+    /// settings unless `asked.own_settings`.
+    fn deploy_benchmark(
+        &self,
+        id: BenchmarkId,
+        asked: DeployBenchmark,
+    ) -> Answer<'_, DeployStarted>;
     /// Deployments, newest first.
     fn deployments(&self) -> Answer<'_, Vec<Deployment>>;
     /// One deployment as it is now.

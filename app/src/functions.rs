@@ -63,6 +63,9 @@ pub async fn get_health() -> Reply<HealthView> {
 /// Starts a deployment test with `config`; returns the run id.
 #[server(prefix = "/_fn", endpoint = "start_run")]
 pub async fn start_run(config: TestConfig) -> Reply<RunId> {
+    let mut config = config;
+    // The form's Tune judges settings by their capacity at the SLOs: it runs the search.
+    config.capacity_search |= config.tune.is_some();
     Ok(crate::backend::backend()?.start_run(config).await)
 }
 

@@ -112,6 +112,15 @@ pub struct CampaignRequest {
     /// filters allow. A candidate that appeared since the plan is not added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only: Vec<CandidateKey>,
+    /// Tune each candidate's engine after its capacity search, within this budget each
+    /// (issue 31): its rental is planned longer by `seconds`, and the best settings found
+    /// are kept beside the campaign's own figures.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::tuning::tune_unless_blank"
+    )]
+    pub tune: Option<crate::tuning::TuneRequest>,
 }
 
 fn default_minutes() -> u32 {
@@ -160,6 +169,19 @@ impl CampaignRequest {
             need(
                 Quantization::parse(q).is_some(),
                 &format!("unknown quantization {q:?}: use none, awq, gptq or fp8"),
+            );
+        }
+        if let Some(tune) = self.tune {
+            if let Some(problem) = tune.problem() {
+                need(false, &problem);
+            }
+            need(
+                tune.usd_budget <= self.budget_usd,
+                "tune.usd_budget must not be more than budget_usd",
+            );
+            need(
+                tune.seconds / 60 + 11 <= self.time_budget_minutes,
+                "tune.seconds leaves no time within time_budget_minutes to rent, start and search (11 minutes)",
             );
         }
         problems.extend(self.workload.problems());

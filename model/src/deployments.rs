@@ -53,6 +53,24 @@ pub struct DeployRequest {
     pub key_label: Option<String>,
 }
 
+/// `POST /api/benchmarks/{id}/deploy`: keep a benchmark's model serving on the GPU type
+/// and provider it was measured on, with the best settings its tuning found (the test's
+/// own when it did not tune, or when asked).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeployBenchmark {
+    /// When it stops by itself.
+    #[serde(default)]
+    pub guards: Guards,
+    /// Start the engine with the test's own settings, not the best its tuning found.
+    #[serde(default)]
+    pub own_settings: bool,
+    /// The label of the first deployment key (default "first key").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_label: Option<String>,
+}
+
 /// The answer to `POST /api/deployments`: its id, the gateway's path and the first key,
 /// shown this once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -216,6 +234,10 @@ pub struct Deployment {
     pub served_model: Option<String>,
     /// "vLLM 0.31.0" and the like.
     pub engine: String,
+    /// The engine settings it was started with, in words ("max sequences 8, KV cache
+    /// fp8"); empty for the engine's defaults.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub settings: String,
     /// Where it stands.
     pub status: DeploymentStatus,
     /// When it stops by itself (changeable while it runs).
@@ -290,6 +312,7 @@ impl Deployment {
             model,
             served_model: None,
             engine,
+            settings: String::new(),
             status: DeploymentStatus::Starting,
             guards,
             created_at: now,

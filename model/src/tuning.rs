@@ -33,6 +33,68 @@ impl TuneRequest {
     }
 }
 
+/// The seconds a tune request gets when it names none (a form's, or JSON without them).
+pub const DEFAULT_TUNE_SECONDS: u32 = 1800;
+
+/// For `#[serde(deserialize_with)]` on [`crate::runs::TestConfig::tune`]: a request as
+/// JSON sends it (`{"usd_budget": 0.5, "seconds": 600}`), or as a form posts it, numbers as
+/// text, where a blank budget means no tuning. Without `seconds`, [`DEFAULT_TUNE_SECONDS`];
+/// without `usd_budget`, an error (a budget is never guessed).
+///
+/// ```
+/// use gdl_model::runs::TestConfig;
+/// let read = |tune: &str| {
+///     let text = format!(r#"{{"model":"m","max_price":1,"tune":{tune}}}"#);
+///     serde_json::from_str::<TestConfig>(&text).map(|c| c.tune)
+/// };
+/// assert_eq!(read(r#"{"usd_budget":0.5,"seconds":300}"#).unwrap().unwrap().seconds, 300);
+/// assert_eq!(read(r#"{"usd_budget":"0.5","seconds":""}"#).unwrap().unwrap().seconds, 1800);
+/// assert_eq!(read(r#"{"usd_budget":"","seconds":"600"}"#).unwrap(), None, "a blank budget");
+/// assert_eq!(read("null").unwrap(), None);
+/// assert!(read(r#"{"seconds":600}"#).unwrap_err().to_string().contains("usd_budget"));
+/// assert!(read(r#"{"usd_budget":"lots"}"#).is_err());
+/// ```
+pub fn tune_unless_blank<'de, D>(d: D) -> Result<Option<TuneRequest>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    // A form's blank field is text, which an absent field (JSON's) is not.
+    #[derive(Default, Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        #[default]
+        #[serde(skip)]
+        Absent,
+        Text(String),
+        Value(f64),
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        #[serde(default)]
+        usd_budget: Number,
+        #[serde(default, deserialize_with = "crate::query::blank_as_none")]
+        seconds: Option<u32>,
+    }
+    let Some(raw) = Option::<Raw>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let usd_budget = match raw.usd_budget {
+        Number::Absent => return Err(D::Error::missing_field("usd_budget")),
+        Number::Value(v) => v,
+        Number::Text(t) if t.trim().is_empty() => return Ok(None),
+        Number::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| D::Error::custom(format!("tune.usd_budget is not a number: {t:?}")))?,
+    };
+    Ok(Some(TuneRequest {
+        usd_budget,
+        seconds: raw.seconds.unwrap_or(DEFAULT_TUNE_SECONDS),
+    }))
+}
+
 /// One change tuning can make to the settings, in the order tried: what usually matters
 /// most first (how many sequences fit at once: the KV cache and the memory share), then the
 /// limit on sequences when it, not memory, bound the capacity.
@@ -67,6 +129,37 @@ impl Change {
             Change::MemoryShare(share) => format!("memory share {share:.2}"),
             Change::MaxNumSeqs(n) => format!("max sequences {n}"),
         }
+    }
+}
+
+/// What `to` changes against `from`, in the order tuning tries changes, in words ("KV
+/// cache FP8, max sequences 16"): a limit raised twice reads as its last value.
+/// "default" when nothing differs.
+///
+/// ```
+/// use gdl_model::engines::EngineSettings;
+/// use gdl_model::tuning::{changed, Change};
+/// let own = EngineSettings { max_num_seqs: Some(2), ..EngineSettings::default() };
+/// let raised = Change::MaxNumSeqs(8).apply(&Change::MaxNumSeqs(4).apply(&own));
+/// let best = Change::KvCacheFp8.apply(&raised);
+/// assert_eq!(changed(&own, &best), "KV cache FP8, max sequences 8");
+/// assert_eq!(changed(&own, &own), "default");
+/// ```
+pub fn changed(from: &EngineSettings, to: &EngineSettings) -> String {
+    let mut parts = Vec::new();
+    if to.kv_cache_dtype != from.kv_cache_dtype && to.kv_cache_dtype == KvCacheDtype::Fp8 {
+        parts.push(Change::KvCacheFp8.describe());
+    }
+    if to.gpu_memory_utilization != from.gpu_memory_utilization {
+        parts.push(Change::MemoryShare(to.memory_share()).describe());
+    }
+    if let (Some(n), true) = (to.max_num_seqs, to.max_num_seqs != from.max_num_seqs) {
+        parts.push(Change::MaxNumSeqs(n).describe());
+    }
+    if parts.is_empty() {
+        "default".into()
+    } else {
+        parts.join(", ")
     }
 }
 

@@ -99,6 +99,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/benchmarks/{id}", get(benchmarks::get))
         .route("/api/benchmarks/{id}/bundle", get(benchmarks::bundle))
         .route(
+            "/api/benchmarks/{id}/deploy",
+            post(deployments::from_benchmark),
+        )
+        .route(
             "/api/{*rest}",
             get(unknown).post(unknown).put(unknown).delete(unknown),
         )

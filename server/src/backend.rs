@@ -11,7 +11,7 @@ use gdl_model::campaigns::{CampaignPlan, CampaignRequest};
 use gdl_model::compare::{CompareQuery, Comparison};
 use gdl_model::costs::{CostParams, CostReport};
 use gdl_model::deployments::{
-    CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
+    CreatedKey, DeployBenchmark, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
 };
 use gdl_model::embed::{CreatedEmbedToken, EmbedSetup, EmbedToken};
 use gdl_model::health::HealthView;
@@ -112,6 +112,14 @@ impl Backend for Dashboard {
 
     fn deploy(&self, request: DeployRequest) -> Answer<'_, DeployStarted> {
         Box::pin(async move { Ok(Dashboard::deploy(self, request).await?) })
+    }
+
+    fn deploy_benchmark(
+        &self,
+        id: BenchmarkId,
+        asked: DeployBenchmark,
+    ) -> Answer<'_, DeployStarted> {
+        Box::pin(async move { Ok(Dashboard::deploy_benchmark(self, &id, asked).await?) })
     }
 
     fn deployments(&self) -> Answer<'_, Vec<Deployment>> {

@@ -335,35 +335,21 @@ pub struct EnginesArgs {
     pub json: bool,
 }
 
-/// What a bundle decides, so `test --from` refuses it as a flag.
-const FROM_CONFLICTS: [&str; 26] = [
-    "model",
-    "provider",
-    "quantization",
-    "reservation_hours",
-    "gpu_count",
-    "deploy_mode",
-    "offer",
-    "search",
-    "engine",
-    "engine_version",
-    "max_model_len",
-    "max_num_seqs",
-    "gpu_memory_utilization",
-    "dtype",
-    "kv_cache_dtype",
-    "prefix_caching",
-    "enforce_eager",
-    "trust_remote_code",
-    "engine_flags",
-    "input_tokens",
-    "output_tokens",
-    "trace",
-    "seed",
-    "ttft_ms",
-    "tpot_ms",
-    "tune_usd",
-];
+/// What a bundle decides, so `test --from` refuses it as a flag: the model, what is rented
+/// and started, the search and the workload.
+fn from_conflicts() -> Vec<&'static str> {
+    let mut out = vec!["model", "search", "tune_usd"];
+    out.extend(deploy_args::RENTED_AND_STARTED);
+    out.extend([
+        "input_tokens",
+        "output_tokens",
+        "trace",
+        "seed",
+        "ttft_ms",
+        "tpot_ms",
+    ]);
+    out
+}
 
 /// Options of `gpu-deploy-llm test`.
 #[derive(Clone, Debug, Args)]
@@ -377,7 +363,7 @@ pub struct TestArgs {
     /// provider, whichever offer of them is cheapest now. Beside it only --max-price
     /// (replaces the bundle's), --keep-on-failure, --json and the broker, data and Hub
     /// options are taken; the test's other options are refused.
-    #[arg(long, value_name = "FILE", conflicts_with_all = FROM_CONFLICTS)]
+    #[arg(long, value_name = "FILE", conflicts_with_all = from_conflicts())]
     pub from: Option<PathBuf>,
 
     #[command(flatten)]
@@ -401,7 +387,7 @@ pub struct TestArgs {
     #[arg(
         long,
         value_name = "SECONDS",
-        default_value_t = 1800,
+        default_value_t = gdl_model::tuning::DEFAULT_TUNE_SECONDS,
         requires = "tune_usd"
     )]
     pub tune_seconds: u32,

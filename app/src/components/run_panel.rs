@@ -195,7 +195,17 @@ fn Banner(run: Run, actions: KeptActions) -> impl IntoView {
     view! {
         <div class=class role="status" data-result=format!("{:?}", run.status).to_lowercase()>
             <p class="headline">{headline}</p>
-            {bench.map(|b| view! { <p class="bench-summary">{format::benchmark_headline(&b)}</p> })}
+            {bench.map(|b| view! {
+                <p class="bench-summary">
+                    {format::benchmark_headline(&b)}
+                    {(!crate::components::read_only()).then(|| view! {
+                        " · "
+                        <a href=format!("/benchmarks/{}", b.id) data-testid="result-benchmark">
+                            {if b.tuning.is_some() { "its tuning, charts and Deploy" } else { "its charts and Deploy" }}
+                        </a>
+                    })}
+                </p>
+            })}
             {cleanup
                 .map(|c| {
                     if c.destroyed_confirmed || c.kept {

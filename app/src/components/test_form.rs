@@ -1,12 +1,12 @@
 use crate::components::engine_fields::EngineFields;
 use crate::components::workload_fields::WorkloadFields;
-use crate::components::ErrorNote;
+use crate::components::{ErrorNote, GuardFields};
 use crate::functions::{outcome, CancelRun, Deploy, StartRun};
 use crate::live::use_live;
-use gdl_model::deployments::DEFAULT_IDLE_MINUTES;
 use gdl_model::registry::{Quantization, PRESETS};
 use gdl_model::runs::DeployMode;
 use gdl_model::shopper::Provider;
+use gdl_model::tuning::DEFAULT_TUNE_SECONDS;
 use leptos::prelude::*;
 
 /// The model the form starts with: the smallest preset, quick to load.
@@ -130,24 +130,20 @@ pub fn TestForm() -> AnyView {
                         <input type="checkbox" name="config[capacity_search]" value="true"/>
                         "Find the capacity at the SLOs (longer)"
                     </label>
+                    <label title="After the capacity search, try engine settings one restart at a time on the same rental (KV cache, memory share, sequences at once) and keep the one with the most capacity at the SLOs, spending at most this much; empty: no tuning">
+                        "Tune the engine, $ budget"
+                        <input type="number" name="config[tune][usd_budget]" min="0.01" max="100" step="0.01"
+                            placeholder="off" data-testid="tune-usd"/>
+                    </label>
+                    <label title="The longest tuning may take, seconds (60–7,200)">
+                        "Tune for at most (s)"
+                        <input type="number" name="config[tune][seconds]" value=DEFAULT_TUNE_SECONDS.to_string()
+                            min="60" max="7200" step="1" required/>
+                    </label>
                 </div>
                 <fieldset class="deploy-guards">
                     <legend>"Deploy: keep it serving until"</legend>
-                    <label title="No request for this long stops it (fractions allowed)">
-                        "Idle (minutes)"
-                        <input type="number" name="guards[idle_minutes]" value=DEFAULT_IDLE_MINUTES.to_string()
-                            min="0.1" max="10080" step="any" required/>
-                    </label>
-                    <label title="Its rent, provisioning included, reaching this stops it; empty: no limit">
-                        "Max spend ($)"
-                        <input type="number" name="guards[max_spend_usd]" min="0.01" max="10000" step="0.01"
-                            placeholder="no limit"/>
-                    </label>
-                    <label title="This long after it was started it stops; empty: no limit (the broker's 12 h maximum still applies)">
-                        "Max lifetime (h)"
-                        <input type="number" name="guards[max_lifetime_hours]" min="0.1" max="168" step="any"
-                            placeholder="no limit"/>
-                    </label>
+                    <GuardFields/>
                     <label class="check">
                         <input type="checkbox" name="benchmark" value="true"/>
                         "Benchmark first (its $ per 1M tokens is shown beside what serving costs)"

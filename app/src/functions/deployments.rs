@@ -10,7 +10,7 @@
 
 use super::Reply;
 use gdl_model::deployments::{CreatedKey, DeployStarted, Deployment, DeploymentKey, Guards};
-use gdl_model::ids::DeploymentId;
+use gdl_model::ids::{BenchmarkId, DeploymentId};
 use gdl_model::runs::TestConfig;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,13 @@ fn take_fresh(id: &DeploymentId) -> Option<FreshKey> {
     })
 }
 
+/// Goes to the page of the deployment just started, its first key handed over.
+#[cfg(feature = "ssr")]
+fn land(started: &DeployStarted) {
+    hand_over(&started.id, &started.key);
+    leptos_axum::redirect(&format!("/deployments/{}", started.id));
+}
+
 /// Whether this call is a form posted by a browser without JavaScript (it then follows a
 /// redirect instead of reading the answer).
 #[cfg(feature = "ssr")]
@@ -116,8 +123,28 @@ pub async fn deploy(
     };
     let answer = crate::backend::backend()?.deploy(request).await;
     if let Ok(started) = &answer {
-        hand_over(&started.id, &started.key);
-        leptos_axum::redirect(&format!("/deployments/{}", started.id));
+        land(started);
+    }
+    Ok(answer)
+}
+
+/// Keeps benchmark `id`'s model serving where it was measured, with the best settings its
+/// tuning found (the test's own when `own_settings`), stopped by `guards` (the benchmark
+/// page's Deploy); then goes to the deployment's page, where its first key is shown once.
+#[server(prefix = "/_fn", endpoint = "deploy_benchmark")]
+pub async fn deploy_benchmark(
+    id: BenchmarkId,
+    guards: Guards,
+    own_settings: Option<bool>,
+) -> Reply<DeployStarted> {
+    let asked = gdl_model::deployments::DeployBenchmark {
+        guards,
+        own_settings: own_settings.unwrap_or(false),
+        key_label: None,
+    };
+    let answer = crate::backend::backend()?.deploy_benchmark(id, asked).await;
+    if let Ok(started) = &answer {
+        land(started);
     }
     Ok(answer)
 }

@@ -1,11 +1,13 @@
 use super::live_page::PageBanner;
 mod charts;
+mod deploy;
 mod tuning;
 
 use crate::components::Loaded;
 use crate::format;
 use crate::functions::get_benchmark;
 use charts::{Histogram, OperatingCurve};
+use deploy::DeployCard;
 use gdl_model::ids::BenchmarkId;
 use gdl_model::runs::BenchmarkDetail;
 use gdl_model::runs::BenchmarkRecord;
@@ -123,7 +125,8 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
     let run = (!r.run_id.is_empty()).then(|| {
         view! { <a href=format!("/runs/{}", r.run_id)>"the run"</a>" · " }
     });
-    let bundle = if r.external || r.run_id.is_empty() {
+    let repeatable = !(r.external || r.run_id.is_empty());
+    let bundle = if !repeatable {
         view! {
             <p class="downloads small" data-testid="benchmark-no-bundle">
                 "No bundle: measured by gpu-deploy-llm bench against a server this dashboard did not deploy, so there is no test to run again."
@@ -153,6 +156,7 @@ fn Detail(detail: BenchmarkDetail) -> impl IntoView {
             {bundle}
         </section>
         {r.tuning.clone().map(|tuning| view! { <TuningTable tuning/> })}
+        {repeatable.then(|| view! { <DeployCard r=r.clone()/> })}
         <section class="card">
             <h2>"Operating curve"</h2>
             <OperatingCurve r=r.clone() slo/>

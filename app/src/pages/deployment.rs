@@ -95,7 +95,13 @@ fn Summary(d: Memo<Deployment>) -> impl IntoView {
         <section class="card deployment" data-deployment=move || d.with(|d| d.id.to_string())
             data-status=move || status().as_str()>
             <h2>{move || d.with(|d| d.model.clone())}</h2>
-            <p class="muted small">{move || d.with(|d| format!("{} · {}", d.engine, d.id))}</p>
+            <p class="muted small">
+                {move || d.with(|d| format!("{} · ", d.engine))}
+                <span data-testid="deployment-settings">
+                    {move || d.with(|d| if d.settings.is_empty() { "the engine's defaults".to_owned() } else { d.settings.clone() })}
+                </span>
+                {move || d.with(|d| format!(" · {}", d.id))}
+            </p>
             <dl class="facts">
                 <dt>"Status"</dt>
                 <dd><span class="dep-status" data-status=move || status().as_str()

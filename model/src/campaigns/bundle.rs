@@ -153,6 +153,12 @@ fn flags(r: &CampaignRequest) -> String {
     if let Some(p) = r.max_price {
         out.push_str(&format!(" --max-price {p}"));
     }
+    if let Some(t) = &r.tune {
+        out.push_str(&format!(
+            " --tune-usd {} --tune-seconds {}",
+            t.usd_budget, t.seconds
+        ));
+    }
     out
 }
 

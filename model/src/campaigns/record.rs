@@ -145,6 +145,50 @@ pub struct CandidateState {
     /// rent others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ruled_out: Vec<String>,
+    /// What tuning found on its rental, when the campaign tunes (its own figures above stay
+    /// those of the campaign's settings, like with like).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuned: Option<Tuned>,
+}
+
+/// The best a candidate's tuning found, beside the campaign's own settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tuned {
+    /// The best change ("max sequences 8"; "default" when nothing beat the campaign's
+    /// settings).
+    pub change: String,
+    /// The best settings in words (empty: the engine's defaults).
+    pub settings: String,
+    /// Its capacity at the SLOs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// Its $ per 1M output tokens there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_million: Option<f64>,
+    /// Its capacity against the campaign's settings' (1.0: no better).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gain: Option<f64>,
+    /// Settings tried, the campaign's own included.
+    pub points: u32,
+    /// What tuning took (USD), restarts and searches.
+    pub cost_usd: f64,
+}
+
+impl Tuned {
+    /// The best of `tuning`.
+    pub fn of(tuning: &crate::tuning::Tuning) -> Self {
+        let best = tuning.winner();
+        Self {
+            change: best.change.clone(),
+            settings: best.settings.summary(),
+            capacity: best.capacity,
+            usd_per_million: best.usd_per_million_output_tokens,
+            gain: tuning.gain(),
+            points: tuning.points.len() as u32,
+            cost_usd: tuning.cost_usd,
+        }
+    }
 }
 
 /// A host a campaign's quick probe found decoding far below its GPU type's estimate.
@@ -177,6 +221,7 @@ impl CandidateState {
             note: None,
             slow_hosts: Vec::new(),
             ruled_out: Vec::new(),
+            tuned: None,
         }
     }
 

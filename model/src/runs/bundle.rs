@@ -8,6 +8,7 @@
 
 use super::{BenchmarkRecord, PinnedGpu, TestConfig};
 use crate::campaigns::bundle::quoted;
+use crate::engines::EngineSettings;
 use crate::ids::{BenchmarkId, RunId};
 use crate::provider::Provider;
 use chrono::{DateTime, Utc};
@@ -128,6 +129,46 @@ impl BenchmarkBundle {
                 price_per_hour: self.price_per_hour,
             }),
             ..self.config.clone()
+        }
+    }
+
+    /// The configuration that keeps the model serving on the same GPU type, count and
+    /// provider (as [`Self::again`]), started with `settings` when given (the best its
+    /// tuning found) and the test's own otherwise; nothing of the benchmark's measuring
+    /// (search, tuning, workload, probe) is kept.
+    ///
+    /// ```
+    /// use gdl_model::engines::EngineSettings;
+    /// use gdl_model::runs::bundle::BenchmarkBundle;
+    /// let b: BenchmarkBundle = serde_json::from_str(r#"{"kind":"gpu-deploy-llm benchmark bundle",
+    ///     "version":1,"benchmark":"bench-1","run":"run-1","created_at":"2026-12-01T00:00:00Z",
+    ///     "model":"qwen2.5-0.5b","gpu_type":"RTX 4090","gpu_count":1,"provider":"vastai",
+    ///     "price_per_hour":0.4,"command":"","flags":"",
+    ///     "config":{"model":"qwen2.5-0.5b","max_price":0.3,"capacity_search":true,
+    ///         "settings":{"max_num_seqs":4},"tune":{"usd_budget":0.5,"seconds":600}}}"#)?;
+    /// let best = EngineSettings { max_num_seqs: Some(16), ..EngineSettings::default() };
+    /// let serving = b.serving(Some(&best));
+    /// assert_eq!(serving.settings.max_num_seqs, Some(16));
+    /// assert_eq!(serving.pin_gpu.unwrap().gpu_type, "RTX 4090");
+    /// assert_eq!(serving.max_price, 0.4, "the price it was measured at is allowed");
+    /// assert!(!serving.capacity_search && serving.tune.is_none());
+    /// assert_eq!(b.serving(None).settings.max_num_seqs, Some(4), "the test's own");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn serving(&self, settings: Option<&EngineSettings>) -> TestConfig {
+        let again = self.again();
+        TestConfig {
+            settings: settings.cloned().unwrap_or(again.settings),
+            keep_on_failure: false,
+            capacity_search: false,
+            workload: None,
+            slo: None,
+            search_budget_usd: None,
+            search_seconds: None,
+            probe: None,
+            avoid_offers: Vec::new(),
+            tune: None,
+            ..again
         }
     }
 

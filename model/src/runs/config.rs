@@ -156,8 +156,13 @@ pub struct TestConfig {
     /// Offers not to rent (a campaign's slow hosts, replaced by others of their GPU type).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub avoid_offers: Vec<String>,
-    /// Tune the engine after the capacity search, within this budget (issue 31).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Tune the engine after the capacity search, within this budget (issue 31). A form's
+    /// blank budget is no tuning ([`crate::tuning::tune_unless_blank`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::tuning::tune_unless_blank"
+    )]
     pub tune: Option<crate::tuning::TuneRequest>,
 }
 

@@ -8,11 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use gdl_model::deployments::{
-    CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentFilters, DeploymentKey, Guards,
-    NewKey,
+    CreatedKey, DeployBenchmark, DeployRequest, DeployStarted, Deployment, DeploymentFilters,
+    DeploymentKey, Guards, NewKey,
 };
 use gdl_model::error::ApiError;
-use gdl_model::ids::DeploymentId;
+use gdl_model::ids::{BenchmarkId, DeploymentId};
 
 /// Starts a deployment.
 ///
@@ -38,6 +38,44 @@ pub async fn start(
         r#"Send {"config": {"model": "qwen2.5-0.5b", "max_price": 0.5}, "guards": {"idle_minutes": 30, "max_spend_usd": 5}}; optional: benchmark, key_label, and every field of a test configuration in config."#,
     )?;
     Ok((StatusCode::CREATED, Json(d.deploy(request).await?)))
+}
+
+/// Deploys a benchmark's model with the settings its tuning found best.
+///
+/// Keeps the benchmark's model serving on the GPU type, count and provider it was measured
+/// on (the cheapest such offer now, at up to the test's highest price or the price it ran
+/// at, whichever is higher), started with the best settings the test's tuning found; with
+/// `own_settings`, or when it did not tune, the test's own. The body (`guards`,
+/// `own_settings`, `key_label`) may be empty. The answer is as `POST /api/deployments`'s.
+/// 404 `benchmark_not_found` for an unknown id; 409 `benchmark_not_repeatable` for a
+/// benchmark no run of this dashboard measured.
+#[utoipa::path(post, path = "/api/benchmarks/{id}/deploy", tag = "deployments",
+    params(("id" = String, Path)), request_body = DeployBenchmark,
+    responses(
+        (status = 201, description = "Started", body = DeployStarted),
+        (status = 400, description = "Bad input", body = ApiError),
+        (status = 404, description = "No such benchmark", body = ApiError),
+        (status = 409, description = "Not measured by a run of ours, or a run is already in progress", body = ApiError),
+        (status = 429, description = "Too many starts", body = ApiError),
+    ))]
+pub async fn from_benchmark(
+    State(d): State<Dashboard>,
+    Path(id): Path<BenchmarkId>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<DeployStarted>), ServiceError> {
+    let asked: DeployBenchmark = if body.iter().all(u8::is_ascii_whitespace) {
+        DeployBenchmark::default()
+    } else {
+        json_body(
+            &body,
+            "the request is not valid JSON of the expected shape",
+            r#"Send {"guards": {"idle_minutes": 30, "max_spend_usd": 5}}, {"own_settings": true} for the test's own settings, or nothing for the defaults."#,
+        )?
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(d.deploy_benchmark(&id, asked).await?),
+    ))
 }
 
 /// The deployments, newest first.

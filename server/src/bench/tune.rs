@@ -48,8 +48,15 @@ pub struct TunePlan {
 }
 
 /// The changes worth trying from `settings`, in order, given the capacity measured with
-/// them: `fp8_cache` says whether the engine and GPU can hold the KV cache in FP8.
-pub fn space(settings: &EngineSettings, fp8_cache: bool, capacity: Option<u32>) -> Vec<Change> {
+/// them: `fp8_cache` says whether the engine and GPU can hold the KV cache in FP8;
+/// `ceiling` is the highest concurrency the search measures (a limit at it or above cannot
+/// be seen to bind).
+pub fn space(
+    settings: &EngineSettings,
+    fp8_cache: bool,
+    capacity: Option<u32>,
+    ceiling: u32,
+) -> Vec<Change> {
     let mut out = Vec::new();
     if fp8_cache && settings.kv_cache_dtype != KvCacheDtype::Fp8 {
         out.push(Change::KvCacheFp8);
@@ -57,14 +64,20 @@ pub fn space(settings: &EngineSettings, fp8_cache: bool, capacity: Option<u32>) 
     if settings.memory_share() < TUNED_MEMORY_SHARE {
         out.push(Change::MemoryShare(TUNED_MEMORY_SHARE));
     }
-    out.extend(raise_sequences(settings, capacity));
+    out.extend(raise_sequences(settings, capacity, ceiling));
     out
 }
 
-/// A doubled limit on sequences, when the limit is what the capacity reached.
-fn raise_sequences(settings: &EngineSettings, capacity: Option<u32>) -> Option<Change> {
+/// A doubled limit on sequences, when the limit is what the capacity reached and the
+/// search can measure above it.
+fn raise_sequences(
+    settings: &EngineSettings,
+    capacity: Option<u32>,
+    ceiling: u32,
+) -> Option<Change> {
     let limit = settings.max_num_seqs?;
-    (capacity? >= limit && limit < 4096).then(|| Change::MaxNumSeqs((limit * 2).min(4096)))
+    (capacity? >= limit && limit < ceiling.min(4096))
+        .then(|| Change::MaxNumSeqs((limit * 2).min(4096)))
 }
 
 /// Tunes from `settings`, which `engine` serves now and whose capacity search was
@@ -100,7 +113,8 @@ pub async fn tune<R: Restart>(
     // What one trial takes at most so far: the restart and the search apart.
     let mut restart_time = plan.restart_estimate;
     let mut search_time = found.elapsed.max(Duration::from_secs(1));
-    let mut queue = space(settings, plan.fp8_cache, points[0].capacity);
+    let ceiling = plan.search.max_concurrency;
+    let mut queue = space(settings, plan.fp8_cache, points[0].capacity, ceiling);
     let mut tried: Vec<Change> = Vec::new();
     // The point whose settings the engine runs now (`None`: it is not running).
     let mut running = Some(0);
@@ -123,10 +137,7 @@ pub async fn tune<R: Restart>(
         }
         let base = &points[best];
         let candidate = change.apply(&base.settings);
-        let words = match base.change.as_str() {
-            "default" => change.describe(),
-            before => format!("{before}, {}", change.describe()),
-        };
+        let words = gdl_model::tuning::changed(&points[0].settings, &candidate);
         let trial_started = Instant::now();
         let restarted = restart.restart(&candidate).await;
         restart_time = restart_time.max(trial_started.elapsed());
@@ -172,6 +183,7 @@ pub async fn tune<R: Restart>(
                 &points[best].settings,
                 plan.fp8_cache,
                 points[best].capacity,
+                ceiling,
             ) {
                 if !tried.contains(&next) && !queue.contains(&next) {
                     queue.push(next);

@@ -14,9 +14,10 @@ use crate::store::StoreError;
 use chrono::{DateTime, Duration, Utc};
 use gdl_model::campaigns::budget::{Ledger, RentalPlan};
 use gdl_model::campaigns::record::{
-    Answer, Campaign, CampaignStatus, CandidateState, CandidateStatus, GoalConfidence,
+    Answer, Campaign, CampaignStatus, CandidateState, CandidateStatus, GoalConfidence, Tuned,
 };
 use gdl_model::campaigns::verdict::{self, break_even, default_serverless_price};
+use gdl_model::campaigns::CampaignRequest;
 use gdl_model::compare::{compare, Goal};
 use gdl_model::ids::RunId;
 use gdl_model::live::LiveEvent;
@@ -103,8 +104,14 @@ pub async fn drive(
                 let price = record.lock().unwrap().candidates[i]
                     .candidate
                     .price_per_hour;
-                // Renting and starting, then a search as long as the time budget allows.
-                let plan = RentalPlan::within(deadline - now, search_limit())
+                // Renting and starting, then a search as long as the time budget allows,
+                // then tuning for as long as it may take, when the campaign tunes.
+                let tuning = tune_time(&request, &record.lock().unwrap().candidates[i]);
+                let plan = RentalPlan::within(deadline - now - tuning, search_limit())
+                    .map(|p| RentalPlan {
+                        planned: p.planned + tuning,
+                        ..p
+                    })
                     .and_then(|p| ledger.may_launch(price, p.planned, now).map(|()| p));
                 match plan {
                     Ok(plan) => {
@@ -194,6 +201,15 @@ struct End {
     params_b: f64,
 }
 
+/// How long candidate `c`'s tuning may take: none when the campaign does not tune or it
+/// is measured again (see [`candidate_config`]).
+fn tune_time(request: &CampaignRequest, c: &CandidateState) -> Duration {
+    match request.tune {
+        Some(t) if !c.again() => Duration::seconds(i64::from(t.seconds)),
+        _ => Duration::zero(),
+    }
+}
+
 /// The first candidate not started yet.
 fn next_waiting(record: &Mutex<Campaign>) -> Option<usize> {
     record
@@ -252,6 +268,7 @@ async fn finished(
             Some(b) => {
                 c.benchmark = Some(b.id.clone());
                 c.points = b.phases.len() as u32;
+                c.tuned = b.tuning.as_ref().map(Tuned::of);
                 let at = b.at_slo();
                 c.measured(
                     at.and_then(|p| p.usd_per_million_output_tokens),

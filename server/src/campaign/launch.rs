@@ -15,7 +15,7 @@ pub const SLOW_HOSTS_REPLACED: usize = 2;
 /// A run's configuration for a campaign's candidates at quantization `q`.
 pub fn base_config(request: &CampaignRequest, q: Quantization) -> TestConfig {
     TestConfig {
-        tune: None,
+        tune: request.tune,
         model: request.model.clone(),
         max_price: request.max_price.unwrap_or(100.0),
         provider: None,
@@ -84,6 +84,8 @@ pub fn candidate_config(
             .map(|h| h.offer.clone())
             .chain(c.ruled_out.iter().cloned())
             .collect(),
+        // Measured again only to settle a close call: its settings' figures, not tuned.
+        tune: request.tune.filter(|_| !c.again()),
         ..base_config(request, q)
     }
 }

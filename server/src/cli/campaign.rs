@@ -14,6 +14,7 @@ use gdl_model::campaigns::bundle::Bundle;
 use gdl_model::campaigns::record::{Campaign, CampaignStatus, CandidateState};
 use gdl_model::campaigns::{CampaignPlan, CampaignRequest, Candidate, WorkloadSpec};
 use gdl_model::shopper::Provider;
+use gdl_model::tuning::TuneRequest;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::Duration;
 
@@ -68,6 +69,10 @@ fn from_options(args: &CampaignArgs) -> CampaignRequest {
         lemon_ratio: 0.6,
         exclude: Vec::new(),
         only: Vec::new(),
+        tune: args.tune_usd.map(|usd_budget| TuneRequest {
+            usd_budget,
+            seconds: args.tune_seconds,
+        }),
     }
 }
 
@@ -331,6 +336,7 @@ fn summary(c: &Campaign) -> String {
         c.request.budget_usd,
         c.message.as_deref().map(printable).unwrap_or_default()
     ));
+    out.push_str(&tuned_lines(c));
     if let Some(answer) = &c.answer {
         for r in &answer.comparison.recommendations {
             out.push_str(&format!(
@@ -343,6 +349,32 @@ fn summary(c: &Campaign) -> String {
         if let Some(sentence) = answer.break_even_sentence() {
             out.push_str(&format!("{sentence}\n"));
         }
+    }
+    out
+}
+
+/// What tuning found on each candidate, when the campaign tuned: a line each.
+fn tuned_lines(c: &Campaign) -> String {
+    let mut out = String::new();
+    for s in &c.candidates {
+        let Some(t) = &s.tuned else { continue };
+        let settings = if t.settings.is_empty() {
+            "the engine's defaults"
+        } else {
+            &t.settings
+        };
+        out.push_str(&format!(
+            "tuned {}: {} ({}), {} at SLO{}; {} setting(s) tried for ${:.4}\n",
+            s.candidate.key,
+            printable(&t.change),
+            printable(settings),
+            usd(t.usd_per_million),
+            t.gain
+                .map(|g| format!(", {g:.2}x the capacity"))
+                .unwrap_or_default(),
+            t.points,
+            t.cost_usd
+        ));
     }
     out
 }

@@ -9,12 +9,18 @@ use super::output::{self, failed, printable, BAD_INPUT, FAILED, OK};
 use super::shutdown_signal;
 use crate::config::{DashboardArgs, DeployArgs};
 use gdl_model::deployments::{
-    DeployRequest, DeployStarted, Deployment, DeploymentStatus, Guards, MAX_LABEL,
+    DeployBenchmark, DeployRequest, DeployStarted, Deployment, DeploymentStatus, Guards, MAX_LABEL,
 };
 use gdl_model::error::ApiError;
 use gdl_model::runs::Run;
 use serde::Serialize;
 use std::time::Duration;
+
+/// What is asked of the dashboard: a configuration, or a benchmark's deployment.
+enum Asked {
+    Config(Box<DeployRequest>),
+    Benchmark(String, DeployBenchmark),
+}
 
 /// How often `--wait` asks how the deployment is doing.
 const POLL: Duration = Duration::from_secs(1);
@@ -63,11 +69,6 @@ pub(super) fn refused(e: &ApiError) -> i32 {
 /// serves), 1 when the dashboard refused or it failed, 2 on bad input, 130 when `--wait` was
 /// interrupted (the deployment goes on).
 pub async fn deploy(args: DeployArgs) -> anyhow::Result<i32> {
-    let mut config = match args.rent.config(&args.model) {
-        Ok(config) => config,
-        Err((message, hint)) => return Ok(output::bad_input(&message, hint)),
-    };
-    config.capacity_search = args.search;
     let guards = Guards {
         idle_minutes: args.idle_minutes,
         max_spend_usd: args.max_spend,
@@ -91,19 +92,64 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<i32> {
             ));
         }
     }
+    // clap waives `requires` here (what it requires conflicts with the model given).
+    if args.own_settings && args.from_benchmark.is_none() {
+        return Ok(output::bad_input(
+            "--own-settings goes with --from-benchmark",
+            "Deploy a benchmark with --from-benchmark ID --own-settings, or leave --own-settings out.",
+        ));
+    }
+    let asked = match (&args.from_benchmark, &args.model) {
+        (Some(id), _) => Asked::Benchmark(
+            id.clone(),
+            DeployBenchmark {
+                guards: guards.clone(),
+                own_settings: args.own_settings,
+                key_label: args.key_label.clone(),
+            },
+        ),
+        (None, Some(model)) => {
+            let mut config = match args.rent.config(model) {
+                Ok(config) => config,
+                Err((message, hint)) => return Ok(output::bad_input(&message, hint)),
+            };
+            config.capacity_search = args.search;
+            Asked::Config(Box::new(DeployRequest {
+                config,
+                guards: guards.clone(),
+                benchmark: args.benchmark,
+                key_label: args.key_label.clone(),
+            }))
+        }
+        (None, None) => unreachable!("clap requires a model or --from-benchmark"),
+    };
     let remote = match remote(&args.dashboard) {
         Ok(remote) => remote,
         Err(code) => return Ok(code),
     };
-    let request = DeployRequest {
-        config,
-        guards,
-        benchmark: args.benchmark,
-        key_label: args.key_label.clone(),
+    let answer = match &asked {
+        Asked::Config(request) => remote.post(&["api", "deployments"], &**request).await,
+        Asked::Benchmark(id, request) => {
+            remote
+                .post(&["api", "benchmarks", id.as_str(), "deploy"], request)
+                .await
+        }
     };
-    let started: DeployStarted = match remote.post(&["api", "deployments"], &request).await {
+    let started: DeployStarted = match answer {
         Ok(started) => started,
         Err(e) => return Ok(refused(&e)),
+    };
+    // The model and settings a benchmark's deployment starts with are the dashboard's.
+    let (model, settings) = match (&args.model, args.json) {
+        (Some(model), _) => (model.clone(), None),
+        (None, true) => (String::new(), None),
+        (None, false) => match remote
+            .get::<Deployment>(&["api", "deployments", started.id.as_str()], "")
+            .await
+        {
+            Ok(d) => (d.model, Some(d.settings)),
+            Err(e) => return Ok(failed(&e)),
+        },
     };
     let mut shown = Deployed {
         endpoint: format!("{}{}", remote.url(), started.base_path),
@@ -114,8 +160,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<i32> {
     if !args.json {
         output::out(&instructions(
             &shown,
-            &args.model,
-            &guards_text(&request.guards),
+            &model,
+            settings.as_deref(),
+            &guards_text(&guards),
         ));
     }
     let mut code = OK;
@@ -144,12 +191,18 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<i32> {
 }
 
 /// The endpoint, the key, the examples and what to do next, as people read them.
-fn instructions(d: &Deployed, model: &str, guards: &str) -> String {
+fn instructions(d: &Deployed, model: &str, settings: Option<&str>, guards: &str) -> String {
     let s = &d.started;
     let url = &d.endpoint;
     let id = &s.id;
+    let settings = match settings {
+        Some("") => "engine    the engine's defaults\n".to_owned(),
+        Some(settings) => format!("engine    {}\n", printable(settings)),
+        None => String::new(),
+    };
     let mut text = format!(
         "deployment {id} of {model} is starting (run {run})\n\n\
+         {settings}\
          endpoint  {url}\n\
          key       {secret}\n          \
          ({label}, {key_id}: shown this once; `gpu-deploy-llm keys {id} --new LABEL` makes another)\n\

@@ -70,6 +70,21 @@ pub struct CampaignArgs {
     #[arg(long)]
     pub max_price: Option<f64>,
 
+    /// Tune each candidate's engine after its capacity search, spending at most this much
+    /// (USD) on it: the best settings found are shown beside the campaign's own figures.
+    #[arg(long, value_name = "USD", conflicts_with = "from")]
+    pub tune_usd: Option<f64>,
+
+    /// With --tune-usd: at most this many seconds of tuning per candidate (60-7200); each
+    /// rental is planned this much longer.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = gdl_model::tuning::DEFAULT_TUNE_SECONDS,
+        requires = "tune_usd"
+    )]
+    pub tune_seconds: u32,
+
     /// Only list the candidates with their estimates, ranked; rent nothing.
     #[arg(long)]
     pub plan: bool,

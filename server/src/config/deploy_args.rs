@@ -104,7 +104,18 @@ impl RentArgs {
 #[derive(Clone, Debug, Args)]
 pub struct DeployArgs {
     /// Model: a preset alias (e.g. qwen2.5-0.5b) or a Hugging Face id.
-    pub model: String,
+    #[arg(required_unless_present = "from_benchmark")]
+    pub model: Option<String>,
+
+    /// Deploy this benchmark's model (a `bench-…` id) on the GPU type, count and provider it
+    /// was measured on, with the best settings its tuning found (the test's own with
+    /// --own-settings or when it did not tune); the rest of the test's configuration too.
+    #[arg(long, value_name = "ID", conflicts_with_all = from_benchmark_conflicts())]
+    pub from_benchmark: Option<String>,
+
+    /// With --from-benchmark: the settings the test ran with, not its tuning's best.
+    #[arg(long, requires = "from_benchmark")]
+    pub own_settings: bool,
 
     #[command(flatten)]
     pub rent: RentArgs,
@@ -145,6 +156,35 @@ pub struct DeployArgs {
 
     #[command(flatten)]
     pub dashboard: DashboardArgs,
+}
+
+/// The flags of what a run rents and starts, but its highest price: what a bundle or a
+/// benchmark decides (`test --from`, `deploy --from-benchmark`).
+pub const RENTED_AND_STARTED: [&str; 17] = [
+    "provider",
+    "quantization",
+    "reservation_hours",
+    "gpu_count",
+    "deploy_mode",
+    "offer",
+    "engine",
+    "engine_version",
+    "max_model_len",
+    "max_num_seqs",
+    "gpu_memory_utilization",
+    "dtype",
+    "kv_cache_dtype",
+    "prefix_caching",
+    "enforce_eager",
+    "trust_remote_code",
+    "engine_flags",
+];
+
+/// What --from-benchmark takes from the benchmark, so not from a flag.
+fn from_benchmark_conflicts() -> Vec<&'static str> {
+    let mut out = vec!["model", "benchmark", "search", "max_price"];
+    out.extend(RENTED_AND_STARTED);
+    out
 }
 
 /// Options of `gpu-deploy-llm deployments`.

@@ -48,6 +48,7 @@ pub async fn register(
         asked.guards,
         Utc::now(),
     );
+    record.settings = run.config.settings.summary();
     // With the operator's key its secrets are sealed as it begins serving.
     record.resumable = runner.inner.config.serving.seal.is_some();
     let registry = runner.deployments().clone();
@@ -98,6 +99,12 @@ impl Runner {
             return Err(RunError::invalid(
                 "keep_on_failure does not apply to a deployment",
                 "A deployment that fails is always destroyed; leave keep_on_failure out.",
+            ));
+        }
+        if config.tune.is_some() {
+            return Err(RunError::invalid(
+                "tune does not apply to a deployment: it serves with the settings it starts with",
+                "Run a test with tune, then deploy its benchmark with the best settings found: the Deploy card on the benchmark's page, POST /api/benchmarks/{id}/deploy, or `gpu-deploy-llm deploy --benchmark ID`.",
             ));
         }
         let key_label = key_label.unwrap_or_else(|| FIRST_KEY.to_owned());

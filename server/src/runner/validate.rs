@@ -140,6 +140,12 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
         );
     }
     terms.extend(config.tune.and_then(|t| t.problem()));
+    if config.tune.is_some() && !config.capacity_search {
+        terms.push(
+            "tune needs capacity_search: each setting is judged by its capacity at the SLOs"
+                .to_owned(),
+        );
+    }
     if config.tune.is_some() && config.deploy_mode.broker_launched() {
         terms.push(
             "tune needs the docker or pip deploy mode: the broker starts the engine in the entrypoint mode, so it cannot be restarted with other settings".to_owned(),

@@ -4,14 +4,40 @@
 
 use super::{Dashboard, ServiceResult};
 use gdl_model::deployments::{
-    CreatedKey, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
+    CreatedKey, DeployBenchmark, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
 };
-use gdl_model::ids::DeploymentId;
+use gdl_model::ids::{BenchmarkId, DeploymentId};
 
 impl Dashboard {
     /// Starts a deployment: its run provisions it, then it serves until stopped.
     pub async fn deploy(&self, request: DeployRequest) -> ServiceResult<DeployStarted> {
         Ok(self.runner().deploy(request).await?)
+    }
+
+    /// Keeps benchmark `id`'s model serving on the GPU type, count and provider it was
+    /// measured on (the cheapest such offer now, at a price up to the test's or the one it
+    /// ran at), started with the best settings its tuning found unless `own_settings`.
+    /// Only a benchmark one of our runs measured can be deployed: 409
+    /// `benchmark_not_repeatable` otherwise, 404 for an unknown id.
+    pub async fn deploy_benchmark(
+        &self,
+        id: &BenchmarkId,
+        asked: DeployBenchmark,
+    ) -> ServiceResult<DeployStarted> {
+        let history = self.history();
+        let record = history.benchmark(id).await?.benchmark;
+        let bundle = history.bundle(id).await?;
+        let best = match (&record.tuning, asked.own_settings) {
+            (Some(tuning), false) => Some(&tuning.winner().settings),
+            _ => None,
+        };
+        let request = DeployRequest {
+            config: bundle.serving(best),
+            guards: asked.guards,
+            benchmark: false,
+            key_label: asked.key_label,
+        };
+        self.deploy(request).await
     }
 
     /// Deployments newest first (only those still up when `active_only`).

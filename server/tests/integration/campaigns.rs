@@ -562,6 +562,21 @@ async fn bad_campaigns_are_refused_with_every_problem_and_start_nothing() {
     assert!(body["hint"].as_str().unwrap().contains("budget_usd"));
     let (status, body) = post(&d, "/api/campaigns", json!({"model": MODEL})).await;
     assert_eq!(status, 400, "{body}");
+    // Tuning that costs more than the campaign, or leaves no time to measure.
+    let (status, body) = post(
+        &d,
+        "/api/campaigns",
+        json!({"model": MODEL, "budget_usd": 1, "time_budget_minutes": 15,
+            "tune": {"usd_budget": 2, "seconds": 600}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("tune.usd_budget must not be more than budget_usd")
+            && message.contains("tune.seconds leaves no time"),
+        "{message}"
+    );
     let list: Vec<Campaign> = d.get("/api/campaigns").await.json().await.unwrap();
     assert!(list.is_empty());
     let missing = d.get("/api/campaigns/camp-nope").await;
@@ -569,6 +584,57 @@ async fn bad_campaigns_are_refused_with_every_problem_and_start_nothing() {
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["code"], "campaign_not_found");
     nothing_running(&d).await;
+}
+
+/// A campaign that tunes (issue 31): each candidate's run tunes its engine after its
+/// search, within the tuning budget; the best settings are kept beside the campaign's own
+/// figures (which stay those of its settings), the whole within the campaign's budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_that_tunes_keeps_each_candidates_best_settings_within_its_budgets() {
+    let d = Dashboard::start(None).await;
+    // Two sequences at once: a raised limit is among the settings tried.
+    let body = request(json!({"gpus": ["RTX 4090"], "budget_usd": 3, "parallel": 3,
+        "settings": {"max_num_seqs": 2}, "tune": {"usd_budget": 0.4, "seconds": 600}}));
+    let done = run_to_end(&d, body).await;
+    assert_eq!(done.status, CampaignStatus::Finished, "{done:?}");
+    let measured: Vec<_> = done
+        .candidates
+        .iter()
+        .filter(|c| c.benchmark.is_some())
+        .collect();
+    assert!(!measured.is_empty(), "{done:?}");
+    for c in measured {
+        let tuned = c.tuned.as_ref().expect("tuned on its rental");
+        assert!(tuned.points >= 2, "{tuned:?}");
+        assert!(tuned.cost_usd <= 0.4 + 1e-9, "{tuned:?}");
+        assert!(
+            tuned.gain.is_none_or(|g| g >= 1.0),
+            "never worse: {tuned:?}"
+        );
+        // Its own figure is still its settings' (the campaign's), like with like.
+        let b = crate::runs::benchmark(&d, c.benchmark.as_ref().unwrap().as_str()).await;
+        assert_eq!(b.engine_settings.max_num_seqs, Some(2));
+        let at = b.at_slo().and_then(|p| p.usd_per_million_output_tokens);
+        assert_eq!(c.usd_per_million, at);
+        assert_eq!(
+            tuned.usd_per_million,
+            b.tuning.unwrap().winner().usd_per_million_output_tokens
+        );
+    }
+    assert!(done.spend_usd <= 3.0, "{}", done.spend_usd);
+    let page = d
+        .get(&format!("/campaigns/{}", done.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(">Tuned</th>"), "the tuned column");
+    assert_eq!(
+        page.matches(r#"data-testid="tuned""#).count(),
+        done.candidates.len(),
+        "a cell a candidate"
+    );
+    settled(&d, &done).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

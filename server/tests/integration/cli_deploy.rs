@@ -244,6 +244,32 @@ async fn deploy_commands_refuse_bad_input_with_a_hint_and_rent_nothing() {
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", out.stderr);
         assert!(out.stderr.contains(said), "{extra:?}: {}", out.stderr);
     }
+    // --from-benchmark takes the GPU, price and settings from the benchmark, not flags.
+    for line in [
+        &["deploy", "--from-benchmark", "bench-x", "--max-price", "5"][..],
+        &["deploy", "qwen2.5-0.5b", "--from-benchmark", "bench-x"][..],
+        &[
+            "deploy",
+            "qwen2.5-0.5b",
+            "--max-price",
+            "5",
+            "--own-settings",
+        ][..],
+    ] {
+        let out = cli(&d.url, line).await;
+        assert_eq!(out.status.code(), Some(2), "{line:?}: {}", out.stderr);
+    }
+    let unknown = cli(
+        &d.url,
+        &["deploy", "--from-benchmark", "bench-000000000000"],
+    )
+    .await;
+    assert_eq!(unknown.status.code(), Some(1), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("error [benchmark_not_found]"),
+        "{}",
+        unknown.stderr
+    );
     let model = cli(&d.url, &["deploy", "org/model; reboot", "--max-price", "1"]).await;
     assert_eq!(model.status.code(), Some(2), "{}", model.stderr);
     assert!(
@@ -311,7 +337,7 @@ fn every_deployment_flag_the_docs_list_is_in_the_help() {
         .next()
         .unwrap();
     let lines: Vec<&str> = block.lines().collect();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
     for line in lines {
         let command = line.split_whitespace().nth(1).unwrap();
         let text = help(command);

@@ -61,8 +61,10 @@ async fn post_form(d: &Dashboard, fields: &[(String, String)]) -> String {
         .send()
         .await
         .unwrap();
-    assert!(posted.status().is_success(), "{posted:?}");
-    posted.text().await.unwrap()
+    let status = posted.status();
+    let text = posted.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    text
 }
 
 async fn runs(d: &Dashboard) -> Vec<Run> {
@@ -90,6 +92,8 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
         "<option value=\"rag\">rag trace</option>",
         "name=\"config[workload][seed]\"",
         "name=\"config[slo][tpot_p95_ms]\"",
+        "name=\"config[tune][usd_budget]\"",
+        "name=\"config[tune][seconds]\" value=\"1800\"",
     ] {
         assert!(form.contains(needed), "{needed} in {form}");
     }
@@ -117,6 +121,14 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
     set(&mut bad, "config[workload][trace]", "mine");
     let answer = post_form(&d, &bad).await;
     assert!(answer.contains("chat, rag"), "{answer}");
+    // A tuning budget out of bounds.
+    let mut bad = fields.clone();
+    set(&mut bad, "config[tune][usd_budget]", "500");
+    let answer = post_form(&d, &bad).await;
+    assert!(
+        answer.contains("tune.usd_budget must be between"),
+        "{answer}"
+    );
     assert!(runs(&d).await.is_empty());
 
     set(&mut fields, "config[workload][trace]", "chat");
@@ -180,6 +192,21 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
         ),
         "the settings on the run page"
     );
+    // Tune left empty: no tuning, and no search unless asked.
+    assert_eq!(run.config.tune, None);
+    assert!(!run.config.capacity_search);
+    post(&d, &format!("/api/runs/{}/cancel", run.id), json!({})).await;
+    finished(&d, run.id.as_str()).await;
+
+    // Tune with a budget: its time the form's default, and the capacity search it needs.
+    let mut tuned = defaults(form);
+    set(&mut tuned, "config[tune][usd_budget]", "0.5");
+    post_form(&d, &tuned).await;
+    let started = runs(&d).await;
+    let run = started.iter().find(|r| !r.status.is_finished()).unwrap();
+    let tune = run.config.tune.expect("tuned");
+    assert_eq!((tune.usd_budget, tune.seconds), (0.5, 1800));
+    assert!(run.config.capacity_search, "the search tuning needs");
     post(&d, &format!("/api/runs/{}/cancel", run.id), json!({})).await;
     finished(&d, run.id.as_str()).await;
 }

@@ -37,6 +37,17 @@ pub async fn run(d: &Dashboard, id: &str) -> Run {
         .unwrap()
 }
 
+/// A stored benchmark's record.
+pub async fn benchmark(d: &Dashboard, id: &str) -> gdl_model::runs::BenchmarkRecord {
+    let detail: serde_json::Value = d
+        .get(&format!("/api/benchmarks/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    serde_json::from_value(detail["benchmark"].clone()).unwrap()
+}
+
 pub async fn finished(d: &Dashboard, id: &str) -> Run {
     eventually(Duration::from_secs(60), || async {
         let r = run(d, id).await;

@@ -4,18 +4,21 @@
 //! how much is checked against the simulator's engine model in `bench::tune`'s tests.)
 
 use crate::dashboard::Dashboard;
+use crate::deployments::{chat, deployment, reaches, stopped_and_destroyed};
 use crate::recovery::{log_has, nothing_running};
 use crate::runs::{finished, post, start};
+use gdl_model::deployments::DeploymentStatus;
 use gdl_model::engines::KvCacheDtype;
 use gdl_model::runs::{BenchmarkRecord, RunStatus};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget() {
-    let d = Dashboard::start(None).await;
-    // An Ada card: an FP8 KV cache is among the settings tried.
+    let d = crate::deployments::dashboard().await;
+    // An Ada card: an FP8 KV cache is among the settings tried. Two sequences at once bind
+    // the capacity, so a raised limit is tried too, and wins.
     let body = json!({"model": "qwen2.5-0.5b", "max_price": 3, "capacity_search": true,
-        "search_seconds": 30,
+        "search_seconds": 30, "settings": {"max_num_seqs": 2},
         "pin_gpu": {"gpu_type": "RTX 4090", "gpu_count": 1, "price_per_hour": 0.5},
         "tune": {"usd_budget": 0.5, "seconds": 300}});
     let id = start(&d, body).await;
@@ -70,12 +73,51 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
     assert!(log_has(&d, &id, "Tuning, KV cache FP8: capacity "));
     assert!(log_has(&d, &id, "Tuning ended"));
     nothing_running(&d).await;
+
+    // Deployed from its benchmark: the same GPU type and provider, the winner's settings
+    // (which one wins on this small, fast model is the measurements' noise; the tuner's
+    // choice against the simulator's ground truth is checked in `bench::tune`'s tests).
+    let winner = tuning.winner().clone();
+    let (status, started) = post(
+        &d,
+        &format!("/api/benchmarks/{}/deploy", record.id),
+        json!({"guards": {"idle_minutes": 20}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let dep = started["id"].as_str().unwrap();
+    let serving = reaches(&d, dep, DeploymentStatus::Serving).await;
+    assert_eq!(serving.settings, winner.settings.summary());
+    assert_eq!(serving.gpu.as_deref(), Some("RTX 4090"));
+    let provisioned = crate::runs::run(&d, serving.run_id.as_str()).await;
+    assert_eq!(provisioned.config.settings, winner.settings);
+    assert_eq!(provisioned.config.provider, Some(record.provider.clone()));
+    assert!(!provisioned.config.capacity_search && provisioned.config.tune.is_none());
+    let key = started["key"]["secret"].as_str().unwrap();
+    assert_eq!(chat(&d, dep, key, false).await.0, 200);
+    stopped_and_destroyed(&d, dep).await;
+    // With the test's own settings when asked.
+    let (status, own) = post(
+        &d,
+        &format!("/api/benchmarks/{}/deploy", record.id),
+        json!({"own_settings": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{own}");
+    let own = own["id"].as_str().unwrap();
+    assert_eq!(deployment(&d, own).await.settings, "max 2 sequences");
+    stopped_and_destroyed(&d, own).await;
 }
 
 #[tokio::test]
 async fn tuning_that_cannot_restart_the_engine_or_has_no_budget_is_refused_before_renting() {
     let d = Dashboard::start(None).await;
     for (extra, words) in [
+        (
+            json!({"capacity_search": false, "tune": {"usd_budget": 1, "seconds": 600}}),
+            "tune needs capacity_search",
+        ),
+        (json!({"tune": {"seconds": 600}}), "usd_budget"),
         (
             json!({"deploy_mode": "entrypoint", "tune": {"usd_budget": 1, "seconds": 600}}),
             "tune needs the docker or pip deploy mode",
@@ -89,7 +131,7 @@ async fn tuning_that_cannot_restart_the_engine_or_has_no_budget_is_refused_befor
             "tune.seconds must be between 60 and 7200",
         ),
     ] {
-        let mut body = json!({"model": "qwen2.5-0.5b", "max_price": 3});
+        let mut body = json!({"model": "qwen2.5-0.5b", "max_price": 3, "capacity_search": true});
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
@@ -112,6 +154,23 @@ async fn tuning_that_cannot_restart_the_engine_or_has_no_budget_is_refused_befor
         0,
         "nothing started"
     );
+    // A deployment does not tune (it serves with what it starts with), and a benchmark
+    // that is not stored cannot be deployed.
+    let (status, error) = post(
+        &d,
+        "/api/deployments",
+        json!({"config": {"model": "qwen2.5-0.5b", "max_price": 3, "capacity_search": true,
+            "tune": {"usd_budget": 1, "seconds": 600}}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["hint"].as_str().unwrap().contains("/deploy"),
+        "{error}"
+    );
+    let (status, error) = post(&d, "/api/benchmarks/bench-000000000000/deploy", json!({})).await;
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["code"], "benchmark_not_found", "{error}");
 }
 
 /// `test --search --tune-usd`: the same tuning from the command line, its points in the

@@ -3,13 +3,14 @@
 // press (and carries the key); a client (node's fetch) sends requests to the gateway with
 // that key, and the page's requests and spend move without a reload (the live channel);
 // the page reads whole at phone width; Stop (confirmed) ends it, and the Deployments tab
-// lists it stopped.
+// lists it stopped. A test tuned from the form shows its tuning table on its benchmark's
+// page, and Deploy there starts a deployment with the winning settings.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventually, launchBrowser, repoRoot, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
+import { api, eventually, launchBrowser, repoRoot, startDashboard, waitHydrated, watchErrors } from '../lib/harness.js';
 
 const SHOTS = path.join(repoRoot, 'tests/e2e/artifacts/deploy');
 
@@ -129,6 +130,83 @@ describe('deployments in the dashboard', () => {
     assert.equal(await row.getAttribute('data-status'), 'stopped');
     assert.match(await row.innerText(), /ended: stopped by a person/);
     await page.screenshot({ path: path.join(SHOTS, 'deployments.png'), fullPage: true });
+    assert.deepEqual(errors.filter((e) => !/status of 404/.test(e)), []);
+    await context.close();
+  });
+
+  it('tunes a test from the form, shows its tuning table and deploys the best settings', async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await waitHydrated(page);
+
+    // A test with its own limit of 2 sequences at once, tuned within $0.50.
+    const form = page.locator('.test-form');
+    await form.locator('input[name="config[max_price]"]').fill('3');
+    await form.locator('summary', { hasText: 'Engine settings' }).click();
+    await form.locator('input[name="config[settings][max_num_seqs]"]').fill('2');
+    await form.locator('[data-testid="tune-usd"]').fill('0.5');
+    await form.getByRole('button', { name: 'Run test ▶' }).click();
+    const result = page.locator('[data-result]');
+    await result.waitFor({ timeout: 240_000 });
+    assert.equal(await result.getAttribute('data-result'), 'passed', await result.innerText());
+
+    // From the result to the benchmark: its tuning table, a row a setting tried, one best.
+    await page.locator('[data-testid="result-benchmark"]').click();
+    await page.waitForURL(/\/benchmarks\/bench-[0-9a-f]+$/);
+    const benchmarkId = page.url().split('/').pop();
+    const table = page.locator('[data-testid="tuning"]');
+    await table.waitFor();
+    const points = table.locator('[data-testid="tuning-point"]');
+    const record = (await api(`${server.url}/api/benchmarks/${benchmarkId}`)).body.benchmark;
+    const tuning = record.tuning;
+    assert.equal(await points.count(), tuning.points.length);
+    assert.ok(tuning.points.length >= 2, JSON.stringify(tuning.points));
+    const best = points.nth(tuning.best);
+    const winner = tuning.points[tuning.best];
+    assert.equal(await best.getAttribute('data-best'), 'true');
+    assert.equal(await table.locator('[data-best="true"]').count(), 1);
+    assert.ok((await best.innerText()).startsWith(winner.change), await best.innerText());
+    const summary = await page.locator('[data-testid="tuning-summary"]').innerText();
+    assert.ok(summary.startsWith(`Best: ${winner.change}`), summary);
+    await page.screenshot({ path: path.join(SHOTS, 'tuning.png'), fullPage: true });
+
+    // Deploy with the winning settings, the price on the button (which setting wins on this
+    // small, fast model is the measurements' noise: the test follows the record).
+    const card = page.locator('[data-testid="deploy-benchmark"]');
+    const button = card.locator('[data-testid="deploy-benchmark-button"]');
+    const label = tuning.best > 0 ? 'Deploy with the best settings' : 'Deploy with these settings';
+    assert.match(await button.innerText(), new RegExp(`^${label} \\(measured at \\$\\d+\\.\\d+/h\\)$`));
+    await card.locator('input[name="guards[idle_minutes]"]').fill('20');
+    await button.click();
+    await page.waitForURL(/\/deployments\/dep-[0-9a-f]+$/, { timeout: 30_000 });
+    const id = page.url().split('/').pop();
+    const key = (await page.locator('[data-testid="fresh-key"]').innerText()).trim();
+    const status = page.locator('[data-testid="deployment-status"]');
+    const serving = await eventually(async () => {
+      const now = (await api(`${server.url}/api/deployments/${id}`)).body;
+      assert.ok(!['failed', 'stopped'].includes(now.status), JSON.stringify(now));
+      return (await status.innerText()) === 'serving' && now;
+    }, { timeout: 120_000, what: 'serving' });
+    const deployment = (await api(`${server.url}/api/deployments/${id}`)).body;
+    assert.ok(deployment.gpu?.includes(record.gpu_type), `on the GPU type measured: ${deployment.gpu} vs ${record.gpu_type}`);
+    const provisioned = (await api(`${server.url}/api/runs/${deployment.run_id}`)).body;
+    const own = (await api(`${server.url}/api/runs/${record.run_id}`)).body.config.settings;
+    assert.deepEqual(provisioned.config.settings, winner.settings, 'started with the winning settings');
+    assert.equal(own.max_num_seqs, 2, "the test's own limit");
+    if (tuning.best > 0) assert.notDeepEqual(winner.settings, own);
+    assert.equal(await page.locator('[data-testid="deployment-settings"]').innerText(), deployment.settings ?? "the engine's defaults");
+    assert.match(deployment.settings, /\bmax \d+ sequences\b/);
+    const answer = await chat(`${server.url}/serve/${id}/v1/chat/completions`, key);
+    assert.equal(answer.status, 200, answer.body);
+
+    // Stopped, its session destroyed and confirmed by the broker.
+    await page.locator('[data-testid="stop"]').click();
+    await page.locator('[data-testid="confirm-stop"]').click();
+    await eventually(async () => (await status.innerText()) === 'stopped', { timeout: 90_000, what: 'stopped' });
+    await eventually(async () => (await api(`${server.url}/api/runs/${deployment.run_id}`)).body.cleanup?.destroyed_confirmed,
+      { timeout: 30_000, what: 'cleanup confirmed' });
     assert.deepEqual(errors.filter((e) => !/status of 404/.test(e)), []);
     await context.close();
   });

@@ -9,10 +9,12 @@ use leptos::prelude::*;
 /// One row per candidate, in the order ranked.
 #[component]
 pub fn Candidates(c: Memo<Campaign>) -> impl IntoView {
+    let tunes = move || c.with(|c| c.request.tune.is_some());
     let rows = move || {
+        let tunes = tunes();
         c.with(|c| c.candidates.clone())
             .into_iter()
-            .map(|s| view! { <Row s/> })
+            .map(|s| view! { <Row s tunes/> })
             .collect_view()
     };
     view! {
@@ -30,6 +32,7 @@ pub fn Candidates(c: Memo<Campaign>) -> impl IntoView {
                         <th class="num">"tok/s per user"</th>
                         <th class="num">"Estimated $ / 1M"</th>
                         <th class="num">"Estimate off by"</th>
+                        {move || tunes().then(|| view! { <th>"Tuned"</th> })}
                         <th>"Note"</th>
                     </tr>
                 </thead>
@@ -44,7 +47,7 @@ pub fn Candidates(c: Memo<Campaign>) -> impl IntoView {
 }
 
 #[component]
-fn Row(s: CandidateState) -> impl IntoView {
+fn Row(s: CandidateState, tunes: bool) -> impl IntoView {
     let store = use_live();
     let run = s.runs.last().cloned();
     let status = s.status;
@@ -95,7 +98,28 @@ fn Row(s: CandidateState) -> impl IntoView {
             <td class="num">{s.tokens_per_s_per_user.map_or("—".to_owned(), |v| format!("{v:.0}"))}</td>
             <td class="num">{estimated}</td>
             <td class="num" data-testid="estimate-error" data-error=s.estimate_error>{error}</td>
+            {tunes.then(|| view! { <td class="small" data-testid="tuned">{tuned(&s)}</td> })}
             <td class="small">{s.note.clone().or(s.candidate.note.clone()).unwrap_or_default()}</td>
         </tr>
+    }
+}
+
+/// What tuning found on the candidate's rental: the best change, its $ per 1M at the SLO
+/// and its gain in capacity.
+fn tuned(s: &CandidateState) -> String {
+    let Some(t) = &s.tuned else {
+        return "—".into();
+    };
+    let usd = t
+        .usd_per_million
+        .map_or("—".to_owned(), |v| format!("${v:.3}"));
+    let gain = t
+        .gain
+        .map(|g| format!(", {g:.2}× the capacity"))
+        .unwrap_or_default();
+    if t.change == "default" {
+        format!("nothing beat its settings ({} tried)", t.points)
+    } else {
+        format!("{}: {usd}{gain}", t.change)
     }
 }

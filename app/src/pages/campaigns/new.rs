@@ -9,6 +9,7 @@ use gdl_model::benchmark::Slo;
 use gdl_model::campaigns::{CampaignPlan, CampaignRequest, Candidate, CandidateKey, WorkloadSpec};
 use gdl_model::code::ErrorCode;
 use gdl_model::error::ApiError;
+use gdl_model::tuning::{TuneRequest, DEFAULT_TUNE_SECONDS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -25,6 +26,7 @@ struct Fields {
     ttft: RwSignal<String>,
     tpot: RwSignal<String>,
     max_price: RwSignal<String>,
+    tune_usd: RwSignal<String>,
 }
 
 impl Fields {
@@ -41,6 +43,7 @@ impl Fields {
             ttft: s("1000"),
             tpot: s("100"),
             max_price: s(""),
+            tune_usd: s(""),
         }
     }
 
@@ -96,6 +99,14 @@ impl Fields {
             lemon_ratio: 0.6,
             exclude,
             only,
+            tune: if self.tune_usd.get_untracked().trim().is_empty() {
+                None
+            } else {
+                Some(TuneRequest {
+                    usd_budget: number(self.tune_usd, "Tune budget")?,
+                    seconds: DEFAULT_TUNE_SECONDS,
+                })
+            },
         })
     }
 }
@@ -177,6 +188,7 @@ pub fn NewCampaign() -> impl IntoView {
             {field("TTFT p95, ms", "ttft_p95_ms", f.ttft, "The SLO on time to first token")}
             {field("TPOT p95, ms", "tpot_p95_ms", f.tpot, "The SLO on time per output token")}
             {field("Max price, $/h", "max_price", f.max_price, "Highest price for one rental; empty: any")}
+            {field("Tune each, $", "tune_usd", f.tune_usd, "After each candidate's search, try engine settings on its rental (KV cache, memory share, sequences at once) within this much, each rental planned 30 minutes longer; the best is shown beside the campaign's own figures. Empty: no tuning")}
             <div class="actions">
                 <button type="submit" data-testid="plan-campaign" disabled=move || plan.pending().get()>"Plan"</button>
             </div>
