@@ -54,7 +54,7 @@ pub struct DeployRequest {
 }
 
 /// `POST /api/benchmarks/{id}/deploy`: keep a benchmark's model serving on the GPU type
-/// and provider it was measured on, with the best settings its tuning found (the test's
+/// it was measured on (from any provider), with the best settings its tuning found (the test's
 /// own when it did not tune, or when asked).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

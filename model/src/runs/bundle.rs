@@ -132,9 +132,10 @@ impl BenchmarkBundle {
         }
     }
 
-    /// The configuration that keeps the model serving on the same GPU type, count and
-    /// provider (as [`Self::again`]), started with `settings` when given (the best its
-    /// tuning found) and the test's own otherwise; nothing of the benchmark's measuring
+    /// The configuration that keeps the model serving on the same GPU type and count (as
+    /// [`Self::again`], but from any provider: the settings are the GPU's, and a deployment
+    /// wants the cheapest such offer there is), started with `settings` when given (the best
+    /// its tuning found) and the test's own otherwise; nothing of the benchmark's measuring
     /// (search, tuning, workload, probe) is kept.
     ///
     /// ```
@@ -152,6 +153,7 @@ impl BenchmarkBundle {
     /// assert_eq!(serving.pin_gpu.unwrap().gpu_type, "RTX 4090");
     /// assert_eq!(serving.max_price, 0.4, "the price it was measured at is allowed");
     /// assert!(!serving.capacity_search && serving.tune.is_none());
+    /// assert_eq!(serving.provider, None, "any provider's");
     /// assert_eq!(b.serving(None).settings.max_num_seqs, Some(4), "the test's own");
     /// # Ok::<(), serde_json::Error>(())
     /// ```
@@ -168,6 +170,7 @@ impl BenchmarkBundle {
             probe: None,
             avoid_offers: Vec::new(),
             tune: None,
+            provider: None,
             ..again
         }
     }

@@ -42,8 +42,8 @@ pub async fn start(
 
 /// Deploys a benchmark's model with the settings its tuning found best.
 ///
-/// Keeps the benchmark's model serving on the GPU type, count and provider it was measured
-/// on (the cheapest such offer now, at up to the test's highest price or the price it ran
+/// Keeps the benchmark's model serving on the GPU type and count it was measured on (the
+/// cheapest such offer of any provider now, at up to the test's highest price or the price it ran
 /// at, whichever is higher), started with the best settings the test's tuning found; with
 /// `own_settings`, or when it did not tune, the test's own. The body (`guards`,
 /// `own_settings`, `key_label`) may be empty. The answer is as `POST /api/deployments`'s.

@@ -107,8 +107,8 @@ pub struct DeployArgs {
     #[arg(required_unless_present = "from_benchmark")]
     pub model: Option<String>,
 
-    /// Deploy this benchmark's model (a `bench-…` id) on the GPU type, count and provider it
-    /// was measured on, with the best settings its tuning found (the test's own with
+    /// Deploy this benchmark's model (a `bench-…` id) on the GPU type and count it was
+    /// measured on (any provider's cheapest offer), with the best settings its tuning found (the test's own with
     /// --own-settings or when it did not tune); the rest of the test's configuration too.
     #[arg(long, value_name = "ID", conflicts_with_all = from_benchmark_conflicts())]
     pub from_benchmark: Option<String>,

@@ -14,8 +14,8 @@ impl Dashboard {
         Ok(self.runner().deploy(request).await?)
     }
 
-    /// Keeps benchmark `id`'s model serving on the GPU type, count and provider it was
-    /// measured on (the cheapest such offer now, at a price up to the test's or the one it
+    /// Keeps benchmark `id`'s model serving on the GPU type and count it was measured on
+    /// (the cheapest such offer of any provider now, at a price up to the test's or the one it
     /// ran at), started with the best settings its tuning found unless `own_settings`.
     /// Only a benchmark one of our runs measured can be deployed: 409
     /// `benchmark_not_repeatable` otherwise, 404 for an unknown id.

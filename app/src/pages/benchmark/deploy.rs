@@ -1,5 +1,5 @@
 //! The benchmark page's Deploy card (issue 31): keep the benchmark's model serving on the
-//! GPU type and provider it was measured on, with the best settings its tuning found (or
+//! GPU type it was measured on (from any provider), with the best settings its tuning found (or
 //! the test's own), stopped by the guards given here; the price is on the button.
 //!
 //! A plain form: without JavaScript it posts to `/_fn/deploy_benchmark` and follows the
@@ -37,7 +37,7 @@ pub fn DeployCard(r: BenchmarkRecord) -> impl IntoView {
         None => format!("the settings it was measured with ({own})"),
     };
     let what = format!(
-        "Keeps {} serving behind this dashboard's OpenAI-compatible endpoint on {} from {}, the cheapest such offer now, with {settings}.",
+        "Keeps {} serving behind this dashboard's OpenAI-compatible endpoint on {} (measured on {}), the cheapest such offer of any provider now, with {settings}.",
         r.model,
         format::gpu(&r.gpu_type, r.gpu_count),
         r.provider.label(),
