@@ -111,6 +111,30 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
     let own = own["id"].as_str().unwrap();
     assert_eq!(deployment(&d, own).await.settings, "max 2 sequences");
     stopped_and_destroyed(&d, own).await;
+
+    // From the command line: the deployment it starts, and the settings it starts with.
+    let (url, bench) = (d.url.clone(), record.id.to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        let args = ["deploy", "--from-benchmark", &bench, "--idle-minutes", "20"];
+        let mut command = crate::process::client(&args, Some(&url), None);
+        crate::process::output_within(&mut command, std::time::Duration::from_secs(120))
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("engine    {}\n", winner.settings.summary())),
+        "{}",
+        out.stdout
+    );
+    let cli = out.stdout.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(cli.starts_with("dep-"), "{}", out.stdout);
+    assert_eq!(
+        deployment(&d, &cli).await.settings,
+        winner.settings.summary()
+    );
+    stopped_and_destroyed(&d, &cli).await;
 }
 
 #[tokio::test]
