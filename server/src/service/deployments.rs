@@ -26,7 +26,7 @@ impl Dashboard {
     ) -> ServiceResult<DeployStarted> {
         let history = self.history();
         let record = history.benchmark(id).await?.benchmark;
-        let bundle = history.bundle(id).await?;
+        let bundle = history.bundle_of(&record).await?;
         let best = match (&record.tuning, asked.own_settings) {
             (Some(tuning), false) => Some(&tuning.winner().settings),
             _ => None,

@@ -168,6 +168,12 @@ impl History {
     /// no longer stored, has none: 409 `benchmark_not_repeatable`.
     pub async fn bundle(&self, id: &BenchmarkId) -> ServiceResult<BenchmarkBundle> {
         let record = self.benchmark(id).await?.benchmark;
+        self.bundle_of(&record).await
+    }
+
+    /// The bundle of `record`, read already (as [`Self::bundle`]).
+    pub async fn bundle_of(&self, record: &BenchmarkRecord) -> ServiceResult<BenchmarkBundle> {
+        let id = &record.id;
         let run = if record.external || record.run_id.is_empty() {
             None
         } else {
@@ -180,7 +186,7 @@ impl History {
                 "A benchmark from `gpu-deploy-llm bench` or the old dashboard's import measured a server this dashboard did not deploy; measure it again with `gpu-deploy-llm bench`, or start a test of the model.",
             ));
         };
-        Ok(BenchmarkBundle::of(&record, &run.config))
+        Ok(BenchmarkBundle::of(record, &run.config))
     }
 
     /// The models benchmarked (most benchmarks first), and `q.model` across GPUs and
