@@ -234,8 +234,9 @@ pub struct Deployment {
     pub served_model: Option<String>,
     /// "vLLM 0.31.0" and the like.
     pub engine: String,
-    /// The engine settings it was started with, in words ("max sequences 8, KV cache
-    /// fp8"); empty for the engine's defaults.
+    /// The engine settings and weights it was started with, in words ("weights FP8 · max 8
+    /// sequences", [`crate::tuning::setup_words`]); empty in records made before this said
+    /// "the engine's defaults".
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub settings: String,
     /// Where it stands.

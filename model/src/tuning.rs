@@ -3,6 +3,7 @@
 //! and what it cost is a [`Tuning`], recorded with the run and shown beside its benchmark.
 
 use crate::engines::{EngineSettings, KvCacheDtype};
+use crate::registry::Quantization;
 use serde::{Deserialize, Serialize};
 
 /// The GPU memory share tuning tries above the default (vLLM's documentation advises
@@ -95,9 +96,9 @@ where
     }))
 }
 
-/// One change tuning can make to the settings, in the order tried: what usually matters
-/// most first (how many sequences fit at once: the KV cache and the memory share), then the
-/// limit on sequences when it, not memory, bound the capacity.
+/// One change tuning can make, in the order tried: what usually matters most first (how
+/// many sequences fit at once: the KV cache and the memory share), then the limit on
+/// sequences when it, not memory, bound the capacity, then the weights' quantization.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "knob", content = "value")]
@@ -108,18 +109,29 @@ pub enum Change {
     MemoryShare(f64),
     /// At most this many sequences at once.
     MaxNumSeqs(u32),
+    /// 16-bit weights quantized to FP8 as the engine loads them (vLLM's and SGLang's
+    /// `--quantization fp8`, on Ada and newer GPUs): half the memory and faster decoding,
+    /// from the same checkpoint.
+    WeightsFp8,
 }
 
 impl Change {
-    /// `settings` with this change.
+    /// `settings` with this change (the weights' change leaves them as they are: see
+    /// [`Change::weights`]).
     pub fn apply(self, settings: &EngineSettings) -> EngineSettings {
         let mut out = settings.clone();
         match self {
             Change::KvCacheFp8 => out.kv_cache_dtype = KvCacheDtype::Fp8,
             Change::MemoryShare(share) => out.gpu_memory_utilization = Some(share),
             Change::MaxNumSeqs(n) => out.max_num_seqs = Some(n),
+            Change::WeightsFp8 => {}
         }
         out
+    }
+
+    /// The quantization this change loads the weights with, if it changes them.
+    pub fn weights(self) -> Option<Quantization> {
+        (self == Change::WeightsFp8).then_some(Quantization::Fp8)
     }
 
     /// What it changes, in words ("KV cache FP8", "memory share 0.95").
@@ -128,24 +140,61 @@ impl Change {
             Change::KvCacheFp8 => "KV cache FP8".into(),
             Change::MemoryShare(share) => format!("memory share {share:.2}"),
             Change::MaxNumSeqs(n) => format!("max sequences {n}"),
+            Change::WeightsFp8 => "weights FP8".into(),
         }
     }
 }
 
-/// What `to` changes against `from`, in the order tuning tries changes, in words ("KV
-/// cache FP8, max sequences 16"): a limit raised twice reads as its last value.
-/// "default" when nothing differs.
+/// Settings and the weights' quantization as a point or a deployment runs them, in words:
+/// the weights first when they are quantized at load time ("weights FP8 · KV cache fp8"),
+/// "the engine's defaults" when nothing differs from them.
 ///
 /// ```
 /// use gdl_model::engines::EngineSettings;
+/// use gdl_model::registry::Quantization;
+/// use gdl_model::tuning::setup_words;
+/// let own = EngineSettings { max_num_seqs: Some(16), ..EngineSettings::default() };
+/// assert_eq!(setup_words(&own, None), "max 16 sequences");
+/// assert_eq!(setup_words(&own, Some(Quantization::Fp8)), "weights FP8 · max 16 sequences");
+/// assert_eq!(setup_words(&EngineSettings::default(), None), "the engine's defaults");
+/// ```
+pub fn setup_words(settings: &EngineSettings, weights: Option<Quantization>) -> String {
+    let parts: Vec<String> = weights
+        .filter(|q| *q == Quantization::Fp8)
+        .map(|_| Change::WeightsFp8.describe())
+        .into_iter()
+        .chain(Some(settings.summary()).filter(|s| !s.is_empty()))
+        .collect();
+    if parts.is_empty() {
+        "the engine's defaults".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// What `to` changes against `from`, in the order tuning tries changes, in words ("KV
+/// cache FP8, max sequences 16"), with the weights quantized by tuning (`weights`) last:
+/// a limit raised twice reads as its last value. "default" when nothing differs.
+///
+/// ```
+/// use gdl_model::engines::EngineSettings;
+/// use gdl_model::registry::Quantization;
 /// use gdl_model::tuning::{changed, Change};
 /// let own = EngineSettings { max_num_seqs: Some(2), ..EngineSettings::default() };
 /// let raised = Change::MaxNumSeqs(8).apply(&Change::MaxNumSeqs(4).apply(&own));
 /// let best = Change::KvCacheFp8.apply(&raised);
-/// assert_eq!(changed(&own, &best), "KV cache FP8, max sequences 8");
-/// assert_eq!(changed(&own, &own), "default");
+/// assert_eq!(changed(&own, &best, None), "KV cache FP8, max sequences 8");
+/// assert_eq!(
+///     changed(&own, &best, Some(Quantization::Fp8)),
+///     "KV cache FP8, max sequences 8, weights FP8"
+/// );
+/// assert_eq!(changed(&own, &own, None), "default");
 /// ```
-pub fn changed(from: &EngineSettings, to: &EngineSettings) -> String {
+pub fn changed(
+    from: &EngineSettings,
+    to: &EngineSettings,
+    weights: Option<Quantization>,
+) -> String {
     let mut parts = Vec::new();
     if to.kv_cache_dtype != from.kv_cache_dtype && to.kv_cache_dtype == KvCacheDtype::Fp8 {
         parts.push(Change::KvCacheFp8.describe());
@@ -155,6 +204,9 @@ pub fn changed(from: &EngineSettings, to: &EngineSettings) -> String {
     }
     if let (Some(n), true) = (to.max_num_seqs, to.max_num_seqs != from.max_num_seqs) {
         parts.push(Change::MaxNumSeqs(n).describe());
+    }
+    if weights == Some(Quantization::Fp8) {
+        parts.push(Change::WeightsFp8.describe());
     }
     if parts.is_empty() {
         "default".into()
@@ -185,6 +237,10 @@ pub enum TuneStop {
 pub struct TuningPoint {
     /// The settings the engine ran with.
     pub settings: EngineSettings,
+    /// The quantization tuning loaded the weights with (FP8 at load time); absent: the
+    /// run's own weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Quantization>,
     /// The changes against the run's own settings, in words ("default" for none).
     pub change: String,
     /// The highest concurrency that met the SLOs (`None`: none did, or it did not start).
@@ -203,6 +259,11 @@ pub struct TuningPoint {
 }
 
 impl TuningPoint {
+    /// Its settings and weights in words ([`setup_words`]).
+    pub fn words(&self) -> String {
+        setup_words(&self.settings, self.weights)
+    }
+
     /// Whether this point beats `other`: a higher capacity, or the same with clearly more
     /// throughput (by more than `noise`, a share: 0.05 is 5 %).
     pub fn beats(&self, other: &TuningPoint, noise: f64) -> bool {
@@ -260,6 +321,7 @@ mod tests {
     fn point(capacity: Option<u32>, tps: f64) -> TuningPoint {
         TuningPoint {
             settings: EngineSettings::default(),
+            weights: None,
             change: "default".into(),
             capacity,
             output_tokens_per_s: Some(tps),

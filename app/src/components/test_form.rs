@@ -130,7 +130,7 @@ pub fn TestForm() -> AnyView {
                         <input type="checkbox" name="config[capacity_search]" value="true"/>
                         "Find the capacity at the SLOs (longer)"
                     </label>
-                    <label title="After the capacity search, try engine settings one restart at a time on the same rental (KV cache, memory share, sequences at once) and keep the one with the most capacity at the SLOs, spending at most this much; empty: no tuning">
+                    <label title="After the capacity search, try engine settings one restart at a time on the same rental (KV cache, memory share, sequences at once, FP8 weights) and keep the one with the most capacity at the SLOs, spending at most this much; with Deploy, before it opens, and it serves with the best; empty: no tuning">
                         "Tune the engine, $ budget"
                         <input type="number" name="config[tune][usd_budget]" min="0.01" max="100" step="0.01"
                             placeholder="off" data-testid="tune-usd"/>

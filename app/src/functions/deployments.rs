@@ -107,7 +107,8 @@ fn plain_form() -> bool {
 }
 
 /// Deploys `config` with `guards` (the test form's Deploy button), running the benchmark
-/// first when `benchmark`; then goes to the deployment's page, where its first key is
+/// first when `benchmark` (and the capacity search and tuning before it opens when the
+/// form's Tune is filled in); then goes to the deployment's page, where its first key is
 /// shown once.
 #[server(prefix = "/_fn", endpoint = "deploy")]
 pub async fn deploy(
@@ -115,10 +116,13 @@ pub async fn deploy(
     guards: Guards,
     benchmark: Option<bool>,
 ) -> Reply<DeployStarted> {
+    let mut config = config;
+    // The form's Tune: judged by the capacity search, in the benchmark before it opens.
+    config.capacity_search |= config.tune.is_some();
     let request = gdl_model::deployments::DeployRequest {
+        benchmark: benchmark.unwrap_or(false) || config.tune.is_some(),
         config,
         guards,
-        benchmark: benchmark.unwrap_or(false),
         key_label: None,
     };
     let answer = crate::backend::backend()?.deploy(request).await;

@@ -158,7 +158,8 @@ pub struct Tuned {
     /// The best change ("max sequences 8"; "default" when nothing beat the campaign's
     /// settings).
     pub change: String,
-    /// The best settings in words (empty: the engine's defaults).
+    /// The best settings and weights in words ([`crate::tuning::setup_words`]; empty in
+    /// records made before the weights were tuned: the engine's defaults).
     pub settings: String,
     /// Its capacity at the SLOs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,7 +182,7 @@ impl Tuned {
         let best = tuning.winner();
         Self {
             change: best.change.clone(),
-            settings: best.settings.summary(),
+            settings: best.words(),
             capacity: best.capacity,
             usd_per_million: best.usd_per_million_output_tokens,
             gain: tuning.gain(),

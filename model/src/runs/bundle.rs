@@ -8,9 +8,9 @@
 
 use super::{BenchmarkRecord, PinnedGpu, TestConfig};
 use crate::campaigns::bundle::quoted;
-use crate::engines::EngineSettings;
 use crate::ids::{BenchmarkId, RunId};
 use crate::provider::Provider;
+use crate::tuning::TuningPoint;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -134,33 +134,49 @@ impl BenchmarkBundle {
 
     /// The configuration that keeps the model serving on the same GPU type and count (as
     /// [`Self::again`], but from any provider: the settings are the GPU's, and a deployment
-    /// wants the cheapest such offer there is), started with `settings` when given (the best
-    /// its tuning found) and the test's own otherwise; nothing of the benchmark's measuring
-    /// (search, tuning, workload, probe) is kept.
+    /// wants the cheapest such offer there is), started with `best`'s settings and weights
+    /// when given (the best point its tuning found) and the test's own otherwise; nothing of
+    /// the benchmark's measuring (search, tuning, workload, probe) is kept.
     ///
     /// ```
     /// use gdl_model::engines::EngineSettings;
+    /// use gdl_model::registry::Quantization;
     /// use gdl_model::runs::bundle::BenchmarkBundle;
+    /// use gdl_model::tuning::TuningPoint;
     /// let b: BenchmarkBundle = serde_json::from_str(r#"{"kind":"gpu-deploy-llm benchmark bundle",
     ///     "version":1,"benchmark":"bench-1","run":"run-1","created_at":"2026-12-01T00:00:00Z",
     ///     "model":"qwen2.5-0.5b","gpu_type":"RTX 4090","gpu_count":1,"provider":"vastai",
     ///     "price_per_hour":0.4,"command":"","flags":"",
     ///     "config":{"model":"qwen2.5-0.5b","max_price":0.3,"capacity_search":true,
     ///         "settings":{"max_num_seqs":4},"tune":{"usd_budget":0.5,"seconds":600}}}"#)?;
-    /// let best = EngineSettings { max_num_seqs: Some(16), ..EngineSettings::default() };
+    /// let best = TuningPoint {
+    ///     settings: EngineSettings { max_num_seqs: Some(16), ..EngineSettings::default() },
+    ///     weights: Some(Quantization::Fp8),
+    ///     change: "max sequences 16, weights FP8".into(),
+    ///     capacity: Some(16),
+    ///     output_tokens_per_s: None,
+    ///     usd_per_million_output_tokens: None,
+    ///     seconds: 60.0,
+    ///     cost_usd: 0.01,
+    ///     error: None,
+    /// };
     /// let serving = b.serving(Some(&best));
     /// assert_eq!(serving.settings.max_num_seqs, Some(16));
+    /// assert_eq!(serving.quantization.as_deref(), Some("fp8"), "the weights tuning chose");
     /// assert_eq!(serving.pin_gpu.unwrap().gpu_type, "RTX 4090");
     /// assert_eq!(serving.max_price, 0.4, "the price it was measured at is allowed");
     /// assert!(!serving.capacity_search && serving.tune.is_none());
     /// assert_eq!(serving.provider, None, "any provider's");
     /// assert_eq!(b.serving(None).settings.max_num_seqs, Some(4), "the test's own");
+    /// assert_eq!(b.serving(None).quantization, None);
     /// # Ok::<(), serde_json::Error>(())
     /// ```
-    pub fn serving(&self, settings: Option<&EngineSettings>) -> TestConfig {
+    pub fn serving(&self, best: Option<&TuningPoint>) -> TestConfig {
         let again = self.again();
+        let weights = best.and_then(|b| b.weights).map(|q| q.as_str().to_owned());
         TestConfig {
-            settings: settings.cloned().unwrap_or(again.settings),
+            settings: best.map_or(again.settings, |b| b.settings.clone()),
+            quantization: weights.or(again.quantization),
             keep_on_failure: false,
             capacity_search: false,
             workload: None,

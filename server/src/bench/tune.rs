@@ -5,7 +5,7 @@
 //!
 //! The changes are tried in [`space`]'s order, each on top of the best so far: an FP8 KV
 //! cache, then a larger memory share, then a higher limit on sequences when that limit (not
-//! memory) bound the capacity. A change that does not beat the best is dropped and the
+//! memory) bound the capacity, then 16-bit weights quantized to FP8 as they load. A change that does not beat the best is dropped and the
 //! engine goes back to the best at the end. Before each trial the cost of one more (as
 //! long as the slowest so far) is checked against the $ and time budgets, and the search
 //! inside is bounded by what is left, so tuning never spends past its budget.
@@ -13,6 +13,7 @@
 use super::search::{self, Capacity, Limits};
 use super::Engine;
 use gdl_model::engines::{EngineSettings, KvCacheDtype};
+use gdl_model::registry::Quantization;
 use gdl_model::tuning::{Change, TuneStop, Tuning, TuningPoint, TUNED_MEMORY_SHARE};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -22,11 +23,13 @@ pub const NOISE: f64 = search::SATURATION_GAIN;
 
 /// Restarts the engine on the rental.
 pub trait Restart {
-    /// Stops the engine and starts it with `settings`, waiting until it serves: the engine
-    /// to measure, or why it did not serve (its own words).
+    /// Stops the engine and starts it with `settings`, its weights quantized as `weights`
+    /// says (`None`: the run's own), waiting until it serves: the engine to measure, or why
+    /// it did not serve (its own words).
     fn restart(
         &mut self,
         settings: &EngineSettings,
+        weights: Option<Quantization>,
     ) -> impl Future<Output = Result<Engine, String>> + Send;
 }
 
@@ -42,29 +45,35 @@ pub struct TunePlan {
     pub restart_estimate: Duration,
     /// Whether the engine and the GPU can hold the KV cache in FP8.
     pub fp8_cache: bool,
+    /// Whether the weights can be quantized to FP8 as they load (16-bit weights, a GPU
+    /// with FP8 arithmetic).
+    pub fp8_weights: bool,
     /// Leave the engine running the best settings (the budgets keep room for that last
     /// restart); otherwise it is left as the last trial left it (the run's cleanup follows).
     pub settle: bool,
 }
 
-/// The changes worth trying from `settings`, in order, given the capacity measured with
-/// them: `fp8_cache` says whether the engine and GPU can hold the KV cache in FP8;
-/// `ceiling` is the highest concurrency the search measures (a limit at it or above cannot
-/// be seen to bind).
-pub fn space(
-    settings: &EngineSettings,
-    fp8_cache: bool,
-    capacity: Option<u32>,
-    ceiling: u32,
-) -> Vec<Change> {
+/// The changes worth trying from `point` (its settings and weights, and the capacity
+/// measured with them), in order, for a `plan` that says what the engine and GPU can do;
+/// its search's highest concurrency is the ceiling (a limit at it or above cannot be seen
+/// to bind).
+pub fn space(point: &TuningPoint, plan: &TunePlan) -> Vec<Change> {
+    let settings = &point.settings;
     let mut out = Vec::new();
-    if fp8_cache && settings.kv_cache_dtype != KvCacheDtype::Fp8 {
+    if plan.fp8_cache && settings.kv_cache_dtype != KvCacheDtype::Fp8 {
         out.push(Change::KvCacheFp8);
     }
     if settings.memory_share() < TUNED_MEMORY_SHARE {
         out.push(Change::MemoryShare(TUNED_MEMORY_SHARE));
     }
-    out.extend(raise_sequences(settings, capacity, ceiling));
+    out.extend(raise_sequences(
+        settings,
+        point.capacity,
+        plan.search.max_concurrency,
+    ));
+    if plan.fp8_weights && point.weights.is_none() {
+        out.push(Change::WeightsFp8);
+    }
     out
 }
 
@@ -113,8 +122,7 @@ pub async fn tune<R: Restart>(
     // What one trial takes at most so far: the restart and the search apart.
     let mut restart_time = plan.restart_estimate;
     let mut search_time = found.elapsed.max(Duration::from_secs(1));
-    let ceiling = plan.search.max_concurrency;
-    let mut queue = space(settings, plan.fp8_cache, points[0].capacity, ceiling);
+    let mut queue = space(&points[0], plan);
     let mut tried: Vec<Change> = Vec::new();
     // The point whose settings the engine runs now (`None`: it is not running).
     let mut running = Some(0);
@@ -137,9 +145,10 @@ pub async fn tune<R: Restart>(
         }
         let base = &points[best];
         let candidate = change.apply(&base.settings);
-        let words = gdl_model::tuning::changed(&points[0].settings, &candidate);
+        let weights = change.weights().or(base.weights);
+        let words = gdl_model::tuning::changed(&points[0].settings, &candidate, weights);
         let trial_started = Instant::now();
-        let restarted = restart.restart(&candidate).await;
+        let restarted = restart.restart(&candidate, weights).await;
         restart_time = restart_time.max(trial_started.elapsed());
         let point = match restarted {
             Ok(engine) => {
@@ -156,12 +165,16 @@ pub async fn tune<R: Restart>(
                 let found = search::search(&engine, &searching).await;
                 search_time = search_time.max(searched.elapsed());
                 let seconds = trial_started.elapsed().as_secs_f64();
-                point(candidate, words, &found, seconds, price)
+                TuningPoint {
+                    weights,
+                    ..point(candidate, words, &found, seconds, price)
+                }
             }
             Err(why) => {
                 running = None;
                 TuningPoint {
                     settings: candidate,
+                    weights,
                     change: words,
                     capacity: None,
                     output_tokens_per_s: None,
@@ -179,12 +192,7 @@ pub async fn tune<R: Restart>(
         if better {
             best = points.len() - 1;
             // A new best may open a change that was not worth trying before.
-            for next in space(
-                &points[best].settings,
-                plan.fp8_cache,
-                points[best].capacity,
-                ceiling,
-            ) {
+            for next in space(&points[best], plan) {
                 if !tried.contains(&next) && !queue.contains(&next) {
                     queue.push(next);
                 }
@@ -194,7 +202,8 @@ pub async fn tune<R: Restart>(
     let mut stop = stop;
     if plan.settle && running != Some(best) {
         // The engine runs a setting that lost (or none): back to the best.
-        if let Err(why) = restart.restart(&points[best].settings).await {
+        let winner = &points[best];
+        if let Err(why) = restart.restart(&winner.settings, winner.weights).await {
             tracing::warn!(error = %why, "the engine did not start again with the best settings");
             stop = TuneStop::Failed;
         }
@@ -220,6 +229,7 @@ fn point(
     let at = found.at_capacity();
     TuningPoint {
         settings,
+        weights: None,
         change,
         capacity: found.concurrency,
         output_tokens_per_s: at.map(|m| m.output_tokens_per_s),

@@ -13,6 +13,7 @@ use gdl_model::deployments::{
 };
 use gdl_model::error::ApiError;
 use gdl_model::runs::Run;
+use gdl_model::tuning::TuneRequest;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -113,11 +114,16 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<i32> {
                 Ok(config) => config,
                 Err((message, hint)) => return Ok(output::bad_input(&message, hint)),
             };
-            config.capacity_search = args.search;
+            // Tuning is judged by the capacity search, in the benchmark before it opens.
+            config.tune = args.tune_usd.map(|usd_budget| TuneRequest {
+                usd_budget,
+                seconds: args.tune_seconds,
+            });
+            config.capacity_search = args.search || config.tune.is_some();
             Asked::Config(Box::new(DeployRequest {
+                benchmark: args.benchmark || config.tune.is_some(),
                 config,
                 guards: guards.clone(),
-                benchmark: args.benchmark,
                 key_label: args.key_label.clone(),
             }))
         }
@@ -277,6 +283,10 @@ async fn wait(remote: &Remote, started: &DeployStarted) -> Result<Deployment, Ap
         match deployment.status {
             DeploymentStatus::Serving => {
                 eprintln!("deployment {id} serves: requests through the endpoint reach its engine");
+                if !deployment.settings.is_empty() {
+                    // Tuned before it opened, it serves with the best settings found.
+                    eprintln!("engine: {}", printable(&deployment.settings));
+                }
                 return Ok(deployment);
             }
             s if s.is_finished() || s == DeploymentStatus::Stopping => {

@@ -141,6 +141,21 @@ pub struct DeployArgs {
     #[arg(long, requires = "benchmark")]
     pub search: bool,
 
+    /// Before it opens, after the benchmark's capacity search (both implied), try engine
+    /// settings one restart at a time on its rental and serve with the best, spending at
+    /// most this many USD on it (0.01-100; docker or pip mode).
+    #[arg(long, value_name = "USD")]
+    pub tune_usd: Option<f64>,
+
+    /// With --tune-usd: at most this many seconds of tuning (60-7200).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = gdl_model::tuning::DEFAULT_TUNE_SECONDS,
+        requires = "tune_usd"
+    )]
+    pub tune_seconds: u32,
+
     /// The first deployment key's label (default "first key").
     #[arg(long, value_name = "L")]
     pub key_label: Option<String>,
@@ -182,7 +197,7 @@ pub const RENTED_AND_STARTED: [&str; 17] = [
 
 /// What --from-benchmark takes from the benchmark, so not from a flag.
 fn from_benchmark_conflicts() -> Vec<&'static str> {
-    let mut out = vec!["model", "benchmark", "search", "max_price"];
+    let mut out = vec!["model", "benchmark", "search", "tune_usd", "max_price"];
     out.extend(RENTED_AND_STARTED);
     out
 }

@@ -48,7 +48,12 @@ pub async fn register(
         asked.guards,
         Utc::now(),
     );
-    record.settings = run.config.settings.summary();
+    let weights = run
+        .config
+        .quantization
+        .as_deref()
+        .and_then(gdl_model::registry::Quantization::parse);
+    record.settings = gdl_model::tuning::setup_words(&run.config.settings, weights);
     // With the operator's key its secrets are sealed as it begins serving.
     record.resumable = runner.inner.config.serving.seal.is_some();
     let registry = runner.deployments().clone();
@@ -101,12 +106,9 @@ impl Runner {
                 "A deployment that fails is always destroyed; leave keep_on_failure out.",
             ));
         }
-        if config.tune.is_some() {
-            return Err(RunError::invalid(
-                "tune does not apply to a deployment: it serves with the settings it starts with",
-                "Run a test with tune, then deploy its benchmark with the best settings found: the Deploy card on the benchmark's page, POST /api/benchmarks/{id}/deploy, or `gpu-deploy-llm deploy --benchmark ID`.",
-            ));
-        }
+        // Tuning is judged by the benchmark's capacity search: a deployment that tunes runs
+        // its benchmark before it opens, and serves with the best settings found.
+        let benchmark = benchmark || config.tune.is_some();
         let key_label = key_label.unwrap_or_else(|| FIRST_KEY.to_owned());
         let asked = Asked {
             guards,

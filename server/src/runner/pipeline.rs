@@ -129,12 +129,19 @@ async fn run_steps(
     let record = s
         .step(
             StepName::Benchmark,
-            benchmark::run(d, &host, &served, &target, &model),
+            benchmark::run(d, &host, &served, &target, &model, ticket.is_some()),
         )
         .await?;
     match ticket {
         Some(t) => {
             serving::benchmarked(t, &record);
+            // Tuned before it opens: it serves with the best settings found.
+            let served = match &record.tuning {
+                Some(tuning) => {
+                    steps::tune::settled(d, &host, served, &model, tuning, &t.live).await
+                }
+                None => served,
+            };
             Ok(Some(serving::serve(d, &host, &served, &target, t).await))
         }
         None => Ok(None),

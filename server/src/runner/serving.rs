@@ -201,10 +201,17 @@ pub async fn watch(d: &Deps<'_>, mut link: Link<'_>, served: &Served, t: &Ticket
 
 /// Keeps the benchmark's $ per 1M output tokens, to show beside what serving costs.
 pub fn benchmarked(t: &Ticket, record: &gdl_model::runs::BenchmarkRecord) {
-    let usd = record
-        .at_slo()
-        .or(record.best_phase())
-        .and_then(|p| p.usd_per_million_output_tokens);
+    // Tuned, it serves with the best point: that point's figure.
+    let tuned = record
+        .tuning
+        .as_ref()
+        .and_then(|t| t.winner().usd_per_million_output_tokens);
+    let usd = tuned.or_else(|| {
+        record
+            .at_slo()
+            .or(record.best_phase())
+            .and_then(|p| p.usd_per_million_output_tokens)
+    });
     t.live.change(|x| x.benchmark_usd_per_mtok = usd);
 }
 

@@ -28,7 +28,7 @@ impl Dashboard {
         let record = history.benchmark(id).await?.benchmark;
         let bundle = history.bundle_of(&record).await?;
         let best = match (&record.tuning, asked.own_settings) {
-            (Some(tuning), false) => Some(&tuning.winner().settings),
+            (Some(tuning), false) => Some(tuning.winner()),
             _ => None,
         };
         let request = DeployRequest {

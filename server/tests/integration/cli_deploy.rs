@@ -239,6 +239,11 @@ async fn deploy_commands_refuse_bad_input_with_a_hint_and_rent_nothing() {
         (&["--engine", "tgi"][..], "--engine must be vllm or sglang"),
         (&["--key-label", ""][..], "label"),
         (&["--search"][..], "--benchmark"),
+        (
+            &["--tune-usd", "0"][..],
+            "tune.usd_budget must be between 0.01 and 100",
+        ),
+        (&["--tune-seconds", "600"][..], "--tune-usd"),
     ] {
         let out = cli(&d.url, &[&deploy[..], extra].concat()).await;
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", out.stderr);
@@ -248,6 +253,7 @@ async fn deploy_commands_refuse_bad_input_with_a_hint_and_rent_nothing() {
     for line in [
         &["deploy", "--from-benchmark", "bench-x", "--max-price", "5"][..],
         &["deploy", "qwen2.5-0.5b", "--from-benchmark", "bench-x"][..],
+        &["deploy", "--from-benchmark", "bench-x", "--tune-usd", "1"][..],
         &[
             "deploy",
             "qwen2.5-0.5b",

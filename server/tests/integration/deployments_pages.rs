@@ -235,6 +235,19 @@ async fn the_form_deploys_without_javascript_and_the_pages_show_the_deployment()
         !ended.contains("data-testid=\"stop\""),
         "no Stop once ended"
     );
+
+    // With the form's Tune filled in, Deploy measures and tunes before it opens (the
+    // search and the benchmark implied); stopped while it provisions, nothing is left.
+    let mut fields = defaults(test_form(&home));
+    set(&mut fields, "config[max_price]", "5");
+    set(&mut fields, "config[tune][usd_budget]", "0.3");
+    let (status, location, _) = post_plain(&d, "deploy", "/", &fields).await;
+    assert_eq!(status, 302, "{location}");
+    let tuned = location.strip_prefix("/deployments/").unwrap().to_owned();
+    let run = crate::runs::run(&d, deployment(&d, &tuned).await.run_id.as_str()).await;
+    assert!(run.config.capacity_search, "{:?}", run.config);
+    assert_eq!(run.config.tune.map(|t| t.usd_budget), Some(0.3));
+    crate::deployments::stopped_and_destroyed(&d, &tuned).await;
 }
 
 #[tokio::test]

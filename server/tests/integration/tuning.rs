@@ -9,6 +9,7 @@ use crate::recovery::{log_has, nothing_running};
 use crate::runs::{finished, post, start};
 use gdl_model::deployments::DeploymentStatus;
 use gdl_model::engines::KvCacheDtype;
+use gdl_model::registry::Quantization;
 use gdl_model::runs::{BenchmarkRecord, RunStatus};
 use serde_json::json;
 
@@ -53,6 +54,15 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
         fp8.capacity.is_some(),
         "measured after the restart: {fp8:?}"
     );
+    // 16-bit weights on an Ada card: FP8 weights, quantized as they load, are tried last.
+    let weights = tuning
+        .points
+        .iter()
+        .find(|p| p.weights == Some(Quantization::Fp8))
+        .expect("FP8 weights tried");
+    assert!(weights.change.ends_with("weights FP8"), "{weights:?}");
+    assert!(weights.error.is_none(), "{weights:?}");
+    assert!(log_has(&d, &id, "weights FP8: capacity "));
     assert!(tuning.cost_usd <= 0.5, "{}", tuning.cost_usd);
     assert!(tuning.best < tuning.points.len());
     // The benchmark's page shows the table: a row a point, the best marked once.
@@ -69,6 +79,7 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
     );
     assert_eq!(page.matches(r#"data-best="true""#).count(), 1);
     assert!(page.contains("KV cache FP8"));
+    assert!(page.contains("weights FP8"), "the weights tried");
     assert!(page.contains("Tuning took"), "the summary");
     assert!(log_has(&d, &id, "Tuning, KV cache FP8: capacity "));
     assert!(log_has(&d, &id, "Tuning ended"));
@@ -87,10 +98,15 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
     assert_eq!(status, 201, "{started}");
     let dep = started["id"].as_str().unwrap();
     let serving = reaches(&d, dep, DeploymentStatus::Serving).await;
-    assert_eq!(serving.settings, winner.settings.summary());
+    assert_eq!(serving.settings, winner.words());
     assert_eq!(serving.gpu.as_deref(), Some("RTX 4090"));
     let provisioned = crate::runs::run(&d, serving.run_id.as_str()).await;
     assert_eq!(provisioned.config.settings, winner.settings);
+    assert_eq!(
+        provisioned.config.quantization.as_deref(),
+        winner.weights.map(|q| q.as_str()),
+        "the winner's weights"
+    );
     assert_eq!(
         provisioned.config.provider, None,
         "any provider's {}",
@@ -124,16 +140,13 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     assert!(
         out.stdout
-            .contains(&format!("engine    {}\n", winner.settings.summary())),
+            .contains(&format!("engine    {}\n", winner.words())),
         "{}",
         out.stdout
     );
     let cli = out.stdout.split_whitespace().nth(1).unwrap().to_owned();
     assert!(cli.starts_with("dep-"), "{}", out.stdout);
-    assert_eq!(
-        deployment(&d, &cli).await.settings,
-        winner.settings.summary()
-    );
+    assert_eq!(deployment(&d, &cli).await.settings, winner.words());
     stopped_and_destroyed(&d, &cli).await;
 }
 
@@ -182,23 +195,135 @@ async fn tuning_that_cannot_restart_the_engine_or_has_no_budget_is_refused_befor
         0,
         "nothing started"
     );
-    // A deployment does not tune (it serves with what it starts with), and a benchmark
-    // that is not stored cannot be deployed.
+    // A deployment tunes by the same rules (judged by the capacity search), and a
+    // benchmark that is not stored cannot be deployed.
     let (status, error) = post(
         &d,
         "/api/deployments",
-        json!({"config": {"model": "qwen2.5-0.5b", "max_price": 3, "capacity_search": true,
+        json!({"config": {"model": "qwen2.5-0.5b", "max_price": 3,
             "tune": {"usd_budget": 1, "seconds": 600}}}),
     )
     .await;
     assert_eq!(status, 400, "{error}");
     assert!(
-        error["hint"].as_str().unwrap().contains("/deploy"),
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("tune needs capacity_search"),
         "{error}"
     );
+    let listed = d.get("/api/deployments").await.text().await.unwrap();
+    assert!(!listed.contains("dep-"), "nothing deployed: {listed}");
     let (status, error) = post(&d, "/api/benchmarks/bench-000000000000/deploy", json!({})).await;
     assert_eq!(status, 404, "{error}");
     assert_eq!(error["code"], "benchmark_not_found", "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_that_tunes_opens_serving_with_the_best_settings() {
+    let d = crate::deployments::dashboard().await;
+    let sim = d.state.simulator.clone().unwrap();
+    // As the test above: an Ada card, two sequences at once, so there is a better setting.
+    let (status, started) = post(
+        &d,
+        "/api/deployments",
+        json!({"config": {"model": "qwen2.5-0.5b", "max_price": 3, "capacity_search": true,
+            "search_seconds": 30, "settings": {"max_num_seqs": 2},
+            "pin_gpu": {"gpu_type": "RTX 4090", "gpu_count": 1, "price_per_hour": 0.5},
+            "tune": {"usd_budget": 0.5, "seconds": 300}},
+            "guards": {"idle_minutes": 20}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let (id, key) = (
+        started["id"].as_str().unwrap(),
+        started["key"]["secret"].as_str().unwrap(),
+    );
+    // Closed while it measures and tunes: the gateway forwards nothing before it serves.
+    let (early, _) = chat(&d, id, key, false).await;
+    assert_ne!(early, 200, "not open before it serves");
+    let serving = crate::support::eventually(std::time::Duration::from_secs(300), || async {
+        let now = deployment(&d, id).await;
+        assert!(!now.status.is_finished(), "{now:?}");
+        (now.status == DeploymentStatus::Serving).then_some(now)
+    })
+    .await;
+    let run = crate::runs::run(&d, serving.run_id.as_str()).await;
+    let record = crate::runs::benchmark(&d, run.benchmark_id.as_ref().unwrap().as_str()).await;
+    let tuning = record.tuning.expect("tuned before it opened");
+    let winner = tuning.winner();
+    assert!(
+        tuning.best > 0,
+        "two sequences at once are beaten: {tuning:?}"
+    );
+    // It serves with the best point: the deployment says so, its run's configuration (what
+    // a crash's restart and a dashboard's resume start) is that point, and so is the
+    // engine the host runs now.
+    assert_eq!(serving.settings, winner.words());
+    assert_eq!(run.config.settings, winner.settings);
+    assert_eq!(
+        run.config.quantization.as_deref(),
+        winner.weights.map(|q| q.as_str())
+    );
+    let launches: Vec<String> = sim
+        .simulator()
+        .host_commands()
+        .into_iter()
+        .filter(|c| c.contains("--served-model-name"))
+        .collect();
+    let last = launches.last().expect("the engine was started");
+    let seqs = winner.settings.max_num_seqs.unwrap();
+    assert!(last.contains(&format!("--max-num-seqs {seqs}")), "{last}");
+    assert_eq!(
+        last.contains("--quantization fp8"),
+        winner.weights.is_some(),
+        "{last}"
+    );
+    assert!(
+        launches.len() >= tuning.points.len(),
+        "a start a point tried"
+    );
+    assert!(log_has(
+        &d,
+        run.id.as_str(),
+        "Serving with the best settings tuning found"
+    ));
+    assert_eq!(
+        serving.benchmark_usd_per_mtok, winner.usd_per_million_output_tokens,
+        "the figure beside serving's cost is the best point's"
+    );
+    assert!(tuning.cost_usd <= 0.5, "{}", tuning.cost_usd);
+    assert_eq!(chat(&d, id, key, false).await.0, 200);
+    stopped_and_destroyed(&d, id).await;
+
+    // From the command line: `--tune-usd` asks for the same (the search and the benchmark
+    // implied); stopped while it provisions, nothing is left.
+    let url = d.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let args = [
+            "deploy",
+            "qwen2.5-0.5b",
+            "--max-price",
+            "3",
+            "--tune-usd",
+            "0.3",
+            "--tune-seconds",
+            "120",
+            "--json",
+        ];
+        let mut command = crate::process::client(&args, Some(&url), None);
+        crate::process::output_within(&mut command, std::time::Duration::from_secs(60))
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let cli = answer["id"].as_str().unwrap();
+    let run = crate::runs::run(&d, answer["run_id"].as_str().unwrap()).await;
+    assert!(run.config.capacity_search, "{:?}", run.config);
+    let tune = run.config.tune.expect("tune asked");
+    assert_eq!((tune.usd_budget, tune.seconds), (0.3, 120));
+    stopped_and_destroyed(&d, cli).await;
 }
 
 /// `test --search --tune-usd`: the same tuning from the command line, its points in the

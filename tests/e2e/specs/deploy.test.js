@@ -224,8 +224,9 @@ describe('deployments in the dashboard', () => {
     const provisioned = (await api(`${server.url}/api/runs/${deployment.run_id}`)).body;
     const own = (await api(`${server.url}/api/runs/${record.run_id}`)).body.config.settings;
     assert.deepEqual(provisioned.config.settings, winner.settings, 'started with the winning settings');
+    assert.equal(provisioned.config.quantization ?? null, winner.weights ?? null, 'and its weights');
     assert.equal(own.max_num_seqs, 2, "the test's own limit");
-    if (tuning.best > 0) assert.notDeepEqual(winner.settings, own);
+    if (tuning.best > 0) assert.ok(winner.weights || JSON.stringify(winner.settings) !== JSON.stringify(own), 'the winner differs');
     assert.equal(await page.locator('[data-testid="deployment-settings"]').innerText(), deployment.settings ?? "the engine's defaults");
     assert.match(deployment.settings, /\bmax \d+ sequences\b/);
     const answer = await chat(`${server.url}/serve/${id}/v1/chat/completions`, key);

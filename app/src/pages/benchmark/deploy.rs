@@ -9,6 +9,7 @@ use crate::components::{ErrorNote, GuardFields};
 use crate::format;
 use crate::functions::{outcome, DeployBenchmark};
 use gdl_model::runs::BenchmarkRecord;
+use gdl_model::tuning::setup_words;
 use leptos::prelude::*;
 
 /// The card, for a benchmark one of our runs measured.
@@ -16,19 +17,12 @@ use leptos::prelude::*;
 pub fn DeployCard(r: BenchmarkRecord) -> impl IntoView {
     let deploy = ServerAction::<DeployBenchmark>::new();
     let error = move || deploy.value().get().and_then(|r| outcome(r).err());
-    let words = |s: String| {
-        if s.is_empty() {
-            "the engine's defaults".to_owned()
-        } else {
-            s
-        }
-    };
-    let own = words(r.engine_settings.summary());
+    let own = setup_words(&r.engine_settings, None);
     let best = r
         .tuning
         .as_ref()
         .filter(|t| t.best > 0)
-        .map(|t| words(t.winner().settings.summary()));
+        .map(|t| t.winner().words());
     let settings = match &best {
         Some(best) => format!("the best settings its tuning found ({best})"),
         None if r.tuning.is_some() => {

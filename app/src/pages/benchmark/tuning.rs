@@ -25,11 +25,11 @@ pub fn TuningTable(tuning: Tuning) -> impl IntoView {
                 (None, false) if i == 0 => "the test's own".into(),
                 (None, false) => "dropped".into(),
             };
-            let settings = p.settings.summary();
+            let settings = p.words();
             view! {
                 <tr data-testid="tuning-point" data-best=(i == tuning.best).to_string()>
                     <td>{p.change.clone()}</td>
-                    <td class="small">{if settings.is_empty() { "the engine's defaults".to_owned() } else { settings }}</td>
+                    <td class="small">{settings}</td>
                     <td class="num">{p.capacity.map(|c| c.to_string()).unwrap_or_else(|| "none".into())}</td>
                     <td class="num">{p.usd_per_million_output_tokens.map(|u| format!("${u:.3}")).unwrap_or_else(|| "—".into())}</td>
                     <td class="num">{against}</td>

@@ -36,6 +36,7 @@ pub async fn run(
     served: &Served,
     target: &Target,
     model: &ResolvedModel,
+    serving: bool,
 ) -> Result<BenchmarkRecord, StepError> {
     let offer = &connected.offer;
     let http = loadgen::host_client(None);
@@ -154,7 +155,13 @@ pub async fn run(
     }
     let tuning = match (test.tune, searched) {
         (Some(request), Some(searched)) => {
-            Some(super::tune::run(d, connected, served, model, &engine, searched, request).await)
+            let on = super::tune::On {
+                connected,
+                served,
+                model,
+                engine: &engine,
+            };
+            Some(super::tune::run(d, on, searched, request, serving).await)
         }
         _ => None,
     };

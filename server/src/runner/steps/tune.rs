@@ -2,6 +2,10 @@
 //! capacity search, the engine is stopped and started again on the same host with other
 //! settings, one at a time ([`crate::bench::tune`]), each measured by the same search; the
 //! run's log tells each point as it is measured, and the record keeps them all.
+//!
+//! A deployment tunes before it opens: its engine is left running the best point, and
+//! [`settled`] makes that point the run's configuration, so it serves, restarts after a
+//! crash and resumes after a dashboard's restart with it.
 
 use super::{Connected, Deps, ResolvedModel, Served};
 use crate::bench::search::{Capacity, Limits};
@@ -10,6 +14,7 @@ use crate::bench::Engine;
 use crate::runner::steps::install;
 use crate::runner::vllm::{Deployment, Launch};
 use gdl_model::engines::EngineSettings;
+use gdl_model::registry::Quantization;
 use gdl_model::tuning::{TuneRequest, Tuning};
 use std::future::Future;
 use std::time::Duration;
@@ -19,42 +24,71 @@ const WARM_UP: u32 = 2;
 /// How long a restarted engine may take to answer `/v1/models` once it reports healthy.
 const READY: Duration = Duration::from_secs(60);
 
+/// What tuning works on: the run's host, its engine as started and measured.
+#[derive(Clone, Copy)]
+pub struct On<'a> {
+    pub connected: &'a Connected,
+    pub served: &'a Served,
+    pub model: &'a ResolvedModel,
+    pub engine: &'a Engine,
+}
+
 /// Restarts the run's engine on its host with other settings.
 struct OnHost<'a> {
     d: &'a Deps<'a>,
-    connected: &'a Connected,
-    model: &'a ResolvedModel,
-    api_key: &'a str,
-    engine: &'a Engine,
+    on: On<'a>,
+}
+
+/// How the run's engine starts on `connected`'s host with `settings` and, when given,
+/// its weights quantized as `weights` says (the same checkpoint, loaded otherwise).
+fn launch_for(
+    d: &Deps<'_>,
+    connected: &Connected,
+    model: &ResolvedModel,
+    settings: &EngineSettings,
+    weights: Option<Quantization>,
+) -> Launch {
+    let config = d.ctx.config();
+    let offer = &connected.offer;
+    let model = ResolvedModel {
+        quantization: weights.unwrap_or(model.quantization),
+        ..model.clone()
+    };
+    Launch::new(&Deployment {
+        mode: config.deploy_mode,
+        engine: crate::runner::engine_fit::Fit::of(&config).engine,
+        model: &model,
+        gpu_count: offer.gpu_count,
+        settings,
+        compute_capability: compute_capability(offer),
+    })
 }
 
 impl Restart for OnHost<'_> {
     fn restart(
         &mut self,
         settings: &EngineSettings,
+        weights: Option<Quantization>,
     ) -> impl Future<Output = Result<Engine, String>> + Send {
         let settings = settings.clone();
         async move {
-            let config = self.d.ctx.config();
-            let offer = &self.connected.offer;
-            let launch = Launch::new(&Deployment {
-                mode: config.deploy_mode,
-                engine: crate::runner::engine_fit::Fit::of(&config).engine,
-                model: self.model,
-                gpu_count: offer.gpu_count,
-                settings: &settings,
-                compute_capability: compute_capability(offer),
-            });
-            let host = self.connected.host.as_ref();
+            let On {
+                connected,
+                served,
+                model,
+                engine,
+            } = self.on;
+            let launch = launch_for(self.d, connected, model, &settings, weights);
+            let host = connected.host.as_ref();
             if let Some(stop) = launch.stop() {
                 host.exec(&stop, Duration::from_secs(60))
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            install::restart(self.d, host, &launch, self.api_key)
+            install::restart(self.d, host, &launch, served.api_key.as_str())
                 .await
                 .map_err(|e| e.message)?;
-            let engine = self.engine.clone();
+            let engine = engine.clone();
             engine.wait_ready(READY).await?;
             engine.warm_up(WARM_UP).await;
             Ok(engine)
@@ -66,47 +100,49 @@ fn compute_capability(offer: &super::Offer) -> Option<(u8, u8)> {
     gdl_model::gpus::lookup_with_vram(&offer.gpu_type, offer.vram_gb).map(|g| g.compute_capability)
 }
 
-/// Tunes the run's engine from its settings, whose capacity search (within `limits`) found
-/// `measured`, within `request`'s budget; logs each point. The engine is left as the last trial left
-/// it: the run's cleanup follows.
+/// Tunes the run's engine `on` its host from its settings, whose capacity search (within
+/// `limits`) found `measured`, within `request`'s budget; logs each point. With `settle`
+/// (a deployment, which serves next) the engine is left running the best point; otherwise
+/// as the last trial left it (the run's cleanup follows).
 pub async fn run(
     d: &Deps<'_>,
-    connected: &Connected,
-    served: &Served,
-    model: &ResolvedModel,
-    engine: &Engine,
+    on: On<'_>,
     (measured, limits): (Capacity, Limits),
     request: TuneRequest,
+    settle: bool,
 ) -> Tuning {
+    let On {
+        connected,
+        model,
+        engine,
+        ..
+    } = on;
     let config = d.ctx.config();
-    // An FP8 KV cache is tried on Ada and newer (compute capability 8.9 and up), where the
-    // GPUs have FP8 arithmetic; older cards convert in software, when they can at all.
+    // An FP8 KV cache and FP8 weights are tried on Ada and newer (compute capability 8.9
+    // and up), where the GPUs have FP8 arithmetic; older cards convert in software, when
+    // they can at all. Weights are quantized only from 16 bits (a 4-bit checkpoint stays).
     let fp8_cache = compute_capability(&connected.offer).is_some_and(|cc| cc >= (8, 9));
+    let fp8_weights = fp8_cache && model.quantization == Quantization::None;
     let plan = TunePlan {
         usd_budget: request.usd_budget,
         time_budget: Duration::from_secs(request.seconds.into()),
         search: limits,
         restart_estimate: Duration::from_secs(60),
         fp8_cache,
-        settle: false,
+        fp8_weights,
+        settle,
     };
     d.ctx.info(&format!(
         "Tuning: engine settings tried one restart at a time on this host, within ${:.2} and {} s{}",
         request.usd_budget,
         request.seconds,
-        if fp8_cache {
-            ""
-        } else {
-            " (no FP8 KV cache on this GPU)"
+        match (fp8_cache, fp8_weights) {
+            (false, _) => " (no FP8 on this GPU)",
+            (true, false) => " (the weights are already quantized)",
+            (true, true) => "",
         }
     ));
-    let mut on_host = OnHost {
-        d,
-        connected,
-        model,
-        api_key: served.api_key.as_str(),
-        engine,
-    };
+    let mut on_host = OnHost { d, on };
     let tuning = tune::tune(
         &mut on_host,
         engine,
@@ -145,4 +181,43 @@ pub async fn run(
             .unwrap_or_default()
     ));
     tuning
+}
+
+/// After a deployment's tuning, which left its engine running the best point: that point's
+/// settings and weights become the run's configuration (so a restart after a crash and a
+/// dashboard's resume start the engine as it serves now) and the deployment's settings; the
+/// launch returned is the one serving restarts with.
+pub async fn settled(
+    d: &Deps<'_>,
+    connected: &Connected,
+    served: Served,
+    model: &ResolvedModel,
+    tuning: &Tuning,
+    live: &crate::deploy::Live,
+) -> Served {
+    let best = tuning.winner();
+    if tuning.best == 0 {
+        d.ctx
+            .info("Serving with its own settings: tuning found none better");
+        return served;
+    }
+    let (settings, weights) = (best.settings.clone(), best.weights);
+    d.ctx
+        .update(|run| {
+            run.config.settings = settings.clone();
+            if let Some(q) = weights {
+                run.config.quantization = Some(q.as_str().to_owned());
+            }
+        })
+        .await;
+    let words = best.words();
+    live.change(|x| x.settings = words.clone());
+    d.ctx.info(&format!(
+        "Serving with the best settings tuning found: {} ({words})",
+        best.change
+    ));
+    Served {
+        launch: launch_for(d, connected, model, &best.settings, best.weights),
+        api_key: served.api_key,
+    }
 }
