@@ -136,6 +136,9 @@ pub enum DeploymentStatus {
     Serving,
     /// The engine is being restarted or the tunnel reconnected: requests fail fast.
     Recovering,
+    /// Its engine is being tuned on its host, restarted with other settings one at a time:
+    /// requests fail fast until it serves again, with the best settings found.
+    Tuning,
     /// It is being stopped: its session is being destroyed.
     Stopping,
     /// It ended and its session was destroyed (see `stop_reason`).
@@ -151,6 +154,7 @@ impl DeploymentStatus {
             Self::Starting => "starting",
             Self::Serving => "serving",
             Self::Recovering => "recovering",
+            Self::Tuning => "tuning",
             Self::Stopping => "stopping",
             Self::Stopped => "stopped",
             Self::Failed => "failed",
@@ -287,6 +291,10 @@ pub struct Deployment {
     /// Engine restarts after a crash.
     #[serde(default)]
     pub restarts: u32,
+    /// Its last tuning while it served (`POST /api/deployments/{id}/tune`): it serves with
+    /// that tuning's best point since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<crate::tuning::Tuning>,
     /// Whether a restart of the dashboard resumes it (its SSH key is kept encrypted).
     #[serde(default)]
     pub resumable: bool,
@@ -331,6 +339,7 @@ impl Deployment {
             meter: Meter::default(),
             benchmark_usd_per_mtok: None,
             restarts: 0,
+            tuning: None,
             resumable: false,
             keys: Vec::new(),
             updated_at: now,

@@ -83,6 +83,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/campaigns/{id}/bundle", get(campaigns::bundle))
         .route("/api/deployments/{id}", get(deployments::get))
         .route("/api/deployments/{id}/stop", post(deployments::stop))
+        .route("/api/deployments/{id}/tune", post(deployments::tune))
         .route(
             "/api/deployments/{id}/guards",
             axum::routing::put(deployments::guards),

@@ -29,6 +29,7 @@ pub mod history;
 pub mod output;
 mod progress;
 mod source;
+mod tune;
 
 use crate::config::{Connect, SimulateArgs};
 use crate::shopper::{ShopperClient, Timeouts};
@@ -63,6 +64,7 @@ pub use deploy::deploy;
 pub use deployments::{deployments, keys, stop};
 pub use engines::engines;
 pub use history::{benchmarks, logs, runs};
+pub use tune::tune;
 
 /// The broker `c` names, or the exit code of the refusal (said on stderr): without
 /// `--shopper-url` (or `SHOPPER_URL`) there is no broker to ask, and a throwaway simulator's
@@ -380,20 +382,31 @@ fn summary(
             "(vLLM conventions: TPOT decode-only per request; ITL per chunk gap)"
         );
         if let Some(t) = &b.tuning {
-            let _ = writeln!(
-                out,
-                "tuning   {} point(s), {:.0} s, ${:.4}, ended {:?}",
-                t.points.len(),
-                t.seconds,
-                t.cost_usd,
-                t.stop
-            );
-            for (i, p) in t.points.iter().enumerate() {
-                let capacity = p.capacity.map_or("none".into(), |c| c.to_string());
-                let mark = if i == t.best { "  <- best" } else { "" };
-                let _ = writeln!(out, "  {:<40} capacity {capacity:>4}{mark}", p.change);
-            }
+            out.push_str(&tuning_lines(t));
         }
+    }
+    out
+}
+
+/// A tuning as `test` and `tune` print it: a line for it, then a line a point, the best
+/// marked.
+pub fn tuning_lines(t: &gdl_model::tuning::Tuning) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "tuning   {} point(s), {:.0} s, ${:.4}, ended {:?}\n",
+        t.points.len(),
+        t.seconds,
+        t.cost_usd,
+        t.stop
+    );
+    for (i, p) in t.points.iter().enumerate() {
+        let capacity = p.capacity.map_or("none".into(), |c| c.to_string());
+        let mark = if i == t.best { "  <- best" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<40} capacity {capacity:>4}{mark}",
+            output::printable(&p.change)
+        );
     }
     out
 }

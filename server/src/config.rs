@@ -13,7 +13,7 @@ mod reads;
 mod workload_args;
 
 pub use campaign_args::CampaignArgs;
-pub use deploy_args::{DeployArgs, DeploymentsArgs, KeysArgs, RentArgs, StopArgs};
+pub use deploy_args::{DeployArgs, DeploymentsArgs, KeysArgs, RentArgs, StopArgs, TuneArgs};
 pub use engine_args::EngineArgs;
 pub use reads::{
     BenchmarksAction, BenchmarksArgs, DashboardArgs, DataDir, ExportAs, LogsArgs, RunState,
@@ -99,6 +99,9 @@ pub enum Command {
     /// A deployment's keys; --new LABEL makes one (its secret printed once), --revoke KEY_ID
     /// revokes one.
     Keys(KeysArgs),
+    /// Tune a serving deployment's engine on its host (it refuses requests meanwhile) and
+    /// serve with the best settings found; --wait follows it and prints the points tried.
+    Tune(TuneArgs),
     /// Measure several GPU types at once under a hard budget on a running dashboard (--url)
     /// and say which serves the model cheapest at the SLO: one progress line per candidate,
     /// then the frontier and the recommendation. --plan lists the candidates only.

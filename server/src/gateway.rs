@@ -207,6 +207,11 @@ async fn checked(
             format!("deployment {id} is reconnecting to its engine or restarting it; try again shortly"),
         )
         .retry_after(10)),
+        DeploymentStatus::Tuning => Err(Refusal::new(
+            ErrorCode::DeploymentNotReady,
+            format!("deployment {id} is tuning its engine (restarting it with other settings, one at a time); try again in a few minutes"),
+        )
+        .retry_after(60)),
         DeploymentStatus::Stopping | DeploymentStatus::Stopped | DeploymentStatus::Failed => {
             Err(Refusal::new(
                 ErrorCode::DeploymentStopped,

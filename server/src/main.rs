@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Deployments(a) => exit(server::cli::deployments(a).await),
         Command::Stop(a) => exit(server::cli::stop(a).await),
         Command::Keys(a) => exit(server::cli::keys(a).await),
+        Command::Tune(a) => exit(server::cli::tune(a).await),
         Command::Campaign(a) => exit(server::cli::campaign(*a).await),
     }
 }

@@ -127,6 +127,10 @@ fn Summary(d: Memo<Deployment>) -> impl IntoView {
                 })}</dd>
                 <dt>"Started"</dt>
                 <dd>{move || d.with(|d| format::timestamp(&d.created_at))}</dd>
+                {move || d.with(|d| d.tuning.as_ref().map(words::tuned)).map(|t| view! {
+                    <dt>"Tuned while serving"</dt>
+                    <dd data-testid="deployment-tuning">{t}</dd>
+                })}
             </dl>
             {move || d.with(|d| d.message.clone()).filter(|_| !finished.get()).map(|m| view! {
                 <p class="muted small">{m}</p>

@@ -80,7 +80,7 @@ pub async fn from_benchmark(
 
 /// The deployments, newest first.
 ///
-/// With `active=true`, only those still up (starting, serving, recovering, stopping). Each
+/// With `active=true`, only those still up (starting, serving, recovering, tuning, stopping). Each
 /// has its status, guards, meter, spend and keys (never their secrets).
 #[utoipa::path(get, path = "/api/deployments", tag = "deployments", params(DeploymentFilters),
     responses((status = 200, body = Vec<Deployment>), (status = 400, body = ApiError)))]
@@ -116,6 +116,47 @@ pub async fn stop(
     Path(id): Path<DeploymentId>,
 ) -> Result<(StatusCode, Json<Deployment>), ServiceError> {
     Ok((StatusCode::ACCEPTED, Json(d.stop_deployment(&id).await?)))
+}
+
+/// Tunes a serving deployment's engine.
+///
+/// The body is a tuning's budget (`usd_budget` 0.01–100, `seconds` 60–7,200, 1,800 when
+/// absent). Answers at once (202) with the deployment; its serving loop then reads `tuning`:
+/// the gateway refuses requests (503, retry later) while the engine is restarted with other
+/// settings one at a time, each judged by the capacity search at its SLOs, and it serves
+/// again with the best (`settings`, `tuning`). 400 for a budget out of bounds, the
+/// entrypoint mode or a budget past its spend guard; 404 unknown; 410 ended; 503 when it
+/// is not serving now or a tuning is already asked for.
+#[utoipa::path(post, path = "/api/deployments/{id}/tune", tag = "deployments",
+    params(("id" = String, Path)), request_body = gdl_model::tuning::TuneRequest,
+    responses((status = 202, body = Deployment), (status = 400, body = ApiError), (status = 404, body = ApiError),
+        (status = 410, body = ApiError), (status = 503, body = ApiError)))]
+pub async fn tune(
+    State(d): State<Dashboard>,
+    Path(id): Path<DeploymentId>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Deployment>), ServiceError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Asked {
+        usd_budget: f64,
+        seconds: Option<u32>,
+    }
+    let asked: Asked = json_body(
+        &body,
+        "the tuning is not valid JSON of the expected shape",
+        r#"Send {"usd_budget": 0.5, "seconds": 600}; seconds are optional (1,800)."#,
+    )?;
+    let request = gdl_model::tuning::TuneRequest {
+        usd_budget: asked.usd_budget,
+        seconds: asked
+            .seconds
+            .unwrap_or(gdl_model::tuning::DEFAULT_TUNE_SECONDS),
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(d.tune_deployment(&id, request).await?),
+    ))
 }
 
 /// Changes a deployment's guards while it runs.

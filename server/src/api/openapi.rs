@@ -38,6 +38,7 @@ use utoipa::OpenApi;
         super::deployments::list,
         super::deployments::get,
         super::deployments::stop,
+        super::deployments::tune,
         super::deployments::from_benchmark,
         super::deployments::guards,
         super::deployments::new_key,

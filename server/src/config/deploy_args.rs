@@ -205,7 +205,7 @@ fn from_benchmark_conflicts() -> Vec<&'static str> {
 /// Options of `gpu-deploy-llm deployments`.
 #[derive(Clone, Debug, Args)]
 pub struct DeploymentsArgs {
-    /// Only those still up (starting, serving, recovering, stopping).
+    /// Only those still up (starting, serving, recovering, tuning, stopping).
     #[arg(long)]
     pub active: bool,
 
@@ -224,6 +224,32 @@ pub struct StopArgs {
     pub id: String,
 
     /// Print the ended deployment as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// Options of `gpu-deploy-llm tune`.
+#[derive(Clone, Debug, Args)]
+pub struct TuneArgs {
+    /// The serving deployment's id (`gpu-deploy-llm deployments` lists them).
+    pub id: String,
+
+    /// Spend at most this many USD on tuning (0.01-100): restarts and capacity searches.
+    #[arg(long, value_name = "USD")]
+    pub usd: f64,
+
+    /// At most this many seconds of tuning (60-7200); the gateway refuses requests meanwhile.
+    #[arg(long, value_name = "SECONDS", default_value_t = gdl_model::tuning::DEFAULT_TUNE_SECONDS)]
+    pub seconds: u32,
+
+    /// Follow it until it serves again, printing each setting tried (exit 1 if it ended).
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Print the deployment as JSON (after --wait, as it then is).
     #[arg(long)]
     pub json: bool,
 

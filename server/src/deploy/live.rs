@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use gdl_model::benchmark::percentile;
 use gdl_model::deployments::{Deployment, DeploymentStatus, TokenUsage};
 use gdl_model::ids::DeploymentId;
+use gdl_model::tuning::TuneRequest;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -51,6 +52,10 @@ pub struct Live {
     /// The lease of the run serving it: once another replica has taken that run over, the
     /// record is saved and published from here no more.
     lease: std::sync::OnceLock<Arc<crate::runner::owned::Owned>>,
+    /// A tuning asked for while it serves, for its serving loop to take.
+    tune: Mutex<Option<TuneRequest>>,
+    /// Wakes the serving loop when a tuning is asked for.
+    pub tune_asked: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -74,7 +79,26 @@ impl Live {
             window: Mutex::default(),
             lease: std::sync::OnceLock::new(),
             dirty: AtomicBool::new(false),
+            tune: Mutex::new(None),
+            tune_asked: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Asks its serving loop to tune the engine as `request` says; `false` when a tuning
+    /// is already asked for and not yet begun.
+    pub fn ask_tune(&self, request: TuneRequest) -> bool {
+        let mut slot = self.tune.lock().unwrap();
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(request);
+        self.tune_asked.notify_one();
+        true
+    }
+
+    /// The tuning asked for, taken (its serving loop's).
+    pub fn take_tune(&self) -> Option<TuneRequest> {
+        self.tune.lock().unwrap().take()
     }
 
     /// The record as it is now, the meter's percentiles worked out from the latest samples.

@@ -158,6 +158,75 @@ impl Runner {
         Ok(deployment)
     }
 
+    /// Asks serving deployment `id` to tune its engine as `request` says: its serving loop
+    /// closes the gateway, tunes on its host and serves with the best point after. Refused
+    /// with a code and a hint when the request is out of bounds (400), the deployment is
+    /// unknown (404), has ended (410), is not serving now or already tuning (503), starts
+    /// its engine in the broker's entrypoint mode, or the tuning's budget would pass its
+    /// spend guard (400); a deployment another replica serves is asked there.
+    pub async fn tune_deployment(
+        &self,
+        id: &DeploymentId,
+        request: gdl_model::tuning::TuneRequest,
+    ) -> Result<Deployment, ApiError> {
+        if let Some(problem) = request.problem() {
+            return Err(ApiError::invalid(
+                problem,
+                "Send {\"usd_budget\": 0.5, \"seconds\": 600}, say.",
+            ));
+        }
+        let registry = self.deployments();
+        let Some(live) = registry.get(id) else {
+            let stored = registry.read(id).await?;
+            if stored.status.is_finished() {
+                return Err(ended(id));
+            }
+            return Err(ApiError::new(
+                ErrorCode::DeploymentNotReady,
+                format!("deployment {id} is served by another replica of this dashboard"),
+            )
+            .with_hint("Ask the replica that serves it (its run's page names the replica's lease holder), or try again after a restart moves it."));
+        };
+        let now = live.snapshot();
+        if now.status.is_finished() || now.status == DeploymentStatus::Stopping {
+            return Err(ended(id));
+        }
+        let Some(run) = self.live_run(&now.run_id) else {
+            return Err(ended(id));
+        };
+        if run.config.deploy_mode.broker_launched() {
+            return Err(ApiError::invalid(
+                "tuning needs the docker or pip deploy mode: in the entrypoint mode the broker starts the engine, so it cannot be restarted with other settings",
+                "Deploy with --deploy-mode docker (the default) to tune it.",
+            ));
+        }
+        if let Some(max) = now.guards.max_spend_usd {
+            if now.spend_usd + request.usd_budget > max {
+                return Err(ApiError::invalid(
+                    format!(
+                        "the tuning's ${:.2} on top of the ${:.2} spent would pass the deployment's spend guard of ${max:.2}",
+                        request.usd_budget, now.spend_usd
+                    ),
+                    "Give tuning less, or raise max_spend_usd first (PUT /api/deployments/{id}/guards).",
+                ));
+            }
+        }
+        let not_now = |why: &str| {
+            ApiError::new(
+                ErrorCode::DeploymentNotReady,
+                format!("deployment {id} {why}"),
+            )
+            .with_hint("Tune it once it serves (its status reads serving).")
+        };
+        if now.status != DeploymentStatus::Serving {
+            return Err(not_now(&format!("is {}, not serving", now.status.as_str())));
+        }
+        if !live.ask_tune(request) {
+            return Err(not_now("has a tuning asked for already"));
+        }
+        Ok(live.snapshot())
+    }
+
     /// Whether run `id` provisioned a deployment that now serves (it no longer counts
     /// against the limit of runs at once).
     pub(super) fn serves(&self, id: &RunId) -> bool {
@@ -166,4 +235,13 @@ impl Runner {
             .iter()
             .any(|d| d.read(|x| x.run_id == *id && x.status != DeploymentStatus::Starting))
     }
+}
+
+/// A deployment that has ended (or is ending) cannot be tuned.
+fn ended(id: &DeploymentId) -> ApiError {
+    ApiError::new(
+        ErrorCode::DeploymentStopped,
+        format!("deployment {id} has ended or is stopping"),
+    )
+    .with_hint("Deploy again with --tune-usd to tune before it opens.")
 }

@@ -138,7 +138,8 @@ async fn run_steps(
             // Tuned before it opens: it serves with the best settings found.
             let served = match &record.tuning {
                 Some(tuning) => {
-                    steps::tune::settled(d, &host, served, &model, tuning, &t.live).await
+                    let gpu = gdl_model::runs::OfferChoice::of(&host.offer);
+                    steps::tune::settled(d, &gpu, served, &model, tuning, &t.live).await
                 }
                 None => served,
             };

@@ -15,6 +15,7 @@
 
 mod end;
 mod recover;
+mod retune;
 
 pub use end::{detach, ended};
 pub use recover::{connect, Link};
@@ -175,11 +176,22 @@ pub async fn watch(d: &Deps<'_>, mut link: Link<'_>, served: &Served, t: &Ticket
     let live = &t.live;
     let http = super::loadgen::host_client(Some(Duration::from_secs(5)));
     let config = &d.config.serving;
+    // How the engine starts again after a crash: a tuning changes it.
+    let mut served = Served {
+        api_key: served.api_key.clone(),
+        launch: served.launch.clone(),
+    };
     loop {
         tokio::select! {
             _ = tokio::time::sleep(config.tick) => {}
+            _ = live.tune_asked.notified() => {}
             _ = live.stop.cancelled() => return Ending::requested(),
             _ = d.ctx.cancel_token().cancelled() => return Ending::shutdown(link.sealed),
+        }
+        if let Some(request) = live.take_tune() {
+            if let Some(ending) = retune::tune_now(d, &link, &mut served, t, request).await {
+                return ending;
+            }
         }
         let now = Utc::now();
         let spend = d.ctx.read(|run| run.cost_usd(now));
@@ -190,7 +202,7 @@ pub async fn watch(d: &Deps<'_>, mut link: Link<'_>, served: &Served, t: &Ticket
             return Ending::new(due.reason, message);
         }
         if !healthy(&http, &link.target.base_url).await {
-            if let Err(ending) = recover::recover(d, &mut link, served, t).await {
+            if let Err(ending) = recover::recover(d, &mut link, &served, t).await {
                 return ending;
             }
         }

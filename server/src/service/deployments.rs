@@ -7,6 +7,7 @@ use gdl_model::deployments::{
     CreatedKey, DeployBenchmark, DeployRequest, DeployStarted, Deployment, DeploymentKey, Guards,
 };
 use gdl_model::ids::{BenchmarkId, DeploymentId};
+use gdl_model::tuning::TuneRequest;
 
 impl Dashboard {
     /// Starts a deployment: its run provisions it, then it serves until stopped.
@@ -53,6 +54,16 @@ impl Dashboard {
     /// Stops a deployment; its run destroys the session and confirms it.
     pub async fn stop_deployment(&self, id: &DeploymentId) -> ServiceResult<Deployment> {
         Ok(self.runner().stop_deployment(id).await?)
+    }
+
+    /// Asks a serving deployment to tune its engine within `request`'s budget: it stops
+    /// serving meanwhile and serves with the best settings found after.
+    pub async fn tune_deployment(
+        &self,
+        id: &DeploymentId,
+        request: TuneRequest,
+    ) -> ServiceResult<Deployment> {
+        Ok(self.runner().tune_deployment(id, request).await?)
     }
 
     /// Changes a deployment's guards while it runs.

@@ -343,7 +343,7 @@ fn every_deployment_flag_the_docs_list_is_in_the_help() {
         .next()
         .unwrap();
     let lines: Vec<&str> = block.lines().collect();
-    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
     for line in lines {
         let command = line.split_whitespace().nth(1).unwrap();
         let text = help(command);

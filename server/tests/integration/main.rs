@@ -59,4 +59,5 @@ mod ssh;
 mod store_migrations;
 mod support;
 mod tuning;
+mod tuning_serving;
 mod workloads;

@@ -222,7 +222,6 @@ async fn tuning_that_cannot_restart_the_engine_or_has_no_budget_is_refused_befor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_that_tunes_opens_serving_with_the_best_settings() {
     let d = crate::deployments::dashboard().await;
-    let sim = d.state.simulator.clone().unwrap();
     // As the test above: an Ada card, two sequences at once, so there is a better setting.
     let (status, started) = post(
         &d,
@@ -260,25 +259,7 @@ async fn a_deployment_that_tunes_opens_serving_with_the_best_settings() {
     // a crash's restart and a dashboard's resume start) is that point, and so is the
     // engine the host runs now.
     assert_eq!(serving.settings, winner.words());
-    assert_eq!(run.config.settings, winner.settings);
-    assert_eq!(
-        run.config.quantization.as_deref(),
-        winner.weights.map(|q| q.as_str())
-    );
-    let launches: Vec<String> = sim
-        .simulator()
-        .host_commands()
-        .into_iter()
-        .filter(|c| c.contains("--served-model-name"))
-        .collect();
-    let last = launches.last().expect("the engine was started");
-    let seqs = winner.settings.max_num_seqs.unwrap();
-    assert!(last.contains(&format!("--max-num-seqs {seqs}")), "{last}");
-    assert_eq!(
-        last.contains("--quantization fp8"),
-        winner.weights.is_some(),
-        "{last}"
-    );
+    let launches = serves_with(&d, &run, winner).await;
     assert!(
         launches.len() >= tuning.points.len(),
         "a start a point tried"
@@ -351,4 +332,35 @@ fn the_test_command_tunes_with_tune_usd_and_prints_the_points() {
     let refused = output_within(&mut alone, Duration::from_secs(30));
     assert_eq!(refused.status.code(), Some(2), "{}", refused.stderr);
     assert!(refused.stderr.contains("--search"), "{}", refused.stderr);
+}
+
+/// Asserts that deployment `run` serves with `winner`: its run's configuration (what a
+/// crash's restart and a dashboard's resume start) is that point, and so is the engine its
+/// host started last. The engine starts on the dashboard's simulated hosts, in order.
+pub async fn serves_with(
+    d: &Dashboard,
+    run: &gdl_model::runs::Run,
+    winner: &gdl_model::tuning::TuningPoint,
+) -> Vec<String> {
+    assert_eq!(run.config.settings, winner.settings);
+    assert_eq!(
+        run.config.quantization.as_deref(),
+        winner.weights.map(|q| q.as_str())
+    );
+    let sim = d.state.simulator.clone().unwrap();
+    let launches: Vec<String> = sim
+        .simulator()
+        .host_commands()
+        .into_iter()
+        .filter(|c| c.contains("--served-model-name"))
+        .collect();
+    let last = launches.last().expect("the engine was started");
+    let seqs = winner.settings.max_num_seqs.unwrap();
+    assert!(last.contains(&format!("--max-num-seqs {seqs}")), "{last}");
+    assert_eq!(
+        last.contains("--quantization fp8"),
+        winner.weights.is_some(),
+        "{last}"
+    );
+    launches
 }

@@ -11,10 +11,28 @@ pub fn status(s: DeploymentStatus) -> &'static str {
         DeploymentStatus::Starting => "starting",
         DeploymentStatus::Serving => "serving",
         DeploymentStatus::Recovering => "recovering (requests fail fast)",
+        DeploymentStatus::Tuning => "tuning its engine (requests fail fast)",
         DeploymentStatus::Stopping => "stopping",
         DeploymentStatus::Stopped => "stopped",
         DeploymentStatus::Failed => "failed",
     }
+}
+
+/// Its last tuning while it served, in a sentence: the best point, its gain and cost.
+pub fn tuned(t: &gdl_model::tuning::Tuning) -> String {
+    let best = t.winner();
+    let gain = t
+        .gain()
+        .map(|g| format!(", {g:.2}× the capacity of the settings it served with"))
+        .unwrap_or_default();
+    format!(
+        "best: {} ({}){gain}; {} settings tried in {:.0} s for {}",
+        best.change,
+        best.words(),
+        t.points.len(),
+        t.seconds,
+        crate::format::small_usd(t.cost_usd)
+    )
 }
 
 /// The guard (or limit) a deadline is, with its value: `idle for 30 min`.

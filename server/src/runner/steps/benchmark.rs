@@ -30,6 +30,49 @@ use gdl_model::code::ErrorCode;
 use gdl_model::live::LiveEvent;
 use gdl_model::runs::{BenchmarkRecord, LogLevel, StepName};
 
+/// The load generator for the run's engine through `target` (the same engine as
+/// `gpu-deploy-llm bench`), its prompts calibrated to the server's tokens and warmed up,
+/// both logged, with its workload's label: the Benchmark step's, and a serving
+/// deployment's tuning's.
+pub async fn engine_for(
+    d: &Deps<'_>,
+    http: reqwest::Client,
+    target: &Target,
+    price_per_hour: f64,
+) -> (Engine, String) {
+    let test = d.ctx.config();
+    let (workload, label) = workload_of(test.workload.as_ref(), d.config.load_max_tokens);
+    let mut engine = Engine {
+        http,
+        target: target.clone(),
+        workload,
+        slo: test.slo.unwrap_or_default(),
+        price_per_hour: Some(price_per_hour),
+    };
+    let fit = engine.calibrate().await;
+    d.ctx.info(&crate::bench::calibrate::described(
+        fit,
+        engine.workload.asked_input(),
+    ));
+    let warm_failed = engine.warm_up(WARM_UP).await;
+    d.ctx.info(&format!(
+        "Warm-up: {WARM_UP} requests, left out of the metrics ({warm_failed} failed)"
+    ));
+    (engine, label)
+}
+
+/// How far the run's capacity search may go: the dashboard's limits, its own time and
+/// money when it names them.
+pub fn search_limits(test: &gdl_model::runs::TestConfig) -> crate::bench::search::Limits {
+    crate::bench::search::Limits {
+        usd_budget: test.search_budget_usd,
+        time_budget: test
+            .search_seconds
+            .map_or(SEARCH.time_budget, |s| Duration::from_secs(s.into())),
+        ..SEARCH
+    }
+}
+
 pub async fn run(
     d: &Deps<'_>,
     connected: &Connected,
@@ -62,37 +105,14 @@ pub async fn run(
     let mut samples = vec![("quality".to_owned(), answers)];
     let load = d.config;
     let test = d.ctx.config();
-    let (workload, label) = workload_of(test.workload.as_ref(), load.load_max_tokens);
-    // The same engine as `gpu-deploy-llm bench`, through the tunnel.
-    let mut engine = Engine {
-        http,
-        target: target.clone(),
-        workload,
-        slo: test.slo.unwrap_or_default(),
-        price_per_hour: Some(offer.price_per_hour),
-    };
-    let fit = engine.calibrate().await;
-    d.ctx.info(&crate::bench::calibrate::described(
-        fit,
-        engine.workload.asked_input(),
-    ));
-    let warm_failed = engine.warm_up(WARM_UP).await;
-    d.ctx.info(&format!(
-        "Warm-up: {WARM_UP} requests, left out of the metrics ({warm_failed} failed)"
-    ));
+    let (engine, label) = engine_for(d, http, target, offer.price_per_hour).await;
     if let Some(probe) = test.probe {
         probe_host(d, &engine, probe).await?;
     }
     let mut capacity = None;
     let mut searched = None;
     if test.capacity_search {
-        let limits = crate::bench::search::Limits {
-            usd_budget: test.search_budget_usd,
-            time_budget: test
-                .search_seconds
-                .map_or(SEARCH.time_budget, |s| Duration::from_secs(s.into())),
-            ..SEARCH
-        };
+        let limits = search_limits(&test);
         d.ctx.info(&format!(
             "Capacity search: the highest concurrency within the SLOs (p95 TTFT ≤ {:.0} ms, p95 TPOT ≤ {:.0} ms), at most {} and {} s{}",
             engine.slo.ttft_p95_ms,
@@ -155,13 +175,16 @@ pub async fn run(
     }
     let tuning = match (test.tune, searched) {
         (Some(request), Some(searched)) => {
+            let gpu = gdl_model::runs::OfferChoice::of(offer);
             let on = super::tune::On {
-                connected,
+                host: connected.host.as_ref(),
+                gpu: &gpu,
                 served,
                 model,
                 engine: &engine,
             };
-            Some(super::tune::run(d, on, searched, request, serving).await)
+            let (measured, limits) = searched;
+            Some(super::tune::run(d, on, (Some(measured), limits), request, serving).await)
         }
         _ => None,
     };

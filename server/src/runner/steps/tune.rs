@@ -3,18 +3,22 @@
 //! settings, one at a time ([`crate::bench::tune`]), each measured by the same search; the
 //! run's log tells each point as it is measured, and the record keeps them all.
 //!
-//! A deployment tunes before it opens: its engine is left running the best point, and
-//! [`settled`] makes that point the run's configuration, so it serves, restarts after a
-//! crash and resumes after a dashboard's restart with it.
+//! A deployment tunes before it opens, or while it serves when asked
+//! (`runner::serving::retune`):
+//! its engine is left running the best point, and [`settled`] makes that point the run's
+//! configuration, so it serves, restarts after a crash and resumes after a dashboard's
+//! restart with it.
 
-use super::{Connected, Deps, ResolvedModel, Served};
+use super::{Deps, ResolvedModel, Served};
 use crate::bench::search::{Capacity, Limits};
 use crate::bench::tune::{self, Restart, TunePlan};
 use crate::bench::Engine;
+use crate::runner::host::RemoteHost;
 use crate::runner::steps::install;
 use crate::runner::vllm::{Deployment, Launch};
 use gdl_model::engines::EngineSettings;
 use gdl_model::registry::Quantization;
+use gdl_model::runs::OfferChoice;
 use gdl_model::tuning::{TuneRequest, Tuning};
 use std::future::Future;
 use std::time::Duration;
@@ -24,10 +28,11 @@ const WARM_UP: u32 = 2;
 /// How long a restarted engine may take to answer `/v1/models` once it reports healthy.
 const READY: Duration = Duration::from_secs(60);
 
-/// What tuning works on: the run's host, its engine as started and measured.
+/// What tuning works on: the run's host and GPU, its engine as started and measured.
 #[derive(Clone, Copy)]
 pub struct On<'a> {
-    pub connected: &'a Connected,
+    pub host: &'a dyn RemoteHost,
+    pub gpu: &'a OfferChoice,
     pub served: &'a Served,
     pub model: &'a ResolvedModel,
     pub engine: &'a Engine,
@@ -39,17 +44,16 @@ struct OnHost<'a> {
     on: On<'a>,
 }
 
-/// How the run's engine starts on `connected`'s host with `settings` and, when given,
-/// its weights quantized as `weights` says (the same checkpoint, loaded otherwise).
+/// How the run's engine starts on `gpu` with `settings` and, when given, its weights
+/// quantized as `weights` says (the same checkpoint, loaded otherwise).
 fn launch_for(
     d: &Deps<'_>,
-    connected: &Connected,
+    offer: &OfferChoice,
     model: &ResolvedModel,
     settings: &EngineSettings,
     weights: Option<Quantization>,
 ) -> Launch {
     let config = d.ctx.config();
-    let offer = &connected.offer;
     let model = ResolvedModel {
         quantization: weights.unwrap_or(model.quantization),
         ..model.clone()
@@ -73,13 +77,13 @@ impl Restart for OnHost<'_> {
         let settings = settings.clone();
         async move {
             let On {
-                connected,
+                host,
+                gpu,
                 served,
                 model,
                 engine,
             } = self.on;
-            let launch = launch_for(self.d, connected, model, &settings, weights);
-            let host = connected.host.as_ref();
+            let launch = launch_for(self.d, gpu, model, &settings, weights);
             if let Some(stop) = launch.stop() {
                 host.exec(&stop, Duration::from_secs(60))
                     .await
@@ -96,32 +100,30 @@ impl Restart for OnHost<'_> {
     }
 }
 
-fn compute_capability(offer: &super::Offer) -> Option<(u8, u8)> {
+fn compute_capability(offer: &OfferChoice) -> Option<(u8, u8)> {
     gdl_model::gpus::lookup_with_vram(&offer.gpu_type, offer.vram_gb).map(|g| g.compute_capability)
 }
 
 /// Tunes the run's engine `on` its host from its settings, whose capacity search (within
-/// `limits`) found `measured`, within `request`'s budget; logs each point. With `settle`
-/// (a deployment, which serves next) the engine is left running the best point; otherwise
-/// as the last trial left it (the run's cleanup follows).
+/// `limits`) found `measured` (`None`: measured first, as part of tuning), within
+/// `request`'s budget; logs each point. With `settle` (a deployment, which serves next)
+/// the engine is left running the best point; otherwise as the last trial left it (the
+/// run's cleanup follows).
 pub async fn run(
     d: &Deps<'_>,
     on: On<'_>,
-    (measured, limits): (Capacity, Limits),
+    (measured, limits): (Option<Capacity>, Limits),
     request: TuneRequest,
     settle: bool,
 ) -> Tuning {
     let On {
-        connected,
-        model,
-        engine,
-        ..
+        gpu, model, engine, ..
     } = on;
     let config = d.ctx.config();
     // An FP8 KV cache and FP8 weights are tried on Ada and newer (compute capability 8.9
     // and up), where the GPUs have FP8 arithmetic; older cards convert in software, when
     // they can at all. Weights are quantized only from 16 bits (a 4-bit checkpoint stays).
-    let fp8_cache = compute_capability(&connected.offer).is_some_and(|cc| cc >= (8, 9));
+    let fp8_cache = compute_capability(gpu).is_some_and(|cc| cc >= (8, 9));
     let fp8_weights = fp8_cache && model.quantization == Quantization::None;
     let plan = TunePlan {
         usd_budget: request.usd_budget,
@@ -147,7 +149,7 @@ pub async fn run(
         &mut on_host,
         engine,
         &config.settings,
-        Some(measured),
+        measured,
         &plan,
         |point| {
             let result = match (&point.error, point.capacity) {
@@ -189,7 +191,7 @@ pub async fn run(
 /// launch returned is the one serving restarts with.
 pub async fn settled(
     d: &Deps<'_>,
-    connected: &Connected,
+    gpu: &OfferChoice,
     served: Served,
     model: &ResolvedModel,
     tuning: &Tuning,
@@ -217,7 +219,7 @@ pub async fn settled(
         best.change
     ));
     Served {
-        launch: launch_for(d, connected, model, &best.settings, best.weights),
+        launch: launch_for(d, gpu, model, &best.settings, best.weights),
         api_key: served.api_key,
     }
 }
