@@ -97,6 +97,12 @@ pub trait Backend: Send + Sync + 'static {
     fn stop_deployment(&self, id: DeploymentId) -> Answer<'_, Deployment>;
     /// Changes a deployment's guards while it runs.
     fn set_deployment_guards(&self, id: DeploymentId, guards: Guards) -> Answer<'_, Deployment>;
+    /// Asks a serving deployment to tune its engine within `request`'s budget.
+    fn tune_deployment(
+        &self,
+        id: DeploymentId,
+        request: gdl_model::tuning::TuneRequest,
+    ) -> Answer<'_, Deployment>;
     /// Makes a key for a deployment; its secret is in the answer only.
     fn new_deployment_key(&self, id: DeploymentId, label: String) -> Answer<'_, CreatedKey>;
     /// Revokes a deployment's key.

@@ -138,6 +138,14 @@ impl Backend for Dashboard {
         Box::pin(async move { Ok(Dashboard::set_deployment_guards(self, &id, guards).await?) })
     }
 
+    fn tune_deployment(
+        &self,
+        id: DeploymentId,
+        request: gdl_model::tuning::TuneRequest,
+    ) -> Answer<'_, Deployment> {
+        Box::pin(async move { Ok(Dashboard::tune_deployment(self, &id, request).await?) })
+    }
+
     fn new_deployment_key(&self, id: DeploymentId, label: String) -> Answer<'_, CreatedKey> {
         Box::pin(async move { Ok(Dashboard::new_deployment_key(self, &id, &label).await?) })
     }

@@ -175,6 +175,42 @@ pub async fn stop_deployment(id: DeploymentId) -> Reply<Deployment> {
     Ok(crate::backend::backend()?.stop_deployment(id).await)
 }
 
+/// Asks a serving deployment to tune its engine (the page's Tune card): `tune` as the
+/// test form posts it, a blank budget refused.
+#[server(prefix = "/_fn", endpoint = "tune_deployment")]
+pub async fn tune_deployment(
+    id: DeploymentId,
+    usd_budget: String,
+    seconds: Option<String>,
+) -> Reply<Deployment> {
+    let number = |text: &str| text.trim().parse::<f64>().ok();
+    let Some(usd_budget) = number(&usd_budget) else {
+        return Ok(Err(gdl_model::error::ApiError::invalid(
+            format!("the tuning's budget is not a number of dollars: {usd_budget:?}"),
+            "Give it 0.5, say (0.01-100).",
+        )));
+    };
+    let seconds = match seconds.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => gdl_model::tuning::DEFAULT_TUNE_SECONDS,
+        Some(text) => match text.parse() {
+            Ok(s) => s,
+            Err(_) => {
+                return Ok(Err(gdl_model::error::ApiError::invalid(
+                    format!("the tuning's seconds are not a whole number: {text:?}"),
+                    "Give it 600, say (60-7,200), or leave it empty for 1,800.",
+                )))
+            }
+        },
+    };
+    let request = gdl_model::tuning::TuneRequest {
+        usd_budget,
+        seconds,
+    };
+    Ok(crate::backend::backend()?
+        .tune_deployment(id, request)
+        .await)
+}
+
 /// Changes a deployment's guards while it runs.
 #[server(prefix = "/_fn", endpoint = "deployment_guards")]
 pub async fn set_deployment_guards(id: DeploymentId, guards: Guards) -> Reply<Deployment> {

@@ -7,6 +7,7 @@ mod endpoint;
 pub(super) mod examples;
 mod guards;
 mod keys;
+mod tune;
 pub(super) mod words;
 
 use super::live_page::{LiveContent, LiveToolbar};
@@ -61,6 +62,7 @@ fn Shown(answer: Page) -> impl IntoView {
         <endpoint::Endpoint d made/>
         <Meter d/>
         <guards::GuardsCard d/>
+        <tune::TuneCard d/>
         <keys::Keys d made/>
     }
 }

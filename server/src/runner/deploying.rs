@@ -181,11 +181,22 @@ impl Runner {
             if stored.status.is_finished() {
                 return Err(ended(id));
             }
+            let (why, hint) = if self.inner.store.shares_events() {
+                (
+                    "is served by another replica of this dashboard",
+                    "Ask the replica that serves it: a tuning is not passed between replicas.",
+                )
+            } else {
+                (
+                    "is not watched by this dashboard now (it is being resumed)",
+                    "Try again once it serves.",
+                )
+            };
             return Err(ApiError::new(
                 ErrorCode::DeploymentNotReady,
-                format!("deployment {id} is served by another replica of this dashboard"),
+                format!("deployment {id} {why}"),
             )
-            .with_hint("Ask the replica that serves it (its run's page names the replica's lease holder), or try again after a restart moves it."));
+            .with_hint(hint));
         };
         let now = live.snapshot();
         if now.status.is_finished() || now.status == DeploymentStatus::Stopping {

@@ -22,7 +22,7 @@ fn browser() -> reqwest::Client {
 
 /// Posts `fields` to server function `name` as a form without JavaScript does (it accepts
 /// HTML and names the page it came from); the answer's status, location and cookies set.
-async fn post_plain(
+pub async fn post_plain(
     d: &Dashboard,
     name: &str,
     from: &str,

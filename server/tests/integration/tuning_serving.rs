@@ -1,5 +1,5 @@
-//! Issue 31: a deployment that already serves tunes its engine when asked (REST and
-//! `gpu-deploy-llm tune`): the gateway refuses requests meanwhile, it serves again with the
+//! Issue 31: a deployment that already serves tunes its engine when asked (its page's Tune
+//! card, REST and `gpu-deploy-llm tune`): the gateway refuses requests meanwhile, it serves again with the
 //! best point, and that point is what its engine and its run's configuration say.
 
 use crate::dashboard::Dashboard;
@@ -68,9 +68,22 @@ async fn a_serving_deployment_tunes_when_asked_and_serves_again_with_the_best() 
     assert_eq!(status, 404);
     assert_eq!(deployment(&d, id).await.status, DeploymentStatus::Serving);
 
-    // Asked: it stops serving while it tunes, and a second ask is refused meanwhile.
-    let (status, asked) = post(&d, &tune, json!({"usd_budget": 0.5, "seconds": 300})).await;
-    assert_eq!(status, 202, "{asked}");
+    // Asked from its page's Tune card, as the form posts without JavaScript: it stops
+    // serving while it tunes, and a second ask is refused meanwhile.
+    let path = format!("/deployments/{id}");
+    let page = d.get(&path).await.text().await.unwrap();
+    assert!(
+        page.contains(r#"data-testid="deployment-tune""#),
+        "the card"
+    );
+    let fields: Vec<(String, String)> = [("id", id), ("usd_budget", "0.5"), ("seconds", "300")]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let (status, location, _) =
+        crate::deployments_pages::post_plain(&d, "tune_deployment", &path, &fields).await;
+    assert_eq!(status, 302, "{location}");
+    assert!(location.contains(&path), "back to its page: {location}");
     eventually(Duration::from_secs(30), || async {
         (deployment(&d, id).await.status == DeploymentStatus::Tuning).then_some(())
     })
@@ -110,12 +123,7 @@ async fn a_serving_deployment_tunes_when_asked_and_serves_again_with_the_best() 
     crate::tuning::serves_with(&d, &run, winner).await;
     assert!(log_has(&d, run.id.as_str(), "Tuning asked while serving"));
     assert_eq!(chat(&d, id, key, false).await.0, 200, "open again");
-    let page = d
-        .get(&format!("/deployments/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = d.get(&path).await.text().await.unwrap();
     assert!(page.contains(r#"data-testid="deployment-tuning""#));
     assert!(page.contains(&format!("best: {}", winner.change)), "{page}");
 

@@ -4,10 +4,9 @@
 //! run's log tells each point as it is measured, and the record keeps them all.
 //!
 //! A deployment tunes before it opens, or while it serves when asked
-//! (`runner::serving::retune`):
-//! its engine is left running the best point, and [`settled`] makes that point the run's
-//! configuration, so it serves, restarts after a crash and resumes after a dashboard's
-//! restart with it.
+//! (`runner::serving::retune`): its engine is left running the best point, and [`settled`]
+//! makes that point the run's configuration, so it serves, restarts after a crash and
+//! resumes after a dashboard's restart with it.
 
 use super::{Deps, ResolvedModel, Served};
 use crate::bench::search::{Capacity, Limits};
@@ -212,7 +211,9 @@ pub async fn settled(
             }
         })
         .await;
-    let words = best.words();
+    // Weights quantized by an earlier tuning are the run's own now: still FP8.
+    let loaded = weights.or(Some(model.quantization).filter(|q| *q == Quantization::Fp8));
+    let words = gdl_model::tuning::setup_words(&best.settings, loaded);
     live.change(|x| x.settings = words.clone());
     d.ctx.info(&format!(
         "Serving with the best settings tuning found: {} ({words})",
