@@ -68,15 +68,14 @@ cargo test -p app --features ssr
 cargo test -p gdl-examples
 cargo test -p server --lib --bins
 cargo test -p server --doc
-# The integration tests spend most of their time waiting on the simulator's clocks (its
-# broker's delays, its engines' tokens), not on the CPU: four at a time on two cores take
-# about half as long as two (docs/testing.md, "How long a cold run takes").
-cargo test -p server --test integration -- --test-threads 4
+# Two at a time (one a core): four at a time took about half as long, but made tests that
+# race the simulator's compressed clock fail (docs/testing.md, "How long a cold run takes").
+cargo test -p server --test integration
 
 step "the dashboard's run, cleanup and restart tests again, on PostgreSQL"
 # The same tests, each dashboard on a schema of its own (GDL_TEST_STORE, support.rs): what
 # money depends on (runs, cleanup, the reconciler, restarts, deployments) holds on both.
-GDL_TEST_STORE=postgres cargo test -p server --test integration -- --test-threads 4 \
+GDL_TEST_STORE=postgres cargo test -p server --test integration -- \
   runs:: reconcile:: cost_safety:: recovery:: deploy_restart:: deployments::
 
 step "live-channel load driver, small level (so it cannot rot), one server and two replicas"
