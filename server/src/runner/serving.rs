@@ -177,10 +177,7 @@ pub async fn watch(d: &Deps<'_>, mut link: Link<'_>, served: &Served, t: &Ticket
     let http = super::loadgen::host_client(Some(Duration::from_secs(5)));
     let config = &d.config.serving;
     // How the engine starts again after a crash: a tuning changes it.
-    let mut served = Served {
-        api_key: served.api_key.clone(),
-        launch: served.launch.clone(),
-    };
+    let mut served = served.clone();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(config.tick) => {}

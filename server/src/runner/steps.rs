@@ -99,6 +99,7 @@ pub struct Connected {
 }
 
 /// vLLM serving on the host, the API key it requires and how it was launched (to watch it).
+#[derive(Clone)]
 pub struct Served {
     pub api_key: Zeroizing<String>,
     pub launch: crate::runner::vllm::Launch,

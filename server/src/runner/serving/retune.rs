@@ -78,10 +78,6 @@ async fn while_serving(
     };
     let limits = crate::runner::steps::benchmark::search_limits(&config);
     let tuning = tune::run(d, on, (None, limits), request, true).await;
-    let again = Served {
-        api_key: served.api_key.clone(),
-        launch: served.launch.clone(),
-    };
-    let settled = tune::settled(d, &gpu, again, &plan.model, &tuning, live).await;
+    let settled = tune::settled(d, &gpu, served.clone(), &plan.model, &tuning, live).await;
     Ok((tuning, settled))
 }
