@@ -98,7 +98,8 @@ where
 
 /// One change tuning can make, in the order tried: what usually matters most first (how
 /// many sequences fit at once: the KV cache and the memory share), then the limit on
-/// sequences when it, not memory, bound the capacity, then the weights' quantization.
+/// sequences when it, not memory, bound the capacity, then the weights' quantization, then
+/// on a run of several GPUs copies of the model side by side instead of one split over all.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "knob", content = "value")]
@@ -113,6 +114,10 @@ pub enum Change {
     /// `--quantization fp8`, on Ada and newer GPUs): half the memory and faster decoding,
     /// from the same checkpoint.
     WeightsFp8,
+    /// This many copies of the model side by side on the run's GPUs (vLLM
+    /// `--data-parallel-size`, SGLang `--dp-size`), each split over its share of them,
+    /// instead of one copy split over all (tensor parallel).
+    DataParallel(u32),
 }
 
 impl Change {
@@ -125,6 +130,7 @@ impl Change {
             Change::MemoryShare(share) => out.gpu_memory_utilization = Some(share),
             Change::MaxNumSeqs(n) => out.max_num_seqs = Some(n),
             Change::WeightsFp8 => {}
+            Change::DataParallel(n) => out.data_parallel_size = Some(n),
         }
         out
     }
@@ -141,6 +147,7 @@ impl Change {
             Change::MemoryShare(share) => format!("memory share {share:.2}"),
             Change::MaxNumSeqs(n) => format!("max sequences {n}"),
             Change::WeightsFp8 => "weights FP8".into(),
+            Change::DataParallel(n) => format!("{n} copies (data parallel)"),
         }
     }
 }
@@ -207,6 +214,9 @@ pub fn changed(
     }
     if weights == Some(Quantization::Fp8) {
         parts.push(Change::WeightsFp8.describe());
+    }
+    if to.copies() != from.copies() {
+        parts.push(Change::DataParallel(to.copies()).describe());
     }
     if parts.is_empty() {
         "default".into()
@@ -356,5 +366,15 @@ mod tests {
         assert_eq!(Change::MaxNumSeqs(64).describe(), "max sequences 64");
         let json = serde_json::to_string(&Change::MemoryShare(0.95)).unwrap();
         assert_eq!(json, r#"{"knob":"memory_share","value":0.95}"#);
+        // Copies side by side: a setting of their own, read the same in both places.
+        let copies = Change::DataParallel(2).apply(&share);
+        assert_eq!(copies.data_parallel_size, Some(2));
+        assert_eq!(
+            changed(&base, &copies, None),
+            "KV cache FP8, memory share 0.95, 2 copies (data parallel)"
+        );
+        assert!(setup_words(&copies, None).ends_with("2 copies (data parallel) · KV cache fp8"));
+        let json = serde_json::to_string(&Change::DataParallel(2)).unwrap();
+        assert_eq!(json, r#"{"knob":"data_parallel","value":2}"#);
     }
 }

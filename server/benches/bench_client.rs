@@ -84,6 +84,7 @@ async fn accuracy() -> (f64, f64) {
         max_seqs: 0,
         kv_tokens: 0,
         owned_by: "vllm",
+        copies: 1,
     };
     let llm = SimLlm::start(profile.clone(), 0).unwrap();
     let engine = engine(

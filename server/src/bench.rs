@@ -253,6 +253,7 @@ mod tests {
             max_seqs: 0,
             kv_tokens: 0,
             owned_by: "vllm",
+            copies: 1,
         }
     }
 

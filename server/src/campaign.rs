@@ -124,8 +124,12 @@ impl Campaigns {
             let Some((_, model)) = resolved.iter().find(|(rq, _)| *rq == q) else {
                 return false;
             };
-            // The fewest GPUs of this kind the model fits on, and only offers of that many.
-            let needed = (1..=8u32).find(|n| model.vram_per_gpu(*n) <= offer.vram_gb);
+            // The fewest GPUs of this kind the model fits on (times the copies the settings
+            // serve side by side), and only offers of that many.
+            let copies = request.settings.copies();
+            let needed = (1..=8u32)
+                .find(|n| model.vram_per_gpu(*n) <= offer.vram_gb)
+                .map(|n| n * copies);
             let config = launch::base_config(request, q);
             needed == Some(offer.gpu_count) && Fit::of(&config).allows(offer)
         };

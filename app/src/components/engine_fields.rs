@@ -82,6 +82,11 @@ pub fn EngineFields() -> impl IntoView {
                     <input type="number" name="config[settings][gpu_memory_utilization]" min="0.10"
                         max="0.99" step="0.01" placeholder="0.90"/>
                 </label>
+                <label title="Copies of the model side by side, dividing the GPU count (vLLM --data-parallel-size, SGLang --dp-size); each is split over its share of the GPUs">
+                    "Copies (data parallel)"
+                    <input type="number" name="config[settings][data_parallel_size]" min="1" max="8"
+                        step="1" placeholder="1" inputmode="numeric"/>
+                </label>
                 <label>
                     "Dtype"
                     <select name="config[settings][dtype]">

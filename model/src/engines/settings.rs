@@ -10,6 +10,10 @@
 use super::Engine;
 use serde::{Deserialize, Serialize};
 
+mod extra;
+use extra::check_extra;
+pub use extra::known_flags;
+
 /// The most extra flags a run may pass.
 pub const MAX_EXTRA_FLAGS: usize = 12;
 
@@ -113,6 +117,12 @@ pub struct EngineSettings {
     /// Share of each GPU's memory the engine may take, 0.10–0.99 (0.90 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_memory_utilization: Option<f64>,
+    /// Copies of the model served side by side on the run's GPUs (vLLM
+    /// `--data-parallel-size`, SGLang `--dp-size`), 1–8, dividing the run's GPU count: each
+    /// copy is split over `gpu_count / data_parallel_size` GPUs (tensor parallel). One copy
+    /// over all of them when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_parallel_size: Option<u32>,
     /// `auto`, `half` or `bfloat16`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub dtype: Dtype,
@@ -207,6 +217,11 @@ impl EngineSettings {
                 );
             }
         }
+        if let Some(n) = self.data_parallel_size {
+            if !(1..=8).contains(&n) {
+                return wrong("data_parallel_size", format!("must be 1 to 8, got {n}"));
+            }
+        }
         if self.extra_flags.len() > MAX_EXTRA_FLAGS {
             return wrong(
                 "extra_flags",
@@ -231,9 +246,31 @@ impl EngineSettings {
             .unwrap_or(Self::DEFAULT_GPU_MEMORY_UTILIZATION)
     }
 
-    /// The engine's flags for these settings on `gpus` GPUs (tensor parallelism above one),
-    /// as separate words, unquoted; `dtype` `auto` adds nothing (the runner decides `half`
-    /// below Ampere).
+    /// Whether these settings can run on `gpus` GPUs: the copies served side by side divide
+    /// them (none asked: always).
+    pub fn fits_gpu_count(&self, gpus: u32) -> Result<(), SettingsError> {
+        let copies = self.copies();
+        if !gpus.max(1).is_multiple_of(copies) {
+            return Err(SettingsError {
+                field: "data_parallel_size",
+                message: format!(
+                    "{copies} copies of the model do not divide {gpus} GPU(s): use a data_parallel_size that divides gpu_count"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies of the model served side by side (1 when none are asked).
+    pub fn copies(&self) -> u32 {
+        self.data_parallel_size.unwrap_or(1).max(1)
+    }
+
+    /// The engine's flags for these settings on `gpus` GPUs, as separate words, unquoted:
+    /// each copy of the model (one unless [`Self::data_parallel_size`] says) is split over
+    /// its share of the GPUs (tensor parallelism above one); `dtype` `auto` adds nothing
+    /// (the runner decides `half` below Ampere). Settings whose copies do not divide `gpus`
+    /// are refused before (`fits_gpu_count`); here the split rounds down.
     pub fn flags(&self, engine: Engine, gpus: u32) -> Vec<String> {
         let vllm = engine == Engine::Vllm;
         let mut out: Vec<String> = Vec::new();
@@ -289,13 +326,23 @@ impl EngineSettings {
         if self.trust_remote_code {
             flag("--trust-remote-code", None);
         }
-        if gpus > 1 {
+        let copies = self.copies();
+        let split = (gpus / copies).max(1);
+        if split > 1 {
             let name = if vllm {
                 "--tensor-parallel-size"
             } else {
                 "--tp-size"
             };
-            flag(name, Some(gpus.to_string()));
+            flag(name, Some(split.to_string()));
+        }
+        if copies > 1 {
+            let name = if vllm {
+                "--data-parallel-size"
+            } else {
+                "--dp-size"
+            };
+            flag(name, Some(copies.to_string()));
         }
         out.extend(self.extra_flags.iter().map(|f| f.trim().to_owned()));
         out
@@ -313,6 +360,12 @@ impl EngineSettings {
         }
         if let Some(u) = self.gpu_memory_utilization {
             parts.push(format!("GPU memory {:.0}%", u * 100.0));
+        }
+        if let Some(n) = self.data_parallel_size {
+            parts.push(match n {
+                1 => "one copy".to_owned(),
+                n => format!("{n} copies (data parallel)"),
+            });
         }
         if self.dtype != Dtype::Auto {
             parts.push(format!("dtype {}", self.dtype.as_str()));
@@ -347,81 +400,6 @@ fn thousands(n: u32) -> String {
         out.push(c);
     }
     out
-}
-
-/// Flags a run may add for `engine`: ones that change how it serves, never where it listens,
-/// what it loads, or its key (the runner sets those).
-/// source: `vllm serve --help` (vLLM 0.31) and `python -m sglang.launch_server --help`
-/// (SGLang 0.5.21); flags both engines had in their older catalogue versions too.
-pub fn known_flags(engine: Engine) -> &'static [&'static str] {
-    match engine {
-        Engine::Vllm => &[
-            "--seed",
-            "--max-num-batched-tokens",
-            "--enable-chunked-prefill",
-            "--no-enable-chunked-prefill",
-            "--block-size",
-            "--swap-space",
-            "--cpu-offload-gb",
-            "--max-logprobs",
-            "--disable-log-requests",
-            "--disable-log-stats",
-            "--tokenizer-mode",
-            "--revision",
-            "--max-seq-len-to-capture",
-            "--pipeline-parallel-size",
-            "--enable-expert-parallel",
-            "--generation-config",
-            "--reasoning-parser",
-            "--tool-call-parser",
-            "--enable-auto-tool-choice",
-            "--num-scheduler-steps",
-            "--scheduling-policy",
-        ],
-        Engine::Sglang => &[
-            "--random-seed",
-            "--chunked-prefill-size",
-            "--max-prefill-tokens",
-            "--schedule-policy",
-            "--schedule-conservativeness",
-            "--attention-backend",
-            "--sampling-backend",
-            "--cuda-graph-max-bs",
-            "--disable-overlap-schedule",
-            "--enable-torch-compile",
-            "--revision",
-            "--log-level",
-            "--reasoning-parser",
-            "--tool-call-parser",
-            "--dp-size",
-            "--enable-mixed-chunk",
-        ],
-    }
-}
-
-/// Checks one extra flag: `--flag` or `--flag=value`, the flag known, the value short and
-/// printable.
-fn check_extra(engine: Engine, flag: &str) -> Result<(), String> {
-    let flag = flag.trim();
-    let (name, value) = flag.split_once('=').unwrap_or((flag, ""));
-    if !name.starts_with("--") {
-        return Err(format!(
-            "{flag:?} is not a flag: write --name or --name=value"
-        ));
-    }
-    if !known_flags(engine).contains(&name) {
-        return Err(format!(
-            "{name} is not one of the {} flags a run may add ({})",
-            engine.label(),
-            known_flags(engine).join(", ")
-        ));
-    }
-    if value.len() > 200 || value.chars().any(|c| c.is_control()) {
-        return Err(format!(
-            "the value of {name} must be one line of at most 200 characters"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub async fn start(
     let config: TestConfig = json_body(
         &body,
         "the test configuration is not valid JSON of the expected shape",
-        r#"Send at least {"model": "qwen2.5-0.5b", "max_price": 0.5}; optional: provider, quantization, reservation_hours, gpu_count, keep_on_failure, deploy_mode, engine, engine_version (GET /api/engines), settings {max_model_len, max_num_seqs, gpu_memory_utilization, dtype, kv_cache_dtype, prefix_caching, enforce_eager, trust_remote_code, extra_flags}, pin_offer, capacity_search."#,
+        r#"Send at least {"model": "qwen2.5-0.5b", "max_price": 0.5}; optional: provider, quantization, reservation_hours, gpu_count, keep_on_failure, deploy_mode, engine, engine_version (GET /api/engines), settings {max_model_len, max_num_seqs, gpu_memory_utilization, data_parallel_size, dtype, kv_cache_dtype, prefix_caching, enforce_eager, trust_remote_code, extra_flags}, pin_offer, capacity_search."#,
     )?;
     let run = d.start_run(config).await?;
     Ok((StatusCode::CREATED, Json(RunStarted { id: run.id })))

@@ -5,8 +5,10 @@
 //!
 //! The changes are tried in [`space`]'s order, each on top of the best so far: an FP8 KV
 //! cache, then a larger memory share, then a higher limit on sequences when that limit (not
-//! memory) bound the capacity, then 16-bit weights quantized to FP8 as they load. A change that does not beat the best is dropped and the
-//! engine goes back to the best at the end. Before each trial the cost of one more (as
+//! memory) bound the capacity, then 16-bit weights quantized to FP8 as they load, then on
+//! several GPUs copies of the model side by side (data parallel) instead of one split over
+//! all (tensor parallel). A change that does not beat the best is dropped and the engine
+//! goes back to the best at the end. Before each trial the cost of one more (as
 //! long as the slowest so far) is checked against the $ and time budgets, and the search
 //! inside is bounded by what is left, so tuning never spends past its budget.
 
@@ -48,6 +50,10 @@ pub struct TunePlan {
     /// Whether the weights can be quantized to FP8 as they load (16-bit weights, a GPU
     /// with FP8 arithmetic).
     pub fp8_weights: bool,
+    /// The copies of the model to try side by side on the run's GPUs (each split over its
+    /// share of them): the most that divide them with each share still holding the
+    /// model; `None` on one GPU, or when no share smaller than all of them would.
+    pub copies: Option<u32>,
     /// Leave the engine running the best settings (the budgets keep room for that last
     /// restart); otherwise it is left as the last trial left it (the run's cleanup follows).
     pub settle: bool,
@@ -74,18 +80,22 @@ pub fn space(point: &TuningPoint, plan: &TunePlan) -> Vec<Change> {
     if plan.fp8_weights && point.weights.is_none() {
         out.push(Change::WeightsFp8);
     }
+    if let Some(n) = plan.copies.filter(|n| *n > 1 && settings.copies() != *n) {
+        out.push(Change::DataParallel(n));
+    }
     out
 }
 
-/// A doubled limit on sequences, when the limit is what the capacity reached and the
-/// search can measure above it.
+/// A doubled limit on sequences, when the limit (each copy's, so all of them together) is
+/// what the capacity reached and the search can measure above it.
 fn raise_sequences(
     settings: &EngineSettings,
     capacity: Option<u32>,
     ceiling: u32,
 ) -> Option<Change> {
     let limit = settings.max_num_seqs?;
-    (capacity? >= limit && limit < ceiling.min(4096))
+    let together = limit.saturating_mul(settings.copies());
+    (capacity? >= together && together < ceiling && limit < 4096)
         .then(|| Change::MaxNumSeqs((limit * 2).min(4096)))
 }
 

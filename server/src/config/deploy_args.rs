@@ -175,7 +175,7 @@ pub struct DeployArgs {
 
 /// The flags of what a run rents and starts, but its highest price: what a bundle or a
 /// benchmark decides (`test --from`, `deploy --from-benchmark`).
-pub const RENTED_AND_STARTED: [&str; 17] = [
+pub const RENTED_AND_STARTED: [&str; 18] = [
     "provider",
     "quantization",
     "reservation_hours",
@@ -187,6 +187,7 @@ pub const RENTED_AND_STARTED: [&str; 17] = [
     "max_model_len",
     "max_num_seqs",
     "gpu_memory_utilization",
+    "data_parallel_size",
     "dtype",
     "kv_cache_dtype",
     "prefix_caching",

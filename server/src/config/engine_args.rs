@@ -28,6 +28,11 @@ pub struct EngineArgs {
     #[arg(long)]
     pub gpu_memory_utilization: Option<f64>,
 
+    /// Copies of the model served side by side, dividing --gpu-count (vLLM
+    /// --data-parallel-size, SGLang --dp-size); each is split over its share of the GPUs.
+    #[arg(long)]
+    pub data_parallel_size: Option<u32>,
+
     /// Weight precision.
     #[arg(long, value_enum, default_value_t = DtypeArg::Auto)]
     pub dtype: DtypeArg,
@@ -85,6 +90,7 @@ impl EngineArgs {
             max_model_len: self.max_model_len,
             max_num_seqs: self.max_num_seqs,
             gpu_memory_utilization: self.gpu_memory_utilization,
+            data_parallel_size: self.data_parallel_size,
             dtype: match self.dtype {
                 DtypeArg::Auto => Dtype::Auto,
                 DtypeArg::Half => Dtype::Half,

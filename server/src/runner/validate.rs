@@ -161,6 +161,7 @@ pub fn validate(config: &TestConfig) -> Result<Plan, RunError> {
     config
         .settings
         .check(config.engine)
+        .and_then(|()| config.settings.fits_gpu_count(config.gpu_count))
         .map_err(|e| RunError::invalid(format!("settings.{e}"), settings_hint(e.field)))?;
     if config.engine == engines::Engine::Sglang && config.deploy_mode != DeployMode::Docker {
         return Err(RunError::invalid(
@@ -208,6 +209,7 @@ fn settings_hint(field: &str) -> &'static str {
         "max_model_len" => "Leave it out for the model's own context length, or give 256 to 1048576 tokens.",
         "max_num_seqs" => "Leave it out for the engine's default (256 in vLLM).",
         "gpu_memory_utilization" => "0.90 is the default; lower it when something else shares the GPU.",
+        "data_parallel_size" => "Leave it out for one copy of the model over all the run's GPUs; 2 on two GPUs serves a copy on each.",
         _ => "Each extra flag is --name or --name=value, from the engine's flags GET /api/engines lists; the runner sets the model, host, port and key itself.",
     }
 }
@@ -291,5 +293,24 @@ mod tests {
         .unwrap_err();
         assert!(e.message.contains("one GPU"), "{}", e.message);
         assert!(e.hint.unwrap().contains("docker mode"));
+    }
+
+    #[test]
+    fn copies_side_by_side_must_divide_the_gpus() {
+        let with = |gpus: u32, copies: u32| {
+            check(&format!(
+                r#"{{"model":"qwen2.5-0.5b","max_price":1,"gpu_count":{gpus},"settings":{{"data_parallel_size":{copies}}}}}"#
+            ))
+        };
+        assert!(with(2, 2).is_ok());
+        assert!(with(4, 2).is_ok());
+        let e = with(3, 2).unwrap_err();
+        assert!(
+            e.message.starts_with("settings.data_parallel_size: "),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.unwrap().contains("a copy on each"));
+        assert!(with(1, 2).is_err());
     }
 }

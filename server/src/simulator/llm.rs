@@ -42,6 +42,10 @@ pub struct LlmProfile {
     /// Tokens of KV cache: a request holds its prompt's and its reply's while it runs, and
     /// waits in the queue when they are not free ([`settings`]; 0: no limit).
     pub kv_tokens: u64,
+    /// Copies of the model side by side (vLLM `--data-parallel-size`), the sequences spread
+    /// evenly over them: a step slows by those on its copy ([`settings::on_one_copy`]).
+    /// `max_seqs` and `kv_tokens` count all the copies'. 0 or 1: one.
+    pub copies: u32,
 }
 
 /// Relative decode speed of a GPU (RTX 3090 = 1).
@@ -68,10 +72,7 @@ fn gpu_factor(gpu_type: &str) -> f64 {
 impl LlmProfile {
     /// The profile of `model` on `gpu_count` × `gpu_type`.
     pub fn for_hardware(model: &str, gpu_type: &str, gpu_count: u32, api_key: String) -> Self {
-        let params_b = gdl_model::registry::find_preset(model)
-            .map(|p| p.params_b)
-            .or_else(|| gdl_model::registry::params_from_name(model))
-            .unwrap_or(1.0);
+        let params_b = Self::params_of(model);
         let factor = gpu_factor(gpu_type) * (gpu_count.max(1) as f64).powf(0.8);
         let tokens_per_s = 450.0 * factor / (params_b + 0.5);
         Self {
@@ -84,7 +85,16 @@ impl LlmProfile {
             max_seqs: 0,
             owned_by: "vllm",
             kv_tokens: 0,
+            copies: 1,
         }
+    }
+
+    /// Billions of parameters of `model` (a preset's, or read from its name; 1 otherwise).
+    pub fn params_of(model: &str) -> f64 {
+        gdl_model::registry::find_preset(model)
+            .map(|p| p.params_b)
+            .or_else(|| gdl_model::registry::params_from_name(model))
+            .unwrap_or(1.0)
     }
 
     /// A prefill of `prompt_tokens` alone on the GPU, ms (with others running it takes
@@ -258,8 +268,9 @@ impl Busy {
         Self(shared.clone())
     }
 
+    /// Sequences running on this request's copy of the model (all of them on one copy).
     fn active(&self) -> usize {
-        self.0.active.load(Ordering::SeqCst)
+        settings::on_one_copy(self.0.active.load(Ordering::SeqCst), self.0.profile.copies)
     }
 }
 

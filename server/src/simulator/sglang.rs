@@ -92,6 +92,7 @@ pub fn launch(
         ("--max-running-requests", "--max-num-seqs"),
         ("--context-length", "--max-model-len"),
         ("--kv-cache-dtype", "--kv-cache-dtype"),
+        ("--dp-size", "--data-parallel-size"),
     ];
     for (own, vllm) in same {
         if let Some(value) = arg(own) {

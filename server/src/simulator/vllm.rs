@@ -95,17 +95,16 @@ impl Vllm {
         let key = arg_after(args, "--api-key")
             .map(str::to_owned)
             .unwrap_or(api_key);
-        let mut profile = LlmProfile::for_hardware(&served, &gpus.gpu_type, gpus.count, key);
-        let launch = Launch::from_args(args, &repo, profile.params_b);
+        let launch = Launch::from_args(args, &repo, LlmProfile::params_of(&served));
+        // Each copy decodes at the speed of the GPUs it is split over.
+        let split = launch.tp.clamp(1, gpus.count.max(1));
+        let mut profile = LlmProfile::for_hardware(&served, &gpus.gpu_type, split, key);
         profile.ms_per_token *= gpus.slowdown.max(1.0) * launch.decode_factor();
-        profile.max_seqs = launch.max_num_seqs;
+        profile.max_seqs = launch.max_seqs();
+        profile.copies = launch.dp;
         let memory = gpus.memory();
         profile.kv_tokens = launch.kv_tokens(memory);
-        let death = if launch.tp > gpus.count {
-            Some(format!("ValueError: The number of required GPUs exceeds the total number of available GPUs in the placement group. (tensor_parallel_size={}, GPUs={})", launch.tp, gpus.count))
-        } else {
-            launch.refusal(memory)
-        };
+        let death = launch.refusal(memory);
         let port = arg_after(args, "--port")
             .and_then(|p| p.parse().ok())
             .unwrap_or(8000);

@@ -290,6 +290,7 @@ fn simulated_llm() -> server::simulator::llm::SimLlm {
         max_seqs: 0,
         kv_tokens: 0,
         owned_by: "vllm",
+        copies: 1,
     };
     server::simulator::llm::SimLlm::start(profile, 0).unwrap()
 }

@@ -453,14 +453,7 @@ async fn candidates_too_close_to_call_are_measured_again_once() {
         let mut first = Vec::new();
         for c in &done.candidates {
             let id = c.benchmark.as_ref().expect("measured");
-            let b: Value = d
-                .get(&format!("/api/benchmarks/{id}"))
-                .await
-                .json()
-                .await
-                .unwrap();
-            let record: gdl_model::runs::BenchmarkRecord =
-                serde_json::from_value(b["benchmark"].clone()).unwrap();
+            let record = crate::runs::benchmark(&d, id.as_str()).await;
             first.push(
                 record
                     .at_slo()

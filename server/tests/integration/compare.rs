@@ -108,14 +108,7 @@ async fn a_test_asked_to_find_the_capacity_records_it_with_every_level_tried() {
     .await;
     let run = finished(&d, &id).await;
     assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
-    let b: serde_json::Value = d
-        .get(&format!("/api/benchmarks/{}", run.benchmark_id.unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let record: gdl_model::runs::BenchmarkRecord =
-        serde_json::from_value(b["benchmark"].clone()).unwrap();
+    let record = crate::runs::benchmark(&d, run.benchmark_id.as_ref().unwrap().as_str()).await;
     let capacity = record.capacity.expect("a capacity was found");
     let slo = record
         .slo

@@ -85,6 +85,7 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
         ">0.5.19 (CUDA 12.9+)</option>",
         "<summary>Engine settings</summary>",
         "name=\"config[settings][max_model_len]\"",
+        "name=\"config[settings][data_parallel_size]\"",
         "name=\"config[settings][trust_remote_code]\"",
         "code on the rented host",
         "name=\"config[settings][extra_flags]\"",
@@ -110,6 +111,14 @@ async fn the_form_offers_engines_versions_and_settings_and_a_run_records_them() 
     set(&mut bad, "config[settings][max_model_len]", "100");
     let answer = post_form(&d, &bad).await;
     assert!(answer.contains("max_model_len"), "{answer}");
+    // Two copies of the model on the form's one GPU: refused, the field named.
+    let mut bad = fields.clone();
+    set(&mut bad, "config[settings][data_parallel_size]", "2");
+    let answer = post_form(&d, &bad).await;
+    assert!(
+        answer.contains("data_parallel_size") && answer.contains("do not divide 1 GPU"),
+        "{answer}"
+    );
     // A version the engine does not have: the catalogue's are named.
     let mut bad = fields.clone();
     set(&mut bad, "config[engine]", "sglang");

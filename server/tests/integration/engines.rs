@@ -62,6 +62,7 @@ async fn the_openapi_document_carries_the_engine_its_version_and_settings() {
         "max_model_len",
         "max_num_seqs",
         "gpu_memory_utilization",
+        "data_parallel_size",
         "dtype",
         "kv_cache_dtype",
         "prefix_caching",
@@ -147,6 +148,7 @@ fn tests_engine_flags_reach_the_runs_record() {
             .args(["test", "--model", "qwen2.5-0.5b", "--max-price", "0.01"])
             .args(["--engine-version", "v0.6.4", "--max-model-len", "8192"])
             .args(["--max-num-seqs", "32", "--gpu-memory-utilization", "0.8"])
+            .args(["--gpu-count", "2", "--data-parallel-size", "2"])
             .args(["--dtype", "half", "--kv-cache-dtype", "fp8"])
             .args(["--prefix-caching", "off", "--enforce-eager"])
             .args([
@@ -169,9 +171,25 @@ fn tests_engine_flags_reach_the_runs_record() {
         config["settings"],
         json!({
             "max_model_len": 8192, "max_num_seqs": 32, "gpu_memory_utilization": 0.8,
+            "data_parallel_size": 2,
             "dtype": "half", "kv_cache_dtype": "fp8", "prefix_caching": false,
             "enforce_eager": true, "extra_flags": ["--seed=7", "--disable-log-stats"],
         })
+    );
+    // Two copies on two GPUs: the offers looked for hold a whole copy on each GPU, not
+    // half of one.
+    let model =
+        gdl_model::registry::resolve("qwen2.5-0.5b", gdl_model::registry::Quantization::None)
+            .unwrap()
+            .with_context(&serde_json::from_value(config["settings"].clone()).unwrap());
+    assert!(model.vram_per_gpu(1) > model.vram_per_gpu(2));
+    let error = result["run"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "at least {} GB VRAM per GPU and 2 GPU(s)",
+            model.vram_per_gpu(1)
+        )),
+        "{error}"
     );
     // The workload and SLO flags, the rest their defaults.
     assert_eq!(

@@ -10,7 +10,7 @@ use crate::runs::{finished, post, start};
 use gdl_model::deployments::DeploymentStatus;
 use gdl_model::engines::KvCacheDtype;
 use gdl_model::registry::Quantization;
-use gdl_model::runs::{BenchmarkRecord, RunStatus};
+use gdl_model::runs::RunStatus;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,13 +26,7 @@ async fn a_test_that_asks_to_tune_tries_settings_on_its_rental_within_its_budget
     let run = finished(&d, &id).await;
     assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
     assert!(run.rentals.iter().all(|r| r.destroyed == Some(true)));
-    let b: serde_json::Value = d
-        .get(&format!("/api/benchmarks/{}", run.benchmark_id.unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let record: BenchmarkRecord = serde_json::from_value(b["benchmark"].clone()).unwrap();
+    let record = crate::runs::benchmark(&d, run.benchmark_id.as_ref().unwrap().as_str()).await;
     let tuning = record
         .tuning
         .expect("the tuning is recorded with the benchmark");
@@ -363,4 +357,43 @@ pub async fn serves_with(
         "{last}"
     );
     launches
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_two_gpus_tuning_tries_two_copies_side_by_side() {
+    let d = crate::deployments::dashboard().await;
+    // The cache and memory changes already made, no limit on sequences: what is left to
+    // try is FP8 weights (on an Ada card) and a copy of the model on each GPU.
+    let body = json!({"model": "qwen2.5-0.5b", "max_price": 3, "gpu_count": 2,
+        "capacity_search": true, "search_seconds": 30,
+        "settings": {"kv_cache_dtype": "fp8", "gpu_memory_utilization": 0.95},
+        "tune": {"usd_budget": 0.5, "seconds": 300}});
+    let id = start(&d, body).await;
+    let run = finished(&d, &id).await;
+    assert_eq!(run.status, RunStatus::Passed, "{:?}", run.error);
+    assert!(run.rentals.iter().all(|r| r.destroyed == Some(true)));
+    assert!(log_has(
+        &d,
+        &id,
+        "2 copies of the model side by side are tried too, each on 1 of the 2 GPUs"
+    ));
+    let record = crate::runs::benchmark(&d, run.benchmark_id.as_ref().unwrap().as_str()).await;
+    assert_eq!(record.gpu_count, 2);
+    let tuning = record.tuning.expect("recorded");
+    let copies = tuning
+        .points
+        .iter()
+        .find(|p| p.settings.data_parallel_size == Some(2))
+        .expect("two copies tried");
+    assert!(
+        copies.change.ends_with("2 copies (data parallel)"),
+        "{copies:?}"
+    );
+    // The simulated engine refuses more GPUs than the host has: it served, so each copy
+    // was started on one GPU (tensor parallel 1), not split over two.
+    assert!(copies.error.is_none(), "{copies:?}");
+    assert!(copies.capacity.is_some(), "{copies:?}");
+    assert!(log_has(&d, &id, "2 copies (data parallel): capacity "));
+    assert!(tuning.cost_usd <= 0.5);
+    nothing_running(&d).await;
 }

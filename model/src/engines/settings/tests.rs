@@ -70,3 +70,42 @@ fn a_forms_flags_come_one_a_line() {
     assert!(s.extra_flags.is_empty());
     assert!(serde_json::from_str::<EngineSettings>(r#"{"extra_flags":7}"#).is_err());
 }
+
+#[test]
+fn copies_side_by_side_split_the_gpus_and_must_divide_them() {
+    let two = EngineSettings {
+        data_parallel_size: Some(2),
+        ..Default::default()
+    };
+    // Four GPUs: two copies, each over two of them.
+    assert_eq!(
+        two.flags(Engine::Vllm, 4).join(" "),
+        "--gpu-memory-utilization 0.9 --tensor-parallel-size 2 --data-parallel-size 2"
+    );
+    // Two GPUs: a copy on each, no tensor parallelism.
+    assert_eq!(
+        two.flags(Engine::Sglang, 2).join(" "),
+        "--mem-fraction-static 0.9 --dp-size 2"
+    );
+    // None asked: one copy over all of them, as before.
+    assert_eq!(
+        EngineSettings::default().flags(Engine::Vllm, 2).join(" "),
+        "--gpu-memory-utilization 0.9 --tensor-parallel-size 2"
+    );
+    assert_eq!(two.summary(), "2 copies (data parallel)");
+    assert!(two.fits_gpu_count(4).is_ok());
+    assert!(two.fits_gpu_count(2).is_ok());
+    let e = two.fits_gpu_count(3).unwrap_err();
+    assert_eq!(e.field, "data_parallel_size");
+    assert!(e.message.contains("do not divide 3 GPU(s)"), "{e}");
+    assert!(two.fits_gpu_count(1).is_err());
+    assert!(EngineSettings::default().fits_gpu_count(3).is_ok());
+    let s: EngineSettings = serde_json::from_str(r#"{"data_parallel_size":9}"#).unwrap();
+    assert_eq!(
+        s.check(Engine::Vllm).unwrap_err().field,
+        "data_parallel_size"
+    );
+    // The split is the setting's, not an extra flag's.
+    let s: EngineSettings = serde_json::from_str(r#"{"extra_flags":["--dp-size=2"]}"#).unwrap();
+    assert!(s.check(Engine::Sglang).is_err());
+}

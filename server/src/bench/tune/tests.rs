@@ -12,90 +12,154 @@ use gdl_model::benchmark::Slo;
 use gdl_model::engines::Engine as EngineKind;
 use gdl_model::registry::Quantization;
 
-const MODEL: &str = "qwen2.5-7b";
 const PRICE: f64 = 2.0;
 
+/// Where tuning is tried: the model, the host's GPUs, the requests and the SLOs.
+#[derive(Clone)]
+struct Scene {
+    model: &'static str,
+    gpus: Gpus,
+    prompt: u32,
+    reply: u32,
+    slo: Slo,
+}
+
 /// A 7.6 B model in 16 bits on a fast GPU whose memory leaves little room for the cache:
-/// how many requests run at once is what the settings move.
-fn gpus() -> Gpus {
-    Gpus {
-        gpu_type: "B200".into(),
-        count: 1,
-        vram_gb: 19,
-        slowdown: 1.0,
-    }
-}
-
-/// Long prompts, short answers: the cache a request holds is mostly its prompt.
-fn workload() -> Workload {
-    Workload::synthetic(1900, 60)
-}
-
-/// Tight enough that a request waiting for room (a whole reply) breaks it, loose enough
-/// that a running one meets it at every capacity this model reaches.
-fn slo() -> Slo {
-    Slo {
-        ttft_p95_ms: 700.0,
-        tpot_p95_ms: 60.0,
-        min_success: 0.99,
+/// how many requests run at once is what the settings move. Long prompts, short answers:
+/// the cache a request holds is mostly its prompt. The SLOs are tight enough that a
+/// request waiting for room (a whole reply) breaks them, loose enough that a running one
+/// meets them at every capacity this model reaches.
+fn one_gpu() -> Scene {
+    Scene {
+        model: "qwen2.5-7b",
+        gpus: Gpus {
+            gpu_type: "B200".into(),
+            count: 1,
+            vram_gb: 19,
+            slowdown: 1.0,
+        },
+        prompt: 1900,
+        reply: 60,
+        slo: Slo {
+            ttft_p95_ms: 700.0,
+            tpot_p95_ms: 60.0,
+            min_success: 0.99,
+        },
     }
 }
 
 /// A setting tuning can reach: the engine's settings and the weights' quantization.
 type Setup = (EngineSettings, Option<Quantization>);
 
-fn args((settings, weights): &Setup) -> Vec<String> {
-    let mut args = vec!["--model".to_owned(), MODEL.to_owned()];
-    if let Some(q) = weights {
-        args.extend(["--quantization".to_owned(), q.as_str().to_owned()]);
+impl Scene {
+    fn args(&self, (settings, weights): &Setup) -> Vec<String> {
+        let mut args = vec!["--model".to_owned(), self.model.to_owned()];
+        if let Some(q) = weights {
+            args.extend(["--quantization".to_owned(), q.as_str().to_owned()]);
+        }
+        args.extend(settings.flags(EngineKind::Vllm, self.gpus.count));
+        args
     }
-    args.extend(settings.flags(EngineKind::Vllm, 1));
-    args
-}
 
-/// What the simulated vLLM serves with `setup`, or why it does not start.
-fn profile(setup: &Setup) -> Result<LlmProfile, String> {
-    let vllm = Vllm::launch(
-        Kind::Process { pid: 1 },
-        &args(setup),
-        "k".into(),
-        &gpus(),
-        1.0,
-    );
-    match vllm.refusal() {
-        Some(why) => Err(why.to_owned()),
-        None => Ok(vllm.profile),
+    /// What the simulated vLLM serves with `setup`, or why it does not start.
+    fn profile(&self, setup: &Setup) -> Result<LlmProfile, String> {
+        let vllm = Vllm::launch(
+            Kind::Process { pid: 1 },
+            &self.args(setup),
+            "k".into(),
+            &self.gpus,
+            1.0,
+        );
+        match vllm.refusal() {
+            Some(why) => Err(why.to_owned()),
+            None => Ok(vllm.profile),
+        }
+    }
+
+    /// The model's capacity at the SLO for requests of `prompt` + `reply` tokens.
+    fn model_capacity(&self, setup: &Setup, prompt: u32, reply: u32) -> u32 {
+        let p = self.profile(setup).expect("starts");
+        let launch = Launch::from_args(&self.args(setup), self.model, p.params_b);
+        let slots = launch.slots(self.gpus.memory(), u64::from(prompt + reply));
+        model::capacity(
+            p.prefill_ms(prompt as usize),
+            p.ms_per_token,
+            (slots, launch.dp),
+            self.slo.ttft_p95_ms,
+            self.slo.tpot_p95_ms,
+        )
+    }
+
+    /// What the search can see of it: the model's capacity, up to [`CEILING`].
+    fn predicted(&self, setup: &Setup, prompt: u32, reply: u32) -> u32 {
+        self.model_capacity(setup, prompt, reply).min(CEILING)
+    }
+
+    /// Every setting reachable from `start` by `changes` (each on or off).
+    fn reachable(start: &EngineSettings, changes: &[Change]) -> Vec<Setup> {
+        (0..1u32 << changes.len())
+            .map(|on| {
+                let chosen = changes
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| on & (1 << i) != 0);
+                chosen.fold((start.clone(), None), |(s, w), (_, c)| {
+                    (c.apply(&s), c.weights().or(w))
+                })
+            })
+            .collect()
+    }
+
+    /// A simulated vLLM serving `start`, with the requests' real sizes as the server
+    /// counts them.
+    async fn started(&self, start: &EngineSettings) -> (Sim, Engine, u32, u32) {
+        let mut sim = Sim {
+            scene: self.clone(),
+            llm: None,
+            restarts: 0,
+        };
+        let engine = sim.restart(start, None).await.expect("the start serves");
+        let (_, probe) = engine.level(1, 1).await;
+        let (prompt, reply) = (probe[0].prompt_tokens, probe[0].output_tokens);
+        sim.restarts = 0;
+        (sim, engine, prompt, reply)
     }
 }
 
 /// The highest concurrency the tuning's searches measure: a capacity above it reads as it.
-/// (Below it every capacity here is bound by the cache, which the search measures exactly:
-/// a request past the room waits a whole reply. Above it the time to first token binds,
-/// where a wave's staggered starts put the measured capacity a level off the model's.)
+/// (Below it every capacity the one-GPU scene reaches is bound by the cache, which the
+/// search measures exactly: a request past the room waits a whole reply. Above it the time
+/// to first token binds, where a wave's staggered starts put the measured capacity a level
+/// off the model's.)
 const CEILING: u32 = 16;
 
-/// The model's capacity at the SLO for requests of `prompt` + `reply` tokens.
-fn model_capacity(setup: &Setup, prompt: u32, reply: u32) -> u32 {
-    let p = profile(setup).expect("starts");
-    let launch = Launch::from_args(&args(setup), MODEL, p.params_b);
-    let slots = launch.slots(gpus().memory(), u64::from(prompt + reply));
-    let slo = slo();
-    model::capacity(
-        p.prefill_ms(prompt as usize),
-        p.ms_per_token,
-        slots,
-        slo.ttft_p95_ms,
-        slo.tpot_p95_ms,
-    )
+/// Each point's change and measured capacity, for messages.
+fn table(tuning: &Tuning) -> Vec<(String, Option<u32>)> {
+    tuning
+        .points
+        .iter()
+        .map(|p| (p.change.clone(), p.capacity))
+        .collect()
 }
 
-/// What the search can see of it: the model's capacity, up to [`CEILING`].
-fn predicted(setup: &Setup, prompt: u32, reply: u32) -> u32 {
-    model_capacity(setup, prompt, reply).min(CEILING)
+/// Tuning measured `from` at the start and `best` at its winner, the gain their ratio, and
+/// tried all it meant to.
+fn reached(tuning: &Tuning, from: u32, best: u32) {
+    let table = table(tuning);
+    assert_eq!(tuning.points[0].capacity, Some(from), "{table:?}");
+    assert_eq!(tuning.winner().capacity, Some(best), "{table:?}");
+    let gain = tuning.gain().unwrap();
+    let expected = f64::from(best) / f64::from(from);
+    assert!(
+        (gain - expected).abs() < 1e-9,
+        "gain {gain} against {expected}"
+    );
+    assert_eq!(tuning.stop, TuneStop::Done);
 }
 
 /// Restarts a simulated vLLM in this process, counting the restarts.
 struct Sim {
+    scene: Scene,
     llm: Option<SimLlm>,
     restarts: u32,
 }
@@ -108,24 +172,23 @@ impl Restart for Sim {
     ) -> impl Future<Output = Result<Engine, String>> + Send {
         self.llm = None;
         self.restarts += 1;
-        let started = profile(&(settings.clone(), weights)).and_then(|p| {
-            let llm = SimLlm::start(p.clone(), 0).map_err(|e| e.to_string())?;
-            Ok((llm, p))
-        });
+        let started = self
+            .scene
+            .profile(&(settings.clone(), weights))
+            .and_then(|p| {
+                let llm = SimLlm::start(p.clone(), 0).map_err(|e| e.to_string())?;
+                Ok((llm, p))
+            });
+        let scene = &self.scene;
         let engine = started.map(|(llm, p)| {
-            let engine = measured(&llm, &p);
+            let mut engine = engine_on(&llm, &p, Workload::synthetic(scene.prompt, scene.reply));
+            engine.slo = scene.slo;
+            engine.price_per_hour = Some(PRICE);
             self.llm = Some(llm);
             engine
         });
         async move { engine }
     }
-}
-
-fn measured(llm: &SimLlm, p: &LlmProfile) -> Engine {
-    let mut engine = engine_on(llm, p, workload());
-    engine.slo = slo();
-    engine.price_per_hour = Some(PRICE);
-    engine
 }
 
 fn plan(usd: f64, settle: bool) -> TunePlan {
@@ -143,6 +206,7 @@ fn plan(usd: f64, settle: bool) -> TunePlan {
         restart_estimate: Duration::from_secs(1),
         fp8_cache: true,
         fp8_weights: true,
+        copies: None,
         settle,
     }
 }
@@ -150,44 +214,25 @@ fn plan(usd: f64, settle: bool) -> TunePlan {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuning_finds_the_setting_the_engine_model_makes_best_and_its_gain() {
     let _turn = ONE_AT_A_TIME.lock().await;
+    let scene = one_gpu();
     let default = EngineSettings::default();
-    let mut sim = Sim {
-        llm: None,
-        restarts: 0,
-    };
-    let engine = sim
-        .restart(&default, None)
-        .await
-        .expect("the default starts");
-    // The requests' real sizes, as the server counts them.
-    let (_, probe) = engine.level(1, 1).await;
-    let (prompt, reply) = (probe[0].prompt_tokens, probe[0].output_tokens);
+    let (mut sim, engine, prompt, reply) = scene.started(&default).await;
     // Every setting tuning could reach (each change on or off), and the best by the model.
     let changes = [
         Change::KvCacheFp8,
         Change::MemoryShare(TUNED_MEMORY_SHARE),
         Change::WeightsFp8,
     ];
-    let reachable: Vec<Setup> = (0..1u32 << changes.len())
-        .map(|on| {
-            let chosen = changes
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| on & (1 << i) != 0);
-            chosen.fold((default.clone(), None), |(s, w), (_, c)| {
-                (c.apply(&s), c.weights().or(w))
-            })
-        })
-        .collect();
+    let reachable = Scene::reachable(&default, &changes);
     let capacities: Vec<u32> = reachable
         .iter()
-        .map(|s| predicted(s, prompt, reply))
+        .map(|s| scene.predicted(s, prompt, reply))
         .collect();
     let best = *capacities.iter().max().unwrap();
     // The ceiling hides no ranking: the settings best by the model are those best below it.
     let unbounded: Vec<u32> = reachable
         .iter()
-        .map(|s| model_capacity(s, prompt, reply))
+        .map(|s| scene.model_capacity(s, prompt, reply))
         .collect();
     let top = *unbounded.iter().max().unwrap();
     assert!(
@@ -201,7 +246,7 @@ async fn tuning_finds_the_setting_the_engine_model_makes_best_and_its_gain() {
             "{capacities:?} {unbounded:?}"
         );
     }
-    let at_default = predicted(&(default.clone(), None), prompt, reply);
+    let at_default = scene.predicted(&(default.clone(), None), prompt, reply);
     assert!(
         best >= 2 * at_default,
         "the scenario leaves room to gain: {capacities:?}"
@@ -213,26 +258,14 @@ async fn tuning_finds_the_setting_the_engine_model_makes_best_and_its_gain() {
     })
     .await;
     let winner = tuning.winner();
-    let table: Vec<_> = tuning
-        .points
-        .iter()
-        .map(|p| (p.change.clone(), p.capacity))
-        .collect();
+    let table = table(&tuning);
     println!("predicted {capacities:?} for {reachable:?}; measured {table:?}");
     assert_eq!(
-        predicted(&(winner.settings.clone(), winner.weights), prompt, reply),
+        scene.predicted(&(winner.settings.clone(), winner.weights), prompt, reply),
         best,
         "the winner is the model's best: {table:?}"
     );
-    assert_eq!(tuning.points[0].capacity, Some(at_default), "{table:?}");
-    assert_eq!(winner.capacity, Some(best), "{table:?}");
-    let gain = tuning.gain().unwrap();
-    let expected = f64::from(best) / f64::from(at_default);
-    assert!(
-        (gain - expected).abs() < 1e-9,
-        "gain {gain} against {expected}"
-    );
-    assert_eq!(tuning.stop, TuneStop::Done);
+    reached(&tuning, at_default, best);
     assert_eq!(heard, tuning.points.len(), "each point is reported");
     assert_eq!(
         sim.restarts as usize,
@@ -247,6 +280,7 @@ async fn tuning_stops_before_a_trial_it_cannot_pay_for_and_settles_on_the_best()
     let _turn = ONE_AT_A_TIME.lock().await;
     let default = EngineSettings::default();
     let mut sim = Sim {
+        scene: one_gpu(),
         llm: None,
         restarts: 0,
     };
@@ -315,10 +349,34 @@ fn the_space_is_ordered_cache_first_and_weights_last_and_tries_only_what_can_app
         ..plan
     };
     assert_eq!(
-        space(&at(limited, None, Some(4)), &older),
+        space(&at(limited.clone(), None, Some(4)), &older),
+        [
+            Change::MemoryShare(TUNED_MEMORY_SHARE),
+            Change::MaxNumSeqs(8)
+        ]
+    );
+    // On two GPUs, copies side by side come last; each copy's limit counts twice.
+    let two = TunePlan {
+        copies: Some(2),
+        ..older
+    };
+    assert_eq!(
+        space(&at(limited.clone(), None, Some(4)), &two).last(),
+        Some(&Change::DataParallel(2))
+    );
+    let copies = Change::DataParallel(2).apply(&limited);
+    assert_eq!(
+        space(&at(copies.clone(), None, Some(4)), &two),
+        [Change::MemoryShare(TUNED_MEMORY_SHARE)],
+        "4 of the 8 sequences two copies hold: the limit did not bind"
+    );
+    assert_eq!(
+        space(&at(copies, None, Some(8)), &two),
         [
             Change::MemoryShare(TUNED_MEMORY_SHARE),
             Change::MaxNumSeqs(8)
         ]
     );
 }
+
+mod copies;

@@ -24,9 +24,12 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
     } else {
         test.provider.clone()
     };
+    // Each copy of the model (one unless the settings serve several side by side) is split
+    // over its share of the GPUs, so each GPU holds that share's part of it.
+    let per_gpu = model.vram_per_gpu((test.gpu_count / test.settings.copies()).max(1));
     let query = InventoryQuery {
         provider: provider.clone(),
-        min_vram: Some(model.vram_per_gpu(test.gpu_count)),
+        min_vram: Some(per_gpu),
         max_price: Some(test.max_price),
         min_gpu_count: Some(test.gpu_count.max(1)),
         ..Default::default()
@@ -78,7 +81,7 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
             ErrorCode::NoOffers,
             format!(
                 "no offers with at least {} GB VRAM per GPU and {} GPU(s) at or under ${:.2}/h{on}",
-                model.vram_per_gpu(test.gpu_count),
+                per_gpu,
                 test.gpu_count.max(1),
                 test.max_price
             ),
@@ -88,7 +91,7 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
     d.ctx.info(&format!(
         "Found {} offers with ≥ {} GB VRAM per GPU under ${:.2}/h{on}",
         offers.len(),
-        model.vram_per_gpu(test.gpu_count),
+        per_gpu,
         test.max_price
     ));
     // Kept from recent runs, a store that cannot be read ranks as if it had none.

@@ -99,6 +99,15 @@ impl Restart for OnHost<'_> {
     }
 }
 
+/// The most copies of `model` that can serve side by side on `gpus` GPUs of `vram_gb`
+/// each: a number above one dividing them, each copy's share still holding the model
+/// ([`ResolvedModel::fits`]); `None` when only one copy over all of them does.
+pub fn copies_to_try(model: &ResolvedModel, vram_gb: u32, gpus: u32) -> Option<u32> {
+    (2..=gpus)
+        .rev()
+        .find(|n| gpus.is_multiple_of(*n) && model.fits(gpus / n, vram_gb, gpus))
+}
+
 fn compute_capability(offer: &OfferChoice) -> Option<(u8, u8)> {
     gdl_model::gpus::lookup_with_vram(&offer.gpu_type, offer.vram_gb).map(|g| g.compute_capability)
 }
@@ -131,6 +140,7 @@ pub async fn run(
         restart_estimate: Duration::from_secs(60),
         fp8_cache,
         fp8_weights,
+        copies: copies_to_try(model, gpu.vram_gb, config.gpu_count),
         settle,
     };
     d.ctx.info(&format!(
@@ -143,6 +153,13 @@ pub async fn run(
             (true, true) => "",
         }
     ));
+    if let Some(n) = plan.copies {
+        d.ctx.info(&format!(
+            "Tuning: {n} copies of the model side by side are tried too, each on {} of the {} GPUs",
+            config.gpu_count / n,
+            config.gpu_count
+        ));
+    }
     let mut on_host = OnHost { d, on };
     let tuning = tune::tune(
         &mut on_host,
@@ -222,5 +239,23 @@ pub async fn settled(
     Served {
         launch: launch_for(d, gpu, model, &best.settings, best.weights),
         api_key: served.api_key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copies_to_try;
+    use gdl_model::registry::{resolve, Quantization};
+
+    #[test]
+    fn copies_are_tried_where_each_share_of_the_gpus_holds_the_model() {
+        // 21 GB on one GPU, 11 on each of two.
+        let m = resolve("qwen2.5-7b", Quantization::None).unwrap();
+        assert_eq!(copies_to_try(&m, 24, 1), None, "one GPU");
+        assert_eq!(copies_to_try(&m, 24, 2), Some(2), "a copy on each");
+        assert_eq!(copies_to_try(&m, 16, 2), None, "only split over both");
+        assert_eq!(copies_to_try(&m, 24, 4), Some(4));
+        assert_eq!(copies_to_try(&m, 12, 4), Some(2), "two copies of two GPUs");
+        assert_eq!(copies_to_try(&m, 24, 3), Some(3));
     }
 }

@@ -12,6 +12,14 @@
 //!   faster. Each step slows a fixed share per other sequence decoded with it
 //!   ([`CROWDING`]), so more sequences at once raise throughput until compute saturates, and
 //!   then only raise the time per token. A request that finds no room waits in the queue.
+//! - **Copies side by side** (`--data-parallel-size`): each copy of the model has its own
+//!   GPUs (`--tensor-parallel-size` of them), its own weights, cache and limit on
+//!   sequences, and decodes at the speed of its GPUs. Requests are spread evenly over the
+//!   copies, so a step slows by the sequences on its copy, not on all; a request waits only
+//!   when no copy has room (the caches are counted together: a simplification of vLLM's
+//!   balancer, which sends a request to the least-loaded copy). One copy split over more
+//!   GPUs decodes faster (less than in proportion) and has more room for the cache; more
+//!   copies serve more sequences at once, each at a single copy's speed.
 //! - **Restarts** take a load time that grows with the model.
 
 use super::super::shell::arg_after;
@@ -49,8 +57,10 @@ pub struct Launch {
     pub params_b: f64,
     /// Bytes a weight takes: 2 (16-bit), 1 (FP8), 0.55 (4-bit AWQ or GPTQ with scales).
     pub bytes_per_param: f64,
-    /// GPUs the model is split over.
+    /// GPUs each copy of the model is split over.
     pub tp: u32,
+    /// Copies of the model served side by side, each on its own `tp` GPUs.
+    pub dp: u32,
     pub max_num_seqs: u32,
     pub memory_share: f64,
     pub kv_fp8: bool,
@@ -77,6 +87,7 @@ impl Launch {
             params_b,
             bytes_per_param,
             tp: number("--tensor-parallel-size").map_or(1, |n| n.max(1.0) as u32),
+            dp: number("--data-parallel-size").map_or(1, |n| n.max(1.0) as u32),
             max_num_seqs: number("--max-num-seqs").map_or(DEFAULT_MAX_SEQS, |n| n.max(1.0) as u32),
             memory_share: number("--gpu-memory-utilization")
                 .filter(|s| *s > 0.0 && *s < 1.0)
@@ -87,22 +98,37 @@ impl Launch {
         }
     }
 
-    /// GB the weights and the workspace take, over all the GPUs used.
+    /// GB the weights and the workspace of one copy take, over its GPUs.
     pub fn need_gb(&self) -> f64 {
         self.params_b * self.bytes_per_param + WORKSPACE_GB
     }
 
-    /// GB the engine may take on `gpus`.
+    /// GPUs the engine asks for: each copy's split, times the copies.
+    pub fn gpus_asked(&self) -> u32 {
+        self.tp.max(1) * self.dp.max(1)
+    }
+
+    /// GB one copy may take on `gpus`.
     pub fn usable_gb(&self, gpus: Memory) -> f64 {
         f64::from(gpus.vram_gb) * f64::from(self.tp.min(gpus.count).max(1)) * self.memory_share
     }
 
-    /// Tokens the KV cache holds on `gpus` (0 when the weights leave no room).
-    pub fn kv_tokens(&self, gpus: Memory) -> u64 {
+    /// Tokens one copy's KV cache holds on `gpus` (0 when the weights leave no room).
+    pub fn kv_tokens_per_copy(&self, gpus: Memory) -> u64 {
         let freed = if self.enforce_eager { GRAPHS_GB } else { 0.0 };
         let cache_gb = self.usable_gb(gpus) - self.need_gb() + freed;
         let per_token = kv_bytes_per_token(self.params_b) / if self.kv_fp8 { 2.0 } else { 1.0 };
         (cache_gb.max(0.0) * 1e9 / per_token).floor() as u64
+    }
+
+    /// Tokens the KV caches of all the copies hold on `gpus`.
+    pub fn kv_tokens(&self, gpus: Memory) -> u64 {
+        self.kv_tokens_per_copy(gpus) * u64::from(self.dp.max(1))
+    }
+
+    /// The most sequences at once over all the copies (`--max-num-seqs` is each copy's).
+    pub fn max_seqs(&self) -> u32 {
+        self.max_num_seqs.saturating_mul(self.dp.max(1))
     }
 
     /// How many times its unquantized, graph-captured speed each token takes: weights read
@@ -118,23 +144,31 @@ impl Launch {
 
     /// Why it cannot start on `gpus`, as the engine says it, if it cannot.
     pub fn refusal(&self, gpus: Memory) -> Option<String> {
+        if self.gpus_asked() > gpus.count {
+            return Some(format!("ValueError: The number of required GPUs exceeds the total number of available GPUs in the placement group. (tensor_parallel_size={}, data_parallel_size={}, GPUs={})", self.tp, self.dp, gpus.count));
+        }
         let usable = self.usable_gb(gpus);
         if self.need_gb() > usable {
             return Some(format!("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate {:.2} GiB. GPU 0 has a total capacity of {} GiB", self.need_gb() - usable + 0.5, gpus.vram_gb));
         }
-        let cache = self.kv_tokens(gpus);
+        let cache = self.kv_tokens_per_copy(gpus);
         match self.max_model_len {
             Some(len) if u64::from(len) > cache => Some(format!("ValueError: The model's max seq len ({len}) is larger than the maximum number of tokens that can be stored in KV cache ({cache}). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.")),
             _ => None,
         }
     }
 
-    /// Requests of `tokens` tokens each (prompt and reply) that run at once: the smaller of
-    /// `--max-num-seqs` and what the cache holds.
+    /// Requests of `tokens` tokens each (prompt and reply) that run at once over all the
+    /// copies: the smaller of their `--max-num-seqs` and what their caches hold.
     pub fn slots(&self, gpus: Memory, tokens: u64) -> u32 {
         let by_cache = self.kv_tokens(gpus) / tokens.max(1);
-        by_cache.min(u64::from(self.max_num_seqs)) as u32
+        by_cache.min(u64::from(self.max_seqs())) as u32
     }
+}
+
+/// Sequences on one of `copies` copies when `running` are spread evenly over them.
+pub fn on_one_copy(running: usize, copies: u32) -> usize {
+    running.div_ceil(copies.max(1) as usize)
 }
 
 /// A decoding step's time with `running` sequences, against one alone.
@@ -150,12 +184,13 @@ pub fn prefill_crowding(running: usize) -> f64 {
 /// The highest concurrency at which every request meets a time to first token of
 /// `ttft_slo_ms` and a time per output token of `tpot_slo_ms`, for requests whose prefill
 /// alone takes `prefill_ms` and whose tokens alone take `ms_per_token`, `slots` of them
-/// running at once: past the slots a request waits for a whole reply, which the SLOs are
-/// taken not to allow. The ground truth of a capacity search against this server.
+/// running at once over `copies` copies side by side: past the slots a request waits for
+/// a whole reply, which the SLOs are taken not to allow. The ground truth of a capacity
+/// search against this server.
 pub fn capacity(
     prefill_ms: f64,
     ms_per_token: f64,
-    slots: u32,
+    (slots, copies): (u32, u32),
     ttft_slo_ms: f64,
     tpot_slo_ms: f64,
 ) -> u32 {
@@ -166,14 +201,43 @@ pub fn capacity(
             (1.0 + (slo / alone - 1.0) / crowding).floor() as u32
         }
     };
+    // Each copy meets the SLOs up to a level: all of them, `copies` times that.
+    let copies = copies.max(1);
     slots
-        .min(within(prefill_ms, ttft_slo_ms, PREFILL_CROWDING))
-        .min(within(ms_per_token, tpot_slo_ms, CROWDING))
+        .min(copies.saturating_mul(within(prefill_ms, ttft_slo_ms, PREFILL_CROWDING)))
+        .min(copies.saturating_mul(within(ms_per_token, tpot_slo_ms, CROWDING)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_side_by_side_each_have_their_own_gpus_cache_and_limit() {
+        let two = Memory {
+            vram_gb: 24,
+            count: 2,
+        };
+        let split = launch("--tensor-parallel-size 2");
+        let copies = launch("--data-parallel-size 2");
+        // One copy over both: one set of weights, the rest cache. Two: weights twice.
+        assert_eq!(split.usable_gb(two), 2.0 * 24.0 * 0.9);
+        assert_eq!(copies.kv_tokens(two), 2 * copies.kv_tokens_per_copy(two));
+        assert!(split.kv_tokens(two) > copies.kv_tokens(two));
+        assert_eq!(copies.kv_tokens_per_copy(two), launch("").kv_tokens(CARD));
+        assert_eq!(
+            launch("--data-parallel-size 2 --max-num-seqs 3").slots(two, 1),
+            6
+        );
+        assert_eq!(on_one_copy(5, 2), 3);
+        assert_eq!(on_one_copy(5, 1), 5);
+        // More GPUs asked than the host has: vLLM's own refusal.
+        let why = launch("--tensor-parallel-size 2 --data-parallel-size 2")
+            .refusal(two)
+            .unwrap();
+        assert!(why.contains("data_parallel_size=2"), "{why}");
+        assert_eq!(copies.refusal(two), None);
+    }
 
     fn launch(flags: &str) -> Launch {
         let args: Vec<String> = flags.split_whitespace().map(str::to_owned).collect();
@@ -250,8 +314,10 @@ mod tests {
         );
         assert_eq!(launch("--max-model-len 8192").refusal(CARD), None);
         // The capacity the SLOs allow: the cache's room, or where TTFT or TPOT give out.
-        assert_eq!(capacity(100.0, 10.0, 5, 1000.0, 100.0), 5);
-        assert_eq!(capacity(100.0, 10.0, 500, 10_000.0, 22.0), 11);
-        assert_eq!(capacity(100.0, 10.0, 500, 90.0, 100.0), 0);
+        assert_eq!(capacity(100.0, 10.0, (5, 1), 1000.0, 100.0), 5);
+        assert_eq!(capacity(100.0, 10.0, (500, 1), 10_000.0, 22.0), 11);
+        assert_eq!(capacity(100.0, 10.0, (500, 1), 90.0, 100.0), 0);
+        // Two copies: each meets the SLOs up to 11 sequences.
+        assert_eq!(capacity(100.0, 10.0, (500, 2), 10_000.0, 22.0), 22);
     }
 }
