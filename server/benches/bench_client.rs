@@ -66,6 +66,7 @@ fn engine(base_url: String, model: &str, api_key: &str, workload: Workload) -> E
         workload,
         slo: Slo::default(),
         price_per_hour: None,
+        sent: Default::default(),
     }
 }
 
@@ -73,19 +74,8 @@ fn engine(base_url: String, model: &str, api_key: &str, workload: Workload) -> E
 /// from its timing (the first token as the server really served it, the per-token time as
 /// configured); returns both differences (TTFT, TPOT), in milliseconds.
 async fn accuracy() -> (f64, f64) {
-    let profile = LlmProfile {
-        model: "sim".into(),
-        // No parameters: the prompt adds nothing to the configured time to first token.
-        params_b: 0.0,
-        ttft_ms: 80.0,
-        ms_per_token: 12.0,
-        api_key: "k".into(),
-        fail_every: 0,
-        max_seqs: 0,
-        kv_tokens: 0,
-        owned_by: "vllm",
-        copies: 1,
-    };
+    // No parameters: the prompt adds nothing to the configured time to first token.
+    let profile = LlmProfile::timed("sim", 0.0, (80.0, 12.0), "k");
     let llm = SimLlm::start(profile.clone(), 0).unwrap();
     let engine = engine(
         format!("http://{}", llm.addr()),

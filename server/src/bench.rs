@@ -11,7 +11,7 @@ pub mod workload;
 
 use crate::runner::loadgen::{stream_request, Target};
 use gdl_model::benchmark::{phase_metrics, PhaseMetrics, Sample, Slo};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 pub use workload::Workload;
@@ -25,6 +25,31 @@ pub struct Engine {
     pub slo: Slo,
     /// The server's price, for $ per 1M tokens and the search's $ budget.
     pub price_per_hour: Option<f64>,
+    /// The requests sent so far, shared by its clones.
+    pub sent: Sent,
+}
+
+/// The requests an engine has sent, counted over all its warm-ups and levels: each takes
+/// the workload's next requests, so one server never gets a prompt twice. (A server's
+/// prefix cache answers a prompt it has seen without computing it again, so a level that
+/// sent the last level's prompts would measure the cache, not the server.)
+#[derive(Clone, Debug, Default)]
+pub struct Sent(Arc<AtomicUsize>);
+
+impl Sent {
+    /// The first of `n` request indices never used before, at the start of a pass of
+    /// `pass` requests (a trace is sent from its start; 1: anywhere).
+    pub fn take(&self, n: usize, pass: usize) -> usize {
+        let pass = pass.max(1);
+        let mut first = 0;
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |sent| {
+                first = sent.next_multiple_of(pass);
+                Some(first + n)
+            });
+        first
+    }
 }
 
 impl Engine {
@@ -58,18 +83,25 @@ impl Engine {
     pub async fn warm_up(&self, requests: u32) -> usize {
         let origin = Instant::now();
         let mut failed = 0;
+        let first = self.next_requests(requests as usize);
         for i in 0..requests {
-            let request = self.workload.request(i as usize);
+            let request = self.workload.request(first + i as usize);
             let (sample, _) = stream_request(&self.http, &self.target, &request, origin).await;
             failed += usize::from(!sample.ok());
         }
         failed
     }
 
+    /// The first index of the workload's next `n` requests (a trace's from its start).
+    fn next_requests(&self, n: usize) -> usize {
+        self.sent.take(n, self.workload.pass())
+    }
+
     /// One load level: `requests` requests, `concurrency` in flight at a time, judged
     /// against the SLOs. Failed requests are counted and kept out of the latencies.
     pub async fn level(&self, concurrency: u32, requests: u32) -> (PhaseMetrics, Vec<Sample>) {
         let origin = Instant::now();
+        let first = self.next_requests(requests as usize);
         let next = Arc::new(AtomicU32::new(0));
         let workers = (0..concurrency.max(1)).map(|_| {
             let next = next.clone();
@@ -81,7 +113,7 @@ impl Engine {
                     if i >= requests {
                         break;
                     }
-                    let request = engine.workload.request(i as usize);
+                    let request = engine.workload.request(first + i as usize);
                     let (sample, _) =
                         stream_request(&engine.http, &engine.target, &request, origin).await;
                     mine.push(sample);
@@ -179,6 +211,7 @@ impl Engine {
     ) -> (PhaseMetrics, Vec<Sample>) {
         let slots = Arc::new(tokio::sync::Semaphore::new(cap.max(1) as usize));
         let origin = Instant::now();
+        let first = self.next_requests(schedule.len());
         let tasks = schedule.into_iter().enumerate().map(|(i, due)| {
             let engine = self.clone();
             let slots = slots.clone();
@@ -189,7 +222,7 @@ impl Engine {
                 .await;
                 let _slot = slots.acquire_owned().await.ok()?;
                 let waited = origin.elapsed().as_secs_f64() - due;
-                let request = engine.workload.request(i);
+                let request = engine.workload.request(first + i);
                 let (mut sample, _) =
                     stream_request(&engine.http, &engine.target, &request, origin).await;
                 // Latency counts from when the request was due, queueing included.
@@ -220,195 +253,4 @@ impl Engine {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::simulator::llm::{LlmProfile, SimLlm};
-
-    /// A simulated model server with a known time to first token and token rate.
-    pub(crate) fn engine_on(llm: &SimLlm, profile: &LlmProfile, workload: Workload) -> Engine {
-        Engine {
-            http: reqwest::Client::new(),
-            target: Target {
-                base_url: format!("http://{}", llm.addr()),
-                api_key: zeroize::Zeroizing::new(profile.api_key.clone()),
-                model: profile.model.clone(),
-            },
-            workload,
-            slo: Slo::default(),
-            price_per_hour: Some(0.5),
-        }
-    }
-
-    /// Timing tests take turns: one test's load would slow another's measurements.
-    pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-    pub(crate) fn profile(ttft_ms: f64, ms_per_token: f64) -> LlmProfile {
-        LlmProfile {
-            model: "test-model".into(),
-            params_b: 0.5,
-            ttft_ms,
-            ms_per_token,
-            api_key: "k".into(),
-            fail_every: 0,
-            max_seqs: 0,
-            kv_tokens: 0,
-            owned_by: "vllm",
-            copies: 1,
-        }
-    }
-
-    #[tokio::test]
-    async fn requests_arrive_at_the_rate_asked_evenly_or_as_a_poisson_process() {
-        let _turn = ONE_AT_A_TIME.lock().await;
-        let p = profile(5.0, 1.0);
-        let llm = SimLlm::start(p.clone(), 0).unwrap();
-        let engine = engine_on(&llm, &p, Workload::synthetic(8, 4));
-        let (m, samples) = engine.rate_level(40.0, 20, Arrivals::Constant, 8).await;
-        assert_eq!((m.completed, m.request_rate), (20, Some(40.0)));
-        let gaps: Vec<f64> = samples
-            .windows(2)
-            .map(|w| w[1].start_ms - w[0].start_ms)
-            .collect();
-        // On its slot or after it, never before: a machine that stalls delays one request
-        // and the next catches up with the schedule (a CI run once saw 50 ms then 5.7 ms).
-        for (k, sample) in samples.iter().enumerate() {
-            let slot = samples[0].start_ms + 25.0 * k as f64;
-            assert!(sample.start_ms > slot - 2.0, "request {k} early: {gaps:?}");
-        }
-        let mut sorted = gaps.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted[sorted.len() / 2];
-        assert!((median - 25.0).abs() < 3.0, "median gap {median}: {gaps:?}");
-        let (poisson, samples) = engine
-            .rate_level(40.0, 40, Arrivals::Poisson { seed: 7 }, 8)
-            .await;
-        assert_eq!(poisson.completed, 40);
-        let gaps: Vec<f64> = samples
-            .windows(2)
-            .map(|w| w[1].start_ms - w[0].start_ms)
-            .collect();
-        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
-        assert!((10.0..50.0).contains(&mean), "mean gap {mean} ms for 25 ms");
-        let spread = gaps.iter().cloned().fold(0.0, f64::max)
-            - gaps.iter().cloned().fold(f64::MAX, f64::min);
-        assert!(spread > 20.0, "exponential gaps vary: {gaps:?}");
-    }
-
-    #[tokio::test]
-    async fn calibrated_prompts_have_the_tokens_asked_and_the_record_says_so() {
-        let _turn = ONE_AT_A_TIME.lock().await;
-        let p = profile(20.0, 1.0);
-        let llm = SimLlm::start(p.clone(), 0).unwrap();
-        let mut engine = engine_on(&llm, &p, Workload::synthetic(300, 2));
-        // One word per token asked: the simulated tokenizer makes more of them.
-        let (before, _) = engine.level(1, 2).await;
-        let words = engine.input_lengths(&[before]).measured.unwrap();
-        assert!(words > 330.0, "uncalibrated prompts count {words} tokens");
-        let fit = engine
-            .calibrate()
-            .await
-            .expect("the simulator counts tokens");
-        assert!(fit.per_word > 1.1, "{fit:?}");
-        let (after, _) = engine.level(2, 4).await;
-        let input = engine.input_lengths(&[after]);
-        let counted = input.measured.unwrap();
-        assert!((counted - 300.0).abs() <= 9.0, "calibrated: {counted}");
-        assert_eq!((input.asked, input.calibration), (Some(300.0), Some(fit)));
-    }
-
-    #[tokio::test]
-    async fn a_trace_replays_at_its_times_with_exact_answer_lengths() {
-        use gdl_model::benchmark::trace::TraceRequest;
-        let _turn = ONE_AT_A_TIME.lock().await;
-        let p = profile(5.0, 1.0);
-        let llm = SimLlm::start(p.clone(), 0).unwrap();
-        let requests: Vec<TraceRequest> = (0..5)
-            .map(|k| TraceRequest {
-                timestamp: 1000 * k,
-                input_length: 40,
-                output_length: 3 + k as u32,
-                hash_ids: vec![0],
-            })
-            .collect();
-        let trace = Workload::Trace {
-            name: "five".into(),
-            requests: Arc::new(requests),
-            exact_output: true,
-            seed: 0,
-            fit: None,
-        };
-        let engine = engine_on(&llm, &p, trace);
-        let (m, samples) = engine.replay(20.0, 8).await;
-        assert_eq!(m.completed, 5);
-        assert_eq!(
-            m.request_rate,
-            Some(5.0 / 0.2),
-            "5 requests over 4 s at 20×"
-        );
-        for (k, s) in samples.iter().enumerate() {
-            // At its time (50 ms apart at 20×) or after it, never before.
-            assert!(
-                s.start_ms > 50.0 * k as f64 - 2.0,
-                "request {k}: {samples:?}"
-            );
-            assert_eq!(s.output_tokens, 3 + k as u32);
-        }
-    }
-
-    #[tokio::test]
-    async fn failed_requests_are_counted_apart_and_kept_out_of_the_latencies() {
-        let _turn = ONE_AT_A_TIME.lock().await;
-        let p = LlmProfile {
-            fail_every: 4,
-            ..profile(20.0, 2.0)
-        };
-        let llm = SimLlm::start(p.clone(), 0).unwrap();
-        let engine = engine_on(&llm, &p, Workload::synthetic(8, 6));
-        let (m, samples) = engine.level(1, 8).await;
-        assert_eq!((m.completed, m.failed), (6, 2));
-        assert_eq!(m.ttft_ms.count, 6, "only the successful requests are timed");
-        assert!(samples
-            .iter()
-            .filter(|s| !s.ok())
-            .all(|s| s.error.as_deref() == Some("HTTP 500")));
-        assert_eq!(m.meets_slo, Some(false), "75 % success is under 99 %");
-    }
-
-    #[tokio::test]
-    async fn ttft_and_tpot_at_concurrency_1_are_the_servers() {
-        let _turn = ONE_AT_A_TIME.lock().await;
-        let p = profile(80.0, 12.0);
-        let llm = SimLlm::start(p.clone(), 0).unwrap();
-        let workload = Workload::synthetic(32, 24);
-        let engine = engine_on(&llm, &p, workload.clone());
-        engine.wait_ready(Duration::from_secs(5)).await.unwrap();
-        assert_eq!(engine.warm_up(2).await, 0);
-        let (m, samples) = engine.level(1, 6).await;
-        assert_eq!((m.completed, m.failed), (6, 0));
-        // The simulated prefill: its TTFT plus 0.02 ms per prompt token per billion params.
-        let prompt_tokens = samples[0].prompt_tokens as f64;
-        let ttft = p.ttft_ms + prompt_tokens * 0.02 * p.params_b;
-        // Loopback HTTP in a debug build adds a millisecond or two to the server's own TTFT;
-        // the release build is checked to within 1 ms by the load driver
-        // (`cargo bench -p server --bench bench_client -- accuracy`, run by scripts/test.sh).
-        assert!(
-            (m.ttft_ms.p50 - ttft).abs() < 5.0,
-            "TTFT p50 {} vs {ttft}",
-            m.ttft_ms.p50
-        );
-        assert!(
-            (m.tpot_ms.p50 - p.ms_per_token).abs() < 1.0,
-            "TPOT p50 {}",
-            m.tpot_ms.p50
-        );
-        assert!(samples
-            .iter()
-            .all(|s| s.output_tokens == 24 && s.usage_reported));
-        assert!(m.first_chunk_ms.p50 <= m.ttft_ms.p50);
-        assert!(
-            m.tokens_per_chunk > 1.0,
-            "the simulator sends two tokens in some chunks"
-        );
-        assert_eq!(m.meets_slo, Some(true));
-    }
-}
+mod tests;

@@ -76,6 +76,10 @@ pub struct SimConfig {
     /// session on one fails as stale inventory, as real listings lag behind. Tests that
     /// need their first create to succeed turn it off.
     pub ghosts: bool,
+    /// Whether the listings drift at each refresh once filled (prices move a little, a few
+    /// offers are rented away, new ones appear), as real ones do. Tests that rent the same
+    /// kind of offer twice and look for it in between turn it off.
+    pub drift: bool,
     /// The Hugging Face token the fake Hub accepts (for gated models); `None`: any token.
     pub hub_token: Option<gdl_model::secret::HfToken>,
 }
@@ -88,6 +92,7 @@ impl Default for SimConfig {
             offers_per_provider: 32,
             provision_failure_rate: 0.12,
             ghosts: true,
+            drift: true,
             hub_token: None,
         }
     }

@@ -38,7 +38,7 @@ impl Engine {
     /// What the measured `phases` say of the prompt lengths, beside what their requests
     /// asked.
     pub fn input_lengths(&self, phases: &[PhaseMetrics]) -> InputLengths {
-        // Each phase sent requests 0..n of the workload.
+        // Each phase sent n requests from the start of a pass through the workload.
         let sent: Vec<(f64, f64)> = phases
             .iter()
             .filter_map(|p| {

@@ -141,7 +141,17 @@ impl Workload {
         ChatRequest::prompt(&text, 1)
     }
 
-    /// The `i`th request.
+    /// Requests in one pass through the workload: a trace's length (a level starts at a
+    /// pass's start, so it sends the trace from its first request), 1 otherwise.
+    pub fn pass(&self) -> usize {
+        match self {
+            Self::Trace { requests, .. } => requests.len().max(1),
+            _ => 1,
+        }
+    }
+
+    /// The `i`th request: a synthetic one unlike every other, a trace's request `i` in its
+    /// pass, or a prompt file's in turn (repeated as the file gives them).
     pub fn request(&self, i: usize) -> ChatRequest {
         match self {
             Self::Synthetic {
@@ -165,8 +175,10 @@ impl Workload {
                 fit,
                 ..
             } => {
-                let r = &requests[i % requests.len()];
-                let text = trace_prompt(r, *seed, fit);
+                // Each pass through the trace draws its text anew: what its requests share
+                // with each other stays shared, nothing with an earlier pass's.
+                let (pass, r) = (i / requests.len(), &requests[i % requests.len()]);
+                let text = trace_prompt(r, seed.wrapping_add(pass as u64), fit);
                 exact(ChatRequest::prompt(&text, r.output_length), *exact_output)
             }
             Self::File(list) => list[i % list.len()].clone(),

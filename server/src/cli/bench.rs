@@ -99,6 +99,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<i32> {
         workload,
         slo,
         price_per_hour: a.price_per_hour.filter(|p| *p > 0.0),
+        sent: Default::default(),
     };
     eprintln!("waiting for {} to list its models", engine.target.base_url);
     if let Err(why) = engine.wait_ready(READY_PATIENCE).await {

@@ -171,13 +171,15 @@ impl Simulator {
         {
             return;
         }
-        catalog::drift(
-            &mut state.rng,
-            &mut inventory.offers,
-            provider,
-            target,
-            chrono::Utc::now(),
-        );
+        if self.config().drift || inventory.offers.is_empty() {
+            catalog::drift(
+                &mut state.rng,
+                &mut inventory.offers,
+                provider,
+                target,
+                chrono::Utc::now(),
+            );
+        }
         inventory.fetched = Some(Instant::now());
     }
 }

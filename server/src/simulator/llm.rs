@@ -46,6 +46,9 @@ pub struct LlmProfile {
     /// evenly over them: a step slows by those on its copy ([`settings::on_one_copy`]).
     /// `max_seqs` and `kv_tokens` count all the copies'. 0 or 1: one.
     pub copies: u32,
+    /// Prompts' leading blocks computed before are not prefilled again ([`prefix`]; on in
+    /// both engines unless turned off).
+    pub prefix_caching: bool,
 }
 
 /// Relative decode speed of a GPU (RTX 3090 = 1).
@@ -75,17 +78,31 @@ impl LlmProfile {
         let params_b = Self::params_of(model);
         let factor = gpu_factor(gpu_type) * (gpu_count.max(1) as f64).powf(0.8);
         let tokens_per_s = 450.0 * factor / (params_b + 0.5);
+        let timings = (15.0 + 6.0 * params_b / factor, 1000.0 / tokens_per_s);
+        Self::timed(model, params_b, timings, &api_key)
+    }
+
+    /// A server of `model` with fixed timings: `ttft_ms` to the first token alone (plus
+    /// the prompt's prefill at `params_b` billion parameters), `ms_per_token` a token alone,
+    /// no limits, no prefix cache; requests carry `api_key` (empty: none asked).
+    pub fn timed(
+        model: &str,
+        params_b: f64,
+        (ttft_ms, ms_per_token): (f64, f64),
+        api_key: &str,
+    ) -> Self {
         Self {
             model: model.to_owned(),
             params_b,
-            ttft_ms: 15.0 + 6.0 * params_b / factor,
-            ms_per_token: 1000.0 / tokens_per_s,
-            api_key,
+            ttft_ms,
+            ms_per_token,
+            api_key: api_key.to_owned(),
             fail_every: 0,
             max_seqs: 0,
             owned_by: "vllm",
             kv_tokens: 0,
             copies: 1,
+            prefix_caching: false,
         }
     }
 
@@ -121,6 +138,8 @@ struct Shared {
     /// being handed to the connection, in milliseconds: what the server really did,
     /// its own timer's lateness included.
     first_content_ms: std::sync::Mutex<Vec<f64>>,
+    /// The blocks of prompts computed so far, when prefix caching is on.
+    prefixes: prefix::PrefixCache,
 }
 
 impl Shared {
@@ -153,6 +172,7 @@ impl SimLlm {
                 .unwrap_or(usize::MAX)
                 .min(tokio::sync::Semaphore::MAX_PERMITS),
         };
+        let prefixes = prefix::PrefixCache::new(profile.kv_tokens);
         let shared = Arc::new(Shared {
             profile,
             active: AtomicUsize::new(0),
@@ -160,6 +180,7 @@ impl SimLlm {
             crash_at: (crash_after > 0).then_some(crash_after as usize),
             crashed: crash,
             first_content_ms: Default::default(),
+            prefixes,
             slots: Arc::new(tokio::sync::Semaphore::new(match profile_slots {
                 0 => tokio::sync::Semaphore::MAX_PERMITS,
                 n => n as usize,
@@ -210,6 +231,11 @@ impl SimLlm {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Prompt tokens its prefix cache has served so far (not prefilled again).
+    pub fn cached_prompt_tokens(&self) -> usize {
+        self.shared.prefixes.hits()
     }
 }
 
@@ -281,6 +307,7 @@ impl Drop for Busy {
 }
 
 mod completions;
+pub mod prefix;
 pub mod settings;
 
 #[cfg(test)]

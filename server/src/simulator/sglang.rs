@@ -104,6 +104,9 @@ pub fn launch(
     if args.iter().any(|a| a == "--disable-cuda-graph") {
         as_vllm.push("--enforce-eager".to_owned());
     }
+    if args.iter().any(|a| a == "--disable-radix-cache") {
+        as_vllm.push("--no-enable-prefix-caching".to_owned());
+    }
     let mut server = Vllm::launch(kind, &as_vllm, key.clone(), gpus, speed);
     server.engine = Engine::Sglang;
     server.own_log = Some(log);

@@ -280,18 +280,7 @@ fn the_old_dashboards_files_import_with_their_numbers_and_export_again() {
 
 /// A simulated model server (its tokenizer makes more tokens than words) without a key.
 fn simulated_llm() -> server::simulator::llm::SimLlm {
-    let profile = server::simulator::llm::LlmProfile {
-        model: "sim".into(),
-        params_b: 0.5,
-        ttft_ms: 5.0,
-        ms_per_token: 0.5,
-        api_key: String::new(),
-        fail_every: 0,
-        max_seqs: 0,
-        kv_tokens: 0,
-        owned_by: "vllm",
-        copies: 1,
-    };
+    let profile = server::simulator::llm::LlmProfile::timed("sim", 0.5, (5.0, 0.5), "");
     server::simulator::llm::SimLlm::start(profile, 0).unwrap()
 }
 

@@ -209,7 +209,11 @@ async fn offers_whose_driver_is_too_old_for_vllm_are_never_rented() {
 
 #[tokio::test]
 async fn a_gpu_that_often_failed_to_start_for_us_is_ranked_last() {
-    let d = Dashboard::start(None).await;
+    // The listings stay as they are, so the second run still sees the first one's GPU.
+    let d = Dashboard::start_custom(None, crate::process::data_dir(), |s| {
+        s.sim_mut().drift = false
+    })
+    .await;
     let id = start(&d, serde_json::from_str(crate::runs::SMALL).unwrap()).await;
     let first = finished(&d, &id).await;
     assert_eq!(first.status, RunStatus::Passed, "{:?}", first.error);

@@ -8,11 +8,12 @@ use crate::dashboard::Dashboard;
 use crate::process::{binary, data_dir, live_sessions, output_within};
 use crate::recovery::nothing_running;
 use crate::runs::{finished, run, start};
-use crate::support::sim;
+use crate::support::sim_with;
 use gdl_model::runs::bundle::{BenchmarkBundle, BENCHMARK_BUNDLE_KIND};
 use gdl_model::runs::{BenchmarkRecord, Run, RunStatus};
 use gdl_model::shopper::{InventoryQuery, Offer, Provider};
 use serde_json::json;
+use server::simulator::SimConfig;
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,7 +45,18 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_benchmark_bundle_runs_the_same_test_again_from_the_cli() {
-    let broker = sim(60.0).await;
+    // A steady market: the run again must find the GPU it ran on, which a stale listing
+    // (a ghost) or the listings' drift, leaving no other offer of that GPU, would fail,
+    // as it should.
+    let broker = sim_with(SimConfig {
+        speed: 60.0,
+        seed: Some(42),
+        provision_failure_rate: 0.0,
+        ghosts: false,
+        drift: false,
+        ..SimConfig::default()
+    })
+    .await;
     let d = Dashboard::start_custom(Some(&broker.url()), data_dir(), |s| {
         s.broker.allow_private_hosts = true;
     })

@@ -28,6 +28,17 @@ pub async fn dashboard() -> Dashboard {
     dashboard_with(|_| {}).await
 }
 
+/// [`dashboard`] on a steady market: every listed offer can be rented (no ghosts) and the
+/// listings do not drift, for tests that rent the GPU a run measured again and a market's
+/// churn (no such offer left) would fail for a reason not theirs.
+pub async fn steady_dashboard() -> Dashboard {
+    dashboard_with(|s| {
+        s.sim_mut().ghosts = false;
+        s.sim_mut().drift = false;
+    })
+    .await
+}
+
 /// Deploys the small model with `guards`; its id and first key.
 pub async fn deploy(d: &Dashboard, guards: Value) -> (String, String) {
     let (status, started) = post(

@@ -308,6 +308,7 @@ async fn benchmark_through_the_tunnel() {
         workload: server::bench::Workload::synthetic(32, 32),
         slo: Default::default(),
         price_per_hour: Some(0.4),
+        sent: Default::default(),
     };
     let (metrics, samples) = engine.level(3, 6).await;
     assert_eq!(metrics.completed, 6, "{samples:?}");

@@ -8,12 +8,18 @@ use std::time::{Duration, Instant};
 
 /// A simulator on a loopback port, fast and with no random provisioning failures.
 pub async fn sim(speed: f64) -> SimServer {
-    let sim = Simulator::new(SimConfig {
+    sim_with(SimConfig {
         speed,
         seed: Some(42),
         provision_failure_rate: 0.0,
         ..SimConfig::default()
-    });
+    })
+    .await
+}
+
+/// A simulated broker as `config` says, on a free loopback port.
+pub async fn sim_with(config: SimConfig) -> SimServer {
+    let sim = Simulator::new(config);
     SimServer::start(sim, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("simulator starts")

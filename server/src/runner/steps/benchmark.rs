@@ -48,6 +48,7 @@ pub async fn engine_for(
         workload,
         slo: test.slo.unwrap_or_default(),
         price_per_hour: Some(price_per_hour),
+        sent: Default::default(),
     };
     let fit = engine.calibrate().await;
     d.ctx.info(&crate::bench::calibrate::described(

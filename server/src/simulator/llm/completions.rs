@@ -314,7 +314,17 @@ impl Streamed {
         };
         let busy = Busy::new(shared);
         let slowdown = super::settings::crowding;
-        let prefill = profile.prefill_ms(self.prompt_tokens);
+        // What the prefix cache holds of the prompts is not computed again.
+        let cached: usize = if profile.prefix_caching {
+            self.asked
+                .prompts
+                .iter()
+                .map(|p| shared.prefixes.serve(p))
+                .sum()
+        } else {
+            0
+        };
+        let prefill = profile.prefill_ms(self.prompt_tokens.saturating_sub(cached));
         // Each token is due at a point in time from the request's arrival, so waits do not
         // add up over a reply.
         let crowded = super::settings::prefill_crowding(busy.active());

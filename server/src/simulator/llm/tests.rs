@@ -183,3 +183,66 @@ async fn a_streamed_completion_sends_text_chunks_then_usage_when_asked() {
         .all(|e| e["object"] == "chat.completion.chunk"));
     assert_eq!(events.last().unwrap()["usage"]["completion_tokens"], 3);
 }
+
+#[tokio::test]
+async fn prefix_caching_serves_a_prompts_computed_start_and_lowers_its_time_to_first_token() {
+    // A slow prefill (a 7B model's), so the part not computed again shows.
+    let mut profile = LlmProfile::for_hardware("qwen2.5-7b", "RTX 3090", 1, "k".into());
+    profile.prefix_caching = true;
+    let llm = SimLlm::start(profile.clone(), 0).unwrap();
+    let document: Vec<String> = (0..640).map(|i| format!("word{i}")).collect();
+    let ask = |question: &str| {
+        json!({"model": "qwen2.5-7b", "stream": true, "max_tokens": 2, "messages": [{"role": "user",
+            "content": format!("{} Question: {question}", document.join(" "))}]})
+    };
+    for question in ["who?", "where?"] {
+        post(&llm, "chat/completions", ask(question))
+            .await
+            .text()
+            .await
+            .unwrap();
+    }
+    let ttft = llm.served_ttft_ms();
+    let cached = llm.cached_prompt_tokens();
+    // The second shares the document's whole blocks with the first.
+    assert!(cached >= 1000, "{cached}");
+    let saved = profile.prefill_ms(cached) - profile.prefill_ms(0);
+    assert!(
+        ttft[0] - ttft[1] > 0.8 * saved,
+        "{ttft:?}, {saved} ms saved by the model"
+    );
+    // Turned off, nothing is served from it.
+    let off = SimLlm::start(
+        LlmProfile {
+            prefix_caching: false,
+            ..profile
+        },
+        0,
+    )
+    .unwrap();
+    for question in ["who?", "where?"] {
+        post(&off, "chat/completions", ask(question))
+            .await
+            .text()
+            .await
+            .unwrap();
+    }
+    assert_eq!(off.cached_prompt_tokens(), 0);
+    // vLLM's is on unless turned off.
+    let launched = |flags: &[&str]| {
+        let mut args = vec!["--model".to_owned(), "qwen2.5-7b".to_owned()];
+        args.extend(flags.iter().map(|f| (*f).to_owned()));
+        let gpus = crate::simulator::vllm::Gpus {
+            gpu_type: "RTX 3090".into(),
+            count: 1,
+            vram_gb: 24,
+            slowdown: 1.0,
+        };
+        let kind = crate::simulator::vllm::Kind::Process { pid: 1 };
+        crate::simulator::vllm::Vllm::launch(kind, &args, "k".into(), &gpus, 1.0)
+            .profile
+            .prefix_caching
+    };
+    assert!(launched(&[]));
+    assert!(!launched(&["--no-enable-prefix-caching"]));
+}
