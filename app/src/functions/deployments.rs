@@ -183,28 +183,25 @@ pub async fn tune_deployment(
     usd_budget: String,
     seconds: Option<String>,
 ) -> Reply<Deployment> {
-    let number = |text: &str| text.trim().parse::<f64>().ok();
-    let Some(usd_budget) = number(&usd_budget) else {
-        return Ok(Err(gdl_model::error::ApiError::invalid(
-            format!("the tuning's budget is not a number of dollars: {usd_budget:?}"),
-            "Give it 0.5, say (0.01-100).",
-        )));
-    };
-    let seconds = match seconds.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => gdl_model::tuning::DEFAULT_TUNE_SECONDS,
-        Some(text) => match text.parse() {
-            Ok(s) => s,
-            Err(_) => {
-                return Ok(Err(gdl_model::error::ApiError::invalid(
-                    format!("the tuning's seconds are not a whole number: {text:?}"),
-                    "Give it 600, say (60-7,200), or leave it empty for 1,800.",
-                )))
-            }
-        },
-    };
-    let request = gdl_model::tuning::TuneRequest {
-        usd_budget,
-        seconds,
+    // Read as the test form's `tune` is: a budget in dollars, the seconds blank for the
+    // default.
+    let form =
+        serde_json::json!({"usd_budget": usd_budget, "seconds": seconds.unwrap_or_default()});
+    let hint = "Give the budget in dollars (0.01-100) and the seconds as a whole number (60-7,200), or leave the seconds empty for 1,800.";
+    let request = match gdl_model::tuning::tune_unless_blank(form) {
+        Ok(Some(request)) => request,
+        Ok(None) => {
+            return Ok(Err(gdl_model::error::ApiError::invalid(
+                "the tuning needs a budget in dollars",
+                hint,
+            )))
+        }
+        Err(e) => {
+            return Ok(Err(gdl_model::error::ApiError::invalid(
+                e.to_string(),
+                hint,
+            )))
+        }
     };
     Ok(crate::backend::backend()?
         .tune_deployment(id, request)

@@ -266,6 +266,12 @@ impl EngineSettings {
         self.data_parallel_size.unwrap_or(1).max(1)
     }
 
+    /// The GPUs each copy is split over on `gpus` GPUs (at least one; the split rounds
+    /// down where the copies do not divide them, which [`Self::fits_gpu_count`] refuses).
+    pub fn gpus_per_copy(&self, gpus: u32) -> u32 {
+        (gpus / self.copies()).max(1)
+    }
+
     /// The engine's flags for these settings on `gpus` GPUs, as separate words, unquoted:
     /// each copy of the model (one unless [`Self::data_parallel_size`] says) is split over
     /// its share of the GPUs (tensor parallelism above one); `dtype` `auto` adds nothing
@@ -327,7 +333,7 @@ impl EngineSettings {
             flag("--trust-remote-code", None);
         }
         let copies = self.copies();
-        let split = (gpus / copies).max(1);
+        let split = self.gpus_per_copy(gpus);
         if split > 1 {
             let name = if vllm {
                 "--tensor-parallel-size"

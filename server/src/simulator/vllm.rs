@@ -102,9 +102,7 @@ impl Vllm {
         profile.ms_per_token *= gpus.slowdown.max(1.0) * launch.decode_factor();
         profile.max_seqs = launch.max_seqs();
         profile.copies = launch.dp;
-        // On in both engines unless turned off (vLLM since its V1 engine, SGLang's radix
-        // cache).
-        profile.prefix_caching = !args.iter().any(|a| a == "--no-enable-prefix-caching");
+        profile.prefix_caching = launch.prefix_caching;
         let memory = gpus.memory();
         profile.kv_tokens = launch.kv_tokens(memory);
         let death = launch.refusal(memory);

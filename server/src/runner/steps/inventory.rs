@@ -26,7 +26,7 @@ pub async fn run(d: &Deps<'_>, model: &ResolvedModel) -> Result<Offers, StepErro
     };
     // Each copy of the model (one unless the settings serve several side by side) is split
     // over its share of the GPUs, so each GPU holds that share's part of it.
-    let per_gpu = model.vram_per_gpu((test.gpu_count / test.settings.copies()).max(1));
+    let per_gpu = model.vram_per_gpu(test.settings.gpus_per_copy(test.gpu_count));
     let query = InventoryQuery {
         provider: provider.clone(),
         min_vram: Some(per_gpu),

@@ -65,6 +65,9 @@ pub struct Launch {
     pub memory_share: f64,
     pub kv_fp8: bool,
     pub enforce_eager: bool,
+    /// Prefix caching: on in both engines unless turned off (vLLM since its V1 engine,
+    /// SGLang's radix cache, whose flag reads as vLLM's here).
+    pub prefix_caching: bool,
     /// `--max-model-len` (`--context-length`), when given: the cache must hold one such
     /// sequence or the engine refuses to start.
     pub max_model_len: Option<u32>,
@@ -94,6 +97,7 @@ impl Launch {
                 .unwrap_or(DEFAULT_MEMORY_SHARE),
             kv_fp8: arg_after(args, "--kv-cache-dtype").is_some_and(|d| d.starts_with("fp8")),
             enforce_eager: args.iter().any(|a| a == "--enforce-eager"),
+            prefix_caching: !args.iter().any(|a| a == "--no-enable-prefix-caching"),
             max_model_len: number("--max-model-len").map(|n| n as u32),
         }
     }

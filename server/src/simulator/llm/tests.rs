@@ -184,6 +184,20 @@ async fn a_streamed_completion_sends_text_chunks_then_usage_when_asked() {
     assert_eq!(events.last().unwrap()["usage"]["completion_tokens"], 3);
 }
 
+/// Two questions about the same `document`, one after the other.
+async fn ask_both(llm: &SimLlm, document: &str) {
+    for question in ["who?", "where?"] {
+        let content = format!("{document} Question: {question}");
+        let body = json!({"model": "qwen2.5-7b", "stream": true, "max_tokens": 2,
+            "messages": [{"role": "user", "content": content}]});
+        post(llm, "chat/completions", body)
+            .await
+            .text()
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn prefix_caching_serves_a_prompts_computed_start_and_lowers_its_time_to_first_token() {
     // A slow prefill (a 7B model's), so the part not computed again shows.
@@ -191,17 +205,8 @@ async fn prefix_caching_serves_a_prompts_computed_start_and_lowers_its_time_to_f
     profile.prefix_caching = true;
     let llm = SimLlm::start(profile.clone(), 0).unwrap();
     let document: Vec<String> = (0..640).map(|i| format!("word{i}")).collect();
-    let ask = |question: &str| {
-        json!({"model": "qwen2.5-7b", "stream": true, "max_tokens": 2, "messages": [{"role": "user",
-            "content": format!("{} Question: {question}", document.join(" "))}]})
-    };
-    for question in ["who?", "where?"] {
-        post(&llm, "chat/completions", ask(question))
-            .await
-            .text()
-            .await
-            .unwrap();
-    }
+    let document = document.join(" ");
+    ask_both(&llm, &document).await;
     let ttft = llm.served_ttft_ms();
     let cached = llm.cached_prompt_tokens();
     // The second shares the document's whole blocks with the first.
@@ -220,13 +225,7 @@ async fn prefix_caching_serves_a_prompts_computed_start_and_lowers_its_time_to_f
         0,
     )
     .unwrap();
-    for question in ["who?", "where?"] {
-        post(&off, "chat/completions", ask(question))
-            .await
-            .text()
-            .await
-            .unwrap();
-    }
+    ask_both(&off, &document).await;
     assert_eq!(off.cached_prompt_tokens(), 0);
     // vLLM's is on unless turned off.
     let launched = |flags: &[&str]| {
